@@ -1,0 +1,272 @@
+//===- Interpreter.cpp - run anvil IR on the reference kernels ------------===//
+//
+// A walk over one function body: each op's operands are looked up, the
+// matching kernel runs, and its results are checked against the op's result
+// types before they are recorded. `func.call` recurses into the callee.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Reference/Interpreter.h"
+#include "compiler/Reference/Kernels.h"
+#include "dialects/AnvilOps.h"
+#include "runtime/Error.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace anvil;
+using namespace anvil::ref;
+using namespace mlir;
+namespace a = mlir::anvil;
+
+std::optional<DType> ref::dtypeOf(Type type) {
+  if (type.isF32())
+    return DType::F32;
+  if (type.isF64())
+    return DType::F64;
+  if (type.isSignlessInteger(64))
+    return DType::I64;
+  if (type.isSignlessInteger(32))
+    return DType::I32;
+  if (type.isSignlessInteger(8))
+    return DType::I8;
+  if (type.isSignlessInteger(1))
+    return DType::Bool;
+  return std::nullopt;
+}
+
+/// "file:line:col" of `loc`, or "" when it has no file position.
+static std::string positionOf(Location loc) {
+  if (auto file = loc->findInstanceOf<FileLineColLoc>())
+    return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+           ":" + std::to_string(file.getColumn()) + ": ";
+  return "";
+}
+
+static Shape toShape(ArrayRef<int64_t> values) {
+  return Shape(values.begin(), values.end());
+}
+
+/// FNV-1a, to derive a parameter's default seed from its name.
+static uint64_t hashName(StringRef name) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::vector<Tensor> Interpreter::run(StringRef function,
+                                     const std::vector<Tensor> &args) {
+  auto func = module.lookupSymbol<func::FuncOp>(function);
+  if (!func || func.isExternal())
+    throw Error("no function @" + function.str() + " with a body");
+  Block &body = func.getBody().front();
+  if (args.size() != body.getNumArguments())
+    throw Error("@" + function.str() + " takes " +
+                std::to_string(body.getNumArguments()) + " arguments, got " +
+                std::to_string(args.size()));
+  llvm::DenseMap<Value, Tensor> values;
+  for (auto [arg, tensor] : llvm::zip(body.getArguments(), args))
+    values[arg] = tensor;
+
+  for (Operation &op : body) {
+    std::vector<Tensor> operands;
+    for (Value v : op.getOperands())
+      operands.push_back(values.at(v));
+    if (isa<func::ReturnOp>(op))
+      return operands;
+    std::vector<Tensor> results;
+    try {
+      results = evaluate(&op, operands);
+    } catch (const Error &e) {
+      throw Error(positionOf(op.getLoc()) + op.getName().getStringRef().str() +
+                  ": " + e.what());
+    }
+    for (auto [value, tensor] : llvm::zip(op.getResults(), results)) {
+      auto type = cast<RankedTensorType>(value.getType());
+      if (tensor.shape != toShape(type.getShape()) ||
+          tensor.dtype != dtypeOf(type.getElementType()))
+        throw Error(positionOf(op.getLoc()) +
+                    "internal error: the reference kernel of " +
+                    op.getName().getStringRef().str() + " made a " +
+                    dtypeName(tensor.dtype) + " tensor of shape " +
+                    shapeToString(tensor.shape) +
+                    ", which disagrees with the inferred result type");
+      values[value] = std::move(tensor);
+    }
+  }
+  throw Error("@" + function.str() + " has no return");
+}
+
+std::vector<Tensor> Interpreter::evaluate(Operation *op,
+                                          const std::vector<Tensor> &in) {
+  using V = std::vector<Tensor>;
+  auto bin = [&](BinaryKind k) { return V{binary(k, in[0], in[1])}; };
+  auto un = [&](UnaryKind k) { return V{unary(k, in[0])}; };
+  return llvm::TypeSwitch<Operation *, V>(op)
+      .Case([&](a::ParamOp p) -> V {
+        auto it = params.find(p.getName().str());
+        if (it != params.end())
+          return {it->second};
+        auto type = p.getType();
+        DType dtype = *dtypeOf(type.getElementType());
+        if (ElementsAttr value = p.getValueAttr()) {
+          auto dense = llvm::cast<DenseElementsAttr>(value);
+          std::vector<double> data;
+          for (APFloat f : dense.getValues<APFloat>())
+            data.push_back(f.convertToDouble());
+          return {Tensor(dtype, toShape(type.getShape()), data)};
+        }
+        ParamInit spec;
+        spec.init = p.getInit().str();
+        auto get = [](std::optional<APFloat> f, double fallback) {
+          return f ? f->convertToDouble() : fallback;
+        };
+        spec.low = get(p.getLow(), 0.0);
+        spec.high = get(p.getHigh(), 1.0);
+        spec.mean = get(p.getMean(), 0.0);
+        spec.std = get(p.getStd(), 1.0);
+        spec.seed = p.getSeed() ? static_cast<uint64_t>(*p.getSeed())
+                                : hashName(p.getName()) ^ seed;
+        return {initParam(spec, dtype, toShape(type.getShape()))};
+      })
+      .Case([&](a::ConstantOp c) -> V {
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        if (!dense)
+          throw Error("only dense constants can be evaluated");
+        auto type = cast<RankedTensorType>(dense.getType());
+        Type elt = type.getElementType();
+        std::vector<double> data;
+        if (isa<FloatType>(elt)) {
+          for (APFloat f : dense.getValues<APFloat>())
+            data.push_back(f.convertToDouble());
+        } else {
+          bool isBool = elt.isInteger(1);
+          for (APInt i : dense.getValues<APInt>())
+            data.push_back(isBool ? static_cast<double>(i.getBoolValue())
+                                  : static_cast<double>(i.getSExtValue()));
+        }
+        return {Tensor(*dtypeOf(elt), toShape(type.getShape()), data)};
+      })
+      .Case([&](a::MatmulOp m) -> V {
+        return {matmul(in[0], in[1], m.getTransposeA(), m.getTransposeB())};
+      })
+      .Case([&](a::AddOp) { return bin(BinaryKind::Add); })
+      .Case([&](a::SubOp) { return bin(BinaryKind::Sub); })
+      .Case([&](a::MulOp) { return bin(BinaryKind::Mul); })
+      .Case([&](a::DivOp) { return bin(BinaryKind::Div); })
+      .Case([&](a::PowOp) { return bin(BinaryKind::Pow); })
+      .Case([&](a::MaxOp) { return bin(BinaryKind::Max); })
+      .Case([&](a::MinOp) { return bin(BinaryKind::Min); })
+      .Case([&](a::NegOp) { return un(UnaryKind::Neg); })
+      .Case([&](a::AbsOp) { return un(UnaryKind::Abs); })
+      .Case([&](a::ExpOp) { return un(UnaryKind::Exp); })
+      .Case([&](a::LogOp) { return un(UnaryKind::Log); })
+      .Case([&](a::SqrtOp) { return un(UnaryKind::Sqrt); })
+      .Case([&](a::RsqrtOp) { return un(UnaryKind::Rsqrt); })
+      .Case([&](a::ReluOp) { return un(UnaryKind::Relu); })
+      .Case([&](a::SigmoidOp) { return un(UnaryKind::Sigmoid); })
+      .Case([&](a::TanhOp) { return un(UnaryKind::Tanh); })
+      .Case([&](a::ErfOp) { return un(UnaryKind::Erf); })
+      .Case([&](a::GeluOp g) {
+        return un(g.getTanhApprox() ? UnaryKind::GeluTanh : UnaryKind::Gelu);
+      })
+      .Case([&](a::LeakyReluOp l) -> V {
+        return {leakyRelu(in[0], l.getAlpha().convertToDouble())};
+      })
+      .Case([&](a::ClipOp c) -> V {
+        auto bound = [](std::optional<APFloat> f) -> std::optional<double> {
+          if (f)
+            return f->convertToDouble();
+          return std::nullopt;
+        };
+        return {clip(in[0], bound(c.getMin()), bound(c.getMax()))};
+      })
+      .Case([&](a::CastOp c) -> V {
+        std::optional<DType> to = dtypeOf(c.getTo());
+        if (!to)
+          throw Error("cannot cast to this element type");
+        return {castTo(in[0], *to)};
+      })
+      .Case([&](a::SoftmaxOp s) -> V { return {softmax(in[0], s.getAxis())}; })
+      .Case([&](a::LogSoftmaxOp s) -> V {
+        return {logSoftmax(in[0], s.getAxis())};
+      })
+      .Case([&](a::ReduceSumOp r) -> V {
+        return {reduce(ReduceKind::Sum, in[0], toShape(r.getAxes()),
+                       r.getKeepdims())};
+      })
+      .Case([&](a::ReduceMeanOp r) -> V {
+        return {reduce(ReduceKind::Mean, in[0], toShape(r.getAxes()),
+                       r.getKeepdims())};
+      })
+      .Case([&](a::ReduceMaxOp r) -> V {
+        return {reduce(ReduceKind::Max, in[0], toShape(r.getAxes()),
+                       r.getKeepdims())};
+      })
+      .Case([&](a::ReshapeOp r) -> V {
+        return {reshape(in[0], toShape(r.getShape()))};
+      })
+      .Case([&](a::TransposeOp t) -> V {
+        return {transpose(in[0], toShape(t.getPerm()))};
+      })
+      .Case([&](a::FlattenOp f) -> V { return {flatten(in[0], f.getAxis())}; })
+      .Case([&](a::ConcatOp c) -> V { return {concat(in, c.getAxis())}; })
+      .Case([&](a::SliceOp s) -> V {
+        return {slice(in[0], toShape(s.getStarts()), toShape(s.getEnds()),
+                      toShape(s.getSteps()))};
+      })
+      .Case([&](a::GatherOp g) -> V {
+        return {gather(in[0], in[1], g.getAxis())};
+      })
+      .Case([&](a::Conv2DOp c) -> V {
+        return {conv2d(in[0], in[1], in.size() > 2 ? &in[2] : nullptr,
+                       toShape(c.getStrides()), toShape(c.getPads()),
+                       toShape(c.getDilations()), c.getGroups())};
+      })
+      .Case([&](a::MaxPool2DOp p) -> V {
+        return {maxPool2d(in[0], toShape(p.getKernel()),
+                          toShape(p.getStrideValues()), toShape(p.getPads()),
+                          toShape(p.getDilations()), p.getCeilMode())};
+      })
+      .Case([&](a::AvgPool2DOp p) -> V {
+        return {avgPool2d(in[0], toShape(p.getKernel()),
+                          toShape(p.getStrideValues()), toShape(p.getPads()),
+                          p.getCeilMode(), p.getCountIncludePad())};
+      })
+      .Case([&](a::GlobalAvgPoolOp) -> V { return {globalAvgPool(in[0])}; })
+      .Case([&](a::BatchNormOp b) -> V {
+        return {batchNorm(in[0], in[1], in[2], in[3], in[4],
+                          b.getEpsilon().convertToDouble())};
+      })
+      .Case([&](a::BatchNormTrainOp b) -> V {
+        return batchNormTrain(in[0], in[1], in[2],
+                              b.getEpsilon().convertToDouble());
+      })
+      .Case([&](a::LayerNormOp l) -> V {
+        return {layerNorm(in[0], in[1], in[2], l.getAxis(),
+                          l.getEpsilon().convertToDouble())};
+      })
+      .Case([&](a::DropoutOp d) -> V {
+        return dropout(in[0], d.getRatio().convertToDouble(), d.getTraining(),
+                       static_cast<uint64_t>(d.getSeed()));
+      })
+      .Case([&](a::SoftmaxCrossEntropyOp l) -> V {
+        return {softmaxCrossEntropy(in[0], in[1], l.getReduction().str())};
+      })
+      .Case([&](a::NllLossOp l) -> V {
+        return {nllLoss(in[0], in[1], l.getReduction().str())};
+      })
+      .Case([&](a::MseLossOp l) -> V {
+        return {mseLoss(in[0], in[1], l.getReduction().str())};
+      })
+      .Case([&](func::CallOp call) -> V {
+        return run(call.getCallee(), in);
+      })
+      .Default([&](Operation *other) -> V {
+        throw Error("the reference interpreter has no kernel for this op");
+      });
+}

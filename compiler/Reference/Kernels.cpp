@@ -1,0 +1,664 @@
+//===- Kernels.cpp - naive reference kernels of every anvil op ------------===//
+//
+// Straight loops over multi-indices; see Kernels.h. Shape errors here are
+// internal errors (the dialect verifies shapes before anything runs); value
+// errors (an index or label out of range) are user errors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Reference/Kernels.h"
+#include "runtime/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+using namespace anvil;
+using namespace anvil::ref;
+
+static void require(bool condition, const std::string &what) {
+  if (!condition)
+    throw Error("internal error in a reference kernel: " + what);
+}
+
+static int64_t normAxis(int64_t axis, int64_t rank) {
+  require(axis >= -rank && axis < rank, "axis out of range");
+  return axis < 0 ? axis + rank : axis;
+}
+
+static bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
+
+/// Rounds `v` to what an element of type `t` can hold.
+static double roundTo(DType t, double v) {
+  switch (t) {
+  case DType::F32: return static_cast<float>(v);
+  case DType::F64: return v;
+  case DType::Bool: return v != 0.0 ? 1.0 : 0.0;
+  case DType::I64: return static_cast<double>(static_cast<int64_t>(v));
+  case DType::I32: return static_cast<int32_t>(static_cast<int64_t>(v));
+  case DType::I8: return static_cast<int8_t>(static_cast<int64_t>(v));
+  case DType::U8: return static_cast<uint8_t>(static_cast<int64_t>(v));
+  }
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+uint64_t Random::next() {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+double Random::uniform() { return (next() >> 11) * 0x1.0p-53; }
+
+double Random::normal() {
+  double u1 = 1.0 - uniform(); // in (0, 1]: log stays finite
+  double u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+Tensor ref::initParam(const ParamInit &spec, DType dtype, const Shape &shape) {
+  Tensor t(dtype, shape);
+  // Fans as documented on anvil.param: [in, out] matrices, [O, I, kh, kw]
+  // filters.
+  double fanIn = 1, fanOut = 1;
+  if (shape.size() == 1) {
+    fanIn = fanOut = shape[0];
+  } else if (shape.size() == 2) {
+    fanIn = shape[0];
+    fanOut = shape[1];
+  } else if (shape.size() > 2) {
+    double receptive = 1;
+    for (size_t d = 2; d < shape.size(); ++d)
+      receptive *= shape[d];
+    fanIn = shape[1] * receptive;
+    fanOut = shape[0] * receptive;
+  }
+  Random rng(spec.seed);
+  const std::string &init = spec.init;
+  auto fillUniform = [&](double lo, double hi) {
+    for (double &v : t.data)
+      v = roundTo(dtype, lo + (hi - lo) * rng.uniform());
+  };
+  auto fillNormal = [&](double mean, double std) {
+    for (double &v : t.data)
+      v = roundTo(dtype, mean + std * rng.normal());
+  };
+  if (init == "zeros") {
+    // Already zero.
+  } else if (init == "ones") {
+    std::fill(t.data.begin(), t.data.end(), 1.0);
+  } else if (init == "uniform") {
+    fillUniform(spec.low, spec.high);
+  } else if (init == "normal") {
+    fillNormal(spec.mean, spec.std);
+  } else if (init == "xavier_uniform") {
+    double a = std::sqrt(6.0 / (fanIn + fanOut));
+    fillUniform(-a, a);
+  } else if (init == "xavier_normal") {
+    fillNormal(0.0, std::sqrt(2.0 / (fanIn + fanOut)));
+  } else if (init == "kaiming_uniform") {
+    double a = std::sqrt(6.0 / fanIn);
+    fillUniform(-a, a);
+  } else if (init == "kaiming_normal") {
+    fillNormal(0.0, std::sqrt(2.0 / fanIn));
+  } else {
+    throw Error("internal error: unknown initializer '" + init + "'");
+  }
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Maps an index of the broadcast result to the flat offset in `t`.
+static int64_t broadcastOffset(const Tensor &t, const Shape &outIndex) {
+  int64_t offset = 0, lead = outIndex.size() - t.shape.size();
+  for (size_t d = 0; d < t.shape.size(); ++d)
+    offset = offset * t.shape[d] + (t.shape[d] == 1 ? 0 : outIndex[lead + d]);
+  return offset;
+}
+
+static Shape broadcastShape(const Shape &a, const Shape &b) {
+  Shape out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+    int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+    require(da == db || da == 1 || db == 1, "shapes do not broadcast");
+    out[out.size() - 1 - i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Tensor ref::binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs) {
+  Tensor out(lhs.dtype, broadcastShape(lhs.shape, rhs.shape));
+  bool integer = !isFloat(lhs.dtype);
+  int64_t flat = 0;
+  forEachIndex(out.shape, [&](const Shape &index) {
+    double a = lhs.data[broadcastOffset(lhs, index)];
+    double b = rhs.data[broadcastOffset(rhs, index)];
+    double r = 0;
+    switch (kind) {
+    case BinaryKind::Add: r = a + b; break;
+    case BinaryKind::Sub: r = a - b; break;
+    case BinaryKind::Mul: r = a * b; break;
+    case BinaryKind::Div:
+      if (integer && b == 0)
+        throw Error("integer division by zero");
+      r = integer ? std::trunc(a / b) : a / b;
+      break;
+    case BinaryKind::Pow: r = std::pow(a, b); break;
+    case BinaryKind::Max: r = std::max(a, b); break;
+    case BinaryKind::Min: r = std::min(a, b); break;
+    }
+    out.data[flat++] = integer ? roundTo(out.dtype, r) : r;
+  });
+  return out;
+}
+
+static Tensor map(const Tensor &x, const std::function<double(double)> &fn) {
+  Tensor out(x.dtype, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    out.data[i] = fn(x.data[i]);
+  return out;
+}
+
+Tensor ref::unary(UnaryKind kind, const Tensor &x) {
+  switch (kind) {
+  case UnaryKind::Neg: return map(x, [](double v) { return -v; });
+  case UnaryKind::Abs: return map(x, [](double v) { return std::fabs(v); });
+  case UnaryKind::Exp: return map(x, [](double v) { return std::exp(v); });
+  case UnaryKind::Log: return map(x, [](double v) { return std::log(v); });
+  case UnaryKind::Sqrt: return map(x, [](double v) { return std::sqrt(v); });
+  case UnaryKind::Rsqrt:
+    return map(x, [](double v) { return 1.0 / std::sqrt(v); });
+  case UnaryKind::Relu: return map(x, [](double v) { return v > 0 ? v : 0.0; });
+  case UnaryKind::Sigmoid:
+    return map(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
+  case UnaryKind::Tanh: return map(x, [](double v) { return std::tanh(v); });
+  case UnaryKind::Erf: return map(x, [](double v) { return std::erf(v); });
+  case UnaryKind::Gelu:
+    return map(x, [](double v) {
+      return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    });
+  case UnaryKind::GeluTanh:
+    return map(x, [](double v) {
+      double inner = std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v);
+      return 0.5 * v * (1.0 + std::tanh(inner));
+    });
+  }
+  require(false, "unknown unary kind");
+  return x;
+}
+
+Tensor ref::leakyRelu(const Tensor &x, double alpha) {
+  return map(x, [alpha](double v) { return v >= 0 ? v : alpha * v; });
+}
+
+Tensor ref::clip(const Tensor &x, std::optional<double> lo,
+                 std::optional<double> hi) {
+  return map(x, [&](double v) {
+    if (lo && v < *lo)
+      v = *lo;
+    if (hi && v > *hi)
+      v = *hi;
+    return v;
+  });
+}
+
+Tensor ref::castTo(const Tensor &x, DType to) {
+  Tensor out(to, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    out.data[i] = roundTo(to, x.data[i]);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra, softmax, reductions
+//===----------------------------------------------------------------------===//
+
+Tensor ref::matmul(const Tensor &a, const Tensor &b, bool transposeA,
+                   bool transposeB) {
+  require(a.rank() >= 2 && b.rank() >= 2, "matmul needs rank >= 2");
+  int64_t ra = a.rank(), rb = b.rank();
+  int64_t m = a.shape[ra - 2], k = a.shape[ra - 1];
+  int64_t kb = b.shape[rb - 2], n = b.shape[rb - 1];
+  if (transposeA)
+    std::swap(m, k);
+  if (transposeB)
+    std::swap(kb, n);
+  require(k == kb, "matmul contraction dimensions differ");
+  Shape batchA(a.shape.begin(), a.shape.end() - 2);
+  Shape batchB(b.shape.begin(), b.shape.end() - 2);
+  Shape outShape = broadcastShape(batchA, batchB);
+  size_t batchRank = outShape.size();
+  outShape.push_back(m);
+  outShape.push_back(n);
+  Tensor out(a.dtype, outShape);
+  forEachIndex(outShape, [&](const Shape &index) {
+    int64_t i = index[batchRank], j = index[batchRank + 1];
+    Shape ia(index.end() - 2 - batchA.size(), index.end()),
+        ib(index.end() - 2 - batchB.size(), index.end());
+    // Broadcast batch dimensions of size 1.
+    for (size_t d = 0; d < batchA.size(); ++d)
+      if (batchA[d] == 1)
+        ia[d] = 0;
+    for (size_t d = 0; d < batchB.size(); ++d)
+      if (batchB[d] == 1)
+        ib[d] = 0;
+    double sum = 0;
+    for (int64_t p = 0; p < k; ++p) {
+      ia[ia.size() - 2] = transposeA ? p : i;
+      ia[ia.size() - 1] = transposeA ? i : p;
+      ib[ib.size() - 2] = transposeB ? j : p;
+      ib[ib.size() - 1] = transposeB ? p : j;
+      sum += a.at(ia) * b.at(ib);
+    }
+    out.at(index) = sum;
+  });
+  return out;
+}
+
+/// Calls `fn(lane)` for every 1-D lane of `x` along `axis`; `lane` lists the
+/// flat offsets of the lane's elements.
+static void forEachLane(const Shape &shape, int64_t axis,
+                        const std::function<void(const Shape &)> &fn) {
+  Shape outer = shape;
+  outer[axis] = 1;
+  int64_t stride = stridesOf(shape)[axis];
+  Shape strides = stridesOf(shape);
+  forEachIndex(outer, [&](const Shape &index) {
+    int64_t base = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      base += index[d] * strides[d];
+    Shape lane(shape[axis]);
+    for (int64_t i = 0; i < shape[axis]; ++i)
+      lane[i] = base + i * stride;
+    fn(lane);
+  });
+}
+
+static Tensor softmaxImpl(const Tensor &x, int64_t axis, bool log) {
+  Tensor out(x.dtype, x.shape);
+  forEachLane(x.shape, normAxis(axis, x.rank()), [&](const Shape &lane) {
+    double max = -std::numeric_limits<double>::infinity();
+    for (int64_t i : lane)
+      max = std::max(max, x.data[i]);
+    double sum = 0;
+    for (int64_t i : lane)
+      sum += std::exp(x.data[i] - max);
+    for (int64_t i : lane)
+      out.data[i] = log ? x.data[i] - max - std::log(sum)
+                        : std::exp(x.data[i] - max) / sum;
+  });
+  return out;
+}
+
+Tensor ref::softmax(const Tensor &x, int64_t axis) {
+  return softmaxImpl(x, axis, false);
+}
+Tensor ref::logSoftmax(const Tensor &x, int64_t axis) {
+  return softmaxImpl(x, axis, true);
+}
+
+Tensor ref::reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
+                   bool keepdims) {
+  std::vector<bool> reduced(x.rank(), false);
+  for (int64_t a : axes)
+    reduced[normAxis(a, x.rank())] = true;
+  Shape kept = x.shape; // the result with keepdims
+  int64_t count = 1;
+  for (int64_t d = 0; d < x.rank(); ++d)
+    if (reduced[d]) {
+      count *= x.shape[d];
+      kept[d] = 1;
+    }
+  double init = kind == ReduceKind::Max
+                    ? -std::numeric_limits<double>::infinity()
+                    : 0.0;
+  Tensor out(x.dtype, kept, init);
+  forEachIndex(x.shape, [&](const Shape &index) {
+    Shape o = index;
+    for (int64_t d = 0; d < x.rank(); ++d)
+      if (reduced[d])
+        o[d] = 0;
+    double &acc = out.at(o);
+    acc = kind == ReduceKind::Max ? std::max(acc, x.at(index))
+                                  : acc + x.at(index);
+  });
+  if (kind == ReduceKind::Mean)
+    for (double &v : out.data)
+      v /= count;
+  if (!keepdims) {
+    Shape dropped;
+    for (int64_t d = 0; d < x.rank(); ++d)
+      if (!reduced[d])
+        dropped.push_back(x.shape[d]);
+    out.shape = dropped;
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+Tensor ref::reshape(const Tensor &x, const Shape &shape) {
+  require(numElements(shape) == x.numElements(), "reshape changes the size");
+  return Tensor(x.dtype, shape, x.data);
+}
+
+Tensor ref::transpose(const Tensor &x, const Shape &perm) {
+  Shape shape;
+  for (int64_t p : perm)
+    shape.push_back(x.shape[p]);
+  Tensor out(x.dtype, shape);
+  forEachIndex(shape, [&](const Shape &index) {
+    Shape in(x.rank());
+    for (size_t i = 0; i < perm.size(); ++i)
+      in[perm[i]] = index[i];
+    out.at(index) = x.at(in);
+  });
+  return out;
+}
+
+Tensor ref::flatten(const Tensor &x, int64_t axis) {
+  if (axis < 0)
+    axis += x.rank();
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.shape[d];
+  return Tensor(x.dtype, {outer, x.numElements() / std::max<int64_t>(outer, 1)},
+                x.data);
+}
+
+Tensor ref::concat(const std::vector<Tensor> &inputs, int64_t axis) {
+  require(!inputs.empty(), "concat of nothing");
+  axis = normAxis(axis, inputs[0].rank());
+  Shape shape = inputs[0].shape;
+  shape[axis] = 0;
+  for (const Tensor &t : inputs)
+    shape[axis] += t.shape[axis];
+  Tensor out(inputs[0].dtype, shape);
+  int64_t offset = 0;
+  for (const Tensor &t : inputs) {
+    forEachIndex(t.shape, [&](const Shape &index) {
+      Shape o = index;
+      o[axis] += offset;
+      out.at(o) = t.at(index);
+    });
+    offset += t.shape[axis];
+  }
+  return out;
+}
+
+Tensor ref::slice(const Tensor &x, const Shape &starts, const Shape &ends,
+                  const Shape &steps) {
+  Shape shape;
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    int64_t span = steps[d] > 0 ? ends[d] - starts[d] : starts[d] - ends[d];
+    int64_t stride = std::abs(steps[d]);
+    shape.push_back(std::max<int64_t>(0, (span + stride - 1) / stride));
+  }
+  Tensor out(x.dtype, shape);
+  forEachIndex(shape, [&](const Shape &index) {
+    Shape in(x.rank());
+    for (int64_t d = 0; d < x.rank(); ++d)
+      in[d] = starts[d] + index[d] * steps[d];
+    out.at(index) = x.at(in);
+  });
+  return out;
+}
+
+Tensor ref::gather(const Tensor &x, const Tensor &indices, int64_t axis) {
+  axis = normAxis(axis, x.rank());
+  Shape shape(x.shape.begin(), x.shape.begin() + axis);
+  shape.insert(shape.end(), indices.shape.begin(), indices.shape.end());
+  shape.insert(shape.end(), x.shape.begin() + axis + 1, x.shape.end());
+  Tensor out(x.dtype, shape);
+  int64_t dim = x.shape[axis];
+  forEachIndex(shape, [&](const Shape &index) {
+    Shape idx(index.begin() + axis, index.begin() + axis + indices.rank());
+    int64_t i = static_cast<int64_t>(indices.at(idx));
+    if (i < -dim || i >= dim)
+      throw Error("gather index " + std::to_string(i) +
+                  " is out of range for a dimension of size " +
+                  std::to_string(dim));
+    Shape in(index.begin(), index.begin() + axis);
+    in.push_back(i < 0 ? i + dim : i);
+    in.insert(in.end(), index.begin() + axis + indices.rank(), index.end());
+    out.at(index) = x.at(in);
+  });
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// Output size of one spatial axis; see the dialect's windowOutputSize.
+static int64_t windowOut(int64_t in, int64_t padBegin, int64_t padEnd,
+                         int64_t kernel, int64_t stride, int64_t dilation,
+                         bool ceilMode) {
+  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
+  int64_t out =
+      (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+Tensor ref::conv2d(const Tensor &x, const Tensor &w, const Tensor *bias,
+                   const Shape &strides, const Shape &pads,
+                   const Shape &dilations, int64_t groups) {
+  int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  int64_t o = w.shape[0], cg = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+  require(cg * groups == c, "conv2d channels do not match groups");
+  int64_t oh = windowOut(h, pads[0], pads[2], kh, strides[0], dilations[0],
+                         false);
+  int64_t ow = windowOut(wd, pads[1], pads[3], kw, strides[1], dilations[1],
+                         false);
+  Tensor out(x.dtype, {n, o, oh, ow});
+  int64_t og = o / groups;
+  forEachIndex(out.shape, [&](const Shape &index) {
+    int64_t b = index[0], oc = index[1], y = index[2], xo = index[3];
+    int64_t g = oc / og;
+    double sum = bias ? bias->data[oc] : 0.0;
+    for (int64_t ic = 0; ic < cg; ++ic)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          int64_t iy = y * strides[0] - pads[0] + i * dilations[0];
+          int64_t ix = xo * strides[1] - pads[1] + j * dilations[1];
+          if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
+            continue; // zero padding
+          sum += x.at({b, g * cg + ic, iy, ix}) * w.at({oc, ic, i, j});
+        }
+    out.at(index) = sum;
+  });
+  return out;
+}
+
+/// Visits the in-bounds cells of each pooling window; `fn(index, cells,
+/// windowCells)` gets the output index, the in-bounds input values and the
+/// number of cells the window covers inside the padded input.
+static Tensor pool(const Tensor &x, const Shape &kernel, const Shape &strides,
+                   const Shape &pads, const Shape &dilations, bool ceilMode,
+                   const std::function<double(const std::vector<double> &,
+                                              int64_t)> &fn) {
+  int64_t h = x.shape[2], wd = x.shape[3];
+  int64_t oh = windowOut(h, pads[0], pads[2], kernel[0], strides[0],
+                         dilations[0], ceilMode);
+  int64_t ow = windowOut(wd, pads[1], pads[3], kernel[1], strides[1],
+                         dilations[1], ceilMode);
+  Tensor out(x.dtype, {x.shape[0], x.shape[1], oh, ow});
+  std::vector<double> cells;
+  forEachIndex(out.shape, [&](const Shape &index) {
+    cells.clear();
+    int64_t padded = 0;
+    for (int64_t i = 0; i < kernel[0]; ++i)
+      for (int64_t j = 0; j < kernel[1]; ++j) {
+        int64_t iy = index[2] * strides[0] - pads[0] + i * dilations[0];
+        int64_t ix = index[3] * strides[1] - pads[1] + j * dilations[1];
+        // Cells past the padded input (ceil mode) never count.
+        if (iy >= h + pads[2] || ix >= wd + pads[3])
+          continue;
+        ++padded;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+          cells.push_back(x.at({index[0], index[1], iy, ix}));
+      }
+    out.at(index) = fn(cells, padded);
+  });
+  return out;
+}
+
+Tensor ref::maxPool2d(const Tensor &x, const Shape &kernel,
+                      const Shape &strides, const Shape &pads,
+                      const Shape &dilations, bool ceilMode) {
+  return pool(x, kernel, strides, pads, dilations, ceilMode,
+              [](const std::vector<double> &cells, int64_t) {
+                return *std::max_element(cells.begin(), cells.end());
+              });
+}
+
+Tensor ref::avgPool2d(const Tensor &x, const Shape &kernel,
+                      const Shape &strides, const Shape &pads, bool ceilMode,
+                      bool countIncludePad) {
+  return pool(x, kernel, strides, pads, {1, 1}, ceilMode,
+              [&](const std::vector<double> &cells, int64_t padded) {
+                double sum = 0;
+                for (double v : cells)
+                  sum += v;
+                return sum / (countIncludePad ? padded : cells.size());
+              });
+}
+
+Tensor ref::globalAvgPool(const Tensor &x) {
+  Shape axes;
+  for (int64_t d = 2; d < x.rank(); ++d)
+    axes.push_back(d);
+  return reduce(ReduceKind::Mean, x, axes, /*keepdims=*/true);
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and dropout
+//===----------------------------------------------------------------------===//
+
+Tensor ref::batchNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
+                      const Tensor &mean, const Tensor &var, double epsilon) {
+  Tensor out(x.dtype, x.shape);
+  int64_t flat = 0;
+  forEachIndex(x.shape, [&](const Shape &index) {
+    int64_t c = index[1];
+    out.data[flat] = (x.data[flat] - mean.data[c]) /
+                         std::sqrt(var.data[c] + epsilon) * scale.data[c] +
+                     bias.data[c];
+    ++flat;
+  });
+  return out;
+}
+
+std::vector<Tensor> ref::batchNormTrain(const Tensor &x, const Tensor &scale,
+                                        const Tensor &bias, double epsilon) {
+  Shape axes = {0};
+  for (int64_t d = 2; d < x.rank(); ++d)
+    axes.push_back(d);
+  Tensor mean = reduce(ReduceKind::Mean, x, axes, false);
+  Tensor centered = x;
+  forEachIndex(x.shape, [&](const Shape &index) {
+    centered.at(index) -= mean.data[index[1]];
+  });
+  Tensor var = reduce(ReduceKind::Mean,
+                      binary(BinaryKind::Mul, centered, centered), axes, false);
+  return {batchNorm(x, scale, bias, mean, var, epsilon), mean, var};
+}
+
+Tensor ref::layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
+                      int64_t axis, double epsilon) {
+  axis = normAxis(axis, x.rank());
+  int64_t inner = 1;
+  for (int64_t d = axis; d < x.rank(); ++d)
+    inner *= x.shape[d];
+  Tensor out(x.dtype, x.shape);
+  for (int64_t base = 0; base < x.numElements(); base += inner) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < inner; ++i)
+      mean += x.data[base + i];
+    mean /= inner;
+    for (int64_t i = 0; i < inner; ++i)
+      var += (x.data[base + i] - mean) * (x.data[base + i] - mean);
+    var /= inner;
+    for (int64_t i = 0; i < inner; ++i)
+      out.data[base + i] = (x.data[base + i] - mean) /
+                               std::sqrt(var + epsilon) * scale.data[i] +
+                           bias.data[i];
+  }
+  return out;
+}
+
+std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
+                                 uint64_t seed) {
+  Tensor mask(DType::Bool, x.shape, 1.0);
+  if (!training || ratio == 0.0)
+    return {x, mask};
+  Random rng(seed);
+  Tensor out(x.dtype, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    bool keep = rng.uniform() >= ratio;
+    mask.data[i] = keep;
+    out.data[i] = keep ? x.data[i] / (1.0 - ratio) : 0.0;
+  }
+  return {out, mask};
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+/// Applies `reduction` to per-sample losses.
+static Tensor reduceLoss(Tensor losses, const std::string &reduction) {
+  if (reduction == "none")
+    return losses;
+  double sum = 0;
+  for (double v : losses.data)
+    sum += v;
+  if (reduction == "mean" && losses.numElements() > 0)
+    sum /= losses.numElements();
+  return Tensor(losses.dtype, {}, {sum});
+}
+
+static int64_t checkedLabel(const Tensor &labels, int64_t row,
+                            int64_t classes) {
+  double label = labels.data[row];
+  if (label < 0 || label >= classes)
+    throw Error("label " + std::to_string(static_cast<int64_t>(label)) +
+                " of sample " + std::to_string(row) +
+                " is out of range for " + std::to_string(classes) +
+                " classes");
+  return static_cast<int64_t>(label);
+}
+
+Tensor ref::softmaxCrossEntropy(const Tensor &logits, const Tensor &labels,
+                                const std::string &reduction) {
+  Tensor logp = logSoftmax(logits, 1);
+  return nllLoss(logp, labels, reduction);
+}
+
+Tensor ref::nllLoss(const Tensor &logProbs, const Tensor &labels,
+                    const std::string &reduction) {
+  int64_t n = logProbs.shape[0], c = logProbs.shape[1];
+  Tensor losses(logProbs.dtype, {n});
+  for (int64_t i = 0; i < n; ++i)
+    losses.data[i] = -logProbs.at({i, checkedLabel(labels, i, c)});
+  return reduceLoss(losses, reduction);
+}
+
+Tensor ref::mseLoss(const Tensor &input, const Tensor &target,
+                    const std::string &reduction) {
+  Tensor diff = binary(BinaryKind::Sub, input, target);
+  return reduceLoss(binary(BinaryKind::Mul, diff, diff), reduction);
+}

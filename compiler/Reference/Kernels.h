@@ -1,0 +1,124 @@
+//===- Kernels.h - naive reference kernels of every anvil op ----*- C++ -*-===//
+//
+// One plain, obviously-correct function per op of the `anvil` dialect, on
+// ref::Tensor (double precision). They are the numeric truth every compiled
+// kernel is tested against, so they favour clarity over speed: loops over
+// multi-indices, no blocking, no tricks beyond the ones numerical stability
+// needs (softmax and cross-entropy subtract the maximum). Each computes its
+// own output shape from its inputs, independently of the dialect's shape
+// inference, and the interpreter checks that the two agree. Bad values that
+// only show at run time (an index or label out of range) throw anvil::Error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_REFERENCE_KERNELS_H
+#define ANVIL_COMPILER_REFERENCE_KERNELS_H
+
+#include "compiler/Reference/Tensor.h"
+
+#include <optional>
+#include <string>
+
+namespace anvil::ref {
+
+//===--- Parameters -------------------------------------------------------===//
+
+/// How an `anvil.param` starts; mirrors the op's attributes.
+struct ParamInit {
+  std::string init; // zeros, ones, uniform, normal, xavier_*, kaiming_*
+  double low = 0.0, high = 1.0, mean = 0.0, std = 1.0;
+  uint64_t seed = 0;
+};
+
+/// Fills a tensor of `shape` as `spec` says, from a deterministic generator
+/// seeded with `spec.seed` (the same values on every machine).
+Tensor initParam(const ParamInit &spec, DType dtype, const Shape &shape);
+
+/// A deterministic generator (splitmix64) shared by initializers and dropout.
+class Random {
+public:
+  explicit Random(uint64_t seed) : state(seed) {}
+  uint64_t next();
+  /// Uniform in [0, 1).
+  double uniform();
+  /// Standard normal (Box-Muller).
+  double normal();
+
+private:
+  uint64_t state;
+};
+
+//===--- Elementwise ------------------------------------------------------===//
+
+enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min };
+enum class UnaryKind {
+  Neg, Abs, Exp, Log, Sqrt, Rsqrt, Relu, Sigmoid, Tanh, Erf, Gelu, GeluTanh
+};
+
+/// numpy-broadcasting elementwise op; integer division truncates.
+Tensor binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs);
+Tensor unary(UnaryKind kind, const Tensor &x);
+Tensor leakyRelu(const Tensor &x, double alpha);
+Tensor clip(const Tensor &x, std::optional<double> lo, std::optional<double> hi);
+/// Floats to integers truncate toward zero; anything to bool is `x != 0`;
+/// to f32 rounds to single precision.
+Tensor castTo(const Tensor &x, DType to);
+
+//===--- Linear algebra, softmax, reductions ------------------------------===//
+
+Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA,
+              bool transposeB);
+Tensor softmax(const Tensor &x, int64_t axis);
+Tensor logSoftmax(const Tensor &x, int64_t axis);
+enum class ReduceKind { Sum, Mean, Max };
+Tensor reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
+              bool keepdims);
+
+//===--- Shapes -----------------------------------------------------------===//
+
+Tensor reshape(const Tensor &x, const Shape &shape);
+Tensor transpose(const Tensor &x, const Shape &perm);
+Tensor flatten(const Tensor &x, int64_t axis);
+Tensor concat(const std::vector<Tensor> &inputs, int64_t axis);
+Tensor slice(const Tensor &x, const Shape &starts, const Shape &ends,
+             const Shape &steps);
+Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis);
+
+//===--- Convolution and pooling (NCHW) -----------------------------------===//
+
+/// `pads` is [top, left, bottom, right]; `bias` may be null.
+Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor *bias,
+              const Shape &strides, const Shape &pads, const Shape &dilations,
+              int64_t groups);
+Tensor maxPool2d(const Tensor &x, const Shape &kernel, const Shape &strides,
+                 const Shape &pads, const Shape &dilations, bool ceilMode);
+Tensor avgPool2d(const Tensor &x, const Shape &kernel, const Shape &strides,
+                 const Shape &pads, bool ceilMode, bool countIncludePad);
+Tensor globalAvgPool(const Tensor &x);
+
+//===--- Normalization and dropout ----------------------------------------===//
+
+Tensor batchNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
+                 const Tensor &mean, const Tensor &var, double epsilon);
+/// Returns {output, batch mean, biased batch variance}.
+std::vector<Tensor> batchNormTrain(const Tensor &x, const Tensor &scale,
+                                   const Tensor &bias, double epsilon);
+Tensor layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
+                 int64_t axis, double epsilon);
+/// Returns {output, mask}.
+std::vector<Tensor> dropout(const Tensor &x, double ratio, bool training,
+                            uint64_t seed);
+
+//===--- Losses -----------------------------------------------------------===//
+
+/// `reduction` is "mean", "sum" or "none".
+Tensor softmaxCrossEntropy(const Tensor &logits, const Tensor &labels,
+                           const std::string &reduction);
+Tensor nllLoss(const Tensor &logProbs, const Tensor &labels,
+               const std::string &reduction);
+Tensor mseLoss(const Tensor &input, const Tensor &target,
+               const std::string &reduction);
+
+} // namespace anvil::ref
+
+#endif // ANVIL_COMPILER_REFERENCE_KERNELS_H

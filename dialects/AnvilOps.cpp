@@ -1,0 +1,804 @@
+//===- AnvilOps.cpp - the anvil graph dialect -----------------------------===//
+//
+// Shape inference, verifiers and folders of the `anvil` ops. Every shape rule
+// lives in an op's `inferReturnTypes`, which runs both when an op is built or
+// parsed (so the result type can be left out) and when it is verified. Those
+// functions may see operands of any type (the parser infers before the ODS
+// type constraints are checked), so each first asks for static tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/AnvilOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+#include "dialects/AnvilOpsDialect.cpp.inc"
+
+void AnvilDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/AnvilOps.cpp.inc"
+      >();
+}
+
+Operation *AnvilDialect::materializeConstant(OpBuilder &builder,
+                                             Attribute value, Type type,
+                                             Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  return builder.create<ConstantOp>(loc, elements);
+}
+
+ArrayRef<StringRef> mlir::anvil::paramInitializers() {
+  static const StringRef names[] = {
+      "zeros",          "ones",          "uniform",
+      "normal",         "xavier_uniform", "xavier_normal",
+      "kaiming_uniform", "kaiming_normal", "dense"};
+  return names;
+}
+
+int64_t mlir::anvil::normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return -1;
+  return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Inference helpers shared by op families
+//===----------------------------------------------------------------------===//
+
+namespace mlir::anvil {
+
+/// Returns `type` as a statically shaped ranked tensor, or reports that
+/// `what` must be one.
+static FailureOr<RankedTensorType>
+staticTensor(std::optional<Location> loc, Type type, StringRef what) {
+  auto tensor = dyn_cast_or_null<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return emitOptionalError(loc, what,
+                             " must be a tensor with a static shape, got ",
+                             type);
+  return tensor;
+}
+
+/// Reports unless `a` and `b` have the same element type.
+static LogicalResult sameElementType(std::optional<Location> loc,
+                                     RankedTensorType a, RankedTensorType b,
+                                     StringRef aName, StringRef bName) {
+  if (a.getElementType() == b.getElementType())
+    return success();
+  return emitOptionalError(loc, aName, " and ", bName,
+                           " must have the same element type, got ",
+                           a.getElementType(), " and ", b.getElementType());
+}
+
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    s += (i ? ", " : "") + std::to_string(d);
+  return s + "]";
+}
+
+static LogicalResult inferBroadcastType(std::optional<Location> loc,
+                                        Type lhsType, Type rhsType,
+                                        SmallVectorImpl<Type> &types) {
+  auto lhs = staticTensor(loc, lhsType, "lhs");
+  auto rhs = staticTensor(loc, rhsType, "rhs");
+  if (failed(lhs) || failed(rhs) ||
+      failed(sameElementType(loc, *lhs, *rhs, "lhs", "rhs")))
+    return failure();
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(lhs->getShape(), rhs->getShape(),
+                                          shape))
+    return emitOptionalError(loc, "shapes ", shapeStr(lhs->getShape()),
+                             " and ", shapeStr(rhs->getShape()),
+                             " do not broadcast");
+  types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
+  return success();
+}
+
+static LogicalResult inferReduceType(std::optional<Location> loc,
+                                     Type inputType, ArrayRef<int64_t> axes,
+                                     bool keepdims,
+                                     SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, inputType, "input");
+  if (failed(input))
+    return failure();
+  int64_t rank = input->getRank();
+  if (axes.empty())
+    return emitOptionalError(loc, "needs a non-empty `axes` attribute");
+  llvm::SmallSet<int64_t, 4> reduced;
+  for (int64_t axis : axes) {
+    int64_t a = normalizeAxis(axis, rank);
+    if (a < 0)
+      return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                               rank);
+    if (!reduced.insert(a).second)
+      return emitOptionalError(loc, "axis ", axis, " is listed twice");
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!reduced.contains(d))
+      shape.push_back(input->getDimSize(d));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return success();
+}
+
+} // namespace mlir::anvil
+
+//===----------------------------------------------------------------------===//
+// Attribute defaults during inference
+//===----------------------------------------------------------------------===//
+//
+// When the MLIR 19 parser infers result types, default-valued attributes the
+// text left out are not filled in yet, so inference reads them through these
+// helpers with the same defaults AnvilOps.td declares.
+
+static int64_t intOr(IntegerAttr attr, int64_t fallback) {
+  return attr ? attr.getValue().getSExtValue() : fallback;
+}
+static ArrayRef<int64_t> arrayOr(DenseI64ArrayAttr attr,
+                                 ArrayRef<int64_t> fallback) {
+  return attr ? attr.asArrayRef() : fallback;
+}
+static StringRef strOr(StringAttr attr, StringRef fallback) {
+  return attr ? attr.getValue() : fallback;
+}
+static constexpr int64_t kOnes[] = {1, 1};
+static constexpr int64_t kZeroPads[] = {0, 0, 0, 0};
+
+#define GET_OP_CLASSES
+#include "dialects/AnvilOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Parameters and constants
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  StringRef init = getInit();
+  if (!llvm::is_contained(paramInitializers(), init))
+    return emitOpError("unknown initializer '")
+           << init << "'; expected one of: "
+           << llvm::join(paramInitializers(), ", ");
+  if (getName().empty())
+    return emitOpError("needs a non-empty name");
+  if (init == "dense") {
+    if (!getValue())
+      return emitOpError("with init \"dense\" needs a `value` attribute");
+    if (getValue()->getShapedType() != getType())
+      return emitOpError("value has type ")
+             << getValue()->getShapedType() << " but the result is "
+             << getType();
+  } else if (getValue()) {
+    return emitOpError("a `value` is only allowed with init \"dense\"");
+  }
+  auto get = [](std::optional<APFloat> f, double fallback) {
+    return f ? f->convertToDouble() : fallback;
+  };
+  if (init == "uniform" && get(getLow(), 0.0) >= get(getHigh(), 1.0))
+    return emitOpError("uniform bounds need low < high");
+  if (get(getStd(), 1.0) <= 0.0)
+    return emitOpError("std must be positive");
+  return success();
+}
+
+LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  ElementsAttr value = adaptor.getValueAttr();
+  if (!value)
+    return emitOptionalError(loc, "needs a `value` attribute");
+  types.push_back(value.getShapedType());
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto lhs = staticTensor(loc, adaptor.getLhs().getType(), "lhs");
+  auto rhs = staticTensor(loc, adaptor.getRhs().getType(), "rhs");
+  if (failed(lhs) || failed(rhs) ||
+      failed(sameElementType(loc, *lhs, *rhs, "lhs", "rhs")))
+    return failure();
+  if (lhs->getRank() < 2 || rhs->getRank() < 2)
+    return emitOptionalError(loc, "operands need rank >= 2, got ",
+                             lhs->getRank(), " and ", rhs->getRank());
+  ArrayRef<int64_t> a = lhs->getShape(), b = rhs->getShape();
+  int64_t m = a[a.size() - 2], ka = a.back();
+  int64_t kb = b[b.size() - 2], n = b.back();
+  if (adaptor.getTransposeA())
+    std::swap(m, ka);
+  if (adaptor.getTransposeB())
+    std::swap(kb, n);
+  if (ka != kb)
+    return emitOptionalError(loc, "contraction dimensions differ: lhs has K=",
+                             ka, ", rhs has K=", kb);
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(a.drop_back(2), b.drop_back(2),
+                                          shape))
+    return emitOptionalError(loc, "batch dimensions ",
+                             shapeStr(a.drop_back(2)), " and ",
+                             shapeStr(b.drop_back(2)), " do not broadcast");
+  shape.append({m, n});
+  types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClipOp::verify() {
+  if (getMin() && getMax() && *getMin() > *getMax())
+    return emitOpError("min ") << getMin()->convertToDouble() << " exceeds max "
+                               << getMax()->convertToDouble();
+  return success();
+}
+
+LogicalResult CastOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (!adaptor.getToAttr())
+    return emitOptionalError(loc, "needs a target element type `to`");
+  types.push_back(input->clone(adaptor.getTo()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifySoftmaxAxis(Operation *op, int64_t axis) {
+  int64_t rank = cast<RankedTensorType>(op->getOperand(0).getType()).getRank();
+  if (normalizeAxis(axis, rank) < 0)
+    return op->emitOpError("axis ")
+           << axis << " is out of range for rank " << rank;
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() { return verifySoftmaxAxis(*this, getAxis()); }
+LogicalResult LogSoftmaxOp::verify() {
+  return verifySoftmaxAxis(*this, getAxis());
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (!adaptor.getShapeAttr())
+    return emitOptionalError(loc, "needs a `shape` attribute");
+  ArrayRef<int64_t> shape = adaptor.getShape();
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return emitOptionalError(loc, "shape ", shapeStr(shape),
+                             " has a negative dimension");
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  if (count != input->getNumElements())
+    return emitOptionalError(loc, "shape ", shapeStr(shape), " holds ", count,
+                             " elements but the input ",
+                             shapeStr(input->getShape()), " holds ",
+                             input->getNumElements());
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (!adaptor.getPermAttr())
+    return emitOptionalError(loc, "needs a `perm` attribute");
+  ArrayRef<int64_t> perm = adaptor.getPerm();
+  int64_t rank = input->getRank();
+  SmallVector<bool> seen(rank, false);
+  bool valid = static_cast<int64_t>(perm.size()) == rank;
+  for (int64_t p : perm) {
+    if (!valid || p < 0 || p >= rank || seen[p]) {
+      valid = false;
+      break;
+    }
+    seen[p] = true;
+  }
+  if (!valid)
+    return emitOptionalError(loc, "perm ", shapeStr(perm),
+                             " is not a permutation of the ", rank,
+                             " dimensions");
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(input->getDimSize(p));
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  int64_t rank = input->getRank(), axis = intOr(adaptor.getAxisAttr(), 1);
+  if (axis < -rank || axis > rank)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             rank);
+  if (axis < 0)
+    axis += rank;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= input->getDimSize(d);
+  types.push_back(input->clone({outer, inner}));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (adaptor.getInputs().empty())
+    return emitOptionalError(loc, "needs at least one input");
+  auto first = staticTensor(loc, adaptor.getInputs()[0].getType(), "input");
+  if (failed(first))
+    return failure();
+  int64_t rank = first->getRank();
+  if (!adaptor.getAxisAttr())
+    return emitOptionalError(loc, "needs an `axis` attribute");
+  int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
+  int64_t axis = normalizeAxis(rawAxis, rank);
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", rawAxis,
+                             " is out of range for rank ", rank);
+  SmallVector<int64_t> shape(first->getShape());
+  shape[axis] = 0;
+  for (auto [i, value] : llvm::enumerate(adaptor.getInputs())) {
+    auto t = staticTensor(loc, value.getType(), "input");
+    if (failed(t) ||
+        failed(sameElementType(loc, *first, *t, "input 0",
+                               "input " + std::to_string(i))))
+      return failure();
+    if (t->getRank() != rank)
+      return emitOptionalError(loc, "input ", i, " has rank ", t->getRank(),
+                               ", input 0 has rank ", rank);
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && t->getDimSize(d) != first->getDimSize(d))
+        return emitOptionalError(loc, "input ", i, " has shape ",
+                                 shapeStr(t->getShape()),
+                                 ", which differs from input 0's ",
+                                 shapeStr(first->getShape()),
+                                 " outside axis ", axis);
+    shape[axis] += t->getDimSize(axis);
+  }
+  types.push_back(first->clone(shape));
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> starts = arrayOr(adaptor.getStartsAttr(), {}),
+                    ends = arrayOr(adaptor.getEndsAttr(), {}),
+                    steps = arrayOr(adaptor.getStepsAttr(), {});
+  size_t rank = input->getRank();
+  if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
+    return emitOptionalError(loc, "starts, ends and steps need one entry per "
+                                  "dimension (",
+                             rank, "), got ", starts.size(), ", ", ends.size(),
+                             " and ", steps.size());
+  SmallVector<int64_t> shape;
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t dim = input->getDimSize(d), s = starts[d], e = ends[d],
+            step = steps[d];
+    bool ok = step > 0 ? (0 <= s && s <= e && e <= dim)
+                       : (step < 0 && -1 <= e && e <= s && s < dim);
+    if (!ok)
+      return emitOptionalError(loc, "dimension ", d, " of size ", dim,
+                               " cannot be sliced with start ", s, ", end ", e,
+                               ", step ", step);
+    int64_t span = step > 0 ? e - s : s - e, stride = step > 0 ? step : -step;
+    shape.push_back((span + stride - 1) / stride);
+  }
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto indices = staticTensor(loc, adaptor.getIndices().getType(), "indices");
+  if (failed(input) || failed(indices))
+    return failure();
+  int64_t rank = input->getRank(), rawAxis = intOr(adaptor.getAxisAttr(), 0);
+  int64_t axis = normalizeAxis(rawAxis, rank);
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", rawAxis,
+                             " is out of range for rank ", rank);
+  ArrayRef<int64_t> in = input->getShape();
+  SmallVector<int64_t> shape(in.take_front(axis));
+  llvm::append_range(shape, indices->getShape());
+  llvm::append_range(shape, in.drop_front(axis + 1));
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// Checks that `values` has `size` entries, each at least `min`.
+static LogicalResult checkArray(std::optional<Location> loc, StringRef name,
+                                ArrayRef<int64_t> values, size_t size,
+                                int64_t min) {
+  if (values.size() != size)
+    return emitOptionalError(loc, name, " needs ", size, " entries, got ",
+                             values.size());
+  if (llvm::any_of(values, [&](int64_t v) { return v < min; }))
+    return emitOptionalError(loc, name, " entries must be >= ", min, ", got ",
+                             shapeStr(values));
+  return success();
+}
+
+/// Output size of one spatial axis of a convolution or pooling window.
+static int64_t windowOutputSize(int64_t in, int64_t padBegin, int64_t padEnd,
+                                int64_t kernel, int64_t stride,
+                                int64_t dilation, bool ceilMode) {
+  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    return 0;
+  int64_t out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  // A window must start inside the input or its leading padding.
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto weight = staticTensor(loc, adaptor.getWeight().getType(), "weight");
+  if (failed(input) || failed(weight) ||
+      failed(sameElementType(loc, *input, *weight, "input", "weight")))
+    return failure();
+  if (input->getRank() != 4 || weight->getRank() != 4)
+    return emitOptionalError(loc, "input and weight must have rank 4 (NCHW, "
+                                  "OIHW), got ",
+                             input->getRank(), " and ", weight->getRank());
+  ArrayRef<int64_t> strides = arrayOr(adaptor.getStridesAttr(), kOnes),
+                    pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
+                    dilations = arrayOr(adaptor.getDilationsAttr(), kOnes);
+  int64_t groups = intOr(adaptor.getGroupsAttr(), 1);
+  if (failed(checkArray(loc, "strides", strides, 2, 1)) ||
+      failed(checkArray(loc, "pads", pads, 4, 0)) ||
+      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+    return failure();
+  int64_t c = input->getDimSize(1), o = weight->getDimSize(0);
+  if (groups < 1 || c % groups != 0 || o % groups != 0)
+    return emitOptionalError(loc, "groups ", groups, " must divide both the ",
+                             c, " input channels and the ", o,
+                             " output channels");
+  if (weight->getDimSize(1) * groups != c)
+    return emitOptionalError(loc, "weight has ", weight->getDimSize(1),
+                             " input channels per group, but the input has ",
+                             c, " channels in ", groups, " group(s)");
+  if (Value bias = adaptor.getBias()) {
+    auto b = staticTensor(loc, bias.getType(), "bias");
+    if (failed(b))
+      return failure();
+    if (b->getShape() != ArrayRef<int64_t>{o})
+      return emitOptionalError(loc, "bias must have shape [", o, "], got ",
+                               shapeStr(b->getShape()));
+  }
+  SmallVector<int64_t> shape = {input->getDimSize(0), o};
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = windowOutputSize(
+        input->getDimSize(2 + i), pads[i], pads[2 + i],
+        weight->getDimSize(2 + i), strides[i], dilations[i], false);
+    if (size <= 0)
+      return emitOptionalError(loc, "the (dilated) kernel is larger than the "
+                                    "padded input on spatial axis ",
+                               i);
+    shape.push_back(size);
+  }
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+template <typename PoolOp>
+static LogicalResult inferPoolType(std::optional<Location> loc,
+                                   typename PoolOp::Adaptor adaptor,
+                                   ArrayRef<int64_t> dilations,
+                                   SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (input->getRank() != 4)
+    return emitOptionalError(loc, "input must have rank 4 (NCHW), got ",
+                             input->getRank());
+  if (!adaptor.getKernelAttr())
+    return emitOptionalError(loc, "needs a `kernel` attribute");
+  ArrayRef<int64_t> kernel = adaptor.getKernel(),
+                    pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
+                    strides = arrayOr(adaptor.getStridesAttr(), kernel);
+  if (failed(checkArray(loc, "kernel", kernel, 2, 1)) ||
+      failed(checkArray(loc, "strides", strides, 2, 1)) ||
+      failed(checkArray(loc, "pads", pads, 4, 0)) ||
+      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+    return failure();
+  SmallVector<int64_t> shape = {input->getDimSize(0), input->getDimSize(1)};
+  for (int i = 0; i < 2; ++i) {
+    if (pads[i] >= kernel[i] || pads[2 + i] >= kernel[i])
+      return emitOptionalError(loc, "padding ", shapeStr(pads),
+                               " must be smaller than the kernel ",
+                               shapeStr(kernel));
+    int64_t size =
+        windowOutputSize(input->getDimSize(2 + i), pads[i], pads[2 + i],
+                         kernel[i], strides[i], dilations[i],
+                         adaptor.getCeilMode());
+    if (size <= 0)
+      return emitOptionalError(loc, "the window is larger than the padded "
+                                    "input on spatial axis ",
+                               i);
+    shape.push_back(size);
+  }
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return inferPoolType<MaxPool2DOp>(
+      loc, adaptor, arrayOr(adaptor.getDilationsAttr(), kOnes), types);
+}
+
+LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return inferPoolType<AvgPool2DOp>(loc, adaptor, kOnes, types);
+}
+
+LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (input->getRank() < 3)
+    return emitOptionalError(loc, "input needs rank >= 3 ([N, C, spatial...]), "
+                                  "got ",
+                             input->getRank());
+  SmallVector<int64_t> shape(input->getRank(), 1);
+  shape[0] = input->getDimSize(0);
+  shape[1] = input->getDimSize(1);
+  types.push_back(input->clone(shape));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and dropout
+//===----------------------------------------------------------------------===//
+
+/// Checks that each of `params` is a `[C]` vector of the input's element type.
+static LogicalResult checkChannelParams(std::optional<Location> loc,
+                                        RankedTensorType input,
+                                        ArrayRef<std::pair<StringRef, Value>>
+                                            params) {
+  if (input.getRank() < 2)
+    return emitOptionalError(loc, "input needs rank >= 2 ([N, C, ...]), got ",
+                             input.getRank());
+  int64_t c = input.getDimSize(1);
+  for (auto [name, value] : params) {
+    auto t = staticTensor(loc, value.getType(), name);
+    if (failed(t) || failed(sameElementType(loc, input, *t, "input", name)))
+      return failure();
+    if (t->getShape() != ArrayRef<int64_t>{c})
+      return emitOptionalError(loc, name, " must have shape [", c,
+                               "] (the channels), got ",
+                               shapeStr(t->getShape()));
+  }
+  return success();
+}
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input) ||
+      failed(checkChannelParams(loc, *input,
+                                {{"scale", adaptor.getScale()},
+                                 {"bias", adaptor.getBias()},
+                                 {"mean", adaptor.getMean()},
+                                 {"var", adaptor.getVar()}})))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
+                                                 std::optional<Location> loc,
+                                                 Adaptor adaptor,
+                                                 SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input) || failed(checkChannelParams(
+                           loc, *input,
+                           {{"scale", adaptor.getScale()},
+                            {"bias", adaptor.getBias()}})))
+    return failure();
+  Type channels = input->clone({input->getDimSize(1)});
+  types.append({*input, channels, channels});
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  int64_t rawAxis = intOr(adaptor.getAxisAttr(), -1);
+  int64_t axis = normalizeAxis(rawAxis, input->getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", rawAxis,
+                             " is out of range for rank ", input->getRank());
+  ArrayRef<int64_t> normalized = input->getShape().drop_front(axis);
+  for (auto [name, value] : {std::pair<StringRef, Value>{"scale",
+                                                         adaptor.getScale()},
+                             {"bias", adaptor.getBias()}}) {
+    auto t = staticTensor(loc, value.getType(), name);
+    if (failed(t) || failed(sameElementType(loc, *input, *t, "input", name)))
+      return failure();
+    if (t->getShape() != normalized)
+      return emitOptionalError(loc, name, " must have shape ",
+                               shapeStr(normalized),
+                               " (the normalized dimensions), got ",
+                               shapeStr(t->getShape()));
+  }
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult DropoutOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  types.append({*input, input->clone(IntegerType::get(context, 1))});
+  return success();
+}
+
+LogicalResult DropoutOp::verify() {
+  double ratio = getRatio().convertToDouble();
+  if (ratio < 0.0 || ratio >= 1.0)
+    return emitOpError("ratio must be in [0, 1), got ") << ratio;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyReduction(Operation *op, StringRef reduction) {
+  if (reduction == "mean" || reduction == "sum" || reduction == "none")
+    return success();
+  return op->emitOpError("reduction must be \"mean\", \"sum\" or \"none\", "
+                         "got \"")
+         << reduction << "\"";
+}
+
+/// Shared by softmax_cross_entropy and nll_loss: `[N, C]` scores against
+/// `[N]` labels.
+static LogicalResult inferClassLossType(std::optional<Location> loc,
+                                        Type inputType, Type targetType,
+                                        StringRef reduction,
+                                        SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, inputType, "input");
+  auto target = staticTensor(loc, targetType, "target");
+  if (failed(input) || failed(target))
+    return failure();
+  if (input->getRank() != 2)
+    return emitOptionalError(loc, "input must be [N, C], got ",
+                             shapeStr(input->getShape()));
+  int64_t n = input->getDimSize(0);
+  if (target->getShape() != ArrayRef<int64_t>{n})
+    return emitOptionalError(loc, "target must be [", n,
+                             "] (one label per row of the input), got ",
+                             shapeStr(target->getShape()));
+  types.push_back(reduction == "none" ? input->clone({n})
+                                      : input->clone(ArrayRef<int64_t>{}));
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  return inferClassLossType(loc, adaptor.getInput().getType(),
+                            adaptor.getTarget().getType(),
+                            strOr(adaptor.getReductionAttr(), "mean"), types);
+}
+
+LogicalResult NllLossOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  return inferClassLossType(loc, adaptor.getInput().getType(),
+                            adaptor.getTarget().getType(),
+                            strOr(adaptor.getReductionAttr(), "mean"), types);
+}
+
+LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto target = staticTensor(loc, adaptor.getTarget().getType(), "target");
+  if (failed(input) || failed(target) ||
+      failed(sameElementType(loc, *input, *target, "input", "target")))
+    return failure();
+  if (input->getShape() != target->getShape())
+    return emitOptionalError(loc, "input ", shapeStr(input->getShape()),
+                             " and target ", shapeStr(target->getShape()),
+                             " must have the same shape");
+  types.push_back(strOr(adaptor.getReductionAttr(), "mean") == "none"
+                      ? *input
+                      : input->clone(ArrayRef<int64_t>{}));
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyOp::verify() {
+  return verifyReduction(*this, getReduction());
+}
+LogicalResult NllLossOp::verify() {
+  return verifyReduction(*this, getReduction());
+}
+LogicalResult MseLossOp::verify() {
+  return verifyReduction(*this, getReduction());
+}

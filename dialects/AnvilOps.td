@@ -1,0 +1,578 @@
+//===- AnvilOps.td - ops of the anvil graph dialect --------*- tablegen -*-===//
+//
+// Every op of the `anvil` dialect. Shape rules live in each op's
+// `inferReturnTypes` (AnvilOps.cpp); a C++ verifier is added only for rules
+// that concern attributes alone. Families (binary, unary, reductions, losses)
+// share one ODS class and one C++ inference function.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_OPS_TD
+#define ANVIL_OPS_TD
+
+include "dialects/AnvilDialect.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Anvil_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
+def Anvil_NumericTensor : StaticShapeTensorOf<[F32, F64, I32, I64]>;
+def Anvil_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+def Anvil_AnyTensor : StaticShapeTensorOf<[F32, F64, I1, I8, I32, I64]>;
+def Anvil_MaskTensor : StaticShapeTensorOf<[I1]>;
+
+// Every op infers its result type; most are free of side effects. (Unary ops
+// get inference generated from SameOperandsAndResultType instead.)
+class Anvil_InferOp<string mnemonic, list<Trait> traits = []>
+    : Anvil_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)>;
+
+//===----------------------------------------------------------------------===//
+// Parameters and constants
+//===----------------------------------------------------------------------===//
+
+def Anvil_ParamOp : Anvil_Op<"param", [Pure]> {
+  let summary = "a named trainable parameter with an initializer";
+  let description = [{
+    A model parameter (a weight or bias). `name` identifies it in
+    checkpoints and `--params` directories; `init` says how it starts:
+    `zeros`, `ones`, `uniform` (`low`, `high`), `normal` (`mean`, `std`),
+    `xavier_uniform`, `xavier_normal`, `kaiming_uniform`, `kaiming_normal`,
+    or `dense` (the values in `value`). Fans: a 2-D `[in, out]` weight has
+    fan_in = in, fan_out = out; an `[O, I, kh, kw]` filter has
+    fan_in = I*kh*kw, fan_out = O*kh*kw. `seed` fixes the random stream.
+
+    ```mlir
+    %w = anvil.param "fc1.weight" init = "kaiming_uniform" : tensor<784x256xf32>
+    %b = anvil.param "fc1.bias" init = "zeros" : tensor<256xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, StrAttr:$init,
+                   OptionalAttr<F64Attr>:$low, OptionalAttr<F64Attr>:$high,
+                   OptionalAttr<F64Attr>:$mean, OptionalAttr<F64Attr>:$std,
+                   OptionalAttr<I64Attr>:$seed,
+                   OptionalAttr<ElementsAttr>:$value);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$name `init` `=` $init attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Anvil_ConstantOp : Anvil_InferOp<"constant", [ConstantLike]> {
+  let summary = "a constant tensor";
+  let description = [{
+    A tensor known at compile time; not trained.
+
+    ```mlir
+    %c = anvil.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$value attr-dict";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Anvil_MatmulOp : Anvil_InferOp<"matmul"> {
+  let summary = "batched matrix product with optional transposes";
+  let description = [{
+    `lhs` is `[..., M, K]` (or `[..., K, M]` with `transpose_a`), `rhs` is
+    `[..., K, N]` (or `[..., N, K]` with `transpose_b`); both have rank >= 2
+    and their leading batch dimensions broadcast as in numpy. The result is
+    `[broadcast(batch), M, N]`.
+
+    ```mlir
+    %y = anvil.matmul %x, %w : tensor<64x784xf32>, tensor<784x256xf32>
+    %z = anvil.matmul %a, %b {transpose_b} : tensor<2x3x4xf32>, tensor<5x4xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$lhs, Anvil_FloatTensor:$rhs,
+                   UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+class Anvil_BinaryOp<string mnemonic, string expr,
+                     Type operandType = Anvil_NumericTensor>
+    : Anvil_InferOp<mnemonic> {
+  let summary = "elementwise `" # expr # "` with numpy broadcasting";
+  let description = [{
+    Computes `}] # expr # [{` elementwise. The operands have the same element
+    type; their shapes broadcast as in numpy (align trailing dimensions; a
+    dimension of 1 stretches).
+
+    ```mlir
+    %r = anvil.}] # mnemonic # [{ %a, %b : tensor<4x3xf32>, tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs operandType:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return inferBroadcastType(loc, adaptor.getLhs().getType(),
+                                adaptor.getRhs().getType(), types);
+    }
+  }];
+}
+
+def Anvil_AddOp : Anvil_BinaryOp<"add", "lhs + rhs">;
+def Anvil_SubOp : Anvil_BinaryOp<"sub", "lhs - rhs">;
+def Anvil_MulOp : Anvil_BinaryOp<"mul", "lhs * rhs">;
+def Anvil_DivOp : Anvil_BinaryOp<"div", "lhs / rhs">;
+def Anvil_PowOp : Anvil_BinaryOp<"pow", "lhs ^ rhs", Anvil_FloatTensor>;
+def Anvil_MaxOp : Anvil_BinaryOp<"max", "max(lhs, rhs)">;
+def Anvil_MinOp : Anvil_BinaryOp<"min", "min(lhs, rhs)">;
+
+class Anvil_UnaryOp<string mnemonic, string expr,
+                    Type operandType = Anvil_FloatTensor,
+                    dag attrs = (ins)>
+    : Anvil_Op<mnemonic, [Pure, SameOperandsAndResultType,
+                          InferTypeOpInterface]> {
+  let summary = "elementwise `" # expr # "`";
+  let description = [{
+    Computes `}] # expr # [{` for every element; the result has the type of
+    the input.
+
+    ```mlir
+    %y = anvil.}] # mnemonic # [{ %x : tensor<64x256xf32>
+    ```
+  }];
+  let arguments = !con((ins operandType:$input), attrs);
+  let results = (outs operandType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_NegOp : Anvil_UnaryOp<"neg", "-x", Anvil_NumericTensor>;
+def Anvil_AbsOp : Anvil_UnaryOp<"abs", "|x|", Anvil_NumericTensor>;
+def Anvil_ExpOp : Anvil_UnaryOp<"exp", "e^x">;
+def Anvil_LogOp : Anvil_UnaryOp<"log", "ln(x)">;
+def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt", "sqrt(x)">;
+def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt", "1 / sqrt(x)">;
+def Anvil_ReluOp : Anvil_UnaryOp<"relu", "max(x, 0)">;
+def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
+def Anvil_TanhOp : Anvil_UnaryOp<"tanh", "tanh(x)">;
+def Anvil_ErfOp : Anvil_UnaryOp<"erf", "erf(x)">;
+def Anvil_GeluOp : Anvil_UnaryOp<"gelu",
+    "x * Phi(x); with `tanh_approx`, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))",
+    Anvil_FloatTensor, (ins UnitAttr:$tanh_approx)>;
+def Anvil_LeakyReluOp : Anvil_UnaryOp<"leaky_relu",
+    "x >= 0 ? x : alpha * x (alpha defaults to 0.01)", Anvil_FloatTensor,
+    (ins DefaultValuedAttr<F64Attr, "0.01">:$alpha)>;
+def Anvil_ClipOp : Anvil_UnaryOp<"clip",
+    "min(max(x, min), max) (bounds default to -inf and +inf)",
+    Anvil_FloatTensor, (ins OptionalAttr<F64Attr>:$min,
+                            OptionalAttr<F64Attr>:$max)> {
+  let hasVerifier = 1;
+}
+
+def Anvil_CastOp : Anvil_InferOp<"cast"> {
+  let summary = "convert the element type";
+  let description = [{
+    Converts every element to the element type `to`: floats to integers
+    round toward zero, anything to `i1` is `x != 0`.
+
+    ```mlir
+    %l = anvil.cast %x : tensor<8xf32> to i64
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, TypeAttr:$to);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` $to";
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax and reductions
+//===----------------------------------------------------------------------===//
+
+class Anvil_SoftmaxLikeOp<string mnemonic, string expr>
+    : Anvil_UnaryOp<mnemonic, expr, Anvil_FloatTensor,
+                    (ins DefaultValuedAttr<I64Attr, "-1">:$axis)> {
+  let description = [{
+    Computes `}] # expr # [{` along `axis` (negative counts from the back;
+    default -1), subtracting the maximum first so that large inputs do not
+    overflow.
+
+    ```mlir
+    %p = anvil.}] # mnemonic # [{ %logits {axis = 1 : i64} : tensor<64x10xf32>
+    ```
+  }];
+  let hasVerifier = 1;
+}
+
+def Anvil_SoftmaxOp : Anvil_SoftmaxLikeOp<"softmax", "e^x / sum(e^x)">;
+def Anvil_LogSoftmaxOp
+    : Anvil_SoftmaxLikeOp<"log_softmax", "x - log(sum(e^x))">;
+
+class Anvil_ReduceOp<string mnemonic, string what>
+    : Anvil_InferOp<mnemonic> {
+  let summary = "the " # what # " over `axes`";
+  let description = [{
+    Reduces `input` to its }] # what # [{ over the listed `axes` (distinct,
+    negative counts from the back). With `keepdims` the reduced dimensions
+    stay as 1, otherwise they are dropped.
+
+    ```mlir
+    %s = anvil.}] # mnemonic # [{ %x {axes = array<i64: 1>, keepdims} : tensor<4x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                   UnitAttr:$keepdims);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return inferReduceType(loc, adaptor.getInput().getType(),
+                             arrayOr(adaptor.getAxesAttr(), {}),
+                             adaptor.getKeepdims(), types);
+    }
+  }];
+}
+
+def Anvil_ReduceSumOp : Anvil_ReduceOp<"reduce_sum", "sum">;
+def Anvil_ReduceMeanOp : Anvil_ReduceOp<"reduce_mean", "mean">;
+def Anvil_ReduceMaxOp : Anvil_ReduceOp<"reduce_max", "maximum">;
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+def Anvil_ReshapeOp : Anvil_InferOp<"reshape"> {
+  let summary = "reinterpret the shape, keeping the element order";
+  let description = [{
+    The result has shape `shape` (all dimensions positive and known) and
+    the same number of elements as the input.
+
+    ```mlir
+    %y = anvil.reshape %x {shape = array<i64: 64, 784>} : tensor<64x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_TransposeOp : Anvil_InferOp<"transpose"> {
+  let summary = "permute the dimensions";
+  let description = [{
+    Result dimension `i` is input dimension `perm[i]`; `perm` is a
+    permutation of `0 .. rank-1`.
+
+    ```mlir
+    %t = anvil.transpose %x {perm = array<i64: 1, 0>} : tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_FlattenOp : Anvil_InferOp<"flatten"> {
+  let summary = "collapse to 2-D around `axis`";
+  let description = [{
+    The result is `[d0 * ... * d(axis-1), d(axis) * ... * d(n-1)]`, as ONNX
+    Flatten; `axis` is in `[-rank, rank]` and defaults to 1.
+
+    ```mlir
+    %f = anvil.flatten %x : tensor<64x16x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input,
+                   DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_ConcatOp : Anvil_InferOp<"concat"> {
+  let summary = "join tensors along `axis`";
+  let description = [{
+    All inputs have the same rank and element type and agree on every
+    dimension except `axis`.
+
+    ```mlir
+    %c = anvil.concat %a, %b {axis = 1 : i64} : tensor<2x3xf32>, tensor<2x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Anvil_AnyTensor>:$inputs, I64Attr:$axis);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+}
+
+def Anvil_SliceOp : Anvil_InferOp<"slice"> {
+  let summary = "take a strided box out of a tensor";
+  let description = [{
+    Per dimension `d`, takes `start[d], start[d] + step[d], ...` while
+    before `end[d]` (python's `x[start:end:step]` with normalized bounds).
+    `steps` are non-zero; with a positive step `0 <= start <= end <= dim`,
+    with a negative step `-1 <= end <= start < dim`.
+
+    ```mlir
+    %s = anvil.slice %x {starts = array<i64: 0, 1>, ends = array<i64: 4, 5>, steps = array<i64: 2, 1>} : tensor<4x6xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$ends, DenseI64ArrayAttr:$steps);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_GatherOp : Anvil_InferOp<"gather"> {
+  let summary = "pick slices along `axis` by index";
+  let description = [{
+    As ONNX Gather: the result is
+    `input.shape[:axis] + indices.shape + input.shape[axis+1:]`; negative
+    indices count from the back; an index out of range is an error at run
+    time.
+
+    ```mlir
+    %e = anvil.gather %table, %ids {axis = 0 : i64} : tensor<100x16xf32>, tensor<4x8xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, Anvil_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat =
+      "$input `,` $indices attr-dict `:` type($input) `,` type($indices)";
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (NCHW)
+//===----------------------------------------------------------------------===//
+
+def Anvil_Conv2DOp : Anvil_InferOp<"conv2d"> {
+  let summary = "2-D convolution, NCHW input, OIHW filter";
+  let description = [{
+    `input` is `[N, C, H, W]`, `weight` is `[O, C/groups, kh, kw]`, the
+    optional `bias` is `[O]`. `strides` and `dilations` are `[h, w]`
+    (default 1), `pads` is `[top, left, bottom, right]` (default 0), and
+    both C and O are divisible by `groups`. Output size per spatial axis:
+    `(in + pad_begin + pad_end - dilation * (k - 1) - 1) / stride + 1`.
+
+    ```mlir
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 2, 2, 2, 2>} : tensor<1x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$weight,
+                   Optional<Anvil_FloatTensor>:$bias,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)?
+  }];
+}
+
+class Anvil_Pool2DOp<string mnemonic, string what, dag extra>
+    : Anvil_InferOp<mnemonic> {
+  let summary = "2-D " # what # " pooling, NCHW";
+  let description = [{
+    Takes the }] # what # [{ of each `kernel` window (`[kh, kw]`) per
+    channel. `strides` default to the kernel, `pads` (`[top, left, bottom,
+    right]`) to 0; padded cells are skipped. With `ceil_mode` the output size
+    rounds up (a window must still start inside the input or left padding).
+
+    ```mlir
+    %p = anvil.}] # mnemonic # [{ %x {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
+    ```
+  }];
+  let arguments = !con((ins Anvil_FloatTensor:$input,
+                        DenseI64ArrayAttr:$kernel,
+                        OptionalAttr<DenseI64ArrayAttr>:$strides,
+                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                        UnitAttr:$ceil_mode), extra);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let extraClassDeclaration = [{
+    /// The strides, defaulting to the kernel size.
+    ::llvm::SmallVector<int64_t> getStrideValues() {
+      if (auto strides = getStrides())
+        return ::llvm::SmallVector<int64_t>(*strides);
+      return ::llvm::SmallVector<int64_t>(getKernel());
+    }
+  }];
+}
+
+def Anvil_MaxPool2DOp : Anvil_Pool2DOp<"max_pool2d", "maximum",
+    (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations)>;
+def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
+    (ins UnitAttr:$count_include_pad)> {
+  let description = [{
+    Takes the average of each `kernel` window (`[kh, kw]`) per channel.
+    `strides` default to the kernel, `pads` (`[top, left, bottom, right]`)
+    to 0. Padded cells count in the divisor only with `count_include_pad`.
+    With `ceil_mode` the output size rounds up; cells past the padded input
+    never count.
+
+    ```mlir
+    %p = anvil.avg_pool2d %x {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
+    ```
+  }];
+}
+
+def Anvil_GlobalAvgPoolOp : Anvil_InferOp<"global_avg_pool"> {
+  let summary = "average over all spatial positions, NCHW";
+  let description = [{
+    `[N, C, H, W]` becomes `[N, C, 1, 1]`.
+
+    ```mlir
+    %g = anvil.global_avg_pool %x : tensor<8x64x7x7xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and dropout
+//===----------------------------------------------------------------------===//
+
+def Anvil_BatchNormOp : Anvil_InferOp<"batch_norm"> {
+  let summary = "batch normalization, inference form";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias` per channel (axis 1)
+    with the running statistics; `scale`, `bias`, `mean`, `var` are `[C]`.
+
+    ```mlir
+    %y = anvil.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-05 : f64} : tensor<8x16x4x4xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$scale,
+                   Anvil_FloatTensor:$bias, Anvil_FloatTensor:$mean,
+                   Anvil_FloatTensor:$var,
+                   DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $var attr-dict `:`
+    type($input) `,` type($scale) `,` type($bias) `,` type($mean) `,`
+    type($var)
+  }];
+}
+
+def Anvil_BatchNormTrainOp : Anvil_InferOp<"batch_norm_train"> {
+  let summary = "batch normalization, training form";
+  let description = [{
+    Normalizes with the statistics of this batch, per channel (axis 1):
+    returns the output, the batch mean and the biased batch variance (both
+    `[C]`), from which the caller updates its running statistics.
+
+    ```mlir
+    %y, %m, %v = anvil.batch_norm_train %x, %g, %b : tensor<8x16x4x4xf32>, tensor<16xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$scale,
+                   Anvil_FloatTensor:$bias,
+                   DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Anvil_FloatTensor:$result,
+                 Anvil_FloatTensor:$batch_mean, Anvil_FloatTensor:$batch_var);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias attr-dict `:` type($input) `,` type($scale)
+    `,` type($bias)
+  }];
+}
+
+def Anvil_LayerNormOp : Anvil_InferOp<"layer_norm"> {
+  let summary = "layer normalization over the trailing dimensions";
+  let description = [{
+    Normalizes over dimensions `axis .. rank-1` (default -1), then applies
+    `scale` and `bias`, whose shape is `input.shape[axis:]`.
+
+    ```mlir
+    %y = anvil.layer_norm %x, %g, %b {axis = -1 : i64} : tensor<4x10x32xf32>, tensor<32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$scale,
+                   Anvil_FloatTensor:$bias,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis,
+                   DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias attr-dict `:` type($input) `,` type($scale)
+    `,` type($bias)
+  }];
+}
+
+def Anvil_DropoutOp : Anvil_InferOp<"dropout"> {
+  let summary = "randomly zero elements while training";
+  let description = [{
+    Without `training`: the identity, and a mask of all ones. With
+    `training`: each element is kept with probability `1 - ratio` and
+    scaled by `1 / (1 - ratio)`; the `i1` mask says which were kept (the
+    backward pass reuses it). `seed` fixes the random stream.
+
+    ```mlir
+    %y, %mask = anvil.dropout %x {ratio = 0.5 : f64, training} : tensor<64x256xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input,
+                   DefaultValuedAttr<F64Attr, "0.5">:$ratio, UnitAttr:$training,
+                   DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs Anvil_FloatTensor:$result, Anvil_MaskTensor:$mask);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+class Anvil_LossOp<string mnemonic, string what, Type targetType,
+                   string rule, string example> : Anvil_InferOp<mnemonic> {
+  let summary = what;
+  let description = rule # [{
+
+    `reduction` is `mean` (default), `sum` or `none`; `mean` and `sum`
+    give a scalar (rank-0) tensor, `none` the unreduced losses.
+
+    ```mlir
+    }] # example # [{
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, targetType:$target,
+                   DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $target attr-dict `:` type($input) `,` type($target)";
+  let hasVerifier = 1;
+}
+
+def Anvil_SoftmaxCrossEntropyOp : Anvil_LossOp<"softmax_cross_entropy",
+    "cross-entropy of softmax(logits) against integer labels",
+    Anvil_IndexTensor,
+    "`input` holds logits `[N, C]`, `target` class indices `[N]` in `[0, C)`. "
+    "Per sample: `logsumexp(x) - x[label]`, stable for large logits.",
+    "%l = anvil.softmax_cross_entropy %logits, %labels : tensor<64x10xf32>, tensor<64xi64>">;
+
+def Anvil_NllLossOp : Anvil_LossOp<"nll_loss",
+    "negative log-likelihood of log-probabilities against integer labels",
+    Anvil_IndexTensor,
+    "`input` holds log-probabilities `[N, C]`, `target` class indices `[N]` "
+    "in `[0, C)`. Per sample: `-x[label]`.",
+    "%l = anvil.nll_loss %logp, %labels {reduction = \"sum\"} : tensor<64x10xf32>, tensor<64xi64>">;
+
+def Anvil_MseLossOp : Anvil_LossOp<"mse_loss",
+    "mean squared error between a prediction and a target",
+    Anvil_FloatTensor,
+    "`input` and `target` have the same shape; the loss of each element is "
+    "`(input - target)^2` (`none` keeps the input's shape).",
+    "%l = anvil.mse_loss %pred, %target : tensor<64x1xf32>, tensor<64x1xf32>">;
+
+#endif // ANVIL_OPS_TD

@@ -1,0 +1,52 @@
+//===- Npy.h - numpy .npy files ---------------------------------*- C++ -*-===//
+//
+// Reads and writes numpy's .npy format (versions 1-3, little-endian, C order)
+// for the element types Anvil uses. Reading checks the magic, the header and
+// the data size and throws anvil::Error naming the file on any problem;
+// writing goes to a temporary file that is renamed into place, so a failed
+// write never leaves a half-written output.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_RUNTIME_NPY_H
+#define ANVIL_RUNTIME_NPY_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace anvil {
+
+/// Element types of tensors crossing the runtime's file boundaries.
+enum class DType { F32, F64, I64, I32, I8, U8, Bool };
+
+/// Bytes per element of `dtype`.
+size_t dtypeSize(DType dtype);
+/// A short name: "f32", "i64", "bool", ...
+const char *dtypeName(DType dtype);
+
+/// A dense array as stored in a file: element type, shape and raw bytes in
+/// C order, little-endian.
+struct NpyArray {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<char> bytes;
+
+  int64_t numElements() const;
+};
+
+/// Reads `path`; throws anvil::Error on a missing, malformed or truncated file
+/// or an element type Anvil does not handle.
+NpyArray readNpy(const std::string &path);
+
+/// Writes `array` to `path` atomically (temp file + rename); throws
+/// anvil::Error if the file cannot be written.
+void writeNpy(const std::string &path, const NpyArray &array);
+
+/// Writes `bytes` to `path` via a temporary file in the same directory and a
+/// rename, so readers never see a partial file.
+void writeFileAtomically(const std::string &path, const std::string &bytes);
+
+} // namespace anvil
+
+#endif // ANVIL_RUNTIME_NPY_H
