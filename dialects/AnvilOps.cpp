@@ -116,7 +116,7 @@ static LogicalResult inferReduceType(std::optional<Location> loc,
     return failure();
   int64_t rank = input->getRank();
   if (axes.empty())
-    return emitOptionalError(loc, "needs a non-empty `axes` attribute");
+    return emitOptionalError(loc, "axes must not be empty");
   llvm::SmallSet<int64_t, 4> reduced;
   for (int64_t axis : axes) {
     int64_t a = normalizeAxis(axis, rank);
@@ -158,6 +158,15 @@ static StringRef strOr(StringAttr attr, StringRef fallback) {
   return attr ? attr.getValue() : fallback;
 }
 static constexpr int64_t kOnes[] = {1, 1};
+
+/// The parser also infers before it checks that required attributes are
+/// present, and generated adaptors assume they are: check them first.
+static LogicalResult requireAttr(std::optional<Location> loc,
+                                 DictionaryAttr attrs, StringRef name) {
+  if (attrs && attrs.get(name))
+    return success();
+  return emitOptionalError(loc, "needs the `", name, "` attribute");
+}
 static constexpr int64_t kZeroPads[] = {0, 0, 0, 0};
 
 #define GET_OP_CLASSES
@@ -199,10 +208,9 @@ LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
                                            std::optional<Location> loc,
                                            Adaptor adaptor,
                                            SmallVectorImpl<Type> &types) {
-  ElementsAttr value = adaptor.getValueAttr();
-  if (!value)
-    return emitOptionalError(loc, "needs a `value` attribute");
-  types.push_back(value.getShapedType());
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "value")))
+    return failure();
+  types.push_back(adaptor.getValueAttr().getShapedType());
   return success();
 }
 
@@ -263,8 +271,8 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  if (!adaptor.getToAttr())
-    return emitOptionalError(loc, "needs a target element type `to`");
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "to")))
+    return failure();
   types.push_back(input->clone(adaptor.getTo()));
   return success();
 }
@@ -297,8 +305,8 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  if (!adaptor.getShapeAttr())
-    return emitOptionalError(loc, "needs a `shape` attribute");
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "shape")))
+    return failure();
   ArrayRef<int64_t> shape = adaptor.getShape();
   if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
     return emitOptionalError(loc, "shape ", shapeStr(shape),
@@ -322,8 +330,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  if (!adaptor.getPermAttr())
-    return emitOptionalError(loc, "needs a `perm` attribute");
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "perm")))
+    return failure();
   ArrayRef<int64_t> perm = adaptor.getPerm();
   int64_t rank = input->getRank();
   SmallVector<bool> seen(rank, false);
@@ -376,8 +384,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   if (failed(first))
     return failure();
   int64_t rank = first->getRank();
-  if (!adaptor.getAxisAttr())
-    return emitOptionalError(loc, "needs an `axis` attribute");
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "axis")))
+    return failure();
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
   int64_t axis = normalizeAxis(rawAxis, rank);
   if (axis < 0)
@@ -414,9 +422,11 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  ArrayRef<int64_t> starts = arrayOr(adaptor.getStartsAttr(), {}),
-                    ends = arrayOr(adaptor.getEndsAttr(), {}),
-                    steps = arrayOr(adaptor.getStepsAttr(), {});
+  for (StringRef name : {"starts", "ends", "steps"})
+    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
+      return failure();
+  ArrayRef<int64_t> starts = adaptor.getStarts(), ends = adaptor.getEnds(),
+                    steps = adaptor.getSteps();
   size_t rank = input->getRank();
   if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
     return emitOptionalError(loc, "starts, ends and steps need one entry per "
@@ -550,14 +560,13 @@ static LogicalResult inferPoolType(std::optional<Location> loc,
                                    typename PoolOp::Adaptor adaptor,
                                    ArrayRef<int64_t> dilations,
                                    SmallVectorImpl<Type> &types) {
+  // (The caller has checked that `kernel` is present.)
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
   if (input->getRank() != 4)
     return emitOptionalError(loc, "input must have rank 4 (NCHW), got ",
                              input->getRank());
-  if (!adaptor.getKernelAttr())
-    return emitOptionalError(loc, "needs a `kernel` attribute");
   ArrayRef<int64_t> kernel = adaptor.getKernel(),
                     pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
                     strides = arrayOr(adaptor.getStridesAttr(), kernel);
@@ -590,6 +599,8 @@ LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
+    return failure();
   return inferPoolType<MaxPool2DOp>(
       loc, adaptor, arrayOr(adaptor.getDilationsAttr(), kOnes), types);
 }
@@ -598,6 +609,8 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
+    return failure();
   return inferPoolType<AvgPool2DOp>(loc, adaptor, kOnes, types);
 }
 

@@ -237,9 +237,10 @@ class Anvil_ReduceOp<string mnemonic, string what>
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
         Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(requireAttr(loc, adaptor.getAttributes(), "axes")))
+        return ::mlir::failure();
       return inferReduceType(loc, adaptor.getInput().getType(),
-                             arrayOr(adaptor.getAxesAttr(), {}),
-                             adaptor.getKeepdims(), types);
+                             adaptor.getAxes(), adaptor.getKeepdims(), types);
     }
   }];
 }

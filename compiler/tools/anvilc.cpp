@@ -122,7 +122,7 @@ static std::string typeString(Type type) {
 
 /// Loads an .npy and checks it against the type the function expects.
 static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
-                                    unsigned index) {
+                                      const std::string &what) {
   ::anvil::ref::Tensor t = ::anvil::ref::fromNpy(::anvil::readNpy(path));
   auto tensorType = cast<RankedTensorType>(type);
   ::anvil::ref::Shape expected(tensorType.getShape().begin(),
@@ -131,8 +131,8 @@ static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
   if (t.shape != expected || t.dtype != dtype)
     throw ::anvil::Error(
         path + ": holds a " + ::anvil::dtypeName(t.dtype) + " array of shape " +
-        ::anvil::ref::shapeToString(t.shape) + ", but argument " +
-        std::to_string(index) + " of the function is " + typeString(type) +
+        ::anvil::ref::shapeToString(t.shape) + ", but " + what + " is " +
+        typeString(type) +
         "; save an array of that shape and dtype");
   return t;
 }
@@ -158,7 +158,9 @@ static int runMain(MLIRContext &context) {
                        " --output file(s)");
   std::vector<::anvil::ref::Tensor> args;
   for (unsigned i = 0; i < inputs.size(); ++i)
-    args.push_back(loadInput(inputs[i], type.getInput(i), i));
+    args.push_back(loadInput(inputs[i], type.getInput(i),
+                             "argument " + std::to_string(i) + " of @" +
+                                 func.getName().str()));
 
   ::anvil::ref::Interpreter interpreter(*module, seed);
   if (!paramsDir.empty()) {
@@ -172,7 +174,9 @@ static int runMain(MLIRContext &context) {
         return;
       }
       interpreter.setParam(param.getName().str(),
-                           loadInput(path, param.getType(), 0));
+                           loadInput(path, param.getType(),
+                                     "parameter \"" + param.getName().str() +
+                                         "\""));
     });
     if (!missing.empty()) {
       std::string list;

@@ -1,0 +1,499 @@
+// Every error the anvil dialect's verifiers and shape inference report, one
+// case per split, so that the messages stay clear and stable.
+// RUN: anvil-opt %s -split-input-file -verify-diagnostics
+
+func.func @dynamic_shape(%a: tensor<?x3xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{lhs must be a tensor with a static shape, got 'tensor<?x3xf32>'}}
+  %0 = anvil.add %a, %b : tensor<?x3xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @mixed_element_types(%a: tensor<3xf32>, %b: tensor<3xf64>) {
+  // expected-error @+1 {{lhs and rhs must have the same element type, got 'f32' and 'f64'}}
+  %0 = anvil.add %a, %b : tensor<3xf32>, tensor<3xf64>
+  return
+}
+
+// -----
+
+func.func @no_broadcast(%a: tensor<4x3xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{shapes [4, 3] and [4] do not broadcast}}
+  %0 = anvil.mul %a, %b : tensor<4x3xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @integer_exp(%a: tensor<3xi64>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 64-bit float values}}
+  %0 = anvil.exp %a : tensor<3xi64>
+  return
+}
+
+// -----
+
+func.func @unknown_init() {
+  // expected-error @+1 {{unknown initializer 'glorot'; expected one of: zeros, ones, uniform, normal, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, dense}}
+  %0 = anvil.param "w" init = "glorot" : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @empty_param_name() {
+  // expected-error @+1 {{needs a non-empty name}}
+  %0 = anvil.param "" init = "zeros" : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_without_value() {
+  // expected-error @+1 {{with init "dense" needs a `value` attribute}}
+  %0 = anvil.param "w" init = "dense" : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_wrong_type() {
+  // expected-error @+1 {{value has type 'tensor<2xf32>' but the result is 'tensor<3xf32>'}}
+  %0 = anvil.param "w" init = "dense" {value = dense<1.0> : tensor<2xf32>} : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @value_without_dense() {
+  // expected-error @+1 {{a `value` is only allowed with init "dense"}}
+  %0 = anvil.param "w" init = "zeros" {value = dense<1.0> : tensor<3xf32>} : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @uniform_bounds() {
+  // expected-error @+1 {{uniform bounds need low < high}}
+  %0 = anvil.param "w" init = "uniform" {low = 1.0 : f64, high = 1.0 : f64} : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @negative_std() {
+  // expected-error @+1 {{std must be positive}}
+  %0 = anvil.param "w" init = "normal" {std = -1.0 : f64} : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rank(%a: tensor<3xf32>, %b: tensor<3x4xf32>) {
+  // expected-error @+1 {{operands need rank >= 2, got 1 and 2}}
+  %0 = anvil.matmul %a, %b : tensor<3xf32>, tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{contraction dimensions differ: lhs has K=3, rhs has K=4}}
+  %0 = anvil.matmul %a, %b : tensor<2x3xf32>, tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch(%a: tensor<2x2x3xf32>, %b: tensor<3x3x4xf32>) {
+  // expected-error @+1 {{batch dimensions [2] and [3] do not broadcast}}
+  %0 = anvil.matmul %a, %b : tensor<2x2x3xf32>, tensor<3x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @clip_bounds(%a: tensor<3xf32>) {
+  // expected-error @+1 {{min 2.000000e+00 exceeds max 1.000000e+00}}
+  %0 = anvil.clip %a {min = 2.0 : f64, max = 1.0 : f64} : tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.softmax %a {axis = 2 : i64} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_no_axes(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{needs the `axes` attribute}}
+  %0 = anvil.reduce_sum %a : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_empty_axes(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axes must not be empty}}
+  %0 = anvil.reduce_sum %a {axes = array<i64>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_no_steps(%a: tensor<4x6xf32>) {
+  // expected-error @+1 {{needs the `steps` attribute}}
+  %0 = anvil.slice %a {starts = array<i64: 0, 0>, ends = array<i64: 4, 6>} : tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_axis_range(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis -3 is out of range for rank 2}}
+  %0 = anvil.reduce_mean %a {axes = array<i64: -3>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_axis_twice(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis -1 is listed twice}}
+  %0 = anvil.reduce_max %a {axes = array<i64: 1, -1>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_no_shape(%a: tensor<6xf32>) {
+  // expected-error @+1 {{needs the `shape` attribute}}
+  %0 = anvil.reshape %a : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_negative(%a: tensor<6xf32>) {
+  // expected-error @+1 {{shape [-1, 6] has a negative dimension}}
+  %0 = anvil.reshape %a {shape = array<i64: -1, 6>} : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%a: tensor<6xf32>) {
+  // expected-error @+1 {{shape [4, 2] holds 8 elements but the input [6] holds 6}}
+  %0 = anvil.reshape %a {shape = array<i64: 4, 2>} : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_no_perm(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{needs the `perm` attribute}}
+  %0 = anvil.transpose %a : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_perm(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{perm [0, 0] is not a permutation of the 2 dimensions}}
+  %0 = anvil.transpose %a {perm = array<i64: 0, 0>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_axis(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 3 is out of range for rank 2}}
+  %0 = anvil.flatten %a {axis = 3 : i64} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @concat_nothing() {
+  // expected-error @+2 {{needs at least one input}}
+  // expected-error @+1 {{'anvil.concat' op failed to infer returned types}}
+  %0 = "anvil.concat"() {axis = 0 : i64} : () -> tensor<0xf32>
+  return
+}
+
+// -----
+
+func.func @concat_no_axis(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{needs the `axis` attribute}}
+  %0 = anvil.concat %a, %a : tensor<2x3xf32>, tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @concat_axis(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.concat %a, %a {axis = 2 : i64} : tensor<2x3xf32>, tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @concat_element_type(%a: tensor<2x3xf32>, %b: tensor<2x3xi64>) {
+  // expected-error @+1 {{input 0 and input 1 must have the same element type, got 'f32' and 'i64'}}
+  %0 = anvil.concat %a, %b {axis = 0 : i64} : tensor<2x3xf32>, tensor<2x3xi64>
+  return
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<2x3xf32>, %b: tensor<2x3x1xf32>) {
+  // expected-error @+1 {{input 1 has rank 3, input 0 has rank 2}}
+  %0 = anvil.concat %a, %b {axis = 0 : i64} : tensor<2x3xf32>, tensor<2x3x1xf32>
+  return
+}
+
+// -----
+
+func.func @concat_shape(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) {
+  // expected-error @+1 {{input 1 has shape [2, 4], which differs from input 0's [2, 3] outside axis 0}}
+  %0 = anvil.concat %a, %b {axis = 0 : i64} : tensor<2x3xf32>, tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_entries(%a: tensor<4x6xf32>) {
+  // expected-error @+1 {{starts, ends and steps need one entry per dimension (2), got 1, 2 and 2}}
+  %0 = anvil.slice %a {starts = array<i64: 0>, ends = array<i64: 1, 1>, steps = array<i64: 1, 1>} : tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @slice_bounds(%a: tensor<4x6xf32>) {
+  // expected-error @+1 {{dimension 1 of size 6 cannot be sliced with start 0, end 7, step 1}}
+  %0 = anvil.slice %a {starts = array<i64: 0, 0>, ends = array<i64: 4, 7>, steps = array<i64: 1, 1>} : tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @slice_zero_step(%a: tensor<4x6xf32>) {
+  // expected-error @+1 {{dimension 0 of size 4 cannot be sliced with start 0, end 4, step 0}}
+  %0 = anvil.slice %a {starts = array<i64: 0, 0>, ends = array<i64: 4, 6>, steps = array<i64: 0, 1>} : tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @gather_axis(%a: tensor<4x6xf32>, %i: tensor<2xi64>) {
+  // expected-error @+1 {{axis -3 is out of range for rank 2}}
+  %0 = anvil.gather %a, %i {axis = -3 : i64} : tensor<4x6xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @conv_rank(%x: tensor<1x3x8xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{input and weight must have rank 4 (NCHW, OIHW), got 3 and 4}}
+  %0 = anvil.conv2d %x, %w : tensor<1x3x8xf32>, tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_strides(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{strides needs 2 entries, got 1}}
+  %0 = anvil.conv2d %x, %w {strides = array<i64: 2>} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_negative_pad(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{pads entries must be >= 0, got [0, -1, 0, 0]}}
+  %0 = anvil.conv2d %x, %w {pads = array<i64: 0, -1, 0, 0>} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_groups(%x: tensor<1x3x8x8xf32>, %w: tensor<4x1x3x3xf32>) {
+  // expected-error @+1 {{groups 2 must divide both the 3 input channels and the 4 output channels}}
+  %0 = anvil.conv2d %x, %w {groups = 2 : i64} : tensor<1x3x8x8xf32>, tensor<4x1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error @+1 {{weight has 2 input channels per group, but the input has 3 channels in 1 group(s)}}
+  %0 = anvil.conv2d %x, %w : tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{bias must have shape [4], got [3]}}
+  %0 = anvil.conv2d %x, %w, %b : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_kernel_too_large(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x5x5xf32>) {
+  // expected-error @+1 {{the (dilated) kernel is larger than the padded input on spatial axis 0}}
+  %0 = anvil.conv2d %x, %w : tensor<1x3x4x4xf32>, tensor<4x3x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @pool_no_kernel(%x: tensor<1x3x8x8xf32>) {
+  // expected-error @+1 {{needs the `kernel` attribute}}
+  %0 = anvil.max_pool2d %x : tensor<1x3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_rank(%x: tensor<3x8x8xf32>) {
+  // expected-error @+1 {{input must have rank 4 (NCHW), got 3}}
+  %0 = anvil.avg_pool2d %x {kernel = array<i64: 2, 2>} : tensor<3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_kernel_zero(%x: tensor<1x3x8x8xf32>) {
+  // expected-error @+1 {{kernel entries must be >= 1, got [0, 2]}}
+  %0 = anvil.max_pool2d %x {kernel = array<i64: 0, 2>} : tensor<1x3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_padding(%x: tensor<1x3x8x8xf32>) {
+  // expected-error @+1 {{padding [2, 0, 0, 0] must be smaller than the kernel [2, 2]}}
+  %0 = anvil.max_pool2d %x {kernel = array<i64: 2, 2>, pads = array<i64: 2, 0, 0, 0>} : tensor<1x3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_window_too_large(%x: tensor<1x3x2x8xf32>) {
+  // expected-error @+1 {{the window is larger than the padded input on spatial axis 0}}
+  %0 = anvil.max_pool2d %x {kernel = array<i64: 3, 3>} : tensor<1x3x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @global_pool_rank(%x: tensor<3x8xf32>) {
+  // expected-error @+1 {{input needs rank >= 3 ([N, C, spatial...]), got 2}}
+  %0 = anvil.global_avg_pool %x : tensor<3x8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<8xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{input needs rank >= 2 ([N, C, ...]), got 1}}
+  %0 = anvil.batch_norm %x, %c, %c, %c, %c : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_channels(%x: tensor<2x8x4x4xf32>, %c: tensor<8xf32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{var must have shape [8] (the channels), got [4]}}
+  %0 = anvil.batch_norm %x, %c, %c, %c, %v : tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_train_channels(%x: tensor<2x8x4x4xf32>, %c: tensor<8xf64>) {
+  // expected-error @+1 {{input and scale must have the same element type, got 'f32' and 'f64'}}
+  %0:3 = anvil.batch_norm_train %x, %c, %c : tensor<2x8x4x4xf32>, tensor<8xf64>, tensor<8xf64>
+  return
+}
+
+// -----
+
+func.func @layer_norm_axis(%x: tensor<2x8xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.layer_norm %x, %g, %g {axis = 2 : i64} : tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<2x8xf32>, %g: tensor<2x8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{scale must have shape [8] (the normalized dimensions), got [2, 8]}}
+  %0 = anvil.layer_norm %x, %g, %b : tensor<2x8xf32>, tensor<2x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_ratio(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{ratio must be in [0, 1), got 1}}
+  %0:2 = anvil.dropout %x {ratio = 1.0 : f64} : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @loss_reduction(%x: tensor<4x10xf32>, %l: tensor<4xi64>) {
+  // expected-error @+1 {{reduction must be "mean", "sum" or "none", got "avg"}}
+  %0 = anvil.softmax_cross_entropy %x, %l {reduction = "avg"} : tensor<4x10xf32>, tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @loss_input_rank(%x: tensor<4x10x2xf32>, %l: tensor<4xi64>) {
+  // expected-error @+1 {{input must be [N, C], got [4, 10, 2]}}
+  %0 = anvil.nll_loss %x, %l : tensor<4x10x2xf32>, tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @loss_labels(%x: tensor<4x10xf32>, %l: tensor<5xi64>) {
+  // expected-error @+1 {{target must be [4] (one label per row of the input), got [5]}}
+  %0 = anvil.softmax_cross_entropy %x, %l : tensor<4x10xf32>, tensor<5xi64>
+  return
+}
+
+// -----
+
+func.func @loss_float_labels(%x: tensor<4x10xf32>, %l: tensor<4xf32>) {
+  // expected-error @+1 {{operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %0 = anvil.softmax_cross_entropy %x, %l : tensor<4x10xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @mse_shapes(%x: tensor<4x1xf32>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{input [4, 1] and target [4] must have the same shape}}
+  %0 = anvil.mse_loss %x, %t : tensor<4x1xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @inferred_type_mismatch(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
+  // expected-error @+2 {{'anvil.matmul' op inferred type(s) 'tensor<2x4xf32>' are incompatible with return type(s) of operation 'tensor<2x5xf32>'}}
+  // expected-error @+1 {{'anvil.matmul' op failed to infer returned types}}
+  %0 = "anvil.matmul"(%a, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x5xf32>
+  return
+}
