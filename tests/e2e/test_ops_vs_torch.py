@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""Every anvil op on the reference interpreter against PyTorch, on random shapes.
+
+For each op this draws several random configurations (shapes including odd and
+size-1 dimensions, attributes such as strides, padding, dilation, groups,
+axes, transposes), writes a one-op model, runs it with
+`anvilc run --reference`, and compares the output with the same computation in
+PyTorch (in float64). The hand-computed unit tests pin each kernel's exact
+semantics; this test checks them broadly against an independent
+implementation. Exits non-zero on any mismatch.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DT = {np.float32: "f32", np.int64: "i64"}
+
+
+def ttype(a):
+    dims = "x".join(str(d) for d in a.shape)
+    elt = {np.dtype(np.float32): "f32", np.dtype(np.int64): "i64",
+           np.dtype(np.bool_): "i1"}[a.dtype]
+    return f"tensor<{dims}x{elt}>" if dims else f"tensor<{elt}>"
+
+
+def arr(*values):
+    return "array<i64" + (": " + ", ".join(str(v) for v in values) if values else "") + ">"
+
+
+class Runner:
+    def __init__(self, anvilc, tmp):
+        self.anvilc, self.tmp, self.count, self.failures = anvilc, tmp, 0, []
+
+    def check(self, name, inputs, op, want, rtol=1e-5, atol=1e-6):
+        """Runs `%r = <op>` on `inputs` (%a0, %a1, ...) and compares with
+        `want` (a float64/int64 torch tensor or a list of them)."""
+        wants = want if isinstance(want, (list, tuple)) else [want]
+        wants = [w.detach().numpy() for w in wants]
+        outs = [w.astype(np.float32) if w.dtype == np.float64 else w for w in wants]
+        args = ", ".join(f"%a{i}: {ttype(a)}" for i, a in enumerate(inputs))
+        rtypes = ", ".join(ttype(o) for o in outs)
+        results = ", ".join(f"%r#{i}" for i in range(len(outs))) if len(outs) > 1 else "%r"
+        lhs = f"%r:{len(outs)}" if len(outs) > 1 else "%r"
+        text = (f"func.func @forward({args}) -> ({rtypes}) {{\n"
+                f"  {lhs} = {op}\n  return {results} : {rtypes}\n}}\n")
+        case = os.path.join(self.tmp, f"case{self.count}")
+        self.count += 1
+        os.makedirs(case)
+        with open(os.path.join(case, "model.mlir"), "w") as f:
+            f.write(text)
+        cmd = [self.anvilc, "run", "--reference", os.path.join(case, "model.mlir")]
+        for i, a in enumerate(inputs):
+            np.save(os.path.join(case, f"in{i}.npy"), a)
+            cmd += ["--input", os.path.join(case, f"in{i}.npy")]
+        for i in range(len(outs)):
+            cmd += ["--output", os.path.join(case, f"out{i}.npy")]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            self.failures.append(f"{name}: anvilc failed: {run.stderr.strip()}\n{text}")
+            return
+        for i, w in enumerate(wants):
+            got = np.load(os.path.join(case, f"out{i}.npy"))
+            if got.shape != w.shape or not np.allclose(got, w, rtol=rtol, atol=atol):
+                err = np.max(np.abs(got - w)) if got.shape == w.shape else f"shape {got.shape} vs {w.shape}"
+                self.failures.append(f"{name} (result {i}): differs from PyTorch ({err})\n{text}")
+
+
+def t(a):
+    return torch.from_numpy(a).double() if a.dtype == np.float32 else torch.from_numpy(a)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--trials", type=int, default=3)
+    args = ap.parse_args()
+    rng = np.random.default_rng(1234)
+
+    def rand(*shape, low=-2.0, high=2.0):
+        return rng.uniform(low, high, shape).astype(np.float32)
+
+    def dims(n, lo=1, hi=6):
+        return [int(d) for d in rng.integers(lo, hi, n)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        r = Runner(args.anvilc, tmp)
+        for _ in range(args.trials):
+            # Elementwise binary ops with broadcasting: drop leading dims and
+            # set random dims to 1 on either side.
+            rank = int(rng.integers(1, 4))
+            full = dims(rank)
+            a_shape = [d if rng.random() > 0.3 else 1 for d in full]
+            b_shape = [d if rng.random() > 0.3 else 1 for d in full][int(rng.integers(0, rank)):]
+            a, b = rand(*a_shape), rand(*b_shape)
+            bpos = rand(*b_shape, low=0.5, high=2.0)
+            apos = rand(*a_shape, low=0.1, high=3.0)
+            for name, fn, x, y in (("add", torch.add, a, b), ("sub", torch.sub, a, b),
+                                   ("mul", torch.mul, a, b), ("div", torch.div, a, bpos),
+                                   ("max", torch.maximum, a, b), ("min", torch.minimum, a, b),
+                                   ("pow", torch.pow, apos, b)):
+                r.check(name, [x, y], f"anvil.{name} %a0, %a1 : {ttype(x)}, {ttype(y)}",
+                        fn(t(x), t(y)))
+            ia = rng.integers(-20, 20, a_shape).astype(np.int64)
+            ib = rng.integers(1, 7, b_shape).astype(np.int64)
+            r.check("add i64", [ia, ib], f"anvil.add %a0, %a1 : {ttype(ia)}, {ttype(ib)}",
+                    t(ia) + t(ib))
+            r.check("div i64", [ia, ib], f"anvil.div %a0, %a1 : {ttype(ia)}, {ttype(ib)}",
+                    torch.div(t(ia), t(ib), rounding_mode="trunc"))
+
+            # Unary ops.
+            x = rand(*dims(int(rng.integers(1, 4))))
+            xp = np.abs(x) + 0.1
+            for name, fn, v in (("neg", torch.neg, x), ("abs", torch.abs, x),
+                                ("exp", torch.exp, x), ("log", torch.log, xp),
+                                ("sqrt", torch.sqrt, xp), ("rsqrt", torch.rsqrt, xp),
+                                ("relu", torch.relu, x), ("sigmoid", torch.sigmoid, x),
+                                ("tanh", torch.tanh, x), ("erf", torch.erf, x),
+                                ("gelu", F.gelu, x)):
+                r.check(name, [v], f"anvil.{name} %a0 : {ttype(v)}", fn(t(v)))
+            r.check("gelu tanh", [x], f"anvil.gelu %a0 {{tanh_approx}} : {ttype(x)}",
+                    F.gelu(t(x), approximate="tanh"))
+            alpha = float(rng.uniform(0.01, 0.5))
+            r.check("leaky_relu", [x], f"anvil.leaky_relu %a0 {{alpha = {alpha!r} : f64}} : {ttype(x)}",
+                    F.leaky_relu(t(x), alpha))
+            r.check("clip", [x], f"anvil.clip %a0 {{min = -0.5 : f64, max = 1.0 : f64}} : {ttype(x)}",
+                    torch.clamp(t(x), -0.5, 1.0))
+            r.check("cast", [x * 3], f"anvil.cast %a0 : {ttype(x)} to i64",
+                    torch.trunc(t(x * 3)).long())
+
+            # Softmax and reductions.
+            x = rand(*dims(int(rng.integers(1, 4)), 1, 7), low=-30, high=30)
+            axis = int(rng.integers(-x.ndim, x.ndim))
+            r.check("softmax", [x], f"anvil.softmax %a0 {{axis = {axis} : i64}} : {ttype(x)}",
+                    F.softmax(t(x), axis))
+            r.check("log_softmax", [x], f"anvil.log_softmax %a0 {{axis = {axis} : i64}} : {ttype(x)}",
+                    F.log_softmax(t(x), axis))
+            axes = sorted(set(int(a) for a in rng.integers(0, x.ndim, int(rng.integers(1, x.ndim + 1)))))
+            keep = bool(rng.random() > 0.5)
+            kd = ", keepdims" if keep else ""
+            for name, fn in (("reduce_sum", lambda v: torch.sum(v, axes, keepdim=keep)),
+                             ("reduce_mean", lambda v: torch.mean(v, axes, keepdim=keep)),
+                             ("reduce_max", lambda v: torch.amax(v, axes, keepdim=keep))):
+                r.check(name, [x], f"anvil.{name} %a0 {{axes = {arr(*axes)}{kd}}} : {ttype(x)}", fn(t(x)))
+
+            # Matmul: batch broadcasting and transposes.
+            m, k, n = dims(3, 1, 9)
+            batch = dims(int(rng.integers(0, 3)), 1, 4)
+            ta, tb = bool(rng.random() > 0.5), bool(rng.random() > 0.5)
+            a = rand(*batch, *([k, m] if ta else [m, k]))
+            bb = [d if rng.random() > 0.5 else 1 for d in batch][int(rng.integers(0, len(batch) + 1)):]
+            b = rand(*bb, *([n, k] if tb else [k, n]))
+            flags = ", ".join(f for f, on in (("transpose_a", ta), ("transpose_b", tb)) if on)
+            r.check("matmul", [a, b], f"anvil.matmul %a0, %a1 {{{flags}}} : {ttype(a)}, {ttype(b)}",
+                    torch.matmul(t(a).transpose(-1, -2) if ta else t(a),
+                                 t(b).transpose(-1, -2) if tb else t(b)))
+
+            # Shape ops.
+            x = rand(*dims(3, 1, 6))
+            perm = [int(p) for p in rng.permutation(3)]
+            r.check("transpose", [x], f"anvil.transpose %a0 {{perm = {arr(*perm)}}} : {ttype(x)}",
+                    t(x).permute(perm))
+            r.check("reshape", [x], f"anvil.reshape %a0 {{shape = {arr(x.size, 1)}}} : {ttype(x)}",
+                    t(x).reshape(x.size, 1))
+            fax = int(rng.integers(0, 4))
+            r.check("flatten", [x], f"anvil.flatten %a0 {{axis = {fax} : i64}} : {ttype(x)}",
+                    t(x).reshape(int(np.prod(x.shape[:fax])), -1))
+            cax = int(rng.integers(0, 3))
+            y_shape = list(x.shape)
+            y_shape[cax] = int(rng.integers(1, 4))
+            y = rand(*y_shape)
+            r.check("concat", [x, y, x], f"anvil.concat %a0, %a1, %a2 {{axis = {cax} : i64}} : "
+                    f"{ttype(x)}, {ttype(y)}, {ttype(x)}", torch.cat([t(x), t(y), t(x)], cax))
+            starts, ends, steps, index = [], [], [], []
+            for d in x.shape:
+                if rng.random() > 0.5:
+                    s, e = sorted(int(v) for v in rng.integers(0, d + 1, 2))
+                    st = int(rng.integers(1, 3))
+                    index.append(slice(s, e, st))
+                    starts.append(s), ends.append(e), steps.append(st)
+                else:  # a reversed slice: start > end, negative step
+                    s = int(rng.integers(0, d))
+                    e = int(rng.integers(-1, s + 1))
+                    st = -int(rng.integers(1, 3))
+                    index.append((s, e, st))
+                    starts.append(s), ends.append(e), steps.append(st)
+            want = np.array(x, copy=True)
+            for dim, ix in enumerate(index):
+                if isinstance(ix, tuple):
+                    s, e, st = ix
+                    sel = list(range(s, e, st))
+                    want = np.take(want, sel, axis=dim)
+                else:
+                    want = want[(slice(None),) * dim + (ix,)]
+            r.check("slice", [x], f"anvil.slice %a0 {{starts = {arr(*starts)}, ends = {arr(*ends)}, "
+                    f"steps = {arr(*steps)}}} : {ttype(x)}", torch.from_numpy(want.astype(np.float64)))
+            gax = int(rng.integers(0, 3))
+            idx = rng.integers(-x.shape[gax], x.shape[gax], dims(2, 1, 4)).astype(np.int64)
+            want = np.take(x, idx % x.shape[gax], axis=gax).astype(np.float64)
+            r.check("gather", [x, idx], f"anvil.gather %a0, %a1 {{axis = {gax} : i64}} : "
+                    f"{ttype(x)}, {ttype(idx)}", torch.from_numpy(want))
+
+            # Convolution: groups, strides, asymmetric padding, dilation.
+            groups = int(rng.integers(1, 4))
+            cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+            kh, kw = dims(2, 1, 4)
+            sh, sw = dims(2, 1, 3)
+            dh, dw = dims(2, 1, 3)
+            pads = [int(p) for p in rng.integers(0, 3, 4)]
+            h = dh * (kh - 1) + 1 + int(rng.integers(0, 6))
+            w = dw * (kw - 1) + 1 + int(rng.integers(0, 6))
+            x = rand(int(rng.integers(1, 3)), cin, h, w)
+            wt = rand(cout, cin // groups, kh, kw)
+            bias = rand(cout)
+            padded = F.pad(t(x), (pads[1], pads[3], pads[0], pads[2]))
+            r.check("conv2d", [x, wt, bias],
+                    f"anvil.conv2d %a0, %a1, %a2 {{strides = {arr(sh, sw)}, pads = {arr(*pads)}, "
+                    f"dilations = {arr(dh, dw)}, groups = {groups} : i64}} : "
+                    f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
+                    F.conv2d(padded, t(wt), t(bias), (sh, sw), 0, (dh, dw), groups))
+            r.check("conv2d no bias", [x, wt],
+                    f"anvil.conv2d %a0, %a1 {{groups = {groups} : i64}} : {ttype(x)}, {ttype(wt)}",
+                    F.conv2d(t(x), t(wt), None, 1, 0, 1, groups))
+
+            # Pooling: symmetric padding (as PyTorch has it), ceil mode.
+            kh, kw = dims(2, 1, 4)
+            sh, sw = dims(2, 1, 4)
+            ph, pw = int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1))
+            x = rand(int(rng.integers(1, 3)), int(rng.integers(1, 4)), kh + int(rng.integers(0, 7)),
+                     kw + int(rng.integers(0, 7)))
+            ceil = bool(rng.random() > 0.5)
+            cm = ", ceil_mode" if ceil else ""
+            attrs = f"kernel = {arr(kh, kw)}, strides = {arr(sh, sw)}, pads = {arr(ph, pw, ph, pw)}{cm}"
+            r.check("max_pool2d", [x], f"anvil.max_pool2d %a0 {{{attrs}}} : {ttype(x)}",
+                    F.max_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil))
+            for include in (False, True):
+                ci = ", count_include_pad" if include else ""
+                r.check("avg_pool2d", [x], f"anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",
+                        F.avg_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil,
+                                     count_include_pad=include))
+            r.check("global_avg_pool", [x], f"anvil.global_avg_pool %a0 : {ttype(x)}",
+                    t(x).mean((2, 3), keepdim=True))
+
+            # Normalization.
+            c = int(rng.integers(1, 5))
+            x = rand(int(rng.integers(2, 4)), c, *dims(int(rng.integers(0, 3)), 1, 5))
+            g, bta, mu = rand(c), rand(c), rand(c)
+            var = rand(c, low=0.1, high=2.0)
+            r.check("batch_norm", [x, g, bta, mu, var],
+                    f"anvil.batch_norm %a0, %a1, %a2, %a3, %a4 : {ttype(x)}, {ttype(g)}, "
+                    f"{ttype(bta)}, {ttype(mu)}, {ttype(var)}",
+                    F.batch_norm(t(x), t(mu), t(var), t(g), t(bta), False, 0.0, 1e-5))
+            red = [0] + list(range(2, x.ndim))
+            r.check("batch_norm_train", [x, g, bta],
+                    f"anvil.batch_norm_train %a0, %a1, %a2 : {ttype(x)}, {ttype(g)}, {ttype(bta)}",
+                    [F.batch_norm(t(x), None, None, t(g), t(bta), True, 0.0, 1e-5),
+                     t(x).mean(red), t(x).var(red, unbiased=False)])
+            x = rand(*dims(3, 1, 6))
+            lax = int(rng.integers(-3, 3))
+            norm_shape = x.shape[lax % 3:]
+            g, bta = rand(*norm_shape), rand(*norm_shape)
+            r.check("layer_norm", [x, g, bta],
+                    f"anvil.layer_norm %a0, %a1, %a2 {{axis = {lax} : i64}} : "
+                    f"{ttype(x)}, {ttype(g)}, {ttype(bta)}",
+                    F.layer_norm(t(x), norm_shape, t(g), t(bta), 1e-5))
+            r.check("dropout (inference)", [x], f"anvil.dropout %a0 {{ratio = 0.3 : f64}} : {ttype(x)}",
+                    [t(x), torch.ones(x.shape, dtype=torch.bool)])
+
+            # Losses, with large logits too.
+            n, ncls = dims(2, 1, 8)
+            logits = rand(n, ncls, low=-50, high=50)
+            labels = rng.integers(0, ncls, n).astype(np.int64)
+            for red in ("mean", "sum", "none"):
+                r.check("softmax_cross_entropy", [logits, labels],
+                        f"anvil.softmax_cross_entropy %a0, %a1 {{reduction = \"{red}\"}} : "
+                        f"{ttype(logits)}, {ttype(labels)}",
+                        F.cross_entropy(t(logits), t(labels), reduction=red))
+                r.check("nll_loss", [logits, labels],
+                        f"anvil.nll_loss %a0, %a1 {{reduction = \"{red}\"}} : "
+                        f"{ttype(logits)}, {ttype(labels)}",
+                        F.nll_loss(t(logits), t(labels), reduction=red))
+                p, q = rand(n, ncls), rand(n, ncls)
+                r.check("mse_loss", [p, q],
+                        f"anvil.mse_loss %a0, %a1 {{reduction = \"{red}\"}} : {ttype(p)}, {ttype(q)}",
+                        F.mse_loss(t(p), t(q), reduction=red))
+
+        for f in r.failures:
+            print("FAIL " + f)
+        print(f"{r.count - len(r.failures)} of {r.count} op cases match PyTorch")
+        return 1 if r.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
