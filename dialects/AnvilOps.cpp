@@ -15,8 +15,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -41,8 +41,8 @@ Operation *AnvilDialect::materializeConstant(OpBuilder &builder,
 
 ArrayRef<StringRef> mlir::anvil::paramInitializers() {
   static const StringRef names[] = {
-      "zeros",          "ones",          "uniform",
-      "normal",         "xavier_uniform", "xavier_normal",
+      "zeros",           "ones",           "uniform",
+      "normal",          "xavier_uniform", "xavier_normal",
       "kaiming_uniform", "kaiming_normal", "dense"};
   return names;
 }
@@ -61,13 +61,12 @@ namespace mlir::anvil {
 
 /// Returns `type` as a statically shaped ranked tensor, or reports that
 /// `what` must be one.
-static FailureOr<RankedTensorType>
-staticTensor(std::optional<Location> loc, Type type, StringRef what) {
+static FailureOr<RankedTensorType> staticTensor(std::optional<Location> loc,
+                                                Type type, StringRef what) {
   auto tensor = dyn_cast_or_null<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
-    return emitOptionalError(loc, what,
-                             " must be a tensor with a static shape, got ",
-                             type);
+    return emitOptionalError(
+        loc, what, " must be a tensor with a static shape, got ", type);
   return tensor;
 }
 
@@ -100,9 +99,8 @@ static LogicalResult inferBroadcastType(std::optional<Location> loc,
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(lhs->getShape(), rhs->getShape(),
                                           shape))
-    return emitOptionalError(loc, "shapes ", shapeStr(lhs->getShape()),
-                             " and ", shapeStr(rhs->getShape()),
-                             " do not broadcast");
+    return emitOptionalError(loc, "shapes ", shapeStr(lhs->getShape()), " and ",
+                             shapeStr(rhs->getShape()), " do not broadcast");
   types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
   return success();
 }
@@ -180,8 +178,8 @@ LogicalResult ParamOp::verify() {
   StringRef init = getInit();
   if (!llvm::is_contained(paramInitializers(), init))
     return emitOpError("unknown initializer '")
-           << init << "'; expected one of: "
-           << llvm::join(paramInitializers(), ", ");
+           << init
+           << "'; expected one of: " << llvm::join(paramInitializers(), ", ");
   if (getName().empty())
     return emitOpError("needs a non-empty name");
   if (init == "dense") {
@@ -240,14 +238,15 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   if (adaptor.getTransposeB())
     std::swap(kb, n);
   if (ka != kb)
-    return emitOptionalError(loc, "contraction dimensions differ: lhs has K=",
-                             ka, ", rhs has K=", kb);
+    return emitOptionalError(loc,
+                             "contraction dimensions differ: lhs has K=", ka,
+                             ", rhs has K=", kb);
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(a.drop_back(2), b.drop_back(2),
                                           shape))
-    return emitOptionalError(loc, "batch dimensions ",
-                             shapeStr(a.drop_back(2)), " and ",
-                             shapeStr(b.drop_back(2)), " do not broadcast");
+    return emitOptionalError(loc, "batch dimensions ", shapeStr(a.drop_back(2)),
+                             " and ", shapeStr(b.drop_back(2)),
+                             " do not broadcast");
   shape.append({m, n});
   types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
   return success();
@@ -289,7 +288,9 @@ static LogicalResult verifySoftmaxAxis(Operation *op, int64_t axis) {
   return success();
 }
 
-LogicalResult SoftmaxOp::verify() { return verifySoftmaxAxis(*this, getAxis()); }
+LogicalResult SoftmaxOp::verify() {
+  return verifySoftmaxAxis(*this, getAxis());
+}
 LogicalResult LogSoftmaxOp::verify() {
   return verifySoftmaxAxis(*this, getAxis());
 }
@@ -395,20 +396,18 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   shape[axis] = 0;
   for (auto [i, value] : llvm::enumerate(adaptor.getInputs())) {
     auto t = staticTensor(loc, value.getType(), "input");
-    if (failed(t) ||
-        failed(sameElementType(loc, *first, *t, "input 0",
-                               "input " + std::to_string(i))))
+    if (failed(t) || failed(sameElementType(loc, *first, *t, "input 0",
+                                            "input " + std::to_string(i))))
       return failure();
     if (t->getRank() != rank)
       return emitOptionalError(loc, "input ", i, " has rank ", t->getRank(),
                                ", input 0 has rank ", rank);
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis && t->getDimSize(d) != first->getDimSize(d))
-        return emitOptionalError(loc, "input ", i, " has shape ",
-                                 shapeStr(t->getShape()),
-                                 ", which differs from input 0's ",
-                                 shapeStr(first->getShape()),
-                                 " outside axis ", axis);
+        return emitOptionalError(
+            loc, "input ", i, " has shape ", shapeStr(t->getShape()),
+            ", which differs from input 0's ", shapeStr(first->getShape()),
+            " outside axis ", axis);
     shape[axis] += t->getDimSize(axis);
   }
   types.push_back(first->clone(shape));
@@ -429,8 +428,9 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
                     steps = adaptor.getSteps();
   size_t rank = input->getRank();
   if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
-    return emitOptionalError(loc, "starts, ends and steps need one entry per "
-                                  "dimension (",
+    return emitOptionalError(loc,
+                             "starts, ends and steps need one entry per "
+                             "dimension (",
                              rank, "), got ", starts.size(), ", ", ends.size(),
                              " and ", steps.size());
   SmallVector<int64_t> shape;
@@ -512,8 +512,9 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
       failed(sameElementType(loc, *input, *weight, "input", "weight")))
     return failure();
   if (input->getRank() != 4 || weight->getRank() != 4)
-    return emitOptionalError(loc, "input and weight must have rank 4 (NCHW, "
-                                  "OIHW), got ",
+    return emitOptionalError(loc,
+                             "input and weight must have rank 4 (NCHW, "
+                             "OIHW), got ",
                              input->getRank(), " and ", weight->getRank());
   ArrayRef<int64_t> strides = arrayOr(adaptor.getStridesAttr(), kOnes),
                     pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
@@ -530,8 +531,8 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                              " output channels");
   if (weight->getDimSize(1) * groups != c)
     return emitOptionalError(loc, "weight has ", weight->getDimSize(1),
-                             " input channels per group, but the input has ",
-                             c, " channels in ", groups, " group(s)");
+                             " input channels per group, but the input has ", c,
+                             " channels in ", groups, " group(s)");
   if (Value bias = adaptor.getBias()) {
     auto b = staticTensor(loc, bias.getType(), "bias");
     if (failed(b))
@@ -542,12 +543,13 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   }
   SmallVector<int64_t> shape = {input->getDimSize(0), o};
   for (int i = 0; i < 2; ++i) {
-    int64_t size = windowOutputSize(
-        input->getDimSize(2 + i), pads[i], pads[2 + i],
-        weight->getDimSize(2 + i), strides[i], dilations[i], false);
+    int64_t size = windowOutputSize(input->getDimSize(2 + i), pads[i],
+                                    pads[2 + i], weight->getDimSize(2 + i),
+                                    strides[i], dilations[i], false);
     if (size <= 0)
-      return emitOptionalError(loc, "the (dilated) kernel is larger than the "
-                                    "padded input on spatial axis ",
+      return emitOptionalError(loc,
+                               "the (dilated) kernel is larger than the "
+                               "padded input on spatial axis ",
                                i);
     shape.push_back(size);
   }
@@ -556,10 +558,9 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
 }
 
 template <typename PoolOp>
-static LogicalResult inferPoolType(std::optional<Location> loc,
-                                   typename PoolOp::Adaptor adaptor,
-                                   ArrayRef<int64_t> dilations,
-                                   SmallVectorImpl<Type> &types) {
+static LogicalResult
+inferPoolType(std::optional<Location> loc, typename PoolOp::Adaptor adaptor,
+              ArrayRef<int64_t> dilations, SmallVectorImpl<Type> &types) {
   // (The caller has checked that `kernel` is present.)
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
@@ -581,13 +582,13 @@ static LogicalResult inferPoolType(std::optional<Location> loc,
       return emitOptionalError(loc, "padding ", shapeStr(pads),
                                " must be smaller than the kernel ",
                                shapeStr(kernel));
-    int64_t size =
-        windowOutputSize(input->getDimSize(2 + i), pads[i], pads[2 + i],
-                         kernel[i], strides[i], dilations[i],
-                         adaptor.getCeilMode());
+    int64_t size = windowOutputSize(input->getDimSize(2 + i), pads[i],
+                                    pads[2 + i], kernel[i], strides[i],
+                                    dilations[i], adaptor.getCeilMode());
     if (size <= 0)
-      return emitOptionalError(loc, "the window is larger than the padded "
-                                    "input on spatial axis ",
+      return emitOptionalError(loc,
+                               "the window is larger than the padded "
+                               "input on spatial axis ",
                                i);
     shape.push_back(size);
   }
@@ -622,8 +623,9 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
   if (failed(input))
     return failure();
   if (input->getRank() < 3)
-    return emitOptionalError(loc, "input needs rank >= 3 ([N, C, spatial...]), "
-                                  "got ",
+    return emitOptionalError(loc,
+                             "input needs rank >= 3 ([N, C, spatial...]), "
+                             "got ",
                              input->getRank());
   SmallVector<int64_t> shape(input->getRank(), 1);
   shape[0] = input->getDimSize(0);
@@ -637,10 +639,9 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 
 /// Checks that each of `params` is a `[C]` vector of the input's element type.
-static LogicalResult checkChannelParams(std::optional<Location> loc,
-                                        RankedTensorType input,
-                                        ArrayRef<std::pair<StringRef, Value>>
-                                            params) {
+static LogicalResult
+checkChannelParams(std::optional<Location> loc, RankedTensorType input,
+                   ArrayRef<std::pair<StringRef, Value>> params) {
   if (input.getRank() < 2)
     return emitOptionalError(loc, "input needs rank >= 2 ([N, C, ...]), got ",
                              input.getRank());
@@ -662,12 +663,11 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
-  if (failed(input) ||
-      failed(checkChannelParams(loc, *input,
-                                {{"scale", adaptor.getScale()},
-                                 {"bias", adaptor.getBias()},
-                                 {"mean", adaptor.getMean()},
-                                 {"var", adaptor.getVar()}})))
+  if (failed(input) || failed(checkChannelParams(loc, *input,
+                                                 {{"scale", adaptor.getScale()},
+                                                  {"bias", adaptor.getBias()},
+                                                  {"mean", adaptor.getMean()},
+                                                  {"var", adaptor.getVar()}})))
     return failure();
   types.push_back(*input);
   return success();
@@ -678,10 +678,10 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *,
                                                  Adaptor adaptor,
                                                  SmallVectorImpl<Type> &types) {
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
-  if (failed(input) || failed(checkChannelParams(
-                           loc, *input,
-                           {{"scale", adaptor.getScale()},
-                            {"bias", adaptor.getBias()}})))
+  if (failed(input) ||
+      failed(checkChannelParams(
+          loc, *input,
+          {{"scale", adaptor.getScale()}, {"bias", adaptor.getBias()}})))
     return failure();
   Type channels = input->clone({input->getDimSize(1)});
   types.append({*input, channels, channels});
@@ -701,17 +701,16 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "axis ", rawAxis,
                              " is out of range for rank ", input->getRank());
   ArrayRef<int64_t> normalized = input->getShape().drop_front(axis);
-  for (auto [name, value] : {std::pair<StringRef, Value>{"scale",
-                                                         adaptor.getScale()},
-                             {"bias", adaptor.getBias()}}) {
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"scale", adaptor.getScale()},
+        {"bias", adaptor.getBias()}}) {
     auto t = staticTensor(loc, value.getType(), name);
     if (failed(t) || failed(sameElementType(loc, *input, *t, "input", name)))
       return failure();
     if (t->getShape() != normalized)
-      return emitOptionalError(loc, name, " must have shape ",
-                               shapeStr(normalized),
-                               " (the normalized dimensions), got ",
-                               shapeStr(t->getShape()));
+      return emitOptionalError(
+          loc, name, " must have shape ", shapeStr(normalized),
+          " (the normalized dimensions), got ", shapeStr(t->getShape()));
   }
   types.push_back(*input);
   return success();

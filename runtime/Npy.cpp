@@ -28,9 +28,9 @@ struct DTypeInfo {
 };
 
 const DTypeInfo kDTypes[] = {
-    {DType::F32, "f32", "<f4", 4}, {DType::F64, "f64", "<f8", 8},
-    {DType::I64, "i64", "<i8", 8}, {DType::I32, "i32", "<i4", 4},
-    {DType::I8, "i8", "|i1", 1},   {DType::U8, "u8", "|u1", 1},
+    {DType::F32, "f32", "<f4", 4},   {DType::F64, "f64", "<f8", 8},
+    {DType::I64, "i64", "<i8", 8},   {DType::I32, "i32", "<i4", 4},
+    {DType::I8, "i8", "|i1", 1},     {DType::U8, "u8", "|u1", 1},
     {DType::Bool, "bool", "|b1", 1},
 };
 
@@ -100,9 +100,9 @@ NpyArray anvil::readNpy(const std::string &path) {
       fail(path, "truncated .npy header");
     headerLen = 0;
     for (int i = 0; i < 4; ++i)
-      headerLen |= static_cast<size_t>(static_cast<unsigned char>(
-                       content[8 + i]))
-                   << (8 * i);
+      headerLen |=
+          static_cast<size_t>(static_cast<unsigned char>(content[8 + i]))
+          << (8 * i);
     headerStart = 12;
   } else {
     fail(path, "unsupported .npy version " + std::to_string(major));
@@ -185,8 +185,7 @@ void anvil::writeNpy(const std::string &path, const NpyArray &array) {
   if (array.shape.size() == 1)
     dims += ","; // python's one-element tuple
   std::string header = std::string("{'descr': '") + info(array.dtype).descr +
-                       "', 'fortran_order': False, 'shape': (" + dims +
-                       "), }";
+                       "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so that magic + version + length + header is a multiple of 64.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

@@ -263,9 +263,7 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::MseLossOp l) -> V {
         return {mseLoss(in[0], in[1], l.getReduction().str())};
       })
-      .Case([&](func::CallOp call) -> V {
-        return run(call.getCallee(), in);
-      })
+      .Case([&](func::CallOp call) -> V { return run(call.getCallee(), in); })
       .Default([&](Operation *other) -> V {
         throw Error("the reference interpreter has no kernel for this op");
       });

@@ -31,13 +31,20 @@ static bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
 /// Rounds `v` to what an element of type `t` can hold.
 static double roundTo(DType t, double v) {
   switch (t) {
-  case DType::F32: return static_cast<float>(v);
-  case DType::F64: return v;
-  case DType::Bool: return v != 0.0 ? 1.0 : 0.0;
-  case DType::I64: return static_cast<double>(static_cast<int64_t>(v));
-  case DType::I32: return static_cast<int32_t>(static_cast<int64_t>(v));
-  case DType::I8: return static_cast<int8_t>(static_cast<int64_t>(v));
-  case DType::U8: return static_cast<uint8_t>(static_cast<int64_t>(v));
+  case DType::F32:
+    return static_cast<float>(v);
+  case DType::F64:
+    return v;
+  case DType::Bool:
+    return v != 0.0 ? 1.0 : 0.0;
+  case DType::I64:
+    return static_cast<double>(static_cast<int64_t>(v));
+  case DType::I32:
+    return static_cast<int32_t>(static_cast<int64_t>(v));
+  case DType::I8:
+    return static_cast<int8_t>(static_cast<int64_t>(v));
+  case DType::U8:
+    return static_cast<uint8_t>(static_cast<int64_t>(v));
   }
   return v;
 }
@@ -144,17 +151,29 @@ Tensor ref::binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs) {
     double b = rhs.data[broadcastOffset(rhs, index)];
     double r = 0;
     switch (kind) {
-    case BinaryKind::Add: r = a + b; break;
-    case BinaryKind::Sub: r = a - b; break;
-    case BinaryKind::Mul: r = a * b; break;
+    case BinaryKind::Add:
+      r = a + b;
+      break;
+    case BinaryKind::Sub:
+      r = a - b;
+      break;
+    case BinaryKind::Mul:
+      r = a * b;
+      break;
     case BinaryKind::Div:
       if (integer && b == 0)
         throw Error("integer division by zero");
       r = integer ? std::trunc(a / b) : a / b;
       break;
-    case BinaryKind::Pow: r = std::pow(a, b); break;
-    case BinaryKind::Max: r = std::max(a, b); break;
-    case BinaryKind::Min: r = std::min(a, b); break;
+    case BinaryKind::Pow:
+      r = std::pow(a, b);
+      break;
+    case BinaryKind::Max:
+      r = std::max(a, b);
+      break;
+    case BinaryKind::Min:
+      r = std::min(a, b);
+      break;
     }
     out.data[flat++] = integer ? roundTo(out.dtype, r) : r;
   });
@@ -170,18 +189,26 @@ static Tensor map(const Tensor &x, const std::function<double(double)> &fn) {
 
 Tensor ref::unary(UnaryKind kind, const Tensor &x) {
   switch (kind) {
-  case UnaryKind::Neg: return map(x, [](double v) { return -v; });
-  case UnaryKind::Abs: return map(x, [](double v) { return std::fabs(v); });
-  case UnaryKind::Exp: return map(x, [](double v) { return std::exp(v); });
-  case UnaryKind::Log: return map(x, [](double v) { return std::log(v); });
-  case UnaryKind::Sqrt: return map(x, [](double v) { return std::sqrt(v); });
+  case UnaryKind::Neg:
+    return map(x, [](double v) { return -v; });
+  case UnaryKind::Abs:
+    return map(x, [](double v) { return std::fabs(v); });
+  case UnaryKind::Exp:
+    return map(x, [](double v) { return std::exp(v); });
+  case UnaryKind::Log:
+    return map(x, [](double v) { return std::log(v); });
+  case UnaryKind::Sqrt:
+    return map(x, [](double v) { return std::sqrt(v); });
   case UnaryKind::Rsqrt:
     return map(x, [](double v) { return 1.0 / std::sqrt(v); });
-  case UnaryKind::Relu: return map(x, [](double v) { return v > 0 ? v : 0.0; });
+  case UnaryKind::Relu:
+    return map(x, [](double v) { return v > 0 ? v : 0.0; });
   case UnaryKind::Sigmoid:
     return map(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
-  case UnaryKind::Tanh: return map(x, [](double v) { return std::tanh(v); });
-  case UnaryKind::Erf: return map(x, [](double v) { return std::erf(v); });
+  case UnaryKind::Tanh:
+    return map(x, [](double v) { return std::tanh(v); });
+  case UnaryKind::Erf:
+    return map(x, [](double v) { return std::erf(v); });
   case UnaryKind::Gelu:
     return map(x, [](double v) {
       return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
@@ -318,9 +345,8 @@ Tensor ref::reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
       count *= x.shape[d];
       kept[d] = 1;
     }
-  double init = kind == ReduceKind::Max
-                    ? -std::numeric_limits<double>::infinity()
-                    : 0.0;
+  double init =
+      kind == ReduceKind::Max ? -std::numeric_limits<double>::infinity() : 0.0;
   Tensor out(x.dtype, kept, init);
   forEachIndex(x.shape, [&](const Shape &index) {
     Shape o = index;
@@ -446,8 +472,7 @@ static int64_t windowOut(int64_t in, int64_t padBegin, int64_t padEnd,
                          int64_t kernel, int64_t stride, int64_t dilation,
                          bool ceilMode) {
   int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
-  int64_t out =
-      (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  int64_t out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
   if (ceilMode && (out - 1) * stride >= in + padBegin)
     --out;
   return out;
@@ -459,10 +484,10 @@ Tensor ref::conv2d(const Tensor &x, const Tensor &w, const Tensor *bias,
   int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
   int64_t o = w.shape[0], cg = w.shape[1], kh = w.shape[2], kw = w.shape[3];
   require(cg * groups == c, "conv2d channels do not match groups");
-  int64_t oh = windowOut(h, pads[0], pads[2], kh, strides[0], dilations[0],
-                         false);
-  int64_t ow = windowOut(wd, pads[1], pads[3], kw, strides[1], dilations[1],
-                         false);
+  int64_t oh =
+      windowOut(h, pads[0], pads[2], kh, strides[0], dilations[0], false);
+  int64_t ow =
+      windowOut(wd, pads[1], pads[3], kw, strides[1], dilations[1], false);
   Tensor out(x.dtype, {n, o, oh, ow});
   int64_t og = o / groups;
   forEachIndex(out.shape, [&](const Shape &index) {
@@ -486,10 +511,10 @@ Tensor ref::conv2d(const Tensor &x, const Tensor &w, const Tensor *bias,
 /// Visits the in-bounds cells of each pooling window; `fn(index, cells,
 /// windowCells)` gets the output index, the in-bounds input values and the
 /// number of cells the window covers inside the padded input.
-static Tensor pool(const Tensor &x, const Shape &kernel, const Shape &strides,
-                   const Shape &pads, const Shape &dilations, bool ceilMode,
-                   const std::function<double(const std::vector<double> &,
-                                              int64_t)> &fn) {
+static Tensor
+pool(const Tensor &x, const Shape &kernel, const Shape &strides,
+     const Shape &pads, const Shape &dilations, bool ceilMode,
+     const std::function<double(const std::vector<double> &, int64_t)> &fn) {
   int64_t h = x.shape[2], wd = x.shape[3];
   int64_t oh = windowOut(h, pads[0], pads[2], kernel[0], strides[0],
                          dilations[0], ceilMode);
@@ -593,9 +618,9 @@ Tensor ref::layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
       var += (x.data[base + i] - mean) * (x.data[base + i] - mean);
     var /= inner;
     for (int64_t i = 0; i < inner; ++i)
-      out.data[base + i] = (x.data[base + i] - mean) /
-                               std::sqrt(var + epsilon) * scale.data[i] +
-                           bias.data[i];
+      out.data[base + i] =
+          (x.data[base + i] - mean) / std::sqrt(var + epsilon) * scale.data[i] +
+          bias.data[i];
   }
   return out;
 }
@@ -636,9 +661,8 @@ static int64_t checkedLabel(const Tensor &labels, int64_t row,
   double label = labels.data[row];
   if (label < 0 || label >= classes)
     throw Error("label " + std::to_string(static_cast<int64_t>(label)) +
-                " of sample " + std::to_string(row) +
-                " is out of range for " + std::to_string(classes) +
-                " classes");
+                " of sample " + std::to_string(row) + " is out of range for " +
+                std::to_string(classes) + " classes");
   return static_cast<int64_t>(label);
 }
 

@@ -52,14 +52,26 @@ private:
 
 enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min };
 enum class UnaryKind {
-  Neg, Abs, Exp, Log, Sqrt, Rsqrt, Relu, Sigmoid, Tanh, Erf, Gelu, GeluTanh
+  Neg,
+  Abs,
+  Exp,
+  Log,
+  Sqrt,
+  Rsqrt,
+  Relu,
+  Sigmoid,
+  Tanh,
+  Erf,
+  Gelu,
+  GeluTanh
 };
 
 /// numpy-broadcasting elementwise op; integer division truncates.
 Tensor binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs);
 Tensor unary(UnaryKind kind, const Tensor &x);
 Tensor leakyRelu(const Tensor &x, double alpha);
-Tensor clip(const Tensor &x, std::optional<double> lo, std::optional<double> hi);
+Tensor clip(const Tensor &x, std::optional<double> lo,
+            std::optional<double> hi);
 /// Floats to integers truncate toward zero; anything to bool is `x != 0`;
 /// to f32 rounds to single precision.
 Tensor castTo(const Tensor &x, DType to);

@@ -88,13 +88,27 @@ template <typename T> static void store(const Tensor &t, NpyArray &array) {
 Tensor ref::fromNpy(const NpyArray &array) {
   Tensor t(array.dtype, array.shape);
   switch (array.dtype) {
-  case DType::F32: load<float>(array, t); break;
-  case DType::F64: load<double>(array, t); break;
-  case DType::I64: load<int64_t>(array, t); break;
-  case DType::I32: load<int32_t>(array, t); break;
-  case DType::I8: load<int8_t>(array, t); break;
-  case DType::U8: load<uint8_t>(array, t); break;
-  case DType::Bool: load<bool>(array, t); break;
+  case DType::F32:
+    load<float>(array, t);
+    break;
+  case DType::F64:
+    load<double>(array, t);
+    break;
+  case DType::I64:
+    load<int64_t>(array, t);
+    break;
+  case DType::I32:
+    load<int32_t>(array, t);
+    break;
+  case DType::I8:
+    load<int8_t>(array, t);
+    break;
+  case DType::U8:
+    load<uint8_t>(array, t);
+    break;
+  case DType::Bool:
+    load<bool>(array, t);
+    break;
   }
   return t;
 }
@@ -105,13 +119,27 @@ NpyArray ref::toNpy(const Tensor &t) {
   array.shape = t.shape;
   array.bytes.resize(t.numElements() * dtypeSize(t.dtype));
   switch (t.dtype) {
-  case DType::F32: store<float>(t, array); break;
-  case DType::F64: store<double>(t, array); break;
-  case DType::I64: store<int64_t>(t, array); break;
-  case DType::I32: store<int32_t>(t, array); break;
-  case DType::I8: store<int8_t>(t, array); break;
-  case DType::U8: store<uint8_t>(t, array); break;
-  case DType::Bool: store<bool>(t, array); break;
+  case DType::F32:
+    store<float>(t, array);
+    break;
+  case DType::F64:
+    store<double>(t, array);
+    break;
+  case DType::I64:
+    store<int64_t>(t, array);
+    break;
+  case DType::I32:
+    store<int32_t>(t, array);
+    break;
+  case DType::I8:
+    store<int8_t>(t, array);
+    break;
+  case DType::U8:
+    store<uint8_t>(t, array);
+    break;
+  case DType::Bool:
+    store<bool>(t, array);
+    break;
   }
   return array;
 }

@@ -41,7 +41,8 @@ static cl::opt<std::string>
               cl::desc("Stop after this phase and print the IR: import "
                        "(parsed and verified), graph (canonicalized, CSE'd)"),
               cl::init("graph"), cl::cat(anvilCategory));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file (- = stdout)"),
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("Output file (- = stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(anvilCategory));
 
@@ -57,7 +58,8 @@ static cl::opt<std::string>
              cl::desc("Function to run (default: @forward, or the only one)"),
              cl::sub(runCommand));
 static cl::list<std::string>
-    inputs("input", cl::desc("An input .npy, one per function argument, in order"),
+    inputs("input",
+           cl::desc("An input .npy, one per function argument, in order"),
            cl::value_desc("file.npy"), cl::sub(runCommand));
 static cl::list<std::string>
     outputs("output", cl::desc("Where to write each result (.npy), in order"),
@@ -108,9 +110,10 @@ static func::FuncOp pickFunction(ModuleOp module, const std::string &name,
   std::string names;
   for (func::FuncOp f : funcs)
     names += " @" + f.getName().str();
-  throw ::anvil::Error(path + ": has no @forward; choose a function with "
-                            "--function (it has:" +
-                     names + ")");
+  throw ::anvil::Error(path +
+                       ": has no @forward; choose a function with "
+                       "--function (it has:" +
+                       names + ")");
 }
 
 static std::string typeString(Type type) {
@@ -126,14 +129,13 @@ static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
   ::anvil::ref::Tensor t = ::anvil::ref::fromNpy(::anvil::readNpy(path));
   auto tensorType = cast<RankedTensorType>(type);
   ::anvil::ref::Shape expected(tensorType.getShape().begin(),
-                             tensorType.getShape().end());
+                               tensorType.getShape().end());
   auto dtype = ::anvil::ref::dtypeOf(tensorType.getElementType());
   if (t.shape != expected || t.dtype != dtype)
     throw ::anvil::Error(
         path + ": holds a " + ::anvil::dtypeName(t.dtype) + " array of shape " +
         ::anvil::ref::shapeToString(t.shape) + ", but " + what + " is " +
-        typeString(type) +
-        "; save an array of that shape and dtype");
+        typeString(type) + "; save an array of that shape and dtype");
   return t;
 }
 
@@ -148,9 +150,8 @@ static int runMain(MLIRContext &context) {
   FunctionType type = func.getFunctionType();
   if (inputs.size() != type.getNumInputs())
     return reportError("@" + func.getName().str() + " takes " +
-                       std::to_string(type.getNumInputs()) +
-                       " input(s); got " + std::to_string(inputs.size()) +
-                       " --input file(s)");
+                       std::to_string(type.getNumInputs()) + " input(s); got " +
+                       std::to_string(inputs.size()) + " --input file(s)");
   if (outputs.size() != type.getNumResults())
     return reportError("@" + func.getName().str() + " returns " +
                        std::to_string(type.getNumResults()) +
@@ -173,10 +174,10 @@ static int runMain(MLIRContext &context) {
         missing.push_back(path);
         return;
       }
-      interpreter.setParam(param.getName().str(),
-                           loadInput(path, param.getType(),
-                                     "parameter \"" + param.getName().str() +
-                                         "\""));
+      interpreter.setParam(
+          param.getName().str(),
+          loadInput(path, param.getType(),
+                    "parameter \"" + param.getName().str() + "\""));
     });
     if (!missing.empty()) {
       std::string list;

@@ -30,8 +30,8 @@ protected:
   }
 
   mlir::OwningOpRef<mlir::ModuleOp> parse(const char *text) {
-    auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context,
-                                                         "test.mlir");
+    auto module =
+        mlir::parseSourceString<mlir::ModuleOp>(text, &context, "test.mlir");
     EXPECT_TRUE(module);
     return module;
   }
@@ -80,8 +80,7 @@ TEST_F(InterpreterTest, ParamsFromSetParamDenseOrInitializer) {
     EXPECT_LT(v, 3.0);
   }
   // The same seed gives the same values; another seed other values.
-  EXPECT_EQ(Interpreter(*module).run("forward", {})[2].data,
-            results[2].data);
+  EXPECT_EQ(Interpreter(*module).run("forward", {})[2].data, results[2].data);
   EXPECT_NE(Interpreter(*module, 1).run("forward", {})[2].data,
             results[2].data);
 }

@@ -1,0 +1,1222 @@
+//===- KernelsTest.cpp - unit tests of the reference kernels --------------===//
+//
+// Checks every kernel of compiler/Reference/Kernels.h against values worked
+// out by hand on tiny inputs (the arithmetic is in the comments). Expected
+// values are literals: no test computes its expectation with another kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Reference/Kernels.h"
+#include "runtime/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace anvil;
+using namespace anvil::ref;
+
+namespace {
+
+/// A tensor of `dtype` with the given values.
+Tensor make(DType dtype, Shape shape, std::vector<double> values) {
+  return Tensor(dtype, std::move(shape), std::move(values));
+}
+
+/// An f64 tensor with the given values.
+Tensor f64(Shape shape, std::vector<double> values) {
+  return make(DType::F64, std::move(shape), std::move(values));
+}
+
+/// An i64 tensor with the given values.
+Tensor i64(Shape shape, std::vector<double> values) {
+  return make(DType::I64, std::move(shape), std::move(values));
+}
+
+/// An f64 tensor holding start, start + 1, ... in row-major order.
+Tensor iota(Shape shape, double start = 0.0) {
+  Tensor t(DType::F64, std::move(shape));
+  for (size_t i = 0; i < t.data.size(); ++i)
+    t.data[i] = start + static_cast<double>(i);
+  return t;
+}
+
+void expectTensor(const Tensor &actual, const Shape &shape,
+                  const std::vector<double> &expected, double tol) {
+  ASSERT_EQ(actual.shape, shape);
+  ASSERT_EQ(actual.data.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(actual.data[i], expected[i], tol) << "at flat index " << i;
+}
+
+} // namespace
+
+/// Expects `actual` to have `shape` and, element by element, the `values`
+/// within `tol`; failures name the line of the call.
+#define EXPECT_TENSOR_NEAR(actual, shape, values, tol)                         \
+  do {                                                                         \
+    SCOPED_TRACE(#actual);                                                     \
+    expectTensor((actual), Shape shape, std::vector<double> values, (tol));    \
+  } while (false)
+#define EXPECT_TENSOR(actual, shape, values)                                   \
+  EXPECT_TENSOR_NEAR(actual, shape, values, 1e-9)
+
+//===----------------------------------------------------------------------===//
+// Random
+//===----------------------------------------------------------------------===//
+
+TEST(RandomTest, SplitMix64KnownSequence) {
+  // The published splitmix64 outputs for seed 0.
+  Random rng(0);
+  EXPECT_EQ(rng.next(), 0xe220a8397b1dcdafULL);
+  EXPECT_EQ(rng.next(), 0x6e789e6aa1b965f4ULL);
+  EXPECT_EQ(rng.next(), 0x06c45d188009454fULL);
+}
+
+TEST(RandomTest, UniformInUnitInterval) {
+  Random rng(42);
+  for (int i = 0; i < 10000; ++i) {
+    double u = rng.uniform();
+    EXPECT_GE(u, 0.0);
+    EXPECT_LT(u, 1.0);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Binary elementwise
+//===----------------------------------------------------------------------===//
+
+TEST(BinaryTest, Add) {
+  Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = f64({2, 3}, {10, 20, 30, 40, 50, 60});
+  EXPECT_TENSOR(binary(BinaryKind::Add, a, b), ({2, 3}),
+                ({11, 22, 33, 44, 55, 66}));
+}
+
+TEST(BinaryTest, Sub) {
+  Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = f64({2, 3}, {10, 20, 30, 40, 50, 60});
+  EXPECT_TENSOR(binary(BinaryKind::Sub, a, b), ({2, 3}),
+                ({-9, -18, -27, -36, -45, -54}));
+}
+
+TEST(BinaryTest, Mul) {
+  Tensor a = f64({3}, {1, -2, 3});
+  Tensor b = f64({3}, {4, 5, 0.5});
+  EXPECT_TENSOR(binary(BinaryKind::Mul, a, b), ({3}), ({4, -10, 1.5}));
+}
+
+TEST(BinaryTest, DivFloat) {
+  Tensor a = f64({3}, {1, -3, 7});
+  Tensor b = f64({3}, {4, 2, -2});
+  EXPECT_TENSOR(binary(BinaryKind::Div, a, b), ({3}), ({0.25, -1.5, -3.5}));
+}
+
+TEST(BinaryTest, DivIntegerTruncatesTowardZero) {
+  // 7/2 = 3.5 -> 3, -7/2 = -3.5 -> -3, 7/-2 -> -3, -7/-2 -> 3, 1/3 -> 0,
+  // -1/3 -> 0 (C semantics, not floor division).
+  Tensor a = i64({6}, {7, -7, 7, -7, 1, -1});
+  Tensor b = i64({6}, {2, 2, -2, -2, 3, 3});
+  Tensor out = binary(BinaryKind::Div, a, b);
+  EXPECT_EQ(out.dtype, DType::I64);
+  EXPECT_TENSOR(out, ({6}), ({3, -3, -3, 3, 0, 0}));
+}
+
+TEST(BinaryTest, IntegerDivisionByZeroThrows) {
+  Tensor a = i64({2}, {1, 2});
+  Tensor b = i64({2}, {1, 0});
+  EXPECT_THROW(binary(BinaryKind::Div, a, b), anvil::Error);
+}
+
+TEST(BinaryTest, Pow) {
+  // 2^3 = 8, 9^0.5 = 3, 4^-1 = 0.25, (-2)^2 = 4, 5^0 = 1.
+  Tensor a = f64({5}, {2, 9, 4, -2, 5});
+  Tensor b = f64({5}, {3, 0.5, -1, 2, 0});
+  EXPECT_TENSOR(binary(BinaryKind::Pow, a, b), ({5}), ({8, 3, 0.25, 4, 1}));
+}
+
+TEST(BinaryTest, MaxAndMin) {
+  Tensor a = f64({4}, {1, 5, -3, 2});
+  Tensor b = f64({4}, {2, 4, -4, 2});
+  EXPECT_TENSOR(binary(BinaryKind::Max, a, b), ({4}), ({2, 5, -3, 2}));
+  EXPECT_TENSOR(binary(BinaryKind::Min, a, b), ({4}), ({1, 4, -4, 2}));
+}
+
+TEST(BinaryTest, ResultHasLhsDType) {
+  Tensor a = make(DType::F32, {2}, {1, 2});
+  Tensor b = make(DType::F32, {2}, {3, 4});
+  EXPECT_EQ(binary(BinaryKind::Add, a, b).dtype, DType::F32);
+}
+
+TEST(BinaryTest, BroadcastScalarRank0) {
+  Tensor s = f64({}, {10});
+  Tensor t = f64({2, 2}, {1, 2, 3, 4});
+  // tensor - scalar and scalar - tensor.
+  EXPECT_TENSOR(binary(BinaryKind::Sub, t, s), ({2, 2}), ({-9, -8, -7, -6}));
+  EXPECT_TENSOR(binary(BinaryKind::Sub, s, t), ({2, 2}), ({9, 8, 7, 6}));
+  // scalar op scalar stays rank 0.
+  EXPECT_TENSOR(binary(BinaryKind::Mul, s, f64({}, {-3})), ({}), ({-30}));
+}
+
+TEST(BinaryTest, BroadcastColumnTimesRow) {
+  // [3,1] + [1,4] -> [3,4]: out[i][j] = a[i] + b[j].
+  Tensor a = f64({3, 1}, {1, 2, 3});
+  Tensor b = f64({1, 4}, {10, 20, 30, 40});
+  EXPECT_TENSOR(binary(BinaryKind::Add, a, b), ({3, 4}),
+                ({11, 21, 31, 41, 12, 22, 32, 42, 13, 23, 33, 43}));
+  // And with the operands swapped (a - b is not symmetric).
+  EXPECT_TENSOR(binary(BinaryKind::Sub, b, a), ({3, 4}),
+                ({9, 19, 29, 39, 8, 18, 28, 38, 7, 17, 27, 37}));
+}
+
+TEST(BinaryTest, BroadcastLowerRankOnEitherSide) {
+  Tensor row = f64({4}, {1, 2, 3, 4});
+  Tensor mat = f64({2, 4}, {10, 20, 30, 40, 50, 60, 70, 80});
+  // [2,4] - [4]
+  EXPECT_TENSOR(binary(BinaryKind::Sub, mat, row), ({2, 4}),
+                ({9, 18, 27, 36, 49, 58, 67, 76}));
+  // [4] - [2,4]
+  EXPECT_TENSOR(binary(BinaryKind::Sub, row, mat), ({2, 4}),
+                ({-9, -18, -27, -36, -49, -58, -67, -76}));
+}
+
+TEST(BinaryTest, BroadcastSizeOneDimsOnBothSides) {
+  // [2,1,3] + [1,2,1] -> [2,2,3]: out[i][j][k] = a[i][0][k] + b[0][j][0].
+  // a[0] = {1,2,3}, a[1] = {4,5,6}; b = {10, 20}.
+  Tensor a = f64({2, 1, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = f64({1, 2, 1}, {10, 20});
+  EXPECT_TENSOR(binary(BinaryKind::Add, a, b), ({2, 2, 3}),
+                ({11, 12, 13, 21, 22, 23, 14, 15, 16, 24, 25, 26}));
+}
+
+TEST(BinaryTest, BroadcastSizeOneAgainstLowerRank) {
+  // [2,1] * [3] -> [2,3]: out[i][j] = a[i] * b[j].
+  Tensor a = f64({2, 1}, {2, -1});
+  Tensor b = f64({3}, {1, 2, 3});
+  EXPECT_TENSOR(binary(BinaryKind::Mul, a, b), ({2, 3}),
+                ({2, 4, 6, -1, -2, -3}));
+}
+
+//===----------------------------------------------------------------------===//
+// Unary elementwise
+//===----------------------------------------------------------------------===//
+
+TEST(UnaryTest, NegAbs) {
+  Tensor x = f64({3}, {-2, 0, 3.5});
+  EXPECT_TENSOR(unary(UnaryKind::Neg, x), ({3}), ({2, 0, -3.5}));
+  EXPECT_TENSOR(unary(UnaryKind::Abs, x), ({3}), ({2, 0, 3.5}));
+}
+
+TEST(UnaryTest, ExpLog) {
+  // e = 2.718281828459045, 1/e = 0.36787944117144233, ln 0.5 = -ln 2.
+  EXPECT_TENSOR(unary(UnaryKind::Exp, f64({3}, {0, 1, -1})), ({3}),
+                ({1, 2.718281828459045, 0.36787944117144233}));
+  EXPECT_TENSOR(unary(UnaryKind::Log, f64({3}, {1, 2.718281828459045, 0.5})),
+                ({3}), ({0, 1, -0.6931471805599453}));
+}
+
+TEST(UnaryTest, SqrtRsqrt) {
+  EXPECT_TENSOR(unary(UnaryKind::Sqrt, f64({3}, {0, 4, 2})), ({3}),
+                ({0, 2, 1.4142135623730951}));
+  // 1/sqrt(4) = 0.5, 1/sqrt(0.25) = 2, 1/sqrt(2) = 0.7071067811865475.
+  EXPECT_TENSOR(unary(UnaryKind::Rsqrt, f64({3}, {4, 0.25, 2})), ({3}),
+                ({0.5, 2, 0.7071067811865475}));
+}
+
+TEST(UnaryTest, Relu) {
+  EXPECT_TENSOR(unary(UnaryKind::Relu, f64({4}, {-1, 0, 2.5, -0.001})), ({4}),
+                ({0, 0, 2.5, 0}));
+}
+
+TEST(UnaryTest, Sigmoid) {
+  // 1/(1+e^-1) = 0.7310585786300049, 1/(1+e) = 0.2689414213699951.
+  EXPECT_TENSOR(unary(UnaryKind::Sigmoid, f64({3}, {0, 1, -1})), ({3}),
+                ({0.5, 0.7310585786300049, 0.2689414213699951}));
+}
+
+TEST(UnaryTest, Tanh) {
+  EXPECT_TENSOR(unary(UnaryKind::Tanh, f64({3}, {0, 1, -0.5})), ({3}),
+                ({0, 0.7615941559557649, -0.46211715726000974}));
+}
+
+TEST(UnaryTest, Erf) {
+  EXPECT_TENSOR(unary(UnaryKind::Erf, f64({3}, {0, 1, -0.5})), ({3}),
+                ({0, 0.8427007929497149, -0.5204998778130465}));
+}
+
+TEST(UnaryTest, Gelu) {
+  // gelu(x) = x * Phi(x): Phi(1) = 0.8413447460685429,
+  // -1 * Phi(-1) = -0.15865525393145707, 2 * Phi(2) = 2 * 0.9772498680518208.
+  EXPECT_TENSOR(
+      unary(UnaryKind::Gelu, f64({4}, {0, 1, -1, 2})), ({4}),
+      ({0, 0.8413447460685429, -0.15865525393145707, 1.9544997361036416}));
+}
+
+TEST(UnaryTest, GeluTanh) {
+  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); at 1 the inner value is
+  // 0.7978845608 * 1.044715 = 0.8335565, tanh of it 0.7111585, half of
+  // 1.7111585... = 0.8411919906082768 (close to, not equal to, exact gelu).
+  EXPECT_TENSOR(
+      unary(UnaryKind::GeluTanh, f64({4}, {0, 1, -1, 2})), ({4}),
+      ({0, 0.8411919906082768, -0.15880800939172324, 1.954597694087775}));
+}
+
+TEST(UnaryTest, KeepsShapeAndDType) {
+  Tensor x = make(DType::F32, {2, 1}, {-1, 1});
+  Tensor y = unary(UnaryKind::Neg, x);
+  EXPECT_EQ(y.dtype, DType::F32);
+  EXPECT_TENSOR(y, ({2, 1}), ({1, -1}));
+}
+
+TEST(LeakyReluTest, ScalesNegativesOnly) {
+  EXPECT_TENSOR(leakyRelu(f64({4}, {-2, 0, 3, -0.5}), 0.1), ({4}),
+                ({-0.2, 0, 3, -0.05}));
+}
+
+TEST(ClipTest, BothBounds) {
+  Tensor x = f64({5}, {-3, -1, 0, 2, 5});
+  EXPECT_TENSOR(clip(x, -1.0, 2.0), ({5}), ({-1, -1, 0, 2, 2}));
+}
+
+TEST(ClipTest, OneBound) {
+  Tensor x = f64({5}, {-3, -1, 0, 2, 5});
+  EXPECT_TENSOR(clip(x, 0.0, std::nullopt), ({5}), ({0, 0, 0, 2, 5}));
+  EXPECT_TENSOR(clip(x, std::nullopt, 1.0), ({5}), ({-3, -1, 0, 1, 1}));
+  EXPECT_TENSOR(clip(x, std::nullopt, std::nullopt), ({5}),
+                ({-3, -1, 0, 2, 5}));
+}
+
+//===----------------------------------------------------------------------===//
+// Casts
+//===----------------------------------------------------------------------===//
+
+TEST(CastTest, FloatToI64TruncatesTowardZero) {
+  Tensor x = make(DType::F32, {6}, {-2.7, -0.5, 0.5, 2.9, 3, -3});
+  Tensor y = castTo(x, DType::I64);
+  EXPECT_EQ(y.dtype, DType::I64);
+  EXPECT_TENSOR(y, ({6}), ({-2, 0, 0, 2, 3, -3}));
+}
+
+TEST(CastTest, FloatToI32AndI8) {
+  Tensor x = f64({3}, {-1.9, 2.1, 100.7});
+  EXPECT_TENSOR(castTo(x, DType::I32), ({3}), ({-1, 2, 100}));
+  EXPECT_EQ(castTo(x, DType::I8).dtype, DType::I8);
+  EXPECT_TENSOR(castTo(x, DType::I8), ({3}), ({-1, 2, 100}));
+}
+
+TEST(CastTest, ToBoolIsNonZero) {
+  Tensor x = f64({5}, {0, -0.0, 0.1, -3, 2});
+  Tensor y = castTo(x, DType::Bool);
+  EXPECT_EQ(y.dtype, DType::Bool);
+  EXPECT_TENSOR(y, ({5}), ({0, 0, 1, 1, 1}));
+}
+
+TEST(CastTest, F64ToF32Rounds) {
+  // Nearest floats: 0.1f = 0.100000001490116119384765625,
+  // (1/3)f = 0.3333333432674407958984375, 2^24 + 1 rounds (to even) to 2^24.
+  Tensor x = f64({4}, {0.1, 1.0 / 3.0, 16777217.0, -0.25});
+  Tensor y = castTo(x, DType::F32);
+  EXPECT_EQ(y.dtype, DType::F32);
+  ASSERT_EQ(y.shape, Shape({4}));
+  EXPECT_EQ(y.data[0], 0.100000001490116119384765625);
+  EXPECT_EQ(y.data[1], 0.3333333432674407958984375);
+  EXPECT_EQ(y.data[2], 16777216.0);
+  EXPECT_EQ(y.data[3], -0.25);
+}
+
+TEST(CastTest, IntToFloatIsExact) {
+  Tensor y = castTo(i64({3}, {-5, 0, 123456}), DType::F64);
+  EXPECT_EQ(y.dtype, DType::F64);
+  EXPECT_TENSOR(y, ({3}), ({-5, 0, 123456}));
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+// A = [[1,2,3],[4,5,6]], B = [[7,8],[9,10],[11,12]];
+// A B = [[1*7+2*9+3*11, 1*8+2*10+3*12], [4*7+5*9+6*11, 4*8+5*10+6*12]]
+//     = [[58, 64], [139, 154]].
+
+TEST(MatmulTest, TwoD) {
+  Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = f64({3, 2}, {7, 8, 9, 10, 11, 12});
+  EXPECT_TENSOR(matmul(a, b, false, false), ({2, 2}), ({58, 64, 139, 154}));
+}
+
+TEST(MatmulTest, TransposeA) {
+  Tensor at = f64({3, 2}, {1, 4, 2, 5, 3, 6}); // A transposed
+  Tensor b = f64({3, 2}, {7, 8, 9, 10, 11, 12});
+  EXPECT_TENSOR(matmul(at, b, true, false), ({2, 2}), ({58, 64, 139, 154}));
+}
+
+TEST(MatmulTest, TransposeB) {
+  Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor bt = f64({2, 3}, {7, 9, 11, 8, 10, 12}); // B transposed
+  EXPECT_TENSOR(matmul(a, bt, false, true), ({2, 2}), ({58, 64, 139, 154}));
+}
+
+TEST(MatmulTest, TransposeBoth) {
+  Tensor at = f64({3, 2}, {1, 4, 2, 5, 3, 6});
+  Tensor bt = f64({2, 3}, {7, 9, 11, 8, 10, 12});
+  EXPECT_TENSOR(matmul(at, bt, true, true), ({2, 2}), ({58, 64, 139, 154}));
+}
+
+TEST(MatmulTest, MatrixVector) {
+  // [[1,2,3],[4,5,6]] x [1,0,-1]^T = [1-3, 4-6] = [-2, -2].
+  Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor v = f64({3, 1}, {1, 0, -1});
+  EXPECT_TENSOR(matmul(a, v, false, false), ({2, 1}), ({-2, -2}));
+}
+
+TEST(MatmulTest, Batched3D) {
+  // Batch 0: [[1,2],[3,4]] x [[2,0],[1,1]] = [[4,2],[10,4]].
+  // Batch 1: [[5,6],[7,8]] x [[1,1],[0,2]] = [[5,17],[7,23]].
+  Tensor a = f64({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor b = f64({2, 2, 2}, {2, 0, 1, 1, 1, 1, 0, 2});
+  EXPECT_TENSOR(matmul(a, b, false, false), ({2, 2, 2}),
+                ({4, 2, 10, 4, 5, 17, 7, 23}));
+}
+
+TEST(MatmulTest, Batched3DTransposeB) {
+  // Same as Batched3D with each B stored transposed.
+  Tensor a = f64({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor bt = f64({2, 2, 2}, {2, 1, 0, 1, 1, 0, 1, 2});
+  EXPECT_TENSOR(matmul(a, bt, false, true), ({2, 2, 2}),
+                ({4, 2, 10, 4, 5, 17, 7, 23}));
+}
+
+TEST(MatmulTest, Broadcast2DRhsAgainst3DLhs) {
+  // Each batch of A times [[2,0],[1,1]]:
+  // [[1,2],[3,4]] -> [[4,2],[10,4]]; [[5,6],[7,8]] -> [[16,6],[22,8]].
+  Tensor a = f64({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor b = f64({2, 2}, {2, 0, 1, 1});
+  EXPECT_TENSOR(matmul(a, b, false, false), ({2, 2, 2}),
+                ({4, 2, 10, 4, 16, 6, 22, 8}));
+}
+
+TEST(MatmulTest, BatchDimOfOneBroadcasts) {
+  // [1,2,2] x [3,2,2]: A = [[1,2],[3,4]] against
+  // I -> [[1,2],[3,4]]; [[2,0],[1,1]] -> [[4,2],[10,4]];
+  // [[0,1],[1,0]] -> [[2,1],[4,3]].
+  Tensor a = f64({1, 2, 2}, {1, 2, 3, 4});
+  Tensor b = f64({3, 2, 2}, {1, 0, 0, 1, 2, 0, 1, 1, 0, 1, 1, 0});
+  EXPECT_TENSOR(matmul(a, b, false, false), ({3, 2, 2}),
+                ({1, 2, 3, 4, 4, 2, 10, 4, 2, 1, 4, 3}));
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax
+//===----------------------------------------------------------------------===//
+
+// softmax([1,2,3]) = e^i / (e + e^2 + e^3)
+//   = [0.09003057317038046, 0.24472847105479767, 0.6652409557748219];
+// logsumexp([1,2,3]) = 3 + ln(1 + e^-1 + e^-2) = 3.4076059644443806.
+
+TEST(SoftmaxTest, LastAxis) {
+  Tensor x = f64({2, 3}, {1, 2, 3, 0, 0, 0});
+  EXPECT_TENSOR(softmax(x, 1), ({2, 3}),
+                ({0.09003057317038046, 0.24472847105479767, 0.6652409557748219,
+                  1.0 / 3, 1.0 / 3, 1.0 / 3}));
+}
+
+TEST(SoftmaxTest, LargeLogitsAreStable) {
+  // Shift-invariant: the same as softmax([0,1,2]) = softmax([1,2,3]).
+  Tensor y = softmax(f64({3}, {1000, 1001, 1002}), 0);
+  for (double v : y.data)
+    EXPECT_TRUE(std::isfinite(v));
+  EXPECT_TENSOR(
+      y, ({3}),
+      ({0.09003057317038046, 0.24472847105479767, 0.6652409557748219}));
+}
+
+TEST(SoftmaxTest, NegativeAxis) {
+  // axis -2 of a [2,2] is the columns: column 0 = [0, ln 3] -> [1/4, 3/4];
+  // column 1 = [1, 1] -> [1/2, 1/2].
+  Tensor x = f64({2, 2}, {0, 1, 1.0986122886681098, 1});
+  EXPECT_TENSOR(softmax(x, -2), ({2, 2}), ({0.25, 0.5, 0.75, 0.5}));
+}
+
+TEST(SoftmaxTest, MiddleAxisOf3D) {
+  // [1,2,2], axis 1 (= -2): lanes {0, ln 3} and {2, 2}.
+  Tensor x = f64({1, 2, 2}, {0, 2, 1.0986122886681098, 2});
+  EXPECT_TENSOR(softmax(x, 1), ({1, 2, 2}), ({0.25, 0.5, 0.75, 0.5}));
+}
+
+TEST(LogSoftmaxTest, LastAxis) {
+  // x - logsumexp(x) = [1,2,3] - 3.4076059644443806.
+  Tensor x = f64({1, 3}, {1, 2, 3});
+  EXPECT_TENSOR(
+      logSoftmax(x, 1), ({1, 3}),
+      ({-2.4076059644443806, -1.4076059644443806, -0.4076059644443806}));
+}
+
+TEST(LogSoftmaxTest, LargeLogitsAreStable) {
+  Tensor y = logSoftmax(f64({3}, {1000, 1001, 1002}), -1);
+  for (double v : y.data)
+    EXPECT_TRUE(std::isfinite(v));
+  EXPECT_TENSOR(
+      y, ({3}),
+      ({-2.4076059644443806, -1.4076059644443806, -0.4076059644443806}));
+}
+
+TEST(LogSoftmaxTest, NegativeAxis) {
+  // Columns of [[0, 5], [0, 5]]: each column is two equal values -> ln(1/2).
+  Tensor x = f64({2, 2}, {0, 5, 0, 5});
+  EXPECT_TENSOR(logSoftmax(x, -2), ({2, 2}),
+                ({-0.6931471805599453, -0.6931471805599453, -0.6931471805599453,
+                  -0.6931471805599453}));
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+// x = iota([2,3,4]): x[i][j][k] = 12 i + 4 j + k.
+
+TEST(ReduceTest, SumTwoAxes) {
+  // Sum over i and k: sum_i 12 i * 4 = 48, sum_k k * 2 = 12, plus 8 * 4 j
+  // -> 60 + 32 j = [60, 92, 124] (total 276 = 0 + ... + 23).
+  EXPECT_TENSOR(reduce(ReduceKind::Sum, iota({2, 3, 4}), {0, 2}, false), ({3}),
+                ({60, 92, 124}));
+  EXPECT_TENSOR(reduce(ReduceKind::Sum, iota({2, 3, 4}), {0, 2}, true),
+                ({1, 3, 1}), ({60, 92, 124}));
+}
+
+TEST(ReduceTest, SumNegativeAxes) {
+  // Axes {-3, -1} are {0, 2}.
+  EXPECT_TENSOR(reduce(ReduceKind::Sum, iota({2, 3, 4}), {-1, -3}, false),
+                ({3}), ({60, 92, 124}));
+}
+
+TEST(ReduceTest, MeanLastAxis) {
+  // mean_k (12 i + 4 j + k) = 12 i + 4 j + 1.5.
+  EXPECT_TENSOR(reduce(ReduceKind::Mean, iota({2, 3, 4}), {-1}, false),
+                ({2, 3}), ({1.5, 5.5, 9.5, 13.5, 17.5, 21.5}));
+  EXPECT_TENSOR(reduce(ReduceKind::Mean, iota({2, 3, 4}), {2}, true),
+                ({2, 3, 1}), ({1.5, 5.5, 9.5, 13.5, 17.5, 21.5}));
+}
+
+TEST(ReduceTest, MeanAllAxes) {
+  // (0 + ... + 23) / 24 = 11.5.
+  EXPECT_TENSOR(reduce(ReduceKind::Mean, iota({2, 3, 4}), {0, 1, 2}, false),
+                ({}), ({11.5}));
+  EXPECT_TENSOR(reduce(ReduceKind::Mean, iota({2, 3, 4}), {0, 1, 2}, true),
+                ({1, 1, 1}), ({11.5}));
+}
+
+TEST(ReduceTest, MaxMiddleAxis) {
+  // max_j (12 i + 4 j + k) = 12 i + 8 + k.
+  EXPECT_TENSOR(reduce(ReduceKind::Max, iota({2, 3, 4}), {1}, true),
+                ({2, 1, 4}), ({8, 9, 10, 11, 20, 21, 22, 23}));
+}
+
+TEST(ReduceTest, MaxTwoNegativeAxes) {
+  // max over i and k: 12 + 4 j + 3 = [15, 19, 23].
+  EXPECT_TENSOR(reduce(ReduceKind::Max, iota({2, 3, 4}), {-3, -1}, false),
+                ({3}), ({15, 19, 23}));
+}
+
+TEST(ReduceTest, MaxOfNegativeValues) {
+  // The maximum of all-negative rows is negative, not 0.
+  Tensor x = f64({2, 2}, {-5, -3, -7, -1});
+  EXPECT_TENSOR(reduce(ReduceKind::Max, x, {-1}, false), ({2}), ({-3, -1}));
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+TEST(ReshapeTest, KeepsDataChangesShape) {
+  Tensor x = make(DType::I32, {2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor y = reshape(x, {3, 2});
+  EXPECT_EQ(y.dtype, DType::I32);
+  EXPECT_TENSOR(y, ({3, 2}), ({1, 2, 3, 4, 5, 6}));
+  EXPECT_TENSOR(reshape(x, {6}), ({6}), ({1, 2, 3, 4, 5, 6}));
+  EXPECT_TENSOR(reshape(f64({1}, {7}), {}), ({}), ({7}));
+}
+
+TEST(TransposeTest, TwoD) {
+  EXPECT_TENSOR(transpose(f64({2, 3}, {1, 2, 3, 4, 5, 6}), {1, 0}), ({3, 2}),
+                ({1, 4, 2, 5, 3, 6}));
+}
+
+TEST(TransposeTest, ThreeDPermutation) {
+  // perm {2,0,1}: out[a][b][c] = x[b][c][a] = 12 b + 4 c + a, shape [4,2,3].
+  EXPECT_TENSOR(transpose(iota({2, 3, 4}), {2, 0, 1}), ({4, 2, 3}),
+                ({0, 4, 8,  12, 16, 20, 1, 5, 9,  13, 17, 21,
+                  2, 6, 10, 14, 18, 22, 3, 7, 11, 15, 19, 23}));
+}
+
+TEST(TransposeTest, ThreeDSwapLastTwo) {
+  // perm {0,2,1}: out[i][k][j] = x[i][j][k] on a [2,2,3].
+  // x[0] = [[0,1,2],[3,4,5]] -> [[0,3],[1,4],[2,5]], likewise x[1] + 6.
+  EXPECT_TENSOR(transpose(iota({2, 2, 3}), {0, 2, 1}), ({2, 3, 2}),
+                ({0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11}));
+}
+
+TEST(FlattenTest, Axes) {
+  Tensor x = iota({2, 3, 4});
+  std::vector<double> values(x.data);
+  Tensor a0 = flatten(x, 0);
+  EXPECT_EQ(a0.shape, Shape({1, 24}));
+  EXPECT_EQ(a0.data, values);
+  Tensor a1 = flatten(x, 1);
+  EXPECT_EQ(a1.shape, Shape({2, 12}));
+  EXPECT_EQ(a1.data, values);
+  Tensor a2 = flatten(x, 2);
+  EXPECT_EQ(a2.shape, Shape({6, 4}));
+  Tensor aRank = flatten(x, 3);
+  EXPECT_EQ(aRank.shape, Shape({24, 1}));
+  EXPECT_EQ(aRank.data, values);
+  Tensor aNeg = flatten(x, -1);
+  EXPECT_EQ(aNeg.shape, Shape({6, 4}));
+}
+
+TEST(ConcatTest, ThreeInputsAxis1) {
+  // [2,1] ++ [2,2] ++ [2,3] along axis 1 -> [2,6].
+  Tensor a = f64({2, 1}, {1, 2});
+  Tensor b = f64({2, 2}, {3, 4, 5, 6});
+  Tensor c = f64({2, 3}, {7, 8, 9, 10, 11, 12});
+  EXPECT_TENSOR(concat({a, b, c}, 1), ({2, 6}),
+                ({1, 3, 4, 7, 8, 9, 2, 5, 6, 10, 11, 12}));
+  EXPECT_TENSOR(concat({a, b, c}, -1), ({2, 6}),
+                ({1, 3, 4, 7, 8, 9, 2, 5, 6, 10, 11, 12}));
+}
+
+TEST(ConcatTest, Axis0) {
+  Tensor a = f64({1, 2}, {1, 2});
+  Tensor b = f64({2, 2}, {3, 4, 5, 6});
+  EXPECT_TENSOR(concat({a, b}, 0), ({3, 2}), ({1, 2, 3, 4, 5, 6}));
+}
+
+// x = iota([3,4]): x[i][j] = 4 i + j.
+
+TEST(SliceTest, PositiveSteps) {
+  // rows 0..1, cols 1..2.
+  EXPECT_TENSOR(slice(iota({3, 4}), {0, 1}, {2, 3}, {1, 1}), ({2, 2}),
+                ({1, 2, 5, 6}));
+}
+
+TEST(SliceTest, StepTwo) {
+  // rows 0, 2; cols 0, 2.
+  EXPECT_TENSOR(slice(iota({3, 4}), {0, 0}, {3, 4}, {2, 2}), ({2, 2}),
+                ({0, 2, 8, 10}));
+  // cols 1, 3 (start 1, end 4, step 2); all rows.
+  EXPECT_TENSOR(slice(iota({3, 4}), {0, 1}, {3, 4}, {1, 2}), ({3, 2}),
+                ({1, 3, 5, 7, 9, 11}));
+  // step 3 over 4 columns: cols 0, 3.
+  EXPECT_TENSOR(slice(iota({3, 4}), {0, 0}, {3, 4}, {1, 3}), ({3, 2}),
+                ({0, 3, 4, 7, 8, 11}));
+}
+
+TEST(SliceTest, NegativeStep) {
+  // Full reversal of both axes: end -1 means "through index 0".
+  EXPECT_TENSOR(slice(iota({3, 4}), {2, 3}, {-1, -1}, {-1, -1}), ({3, 4}),
+                ({11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));
+  // rows 2, 1, 0; cols 3, 1 (start 3, end 0, step -2).
+  EXPECT_TENSOR(slice(iota({3, 4}), {2, 3}, {-1, 0}, {-1, -2}), ({3, 2}),
+                ({11, 9, 7, 5, 3, 1}));
+  // rows 2, 1 (end 0 excluded); col 2 only.
+  EXPECT_TENSOR(slice(iota({3, 4}), {2, 2}, {0, 1}, {-1, -1}), ({2, 1}),
+                ({10, 6}));
+}
+
+TEST(SliceTest, EmptyResult) {
+  Tensor y = slice(iota({3, 4}), {1, 0}, {1, 4}, {1, 1});
+  EXPECT_EQ(y.shape, Shape({0, 4}));
+  EXPECT_TRUE(y.data.empty());
+}
+
+TEST(GatherTest, Axis0) {
+  // x rows: [1,2], [3,4], [5,6]; pick rows 2, 0.
+  Tensor x = f64({3, 2}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(x, i64({2}, {2, 0}), 0), ({2, 2}), ({5, 6, 1, 2}));
+}
+
+TEST(GatherTest, Axis1WithNegativeIndex) {
+  // x = [[1,2,3],[4,5,6]]; columns 2, -1 (= 2), 0, -3 (= 0).
+  Tensor x = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(x, i64({4}, {2, -1, 0, -3}), 1), ({2, 4}),
+                ({3, 3, 1, 1, 6, 6, 4, 4}));
+  EXPECT_TENSOR(gather(x, i64({1}, {1}), -1), ({2, 1}), ({2, 5}));
+}
+
+TEST(GatherTest, NegativeIndexAxis0) {
+  Tensor x = f64({3, 2}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(x, i64({2}, {-1, -3}), 0), ({2, 2}), ({5, 6, 1, 2}));
+}
+
+TEST(GatherTest, TwoDIndices) {
+  // Axis 0: shape [2,2] + [2]; rows [[0,1],[2,0]].
+  Tensor x = f64({3, 2}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(x, i64({2, 2}, {0, 1, 2, 0}), 0), ({2, 2, 2}),
+                ({1, 2, 3, 4, 5, 6, 1, 2}));
+  // Axis 1: shape [2] + [2,2]; out[r][i][j] = x[r][idx[i][j]].
+  Tensor y = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(y, i64({2, 2}, {0, 2, 1, 1}), 1), ({2, 2, 2}),
+                ({1, 3, 2, 2, 4, 6, 5, 5}));
+}
+
+TEST(GatherTest, ScalarIndexDropsAxis) {
+  Tensor x = f64({3, 2}, {1, 2, 3, 4, 5, 6});
+  EXPECT_TENSOR(gather(x, i64({}, {1}), 0), ({2}), ({3, 4}));
+}
+
+TEST(GatherTest, OutOfRangeThrows) {
+  Tensor x = f64({3, 2}, {1, 2, 3, 4, 5, 6});
+  EXPECT_THROW(gather(x, i64({2}, {0, 3}), 0), anvil::Error);
+  EXPECT_THROW(gather(x, i64({1}, {-4}), 0), anvil::Error);
+  EXPECT_THROW(gather(x, i64({1}, {2}), 1), anvil::Error);
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+// x = [[1,2,3],[4,5,6],[7,8,9]] as 1x1x3x3 unless said otherwise.
+
+TEST(Conv2dTest, NoPaddingWithAndWithoutBias) {
+  // w = [[1,2],[3,4]]:
+  // (0,0): 1*1 + 2*2 + 4*3 + 5*4 = 37    (0,1): 2 + 6 + 15 + 24 = 47
+  // (1,0): 4 + 10 + 21 + 32 = 67         (1,1): 5 + 12 + 24 + 36 = 77
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  Tensor w = f64({1, 1, 2, 2}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1),
+                ({1, 1, 2, 2}), ({37, 47, 67, 77}));
+  Tensor b = f64({1}, {10});
+  EXPECT_TENSOR(conv2d(x, w, &b, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1),
+                ({1, 1, 2, 2}), ({47, 57, 77, 87}));
+}
+
+TEST(Conv2dTest, SymmetricPaddingOnesKernel) {
+  // 3x3 ones, pad 1: each output is the sum of the zero-padded 3x3
+  // neighbourhood: corners 1+2+4+5 = 12, 2+3+5+6 = 16, 4+5+7+8 = 24,
+  // 5+6+8+9 = 28; edges 1+..+6 = 21, 1+2+4+5+7+8 = 27, 2+3+5+6+8+9 = 33,
+  // 4+..+9 = 39; centre 45.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  Tensor w(DType::F64, {1, 1, 3, 3}, 1.0);
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1),
+                ({1, 1, 3, 3}), ({12, 21, 16, 27, 45, 33, 24, 39, 28}));
+}
+
+TEST(Conv2dTest, AsymmetricPadding) {
+  // pads [top=1, left=1, bottom=0, right=0], w = [[1,2],[3,4]]:
+  // out[y][x] = sum w[i][j] * x[y-1+i][x-1+j] -> 3x3.
+  // (0,0): 1*4 = 4; (0,1): 1*3 + 2*4 = 11; (0,2): 2*3 + 3*4 = 18;
+  // (1,0): 1*2 + 4*4 = 18; (2,0): 4*2 + 7*4 = 36; the rest as unpadded.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  Tensor w = f64({1, 1, 2, 2}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {1, 1, 0, 0}, {1, 1}, 1),
+                ({1, 1, 3, 3}), ({4, 11, 18, 18, 37, 47, 36, 67, 77}));
+}
+
+TEST(Conv2dTest, StrideTwo) {
+  // 3x3 ones, pad 1, stride 2: (3 + 2 - 3) / 2 + 1 = 2 per axis; the
+  // windows centred on the corners: 12, 16, 24, 28.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  Tensor w(DType::F64, {1, 1, 3, 3}, 1.0);
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1),
+                ({1, 1, 2, 2}), ({12, 16, 24, 28}));
+}
+
+TEST(Conv2dTest, DilationTwo) {
+  // x = iota 1..16 as 4x4 (x[r][c] = 4r + c + 1), w = [[1,2],[3,4]],
+  // dilation 2: the taps are x[y][x], x[y][x+2], x[y+2][x], x[y+2][x+2].
+  // (0,0): 1 + 2*3 + 3*9 + 4*11 = 78; each column step adds 1+2+3+4 = 10,
+  // each row step 4*10 = 40.
+  Tensor x = iota({1, 1, 4, 4}, 1);
+  Tensor w = f64({1, 1, 2, 2}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {2, 2}, 1),
+                ({1, 1, 2, 2}), ({78, 88, 118, 128}));
+  // On the 3x3 input only one window fits: 1*1 + 3*2 + 7*3 + 9*4 = 64.
+  EXPECT_TENSOR(conv2d(iota({1, 1, 3, 3}, 1), w, nullptr, {1, 1}, {0, 0, 0, 0},
+                       {2, 2}, 1),
+                ({1, 1, 1, 1}), ({64}));
+}
+
+TEST(Conv2dTest, SumsOverInputChannels) {
+  // 1x1 filter [1, 10] over channels x0 = 1..9, x1 = 9..1:
+  // out = x0 + 10 x1 = [91, 82, 73, 64, 55, 46, 37, 28, 19].
+  Tensor x =
+      f64({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  Tensor w = f64({1, 2, 1, 1}, {1, 10});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1),
+                ({1, 1, 3, 3}), ({91, 82, 73, 64, 55, 46, 37, 28, 19}));
+}
+
+TEST(Conv2dTest, DepthwiseGroups) {
+  // groups = 2, one filter per channel.
+  // Channel 0 (1..9) with [[1,2],[3,4]] -> 37, 47, 67, 77.
+  // Channel 1 ([[9,8,7],[6,5,4],[3,2,1]]) with [[0,1],[2,0]]:
+  // out = x1[y][x+1] + 2 x1[y+1][x]: 8+12 = 20, 7+10 = 17, 5+6 = 11, 4+4 = 8.
+  Tensor x =
+      f64({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  Tensor w = f64({2, 1, 2, 2}, {1, 2, 3, 4, 0, 1, 2, 0});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 2, 2}), ({37, 47, 67, 77, 20, 17, 11, 8}));
+  Tensor b = f64({2}, {1, -1});
+  EXPECT_TENSOR(conv2d(x, w, &b, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 2, 2}), ({38, 48, 68, 78, 19, 16, 10, 7}));
+}
+
+TEST(Conv2dTest, GroupsWithTwoOutputsPerGroup) {
+  // groups = 2, C = 2, O = 4, 1x1 filters [1, 2, 3, 4]: outputs 0, 1 read
+  // channel 0 ([1, 2]), outputs 2, 3 read channel 1 ([3, 4]).
+  Tensor x = f64({1, 2, 1, 2}, {1, 2, 3, 4});
+  Tensor w = f64({4, 1, 1, 1}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 4, 1, 2}), ({1, 2, 2, 4, 9, 12, 12, 16}));
+}
+
+TEST(Conv2dTest, BatchOfTwo) {
+  // 1x1 filter 2 with bias 1: 2 x + 1 on both samples.
+  Tensor x = iota({2, 1, 2, 2}, 1);
+  Tensor w = f64({1, 1, 1, 1}, {2});
+  Tensor b = f64({1}, {1});
+  EXPECT_TENSOR(conv2d(x, w, &b, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1),
+                ({2, 1, 2, 2}), ({3, 5, 7, 9, 11, 13, 15, 17}));
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+TEST(MaxPoolTest, KernelTwoStrideTwo) {
+  // x = 1..16 as 4x4: maxima of the 2x2 blocks.
+  EXPECT_TENSOR(maxPool2d(iota({1, 1, 4, 4}, 1), {2, 2}, {2, 2}, {0, 0, 0, 0},
+                          {1, 1}, false),
+                ({1, 1, 2, 2}), ({6, 8, 14, 16}));
+}
+
+TEST(MaxPoolTest, PaddingIsSkippedNotZero) {
+  // x = -(1..16) as 4x4, kernel 2, stride 2, pad 1: (4 + 2 - 2)/2 + 1 = 3.
+  // Row windows {-1,0}, {1,2}, {3,4} -> rows {0}, {1,2}, {3}; same for cols.
+  // Maxima (the least negative): (0,0) -1; (0,1) max(-2,-3) = -2; (0,2) -4;
+  // (1,0) max(-5,-9) = -5; (1,1) -6; (1,2) max(-8,-12) = -8; (2,0) -13;
+  // (2,1) -14; (2,2) -16.
+  Tensor x = iota({1, 1, 4, 4}, 1);
+  for (double &v : x.data)
+    v = -v;
+  EXPECT_TENSOR(maxPool2d(x, {2, 2}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false),
+                ({1, 1, 3, 3}), ({-1, -2, -4, -5, -6, -8, -13, -14, -16}));
+}
+
+TEST(MaxPoolTest, CeilMode) {
+  // 3x3 input, kernel 2, stride 2: floor -> 1x1, ceil -> 2x2 with partial
+  // windows: max(1,2,4,5) = 5, max(3,6) = 6, max(7,8) = 8, 9.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  EXPECT_TENSOR(maxPool2d(x, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, false),
+                ({1, 1, 1, 1}), ({5}));
+  EXPECT_TENSOR(maxPool2d(x, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, true),
+                ({1, 1, 2, 2}), ({5, 6, 8, 9}));
+}
+
+TEST(MaxPoolTest, CeilModeDropsWindowStartingInRightPadding) {
+  // 5x5 input (x[r][c] = 5r + c + 1), kernel 2, stride 2, pad 1: ceil gives
+  // ceil(5/2) + 1 = 4, but window 3 would start at 3*2 - 1 = 5, in the right
+  // padding, so 3 remain. Row/col windows {0}, {1,2}, {3,4}.
+  // (0,*): 1, 3, 5; (1,*): 11, 13, 15; (2,*): 21, 23, 25.
+  Tensor x = iota({1, 1, 5, 5}, 1);
+  EXPECT_TENSOR(maxPool2d(x, {2, 2}, {2, 2}, {1, 1, 1, 1}, {1, 1}, true),
+                ({1, 1, 3, 3}), ({1, 3, 5, 11, 13, 15, 21, 23, 25}));
+}
+
+TEST(MaxPoolTest, Dilation) {
+  // 4x4 (1..16), kernel 2, stride 1, dilation 2: (4 - 2 - 1)/1 + 1 = 2;
+  // taps x[y][x], x[y][x+2], x[y+2][x], x[y+2][x+2]; max is the last.
+  EXPECT_TENSOR(maxPool2d(iota({1, 1, 4, 4}, 1), {2, 2}, {1, 1}, {0, 0, 0, 0},
+                          {2, 2}, false),
+                ({1, 1, 2, 2}), ({11, 12, 15, 16}));
+}
+
+TEST(MaxPoolTest, ChannelsAndBatchAreIndependent) {
+  // [2,2,2,2] -> kernel 2 over each 2x2 plane: maxima 4, 8, 12, 16.
+  EXPECT_TENSOR(maxPool2d(iota({2, 2, 2, 2}, 1), {2, 2}, {2, 2}, {0, 0, 0, 0},
+                          {1, 1}, false),
+                ({2, 2, 1, 1}), ({4, 8, 12, 16}));
+}
+
+TEST(AvgPoolTest, NoPadding) {
+  // 3x3 (1..9), kernel 2, stride 1: (1+2+4+5)/4 = 3, (2+3+5+6)/4 = 4,
+  // (4+5+7+8)/4 = 6, (5+6+8+9)/4 = 7.
+  EXPECT_TENSOR(avgPool2d(iota({1, 1, 3, 3}, 1), {2, 2}, {1, 1}, {0, 0, 0, 0},
+                          false, false),
+                ({1, 1, 2, 2}), ({3, 4, 6, 7}));
+}
+
+TEST(AvgPoolTest, PaddingCountIncludePad) {
+  // 3x3 (1..9), kernel 2, stride 2, pad 1 -> 2x2; row/col windows {-1,0}
+  // and {1,2}. Sums: (0,0) 1; (0,1) 2+3 = 5; (1,0) 4+7 = 11;
+  // (1,1) 5+6+8+9 = 28. With count_include_pad every divisor is 4.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  EXPECT_TENSOR(avgPool2d(x, {2, 2}, {2, 2}, {1, 1, 1, 1}, false, true),
+                ({1, 1, 2, 2}), ({0.25, 1.25, 2.75, 7}));
+}
+
+TEST(AvgPoolTest, PaddingExcludePad) {
+  // Same windows, divisors = in-bounds cells: 1, 2, 2, 4.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  EXPECT_TENSOR(avgPool2d(x, {2, 2}, {2, 2}, {1, 1, 1, 1}, false, false),
+                ({1, 1, 2, 2}), ({1, 2.5, 5.5, 7}));
+}
+
+TEST(AvgPoolTest, CeilModeWindowsPastInputNeverCount) {
+  // 3x3, kernel 2, stride 2, no pad, ceil -> 2x2; the partial windows hold
+  // only the cells inside the input: (1+2+4+5)/4 = 3, (3+6)/2 = 4.5,
+  // (7+8)/2 = 7.5, 9/1 = 9, with or without count_include_pad.
+  Tensor x = iota({1, 1, 3, 3}, 1);
+  EXPECT_TENSOR(avgPool2d(x, {2, 2}, {2, 2}, {0, 0, 0, 0}, true, true),
+                ({1, 1, 2, 2}), ({3, 4.5, 7.5, 9}));
+  EXPECT_TENSOR(avgPool2d(x, {2, 2}, {2, 2}, {0, 0, 0, 0}, true, false),
+                ({1, 1, 2, 2}), ({3, 4.5, 7.5, 9}));
+}
+
+TEST(AvgPoolTest, CeilModeWithPaddingDivisors) {
+  // 4x4 (x[r][c] = 4r + c + 1), kernel 3, stride 2, pad 1, ceil:
+  // span 4 + 2 - 3 = 3, ceil(3/2) + 1 = 3 (the last window starts at 3,
+  // inside the input). Row windows: {-1,0,1} (3 padded cells, real rows 0,1),
+  // {1,2,3} (3, all real), {3,4,5}: row 5 is past the padded input (4 + 1),
+  // so 2 padded cells, real row 3. Same for columns.
+  // Sums:  (0,0) 1+2+5+6 = 14       (0,1) 2+3+4+6+7+8 = 30   (0,2) 4+8 = 12
+  //        (1,0) 5+6+9+10+13+14 = 57 (1,1) 99               (1,2) 8+12+16 = 36
+  //        (2,0) 13+14 = 27          (2,1) 14+15+16 = 45    (2,2) 16
+  // count_include_pad divisors: 9 9 6 / 9 9 6 / 6 6 4
+  // -> 14/9, 30/9, 2, 57/9, 11, 6, 4.5, 7.5, 4 (corner: 16/4, not 16/9).
+  Tensor x = iota({1, 1, 4, 4}, 1);
+  EXPECT_TENSOR(avgPool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, true),
+                ({1, 1, 3, 3}),
+                ({1.5555555555555556, 3.3333333333333335, 2, 6.333333333333333,
+                  11, 6, 4.5, 7.5, 4}));
+  // Without: divisors are the real cells 4 6 2 / 6 9 3 / 2 3 1.
+  EXPECT_TENSOR(avgPool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, false),
+                ({1, 1, 3, 3}), ({3.5, 5, 6, 9.5, 11, 12, 13.5, 15, 16}));
+}
+
+TEST(GlobalAvgPoolTest, AveragesEachPlane) {
+  // [2,2,2,2]: planes 1..4, 5..8, 9..12, 13..16 -> 2.5, 6.5, 10.5, 14.5.
+  EXPECT_TENSOR(globalAvgPool(iota({2, 2, 2, 2}, 1)), ({2, 2, 1, 1}),
+                ({2.5, 6.5, 10.5, 14.5}));
+  // Non-square plane: [1,1,1,3] = [1, 2, 6] -> 3.
+  EXPECT_TENSOR(globalAvgPool(f64({1, 1, 1, 3}, {1, 2, 6})), ({1, 1, 1, 1}),
+                ({3}));
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and dropout
+//===----------------------------------------------------------------------===//
+
+TEST(BatchNormTest, InferenceUsesRunningStats) {
+  // Channel 0: mean 2, var 3, eps 1 -> sqrt(4) = 2, scale 2, bias 1:
+  //   (1-2)/2*2+1 = 0, (3-2)/2*2+1 = 2.
+  // Channel 1: mean 15, var 24, eps 1 -> sqrt(25) = 5, scale 0.5, bias -1:
+  //   (10-15)/5*0.5-1 = -1.5, (20-15)/5*0.5-1 = -0.5.
+  Tensor x = f64({1, 2, 1, 2}, {1, 3, 10, 20});
+  Tensor scale = f64({2}, {2, 0.5}), bias = f64({2}, {1, -1});
+  Tensor mean = f64({2}, {2, 15}), var = f64({2}, {3, 24});
+  EXPECT_TENSOR(batchNorm(x, scale, bias, mean, var, 1.0), ({1, 2, 1, 2}),
+                ({0, 2, -1.5, -0.5}));
+}
+
+TEST(BatchNormTest, ChannelIsAxis1WithBatch) {
+  // [2,2,1,1]: sample 0 = (1, 10), sample 1 = (3, 20); same stats as above.
+  Tensor x = f64({2, 2, 1, 1}, {1, 10, 3, 20});
+  Tensor scale = f64({2}, {2, 0.5}), bias = f64({2}, {1, -1});
+  Tensor mean = f64({2}, {2, 15}), var = f64({2}, {3, 24});
+  EXPECT_TENSOR(batchNorm(x, scale, bias, mean, var, 1.0), ({2, 2, 1, 1}),
+                ({0, -1.5, 2, -0.5}));
+}
+
+TEST(BatchNormTrainTest, BatchStatistics) {
+  // [N=2, C=2, H=1, W=2]. Channel 0 holds 1, 2 (n0) and 3, 6 (n1): mean 3,
+  // deviations -2 -1 0 3, biased var (4+1+0+9)/4 = 3.5. Channel 1 holds
+  // 27, 13 and 20, 20: mean 20, deviations 7 -7 0 0, var 98/4 = 24.5.
+  // eps 0.5 -> std 2 and 5. scale (1, 2), bias (0, 1):
+  // ch0: (v-3)/2 -> -1, -0.5, 0, 1.5; ch1: (v-20)/5*2+1 -> 3.8, -1.8, 1, 1.
+  Tensor x = f64({2, 2, 1, 2}, {1, 2, 27, 13, 3, 6, 20, 20});
+  Tensor scale = f64({2}, {1, 2}), bias = f64({2}, {0, 1});
+  std::vector<Tensor> r = batchNormTrain(x, scale, bias, 0.5);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_TENSOR(r[0], ({2, 2, 1, 2}), ({-1, -0.5, 3.8, -1.8, 0, 1.5, 1, 1}));
+  EXPECT_TENSOR(r[1], ({2}), ({3, 20}));
+  EXPECT_TENSOR(r[2], ({2}), ({3.5, 24.5}));
+}
+
+TEST(LayerNormTest, LastAxis) {
+  // Row [1,2,3]: mean 2, var 2/3, (x-mean)/sqrt(2/3) = [-sqrt(1.5), 0,
+  // sqrt(1.5)], sqrt(1.5) = 1.224744871391589. Row [2,4,6]: mean 4, var 8/3,
+  // the same normalized values. scale (1,2,3), bias 0.5:
+  // [0.5 - 1.2247.., 0.5, 0.5 + 3*1.2247..].
+  Tensor x = f64({2, 3}, {1, 2, 3, 2, 4, 6});
+  Tensor scale = f64({3}, {1, 2, 3}), bias = f64({3}, {0.5, 0.5, 0.5});
+  EXPECT_TENSOR(layerNorm(x, scale, bias, -1, 0.0), ({2, 3}),
+                ({-0.7247448713915889, 0.5, 4.174234614174766,
+                  -0.7247448713915889, 0.5, 4.174234614174766}));
+}
+
+TEST(LayerNormTest, TrailingTwoAxesWithEpsilon) {
+  // [2,2,2], axis 1: normalize each sample's 4 values. Sample 0 = 0 0 0 4:
+  // mean 1, deviations -1 -1 -1 3, var 12/4 = 3, +eps 1 -> std 2 ->
+  // -0.5 -0.5 -0.5 1.5. Sample 1 = 1 5 1 1: mean 2, -1 3 -1 -1, var 3 ->
+  // -0.5 1.5 -0.5 -0.5. scale [[1,2],[3,4]], bias [[0,0],[0,1]]:
+  // sample 0: -0.5 -1 -1.5 7; sample 1: -0.5 3 -1.5 -1.
+  Tensor x = f64({2, 2, 2}, {0, 0, 0, 4, 1, 5, 1, 1});
+  Tensor scale = f64({2, 2}, {1, 2, 3, 4}), bias = f64({2, 2}, {0, 0, 0, 1});
+  EXPECT_TENSOR(layerNorm(x, scale, bias, 1, 1.0), ({2, 2, 2}),
+                ({-0.5, -1, -1.5, 7, -0.5, 3, -1.5, -1}));
+}
+
+TEST(DropoutTest, NotTrainingIsIdentity) {
+  Tensor x = f64({2, 2}, {1, -2, 3, 0});
+  std::vector<Tensor> r = dropout(x, 0.5, false, 7);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TENSOR(r[0], ({2, 2}), ({1, -2, 3, 0}));
+  EXPECT_EQ(r[1].dtype, DType::Bool);
+  EXPECT_TENSOR(r[1], ({2, 2}), ({1, 1, 1, 1}));
+}
+
+TEST(DropoutTest, TrainingWithRatioZeroIsIdentity) {
+  Tensor x = f64({3}, {1, 2, 3});
+  std::vector<Tensor> r = dropout(x, 0.0, true, 7);
+  EXPECT_TENSOR(r[0], ({3}), ({1, 2, 3}));
+  EXPECT_TENSOR(r[1], ({3}), ({1, 1, 1}));
+}
+
+TEST(DropoutTest, TrainingZeroesOrScales) {
+  Tensor x = iota({1000}, 1); // all non-zero
+  std::vector<Tensor> r = dropout(x, 0.5, true, 123);
+  ASSERT_EQ(r.size(), 2u);
+  const Tensor &out = r[0], &mask = r[1];
+  EXPECT_EQ(out.shape, Shape({1000}));
+  EXPECT_EQ(mask.shape, Shape({1000}));
+  EXPECT_EQ(mask.dtype, DType::Bool);
+  int kept = 0;
+  for (int64_t i = 0; i < 1000; ++i) {
+    double v = x.data[i];
+    if (mask.data[i] == 1.0) {
+      EXPECT_EQ(out.data[i], 2 * v) << "at " << i;
+      ++kept;
+    } else {
+      EXPECT_EQ(mask.data[i], 0.0) << "at " << i;
+      EXPECT_EQ(out.data[i], 0.0) << "at " << i;
+    }
+  }
+  // Binomial(1000, 0.5): mean 500, standard deviation ~16.
+  EXPECT_GT(kept, 400);
+  EXPECT_LT(kept, 600);
+}
+
+TEST(DropoutTest, SeedFixesTheMask) {
+  Tensor x(DType::F64, {256}, 1.0);
+  std::vector<Tensor> a = dropout(x, 0.5, true, 1);
+  std::vector<Tensor> b = dropout(x, 0.5, true, 1);
+  std::vector<Tensor> c = dropout(x, 0.5, true, 2);
+  EXPECT_EQ(a[1].data, b[1].data);
+  EXPECT_EQ(a[0].data, b[0].data);
+  EXPECT_NE(a[1].data, c[1].data);
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+// Row [1,2,3] with label 2: -log softmax = 3.4076059644443806 - 3
+//   = 0.4076059644443806.
+// Row [0,0,0] with label 0: ln 3 = 1.0986122886681098.
+// Sum 1.5062182531124904, mean 0.7531091265562452.
+
+TEST(SoftmaxCrossEntropyTest, Reductions) {
+  Tensor logits = f64({2, 3}, {1, 2, 3, 0, 0, 0});
+  Tensor labels = i64({2}, {2, 0});
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "none"), ({2}),
+                ({0.4076059644443806, 1.0986122886681098}));
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "sum"), ({}),
+                ({1.5062182531124904}));
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "mean"), ({}),
+                ({0.7531091265562452}));
+}
+
+TEST(SoftmaxCrossEntropyTest, LargeLogitsAreStable) {
+  // -log softmax([1000, 0])[1] = 1000 + ln(1 + e^-1000) = 1000.
+  Tensor loss =
+      softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {1}), "mean");
+  ASSERT_EQ(loss.data.size(), 1u);
+  EXPECT_TRUE(std::isfinite(loss.data[0]));
+  EXPECT_NEAR(loss.data[0], 1000.0, 1e-9);
+  // And the right label costs nothing.
+  EXPECT_NEAR(
+      softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {0}), "sum").data[0],
+      0.0, 1e-9);
+}
+
+TEST(SoftmaxCrossEntropyTest, LabelOutOfRangeThrows) {
+  Tensor logits = f64({2, 2}, {1, 2, 3, 4});
+  EXPECT_THROW(softmaxCrossEntropy(logits, i64({2}, {0, 2}), "mean"),
+               anvil::Error);
+  EXPECT_THROW(softmaxCrossEntropy(logits, i64({2}, {-1, 0}), "mean"),
+               anvil::Error);
+}
+
+TEST(NllLossTest, Reductions) {
+  // Picks -logp[0][1] = 2.3 and -logp[1][0] = 1.2.
+  Tensor logp = f64({2, 2}, {-0.1, -2.3, -1.2, -0.4});
+  Tensor labels = i64({2}, {1, 0});
+  EXPECT_TENSOR(nllLoss(logp, labels, "none"), ({2}), ({2.3, 1.2}));
+  EXPECT_TENSOR(nllLoss(logp, labels, "sum"), ({}), ({3.5}));
+  EXPECT_TENSOR(nllLoss(logp, labels, "mean"), ({}), ({1.75}));
+}
+
+TEST(NllLossTest, LabelOutOfRangeThrows) {
+  Tensor logp = f64({1, 2}, {-0.1, -2.3});
+  EXPECT_THROW(nllLoss(logp, i64({1}, {5}), "mean"), anvil::Error);
+}
+
+TEST(MseLossTest, Reductions) {
+  // Differences 0, 2, -2, -0.5 -> squares 0, 4, 4, 0.25; sum 8.25,
+  // mean 2.0625.
+  Tensor input = f64({2, 2}, {1, 2, 3, 4});
+  Tensor target = f64({2, 2}, {1, 0, 5, 4.5});
+  EXPECT_TENSOR(mseLoss(input, target, "none"), ({2, 2}), ({0, 4, 4, 0.25}));
+  EXPECT_TENSOR(mseLoss(input, target, "sum"), ({}), ({8.25}));
+  EXPECT_TENSOR(mseLoss(input, target, "mean"), ({}), ({2.0625}));
+}
+
+//===----------------------------------------------------------------------===//
+// Parameter initialization
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+ParamInit spec(const std::string &init, uint64_t seed = 0) {
+  ParamInit s;
+  s.init = init;
+  s.seed = seed;
+  return s;
+}
+
+double maxAbs(const Tensor &t) {
+  double m = 0;
+  for (double v : t.data)
+    m = std::max(m, std::fabs(v));
+  return m;
+}
+
+/// Sample mean and (population) standard deviation of `t`'s values.
+std::pair<double, double> meanStd(const Tensor &t) {
+  double sum = 0, sq = 0;
+  for (double v : t.data)
+    sum += v;
+  double mean = sum / t.data.size();
+  for (double v : t.data)
+    sq += (v - mean) * (v - mean);
+  return {mean, std::sqrt(sq / t.data.size())};
+}
+
+} // namespace
+
+TEST(InitParamTest, ZerosAndOnes) {
+  Tensor z = initParam(spec("zeros"), DType::F32, {2, 3});
+  EXPECT_EQ(z.dtype, DType::F32);
+  EXPECT_EQ(z.shape, Shape({2, 3}));
+  EXPECT_EQ(z.data, std::vector<double>(6, 0.0));
+  Tensor o = initParam(spec("ones"), DType::F32, {4});
+  EXPECT_EQ(o.data, std::vector<double>(4, 1.0));
+}
+
+TEST(InitParamTest, UniformWithinBounds) {
+  ParamInit s = spec("uniform", 5);
+  s.low = -2;
+  s.high = 3;
+  Tensor t = initParam(s, DType::F64, {100, 100});
+  for (double v : t.data) {
+    EXPECT_GE(v, -2.0);
+    EXPECT_LT(v, 3.0);
+  }
+  // U(-2, 3): mean 0.5, std 5/sqrt(12) = 1.4433756729740645; the standard
+  // error of the mean over 10000 samples is ~0.0144.
+  auto [mean, std] = meanStd(t);
+  EXPECT_NEAR(mean, 0.5, 0.06);
+  EXPECT_NEAR(std, 1.4433756729740645, 0.03);
+  // Spread over the whole interval.
+  EXPECT_LT(*std::min_element(t.data.begin(), t.data.end()), -1.99);
+  EXPECT_GT(*std::max_element(t.data.begin(), t.data.end()), 2.99);
+}
+
+TEST(InitParamTest, KaimingUniformMatrix) {
+  // [784, 256] = [in, out]: fan_in 784, bound sqrt(6/784) =
+  // 0.08748177652797065.
+  Tensor t = initParam(spec("kaiming_uniform", 1), DType::F32, {784, 256});
+  EXPECT_EQ(t.shape, Shape({784, 256}));
+  const double bound = 0.08748177652797065;
+  // f32 rounding may land exactly on the bound, never past it by more than
+  // half an ulp.
+  EXPECT_LE(maxAbs(t), bound * (1 + 1e-7));
+  EXPECT_GT(maxAbs(t), 0.999 * bound);
+}
+
+TEST(InitParamTest, KaimingUniformFilter) {
+  // [6, 1, 5, 5] = [O, I, kh, kw]: fan_in = 1*5*5 = 25, bound sqrt(6/25) =
+  // 0.4898979485566356 (not sqrt(6/150) as a fan of O*kh*kw would give).
+  Tensor t = initParam(spec("kaiming_uniform", 3), DType::F64, {6, 1, 5, 5});
+  const double bound = 0.4898979485566356;
+  EXPECT_LE(maxAbs(t), bound);
+  // 150 samples: P(max |v| < 0.9 bound) = 0.9^150 ~ 1e-7.
+  EXPECT_GT(maxAbs(t), 0.9 * bound);
+}
+
+TEST(InitParamTest, XavierUniformBound) {
+  // [784, 256]: sqrt(6 / (784 + 256)) = 0.075955452531275.
+  Tensor t = initParam(spec("xavier_uniform", 4), DType::F64, {784, 256});
+  EXPECT_LE(maxAbs(t), 0.075955452531275);
+  EXPECT_GT(maxAbs(t), 0.999 * 0.075955452531275);
+}
+
+TEST(InitParamTest, NormalMeanAndStd) {
+  ParamInit s = spec("normal", 9);
+  s.mean = 1.5;
+  s.std = 2.0;
+  Tensor t = initParam(s, DType::F64, {10000});
+  auto [mean, std] = meanStd(t);
+  // Standard error of the mean 2/100 = 0.02; of the std ~0.014.
+  EXPECT_NEAR(mean, 1.5, 0.08);
+  EXPECT_NEAR(std, 2.0, 0.06);
+}
+
+TEST(InitParamTest, KaimingAndXavierNormalStd) {
+  // kaiming_normal on [784, 256]: std sqrt(2/784) = 0.050507627227610534.
+  auto [km, ks] =
+      meanStd(initParam(spec("kaiming_normal", 2), DType::F64, {784, 256}));
+  EXPECT_NEAR(km, 0.0, 0.001);
+  EXPECT_NEAR(ks, 0.050507627227610534, 0.001);
+  // xavier_normal on [784, 256]: std sqrt(2/1040) = 0.04385290096535146.
+  auto [xm, xs] =
+      meanStd(initParam(spec("xavier_normal", 2), DType::F64, {784, 256}));
+  EXPECT_NEAR(xm, 0.0, 0.001);
+  EXPECT_NEAR(xs, 0.04385290096535146, 0.001);
+}
+
+TEST(InitParamTest, SeedDeterminesValues) {
+  for (const char *init : {"uniform", "normal", "kaiming_uniform"}) {
+    SCOPED_TRACE(init);
+    Tensor a = initParam(spec(init, 11), DType::F32, {16, 8});
+    Tensor b = initParam(spec(init, 11), DType::F32, {16, 8});
+    Tensor c = initParam(spec(init, 12), DType::F32, {16, 8});
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_NE(a.data, c.data);
+  }
+}
+
+TEST(InitParamTest, F32ValuesAreRoundedToSinglePrecision) {
+  Tensor t = initParam(spec("normal", 1), DType::F32, {64});
+  for (double v : t.data)
+    EXPECT_EQ(v, static_cast<double>(static_cast<float>(v)));
+}
+
+TEST(InitParamTest, UnknownInitializerThrows) {
+  EXPECT_THROW(initParam(spec("glorot"), DType::F32, {2}), anvil::Error);
+}
