@@ -26,6 +26,11 @@ static int64_t normAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+/// max that propagates NaN, as PyTorch and ONNX do.
+static double nanMax(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+}
+
 static bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
 
 /// Rounds `v` to what an element of type `t` can hold.
@@ -61,6 +66,12 @@ uint64_t Random::next() {
 }
 
 double Random::uniform() { return (next() >> 11) * 0x1.0p-53; }
+
+double ref::dropoutUniform(uint64_t seed, int64_t index) {
+  // One splitmix64 step from a state that mixes the seed and the index.
+  return Random(seed ^ (static_cast<uint64_t>(index) * 0xd1b54a32d192ed03ULL))
+      .uniform();
+}
 
 double Random::normal() {
   double u1 = 1.0 - uniform(); // in (0, 1]: log stays finite
@@ -169,10 +180,10 @@ Tensor ref::binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs) {
       r = std::pow(a, b);
       break;
     case BinaryKind::Max:
-      r = std::max(a, b);
+      r = nanMax(a, b);
       break;
     case BinaryKind::Min:
-      r = std::min(a, b);
+      r = std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
       break;
     }
     out.data[flat++] = integer ? roundTo(out.dtype, r) : r;
@@ -202,7 +213,7 @@ Tensor ref::unary(UnaryKind kind, const Tensor &x) {
   case UnaryKind::Rsqrt:
     return map(x, [](double v) { return 1.0 / std::sqrt(v); });
   case UnaryKind::Relu:
-    return map(x, [](double v) { return v > 0 ? v : 0.0; });
+    return map(x, [](double v) { return v > 0 || std::isnan(v) ? v : 0.0; });
   case UnaryKind::Sigmoid:
     return map(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
   case UnaryKind::Tanh:
@@ -354,7 +365,7 @@ Tensor ref::reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
       if (reduced[d])
         o[d] = 0;
     double &acc = out.at(o);
-    acc = kind == ReduceKind::Max ? std::max(acc, x.at(index))
+    acc = kind == ReduceKind::Max ? nanMax(acc, x.at(index))
                                   : acc + x.at(index);
   });
   if (kind == ReduceKind::Mean)
@@ -396,11 +407,10 @@ Tensor ref::transpose(const Tensor &x, const Shape &perm) {
 Tensor ref::flatten(const Tensor &x, int64_t axis) {
   if (axis < 0)
     axis += x.rank();
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= x.shape[d];
-  return Tensor(x.dtype, {outer, x.numElements() / std::max<int64_t>(outer, 1)},
-                x.data);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < x.rank(); ++d)
+    (d < axis ? outer : inner) *= x.shape[d];
+  return Tensor(x.dtype, {outer, inner}, x.data);
 }
 
 Tensor ref::concat(const std::vector<Tensor> &inputs, int64_t axis) {
@@ -546,7 +556,11 @@ Tensor ref::maxPool2d(const Tensor &x, const Shape &kernel,
                       const Shape &dilations, bool ceilMode) {
   return pool(x, kernel, strides, pads, dilations, ceilMode,
               [](const std::vector<double> &cells, int64_t) {
-                return *std::max_element(cells.begin(), cells.end());
+                require(!cells.empty(), "a pooling window holds no cell");
+                double max = -INFINITY;
+                for (double v : cells)
+                  max = nanMax(max, v);
+                return max;
               });
 }
 
@@ -630,10 +644,9 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
   Tensor mask(DType::Bool, x.shape, 1.0);
   if (!training || ratio == 0.0)
     return {x, mask};
-  Random rng(seed);
   Tensor out(x.dtype, x.shape);
   for (int64_t i = 0; i < x.numElements(); ++i) {
-    bool keep = rng.uniform() >= ratio;
+    bool keep = dropoutUniform(seed, i) >= ratio;
     mask.data[i] = keep;
     out.data[i] = keep ? x.data[i] / (1.0 - ratio) : 0.0;
   }
@@ -646,6 +659,8 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
 
 /// Applies `reduction` to per-sample losses.
 static Tensor reduceLoss(Tensor losses, const std::string &reduction) {
+  require(reduction == "none" || reduction == "mean" || reduction == "sum",
+          "unknown loss reduction '" + reduction + "'");
   if (reduction == "none")
     return losses;
   double sum = 0;

@@ -48,6 +48,11 @@ private:
   uint64_t state;
 };
 
+/// The uniform draw in [0, 1) that decides whether element `index` survives
+/// dropout with `seed`: counter-based, so that compiled code can compute any
+/// element independently and match the reference bit for bit.
+double dropoutUniform(uint64_t seed, int64_t index);
+
 //===--- Elementwise ------------------------------------------------------===//
 
 enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min };
@@ -117,7 +122,8 @@ std::vector<Tensor> batchNormTrain(const Tensor &x, const Tensor &scale,
                                    const Tensor &bias, double epsilon);
 Tensor layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
                  int64_t axis, double epsilon);
-/// Returns {output, mask}.
+/// Returns {output, mask}; element i is kept when dropoutUniform(seed, i) >=
+/// ratio.
 std::vector<Tensor> dropout(const Tensor &x, double ratio, bool training,
                             uint64_t seed);
 

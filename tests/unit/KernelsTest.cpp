@@ -1220,3 +1220,37 @@ TEST(InitParamTest, F32ValuesAreRoundedToSinglePrecision) {
 TEST(InitParamTest, UnknownInitializerThrows) {
   EXPECT_THROW(initParam(spec("glorot"), DType::F32, {2}), anvil::Error);
 }
+
+namespace {
+
+// NaN propagates through relu, max, min and reduce_max, as in PyTorch and
+// ONNX, so that compiled code and the reference agree on bad values.
+TEST(NanTest, Propagates) {
+  Tensor x = f64({3}, {NAN, -1.0, 2.0});
+  Tensor relu = unary(UnaryKind::Relu, x);
+  EXPECT_TRUE(std::isnan(relu.data[0]));
+  EXPECT_EQ(relu.data[1], 0.0);
+  Tensor y = f64({3}, {1.0, NAN, 0.0});
+  Tensor max = binary(BinaryKind::Max, x, y);
+  Tensor min = binary(BinaryKind::Min, x, y);
+  EXPECT_TRUE(std::isnan(max.data[0]) && std::isnan(max.data[1]));
+  EXPECT_TRUE(std::isnan(min.data[0]) && std::isnan(min.data[1]));
+  EXPECT_EQ(max.data[2], 2.0);
+  EXPECT_EQ(min.data[2], 0.0);
+  EXPECT_TRUE(std::isnan(reduce(ReduceKind::Max, x, {0}, false).data[0]));
+}
+
+TEST(FlattenTest, EmptyLeadingDimension) {
+  Tensor x(DType::F64, {0, 3, 2});
+  EXPECT_EQ(flatten(x, 1).shape, (Shape{0, 6}));
+}
+
+TEST(DropoutTest, CounterBasedMask) {
+  // Element i is kept exactly when dropoutUniform(seed, i) >= ratio.
+  Tensor x(DType::F64, {64}, 1.0);
+  std::vector<Tensor> r = dropout(x, 0.25, true, 42);
+  for (int64_t i = 0; i < 64; ++i)
+    EXPECT_EQ(r[1].data[i], dropoutUniform(42, i) >= 0.25 ? 1.0 : 0.0);
+}
+
+} // namespace
