@@ -58,6 +58,30 @@ static uint64_t hashName(StringRef name) {
   return h;
 }
 
+Tensor ref::initialValue(a::ParamOp p, uint64_t seed) {
+  auto type = p.getType();
+  DType dtype = *dtypeOf(type.getElementType());
+  Shape shape = toShape(type.getShape());
+  if (ElementsAttr value = p.getValueAttr()) {
+    std::vector<double> data;
+    for (APFloat f : llvm::cast<DenseElementsAttr>(value).getValues<APFloat>())
+      data.push_back(f.convertToDouble());
+    return Tensor(dtype, shape, data);
+  }
+  auto get = [](std::optional<APFloat> f, double fallback) {
+    return f ? f->convertToDouble() : fallback;
+  };
+  ParamInit spec;
+  spec.init = p.getInit().str();
+  spec.low = get(p.getLow(), 0.0);
+  spec.high = get(p.getHigh(), 1.0);
+  spec.mean = get(p.getMean(), 0.0);
+  spec.std = get(p.getStd(), 1.0);
+  spec.seed = p.getSeed() ? static_cast<uint64_t>(*p.getSeed())
+                          : hashName(p.getName()) ^ seed;
+  return initParam(spec, dtype, shape);
+}
+
 std::vector<Tensor> Interpreter::run(StringRef function,
                                      const std::vector<Tensor> &args) {
   auto func = module.lookupSymbol<func::FuncOp>(function);
@@ -111,27 +135,7 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         auto it = params.find(p.getName().str());
         if (it != params.end())
           return {it->second};
-        auto type = p.getType();
-        DType dtype = *dtypeOf(type.getElementType());
-        if (ElementsAttr value = p.getValueAttr()) {
-          auto dense = llvm::cast<DenseElementsAttr>(value);
-          std::vector<double> data;
-          for (APFloat f : dense.getValues<APFloat>())
-            data.push_back(f.convertToDouble());
-          return {Tensor(dtype, toShape(type.getShape()), data)};
-        }
-        ParamInit spec;
-        spec.init = p.getInit().str();
-        auto get = [](std::optional<APFloat> f, double fallback) {
-          return f ? f->convertToDouble() : fallback;
-        };
-        spec.low = get(p.getLow(), 0.0);
-        spec.high = get(p.getHigh(), 1.0);
-        spec.mean = get(p.getMean(), 0.0);
-        spec.std = get(p.getStd(), 1.0);
-        spec.seed = p.getSeed() ? static_cast<uint64_t>(*p.getSeed())
-                                : hashName(p.getName()) ^ seed;
-        return {initParam(spec, dtype, toShape(type.getShape()))};
+        return {initialValue(p, seed)};
       })
       .Case([&](a::ConstantOp c) -> V {
         auto dense = dyn_cast<DenseElementsAttr>(c.getValue());

@@ -15,6 +15,8 @@
 
 #include "compiler/Reference/Tensor.h"
 
+#include "dialects/AnvilOps.h"
+
 #include "mlir/IR/BuiltinOps.h"
 
 #include <map>
@@ -23,6 +25,10 @@ namespace anvil::ref {
 
 /// The file dtype of a tensor element type, or nullopt if Anvil has none.
 std::optional<DType> dtypeOf(mlir::Type elementType);
+
+/// The starting value of `param`: its dense `value`, or its initializer
+/// seeded from its `seed` attribute, or else from its name and `seed`.
+Tensor initialValue(mlir::anvil::ParamOp param, uint64_t seed);
 
 class Interpreter {
 public:

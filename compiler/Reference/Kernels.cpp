@@ -365,8 +365,8 @@ Tensor ref::reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
       if (reduced[d])
         o[d] = 0;
     double &acc = out.at(o);
-    acc = kind == ReduceKind::Max ? nanMax(acc, x.at(index))
-                                  : acc + x.at(index);
+    acc =
+        kind == ReduceKind::Max ? nanMax(acc, x.at(index)) : acc + x.at(index);
   });
   if (kind == ReduceKind::Mean)
     for (double &v : out.data)

@@ -1,14 +1,17 @@
 //===- anvilc.cpp - Anvil's compiler driver -------------------------------===//
 //
-// `anvilc MODEL --compile-to=PHASE` parses and verifies a model graph and
-// prints it after the named phase; `anvilc run --reference MODEL --input ...
-// --output ...` runs one of its functions through the reference
-// interpreter. Every user error (a missing file, malformed IR, a wrong input
-// shape, a bad .npy) prints one message naming the file and exits 1; nothing
-// half-written is left behind.
+// `anvilc MODEL -o EXE` compiles a model graph through the phases of
+// compiler/Pipelines.h into a native executable; `--compile-to=PHASE` stops
+// after a phase and prints its IR, `--dump-phases-to=DIR` writes every phase.
+// `anvilc run MODEL --input ... --output ...` compiles and runs in one step,
+// or with --reference runs the reference interpreter. Every user error (a
+// missing file, malformed IR, a wrong input shape, a bad .npy) prints one
+// message naming the file and exits 1; nothing half-written is left behind.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Codegen.h"
+#include "compiler/Pipelines.h"
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Registration.h"
 #include "dialects/AnvilOps.h"
@@ -23,6 +26,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -36,23 +41,43 @@ static cl::SubCommand runCommand(
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::cat(anvilCategory));
+static cl::opt<std::string> compileTo(
+    "compile-to",
+    cl::desc("Stop after this phase and write its IR (object: the object "
+             "file): import, graph, optimize, backend, bufferize, llvm, "
+             "object"),
+    cl::value_desc("phase"), cl::cat(anvilCategory));
+static cl::opt<std::string> outputPath(
+    "o",
+    cl::desc("Output: the executable (default: the model's name), or with "
+             "--compile-to the IR (default: stdout) or object file"),
+    cl::value_desc("file"), cl::cat(anvilCategory));
+static cl::opt<std::string> dumpPhasesTo(
+    "dump-phases-to",
+    cl::desc("Write the IR after every phase to DIR/NN-<phase>.mlir"),
+    cl::value_desc("dir"), cl::cat(anvilCategory));
+static cl::opt<uint64_t>
+    compileSeed("seed",
+                cl::desc("Seed for parameters without a `seed` attribute"),
+                cl::init(0), cl::cat(anvilCategory));
 static cl::opt<std::string>
-    compileTo("compile-to",
-              cl::desc("Stop after this phase and print the IR: import "
-                       "(parsed and verified), graph (canonicalized, CSE'd)"),
-              cl::init("graph"), cl::cat(anvilCategory));
-static cl::opt<std::string> outputPath("o",
-                                       cl::desc("Output file (- = stdout)"),
-                                       cl::value_desc("file"), cl::init("-"),
-                                       cl::cat(anvilCategory));
+    targetTriple("target-triple",
+                 cl::desc("Target triple (default: this machine's)"),
+                 cl::cat(anvilCategory));
+static cl::opt<std::string>
+    targetCpu("target-cpu",
+              cl::desc("Target CPU (default: this machine's, with all its "
+                       "features)"),
+              cl::cat(anvilCategory));
 
 // `anvilc run`.
 static cl::opt<std::string> runModel(cl::Positional, cl::desc("<model.mlir>"),
                                      cl::sub(runCommand), cl::Required);
-static cl::opt<bool> reference(
-    "reference",
-    cl::desc("Run on the naive reference kernels (the numeric truth)"),
-    cl::sub(runCommand));
+static cl::opt<bool>
+    reference("reference",
+              cl::desc("Run on the naive reference kernels (the numeric truth) "
+                       "instead of compiled code"),
+              cl::sub(runCommand));
 static cl::opt<std::string>
     function("function",
              cl::desc("Function to run (default: @forward, or the only one)"),
@@ -139,13 +164,101 @@ static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
   return t;
 }
 
+/// build/lib beside build/bin/anvilc: where the model runtime lives.
+static std::string libDir;
+
+/// Writes `module` as text to `path` ("-" or "" = stdout).
+static int writeIR(ModuleOp module, const std::string &path) {
+  std::string error;
+  auto output = openOutputFile(path.empty() ? "-" : path, &error);
+  if (!output)
+    return reportError("cannot write '" + path + "': " + error);
+  module.print(output->os());
+  output->keep();
+  return 0;
+}
+
+/// Runs the phases on `module` up to `stopAfter` (all of them and the link
+/// step when unset), writing the IR (or object) of that phase or the
+/// executable to `output`.
+static int compile(MLIRContext &context, ModuleOp module,
+                   std::optional<mlir::anvil::Phase> stopAfter,
+                   const std::string &output, uint64_t seed) {
+  using mlir::anvil::Phase;
+  auto entries = mlir::anvil::collectEntryPoints(module);
+  if (failed(entries))
+    return 1;
+  mlir::anvil::PipelineOptions options;
+  options.seed = seed;
+  if (!dumpPhasesTo.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dumpPhasesTo))
+      return reportError("cannot create '" + dumpPhasesTo +
+                         "': " + ec.message());
+  int number = 0;
+  for (Phase phase : mlir::anvil::allPhases()) {
+    std::string name = mlir::anvil::phaseName(phase).str();
+    if (phase == Phase::Object)
+      break;
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::anvil::buildPhasePipeline(pm, phase, options);
+    if (failed(pm.run(module)))
+      return reportError("the " + name + " phase failed (see above)");
+    if (!dumpPhasesTo.empty()) {
+      char prefix[16];
+      std::snprintf(prefix, sizeof(prefix), "%02d-", number++);
+      if (int rc =
+              writeIR(module, dumpPhasesTo + "/" + prefix + name + ".mlir"))
+        return rc;
+    }
+    if (stopAfter == phase)
+      return writeIR(module, output);
+  }
+  bool linking = !stopAfter.has_value();
+  std::string object = linking ? output + ".o" : output;
+  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
+  if (std::string e = mlir::anvil::emitObject(module, *entries, target, object);
+      !e.empty())
+    return reportError(e);
+  if (!linking)
+    return 0;
+  std::string e = mlir::anvil::linkExecutable(object, libDir, output);
+  llvm::sys::fs::remove(object);
+  return e.empty() ? 0 : reportError(e);
+}
+
+static int runCompiled(MLIRContext &context, ModuleOp module,
+                       const std::string &functionName) {
+  if (!paramsDir.empty())
+    return reportError("--params works with --reference only");
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("anvilc-run", dir))
+    return reportError("cannot create a temporary directory: " + ec.message());
+  std::string exe = (dir + "/model").str();
+  int rc = compile(context, module, std::nullopt, exe, seed);
+  if (rc == 0) {
+    std::vector<std::string> args = {exe, "--function", functionName};
+    for (const std::string &i : inputs)
+      args.insert(args.end(), {"--input", i});
+    for (const std::string &o : outputs)
+      args.insert(args.end(), {"--output", o});
+    std::vector<llvm::StringRef> refs(args.begin(), args.end());
+    std::string error;
+    rc = llvm::sys::ExecuteAndWait(exe, refs, std::nullopt, {}, 0, 0, &error);
+    if (rc < 0)
+      rc = reportError("the compiled model crashed" +
+                       (error.empty() ? "" : ": " + error));
+  }
+  llvm::sys::fs::remove_directories(dir);
+  return rc;
+}
+
 static int runMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(runModel, context);
   if (!module)
     return 1;
-  if (!reference)
-    return reportError("only the reference interpreter can run models so far; "
-                       "pass --reference");
   func::FuncOp func = pickFunction(*module, function, runModel);
   FunctionType type = func.getFunctionType();
   if (inputs.size() != type.getNumInputs())
@@ -157,6 +270,8 @@ static int runMain(MLIRContext &context) {
                        std::to_string(type.getNumResults()) +
                        " result(s); got " + std::to_string(outputs.size()) +
                        " --output file(s)");
+  if (!reference)
+    return runCompiled(context, *module, func.getName().str());
   std::vector<::anvil::ref::Tensor> args;
   for (unsigned i = 0; i < inputs.size(); ++i)
     args.push_back(loadInput(inputs[i], type.getInput(i),
@@ -197,39 +312,53 @@ static int runMain(MLIRContext &context) {
 static int compileMain(MLIRContext &context) {
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
-  if (compileTo != "import" && compileTo != "graph")
-    return reportError("unknown phase '" + compileTo +
-                       "'; the phases so far are: import, graph");
+  std::optional<mlir::anvil::Phase> stopAfter;
+  if (!compileTo.empty()) {
+    stopAfter = mlir::anvil::parsePhase(compileTo);
+    if (!stopAfter) {
+      std::string names;
+      for (auto phase : mlir::anvil::allPhases())
+        names +=
+            (names.empty() ? "" : ", ") + mlir::anvil::phaseName(phase).str();
+      return reportError("unknown phase '" + compileTo +
+                         "'; the phases are: " + names);
+    }
+  }
   OwningOpRef<ModuleOp> module = loadModel(modelPath, context);
   if (!module)
     return 1;
-  if (compileTo == "graph") {
-    PassManager pm(&context);
-    // Fold constants and drop dead or duplicate ops before anything else.
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-  std::string error;
-  auto output = openOutputFile(outputPath, &error);
-  if (!output)
-    return reportError("cannot write '" + outputPath + "': " + error);
-  module->print(output->os());
-  output->keep();
-  return 0;
+  std::string output = outputPath;
+  if (output.empty() && (!stopAfter || stopAfter == mlir::anvil::Phase::Object))
+    output = llvm::sys::path::stem(modelPath).str() + (stopAfter ? ".o" : "");
+  if (stopAfter == mlir::anvil::Phase::Import)
+    return writeIR(*module, output);
+  return compile(context, *module, stopAfter, output, compileSeed);
 }
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  registerPassManagerCLOptions();
+  registerMLIRContextCLOptions();
+  registerAsmPrinterCLOptions();
+  libDir = llvm::sys::path::parent_path(
+               llvm::sys::path::parent_path(llvm::sys::fs::getMainExecutable(
+                   argv[0], reinterpret_cast<void *>(&reportError))))
+               .str() +
+           "/lib";
+  // MLIR's own flags (--mlir-print-ir-after-all, ...) work but stay out of
+  // --help; --help-hidden lists them.
   cl::HideUnrelatedOptions(anvilCategory);
   cl::HideUnrelatedOptions(anvilCategory, runCommand);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil: a compiler for neural-network graphs\n\n"
-      "  anvilc MODEL.mlir [--compile-to=import|graph] [-o FILE]\n"
-      "  anvilc run --reference MODEL.mlir --input x.npy ... --output y.npy "
-      "...\n");
+      "  anvilc MODEL.mlir [-o EXE]             compile to a native "
+      "executable\n"
+      "  anvilc MODEL.mlir --compile-to=PHASE   stop after a phase, print "
+      "its IR\n"
+      "  anvilc run MODEL.mlir --input x.npy ... --output y.npy ...\n"
+      "                                         compile and run (or "
+      "--reference)\n");
 
   DialectRegistry registry;
   mlir::anvil::registerAllDialects(registry);

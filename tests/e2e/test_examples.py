@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""End-to-end check of the example models on the reference interpreter.
+"""End-to-end check of the example models, on the reference and compiled.
 
 For each example (examples/mlp.mlir, examples/lenet.mlir) this draws random
 weights for every anvil.param, runs @forward and @loss through
 `anvilc run --reference --params DIR`, and compares the outputs with the same
-network written independently in PyTorch (Debian's python3-torch). It also
-checks that running with the models' own initializers is deterministic.
-Exits non-zero on any mismatch.
+network written independently in PyTorch (Debian's python3-torch). It checks
+that running with the models' own initializers is deterministic, and that the
+executable `anvilc MODEL -o EXE` makes (run as a user runs it, on .npy files)
+computes what the reference computes from the same initial weights. A
+training-mode dropout model checks that compiled code draws the reference's
+mask bit for bit. Exits non-zero on any mismatch.
 """
 import argparse
 import os
@@ -54,12 +57,12 @@ def anvil_run(anvilc, model, inputs, output, *extra):
     return np.load(output)
 
 
-def check_close(what, got, want, failures):
+def check_close(what, got, want, failures, truth="PyTorch"):
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
         err = np.max(np.abs(got - want)) if got.shape == want.shape else "shape"
-        failures.append(f"{what}: anvil and PyTorch differ (max abs error {err})")
+        failures.append(f"{what}: anvil and {truth} differ (max abs error {err})")
     else:
-        print(f"ok   {what}: matches PyTorch (max abs error {np.max(np.abs(got - want)):.2e})")
+        print(f"ok   {what}: matches {truth} (max abs error {np.max(np.abs(got - want)):.2e})")
 
 
 def main():
@@ -108,6 +111,45 @@ def main():
                 failures.append(f"{name}: initializers are not deterministic per seed")
             else:
                 print(f"ok   {name}: initializers deterministic per seed")
+
+            # The compiled executable, from the same initial weights.
+            exe = os.path.join(tmp, name)
+            subprocess.run([args.anvilc, model, "-o", exe], check=True)
+            out = os.path.join(tmp, name + "-compiled.npy")
+            subprocess.run([exe, "--input", xp, "--output", out], check=True)
+            check_close(f"{name} compiled @forward vs reference", np.load(out), a,
+                        failures, "the reference")
+            subprocess.run([exe, "--function", "loss", "--input", out, "--input", lp,
+                            "--output", out + ".loss.npy"], check=True)
+            ref_loss = anvil_run(args.anvilc, model, [out, lp], os.path.join(tmp, "rl.npy"),
+                                 "--function", "loss")
+            check_close(f"{name} compiled @loss vs reference", np.load(out + ".loss.npy"),
+                        ref_loss, failures, "the reference")
+
+        # Training-mode dropout: the compiled mask is the reference's.
+        model = os.path.join(tmp, "dropout.mlir")
+        with open(model, "w") as f:
+            f.write("func.func @forward(%x: tensor<8x33xf32>) -> (tensor<8x33xf32>, tensor<8x33xi1>) {\n"
+                    "  %y:2 = anvil.dropout %x {ratio = 0.4 : f64, training, seed = 5 : i64} : tensor<8x33xf32>\n"
+                    "  return %y#0, %y#1 : tensor<8x33xf32>, tensor<8x33xi1>\n}\n")
+        xp = os.path.join(tmp, "dx.npy")
+        np.save(xp, rng.random((8, 33), dtype=np.float32) + 1)
+        outs = {}
+        for mode in ("--reference", None):
+            tag = "ref" if mode else "compiled"
+            cmd = [args.anvilc, "run", model, "--input", xp,
+                   "--output", os.path.join(tmp, tag + "-y.npy"),
+                   "--output", os.path.join(tmp, tag + "-m.npy")] + ([mode] if mode else [])
+            subprocess.run(cmd, check=True)
+            outs[tag] = (np.load(os.path.join(tmp, tag + "-y.npy")),
+                         np.load(os.path.join(tmp, tag + "-m.npy")))
+        if (not np.array_equal(outs["ref"][1], outs["compiled"][1])
+                or not np.allclose(outs["ref"][0], outs["compiled"][0], rtol=1e-6)
+                or not 0.3 < 1 - outs["ref"][1].mean() < 0.5):
+            failures.append("dropout: the compiled mask differs from the reference's")
+        else:
+            print(f"ok   dropout: compiled mask equals the reference's "
+                  f"({int((~outs['ref'][1]).sum())} of 264 dropped)")
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0

@@ -1,0 +1,162 @@
+//===- Pipelines.cpp - Anvil's named pipelines and phases -----------------===//
+//
+// Each build...Pipeline function lists its passes with a one-line reason.
+// The order follows what MLIR 19 needs: tensors are fused before
+// bufferization, buffers become loops before everything goes to LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipelines.h"
+
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+const std::pair<Phase, llvm::StringLiteral> kPhases[] = {
+    {Phase::Import, "import"},       {Phase::Graph, "graph"},
+    {Phase::Optimize, "optimize"},   {Phase::Backend, "backend"},
+    {Phase::Bufferize, "bufferize"}, {Phase::LLVM, "llvm"},
+    {Phase::Object, "object"}};
+} // namespace
+
+ArrayRef<Phase> mlir::anvil::allPhases() {
+  static const Phase phases[] = {
+      Phase::Import,    Phase::Graph, Phase::Optimize, Phase::Backend,
+      Phase::Bufferize, Phase::LLVM,  Phase::Object};
+  return phases;
+}
+
+StringRef mlir::anvil::phaseName(Phase phase) {
+  for (auto [p, name] : kPhases)
+    if (p == phase)
+      return name;
+  return "";
+}
+
+std::optional<Phase> mlir::anvil::parsePhase(StringRef name) {
+  for (auto [p, n] : kPhases)
+    if (n == name)
+      return p;
+  return std::nullopt;
+}
+
+void mlir::anvil::buildGraphPipeline(OpPassManager &pm) {
+  // Fold constants and drop dead or duplicate ops before anything else.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
+                                        const PipelineOptions &options) {
+  // An inference binary carries its weights: parameters become constants.
+  MaterializeParamsPassOptions params;
+  params.seed = options.seed;
+  pm.addPass(createMaterializeParamsPass(params));
+  // Subgraphs of constants now fold away.
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
+  // Every anvil op becomes linalg/tensor/arith/math.
+  pm.addPass(createConvertAnvilToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  // Chains of elementwise generics become one loop nest each.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // Write results straight into the buffers of their destinations.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizationOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  // Copies are linalg.copy, which become loops like everything else (a
+  // memref.copy of a strided view would call a runtime library).
+  options.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  // Entry points take their results as out-parameters: the caller owns
+  // every input and output buffer. (Results equal to an argument are copied,
+  // not dropped: the signature is the runtime's contract.)
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass());
+  pm.addPass(createCanonicalizerPass());
+  // Temporaries are freed as soon as they die.
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {
+  // Structured ops become plain loops.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  // Functions LLVM has no intrinsic for (erf, tanh) call libm.
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  // Static shapes let entry points take bare pointers: a plain C ABI.
+  ConvertFuncToLLVMPassOptions func;
+  func.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(func));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::anvil::buildPhasePipeline(OpPassManager &pm, Phase phase,
+                                     const PipelineOptions &options) {
+  switch (phase) {
+  case Phase::Import:
+  case Phase::Object:
+    return;
+  case Phase::Graph:
+    return buildGraphPipeline(pm);
+  case Phase::Optimize:
+    return buildOptimizePipeline(pm, options);
+  case Phase::Backend:
+    return buildBackendPipeline(pm);
+  case Phase::Bufferize:
+    return buildBufferizePipeline(pm);
+  case Phase::LLVM:
+    return buildLLVMPipeline(pm);
+  }
+}
+
+void mlir::anvil::registerPipelines() {
+  PassPipelineRegistration<>(
+      "anvil-inference-pipeline",
+      "The whole inference pipeline, from the graph phase to the LLVM dialect",
+      [](OpPassManager &pm) {
+        for (Phase phase : allPhases())
+          buildPhasePipeline(pm, phase, PipelineOptions());
+      });
+}

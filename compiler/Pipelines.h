@@ -1,0 +1,54 @@
+//===- Pipelines.h - Anvil's named pipelines and phases ---------*- C++ -*-===//
+//
+// The compilation phases, in order, and one function per phase that adds its
+// passes. anvilc runs them one by one (so that it can stop after any of them
+// or dump each), anvil-opt exposes the chain as `anvil-inference-pipeline`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_PIPELINES_H
+#define ANVIL_COMPILER_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+
+namespace mlir::anvil {
+
+/// The phases of compilation; `anvilc --compile-to=<name>` stops after one.
+/// Their names are a stable contract (README.md lists them).
+enum class Phase { Import, Graph, Optimize, Backend, Bufferize, LLVM, Object };
+
+/// All phases in order, and their names.
+llvm::ArrayRef<Phase> allPhases();
+llvm::StringRef phaseName(Phase phase);
+std::optional<Phase> parsePhase(llvm::StringRef name);
+
+struct PipelineOptions {
+  /// Seed for parameters that have no `seed` attribute.
+  uint64_t seed = 0;
+};
+
+/// graph: canonicalize (fold constants, drop dead ops) and CSE.
+void buildGraphPipeline(OpPassManager &pm);
+/// optimize: parameters become constants; constant subgraphs fold.
+void buildOptimizePipeline(OpPassManager &pm, const PipelineOptions &options);
+/// backend: anvil -> linalg/tensor/arith/math, elementwise fusion.
+void buildBackendPipeline(OpPassManager &pm);
+/// bufferize: one-shot bufferization with results as out-parameters.
+void buildBufferizePipeline(OpPassManager &pm);
+/// llvm: loops, then the LLVM dialect with bare-pointer entry points.
+void buildLLVMPipeline(OpPassManager &pm);
+
+/// The passes of one phase (Import and Object add none: they are the parser
+/// and the code generator).
+void buildPhasePipeline(OpPassManager &pm, Phase phase,
+                        const PipelineOptions &options);
+
+/// Registers `anvil-inference-pipeline` (graph through llvm) for anvil-opt.
+void registerPipelines();
+
+} // namespace mlir::anvil
+
+#endif // ANVIL_COMPILER_PIPELINES_H

@@ -1,0 +1,49 @@
+//===- AnvilToLinalg.cpp - the anvil -> linalg conversion pass ------------===//
+//
+// Sets legality (no anvil op may remain) and runs the patterns of every op
+// family. A leftover op (a param that was not materialized, say) fails the
+// conversion with a diagnostic on that op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_CONVERTANVILTOLINALGPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+struct ConvertAnvilToLinalgPass
+    : mlir::anvil::impl::ConvertAnvilToLinalgPassBase<
+          ConvertAnvilToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    ConversionTarget target(*context);
+    target.addIllegalDialect<AnvilDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect,
+                           func::FuncDialect>();
+    RewritePatternSet patterns(context);
+    populateElementwiseToLinalgPatterns(patterns);
+    populateMatMulToLinalgPatterns(patterns);
+    populateConvToLinalgPatterns(patterns);
+    populatePoolingToLinalgPatterns(patterns);
+    populateReductionToLinalgPatterns(patterns);
+    populateNormalizationToLinalgPatterns(patterns);
+    populateShapeToLinalgPatterns(patterns);
+    populateLossToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,113 @@
+//===- Reduction.cpp - anvil reductions and softmax -> linalg -------------===//
+//
+// Reductions are one `linalg.generic` with reduction iterators into a filled
+// accumulator (a division follows for means, a reshape for keepdims).
+// softmax and log_softmax are max-reduce, exp(x - max), sum-reduce and a
+// final elementwise step, each a generic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
+
+#include "dialects/AnvilOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+Value mlir::anvil::buildSum(OpBuilder &b, Location loc, Value input,
+                            ArrayRef<int64_t> axes, bool mean, bool keepdims) {
+  auto type = cast<RankedTensorType>(input.getType());
+  Value sum = buildReduction(b, loc, input, axes, ReduceCombiner::Sum);
+  if (mean) {
+    double count = 1;
+    for (int64_t a : axes)
+      count *= type.getDimSize(a);
+    sum = buildElementwise(
+        b, loc, cast<RankedTensorType>(sum.getType()), sum,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          return nb.create<arith::DivFOp>(
+              l, args[0], scalarConstant(nb, l, args[0].getType(), count));
+        });
+  }
+  return keepdims ? reshapeTo(b, loc, sum, keepDims(type, axes)) : sum;
+}
+
+Value mlir::anvil::buildSoftmax(OpBuilder &b, Location loc, Value input,
+                                int64_t axis, bool log) {
+  auto type = cast<RankedTensorType>(input.getType());
+  RankedTensorType kept = keepDims(type, {axis});
+  Value max = reshapeTo(
+      b, loc, buildReduction(b, loc, input, {axis}, ReduceCombiner::Max), kept);
+  Value shifted =
+      buildElementwise(b, loc, type, ValueRange{input, max},
+                       [](OpBuilder &nb, Location l, ValueRange args) {
+                         return nb.create<arith::SubFOp>(l, args[0], args[1]);
+                       });
+  Value exp = buildElementwise(b, loc, type, shifted,
+                               [](OpBuilder &nb, Location l, ValueRange args) {
+                                 return nb.create<math::ExpOp>(l, args[0]);
+                               });
+  Value sum = buildSum(b, loc, exp, {axis}, /*mean=*/false, /*keepdims=*/true);
+  if (log)
+    return buildElementwise(b, loc, type, ValueRange{shifted, sum},
+                            [](OpBuilder &nb, Location l, ValueRange args) {
+                              return nb.create<arith::SubFOp>(
+                                  l, args[0],
+                                  nb.create<math::LogOp>(l, args[1]));
+                            });
+  return buildElementwise(b, loc, type, ValueRange{exp, sum},
+                          [](OpBuilder &nb, Location l, ValueRange args) {
+                            return nb.create<arith::DivFOp>(l, args[0],
+                                                            args[1]);
+                          });
+}
+
+namespace {
+
+template <typename OpTy, bool Log>
+struct SoftmaxLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    int64_t rank = cast<RankedTensorType>(op.getType()).getRank();
+    rewriter.replaceOp(op,
+                       buildSoftmax(rewriter, op.getLoc(), adaptor.getInput(),
+                                    normalizeAxis(op.getAxis(), rank), Log));
+    return success();
+  }
+};
+
+template <typename OpTy, ReduceCombiner Combiner, bool Mean>
+struct ReduceLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    SmallVector<int64_t> axes = normalizeAxes(op.getAxes(), inType.getRank());
+    Value result =
+        Combiner == ReduceCombiner::Sum
+            ? buildSum(rewriter, loc, adaptor.getInput(), axes, Mean, false)
+            : buildReduction(rewriter, loc, adaptor.getInput(), axes, Combiner);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, result,
+                                     cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::anvil::populateReductionToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<SoftmaxLowering<SoftmaxOp, false>,
+               SoftmaxLowering<LogSoftmaxOp, true>,
+               ReduceLowering<ReduceSumOp, ReduceCombiner::Sum, false>,
+               ReduceLowering<ReduceMeanOp, ReduceCombiner::Sum, true>,
+               ReduceLowering<ReduceMaxOp, ReduceCombiner::Max, false>>(
+      patterns.getContext());
+}

@@ -1,0 +1,170 @@
+//===- Utils.cpp - shared pieces of the anvil -> linalg conversion --------===//
+
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+Value mlir::anvil::emptyTensor(OpBuilder &b, Location loc,
+                               RankedTensorType type) {
+  return b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+}
+
+Value mlir::anvil::scalarConstant(OpBuilder &b, Location loc, Type type,
+                                  double value) {
+  if (auto f = dyn_cast<FloatType>(type))
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(f, value));
+  return b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value mlir::anvil::filledTensor(OpBuilder &b, Location loc,
+                                RankedTensorType type, double value) {
+  Value scalar = scalarConstant(b, loc, type.getElementType(), value);
+  return b.create<linalg::FillOp>(loc, scalar, emptyTensor(b, loc, type))
+      .getResult(0);
+}
+
+AffineMap mlir::anvil::broadcastMap(MLIRContext *context,
+                                    ArrayRef<int64_t> operandShape,
+                                    ArrayRef<int64_t> resultShape) {
+  size_t lead = resultShape.size() - operandShape.size();
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, size] : llvm::enumerate(operandShape)) {
+    bool stretched = size == 1 && resultShape[lead + i] != 1;
+    exprs.push_back(stretched ? getAffineConstantExpr(0, context)
+                              : getAffineDimExpr(lead + i, context));
+  }
+  return AffineMap::get(resultShape.size(), 0, exprs, context);
+}
+
+Value mlir::anvil::buildElementwise(OpBuilder &b, Location loc,
+                                    RankedTensorType resultType,
+                                    ValueRange inputs, ScalarFn body) {
+  MLIRContext *context = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(broadcastMap(
+        context, cast<RankedTensorType>(input.getType()).getShape(),
+        resultType.getShape()));
+  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, resultType, inputs, emptyTensor(b, loc, resultType), maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+SmallVector<int64_t> mlir::anvil::normalizeAxes(ArrayRef<int64_t> axes,
+                                                int64_t rank) {
+  SmallVector<int64_t> result;
+  for (int64_t a : axes)
+    result.push_back(a < 0 ? a + rank : a);
+  llvm::sort(result);
+  return result;
+}
+
+RankedTensorType mlir::anvil::keepDims(RankedTensorType type,
+                                       ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t a : axes)
+    shape[a] = 1;
+  return type.clone(shape);
+}
+
+Value mlir::anvil::buildReduction(OpBuilder &b, Location loc, Value input,
+                                  ArrayRef<int64_t> axes,
+                                  ReduceCombiner combiner) {
+  auto type = cast<RankedTensorType>(input.getType());
+  MLIRContext *context = b.getContext();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> kept;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+    if (!reduced) {
+      shape.push_back(type.getDimSize(d));
+      kept.push_back(getAffineDimExpr(d, context));
+    }
+  }
+  auto resultType = type.clone(shape);
+  double init = combiner == ReduceCombiner::Sum
+                    ? 0.0
+                    : -std::numeric_limits<double>::infinity();
+  Value acc = filledTensor(b, loc, resultType, init);
+  SmallVector<AffineMap> maps = {
+      b.getMultiDimIdentityMap(type.getRank()),
+      AffineMap::get(type.getRank(), 0, kept, context)};
+  auto generic = b.create<linalg::GenericOp>(
+      loc, resultType, input, acc, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value r =
+            combiner == ReduceCombiner::Sum
+                ? nb.create<arith::AddFOp>(nloc, args[0], args[1]).getResult()
+                : nb.create<arith::MaximumFOp>(nloc, args[0], args[1])
+                      .getResult();
+        nb.create<linalg::YieldOp>(nloc, r);
+      });
+  return generic.getResult(0);
+}
+
+Value mlir::anvil::reshapeTo(OpBuilder &b, Location loc, Value value,
+                             RankedTensorType type) {
+  auto source = cast<RankedTensorType>(value.getType());
+  if (source == type)
+    return value;
+  // Through a rank-1 (or rank-0 for single elements) intermediate: any
+  // static reshape is a full collapse followed by a full expand.
+  auto all = [](int64_t rank) {
+    SmallVector<ReassociationIndices> r(1);
+    for (int64_t d = 0; d < rank; ++d)
+      r[0].push_back(d);
+    if (rank == 0)
+      r.clear();
+    return r;
+  };
+  auto flat = source.clone({source.getNumElements()});
+  Value v = value;
+  if (source.getRank() == 0)
+    v = b.create<tensor::ExpandShapeOp>(loc, flat, v, all(0));
+  else if (source.getRank() != 1)
+    v = b.create<tensor::CollapseShapeOp>(loc, flat, v, all(source.getRank()));
+  if (type.getRank() == 1)
+    return v;
+  if (type.getRank() == 0)
+    return b.create<tensor::CollapseShapeOp>(loc, type, v, all(0));
+  return b.create<tensor::ExpandShapeOp>(loc, type, v, all(type.getRank()));
+}
+
+Value mlir::anvil::padSpatial(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> pads, double value,
+                              int64_t extraH, int64_t extraW) {
+  int64_t extra[] = {extraH, extraW};
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }) && extraH == 0 &&
+      extraW == 0)
+    return input;
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(pads[0]),
+                                   b.getIndexAttr(pads[1])};
+  SmallVector<OpFoldResult> high = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(pads[2] + extra[0]),
+                                    b.getIndexAttr(pads[3] + extra[1])};
+  SmallVector<int64_t> shape(type.getShape());
+  shape[2] += pads[0] + pads[2] + extra[0];
+  shape[3] += pads[1] + pads[3] + extra[1];
+  Value padValue = scalarConstant(b, loc, type.getElementType(), value);
+  return b.create<tensor::PadOp>(loc, type.clone(shape), input, low, high,
+                                 padValue);
+}

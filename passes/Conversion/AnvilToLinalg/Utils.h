@@ -1,0 +1,96 @@
+//===- Utils.h - shared pieces of the anvil -> linalg conversion -*- C++
+//-*-===//
+//
+// The populate functions of each op family, and the builders they share:
+// empty and filled tensors, numpy-broadcast indexing maps, elementwise and
+// reduction `linalg.generic`s, and static reshapes. Everything works on
+// tensors with static shapes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_PASSES_CONVERSION_ANVILTOLINALG_UTILS_H
+#define ANVIL_PASSES_CONVERSION_ANVILTOLINALG_UTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::anvil {
+
+//===--- One populate function per op family ------------------------------===//
+
+void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
+void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
+void populateConvToLinalgPatterns(RewritePatternSet &patterns);
+void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
+void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
+void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
+void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
+void populateLossToLinalgPatterns(RewritePatternSet &patterns);
+
+//===--- Builders ---------------------------------------------------------===//
+
+/// A scalar computation over the (broadcast) input elements of one point.
+using ScalarFn =
+    function_ref<Value(OpBuilder &b, Location loc, ValueRange args)>;
+
+/// `tensor.empty` of a static type.
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type);
+
+/// A tensor of `type` filled with `value`.
+Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                   double value);
+
+/// A scalar constant of a float or integer `type`.
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// The indexing map that reads an operand of `operandShape` at a point of the
+/// `resultShape` iteration space under numpy broadcasting (trailing
+/// alignment; size-1 dimensions read index 0).
+AffineMap broadcastMap(MLIRContext *context, ArrayRef<int64_t> operandShape,
+                       ArrayRef<int64_t> resultShape);
+
+/// A parallel `linalg.generic` that writes `body(inputs at the point)` at
+/// every point of `resultType`, broadcasting each input as numpy does.
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange inputs, ScalarFn body);
+
+enum class ReduceCombiner { Sum, Max };
+
+/// Reduces `input` over `axes` (distinct, normalized) to the tensor without
+/// those dimensions, with a `linalg.generic` whose accumulator starts at 0
+/// (sum) or -inf (max).
+Value buildReduction(OpBuilder &b, Location loc, Value input,
+                     ArrayRef<int64_t> axes, ReduceCombiner combiner);
+
+/// Reshapes `value` to the static `type` (same element count) through
+/// collapse/expand_shape.
+Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
+
+/// softmax (or log_softmax) of `input` along `axis` (normalized), stable:
+/// the maximum is subtracted before exponentiating.
+Value buildSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
+                   bool log);
+
+/// Sum (or mean) of `input` over `axes` (normalized, sorted), keeping the
+/// reduced dimensions as 1 when `keepdims`.
+Value buildSum(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+               bool mean, bool keepdims);
+
+/// Pads the spatial dimensions of an NCHW tensor by `pads` ([top, left,
+/// bottom, right]) plus `extraH`/`extraW` more at the bottom/right, with
+/// `value`; returns `input` itself when there is nothing to pad.
+Value padSpatial(OpBuilder &b, Location loc, Value input,
+                 ArrayRef<int64_t> pads, double value, int64_t extraH = 0,
+                 int64_t extraW = 0);
+
+/// `type` with the dimensions in `axes` set to 1 (keepdims form of a
+/// reduction result).
+RankedTensorType keepDims(RankedTensorType type, ArrayRef<int64_t> axes);
+
+/// Normalizes `axes` of a rank-`rank` tensor into sorted [0, rank).
+SmallVector<int64_t> normalizeAxes(ArrayRef<int64_t> axes, int64_t rank);
+
+} // namespace mlir::anvil
+
+#endif // ANVIL_PASSES_CONVERSION_ANVILTOLINALG_UTILS_H

@@ -1,0 +1,131 @@
+// RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg -verify-diagnostics | FileCheck %s
+
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func @broadcast_add
+// CHECK-SAME: (%[[A:.*]]: tensor<4x3xf32>, %[[B:.*]]: tensor<3xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x3xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[A]], %[[B]] : tensor<4x3xf32>, tensor<3xf32>) outs(%[[E]] : tensor<4x3xf32>)
+// CHECK: arith.addf
+func.func @broadcast_add(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
+  %0 = anvil.add %a, %b : tensor<4x3xf32>, tensor<3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// A size-1 dimension that stretches reads index 0.
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func @stretch_size_one
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[COL]], #{{.*}}]
+func.func @stretch_size_one(%a: tensor<4x3xf32>, %b: tensor<4x1xf32>) -> tensor<4x3xf32> {
+  %0 = anvil.sub %a, %b : tensor<4x3xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @relu
+// CHECK: linalg.generic
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: arith.maximumf %{{.*}}, %[[ZERO]] : f32
+func.func @relu(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = anvil.relu %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @matmul_2d
+// CHECK: %[[ACC:.*]] = linalg.fill
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x4xf32>) outs(%[[ACC]] : tensor<2x4xf32>)
+func.func @matmul_2d(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %0 = anvil.matmul %a, %b : tensor<2x3xf32>, tensor<3x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// Transposes and batch broadcasting live in the indexing maps.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func @matmul_batched_transposed
+// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+func.func @matmul_batched_transposed(%a: tensor<5x3x2xf32>, %b: tensor<3x4xf32>) -> tensor<5x2x4xf32> {
+  %0 = anvil.matmul %a, %b {transpose_a} : tensor<5x3x2xf32>, tensor<3x4xf32>
+  return %0 : tensor<5x2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @conv_padded_with_bias
+// CHECK: %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[BIAS:.*]] = linalg.generic
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>} ins(%[[PAD]], %{{.*}} : tensor<1x3x10x10xf32>, tensor<4x3x3x3xf32>) outs(%[[BIAS]] : tensor<1x4x4x4xf32>)
+func.func @conv_padded_with_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = anvil.conv2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @grouped_conv
+// CHECK: linalg.conv_2d_ngchw_gfchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2x2x6x6xf32>, tensor<2x3x2x3x3xf32>) outs(%{{.*}} : tensor<1x2x3x4x4xf32>)
+func.func @grouped_conv(%x: tensor<1x4x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x4x4xf32> {
+  %0 = anvil.conv2d %x, %w {groups = 2 : i64} : tensor<1x4x6x6xf32>, tensor<6x2x3x3xf32>
+  return %0 : tensor<1x6x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @max_pool
+// CHECK: %[[NEG:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+func.func @max_pool(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32> {
+  %0 = anvil.max_pool2d %x {kernel = array<i64: 2, 2>} : tensor<1x2x8x8xf32>
+  return %0 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The divisor of each average is a compile-time table: with padding and
+// without count_include_pad, corners average fewer cells.
+// CHECK-LABEL: func @avg_pool_divisors
+// CHECK: linalg.pooling_nchw_sum
+// CHECK: arith.constant dense<{{\[\[\[\[}}4.000000e+00, 6.000000e+00], [6.000000e+00, 9.000000e+00]]]]> : tensor<1x1x2x2xf32>
+func.func @avg_pool_divisors(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  %0 = anvil.avg_pool2d %x {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x1x4x4xf32>
+  return %0 : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reduce_keepdims
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: tensor.expand_shape
+func.func @reduce_keepdims(%x: tensor<4x5xf32>) -> tensor<4x1xf32> {
+  %0 = anvil.reduce_sum %x {axes = array<i64: 1>, keepdims} : tensor<4x5xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @cross_entropy
+// CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: tensor.extract
+// CHECK: iterator_types = ["reduction"]
+func.func @cross_entropy(%x: tensor<4x10xf32>, %l: tensor<4xi64>) -> tensor<f32> {
+  %0 = anvil.softmax_cross_entropy %x, %l : tensor<4x10xf32>, tensor<4xi64>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// Parameters must be materialized first.
+func.func @unmaterialized_param() -> tensor<2xf32> {
+  // expected-error @+1 {{failed to legalize operation 'anvil.param' that was explicitly marked illegal}}
+  %0 = anvil.param "w" init = "zeros" : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
