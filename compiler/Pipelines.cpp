@@ -19,6 +19,8 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -85,6 +87,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Matmuls get cache and register tiles and become vector FMAs.
+  pm.addPass(createTileAndVectorizePass());
+  pm.addPass(createCSEPass());
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
@@ -115,12 +120,18 @@ void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
 void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {
   // Structured ops become plain loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Multi-dimensional vector transfers unroll into 1-D ones LLVM can load.
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll();
+  pm.addPass(createConvertVectorToSCFPass(transfers));
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   // Functions LLVM has no intrinsic for (erf, tanh) call libm.
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -70,4 +70,38 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   ];
 }
 
+def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
+  let summary = "Tile matmuls for the caches and registers, then vectorize";
+  let description = [{
+    Gives every `linalg.matmul` with static shapes a two-level tiling: cache
+    blocks (up to 128x256x256, loops ordered i, k, j) and a register tile of
+    up to 8 rows by 32 columns (two AVX-512 vectors) with one step of k.
+    Each register tile is vectorized into broadcast-FMA outer products whose
+    8x32 accumulator stays in registers across the k loop (hoisted out of
+    it). Tile sizes are the largest divisors of each dimension up to those
+    targets, so every tile is full and no masking is needed: odd sizes stay
+    correct, just with narrower vectors. The schedule is a transform-dialect
+    sequence built per matmul and applied by the transform interpreter.
+    Before:
+
+    ```mlir
+    %c = linalg.matmul ins(%a, %b : tensor<64x784xf32>, tensor<784x256xf32>)
+                       outs(%acc : tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+
+    After (inside the tile loops):
+
+    ```mlir
+    %acc = vector.transfer_read ... : tensor<64x256xf32>, vector<8x32xf32>
+    %r = scf.for %k = ... iter_args(%v = %acc) -> (vector<8x32xf32>) {
+      ... vector.fma %a_broadcast, %b_row, %v_row : vector<32xf32> ...
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::transform::TransformDialect"
+  ];
+}
+
 #endif // ANVIL_PASSES_TD

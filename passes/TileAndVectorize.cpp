@@ -1,0 +1,118 @@
+//===- TileAndVectorize.cpp - fast matmuls through the transform dialect --===//
+//
+// Builds one transform-dialect sequence for the module: a tiling and
+// vectorization schedule per static linalg.matmul (tagged with an attribute
+// so that the schedule matches exactly that op), followed by the vector
+// clean-ups and contraction lowering shared by all of them, and runs it with
+// the transform interpreter. See Passes.td for the strategy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_TILEANDVECTORIZEPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+constexpr llvm::StringLiteral kTag = "anvil.schedule";
+
+/// The largest divisor of `n` that is at most `limit` and a multiple of
+/// `step` (which divides n), so that every tile is full.
+int64_t tileSize(int64_t n, int64_t limit, int64_t step = 1) {
+  for (int64_t t = std::min(n, limit) / step * step; t >= step; t -= step)
+    if (n % t == 0)
+      return t;
+  return step;
+}
+
+/// The register tile's width: whole AVX-512 vectors (32 or 16 lanes) or a
+/// half (8) when they divide `n`, else the largest divisor up to 32.
+int64_t vectorWidth(int64_t n) {
+  for (int64_t w : {32, 16, 8})
+    if (n % w == 0)
+      return w;
+  return tileSize(n, 32);
+}
+
+/// Cache blocks, then an (up to) 8x32 register tile with one k step.
+std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
+  int64_t mr = tileSize(m, 8), nr = vectorWidth(n);
+  int64_t mc = tileSize(m, 128, mr), nc = tileSize(n, 256, nr),
+          kc = tileSize(k, 256);
+  return llvm::formatv(R"mlir(
+    %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %blocks{0}, %bl{0}:3 = transform.structured.tile_using_for %mm{0} tile_sizes [{2}, {3}, {4}] interchange = [0, 2, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
+    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
+    transform.structured.vectorize %regs{0} : !transform.any_op
+)mlir",
+                       id, kTag, mc, nc, kc, mr, nr)
+      .str();
+}
+
+/// Shared by all schedules: fold the vectorized products into contractions,
+/// keep accumulators in registers across k, lower to broadcast-FMAs.
+constexpr llvm::StringLiteral kCleanup = R"mlir(
+    transform.apply_patterns to %module {
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %module {
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
+    } : !transform.any_op
+    %loops = transform.structured.match ops{["scf.for"]} in %module : (!transform.any_op) -> !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %loops : !transform.any_op
+    transform.apply_patterns to %module {
+      transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.lower_outerproduct
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir";
+
+struct TileAndVectorizePass
+    : mlir::anvil::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string body;
+    int64_t id = 0;
+    module.walk([&](linalg::MatmulOp op) {
+      auto a = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+      auto b = dyn_cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+      if (!a || !b || !a.hasStaticShape() || !b.hasStaticShape())
+        return;
+      op->setAttr(kTag,
+                  IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
+      body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
+                             a.getDimSize(1));
+    });
+    if (id == 0)
+      return;
+    std::string text = "module attributes {transform.with_named_sequence} {\n"
+                       "  transform.named_sequence @__transform_main(%module: "
+                       "!transform.any_op {transform.readonly}) {\n" +
+                       body + kCleanup.str() + "    transform.yield\n  }\n}\n";
+    OwningOpRef<ModuleOp> schedule =
+        parseSourceString<ModuleOp>(text, &getContext(), "anvil-schedule");
+    if (!schedule) {
+      module.emitError("internal error: the tiling schedule does not parse");
+      return signalPassFailure();
+    }
+    Operation *entry = schedule->lookupSymbol("__transform_main");
+    if (failed(transform::applyTransformNamedSequence(
+            module, entry, *schedule, transform::TransformOptions())))
+      return signalPassFailure();
+    module.walk([](Operation *op) { op->removeAttr(kTag); });
+  }
+};
+
+} // namespace

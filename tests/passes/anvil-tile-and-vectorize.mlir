@@ -1,0 +1,41 @@
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
+
+// Cache blocks (here the whole 16x64x8 problem), an 8x32 register tile, and
+// a k loop that carries the accumulator in registers.
+// CHECK-LABEL: func @matmul_register_tile
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: scf.for %{{.*}} step %[[C8]]
+// CHECK: scf.for %{{.*}} step %[[C32]]
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<16x64xf32>, vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_register_tile(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<16x64xf32>) -> tensor<16x64xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %0 : tensor<16x64xf32>
+}
+
+// -----
+
+// Odd sizes: tiles are divisors of each dimension (7 rows, 5 columns), so
+// every tile is full and no mask is needed.
+// CHECK-LABEL: func @matmul_odd
+// CHECK: vector.transfer_read {{.*}} : tensor<7x5xf32>, vector<7x5xf32>
+// CHECK-COUNT-7: vector.fma {{.*}} : vector<5xf32>
+// CHECK-NOT: vector.mask
+func.func @matmul_odd(%a: tensor<7x3xf32>, %b: tensor<3x5xf32>, %c: tensor<7x5xf32>) -> tensor<7x5xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<7x3xf32>, tensor<3x5xf32>) outs(%c : tensor<7x5xf32>) -> tensor<7x5xf32>
+  return %0 : tensor<7x5xf32>
+}
+
+// -----
+
+// Dynamic shapes are left alone.
+// CHECK-LABEL: func @matmul_dynamic
+// CHECK: linalg.matmul
+// CHECK-NOT: vector.
+func.func @matmul_dynamic(%a: tensor<?x8xf32>, %b: tensor<8x64xf32>, %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<?x8xf32>, tensor<8x64xf32>) outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}
