@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Anvil side by side with oneDNN and PyTorch (CPU), in one run; writes RESULTS.md.
+
+Measures, on this machine, in one process tree so that the numbers share the
+machine's state:
+  1. f32 matmul GFLOP/s for square sizes 64..1024 and the MLP's layer shapes:
+     Anvil (`anvilc` on a one-matmul model, timed by the executable's --bench)
+     against oneDNN (build/bin/anvil-bench-onednn), 1 and 2 threads;
+  2. MLP and LeNet inference, batch-1 latency and batch-256 throughput:
+     Anvil's executables against PyTorch (Debian's python3-torch) running the
+     same network, 1 and 2 threads;
+  3. the compile time of each example.
+Every figure is a median over repeated runs; ratios are Anvil / other for
+throughput (higher is better for Anvil) and other / Anvil for latency.
+
+Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(cmd, env=None):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True,
+                          env=env).stdout
+
+
+def median_ms(bench_output):
+    return float(re.search(r"latency median ([0-9.]+) ms", bench_output).group(1))
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+class Anvil:
+    def __init__(self, build, tmp):
+        self.anvilc = os.path.join(build, "bin", "anvilc")
+        self.tmp = tmp
+
+    def compile(self, name, text):
+        src = os.path.join(self.tmp, name + ".mlir")
+        with open(src, "w") as f:
+            f.write(text)
+        exe = os.path.join(self.tmp, name)
+        sh([self.anvilc, src, "-o", exe])
+        return exe
+
+    def bench(self, exe, runs, threads):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        return median_ms(sh([exe, "--bench", str(runs)], env))
+
+
+def matmul_model(m, n, k):
+    return (f"func.func @forward(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32> {{\n"
+            f"  %c = anvil.matmul %a, %b : tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>\n"
+            f"  return %c : tensor<{m}x{n}xf32>\n}}\n")
+
+
+def example(name, batch):
+    with open(os.path.join(ROOT, "examples", name + ".mlir")) as f:
+        return f.read().replace("tensor<64x", f"tensor<{batch}x")
+
+
+def torch_mlp():
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                               torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+
+
+def torch_lenet():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10))
+
+
+def torch_ms(model, batch, runs, threads):
+    torch.set_num_threads(threads)
+    x = torch.zeros(batch, 1, 28, 28)
+    times = []
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+        for _ in range(runs):
+            start = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    args = ap.parse_args()
+    runs = 5 if args.quick else 30
+    onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
+    threads = [1, 2]
+    lines = []
+    out = lines.append
+
+    with tempfile.TemporaryDirectory() as tmp:
+        anvil = Anvil(args.build, tmp)
+        out("## f32 matmul: Anvil vs oneDNN\n")
+        out("GFLOP/s (median of %d runs); ratio = Anvil / oneDNN.\n" % runs)
+        out("| M x N x K | threads | Anvil GFLOP/s | oneDNN GFLOP/s | ratio |")
+        out("|---|---|---|---|---|")
+        shapes = [(s, s, s) for s in (64, 128, 256, 512, 1024)]
+        shapes += [(64, 256, 784), (64, 128, 256), (64, 10, 128)]
+        exes = {shape: anvil.compile("mm_%dx%dx%d" % shape, matmul_model(*shape)) for shape in shapes}
+        for t in threads:
+            env = dict(os.environ, OMP_NUM_THREADS=str(t))
+            flat = [str(v) for shape in shapes for v in shape]
+            dnnl = {}
+            for line in sh([onednn, str(runs)] + flat, env).splitlines():
+                m, n, k, ms = line.split()
+                dnnl[(int(m), int(n), int(k))] = float(ms)
+            for shape in shapes:
+                flop = 2.0 * shape[0] * shape[1] * shape[2]
+                a = flop / anvil.bench(exes[shape], runs, t) / 1e6
+                d = flop / dnnl[shape] / 1e6
+                out(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {d:.1f} | {a / d:.2f} |")
+            print(f"matmul, {t} thread(s): done", file=sys.stderr)
+
+        out("\n## Inference: Anvil vs PyTorch\n")
+        out("Batch-1 latency in ms (ratio = PyTorch / Anvil, higher is better for Anvil) and "
+            "batch-256 throughput in images/s (ratio = Anvil / PyTorch). Same networks, "
+            "zero inputs; the weights' values do not change the work.\n")
+        out("| model | threads | Anvil b1 ms | PyTorch b1 ms | ratio | Anvil b256 img/s | PyTorch b256 img/s | ratio |")
+        out("|---|---|---|---|---|---|---|---|")
+        nets = {"mlp": torch_mlp().eval(), "lenet": torch_lenet().eval()}
+        for name, net in nets.items():
+            e1 = anvil.compile(f"{name}_b1", example(name, 1))
+            e256 = anvil.compile(f"{name}_b256", example(name, 256))
+            for t in threads:
+                a1 = anvil.bench(e1, runs * 10, t)
+                p1 = torch_ms(net, 1, runs * 10, t)
+                a256 = 256 * 1000 / anvil.bench(e256, runs, t)
+                p256 = 256 * 1000 / torch_ms(net, 256, runs, t)
+                out(f"| {name} | {t} | {a1:.4f} | {p1:.4f} | {p1 / a1:.2f} | {a256:.0f} | {p256:.0f} | {a256 / p256:.2f} |")
+            print(f"{name}: done", file=sys.stderr)
+
+        out("\n## Compile time\n")
+        out("| model | anvilc seconds (median of 5) |")
+        out("|---|---|")
+        for name in ("mlp", "lenet"):
+            src = os.path.join(ROOT, "examples", name + ".mlir")
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                sh([anvil.anvilc, src, "-o", os.path.join(tmp, name + "-ct")])
+                times.append(time.perf_counter() - start)
+            out(f"| {name} | {statistics.median(times):.3f} |")
+
+    header = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.date.today().isoformat()} by `bench/run.py` (`/usr/bin/python3 bench/run.py`) "
+        f"on {cpu_name()}, {os.cpu_count()} cores; PyTorch {torch.__version__}, oneDNN from "
+        "Debian's libdnnl-dev. This machine is shared and noisy: compare ratios, not absolutes.",
+        "",
+    ]
+    text = "\n".join(header + lines) + "\n"
+    tmp_out = args.out + ".tmp"
+    with open(tmp_out, "w") as f:
+        f.write(text)
+    os.replace(tmp_out, args.out)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
