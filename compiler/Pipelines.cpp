@@ -83,12 +83,13 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
   // Every anvil op becomes linalg/tensor/arith/math.
   pm.addPass(createConvertAnvilToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // Matmuls get cache and register tiles and become vector FMAs (before
+  // fusion, which would fold reshapes into them and hide them as generics).
+  pm.addPass(createTileAndVectorizePass());
+  pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  // Matmuls get cache and register tiles and become vector FMAs.
-  pm.addPass(createTileAndVectorizePass());
   pm.addPass(createCSEPass());
 }
 
@@ -111,10 +112,12 @@ void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
   // not dropped: the signature is the runtime's contract.)
   pm.addPass(bufferization::createBufferResultsToOutParamsPass());
   pm.addPass(createCanonicalizerPass());
-  // Temporaries are freed as soon as they die.
+  // Temporaries a plan cannot place are freed as soon as they die...
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());
+  // ...the others live at fixed offsets of one static arena: no malloc.
+  pm.addPass(createPlanMemoryPass());
 }
 
 void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {

@@ -104,4 +104,40 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
   ];
 }
 
+def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {
+  let summary = "Place every temporary buffer in one static arena per function";
+  let description = [{
+    After bufferization, each `memref.alloc` with a static shape in a
+    function's top-level block (the temporaries between ops) gets a fixed
+    offset in an arena: a private `memref.global` of bytes, so a call
+    allocates nothing. Offsets come from buffer lifetimes (first definition
+    to last use, following views of the buffer): buffers are placed largest
+    first at the lowest 64-byte-aligned offset that overlaps no placed buffer
+    alive at the same time. The allocation becomes a `memref.view` of the
+    arena and its deallocation disappears. The function records the plan in
+    an `anvil.memory_plan` attribute (arena bytes; offset, bytes and
+    lifetime of each buffer), which `anvilc --print-memory-plan` prints.
+    Buffers it cannot plan (dynamic shapes, inside loops, escaping through
+    an unknown op) keep their allocation. A function with an arena is not
+    reentrant: calls of the same function must not overlap. Before:
+
+    ```mlir
+    %a = memref.alloc() {alignment = 64 : i64} : memref<64x256xf32>
+    ...
+    memref.dealloc %a : memref<64x256xf32>
+    ```
+
+    After:
+
+    ```mlir
+    memref.global "private" @__anvil_arena_forward : memref<131072xi8>
+    ...
+    %arena = memref.get_global @__anvil_arena_forward : memref<131072xi8>
+    %a = memref.view %arena[%c0][] : memref<131072xi8> to memref<64x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // ANVIL_PASSES_TD

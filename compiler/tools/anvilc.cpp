@@ -25,6 +25,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -56,6 +57,11 @@ static cl::opt<std::string> dumpPhasesTo(
     "dump-phases-to",
     cl::desc("Write the IR after every phase to DIR/NN-<phase>.mlir"),
     cl::value_desc("dir"), cl::cat(anvilCategory));
+static cl::opt<bool> printMemoryPlan(
+    "print-memory-plan",
+    cl::desc("Print each function's static arena: its size and the offset, "
+             "size and lifetime of every buffer in it"),
+    cl::cat(anvilCategory));
 static cl::opt<uint64_t>
     compileSeed("seed",
                 cl::desc("Seed for parameters without a `seed` attribute"),
@@ -178,6 +184,31 @@ static int writeIR(ModuleOp module, const std::string &path) {
   return 0;
 }
 
+/// Prints the `anvil.memory_plan` of every function (see PlanMemory.cpp).
+static void printPlans(ModuleOp module) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    auto plan = func->getAttrOfType<DictionaryAttr>("anvil.memory_plan");
+    if (!plan)
+      continue;
+    llvm::outs() << "memory plan of @" << func.getName() << ": arena "
+                 << cast<IntegerAttr>(plan.get("arena_bytes")).getInt()
+                 << " bytes\n";
+    llvm::outs() << llvm::formatv("  {0,10} {1,10}  {2,-10} {3}\n", "offset",
+                                  "bytes", "live", "type");
+    for (Attribute entry : cast<ArrayAttr>(plan.get("buffers"))) {
+      auto e = cast<DictionaryAttr>(entry);
+      ArrayRef<int64_t> live = cast<DenseI64ArrayAttr>(e.get("live"));
+      std::string range =
+          "[" + std::to_string(live[0]) + ", " + std::to_string(live[1]) + "]";
+      llvm::outs() << llvm::formatv(
+          "  {0,10} {1,10}  {2,-10} {3}\n",
+          cast<IntegerAttr>(e.get("offset")).getInt(),
+          cast<IntegerAttr>(e.get("bytes")).getInt(), range,
+          typeString(cast<TypeAttr>(e.get("type")).getValue()));
+    }
+  }
+}
+
 /// Runs the phases on `module` up to `stopAfter` (all of them and the link
 /// step when unset), writing the IR (or object) of that phase or the
 /// executable to `output`.
@@ -205,6 +236,8 @@ static int compile(MLIRContext &context, ModuleOp module,
     mlir::anvil::buildPhasePipeline(pm, phase, options);
     if (failed(pm.run(module)))
       return reportError("the " + name + " phase failed (see above)");
+    if (phase == Phase::Bufferize && printMemoryPlan)
+      printPlans(module);
     if (!dumpPhasesTo.empty()) {
       char prefix[16];
       std::snprintf(prefix, sizeof(prefix), "%02d-", number++);

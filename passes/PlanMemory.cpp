@@ -1,0 +1,172 @@
+//===- PlanMemory.cpp - one static arena per function ---------------------===//
+//
+// Lifetimes are positions in the function's top-level block: a buffer lives
+// from its allocation to the last top-level op that uses it or any view of
+// it (uses nested in loops count at their top-level ancestor). Placement is
+// greedy by decreasing size, first fit at 64-byte alignment among buffers
+// whose lifetimes overlap. See Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes = 0;
+  int64_t first = 0, last = 0; // lifetime, in top-level op positions
+  int64_t offset = 0;
+  SmallVector<Operation *> deallocs;
+};
+
+/// The top-level op of `block` that contains `op`.
+Operation *topLevel(Operation *op, Block &block) {
+  while (op && op->getBlock() != &block)
+    op = op->getParentOp();
+  return op;
+}
+
+/// Fills `buffer`'s lifetime end and deallocs; fails if the buffer escapes
+/// through something whose aliasing the planner does not understand.
+LogicalResult analyze(Buffer &buffer, Block &block,
+                      const DenseMap<Operation *, int64_t> &position) {
+  SmallVector<Value> worklist = {buffer.alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<memref::DeallocOp>(user)) {
+        buffer.deallocs.push_back(user);
+        continue;
+      }
+      // Results are returned through out-parameters, so a buffer that
+      // flows into a terminator or a call escapes the plan.
+      if (user->hasTrait<OpTrait::IsTerminator>() || isa<func::CallOp>(user))
+        return failure();
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+        if (view.getViewSource() == v)
+          for (Value r : user->getResults())
+            worklist.push_back(r);
+      Operation *top = topLevel(user, block);
+      if (!top)
+        return failure();
+      buffer.last = std::max(buffer.last, position.lookup(top));
+    }
+  }
+  return success();
+}
+
+struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (!func.isExternal())
+        plan(module, func);
+  }
+
+  void plan(ModuleOp module, func::FuncOp func) {
+    Block &block = func.getBody().front();
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(block))
+      position[&op] = i;
+    std::vector<Buffer> buffers;
+    for (Operation &op : block) {
+      auto alloc = dyn_cast<memref::AllocOp>(op);
+      if (!alloc || !alloc.getType().hasStaticShape() ||
+          !alloc.getType().getLayout().isIdentity() ||
+          alloc.getType().getMemorySpace())
+        continue;
+      Buffer b;
+      b.alloc = alloc;
+      MemRefType type = alloc.getType();
+      b.bytes =
+          type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+      b.first = b.last = position[&op];
+      if (succeeded(analyze(b, block, position)))
+        buffers.push_back(std::move(b));
+    }
+    if (buffers.empty())
+      return;
+
+    // Largest first, lowest offset that collides with no live buffer.
+    std::vector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    llvm::stable_sort(order,
+                      [](Buffer *a, Buffer *b) { return a->bytes > b->bytes; });
+    std::vector<Buffer *> placed;
+    int64_t arenaBytes = 0;
+    for (Buffer *b : order) {
+      std::vector<std::pair<int64_t, int64_t>> taken;
+      for (Buffer *p : placed)
+        if (p->first <= b->last && b->first <= p->last)
+          taken.push_back({p->offset, p->offset + p->bytes});
+      llvm::sort(taken);
+      int64_t offset = 0;
+      for (auto [start, end] : taken) {
+        if (offset + b->bytes <= start)
+          break;
+        offset = std::max<int64_t>(offset, llvm::alignTo(end, kAlignment));
+      }
+      b->offset = offset;
+      placed.push_back(b);
+      arenaBytes = std::max(arenaBytes, offset + b->bytes);
+    }
+    arenaBytes = llvm::alignTo(arenaBytes, kAlignment);
+
+    // The arena, its uses, and the plan as an attribute.
+    OpBuilder builder(module.getBodyRegion());
+    builder.setInsertionPointToStart(module.getBody());
+    auto arenaType = MemRefType::get({arenaBytes}, builder.getIntegerType(8));
+    std::string name = "__anvil_arena_" + func.getName().str();
+    builder.create<memref::GlobalOp>(
+        func.getLoc(), name, builder.getStringAttr("private"), arenaType,
+        /*initial_value=*/Attribute(), /*constant=*/false,
+        builder.getI64IntegerAttr(kAlignment));
+    builder.setInsertionPointToStart(&block);
+    Value arena =
+        builder.create<memref::GetGlobalOp>(func.getLoc(), arenaType, name);
+    SmallVector<Attribute> entries;
+    for (Buffer &b : buffers) {
+      MemRefType type = b.alloc.getType();
+      builder.setInsertionPoint(b.alloc);
+      Value offset =
+          builder.create<arith::ConstantIndexOp>(b.alloc.getLoc(), b.offset);
+      Value view = builder.create<memref::ViewOp>(b.alloc.getLoc(), type, arena,
+                                                  offset, ValueRange{});
+      b.alloc.replaceAllUsesWith(view);
+      for (Operation *d : b.deallocs)
+        d->erase();
+      b.alloc.erase();
+      entries.push_back(builder.getDictionaryAttr({
+          builder.getNamedAttr("offset", builder.getI64IntegerAttr(b.offset)),
+          builder.getNamedAttr("bytes", builder.getI64IntegerAttr(b.bytes)),
+          builder.getNamedAttr("type", TypeAttr::get(type)),
+          builder.getNamedAttr("live",
+                               builder.getDenseI64ArrayAttr({b.first, b.last})),
+      }));
+    }
+    func->setAttr(
+        "anvil.memory_plan",
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("arena_bytes",
+                                  builder.getI64IntegerAttr(arenaBytes)),
+             builder.getNamedAttr("buffers", builder.getArrayAttr(entries))}));
+  }
+};
+
+} // namespace

@@ -1,0 +1,55 @@
+// RUN: anvil-opt %s -split-input-file -anvil-plan-memory | FileCheck %s
+
+// Buffers whose lifetimes do not overlap share the arena's space; a buffer
+// alive at the same time gets its own, 64-byte aligned.
+// CHECK: memref.global "private" @__anvil_arena_reuse : memref<448xi8> {alignment = 64 : i64}
+// CHECK-LABEL: func @reuse
+// CHECK-SAME: anvil.memory_plan = {arena_bytes = 448 : i64, buffers = [{bytes = 256 : i64, live = array<i64: 0, 2>, offset = 0 : i64, type = memref<64xf32>}, {bytes = 160 : i64, live = array<i64: 1, 5>, offset = 256 : i64, type = memref<40xf32>}, {bytes = 256 : i64, live = array<i64: 4, 6>, offset = 0 : i64, type = memref<64xf32>}]}
+// CHECK: %[[ARENA:.*]] = memref.get_global @__anvil_arena_reuse
+// CHECK: memref.view %[[ARENA]][%{{.*}}][] : memref<448xi8> to memref<64xf32>
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.dealloc
+func.func @reuse(%x: memref<64xf32>, %y: memref<40xf32>) {
+  %a = memref.alloc() : memref<64xf32>
+  %b = memref.alloc() : memref<40xf32>
+  memref.copy %x, %a : memref<64xf32> to memref<64xf32>
+  memref.copy %y, %b : memref<40xf32> to memref<40xf32>
+  %c = memref.alloc() : memref<64xf32>
+  memref.copy %b, %y : memref<40xf32> to memref<40xf32>
+  memref.copy %c, %x : memref<64xf32> to memref<64xf32>
+  memref.dealloc %a : memref<64xf32>
+  return
+}
+
+// -----
+
+// Views extend the lifetime of the buffer they view.
+// CHECK-LABEL: func @views
+// CHECK-SAME: buffers = [{bytes = 64 : i64, live = array<i64: 0, 3>
+func.func @views(%x: memref<4x4xf32>) {
+  %a = memref.alloc() : memref<16xf32>
+  %v = memref.expand_shape %a [[0, 1]] output_shape [4, 4] : memref<16xf32> into memref<4x4xf32>
+  %c0 = arith.constant 0 : index
+  memref.copy %v, %x : memref<4x4xf32> to memref<4x4xf32>
+  return
+}
+
+// -----
+
+// A returned buffer escapes, a buffer inside a loop is not a top-level
+// temporary: both keep their allocation.
+// CHECK-LABEL: func @unplanned
+// CHECK-NOT: anvil.memory_plan
+// CHECK: memref.alloc() : memref<8xf32>
+// CHECK: scf.for
+// CHECK: memref.alloc() : memref<2xf32>
+func.func @unplanned(%n: index) -> memref<8xf32> {
+  %a = memref.alloc() : memref<8xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %t = memref.alloc() : memref<2xf32>
+    memref.dealloc %t : memref<2xf32>
+  }
+  return %a : memref<8xf32>
+}
