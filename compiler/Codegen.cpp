@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -27,25 +28,60 @@
 using namespace mlir;
 using namespace mlir::anvil;
 
-/// "f32[64,784]" for a static tensor type, or "" if the runtime can't pass it.
-static std::string describe(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return "";
-  Type elt = tensor.getElementType();
-  std::string s = elt.isF32()                 ? "f32"
-                  : elt.isF64()               ? "f64"
-                  : elt.isSignlessInteger(64) ? "i64"
-                  : elt.isSignlessInteger(32) ? "i32"
-                  : elt.isSignlessInteger(8)  ? "i8"
-                  : elt.isSignlessInteger(1)  ? "bool"
-                                              : "";
-  if (s.empty())
-    return "";
-  s += "[";
-  for (auto [i, d] : llvm::enumerate(tensor.getShape()))
+std::string TensorSpec::str() const {
+  std::string s = dtype + "[";
+  for (auto [i, d] : llvm::enumerate(shape))
     s += (i ? "," : "") + std::to_string(d);
   return s + "]";
+}
+
+std::string TensorSpec::cType() const {
+  return llvm::StringSwitch<std::string>(dtype)
+      .Case("f32", "float")
+      .Case("f64", "double")
+      .Case("i64", "int64_t")
+      .Case("i32", "int32_t")
+      .Case("i8", "int8_t")
+      .Default("bool");
+}
+
+int64_t TensorSpec::bytes() const {
+  int64_t n = llvm::StringSwitch<int64_t>(dtype)
+                  .Cases("f64", "i64", 8)
+                  .Cases("f32", "i32", 4)
+                  .Default(1);
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string EntryPoint::signature() const {
+  std::string s;
+  for (auto [i, t] : llvm::enumerate(inputs))
+    s += (i ? ";" : "") + t.str();
+  s += "->";
+  for (auto [i, t] : llvm::enumerate(results))
+    s += (i ? ";" : "") + t.str();
+  return s;
+}
+
+/// The spec of a static tensor type, or nullopt if the runtime can't pass it.
+static std::optional<TensorSpec> specOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return std::nullopt;
+  Type elt = tensor.getElementType();
+  std::string dtype = elt.isF32()                 ? "f32"
+                      : elt.isF64()               ? "f64"
+                      : elt.isSignlessInteger(64) ? "i64"
+                      : elt.isSignlessInteger(32) ? "i32"
+                      : elt.isSignlessInteger(8)  ? "i8"
+                      : elt.isSignlessInteger(1)  ? "bool"
+                                                  : "";
+  if (dtype.empty())
+    return std::nullopt;
+  return TensorSpec{dtype, std::vector<int64_t>(tensor.getShape().begin(),
+                                                tensor.getShape().end())};
 }
 
 FailureOr<std::vector<EntryPoint>>
@@ -54,27 +90,26 @@ mlir::anvil::collectEntryPoints(ModuleOp module) {
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isPrivate() || func.isExternal())
       continue;
-    std::string signature;
+    EntryPoint entry{func.getName().str(), {}, {}};
     FunctionType type = func.getFunctionType();
     for (auto [i, t] : llvm::enumerate(type.getInputs())) {
-      std::string d = describe(t);
-      if (d.empty())
+      auto spec = specOf(t);
+      if (!spec)
         return func.emitError("argument ")
                << i << " has type " << t
                << ", which a compiled entry point cannot take; use a tensor "
                   "with a static shape of f32, f64, i64, i32, i8 or i1";
-      signature += (i ? ";" : "") + d;
+      entry.inputs.push_back(*spec);
     }
-    signature += "->";
     for (auto [i, t] : llvm::enumerate(type.getResults())) {
-      std::string d = describe(t);
-      if (d.empty())
+      auto spec = specOf(t);
+      if (!spec)
         return func.emitError("result ")
                << i << " has type " << t
                << ", which a compiled entry point cannot return";
-      signature += (i ? ";" : "") + d;
+      entry.results.push_back(*spec);
     }
-    entries.push_back({func.getName().str(), signature});
+    entries.push_back(std::move(entry));
   }
   return entries;
 }
@@ -97,7 +132,7 @@ static std::string addFunctionTable(llvm::Module &module,
                                       llvm::GlobalValue::PrivateLinkage, init);
     };
     rows.push_back(llvm::ConstantStruct::get(
-        entryType, {str(e.name), str(e.signature), fn}));
+        entryType, {str(e.name), str(e.signature()), fn}));
   }
   auto *arrayType = llvm::ArrayType::get(entryType, rows.size());
   new llvm::GlobalVariable(
@@ -196,4 +231,83 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
     return "cannot write '" + output + "': " + ec.message();
   }
   return "";
+}
+
+std::string mlir::anvil::archiveLibrary(const std::string &object,
+                                        const std::string &output) {
+  auto ar = llvm::sys::findProgramByName("ar");
+  if (!ar)
+    return "no archiver (ar) on PATH; install binutils";
+  std::string temp = output + ".tmp";
+  llvm::sys::fs::remove(temp);
+  std::vector<llvm::StringRef> args = {*ar, "rcs", temp, object};
+  std::string error;
+  if (llvm::sys::ExecuteAndWait(*ar, args, std::nullopt, {}, 0, 0, &error)) {
+    llvm::sys::fs::remove(temp);
+    return "archiving failed" + (error.empty() ? "" : ": " + error);
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temp, output)) {
+    llvm::sys::fs::remove(temp);
+    return "cannot write '" + output + "': " + ec.message();
+  }
+  return "";
+}
+
+std::string mlir::anvil::libraryHeader(const std::vector<EntryPoint> &entries,
+                                       const std::string &guard,
+                                       const std::string &model) {
+  std::string h;
+  llvm::raw_string_ostream os(h);
+  os << "/* Generated by anvilc from " << model << ". Do not edit.\n"
+     << " *\n"
+     << " * C API of the compiled model: one function per entry point. Every\n"
+     << " * buffer is dense and row-major with exactly the shape below;\n"
+     << " * inputs are read, never written; results are written in full.\n"
+     << " * Temporaries live in a static arena inside the library, so no\n"
+     << " * call allocates memory, and calls of the same function must not\n"
+     << " * run concurrently. Link with -lm. */\n"
+     << "#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include <stdbool.h>\n#include <stdint.h>\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
+  for (const EntryPoint &e : entries) {
+    std::string upper = llvm::StringRef(e.name).upper();
+    os << "\n/* @" << e.name << "(" << e.signature() << ")\n";
+    auto describe = [&](const char *kind, size_t i, const TensorSpec &t) {
+      os << " *   " << kind << i << ": " << t.cType();
+      for (int64_t d : t.shape)
+        os << "[" << d << "]";
+      os << ", " << t.bytes() << " bytes\n";
+    };
+    for (auto [i, t] : llvm::enumerate(e.inputs))
+      describe("input", i, t);
+    for (auto [i, t] : llvm::enumerate(e.results))
+      describe("result", i, t);
+    os << " */\n";
+    auto defines = [&](const char *kind, size_t i, const TensorSpec &t) {
+      std::string prefix =
+          "ANVIL_" + upper + "_" + kind + std::to_string(i) + "_";
+      os << "#define " << prefix << "RANK " << t.shape.size() << "\n";
+      os << "#define " << prefix << "SHAPE {";
+      for (auto [j, d] : llvm::enumerate(t.shape))
+        os << (j ? ", " : "") << d;
+      os << "}\n#define " << prefix << "BYTES " << t.bytes() << "\n";
+    };
+    for (auto [i, t] : llvm::enumerate(e.inputs))
+      defines("INPUT", i, t);
+    for (auto [i, t] : llvm::enumerate(e.results))
+      defines("RESULT", i, t);
+    os << "void anvil_" << e.name << "(";
+    bool first = true;
+    for (auto [i, t] : llvm::enumerate(e.inputs)) {
+      os << (first ? "" : ", ") << "const " << t.cType() << " *input" << i;
+      first = false;
+    }
+    for (auto [i, t] : llvm::enumerate(e.results)) {
+      os << (first ? "" : ", ") << t.cType() << " *result" << i;
+      first = false;
+    }
+    os << ");\n";
+  }
+  os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+  return h;
 }

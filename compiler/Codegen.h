@@ -17,11 +17,26 @@
 
 namespace mlir::anvil {
 
-/// One entry point as the runtime sees it: `name`, and its signature as
-/// "f32[64,784];i64[64]->f32[]" (inputs, then results).
+/// One argument or result of an entry point: element type ("f32", "f64",
+/// "i64", "i32", "i8", "bool") and static shape.
+struct TensorSpec {
+  std::string dtype;
+  std::vector<int64_t> shape;
+
+  /// "f32[64,784]"
+  std::string str() const;
+  /// The C element type ("float", "int64_t", ...).
+  std::string cType() const;
+  int64_t bytes() const;
+};
+
+/// One entry point as the runtime and the C API see it.
 struct EntryPoint {
   std::string name;
-  std::string signature;
+  std::vector<TensorSpec> inputs, results;
+
+  /// "f32[64,784];i64[64]->f32[]": inputs, then results.
+  std::string signature() const;
 };
 
 /// The public functions of a module on tensors, in order, with signatures.
@@ -44,6 +59,16 @@ std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
 /// executable `output` (atomically). Returns an error message or "".
 std::string linkExecutable(const std::string &object, const std::string &libDir,
                            const std::string &output);
+
+/// Archives `object` into the static library `output` (atomically). Returns
+/// an error message or "".
+std::string archiveLibrary(const std::string &object,
+                           const std::string &output);
+
+/// The C header of a library built from `model`: one documented prototype
+/// per entry point, with its exact shapes and buffer sizes.
+std::string libraryHeader(const std::vector<EntryPoint> &entries,
+                          const std::string &guard, const std::string &model);
 
 } // namespace mlir::anvil
 

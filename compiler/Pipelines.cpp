@@ -94,6 +94,8 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // Callers keep their inputs: bufferization must not write into them.
+  pm.addPass(createProtectInputsPass());
   // Write results straight into the buffers of their destinations.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;

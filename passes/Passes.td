@@ -104,6 +104,27 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
   ];
 }
 
+def ProtectInputsPass : Pass<"anvil-protect-inputs", "ModuleOp"> {
+  let summary = "Mark entry-point arguments read-only for bufferization";
+  let description = [{
+    One-shot bufferization assumes a function may overwrite its argument
+    buffers. Entry points belong to callers who keep using their inputs (the
+    C API takes them as `const`), so this marks every argument of every
+    public function `bufferization.writable = false`: bufferization then
+    copies instead of writing in place. Before:
+
+    ```mlir
+    func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32>
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%x: tensor<4xf32> {bufferization.writable = false}) -> tensor<4xf32>
+    ```
+  }];
+}
+
 def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {
   let summary = "Place every temporary buffer in one static arena per function";
   let description = [{

@@ -16,6 +16,7 @@
 #include "compiler/Registration.h"
 #include "dialects/AnvilOps.h"
 #include "runtime/Error.h"
+#include "runtime/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -23,6 +24,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -57,6 +59,11 @@ static cl::opt<std::string> dumpPhasesTo(
     "dump-phases-to",
     cl::desc("Write the IR after every phase to DIR/NN-<phase>.mlir"),
     cl::value_desc("dir"), cl::cat(anvilCategory));
+static cl::opt<std::string> emitKind(
+    "emit",
+    cl::desc("What to make: exe (an executable; the default) or lib (a "
+             "static library plus a C header beside it)"),
+    cl::value_desc("exe|lib"), cl::init("exe"), cl::cat(anvilCategory));
 static cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("Print each function's static arena: its size and the offset, "
@@ -256,7 +263,31 @@ static int compile(MLIRContext &context, ModuleOp module,
     return reportError(e);
   if (!linking)
     return 0;
-  std::string e = mlir::anvil::linkExecutable(object, libDir, output);
+  std::string e;
+  if (emitKind == "lib") {
+    e = mlir::anvil::archiveLibrary(object, output);
+    if (e.empty()) {
+      // libmlp.a gets mlp.h beside it.
+      llvm::StringRef stem = llvm::sys::path::stem(output);
+      stem.consume_front("lib");
+      llvm::SmallString<128> header = llvm::sys::path::parent_path(output);
+      llvm::sys::path::append(header, stem + ".h");
+      std::string guard = "ANVIL_MODEL_" + stem.upper() + "_H";
+      for (char &c : guard)
+        if (!llvm::isAlnum(c))
+          c = '_';
+      try {
+        ::anvil::writeFileAtomically(
+            header.str().str(),
+            mlir::anvil::libraryHeader(
+                *entries, guard, llvm::sys::path::filename(modelPath).str()));
+      } catch (const ::anvil::Error &error) {
+        e = error.what();
+      }
+    }
+  } else {
+    e = mlir::anvil::linkExecutable(object, libDir, output);
+  }
   llvm::sys::fs::remove(object);
   return e.empty() ? 0 : reportError(e);
 }
@@ -360,9 +391,14 @@ static int compileMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(modelPath, context);
   if (!module)
     return 1;
+  if (emitKind != "exe" && emitKind != "lib")
+    return reportError("--emit must be exe or lib, not '" + emitKind + "'");
   std::string output = outputPath;
-  if (output.empty() && (!stopAfter || stopAfter == mlir::anvil::Phase::Object))
-    output = llvm::sys::path::stem(modelPath).str() + (stopAfter ? ".o" : "");
+  std::string stem = llvm::sys::path::stem(modelPath).str();
+  if (output.empty() && stopAfter == mlir::anvil::Phase::Object)
+    output = stem + ".o";
+  else if (output.empty() && !stopAfter)
+    output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
   if (stopAfter == mlir::anvil::Phase::Import)
     return writeIR(*module, output);
   return compile(context, *module, stopAfter, output, compileSeed);
