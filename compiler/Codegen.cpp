@@ -217,8 +217,18 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
       return "the model runtime is missing: " + lib +
              " (was anvilc moved away from its build or install tree?)";
   std::string temp = output + ".tmp";
-  std::vector<llvm::StringRef> args = {*cxx,    "-o",       temp,  object,
-                                       mainLib, runtimeLib, "-lm", "-lpthread"};
+  // Parallel loops call LLVM's OpenMP runtime (Debian's libomp-19-dev).
+  std::vector<llvm::StringRef> args = {*cxx,
+                                       "-o",
+                                       temp,
+                                       object,
+                                       mainLib,
+                                       runtimeLib,
+                                       "-L" ANVIL_OPENMP_DIR,
+                                       "-Wl,-rpath," ANVIL_OPENMP_DIR,
+                                       "-lomp",
+                                       "-lm",
+                                       "-lpthread"};
   std::string error;
   int rc =
       llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);
@@ -265,7 +275,9 @@ std::string mlir::anvil::libraryHeader(const std::vector<EntryPoint> &entries,
      << " * inputs are read, never written; results are written in full.\n"
      << " * Temporaries live in a static arena inside the library, so no\n"
      << " * call allocates memory, and calls of the same function must not\n"
-     << " * run concurrently. Link with -lm. */\n"
+     << " * run concurrently. Parallel loops run on LLVM's OpenMP runtime:\n"
+     << " * link with -L/usr/lib/llvm-19/lib -lomp -lm (Debian's\n"
+     << " * libomp-19-dev); OMP_NUM_THREADS sets the thread count. */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdbool.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";

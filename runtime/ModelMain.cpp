@@ -27,6 +27,8 @@ struct AnvilFunction {
 };
 extern const AnvilFunction anvil_model_functions[];
 extern const int32_t anvil_model_num_functions;
+// LLVM's OpenMP runtime, which runs the model's parallel loops.
+void omp_set_num_threads(int);
 }
 
 using namespace anvil;
@@ -154,8 +156,9 @@ NpyArray allocate(const TensorSpec &spec) {
 
 void usage(const char *argv0) {
   std::printf(
-      "usage: %s [--function NAME] --input x.npy ... --output y.npy ...\n"
-      "       %s [--function NAME] --bench N\n"
+      "usage: %s [--function NAME] [--threads N] --input x.npy ... --output "
+      "y.npy ...\n"
+      "       %s [--function NAME] [--threads N] --bench N\n"
       "       %s --list\n\n"
       "Runs a model compiled by anvilc. Inputs are .npy files, one per "
       "argument in\norder, with exactly the dtype and shape the function "
@@ -163,6 +166,8 @@ void usage(const char *argv0) {
       "file.\n\n"
       "  --function NAME  function to run (default: forward, or the only "
       "one)\n"
+      "  --threads N      threads for parallel loops (default: all cores, "
+      "or\n                   OMP_NUM_THREADS)\n"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
       "  --list           print the functions and their signatures\n",
@@ -198,7 +203,12 @@ int run(int argc, char **argv) {
       outputs.push_back(value());
     else if (arg == "--bench")
       bench = std::atol(value().c_str());
-    else
+    else if (arg == "--threads") {
+      int threads = std::atoi(value().c_str());
+      if (threads < 1)
+        throw Error("--threads needs a positive number");
+      omp_set_num_threads(threads);
+    } else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
   if (function.empty())

@@ -9,7 +9,7 @@ PACKAGES=(
   # toolchain
   cmake ninja-build ccache g++ make pkg-config python3 clang-format
   # LLVM / MLIR 19 (shared libLLVM/libMLIR, TableGen, FileCheck, lit)
-  llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
+  llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools libomp-19-dev
   # libraries
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev

@@ -3,7 +3,9 @@
  * Build the MLP example as a static library with its header, then this:
  *
  *   build/bin/anvilc examples/mlp.mlir --emit=lib -o libmlp.a   # + mlp.h
- *   cc -O2 -I. examples/embed/classify.c libmlp.a -lm -o classify
+ *   cc -O2 -I. examples/embed/classify.c libmlp.a \
+ *      -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lomp -lm \
+ *      -o classify
  *   ./classify
  *
  * It fills a batch of synthetic images (pixel i of image n is

@@ -1,13 +1,14 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
 
-// Cache blocks (here the whole 16x64x8 problem), an 8x32 register tile, and
-// a k loop that carries the accumulator in registers.
+// Parallel cache blocks (the 16x64 result split in two column blocks, so
+// that two threads have work), an 8x32 register tile, and a k loop that
+// carries the accumulator in registers.
 // CHECK-LABEL: func @matmul_register_tile
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
-// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: tensor.extract_slice {{.*}} [16, 32] [1, 1] : tensor<16x64xf32> to tensor<16x32xf32>
 // CHECK: scf.for %{{.*}} step %[[C8]]
-// CHECK: scf.for %{{.*}} step %[[C32]]
-// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<16x64xf32>, vector<8x32xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<16x32xf32>, vector<8x32xf32>
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
 // CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
 // CHECK-NOT: linalg.matmul
@@ -21,7 +22,7 @@ func.func @matmul_register_tile(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: 
 // Odd sizes: tiles are divisors of each dimension (7 rows, 5 columns), so
 // every tile is full and no mask is needed.
 // CHECK-LABEL: func @matmul_odd
-// CHECK: vector.transfer_read {{.*}} : tensor<7x5xf32>, vector<7x5xf32>
+// CHECK: vector.transfer_read {{.*}}, vector<7x5xf32>
 // CHECK-COUNT-7: vector.fma {{.*}} : vector<5xf32>
 // CHECK-NOT: vector.mask
 func.func @matmul_odd(%a: tensor<7x3xf32>, %b: tensor<3x5xf32>, %c: tensor<7x5xf32>) -> tensor<7x5xf32> {
