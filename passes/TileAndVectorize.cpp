@@ -50,21 +50,42 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
   int64_t mr = tileSize(m, 8), nr = vectorWidth(n);
   int64_t mc = tileSize(m, 128, mr), nc = tileSize(n, 256, nr),
           kc = tileSize(k, 256);
+  // Below ~8 MFLOP a fork/join costs more than it saves: one block.
+  bool parallel = 2.0 * m * n * k >= 8e6;
+  if (!parallel) {
+    mc = m;
+    nc = n;
+  }
   // Two threads need at least two blocks: split columns, else rows.
-  if ((m / mc) * (n / nc) < 2) {
+  if (parallel && (m / mc) * (n / nc) < 2) {
     if (int64_t half = tileSize(n, nc / 2, nr); half < nc && nc % half == 0)
       nc = half;
     else if (int64_t half = tileSize(m, mc / 2, mr); half < mc)
       mc = half;
   }
+  std::string blocks =
+      parallel
+          ? llvm::formatv("%par{0}, %forall{0} = "
+                          "transform.structured.tile_using_forall %mm{0} "
+                          "tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> "
+                          "(!transform.any_op, !transform.any_op)",
+                          id, mc, nc)
+                .str()
+          : llvm::formatv("%par{0}, %bl{0}:2 = "
+                          "transform.structured.tile_using_for %mm{0} "
+                          "tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> "
+                          "(!transform.any_op, !transform.any_op, "
+                          "!transform.any_op)",
+                          id, mc, nc)
+                .str();
   return llvm::formatv(R"mlir(
     %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
-    %par{0}, %forall{0} = transform.structured.tile_using_forall %mm{0} tile_sizes [{2}, {3}, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    {7}
     %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {4}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
     transform.structured.vectorize %regs{0} : !transform.any_op
 )mlir",
-                       id, kTag, mc, nc, kc, mr, nr)
+                       id, kTag, mc, nc, kc, mr, nr, blocks)
       .str();
 }
 

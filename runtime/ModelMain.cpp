@@ -250,7 +250,12 @@ int run(int argc, char **argv) {
     pointers.push_back(r.bytes.data());
 
   if (bench > 0) {
-    for (int i = 0; i < 3; ++i) // warm up caches and pages
+    // Warm up caches, pages and the thread pool (its threads start on the
+    // first parallel loop) for at least 10 runs and 50 ms.
+    auto warmStart = std::chrono::steady_clock::now();
+    for (int i = 0; i < 10 || std::chrono::steady_clock::now() - warmStart <
+                                  std::chrono::milliseconds(50);
+         ++i)
       call(fn.entry->fn, pointers);
     std::vector<double> ms;
     for (long i = 0; i < bench; ++i) {

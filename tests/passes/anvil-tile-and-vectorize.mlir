@@ -1,18 +1,29 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
 
-// Parallel cache blocks (the 16x64 result split in two column blocks, so
+// Parallel cache blocks (the 64x256 result split in two column blocks, so
 // that two threads have work), an 8x32 register tile, and a k loop that
 // carries the accumulator in registers.
 // CHECK-LABEL: func @matmul_register_tile
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK: scf.forall (%{{.*}}) in (2)
-// CHECK: tensor.extract_slice {{.*}} [16, 32] [1, 1] : tensor<16x64xf32> to tensor<16x32xf32>
+// CHECK: tensor.extract_slice {{.*}} [64, 128] [1, 1] : tensor<64x256xf32> to tensor<64x128xf32>
 // CHECK: scf.for %{{.*}} step %[[C8]]
-// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<16x32xf32>, vector<8x32xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<64x128xf32>, vector<8x32xf32>
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
 // CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
 // CHECK-NOT: linalg.matmul
-func.func @matmul_register_tile(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<16x64xf32>) -> tensor<16x64xf32> {
+func.func @matmul_register_tile(%a: tensor<64x256xf32>, %b: tensor<256x256xf32>, %c: tensor<64x256xf32>) -> tensor<64x256xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<64x256xf32>, tensor<256x256xf32>) outs(%c : tensor<64x256xf32>) -> tensor<64x256xf32>
+  return %0 : tensor<64x256xf32>
+}
+
+// -----
+
+// Below ~8 MFLOP the blocks are not worth a thread fork: no forall.
+// CHECK-LABEL: func @matmul_small_serial
+// CHECK-NOT: scf.forall
+// CHECK: vector.fma {{.*}} : vector<32xf32>
+func.func @matmul_small_serial(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<16x64xf32>) -> tensor<16x64xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
   return %0 : tensor<16x64xf32>
 }
