@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job, as far as Anvil goes today: take 64 real Fashion-MNIST test
-# images, compile both example models to the graph phase, and run them through
-# the reference interpreter with their own (untrained) initial weights,
-# printing the predictions, the true labels and the loss. Training (issue 4)
-# turns this into "train on Fashion-MNIST, then classify".
+# images, compile both example models into native executables, and run them
+# with their own (untrained) initial weights, printing the predictions, the
+# true labels, the loss and the latency. Training (issue 4) turns this into
+# "train on Fashion-MNIST, then classify".
 set -euo pipefail
 BUILD=${1:-build}
 ANVILC="$BUILD/bin/anvilc"
@@ -27,25 +27,23 @@ echo "Read 64 Fashion-MNIST test images from $DATA"
 for model in mlp lenet; do
   echo
   echo "== examples/$model.mlir"
-  "$ANVILC" "examples/$model.mlir" --compile-to=graph -o "$OUT/$model.graph.mlir"
-  echo "graph IR: $OUT/$model.graph.mlir ($(grep -c 'anvil\.' "$OUT/$model.graph.mlir") anvil ops)"
   start=$(date +%s.%N)
-  "$ANVILC" run --reference "examples/$model.mlir" \
-    --input "$OUT/images.npy" --output "$OUT/$model.logits.npy"
+  "$ANVILC" "examples/$model.mlir" -o "$OUT/$model"
   end=$(date +%s.%N)
-  "$ANVILC" run --reference "examples/$model.mlir" --function loss \
-    --input "$OUT/$model.logits.npy" --input "$OUT/labels.npy" \
-    --output "$OUT/$model.loss.npy"
-  /usr/bin/python3 - "$OUT" "$model" "$start" "$end" <<'PY'
+  echo "compiled to $OUT/$model in $(/usr/bin/python3 -c "print(f'{$end - $start:.2f}')") s"
+  "$OUT/$model" --input "$OUT/images.npy" --output "$OUT/$model.logits.npy"
+  "$OUT/$model" --function loss --input "$OUT/$model.logits.npy" \
+    --input "$OUT/labels.npy" --output "$OUT/$model.loss.npy"
+  "$OUT/$model" --bench 100
+  /usr/bin/python3 - "$OUT" "$model" <<'PY'
 import sys
 import numpy as np
-out, model, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+out, model = sys.argv[1], sys.argv[2]
 names = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
          "Sneaker", "Bag", "Boot"]
 logits = np.load(f"{out}/{model}.logits.npy")
 labels = np.load(f"{out}/labels.npy")
 pred = logits.argmax(1)
-print(f"reference interpreter: batch of 64 in {end - start:.2f} s")
 print("first 8 predictions (untrained weights) vs true labels:")
 for p, l in zip(pred[:8], labels[:8]):
     print(f"  predicted {names[p]:9s} true {names[l]}")
