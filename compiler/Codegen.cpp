@@ -2,7 +2,9 @@
 //
 // The runtime finds entry points through a table the compiler adds to the
 // LLVM module: `anvil_model_functions` ({name, signature, function} per
-// entry) and `anvil_model_num_functions`. Entry points use the bare-pointer
+// entry) and `anvil_model_num_functions`; external parameters through
+// `anvil_model_params` ({name, storage, bytes}), `anvil_model_num_params`
+// and `anvil_model_weights_path`. Entry points use the bare-pointer
 // convention: inputs, then outputs, each a pointer to dense row-major data.
 //
 //===----------------------------------------------------------------------===//
@@ -10,6 +12,7 @@
 #include "compiler/Codegen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -114,23 +117,39 @@ mlir::anvil::collectEntryPoints(ModuleOp module) {
   return entries;
 }
 
-/// Adds the table the runtime reads and gives entry points their prefix.
-static std::string addFunctionTable(llvm::Module &module,
-                                    const std::vector<EntryPoint> &entries) {
+std::vector<ExternalParam> mlir::anvil::collectExternalParams(ModuleOp module) {
+  std::vector<ExternalParam> params;
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    auto name = global->getAttrOfType<StringAttr>("anvil.param_name");
+    if (!name)
+      continue;
+    MemRefType type = global.getType();
+    params.push_back(
+        {name.str(), global.getSymName().str(),
+         type.getNumElements() * (type.getElementTypeBitWidth() / 8)});
+  }
+  return params;
+}
+
+/// Adds the tables the runtime reads and gives entry points their prefix.
+static std::string addTables(llvm::Module &module,
+                             const std::vector<EntryPoint> &entries,
+                             const std::vector<ExternalParam> &params,
+                             const std::string &weightsPath) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
   auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr});
   std::vector<llvm::Constant *> rows;
+  auto str = [&](const std::string &s) -> llvm::Constant * {
+    auto *init = llvm::ConstantDataArray::getString(ctx, s);
+    return new llvm::GlobalVariable(module, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init);
+  };
   for (const EntryPoint &e : entries) {
     llvm::Function *fn = module.getFunction(e.name);
     if (!fn)
       return "internal error: entry point @" + e.name + " vanished";
     fn->setName("anvil_" + e.name);
-    auto str = [&](const std::string &s) -> llvm::Constant * {
-      auto *init = llvm::ConstantDataArray::getString(ctx, s);
-      return new llvm::GlobalVariable(module, init->getType(), true,
-                                      llvm::GlobalValue::PrivateLinkage, init);
-    };
     rows.push_back(llvm::ConstantStruct::get(
         entryType, {str(e.name), str(e.signature()), fn}));
   }
@@ -139,14 +158,40 @@ static std::string addFunctionTable(llvm::Module &module,
       module, arrayType, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantArray::get(arrayType, rows), "anvil_model_functions");
   auto *i32 = llvm::Type::getInt32Ty(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
   new llvm::GlobalVariable(
       module, i32, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantInt::get(i32, rows.size()), "anvil_model_num_functions");
+
+  // {name, storage, bytes} per external parameter.
+  auto *paramType = llvm::StructType::get(ctx, {ptr, ptr, i64});
+  std::vector<llvm::Constant *> paramRows;
+  for (const ExternalParam &p : params) {
+    llvm::GlobalVariable *storage = module.getGlobalVariable(p.symbol, true);
+    if (!storage)
+      return "internal error: parameter storage @" + p.symbol + " vanished";
+    paramRows.push_back(llvm::ConstantStruct::get(
+        paramType,
+        {str(p.name), storage, llvm::ConstantInt::get(i64, p.bytes)}));
+  }
+  auto *paramArray = llvm::ArrayType::get(paramType, paramRows.size());
+  new llvm::GlobalVariable(
+      module, paramArray, true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantArray::get(paramArray, paramRows), "anvil_model_params");
+  new llvm::GlobalVariable(
+      module, i32, true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantInt::get(i32, paramRows.size()), "anvil_model_num_params");
+  auto *path = llvm::ConstantDataArray::getString(ctx, weightsPath);
+  new llvm::GlobalVariable(module, path->getType(), true,
+                           llvm::GlobalValue::ExternalLinkage, path,
+                           "anvil_model_weights_path");
   return "";
 }
 
 std::string mlir::anvil::emitObject(ModuleOp module,
                                     const std::vector<EntryPoint> &entries,
+                                    const std::vector<ExternalParam> &params,
+                                    const std::string &weightsPath,
                                     const TargetOptions &target,
                                     const std::string &path) {
   llvm::InitializeNativeTarget();
@@ -177,7 +222,8 @@ std::string mlir::anvil::emitObject(ModuleOp module,
     return "translation to LLVM IR failed";
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
-  if (std::string e = addFunctionTable(*llvmModule, entries); !e.empty())
+  if (std::string e = addTables(*llvmModule, entries, params, weightsPath);
+      !e.empty())
     return e;
   if (llvm::Error e =
           makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get()))

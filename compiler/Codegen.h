@@ -43,16 +43,31 @@ struct EntryPoint {
 /// Fails (with a diagnostic) on a type the runtime cannot pass.
 FailureOr<std::vector<EntryPoint>> collectEntryPoints(ModuleOp module);
 
+/// A parameter kept outside the code (anvilc --weights-file): its name, the
+/// global that holds it at run time, and its size.
+struct ExternalParam {
+  std::string name;
+  std::string symbol;
+  int64_t bytes;
+};
+
+/// The external parameters of a module after the optimize phase.
+std::vector<ExternalParam> collectExternalParams(ModuleOp module);
+
 struct TargetOptions {
   std::string triple; // empty: the host
   std::string cpu;    // empty: the host CPU and its features
 };
 
 /// Translates `module` (LLVM dialect) to LLVM IR, renames each entry point
-/// `<name>` to `anvil_<name>`, adds the `anvil_model_functions` table,
-/// optimizes at -O3 and writes an object file to `path` (atomically).
-/// Returns an error message, or "" on success.
+/// `<name>` to `anvil_<name>`, adds the tables the runtime reads
+/// (`anvil_model_functions`; `anvil_model_params` with the external
+/// parameters and `anvil_model_weights_path`, the weights file to load by
+/// default), optimizes at -O3 and writes an object file to `path`
+/// (atomically). Returns an error message, or "" on success.
 std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
+                       const std::vector<ExternalParam> &params,
+                       const std::string &weightsPath,
                        const TargetOptions &target, const std::string &path);
 
 /// Links `object` with the model runtime found in `libDir` into the

@@ -74,9 +74,11 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm) {
 
 void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
                                         const PipelineOptions &options) {
-  // An inference binary carries its weights: parameters become constants.
+  // An inference binary carries its weights: parameters become constants
+  // (or globals loaded from a weights file).
   MaterializeParamsPassOptions params;
   params.seed = options.seed;
+  params.external = options.externalWeights;
   pm.addPass(createMaterializeParamsPass(params));
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());

@@ -28,6 +28,8 @@ std::optional<Phase> parsePhase(llvm::StringRef name);
 struct PipelineOptions {
   /// Seed for parameters that have no `seed` attribute.
   uint64_t seed = 0;
+  /// Keep parameter values out of the code (they load from a weights file).
+  bool externalWeights = false;
 };
 
 /// graph: canonicalize (fold constants, drop dead ops) and CSE.

@@ -2,13 +2,17 @@
 //
 // Replaces every anvil.param by an anvil.constant holding the values the
 // reference interpreter would give it (ref::initialValue), so compiled code
-// and the reference start from the same weights.
+// and the reference start from the same weights; or, with `external`, by a
+// read of a mutable global that the runtime fills from a weights file. Params
+// of the same name share one global.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
 #include "compiler/Reference/Interpreter.h"
+
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir::anvil {
 #define GEN_PASS_DEF_MATERIALIZEPARAMSPASS
@@ -25,6 +29,8 @@ struct MaterializeParamsPass
   using MaterializeParamsPassBase::MaterializeParamsPassBase;
 
   void runOnOperation() override {
+    if (external)
+      return externalize();
     getOperation().walk([&](ParamOp param) {
       auto type = cast<RankedTensorType>(param.getType());
       ::anvil::ref::Tensor value = ::anvil::ref::initialValue(param, seed);
@@ -38,6 +44,33 @@ struct MaterializeParamsPass
       OpBuilder builder(param);
       param.replaceAllUsesWith(
           builder.create<ConstantOp>(param.getLoc(), attr).getResult());
+      param.erase();
+    });
+  }
+
+  void externalize() {
+    ModuleOp module = getOperation();
+    llvm::StringMap<memref::GlobalOp> globals;
+    OpBuilder top(module.getBodyRegion());
+    top.setInsertionPointToStart(module.getBody());
+    module.walk([&](ParamOp param) {
+      auto type = cast<RankedTensorType>(param.getType());
+      auto memType = MemRefType::get(type.getShape(), type.getElementType());
+      memref::GlobalOp &global = globals[param.getName()];
+      if (!global) {
+        global = top.create<memref::GlobalOp>(
+            param.getLoc(),
+            "__anvil_param_" + std::to_string(globals.size() - 1),
+            top.getStringAttr("private"), memType, Attribute(),
+            /*constant=*/false, top.getI64IntegerAttr(64));
+        global->setAttr("anvil.param_name", param.getNameAttr());
+      }
+      OpBuilder builder(param);
+      Value buffer = builder.create<memref::GetGlobalOp>(
+          param.getLoc(), memType, global.getSymName());
+      auto tensor = builder.create<bufferization::ToTensorOp>(
+          param.getLoc(), type, buffer, /*restrict=*/true, /*writable=*/false);
+      param.replaceAllUsesWith(tensor.getResult());
       param.erase();
     });
   }

@@ -33,8 +33,15 @@ def MaterializeParamsPass : Pass<"anvil-materialize-params", "ModuleOp"> {
   let options = [
     Option<"seed", "seed", "uint64_t", "0",
            "Seed for parameters without a `seed` attribute">,
+    Option<"external", "external", "bool", "false",
+           "Keep the values out of the code: each param becomes a mutable "
+           "memref.global @__anvil_param_<N> (tagged `anvil.param_name`) "
+           "read through bufferization.to_tensor, filled at run time from "
+           "a weights file">,
   ];
-  let dependentDialects = ["::mlir::anvil::AnvilDialect"];
+  let dependentDialects = ["::mlir::anvil::AnvilDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {

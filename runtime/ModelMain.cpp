@@ -10,6 +10,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/Npy.h"
+#include "runtime/Weights.h"
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +28,16 @@ struct AnvilFunction {
 };
 extern const AnvilFunction anvil_model_functions[];
 extern const int32_t anvil_model_num_functions;
+// Parameters kept in a weights file (anvilc --weights-file), and that
+// file's path at compile time.
+struct AnvilParam {
+  const char *name;
+  void *storage;
+  int64_t bytes;
+};
+extern const AnvilParam anvil_model_params[];
+extern const int32_t anvil_model_num_params;
+extern const char anvil_model_weights_path[];
 // LLVM's OpenMP runtime, which runs the model's parallel loops.
 void omp_set_num_threads(int);
 }
@@ -139,6 +150,25 @@ void call(void *fn, std::vector<void *> &a) {
               "not supported yet");
 }
 
+/// Fills the model's parameter globals from the weights file at `path`.
+void loadWeights(const std::string &path) {
+  std::vector<NamedTensor> tensors = readWeights(path);
+  for (int32_t i = 0; i < anvil_model_num_params; ++i) {
+    const AnvilParam &p = anvil_model_params[i];
+    auto it =
+        std::find_if(tensors.begin(), tensors.end(),
+                     [&](const NamedTensor &t) { return t.name == p.name; });
+    if (it == tensors.end())
+      throw Error(path + ": has no parameter '" + p.name +
+                  "'; is it the weights file of this model?");
+    if (static_cast<int64_t>(it->bytes.size()) != p.bytes)
+      throw Error(path + ": parameter '" + p.name + "' has " +
+                  std::to_string(it->bytes.size()) +
+                  " bytes, the model needs " + std::to_string(p.bytes));
+    std::memcpy(p.storage, it->bytes.data(), p.bytes);
+  }
+}
+
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -170,12 +200,14 @@ void usage(const char *argv0) {
       "or\n                   OMP_NUM_THREADS)\n"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
+      "  --weights FILE   the weights file of a model compiled with\n"
+      "                   --weights-file (default: the file named then)\n"
       "  --list           print the functions and their signatures\n",
       argv0, argv0, argv0);
 }
 
 int run(int argc, char **argv) {
-  std::string function;
+  std::string function, weights = anvil_model_weights_path;
   std::vector<std::string> inputs, outputs;
   long bench = 0;
   for (int i = 1; i < argc; ++i) {
@@ -197,6 +229,8 @@ int run(int argc, char **argv) {
     }
     if (arg == "--function")
       function = value();
+    else if (arg == "--weights")
+      weights = value();
     else if (arg == "--input")
       inputs.push_back(value());
     else if (arg == "--output")
@@ -215,6 +249,8 @@ int run(int argc, char **argv) {
     function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
                                               : "forward";
   Function fn = lookup(function);
+  if (anvil_model_num_params > 0)
+    loadWeights(weights);
 
   std::vector<NpyArray> args;
   if (bench > 0) {

@@ -17,6 +17,7 @@
 #include "dialects/AnvilOps.h"
 #include "runtime/Error.h"
 #include "runtime/Npy.h"
+#include "runtime/Weights.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -25,6 +26,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -64,6 +66,11 @@ static cl::opt<std::string> emitKind(
     cl::desc("What to make: exe (an executable; the default) or lib (a "
              "static library plus a C header beside it)"),
     cl::value_desc("exe|lib"), cl::init("exe"), cl::cat(anvilCategory));
+static cl::opt<std::string> weightsFile(
+    "weights-file",
+    cl::desc("Keep the parameters out of the executable: write them to FILE, "
+             "which the executable loads at start (or --weights FILE)"),
+    cl::value_desc("file"), cl::cat(anvilCategory));
 static cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("Print each function's static arena: its size and the offset, "
@@ -228,6 +235,27 @@ static int compile(MLIRContext &context, ModuleOp module,
     return 1;
   mlir::anvil::PipelineOptions options;
   options.seed = seed;
+  // With --weights-file the values go to a file, computed as the
+  // materializing pass would, and the code reads them from globals.
+  std::vector<::anvil::NamedTensor> weights;
+  std::string weightsPath;
+  if (!weightsFile.empty() && !stopAfter) {
+    if (emitKind == "lib")
+      return reportError("--weights-file works with executables only so far");
+    options.externalWeights = true;
+    llvm::SmallString<256> absolute(weightsFile);
+    llvm::sys::fs::make_absolute(absolute);
+    weightsPath = absolute.str().str();
+    llvm::StringSet<> seen;
+    module.walk([&](mlir::anvil::ParamOp param) {
+      if (!seen.insert(param.getName()).second)
+        return;
+      ::anvil::NpyArray values =
+          ::anvil::ref::toNpy(::anvil::ref::initialValue(param, seed));
+      weights.push_back({param.getName().str(), values.bytes});
+    });
+  }
+  std::vector<mlir::anvil::ExternalParam> params;
   if (!dumpPhasesTo.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpPhasesTo))
       return reportError("cannot create '" + dumpPhasesTo +
@@ -245,6 +273,8 @@ static int compile(MLIRContext &context, ModuleOp module,
       return reportError("the " + name + " phase failed (see above)");
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
+    if (phase == Phase::Optimize)
+      params = mlir::anvil::collectExternalParams(module);
     if (!dumpPhasesTo.empty()) {
       char prefix[16];
       std::snprintf(prefix, sizeof(prefix), "%02d-", number++);
@@ -258,7 +288,8 @@ static int compile(MLIRContext &context, ModuleOp module,
   bool linking = !stopAfter.has_value();
   std::string object = linking ? output + ".o" : output;
   mlir::anvil::TargetOptions target{targetTriple, targetCpu};
-  if (std::string e = mlir::anvil::emitObject(module, *entries, target, object);
+  if (std::string e = mlir::anvil::emitObject(module, *entries, params,
+                                              weightsPath, target, object);
       !e.empty())
     return reportError(e);
   if (!linking)
@@ -287,6 +318,13 @@ static int compile(MLIRContext &context, ModuleOp module,
     }
   } else {
     e = mlir::anvil::linkExecutable(object, libDir, output);
+    if (e.empty() && options.externalWeights) {
+      try {
+        ::anvil::writeWeights(weightsPath, weights);
+      } catch (const ::anvil::Error &error) {
+        e = error.what();
+      }
+    }
   }
   llvm::sys::fs::remove(object);
   return e.empty() ? 0 : reportError(e);
