@@ -67,9 +67,15 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, type, ValueRange{lhs, rhs}, acc, maps, iterators,
         [](OpBuilder &b, Location l, ValueRange args) {
-          Value product = b.create<arith::MulFOp>(l, args[0], args[1]);
+          // Reassociable and contractible: LLVM may vectorize the k loop
+          // with partial sums and fuse the multiply-add.
+          auto flags = arith::FastMathFlagsAttr::get(
+              b.getContext(),
+              arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+          Value product = b.create<arith::MulFOp>(l, args[0], args[1], flags);
           b.create<linalg::YieldOp>(
-              l, b.create<arith::AddFOp>(l, args[2], product).getResult());
+              l, b.create<arith::AddFOp>(l, args[2], product, flags)
+                     .getResult());
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();

@@ -109,9 +109,14 @@ Value mlir::anvil::buildReduction(OpBuilder &b, Location loc, Value input,
   auto generic = b.create<linalg::GenericOp>(
       loc, resultType, input, acc, maps, iterators,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        // Sums may be reassociated, so that LLVM vectorizes them with
+        // partial sums (results change in the last bits only).
+        auto reassoc = arith::FastMathFlagsAttr::get(
+            nb.getContext(), arith::FastMathFlags::reassoc);
         Value r =
             combiner == ReduceCombiner::Sum
-                ? nb.create<arith::AddFOp>(nloc, args[0], args[1]).getResult()
+                ? nb.create<arith::AddFOp>(nloc, args[0], args[1], reassoc)
+                      .getResult()
                 : nb.create<arith::MaximumFOp>(nloc, args[0], args[1])
                       .getResult();
         nb.create<linalg::YieldOp>(nloc, r);
