@@ -23,6 +23,8 @@ using namespace mlir::anvil;
 
 #include "dialects/AnvilOpsDialect.cpp.inc"
 
+#include "dialects/AnvilInterfaces.cpp.inc"
+
 void AnvilDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
@@ -273,6 +275,43 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   if (failed(requireAttr(loc, adaptor.getAttributes(), "to")))
     return failure();
   types.push_back(input->clone(adaptor.getTo()));
+  return success();
+}
+
+LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "classes")))
+    return failure();
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  int64_t classes = intOr(adaptor.getClassesAttr(), 0);
+  if (classes < 1)
+    return emitOptionalError(loc, "classes must be positive, got ", classes);
+  SmallVector<int64_t> shape(input->getShape());
+  shape.push_back(classes);
+  auto dtype = adaptor.getAttributes().getAs<TypeAttr>("dtype");
+  types.push_back(RankedTensorType::get(
+      shape, dtype ? dtype.getValue() : Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult ReluGradOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  if (failed(input) || failed(grad))
+    return failure();
+  if (*input != *grad)
+    return emitOptionalError(loc,
+                             "input and grad must have the same type, "
+                             "got ",
+                             *input, " and ", *grad);
+  types.push_back(*input);
   return success();
 }
 

@@ -18,6 +18,8 @@
 
 #include "dialects/AnvilOpsDialect.h.inc"
 
+#include "dialects/AnvilInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/AnvilOps.h.inc"
 

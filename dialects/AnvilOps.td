@@ -13,6 +13,7 @@
 include "dialects/AnvilDialect.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "dialects/AnvilInterfaces.td"
 
 //===----------------------------------------------------------------------===//
 // Type constraints
@@ -23,6 +24,9 @@ def Anvil_NumericTensor : StaticShapeTensorOf<[F32, F64, I32, I64]>;
 def Anvil_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
 def Anvil_AnyTensor : StaticShapeTensorOf<[F32, F64, I1, I8, I32, I64]>;
 def Anvil_MaskTensor : StaticShapeTensorOf<[I1]>;
+
+def Anvil_Differentiable
+    : DeclareOpInterfaceMethods<Anvil_GradientOpInterface>;
 
 // Every op infers its result type; most are free of side effects. (Unary ops
 // get inference generated from SameOperandsAndResultType instead.)
@@ -78,7 +82,7 @@ def Anvil_ConstantOp : Anvil_InferOp<"constant", [ConstantLike]> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Anvil_MatmulOp : Anvil_InferOp<"matmul"> {
+def Anvil_MatmulOp : Anvil_InferOp<"matmul", [Anvil_Differentiable]> {
   let summary = "batched matrix product with optional transposes";
   let description = [{
     `lhs` is `[..., M, K]` (or `[..., K, M]` with `transpose_a`), `rhs` is
@@ -103,8 +107,9 @@ def Anvil_MatmulOp : Anvil_InferOp<"matmul"> {
 //===----------------------------------------------------------------------===//
 
 class Anvil_BinaryOp<string mnemonic, string expr,
-                     Type operandType = Anvil_NumericTensor>
-    : Anvil_InferOp<mnemonic> {
+                     Type operandType = Anvil_NumericTensor,
+                     list<Trait> traits = []>
+    : Anvil_InferOp<mnemonic, traits> {
   let summary = "elementwise `" # expr # "` with numpy broadcasting";
   let description = [{
     Computes `}] # expr # [{` elementwise. The operands have the same element
@@ -129,19 +134,23 @@ class Anvil_BinaryOp<string mnemonic, string expr,
   }];
 }
 
-def Anvil_AddOp : Anvil_BinaryOp<"add", "lhs + rhs">;
-def Anvil_SubOp : Anvil_BinaryOp<"sub", "lhs - rhs">;
-def Anvil_MulOp : Anvil_BinaryOp<"mul", "lhs * rhs">;
-def Anvil_DivOp : Anvil_BinaryOp<"div", "lhs / rhs">;
+def Anvil_AddOp : Anvil_BinaryOp<"add", "lhs + rhs", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
+def Anvil_SubOp : Anvil_BinaryOp<"sub", "lhs - rhs", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
+def Anvil_MulOp : Anvil_BinaryOp<"mul", "lhs * rhs", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
+def Anvil_DivOp : Anvil_BinaryOp<"div", "lhs / rhs", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
 def Anvil_PowOp : Anvil_BinaryOp<"pow", "lhs ^ rhs", Anvil_FloatTensor>;
 def Anvil_MaxOp : Anvil_BinaryOp<"max", "max(lhs, rhs)">;
 def Anvil_MinOp : Anvil_BinaryOp<"min", "min(lhs, rhs)">;
 
 class Anvil_UnaryOp<string mnemonic, string expr,
                     Type operandType = Anvil_FloatTensor,
-                    dag attrs = (ins)>
-    : Anvil_Op<mnemonic, [Pure, SameOperandsAndResultType,
-                          InferTypeOpInterface]> {
+                    dag attrs = (ins), list<Trait> traits = []>
+    : Anvil_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
+                                      InferTypeOpInterface], traits)> {
   let summary = "elementwise `" # expr # "`";
   let description = [{
     Computes `}] # expr # [{` for every element; the result has the type of
@@ -156,15 +165,23 @@ class Anvil_UnaryOp<string mnemonic, string expr,
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_NegOp : Anvil_UnaryOp<"neg", "-x", Anvil_NumericTensor>;
+def Anvil_NegOp : Anvil_UnaryOp<"neg", "-x", Anvil_NumericTensor, (ins),
+                                [Anvil_Differentiable]>;
 def Anvil_AbsOp : Anvil_UnaryOp<"abs", "|x|", Anvil_NumericTensor>;
-def Anvil_ExpOp : Anvil_UnaryOp<"exp", "e^x">;
-def Anvil_LogOp : Anvil_UnaryOp<"log", "ln(x)">;
-def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt", "sqrt(x)">;
+def Anvil_ExpOp : Anvil_UnaryOp<"exp", "e^x", Anvil_FloatTensor, (ins),
+                                [Anvil_Differentiable]>;
+def Anvil_LogOp : Anvil_UnaryOp<"log", "ln(x)", Anvil_FloatTensor, (ins),
+                                [Anvil_Differentiable]>;
+def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt", "sqrt(x)", Anvil_FloatTensor, (ins),
+                                 [Anvil_Differentiable]>;
 def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt", "1 / sqrt(x)">;
-def Anvil_ReluOp : Anvil_UnaryOp<"relu", "max(x, 0)">;
-def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
-def Anvil_TanhOp : Anvil_UnaryOp<"tanh", "tanh(x)">;
+def Anvil_ReluOp : Anvil_UnaryOp<"relu", "max(x, 0)", Anvil_FloatTensor, (ins),
+                                 [Anvil_Differentiable]>;
+def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)",
+                                    Anvil_FloatTensor, (ins),
+                                    [Anvil_Differentiable]>;
+def Anvil_TanhOp : Anvil_UnaryOp<"tanh", "tanh(x)", Anvil_FloatTensor, (ins),
+                                 [Anvil_Differentiable]>;
 def Anvil_ErfOp : Anvil_UnaryOp<"erf", "erf(x)">;
 def Anvil_GeluOp : Anvil_UnaryOp<"gelu",
     "x * Phi(x); with `tanh_approx`, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))",
@@ -194,6 +211,39 @@ def Anvil_CastOp : Anvil_InferOp<"cast"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `to` $to";
 }
 
+def Anvil_OneHotOp : Anvil_InferOp<"one_hot"> {
+  let summary = "one-hot encoding of integer labels";
+  let description = [{
+    `[..., classes]`: 1.0 at each label's position, 0.0 elsewhere; a label
+    outside `[0, classes)` gives a row of zeros. The result element type is
+    `dtype` (f32 by default).
+
+    ```mlir
+    %y = anvil.one_hot %labels {classes = 10 : i64} : tensor<64xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_IndexTensor:$input, I64Attr:$classes,
+                   OptionalAttr<TypeAttr>:$dtype);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Anvil_ReluGradOp : Anvil_InferOp<"relu_grad"> {
+  let summary = "the gradient of relu: `grad` where `input > 0`, else 0";
+  let description = [{
+    Given relu's input and the gradient of its output (same shapes), the
+    gradient of its input. Autodiff emits it for `anvil.relu`.
+
+    ```mlir
+    %dx = anvil.relu_grad %x, %dy : tensor<64x256xf32>, tensor<64x256xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grad);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $grad attr-dict `:` type($input) `,` type($grad)";
+}
+
 //===----------------------------------------------------------------------===//
 // Softmax and reductions
 //===----------------------------------------------------------------------===//
@@ -217,8 +267,8 @@ def Anvil_SoftmaxOp : Anvil_SoftmaxLikeOp<"softmax", "e^x / sum(e^x)">;
 def Anvil_LogSoftmaxOp
     : Anvil_SoftmaxLikeOp<"log_softmax", "x - log(sum(e^x))">;
 
-class Anvil_ReduceOp<string mnemonic, string what>
-    : Anvil_InferOp<mnemonic> {
+class Anvil_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
+    : Anvil_InferOp<mnemonic, traits> {
   let summary = "the " # what # " over `axes`";
   let description = [{
     Reduces `input` to its }] # what # [{ over the listed `axes` (distinct,
@@ -245,15 +295,17 @@ class Anvil_ReduceOp<string mnemonic, string what>
   }];
 }
 
-def Anvil_ReduceSumOp : Anvil_ReduceOp<"reduce_sum", "sum">;
-def Anvil_ReduceMeanOp : Anvil_ReduceOp<"reduce_mean", "mean">;
+def Anvil_ReduceSumOp : Anvil_ReduceOp<"reduce_sum", "sum",
+                                       [Anvil_Differentiable]>;
+def Anvil_ReduceMeanOp : Anvil_ReduceOp<"reduce_mean", "mean",
+                                        [Anvil_Differentiable]>;
 def Anvil_ReduceMaxOp : Anvil_ReduceOp<"reduce_max", "maximum">;
 
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 
-def Anvil_ReshapeOp : Anvil_InferOp<"reshape"> {
+def Anvil_ReshapeOp : Anvil_InferOp<"reshape", [Anvil_Differentiable]> {
   let summary = "reinterpret the shape, keeping the element order";
   let description = [{
     The result has shape `shape` (all dimensions positive and known) and
@@ -268,7 +320,7 @@ def Anvil_ReshapeOp : Anvil_InferOp<"reshape"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_TransposeOp : Anvil_InferOp<"transpose"> {
+def Anvil_TransposeOp : Anvil_InferOp<"transpose", [Anvil_Differentiable]> {
   let summary = "permute the dimensions";
   let description = [{
     Result dimension `i` is input dimension `perm[i]`; `perm` is a
@@ -283,7 +335,7 @@ def Anvil_TransposeOp : Anvil_InferOp<"transpose"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_FlattenOp : Anvil_InferOp<"flatten"> {
+def Anvil_FlattenOp : Anvil_InferOp<"flatten", [Anvil_Differentiable]> {
   let summary = "collapse to 2-D around `axis`";
   let description = [{
     The result is `[d0 * ... * d(axis-1), d(axis) * ... * d(n-1)]`, as ONNX
@@ -536,7 +588,8 @@ def Anvil_DropoutOp : Anvil_InferOp<"dropout"> {
 //===----------------------------------------------------------------------===//
 
 class Anvil_LossOp<string mnemonic, string what, Type targetType,
-                   string rule, string example> : Anvil_InferOp<mnemonic> {
+                   string rule, string example>
+    : Anvil_InferOp<mnemonic, [Anvil_Differentiable]> {
   let summary = what;
   let description = rule # [{
 

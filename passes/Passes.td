@@ -44,6 +44,50 @@ def MaterializeParamsPass : Pass<"anvil-materialize-params", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AutodiffPass : Pass<"anvil-autodiff", "ModuleOp"> {
+  let summary = "Build the gradient function of a scalar function";
+  let description = [{
+    Reverse-mode differentiation of `function`, whose single result is the
+    quantity to differentiate (its gradient is seeded with ones). Adds
+    `@<function>_grad` with the same arguments, returning the original
+    result, then the gradient of each float argument (with `args`), then the
+    gradient of each trainable parameter, in order of first appearance; the
+    `anvil.gradients` attribute names them. Each op's gradient comes from
+    its GradientOpInterface; fan-out accumulates with `anvil.add`. Only
+    values that depend on a trainable parameter (or argument) are
+    differentiated, so parameters matching `freeze` get no gradient and
+    everything only they needed is left out of the backward graph. Before:
+
+    ```mlir
+    func.func @loss(%x: tensor<4x3xf32>) -> tensor<f32> {
+      %w = anvil.param "w" init = "zeros" : tensor<3x2xf32>
+      %y = anvil.matmul %x, %w : tensor<4x3xf32>, tensor<3x2xf32>
+      %l = anvil.reduce_sum %y {axes = array<i64: 0, 1>} : tensor<4x2xf32>
+      return %l : tensor<f32>
+    }
+    ```
+
+    After (added beside it):
+
+    ```mlir
+    func.func @loss_grad(%x: tensor<4x3xf32>) -> (tensor<f32>, tensor<3x2xf32>)
+        attributes {anvil.gradients = ["loss", "w"]} {
+      ...
+      %dw = anvil.matmul %x, %dy {transpose_a} : tensor<4x3xf32>, tensor<4x2xf32>
+      return %l, %dw : tensor<f32>, tensor<3x2xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"loss\"",
+           "The function to differentiate (one result)">,
+    Option<"freeze", "freeze", "std::string", "\"\"",
+           "Parameters whose name matches this regex get no gradient">,
+    Option<"args", "args", "bool", "false",
+           "Also return the gradients of the float arguments">,
+  ];
+}
+
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let summary = "Lower anvil ops to linalg, tensor, arith and math";
   let description = [{

@@ -195,6 +195,12 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
           throw Error("cannot cast to this element type");
         return {castTo(in[0], *to)};
       })
+      .Case([&](a::OneHotOp o) -> V {
+        Type dtype = o.getDtype() ? *o.getDtype() : Type();
+        return {oneHot(in[0], o.getClasses(),
+                       dtype ? *dtypeOf(dtype) : DType::F32)};
+      })
+      .Case([&](a::ReluGradOp) -> V { return {reluGrad(in[0], in[1])}; })
       .Case([&](a::SoftmaxOp s) -> V { return {softmax(in[0], s.getAxis())}; })
       .Case([&](a::LogSoftmaxOp s) -> V {
         return {logSoftmax(in[0], s.getAxis())};

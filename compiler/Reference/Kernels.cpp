@@ -249,6 +249,25 @@ Tensor ref::clip(const Tensor &x, std::optional<double> lo,
   });
 }
 
+Tensor ref::oneHot(const Tensor &labels, int64_t classes, DType dtype) {
+  Shape shape = labels.shape;
+  shape.push_back(classes);
+  Tensor out(dtype, shape);
+  for (int64_t i = 0; i < labels.numElements(); ++i) {
+    double label = labels.data[i];
+    if (label >= 0 && label < classes)
+      out.data[i * classes + static_cast<int64_t>(label)] = 1.0;
+  }
+  return out;
+}
+
+Tensor ref::reluGrad(const Tensor &input, const Tensor &grad) {
+  Tensor out(grad.dtype, grad.shape);
+  for (int64_t i = 0; i < grad.numElements(); ++i)
+    out.data[i] = input.data[i] > 0 ? grad.data[i] : 0.0;
+  return out;
+}
+
 Tensor ref::castTo(const Tensor &x, DType to) {
   Tensor out(to, x.shape);
   for (int64_t i = 0; i < x.numElements(); ++i)

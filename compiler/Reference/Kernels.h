@@ -77,6 +77,11 @@ Tensor unary(UnaryKind kind, const Tensor &x);
 Tensor leakyRelu(const Tensor &x, double alpha);
 Tensor clip(const Tensor &x, std::optional<double> lo,
             std::optional<double> hi);
+/// 1 at each label's position along a new last axis of `classes`; a label
+/// out of range gives a row of zeros.
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype);
+/// `grad` where `input > 0`, else 0 (the gradient of relu).
+Tensor reluGrad(const Tensor &input, const Tensor &grad);
 /// Floats to integers truncate toward zero; anything to bool is `x != 0`;
 /// to f32 rounds to single precision.
 Tensor castTo(const Tensor &x, DType to);

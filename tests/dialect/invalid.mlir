@@ -122,6 +122,30 @@ func.func @clip_bounds(%a: tensor<3xf32>) {
 
 // -----
 
+func.func @one_hot_classes(%l: tensor<4xi64>) {
+  // expected-error @+1 {{classes must be positive, got 0}}
+  %0 = anvil.one_hot %l {classes = 0 : i64} : tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @one_hot_no_classes(%l: tensor<4xi64>) {
+  // expected-error @+1 {{needs the `classes` attribute}}
+  %0 = anvil.one_hot %l : tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @relu_grad_types(%x: tensor<4xf32>, %g: tensor<5xf32>) {
+  // expected-error @+1 {{input and grad must have the same type, got 'tensor<4xf32>' and 'tensor<5xf32>'}}
+  %0 = anvil.relu_grad %x, %g : tensor<4xf32>, tensor<5xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_axis(%a: tensor<2x3xf32>) {
   // expected-error @+1 {{axis 2 is out of range for rank 2}}
   %0 = anvil.softmax %a {axis = 2 : i64} : tensor<2x3xf32>

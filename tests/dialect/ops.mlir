@@ -96,6 +96,17 @@ func.func @cast(%x: tensor<8xf32>) -> tensor<8xi1> {
   return %1 : tensor<8xi1>
 }
 
+// CHECK-LABEL: func @one_hot_relu_grad
+func.func @one_hot_relu_grad(%l: tensor<4xi64>, %x: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<4x3xf64>, tensor<4x3xf32>) {
+  // CHECK: anvil.one_hot %{{.*}} {classes = 3 : i64} : tensor<4xi64>
+  %0 = anvil.one_hot %l {classes = 3 : i64} : tensor<4xi64>
+  // CHECK: anvil.one_hot %{{.*}} {classes = 3 : i64, dtype = f64} : tensor<4xi64>
+  %1 = anvil.one_hot %l {classes = 3 : i64, dtype = f64} : tensor<4xi64>
+  // CHECK: anvil.relu_grad %{{.*}}, %{{.*}} : tensor<4x3xf32>, tensor<4x3xf32>
+  %2 = anvil.relu_grad %x, %0 : tensor<4x3xf32>, tensor<4x3xf32>
+  return %0, %1, %2 : tensor<4x3xf32>, tensor<4x3xf64>, tensor<4x3xf32>
+}
+
 // CHECK-LABEL: func @softmax
 func.func @softmax(%x: tensor<4x10xf32>) -> tensor<4x10xf32> {
   // CHECK: anvil.softmax %{{.*}} : tensor<4x10xf32>

@@ -154,6 +154,14 @@ def main():
                     torch.clamp(t(x), -0.5, 1.0))
             r.check("cast", [x * 3], f"anvil.cast %a0 : {ttype(x)} to i64",
                     torch.trunc(t(x * 3)).long())
+            g = rand(*x.shape)
+            r.check("relu_grad", [x, g], f"anvil.relu_grad %a0, %a1 : {ttype(x)}, {ttype(g)}",
+                    torch.where(t(x) > 0, t(g), torch.zeros_like(t(g))))
+            nc = int(rng.integers(1, 6))
+            lab = rng.integers(-1, nc + 1, dims(2, 1, 5)).astype(np.int64)
+            r.check("one_hot", [lab], f"anvil.one_hot %a0 {{classes = {nc} : i64}} : {ttype(lab)}",
+                    F.one_hot(torch.from_numpy(lab).clamp(0, nc - 1), nc).double()
+                    * ((t(lab) >= 0) & (t(lab) < nc)).unsqueeze(-1).double())
 
             # Softmax and reductions.
             x = rand(*dims(int(rng.integers(1, 4)), 1, 7), low=-30, high=30)

@@ -1254,3 +1254,21 @@ TEST(DropoutTest, CounterBasedMask) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(OneHotTest, HandValues) {
+  // Labels 2, 0, 5 (out of range) and -1 (out of range) over 3 classes.
+  Tensor out = oneHot(i64({2, 2}, {2, 0, 5, -1}), 3, DType::F32);
+  EXPECT_EQ(out.shape, (Shape{2, 2, 3}));
+  EXPECT_EQ(out.data,
+            (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(ReluGradTest, HandValues) {
+  // The gradient passes where the input is positive (not at 0).
+  Tensor out = reluGrad(f64({4}, {-1, 0, 0.5, 3}), f64({4}, {10, 20, 30, 40}));
+  EXPECT_EQ(out.data, (std::vector<double>{0, 0, 30, 40}));
+}
+
+} // namespace

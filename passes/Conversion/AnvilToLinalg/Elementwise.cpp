@@ -175,6 +175,14 @@ Value scalar(CastOp op, OpBuilder &b, Location loc, ValueRange a) {
                            : b.create<arith::ExtSIOp>(loc, to, v).getResult();
 }
 
+Value scalar(ReluGradOp, OpBuilder &b, Location loc, ValueRange a) {
+  Value positive =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, a[0],
+                              scalarConstant(b, loc, a[0].getType(), 0.0));
+  return b.create<arith::SelectOp>(loc, positive, a[1],
+                                   scalarConstant(b, loc, a[1].getType(), 0.0));
+}
+
 /// Lowers any elementwise op with a `scalar` overload above to one generic.
 template <typename OpTy>
 struct ElementwiseLowering : OpConversionPattern<OpTy> {
@@ -188,6 +196,42 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
                              [&](OpBuilder &b, Location loc, ValueRange args) {
                                return scalar(op, b, loc, args);
                              }));
+    return success();
+  }
+};
+
+/// one_hot: a generic over [..., classes] comparing the label with the
+/// class index.
+struct OneHotLowering : OpConversionPattern<OneHotOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OneHotOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = getContext();
+    SmallVector<AffineExpr> labelDims;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      labelDims.push_back(getAffineDimExpr(d, ctx));
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, labelDims, ctx),
+                                   rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, adaptor.getInput(), emptyTensor(rewriter, loc, type), maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value cls = b.create<arith::IndexCastOp>(
+              l, args[0].getType(), b.create<linalg::IndexOp>(l, rank - 1));
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                              args[0], cls);
+          Type t = type.getElementType();
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::SelectOp>(l, hit, scalarConstant(b, l, t, 1),
+                                           scalarConstant(b, l, t, 0))
+                     .getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
@@ -289,6 +333,7 @@ void mlir::anvil::populateElementwiseToLinalgPatterns(
                ElementwiseLowering<SigmoidOp>, ElementwiseLowering<TanhOp>,
                ElementwiseLowering<ErfOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<ClipOp>,
-               ElementwiseLowering<CastOp>, ConstantLowering, DropoutLowering>(
+               ElementwiseLowering<CastOp>, ElementwiseLowering<ReluGradOp>,
+               OneHotLowering, ConstantLowering, DropoutLowering>(
       patterns.getContext());
 }

@@ -74,8 +74,8 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
               arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
           Value product = b.create<arith::MulFOp>(l, args[0], args[1], flags);
           b.create<linalg::YieldOp>(
-              l, b.create<arith::AddFOp>(l, args[2], product, flags)
-                     .getResult());
+              l,
+              b.create<arith::AddFOp>(l, args[2], product, flags).getResult());
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();

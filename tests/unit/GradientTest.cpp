@@ -1,0 +1,320 @@
+//===- GradientTest.cpp - autodiff against finite differences -------------===//
+//
+// For each differentiable op, a small f64 function `@f(x..., w) =
+// sum(op(x...) * w)` (w makes the scalar a random linear functional of the
+// op's output) is differentiated by the anvil-autodiff pass with respect to
+// its float arguments; the gradients the reference interpreter computes for
+// `@f_grad` must match central finite differences of `@f`. A small network
+// checks parameter gradients the same way, and that frozen parameters get
+// none.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Reference/Interpreter.h"
+#include "compiler/Reference/Kernels.h"
+#include "compiler/Registration.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <gtest/gtest.h>
+
+using namespace anvil;
+using namespace anvil::ref;
+
+namespace {
+
+class GradientTest : public ::testing::Test {
+protected:
+  GradientTest() {
+    mlir::DialectRegistry registry;
+    mlir::anvil::registerAllDialects(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+  }
+
+  /// Parses `text` and adds @f_grad (gradients of the float arguments, and
+  /// of the parameters not matching `freeze`).
+  mlir::OwningOpRef<mlir::ModuleOp>
+  differentiate(const std::string &text, const std::string &freeze = "") {
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+    EXPECT_TRUE(module);
+    mlir::PassManager pm(&context);
+    mlir::anvil::AutodiffPassOptions options;
+    options.function = "f";
+    options.args = true;
+    options.freeze = freeze;
+    pm.addPass(mlir::anvil::createAutodiffPass(options));
+    EXPECT_TRUE(mlir::succeeded(pm.run(*module)));
+    return module;
+  }
+
+  /// Checks every float argument's gradient against central differences.
+  void check(const std::string &body, std::vector<Tensor> args) {
+    std::string signature;
+    for (size_t i = 0; i < args.size(); ++i) {
+      std::string type = "tensor<";
+      for (int64_t d : args[i].shape)
+        type += std::to_string(d) + "x";
+      type += args[i].dtype == DType::I64 ? "i64>" : "f64>";
+      signature += (i ? ", " : "") + ("%a" + std::to_string(i) + ": ") + type;
+    }
+    std::string text =
+        "func.func @f(" + signature + ") -> tensor<f64> {\n" + body + "\n}\n";
+    auto module = differentiate(text);
+    Interpreter interpreter(*module);
+    std::vector<Tensor> grads = interpreter.run("f_grad", args);
+    size_t next = 1;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i].dtype != DType::F64)
+        continue;
+      const Tensor &g = grads.at(next++);
+      ASSERT_EQ(g.shape, args[i].shape) << "argument " << i;
+      for (int64_t e = 0; e < args[i].numElements(); ++e) {
+        const double eps = 1e-6;
+        std::vector<Tensor> plus = args, minus = args;
+        plus[i].data[e] += eps;
+        minus[i].data[e] -= eps;
+        double numeric = (interpreter.run("f", plus)[0].data[0] -
+                          interpreter.run("f", minus)[0].data[0]) /
+                         (2 * eps);
+        EXPECT_NEAR(g.data[e], numeric, 1e-6 * (1 + std::fabs(numeric)))
+            << "argument " << i << " element " << e << "\n"
+            << body;
+      }
+    }
+  }
+
+  /// A random f64 tensor with values in [lo, hi).
+  Tensor random(Shape shape, double lo = -1.0, double hi = 1.0) {
+    Tensor t(DType::F64, shape);
+    for (double &v : t.data)
+      v = lo + (hi - lo) * rng.uniform();
+    return t;
+  }
+
+  mlir::MLIRContext context;
+  Random rng{42};
+};
+
+/// "%r = <op>; return sum(%r * %w)" for a result of `type` and the weight
+/// argument `%w`.
+std::string scalarize(const std::string &op, const std::string &type,
+                      const std::string &w, int rank) {
+  std::string axes;
+  for (int d = 0; d < rank; ++d)
+    axes += (d ? ", " : "") + std::to_string(d);
+  std::string s = "  %r = " + op + "\n  %m = anvil.mul %r, " + w + " : " +
+                  type + ", " + type + "\n";
+  if (rank == 0)
+    return s + "  return %m : tensor<f64>";
+  return s + "  %s = anvil.reduce_sum %m {axes = array<i64: " + axes +
+         ">} : " + type + "\n  return %s : tensor<f64>";
+}
+
+TEST_F(GradientTest, BinaryWithBroadcasting) {
+  const char *t = "tensor<2x4x3xf64>";
+  check(scalarize("anvil.add %a0, %a1 : tensor<4x3xf64>, tensor<3xf64>",
+                  "tensor<4x3xf64>", "%a2", 2),
+        {random({4, 3}), random({3}), random({4, 3})});
+  check(scalarize("anvil.sub %a0, %a1 : tensor<2x1x3xf64>, tensor<4x1xf64>", t,
+                  "%a2", 3),
+        {random({2, 1, 3}), random({4, 1}), random({2, 4, 3})});
+  check(scalarize("anvil.mul %a0, %a1 : tensor<3x4xf64>, tensor<3x1xf64>",
+                  "tensor<3x4xf64>", "%a2", 2),
+        {random({3, 4}), random({3, 1}), random({3, 4})});
+  check(scalarize("anvil.div %a0, %a1 : tensor<3x4xf64>, tensor<4xf64>",
+                  "tensor<3x4xf64>", "%a2", 2),
+        {random({3, 4}), random({4}, 0.5, 2.0), random({3, 4})});
+  // A rank-0 operand broadcasts against everything.
+  check(scalarize("anvil.mul %a0, %a1 : tensor<3x4xf64>, tensor<f64>",
+                  "tensor<3x4xf64>", "%a2", 2),
+        {random({3, 4}), random({}), random({3, 4})});
+}
+
+TEST_F(GradientTest, Unary) {
+  const std::string t = "tensor<3x5xf64>";
+  for (const char *op : {"neg", "exp", "sigmoid", "tanh"})
+    check(scalarize(std::string("anvil.") + op + " %a0 : " + t, t, "%a1", 2),
+          {random({3, 5}), random({3, 5})});
+  for (const char *op : {"log", "sqrt"})
+    check(scalarize(std::string("anvil.") + op + " %a0 : " + t, t, "%a1", 2),
+          {random({3, 5}, 0.5, 3.0), random({3, 5})});
+  // relu, away from its kink at 0.
+  Tensor x = random({3, 5}, 0.1, 1.0);
+  for (int64_t i = 0; i < x.numElements(); i += 2)
+    x.data[i] = -x.data[i];
+  check(scalarize("anvil.relu %a0 : " + t, t, "%a1", 2), {x, random({3, 5})});
+}
+
+TEST_F(GradientTest, Matmul) {
+  const char *flags[] = {"", " {transpose_a}", " {transpose_b}",
+                         " {transpose_a, transpose_b}"};
+  for (int f = 0; f < 4; ++f) {
+    bool ta = f & 1, tb = f & 2;
+    Shape a = ta ? Shape{4, 3} : Shape{3, 4};
+    Shape b = tb ? Shape{5, 4} : Shape{4, 5};
+    std::string ty = [](const Shape &s) {
+      return "tensor<" + std::to_string(s[0]) + "x" + std::to_string(s[1]) +
+             "xf64>";
+    }(a);
+    std::string tyb =
+        "tensor<" + std::to_string(b[0]) + "x" + std::to_string(b[1]) + "xf64>";
+    check(scalarize(std::string("anvil.matmul %a0, %a1") + flags[f] + " : " +
+                        ty + ", " + tyb,
+                    "tensor<3x5xf64>", "%a2", 2),
+          {random(a), random(b), random({3, 5})});
+  }
+  // Batched, the 2-D rhs broadcast over the batch.
+  check(scalarize("anvil.matmul %a0, %a1 : tensor<2x3x4xf64>, tensor<4x5xf64>",
+                  "tensor<2x3x5xf64>", "%a2", 3),
+        {random({2, 3, 4}), random({4, 5}), random({2, 3, 5})});
+}
+
+TEST_F(GradientTest, Shapes) {
+  check(scalarize("anvil.reshape %a0 {shape = array<i64: 3, 4>} : "
+                  "tensor<2x6xf64>",
+                  "tensor<3x4xf64>", "%a1", 2),
+        {random({2, 6}), random({3, 4})});
+  check(scalarize("anvil.flatten %a0 : tensor<2x3x2xf64>", "tensor<2x6xf64>",
+                  "%a1", 2),
+        {random({2, 3, 2}), random({2, 6})});
+  check(scalarize("anvil.transpose %a0 {perm = array<i64: 2, 0, 1>} : "
+                  "tensor<2x3x4xf64>",
+                  "tensor<4x2x3xf64>", "%a1", 3),
+        {random({2, 3, 4}), random({4, 2, 3})});
+}
+
+TEST_F(GradientTest, Reductions) {
+  check(scalarize("anvil.reduce_sum %a0 {axes = array<i64: 1>} : "
+                  "tensor<3x4x2xf64>",
+                  "tensor<3x2xf64>", "%a1", 2),
+        {random({3, 4, 2}), random({3, 2})});
+  check(scalarize("anvil.reduce_mean %a0 {axes = array<i64: 0, -1>, "
+                  "keepdims} : tensor<3x4x2xf64>",
+                  "tensor<1x4x1xf64>", "%a1", 3),
+        {random({3, 4, 2}), random({1, 4, 1})});
+}
+
+TEST_F(GradientTest, Losses) {
+  Tensor labels(DType::I64, {4}, {0, 2, 1, 2});
+  for (const char *reduction : {"mean", "sum"}) {
+    std::string r = reduction;
+    check("  %l = anvil.softmax_cross_entropy %a0, %a1 {reduction = \"" + r +
+              "\"} : tensor<4x3xf64>, tensor<4xi64>\n"
+              "  return %l : tensor<f64>",
+          {random({4, 3}, -3, 3), labels});
+    check("  %l = anvil.nll_loss %a0, %a1 {reduction = \"" + r +
+              "\"} : tensor<4x3xf64>, tensor<4xi64>\n"
+              "  return %l : tensor<f64>",
+          {random({4, 3}), labels});
+    check("  %l = anvil.mse_loss %a0, %a1 {reduction = \"" + r +
+              "\"} : tensor<4x2xf64>, tensor<4x2xf64>\n"
+              "  return %l : tensor<f64>",
+          {random({4, 2}), random({4, 2})});
+  }
+  check(scalarize("anvil.softmax_cross_entropy %a0, %a1 {reduction = "
+                  "\"none\"} : tensor<4x3xf64>, tensor<4xi64>",
+                  "tensor<4xf64>", "%a2", 1),
+        {random({4, 3}), labels, random({4})});
+  check(scalarize("anvil.mse_loss %a0, %a1 {reduction = \"none\"} : "
+                  "tensor<4x2xf64>, tensor<4x2xf64>",
+                  "tensor<4x2xf64>", "%a2", 2),
+        {random({4, 2}), random({4, 2}), random({4, 2})});
+}
+
+TEST_F(GradientTest, FanOutAccumulates) {
+  // x * x + exp(x): x feeds three uses.
+  check("  %p = anvil.mul %a0, %a0 : tensor<5xf64>, tensor<5xf64>\n"
+        "  %e = anvil.exp %a0 : tensor<5xf64>\n"
+        "  %r = anvil.add %p, %e : tensor<5xf64>, tensor<5xf64>\n"
+        "  %s = anvil.reduce_sum %r {axes = array<i64: 0>} : tensor<5xf64>\n"
+        "  return %s : tensor<f64>",
+        {random({5})});
+}
+
+constexpr const char *kNetwork = R"mlir(
+func.func @f(%x: tensor<4x3xf64>, %labels: tensor<4xi64>) -> tensor<f64> {
+  %w1 = anvil.param "fc1.weight" init = "xavier_uniform" : tensor<3x5xf64>
+  %b1 = anvil.param "fc1.bias" init = "uniform" {low = -0.5 : f64, high = 0.5 : f64} : tensor<5xf64>
+  %m1 = anvil.matmul %x, %w1 : tensor<4x3xf64>, tensor<3x5xf64>
+  %a1 = anvil.add %m1, %b1 : tensor<4x5xf64>, tensor<5xf64>
+  %h1 = anvil.tanh %a1 : tensor<4x5xf64>
+  %w2 = anvil.param "fc2.weight" init = "xavier_uniform" : tensor<5x3xf64>
+  %m2 = anvil.matmul %h1, %w2 : tensor<4x5xf64>, tensor<5x3xf64>
+  %l = anvil.softmax_cross_entropy %m2, %labels : tensor<4x3xf64>, tensor<4xi64>
+  return %l : tensor<f64>
+}
+)mlir";
+
+TEST_F(GradientTest, ParametersOfANetwork) {
+  auto module = differentiate(kNetwork);
+  Tensor x = random({4, 3});
+  Tensor labels(DType::I64, {4}, {0, 2, 1, 2});
+  Interpreter interpreter(*module);
+  std::vector<Tensor> grads = interpreter.run("f_grad", {x, labels});
+  // x is an argument: loss, d x, then the parameters in order.
+  ASSERT_EQ(grads.size(), 5u);
+  auto func = module->lookupSymbol<mlir::func::FuncOp>("f_grad");
+  auto names = func->getAttrOfType<mlir::ArrayAttr>("anvil.gradients");
+  std::vector<std::string> expected = {"f", "arg0", "fc1.weight", "fc1.bias",
+                                       "fc2.weight"};
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(mlir::cast<mlir::StringAttr>(names[i]).str(), expected[i]);
+  module->walk([&](mlir::anvil::ParamOp param) {
+    if (param->getParentOfType<mlir::func::FuncOp>().getName() != "f")
+      return;
+    std::string name = param.getName().str();
+    size_t index =
+        std::find(expected.begin(), expected.end(), name) - expected.begin();
+    Tensor value = initialValue(param, 0);
+    for (int64_t e = 0; e < value.numElements(); ++e) {
+      const double eps = 1e-6;
+      Tensor plus = value, minus = value;
+      plus.data[e] += eps;
+      minus.data[e] -= eps;
+      Interpreter perturbed(*module);
+      perturbed.setParam(name, plus);
+      double up = perturbed.run("f", {x, labels})[0].data[0];
+      perturbed.setParam(name, minus);
+      double down = perturbed.run("f", {x, labels})[0].data[0];
+      double numeric = (up - down) / (2 * eps);
+      EXPECT_NEAR(grads[index].data[e], numeric,
+                  1e-6 * (1 + std::fabs(numeric)))
+          << name << " element " << e;
+    }
+  });
+}
+
+TEST_F(GradientTest, FrozenParametersGetNoGradientAndPruneTheGraph) {
+  auto module = differentiate(kNetwork, "^fc1\\.");
+  mlir::PassManager pm(&context);
+  pm.addPass(mlir::createCanonicalizerPass());
+  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  auto func = module->lookupSymbol<mlir::func::FuncOp>("f_grad");
+  auto names = func->getAttrOfType<mlir::ArrayAttr>("anvil.gradients");
+  ASSERT_EQ(names.size(), 3u); // f, arg0, fc2.weight
+  EXPECT_EQ(mlir::cast<mlir::StringAttr>(names[2]).str(), "fc2.weight");
+  // Nothing but fc2 needs the backward of tanh or of the first matmul once
+  // x's gradient is also dropped: without `args`, no relu/tanh backward.
+  mlir::PassManager noArgs(&context);
+  auto plain = mlir::parseSourceString<mlir::ModuleOp>(kNetwork, &context);
+  mlir::anvil::AutodiffPassOptions options;
+  options.function = "f";
+  options.freeze = "^fc1\\.";
+  noArgs.addPass(mlir::anvil::createAutodiffPass(options));
+  noArgs.addPass(mlir::createCanonicalizerPass());
+  ASSERT_TRUE(mlir::succeeded(noArgs.run(*plain)));
+  auto pruned = plain->lookupSymbol<mlir::func::FuncOp>("f_grad");
+  int matmuls = 0;
+  pruned.walk([&](mlir::anvil::MatmulOp) { ++matmuls; });
+  // Two forward matmuls and one backward one (for fc2.weight); no backward
+  // matmul through fc1.
+  EXPECT_EQ(matmuls, 3);
+}
+
+} // namespace
