@@ -250,13 +250,14 @@ std::string mlir::anvil::emitObject(ModuleOp module,
 
 std::string mlir::anvil::linkExecutable(const std::string &object,
                                         const std::string &libDir,
+                                        const std::string &mainLibrary,
                                         const std::string &output) {
   auto cxx = llvm::sys::findProgramByName("c++");
   if (!cxx)
     cxx = llvm::sys::findProgramByName("g++");
   if (!cxx)
     return "no C++ linker (c++ or g++) on PATH; install g++";
-  std::string mainLib = libDir + "/libAnvilModelMain.a";
+  std::string mainLib = libDir + "/lib" + mainLibrary + ".a";
   std::string runtimeLib = libDir + "/libAnvilRuntime.a";
   for (const std::string &lib : {mainLib, runtimeLib})
     if (!llvm::sys::fs::exists(lib))
@@ -273,6 +274,7 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
                                        "-L" ANVIL_OPENMP_DIR,
                                        "-Wl,-rpath," ANVIL_OPENMP_DIR,
                                        "-lomp",
+                                       "-lz",
                                        "-lm",
                                        "-lpthread"};
   std::string error;

@@ -70,9 +70,12 @@ std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
                        const std::string &weightsPath,
                        const TargetOptions &target, const std::string &path);
 
-/// Links `object` with the model runtime found in `libDir` into the
-/// executable `output` (atomically). Returns an error message or "".
+/// Links `object` with the runtime found in `libDir` and the main()
+/// library `mainLibrary` (AnvilModelMain for inference, AnvilTrainerMain for
+/// trainers) into the executable `output` (atomically). Returns an error
+/// message or "".
 std::string linkExecutable(const std::string &object, const std::string &libDir,
+                           const std::string &mainLibrary,
                            const std::string &output);
 
 /// Archives `object` into the static library `output` (atomically). Returns

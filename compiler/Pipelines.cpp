@@ -39,16 +39,16 @@ using namespace mlir::anvil;
 
 namespace {
 const std::pair<Phase, llvm::StringLiteral> kPhases[] = {
-    {Phase::Import, "import"},       {Phase::Graph, "graph"},
-    {Phase::Optimize, "optimize"},   {Phase::Backend, "backend"},
-    {Phase::Bufferize, "bufferize"}, {Phase::LLVM, "llvm"},
-    {Phase::Object, "object"}};
+    {Phase::Import, "import"},   {Phase::Graph, "graph"},
+    {Phase::Train, "train"},     {Phase::Optimize, "optimize"},
+    {Phase::Backend, "backend"}, {Phase::Bufferize, "bufferize"},
+    {Phase::LLVM, "llvm"},       {Phase::Object, "object"}};
 } // namespace
 
 ArrayRef<Phase> mlir::anvil::allPhases() {
   static const Phase phases[] = {
-      Phase::Import,    Phase::Graph, Phase::Optimize, Phase::Backend,
-      Phase::Bufferize, Phase::LLVM,  Phase::Object};
+      Phase::Import,  Phase::Graph,     Phase::Train, Phase::Optimize,
+      Phase::Backend, Phase::Bufferize, Phase::LLVM,  Phase::Object};
   return phases;
 }
 
@@ -72,13 +72,29 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+void mlir::anvil::buildTrainPipeline(OpPassManager &pm,
+                                     const PipelineOptions &options) {
+  if (!options.train)
+    return;
+  // One function for a whole step: forward, loss, gradients, updates.
+  BuildTrainStepPassOptions step;
+  step.momentum = options.momentum;
+  step.nesterov = options.nesterov;
+  step.weightDecay = options.weightDecay;
+  step.freeze = options.freeze;
+  pm.addPass(createBuildTrainStepPass(step));
+  // The backward graph is full of foldable shape ops and dead gradients.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
                                         const PipelineOptions &options) {
   // An inference binary carries its weights: parameters become constants
   // (or globals loaded from a weights file).
   MaterializeParamsPassOptions params;
   params.seed = options.seed;
-  params.external = options.externalWeights;
+  params.external = options.externalWeights || options.train;
   pm.addPass(createMaterializeParamsPass(params));
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());
@@ -101,8 +117,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
   // Callers keep their inputs: bufferization must not write into them.
   pm.addPass(createProtectInputsPass());
-  // Write results straight into the buffers of their destinations.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  // (No empty-tensor elimination: it would compute a parameter's update
+  // straight into the parameter's storage, while the old value is still
+  // being read; the update is copied in at the end instead.)
   bufferization::OneShotBufferizationOptions options;
   options.bufferizeFunctionBoundaries = true;
   options.setFunctionBoundaryTypeConversion(
@@ -169,6 +186,8 @@ void mlir::anvil::buildPhasePipeline(OpPassManager &pm, Phase phase,
     return;
   case Phase::Graph:
     return buildGraphPipeline(pm);
+  case Phase::Train:
+    return buildTrainPipeline(pm, options);
   case Phase::Optimize:
     return buildOptimizePipeline(pm, options);
   case Phase::Backend:

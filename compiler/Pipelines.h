@@ -18,7 +18,16 @@ namespace mlir::anvil {
 
 /// The phases of compilation; `anvilc --compile-to=<name>` stops after one.
 /// Their names are a stable contract (README.md lists them).
-enum class Phase { Import, Graph, Optimize, Backend, Bufferize, LLVM, Object };
+enum class Phase {
+  Import,
+  Graph,
+  Train,
+  Optimize,
+  Backend,
+  Bufferize,
+  LLVM,
+  Object
+};
 
 /// All phases in order, and their names.
 llvm::ArrayRef<Phase> allPhases();
@@ -30,10 +39,18 @@ struct PipelineOptions {
   uint64_t seed = 0;
   /// Keep parameter values out of the code (they load from a weights file).
   bool externalWeights = false;
+  /// Build @train_step (the train phase) with these SGD settings.
+  bool train = false;
+  double momentum = 0.0, weightDecay = 0.0;
+  bool nesterov = false;
+  std::string freeze;
 };
 
 /// graph: canonicalize (fold constants, drop dead ops) and CSE.
 void buildGraphPipeline(OpPassManager &pm);
+/// train: @train_step = forward + loss + backward + SGD update (training
+/// only; nothing otherwise).
+void buildTrainPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// optimize: parameters become constants; constant subgraphs fold.
 void buildOptimizePipeline(OpPassManager &pm, const PipelineOptions &options);
 /// backend: anvil -> linalg/tensor/arith/math, elementwise fusion.

@@ -37,7 +37,9 @@ class Anvil_InferOp<string mnemonic, list<Trait> traits = []>
 // Parameters and constants
 //===----------------------------------------------------------------------===//
 
-def Anvil_ParamOp : Anvil_Op<"param", [Pure]> {
+// A param reads its current value: ordered against anvil.assign, still
+// removable when unused.
+def Anvil_ParamOp : Anvil_Op<"param", [MemoryEffects<[MemRead]>]> {
   let summary = "a named trainable parameter with an initializer";
   let description = [{
     A model parameter (a weight or bias). `name` identifies it in
@@ -61,6 +63,23 @@ def Anvil_ParamOp : Anvil_Op<"param", [Pure]> {
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat = "$name `init` `=` $init attr-dict `:` type($result)";
   let hasVerifier = 1;
+}
+
+def Anvil_AssignOp : Anvil_Op<"assign", [MemoryEffects<[MemWrite]>]> {
+  let summary = "overwrite a named parameter (or optimizer state) in place";
+  let description = [{
+    Gives the parameter `name` the value `value` for everything after this
+    call of the function (the next training step, evaluation, a
+    checkpoint). The train-step builder emits it for parameter updates and
+    optimizer state; reads of the parameter earlier in the same function see
+    the old value.
+
+    ```mlir
+    anvil.assign "fc1.weight", %updated : tensor<784x256xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, Anvil_FloatTensor:$value);
+  let assemblyFormat = "$name `,` $value attr-dict `:` type($value)";
 }
 
 def Anvil_ConstantOp : Anvil_InferOp<"constant", [ConstantLike]> {

@@ -31,6 +31,13 @@ struct MaterializeParamsPass
   void runOnOperation() override {
     if (external)
       return externalize();
+    WalkResult assigned = getOperation().walk([&](AssignOp assign) {
+      assign.emitError("assigns a parameter, which needs parameters kept in "
+                       "storage (the `external` option)");
+      return WalkResult::interrupt();
+    });
+    if (assigned.wasInterrupted())
+      return signalPassFailure();
     getOperation().walk([&](ParamOp param) {
       auto type = cast<RankedTensorType>(param.getType());
       ::anvil::ref::Tensor value = ::anvil::ref::initialValue(param, seed);
@@ -72,6 +79,24 @@ struct MaterializeParamsPass
           param.getLoc(), type, buffer, /*restrict=*/true, /*writable=*/false);
       param.replaceAllUsesWith(tensor.getResult());
       param.erase();
+    });
+    // Assignments write the same globals (declared by a read, which every
+    // train step has for what it assigns).
+    module.walk([&](AssignOp assign) {
+      memref::GlobalOp global = globals.lookup(assign.getName());
+      if (!global) {
+        assign.emitError("assigns parameter '")
+            << assign.getName() << "', which nothing reads";
+        return signalPassFailure();
+      }
+      OpBuilder builder(assign);
+      Value buffer = builder.create<memref::GetGlobalOp>(
+          assign.getLoc(), global.getType(), global.getSymName());
+      auto write = builder.create<bufferization::MaterializeInDestinationOp>(
+          assign.getLoc(), assign.getValue(), buffer);
+      write.setRestrict(true);
+      write.setWritable(true);
+      assign.erase();
     });
   }
 };

@@ -88,6 +88,48 @@ def AutodiffPass : Pass<"anvil-autodiff", "ModuleOp"> {
   ];
 }
 
+def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
+  let summary = "Build @train_step: forward, loss, backward and SGD update";
+  let description = [{
+    From `@forward(x) -> prediction` and `@loss(prediction, target) ->
+    scalar`, builds `@train_step(x, target, lr: tensor<f32>) -> loss`: the
+    two composed, differentiated (the anvil-autodiff rules, `freeze`
+    honoured), and every trainable parameter updated in place with SGD:
+
+        v = momentum * v + (grad + weight_decay * p)
+        p = p - lr * (nesterov ? grad' + momentum * v : v)
+
+    where `v` is the optimizer state `<name>.momentum` (an `anvil.param`
+    starting at zeros; none without momentum). Updates are `anvil.assign`s
+    at the end of the step, after every read of the old values. Before:
+
+    ```mlir
+    func.func @forward(%x: tensor<64x784xf32>) -> tensor<64x10xf32>
+    func.func @loss(%y: tensor<64x10xf32>, %l: tensor<64xi64>) -> tensor<f32>
+    ```
+
+    After (added):
+
+    ```mlir
+    func.func @train_step(%x: tensor<64x784xf32>, %l: tensor<64xi64>,
+                          %lr: tensor<f32>) -> tensor<f32> {
+      ... forward, loss, gradients ...
+      anvil.assign "fc1.weight", %w_new : tensor<784x256xf32>
+      anvil.assign "fc1.weight.momentum", %v_new : tensor<784x256xf32>
+      return %loss : tensor<f32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
+    Option<"weightDecay", "weight-decay", "double", "0.0",
+           "L2 weight decay added to each gradient">,
+    Option<"freeze", "freeze", "std::string", "\"\"",
+           "Parameters whose name matches this regex are not trained">,
+  ];
+}
+
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let summary = "Lower anvil ops to linalg, tensor, arith and math";
   let description = [{

@@ -9,8 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Error.h"
+#include "runtime/Model.h"
 #include "runtime/Npy.h"
-#include "runtime/Weights.h"
 
 #include <algorithm>
 #include <chrono>
@@ -20,168 +20,15 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-struct AnvilFunction {
-  const char *name;
-  const char *signature;
-  void *fn;
-};
-extern const AnvilFunction anvil_model_functions[];
-extern const int32_t anvil_model_num_functions;
-// Parameters kept in a weights file (anvilc --weights-file), and that
-// file's path at compile time.
-struct AnvilParam {
-  const char *name;
-  void *storage;
-  int64_t bytes;
-};
-extern const AnvilParam anvil_model_params[];
-extern const int32_t anvil_model_num_params;
-extern const char anvil_model_weights_path[];
-// LLVM's OpenMP runtime, which runs the model's parallel loops.
-void omp_set_num_threads(int);
-}
-
 using namespace anvil;
 
 namespace {
-
-struct TensorSpec {
-  DType dtype;
-  std::vector<int64_t> shape;
-  std::string text;
-};
-
-/// Parses "f32[64,784]" (see compiler/Codegen.h).
-TensorSpec parseSpec(const std::string &text) {
-  TensorSpec spec;
-  spec.text = text;
-  size_t open = text.find('[');
-  std::string name = text.substr(0, open);
-  const DType all[] = {DType::F32, DType::F64, DType::I64, DType::I32,
-                       DType::I8,  DType::U8,  DType::Bool};
-  bool found = false;
-  for (DType d : all)
-    if (name == dtypeName(d)) {
-      spec.dtype = d;
-      found = true;
-    }
-  if (!found || open == std::string::npos)
-    throw Error("internal error: bad signature '" + text + "'");
-  std::string dims = text.substr(open + 1, text.size() - open - 2);
-  size_t start = 0;
-  while (start < dims.size()) {
-    size_t comma = dims.find(',', start);
-    if (comma == std::string::npos)
-      comma = dims.size();
-    spec.shape.push_back(std::stoll(dims.substr(start, comma - start)));
-    start = comma + 1;
-  }
-  return spec;
-}
-
-std::vector<TensorSpec> parseList(const std::string &text) {
-  std::vector<TensorSpec> specs;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t semi = text.find(';', start);
-    if (semi == std::string::npos)
-      semi = text.size();
-    specs.push_back(parseSpec(text.substr(start, semi - start)));
-    start = semi + 1;
-  }
-  return specs;
-}
-
-struct Function {
-  const AnvilFunction *entry;
-  std::vector<TensorSpec> inputs, outputs;
-};
-
-Function lookup(const std::string &name) {
-  std::string names;
-  for (int32_t i = 0; i < anvil_model_num_functions; ++i) {
-    const AnvilFunction &f = anvil_model_functions[i];
-    names += std::string(" ") + f.name;
-    if (name == f.name) {
-      std::string sig = f.signature;
-      size_t arrow = sig.find("->");
-      return {&f, parseList(sig.substr(0, arrow)),
-              parseList(sig.substr(arrow + 2))};
-    }
-  }
-  throw Error("this model has no function '" + name + "' (it has:" + names +
-              ")");
-}
-
-/// Calls `fn` with `args` pointers (inputs, then outputs).
-void call(void *fn, std::vector<void *> &a) {
-  using P = void *;
-  switch (a.size()) {
-  case 1:
-    reinterpret_cast<void (*)(P)>(fn)(a[0]);
-    return;
-  case 2:
-    reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
-    return;
-  case 3:
-    reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
-    return;
-  case 4:
-    reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
-    return;
-  case 5:
-    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4]);
-    return;
-  case 6:
-    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                     a[4], a[5]);
-    return;
-  case 7:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                        a[4], a[5], a[6]);
-    return;
-  case 8:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-    return;
-  }
-  throw Error("functions with more than 8 inputs and outputs together are "
-              "not supported yet");
-}
-
-/// Fills the model's parameter globals from the weights file at `path`.
-void loadWeights(const std::string &path) {
-  std::vector<NamedTensor> tensors = readWeights(path);
-  for (int32_t i = 0; i < anvil_model_num_params; ++i) {
-    const AnvilParam &p = anvil_model_params[i];
-    auto it =
-        std::find_if(tensors.begin(), tensors.end(),
-                     [&](const NamedTensor &t) { return t.name == p.name; });
-    if (it == tensors.end())
-      throw Error(path + ": has no parameter '" + p.name +
-                  "'; is it the weights file of this model?");
-    if (static_cast<int64_t>(it->bytes.size()) != p.bytes)
-      throw Error(path + ": parameter '" + p.name + "' has " +
-                  std::to_string(it->bytes.size()) +
-                  " bytes, the model needs " + std::to_string(p.bytes));
-    std::memcpy(p.storage, it->bytes.data(), p.bytes);
-  }
-}
 
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
-}
-
-NpyArray allocate(const TensorSpec &spec) {
-  NpyArray a;
-  a.dtype = spec.dtype;
-  a.shape = spec.shape;
-  a.bytes.assign(a.numElements() * dtypeSize(spec.dtype), 0);
-  return a;
 }
 
 void usage(const char *argv0) {
@@ -248,7 +95,7 @@ int run(int argc, char **argv) {
   if (function.empty())
     function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
                                               : "forward";
-  Function fn = lookup(function);
+  Function fn = lookupFunction(function);
   if (anvil_model_num_params > 0)
     loadWeights(weights);
 
@@ -292,11 +139,11 @@ int run(int argc, char **argv) {
     for (int i = 0; i < 10 || std::chrono::steady_clock::now() - warmStart <
                                   std::chrono::milliseconds(50);
          ++i)
-      call(fn.entry->fn, pointers);
+      fn.call(pointers);
     std::vector<double> ms;
     for (long i = 0; i < bench; ++i) {
       auto start = std::chrono::steady_clock::now();
-      call(fn.entry->fn, pointers);
+      fn.call(pointers);
       auto end = std::chrono::steady_clock::now();
       ms.push_back(
           std::chrono::duration<double, std::milli>(end - start).count());
@@ -312,7 +159,7 @@ int run(int argc, char **argv) {
                 batch * 1000.0 / median, static_cast<long long>(batch));
     return 0;
   }
-  call(fn.entry->fn, pointers);
+  fn.call(pointers);
   for (size_t i = 0; i < results.size(); ++i)
     writeNpy(outputs[i], results[i]);
   return 0;

@@ -137,6 +137,10 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
           return {it->second};
         return {initialValue(p, seed)};
       })
+      .Case([&](a::AssignOp assign) -> V {
+        params[assign.getName().str()] = in[0];
+        return {};
+      })
       .Case([&](a::ConstantOp c) -> V {
         auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
         if (!dense)

@@ -2,11 +2,11 @@
 //
 // Executes a function of a verified module op by op with the naive kernels
 // of Kernels.h. It is the numeric truth for every compiled path and backs
-// `anvilc run --reference`. Parameters take the values given with setParam,
-// or else their initializers (seeded from the op's `seed`, or from its name
-// and the interpreter's seed). Runtime value errors and shape disagreements
-// between a kernel and the dialect's inference throw anvil::Error prefixed
-// with the op's location.
+// `anvilc run --reference`. Parameters take the values given with setParam
+// or written by an earlier `anvil.assign`, or else their initializers (seeded
+// from the op's `seed`, or from its name and the interpreter's seed). Runtime
+// value errors and shape disagreements between a kernel and the dialect's
+// inference throw anvil::Error prefixed with the op's location.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +39,9 @@ public:
   void setParam(const std::string &name, Tensor value) {
     params[name] = std::move(value);
   }
+
+  /// The parameters given with setParam or written by `anvil.assign`.
+  const std::map<std::string, Tensor> &assignedParams() const { return params; }
 
   /// Runs `function` on `args` (already checked against its signature) and
   /// returns its results.

@@ -27,6 +27,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -35,6 +36,8 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include <cstring>
+#include <map>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -42,6 +45,9 @@ namespace cl = llvm::cl;
 static cl::OptionCategory anvilCategory("anvilc options");
 static cl::SubCommand runCommand(
     "run", "Run a function of a model on .npy inputs and write .npy outputs");
+
+static cl::SubCommand
+    trainCommand("train", "Compile a model into a native trainer executable");
 
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
@@ -117,6 +123,50 @@ static cl::opt<std::string> paramsDir(
 static cl::opt<uint64_t>
     seed("seed", cl::desc("Seed for parameters without a `seed` attribute"),
          cl::init(0), cl::sub(runCommand));
+
+// `anvilc train`.
+static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
+                                       cl::sub(trainCommand), cl::Required);
+static cl::opt<std::string>
+    trainOutput("o",
+                cl::desc("The trainer executable (default: trainer); "
+                         "its weights go to <trainer>.weights"),
+                cl::value_desc("file"), cl::init("trainer"),
+                cl::sub(trainCommand));
+static cl::opt<std::string> trainLoss(
+    "loss",
+    cl::desc("cross-entropy, nll or mse of @forward's result against the "
+             "target (default: the model's own @loss)"),
+    cl::sub(trainCommand));
+static cl::opt<std::string>
+    optimizer("optimizer", cl::desc("sgd (adam and adamw are not built yet)"),
+              cl::init("sgd"), cl::sub(trainCommand));
+static cl::opt<double> trainLr("lr",
+                               cl::desc("Learning rate (the trainer's "
+                                        "default; its --lr overrides)"),
+                               cl::init(0.05), cl::sub(trainCommand));
+static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
+                                cl::init(0.0), cl::sub(trainCommand));
+static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
+                              cl::sub(trainCommand));
+static cl::opt<double> weightDecay("weight-decay", cl::desc("L2 weight decay"),
+                                   cl::init(0.0), cl::sub(trainCommand));
+static cl::opt<int64_t>
+    batch("batch",
+          cl::desc("Batch size; must be the model's (its types fix it)"),
+          cl::init(0), cl::sub(trainCommand));
+static cl::opt<std::string>
+    freeze("freeze", cl::desc("Do not train parameters whose name matches"),
+           cl::value_desc("regex"), cl::sub(trainCommand));
+static cl::opt<std::string>
+    initFrom("init-from",
+             cl::desc("Start from the parameters of a checkpoint or weights "
+                      "file (names not in it keep their initializers)"),
+             cl::value_desc("ckpt"), cl::sub(trainCommand));
+static cl::opt<uint64_t>
+    trainSeed("seed",
+              cl::desc("Seed for parameters without a `seed` attribute"),
+              cl::init(0), cl::sub(trainCommand));
 
 /// Prints `message` as anvilc's one error line and returns the exit code.
 static int reportError(const std::string &message) {
@@ -223,38 +273,57 @@ static void printPlans(ModuleOp module) {
   }
 }
 
-/// Runs the phases on `module` up to `stopAfter` (all of them and the link
-/// step when unset), writing the IR (or object) of that phase or the
-/// executable to `output`.
-static int compile(MLIRContext &context, ModuleOp module,
-                   std::optional<mlir::anvil::Phase> stopAfter,
-                   const std::string &output, uint64_t seed) {
-  using mlir::anvil::Phase;
-  auto entries = mlir::anvil::collectEntryPoints(module);
-  if (failed(entries))
-    return 1;
+/// What one compilation makes.
+struct Job {
+  std::optional<mlir::anvil::Phase> stopAfter; // unset: link
+  std::string output;
   mlir::anvil::PipelineOptions options;
-  options.seed = seed;
-  // With --weights-file the values go to a file, computed as the
-  // materializing pass would, and the code reads them from globals.
-  std::vector<::anvil::NamedTensor> weights;
+  /// Where the parameters go when they are kept out of the code ("" = in).
   std::string weightsPath;
-  if (!weightsFile.empty() && !stopAfter) {
+  /// Starting values of parameters, by name, overriding their initializers.
+  std::map<std::string, std::vector<char>> initial;
+  /// Extra entries of the weights file (a trainer's defaults).
+  std::vector<::anvil::NamedTensor> extras;
+  std::string mainLibrary = "AnvilModelMain";
+};
+
+/// The starting value of every parameter (after the train phase, which adds
+/// the optimizer state), by name: `initial` or the initializers.
+static std::vector<::anvil::NamedTensor> startingValues(ModuleOp module,
+                                                        const Job &job) {
+  std::vector<::anvil::NamedTensor> values;
+  llvm::StringSet<> seen;
+  module.walk([&](mlir::anvil::ParamOp param) {
+    std::string name = param.getName().str();
+    if (!seen.insert(name).second)
+      return;
+    auto given = job.initial.find(name);
+    if (given != job.initial.end()) {
+      values.push_back({name, given->second});
+      return;
+    }
+    ::anvil::NpyArray v = ::anvil::ref::toNpy(
+        ::anvil::ref::initialValue(param, job.options.seed));
+    values.push_back({name, v.bytes});
+  });
+  return values;
+}
+
+/// Runs the phases on `module` up to `job.stopAfter` (all of them and the
+/// link step when unset), writing the IR (or object) of that phase, or the
+/// executable or library, to `job.output`.
+static int compile(MLIRContext &context, ModuleOp module, Job job) {
+  using mlir::anvil::Phase;
+  if (!job.weightsPath.empty()) {
     if (emitKind == "lib")
       return reportError("--weights-file works with executables only so far");
-    options.externalWeights = true;
-    llvm::SmallString<256> absolute(weightsFile);
+    llvm::SmallString<256> absolute(job.weightsPath);
     llvm::sys::fs::make_absolute(absolute);
-    weightsPath = absolute.str().str();
-    llvm::StringSet<> seen;
-    module.walk([&](mlir::anvil::ParamOp param) {
-      if (!seen.insert(param.getName()).second)
-        return;
-      ::anvil::NpyArray values =
-          ::anvil::ref::toNpy(::anvil::ref::initialValue(param, seed));
-      weights.push_back({param.getName().str(), values.bytes});
-    });
+    job.weightsPath = absolute.str().str();
+    job.options.externalWeights = true;
   }
+  FailureOr<std::vector<mlir::anvil::EntryPoint>> entries;
+  std::vector<::anvil::NamedTensor> weights;
   std::vector<mlir::anvil::ExternalParam> params;
   if (!dumpPhasesTo.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpPhasesTo))
@@ -268,9 +337,17 @@ static int compile(MLIRContext &context, ModuleOp module,
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    mlir::anvil::buildPhasePipeline(pm, phase, options);
+    mlir::anvil::buildPhasePipeline(pm, phase, job.options);
     if (failed(pm.run(module)))
       return reportError("the " + name + " phase failed (see above)");
+    if (phase == Phase::Train) {
+      // The entry points and parameters are all there, still on tensors.
+      entries = mlir::anvil::collectEntryPoints(module);
+      if (failed(entries))
+        return 1;
+      if (!job.weightsPath.empty())
+        weights = startingValues(module, job);
+    }
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
     if (phase == Phase::Optimize)
@@ -282,19 +359,20 @@ static int compile(MLIRContext &context, ModuleOp module,
               writeIR(module, dumpPhasesTo + "/" + prefix + name + ".mlir"))
         return rc;
     }
-    if (stopAfter == phase)
-      return writeIR(module, output);
+    if (job.stopAfter == phase)
+      return writeIR(module, job.output);
   }
-  bool linking = !stopAfter.has_value();
-  std::string object = linking ? output + ".o" : output;
+  bool linking = !job.stopAfter.has_value();
+  std::string object = linking ? job.output + ".o" : job.output;
   mlir::anvil::TargetOptions target{targetTriple, targetCpu};
   if (std::string e = mlir::anvil::emitObject(module, *entries, params,
-                                              weightsPath, target, object);
+                                              job.weightsPath, target, object);
       !e.empty())
     return reportError(e);
   if (!linking)
     return 0;
   std::string e;
+  const std::string &output = job.output;
   if (emitKind == "lib") {
     e = mlir::anvil::archiveLibrary(object, output);
     if (e.empty()) {
@@ -317,10 +395,11 @@ static int compile(MLIRContext &context, ModuleOp module,
       }
     }
   } else {
-    e = mlir::anvil::linkExecutable(object, libDir, output);
-    if (e.empty() && options.externalWeights) {
+    e = mlir::anvil::linkExecutable(object, libDir, job.mainLibrary, output);
+    if (e.empty() && !job.weightsPath.empty()) {
+      weights.insert(weights.end(), job.extras.begin(), job.extras.end());
       try {
-        ::anvil::writeWeights(weightsPath, weights);
+        ::anvil::writeWeights(job.weightsPath, weights);
       } catch (const ::anvil::Error &error) {
         e = error.what();
       }
@@ -339,7 +418,10 @@ static int runCompiled(MLIRContext &context, ModuleOp module,
           llvm::sys::fs::createUniqueDirectory("anvilc-run", dir))
     return reportError("cannot create a temporary directory: " + ec.message());
   std::string exe = (dir + "/model").str();
-  int rc = compile(context, module, std::nullopt, exe, seed);
+  Job job;
+  job.output = exe;
+  job.options.seed = seed;
+  int rc = compile(context, module, job);
   if (rc == 0) {
     std::vector<std::string> args = {exe, "--function", functionName};
     for (const std::string &i : inputs)
@@ -411,6 +493,80 @@ static int runMain(MLIRContext &context) {
   return 0;
 }
 
+/// Replaces @loss by the named loss of @forward's result against a target.
+static LogicalResult synthesizeLoss(ModuleOp module, const std::string &kind) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.getNumResults() != 1)
+    return module.emitError("training needs a @forward with one result");
+  auto prediction = cast<RankedTensorType>(forward.getResultTypes()[0]);
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  if (auto old = module.lookupSymbol<func::FuncOp>("loss"))
+    old.erase();
+  Type target = kind == "mse"
+                    ? Type(prediction)
+                    : Type(RankedTensorType::get({prediction.getDimSize(0)},
+                                                 b.getI64Type()));
+  auto scalar = RankedTensorType::get({}, prediction.getElementType());
+  auto loss =
+      b.create<func::FuncOp>(forward.getLoc(), "loss",
+                             b.getFunctionType({prediction, target}, {scalar}));
+  Block *block = loss.addEntryBlock();
+  b.setInsertionPointToEnd(block);
+  Value y = block->getArgument(0), t = block->getArgument(1);
+  Value l;
+  if (kind == "cross-entropy")
+    l = b.create<mlir::anvil::SoftmaxCrossEntropyOp>(loss.getLoc(), y, t);
+  else if (kind == "nll")
+    l = b.create<mlir::anvil::NllLossOp>(loss.getLoc(), y, t);
+  else if (kind == "mse")
+    l = b.create<mlir::anvil::MseLossOp>(loss.getLoc(), y, t);
+  else
+    return module.emitError("--loss must be cross-entropy, nll or mse, not '")
+           << kind << "'";
+  b.create<func::ReturnOp>(loss.getLoc(), l);
+  return success();
+}
+
+static int trainMain(MLIRContext &context) {
+  if (optimizer != "sgd")
+    return reportError("--optimizer " + optimizer +
+                       " is not built yet; use sgd (with --momentum)");
+  OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
+  if (!module)
+    return 1;
+  if (!trainLoss.empty() && failed(synthesizeLoss(*module, trainLoss)))
+    return 1;
+  auto forward = module->lookupSymbol<func::FuncOp>("forward");
+  if (batch != 0 && forward && forward.getNumArguments() > 0) {
+    int64_t modelBatch =
+        cast<RankedTensorType>(forward.getArgumentTypes()[0]).getDimSize(0);
+    if (batch != modelBatch)
+      return reportError(
+          trainModel + ": the model's batch is " + std::to_string(modelBatch) +
+          " (its types fix it); --batch " + std::to_string(batch) +
+          " would need the model rewritten for " + "that batch");
+  }
+  Job job;
+  job.output = trainOutput;
+  job.weightsPath = trainOutput + ".weights";
+  job.mainLibrary = "AnvilTrainerMain";
+  job.options.seed = trainSeed;
+  job.options.train = true;
+  job.options.momentum = momentum;
+  job.options.nesterov = nesterov;
+  job.options.weightDecay = weightDecay;
+  job.options.freeze = freeze;
+  if (!initFrom.empty())
+    for (::anvil::NamedTensor &t : ::anvil::readWeights(initFrom))
+      job.initial[t.name] = std::move(t.bytes);
+  ::anvil::NamedTensor lr{"__lr", std::vector<char>(sizeof(double))};
+  double value = trainLr;
+  std::memcpy(lr.bytes.data(), &value, sizeof(value));
+  job.extras.push_back(lr);
+  return compile(context, *module, std::move(job));
+}
+
 static int compileMain(MLIRContext &context) {
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
@@ -439,7 +595,13 @@ static int compileMain(MLIRContext &context) {
     output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
   if (stopAfter == mlir::anvil::Phase::Import)
     return writeIR(*module, output);
-  return compile(context, *module, stopAfter, output, compileSeed);
+  Job job;
+  job.stopAfter = stopAfter;
+  job.output = output;
+  job.options.seed = compileSeed;
+  if (!stopAfter)
+    job.weightsPath = weightsFile;
+  return compile(context, *module, std::move(job));
 }
 
 int main(int argc, char **argv) {
@@ -456,6 +618,7 @@ int main(int argc, char **argv) {
   // --help; --help-hidden lists them.
   cl::HideUnrelatedOptions(anvilCategory);
   cl::HideUnrelatedOptions(anvilCategory, runCommand);
+  cl::HideUnrelatedOptions(anvilCategory, trainCommand);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil: a compiler for neural-network graphs\n\n"
@@ -463,6 +626,8 @@ int main(int argc, char **argv) {
       "executable\n"
       "  anvilc MODEL.mlir --compile-to=PHASE   stop after a phase, print "
       "its IR\n"
+      "  anvilc train MODEL.mlir --lr 0.05 --momentum 0.9 -o trainer\n"
+      "                                         compile a native trainer\n"
       "  anvilc run MODEL.mlir --input x.npy ... --output y.npy ...\n"
       "                                         compile and run (or "
       "--reference)\n");
@@ -472,7 +637,11 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   try {
-    return runCommand ? runMain(context) : compileMain(context);
+    if (runCommand)
+      return runMain(context);
+    if (trainCommand)
+      return trainMain(context);
+    return compileMain(context);
   } catch (const ::anvil::Error &e) {
     return reportError(e.what());
   }

@@ -1,9 +1,10 @@
 //===- MatMul.cpp - anvil.matmul -> linalg --------------------------------===//
 //
-// A plain 2-D product becomes `linalg.matmul`; with transposes or batch
-// dimensions (broadcast as in numpy) it becomes a `linalg.generic`
-// contraction over (batch..., m, n, k) whose indexing maps do the transposes
-// and the broadcasting, so no operand is ever copied. Both accumulate into a
+// A 2-D product becomes `linalg.matmul` (a transposed operand is first
+// transposed into a temporary, so that the product runs on the vectorized
+// matmul); with batch dimensions (broadcast as in numpy) it becomes a
+// `linalg.generic` contraction over (batch..., m, n, k) whose indexing maps
+// do the transposes and the broadcasting. Both accumulate into a
 // zero-filled result.
 //
 //===----------------------------------------------------------------------===//
@@ -33,7 +34,22 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     bool ta = op.getTransposeA(), tb = op.getTransposeB();
     if (type.getRank() == 2 && lhsType.getRank() == 2 &&
-        rhsType.getRank() == 2 && !ta && !tb) {
+        rhsType.getRank() == 2) {
+      // A transposed operand is transposed once into a temporary, so that
+      // every 2-D product runs on the tiled, vectorized linalg.matmul (the
+      // copy costs O(n^2) against the product's O(n^3)).
+      auto transposed = [&](Value v, RankedTensorType t) -> Value {
+        auto to = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                        t.getElementType());
+        return rewriter
+            .create<linalg::TransposeOp>(loc, v, emptyTensor(rewriter, loc, to),
+                                         ArrayRef<int64_t>{1, 0})
+            .getResult()[0];
+      };
+      if (ta)
+        lhs = transposed(lhs, lhsType);
+      if (tb)
+        rhs = transposed(rhs, rhsType);
       rewriter.replaceOp(op, rewriter
                                  .create<linalg::MatmulOp>(
                                      loc, type, ValueRange{lhs, rhs}, acc)

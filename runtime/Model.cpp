@@ -1,0 +1,158 @@
+//===- Model.cpp - what a compiled model object provides ------------------===//
+
+#include "runtime/Model.h"
+#include "runtime/Error.h"
+#include "runtime/Weights.h"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace anvil;
+
+namespace {
+
+/// Parses "f32[64,784]" (see compiler/Codegen.h).
+TensorSpec parseSpec(const std::string &text) {
+  TensorSpec spec;
+  spec.text = text;
+  size_t open = text.find('[');
+  std::string name = text.substr(0, open);
+  const DType all[] = {DType::F32, DType::F64, DType::I64, DType::I32,
+                       DType::I8,  DType::U8,  DType::Bool};
+  bool found = false;
+  for (DType d : all)
+    if (name == dtypeName(d)) {
+      spec.dtype = d;
+      found = true;
+    }
+  if (!found || open == std::string::npos)
+    throw Error("internal error: bad signature '" + text + "'");
+  std::string dims = text.substr(open + 1, text.size() - open - 2);
+  size_t start = 0;
+  while (start < dims.size()) {
+    size_t comma = dims.find(',', start);
+    if (comma == std::string::npos)
+      comma = dims.size();
+    spec.shape.push_back(std::stoll(dims.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return spec;
+}
+
+std::vector<TensorSpec> parseList(const std::string &text) {
+  std::vector<TensorSpec> specs;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t semi = text.find(';', start);
+    if (semi == std::string::npos)
+      semi = text.size();
+    specs.push_back(parseSpec(text.substr(start, semi - start)));
+    start = semi + 1;
+  }
+  return specs;
+}
+
+} // namespace
+
+int64_t TensorSpec::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+void Function::call(std::vector<void *> &a) const {
+  void *fn = entry->fn;
+  using P = void *;
+  switch (a.size()) {
+  case 1:
+    reinterpret_cast<void (*)(P)>(fn)(a[0]);
+    return;
+  case 2:
+    reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+    return;
+  case 3:
+    reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+    return;
+  case 4:
+    reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+    return;
+  case 5:
+    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4]);
+    return;
+  case 6:
+    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                     a[4], a[5]);
+    return;
+  case 7:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                        a[4], a[5], a[6]);
+    return;
+  case 8:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    return;
+  }
+  throw Error("functions with more than 8 inputs and outputs together are "
+              "not supported yet");
+}
+
+bool anvil::hasFunction(const std::string &name) {
+  for (int32_t i = 0; i < anvil_model_num_functions; ++i)
+    if (name == anvil_model_functions[i].name)
+      return true;
+  return false;
+}
+
+Function anvil::lookupFunction(const std::string &name) {
+  std::string names;
+  for (int32_t i = 0; i < anvil_model_num_functions; ++i) {
+    const AnvilFunction &f = anvil_model_functions[i];
+    names += std::string(" ") + f.name;
+    if (name == f.name) {
+      std::string sig = f.signature;
+      size_t arrow = sig.find("->");
+      return {&f, parseList(sig.substr(0, arrow)),
+              parseList(sig.substr(arrow + 2))};
+    }
+  }
+  throw Error("this model has no function '" + name + "' (it has:" + names +
+              ")");
+}
+
+NpyArray anvil::allocate(const TensorSpec &spec) {
+  NpyArray a;
+  a.dtype = spec.dtype;
+  a.shape = spec.shape;
+  a.bytes.assign(a.numElements() * dtypeSize(spec.dtype), 0);
+  return a;
+}
+
+void anvil::loadWeights(const std::string &path) {
+  std::vector<NamedTensor> tensors = readWeights(path);
+  for (int32_t i = 0; i < anvil_model_num_params; ++i) {
+    const AnvilParam &p = anvil_model_params[i];
+    auto it =
+        std::find_if(tensors.begin(), tensors.end(),
+                     [&](const NamedTensor &t) { return t.name == p.name; });
+    if (it == tensors.end())
+      throw Error(path + ": has no parameter '" + p.name +
+                  "'; is it the weights file of this model?");
+    if (static_cast<int64_t>(it->bytes.size()) != p.bytes)
+      throw Error(path + ": parameter '" + p.name + "' has " +
+                  std::to_string(it->bytes.size()) +
+                  " bytes, the model needs " + std::to_string(p.bytes));
+    std::memcpy(p.storage, it->bytes.data(), p.bytes);
+  }
+}
+
+std::vector<std::pair<std::string, std::vector<char>>>
+anvil::storedParameters() {
+  std::vector<std::pair<std::string, std::vector<char>>> values;
+  for (int32_t i = 0; i < anvil_model_num_params; ++i) {
+    const AnvilParam &p = anvil_model_params[i];
+    const char *data = static_cast<const char *>(p.storage);
+    values.push_back({p.name, std::vector<char>(data, data + p.bytes)});
+  }
+  return values;
+}

@@ -1,0 +1,77 @@
+//===- Model.h - what a compiled model object provides ----------*- C++ -*-===//
+//
+// The tables anvilc puts into every model object (see compiler/Codegen.h)
+// and the runtime's view of them: entry points with their signatures, a
+// call through the bare-pointer convention, and the parameters kept in
+// storage (loaded from and saved to weights files). Shared by the main() of
+// inference executables (ModelMain.cpp) and of trainers (TrainerMain.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_RUNTIME_MODEL_H
+#define ANVIL_RUNTIME_MODEL_H
+
+#include "runtime/Npy.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+extern "C" {
+struct AnvilFunction {
+  const char *name;
+  const char *signature;
+  void *fn;
+};
+extern const AnvilFunction anvil_model_functions[];
+extern const int32_t anvil_model_num_functions;
+/// Parameters kept in storage (anvilc --weights-file, and every trainer).
+struct AnvilParam {
+  const char *name;
+  void *storage;
+  int64_t bytes;
+};
+extern const AnvilParam anvil_model_params[];
+extern const int32_t anvil_model_num_params;
+/// The weights file named at compile time.
+extern const char anvil_model_weights_path[];
+/// LLVM's OpenMP runtime, which runs the model's parallel loops.
+void omp_set_num_threads(int);
+}
+
+namespace anvil {
+
+/// One argument or result: dtype and shape, and the "f32[64,784]" text.
+struct TensorSpec {
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::string text;
+  int64_t numElements() const;
+};
+
+/// An entry point of the model.
+struct Function {
+  const AnvilFunction *entry;
+  std::vector<TensorSpec> inputs, outputs;
+
+  /// Calls it; `args` are the inputs' then the outputs' buffers.
+  void call(std::vector<void *> &args) const;
+};
+
+/// The entry point `name`; throws an Error listing the others if absent.
+Function lookupFunction(const std::string &name);
+/// Whether the model has an entry point `name`.
+bool hasFunction(const std::string &name);
+
+/// A zero-filled array of `spec`'s dtype and shape.
+NpyArray allocate(const TensorSpec &spec);
+
+/// Fills the parameter storage from the weights file at `path`; other
+/// tensors in the file are ignored. Throws an Error naming the file.
+void loadWeights(const std::string &path);
+/// The current value of every stored parameter, by name.
+std::vector<std::pair<std::string, std::vector<char>>> storedParameters();
+
+} // namespace anvil
+
+#endif // ANVIL_RUNTIME_MODEL_H
