@@ -77,6 +77,11 @@ static cl::opt<std::string> weightsFile(
     cl::desc("Keep the parameters out of the executable: write them to FILE, "
              "which the executable loads at start (or --weights FILE)"),
     cl::value_desc("file"), cl::cat(anvilCategory));
+static cl::opt<std::string> weightsIn(
+    "weights",
+    cl::desc("Compile these parameter values (a trainer's checkpoint or a "
+             "weights file) into the output instead of the initializers"),
+    cl::value_desc("ckpt"), cl::cat(anvilCategory));
 static cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("Print each function's static arena: its size and the offset, "
@@ -567,6 +572,40 @@ static int trainMain(MLIRContext &context) {
   return compile(context, *module, std::move(job));
 }
 
+/// Gives every parameter of `module` its value from the weights file at
+/// `path` (as dense data), checking names and sizes.
+static int applyWeights(ModuleOp module, const std::string &path) {
+  std::map<std::string, std::vector<char>> values;
+  for (::anvil::NamedTensor &t : ::anvil::readWeights(path))
+    values[t.name] = std::move(t.bytes);
+  std::string missing;
+  WalkResult result = module.walk([&](mlir::anvil::ParamOp param) {
+    auto it = values.find(param.getName().str());
+    if (it == values.end()) {
+      missing += " " + param.getName().str();
+      return WalkResult::advance();
+    }
+    auto type = cast<RankedTensorType>(param.getType());
+    int64_t bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+    if (static_cast<int64_t>(it->second.size()) != bytes) {
+      reportError(path + ": parameter '" + param.getName().str() + "' has " +
+                  std::to_string(it->second.size()) + " bytes, the model's " +
+                  typeString(type) + " needs " + std::to_string(bytes));
+      return WalkResult::interrupt();
+    }
+    param.setInit("dense");
+    param.setValueAttr(
+        DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(it->second)));
+    return WalkResult::advance();
+  });
+  if (result.wasInterrupted())
+    return 1;
+  if (!missing.empty())
+    return reportError(path + ": has no value for parameter(s):" + missing +
+                       "; is it a checkpoint of this model?");
+  return 0;
+}
+
 static int compileMain(MLIRContext &context) {
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
@@ -593,6 +632,9 @@ static int compileMain(MLIRContext &context) {
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
     output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
+  if (!weightsIn.empty())
+    if (int rc = applyWeights(*module, weightsIn))
+      return rc;
   if (stopAfter == mlir::anvil::Phase::Import)
     return writeIR(*module, output);
   Job job;
