@@ -74,8 +74,8 @@ std::vector<NamedTensor> anvil::readWeights(const std::string &path) {
   size_t at = data.size() - 8;
   uint64_t stored = get<uint64_t>(path, data, at);
   if (stored != fnv1a(data.data(), data.size() - 8))
-    throw Error(path + ": corrupt weights file (checksum mismatch); "
-                       "recompile the model with --weights-file");
+    throw Error(path + ": corrupt (checksum mismatch): the file was "
+                       "damaged or cut short; use another copy");
   at = sizeof(kMagic);
   uint32_t version = get<uint32_t>(path, data, at);
   if (version != kVersion)

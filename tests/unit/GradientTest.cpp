@@ -318,3 +318,49 @@ TEST_F(GradientTest, FrozenParametersGetNoGradientAndPruneTheGraph) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
+  // y = x w, loss = (y - t)^2; x = [1, 2], w = [0.5, -1], t = 1.
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
+    func.func @forward(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
+      %w = anvil.param "w" init = "dense" {value = dense<[[0.5], [-1.0]]> : tensor<2x1xf32>} : tensor<2x1xf32>
+      %y = anvil.matmul %x, %w : tensor<1x2xf32>, tensor<2x1xf32>
+      return %y : tensor<1x1xf32>
+    }
+    func.func @loss(%y: tensor<1x1xf32>, %t: tensor<1x1xf32>) -> tensor<f32> {
+      %l = anvil.mse_loss %y, %t : tensor<1x1xf32>, tensor<1x1xf32>
+      return %l : tensor<f32>
+    }
+  )mlir",
+                                                        &context);
+  ASSERT_TRUE(module);
+  mlir::PassManager pm(&context);
+  mlir::anvil::BuildTrainStepPassOptions options;
+  options.momentum = 0.9;
+  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  Interpreter interpreter(*module);
+  Tensor x(DType::F32, {1, 2}, {1, 2}), t(DType::F32, {1, 1}, {1});
+  Tensor lr(DType::F32, {}, {0.1});
+  // (The model is f32: lr and momentum are f32 constants, so values match
+  // to about 1e-7.)
+  // Step 1: y = -1.5, loss 6.25, dL/dy = -5, g = [-5, -10], v = g,
+  // w = w - 0.1 v = [1, 0].
+  EXPECT_NEAR(interpreter.run("train_step", {x, t, lr})[0].data[0], 6.25,
+              1e-12);
+  const Tensor &w1 = interpreter.assignedParams().at("w");
+  EXPECT_NEAR(w1.data[0], 1.0, 1e-6);
+  EXPECT_NEAR(w1.data[1], 0.0, 1e-6);
+  // Step 2: y = 1, loss 0, g = 0, v = 0.9 [-5, -10], w = [1.45, 0.9].
+  EXPECT_NEAR(interpreter.run("train_step", {x, t, lr})[0].data[0], 0.0, 1e-12);
+  const Tensor &w2 = interpreter.assignedParams().at("w");
+  EXPECT_NEAR(w2.data[0], 1.45, 1e-6);
+  EXPECT_NEAR(w2.data[1], 0.9, 1e-6);
+  const Tensor &v = interpreter.assignedParams().at("w.momentum");
+  EXPECT_NEAR(v.data[0], -4.5, 1e-6);
+  EXPECT_NEAR(v.data[1], -9.0, 1e-6);
+}
+
+} // namespace
