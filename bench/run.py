@@ -9,7 +9,10 @@ machine's state:
   2. MLP and LeNet inference, batch-1 latency and batch-256 throughput:
      Anvil's executables against PyTorch (Debian's python3-torch) running the
      same network, 1 and 2 threads;
-  3. the compile time of each example.
+  3. the compile time of each example;
+  4. training the MLP (batch 64, SGD lr 0.05, momentum 0.9): Anvil's trainer
+     against PyTorch (bench/torch_train.py), 1 and 2 threads: seconds per
+     epoch, test accuracy after the same epochs, peak RSS.
 Every figure is a median over repeated runs; ratios are Anvil / other for
 throughput (higher is better for Anvil) and other / Anvil for latency.
 
@@ -17,8 +20,10 @@ Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
 """
 import argparse
 import datetime
+import json
 import os
 import platform
+import resource
 import re
 import statistics
 import subprocess
@@ -104,11 +109,24 @@ def torch_ms(model, batch, runs, threads):
     return statistics.median(times)
 
 
+def peak_rss(cmd, capture=False):
+    """Runs `cmd` in a fresh process (via a tiny wrapper that reports the
+    child's peak RSS in KB) and returns the peak RSS (and stdout)."""
+    wrapper = ("import resource, subprocess, sys; "
+               "r = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True); "
+               "sys.stdout.write(r.stdout); "
+               "print('RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    stdout = sh([sys.executable, "-c", wrapper] + cmd)
+    rss = int(stdout.strip().splitlines()[-1].split()[1])
+    return (rss, stdout) if capture else rss
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    ap.add_argument("--epochs", type=int, default=5, help="training epochs per run")
     args = ap.parse_args()
     runs = 5 if args.quick else 30
     onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
@@ -168,6 +186,33 @@ def main():
                 sh([anvil.anvilc, src, "-o", os.path.join(tmp, name + "-ct")])
                 times.append(time.perf_counter() - start)
             out(f"| {name} | {statistics.median(times):.3f} |")
+
+        out("\n## Training: Anvil vs PyTorch\n")
+        out(f"The MLP on all of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9, "
+            f"{args.epochs} epochs, each run in its own process. Seconds per epoch are the "
+            "median over epochs (ratio = PyTorch / Anvil, higher is better for Anvil); peak "
+            "RSS is the process's maximum resident set.\n")
+        out("| threads | Anvil s/epoch | PyTorch s/epoch | ratio | Anvil acc % | PyTorch acc % | "
+            "Anvil peak RSS MB | PyTorch peak RSS MB |")
+        out("|---|---|---|---|---|---|---|---|")
+        trainer = os.path.join(tmp, "trainer")
+        sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", "mlp.mlir"), "--lr", "0.05",
+            "--momentum", "0.9", "-o", trainer])
+        for t in threads:
+            report = os.path.join(tmp, f"report{t}.json")
+            anvil_rss = peak_rss([trainer, "--epochs", str(args.epochs), "--threads", str(t),
+                                  "--report-json", report])
+            a = json.load(open(report))
+            lines_t = peak_rss([sys.executable, os.path.join(ROOT, "bench", "torch_train.py"),
+                                "--epochs", str(args.epochs), "--threads", str(t)], capture=True)
+            p = [json.loads(l) for l in lines_t[1].splitlines() if l.startswith("{")]
+            a_s = statistics.median(e["seconds"] for e in a)
+            p_s = statistics.median(e["seconds"] for e in p)
+            out(f"| {t} | {a_s:.3f} | {p_s:.3f} | {p_s / a_s:.2f} | {a[-1]['test_accuracy']:.2f} | "
+                f"{p[-1]['test_accuracy']:.2f} | {anvil_rss / 1024:.0f} | {lines_t[0] / 1024:.0f} |")
+            print(f"training, {t} thread(s): done", file=sys.stderr)
+        out("\nLeNet-5 cannot be trained yet: convolution and pooling have no "
+            "gradient rules so far.")
 
     header = [
         "# Benchmark results",
