@@ -78,6 +78,7 @@ void mlir::anvil::buildTrainPipeline(OpPassManager &pm,
     return;
   // One function for a whole step: forward, loss, gradients, updates.
   BuildTrainStepPassOptions step;
+  step.optimizer = options.optimizer;
   step.momentum = options.momentum;
   step.nesterov = options.nesterov;
   step.weightDecay = options.weightDecay;

@@ -39,8 +39,9 @@ struct PipelineOptions {
   uint64_t seed = 0;
   /// Keep parameter values out of the code (they load from a weights file).
   bool externalWeights = false;
-  /// Build @train_step (the train phase) with these SGD settings.
+  /// Build @train_step (the train phase) with these optimizer settings.
   bool train = false;
+  std::string optimizer = "sgd";
   double momentum = 0.0, weightDecay = 0.0;
   bool nesterov = false;
   std::string freeze;

@@ -2,7 +2,8 @@
 //
 // Composes @forward and @loss into @__objective (by cloning their bodies),
 // differentiates it with the autodiff pass, then turns @__objective_grad
-// into @train_step by appending the optimizer update of each parameter.
+// into @train_step by appending the optimizer update of each parameter (SGD
+// or Adam/AdamW, whose state is more anvil.params starting at zero).
 // The helper functions are erased. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
@@ -22,6 +23,10 @@ using namespace mlir;
 using namespace mlir::anvil;
 
 namespace {
+
+RankedTensorType f32Scalar(OpBuilder &b) {
+  return RankedTensorType::get({}, b.getF32Type());
+}
 
 /// Clones the body of `callee` (minus its return) at `b`, its arguments
 /// mapped to `args`; returns what it returned.
@@ -98,22 +103,77 @@ struct BuildTrainStepPass
           loc, DenseElementsAttr::get(RankedTensorType::get({}, elt),
                                       b.getFloatAttr(elt, v)));
     };
+    if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw") {
+      module.emitError("unknown optimizer '")
+          << optimizer << "'; expected sgd, adam or adamw";
+      return signalPassFailure();
+    }
+    auto state = [&](StringRef name, RankedTensorType type) -> Value {
+      return b.create<ParamOp>(loc, type, name, "zeros", nullptr, nullptr,
+                               nullptr, nullptr, nullptr, nullptr);
+    };
+    // Adam's bias corrections 1 - b^t, from the step count t (shared).
+    Value correction1, correction2;
+    if (optimizer != "sgd") {
+      Type f32 = b.getF32Type();
+      Value t = b.create<AddOp>(loc, state("__adam_step", f32Scalar(b)),
+                                scalar(f32, 1.0));
+      b.create<AssignOp>(loc, "__adam_step", t);
+      correction1 = b.create<SubOp>(
+          loc, scalar(f32, 1.0), b.create<PowOp>(loc, scalar(f32, beta1), t));
+      correction2 = b.create<SubOp>(
+          loc, scalar(f32, 1.0), b.create<PowOp>(loc, scalar(f32, beta2), t));
+    }
     for (auto [name, grad] : llvm::zip(names.getValue().drop_front(),
                                        ret.getOperands().drop_front())) {
       StringAttr key = cast<StringAttr>(name);
       ParamOp param = params.lookup(key);
       auto type = cast<RankedTensorType>(param.getType());
       Type elt = type.getElementType();
+      Value rate =
+          elt.isF32() ? lr : b.create<CastOp>(loc, lr, elt).getResult();
       Value g = grad;
+      if (optimizer != "sgd") {
+        auto cast = [&](Value v) -> Value {
+          return elt.isF32() ? v : b.create<CastOp>(loc, v, elt).getResult();
+        };
+        Value p = param;
+        if (optimizer == "adamw" && weightDecay != 0.0)
+          p = b.create<MulOp>(
+              loc, p,
+              b.create<SubOp>(
+                  loc, scalar(elt, 1.0),
+                  b.create<MulOp>(loc, rate, scalar(elt, weightDecay))));
+        if (optimizer == "adam" && weightDecay != 0.0)
+          g = b.create<AddOp>(
+              loc, g, b.create<MulOp>(loc, param, scalar(elt, weightDecay)));
+        std::string mName = key.str() + ".adam_m",
+                    vName = key.str() + ".adam_v";
+        Value m = b.create<AddOp>(
+            loc, b.create<MulOp>(loc, state(mName, type), scalar(elt, beta1)),
+            b.create<MulOp>(loc, g, scalar(elt, 1.0 - beta1)));
+        Value v = b.create<AddOp>(
+            loc, b.create<MulOp>(loc, state(vName, type), scalar(elt, beta2)),
+            b.create<MulOp>(loc, b.create<MulOp>(loc, g, g),
+                            scalar(elt, 1.0 - beta2)));
+        b.create<AssignOp>(loc, mName, m);
+        b.create<AssignOp>(loc, vName, v);
+        Value mHat = b.create<DivOp>(loc, m, cast(correction1));
+        Value vHat = b.create<DivOp>(loc, v, cast(correction2));
+        Value denominator = b.create<AddOp>(loc, b.create<SqrtOp>(loc, vHat),
+                                            scalar(elt, epsilon));
+        Value update =
+            b.create<MulOp>(loc, b.create<DivOp>(loc, mHat, denominator), rate);
+        b.create<AssignOp>(loc, key, b.create<SubOp>(loc, p, update));
+        continue;
+      }
       if (weightDecay != 0.0)
         g = b.create<AddOp>(
             loc, g, b.create<MulOp>(loc, param, scalar(elt, weightDecay)));
       Value direction = g;
       if (momentum != 0.0) {
         std::string stateName = key.str() + ".momentum";
-        Value v =
-            b.create<ParamOp>(loc, type, stateName, "zeros", nullptr, nullptr,
-                              nullptr, nullptr, nullptr, nullptr);
+        Value v = state(stateName, type);
         Value vNew = b.create<AddOp>(
             loc, b.create<MulOp>(loc, v, scalar(elt, momentum)), g);
         b.create<AssignOp>(loc, stateName, vNew);
@@ -124,9 +184,7 @@ struct BuildTrainStepPass
                            .getResult()
                      : vNew;
       }
-      Value scaled = b.create<MulOp>(
-          loc, direction,
-          elt.isF32() ? lr : b.create<CastOp>(loc, lr, elt).getResult());
+      Value scaled = b.create<MulOp>(loc, direction, rate);
       b.create<AssignOp>(loc, key, b.create<SubOp>(loc, param, scaled));
     }
     Value lossValue = ret.getOperand(0);

@@ -89,7 +89,7 @@ def AutodiffPass : Pass<"anvil-autodiff", "ModuleOp"> {
 }
 
 def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
-  let summary = "Build @train_step: forward, loss, backward and SGD update";
+  let summary = "Build @train_step: forward, loss, backward and the update";
   let description = [{
     From `@forward(x) -> prediction` and `@loss(prediction, target) ->
     scalar`, builds `@train_step(x, target, lr: tensor<f32>) -> loss`: the
@@ -100,8 +100,16 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
         p = p - lr * (nesterov ? grad' + momentum * v : v)
 
     where `v` is the optimizer state `<name>.momentum` (an `anvil.param`
-    starting at zeros; none without momentum). Updates are `anvil.assign`s
-    at the end of the step, after every read of the old values. Before:
+    starting at zeros; none without momentum); or Adam/AdamW, with the
+    moments `<name>.adam_m`, `<name>.adam_v` and the shared step count
+    `__adam_step`:
+
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  t = t + 1
+        p = p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+
+    (AdamW first scales p by 1 - lr weight_decay; Adam adds
+    weight_decay * p to g). Updates are `anvil.assign`s at the end of the
+    step, after every read of the old values. Before:
 
     ```mlir
     func.func @forward(%x: tensor<64x784xf32>) -> tensor<64x10xf32>
@@ -121,6 +129,13 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     ```
   }];
   let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "sgd, adam (L2 weight decay added to the gradient, as PyTorch's "
+           "Adam) or adamw (decoupled weight decay)">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam's first-moment decay">,
+    Option<"beta2", "beta2", "double", "0.999",
+           "Adam's second-moment decay">,
+    Option<"epsilon", "epsilon", "double", "1e-8", "Adam's epsilon">,
     Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
     Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
     Option<"weightDecay", "weight-decay", "double", "0.0",

@@ -143,9 +143,11 @@ static cl::opt<std::string> trainLoss(
     cl::desc("cross-entropy, nll or mse of @forward's result against the "
              "target (default: the model's own @loss)"),
     cl::sub(trainCommand));
-static cl::opt<std::string>
-    optimizer("optimizer", cl::desc("sgd (adam and adamw are not built yet)"),
-              cl::init("sgd"), cl::sub(trainCommand));
+static cl::opt<std::string> optimizer(
+    "optimizer",
+    cl::desc("sgd (with --momentum, --nesterov), adam or adamw (betas 0.9, "
+             "0.999, epsilon 1e-8)"),
+    cl::init("sgd"), cl::sub(trainCommand));
 static cl::opt<double> trainLr("lr",
                                cl::desc("Learning rate (the trainer's "
                                         "default; its --lr overrides)"),
@@ -534,9 +536,11 @@ static LogicalResult synthesizeLoss(ModuleOp module, const std::string &kind) {
 }
 
 static int trainMain(MLIRContext &context) {
-  if (optimizer != "sgd")
-    return reportError("--optimizer " + optimizer +
-                       " is not built yet; use sgd (with --momentum)");
+  if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
+    return reportError("--optimizer must be sgd, adam or adamw, not '" +
+                       optimizer + "'");
+  if (optimizer != "sgd" && (momentum != 0.0 || nesterov))
+    return reportError("--momentum and --nesterov are for --optimizer sgd");
   OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
   if (!module)
     return 1;
@@ -558,6 +562,7 @@ static int trainMain(MLIRContext &context) {
   job.mainLibrary = "AnvilTrainerMain";
   job.options.seed = trainSeed;
   job.options.train = true;
+  job.options.optimizer = optimizer;
   job.options.momentum = momentum;
   job.options.nesterov = nesterov;
   job.options.weightDecay = weightDecay;

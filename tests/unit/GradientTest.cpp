@@ -364,3 +364,45 @@ TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, TrainStepIsHandComputedAdam) {
+  // The same model as above; Adam's first step moves every weight by lr
+  // against the sign of its gradient: m / (1 - b1) = g, v / (1 - b2) = g^2,
+  // so the update is lr * g / (|g| + eps).
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
+    func.func @forward(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
+      %w = anvil.param "w" init = "dense" {value = dense<[[0.5], [-1.0]]> : tensor<2x1xf32>} : tensor<2x1xf32>
+      %y = anvil.matmul %x, %w : tensor<1x2xf32>, tensor<2x1xf32>
+      return %y : tensor<1x1xf32>
+    }
+    func.func @loss(%y: tensor<1x1xf32>, %t: tensor<1x1xf32>) -> tensor<f32> {
+      %l = anvil.mse_loss %y, %t : tensor<1x1xf32>, tensor<1x1xf32>
+      return %l : tensor<f32>
+    }
+  )mlir",
+                                                        &context);
+  ASSERT_TRUE(module);
+  mlir::PassManager pm(&context);
+  mlir::anvil::BuildTrainStepPassOptions options;
+  options.optimizer = "adam";
+  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  Interpreter interpreter(*module);
+  Tensor x(DType::F32, {1, 2}, {1, 2}), t(DType::F32, {1, 1}, {1});
+  Tensor lr(DType::F32, {}, {0.1});
+  interpreter.run("train_step", {x, t, lr});
+  const Tensor &w = interpreter.assignedParams().at("w");
+  EXPECT_NEAR(w.data[0], 0.6, 1e-6);  // g = -5
+  EXPECT_NEAR(w.data[1], -0.9, 1e-6); // g = -10
+  EXPECT_NEAR(interpreter.assignedParams().at("__adam_step").data[0], 1.0, 0.0);
+  const Tensor &m = interpreter.assignedParams().at("w.adam_m");
+  EXPECT_NEAR(m.data[0], -0.5, 1e-6);
+  EXPECT_NEAR(m.data[1], -1.0, 1e-6);
+  const Tensor &v = interpreter.assignedParams().at("w.adam_v");
+  EXPECT_NEAR(v.data[0], 0.025, 1e-7);
+  EXPECT_NEAR(v.data[1], 0.1, 1e-7);
+}
+
+} // namespace
