@@ -673,6 +673,58 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult
+Conv2DGradInputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "input_size")))
+    return failure();
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  auto weight = staticTensor(loc, adaptor.getWeight().getType(), "weight");
+  if (failed(grad) || failed(weight))
+    return failure();
+  ArrayRef<int64_t> size = adaptor.getInputSize();
+  if (grad->getRank() != 4 || weight->getRank() != 4 || size.size() != 2)
+    return emitOptionalError(loc, "needs a rank-4 grad and weight and a "
+                                  "2-entry input_size");
+  int64_t groups = intOr(adaptor.getGroupsAttr(), 1);
+  types.push_back(grad->clone(
+      {grad->getDimSize(0), weight->getDimSize(1) * groups, size[0], size[1]}));
+  return success();
+}
+
+LogicalResult
+Conv2DGradFilterOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                     Adaptor adaptor,
+                                     SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
+    return failure();
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  if (failed(input) || failed(grad))
+    return failure();
+  ArrayRef<int64_t> kernel = adaptor.getKernel();
+  if (input->getRank() != 4 || grad->getRank() != 4 || kernel.size() != 2)
+    return emitOptionalError(loc, "needs a rank-4 input and grad and a "
+                                  "2-entry kernel");
+  int64_t groups = intOr(adaptor.getGroupsAttr(), 1);
+  types.push_back(
+      input->clone({grad->getDimSize(1), input->getDimSize(1) / groups,
+                    kernel[0], kernel[1]}));
+  return success();
+}
+
+LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Normalization and dropout
 //===----------------------------------------------------------------------===//

@@ -426,7 +426,7 @@ def Anvil_GatherOp : Anvil_InferOp<"gather"> {
 // Convolution and pooling (NCHW)
 //===----------------------------------------------------------------------===//
 
-def Anvil_Conv2DOp : Anvil_InferOp<"conv2d"> {
+def Anvil_Conv2DOp : Anvil_InferOp<"conv2d", [Anvil_Differentiable]> {
   let summary = "2-D convolution, NCHW input, OIHW filter";
   let description = [{
     `input` is `[N, C, H, W]`, `weight` is `[O, C/groups, kh, kw]`, the
@@ -452,8 +452,85 @@ def Anvil_Conv2DOp : Anvil_InferOp<"conv2d"> {
   }];
 }
 
-class Anvil_Pool2DOp<string mnemonic, string what, dag extra>
-    : Anvil_InferOp<mnemonic> {
+def Anvil_Conv2DGradInputOp : Anvil_InferOp<"conv2d_grad_input"> {
+  let summary = "the gradient of conv2d with respect to its input";
+  let description = [{
+    Given the gradient of a convolution's output (`[N, O, OH, OW]`) and its
+    filter, the gradient of its input, whose spatial size `input_size` (`[H,
+    W]`) the output alone does not determine. The attributes are the
+    convolution's. Autodiff emits it for `anvil.conv2d`.
+
+    ```mlir
+    %dx = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 28, 28>, pads = array<i64: 2, 2, 2, 2>} : tensor<64x6x28x28xf32>, tensor<6x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$grad, Anvil_FloatTensor:$weight,
+                   DenseI64ArrayAttr:$input_size,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$grad `,` $weight attr-dict `:` type($grad) `,` type($weight)";
+}
+
+def Anvil_Conv2DGradFilterOp : Anvil_InferOp<"conv2d_grad_filter"> {
+  let summary = "the gradient of conv2d with respect to its filter";
+  let description = [{
+    Given a convolution's input and the gradient of its output, the gradient
+    of its `[O, C/groups, kh, kw]` filter (`kernel` is `[kh, kw]`). The
+    attributes are the convolution's. Autodiff emits it for `anvil.conv2d`.
+
+    ```mlir
+    %dw = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 5, 5>, pads = array<i64: 2, 2, 2, 2>} : tensor<64x1x28x28xf32>, tensor<64x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grad,
+                   DenseI64ArrayAttr:$kernel,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $grad attr-dict `:` type($input) `,` type($grad)";
+}
+
+def Anvil_MaxPool2DGradOp : Anvil_InferOp<"max_pool2d_grad"> {
+  let summary = "the gradient of max_pool2d with respect to its input";
+  let description = [{
+    Routes each output gradient to the first maximum (in row-major window
+    order, as PyTorch) of its window in `input`; cells that are the maximum
+    of several windows sum their gradients. The attributes are the pooling's.
+    Autodiff emits it for `anvil.max_pool2d`.
+
+    ```mlir
+    %dx = anvil.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>} : tensor<64x6x28x28xf32>, tensor<64x6x14x14xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grad,
+                   DenseI64ArrayAttr:$kernel,
+                   OptionalAttr<DenseI64ArrayAttr>:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                   UnitAttr:$ceil_mode);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $grad attr-dict `:` type($input) `,` type($grad)";
+  let extraClassDeclaration = [{
+    /// The strides, defaulting to the kernel size.
+    ::llvm::SmallVector<int64_t> getStrideValues() {
+      if (auto strides = getStrides())
+        return ::llvm::SmallVector<int64_t>(*strides);
+      return ::llvm::SmallVector<int64_t>(getKernel());
+    }
+  }];
+}
+
+class Anvil_Pool2DOp<string mnemonic, string what, dag extra,
+                     list<Trait> traits = []>
+    : Anvil_InferOp<mnemonic, traits> {
   let summary = "2-D " # what # " pooling, NCHW";
   let description = [{
     Takes the }] # what # [{ of each `kernel` window (`[kh, kw]`) per
@@ -483,7 +560,8 @@ class Anvil_Pool2DOp<string mnemonic, string what, dag extra>
 }
 
 def Anvil_MaxPool2DOp : Anvil_Pool2DOp<"max_pool2d", "maximum",
-    (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations)>;
+    (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations),
+    [Anvil_Differentiable]>;
 def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
     (ins UnitAttr:$count_include_pad)> {
   let description = [{

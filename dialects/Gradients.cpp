@@ -264,3 +264,32 @@ SmallVector<Value> MseLossOp::buildGradients(OpBuilder &b, ValueRange grads) {
   Value dx = b.create<MulOp>(loc, twice, scale);
   return {dx, b.create<NegOp>(loc, dx)};
 }
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> Conv2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  Location loc = getLoc();
+  RankedTensorType in = tensorType(getInput()), w = tensorType(getWeight());
+  Value dy = grads[0];
+  Value dx = b.create<Conv2DGradInputOp>(
+      loc, dy, getWeight(),
+      b.getDenseI64ArrayAttr({in.getDimSize(2), in.getDimSize(3)}),
+      getStridesAttr(), getPadsAttr(), getDilationsAttr(), getGroupsAttr());
+  Value dw = b.create<Conv2DGradFilterOp>(
+      loc, getInput(), dy,
+      b.getDenseI64ArrayAttr({w.getDimSize(2), w.getDimSize(3)}),
+      getStridesAttr(), getPadsAttr(), getDilationsAttr(), getGroupsAttr());
+  SmallVector<Value> result = {dx, dw};
+  if (getBias())
+    result.push_back(b.create<ReduceSumOp>(
+        loc, dy, b.getDenseI64ArrayAttr({0, 2, 3}), /*keepdims=*/false));
+  return result;
+}
+
+SmallVector<Value> MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  return {b.create<MaxPool2DGradOp>(
+      getLoc(), getInput(), grads[0], getKernelAttr(), getStridesAttr(),
+      getPadsAttr(), getDilationsAttr(), getCeilModeAttr())};
+}

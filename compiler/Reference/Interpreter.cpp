@@ -252,6 +252,21 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
                           p.getCeilMode(), p.getCountIncludePad())};
       })
       .Case([&](a::GlobalAvgPoolOp) -> V { return {globalAvgPool(in[0])}; })
+      .Case([&](a::Conv2DGradInputOp c) -> V {
+        return {conv2dGradInput(in[0], in[1], toShape(c.getInputSize()),
+                                toShape(c.getStrides()), toShape(c.getPads()),
+                                toShape(c.getDilations()), c.getGroups())};
+      })
+      .Case([&](a::Conv2DGradFilterOp c) -> V {
+        return {conv2dGradFilter(in[0], in[1], toShape(c.getKernel()),
+                                 toShape(c.getStrides()), toShape(c.getPads()),
+                                 toShape(c.getDilations()), c.getGroups())};
+      })
+      .Case([&](a::MaxPool2DGradOp p) -> V {
+        return {maxPool2dGrad(in[0], in[1], toShape(p.getKernel()),
+                              toShape(p.getStrideValues()),
+                              toShape(p.getPads()), toShape(p.getDilations()))};
+      })
       .Case([&](a::BatchNormOp b) -> V {
         return {batchNorm(in[0], in[1], in[2], in[3], in[4],
                           b.getEpsilon().convertToDouble())};

@@ -595,6 +595,79 @@ Tensor ref::avgPool2d(const Tensor &x, const Shape &kernel,
               });
 }
 
+/// Visits every (output index, input index) term of a convolution sum.
+static void forEachConvTerm(
+    const Shape &outShape, const Shape &inShape, const Shape &wShape,
+    const Shape &strides, const Shape &pads, const Shape &dilations,
+    int64_t groups,
+    const std::function<void(const Shape &, const Shape &, const Shape &)>
+        &fn) {
+  int64_t cg = wShape[1], og = wShape[0] / groups;
+  forEachIndex(outShape, [&](const Shape &o) {
+    int64_t g = o[1] / og;
+    for (int64_t ic = 0; ic < cg; ++ic)
+      for (int64_t i = 0; i < wShape[2]; ++i)
+        for (int64_t j = 0; j < wShape[3]; ++j) {
+          int64_t iy = o[2] * strides[0] - pads[0] + i * dilations[0];
+          int64_t ix = o[3] * strides[1] - pads[1] + j * dilations[1];
+          if (iy < 0 || iy >= inShape[2] || ix < 0 || ix >= inShape[3])
+            continue;
+          fn(o, {o[0], g * cg + ic, iy, ix}, {o[1], ic, i, j});
+        }
+  });
+}
+
+Tensor ref::conv2dGradInput(const Tensor &grad, const Tensor &w,
+                            const Shape &inputSize, const Shape &strides,
+                            const Shape &pads, const Shape &dilations,
+                            int64_t groups) {
+  Tensor dx(grad.dtype,
+            {grad.shape[0], w.shape[1] * groups, inputSize[0], inputSize[1]});
+  forEachConvTerm(grad.shape, dx.shape, w.shape, strides, pads, dilations,
+                  groups, [&](const Shape &o, const Shape &in, const Shape &k) {
+                    dx.at(in) += grad.at(o) * w.at(k);
+                  });
+  return dx;
+}
+
+Tensor ref::conv2dGradFilter(const Tensor &x, const Tensor &grad,
+                             const Shape &kernel, const Shape &strides,
+                             const Shape &pads, const Shape &dilations,
+                             int64_t groups) {
+  Tensor dw(x.dtype,
+            {grad.shape[1], x.shape[1] / groups, kernel[0], kernel[1]});
+  forEachConvTerm(grad.shape, x.shape, dw.shape, strides, pads, dilations,
+                  groups, [&](const Shape &o, const Shape &in, const Shape &k) {
+                    dw.at(k) += grad.at(o) * x.at(in);
+                  });
+  return dw;
+}
+
+Tensor ref::maxPool2dGrad(const Tensor &x, const Tensor &grad,
+                          const Shape &kernel, const Shape &strides,
+                          const Shape &pads, const Shape &dilations) {
+  Tensor dx(x.dtype, x.shape);
+  int64_t h = x.shape[2], wd = x.shape[3];
+  forEachIndex(grad.shape, [&](const Shape &o) {
+    Shape best;
+    double max = -INFINITY;
+    for (int64_t i = 0; i < kernel[0]; ++i)
+      for (int64_t j = 0; j < kernel[1]; ++j) {
+        int64_t iy = o[2] * strides[0] - pads[0] + i * dilations[0];
+        int64_t ix = o[3] * strides[1] - pads[1] + j * dilations[1];
+        if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
+          continue;
+        double v = x.at({o[0], o[1], iy, ix});
+        if (best.empty() || v > max) {
+          max = v;
+          best = {o[0], o[1], iy, ix};
+        }
+      }
+    dx.at(best) += grad.at(o);
+  });
+  return dx;
+}
+
 Tensor ref::globalAvgPool(const Tensor &x) {
   Shape axes;
   for (int64_t d = 2; d < x.rank(); ++d)

@@ -117,6 +117,21 @@ Tensor maxPool2d(const Tensor &x, const Shape &kernel, const Shape &strides,
 Tensor avgPool2d(const Tensor &x, const Shape &kernel, const Shape &strides,
                  const Shape &pads, bool ceilMode, bool countIncludePad);
 Tensor globalAvgPool(const Tensor &x);
+/// The gradients of conv2d: of its input (`inputSize` is [H, W]) and of its
+/// filter (`kernel` is [kh, kw]), from the gradient of its output.
+Tensor conv2dGradInput(const Tensor &grad, const Tensor &w,
+                       const Shape &inputSize, const Shape &strides,
+                       const Shape &pads, const Shape &dilations,
+                       int64_t groups);
+Tensor conv2dGradFilter(const Tensor &x, const Tensor &grad,
+                        const Shape &kernel, const Shape &strides,
+                        const Shape &pads, const Shape &dilations,
+                        int64_t groups);
+/// The gradient of max_pool2d: each output gradient goes to the first
+/// maximum of its window (row-major order).
+Tensor maxPool2dGrad(const Tensor &x, const Tensor &grad, const Shape &kernel,
+                     const Shape &strides, const Shape &pads,
+                     const Shape &dilations);
 
 //===--- Normalization and dropout ----------------------------------------===//
 

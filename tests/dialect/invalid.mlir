@@ -379,6 +379,38 @@ func.func @conv_kernel_too_large(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x5x5xf32
 
 // -----
 
+func.func @conv_grad_input_no_size(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{needs the `input_size` attribute}}
+  %0 = anvil.conv2d_grad_input %dy, %w : tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_input_rank(%dy: tensor<4x4x4xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{needs a rank-4 grad and weight and a 2-entry input_size}}
+  %0 = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 6, 6>} : tensor<4x4x4xf32>, tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_filter_no_kernel(%x: tensor<1x3x6x6xf32>, %dy: tensor<1x4x4x4xf32>) {
+  // expected-error @+1 {{needs the `kernel` attribute}}
+  %0 = anvil.conv2d_grad_filter %x, %dy : tensor<1x3x6x6xf32>, tensor<1x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_filter_rank(%x: tensor<1x3x6x6xf32>, %dy: tensor<1x4x4x4xf32>) {
+  // expected-error @+1 {{needs a rank-4 input and grad and a 2-entry kernel}}
+  %0 = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 3>} : tensor<1x3x6x6xf32>, tensor<1x4x4x4xf32>
+  return
+}
+
+// -----
+
 func.func @pool_no_kernel(%x: tensor<1x3x8x8xf32>) {
   // expected-error @+1 {{needs the `kernel` attribute}}
   %0 = anvil.max_pool2d %x : tensor<1x3x8x8xf32>

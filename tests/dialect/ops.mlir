@@ -159,6 +159,17 @@ func.func @conv_pool(%x: tensor<1x4x9x9xf32>, %w: tensor<8x2x3x3xf32>, %b: tenso
   return %0, %2, %3, %4 : tensor<1x8x4x4xf32>, tensor<1x4x5x5xf32>, tensor<1x4x5x5xf32>, tensor<1x4x1x1xf32>
 }
 
+// CHECK-LABEL: func @conv_pool_gradients
+func.func @conv_pool_gradients(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x4x4xf32>, %dp: tensor<2x3x4x4xf32>) -> (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>) {
+  // CHECK: anvil.conv2d_grad_input %{{.*}}, %{{.*}} {input_size = array<i64: 8, 8>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32>
+  %0 = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 8, 8>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32>
+  // CHECK: anvil.conv2d_grad_filter %{{.*}}, %{{.*}} {kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x4x4x4xf32>
+  %1 = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<2x3x8x8xf32>, tensor<2x4x4x4xf32>
+  // CHECK: anvil.max_pool2d_grad %{{.*}}, %{{.*}} {kernel = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  %2 = anvil.max_pool2d_grad %x, %dp {kernel = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  return %0, %1, %2 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>
+}
+
 // CHECK-LABEL: func @normalization
 func.func @normalization(%x: tensor<8x16x4x4xf32>, %c: tensor<16xf32>, %s: tensor<10x32xf32>, %g: tensor<32xf32>) -> (tensor<8x16x4x4xf32>, tensor<16xf32>, tensor<10x32xf32>, tensor<10x32xi1>) {
   // CHECK: anvil.batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 1.000000e-03 : f64} : tensor<8x16x4x4xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>

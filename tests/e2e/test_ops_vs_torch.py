@@ -260,6 +260,22 @@ def main():
                     f"dilations = {arr(dh, dw)}, groups = {groups} : i64}} : "
                     f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
                     F.conv2d(padded, t(wt), t(bias), (sh, sw), 0, (dh, dw), groups))
+            # The convolution's gradients, against PyTorch's (one group:
+            # only those compile so far).
+            wt1 = rand(cout, cin, kh, kw)
+            out1 = F.conv2d(padded, t(wt1), None, (sh, sw), 0, (dh, dw))
+            gy = rand(*out1.shape)
+            xin = t(x).requires_grad_()
+            win = t(wt1).requires_grad_()
+            (F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None, (sh, sw), 0,
+                      (dh, dw)) * t(gy)).sum().backward()
+            cattrs = (f"strides = {arr(sh, sw)}, pads = {arr(*pads)}, dilations = {arr(dh, dw)}")
+            r.check("conv2d_grad_input", [gy, wt1],
+                    f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {cattrs}}} : "
+                    f"{ttype(gy)}, {ttype(wt1)}", xin.grad, rtol=1e-4, atol=1e-5)
+            r.check("conv2d_grad_filter", [x, gy],
+                    f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {cattrs}}} : "
+                    f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
             r.check("conv2d no bias", [x, wt],
                     f"anvil.conv2d %a0, %a1 {{groups = {groups} : i64}} : {ttype(x)}, {ttype(wt)}",
                     F.conv2d(t(x), t(wt), None, 1, 0, 1, groups))
@@ -275,6 +291,13 @@ def main():
             attrs = f"kernel = {arr(kh, kw)}, strides = {arr(sh, sw)}, pads = {arr(ph, pw, ph, pw)}{cm}"
             r.check("max_pool2d", [x], f"anvil.max_pool2d %a0 {{{attrs}}} : {ttype(x)}",
                     F.max_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil))
+            xin = t(x).requires_grad_()
+            pooled = F.max_pool2d(xin, (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil)
+            gy = rand(*pooled.shape)
+            (pooled * t(gy)).sum().backward()
+            r.check("max_pool2d_grad", [x, gy],
+                    f"anvil.max_pool2d_grad %a0, %a1 {{{attrs}}} : {ttype(x)}, {ttype(gy)}",
+                    xin.grad)
             for include in (False, True):
                 ci = ", count_include_pad" if include else ""
                 r.check("avg_pool2d", [x], f"anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",

@@ -406,3 +406,32 @@ TEST_F(GradientTest, TrainStepIsHandComputedAdam) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, ConvolutionAndPooling) {
+  // Strides, asymmetric padding, dilation, groups and a bias at once.
+  check(scalarize("anvil.conv2d %a0, %a1, %a2 {strides = array<i64: 2, 1>, "
+                  "pads = array<i64: 1, 0, 1, 2>, dilations = array<i64: 1, "
+                  "2>, groups = 2 : i64} : tensor<2x4x6x7xf64>, "
+                  "tensor<6x2x3x2xf64>, tensor<6xf64>",
+                  "tensor<2x6x3x7xf64>", "%a3", 4),
+        {random({2, 4, 6, 7}), random({6, 2, 3, 2}), random({6}),
+         random({2, 6, 3, 7})});
+  check(scalarize("anvil.conv2d %a0, %a1 : tensor<1x2x5x5xf64>, "
+                  "tensor<3x2x3x3xf64>",
+                  "tensor<1x3x3x3xf64>", "%a2", 4),
+        {random({1, 2, 5, 5}), random({3, 2, 3, 3}), random({1, 3, 3, 3})});
+  // Max pooling with padding and ceil mode (random inputs have distinct
+  // values, so every window has one maximum).
+  check(scalarize("anvil.max_pool2d %a0 {kernel = array<i64: 2, 2>, pads = "
+                  "array<i64: 1, 0, 0, 1>, ceil_mode} : tensor<1x2x5x5xf64>",
+                  "tensor<1x2x3x3xf64>", "%a1", 4),
+        {random({1, 2, 5, 5}), random({1, 2, 3, 3})});
+  check(scalarize("anvil.max_pool2d %a0 {kernel = array<i64: 3, 3>, strides "
+                  "= array<i64: 1, 2>} : tensor<2x1x5x6xf64>",
+                  "tensor<2x1x3x2xf64>", "%a1", 4),
+        {random({2, 1, 5, 6}), random({2, 1, 3, 2})});
+}
+
+} // namespace

@@ -17,7 +17,9 @@
 
 #include "dialects/AnvilOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -78,6 +80,201 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
       .getResult()[0];
 }
 
+/// cols^T for a gradient: [N*OH*OW, C*kh*kw] with
+/// cols[(n, y, x), (c, i, j)] = padded[n, c, y*sh + i*dh, x*sw + j*dw].
+Value transposedCols(OpBuilder &b, Location loc, Value padded, int64_t kh,
+                     int64_t kw, int64_t oh, int64_t ow,
+                     ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  auto inType = cast<RankedTensorType>(padded.getType());
+  Type elt = inType.getElementType();
+  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+  MLIRContext *ctx = b.getContext();
+  // Loops (n, y, x, c, i, j).
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap read =
+      AffineMap::get(6, 0,
+                     {d(0), d(3), d(1) * strides[0] + d(4) * dilations[0],
+                      d(2) * strides[1] + d(5) * dilations[1]},
+                     ctx);
+  auto type = RankedTensorType::get({n, oh, ow, c, kh, kw}, elt);
+  SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
+  Value cols =
+      b.create<linalg::GenericOp>(
+           loc, type, padded, emptyTensor(b, loc, type),
+           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(6)}, parallel,
+           [](OpBuilder &nb, Location l, ValueRange args) {
+             nb.create<linalg::YieldOp>(l, args[0]);
+           })
+          .getResult(0);
+  return reshapeTo(b, loc, cols,
+                   RankedTensorType::get({n * oh * ow, c * kh * kw}, elt));
+}
+
+/// dY [N, O, OH, OW] as [O, N*OH*OW].
+Value gradRows(OpBuilder &b, Location loc, Value grad) {
+  auto type = cast<RankedTensorType>(grad.getType());
+  int64_t n = type.getDimSize(0), o = type.getDimSize(1),
+          oh = type.getDimSize(2), ow = type.getDimSize(3);
+  auto onhw = RankedTensorType::get({o, n, oh, ow}, type.getElementType());
+  Value t = b.create<linalg::TransposeOp>(loc, grad, emptyTensor(b, loc, onhw),
+                                          ArrayRef<int64_t>{1, 0, 2, 3})
+                .getResult()[0];
+  return reshapeTo(b, loc, t, onhw.clone({o, n * oh * ow}));
+}
+
+/// dW = dY (as [O, N*OH*OW]) @ cols^T, on the vectorized matmul.
+struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DGradFilterOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(
+          op, "only one-group convolutions have a compiled filter gradient");
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
+    Value padded =
+        padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
+    Value cols =
+        transposedCols(rewriter, loc, padded, type.getDimSize(2),
+                       type.getDimSize(3), gType.getDimSize(2),
+                       gType.getDimSize(3), op.getStrides(), op.getDilations());
+    Value rows = gradRows(rewriter, loc, adaptor.getGrad());
+    auto productType = RankedTensorType::get(
+        {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
+        type.getElementType());
+    Value product = rewriter
+                        .create<linalg::MatmulOp>(
+                            loc, productType, ValueRange{rows, cols},
+                            filledTensor(rewriter, loc, productType, 0.0))
+                        .getResult(0);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, type));
+    return success();
+  }
+};
+
+/// dcols = W^T @ dY, then col2im: each padded input cell sums the dcols
+/// entries of the windows that read it; the padding is cut off.
+struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DGradInputOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(
+          op, "only one-group convolutions have a compiled input gradient");
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
+    auto wType = cast<RankedTensorType>(adaptor.getWeight().getType());
+    Type elt = type.getElementType();
+    int64_t n = type.getDimSize(0), c = type.getDimSize(1),
+            h = type.getDimSize(2), w = type.getDimSize(3);
+    int64_t o = wType.getDimSize(0), kh = wType.getDimSize(2),
+            kw = wType.getDimSize(3);
+    int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+    ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                      dilations = op.getDilations();
+    int64_t k = c * kh * kw;
+    Value w2 = reshapeTo(rewriter, loc, adaptor.getWeight(),
+                         RankedTensorType::get({o, k}, elt));
+    auto kType = RankedTensorType::get({k, o}, elt);
+    Value wT = rewriter
+                   .create<linalg::TransposeOp>(
+                       loc, w2, emptyTensor(rewriter, loc, kType),
+                       ArrayRef<int64_t>{1, 0})
+                   .getResult()[0];
+    Value rows = gradRows(rewriter, loc, adaptor.getGrad());
+    auto dcolsType = RankedTensorType::get({k, n * oh * ow}, elt);
+    Value dcols = rewriter
+                      .create<linalg::MatmulOp>(
+                          loc, dcolsType, ValueRange{wT, rows},
+                          filledTensor(rewriter, loc, dcolsType, 0.0))
+                      .getResult(0);
+    // col2im over the padded input: loops (n, c, hp, wp, i, j), reducing
+    // over the kernel offsets.
+    int64_t hp = h + pads[0] + pads[2], wp = w + pads[1] + pads[3];
+    auto paddedType = RankedTensorType::get({n, c, hp, wp}, elt);
+    MLIRContext *ctx = getContext();
+    SmallVector<AffineExpr> outDims;
+    for (unsigned d = 0; d < 4; ++d)
+      outDims.push_back(getAffineDimExpr(d, ctx));
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    iterators.append(2, utils::IteratorType::reduction);
+    // (A [kh, kw] operand, never read, gives the offset loops their
+    // bounds, as the window operand of linalg's pooling ops does.)
+    Value window =
+        emptyTensor(rewriter, loc, RankedTensorType::get({kh, kw}, elt));
+    AffineMap windowMap = AffineMap::get(
+        6, 0, {getAffineDimExpr(4, ctx), getAffineDimExpr(5, ctx)}, ctx);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, paddedType, window, filledTensor(rewriter, loc, paddedType, 0.0),
+        SmallVector<AffineMap>{windowMap, AffineMap::get(6, 0, outDims, ctx)},
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          auto index = [&](int64_t v) {
+            return b.create<arith::ConstantIndexOp>(l, v).getResult();
+          };
+          Value idx[6];
+          for (unsigned d = 0; d < 6; ++d)
+            idx[d] = b.create<linalg::IndexOp>(l, d);
+          // Window position y for offset i: y * s = hp - i * d.
+          auto window = [&](Value at, Value off, int64_t s, int64_t dil,
+                            int64_t limit, Value &pos) {
+            Value t = b.create<arith::SubIOp>(
+                l, at, b.create<arith::MulIOp>(l, off, index(dil)));
+            Value nonNegative = b.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::sge, t, index(0));
+            Value divisible = b.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::eq,
+                b.create<arith::RemSIOp>(l, t, index(s)), index(0));
+            pos = b.create<arith::DivSIOp>(l, t, index(s));
+            Value inRange = b.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::slt, pos, index(limit));
+            Value ok = b.create<arith::AndIOp>(
+                l, nonNegative, b.create<arith::AndIOp>(l, divisible, inRange));
+            // Keep the index in bounds even where it is not used.
+            pos = b.create<arith::SelectOp>(l, ok, pos, index(0));
+            return ok;
+          };
+          Value y, x;
+          Value okY = window(idx[2], idx[4], strides[0], dilations[0], oh, y);
+          Value okX = window(idx[3], idx[5], strides[1], dilations[1], ow, x);
+          // dcols[(c, i, j), (n, y, x)]
+          Value row = b.create<arith::AddIOp>(
+              l,
+              b.create<arith::MulIOp>(
+                  l,
+                  b.create<arith::AddIOp>(
+                      l, b.create<arith::MulIOp>(l, idx[1], index(kh)), idx[4]),
+                  index(kw)),
+              idx[5]);
+          Value col = b.create<arith::AddIOp>(
+              l,
+              b.create<arith::MulIOp>(
+                  l,
+                  b.create<arith::AddIOp>(
+                      l, b.create<arith::MulIOp>(l, idx[0], index(oh)), y),
+                  index(ow)),
+              x);
+          Value v = b.create<tensor::ExtractOp>(l, dcols, ValueRange{row, col});
+          Value ok = b.create<arith::AndIOp>(l, okY, okX);
+          Value term =
+              b.create<arith::SelectOp>(l, ok, v, scalarConstant(b, l, elt, 0));
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::AddFOp>(l, args[1], term).getResult());
+        });
+    Value padded = generic.getResult(0);
+    SmallVector<int64_t> offsets = {0, 0, pads[0], pads[1]},
+                         sizes = {n, c, h, w}, unit(4, 1);
+    rewriter.replaceOp(op, rewriter.create<tensor::ExtractSliceOp>(
+                               loc, type, padded, ValueRange{}, ValueRange{},
+                               ValueRange{}, offsets, sizes, unit));
+    return success();
+  }
+};
+
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -135,5 +332,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
 } // namespace
 
 void mlir::anvil::populateConvToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DLowering>(patterns.getContext());
+  patterns
+      .add<Conv2DLowering, Conv2DGradFilterLowering, Conv2DGradInputLowering>(
+          patterns.getContext());
 }
