@@ -10,9 +10,10 @@ machine's state:
      Anvil's executables against PyTorch (Debian's python3-torch) running the
      same network, 1 and 2 threads;
   3. the compile time of each example;
-  4. training the MLP (batch 64, SGD lr 0.05, momentum 0.9): Anvil's trainer
-     against PyTorch (bench/torch_train.py), 1 and 2 threads: seconds per
-     epoch, test accuracy after the same epochs, peak RSS.
+  4. training the MLP and LeNet-5 (batch 64, SGD lr 0.05, momentum 0.9):
+     Anvil's trainer against PyTorch (bench/torch_train.py), 1 and 2
+     threads: seconds per epoch, test accuracy after the same epochs, peak
+     RSS.
 Every figure is a median over repeated runs; ratios are Anvil / other for
 throughput (higher is better for Anvil) and other / Anvil for latency.
 
@@ -126,7 +127,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
-    ap.add_argument("--epochs", type=int, default=5, help="training epochs per run")
+    ap.add_argument("--epochs", type=int, default=5, help="MLP training epochs per run")
+    ap.add_argument("--lenet-epochs", type=int, default=1, help="LeNet training epochs per run")
     args = ap.parse_args()
     runs = 5 if args.quick else 30
     onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
@@ -188,31 +190,33 @@ def main():
             out(f"| {name} | {statistics.median(times):.3f} |")
 
         out("\n## Training: Anvil vs PyTorch\n")
-        out(f"The MLP on all of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9, "
-            f"{args.epochs} epochs, each run in its own process. Seconds per epoch are the "
-            "median over epochs (ratio = PyTorch / Anvil, higher is better for Anvil); peak "
-            "RSS is the process's maximum resident set.\n")
-        out("| threads | Anvil s/epoch | PyTorch s/epoch | ratio | Anvil acc % | PyTorch acc % | "
-            "Anvil peak RSS MB | PyTorch peak RSS MB |")
-        out("|---|---|---|---|---|---|---|---|")
-        trainer = os.path.join(tmp, "trainer")
-        sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", "mlp.mlir"), "--lr", "0.05",
-            "--momentum", "0.9", "-o", trainer])
-        for t in threads:
-            report = os.path.join(tmp, f"report{t}.json")
-            anvil_rss = peak_rss([trainer, "--epochs", str(args.epochs), "--threads", str(t),
-                                  "--report-json", report])
-            a = json.load(open(report))
-            lines_t = peak_rss([sys.executable, os.path.join(ROOT, "bench", "torch_train.py"),
-                                "--epochs", str(args.epochs), "--threads", str(t)], capture=True)
-            p = [json.loads(l) for l in lines_t[1].splitlines() if l.startswith("{")]
-            a_s = statistics.median(e["seconds"] for e in a)
-            p_s = statistics.median(e["seconds"] for e in p)
-            out(f"| {t} | {a_s:.3f} | {p_s:.3f} | {p_s / a_s:.2f} | {a[-1]['test_accuracy']:.2f} | "
-                f"{p[-1]['test_accuracy']:.2f} | {anvil_rss / 1024:.0f} | {lines_t[0] / 1024:.0f} |")
-            print(f"training, {t} thread(s): done", file=sys.stderr)
-        out("\nLeNet-5 cannot be trained yet: convolution and pooling have no "
-            "gradient rules so far.")
+        out("All of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9, each run in its own "
+            f"process: the MLP for {args.epochs} epochs, LeNet-5 for {args.lenet_epochs}. "
+            "Seconds per epoch are the median over epochs (ratio = PyTorch / Anvil, higher is "
+            "better for Anvil); accuracy is on the test set after the last epoch; peak RSS is "
+            "the process's maximum resident set.\n")
+        out("| model | threads | Anvil s/epoch | PyTorch s/epoch | ratio | Anvil acc % | "
+            "PyTorch acc % | Anvil peak RSS MB | PyTorch peak RSS MB |")
+        out("|---|---|---|---|---|---|---|---|---|")
+        for name, epochs in (("mlp", args.epochs), ("lenet", args.lenet_epochs)):
+            trainer = os.path.join(tmp, "trainer-" + name)
+            sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"), "--lr",
+                "0.05", "--momentum", "0.9", "-o", trainer])
+            for t in threads:
+                report = os.path.join(tmp, f"report-{name}{t}.json")
+                anvil_rss = peak_rss([trainer, "--epochs", str(epochs), "--threads", str(t),
+                                      "--report-json", report])
+                a = json.load(open(report))
+                rss, stdout = peak_rss([sys.executable, os.path.join(ROOT, "bench", "torch_train.py"),
+                                        "--model", name, "--epochs", str(epochs), "--threads", str(t)],
+                                       capture=True)
+                p = [json.loads(l) for l in stdout.splitlines() if l.startswith("{")]
+                a_s = statistics.median(e["seconds"] for e in a)
+                p_s = statistics.median(e["seconds"] for e in p)
+                out(f"| {name} | {t} | {a_s:.3f} | {p_s:.3f} | {p_s / a_s:.2f} | "
+                    f"{a[-1]['test_accuracy']:.2f} | {p[-1]['test_accuracy']:.2f} | "
+                    f"{anvil_rss / 1024:.0f} | {rss / 1024:.0f} |")
+                print(f"training {name}, {t} thread(s): done", file=sys.stderr)
 
     header = [
         "# Benchmark results",

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/run.py's training comparison.
 
-Trains the same MLP as examples/mlp.mlir (784-256-128-10, ReLU) on
+Trains the same MLP as examples/mlp.mlir (784-256-128-10, ReLU), or with
+--model lenet the LeNet-5 of examples/lenet.mlir, on
 Fashion-MNIST with the same hyperparameters as the Anvil trainer (SGD, lr,
 momentum, batch 64, shuffled, last partial batch dropped), and prints one
 JSON line per epoch: seconds, train_loss, test_loss, test_accuracy.
 
-Usage: torch_train.py --epochs N --threads T [--lr 0.05] [--momentum 0.9]
+Usage: torch_train.py --epochs N --threads T [--model mlp|lenet] [--lr 0.05]
+                      [--momentum 0.9]
 """
 import argparse
 import gzip
@@ -34,13 +36,22 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--model", choices=["mlp", "lenet"], default="mlp")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     xtr, ytr = load("train")
     xte, yte = load("t10k")
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    if args.model == "mlp":
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                    torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                                    torch.nn.Linear(128, 10))
+    else:
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+            torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+            torch.nn.Linear(84, 10))
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     batch = 64
     for epoch in range(args.epochs):
