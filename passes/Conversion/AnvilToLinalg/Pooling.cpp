@@ -123,8 +123,8 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
 
 /// dX: each input cell sums the output gradients of the windows whose first
 /// maximum it is. A generic over dX whose (unrolled) body, for each kernel
-/// offset that places the cell in a window, scans that window for its first
-/// maximum.
+/// offset that places the cell in a window (just one when windows do not
+/// overlap), scans that window for its first maximum.
 struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -140,6 +140,11 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
     int64_t h = type.getDimSize(2), w = type.getDimSize(3);
     int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
     Value input = adaptor.getInput(), grad = adaptor.getGrad();
+    // Windows that do not overlap (the usual 2x2, stride 2) leave each cell
+    // a single candidate window instead of kh * kw of them.
+    bool disjoint = true;
+    for (int d = 0; d < 2; ++d)
+      disjoint &= dilations[d] == 1 && strides[d] >= kernel[d];
     SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, type, ValueRange{}, emptyTensor(rewriter, loc, type),
@@ -159,72 +164,93 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
           Value at[2] = {b.create<linalg::IndexOp>(l, 2),
                          b.create<linalg::IndexOp>(l, 3)};
           int64_t size[2] = {h, w}, outSize[2] = {oh, ow};
-          Value acc = scalarConstant(b, l, elt, 0.0);
-          for (int64_t ki = 0; ki < kernel[0]; ++ki)
-            for (int64_t kj = 0; kj < kernel[1]; ++kj) {
-              // The window that holds this cell at offset (ki, kj).
-              Value origin[2], valid;
-              int64_t off[2] = {ki, kj};
-              for (int d = 0; d < 2; ++d) {
-                Value t = b.create<arith::AddIOp>(
-                    l, at[d], index(pads[d] - off[d] * dilations[d]));
-                Value ok =
-                    both(cmp(arith::CmpIPredicate::sge, t, index(0)),
-                         cmp(arith::CmpIPredicate::eq,
-                             b.create<arith::RemSIOp>(l, t, index(strides[d])),
-                             index(0)));
-                Value o = b.create<arith::DivSIOp>(l, t, index(strides[d]));
-                ok = both(ok,
-                          cmp(arith::CmpIPredicate::slt, o, index(outSize[d])));
-                origin[d] = b.create<arith::SelectOp>(l, ok, o, index(0));
-                valid = d == 0 ? ok : both(valid, ok);
-              }
-              // Its first maximum, scanning in row-major order.
-              Value found = b.create<arith::ConstantIntOp>(l, 0, 1);
-              Value max = scalarConstant(b, l, elt, 0.0);
-              Value bestI = index(0), bestJ = index(0);
-              for (int64_t a = 0; a < kernel[0]; ++a)
-                for (int64_t e = 0; e < kernel[1]; ++e) {
-                  Value pos[2], inside;
-                  int64_t cell[2] = {a, e};
-                  for (int d = 0; d < 2; ++d) {
-                    Value p = b.create<arith::AddIOp>(
-                        l,
-                        b.create<arith::MulIOp>(l, origin[d],
-                                                index(strides[d])),
-                        index(cell[d] * dilations[d] - pads[d]));
-                    Value ok =
-                        both(cmp(arith::CmpIPredicate::sge, p, index(0)),
-                             cmp(arith::CmpIPredicate::slt, p, index(size[d])));
-                    pos[d] = b.create<arith::SelectOp>(l, ok, p, index(0));
-                    inside = d == 0 ? ok : both(inside, ok);
-                  }
-                  Value v = b.create<tensor::ExtractOp>(
-                      l, input, ValueRange{n, c, pos[0], pos[1]});
-                  Value greater = b.create<arith::CmpFOp>(
-                      l, arith::CmpFPredicate::OGT, v, max);
-                  Value better = both(
-                      inside, b.create<arith::OrIOp>(
-                                  l,
-                                  b.create<arith::XOrIOp>(
-                                      l, found,
-                                      b.create<arith::ConstantIntOp>(l, 1, 1)),
-                                  greater));
-                  max = b.create<arith::SelectOp>(l, better, v, max);
-                  bestI = b.create<arith::SelectOp>(l, better, index(a), bestI);
-                  bestJ = b.create<arith::SelectOp>(l, better, index(e), bestJ);
-                  found = b.create<arith::OrIOp>(l, found, inside);
+          // The gradient this cell gets from the window at `origin` (valid
+          // or not), where the cell sits at kernel offset (offI, offJ): the
+          // window's gradient if the cell is its first maximum.
+          auto contribution = [&](Value origin[2], Value valid, Value offI,
+                                  Value offJ) -> Value {
+            Value found = b.create<arith::ConstantIntOp>(l, 0, 1);
+            Value max = scalarConstant(b, l, elt, 0.0);
+            Value bestI = index(0), bestJ = index(0);
+            for (int64_t a = 0; a < kernel[0]; ++a)
+              for (int64_t e = 0; e < kernel[1]; ++e) {
+                Value pos[2], inside;
+                int64_t cell[2] = {a, e};
+                for (int d = 0; d < 2; ++d) {
+                  Value p = b.create<arith::AddIOp>(
+                      l,
+                      b.create<arith::MulIOp>(l, origin[d], index(strides[d])),
+                      index(cell[d] * dilations[d] - pads[d]));
+                  Value ok =
+                      both(cmp(arith::CmpIPredicate::sge, p, index(0)),
+                           cmp(arith::CmpIPredicate::slt, p, index(size[d])));
+                  pos[d] = b.create<arith::SelectOp>(l, ok, p, index(0));
+                  inside = d == 0 ? ok : both(inside, ok);
                 }
-              Value mine = both(
-                  valid, both(cmp(arith::CmpIPredicate::eq, bestI, index(ki)),
-                              cmp(arith::CmpIPredicate::eq, bestJ, index(kj))));
-              Value g = b.create<tensor::ExtractOp>(
-                  l, grad, ValueRange{n, c, origin[0], origin[1]});
-              acc = b.create<arith::AddFOp>(
-                  l, acc,
-                  b.create<arith::SelectOp>(l, mine, g,
-                                            scalarConstant(b, l, elt, 0.0)));
+                Value v = b.create<tensor::ExtractOp>(
+                    l, input, ValueRange{n, c, pos[0], pos[1]});
+                Value greater = b.create<arith::CmpFOp>(
+                    l, arith::CmpFPredicate::OGT, v, max);
+                Value better = both(
+                    inside,
+                    b.create<arith::OrIOp>(
+                        l,
+                        b.create<arith::XOrIOp>(
+                            l, found, b.create<arith::ConstantIntOp>(l, 1, 1)),
+                        greater));
+                max = b.create<arith::SelectOp>(l, better, v, max);
+                bestI = b.create<arith::SelectOp>(l, better, index(a), bestI);
+                bestJ = b.create<arith::SelectOp>(l, better, index(e), bestJ);
+                found = b.create<arith::OrIOp>(l, found, inside);
+              }
+            Value mine =
+                both(valid, both(cmp(arith::CmpIPredicate::eq, bestI, offI),
+                                 cmp(arith::CmpIPredicate::eq, bestJ, offJ)));
+            Value g = b.create<tensor::ExtractOp>(
+                l, grad, ValueRange{n, c, origin[0], origin[1]});
+            return b.create<arith::SelectOp>(l, mine, g,
+                                             scalarConstant(b, l, elt, 0.0));
+          };
+          Value acc = scalarConstant(b, l, elt, 0.0);
+          if (disjoint) {
+            // Windows do not overlap: the one window that may hold the cell
+            // is at (cell + pad) / stride, at offset (cell + pad) % stride.
+            Value origin[2], off[2], valid;
+            for (int d = 0; d < 2; ++d) {
+              Value t = b.create<arith::AddIOp>(l, at[d], index(pads[d]));
+              Value o = b.create<arith::DivSIOp>(l, t, index(strides[d]));
+              off[d] = b.create<arith::RemSIOp>(l, t, index(strides[d]));
+              Value ok =
+                  both(cmp(arith::CmpIPredicate::slt, off[d], index(kernel[d])),
+                       cmp(arith::CmpIPredicate::slt, o, index(outSize[d])));
+              origin[d] = b.create<arith::SelectOp>(l, ok, o, index(0));
+              valid = d == 0 ? ok : both(valid, ok);
             }
+            acc = contribution(origin, valid, off[0], off[1]);
+          } else {
+            for (int64_t ki = 0; ki < kernel[0]; ++ki)
+              for (int64_t kj = 0; kj < kernel[1]; ++kj) {
+                // The window that holds this cell at offset (ki, kj).
+                Value origin[2], valid;
+                int64_t off[2] = {ki, kj};
+                for (int d = 0; d < 2; ++d) {
+                  Value t = b.create<arith::AddIOp>(
+                      l, at[d], index(pads[d] - off[d] * dilations[d]));
+                  Value ok = both(
+                      cmp(arith::CmpIPredicate::sge, t, index(0)),
+                      cmp(arith::CmpIPredicate::eq,
+                          b.create<arith::RemSIOp>(l, t, index(strides[d])),
+                          index(0)));
+                  Value o = b.create<arith::DivSIOp>(l, t, index(strides[d]));
+                  ok = both(
+                      ok, cmp(arith::CmpIPredicate::slt, o, index(outSize[d])));
+                  origin[d] = b.create<arith::SelectOp>(l, ok, o, index(0));
+                  valid = d == 0 ? ok : both(valid, ok);
+                }
+                acc = b.create<arith::AddFOp>(
+                    l, acc, contribution(origin, valid, index(ki), index(kj)));
+              }
+          }
           b.create<linalg::YieldOp>(l, acc);
         });
     rewriter.replaceOp(op, generic.getResult(0));
