@@ -321,20 +321,23 @@ TEST_F(GradientTest, FrozenParametersGetNoGradientAndPruneTheGraph) {
 
 namespace {
 
+/// y = x w with w = [0.5, -1], trained with (y - t)^2.
+constexpr const char *kTinyRegression = R"mlir(
+  func.func @forward(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
+    %w = anvil.param "w" init = "dense" {value = dense<[[0.5], [-1.0]]> : tensor<2x1xf32>} : tensor<2x1xf32>
+    %y = anvil.matmul %x, %w : tensor<1x2xf32>, tensor<2x1xf32>
+    return %y : tensor<1x1xf32>
+  }
+  func.func @loss(%y: tensor<1x1xf32>, %t: tensor<1x1xf32>) -> tensor<f32> {
+    %l = anvil.mse_loss %y, %t : tensor<1x1xf32>, tensor<1x1xf32>
+    return %l : tensor<f32>
+  }
+)mlir";
+
 TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
-  // y = x w, loss = (y - t)^2; x = [1, 2], w = [0.5, -1], t = 1.
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
-    func.func @forward(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
-      %w = anvil.param "w" init = "dense" {value = dense<[[0.5], [-1.0]]> : tensor<2x1xf32>} : tensor<2x1xf32>
-      %y = anvil.matmul %x, %w : tensor<1x2xf32>, tensor<2x1xf32>
-      return %y : tensor<1x1xf32>
-    }
-    func.func @loss(%y: tensor<1x1xf32>, %t: tensor<1x1xf32>) -> tensor<f32> {
-      %l = anvil.mse_loss %y, %t : tensor<1x1xf32>, tensor<1x1xf32>
-      return %l : tensor<f32>
-    }
-  )mlir",
-                                                        &context);
+  // x = [1, 2], t = 1.
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
   ASSERT_TRUE(module);
   mlir::PassManager pm(&context);
   mlir::anvil::BuildTrainStepPassOptions options;
@@ -371,18 +374,8 @@ TEST_F(GradientTest, TrainStepIsHandComputedAdam) {
   // The same model as above; Adam's first step moves every weight by lr
   // against the sign of its gradient: m / (1 - b1) = g, v / (1 - b2) = g^2,
   // so the update is lr * g / (|g| + eps).
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
-    func.func @forward(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
-      %w = anvil.param "w" init = "dense" {value = dense<[[0.5], [-1.0]]> : tensor<2x1xf32>} : tensor<2x1xf32>
-      %y = anvil.matmul %x, %w : tensor<1x2xf32>, tensor<2x1xf32>
-      return %y : tensor<1x1xf32>
-    }
-    func.func @loss(%y: tensor<1x1xf32>, %t: tensor<1x1xf32>) -> tensor<f32> {
-      %l = anvil.mse_loss %y, %t : tensor<1x1xf32>, tensor<1x1xf32>
-      return %l : tensor<f32>
-    }
-  )mlir",
-                                                        &context);
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
   ASSERT_TRUE(module);
   mlir::PassManager pm(&context);
   mlir::anvil::BuildTrainStepPassOptions options;
