@@ -38,9 +38,9 @@ int main(int argc, char **argv) {
     dnnl::memory am(a, engine, av.data()), bm(b, engine, bv.data()),
         cm(c, engine, cv.data());
     auto run = [&] {
-      matmul.execute(stream, {{DNNL_ARG_SRC, am},
-                              {DNNL_ARG_WEIGHTS, bm},
-                              {DNNL_ARG_DST, cm}});
+      matmul.execute(
+          stream,
+          {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
       stream.wait();
     };
     for (int w = 0; w < 3; ++w)
@@ -54,8 +54,8 @@ int main(int argc, char **argv) {
                        .count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("%ld %ld %ld %.6f\n", static_cast<long>(m), static_cast<long>(n),
-                static_cast<long>(k), ms[ms.size() / 2]);
+    std::printf("%ld %ld %ld %.6f\n", static_cast<long>(m),
+                static_cast<long>(n), static_cast<long>(k), ms[ms.size() / 2]);
   }
   return 0;
 }
