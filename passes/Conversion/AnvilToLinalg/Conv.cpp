@@ -26,6 +26,46 @@ using namespace mlir::anvil;
 
 namespace {
 
+/// The im2col matrix of a padded NCHW input: rows are the (c, i, j) filter
+/// taps and columns the (n, y, x) output positions (or the transpose, with
+/// `transposed`), entry padded[n, c, y*sh + i*dh, x*sw + j*dw]. One
+/// linalg.generic copy through an affine map; the reshape to 2-D is free.
+Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
+             int64_t oh, int64_t ow, ArrayRef<int64_t> strides,
+             ArrayRef<int64_t> dilations, bool transposed) {
+  auto inType = cast<RankedTensorType>(padded.getType());
+  Type elt = inType.getElementType();
+  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+  MLIRContext *ctx = b.getContext();
+  // Loops (c, i, j, n, y, x), or (n, y, x, c, i, j) when transposed.
+  unsigned first = transposed ? 3 : 0, second = transposed ? 0 : 3;
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap read =
+      AffineMap::get(6, 0,
+                     {d(second), d(first),
+                      d(second + 1) * strides[0] + d(first + 1) * dilations[0],
+                      d(second + 2) * strides[1] + d(first + 2) * dilations[1]},
+                     ctx);
+  SmallVector<int64_t> taps = {c, kh, kw}, positions = {n, oh, ow};
+  SmallVector<int64_t> shape = transposed ? positions : taps;
+  llvm::append_range(shape, transposed ? taps : positions);
+  auto type = RankedTensorType::get(shape, elt);
+  SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
+  Value cols =
+      b.create<linalg::GenericOp>(
+           loc, type, padded, emptyTensor(b, loc, type),
+           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(6)}, parallel,
+           [](OpBuilder &nb, Location l, ValueRange args) {
+             nb.create<linalg::YieldOp>(l, args[0]);
+           })
+          .getResult(0);
+  int64_t k = c * kh * kw, p = n * oh * ow;
+  return reshapeTo(b, loc, cols,
+                   RankedTensorType::get(transposed ? ArrayRef<int64_t>{p, k}
+                                                    : ArrayRef<int64_t>{k, p},
+                                         elt));
+}
+
 /// The one-group convolution as im2col + linalg.matmul (see the header).
 Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                  Value weight, Value bias) {
@@ -37,27 +77,9 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
           oh = type.getDimSize(2), ow = type.getDimSize(3);
   int64_t c = inType.getDimSize(1), kh = wType.getDimSize(2),
           kw = wType.getDimSize(3);
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  MLIRContext *ctx = b.getContext();
-  // Loops (c, i, j, n, y, x) over the 6-D cols tensor.
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  AffineMap read =
-      AffineMap::get(6, 0,
-                     {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
-                      d(5) * strides[1] + d(2) * dilations[1]},
-                     ctx);
-  auto colsType = RankedTensorType::get({c, kh, kw, n, oh, ow}, elt);
-  SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
-  Value cols =
-      b.create<linalg::GenericOp>(
-           loc, colsType, input, emptyTensor(b, loc, colsType),
-           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(6)}, parallel,
-           [](OpBuilder &nb, Location l, ValueRange args) {
-             nb.create<linalg::YieldOp>(l, args[0]);
-           })
-          .getResult(0);
+  Value cols = im2col(b, loc, input, kh, kw, oh, ow, op.getStrides(),
+                      op.getDilations(), /*transposed=*/false);
   int64_t k = c * kh * kw, cols2 = n * oh * ow;
-  cols = reshapeTo(b, loc, cols, RankedTensorType::get({k, cols2}, elt));
   Value w2 = reshapeTo(b, loc, weight, RankedTensorType::get({o, k}, elt));
   auto productType = RankedTensorType::get({o, cols2}, elt);
   Value acc;
@@ -78,36 +100,6 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
       .create<linalg::TransposeOp>(loc, onhw, emptyTensor(b, loc, type),
                                    ArrayRef<int64_t>{1, 0, 2, 3})
       .getResult()[0];
-}
-
-/// cols^T for a gradient: [N*OH*OW, C*kh*kw] with
-/// cols[(n, y, x), (c, i, j)] = padded[n, c, y*sh + i*dh, x*sw + j*dw].
-Value transposedCols(OpBuilder &b, Location loc, Value padded, int64_t kh,
-                     int64_t kw, int64_t oh, int64_t ow,
-                     ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
-  auto inType = cast<RankedTensorType>(padded.getType());
-  Type elt = inType.getElementType();
-  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
-  MLIRContext *ctx = b.getContext();
-  // Loops (n, y, x, c, i, j).
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  AffineMap read =
-      AffineMap::get(6, 0,
-                     {d(0), d(3), d(1) * strides[0] + d(4) * dilations[0],
-                      d(2) * strides[1] + d(5) * dilations[1]},
-                     ctx);
-  auto type = RankedTensorType::get({n, oh, ow, c, kh, kw}, elt);
-  SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
-  Value cols =
-      b.create<linalg::GenericOp>(
-           loc, type, padded, emptyTensor(b, loc, type),
-           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(6)}, parallel,
-           [](OpBuilder &nb, Location l, ValueRange args) {
-             nb.create<linalg::YieldOp>(l, args[0]);
-           })
-          .getResult(0);
-  return reshapeTo(b, loc, cols,
-                   RankedTensorType::get({n * oh * ow, c * kh * kw}, elt));
 }
 
 /// dY [N, O, OH, OW] as [O, N*OH*OW].
@@ -137,9 +129,9 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
     Value padded =
         padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
     Value cols =
-        transposedCols(rewriter, loc, padded, type.getDimSize(2),
-                       type.getDimSize(3), gType.getDimSize(2),
-                       gType.getDimSize(3), op.getStrides(), op.getDilations());
+        im2col(rewriter, loc, padded, type.getDimSize(2), type.getDimSize(3),
+               gType.getDimSize(2), gType.getDimSize(3), op.getStrides(),
+               op.getDilations(), /*transposed=*/true);
     Value rows = gradRows(rewriter, loc, adaptor.getGrad());
     auto productType = RankedTensorType::get(
         {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
