@@ -161,9 +161,12 @@ def Anvil_MulOp : Anvil_BinaryOp<"mul", "lhs * rhs", Anvil_NumericTensor,
                                    [Anvil_Differentiable]>;
 def Anvil_DivOp : Anvil_BinaryOp<"div", "lhs / rhs", Anvil_NumericTensor,
                                    [Anvil_Differentiable]>;
-def Anvil_PowOp : Anvil_BinaryOp<"pow", "lhs ^ rhs", Anvil_FloatTensor>;
-def Anvil_MaxOp : Anvil_BinaryOp<"max", "max(lhs, rhs)">;
-def Anvil_MinOp : Anvil_BinaryOp<"min", "min(lhs, rhs)">;
+def Anvil_PowOp : Anvil_BinaryOp<"pow", "lhs ^ rhs", Anvil_FloatTensor,
+                                   [Anvil_Differentiable]>;
+def Anvil_MaxOp : Anvil_BinaryOp<"max", "max(lhs, rhs)", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
+def Anvil_MinOp : Anvil_BinaryOp<"min", "min(lhs, rhs)", Anvil_NumericTensor,
+                                   [Anvil_Differentiable]>;
 
 class Anvil_UnaryOp<string mnemonic, string expr,
                     Type operandType = Anvil_FloatTensor,
@@ -186,14 +189,16 @@ class Anvil_UnaryOp<string mnemonic, string expr,
 
 def Anvil_NegOp : Anvil_UnaryOp<"neg", "-x", Anvil_NumericTensor, (ins),
                                 [Anvil_Differentiable]>;
-def Anvil_AbsOp : Anvil_UnaryOp<"abs", "|x|", Anvil_NumericTensor>;
+def Anvil_AbsOp : Anvil_UnaryOp<"abs", "|x|", Anvil_NumericTensor, (ins),
+                                [Anvil_Differentiable]>;
 def Anvil_ExpOp : Anvil_UnaryOp<"exp", "e^x", Anvil_FloatTensor, (ins),
                                 [Anvil_Differentiable]>;
 def Anvil_LogOp : Anvil_UnaryOp<"log", "ln(x)", Anvil_FloatTensor, (ins),
                                 [Anvil_Differentiable]>;
 def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt", "sqrt(x)", Anvil_FloatTensor, (ins),
                                  [Anvil_Differentiable]>;
-def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt", "1 / sqrt(x)">;
+def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt", "1 / sqrt(x)", Anvil_FloatTensor,
+                                  (ins), [Anvil_Differentiable]>;
 def Anvil_ReluOp : Anvil_UnaryOp<"relu", "max(x, 0)", Anvil_FloatTensor, (ins),
                                  [Anvil_Differentiable]>;
 def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)",
@@ -201,17 +206,19 @@ def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)",
                                     [Anvil_Differentiable]>;
 def Anvil_TanhOp : Anvil_UnaryOp<"tanh", "tanh(x)", Anvil_FloatTensor, (ins),
                                  [Anvil_Differentiable]>;
-def Anvil_ErfOp : Anvil_UnaryOp<"erf", "erf(x)">;
+def Anvil_ErfOp : Anvil_UnaryOp<"erf", "erf(x)", Anvil_FloatTensor, (ins),
+                                [Anvil_Differentiable]>;
 def Anvil_GeluOp : Anvil_UnaryOp<"gelu",
     "x * Phi(x); with `tanh_approx`, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))",
-    Anvil_FloatTensor, (ins UnitAttr:$tanh_approx)>;
+    Anvil_FloatTensor, (ins UnitAttr:$tanh_approx), [Anvil_Differentiable]>;
 def Anvil_LeakyReluOp : Anvil_UnaryOp<"leaky_relu",
     "x >= 0 ? x : alpha * x (alpha defaults to 0.01)", Anvil_FloatTensor,
-    (ins DefaultValuedAttr<F64Attr, "0.01">:$alpha)>;
+    (ins DefaultValuedAttr<F64Attr, "0.01">:$alpha), [Anvil_Differentiable]>;
 def Anvil_ClipOp : Anvil_UnaryOp<"clip",
     "min(max(x, min), max) (bounds default to -inf and +inf)",
     Anvil_FloatTensor, (ins OptionalAttr<F64Attr>:$min,
-                            OptionalAttr<F64Attr>:$max)> {
+                            OptionalAttr<F64Attr>:$max),
+    [Anvil_Differentiable]> {
   let hasVerifier = 1;
 }
 
@@ -269,7 +276,8 @@ def Anvil_ReluGradOp : Anvil_InferOp<"relu_grad"> {
 
 class Anvil_SoftmaxLikeOp<string mnemonic, string expr>
     : Anvil_UnaryOp<mnemonic, expr, Anvil_FloatTensor,
-                    (ins DefaultValuedAttr<I64Attr, "-1">:$axis)> {
+                    (ins DefaultValuedAttr<I64Attr, "-1">:$axis),
+                    [Anvil_Differentiable]> {
   let description = [{
     Computes `}] # expr # [{` along `axis` (negative counts from the back;
     default -1), subtracting the maximum first so that large inputs do not
@@ -370,7 +378,7 @@ def Anvil_FlattenOp : Anvil_InferOp<"flatten", [Anvil_Differentiable]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_ConcatOp : Anvil_InferOp<"concat"> {
+def Anvil_ConcatOp : Anvil_InferOp<"concat", [Anvil_Differentiable]> {
   let summary = "join tensors along `axis`";
   let description = [{
     All inputs have the same rank and element type and agree on every
@@ -577,7 +585,8 @@ def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
   }];
 }
 
-def Anvil_GlobalAvgPoolOp : Anvil_InferOp<"global_avg_pool"> {
+def Anvil_GlobalAvgPoolOp : Anvil_InferOp<"global_avg_pool",
+                                          [Anvil_Differentiable]> {
   let summary = "average over all spatial positions, NCHW";
   let description = [{
     `[N, C, H, W]` becomes `[N, C, 1, 1]`.
@@ -660,7 +669,7 @@ def Anvil_LayerNormOp : Anvil_InferOp<"layer_norm"> {
   }];
 }
 
-def Anvil_DropoutOp : Anvil_InferOp<"dropout"> {
+def Anvil_DropoutOp : Anvil_InferOp<"dropout", [Anvil_Differentiable]> {
   let summary = "randomly zero elements while training";
   let description = [{
     Without `training`: the identity, and a mask of all ones. With

@@ -13,6 +13,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::anvil;
 
@@ -292,4 +294,206 @@ SmallVector<Value> MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
   return {b.create<MaxPool2DGradOp>(
       getLoc(), getInput(), grads[0], getKernelAttr(), getStridesAttr(),
       getPadsAttr(), getDilationsAttr(), getCeilModeAttr())};
+}
+
+//===----------------------------------------------------------------------===//
+// More elementwise ops, softmax, and the rest
+//===----------------------------------------------------------------------===//
+//
+// Where an op's derivative is a step (relu, abs, max, clip...), relu_grad
+// selects: relu_grad(t, g) is g where t > 0, else 0.
+
+SmallVector<Value> PowOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // d(a^e)/da = e a^(e-1); d(a^e)/de = a^e ln a.
+  Location loc = getLoc();
+  Type elt = tensorType(getLhs()).getElementType();
+  Value em1 = b.create<SubOp>(loc, getRhs(), scalar(b, loc, elt, 1.0));
+  Value dl = b.create<MulOp>(
+      loc, grads[0],
+      b.create<MulOp>(loc, getRhs(), b.create<PowOp>(loc, getLhs(), em1)));
+  Value dr = b.create<MulOp>(
+      loc, grads[0],
+      b.create<MulOp>(loc, getResult(), b.create<LogOp>(loc, getLhs())));
+  return {sumToShape(b, loc, dl, tensorType(getLhs())),
+          sumToShape(b, loc, dr, tensorType(getRhs()))};
+}
+
+/// max/min: the gradient goes to the chosen operand (to rhs on ties).
+static SmallVector<Value> selectGradients(OpBuilder &b, Location loc, Value lhs,
+                                          Value rhs, Value dy, bool max) {
+  Value margin = max ? b.create<SubOp>(loc, lhs, rhs).getResult()
+                     : b.create<SubOp>(loc, rhs, lhs).getResult();
+  // margin has the broadcast shape, as dy does.
+  Value dl = b.create<ReluGradOp>(loc, margin, dy);
+  Value dr = b.create<SubOp>(loc, dy, dl);
+  return {sumToShape(b, loc, dl, tensorType(lhs)),
+          sumToShape(b, loc, dr, tensorType(rhs))};
+}
+
+SmallVector<Value> MaxOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  return selectGradients(b, getLoc(), getLhs(), getRhs(), grads[0], true);
+}
+
+SmallVector<Value> MinOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  return selectGradients(b, getLoc(), getLhs(), getRhs(), grads[0], false);
+}
+
+SmallVector<Value> AbsOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // sign(x) dy: dy where x > 0, -dy where x < 0, 0 at 0.
+  Location loc = getLoc();
+  Value positive = b.create<ReluGradOp>(loc, getInput(), grads[0]);
+  Value negative =
+      b.create<ReluGradOp>(loc, b.create<NegOp>(loc, getInput()), grads[0]);
+  return {b.create<SubOp>(loc, positive, negative)};
+}
+
+SmallVector<Value> RsqrtOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // d x^(-1/2) = -y^3 / 2.
+  Location loc = getLoc();
+  Type elt = tensorType(getInput()).getElementType();
+  Value cube = b.create<MulOp>(
+      loc, b.create<MulOp>(loc, getResult(), getResult()), getResult());
+  return {b.create<MulOp>(
+      loc, grads[0], b.create<MulOp>(loc, cube, scalar(b, loc, elt, -0.5)))};
+}
+
+SmallVector<Value> ErfOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // 2 / sqrt(pi) e^(-x^2).
+  Location loc = getLoc();
+  Type elt = tensorType(getInput()).getElementType();
+  Value x2 = b.create<MulOp>(loc, getInput(), getInput());
+  Value e = b.create<ExpOp>(loc, b.create<NegOp>(loc, x2));
+  return {b.create<MulOp>(
+      loc, grads[0],
+      b.create<MulOp>(loc, e, scalar(b, loc, elt, 2.0 / std::sqrt(M_PI))))};
+}
+
+SmallVector<Value> GeluOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  Location loc = getLoc();
+  Type elt = tensorType(getInput()).getElementType();
+  Value x = getInput();
+  auto c = [&](double v) { return scalar(b, loc, elt, v); };
+  auto mul = [&](Value l, Value r) { return b.create<MulOp>(loc, l, r); };
+  auto add = [&](Value l, Value r) { return b.create<AddOp>(loc, l, r); };
+  Value derivative;
+  if (getTanhApprox()) {
+    // 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 a x^2), t = tanh(k (x + a x^3)).
+    double k = std::sqrt(2.0 / M_PI), a = 0.044715;
+    Value x2 = mul(x, x);
+    Value t = b.create<TanhOp>(loc, mul(c(k), add(x, mul(c(a), mul(x2, x)))));
+    Value sech2 = b.create<SubOp>(loc, c(1.0), mul(t, t));
+    Value inner = mul(c(k), add(c(1.0), mul(c(3 * a), x2)));
+    derivative = add(mul(c(0.5), add(c(1.0), t)),
+                     mul(mul(c(0.5), x), mul(sech2, inner)));
+  } else {
+    // Phi(x) + x phi(x).
+    Value phi = mul(c(1.0 / std::sqrt(2 * M_PI)),
+                    b.create<ExpOp>(loc, mul(c(-0.5), mul(x, x))));
+    Value cdf =
+        mul(c(0.5), add(c(1.0), b.create<ErfOp>(loc, mul(x, c(M_SQRT1_2)))));
+    derivative = add(cdf, mul(x, phi));
+  }
+  return {mul(grads[0], derivative)};
+}
+
+SmallVector<Value> LeakyReluOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // dy where x > 0, alpha dy elsewhere.
+  Location loc = getLoc();
+  Type elt = tensorType(getInput()).getElementType();
+  Value passed = b.create<ReluGradOp>(loc, getInput(), grads[0]);
+  Value rest = b.create<SubOp>(loc, grads[0], passed);
+  return {b.create<AddOp>(
+      loc, passed,
+      b.create<MulOp>(loc, rest,
+                      scalar(b, loc, elt, getAlpha().convertToDouble())))};
+}
+
+SmallVector<Value> ClipOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // dy strictly inside the bounds.
+  Location loc = getLoc();
+  Type elt = tensorType(getInput()).getElementType();
+  Value g = grads[0];
+  if (auto lo = getMin())
+    g = b.create<ReluGradOp>(
+        loc,
+        b.create<SubOp>(loc, getInput(),
+                        scalar(b, loc, elt, lo->convertToDouble())),
+        g);
+  if (auto hi = getMax())
+    g = b.create<ReluGradOp>(
+        loc,
+        b.create<SubOp>(loc, scalar(b, loc, elt, hi->convertToDouble()),
+                        getInput()),
+        g);
+  return {g};
+}
+
+SmallVector<Value> SoftmaxOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // y (dy - sum(dy y)).
+  Location loc = getLoc();
+  int64_t axis = getAxis();
+  Value dyy = b.create<MulOp>(loc, grads[0], getResult());
+  Value sum = b.create<ReduceSumOp>(loc, dyy, b.getDenseI64ArrayAttr({axis}),
+                                    /*keepdims=*/true);
+  return {
+      b.create<MulOp>(loc, getResult(), b.create<SubOp>(loc, grads[0], sum))};
+}
+
+SmallVector<Value> LogSoftmaxOp::buildGradients(OpBuilder &b,
+                                                ValueRange grads) {
+  // dy - softmax(x) sum(dy).
+  Location loc = getLoc();
+  int64_t axis = getAxis();
+  Value sum =
+      b.create<ReduceSumOp>(loc, grads[0], b.getDenseI64ArrayAttr({axis}),
+                            /*keepdims=*/true);
+  Value probs = b.create<SoftmaxOp>(loc, getInput(), getAxisAttr());
+  return {b.create<SubOp>(loc, grads[0], b.create<MulOp>(loc, probs, sum))};
+}
+
+SmallVector<Value> GlobalAvgPoolOp::buildGradients(OpBuilder &b,
+                                                   ValueRange grads) {
+  // dy / (H W), broadcast back over the spatial dimensions.
+  Location loc = getLoc();
+  RankedTensorType type = tensorType(getInput());
+  double count = 1;
+  for (int64_t d = 2; d < type.getRank(); ++d)
+    count *= type.getDimSize(d);
+  Value scaled = b.create<DivOp>(loc, grads[0],
+                                 scalar(b, loc, type.getElementType(), count));
+  return {b.create<AddOp>(loc, splat(b, loc, type, 0.0), scaled)};
+}
+
+SmallVector<Value> ConcatOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // Each input's slice of dy.
+  Location loc = getLoc();
+  RankedTensorType type = tensorType(getResult());
+  int64_t axis = normalizeAxis(getAxis(), type.getRank()), offset = 0;
+  SmallVector<Value> result;
+  for (Value input : getInputs()) {
+    RankedTensorType t = tensorType(input);
+    SmallVector<int64_t> starts(type.getRank(), 0), ends(type.getShape()),
+        steps(type.getRank(), 1);
+    starts[axis] = offset;
+    ends[axis] = offset + t.getDimSize(axis);
+    result.push_back(b.create<SliceOp>(
+        loc, grads[0], b.getDenseI64ArrayAttr(starts),
+        b.getDenseI64ArrayAttr(ends), b.getDenseI64ArrayAttr(steps)));
+    offset += t.getDimSize(axis);
+  }
+  return result;
+}
+
+SmallVector<Value> DropoutOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // Training: dy through the kept elements, scaled; otherwise the identity.
+  Location loc = getLoc();
+  if (!grads[0])
+    return {Value()};
+  double ratio = getRatio().convertToDouble();
+  if (!getTraining() || ratio == 0.0)
+    return {grads[0]};
+  Type elt = tensorType(getInput()).getElementType();
+  Value mask = b.create<CastOp>(loc, getMask(), elt);
+  return {b.create<MulOp>(loc, b.create<MulOp>(loc, grads[0], mask),
+                          scalar(b, loc, elt, 1.0 / (1.0 - ratio)))};
 }

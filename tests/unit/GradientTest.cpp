@@ -428,3 +428,67 @@ TEST_F(GradientTest, ConvolutionAndPooling) {
 }
 
 } // namespace
+
+namespace {
+
+/// Values in [lo, hi) pushed at least `gap` away from each of `kinks`, so
+/// that finite differences never straddle a kink.
+Tensor awayFrom(Tensor t, std::vector<double> kinks, double gap = 0.05) {
+  for (double &v : t.data)
+    for (double k : kinks)
+      if (std::fabs(v - k) < gap)
+        v = k + (v < k ? -gap : gap);
+  return t;
+}
+
+TEST_F(GradientTest, MoreElementwise) {
+  const std::string t = "tensor<3x5xf64>";
+  auto unaryCase = [&](const std::string &op, Tensor x,
+                       const std::string &attrs = "") {
+    check(scalarize(op + " %a0 " + attrs + " : " + t, t, "%a1", 2),
+          {x, random({3, 5})});
+  };
+  unaryCase("anvil.abs", awayFrom(random({3, 5}), {0}));
+  unaryCase("anvil.rsqrt", random({3, 5}, 0.5, 2.0));
+  unaryCase("anvil.erf", random({3, 5}));
+  unaryCase("anvil.gelu", random({3, 5}, -3, 3));
+  unaryCase("anvil.gelu", random({3, 5}, -3, 3), "{tanh_approx}");
+  unaryCase("anvil.leaky_relu", awayFrom(random({3, 5}), {0}),
+            "{alpha = 0.2 : f64}");
+  unaryCase("anvil.clip", awayFrom(random({3, 5}), {-0.5, 0.5}),
+            "{min = -0.5 : f64, max = 0.5 : f64}");
+  unaryCase("anvil.softmax", random({3, 5}, -2, 2), "{axis = 0 : i64}");
+  unaryCase("anvil.log_softmax", random({3, 5}, -2, 2));
+  check(scalarize("anvil.pow %a0, %a1 : tensor<3x4xf64>, tensor<4xf64>",
+                  "tensor<3x4xf64>", "%a2", 2),
+        {random({3, 4}, 0.5, 2.0), random({4}, -1.5, 1.5), random({3, 4})});
+  // max/min with operands at least 0.1 apart.
+  Tensor a = random({3, 4}), b = random({4});
+  for (int64_t i = 0; i < a.numElements(); ++i)
+    if (std::fabs(a.data[i] - b.data[i % 4]) < 0.1)
+      a.data[i] = b.data[i % 4] + 0.2;
+  for (const char *op : {"max", "min"})
+    check(scalarize(std::string("anvil.") + op +
+                        " %a0, %a1 : tensor<3x4xf64>, tensor<4xf64>",
+                    "tensor<3x4xf64>", "%a2", 2),
+          {a, b, random({3, 4})});
+}
+
+TEST_F(GradientTest, PoolingConcatDropout) {
+  check(scalarize("anvil.global_avg_pool %a0 : tensor<2x3x4x5xf64>",
+                  "tensor<2x3x1x1xf64>", "%a1", 4),
+        {random({2, 3, 4, 5}), random({2, 3, 1, 1})});
+  check(scalarize("anvil.concat %a0, %a1, %a0 {axis = 1 : i64} : "
+                  "tensor<2x3xf64>, tensor<2x1xf64>, tensor<2x3xf64>",
+                  "tensor<2x7xf64>", "%a2", 2),
+        {random({2, 3}), random({2, 1}), random({2, 7})});
+  // The mask is fixed by the seed, so finite differences see the same one.
+  check("  %d:2 = anvil.dropout %a0 {ratio = 0.4 : f64, training, seed = 3 "
+        ": i64} : tensor<4x6xf64>\n" +
+            scalarize("anvil.mul %d#0, %d#0 : tensor<4x6xf64>, "
+                      "tensor<4x6xf64>",
+                      "tensor<4x6xf64>", "%a1", 2),
+        {random({4, 6}), random({4, 6})});
+}
+
+} // namespace
