@@ -626,7 +626,8 @@ def Anvil_BatchNormOp : Anvil_InferOp<"batch_norm"> {
   }];
 }
 
-def Anvil_BatchNormTrainOp : Anvil_InferOp<"batch_norm_train"> {
+def Anvil_BatchNormTrainOp : Anvil_InferOp<"batch_norm_train",
+                                           [Anvil_Differentiable]> {
   let summary = "batch normalization, training form";
   let description = [{
     Normalizes with the statistics of this batch, per channel (axis 1):
@@ -648,7 +649,7 @@ def Anvil_BatchNormTrainOp : Anvil_InferOp<"batch_norm_train"> {
   }];
 }
 
-def Anvil_LayerNormOp : Anvil_InferOp<"layer_norm"> {
+def Anvil_LayerNormOp : Anvil_InferOp<"layer_norm", [Anvil_Differentiable]> {
   let summary = "layer normalization over the trailing dimensions";
   let description = [{
     Normalizes over dimensions `axis .. rank-1` (default -1), then applies

@@ -13,6 +13,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <array>
 #include <cmath>
 
 using namespace mlir;
@@ -496,4 +497,81 @@ SmallVector<Value> DropoutOp::buildGradients(OpBuilder &b, ValueRange grads) {
   Value mask = b.create<CastOp>(loc, getMask(), elt);
   return {b.create<MulOp>(loc, b.create<MulOp>(loc, grads[0], mask),
                           scalar(b, loc, elt, 1.0 / (1.0 - ratio)))};
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization in training form
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The gradients of y = x_hat * scale + bias with x_hat = (x - mean) /
+/// sqrt(var + eps) over `axes` (batch statistics): {dx, dx_hat * x_hat and
+/// dy, both still to be summed into scale's and bias's shapes}, with
+/// `scale` already shaped to broadcast against x.
+///   dx = r (g - mean(g) - x_hat mean(g x_hat)),  g = dy * scale.
+std::array<Value, 3> normalizationGradients(OpBuilder &b, Location loc, Value x,
+                                            Value dy, Value scale,
+                                            ArrayRef<int64_t> axes,
+                                            double epsilon) {
+  Type elt = tensorType(x).getElementType();
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  auto mean = [&](Value v) {
+    return b.create<ReduceMeanOp>(loc, v, axesAttr, /*keepdims=*/true);
+  };
+  Value centered = b.create<SubOp>(loc, x, mean(x));
+  Value var = mean(b.create<MulOp>(loc, centered, centered));
+  Value r = b.create<RsqrtOp>(
+      loc, b.create<AddOp>(loc, var, scalar(b, loc, elt, epsilon)));
+  Value xHat = b.create<MulOp>(loc, centered, r);
+  Value g = b.create<MulOp>(loc, dy, scale);
+  Value inner = b.create<SubOp>(
+      loc, b.create<SubOp>(loc, g, mean(g)),
+      b.create<MulOp>(loc, xHat, mean(b.create<MulOp>(loc, g, xHat))));
+  return {b.create<MulOp>(loc, r, inner), b.create<MulOp>(loc, dy, xHat), dy};
+}
+
+} // namespace
+
+SmallVector<Value> LayerNormOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  Location loc = getLoc();
+  RankedTensorType type = tensorType(getInput());
+  int64_t axis = normalizeAxis(getAxis(), type.getRank());
+  SmallVector<int64_t> normalized, outer;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    (d < axis ? outer : normalized).push_back(d);
+  auto [dx, dScale, dBias] =
+      normalizationGradients(b, loc, getInput(), grads[0], getScale(),
+                             normalized, getEpsilon().convertToDouble());
+  auto sumOuter = [&](Value v) -> Value {
+    if (outer.empty())
+      return v;
+    return b.create<ReduceSumOp>(loc, v, b.getDenseI64ArrayAttr(outer),
+                                 /*keepdims=*/false);
+  };
+  return {dx, sumOuter(dScale), sumOuter(dBias)};
+}
+
+SmallVector<Value> BatchNormTrainOp::buildGradients(OpBuilder &b,
+                                                    ValueRange grads) {
+  // Only the normalized output is differentiated: the batch statistics feed
+  // running averages, not the loss.
+  Location loc = getLoc();
+  RankedTensorType type = tensorType(getInput());
+  if (!grads[0])
+    return {Value(), Value(), Value()};
+  SmallVector<int64_t> axes = {0}, column(type.getRank() - 1, 1);
+  for (int64_t d = 2; d < type.getRank(); ++d)
+    axes.push_back(d);
+  column[0] = type.getDimSize(1);
+  Value scale =
+      b.create<ReshapeOp>(loc, getScale(), b.getDenseI64ArrayAttr(column));
+  auto [dx, dScale, dBias] =
+      normalizationGradients(b, loc, getInput(), grads[0], scale, axes,
+                             getEpsilon().convertToDouble());
+  auto perChannel = [&](Value v) -> Value {
+    return b.create<ReduceSumOp>(loc, v, b.getDenseI64ArrayAttr(axes),
+                                 /*keepdims=*/false);
+  };
+  return {dx, perChannel(dScale), perChannel(dBias)};
 }

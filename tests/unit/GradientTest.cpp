@@ -492,3 +492,20 @@ TEST_F(GradientTest, PoolingConcatDropout) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, NormalizationInTrainingForm) {
+  check(scalarize("anvil.layer_norm %a0, %a1, %a2 {axis = 1 : i64} : "
+                  "tensor<3x2x4xf64>, tensor<2x4xf64>, tensor<2x4xf64>",
+                  "tensor<3x2x4xf64>", "%a3", 3),
+        {random({3, 2, 4}), random({2, 4}), random({2, 4}), random({3, 2, 4})});
+  check("  %y:3 = anvil.batch_norm_train %a0, %a1, %a2 : tensor<4x3x2x2xf64>, "
+        "tensor<3xf64>, tensor<3xf64>\n" +
+            scalarize("anvil.mul %y#0, %y#0 : tensor<4x3x2x2xf64>, "
+                      "tensor<4x3x2x2xf64>",
+                      "tensor<4x3x2x2xf64>", "%a3", 4),
+        {random({4, 3, 2, 2}), random({3}), random({3}), random({4, 3, 2, 2})});
+}
+
+} // namespace
