@@ -82,6 +82,7 @@ void mlir::anvil::buildTrainPipeline(OpPassManager &pm,
   step.momentum = options.momentum;
   step.nesterov = options.nesterov;
   step.weightDecay = options.weightDecay;
+  step.clipNorm = options.clipNorm;
   step.freeze = options.freeze;
   pm.addPass(createBuildTrainStepPass(step));
   // The backward graph is full of foldable shape ops and dead gradients.

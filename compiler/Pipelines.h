@@ -42,7 +42,7 @@ struct PipelineOptions {
   /// Build @train_step (the train phase) with these optimizer settings.
   bool train = false;
   std::string optimizer = "sgd";
-  double momentum = 0.0, weightDecay = 0.0;
+  double momentum = 0.0, weightDecay = 0.0, clipNorm = 0.0;
   bool nesterov = false;
   std::string freeze;
 };

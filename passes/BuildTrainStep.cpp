@@ -124,8 +124,42 @@ struct BuildTrainStepPass
       correction2 = b.create<SubOp>(
           loc, scalar(f32, 1.0), b.create<PowOp>(loc, scalar(f32, beta2), t));
     }
-    for (auto [name, grad] : llvm::zip(names.getValue().drop_front(),
-                                       ret.getOperands().drop_front())) {
+    // Gradient clipping by global norm: one factor for all gradients.
+    SmallVector<Value> gradients(ret.getOperands().drop_front());
+    if (clipNorm > 0.0 && !gradients.empty()) {
+      Type f32 = b.getF32Type();
+      Value total = scalar(f32, 0.0);
+      for (Value g : gradients) {
+        auto t = cast<RankedTensorType>(g.getType());
+        SmallVector<int64_t> all;
+        for (int64_t d = 0; d < t.getRank(); ++d)
+          all.push_back(d);
+        Value squares = b.create<MulOp>(loc, g, g);
+        Value sum = all.empty()
+                        ? squares
+                        : b.create<ReduceSumOp>(loc, squares,
+                                                b.getDenseI64ArrayAttr(all),
+                                                /*keepdims=*/false)
+                              .getResult();
+        if (!t.getElementType().isF32())
+          sum = b.create<CastOp>(loc, sum, f32);
+        total = b.create<AddOp>(loc, total, sum);
+      }
+      Value norm =
+          b.create<AddOp>(loc, b.create<SqrtOp>(loc, total), scalar(f32, 1e-6));
+      Value factor =
+          b.create<MinOp>(loc, scalar(f32, 1.0),
+                          b.create<DivOp>(loc, scalar(f32, clipNorm), norm));
+      for (Value &g : gradients) {
+        Type elt = cast<RankedTensorType>(g.getType()).getElementType();
+        g = b.create<MulOp>(
+            loc, g,
+            elt.isF32() ? factor
+                        : b.create<CastOp>(loc, factor, elt).getResult());
+      }
+    }
+    for (auto [name, grad] :
+         llvm::zip(names.getValue().drop_front(), gradients)) {
       StringAttr key = cast<StringAttr>(name);
       ParamOp param = params.lookup(key);
       auto type = cast<RankedTensorType>(param.getType());

@@ -108,7 +108,8 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
         p = p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 
     (AdamW first scales p by 1 - lr weight_decay; Adam adds
-    weight_decay * p to g). Updates are `anvil.assign`s at the end of the
+    weight_decay * p to g). With `clip-norm`, every gradient is first scaled
+    by min(1, clip_norm / (||g||_2 + 1e-6)) over all parameters. Updates are `anvil.assign`s at the end of the
     step, after every read of the old values. Before:
 
     ```mlir
@@ -140,6 +141,9 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
     Option<"weightDecay", "weight-decay", "double", "0.0",
            "L2 weight decay added to each gradient">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "Scale all gradients down so that their global L2 norm is at most "
+           "this (0: no clipping)">,
     Option<"freeze", "freeze", "std::string", "\"\"",
            "Parameters whose name matches this regex are not trained">,
   ];

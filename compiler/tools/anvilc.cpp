@@ -158,6 +158,10 @@ static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
                               cl::sub(trainCommand));
 static cl::opt<double> weightDecay("weight-decay", cl::desc("L2 weight decay"),
                                    cl::init(0.0), cl::sub(trainCommand));
+static cl::opt<double>
+    clipNorm("clip-norm",
+             cl::desc("Clip the gradients' global L2 norm to this (0: off)"),
+             cl::init(0.0), cl::sub(trainCommand));
 static cl::opt<int64_t>
     batch("batch",
           cl::desc("Batch size; must be the model's (its types fix it)"),
@@ -566,6 +570,7 @@ static int trainMain(MLIRContext &context) {
   job.options.momentum = momentum;
   job.options.nesterov = nesterov;
   job.options.weightDecay = weightDecay;
+  job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
   if (!initFrom.empty())
     for (::anvil::NamedTensor &t : ::anvil::readWeights(initFrom))

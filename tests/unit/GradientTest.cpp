@@ -509,3 +509,28 @@ TEST_F(GradientTest, NormalizationInTrainingForm) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, TrainStepClipsTheGlobalNorm) {
+  // g = [-5, -10] has norm sqrt(125); clipped to norm 1 and applied with
+  // plain SGD at lr 0.1: w = [0.5, -1] + 0.1 [5, 10] / sqrt(125).
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
+  ASSERT_TRUE(module);
+  mlir::PassManager pm(&context);
+  mlir::anvil::BuildTrainStepPassOptions options;
+  options.clipNorm = 1.0;
+  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  Interpreter interpreter(*module);
+  interpreter.run("train_step", {Tensor(DType::F32, {1, 2}, {1, 2}),
+                                 Tensor(DType::F32, {1, 1}, {1}),
+                                 Tensor(DType::F32, {}, {0.1})});
+  const Tensor &w = interpreter.assignedParams().at("w");
+  double norm = std::sqrt(125.0);
+  EXPECT_NEAR(w.data[0], 0.5 + 0.5 / norm, 1e-6);
+  EXPECT_NEAR(w.data[1], -1.0 + 1.0 / norm, 1e-6);
+}
+
+} // namespace
