@@ -321,14 +321,14 @@ Tensor ref::matmul(const Tensor &a, const Tensor &b, bool transposeA,
   return out;
 }
 
-/// Calls `fn(lane)` for every 1-D lane of `x` along `axis`; `lane` lists the
-/// flat offsets of the lane's elements.
+/// Calls `fn(lane)` for every 1-D lane of a tensor of `shape` along `axis`;
+/// `lane` lists the flat offsets of the lane's elements.
 static void forEachLane(const Shape &shape, int64_t axis,
                         const std::function<void(const Shape &)> &fn) {
   Shape outer = shape;
   outer[axis] = 1;
-  int64_t stride = stridesOf(shape)[axis];
   Shape strides = stridesOf(shape);
+  int64_t stride = strides[axis];
   forEachIndex(outer, [&](const Shape &index) {
     int64_t base = 0;
     for (size_t d = 0; d < shape.size(); ++d)
