@@ -55,8 +55,8 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("Stop after this phase and write its IR (object: the object "
-             "file): import, graph, optimize, backend, bufferize, llvm, "
-             "object"),
+             "file): import, graph, train, optimize, backend, bufferize, "
+             "llvm, object"),
     cl::value_desc("phase"), cl::cat(anvilCategory));
 static cl::opt<std::string> outputPath(
     "o",
@@ -103,81 +103,88 @@ static cl::opt<std::string>
 
 // `anvilc run`.
 static cl::opt<std::string> runModel(cl::Positional, cl::desc("<model.mlir>"),
-                                     cl::sub(runCommand), cl::Required);
+                                     cl::sub(runCommand),
+                                     cl::cat(anvilCategory), cl::Required);
 static cl::opt<bool>
     reference("reference",
               cl::desc("Run on the naive reference kernels (the numeric truth) "
                        "instead of compiled code"),
-              cl::sub(runCommand));
+              cl::sub(runCommand), cl::cat(anvilCategory));
 static cl::opt<std::string>
     function("function",
              cl::desc("Function to run (default: @forward, or the only one)"),
-             cl::sub(runCommand));
-static cl::list<std::string>
-    inputs("input",
-           cl::desc("An input .npy, one per function argument, in order"),
-           cl::value_desc("file.npy"), cl::sub(runCommand));
+             cl::sub(runCommand), cl::cat(anvilCategory));
+static cl::list<std::string> inputs(
+    "input", cl::desc("An input .npy, one per function argument, in order"),
+    cl::value_desc("file.npy"), cl::sub(runCommand), cl::cat(anvilCategory));
 static cl::list<std::string>
     outputs("output", cl::desc("Where to write each result (.npy), in order"),
-            cl::value_desc("file.npy"), cl::sub(runCommand));
+            cl::value_desc("file.npy"), cl::sub(runCommand),
+            cl::cat(anvilCategory));
 static cl::opt<std::string> paramsDir(
     "params",
     cl::desc("Directory with one <param name>.npy per anvil.param; without "
              "it parameters take their initializers"),
-    cl::value_desc("dir"), cl::sub(runCommand));
+    cl::value_desc("dir"), cl::sub(runCommand), cl::cat(anvilCategory));
 static cl::opt<uint64_t>
     seed("seed", cl::desc("Seed for parameters without a `seed` attribute"),
-         cl::init(0), cl::sub(runCommand));
+         cl::init(0), cl::sub(runCommand), cl::cat(anvilCategory));
 
 // `anvilc train`.
 static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
-                                       cl::sub(trainCommand), cl::Required);
+                                       cl::sub(trainCommand),
+                                       cl::cat(anvilCategory), cl::Required);
 static cl::opt<std::string>
     trainOutput("o",
                 cl::desc("The trainer executable (default: trainer); "
                          "its weights go to <trainer>.weights"),
                 cl::value_desc("file"), cl::init("trainer"),
-                cl::sub(trainCommand));
+                cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<std::string> trainLoss(
     "loss",
     cl::desc("cross-entropy, nll or mse of @forward's result against the "
              "target (default: the model's own @loss)"),
-    cl::sub(trainCommand));
+    cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<std::string> optimizer(
     "optimizer",
     cl::desc("sgd (with --momentum, --nesterov), adam or adamw (betas 0.9, "
              "0.999, epsilon 1e-8)"),
-    cl::init("sgd"), cl::sub(trainCommand));
+    cl::init("sgd"), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<double> trainLr("lr",
                                cl::desc("Learning rate (the trainer's "
                                         "default; its --lr overrides)"),
-                               cl::init(0.05), cl::sub(trainCommand));
+                               cl::init(0.05), cl::sub(trainCommand),
+                               cl::cat(anvilCategory));
 static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
-                                cl::init(0.0), cl::sub(trainCommand));
+                                cl::init(0.0), cl::sub(trainCommand),
+                                cl::cat(anvilCategory));
 static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
-                              cl::sub(trainCommand));
+                              cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<double> weightDecay("weight-decay", cl::desc("L2 weight decay"),
-                                   cl::init(0.0), cl::sub(trainCommand));
+                                   cl::init(0.0), cl::sub(trainCommand),
+                                   cl::cat(anvilCategory));
 static cl::opt<double>
     clipNorm("clip-norm",
              cl::desc("Clip the gradients' global L2 norm to this (0: off)"),
-             cl::init(0.0), cl::sub(trainCommand));
+             cl::init(0.0), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<int64_t>
     batch("batch",
           cl::desc("Batch size; must be the model's (its types fix it)"),
-          cl::init(0), cl::sub(trainCommand));
+          cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<std::string>
     freeze("freeze", cl::desc("Do not train parameters whose name matches"),
-           cl::value_desc("regex"), cl::sub(trainCommand));
+           cl::value_desc("regex"), cl::sub(trainCommand),
+           cl::cat(anvilCategory));
 static cl::opt<std::string>
     initFrom("init-from",
              cl::desc("Start from the parameters of a checkpoint or weights "
                       "file (names not in it keep their initializers)"),
-             cl::value_desc("ckpt"), cl::sub(trainCommand));
+             cl::value_desc("ckpt"), cl::sub(trainCommand),
+             cl::cat(anvilCategory));
 static cl::opt<uint64_t>
     trainSeed("seed",
               cl::desc("Seed for parameters without a `seed` attribute"),
-              cl::init(0), cl::sub(trainCommand));
+              cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 
 /// Prints `message` as anvilc's one error line and returns the exit code.
 static int reportError(const std::string &message) {
