@@ -89,6 +89,11 @@ protected:
     }
   }
 
+  /// The tiny regression model of the train-step tests, with @train_step
+  /// built by `options`; null on failure.
+  mlir::OwningOpRef<mlir::ModuleOp>
+  tinyTrainStep(const mlir::anvil::BuildTrainStepPassOptions &options);
+
   /// A random f64 tensor with values in [lo, hi).
   Tensor random(Shape shape, double lo = -1.0, double hi = 1.0) {
     Tensor t(DType::F64, shape);
@@ -334,16 +339,23 @@ constexpr const char *kTinyRegression = R"mlir(
   }
 )mlir";
 
-TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
-  // x = [1, 2], t = 1.
+mlir::OwningOpRef<mlir::ModuleOp> GradientTest::tinyTrainStep(
+    const mlir::anvil::BuildTrainStepPassOptions &options) {
   auto module =
       mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
-  ASSERT_TRUE(module);
   mlir::PassManager pm(&context);
+  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
+  if (!module || mlir::failed(pm.run(*module)))
+    return nullptr;
+  return module;
+}
+
+TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
+  // x = [1, 2], t = 1.
   mlir::anvil::BuildTrainStepPassOptions options;
   options.momentum = 0.9;
-  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  auto module = tinyTrainStep(options);
+  ASSERT_TRUE(module);
   Interpreter interpreter(*module);
   Tensor x(DType::F32, {1, 2}, {1, 2}), t(DType::F32, {1, 1}, {1});
   Tensor lr(DType::F32, {}, {0.1});
@@ -374,14 +386,10 @@ TEST_F(GradientTest, TrainStepIsHandComputedAdam) {
   // The same model as above; Adam's first step moves every weight by lr
   // against the sign of its gradient: m / (1 - b1) = g, v / (1 - b2) = g^2,
   // so the update is lr * g / (|g| + eps).
-  auto module =
-      mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
-  ASSERT_TRUE(module);
-  mlir::PassManager pm(&context);
   mlir::anvil::BuildTrainStepPassOptions options;
   options.optimizer = "adam";
-  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  auto module = tinyTrainStep(options);
+  ASSERT_TRUE(module);
   Interpreter interpreter(*module);
   Tensor x(DType::F32, {1, 2}, {1, 2}), t(DType::F32, {1, 1}, {1});
   Tensor lr(DType::F32, {}, {0.1});
@@ -515,14 +523,10 @@ namespace {
 TEST_F(GradientTest, TrainStepClipsTheGlobalNorm) {
   // g = [-5, -10] has norm sqrt(125); clipped to norm 1 and applied with
   // plain SGD at lr 0.1: w = [0.5, -1] + 0.1 [5, 10] / sqrt(125).
-  auto module =
-      mlir::parseSourceString<mlir::ModuleOp>(kTinyRegression, &context);
-  ASSERT_TRUE(module);
-  mlir::PassManager pm(&context);
   mlir::anvil::BuildTrainStepPassOptions options;
   options.clipNorm = 1.0;
-  pm.addPass(mlir::anvil::createBuildTrainStepPass(options));
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  auto module = tinyTrainStep(options);
+  ASSERT_TRUE(module);
   Interpreter interpreter(*module);
   interpreter.run("train_step", {Tensor(DType::F32, {1, 2}, {1, 2}),
                                  Tensor(DType::F32, {1, 1}, {1}),

@@ -88,12 +88,8 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
     acc = buildElementwise(
         b, loc, productType, column,
         [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-  } else {
-    acc = filledTensor(b, loc, productType, 0.0);
   }
-  Value product =
-      b.create<linalg::MatmulOp>(loc, productType, ValueRange{w2, cols}, acc)
-          .getResult(0);
+  Value product = buildMatmul(b, loc, w2, cols, acc);
   Value onhw =
       reshapeTo(b, loc, product, RankedTensorType::get({o, n, oh, ow}, elt));
   return b
@@ -133,14 +129,7 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
                gType.getDimSize(2), gType.getDimSize(3), op.getStrides(),
                op.getDilations(), /*transposed=*/true);
     Value rows = gradRows(rewriter, loc, adaptor.getGrad());
-    auto productType = RankedTensorType::get(
-        {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
-        type.getElementType());
-    Value product = rewriter
-                        .create<linalg::MatmulOp>(
-                            loc, productType, ValueRange{rows, cols},
-                            filledTensor(rewriter, loc, productType, 0.0))
-                        .getResult(0);
+    Value product = buildMatmul(rewriter, loc, rows, cols);
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, type));
     return success();
   }
@@ -171,19 +160,9 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
     int64_t k = c * kh * kw;
     Value w2 = reshapeTo(rewriter, loc, adaptor.getWeight(),
                          RankedTensorType::get({o, k}, elt));
-    auto kType = RankedTensorType::get({k, o}, elt);
-    Value wT = rewriter
-                   .create<linalg::TransposeOp>(
-                       loc, w2, emptyTensor(rewriter, loc, kType),
-                       ArrayRef<int64_t>{1, 0})
-                   .getResult()[0];
     Value rows = gradRows(rewriter, loc, adaptor.getGrad());
-    auto dcolsType = RankedTensorType::get({k, n * oh * ow}, elt);
-    Value dcols = rewriter
-                      .create<linalg::MatmulOp>(
-                          loc, dcolsType, ValueRange{wT, rows},
-                          filledTensor(rewriter, loc, dcolsType, 0.0))
-                      .getResult(0);
+    Value dcols =
+        buildMatmul(rewriter, loc, transpose2D(rewriter, loc, w2), rows);
     // col2im over the padded input: loops (n, c, hp, wp, i, j), reducing
     // over the kernel offsets.
     int64_t hp = h + pads[0] + pads[2], wp = w + pads[1] + pads[3];

@@ -38,22 +38,11 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
       // A transposed operand is transposed once into a temporary, so that
       // every 2-D product runs on the tiled, vectorized linalg.matmul (the
       // copy costs O(n^2) against the product's O(n^3)).
-      auto transposed = [&](Value v, RankedTensorType t) -> Value {
-        auto to = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
-                                        t.getElementType());
-        return rewriter
-            .create<linalg::TransposeOp>(loc, v, emptyTensor(rewriter, loc, to),
-                                         ArrayRef<int64_t>{1, 0})
-            .getResult()[0];
-      };
       if (ta)
-        lhs = transposed(lhs, lhsType);
+        lhs = transpose2D(rewriter, loc, lhs);
       if (tb)
-        rhs = transposed(rhs, rhsType);
-      rewriter.replaceOp(op, rewriter
-                                 .create<linalg::MatmulOp>(
-                                     loc, type, ValueRange{lhs, rhs}, acc)
-                                 .getResult(0));
+        rhs = transpose2D(rewriter, loc, rhs);
+      rewriter.replaceOp(op, buildMatmul(rewriter, loc, lhs, rhs, acc));
       return success();
     }
     // Loops: batch dims of the result, then m, n, k.

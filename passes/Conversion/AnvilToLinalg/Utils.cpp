@@ -173,3 +173,23 @@ Value mlir::anvil::padSpatial(OpBuilder &b, Location loc, Value input,
   return b.create<tensor::PadOp>(loc, type.clone(shape), input, low, high,
                                  padValue);
 }
+
+Value mlir::anvil::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                               Value acc) {
+  auto l = cast<RankedTensorType>(lhs.getType());
+  auto r = cast<RankedTensorType>(rhs.getType());
+  auto type = l.clone({l.getDimSize(0), r.getDimSize(1)});
+  if (!acc)
+    acc = filledTensor(b, loc, type, 0.0);
+  return b.create<linalg::MatmulOp>(loc, type, ValueRange{lhs, rhs}, acc)
+      .getResult(0);
+}
+
+Value mlir::anvil::transpose2D(OpBuilder &b, Location loc, Value value) {
+  auto t = cast<RankedTensorType>(value.getType());
+  auto to = t.clone({t.getDimSize(1), t.getDimSize(0)});
+  return b
+      .create<linalg::TransposeOp>(loc, value, emptyTensor(b, loc, to),
+                                   ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}

@@ -77,6 +77,14 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
 Value buildSum(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
                bool mean, bool keepdims);
 
+/// `lhs [M, K] @ rhs [K, N]` as a `linalg.matmul` accumulating into `acc`
+/// (zeros when null): the op the tile-and-vectorize pass makes fast.
+Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                  Value acc = Value());
+
+/// The transpose of a 2-D tensor, as a `linalg.transpose` into a new tensor.
+Value transpose2D(OpBuilder &b, Location loc, Value value);
+
 /// Pads the spatial dimensions of an NCHW tensor by `pads` ([top, left,
 /// bottom, right]) plus `extraH`/`extraW` more at the bottom/right, with
 /// `value`; returns `input` itself when there is nothing to pad.
