@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen.h"
+#include "compiler/Onnx/Import.h"
 #include "compiler/Pipelines.h"
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Registration.h"
@@ -48,6 +49,9 @@ static cl::SubCommand runCommand(
 
 static cl::SubCommand
     trainCommand("train", "Compile a model into a native trainer executable");
+static cl::SubCommand
+    checkCommand("check",
+                 "Check that Anvil can compile a model; list every problem");
 
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
@@ -114,13 +118,22 @@ static cl::opt<std::string>
     function("function",
              cl::desc("Function to run (default: @forward, or the only one)"),
              cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::list<std::string> inputs(
-    "input", cl::desc("An input .npy, one per function argument, in order"),
-    cl::value_desc("file.npy"), cl::sub(runCommand), cl::cat(anvilCategory));
 static cl::list<std::string>
-    outputs("output", cl::desc("Where to write each result (.npy), in order"),
-            cl::value_desc("file.npy"), cl::sub(runCommand),
-            cl::cat(anvilCategory));
+    inputs("input",
+           cl::desc("An input (.npy, or .pb: an onnx.TensorProto), one per "
+                    "function argument, in order"),
+           cl::value_desc("file"), cl::sub(runCommand), cl::cat(anvilCategory));
+static cl::list<std::string>
+    inputList("inputs", cl::desc("Inputs as one comma-separated list"),
+              cl::value_desc("a.pb,b.pb"), cl::CommaSeparated,
+              cl::sub(runCommand), cl::cat(anvilCategory));
+static cl::list<std::string> outputs(
+    "output", cl::desc("Where to write each result (.npy or .pb), in order"),
+    cl::value_desc("file"), cl::sub(runCommand), cl::cat(anvilCategory));
+static cl::opt<std::string> outputDir(
+    "outputs",
+    cl::desc("Write result K to DIR/output_K.pb (an onnx.TensorProto)"),
+    cl::value_desc("dir"), cl::sub(runCommand), cl::cat(anvilCategory));
 static cl::opt<std::string> paramsDir(
     "params",
     cl::desc("Directory with one <param name>.npy per anvil.param; without "
@@ -186,15 +199,56 @@ static cl::opt<uint64_t>
               cl::desc("Seed for parameters without a `seed` attribute"),
               cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 
+// `anvilc check`, and ONNX models everywhere.
+static cl::opt<std::string> checkModel(cl::Positional,
+                                       cl::desc("<model.onnx|model.mlir>"),
+                                       cl::sub(checkCommand),
+                                       cl::cat(anvilCategory), cl::Required);
+static cl::list<std::string>
+    bindings("bind",
+             cl::desc("Size of a symbolic dimension of an ONNX model's "
+                      "inputs (repeat or comma-separate)"),
+             cl::value_desc("NAME=VALUE"), cl::CommaSeparated,
+             cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
+
 /// Prints `message` as anvilc's one error line and returns the exit code.
 static int reportError(const std::string &message) {
   llvm::errs() << "anvilc: error: " << message << "\n";
   return 1;
 }
 
-/// Parses and verifies `path`; diagnostics print with file:line:col.
-static OwningOpRef<ModuleOp> loadModel(const std::string &path,
-                                       MLIRContext &context) {
+/// Imports an ONNX model; prints every problem when it cannot.
+static OwningOpRef<ModuleOp>
+importModel(const std::string &path, MLIRContext &context,
+            const std::vector<::anvil::NpyArray> *known) {
+  mlir::anvil::OnnxImportOptions options;
+  for (const std::string &binding : bindings) {
+    auto [name, value] = llvm::StringRef(binding).split('=');
+    int64_t size = 0;
+    if (name.empty() || value.getAsInteger(10, size) || size <= 0) {
+      reportError("--bind wants NAME=SIZE with a positive size, not '" +
+                  binding + "'");
+      return nullptr;
+    }
+    options.bindings[name.str()] = size;
+  }
+  if (known)
+    options.inputValues.assign(known->begin(), known->end());
+  mlir::anvil::OnnxProblems problems;
+  OwningOpRef<ModuleOp> module =
+      mlir::anvil::importOnnx(path, context, options, problems);
+  if (!module)
+    reportError(problems.format(path));
+  return module;
+}
+
+/// Parses and verifies `path` (or imports it, for .onnx); diagnostics print
+/// with file:line:col. `known` are the values `anvilc run` was given.
+static OwningOpRef<ModuleOp>
+loadModel(const std::string &path, MLIRContext &context,
+          const std::vector<::anvil::NpyArray> *known = nullptr) {
+  if (mlir::anvil::isOnnxPath(path))
+    return importModel(path, context, known);
   std::string error;
   auto file = openInputFile(path, &error);
   if (!file) {
@@ -236,10 +290,30 @@ static std::string typeString(Type type) {
   return s;
 }
 
-/// Loads an .npy and checks it against the type the function expects.
-static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
-                                      const std::string &what) {
-  ::anvil::ref::Tensor t = ::anvil::ref::fromNpy(::anvil::readNpy(path));
+static bool isTensorProto(const std::string &path) {
+  return llvm::StringRef(path).ends_with_insensitive(".pb");
+}
+
+/// Reads an .npy or, for .pb, an onnx.TensorProto.
+static ::anvil::NpyArray readArray(const std::string &path) {
+  return isTensorProto(path) ? mlir::anvil::readTensorProto(path)
+                             : ::anvil::readNpy(path);
+}
+
+/// Writes an .npy or, for .pb, an onnx.TensorProto (atomically).
+static void writeArray(const std::string &path,
+                       const ::anvil::NpyArray &array) {
+  if (isTensorProto(path))
+    mlir::anvil::writeTensorProto(path, array);
+  else
+    ::anvil::writeNpy(path, array);
+}
+
+/// Checks an array read from `path` against the type the function expects.
+static ::anvil::ref::Tensor checkInput(const ::anvil::NpyArray &array,
+                                       const std::string &path, Type type,
+                                       const std::string &what) {
+  ::anvil::ref::Tensor t = ::anvil::ref::fromNpy(array);
   auto tensorType = cast<RankedTensorType>(type);
   ::anvil::ref::Shape expected(tensorType.getShape().begin(),
                                tensorType.getShape().end());
@@ -250,6 +324,12 @@ static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
         ::anvil::ref::shapeToString(t.shape) + ", but " + what + " is " +
         typeString(type) + "; save an array of that shape and dtype");
   return t;
+}
+
+/// Loads an .npy or .pb and checks it against the type the function expects.
+static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
+                                      const std::string &what) {
+  return checkInput(readArray(path), path, type, what);
 }
 
 /// build/lib beside build/bin/anvilc: where the model runtime lives.
@@ -427,8 +507,13 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   return e.empty() ? 0 : reportError(e);
 }
 
+/// Compiles `module` into a temporary executable and runs `functionName` on
+/// the inputs, writing the results to `outputFiles`.
 static int runCompiled(MLIRContext &context, ModuleOp module,
-                       const std::string &functionName) {
+                       const std::string &functionName,
+                       const std::vector<std::string> &inputFiles,
+                       const std::vector<::anvil::NpyArray> &arrays,
+                       const std::vector<std::string> &outputFiles) {
   if (!paramsDir.empty())
     return reportError("--params works with --reference only");
   llvm::SmallString<128> dir;
@@ -440,12 +525,26 @@ static int runCompiled(MLIRContext &context, ModuleOp module,
   job.output = exe;
   job.options.seed = seed;
   int rc = compile(context, module, job);
+  // The executable reads and writes .npy; other formats go through dir.
+  std::vector<std::pair<std::string, std::string>> converted;
   if (rc == 0) {
     std::vector<std::string> args = {exe, "--function", functionName};
-    for (const std::string &i : inputs)
-      args.insert(args.end(), {"--input", i});
-    for (const std::string &o : outputs)
-      args.insert(args.end(), {"--output", o});
+    for (size_t i = 0; i < inputFiles.size(); ++i) {
+      std::string file = inputFiles[i];
+      if (isTensorProto(file)) {
+        file = (dir + "/input_" + std::to_string(i) + ".npy").str();
+        ::anvil::writeNpy(file, arrays[i]);
+      }
+      args.insert(args.end(), {"--input", file});
+    }
+    for (size_t i = 0; i < outputFiles.size(); ++i) {
+      std::string file = outputFiles[i];
+      if (isTensorProto(file)) {
+        file = (dir + "/output_" + std::to_string(i) + ".npy").str();
+        converted.push_back({file, outputFiles[i]});
+      }
+      args.insert(args.end(), {"--output", file});
+    }
     std::vector<llvm::StringRef> refs(args.begin(), args.end());
     std::string error;
     rc = llvm::sys::ExecuteAndWait(exe, refs, std::nullopt, {}, 0, 0, &error);
@@ -453,32 +552,55 @@ static int runCompiled(MLIRContext &context, ModuleOp module,
       rc = reportError("the compiled model crashed" +
                        (error.empty() ? "" : ": " + error));
   }
+  try {
+    if (rc == 0)
+      for (const auto &[from, to] : converted)
+        writeArray(to, ::anvil::readNpy(from));
+  } catch (const ::anvil::Error &e) {
+    rc = reportError(e.what());
+  }
   llvm::sys::fs::remove_directories(dir);
   return rc;
 }
 
 static int runMain(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadModel(runModel, context);
+  std::vector<std::string> inputFiles(inputs.begin(), inputs.end());
+  inputFiles.insert(inputFiles.end(), inputList.begin(), inputList.end());
+  std::vector<::anvil::NpyArray> arrays;
+  for (const std::string &file : inputFiles)
+    arrays.push_back(readArray(file));
+  OwningOpRef<ModuleOp> module = loadModel(runModel, context, &arrays);
   if (!module)
     return 1;
   func::FuncOp func = pickFunction(*module, function, runModel);
   FunctionType type = func.getFunctionType();
-  if (inputs.size() != type.getNumInputs())
+  std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
+  if (!outputDir.empty()) {
+    if (!outputFiles.empty())
+      return reportError("give --output files or an --outputs directory, "
+                         "not both");
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+      return reportError("cannot create '" + outputDir + "': " + ec.message());
+    for (unsigned k = 0; k < type.getNumResults(); ++k)
+      outputFiles.push_back(outputDir + "/output_" + std::to_string(k) + ".pb");
+  }
+  if (inputFiles.size() != type.getNumInputs())
     return reportError("@" + func.getName().str() + " takes " +
                        std::to_string(type.getNumInputs()) + " input(s); got " +
-                       std::to_string(inputs.size()) + " --input file(s)");
-  if (outputs.size() != type.getNumResults())
+                       std::to_string(inputFiles.size()) + " input file(s)");
+  if (outputFiles.size() != type.getNumResults())
     return reportError("@" + func.getName().str() + " returns " +
                        std::to_string(type.getNumResults()) +
-                       " result(s); got " + std::to_string(outputs.size()) +
+                       " result(s); got " + std::to_string(outputFiles.size()) +
                        " --output file(s)");
   if (!reference)
-    return runCompiled(context, *module, func.getName().str());
+    return runCompiled(context, *module, func.getName().str(), inputFiles,
+                       arrays, outputFiles);
   std::vector<::anvil::ref::Tensor> args;
-  for (unsigned i = 0; i < inputs.size(); ++i)
-    args.push_back(loadInput(inputs[i], type.getInput(i),
-                             "argument " + std::to_string(i) + " of @" +
-                                 func.getName().str()));
+  for (unsigned i = 0; i < inputFiles.size(); ++i)
+    args.push_back(checkInput(arrays[i], inputFiles[i], type.getInput(i),
+                              "argument " + std::to_string(i) + " of @" +
+                                  func.getName().str()));
 
   ::anvil::ref::Interpreter interpreter(*module, seed);
   if (!paramsDir.empty()) {
@@ -507,7 +629,7 @@ static int runMain(MLIRContext &context) {
   std::vector<::anvil::ref::Tensor> results =
       interpreter.run(func.getName(), args);
   for (size_t i = 0; i < results.size(); ++i)
-    ::anvil::writeNpy(outputs[i], ::anvil::ref::toNpy(results[i]));
+    writeArray(outputFiles[i], ::anvil::ref::toNpy(results[i]));
   return 0;
 }
 
@@ -623,6 +745,28 @@ static int applyWeights(ModuleOp module, const std::string &path) {
   return 0;
 }
 
+/// `anvilc check`: imports (or parses) the model and says what it holds, or
+/// lists every problem at once.
+static int checkMain(MLIRContext &context) {
+  OwningOpRef<ModuleOp> module = loadModel(checkModel, context);
+  if (!module)
+    return 1;
+  std::map<std::string, int> ops;
+  module->walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "anvil")
+      ++ops[op->getName().stripDialect().str()];
+  });
+  llvm::outs() << checkModel << ": OK, Anvil can compile it\n";
+  for (auto func : module->getOps<func::FuncOp>())
+    llvm::outs() << "  @" << func.getName() << " : "
+                 << typeString(func.getFunctionType()) << "\n";
+  llvm::outs() << "  anvil ops:";
+  for (const auto &[name, count] : ops)
+    llvm::outs() << " " << name << " x" << count;
+  llvm::outs() << "\n";
+  return 0;
+}
+
 static int compileMain(MLIRContext &context) {
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
@@ -678,6 +822,7 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(anvilCategory);
   cl::HideUnrelatedOptions(anvilCategory, runCommand);
   cl::HideUnrelatedOptions(anvilCategory, trainCommand);
+  cl::HideUnrelatedOptions(anvilCategory, checkCommand);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil: a compiler for neural-network graphs\n\n"
@@ -689,7 +834,14 @@ int main(int argc, char **argv) {
       "                                         compile a native trainer\n"
       "  anvilc run MODEL.mlir --input x.npy ... --output y.npy ...\n"
       "                                         compile and run (or "
-      "--reference)\n");
+      "--reference)\n"
+      "  anvilc run MODEL.onnx --inputs a.pb,b.pb --outputs DIR\n"
+      "                                         the same with onnx.TensorProto "
+      "files\n"
+      "  anvilc check MODEL.onnx                list everything Anvil cannot "
+      "compile\n\n"
+      "MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets "
+      "7-17).\n");
 
   DialectRegistry registry;
   mlir::anvil::registerAllDialects(registry);
@@ -700,6 +852,8 @@ int main(int argc, char **argv) {
       return runMain(context);
     if (trainCommand)
       return trainMain(context);
+    if (checkCommand)
+      return checkMain(context);
     return compileMain(context);
   } catch (const ::anvil::Error &e) {
     return reportError(e.what());

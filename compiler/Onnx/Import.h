@@ -1,0 +1,69 @@
+//===- Import.h - ONNX models into the anvil dialect ------------*- C++ -*-===//
+//
+// importOnnx reads an ONNX model (opsets 7 to 17; older ones are converted
+// with ONNX's version converter) into a module with one @forward: the graph
+// inputs that are not initializers become its arguments, in order, and the
+// graph outputs its results. Float initializers become trainable
+// `anvil.param`s named after them (init = "dense"); other initializers and
+// Constant nodes become `anvil.constant`s.
+//
+// The importer never stops at the first problem: every unsupported op,
+// attribute value and dtype is collected (with node names and counts) and
+// reported together, which is what `anvilc check` prints.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_ONNX_IMPORT_H
+#define ANVIL_COMPILER_ONNX_IMPORT_H
+
+#include "runtime/Npy.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::anvil {
+
+struct OnnxImportOptions {
+  /// Values of symbolic dimensions (`--bind NAME=VALUE`).
+  std::map<std::string, int64_t> bindings;
+  /// Known values of the graph inputs, by position among the inputs that are
+  /// not initializers (what `anvilc run` was given). They fix the shapes of
+  /// those inputs, and ops that need a compile-time operand (a Reshape's
+  /// shape, a ReduceSum's axes) may read them; the function still takes them
+  /// as arguments.
+  std::vector<std::optional<::anvil::NpyArray>> inputValues;
+};
+
+/// Everything wrong with a model, one line per kind of problem.
+struct OnnxProblems {
+  std::vector<std::string> lines;
+  /// Problems in all (a line may stand for several nodes).
+  int count = 0;
+  bool empty() const { return lines.empty(); }
+  /// "PATH: N problem(s) ...:" and the lines, ready to print.
+  std::string format(const std::string &path) const;
+};
+
+/// Imports the model at `path`. On failure returns null and fills
+/// `problems` (a file that cannot be read or parsed is one problem).
+OwningOpRef<ModuleOp> importOnnx(const std::string &path, MLIRContext &context,
+                                 const OnnxImportOptions &options,
+                                 OnnxProblems &problems);
+
+/// Whether `path` names an ONNX model (by its extension).
+bool isOnnxPath(const std::string &path);
+
+/// Reads a serialized onnx.TensorProto; throws anvil::Error naming the file.
+::anvil::NpyArray readTensorProto(const std::string &path);
+/// Writes `array` as a serialized onnx.TensorProto, atomically.
+void writeTensorProto(const std::string &path, const ::anvil::NpyArray &array,
+                      const std::string &name = "");
+
+} // namespace mlir::anvil
+
+#endif // ANVIL_COMPILER_ONNX_IMPORT_H
