@@ -581,6 +581,8 @@ template <typename OpT> LogicalResult Importer::binary() {
     return failure();
   if (elementOf(lhs) != elementOf(rhs))
     return fail("operands of different element types");
+  if (attrInt("broadcast", 0) && attr("axis"))
+    return fail("legacy broadcasting along an axis is not supported");
   return out(0, make<OpT>({lhs, rhs}));
 }
 
@@ -592,9 +594,17 @@ LogicalResult Importer::pow() {
   Value base = in(0), exponent = in(1);
   if (!base || !exponent)
     return failure();
-  if (!isa<FloatType>(elementOf(base)))
-    return fail("an integer base is not supported");
-  if (elementOf(exponent) != elementOf(base))
+  Type element = elementOf(base);
+  if (!isa<FloatType>(element)) {
+    // Integer powers in double precision, exact for results below 2^53.
+    Type f64 = builder.getF64Type();
+    Value result = make<a::PowOp>(
+        {make<a::CastOp>({base}, {named("to", TypeAttr::get(f64))}),
+         make<a::CastOp>({exponent}, {named("to", TypeAttr::get(f64))})});
+    return out(
+        0, make<a::CastOp>({result}, {named("to", TypeAttr::get(element))}));
+  }
+  if (elementOf(exponent) != element)
     exponent = make<a::CastOp>({exponent},
                                {named("to", TypeAttr::get(elementOf(base)))});
   return out(0, make<a::PowOp>({base, exponent}));
@@ -1332,22 +1342,27 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
       ok = false;
       continue;
     } else {
+      bool bound = true;
       for (const auto &dim : tensorType.shape().dim()) {
         if (dim.has_dim_value() && dim.dim_value() >= 0) {
           shape.push_back(dim.dim_value());
           continue;
         }
         std::string symbol = dim.has_dim_param() ? dim.dim_param() : "";
-        auto bound = options.bindings.find(symbol);
-        if (symbol.empty() || bound == options.bindings.end()) {
+        auto binding = options.bindings.find(symbol);
+        if (symbol.empty() || binding == options.bindings.end()) {
           record("symbolic dimension '" + symbol +
                      "' is unbound; give its size with --bind " +
                      (symbol.empty() ? "NAME" : symbol) + "=VALUE",
                  what);
-          ok = false;
+          bound = false;
           break;
         }
-        shape.push_back(bound->second);
+        shape.push_back(binding->second);
+      }
+      if (!bound) {
+        ok = false;
+        continue;
       }
     }
     auto type = RankedTensorType::get(shape, element);
@@ -1499,9 +1514,8 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
 } // namespace
 
 std::string a::OnnxProblems::format(const std::string &path) const {
-  std::string s = path + ": " + std::to_string(count) +
-                  " problem(s) Anvil cannot compile; none of the model was "
-                  "compiled:";
+  std::string s = path + ": Anvil cannot compile this model; " +
+                  std::to_string(count) + " problem(s):";
   for (const std::string &line : lines)
     s += "\n  " + line;
   return s;
@@ -1548,15 +1562,12 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
                       what.substr(0, what.find('\n')));
   }
   if (opset < kMinOpset) {
+    // The converter needs every intermediate shape and gives up on some
+    // models; those import at their own opset, whose semantics the
+    // importer checks where they differ (legacy broadcasting).
     try {
       model = onnx::version_conversion::ConvertVersion(model, kConvertTo);
-    } catch (const std::exception &e) {
-      std::string what = e.what();
-      return oneProblem("uses opset " + std::to_string(opset) +
-                        ", and ONNX's version converter could not bring it "
-                        "to opset " +
-                        std::to_string(kConvertTo) + ": " +
-                        what.substr(0, what.find('\n')));
+    } catch (const std::exception &) {
     }
   }
   try {
