@@ -1329,6 +1329,20 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
     SmallVector<int64_t> shape;
     if (known) {
       shape.assign(known->shape.begin(), known->shape.end());
+      bool fits = tensorType.has_shape() && tensorType.shape().dim_size() ==
+                                                static_cast<int>(shape.size());
+      for (int i = 0; fits && i < tensorType.shape().dim_size(); ++i) {
+        const auto &dim = tensorType.shape().dim(i);
+        if (dim.has_dim_value() && dim.dim_value() != shape[i])
+          fits = false;
+      }
+      if (!fits && tensorType.has_shape()) {
+        record("the given value has shape " + shapeString(shape) +
+                   ", which does not fit the declared shape",
+               what);
+        ok = false;
+        continue;
+      }
       if (known->dtype != *dtype) {
         record("the given value has the wrong dtype (" +
                    std::string(::anvil::dtypeName(known->dtype)) +
@@ -1381,6 +1395,13 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
     ok = false;
   }
   func.setType(builder.getFunctionType(argTypes, {}));
+  // The ONNX names travel with the function, for an export.
+  position = 0;
+  for (const auto &input : graph.input())
+    if (!initializers.contains(input.name()) &&
+        position < func.getNumArguments())
+      func.setArgAttr(position++, "onnx.name",
+                      builder.getStringAttr(input.name()));
   return success(ok);
 }
 
@@ -1502,6 +1523,9 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
   builder.create<func::ReturnOp>(fileLoc, results);
   func.setType(builder.getFunctionType(func.getArgumentTypes(),
                                        ValueRange(results).getTypes()));
+  for (int i = 0; i < graph.output_size(); ++i)
+    func.setResultAttr(i, "onnx.name",
+                       builder.getStringAttr(graph.output(i).name()));
   if (failed(mlir::verify(*module))) {
     out.lines.push_back("the imported module does not verify: " +
                         lastDiagnostic);

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen.h"
+#include "compiler/Onnx/Export.h"
 #include "compiler/Onnx/Import.h"
 #include "compiler/Pipelines.h"
 #include "compiler/Reference/Interpreter.h"
@@ -52,6 +53,8 @@ static cl::SubCommand
 static cl::SubCommand
     checkCommand("check",
                  "Check that Anvil can compile a model; list every problem");
+static cl::SubCommand
+    exportCommand("export", "Write a model (with trained weights) as ONNX");
 
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
@@ -83,9 +86,10 @@ static cl::opt<std::string> weightsFile(
     cl::value_desc("file"), cl::cat(anvilCategory));
 static cl::opt<std::string> weightsIn(
     "weights",
-    cl::desc("Compile these parameter values (a trainer's checkpoint or a "
-             "weights file) into the output instead of the initializers"),
-    cl::value_desc("ckpt"), cl::cat(anvilCategory));
+    cl::desc("Use these parameter values (a trainer's checkpoint or a "
+             "weights file) instead of the initializers"),
+    cl::value_desc("ckpt"), cl::sub(cl::SubCommand::getTopLevel()),
+    cl::sub(runCommand), cl::sub(exportCommand), cl::cat(anvilCategory));
 static cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("Print each function's static arena: its size and the offset, "
@@ -198,6 +202,20 @@ static cl::opt<uint64_t>
     trainSeed("seed",
               cl::desc("Seed for parameters without a `seed` attribute"),
               cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
+
+// `anvilc export`.
+static cl::opt<std::string> exportModel(cl::Positional,
+                                        cl::desc("<model.mlir|model.onnx>"),
+                                        cl::sub(exportCommand),
+                                        cl::cat(anvilCategory), cl::Required);
+static cl::opt<std::string> exportOutput("o",
+                                         cl::desc("The ONNX file to write"),
+                                         cl::value_desc("file.onnx"),
+                                         cl::sub(exportCommand),
+                                         cl::cat(anvilCategory), cl::Required);
+static cl::opt<std::string> exportFunction(
+    "function", cl::desc("The function to export (default: @forward)"),
+    cl::init("forward"), cl::sub(exportCommand), cl::cat(anvilCategory));
 
 // `anvilc check`, and ONNX models everywhere.
 static cl::opt<std::string> checkModel(cl::Positional,
@@ -507,6 +525,8 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   return e.empty() ? 0 : reportError(e);
 }
 
+static int applyWeights(ModuleOp module, const std::string &path);
+
 /// Compiles `module` into a temporary executable and runs `functionName` on
 /// the inputs, writing the results to `outputFiles`.
 static int runCompiled(MLIRContext &context, ModuleOp module,
@@ -572,6 +592,9 @@ static int runMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(runModel, context, &arrays);
   if (!module)
     return 1;
+  if (!weightsIn.empty())
+    if (int rc = applyWeights(*module, weightsIn))
+      return rc;
   func::FuncOp func = pickFunction(*module, function, runModel);
   FunctionType type = func.getFunctionType();
   std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
@@ -767,6 +790,19 @@ static int checkMain(MLIRContext &context) {
   return 0;
 }
 
+/// `anvilc export`: the model, with --weights applied, as ONNX.
+static int exportMain(MLIRContext &context) {
+  OwningOpRef<ModuleOp> module = loadModel(exportModel, context);
+  if (!module)
+    return 1;
+  if (!weightsIn.empty())
+    if (int rc = applyWeights(*module, weightsIn))
+      return rc;
+  std::string error = mlir::anvil::exportOnnx(*module, exportFunction,
+                                              compileSeed, exportOutput);
+  return error.empty() ? 0 : reportError(exportModel + ": " + error);
+}
+
 static int compileMain(MLIRContext &context) {
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
@@ -823,6 +859,7 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(anvilCategory, runCommand);
   cl::HideUnrelatedOptions(anvilCategory, trainCommand);
   cl::HideUnrelatedOptions(anvilCategory, checkCommand);
+  cl::HideUnrelatedOptions(anvilCategory, exportCommand);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil: a compiler for neural-network graphs\n\n"
@@ -839,7 +876,10 @@ int main(int argc, char **argv) {
       "                                         the same with onnx.TensorProto "
       "files\n"
       "  anvilc check MODEL.onnx                list everything Anvil cannot "
-      "compile\n\n"
+      "compile\n"
+      "  anvilc export MODEL --weights CKPT -o out.onnx\n"
+      "                                         write the trained model as "
+      "ONNX\n\n"
       "MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets "
       "7-17).\n");
 
@@ -854,6 +894,8 @@ int main(int argc, char **argv) {
       return trainMain(context);
     if (checkCommand)
       return checkMain(context);
+    if (exportCommand)
+      return exportMain(context);
     return compileMain(context);
   } catch (const ::anvil::Error &e) {
     return reportError(e.what());

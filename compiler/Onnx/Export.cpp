@@ -1,0 +1,450 @@
+//===- Export.cpp - the anvil dialect out to ONNX -------------------------===//
+//
+// One node (or a short chain) per anvil op, in program order; values are
+// named v0, v1, ... Attributes are read from the op's attribute dictionary,
+// with the defaults the ops document.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Onnx/Export.h"
+#include "compiler/Reference/Interpreter.h"
+#include "dialects/AnvilOps.h"
+#include "runtime/Error.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+namespace a = mlir::anvil;
+
+namespace {
+
+int onnxType(Type t) {
+  if (t.isF32())
+    return onnx::TensorProto::FLOAT;
+  if (t.isF64())
+    return onnx::TensorProto::DOUBLE;
+  if (t.isInteger(64))
+    return onnx::TensorProto::INT64;
+  if (t.isInteger(32))
+    return onnx::TensorProto::INT32;
+  if (t.isInteger(8))
+    return onnx::TensorProto::INT8;
+  if (t.isInteger(1))
+    return onnx::TensorProto::BOOL;
+  return onnx::TensorProto::UNDEFINED;
+}
+
+/// A TensorProto holding `attr`'s values (raw little-endian data).
+void fillTensor(onnx::TensorProto &t, DenseElementsAttr attr) {
+  auto type = cast<RankedTensorType>(attr.getType());
+  t.set_data_type(onnxType(type.getElementType()));
+  for (int64_t d : type.getShape())
+    t.add_dims(d);
+  std::string raw;
+  Type element = type.getElementType();
+  auto append = [&](const void *p, size_t n) {
+    raw.append(static_cast<const char *>(p), n);
+  };
+  if (element.isF32()) {
+    for (float v : attr.getValues<float>())
+      append(&v, 4);
+  } else if (element.isF64()) {
+    for (double v : attr.getValues<double>())
+      append(&v, 8);
+  } else if (element.isInteger(1)) {
+    for (bool v : attr.getValues<bool>()) {
+      char c = v;
+      append(&c, 1);
+    }
+  } else {
+    unsigned bytes = element.getIntOrFloatBitWidth() / 8;
+    for (APInt v : attr.getValues<APInt>()) {
+      int64_t x = v.getSExtValue();
+      append(&x, bytes);
+    }
+  }
+  t.set_raw_data(raw);
+}
+
+class Exporter {
+public:
+  Exporter(func::FuncOp func, uint64_t seed, onnx::GraphProto &graph)
+      : func(func), seed(seed), graph(graph) {}
+
+  /// Fills the graph; returns the ops that have no ONNX form.
+  std::vector<std::string> run();
+
+private:
+  std::string nameOf(Value v) {
+    auto it = names.find(v);
+    if (it != names.end())
+      return it->second;
+    std::string name = "v" + std::to_string(counter++);
+    names[v] = name;
+    return name;
+  }
+  std::string fresh() { return "t" + std::to_string(counter++); }
+  onnx::NodeProto &node(const std::string &type,
+                        std::vector<std::string> inputs,
+                        std::vector<std::string> outputs) {
+    onnx::NodeProto &n = *graph.add_node();
+    n.set_op_type(type);
+    n.set_name(type + "_" + std::to_string(counter++));
+    for (auto &i : inputs)
+      n.add_input(i);
+    for (auto &o : outputs)
+      n.add_output(o);
+    return n;
+  }
+  static void setInt(onnx::NodeProto &n, const std::string &name, int64_t v) {
+    auto *at = n.add_attribute();
+    at->set_name(name);
+    at->set_type(onnx::AttributeProto::INT);
+    at->set_i(v);
+  }
+  static void setFloat(onnx::NodeProto &n, const std::string &name, double v) {
+    auto *at = n.add_attribute();
+    at->set_name(name);
+    at->set_type(onnx::AttributeProto::FLOAT);
+    at->set_f(static_cast<float>(v));
+  }
+  static void setInts(onnx::NodeProto &n, const std::string &name,
+                      ArrayRef<int64_t> v) {
+    auto *at = n.add_attribute();
+    at->set_name(name);
+    at->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v)
+      at->add_ints(x);
+  }
+  /// A Constant node with these int64 values; returns its output's name.
+  std::string intsConstant(ArrayRef<int64_t> values) {
+    std::string name = fresh();
+    auto &n = node("Constant", {}, {name});
+    auto *at = n.add_attribute();
+    at->set_name("value");
+    at->set_type(onnx::AttributeProto::TENSOR);
+    onnx::TensorProto *t = at->mutable_t();
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(values.size());
+    t->set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
+                                values.size() * 8));
+    return name;
+  }
+  std::string scalarConstant(double value, Type element) {
+    std::string name = fresh();
+    auto &n = node("Constant", {}, {name});
+    auto *at = n.add_attribute();
+    at->set_name("value");
+    at->set_type(onnx::AttributeProto::TENSOR);
+    auto type = RankedTensorType::get({}, element);
+    fillTensor(*at->mutable_t(),
+               element.isF64()
+                   ? DenseElementsAttr::get(type, value)
+                   : DenseElementsAttr::get(type, static_cast<float>(value)));
+    return name;
+  }
+  int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
+    auto attr = op->getAttrOfType<IntegerAttr>(name);
+    return attr ? attr.getInt() : fallback;
+  }
+  std::optional<double> floatAttr(Operation *op, StringRef name) {
+    auto attr = op->getAttrOfType<FloatAttr>(name);
+    return attr ? std::optional<double>(attr.getValueAsDouble()) : std::nullopt;
+  }
+  SmallVector<int64_t> intsAttr(Operation *op, StringRef name,
+                                ArrayRef<int64_t> fallback) {
+    auto attr = op->getAttrOfType<DenseI64ArrayAttr>(name);
+    return SmallVector<int64_t>(attr ? attr.asArrayRef() : fallback);
+  }
+
+  /// The operand names, with a Transpose of the last two dimensions where
+  /// a matmul says so.
+  std::string transposedLast(Value v) {
+    int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+    SmallVector<int64_t> perm;
+    for (int64_t i = 0; i < rank; ++i)
+      perm.push_back(i);
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    std::string name = fresh();
+    setInts(node("Transpose", {nameOf(v)}, {name}), "perm", perm);
+    return name;
+  }
+
+  bool exportOp(Operation *op);
+
+  func::FuncOp func;
+  uint64_t seed;
+  onnx::GraphProto &graph;
+  llvm::DenseMap<Value, std::string> names;
+  int counter = 0;
+};
+
+bool Exporter::exportOp(Operation *op) {
+  auto in = [&](unsigned i) { return nameOf(op->getOperand(i)); };
+  std::vector<std::string> ins;
+  for (Value v : op->getOperands())
+    ins.push_back(nameOf(v));
+  std::string out = op->getNumResults() ? nameOf(op->getResult(0)) : "";
+  auto simple = [&](const std::string &type) -> onnx::NodeProto & {
+    return node(type, ins, {out});
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](a::ParamOp p) {
+        onnx::TensorProto &t = *graph.add_initializer();
+        t.set_name(out);
+        ::anvil::NpyArray value =
+            ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed));
+        t.set_data_type(onnxType(p.getType().getElementType()));
+        for (int64_t d : value.shape)
+          t.add_dims(d);
+        t.set_raw_data(std::string(value.bytes.begin(), value.bytes.end()));
+        return true;
+      })
+      .Case([&](a::ConstantOp c) {
+        auto &n = node("Constant", {}, {out});
+        auto *at = n.add_attribute();
+        at->set_name("value");
+        at->set_type(onnx::AttributeProto::TENSOR);
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        if (!dense)
+          return false;
+        fillTensor(*at->mutable_t(), dense);
+        return true;
+      })
+      .Case([&](a::AddOp) { return simple("Add"), true; })
+      .Case([&](a::SubOp) { return simple("Sub"), true; })
+      .Case([&](a::MulOp) { return simple("Mul"), true; })
+      .Case([&](a::DivOp) { return simple("Div"), true; })
+      .Case([&](a::PowOp) { return simple("Pow"), true; })
+      .Case([&](a::MaxOp) { return simple("Max"), true; })
+      .Case([&](a::MinOp) { return simple("Min"), true; })
+      .Case([&](a::NegOp) { return simple("Neg"), true; })
+      .Case([&](a::AbsOp) { return simple("Abs"), true; })
+      .Case([&](a::ExpOp) { return simple("Exp"), true; })
+      .Case([&](a::LogOp) { return simple("Log"), true; })
+      .Case([&](a::SqrtOp) { return simple("Sqrt"), true; })
+      .Case([&](a::ReluOp) { return simple("Relu"), true; })
+      .Case([&](a::SigmoidOp) { return simple("Sigmoid"), true; })
+      .Case([&](a::TanhOp) { return simple("Tanh"), true; })
+      .Case([&](a::ErfOp) { return simple("Erf"), true; })
+      .Case(
+          [&](a::GlobalAvgPoolOp) { return simple("GlobalAveragePool"), true; })
+      .Case([&](a::RsqrtOp) {
+        std::string s = fresh();
+        node("Sqrt", ins, {s});
+        node("Reciprocal", {s}, {out});
+        return true;
+      })
+      .Case([&](a::LeakyReluOp) {
+        setFloat(simple("LeakyRelu"), "alpha",
+                 floatAttr(op, "alpha").value_or(0.01));
+        return true;
+      })
+      .Case([&](a::ClipOp) {
+        Type element =
+            cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+        std::vector<std::string> inputs = {in(0)};
+        auto lo = floatAttr(op, "min"), hi = floatAttr(op, "max");
+        inputs.push_back(lo ? scalarConstant(*lo, element) : "");
+        if (hi)
+          inputs.push_back(scalarConstant(*hi, element));
+        node("Clip", inputs, {out});
+        return true;
+      })
+      .Case([&](a::SoftmaxOp) {
+        setInt(simple("Softmax"), "axis", intAttr(op, "axis", -1));
+        return true;
+      })
+      .Case([&](a::LogSoftmaxOp) {
+        setInt(simple("LogSoftmax"), "axis", intAttr(op, "axis", -1));
+        return true;
+      })
+      .Case([&](a::MatmulOp) {
+        std::string lhs = op->hasAttr("transpose_a")
+                              ? transposedLast(op->getOperand(0))
+                              : in(0);
+        std::string rhs = op->hasAttr("transpose_b")
+                              ? transposedLast(op->getOperand(1))
+                              : in(1);
+        node("MatMul", {lhs, rhs}, {out});
+        return true;
+      })
+      .Case([&](a::ReshapeOp) {
+        node("Reshape", {in(0), intsConstant(intsAttr(op, "shape", {}))},
+             {out});
+        return true;
+      })
+      .Case([&](a::FlattenOp) {
+        setInt(simple("Flatten"), "axis", intAttr(op, "axis", 1));
+        return true;
+      })
+      .Case([&](a::TransposeOp) {
+        setInts(simple("Transpose"), "perm", intsAttr(op, "perm", {}));
+        return true;
+      })
+      .Case([&](a::ConcatOp) {
+        setInt(simple("Concat"), "axis", intAttr(op, "axis", 0));
+        return true;
+      })
+      .Case([&](a::GatherOp) {
+        setInt(simple("Gather"), "axis", intAttr(op, "axis", 0));
+        return true;
+      })
+      .Case([&](a::CastOp c) {
+        setInt(simple("Cast"), "to", onnxType(c.getTo()));
+        return true;
+      })
+      .Case([&](a::SliceOp) {
+        node("Slice",
+             {in(0), intsConstant(intsAttr(op, "starts", {})),
+              intsConstant(intsAttr(op, "ends", {})), "",
+              intsConstant(intsAttr(op, "steps", {}))},
+             {out});
+        return true;
+      })
+      .Case([&](a::Conv2DOp) {
+        auto &n = simple("Conv");
+        setInts(n, "strides", intsAttr(op, "strides", {1, 1}));
+        setInts(n, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
+        setInts(n, "dilations", intsAttr(op, "dilations", {1, 1}));
+        setInt(n, "group", intAttr(op, "groups", 1));
+        return true;
+      })
+      .Case([&](a::MaxPool2DOp p) {
+        auto &n = simple("MaxPool");
+        setInts(n, "kernel_shape", p.getKernel());
+        setInts(n, "strides", p.getStrideValues());
+        setInts(n, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
+        setInts(n, "dilations", intsAttr(op, "dilations", {1, 1}));
+        setInt(n, "ceil_mode", op->hasAttr("ceil_mode"));
+        return true;
+      })
+      .Case([&](a::AvgPool2DOp p) {
+        auto &n = simple("AveragePool");
+        setInts(n, "kernel_shape", p.getKernel());
+        setInts(n, "strides", p.getStrideValues());
+        setInts(n, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
+        setInt(n, "ceil_mode", op->hasAttr("ceil_mode"));
+        setInt(n, "count_include_pad", op->hasAttr("count_include_pad"));
+        return true;
+      })
+      .Case([&](a::BatchNormOp) {
+        setFloat(simple("BatchNormalization"), "epsilon",
+                 floatAttr(op, "epsilon").value_or(1e-5));
+        return true;
+      })
+      .Case([&](a::LayerNormOp) {
+        auto &n = simple("LayerNormalization");
+        setInt(n, "axis", intAttr(op, "axis", -1));
+        setFloat(n, "epsilon", floatAttr(op, "epsilon").value_or(1e-5));
+        return true;
+      })
+      .Case([&](a::DropoutOp) {
+        if (op->hasAttr("training"))
+          return false;
+        node("Identity", {in(0)}, {out});
+        return op->getResult(1).use_empty();
+      })
+      .Case([&](a::ReduceSumOp) {
+        auto &n = node("ReduceSum",
+                       {in(0), intsConstant(intsAttr(op, "axes", {}))}, {out});
+        setInt(n, "keepdims", op->hasAttr("keepdims"));
+        return true;
+      })
+      .Case<a::ReduceMeanOp, a::ReduceMaxOp>([&](Operation *) {
+        auto &n = simple(isa<a::ReduceMeanOp>(op) ? "ReduceMean" : "ReduceMax");
+        setInts(n, "axes", intsAttr(op, "axes", {}));
+        setInt(n, "keepdims", op->hasAttr("keepdims"));
+        return true;
+      })
+      .Default([](Operation *) { return false; });
+}
+
+std::vector<std::string> Exporter::run() {
+  std::vector<std::string> unsupported;
+  auto setType = [](onnx::ValueInfoProto &vi, Type type) {
+    auto t = cast<RankedTensorType>(type);
+    auto *tt = vi.mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnxType(t.getElementType()));
+    auto *shape = tt->mutable_shape();
+    for (int64_t d : t.getShape())
+      shape->add_dim()->set_dim_value(d);
+  };
+  for (BlockArgument arg : func.getArguments()) {
+    auto name =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "onnx.name");
+    names[arg] =
+        name ? name.str() : "input_" + std::to_string(arg.getArgNumber());
+    onnx::ValueInfoProto &vi = *graph.add_input();
+    vi.set_name(names[arg]);
+    setType(vi, arg.getType());
+  }
+  for (Operation &op : func.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        auto name = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+        std::string outName = name ? name.str() : "output_" + std::to_string(i);
+        // Every graph output is its own value: an Identity names it.
+        node("Identity", {nameOf(v)}, {outName});
+        onnx::ValueInfoProto &vi = *graph.add_output();
+        vi.set_name(outName);
+        setType(vi, v.getType());
+      }
+      continue;
+    }
+    if (!exportOp(&op))
+      unsupported.push_back(op.getName().getStringRef().str());
+  }
+  return unsupported;
+}
+
+} // namespace
+
+std::string a::exportOnnx(ModuleOp module, const std::string &function,
+                          uint64_t seed, const std::string &path) {
+  auto func = module.lookupSymbol<func::FuncOp>(function);
+  if (!func)
+    return "the model has no function @" + function + " to export";
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("anvil");
+  auto *opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(17);
+  onnx::GraphProto &graph = *model.mutable_graph();
+  graph.set_name(function);
+  std::vector<std::string> unsupported;
+  try {
+    unsupported = Exporter(func, seed, graph).run();
+  } catch (const ::anvil::Error &e) {
+    return e.what();
+  }
+  if (!unsupported.empty()) {
+    std::map<std::string, int> counts;
+    for (const std::string &op : unsupported)
+      ++counts[op];
+    std::string message = "@" + function +
+                          " has ops without an ONNX form, so nothing was "
+                          "exported:";
+    for (const auto &[op, count] : counts)
+      message += "\n  " + op + " (" + std::to_string(count) + "x)";
+    return message;
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes))
+    return "cannot serialize the ONNX model";
+  try {
+    ::anvil::writeFileAtomically(path, bytes);
+  } catch (const ::anvil::Error &e) {
+    return e.what();
+  }
+  return "";
+}

@@ -1,0 +1,29 @@
+//===- Export.h - the anvil dialect out to ONNX -----------------*- C++ -*-===//
+//
+// exportOnnx writes one function of a module (the inference graph, on
+// tensors: the import or graph phase) as an ONNX model at opset 17.
+// Parameters become initializers with their current values (their `dense`
+// value, or their initializer run with `seed`); anvil.constant becomes a
+// Constant node. Graph inputs and outputs keep the names an ONNX import
+// recorded (`onnx.name`), else input_K / output_K. An op without an ONNX
+// form is listed, all of them at once, and nothing is written.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_ONNX_EXPORT_H
+#define ANVIL_COMPILER_ONNX_EXPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace mlir::anvil {
+
+/// Writes @`function` of `module` to `path` as an ONNX model (atomically).
+/// Returns "" on success, else the message to print.
+std::string exportOnnx(ModuleOp module, const std::string &function,
+                       uint64_t seed, const std::string &path);
+
+} // namespace mlir::anvil
+
+#endif // ANVIL_COMPILER_ONNX_EXPORT_H
