@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <onnx/onnx_pb.h>
@@ -76,8 +77,9 @@ void fillTensor(onnx::TensorProto &t, DenseElementsAttr attr) {
 
 class Exporter {
 public:
-  Exporter(func::FuncOp func, uint64_t seed, onnx::GraphProto &graph)
-      : func(func), seed(seed), graph(graph) {}
+  Exporter(func::FuncOp func, uint64_t seed, bool withData,
+           onnx::GraphProto &graph)
+      : func(func), seed(seed), withData(withData), graph(graph) {}
 
   /// Fills the graph; returns the ops that have no ONNX form.
   std::vector<std::string> run();
@@ -182,8 +184,10 @@ private:
 
   func::FuncOp func;
   uint64_t seed;
+  bool withData;
   onnx::GraphProto &graph;
   llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> initializers;
   int counter = 0;
 };
 
@@ -198,14 +202,20 @@ bool Exporter::exportOp(Operation *op) {
   };
   return llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](a::ParamOp p) {
+        // Initializers carry the parameter's name.
+        names[p.getResult()] = p.getName().str();
+        if (!initializers.insert(p.getName()).second)
+          return true; // the same parameter read twice
         onnx::TensorProto &t = *graph.add_initializer();
-        t.set_name(out);
-        ::anvil::NpyArray value =
-            ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed));
+        t.set_name(p.getName().str());
         t.set_data_type(onnxType(p.getType().getElementType()));
-        for (int64_t d : value.shape)
+        for (int64_t d : p.getType().getShape())
           t.add_dims(d);
-        t.set_raw_data(std::string(value.bytes.begin(), value.bytes.end()));
+        if (withData) {
+          ::anvil::NpyArray value =
+              ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed));
+          t.set_raw_data(std::string(value.bytes.begin(), value.bytes.end()));
+        }
         return true;
       })
       .Case([&](a::ConstantOp c) {
@@ -409,7 +419,7 @@ std::vector<std::string> Exporter::run() {
 } // namespace
 
 std::string a::exportOnnx(ModuleOp module, const std::string &function,
-                          uint64_t seed, const std::string &path) {
+                          uint64_t seed, bool withData, OnnxExport &out) {
   auto func = module.lookupSymbol<func::FuncOp>(function);
   if (!func)
     return "the model has no function @" + function + " to export";
@@ -423,7 +433,7 @@ std::string a::exportOnnx(ModuleOp module, const std::string &function,
   graph.set_name(function);
   std::vector<std::string> unsupported;
   try {
-    unsupported = Exporter(func, seed, graph).run();
+    unsupported = Exporter(func, seed, withData, graph).run();
   } catch (const ::anvil::Error &e) {
     return e.what();
   }
@@ -431,18 +441,30 @@ std::string a::exportOnnx(ModuleOp module, const std::string &function,
     std::map<std::string, int> counts;
     for (const std::string &op : unsupported)
       ++counts[op];
-    std::string message = "@" + function +
-                          " has ops without an ONNX form, so nothing was "
-                          "exported:";
+    std::string message = "@" + function + " has ops without an ONNX form:";
     for (const auto &[op, count] : counts)
       message += "\n  " + op + " (" + std::to_string(count) + "x)";
     return message;
   }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes))
+  out.initializerHeaders.clear();
+  if (!withData) {
+    for (const onnx::TensorProto &t : graph.initializer())
+      out.initializerHeaders.push_back({t.name(), t.SerializeAsString()});
+    graph.clear_initializer();
+  }
+  if (!model.SerializeToString(&out.model))
     return "cannot serialize the ONNX model";
+  return "";
+}
+
+std::string a::exportOnnx(ModuleOp module, const std::string &function,
+                          uint64_t seed, const std::string &path) {
+  OnnxExport exported;
+  std::string error = exportOnnx(module, function, seed, true, exported);
+  if (!error.empty())
+    return error + "\nnothing was exported";
   try {
-    ::anvil::writeFileAtomically(path, bytes);
+    ::anvil::writeFileAtomically(path, exported.model);
   } catch (const ::anvil::Error &e) {
     return e.what();
   }

@@ -16,8 +16,25 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir::anvil {
+
+/// An exported model: the serialized ModelProto and, when the parameter
+/// data was left out, one serialized TensorProto per initializer holding
+/// everything but the data (name, dtype, dims), in graph order.
+struct OnnxExport {
+  std::string model;
+  std::vector<std::pair<std::string, std::string>> initializerHeaders;
+};
+
+/// Exports @`function` of `module`. With `withData` the initializers are in
+/// the model; without, they are left out and described by the headers (a
+/// trainer appends them with its current values). Returns "" on success,
+/// else the message to print.
+std::string exportOnnx(ModuleOp module, const std::string &function,
+                       uint64_t seed, bool withData, OnnxExport &out);
 
 /// Writes @`function` of `module` to `path` as an ONNX model (atomically).
 /// Returns "" on success, else the message to print.
