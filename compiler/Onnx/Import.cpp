@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Onnx/Import.h"
+#include "compiler/Reference/Kernels.h"
 #include "dialects/AnvilOps.h"
 #include "runtime/Error.h"
 
@@ -30,10 +31,12 @@
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <numeric>
+#include <set>
 #include <sstream>
 
 using namespace mlir;
@@ -367,6 +370,25 @@ private:
   LogicalResult sce();
   LogicalResult nll();
   LogicalResult loss(bool softmax);
+  LogicalResult shape();
+  LogicalResult squeeze();
+  LogicalResult unsqueeze();
+  LogicalResult slice();
+  LogicalResult constantOfShape();
+
+  /// Evaluates the node at compile time when all its inputs are integer
+  /// constants (the shape arithmetic of exported models); fails otherwise.
+  LogicalResult fold();
+  /// The axes of Squeeze/Unsqueeze (an attribute before opset 13).
+  std::optional<std::vector<int64_t>> axesOperand(int input);
+  /// The normalized full-rank starts, ends and steps of a Slice.
+  LogicalResult sliceBounds(ArrayRef<int64_t> shape,
+                            SmallVectorImpl<int64_t> &starts,
+                            SmallVectorImpl<int64_t> &ends,
+                            SmallVectorImpl<int64_t> &steps);
+  /// The shape Squeeze/Unsqueeze give `shape`.
+  LogicalResult squeezedShape(ArrayRef<int64_t> shape, bool unsqueeze,
+                              SmallVectorImpl<int64_t> &result);
 
   /// Spatial padding for auto_pad, or the explicit pads.
   LogicalResult paddingFor(ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
@@ -1242,6 +1264,246 @@ LogicalResult Importer::loss(bool softmax) {
 }
 
 //===----------------------------------------------------------------------===//
+// Shape arithmetic
+//===----------------------------------------------------------------------===//
+
+std::optional<std::vector<int64_t>> Importer::axesOperand(int input) {
+  if (opset >= 13) {
+    if (!has(input))
+      return std::vector<int64_t>{};
+    const NpyArray *given = constant(input);
+    if (!given)
+      return std::nullopt;
+    return intsOf(*given);
+  }
+  return attrInts("axes").value_or(std::vector<int64_t>{});
+}
+
+LogicalResult Importer::squeezedShape(ArrayRef<int64_t> shape, bool unsqueeze,
+                                      SmallVectorImpl<int64_t> &result) {
+  auto axes = axesOperand(1);
+  if (!axes)
+    return fail("the axes must be known at compile time");
+  int64_t rank = shape.size() + (unsqueeze ? axes->size() : 0);
+  std::vector<bool> marked(rank, false);
+  for (int64_t axis : *axes) {
+    auto normalized = normalizeAxis(axis, rank);
+    if (!normalized)
+      return fail("axis " + std::to_string(axis) + " out of range");
+    marked[*normalized] = true;
+  }
+  result.clear();
+  if (unsqueeze) {
+    for (int64_t i = 0, j = 0; i < rank; ++i)
+      result.push_back(marked[i] ? 1 : shape[j++]);
+    return success();
+  }
+  for (int64_t i = 0; i < rank; ++i) {
+    bool drop = axes->empty() ? shape[i] == 1 : marked[i];
+    if (drop && shape[i] != 1)
+      return fail("cannot squeeze axis " + std::to_string(i) + " of size " +
+                  std::to_string(shape[i]));
+    if (!drop)
+      result.push_back(shape[i]);
+  }
+  return success();
+}
+
+LogicalResult Importer::sliceBounds(ArrayRef<int64_t> shape,
+                                    SmallVectorImpl<int64_t> &starts,
+                                    SmallVectorImpl<int64_t> &ends,
+                                    SmallVectorImpl<int64_t> &steps) {
+  int64_t rank = shape.size();
+  std::vector<int64_t> s, e, axes, st;
+  if (opset < 10) {
+    s = attrInts("starts").value_or(std::vector<int64_t>{});
+    e = attrInts("ends").value_or(std::vector<int64_t>{});
+    axes = attrInts("axes").value_or(std::vector<int64_t>{});
+  } else {
+    const NpyArray *cs = constant(1), *ce = constant(2);
+    const NpyArray *ca = has(3) ? constant(3) : nullptr;
+    const NpyArray *cst = has(4) ? constant(4) : nullptr;
+    if (!cs || !ce || (has(3) && !ca) || (has(4) && !cst))
+      return fail("starts, ends, axes and steps must be known at compile "
+                  "time");
+    s = intsOf(*cs);
+    e = intsOf(*ce);
+    if (ca)
+      axes = intsOf(*ca);
+    if (cst)
+      st = intsOf(*cst);
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < s.size(); ++i)
+      axes.push_back(i);
+  if (st.empty())
+    st.assign(s.size(), 1);
+  if (s.size() != e.size() || s.size() != axes.size() || s.size() != st.size())
+    return fail("starts, ends, axes and steps differ in length");
+  starts.assign(rank, 0);
+  ends.assign(shape.begin(), shape.end());
+  steps.assign(rank, 1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto axis = normalizeAxis(axes[i], rank);
+    if (!axis || st[i] == 0)
+      return fail("bad axis or a zero step");
+    int64_t dim = shape[*axis], step = st[i];
+    auto clampTo = [](int64_t v, int64_t lo, int64_t hi) {
+      return std::min(std::max(v, lo), hi);
+    };
+    int64_t start = s[i] < 0 ? s[i] + dim : s[i];
+    int64_t end = e[i] < 0 ? e[i] + dim : e[i];
+    if (step > 0) {
+      start = clampTo(start, 0, dim);
+      end = clampTo(end, start, dim);
+    } else {
+      start = clampTo(start, 0, dim - 1);
+      end = clampTo(end, -1, start);
+    }
+    starts[*axis] = start;
+    ends[*axis] = end;
+    steps[*axis] = step;
+  }
+  return success();
+}
+
+LogicalResult Importer::shape() {
+  Value x = in(0);
+  if (!x)
+    return failure();
+  ArrayRef<int64_t> dims = shapeOf(x);
+  int64_t rank = dims.size();
+  int64_t start = attrInt("start", 0), end = attrInt("end", rank);
+  start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+  end = std::clamp<int64_t>(end < 0 ? end + rank : end, start, rank);
+  NpyArray array;
+  array.dtype = DType::I64;
+  array.shape = {end - start};
+  array.bytes.resize(8 * (end - start));
+  std::memcpy(array.bytes.data(), dims.data() + start, array.bytes.size());
+  values[node->output(0)] = Val{Value(), std::move(array), false};
+  return success();
+}
+
+LogicalResult Importer::squeeze() {
+  Value x = in(0);
+  SmallVector<int64_t> result;
+  if (!x || failed(squeezedShape(shapeOf(x), false, result)))
+    return failure();
+  return out(0, reshape(x, result));
+}
+
+LogicalResult Importer::unsqueeze() {
+  Value x = in(0);
+  SmallVector<int64_t> result;
+  if (!x || failed(squeezedShape(shapeOf(x), true, result)))
+    return failure();
+  return out(0, reshape(x, result));
+}
+
+LogicalResult Importer::slice() {
+  Value x = in(0);
+  SmallVector<int64_t> starts, ends, steps;
+  if (!x || failed(sliceBounds(shapeOf(x), starts, ends, steps)))
+    return failure();
+  return out(0,
+             make<a::SliceOp>({x}, {ints("starts", starts), ints("ends", ends),
+                                    ints("steps", steps)}));
+}
+
+LogicalResult Importer::constantOfShape() {
+  // Folded when its shape is known (fold()); a shape computed at run time
+  // cannot give a static type.
+  return fail("the shape must be known at compile time");
+}
+
+LogicalResult Importer::fold() {
+  static const std::set<std::string> foldable = {
+      "Shape",           "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast",
+      "Slice",           "Add",    "Sub",       "Mul",     "Div",    "Identity",
+      "ConstantOfShape", "Reshape"};
+  const std::string &type = node->op_type();
+  if (!foldable.count(type) || !wants(0))
+    return failure();
+  if (type == "Shape")
+    return shape();
+  std::vector<::anvil::ref::Tensor> args;
+  for (int i = 0; i < node->input_size(); ++i) {
+    if (!has(i)) {
+      args.emplace_back();
+      continue;
+    }
+    const NpyArray *data = constant(i);
+    // Only integer data folds: float initializers are trainable parameters.
+    if (!data || data->dtype == DType::F32 || data->dtype == DType::F64 ||
+        data->numElements() > 4096)
+      return failure();
+    args.push_back(::anvil::ref::fromNpy(*data));
+  }
+  if (args.empty())
+    return failure();
+  namespace ref = ::anvil::ref;
+  ref::Tensor result;
+  const ref::Tensor &x = args[0];
+  try {
+    if (type == "Gather") {
+      auto axis = normalizeAxis(attrInt("axis", 0), x.rank());
+      if (!axis)
+        return fail("axis out of range");
+      result = ref::gather(x, args[1], *axis);
+    } else if (type == "Unsqueeze" || type == "Squeeze") {
+      SmallVector<int64_t> shape;
+      if (failed(squeezedShape(x.shape, type == "Unsqueeze", shape)))
+        return failure();
+      result = ref::reshape(x, ref::Shape(shape.begin(), shape.end()));
+    } else if (type == "Concat") {
+      auto axis = normalizeAxis(attrInt("axis", 0), x.rank());
+      if (!axis)
+        return fail("axis out of range");
+      result = ref::concat(args, *axis);
+    } else if (type == "Cast") {
+      std::optional<DType> to = dtypeOfOnnx(attrInt("to", 0));
+      if (!to)
+        return failure();
+      result = ref::castTo(x, *to);
+    } else if (type == "Slice") {
+      SmallVector<int64_t> starts, ends, steps;
+      if (failed(sliceBounds(x.shape, starts, ends, steps)))
+        return failure();
+      result = ref::slice(x, ref::Shape(starts.begin(), starts.end()),
+                          ref::Shape(ends.begin(), ends.end()),
+                          ref::Shape(steps.begin(), steps.end()));
+    } else if (type == "Add" || type == "Sub" || type == "Mul" ||
+               type == "Div") {
+      ref::BinaryKind kind = type == "Add"   ? ref::BinaryKind::Add
+                             : type == "Sub" ? ref::BinaryKind::Sub
+                             : type == "Mul" ? ref::BinaryKind::Mul
+                                             : ref::BinaryKind::Div;
+      result = ref::binary(kind, x, args[1]);
+    } else if (type == "Identity") {
+      result = x;
+    } else if (type == "Reshape") {
+      return failure(); // the handler reads a constant shape itself
+    } else if (type == "ConstantOfShape") {
+      std::vector<int64_t> shape = intsOf(*constant(0));
+      NpyArray fill;
+      fill.dtype = DType::F32;
+      fill.bytes.resize(4, 0);
+      if (const auto *v = attr("value"))
+        fill =
+            tensorFromProto(v->t(), path + ": ConstantOfShape " + nodeLabel());
+      ref::Tensor one = ref::fromNpy(fill);
+      result = ref::Tensor(one.dtype, ref::Shape(shape.begin(), shape.end()),
+                           one.data.empty() ? 0.0 : one.data[0]);
+    }
+  } catch (const std::exception &e) {
+    return fail(e.what());
+  }
+  values[node->output(0)] = Val{Value(), ref::toNpy(result), false};
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // The graph
 //===----------------------------------------------------------------------===//
 
@@ -1255,6 +1517,7 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Clip", &Importer::clip},
       {"Concat", &Importer::concat},
       {"Constant", &Importer::constantOp},
+      {"ConstantOfShape", &Importer::constantOfShape},
       {"Conv", &Importer::conv},
       {"Div", &Importer::binary<a::DivOp>},
       {"Dropout", &Importer::dropout},
@@ -1283,13 +1546,17 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"ReduceSum", &Importer::reduceSum},
       {"Relu", &Importer::unary<a::ReluOp>},
       {"Reshape", &Importer::reshapeOp},
+      {"Shape", &Importer::shape},
       {"Sigmoid", &Importer::unary<a::SigmoidOp>},
+      {"Slice", &Importer::slice},
       {"Softmax", &Importer::softmax},
       {"SoftmaxCrossEntropyLoss", &Importer::sce},
       {"Sqrt", &Importer::unary<a::SqrtOp>},
+      {"Squeeze", &Importer::squeeze},
       {"Sub", &Importer::binary<a::SubOp>},
       {"Tanh", &Importer::unary<a::TanhOp>},
       {"Transpose", &Importer::transpose},
+      {"Unsqueeze", &Importer::unsqueeze},
   };
   return table;
 }
@@ -1440,6 +1707,11 @@ LogicalResult Importer::importNode() {
   for (int i = 0; i < node->input_size(); ++i)
     if (has(i) && !values.count(node->input(i)))
       return failure(); // an input that failed to import: already reported
+  before = problems.size();
+  if (succeeded(fold()))
+    return success();
+  if (problems.size() != before)
+    return failure();
   return (this->*handler->second)();
 }
 
