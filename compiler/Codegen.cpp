@@ -3,7 +3,7 @@
 // The runtime finds entry points through a table the compiler adds to the
 // LLVM module: `anvil_model_functions` ({name, signature, function} per
 // entry) and `anvil_model_num_functions`; external parameters through
-// `anvil_model_params` ({name, storage, bytes}), `anvil_model_num_params`
+// `anvil_model_params` ({name, type, storage, bytes}), `anvil_model_num_params`
 // and `anvil_model_weights_path`. Entry points use the bare-pointer
 // convention: inputs, then outputs, each a pointer to dense row-major data.
 //
@@ -68,10 +68,11 @@ std::string EntryPoint::signature() const {
   return s;
 }
 
-/// The spec of a static tensor type, or nullopt if the runtime can't pass it.
+/// The spec of a static tensor (or memref) type, or nullopt if the runtime
+/// can't pass it.
 static std::optional<TensorSpec> specOf(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
+  auto tensor = dyn_cast<ShapedType>(type);
+  if (!tensor || !tensor.hasRank() || !tensor.hasStaticShape())
     return std::nullopt;
   Type elt = tensor.getElementType();
   std::string dtype = elt.isF32()                 ? "f32"
@@ -123,10 +124,10 @@ std::vector<ExternalParam> mlir::anvil::collectExternalParams(ModuleOp module) {
     auto name = global->getAttrOfType<StringAttr>("anvil.param_name");
     if (!name)
       continue;
-    MemRefType type = global.getType();
-    params.push_back(
-        {name.str(), global.getSymName().str(),
-         type.getNumElements() * (type.getElementTypeBitWidth() / 8)});
+    // Parameters have the element types entry points have (AnvilOps.td).
+    std::optional<TensorSpec> type = specOf(global.getType());
+    assert(type && "a parameter of a type the runtime cannot hold");
+    params.push_back({name.str(), global.getSymName().str(), *type});
   }
   return params;
 }
@@ -163,16 +164,16 @@ static std::string addTables(llvm::Module &module,
       module, i32, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantInt::get(i32, rows.size()), "anvil_model_num_functions");
 
-  // {name, storage, bytes} per external parameter.
-  auto *paramType = llvm::StructType::get(ctx, {ptr, ptr, i64});
+  // {name, type, storage, bytes} per external parameter.
+  auto *paramType = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64});
   std::vector<llvm::Constant *> paramRows;
   for (const ExternalParam &p : params) {
     llvm::GlobalVariable *storage = module.getGlobalVariable(p.symbol, true);
     if (!storage)
       return "internal error: parameter storage @" + p.symbol + " vanished";
     paramRows.push_back(llvm::ConstantStruct::get(
-        paramType,
-        {str(p.name), storage, llvm::ConstantInt::get(i64, p.bytes)}));
+        paramType, {str(p.name), str(p.type.str()), storage,
+                    llvm::ConstantInt::get(i64, p.type.bytes())}));
   }
   auto *paramArray = llvm::ArrayType::get(paramType, paramRows.size());
   new llvm::GlobalVariable(

@@ -44,11 +44,11 @@ struct EntryPoint {
 FailureOr<std::vector<EntryPoint>> collectEntryPoints(ModuleOp module);
 
 /// A parameter kept outside the code (anvilc --weights-file): its name, the
-/// global that holds it at run time, and its size.
+/// global that holds it at run time, and its type (which gives its size).
 struct ExternalParam {
   std::string name;
   std::string symbol;
-  int64_t bytes;
+  TensorSpec type;
 };
 
 /// The external parameters of a module after the optimize phase.
@@ -62,9 +62,9 @@ struct TargetOptions {
 /// Translates `module` (LLVM dialect) to LLVM IR, renames each entry point
 /// `<name>` to `anvil_<name>`, adds the tables the runtime reads
 /// (`anvil_model_functions`; `anvil_model_params` with the external
-/// parameters and `anvil_model_weights_path`, the weights file to load by
-/// default), optimizes at -O3 and writes an object file to `path`
-/// (atomically). Returns an error message, or "" on success.
+/// parameters (name, type, storage, bytes) and `anvil_model_weights_path`, the
+/// weights file to load by default), optimizes at -O3 and writes an object file
+/// to `path` (atomically). Returns an error message, or "" on success.
 std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
                        const std::vector<ExternalParam> &params,
                        const std::string &weightsPath,

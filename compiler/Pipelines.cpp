@@ -66,7 +66,14 @@ std::optional<Phase> mlir::anvil::parsePhase(StringRef name) {
   return std::nullopt;
 }
 
-void mlir::anvil::buildGraphPipeline(OpPassManager &pm) {
+void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
+                                     const PipelineOptions &options) {
+  // The batch is a compile-time choice: every shape follows it.
+  if (options.batch != 0) {
+    SetBatchPassOptions batch;
+    batch.batch = options.batch;
+    pm.addPass(createSetBatchPass(batch));
+  }
   // Fold constants and drop dead or duplicate ops before anything else.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -187,7 +194,7 @@ void mlir::anvil::buildPhasePipeline(OpPassManager &pm, Phase phase,
   case Phase::Object:
     return;
   case Phase::Graph:
-    return buildGraphPipeline(pm);
+    return buildGraphPipeline(pm, options);
   case Phase::Train:
     return buildTrainPipeline(pm, options);
   case Phase::Optimize:

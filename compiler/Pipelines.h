@@ -37,6 +37,8 @@ std::optional<Phase> parsePhase(llvm::StringRef name);
 struct PipelineOptions {
   /// Seed for parameters that have no `seed` attribute.
   uint64_t seed = 0;
+  /// Re-batch the model to this batch size first (0: keep its own).
+  int64_t batch = 0;
   /// Keep parameter values out of the code (they load from a weights file).
   bool externalWeights = false;
   /// Build @train_step (the train phase) with these optimizer settings.
@@ -47,8 +49,9 @@ struct PipelineOptions {
   std::string freeze;
 };
 
-/// graph: canonicalize (fold constants, drop dead ops) and CSE.
-void buildGraphPipeline(OpPassManager &pm);
+/// graph: re-batch (with options.batch), canonicalize (fold constants, drop
+/// dead ops) and CSE.
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// train: @train_step = forward + loss + backward + SGD update (training
 /// only; nothing otherwise).
 void buildTrainPipeline(OpPassManager &pm, const PipelineOptions &options);

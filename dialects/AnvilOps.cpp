@@ -315,6 +315,24 @@ LogicalResult ReluGradOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  int64_t rawAxis = intOr(adaptor.getAxisAttr(), -1);
+  int64_t axis = normalizeAxis(rawAxis, input->getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", rawAxis,
+                             " is out of range for rank ", input->getRank());
+  SmallVector<int64_t> shape(input->getShape());
+  shape.erase(shape.begin() + axis);
+  types.push_back(RankedTensorType::get(shape, IntegerType::get(context, 64)));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Softmax
 //===----------------------------------------------------------------------===//

@@ -328,6 +328,24 @@ def Anvil_ReduceMeanOp : Anvil_ReduceOp<"reduce_mean", "mean",
                                         [Anvil_Differentiable]>;
 def Anvil_ReduceMaxOp : Anvil_ReduceOp<"reduce_max", "maximum">;
 
+def Anvil_ArgmaxOp : Anvil_InferOp<"argmax"> {
+  let summary = "the index of the largest element along `axis`";
+  let description = [{
+    The `i64` position of the maximum along `axis` (negative counts from
+    the back; default -1), which is dropped from the shape. Ties give the
+    first position and a NaN counts as larger than any number, as in numpy
+    and PyTorch. Not differentiable. The predicted classes of logits:
+
+    ```mlir
+    %c = anvil.argmax %logits : tensor<64x10xf32>   // -> tensor<64xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs StaticShapeTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//

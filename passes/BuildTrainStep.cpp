@@ -4,7 +4,9 @@
 // differentiates it with the autodiff pass, then turns @__objective_grad
 // into @train_step by appending the optimizer update of each parameter (SGD
 // or Adam/AdamW, whose state is more anvil.params starting at zero).
-// The helper functions are erased. See Passes.td.
+// The helper functions are erased. Beside it, @eval_step composes the same
+// two without gradients or updates and adds the predicted classes, for
+// evaluating on a test set. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,6 +45,28 @@ SmallVector<Value> inlineBody(OpBuilder &b, func::FuncOp callee,
   return results;
 }
 
+/// @eval_step(x, target) -> (loss, argmax(prediction, -1)): forward and loss
+/// as written, dropout in its inference form, no update. A prediction of
+/// rank < 2 has no class axis, so only the loss is returned then.
+void buildEvalStep(OpBuilder &top, func::FuncOp forward, func::FuncOp loss) {
+  SmallVector<Type> inputs(forward.getArgumentTypes());
+  inputs.push_back(loss.getArgumentTypes()[1]);
+  Location loc = loss.getLoc();
+  auto eval = top.create<func::FuncOp>(loc, "eval_step",
+                                       top.getFunctionType(inputs, {}));
+  Block *entry = eval.addEntryBlock();
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  Value prediction =
+      inlineBody(b, forward, entry->getArguments().drop_back())[0];
+  SmallVector<Value> results =
+      inlineBody(b, loss, {prediction, entry->getArguments().back()});
+  if (cast<RankedTensorType>(prediction.getType()).getRank() >= 2)
+    results.push_back(b.create<ArgmaxOp>(loc, prediction, -1));
+  b.create<func::ReturnOp>(loc, results);
+  eval.setType(b.getFunctionType(inputs, ValueRange(results).getTypes()));
+  eval.walk([](DropoutOp d) { d.removeTrainingAttr(); });
+}
+
 struct BuildTrainStepPass
     : mlir::anvil::impl::BuildTrainStepPassBase<BuildTrainStepPass> {
   using BuildTrainStepPassBase::BuildTrainStepPassBase;
@@ -61,9 +85,11 @@ struct BuildTrainStepPass
       return signalPassFailure();
     }
 
-    // @__objective(x, target) = loss(forward(x), target).
     OpBuilder top(module.getBodyRegion());
     top.setInsertionPointToEnd(module.getBody());
+    buildEvalStep(top, forward, loss);
+
+    // @__objective(x, target) = loss(forward(x), target).
     SmallVector<Type> inputs(forward.getArgumentTypes());
     inputs.push_back(loss.getArgumentTypes()[1]);
     auto objective = top.create<func::FuncOp>(

@@ -11,6 +11,35 @@
 
 include "mlir/Pass/PassBase.td"
 
+def SetBatchPass : Pass<"anvil-set-batch", "ModuleOp"> {
+  let summary = "Re-batch a model: give its batch dimension another size";
+  let description = [{
+    The model's batch is the leading dimension of @forward's first
+    argument. Every function argument whose leading dimension has that size
+    gets `batch` instead, and every op's result type is inferred again in
+    order; a `reshape` whose element count changes must keep the batch as
+    its leading dimension and gets the new one. An op whose type cannot
+    follow (a constant or parameter shaped by the batch, a reshape that
+    moves it) gives one error naming the op. Before (batch 64 -> 32):
+
+    ```mlir
+    func.func @forward(%x: tensor<64x1x28x28xf32>) -> tensor<64x10xf32> {
+      %f = anvil.reshape %x {shape = array<i64: 64, 784>} : tensor<64x1x28x28xf32>
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%x: tensor<32x1x28x28xf32>) -> tensor<32x10xf32> {
+      %f = anvil.reshape %x {shape = array<i64: 32, 784>} : tensor<32x1x28x28xf32>
+    ```
+  }];
+  let options = [
+    Option<"batch", "batch", "int64_t", "0",
+           "The new batch size (0: leave the model as it is)">,
+  ];
+}
+
 def MaterializeParamsPass : Pass<"anvil-materialize-params", "ModuleOp"> {
   let summary = "Replace every anvil.param by a constant with its values";
   let description = [{
@@ -110,7 +139,12 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     (AdamW first scales p by 1 - lr weight_decay; Adam adds
     weight_decay * p to g). With `clip-norm`, every gradient is first scaled
     by min(1, clip_norm / (||g||_2 + 1e-6)) over all parameters. Updates are `anvil.assign`s at the end of the
-    step, after every read of the old values. Before:
+    step, after every read of the old values.
+
+    Beside it, `@eval_step(x, target) -> (loss, classes)` evaluates without
+    gradients or updates: forward (dropout in its inference form), loss, and
+    `anvil.argmax` of the prediction over its last axis (the loss alone when
+    the prediction has rank < 2). Before:
 
     ```mlir
     func.func @forward(%x: tensor<64x784xf32>) -> tensor<64x10xf32>
@@ -126,6 +160,12 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
       anvil.assign "fc1.weight", %w_new : tensor<784x256xf32>
       anvil.assign "fc1.weight.momentum", %v_new : tensor<784x256xf32>
       return %loss : tensor<f32>
+    }
+    func.func @eval_step(%x: tensor<64x784xf32>, %l: tensor<64xi64>)
+        -> (tensor<f32>, tensor<64xi64>) {
+      ... forward, loss ...
+      %classes = anvil.argmax %y : tensor<64x10xf32>
+      return %loss, %classes : tensor<f32>, tensor<64xi64>
     }
     ```
   }];

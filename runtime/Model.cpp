@@ -138,21 +138,22 @@ void anvil::loadWeights(const std::string &path) {
     if (it == tensors.end())
       throw Error(path + ": has no parameter '" + p.name +
                   "'; is it the weights file of this model?");
-    if (static_cast<int64_t>(it->bytes.size()) != p.bytes)
-      throw Error(path + ": parameter '" + p.name + "' has " +
-                  std::to_string(it->bytes.size()) +
-                  " bytes, the model needs " + std::to_string(p.bytes));
+    if (it->typeText() != p.type)
+      throw Error(path + ": parameter '" + p.name + "' is " + it->typeText() +
+                  " in the file, but the model's is " + p.type +
+                  "; was the file saved from another model?");
     std::memcpy(p.storage, it->bytes.data(), p.bytes);
   }
 }
 
-std::vector<std::pair<std::string, std::vector<char>>>
-anvil::storedParameters() {
-  std::vector<std::pair<std::string, std::vector<char>>> values;
+std::vector<NamedTensor> anvil::storedParameters() {
+  std::vector<NamedTensor> values;
   for (int32_t i = 0; i < anvil_model_num_params; ++i) {
     const AnvilParam &p = anvil_model_params[i];
+    TensorSpec spec = parseSpec(p.type);
     const char *data = static_cast<const char *>(p.storage);
-    values.push_back({p.name, std::vector<char>(data, data + p.bytes)});
+    values.push_back({p.name, spec.dtype, spec.shape,
+                      std::vector<char>(data, data + p.bytes)});
   }
   return values;
 }

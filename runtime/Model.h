@@ -12,6 +12,7 @@
 #define ANVIL_RUNTIME_MODEL_H
 
 #include "runtime/Npy.h"
+#include "runtime/Weights.h"
 
 #include <cstdint>
 #include <string>
@@ -28,6 +29,7 @@ extern const int32_t anvil_model_num_functions;
 /// Parameters kept in storage (anvilc --weights-file, and every trainer).
 struct AnvilParam {
   const char *name;
+  const char *type; // "f32[784,256]"
   void *storage;
   int64_t bytes;
 };
@@ -67,10 +69,12 @@ bool hasFunction(const std::string &name);
 NpyArray allocate(const TensorSpec &spec);
 
 /// Fills the parameter storage from the weights file at `path`; other
-/// tensors in the file are ignored. Throws an Error naming the file.
+/// tensors in the file are ignored. Throws an Error naming the file, and
+/// the parameter with its type in the file and in the model when they
+/// differ.
 void loadWeights(const std::string &path);
-/// The current value of every stored parameter, by name.
-std::vector<std::pair<std::string, std::vector<char>>> storedParameters();
+/// The current value of every stored parameter, with its name and type.
+std::vector<NamedTensor> storedParameters();
 
 } // namespace anvil
 

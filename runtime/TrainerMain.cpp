@@ -1,16 +1,20 @@
 //===- TrainerMain.cpp - main() of every trainer anvilc produces ----------===//
 //
 // Linked with a model object built by `anvilc train`, which provides
-// @train_step(x, labels, lr) -> loss (forward, loss, backward and update in
-// one call, parameters updated in place), @forward and @loss. Loads an
-// MNIST-style dataset, runs epochs of shuffled batches (the last partial
-// batch of an epoch is dropped: every step has the compiled batch size),
-// evaluates on the test split after each epoch, and saves checkpoints.
+// @train_step(x, target, lr) -> loss (forward, loss, backward and update in
+// one call, parameters updated in place) and @eval_step(x, target) -> (loss,
+// predicted classes). Loads a classification dataset (IDX, CSV or NPY; see
+// runtime/Dataset.h) and normalizes it, runs epochs of shuffled batches (the
+// last partial batch of an epoch is dropped: every step has the compiled
+// batch size), evaluates on the test set after each epoch with @eval_step,
+// and saves checkpoints. The target is the labels (i64[batch]) or, for an
+// mse loss, their one-hot rows (float[batch, classes]).
 //
 // A checkpoint is a weights file (runtime/Weights.h) holding every stored
-// parameter and optimizer state by name, plus `__epoch` and `__seed` (int64):
-// the shuffling order of an epoch depends only on the seed and the epoch, so
-// --resume continues exactly as if never interrupted.
+// parameter and optimizer state by name and type, plus `__epoch` and
+// `__seed` (i64 scalars): the shuffling order of an epoch depends only on
+// the seed and the epoch (the generator's whole state), so --resume
+// continues exactly as if never interrupted.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,12 +38,16 @@ namespace {
 
 struct Options {
   std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string trainData, trainLabels, testData, testLabels;
+  std::string normalize; // unit, mean-std, none; "": by the data
+  std::string mean, std;
   long epochs = 1;
   double lr = 0.05;
   std::string schedule = "constant";
   uint64_t seed = 0;
   std::string save, resume, reportJson, weights = anvil_model_weights_path;
-  bool lrGiven = false;
+  long batch = 0; // checked against the compiled batch
+  bool lrGiven = false, dataGiven = false;
 };
 
 /// splitmix64: a small, fully specified generator for the shuffles.
@@ -73,14 +81,25 @@ double learningRate(const Options &o, long epoch) {
 }
 
 /// Copies the samples `idx[first..first+batch)` into the model's input
-/// buffers.
+/// buffer and their labels into its target buffer: labels as they are
+/// (i64[batch]), or one-hot rows (f32 or f64 [batch, classes]).
 void fillBatch(const Dataset &d, const std::vector<int64_t> &idx, int64_t first,
-               int64_t batch, float *images, int64_t *labels) {
+               int64_t batch, NpyArray &x, NpyArray &target) {
+  float *values = reinterpret_cast<float *>(x.bytes.data());
+  if (target.dtype != DType::I64)
+    std::fill(target.bytes.begin(), target.bytes.end(), 0);
+  int64_t classes = target.shape.size() == 2 ? target.shape[1] : 0;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t s = idx[first + b];
-    std::memcpy(images + b * d.pixels, d.images.data() + s * d.pixels,
-                d.pixels * sizeof(float));
-    labels[b] = d.labels[s];
+    std::memcpy(values + b * d.features, d.values.data() + s * d.features,
+                d.features * sizeof(float));
+    int64_t l = d.labels[s];
+    if (target.dtype == DType::I64)
+      reinterpret_cast<int64_t *>(target.bytes.data())[b] = l;
+    else if (target.dtype == DType::F32)
+      reinterpret_cast<float *>(target.bytes.data())[b * classes + l] = 1;
+    else
+      reinterpret_cast<double *>(target.bytes.data())[b * classes + l] = 1;
   }
 }
 
@@ -88,58 +107,105 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
 };
 
-/// Mean loss and accuracy over the whole batches of `d`, in order.
-Evaluation evaluate(const Dataset &d, const Function &forward,
-                    const Function &loss) {
-  NpyArray x = allocate(forward.inputs[0]), y = allocate(forward.outputs[0]);
-  NpyArray labels = allocate(loss.inputs[1]), l = allocate(loss.outputs[0]);
-  int64_t batch = forward.inputs[0].shape[0];
-  int64_t classes = forward.outputs[0].shape.back();
+/// Mean loss and accuracy of @eval_step over the whole batches of `d`, in
+/// order.
+Evaluation evaluate(const Dataset &d, const Function &eval) {
+  NpyArray x = allocate(eval.inputs[0]), target = allocate(eval.inputs[1]);
+  NpyArray l = allocate(eval.outputs[0]), classes = allocate(eval.outputs[1]);
+  int64_t batch = eval.inputs[0].shape[0];
   std::vector<int64_t> idx(d.count);
   for (int64_t i = 0; i < d.count; ++i)
     idx[i] = i;
-  std::vector<void *> fargs = {x.bytes.data(), y.bytes.data()};
-  std::vector<void *> largs = {y.bytes.data(), labels.bytes.data(),
-                               l.bytes.data()};
+  std::vector<void *> args = {x.bytes.data(), target.bytes.data(),
+                              l.bytes.data(), classes.bytes.data()};
   Evaluation e;
   int64_t batches = d.count / batch, correct = 0;
   for (int64_t b = 0; b < batches; ++b) {
-    fillBatch(d, idx, b * batch, batch,
-              reinterpret_cast<float *>(x.bytes.data()),
-              reinterpret_cast<int64_t *>(labels.bytes.data()));
-    forward.call(fargs);
-    loss.call(largs);
+    fillBatch(d, idx, b * batch, batch, x, target);
+    eval.call(args);
     e.loss += *reinterpret_cast<float *>(l.bytes.data());
-    const float *logits = reinterpret_cast<const float *>(y.bytes.data());
-    const int64_t *truth =
-        reinterpret_cast<const int64_t *>(labels.bytes.data());
-    for (int64_t i = 0; i < batch; ++i) {
-      const float *row = logits + i * classes;
-      correct += std::max_element(row, row + classes) - row == truth[i];
-    }
+    const int64_t *predicted =
+        reinterpret_cast<const int64_t *>(classes.bytes.data());
+    for (int64_t i = 0; i < batch; ++i)
+      correct += predicted[i] == d.labels[b * batch + i];
   }
   e.loss /= std::max<int64_t>(batches, 1);
   e.accuracy = 100.0 * correct / std::max<int64_t>(batches * batch, 1);
   return e;
 }
 
+/// Whether `path` ends with `suffix`.
+bool endsWith(const std::string &path, const std::string &suffix) {
+  return path.size() >= suffix.size() &&
+         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Loads --train-data/--test-data FILE: .csv (labels inside) or .npy (with
+/// the labels in `labels`).
+Dataset loadFile(const std::string &path, const std::string &labels,
+                 const std::string &labelsFlag) {
+  if (endsWith(path, ".csv") || endsWith(path, ".csv.gz")) {
+    if (!labels.empty())
+      throw Error(labelsFlag + " is for .npy data; " + path +
+                  " has its labels in its first column");
+    return loadCsvDataset(path);
+  }
+  if (endsWith(path, ".npy")) {
+    if (labels.empty())
+      throw Error(path + ": .npy data needs its labels too: " + labelsFlag +
+                  " LABELS.npy");
+    return loadNpyDataset(path, labels);
+  }
+  throw Error(path +
+              ": unknown dataset format; give a .csv file (the label, "
+              "then the features, per line) or a .npy file of samples "
+              "with " +
+              labelsFlag + " LABELS.npy");
+}
+
+/// Parses a number given to `flag`, or throws.
+double number(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0')
+    throw Error(flag + " needs a number, not '" + text + "'");
+  return v;
+}
+
 void usage(const char *argv0) {
   std::printf(
-      "usage: %s [--data DIR] [--epochs N] [--lr X] "
-      "[--lr-schedule constant|step|cosine]\n"
-      "       [--seed S] [--save CKPT] [--resume CKPT] [--report-json FILE] "
-      "[--threads N]\n\n"
-      "Trains the compiled model on an MNIST-style dataset (IDX files, "
-      "gzipped or\nnot; default %s). Each epoch visits the training set in "
-      "a\nshuffled order (from --seed and the epoch) in whole batches; the "
-      "last partial\nbatch is dropped. After each epoch: train loss, test "
-      "loss and accuracy.\n\n"
-      "  --lr X          learning rate (default: anvilc train --lr)\n"
-      "  --save CKPT     write the parameters, optimizer state and epoch "
-      "after each\n                  epoch (atomically)\n"
-      "  --resume CKPT   continue from a checkpoint, exactly as if never "
+      "usage: %s [--data DIR | --train-data FILE --test-data FILE] "
+      "[--epochs N] [--lr X]\n"
+      "       [--lr-schedule constant|step|cosine] [--seed S] [--save CKPT] "
+      "[--resume CKPT]\n"
+      "       [--normalize unit|mean-std|none] [--mean M --std S] "
+      "[--report-json FILE] [--threads N]\n\n"
+      "Trains the compiled model on a classification dataset. Each epoch "
+      "visits the\ntraining set in a shuffled order (from --seed and the "
+      "epoch) in whole batches;\nthe last partial batch is dropped. After "
+      "each epoch: train loss, test loss and\naccuracy.\n\n"
+      "  --data DIR        an MNIST-style IDX dataset: "
+      "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+      "                    (default %s)\n"
+      "  --train-data FILE, --test-data FILE\n"
+      "                    .csv: per line the label, then the features "
+      "(a header line is\n                    skipped; .csv.gz too); or "
+      ".npy samples [N, ...] with\n"
+      "  --train-labels FILE, --test-labels FILE   .npy integer labels [N]\n"
+      "  --normalize HOW   unit: x/255 (the default for 8-bit data: IDX, "
+      "uint8 .npy, CSV of\n                    integers 0..255); mean-std: "
+      "(x - mean)/std with the training\n                    set's mean and "
+      "std, or --mean M --std S; none (the default\n                    "
+      "otherwise)\n"
+      "  --batch N         the batch anvilc train compiled in (checked; "
+      "--batch there\n                    chooses it)\n"
+      "  --lr X            learning rate (default: anvilc train --lr)\n"
+      "  --save CKPT       write the parameters, optimizer state and epoch "
+      "after each\n                    epoch (atomically)\n"
+      "  --resume CKPT     continue from a checkpoint, exactly as if never "
       "stopped\n"
-      "  --weights FILE  initial parameters (default: the file anvilc wrote)\n",
+      "  --weights FILE    initial parameters (default: the file anvilc "
+      "wrote)\n",
       argv0, Options().data.c_str());
 }
 
@@ -155,8 +221,25 @@ int run(int argc, char **argv) {
     if (arg == "--help" || arg == "-h") {
       usage(argv[0]);
       return 0;
-    } else if (arg == "--data")
+    } else if (arg == "--data") {
       o.data = value();
+      o.dataGiven = true;
+    } else if (arg == "--train-data")
+      o.trainData = value();
+    else if (arg == "--train-labels")
+      o.trainLabels = value();
+    else if (arg == "--test-data")
+      o.testData = value();
+    else if (arg == "--test-labels")
+      o.testLabels = value();
+    else if (arg == "--batch")
+      o.batch = std::atol(value().c_str());
+    else if (arg == "--normalize")
+      o.normalize = value();
+    else if (arg == "--mean")
+      o.mean = value();
+    else if (arg == "--std")
+      o.std = value();
     else if (arg == "--epochs")
       o.epochs = std::atol(value().c_str());
     else if (arg == "--lr") {
@@ -185,30 +268,109 @@ int run(int argc, char **argv) {
   if (o.epochs < 1)
     throw Error("--epochs needs a positive number");
 
+  if (o.normalize != "" && o.normalize != "unit" && o.normalize != "mean-std" &&
+      o.normalize != "none")
+    throw Error("--normalize must be unit, mean-std or none");
+  if (o.mean.empty() != o.std.empty())
+    throw Error("--mean and --std go together");
+  if (!o.mean.empty() && o.normalize.empty())
+    o.normalize = "mean-std";
+  if (!o.mean.empty() && o.normalize != "mean-std")
+    throw Error("--mean and --std are for --normalize mean-std");
+
   Function step = lookupFunction("train_step");
+  Function eval = lookupFunction("eval_step");
+  const TensorSpec &input = step.inputs[0], &target = step.inputs[1];
   Function forward = lookupFunction("forward");
-  Function loss = lookupFunction("loss");
-  const TensorSpec &input = step.inputs[0];
+  const TensorSpec &scores = forward.outputs[0];
   int64_t batch = input.shape[0];
-  Dataset train = loadIdxDataset(o.data, "train");
-  Dataset test = loadIdxDataset(o.data, "t10k");
-  if (input.numElements() / batch != train.pixels)
-    throw Error(o.data + ": images have " + std::to_string(train.pixels) +
-                " pixels, but the model takes " + input.text +
-                " (batch, then one image)");
+  if (o.batch != 0 && o.batch != batch)
+    throw Error("this trainer was compiled for batch " + std::to_string(batch) +
+                "; compile another with anvilc train "
+                "--batch " +
+                std::to_string(o.batch));
+  if (input.dtype != DType::F32 || eval.outputs.size() != 2 ||
+      scores.shape.size() != 2)
+    throw Error("this trainer classifies: the model must take f32 samples "
+                "and @forward return [batch, classes] scores (it maps " +
+                input.text + " to " + scores.text + ")");
+  int64_t classes = scores.shape[1];
+  bool oneHot = (target.dtype == DType::F32 || target.dtype == DType::F64) &&
+                target.shape == scores.shape;
+  if (!oneHot && (target.dtype != DType::I64 || target.shape.size() != 1))
+    throw Error("the loss's target is " + target.text +
+                "; the trainer gives labels (i64[batch]) or their one-hot "
+                "rows (" +
+                scores.text + ")");
+
+  Dataset train, test;
+  if (!o.trainData.empty() || !o.testData.empty()) {
+    if (o.trainData.empty() || o.testData.empty())
+      throw Error("give both --train-data and --test-data");
+    if (o.dataGiven)
+      throw Error("--data DIR (IDX files) and --train-data/--test-data "
+                  "FILE exclude each other");
+    train = loadFile(o.trainData, o.trainLabels, "--train-labels");
+    test = loadFile(o.testData, o.testLabels, "--test-labels");
+  } else {
+    if (!o.trainLabels.empty() || !o.testLabels.empty())
+      throw Error("--train-labels and --test-labels go with --train-data "
+                  "and --test-data");
+    train = loadIdxDataset(o.data, "train");
+    test = loadIdxDataset(o.data, "t10k");
+  }
+  for (const Dataset *d : {&train, &test}) {
+    if (input.numElements() / batch != d->features)
+      throw Error(d->source + ": samples have " + std::to_string(d->features) +
+                  " features, but the model takes " + input.text +
+                  " (the batch, then one sample of " +
+                  std::to_string(input.numElements() / batch) + ")");
+    for (int64_t i = 0; i < d->count; ++i)
+      if (d->labels[i] >= classes)
+        throw Error(d->source + ": sample " + std::to_string(i) +
+                    " has label " + std::to_string(d->labels[i]) +
+                    ", but the model has " + std::to_string(classes) +
+                    " classes (labels 0.." + std::to_string(classes - 1) + ")");
+  }
+  if (train.count < batch)
+    throw Error(train.source + ": holds " + std::to_string(train.count) +
+                " samples, fewer than one batch of " + std::to_string(batch));
+
+  // Normalization: the test set is scaled as the training set is.
+  Normalization how = o.normalize == "mean-std" ? Normalization::MeanStd
+                      : o.normalize == "none"   ? Normalization::None
+                      : o.normalize == "unit" || train.eightBit
+                          ? Normalization::Unit
+                          : Normalization::None;
+  double mean = 0, std = 1;
+  if (how == Normalization::MeanStd && o.mean.empty())
+    meanAndStd(train, mean, std);
+  else if (how == Normalization::MeanStd) {
+    mean = number("--mean", o.mean);
+    std = number("--std", o.std);
+  }
+  normalize(train, how, mean, std);
+  normalize(test, how, mean, std);
+  if (how == Normalization::MeanStd)
+    std::printf("normalizing to (x - %.6g) / %.6g\n", mean, std);
 
   long firstEpoch = 0;
   loadWeights(o.weights);
   // anvilc train --lr is the default.
   for (const NamedTensor &t : readWeights(o.weights))
-    if (t.name == "__lr" && !o.lrGiven && t.bytes.size() == sizeof(double))
+    if (t.name == "__lr" && !o.lrGiven && t.dtype == DType::F64 &&
+        t.shape.empty())
       std::memcpy(&o.lr, t.bytes.data(), sizeof(double));
   if (!o.resume.empty()) {
     loadWeights(o.resume);
     for (const NamedTensor &t : readWeights(o.resume)) {
       int64_t v = 0;
-      if (t.bytes.size() == sizeof(v))
+      bool isInt = t.dtype == DType::I64 && t.shape.empty();
+      if (isInt)
         std::memcpy(&v, t.bytes.data(), sizeof(v));
+      if ((t.name == "__epoch" || t.name == "__seed") && !isInt)
+        throw Error(o.resume + ": '" + t.name + "' is " + t.typeText() +
+                    ", not an i64 scalar; is it a checkpoint of a trainer?");
       if (t.name == "__epoch")
         firstEpoch = v;
       else if (t.name == "__seed" && static_cast<uint64_t>(v) != o.seed)
@@ -217,14 +379,14 @@ int run(int argc, char **argv) {
     }
   }
 
-  NpyArray x = allocate(input), labels = allocate(step.inputs[1]);
+  NpyArray x = allocate(input), labels = allocate(target);
   NpyArray lr = allocate(step.inputs[2]), l = allocate(step.outputs[0]);
   std::vector<void *> args = {x.bytes.data(), labels.bytes.data(),
                               lr.bytes.data(), l.bytes.data()};
   int64_t steps = train.count / batch;
   bool tty = isatty(fileno(stdout));
   std::string report = "[";
-  std::printf("training on %lld images (%lld steps of %lld per epoch; the "
+  std::printf("training on %lld samples (%lld steps of %lld per epoch; the "
               "last %lld dropped), testing on %lld\n",
               static_cast<long long>(train.count),
               static_cast<long long>(steps), static_cast<long long>(batch),
@@ -237,9 +399,7 @@ int run(int argc, char **argv) {
     auto start = std::chrono::steady_clock::now();
     double total = 0;
     for (int64_t s = 0; s < steps; ++s) {
-      fillBatch(train, idx, s * batch, batch,
-                reinterpret_cast<float *>(x.bytes.data()),
-                reinterpret_cast<int64_t *>(labels.bytes.data()));
+      fillBatch(train, idx, s * batch, batch, x, labels);
       step.call(args);
       float value = *reinterpret_cast<float *>(l.bytes.data());
       if (!std::isfinite(value))
@@ -266,7 +426,7 @@ int run(int argc, char **argv) {
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    Evaluation e = evaluate(test, forward, loss);
+    Evaluation e = evaluate(test, eval);
     double trainLoss = total / steps, rate = steps * batch / secs;
     std::printf("%sepoch %ld: train loss %.4f, test loss %.4f, test "
                 "accuracy %.2f%%, %.2f s (%.0f img/s)\n",
@@ -281,16 +441,9 @@ int run(int argc, char **argv) {
                   e.loss, e.accuracy, rate);
     report += entry;
     if (!o.save.empty()) {
-      std::vector<NamedTensor> ckpt;
-      for (auto &[name, bytes] : storedParameters())
-        ckpt.push_back({name, bytes});
-      auto scalar = [](const std::string &name, int64_t v) {
-        NamedTensor t{name, std::vector<char>(sizeof(v))};
-        std::memcpy(t.bytes.data(), &v, sizeof(v));
-        return t;
-      };
-      ckpt.push_back(scalar("__epoch", epoch + 1));
-      ckpt.push_back(scalar("__seed", static_cast<int64_t>(o.seed)));
+      std::vector<NamedTensor> ckpt = storedParameters();
+      ckpt.push_back(scalarTensor("__epoch", int64_t(epoch + 1)));
+      ckpt.push_back(scalarTensor("__seed", static_cast<int64_t>(o.seed)));
       writeWeights(o.save, ckpt);
     }
   }

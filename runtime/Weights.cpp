@@ -1,8 +1,7 @@
-//===- Weights.cpp - the weights file of a compiled model -----------------===//
+//===- Weights.cpp - weights files and checkpoints ------------------------===//
 
 #include "runtime/Weights.h"
 #include "runtime/Error.h"
-#include "runtime/Npy.h"
 
 #include <cstring>
 #include <fstream>
@@ -13,7 +12,12 @@ using namespace anvil;
 namespace {
 
 constexpr char kMagic[8] = {'A', 'N', 'V', 'I', 'L', 'W', 'T', 'S'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+/// The element type codes of the file, in code order (see Weights.h); kept
+/// apart from the DType enum so that reordering it cannot change the format.
+constexpr DType kDTypes[] = {DType::F32, DType::F64, DType::I64, DType::I32,
+                             DType::I8,  DType::U8,  DType::Bool};
+constexpr uint8_t kMaxRank = 16;
 
 uint64_t fnv1a(const char *data, size_t size) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -32,9 +36,8 @@ template <typename T> void put(std::string &out, T value) {
 /// Reads a little-endian T at `at`, or throws if the file ends first.
 template <typename T>
 T get(const std::string &path, const std::string &data, size_t &at) {
-  if (at + sizeof(T) > data.size())
-    throw Error(path + ": truncated weights file; recompile the model with "
-                       "--weights-file to write it again");
+  if (at + sizeof(T) > data.size() - 8)
+    throw Error(path + ": corrupt weights file (a tensor runs past the end)");
   uint64_t v = 0;
   for (size_t i = 0; i < sizeof(T); ++i)
     v |= static_cast<uint64_t>(static_cast<unsigned char>(data[at + i]))
@@ -43,7 +46,42 @@ T get(const std::string &path, const std::string &data, size_t &at) {
   return static_cast<T>(v);
 }
 
+/// The byte count of a tensor of `dtype` and `shape`, or -1 on overflow.
+int64_t byteCount(DType dtype, const std::vector<int64_t> &shape) {
+  uint64_t n = dtypeSize(dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > (uint64_t(1) << 62) / uint64_t(d)))
+      return -1;
+    n *= d;
+  }
+  return static_cast<int64_t>(n);
+}
+
 } // namespace
+
+std::string anvil::tensorTypeText(DType dtype,
+                                  const std::vector<int64_t> &shape) {
+  std::string s = std::string(dtypeName(dtype)) + "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string NamedTensor::typeText() const {
+  return tensorTypeText(dtype, shape);
+}
+
+NamedTensor anvil::scalarTensor(const std::string &name, int64_t value) {
+  NamedTensor t{name, DType::I64, {}, std::vector<char>(sizeof(value))};
+  std::memcpy(t.bytes.data(), &value, sizeof(value));
+  return t;
+}
+
+NamedTensor anvil::scalarTensor(const std::string &name, double value) {
+  NamedTensor t{name, DType::F64, {}, std::vector<char>(sizeof(value))};
+  std::memcpy(t.bytes.data(), &value, sizeof(value));
+  return t;
+}
 
 void anvil::writeWeights(const std::string &path,
                          const std::vector<NamedTensor> &tensors) {
@@ -51,9 +89,20 @@ void anvil::writeWeights(const std::string &path,
   put<uint32_t>(out, kVersion);
   put<uint32_t>(out, tensors.size());
   for (const NamedTensor &t : tensors) {
+    if (byteCount(t.dtype, t.shape) != static_cast<int64_t>(t.bytes.size()) ||
+        t.shape.size() > kMaxRank)
+      throw Error(path + ": internal error: tensor '" + t.name + "' of type " +
+                  t.typeText() + " holds " + std::to_string(t.bytes.size()) +
+                  " bytes");
     put<uint32_t>(out, t.name.size());
     out += t.name;
-    put<uint64_t>(out, t.bytes.size());
+    uint8_t code = 0;
+    while (kDTypes[code] != t.dtype)
+      ++code;
+    put<uint8_t>(out, code);
+    put<uint8_t>(out, t.shape.size());
+    for (int64_t d : t.shape)
+      put<uint64_t>(out, d);
     out.append(t.bytes.begin(), t.bytes.end());
   }
   put<uint64_t>(out, fnv1a(out.data(), out.size()));
@@ -64,20 +113,26 @@ std::vector<NamedTensor> anvil::readWeights(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(path +
-                ": cannot open the weights file: " + std::strerror(errno) +
-                " (pass --weights FILE, or recompile with --weights-file)");
+                ": cannot open the weights file: " + std::strerror(errno));
   std::string data((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
   if (data.size() < sizeof(kMagic) + 16 ||
       std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)
     throw Error(path + ": not an Anvil weights file (bad magic)");
   size_t at = data.size() - 8;
-  uint64_t stored = get<uint64_t>(path, data, at);
+  uint64_t stored = 0;
+  for (size_t i = 0; i < 8; ++i)
+    stored |= uint64_t(static_cast<unsigned char>(data[at + i])) << (8 * i);
   if (stored != fnv1a(data.data(), data.size() - 8))
     throw Error(path + ": corrupt (checksum mismatch): the file was "
                        "damaged or cut short; use another copy");
   at = sizeof(kMagic);
   uint32_t version = get<uint32_t>(path, data, at);
+  if (version == 1)
+    throw Error(path + ": is a version 1 weights file, which records no "
+                       "shapes or types; write it again with this Anvil "
+                       "(recompile with --weights-file, or train and --save "
+                       "a new checkpoint)");
   if (version != kVersion)
     throw Error(path + ": weights file version " + std::to_string(version) +
                 " is not supported (this runtime reads version " +
@@ -87,13 +142,25 @@ std::vector<NamedTensor> anvil::readWeights(const std::string &path) {
   for (uint32_t i = 0; i < count; ++i) {
     NamedTensor t;
     uint32_t nameLength = get<uint32_t>(path, data, at);
-    if (at + nameLength > data.size() - 8)
-      throw Error(path + ": truncated weights file");
+    if (nameLength > data.size() - 8 - at)
+      throw Error(path + ": corrupt weights file (a name runs past the end)");
     t.name = data.substr(at, nameLength);
     at += nameLength;
-    uint64_t bytes = get<uint64_t>(path, data, at);
-    if (bytes > data.size() - 8 - at)
-      throw Error(path + ": truncated weights file");
+    size_t where = at;
+    uint8_t code = get<uint8_t>(path, data, at);
+    uint8_t rank = get<uint8_t>(path, data, at);
+    if (code >= std::size(kDTypes) || rank > kMaxRank)
+      throw Error(path + ": corrupt weights file (tensor '" + t.name +
+                  "' has element type code " + std::to_string(code) +
+                  " and rank " + std::to_string(rank) + " at byte offset " +
+                  std::to_string(where) + ")");
+    t.dtype = kDTypes[code];
+    for (uint8_t d = 0; d < rank; ++d)
+      t.shape.push_back(static_cast<int64_t>(get<uint64_t>(path, data, at)));
+    int64_t bytes = byteCount(t.dtype, t.shape);
+    if (bytes < 0 || static_cast<uint64_t>(bytes) > data.size() - 8 - at)
+      throw Error(path + ": corrupt weights file (tensor '" + t.name +
+                  "' of type " + t.typeText() + " runs past the end)");
     t.bytes.assign(data.begin() + at, data.begin() + at + bytes);
     at += bytes;
     tensors.push_back(std::move(t));

@@ -221,6 +221,7 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         return {reduce(ReduceKind::Max, in[0], toShape(r.getAxes()),
                        r.getKeepdims())};
       })
+      .Case([&](a::ArgmaxOp r) -> V { return {argmax(in[0], r.getAxis())}; })
       .Case([&](a::ReshapeOp r) -> V {
         return {reshape(in[0], toShape(r.getShape()))};
       })

@@ -400,6 +400,24 @@ Tensor ref::reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
   return out;
 }
 
+Tensor ref::argmax(const Tensor &x, int64_t axis) {
+  int64_t a = normAxis(axis, x.rank());
+  Shape shape = x.shape;
+  shape.erase(shape.begin() + a);
+  std::vector<double> out;
+  // Lanes come in row-major order of the other dimensions: the result's.
+  forEachLane(x.shape, a, [&](const Shape &lane) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < static_cast<int64_t>(lane.size()); ++i) {
+      double v = x.data[lane[i]], m = x.data[lane[best]];
+      if (!std::isnan(m) && (v > m || std::isnan(v)))
+        best = i;
+    }
+    out.push_back(static_cast<double>(best));
+  });
+  return Tensor(DType::I64, shape, out);
+}
+
 //===----------------------------------------------------------------------===//
 // Shapes
 //===----------------------------------------------------------------------===//

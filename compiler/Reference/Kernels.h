@@ -95,6 +95,9 @@ Tensor logSoftmax(const Tensor &x, int64_t axis);
 enum class ReduceKind { Sum, Mean, Max };
 Tensor reduce(ReduceKind kind, const Tensor &x, const Shape &axes,
               bool keepdims);
+/// The first position of the maximum along `axis` (dropped), as i64; a NaN
+/// beats every number.
+Tensor argmax(const Tensor &x, int64_t axis);
 
 //===--- Shapes -----------------------------------------------------------===//
 

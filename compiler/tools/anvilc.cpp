@@ -29,6 +29,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Regex.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -95,6 +96,11 @@ static cl::opt<bool> printMemoryPlan(
     cl::desc("Print each function's static arena: its size and the offset, "
              "size and lifetime of every buffer in it"),
     cl::cat(anvilCategory));
+static cl::opt<int64_t> compileBatch(
+    "batch",
+    cl::desc("Batch size (default: the model's): the model is re-batched, "
+             "every shape following the new batch"),
+    cl::init(0), cl::cat(anvilCategory));
 static cl::opt<uint64_t>
     compileSeed("seed",
                 cl::desc("Seed for parameters without a `seed` attribute"),
@@ -186,7 +192,8 @@ static cl::opt<double>
              cl::init(0.0), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<int64_t>
     batch("batch",
-          cl::desc("Batch size; must be the model's (its types fix it)"),
+          cl::desc("Batch size (default: the model's): the model is "
+                   "re-batched, every shape following the new batch"),
           cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<std::string>
     freeze("freeze", cl::desc("Do not train parameters whose name matches"),
@@ -198,6 +205,12 @@ static cl::opt<std::string>
                       "file (names not in it keep their initializers)"),
              cl::value_desc("ckpt"), cl::sub(trainCommand),
              cl::cat(anvilCategory));
+static cl::opt<std::string> reinit(
+    "reinit",
+    cl::desc("With --init-from: initialize the parameters whose name matches "
+             "afresh (from their initializers and --seed) instead of taking "
+             "them and their optimizer state from the checkpoint"),
+    cl::value_desc("regex"), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<uint64_t>
     trainSeed("seed",
               cl::desc("Seed for parameters without a `seed` attribute"),
@@ -234,6 +247,11 @@ static int reportError(const std::string &message) {
   llvm::errs() << "anvilc: error: " << message << "\n";
   return 1;
 }
+
+/// The model's text and the handler that prints diagnostics as
+/// file:line:col with the source line, from parsing through every pass.
+static std::shared_ptr<llvm::SourceMgr> sourceMgr;
+static std::unique_ptr<SourceMgrDiagnosticHandler> diagnostics;
 
 /// Imports an ONNX model; prints every problem when it cannot.
 static OwningOpRef<ModuleOp>
@@ -273,9 +291,10 @@ loadModel(const std::string &path, MLIRContext &context,
     reportError("cannot open model '" + path + "': " + error);
     return nullptr;
   }
-  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  sourceMgr = std::make_shared<llvm::SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
+  diagnostics =
+      std::make_unique<SourceMgrDiagnosticHandler>(*sourceMgr, &context);
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
@@ -397,14 +416,17 @@ struct Job {
   /// Where the parameters go when they are kept out of the code ("" = in).
   std::string weightsPath;
   /// Starting values of parameters, by name, overriding their initializers.
-  std::map<std::string, std::vector<char>> initial;
+  std::map<std::string, ::anvil::NamedTensor> initial;
+  /// Where `initial` comes from, for errors.
+  std::string initialPath;
   /// Extra entries of the weights file (a trainer's defaults).
   std::vector<::anvil::NamedTensor> extras;
   std::string mainLibrary = "AnvilModelMain";
 };
 
 /// The starting value of every parameter (after the train phase, which adds
-/// the optimizer state), by name: `initial` or the initializers.
+/// the optimizer state), by name: `initial` or the initializers. Throws if a
+/// value in `initial` has another type than its parameter.
 static std::vector<::anvil::NamedTensor> startingValues(ModuleOp module,
                                                         const Job &job) {
   std::vector<::anvil::NamedTensor> values;
@@ -413,14 +435,21 @@ static std::vector<::anvil::NamedTensor> startingValues(ModuleOp module,
     std::string name = param.getName().str();
     if (!seen.insert(name).second)
       return;
-    auto given = job.initial.find(name);
-    if (given != job.initial.end()) {
-      values.push_back({name, given->second});
-      return;
-    }
     ::anvil::NpyArray v = ::anvil::ref::toNpy(
         ::anvil::ref::initialValue(param, job.options.seed));
-    values.push_back({name, v.bytes});
+    ::anvil::NamedTensor value{name, v.dtype, v.shape, std::move(v.bytes)};
+    auto given = job.initial.find(name);
+    if (given != job.initial.end()) {
+      if (given->second.typeText() != value.typeText())
+        throw ::anvil::Error(job.initialPath + ": parameter '" + name +
+                             "' is " + given->second.typeText() +
+                             " in the file, but the model's is " +
+                             value.typeText() +
+                             "; leave it out with --reinit REGEX to give it "
+                             "a fresh initialization");
+      value.bytes = given->second.bytes;
+    }
+    values.push_back(std::move(value));
   });
   return values;
 }
@@ -702,21 +731,12 @@ static int trainMain(MLIRContext &context) {
     return 1;
   if (!trainLoss.empty() && failed(synthesizeLoss(*module, trainLoss)))
     return 1;
-  auto forward = module->lookupSymbol<func::FuncOp>("forward");
-  if (batch != 0 && forward && forward.getNumArguments() > 0) {
-    int64_t modelBatch =
-        cast<RankedTensorType>(forward.getArgumentTypes()[0]).getDimSize(0);
-    if (batch != modelBatch)
-      return reportError(
-          trainModel + ": the model's batch is " + std::to_string(modelBatch) +
-          " (its types fix it); --batch " + std::to_string(batch) +
-          " would need the model rewritten for " + "that batch");
-  }
   Job job;
   job.output = trainOutput;
   job.weightsPath = trainOutput + ".weights";
   job.mainLibrary = "AnvilTrainerMain";
   job.options.seed = trainSeed;
+  job.options.batch = batch;
   job.options.train = true;
   job.options.optimizer = optimizer;
   job.options.momentum = momentum;
@@ -724,22 +744,47 @@ static int trainMain(MLIRContext &context) {
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
-  if (!initFrom.empty())
+  if (!reinit.empty() && initFrom.empty())
+    return reportError("--reinit chooses parameters not to take from "
+                       "--init-from CKPT; give --init-from too");
+  if (!initFrom.empty()) {
+    job.initialPath = initFrom;
     for (::anvil::NamedTensor &t : ::anvil::readWeights(initFrom))
-      job.initial[t.name] = std::move(t.bytes);
-  ::anvil::NamedTensor lr{"__lr", std::vector<char>(sizeof(double))};
-  double value = trainLr;
-  std::memcpy(lr.bytes.data(), &value, sizeof(value));
-  job.extras.push_back(lr);
+      job.initial[t.name] = std::move(t);
+  }
+  if (!reinit.empty()) {
+    llvm::Regex pattern(reinit);
+    std::string error;
+    if (!pattern.isValid(error))
+      return reportError("bad --reinit regex '" + reinit + "': " + error);
+    // The model's parameters that match, then their optimizer state
+    // (`<name>.momentum`, `<name>.adam_m`, ...) with them.
+    std::vector<std::string> fresh;
+    module->walk([&](mlir::anvil::ParamOp param) {
+      if (pattern.match(param.getName()))
+        fresh.push_back(param.getName().str());
+    });
+    if (fresh.empty())
+      return reportError("--reinit '" + reinit + "' matches no parameter of " +
+                         trainModel);
+    for (const std::string &name : fresh) {
+      job.initial.erase(name);
+      for (auto it = job.initial.lower_bound(name + ".");
+           it != job.initial.end() &&
+           llvm::StringRef(it->first).starts_with(name + ".");)
+        it = job.initial.erase(it);
+    }
+  }
+  job.extras.push_back(::anvil::scalarTensor("__lr", double(trainLr)));
   return compile(context, *module, std::move(job));
 }
 
 /// Gives every parameter of `module` its value from the weights file at
 /// `path` (as dense data), checking names and sizes.
 static int applyWeights(ModuleOp module, const std::string &path) {
-  std::map<std::string, std::vector<char>> values;
+  std::map<std::string, ::anvil::NamedTensor> values;
   for (::anvil::NamedTensor &t : ::anvil::readWeights(path))
-    values[t.name] = std::move(t.bytes);
+    values[t.name] = std::move(t);
   std::string missing;
   WalkResult result = module.walk([&](mlir::anvil::ParamOp param) {
     auto it = values.find(param.getName().str());
@@ -748,16 +793,18 @@ static int applyWeights(ModuleOp module, const std::string &path) {
       return WalkResult::advance();
     }
     auto type = cast<RankedTensorType>(param.getType());
-    int64_t bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
-    if (static_cast<int64_t>(it->second.size()) != bytes) {
-      reportError(path + ": parameter '" + param.getName().str() + "' has " +
-                  std::to_string(it->second.size()) + " bytes, the model's " +
-                  typeString(type) + " needs " + std::to_string(bytes));
+    std::string modelType = ::anvil::tensorTypeText(
+        *::anvil::ref::dtypeOf(type.getElementType()),
+        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
+    if (it->second.typeText() != modelType) {
+      reportError(path + ": parameter '" + param.getName().str() + "' is " +
+                  it->second.typeText() + " in the file, but the model's is " +
+                  modelType + "; was the file saved from another model?");
       return WalkResult::interrupt();
     }
     param.setInit("dense");
-    param.setValueAttr(
-        DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(it->second)));
+    param.setValueAttr(DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(it->second.bytes)));
     return WalkResult::advance();
   });
   if (result.wasInterrupted())
@@ -838,6 +885,7 @@ static int compileMain(MLIRContext &context) {
   job.stopAfter = stopAfter;
   job.output = output;
   job.options.seed = compileSeed;
+  job.options.batch = compileBatch;
   if (!stopAfter)
     job.weightsPath = weightsFile;
   return compile(context, *module, std::move(job));
@@ -887,17 +935,18 @@ int main(int argc, char **argv) {
   mlir::anvil::registerAllDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Errors name the op by its source line; the generic op dump adds noise.
+  context.printOpOnDiagnostic(false);
+  int rc;
   try {
-    if (runCommand)
-      return runMain(context);
-    if (trainCommand)
-      return trainMain(context);
-    if (checkCommand)
-      return checkMain(context);
-    if (exportCommand)
-      return exportMain(context);
-    return compileMain(context);
+    rc = runCommand      ? runMain(context)
+         : trainCommand  ? trainMain(context)
+         : checkCommand  ? checkMain(context)
+         : exportCommand ? exportMain(context)
+                         : compileMain(context);
   } catch (const ::anvil::Error &e) {
-    return reportError(e.what());
+    rc = reportError(e.what());
   }
+  diagnostics.reset(); // it unregisters itself from the context
+  return rc;
 }

@@ -118,6 +118,25 @@ func.func @reduce_keepdims(%x: tensor<4x5xf32>) -> tensor<4x1xf32> {
 
 // -----
 
+// argmax over the first axis: one generic with the maximum and its position
+// as accumulators, the reduced dimension's index as the position.
+// CHECK-LABEL: func @argmax_axis0
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[MAX:.*]] = linalg.fill ins(%[[NEGINF]] : f32) {{.*}} -> tensor<5xf32>
+// CHECK: %[[POS:.*]] = linalg.fill {{.*}} -> tensor<5xi64>
+// CHECK: %[[R:.*]]:2 = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]
+// CHECK-SAME: outs(%[[MAX]], %[[POS]] : tensor<5xf32>, tensor<5xi64>)
+// CHECK: linalg.index 0
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK: return %[[R]]#1 : tensor<5xi64>
+func.func @argmax_axis0(%x: tensor<4x5xf32>) -> tensor<5xi64> {
+  %0 = anvil.argmax %x {axis = 0 : i64} : tensor<4x5xf32>
+  return %0 : tensor<5xi64>
+}
+
+// -----
+
 // CHECK-LABEL: func @cross_entropy
 // CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
 // CHECK: tensor.extract

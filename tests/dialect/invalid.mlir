@@ -194,6 +194,14 @@ func.func @reduce_axis_twice(%a: tensor<2x3xf32>) {
 
 // -----
 
+func.func @argmax_axis_range(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.argmax %a {axis = 2 : i64} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
 func.func @reshape_no_shape(%a: tensor<6xf32>) {
   // expected-error @+1 {{needs the `shape` attribute}}
   %0 = anvil.reshape %a : tensor<6xf32>

@@ -127,6 +127,15 @@ func.func @reductions(%x: tensor<4x5x6xf32>) -> (tensor<4x1x6xf32>, tensor<6xf32
   return %0, %1, %2 : tensor<4x1x6xf32>, tensor<6xf32>, tensor<4x5xf32>
 }
 
+// CHECK-LABEL: func @argmax
+func.func @argmax(%x: tensor<4x5x6xf32>) -> (tensor<4x5xi64>, tensor<5x6xi64>) {
+  // CHECK: anvil.argmax %{{.*}} : tensor<4x5x6xf32>
+  %0 = anvil.argmax %x : tensor<4x5x6xf32>
+  // CHECK: anvil.argmax %{{.*}} {axis = 0 : i64} : tensor<4x5x6xf32>
+  %1 = anvil.argmax %x {axis = 0 : i64} : tensor<4x5x6xf32>
+  return %0, %1 : tensor<4x5xi64>, tensor<5x6xi64>
+}
+
 // CHECK-LABEL: func @shapes
 func.func @shapes(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>, %ids: tensor<2x2xi64>) -> (tensor<6x4xf32>, tensor<4x2x3xf32>, tensor<2x12xf32>, tensor<2x8x4xf32>, tensor<1x2x2xf32>, tensor<2x2x2x4xf32>) {
   // CHECK: anvil.reshape %{{.*}} {shape = array<i64: 6, 4>} : tensor<2x3x4xf32>

@@ -177,6 +177,11 @@ def main():
                              ("reduce_mean", lambda v: torch.mean(v, axes, keepdim=keep)),
                              ("reduce_max", lambda v: torch.amax(v, axes, keepdim=keep))):
                 r.check(name, [x], f"anvil.{name} %a0 {{axes = {arr(*axes)}{kd}}} : {ttype(x)}", fn(t(x)))
+            # argmax: ties (small integers) must give the first position.
+            ties = np.round(x / 10).astype(np.float32)
+            for v in (x, ties):
+                r.check("argmax", [v], f"anvil.argmax %a0 {{axis = {axis} : i64}} : {ttype(v)}",
+                        torch.argmax(t(v), axis))
 
             # Matmul: batch broadcasting and transposes.
             m, k, n = dims(3, 1, 9)

@@ -12,7 +12,18 @@ images) as plain, uncompressed IDX files, compiles examples/mlp.mlir with
   - frozen parameters (--freeze) come out bit-identical;
   - a truncated dataset file and a corrupt checkpoint give clear errors;
   - the trained checkpoint compiles into an inference executable whose
-    predictions agree with the trainer's test accuracy.
+    predictions agree with the trainer's test accuracy;
+  - the same samples as IDX, CSV and NPY train to byte-identical
+    checkpoints, and the test loss and accuracy the trainer reports (from the
+    compiled @eval_step) equal the reference interpreter's @eval_step with
+    the checkpoint's weights; mean-std normalization uses the training set's
+    statistics; malformed CSV/NPY files give errors naming file and line;
+  - an mse loss trains from one-hot targets;
+  - a checkpoint of another shape is refused naming the tensor and both
+    shapes; --init-from with --reinit and --freeze keeps the body
+    bit-identical and trains a freshly initialized head;
+  - anvilc train --batch re-batches the model: its step equals the
+    reference's and it trains.
 Exits non-zero on any failure.
 """
 import argparse
@@ -44,18 +55,30 @@ def write_idx(path, array):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
+WEIGHT_DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.bool_]
+
+
 def read_weights(path):
-    """name -> bytes of an Anvil weights file (runtime/Weights.h)."""
+    """name -> numpy array of an Anvil weights file (runtime/Weights.h,
+    version 2: per tensor its name, element type code, rank, dimensions,
+    data)."""
     raw = open(path, "rb").read()
     assert raw[:8] == b"ANVILWTS"
-    count, = struct.unpack("<I", raw[12:16])
+    version, count = struct.unpack("<II", raw[8:16])
+    assert version == 2, version
     at, out = 16, {}
     for _ in range(count):
         n, = struct.unpack("<I", raw[at:at + 4])
         name = raw[at + 4:at + 4 + n].decode()
-        size, = struct.unpack("<Q", raw[at + 4 + n:at + 12 + n])
-        out[name] = raw[at + 12 + n:at + 12 + n + size]
-        at += 12 + n + size
+        at += 4 + n
+        code, rank = raw[at], raw[at + 1]
+        shape = struct.unpack("<" + "Q" * rank, raw[at + 2:at + 2 + 8 * rank])
+        at += 2 + 8 * rank
+        dtype = np.dtype(WEIGHT_DTYPES[code])
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        out[name] = np.frombuffer(raw[at:at + size], dtype).reshape(shape)
+        at += size
+    assert at == len(raw) - 8
     return out
 
 
@@ -102,27 +125,30 @@ def main():
                                  "images_per_second"}, "the report has the documented fields")
 
         # The compiled step equals the reference's on the same batch.
-        dump = os.path.join(tmp, "dump")
-        run([args.anvilc, "train", model, "--lr", "0.05", "--momentum", "0.9", "-o",
-             os.path.join(tmp, "t2"), "--dump-phases-to", dump])
-        images = read_idx("train-images-idx3-ubyte")[:64].reshape(64, 1, 28, 28) / np.float32(255)
-        labels = read_idx("train-labels-idx1-ubyte")[:64].astype(np.int64)
-        np.save(os.path.join(tmp, "x.npy"), images.astype(np.float32))
-        np.save(os.path.join(tmp, "l.npy"), labels)
-        np.save(os.path.join(tmp, "lr.npy"), np.array(0.05, np.float32))
-        step_ir = os.path.join(dump, "02-train.mlir")
-        r = run([args.anvilc, "run", "--reference", step_ir, "--function", "train_step",
-                 "--input", os.path.join(tmp, "x.npy"), "--input", os.path.join(tmp, "l.npy"),
-                 "--input", os.path.join(tmp, "lr.npy"), "--output", os.path.join(tmp, "ref.npy")])
-        stepper = os.path.join(tmp, "stepper")
-        r2 = run([args.anvilc, step_ir, "--weights-file", stepper + ".weights", "-o", stepper])
-        r3 = run([stepper, "--function", "train_step", "--input", os.path.join(tmp, "x.npy"),
-                  "--input", os.path.join(tmp, "l.npy"), "--input", os.path.join(tmp, "lr.npy"),
-                  "--output", os.path.join(tmp, "got.npy")])
-        ok = r.returncode == r2.returncode == r3.returncode == 0
-        check(ok and abs(float(np.load(os.path.join(tmp, "ref.npy"))) -
-                         float(np.load(os.path.join(tmp, "got.npy")))) < 1e-5,
-              "the compiled train step's loss equals the reference's")
+        def step_matches(name, batch, extra=()):
+            """Compiles a trainer's step (dumping its phases), runs it
+            compiled and on the reference for one batch: the losses agree."""
+            dump = os.path.join(tmp, name + "-dump")
+            run([args.anvilc, "train", model, "--lr", "0.05", "--momentum", "0.9", *extra, "-o",
+                 os.path.join(tmp, name), "--dump-phases-to", dump])
+            images = read_idx("train-images-idx3-ubyte")[:batch].reshape(batch, 1, 28, 28) / np.float32(255)
+            labels = read_idx("train-labels-idx1-ubyte")[:batch].astype(np.int64)
+            x, l, lr = (os.path.join(tmp, name + f) for f in ("-x.npy", "-l.npy", "-lr.npy"))
+            np.save(x, images.astype(np.float32))
+            np.save(l, labels)
+            np.save(lr, np.array(0.05, np.float32))
+            step_ir = os.path.join(dump, "02-train.mlir")
+            ref, got = os.path.join(tmp, name + "-ref.npy"), os.path.join(tmp, name + "-got.npy")
+            r = run([args.anvilc, "run", "--reference", step_ir, "--function", "train_step",
+                     "--input", x, "--input", l, "--input", lr, "--output", ref])
+            stepper = os.path.join(tmp, name + "-stepper")
+            r2 = run([args.anvilc, step_ir, "--weights-file", stepper + ".weights", "-o", stepper])
+            r3 = run([stepper, "--function", "train_step", "--input", x, "--input", l, "--input", lr,
+                      "--output", got])
+            ok = r.returncode == r2.returncode == r3.returncode == 0
+            return ok and abs(float(np.load(ref)) - float(np.load(got))) < 1e-5
+        check(step_matches("t2", 64), "the compiled train step's loss equals the reference's")
+        step_ir = os.path.join(tmp, "t2-dump", "02-train.mlir")
 
         # Resume: 1 epoch, save, resume for the 2nd == 2 epochs straight.
         half = os.path.join(tmp, "half.ckpt")
@@ -139,8 +165,9 @@ def main():
         fckpt = os.path.join(tmp, "frozen.ckpt")
         run([frozen, "--data", data, "--epochs", "1", "--save", fckpt])
         before, after = read_weights(frozen + ".weights"), read_weights(fckpt)
-        check(before["fc1.weight"] == after["fc1.weight"] and before["fc1.bias"] == after["fc1.bias"]
-              and before["fc2.weight"] != after["fc2.weight"],
+        same = lambda a, b: a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+        check(same(before["fc1.weight"], after["fc1.weight"]) and same(before["fc1.bias"], after["fc1.bias"])
+              and not same(before["fc2.weight"], after["fc2.weight"]),
               "frozen parameters are bit-identical after training, the others moved")
 
         # Bad input: a truncated dataset file, a corrupt checkpoint.
@@ -173,6 +200,165 @@ def main():
         accuracy = 100.0 * correct / 1024
         check(r.returncode == 0 and abs(accuracy - epochs[-1]["test_accuracy"]) < 1e-3,
               f"the compiled checkpoint classifies as the trainer measured ({accuracy:.2f}%)")
+
+        # The same samples as IDX, CSV (with a header) and NPY.
+        train_x, train_y = read_idx("train-images-idx3-ubyte")[:640], read_idx("train-labels-idx1-ubyte")[:640]
+        test_x, test_y = read_idx("t10k-images-idx3-ubyte")[:128], read_idx("t10k-labels-idx1-ubyte")[:128]
+        small = os.path.join(tmp, "small")
+        os.makedirs(small)
+        write_idx(os.path.join(small, "train-images-idx3-ubyte"), train_x)
+        write_idx(os.path.join(small, "train-labels-idx1-ubyte"), train_y)
+        write_idx(os.path.join(small, "t10k-images-idx3-ubyte"), test_x)
+        write_idx(os.path.join(small, "t10k-labels-idx1-ubyte"), test_y)
+
+        def write_csv(path, x, y, header=True):
+            with open(path, "w") as f:
+                if header:
+                    f.write("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n")
+                for image, label in zip(x.reshape(len(x), -1), y):
+                    f.write(f"{label}," + ",".join(str(v) for v in image) + "\n")
+        csvs = [os.path.join(tmp, n) for n in ("train.csv", "test.csv")]
+        write_csv(csvs[0], train_x, train_y)
+        write_csv(csvs[1], test_x, test_y, header=False)
+        npys = [os.path.join(tmp, n) for n in ("trx.npy", "try.npy", "tex.npy", "tey.npy")]
+        for path, a in zip(npys, (train_x, train_y.astype(np.int64), test_x, test_y.astype(np.int64))):
+            np.save(path, a)
+        runs = {}
+        for kind, data_args in (("idx", ["--data", small]),
+                                ("csv", ["--train-data", csvs[0], "--test-data", csvs[1]]),
+                                ("npy", ["--train-data", npys[0], "--train-labels", npys[1],
+                                         "--test-data", npys[2], "--test-labels", npys[3]])):
+            ckpt, rep = os.path.join(tmp, kind + ".ckpt"), os.path.join(tmp, kind + ".json")
+            r = run([trainer, *data_args, "--epochs", "1", "--save", ckpt, "--report-json", rep])
+            check(r.returncode == 0, f"the trainer reads {kind}" + (": " + r.stderr if r.returncode else ""))
+            runs[kind] = (open(ckpt, "rb").read() if r.returncode == 0 else kind,
+                          json.load(open(rep)) if r.returncode == 0 else None)
+        check(runs["idx"][0] == runs["csv"][0] == runs["npy"][0],
+              "IDX, CSV and NPY of the same samples train to byte-identical checkpoints")
+
+        # The trainer's test loss and accuracy (compiled @eval_step) are the
+        # reference's @eval_step with the checkpoint's weights.
+        params = os.path.join(tmp, "params")
+        os.makedirs(params)
+        for name, value in read_weights(os.path.join(tmp, "npy.ckpt")).items():
+            if not name.startswith("__"):
+                np.save(os.path.join(params, name + ".npy"), value)
+        losses, correct = [], 0
+        for b in range(2):
+            xb, lb = os.path.join(tmp, "eb-x.npy"), os.path.join(tmp, "eb-l.npy")
+            np.save(xb, (test_x[b * 64:(b + 1) * 64].reshape(64, 1, 28, 28) / np.float32(255)).astype(np.float32))
+            np.save(lb, test_y[b * 64:(b + 1) * 64].astype(np.int64))
+            lo, po = os.path.join(tmp, "eb-loss.npy"), os.path.join(tmp, "eb-pred.npy")
+            r = run([args.anvilc, "run", "--reference", step_ir, "--function", "eval_step", "--params", params,
+                     "--input", xb, "--input", lb, "--output", lo, "--output", po])
+            if r.returncode != 0:
+                print(r.stderr)
+                break
+            losses.append(float(np.load(lo)))
+            correct += int((np.load(po) == test_y[b * 64:(b + 1) * 64]).sum())
+        reported = runs["npy"][1][0] if runs["npy"][1] else {"test_loss": -1, "test_accuracy": -1}
+        check(len(losses) == 2 and abs(np.mean(losses) - reported["test_loss"]) < 1e-5 * max(1, reported["test_loss"]),
+              f"the reported test loss is the reference's ({reported['test_loss']:.6f} vs "
+              f"{np.mean(losses) if losses else float('nan'):.6f})")
+        check(len(losses) == 2 and abs(100.0 * correct / 128 - reported["test_accuracy"]) < 1e-3,
+              f"the reported test accuracy is the reference's ({reported['test_accuracy']:.2f}% vs "
+              f"{100.0 * correct / 128:.2f}%)")
+
+        # mean-std: the training set's statistics, printed.
+        r = run([trainer, "--train-data", npys[0], "--train-labels", npys[1], "--test-data", npys[2],
+                 "--test-labels", npys[3], "--epochs", "1", "--normalize", "mean-std"])
+        raw = train_x.astype(np.float64)
+        want = f"normalizing to (x - {raw.mean():.6g}) / {raw.std():.6g}"
+        check(r.returncode == 0 and want in r.stdout, f"mean-std uses the training set's statistics ({want})")
+
+        # Malformed datasets name the file and where.
+        lines = open(csvs[0]).read().splitlines()
+        bad_csv = os.path.join(tmp, "bad.csv")
+        cut_line = lines[4][:lines[4].rfind(",", 0, 1000)]  # a line cut after a field
+        open(bad_csv, "w").write("\n".join(lines[:4] + [cut_line] + lines[5:]) + "\n")
+        r = run([trainer, "--train-data", bad_csv, "--test-data", csvs[1]])
+        check(r.returncode == 1 and f"{bad_csv}:5: has " in r.stderr and "but line 2 has 785" in r.stderr,
+              "a CSV line cut short gives a clear error: " + r.stderr.strip())
+        cut = os.path.join(tmp, "cut.npy")
+        open(cut, "wb").write(open(npys[0], "rb").read()[:5000])
+        r = run([trainer, "--train-data", cut, "--train-labels", npys[1], "--test-data", npys[2],
+                 "--test-labels", npys[3]])
+        check(r.returncode == 1 and cut + ": truncated" in r.stderr,
+              "a truncated .npy gives a clear error: " + r.stderr.strip())
+        narrow = os.path.join(tmp, "narrow.npy")
+        np.save(narrow, train_x[:, :10, :10])
+        r = run([trainer, "--train-data", narrow, "--train-labels", npys[1], "--test-data", npys[2],
+                 "--test-labels", npys[3]])
+        check(r.returncode == 1 and narrow + ": samples have 100 features, but the model takes f32[64,1,28,28]"
+              in r.stderr, "a wrong feature count gives a clear error: " + r.stderr.strip())
+        big = os.path.join(tmp, "big-labels.npy")
+        np.save(big, np.where(np.arange(640) == 7, 12, train_y).astype(np.int64))
+        r = run([trainer, "--train-data", npys[0], "--train-labels", big, "--test-data", npys[2],
+                 "--test-labels", npys[3]])
+        check(r.returncode == 1 and "sample 7 has label 12, but the model has 10 classes" in r.stderr,
+              "a label beyond the classes gives a clear error: " + r.stderr.strip())
+
+        # An mse loss gets one-hot targets and trains.
+        mse = os.path.join(tmp, "mse")
+        r = run([args.anvilc, "train", model, "--loss", "mse", "--lr", "0.05", "--momentum", "0.9", "-o", mse])
+        r2 = run([mse, "--data", small, "--epochs", "2", "--report-json", mse + ".json"])
+        ok = r.returncode == 0 and r2.returncode == 0
+        rep = json.load(open(mse + ".json")) if ok else []
+        check(ok and rep[1]["train_loss"] < rep[0]["train_loss"] and rep[1]["test_accuracy"] > 30.0,
+              "an mse trainer learns from one-hot targets" + (": " + r.stderr + r2.stderr if not ok else
+                                                              f" ({rep[1]['test_accuracy']:.2f}%)"))
+
+        # A checkpoint of other shapes is refused, naming the tensor and both.
+        variant = os.path.join(tmp, "mlp200.mlir")
+        open(variant, "w").write(open(model).read().replace("256", "200"))
+        mismatch = "parameter 'fc1.weight' is f32[784,256] in the file, but the model's is f32[784,200]"
+        r = run([args.anvilc, variant, "--weights", full, "-o", os.path.join(tmp, "v")])
+        check(r.returncode == 1 and mismatch in r.stderr, "anvilc --weights refuses other shapes: " + r.stderr.strip())
+        r = run([args.anvilc, "train", variant, "--init-from", full, "-o", os.path.join(tmp, "vt")])
+        check(r.returncode == 1 and mismatch in r.stderr and "--reinit" in r.stderr,
+              "anvilc train --init-from refuses other shapes: " + r.stderr.strip())
+        r = run([args.anvilc, "train", variant, "-o", os.path.join(tmp, "vt")])
+        r2 = run([os.path.join(tmp, "vt"), "--data", small, "--resume", full])
+        check(r.returncode == 0 and r2.returncode == 1 and mismatch in r2.stderr,
+              "the trainer refuses to resume from other shapes: " + r2.stderr.strip())
+        r = run([args.anvilc, "train", variant, "--init-from", full, "--reinit", "^fc[12]\\.",
+                 "-o", os.path.join(tmp, "vt2")])
+        check(r.returncode == 0, "--reinit leaves out the parameters of other shapes" +
+              (": " + r.stderr if r.returncode else ""))
+
+        # Fine-tuning: the body from the checkpoint and frozen, the head
+        # initialized afresh (as the seed gives it) and trained.
+        tuned = os.path.join(tmp, "tuned")
+        r = run([args.anvilc, "train", model, "--lr", "0.05", "--momentum", "0.9", "--init-from", full,
+                 "--freeze", "^fc[12]\\.", "--reinit", "^fc3\\.", "-o", tuned])
+        r2 = run([tuned, "--data", small, "--epochs", "1", "--save", tuned + ".ckpt"])
+        ok = r.returncode == 0 and r2.returncode == 0
+        ck, start, fresh = read_weights(full), read_weights(tuned + ".weights"), read_weights(trainer + ".weights")
+        end = read_weights(tuned + ".ckpt") if ok else {}
+        body = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+        check(ok and all(same(ck[n], end[n]) for n in body),
+              "fine-tuning keeps the frozen body bit-identical" + (": " + r.stderr + r2.stderr if not ok else ""))
+        check(ok and same(start["fc3.weight"], fresh["fc3.weight"]) and not same(start["fc3.weight"], ck["fc3.weight"])
+              and not start["fc3.weight.momentum"].any(),
+              "--reinit starts the head from its initializer, with fresh optimizer state")
+        check(ok and not same(end["fc3.weight"], ck["fc3.weight"]) and not same(end["fc3.weight"], start["fc3.weight"]),
+              "the re-initialized head trains")
+        r = run([args.anvilc, "train", model, "--init-from", full, "--reinit", "^head", "-o", tuned])
+        check(r.returncode == 1 and "--reinit '^head' matches no parameter" in r.stderr,
+              "a --reinit that matches nothing is an error: " + r.stderr.strip())
+
+        # --batch re-batches the model.
+        check(step_matches("b32", 32, ["--batch", "32"]),
+              "the train step re-batched to 32 equals the reference's")
+        b32 = os.path.join(tmp, "b32")
+        rep = os.path.join(tmp, "b32.json")
+        r = run([b32, "--data", data, "--epochs", "1", "--report-json", rep])
+        check(r.returncode == 0 and "200 steps of 32 per epoch" in r.stdout
+              and json.load(open(rep))[0]["test_accuracy"] > 70.0,
+              "a trainer re-batched to 32 trains" + (": " + r.stderr if r.returncode else ""))
+        r = run([b32, "--data", small, "--batch", "64"])
+        check(r.returncode == 1 and "compiled for batch 32" in r.stderr,
+              "the trainer's --batch names the compiled batch: " + r.stderr.strip())
 
     return 1 if failures else 0
 

@@ -378,6 +378,27 @@ TEST_F(GradientTest, TrainStepIsHandComputedSgdWithMomentum) {
   EXPECT_NEAR(v.data[1], -9.0, 1e-6);
 }
 
+TEST_F(GradientTest, EvalStepIsTheLossWithoutAnUpdate) {
+  auto module = tinyTrainStep({});
+  ASSERT_TRUE(module);
+  Interpreter interpreter(*module);
+  Tensor x(DType::F32, {1, 2}, {1, 2}), t(DType::F32, {1, 1}, {1});
+  // Before training: y = -1.5, loss 6.25; the one class is class 0.
+  std::vector<Tensor> out = interpreter.run("eval_step", {x, t});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_NEAR(out[0].data[0], 6.25, 1e-12);
+  EXPECT_EQ(out[1].dtype, DType::I64);
+  EXPECT_EQ(out[1].data, (std::vector<double>{0}));
+  EXPECT_TRUE(interpreter.assignedParams().empty());
+  // After one plain SGD step (w = [1, 0], see above) eval sees the new
+  // weights: y = 1, loss 0; evaluating again changes nothing.
+  interpreter.run("train_step", {x, t, Tensor(DType::F32, {}, {0.1})});
+  EXPECT_NEAR(interpreter.run("eval_step", {x, t})[0].data[0], 0.0, 1e-10);
+  const Tensor &w = interpreter.assignedParams().at("w");
+  EXPECT_NEAR(w.data[0], 1.0, 1e-6);
+  EXPECT_NEAR(interpreter.run("eval_step", {x, t})[0].data[0], 0.0, 1e-10);
+}
+
 } // namespace
 
 namespace {

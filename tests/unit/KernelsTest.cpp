@@ -1238,6 +1238,9 @@ TEST(NanTest, Propagates) {
   EXPECT_EQ(max.data[2], 2.0);
   EXPECT_EQ(min.data[2], 0.0);
   EXPECT_TRUE(std::isnan(reduce(ReduceKind::Max, x, {0}, false).data[0]));
+  // argmax takes the first NaN as the largest, as PyTorch does.
+  EXPECT_EQ(argmax(f64({4}, {1.0, NAN, 5.0, NAN}), 0).data,
+            (std::vector<double>{1}));
 }
 
 TEST(FlattenTest, EmptyLeadingDimension) {
@@ -1263,6 +1266,22 @@ TEST(OneHotTest, HandValues) {
   EXPECT_EQ(out.shape, (Shape{2, 2, 3}));
   EXPECT_EQ(out.data,
             (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(ArgmaxTest, HandValues) {
+  // Rows [3 1 3] (a tie: the first wins) and [-2 4 5]; columns [3 -2],
+  // [1 4], [3 5].
+  Tensor x = f64({2, 3}, {3, 1, 3, -2, 4, 5});
+  Tensor rows = argmax(x, -1);
+  EXPECT_EQ(rows.dtype, DType::I64);
+  EXPECT_EQ(rows.shape, (Shape{2}));
+  EXPECT_EQ(rows.data, (std::vector<double>{0, 2}));
+  Tensor columns = argmax(x, 0);
+  EXPECT_EQ(columns.shape, (Shape{3}));
+  EXPECT_EQ(columns.data, (std::vector<double>{0, 1, 1}));
+  // All -inf: the first position.
+  EXPECT_EQ(argmax(f64({2}, {-INFINITY, -INFINITY}), 0).data,
+            (std::vector<double>{0}));
 }
 
 TEST(ReluGradTest, HandValues) {

@@ -3,7 +3,8 @@
 // Reductions are one `linalg.generic` with reduction iterators into a filled
 // accumulator (a division follows for means, a reshape for keepdims).
 // softmax and log_softmax are max-reduce, exp(x - max), sum-reduce and a
-// final elementwise step, each a generic.
+// final elementwise step, each a generic. argmax is one generic with two
+// accumulators, the maximum so far and its position.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "dialects/AnvilOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
@@ -100,14 +102,65 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// argmax: the reduced dimension runs in order, and a later element replaces
+/// the maximum only when it is larger (or the first NaN), so ties keep the
+/// first position as the reference does.
+struct ArgmaxLowering : OpConversionPattern<ArgmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ArgmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t rank = inType.getRank();
+    int64_t axis = normalizeAxis(op.getAxis(), rank);
+    MLIRContext *context = rewriter.getContext();
+    SmallVector<AffineExpr> kept;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+      if (d != axis)
+        kept.push_back(getAffineDimExpr(d, context));
+    }
+    AffineMap out = AffineMap::get(rank, 0, kept, context);
+    Value max =
+        filledTensor(rewriter, loc, resultType.clone(inType.getElementType()),
+                     -std::numeric_limits<double>::infinity());
+    Value position = filledTensor(rewriter, loc, resultType, 0);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{max.getType(), resultType}, adaptor.getInput(),
+        ValueRange{max, position},
+        SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(rank), out, out},
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = args[0], best = args[1], at = args[2];
+          Value i = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, axis));
+          Value larger =
+              b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, v, best);
+          Value firstNan = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, v, v),
+              b.create<arith::CmpFOp>(l, arith::CmpFPredicate::ORD, best,
+                                      best));
+          Value take = b.create<arith::OrIOp>(l, larger, firstNan);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(l, take, v, best),
+                            b.create<arith::SelectOp>(l, take, i, at)});
+        });
+    rewriter.replaceOp(op, generic.getResult(1));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::anvil::populateReductionToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>,
-               ReduceLowering<ReduceSumOp, ReduceCombiner::Sum, false>,
-               ReduceLowering<ReduceMeanOp, ReduceCombiner::Sum, true>,
-               ReduceLowering<ReduceMaxOp, ReduceCombiner::Max, false>>(
+  patterns.add<
+      SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
+      ReduceLowering<ReduceSumOp, ReduceCombiner::Sum, false>,
+      ReduceLowering<ReduceMeanOp, ReduceCombiner::Sum, true>,
+      ReduceLowering<ReduceMaxOp, ReduceCombiner::Max, false>, ArgmaxLowering>(
       patterns.getContext());
 }
