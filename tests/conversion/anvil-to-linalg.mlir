@@ -108,6 +108,22 @@ func.func @avg_pool_divisors(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
 
 // -----
 
+// Grouped convolution gradients: im2col gets a leading group dimension
+// (channel g * C/G + c) and the products are batch_matmuls over the groups.
+// CHECK-DAG: #[[GCOLS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d0 * 2 + d4, d2 + d5, d3 + d6)>
+// CHECK-LABEL: func @grouped_conv_grads
+// CHECK: linalg.generic {indexing_maps = [#[[GCOLS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<2x1x4x4x2x3x3xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x3x16xf32>, tensor<2x16x18xf32>) outs(%{{.*}} : tensor<2x3x18xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x3x18xf32>) outs(%{{.*}} : tensor<2x18x3xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x18x3xf32>, tensor<2x3x16xf32>) outs(%{{.*}} : tensor<2x18x16xf32>)
+func.func @grouped_conv_grads(%x: tensor<1x4x6x6xf32>, %w: tensor<6x2x3x3xf32>, %dy: tensor<1x6x4x4xf32>) -> (tensor<6x2x3x3xf32>, tensor<1x4x6x6xf32>) {
+  %0 = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 3, 3>, groups = 2 : i64} : tensor<1x4x6x6xf32>, tensor<1x6x4x4xf32>
+  %1 = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 6, 6>, groups = 2 : i64} : tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>
+  return %0, %1 : tensor<6x2x3x3xf32>, tensor<1x4x6x6xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @reduce_keepdims
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK: tensor.expand_shape

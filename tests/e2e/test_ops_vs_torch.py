@@ -260,8 +260,8 @@ def main():
                     f"dilations = {arr(dh, dw)}, groups = {groups} : i64}} : "
                     f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
                     F.conv2d(padded, t(wt), t(bias), (sh, sw), 0, (dh, dw), groups))
-            # The convolution's gradients, against PyTorch's (one group:
-            # only those compile so far).
+            # The convolution's gradients, against PyTorch's: one group, then
+            # the random groups.
             wt1 = rand(cout, cin, kh, kw)
             out1 = F.conv2d(padded, t(wt1), None, (sh, sw), 0, (dh, dw))
             gy = rand(*out1.shape)
@@ -276,6 +276,20 @@ def main():
             r.check("conv2d_grad_filter", [x, gy],
                     f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {cattrs}}} : "
                     f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
+            # Grouped (and, when cin == groups, depthwise) gradients.
+            xin = t(x).requires_grad_()
+            win = t(wt).requires_grad_()
+            outg = F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None, (sh, sw), 0,
+                            (dh, dw), groups)
+            gyg = rand(*outg.shape)
+            (outg * t(gyg)).sum().backward()
+            gattrs = f"{cattrs}, groups = {groups} : i64"
+            r.check("conv2d_grad_input (groups)", [gyg, wt],
+                    f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {gattrs}}} : "
+                    f"{ttype(gyg)}, {ttype(wt)}", xin.grad, rtol=1e-4, atol=1e-5)
+            r.check("conv2d_grad_filter (groups)", [x, gyg],
+                    f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {gattrs}}} : "
+                    f"{ttype(x)}, {ttype(gyg)}", win.grad, rtol=1e-4, atol=1e-5)
             r.check("conv2d no bias", [x, wt],
                     f"anvil.conv2d %a0, %a1 {{groups = {groups} : i64}} : {ttype(x)}, {ttype(wt)}",
                     F.conv2d(t(x), t(wt), None, 1, 0, 1, groups))

@@ -538,3 +538,24 @@ TEST_F(GradientTest, TrainStepClipsTheGlobalNorm) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, GroupedAndDepthwiseConvolution) {
+  // Depthwise (one filter per channel) with strides and padding:
+  // H (5 + 1 - 3) / 2 + 1 = 2, W (5 + 2 - 3) / 1 + 1 = 5.
+  check(scalarize("anvil.conv2d %a0, %a1, %a2 {strides = array<i64: 2, 1>, "
+                  "pads = array<i64: 1, 1, 0, 1>, groups = 3 : i64} : "
+                  "tensor<2x3x5x5xf64>, tensor<3x1x3x3xf64>, tensor<3xf64>",
+                  "tensor<2x3x2x5xf64>", "%a3", 4),
+        {random({2, 3, 5, 5}), random({3, 1, 3, 3}), random({3}),
+         random({2, 3, 2, 5})});
+  // Depthwise with a channel multiplier of 2, dilated.
+  check(scalarize("anvil.conv2d %a0, %a1 {dilations = array<i64: 2, 1>, "
+                  "groups = 2 : i64} : tensor<1x2x5x4xf64>, "
+                  "tensor<4x1x2x2xf64>",
+                  "tensor<1x4x3x3xf64>", "%a2", 4),
+        {random({1, 2, 5, 4}), random({4, 1, 2, 2}), random({1, 4, 3, 3})});
+}
+
+} // namespace

@@ -774,6 +774,44 @@ TEST(Conv2dTest, GroupsWithTwoOutputsPerGroup) {
                 ({1, 4, 1, 2}), ({1, 2, 2, 4, 9, 12, 12, 16}));
 }
 
+TEST(Conv2dGradTest, GroupsWithTwoOutputsPerGroup) {
+  // The convolution of GroupsWithTwoOutputsPerGroup (C = 2, O = 4, groups 2,
+  // 1x1 filters [1, 2, 3, 4], x = [1, 2 | 3, 4]) with dY = 1..8 per output
+  // channel pair [1,2] [3,4] [5,6] [7,8].
+  // dX channel 0 (outputs 0, 1): 1 dY0 + 2 dY1 = [7, 10];
+  // dX channel 1 (outputs 2, 3): 3 dY2 + 4 dY3 = [43, 50].
+  Tensor dy = iota({1, 4, 1, 2}, 1);
+  Tensor w = f64({4, 1, 1, 1}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2dGradInput(dy, w, {1, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 1, 2}), ({7, 10, 43, 50}));
+  // dW[o] = sum dY[o] * x[group channel]: 1+4 = 5, 3+8 = 11, 15+24 = 39,
+  // 21+32 = 53.
+  Tensor x = f64({1, 2, 1, 2}, {1, 2, 3, 4});
+  EXPECT_TENSOR(
+      conv2dGradFilter(x, dy, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+      ({4, 1, 1, 1}), ({5, 11, 39, 53}));
+}
+
+TEST(Conv2dGradTest, Depthwise) {
+  // The convolution of DepthwiseGroups (channel 0 = 1..9, channel 1 =
+  // 9..1, filters [[1,2],[3,4]] and [[0,1],[2,0]]), dY all ones [1,2,2,2].
+  Tensor x =
+      f64({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  Tensor w = f64({2, 1, 2, 2}, {1, 2, 3, 4, 0, 1, 2, 0});
+  Tensor dy(DType::F64, {1, 2, 2, 2}, 1.0);
+  // dW[c][i][j] = the sum of the 2x2 block of channel c at (i, j):
+  // channel 0: 12, 16, 24, 28; channel 1: 28, 24, 16, 12.
+  EXPECT_TENSOR(
+      conv2dGradFilter(x, dy, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+      ({2, 1, 2, 2}), ({12, 16, 24, 28, 28, 24, 16, 12}));
+  // dX[c][r][q] = the sum of the taps of filter c that reach (r, q):
+  // channel 0: 1, 1+2, 2 / 1+3, 10, 2+4 / 3, 3+4, 4;
+  // channel 1: 0, 1, 1 / 2, 3, 1 / 2, 2, 0.
+  EXPECT_TENSOR(conv2dGradInput(dy, w, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 3, 3}),
+                ({1, 3, 2, 4, 10, 6, 3, 7, 4, 0, 1, 1, 2, 3, 1, 2, 2, 0}));
+}
+
 TEST(Conv2dTest, BatchOfTwo) {
   // 1x1 filter 2 with bias 1: 2 x + 1 on both samples.
   Tensor x = iota({2, 1, 2, 2}, 1);
