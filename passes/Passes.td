@@ -54,8 +54,9 @@ def AutodiffPass : Pass<"anvil-autodiff", "ModuleOp"> {
     gradient of each trainable parameter, in order of first appearance; the
     `anvil.gradients` attribute names them. Each op's gradient comes from
     its GradientOpInterface; fan-out accumulates with `anvil.add`. Only
-    values that depend on a trainable parameter (or argument) are
-    differentiated, so parameters matching `freeze` get no gradient and
+    float values that depend on a trainable parameter (or argument) are
+    differentiated (integers, such as a cast to indices, carry no
+    gradient), so parameters matching `freeze` get no gradient and
     everything only they needed is left out of the backward graph. Before:
 
     ```mlir

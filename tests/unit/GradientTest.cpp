@@ -559,3 +559,20 @@ TEST_F(GradientTest, GroupedAndDepthwiseConvolution) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(GradientTest, IntegerValuesAreNotDifferentiated) {
+  // x * sum(one_hot(int(x))): the integer path into one_hot (an op without
+  // a gradient) is piecewise constant and not differentiated at all.
+  check("  %i = anvil.cast %a0 : tensor<3x4xf64> to i64\n"
+        "  %h = anvil.one_hot %i {classes = 3 : i64, dtype = f64} : "
+        "tensor<3x4xi64>\n"
+        "  %f = anvil.reduce_sum %h {axes = array<i64: 2>} : "
+        "tensor<3x4x3xf64>\n" +
+            scalarize("anvil.mul %a0, %f : tensor<3x4xf64>, tensor<3x4xf64>",
+                      "tensor<3x4xf64>", "%a1", 2),
+        {awayFrom(random({3, 4}, 0.1, 2.9), {1, 2}), random({3, 4})});
+}
+
+} // namespace
