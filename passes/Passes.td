@@ -151,13 +151,14 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
 }
 
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
-  let summary = "Lower anvil ops to linalg, tensor, arith and math";
+  let summary = "Lower anvil ops to linalg, tensor, arith, math and scf";
   let description = [{
     Rewrites every anvil op on tensors into upstream ops: named linalg ops
     where they exist (matmul, batch_matmul, conv_2d_nchw_fchw,
     conv_2d_ngchw_gfchw, pooling_nchw_max/sum, transpose), `linalg.generic`
     for elementwise ops (with numpy broadcasting through indexing maps) and
-    reductions, `tensor` ops for reshapes, slices and padding. Parameters must
+    reductions, `tensor` ops for reshapes, slices and padding, and an
+    `scf.for` for the scatter-add of gather's gradient. Parameters must
     have been materialized first. Before:
 
     ```mlir
@@ -179,7 +180,8 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 
