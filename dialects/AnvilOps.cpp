@@ -471,6 +471,35 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// The shape of slicing `input` with `starts`, `ends` and `steps` (see
+/// SliceOp), after checking them.
+static FailureOr<SmallVector<int64_t>> sliceShape(std::optional<Location> loc,
+                                                  ArrayRef<int64_t> input,
+                                                  ArrayRef<int64_t> starts,
+                                                  ArrayRef<int64_t> ends,
+                                                  ArrayRef<int64_t> steps) {
+  size_t rank = input.size();
+  if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
+    return emitOptionalError(loc,
+                             "starts, ends and steps need one entry per "
+                             "dimension (",
+                             rank, "), got ", starts.size(), ", ", ends.size(),
+                             " and ", steps.size());
+  SmallVector<int64_t> shape;
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t dim = input[d], s = starts[d], e = ends[d], step = steps[d];
+    bool ok = step > 0 ? (0 <= s && s <= e && e <= dim)
+                       : (step < 0 && -1 <= e && e <= s && s < dim);
+    if (!ok)
+      return emitOptionalError(loc, "dimension ", d, " of size ", dim,
+                               " cannot be sliced with start ", s, ", end ", e,
+                               ", step ", step);
+    int64_t span = step > 0 ? e - s : s - e, stride = step > 0 ? step : -step;
+    shape.push_back((span + stride - 1) / stride);
+  }
+  return shape;
+}
+
 LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
@@ -481,29 +510,37 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   for (StringRef name : {"starts", "ends", "steps"})
     if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
       return failure();
-  ArrayRef<int64_t> starts = adaptor.getStarts(), ends = adaptor.getEnds(),
-                    steps = adaptor.getSteps();
-  size_t rank = input->getRank();
-  if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
-    return emitOptionalError(loc,
-                             "starts, ends and steps need one entry per "
-                             "dimension (",
-                             rank, "), got ", starts.size(), ", ", ends.size(),
-                             " and ", steps.size());
-  SmallVector<int64_t> shape;
-  for (size_t d = 0; d < rank; ++d) {
-    int64_t dim = input->getDimSize(d), s = starts[d], e = ends[d],
-            step = steps[d];
-    bool ok = step > 0 ? (0 <= s && s <= e && e <= dim)
-                       : (step < 0 && -1 <= e && e <= s && s < dim);
-    if (!ok)
-      return emitOptionalError(loc, "dimension ", d, " of size ", dim,
-                               " cannot be sliced with start ", s, ", end ", e,
-                               ", step ", step);
-    int64_t span = step > 0 ? e - s : s - e, stride = step > 0 ? step : -step;
-    shape.push_back((span + stride - 1) / stride);
-  }
-  types.push_back(input->clone(shape));
+  auto shape = sliceShape(loc, input->getShape(), adaptor.getStarts(),
+                          adaptor.getEnds(), adaptor.getSteps());
+  if (failed(shape))
+    return failure();
+  types.push_back(input->clone(*shape));
+  return success();
+}
+
+LogicalResult SliceGradOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  if (failed(grad))
+    return failure();
+  for (StringRef name : {"input_shape", "starts", "ends", "steps"})
+    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
+      return failure();
+  ArrayRef<int64_t> input = adaptor.getInputShape();
+  if (llvm::any_of(input, [](int64_t d) { return d < 0; }))
+    return emitOptionalError(loc, "input_shape ", shapeStr(input),
+                             " has a negative dimension");
+  auto shape = sliceShape(loc, input, adaptor.getStarts(), adaptor.getEnds(),
+                          adaptor.getSteps());
+  if (failed(shape))
+    return failure();
+  if (grad->getShape() != ArrayRef<int64_t>(*shape))
+    return emitOptionalError(loc, "grad has shape ", shapeStr(grad->getShape()),
+                             ", but the slice of ", shapeStr(input), " has ",
+                             shapeStr(*shape));
+  types.push_back(grad->clone(input));
   return success();
 }
 
@@ -525,6 +562,44 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   llvm::append_range(shape, indices->getShape());
   llvm::append_range(shape, in.drop_front(axis + 1));
   types.push_back(input->clone(shape));
+  return success();
+}
+
+LogicalResult GatherGradOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  for (StringRef name : {"axis", "axis_size"})
+    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
+      return failure();
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  auto indices = staticTensor(loc, adaptor.getIndices().getType(), "indices");
+  if (failed(grad) || failed(indices))
+    return failure();
+  // The data had rank grad.rank - indices.rank + 1; axis is one of its
+  // dimensions.
+  int64_t rank = grad->getRank() - indices->getRank() + 1;
+  if (rank < 1)
+    return emitOptionalError(loc, "grad of rank ", grad->getRank(),
+                             " cannot hold indices of rank ",
+                             indices->getRank());
+  int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
+  int64_t axis = normalizeAxis(rawAxis, rank);
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", rawAxis,
+                             " is out of range for rank ", rank);
+  int64_t axisSize = intOr(adaptor.getAxisSizeAttr(), 0);
+  if (axisSize < 1)
+    return emitOptionalError(loc, "axis_size must be positive, got ", axisSize);
+  ArrayRef<int64_t> g = grad->getShape();
+  if (g.slice(axis, indices->getRank()) != indices->getShape())
+    return emitOptionalError(
+        loc, "grad ", shapeStr(g), " must hold the indices' shape ",
+        shapeStr(indices->getShape()), " at dimension ", axis);
+  SmallVector<int64_t> shape(g.take_front(axis));
+  shape.push_back(axisSize);
+  llvm::append_range(shape, g.drop_front(axis + indices->getRank()));
+  types.push_back(grad->clone(shape));
   return success();
 }
 
@@ -614,6 +689,36 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// The output spatial sizes of a pooling window over `spatial` ([H, W]),
+/// after checking the window attributes.
+static FailureOr<SmallVector<int64_t>>
+poolOutputSize(std::optional<Location> loc, ArrayRef<int64_t> spatial,
+               ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+               ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+               bool ceilMode) {
+  if (failed(checkArray(loc, "kernel", kernel, 2, 1)) ||
+      failed(checkArray(loc, "strides", strides, 2, 1)) ||
+      failed(checkArray(loc, "pads", pads, 4, 0)) ||
+      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+    return failure();
+  SmallVector<int64_t> sizes;
+  for (int i = 0; i < 2; ++i) {
+    if (pads[i] >= kernel[i] || pads[2 + i] >= kernel[i])
+      return emitOptionalError(loc, "padding ", shapeStr(pads),
+                               " must be smaller than the kernel ",
+                               shapeStr(kernel));
+    int64_t size = windowOutputSize(spatial[i], pads[i], pads[2 + i], kernel[i],
+                                    strides[i], dilations[i], ceilMode);
+    if (size <= 0)
+      return emitOptionalError(loc,
+                               "the window is larger than the padded "
+                               "input on spatial axis ",
+                               i);
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
 template <typename PoolOp>
 static LogicalResult
 inferPoolType(std::optional<Location> loc, typename PoolOp::Adaptor adaptor,
@@ -625,31 +730,15 @@ inferPoolType(std::optional<Location> loc, typename PoolOp::Adaptor adaptor,
   if (input->getRank() != 4)
     return emitOptionalError(loc, "input must have rank 4 (NCHW), got ",
                              input->getRank());
-  ArrayRef<int64_t> kernel = adaptor.getKernel(),
-                    pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
-                    strides = arrayOr(adaptor.getStridesAttr(), kernel);
-  if (failed(checkArray(loc, "kernel", kernel, 2, 1)) ||
-      failed(checkArray(loc, "strides", strides, 2, 1)) ||
-      failed(checkArray(loc, "pads", pads, 4, 0)) ||
-      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+  ArrayRef<int64_t> kernel = adaptor.getKernel();
+  auto sizes = poolOutputSize(loc, input->getShape().drop_front(2), kernel,
+                              arrayOr(adaptor.getStridesAttr(), kernel),
+                              arrayOr(adaptor.getPadsAttr(), kZeroPads),
+                              dilations, adaptor.getCeilMode());
+  if (failed(sizes))
     return failure();
-  SmallVector<int64_t> shape = {input->getDimSize(0), input->getDimSize(1)};
-  for (int i = 0; i < 2; ++i) {
-    if (pads[i] >= kernel[i] || pads[2 + i] >= kernel[i])
-      return emitOptionalError(loc, "padding ", shapeStr(pads),
-                               " must be smaller than the kernel ",
-                               shapeStr(kernel));
-    int64_t size = windowOutputSize(input->getDimSize(2 + i), pads[i],
-                                    pads[2 + i], kernel[i], strides[i],
-                                    dilations[i], adaptor.getCeilMode());
-    if (size <= 0)
-      return emitOptionalError(loc,
-                               "the window is larger than the padded "
-                               "input on spatial axis ",
-                               i);
-    shape.push_back(size);
-  }
-  types.push_back(input->clone(shape));
+  types.push_back(input->clone(
+      {input->getDimSize(0), input->getDimSize(1), (*sizes)[0], (*sizes)[1]}));
   return success();
 }
 
@@ -670,6 +759,38 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
   if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
     return failure();
   return inferPoolType<AvgPool2DOp>(loc, adaptor, kOnes, types);
+}
+
+LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  for (StringRef name : {"input_size", "kernel"})
+    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
+      return failure();
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  if (failed(grad))
+    return failure();
+  ArrayRef<int64_t> size = adaptor.getInputSize(), kernel = adaptor.getKernel();
+  if (grad->getRank() != 4)
+    return emitOptionalError(loc, "grad must have rank 4 (NCHW), got ",
+                             grad->getRank());
+  if (failed(checkArray(loc, "input_size", size, 2, 1)))
+    return failure();
+  // The gradient must be shaped as pooling an input of input_size gives.
+  auto sizes = poolOutputSize(
+      loc, size, kernel, arrayOr(adaptor.getStridesAttr(), kernel),
+      arrayOr(adaptor.getPadsAttr(), kZeroPads), kOnes, adaptor.getCeilMode());
+  if (failed(sizes))
+    return failure();
+  if (grad->getShape().drop_front(2) != ArrayRef<int64_t>(*sizes))
+    return emitOptionalError(loc, "grad has spatial size ",
+                             shapeStr(grad->getShape().drop_front(2)),
+                             ", but pooling an input of ", shapeStr(size),
+                             " gives ", shapeStr(*sizes));
+  types.push_back(grad->clone(
+      {grad->getDimSize(0), grad->getDimSize(1), size[0], size[1]}));
+  return success();
 }
 
 LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,

@@ -222,11 +222,12 @@ def Anvil_ClipOp : Anvil_UnaryOp<"clip",
   let hasVerifier = 1;
 }
 
-def Anvil_CastOp : Anvil_InferOp<"cast"> {
+def Anvil_CastOp : Anvil_InferOp<"cast", [Anvil_Differentiable]> {
   let summary = "convert the element type";
   let description = [{
     Converts every element to the element type `to`: floats to integers
-    round toward zero, anything to `i1` is `x != 0`.
+    round toward zero, anything to `i1` is `x != 0`. Between float types the
+    gradient is cast back; through an integer or `i1` type there is none.
 
     ```mlir
     %l = anvil.cast %x : tensor<8xf32> to i64
@@ -411,7 +412,7 @@ def Anvil_ConcatOp : Anvil_InferOp<"concat", [Anvil_Differentiable]> {
   let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
 }
 
-def Anvil_SliceOp : Anvil_InferOp<"slice"> {
+def Anvil_SliceOp : Anvil_InferOp<"slice", [Anvil_Differentiable]> {
   let summary = "take a strided box out of a tensor";
   let description = [{
     Per dimension `d`, takes `start[d], start[d] + step[d], ...` while
@@ -429,7 +430,7 @@ def Anvil_SliceOp : Anvil_InferOp<"slice"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_GatherOp : Anvil_InferOp<"gather"> {
+def Anvil_GatherOp : Anvil_InferOp<"gather", [Anvil_Differentiable]> {
   let summary = "pick slices along `axis` by index";
   let description = [{
     As ONNX Gather: the result is
@@ -446,6 +447,46 @@ def Anvil_GatherOp : Anvil_InferOp<"gather"> {
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat =
       "$input `,` $indices attr-dict `:` type($input) `,` type($indices)";
+}
+
+def Anvil_SliceGradOp : Anvil_InferOp<"slice_grad"> {
+  let summary = "the gradient of slice: `grad` put back in place, zeros elsewhere";
+  let description = [{
+    A tensor of shape `input_shape` holding zeros, except at the positions
+    `anvil.slice` with these `starts`, `ends` and `steps` reads, which get
+    the matching elements of `grad` (whose shape is that slice's). Autodiff
+    emits it for `anvil.slice`.
+
+    ```mlir
+    %dx = anvil.slice_grad %dy {input_shape = array<i64: 4, 6>, starts = array<i64: 0, 5>, ends = array<i64: 4, 0>, steps = array<i64: 2, -2>} : tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$grad, DenseI64ArrayAttr:$input_shape,
+                   DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$ends,
+                   DenseI64ArrayAttr:$steps);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$grad attr-dict `:` type($grad)";
+}
+
+def Anvil_GatherGradOp : Anvil_InferOp<"gather_grad"> {
+  let summary = "the gradient of gather: scatter-add `grad` to the indices";
+  let description = [{
+    The gradient of `anvil.gather` with respect to its data: zeros of the
+    data's shape (`axis_size` is its size along `axis`), to which each
+    slice of `grad` is added at the position its index names. Indices that
+    repeat accumulate; negative ones count from the back. `grad` is
+    `data.shape[:axis] + indices.shape + data.shape[axis+1:]`, as gather's
+    result. Autodiff emits it for `anvil.gather`.
+
+    ```mlir
+    %dt = anvil.gather_grad %de, %ids {axis = 0 : i64, axis_size = 100 : i64} : tensor<4x8x16xf32>, tensor<4x8xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$grad, Anvil_IndexTensor:$indices,
+                   I64Attr:$axis, I64Attr:$axis_size);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat =
+      "$grad `,` $indices attr-dict `:` type($grad) `,` type($indices)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -589,7 +630,7 @@ def Anvil_MaxPool2DOp : Anvil_Pool2DOp<"max_pool2d", "maximum",
     (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations),
     [Anvil_Differentiable]>;
 def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
-    (ins UnitAttr:$count_include_pad)> {
+    (ins UnitAttr:$count_include_pad), [Anvil_Differentiable]> {
   let description = [{
     Takes the average of each `kernel` window (`[kh, kw]`) per channel.
     `strides` default to the kernel, `pads` (`[top, left, bottom, right]`)
@@ -600,6 +641,38 @@ def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
     ```mlir
     %p = anvil.avg_pool2d %x {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
     ```
+  }];
+}
+
+def Anvil_AvgPool2DGradOp : Anvil_InferOp<"avg_pool2d_grad"> {
+  let summary = "the gradient of avg_pool2d with respect to its input";
+  let description = [{
+    Spreads each output gradient evenly over the input cells of its window:
+    every cell gets `grad / divisor`, with the divisor the forward pooling
+    used (cells inside the padded input with `count_include_pad`, cells
+    inside the input otherwise); padded cells drop their share. `input_size`
+    (`[H, W]`) is the pooled input's spatial size, which the output alone
+    does not determine; the other attributes are the pooling's. Autodiff
+    emits it for `anvil.avg_pool2d`.
+
+    ```mlir
+    %dx = anvil.avg_pool2d_grad %dy {input_size = array<i64: 28, 28>, kernel = array<i64: 2, 2>} : tensor<64x6x14x14xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$grad,
+                   DenseI64ArrayAttr:$input_size, DenseI64ArrayAttr:$kernel,
+                   OptionalAttr<DenseI64ArrayAttr>:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   UnitAttr:$ceil_mode, UnitAttr:$count_include_pad);
+  let results = (outs Anvil_FloatTensor:$result);
+  let assemblyFormat = "$grad attr-dict `:` type($grad)";
+  let extraClassDeclaration = [{
+    /// The strides, defaulting to the kernel size.
+    ::llvm::SmallVector<int64_t> getStrideValues() {
+      if (auto strides = getStrides())
+        return ::llvm::SmallVector<int64_t>(*strides);
+      return ::llvm::SmallVector<int64_t>(getKernel());
+    }
   }];
 }
 

@@ -209,6 +209,34 @@ SmallVector<Value> TransposeOp::buildGradients(OpBuilder &b, ValueRange grads) {
                                 b.getDenseI64ArrayAttr(inverse))};
 }
 
+SmallVector<Value> SliceOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  return {b.create<SliceGradOp>(
+      getLoc(), grads[0],
+      b.getDenseI64ArrayAttr(tensorType(getInput()).getShape()),
+      getStartsAttr(), getEndsAttr(), getStepsAttr())};
+}
+
+SmallVector<Value> GatherOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // A scatter-add into the data's shape; the indices get no gradient.
+  RankedTensorType type = tensorType(getInput());
+  int64_t axis = normalizeAxis(getAxis(), type.getRank());
+  return {b.create<GatherGradOp>(getLoc(), grads[0], getIndices(), axis,
+                                 type.getDimSize(axis)),
+          Value()};
+}
+
+SmallVector<Value> CastOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  // Between float types the gradient is cast back; an integer (or i1) on
+  // either side is piecewise constant, so nothing flows through it.
+  Type from = tensorType(getInput()).getElementType();
+  if (!grads[0] || !isa<FloatType>(from) ||
+      !isa<FloatType>(tensorType(getResult()).getElementType()))
+    return {Value()};
+  if (tensorType(grads[0]).getElementType() == from)
+    return {grads[0]};
+  return {b.create<CastOp>(getLoc(), grads[0], from)};
+}
+
 SmallVector<Value> ReduceSumOp::buildGradients(OpBuilder &b, ValueRange grads) {
   return {
       broadcastTo(b, getLoc(), grads[0], tensorType(getInput()), getAxes())};
@@ -295,6 +323,15 @@ SmallVector<Value> MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
   return {b.create<MaxPool2DGradOp>(
       getLoc(), getInput(), grads[0], getKernelAttr(), getStridesAttr(),
       getPadsAttr(), getDilationsAttr(), getCeilModeAttr())};
+}
+
+SmallVector<Value> AvgPool2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
+  RankedTensorType in = tensorType(getInput());
+  return {b.create<AvgPool2DGradOp>(
+      getLoc(), grads[0],
+      b.getDenseI64ArrayAttr({in.getDimSize(2), in.getDimSize(3)}),
+      getKernelAttr(), getStridesAttr(), getPadsAttr(), getCeilModeAttr(),
+      getCountIncludePadAttr())};
 }
 
 //===----------------------------------------------------------------------===//

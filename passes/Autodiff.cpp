@@ -1,6 +1,6 @@
 //===- Autodiff.cpp - reverse-mode differentiation of anvil functions -----===//
 //
-// Clones the function, marks the values that depend on what is being
+// Clones the function, marks the float values that depend on what is being
 // differentiated (trainable parameters, and float arguments with `args`),
 // then walks the ops backwards from the result, asking each active op's
 // GradientOpInterface for its operands' gradients and summing them where a
@@ -84,10 +84,13 @@ struct AutodiffPass : mlir::anvil::impl::AutodiffPassBase<AutodiffPass> {
         params[param.getName()].push_back(param.getResult());
         continue;
       }
+      // Integer and boolean results (a cast to integers, a mask) are
+      // piecewise constant: nothing differentiable flows through them.
       if (llvm::any_of(op.getOperands(),
                        [&](Value v) { return active.contains(v); }))
         for (Value r : op.getResults())
-          active.insert(r);
+          if (isFloatTensor(r))
+            active.insert(r);
     }
 
     // Backward, seeded with ones.

@@ -83,8 +83,9 @@ def AutodiffPass : Pass<"anvil-autodiff", "ModuleOp"> {
     gradient of each trainable parameter, in order of first appearance; the
     `anvil.gradients` attribute names them. Each op's gradient comes from
     its GradientOpInterface; fan-out accumulates with `anvil.add`. Only
-    values that depend on a trainable parameter (or argument) are
-    differentiated, so parameters matching `freeze` get no gradient and
+    float values that depend on a trainable parameter (or argument) are
+    differentiated (integers, such as a cast to indices, carry no
+    gradient), so parameters matching `freeze` get no gradient and
     everything only they needed is left out of the backward graph. Before:
 
     ```mlir
@@ -190,13 +191,14 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
 }
 
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
-  let summary = "Lower anvil ops to linalg, tensor, arith and math";
+  let summary = "Lower anvil ops to linalg, tensor, arith, math and scf";
   let description = [{
     Rewrites every anvil op on tensors into upstream ops: named linalg ops
     where they exist (matmul, batch_matmul, conv_2d_nchw_fchw,
     conv_2d_ngchw_gfchw, pooling_nchw_max/sum, transpose), `linalg.generic`
     for elementwise ops (with numpy broadcasting through indexing maps) and
-    reductions, `tensor` ops for reshapes, slices and padding. Parameters must
+    reductions, `tensor` ops for reshapes, slices and padding, and an
+    `scf.for` for the scatter-add of gather's gradient. Parameters must
     have been materialized first. Before:
 
     ```mlir
@@ -218,7 +220,8 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

@@ -237,6 +237,13 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::GatherOp g) -> V {
         return {gather(in[0], in[1], g.getAxis())};
       })
+      .Case([&](a::SliceGradOp s) -> V {
+        return {sliceGrad(in[0], toShape(s.getInputShape()),
+                          toShape(s.getStarts()), toShape(s.getSteps()))};
+      })
+      .Case([&](a::GatherGradOp g) -> V {
+        return {gatherGrad(in[0], in[1], g.getAxis(), g.getAxisSize())};
+      })
       .Case([&](a::Conv2DOp c) -> V {
         return {conv2d(in[0], in[1], in.size() > 2 ? &in[2] : nullptr,
                        toShape(c.getStrides()), toShape(c.getPads()),
@@ -267,6 +274,12 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         return {maxPool2dGrad(in[0], in[1], toShape(p.getKernel()),
                               toShape(p.getStrideValues()),
                               toShape(p.getPads()), toShape(p.getDilations()))};
+      })
+      .Case([&](a::AvgPool2DGradOp p) -> V {
+        return {avgPool2dGrad(
+            in[0], toShape(p.getInputSize()), toShape(p.getKernel()),
+            toShape(p.getStrideValues()), toShape(p.getPads()), p.getCeilMode(),
+            p.getCountIncludePad())};
       })
       .Case([&](a::BatchNormOp b) -> V {
         return {batchNorm(in[0], in[1], in[2], in[3], in[4],

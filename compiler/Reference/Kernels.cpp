@@ -510,6 +510,42 @@ Tensor ref::gather(const Tensor &x, const Tensor &indices, int64_t axis) {
   return out;
 }
 
+Tensor ref::sliceGrad(const Tensor &grad, const Shape &shape,
+                      const Shape &starts, const Shape &steps) {
+  Tensor dx(grad.dtype, shape);
+  forEachIndex(grad.shape, [&](const Shape &index) {
+    Shape in(shape.size());
+    for (size_t d = 0; d < shape.size(); ++d)
+      in[d] = starts[d] + index[d] * steps[d];
+    dx.at(in) = grad.at(index);
+  });
+  return dx;
+}
+
+Tensor ref::gatherGrad(const Tensor &grad, const Tensor &indices, int64_t axis,
+                       int64_t axisSize) {
+  int64_t rank = grad.rank() - indices.rank() + 1;
+  axis = normAxis(axis, rank);
+  Shape shape(grad.shape.begin(), grad.shape.begin() + axis);
+  shape.push_back(axisSize);
+  shape.insert(shape.end(), grad.shape.begin() + axis + indices.rank(),
+               grad.shape.end());
+  Tensor dx(grad.dtype, shape);
+  forEachIndex(grad.shape, [&](const Shape &index) {
+    Shape idx(index.begin() + axis, index.begin() + axis + indices.rank());
+    int64_t i = static_cast<int64_t>(indices.at(idx));
+    if (i < -axisSize || i >= axisSize)
+      throw Error("gather index " + std::to_string(i) +
+                  " is out of range for a dimension of size " +
+                  std::to_string(axisSize));
+    Shape out(index.begin(), index.begin() + axis);
+    out.push_back(i < 0 ? i + axisSize : i);
+    out.insert(out.end(), index.begin() + axis + indices.rank(), index.end());
+    dx.at(out) += grad.at(index);
+  });
+  return dx;
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
@@ -682,6 +718,39 @@ Tensor ref::maxPool2dGrad(const Tensor &x, const Tensor &grad,
         }
       }
     dx.at(best) += grad.at(o);
+  });
+  return dx;
+}
+
+Tensor ref::avgPool2dGrad(const Tensor &grad, const Shape &inputSize,
+                          const Shape &kernel, const Shape &strides,
+                          const Shape &pads, bool ceilMode,
+                          bool countIncludePad) {
+  int64_t h = inputSize[0], wd = inputSize[1];
+  require(grad.shape[2] == windowOut(h, pads[0], pads[2], kernel[0], strides[0],
+                                     1, ceilMode) &&
+              grad.shape[3] == windowOut(wd, pads[1], pads[3], kernel[1],
+                                         strides[1], 1, ceilMode),
+          "avg_pool2d_grad sizes do not match");
+  Tensor dx(grad.dtype, {grad.shape[0], grad.shape[1], h, wd});
+  forEachIndex(grad.shape, [&](const Shape &o) {
+    // The window's cells and its divisor, counted as avgPool2d counts them.
+    std::vector<Shape> cells;
+    int64_t padded = 0;
+    for (int64_t i = 0; i < kernel[0]; ++i)
+      for (int64_t j = 0; j < kernel[1]; ++j) {
+        int64_t iy = o[2] * strides[0] - pads[0] + i;
+        int64_t ix = o[3] * strides[1] - pads[1] + j;
+        if (iy >= h + pads[2] || ix >= wd + pads[3])
+          continue;
+        ++padded;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+          cells.push_back({o[0], o[1], iy, ix});
+      }
+    double share = grad.at(o) /
+                   static_cast<double>(countIncludePad ? padded : cells.size());
+    for (const Shape &cell : cells)
+      dx.at(cell) += share;
   });
   return dx;
 }

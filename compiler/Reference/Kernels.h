@@ -108,6 +108,15 @@ Tensor concat(const std::vector<Tensor> &inputs, int64_t axis);
 Tensor slice(const Tensor &x, const Shape &starts, const Shape &ends,
              const Shape &steps);
 Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis);
+/// The gradient of slice: zeros of `shape`, with `grad` at the positions the
+/// slice with `starts` and `steps` read.
+Tensor sliceGrad(const Tensor &grad, const Shape &shape, const Shape &starts,
+                 const Shape &steps);
+/// The gradient of gather with respect to its data (whose size along `axis`
+/// is `axisSize`): each slice of `grad` added at its index; repeated indices
+/// accumulate.
+Tensor gatherGrad(const Tensor &grad, const Tensor &indices, int64_t axis,
+                  int64_t axisSize);
 
 //===--- Convolution and pooling (NCHW) -----------------------------------===//
 
@@ -135,6 +144,12 @@ Tensor conv2dGradFilter(const Tensor &x, const Tensor &grad,
 Tensor maxPool2dGrad(const Tensor &x, const Tensor &grad, const Shape &kernel,
                      const Shape &strides, const Shape &pads,
                      const Shape &dilations);
+/// The gradient of avg_pool2d (of an input of spatial size `inputSize`):
+/// each output gradient divided by its window's divisor, given to every
+/// in-bounds cell of the window.
+Tensor avgPool2dGrad(const Tensor &grad, const Shape &inputSize,
+                     const Shape &kernel, const Shape &strides,
+                     const Shape &pads, bool ceilMode, bool countIncludePad);
 
 //===--- Normalization and dropout ----------------------------------------===//
 

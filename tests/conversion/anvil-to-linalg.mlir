@@ -108,6 +108,80 @@ func.func @avg_pool_divisors(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
 
 // -----
 
+// The gradient divides by the same table, then each input cell sums the
+// shares of its windows: a generic reducing over the kernel offsets.
+// CHECK-LABEL: func @avg_pool_grad
+// CHECK: %[[DIV:.*]] = arith.constant dense<{{\[\[\[\[}}4.000000e+00, 6.000000e+00], [6.000000e+00, 9.000000e+00]]]]> : tensor<1x1x2x2xf32>
+// CHECK: %[[SHARE:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[DIV]] : tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>)
+// CHECK: arith.divf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} ins(%{{.*}} : tensor<3x3xf32>) outs(%{{.*}} : tensor<1x1x4x4xf32>)
+// CHECK: tensor.extract %[[SHARE]]
+func.func @avg_pool_grad(%g: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
+  %0 = anvil.avg_pool2d_grad %g {input_size = array<i64: 4, 4>, kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x1x2x2xf32>
+  return %0 : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// A negative step reverses that dimension of the gradient, which then goes
+// into zeros with a strided insert_slice (columns 5, 3, 1 = 1, 3, 5).
+// CHECK-DAG: #[[REV:.*]] = affine_map<(d0, d1) -> (d0, -d1 + 2)>
+// CHECK-LABEL: func @slice_grad_steps
+// CHECK: %[[ZEROS:.*]] = linalg.fill
+// CHECK: %[[REVERSED:.*]] = linalg.generic {indexing_maps = [#[[REV]], #{{.*}}]
+// CHECK: tensor.insert_slice %[[REVERSED]] into %[[ZEROS]][0, 1] [2, 3] [2, 2] : tensor<2x3xf32> into tensor<4x6xf32>
+func.func @slice_grad_steps(%g: tensor<2x3xf32>) -> tensor<4x6xf32> {
+  %0 = anvil.slice_grad %g {input_shape = array<i64: 4, 6>, starts = array<i64: 0, 5>, ends = array<i64: 4, 0>, steps = array<i64: 2, -2>} : tensor<2x3xf32>
+  return %0 : tensor<4x6xf32>
+}
+
+// -----
+
+// Positive steps need no copy.
+// CHECK-LABEL: func @slice_grad_box
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[1, 0] [2, 3] [1, 1]
+func.func @slice_grad_box(%g: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  %0 = anvil.slice_grad %g {input_shape = array<i64: 4, 3>, starts = array<i64: 1, 0>, ends = array<i64: 3, 3>, steps = array<i64: 1, 1>} : tensor<2x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// A scatter-add: one scf.for over the 4 index positions adds each row of
+// the gradient ([A, P, B] = [2, 4, 1]) into the row its index names.
+// CHECK-LABEL: func @gather_grad
+// CHECK: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<2x3x1xf32>
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[DX:.*]] = %[[ZEROS]]) -> (tensor<2x3x1xf32>)
+// CHECK: tensor.extract %{{.*}}[%[[P]]] : tensor<4xi64>
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %{{.*}}[0, %[[P]], 0] [2, 1, 1] [1, 1, 1] : tensor<2x4x1xf32> to tensor<2x1x1xf32>
+// CHECK: %[[CUR:.*]] = tensor.extract_slice %[[DX]][0, %[[I:.*]], 0] [2, 1, 1] [1, 1, 1]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[ROW]] : tensor<2x1x1xf32>) outs(%[[CUR]] : tensor<2x1x1xf32>)
+// CHECK: arith.addf
+// CHECK: tensor.insert_slice %[[SUM]] into %[[DX]][0, %[[I]], 0]
+func.func @gather_grad(%g: tensor<2x2x2xf32>, %i: tensor<2x2xi64>) -> tensor<2x3xf32> {
+  %0 = anvil.gather_grad %g, %i {axis = 1 : i64, axis_size = 3 : i64} : tensor<2x2x2xf32>, tensor<2x2xi64>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// Grouped convolution gradients: im2col gets a leading group dimension
+// (channel g * C/G + c) and the products are batch_matmuls over the groups.
+// CHECK-DAG: #[[GCOLS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d0 * 2 + d4, d2 + d5, d3 + d6)>
+// CHECK-LABEL: func @grouped_conv_grads
+// CHECK: linalg.generic {indexing_maps = [#[[GCOLS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<2x1x4x4x2x3x3xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x3x16xf32>, tensor<2x16x18xf32>) outs(%{{.*}} : tensor<2x3x18xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x3x18xf32>) outs(%{{.*}} : tensor<2x18x3xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x18x3xf32>, tensor<2x3x16xf32>) outs(%{{.*}} : tensor<2x18x16xf32>)
+func.func @grouped_conv_grads(%x: tensor<1x4x6x6xf32>, %w: tensor<6x2x3x3xf32>, %dy: tensor<1x6x4x4xf32>) -> (tensor<6x2x3x3xf32>, tensor<1x4x6x6xf32>) {
+  %0 = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 3, 3>, groups = 2 : i64} : tensor<1x4x6x6xf32>, tensor<1x6x4x4xf32>
+  %1 = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 6, 6>, groups = 2 : i64} : tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>
+  return %0, %1 : tensor<6x2x3x3xf32>, tensor<1x4x6x6xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @reduce_keepdims
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK: tensor.expand_shape

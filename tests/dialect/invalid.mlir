@@ -331,6 +331,78 @@ func.func @gather_axis(%a: tensor<4x6xf32>, %i: tensor<2xi64>) {
 
 // -----
 
+func.func @slice_grad_no_shape(%g: tensor<2x3xf32>) {
+  // expected-error @+1 {{needs the `input_shape` attribute}}
+  %0 = anvil.slice_grad %g {starts = array<i64: 0, 0>, ends = array<i64: 2, 3>, steps = array<i64: 1, 1>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_grad_bounds(%g: tensor<2x3xf32>) {
+  // expected-error @+1 {{dimension 1 of size 6 cannot be sliced with start 0, end 7, step 1}}
+  %0 = anvil.slice_grad %g {input_shape = array<i64: 4, 6>, starts = array<i64: 0, 0>, ends = array<i64: 2, 7>, steps = array<i64: 1, 1>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_grad_shape(%g: tensor<2x3xf32>) {
+  // expected-error @+1 {{grad has shape [2, 3], but the slice of [4, 6] has [2, 6]}}
+  %0 = anvil.slice_grad %g {input_shape = array<i64: 4, 6>, starts = array<i64: 0, 0>, ends = array<i64: 4, 6>, steps = array<i64: 2, 1>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_grad_negative_shape(%g: tensor<2x3xf32>) {
+  // expected-error @+1 {{input_shape [-4, 6] has a negative dimension}}
+  %0 = anvil.slice_grad %g {input_shape = array<i64: -4, 6>, starts = array<i64: 0, 0>, ends = array<i64: 2, 3>, steps = array<i64: 1, 1>} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_grad_no_size(%g: tensor<2x6xf32>, %i: tensor<2xi64>) {
+  // expected-error @+1 {{needs the `axis_size` attribute}}
+  %0 = anvil.gather_grad %g, %i {axis = 0 : i64} : tensor<2x6xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @gather_grad_axis(%g: tensor<2x6xf32>, %i: tensor<2xi64>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.gather_grad %g, %i {axis = 2 : i64, axis_size = 4 : i64} : tensor<2x6xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @gather_grad_size(%g: tensor<2x6xf32>, %i: tensor<2xi64>) {
+  // expected-error @+1 {{axis_size must be positive, got 0}}
+  %0 = anvil.gather_grad %g, %i {axis = 0 : i64, axis_size = 0 : i64} : tensor<2x6xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @gather_grad_indices_shape(%g: tensor<2x6xf32>, %i: tensor<3xi64>) {
+  // expected-error @+1 {{grad [2, 6] must hold the indices' shape [3] at dimension 1}}
+  %0 = anvil.gather_grad %g, %i {axis = 1 : i64, axis_size = 4 : i64} : tensor<2x6xf32>, tensor<3xi64>
+  return
+}
+
+// -----
+
+func.func @gather_grad_rank(%g: tensor<2xf32>, %i: tensor<2x2xi64>) {
+  // expected-error @+1 {{grad of rank 1 cannot hold indices of rank 2}}
+  %0 = anvil.gather_grad %g, %i {axis = 0 : i64, axis_size = 4 : i64} : tensor<2xf32>, tensor<2x2xi64>
+  return
+}
+
+// -----
+
 func.func @conv_rank(%x: tensor<1x3x8xf32>, %w: tensor<4x3x3x3xf32>) {
   // expected-error @+1 {{input and weight must have rank 4 (NCHW, OIHW), got 3 and 4}}
   %0 = anvil.conv2d %x, %w : tensor<1x3x8xf32>, tensor<4x3x3x3xf32>
@@ -454,6 +526,46 @@ func.func @pool_padding(%x: tensor<1x3x8x8xf32>) {
 func.func @pool_window_too_large(%x: tensor<1x3x2x8xf32>) {
   // expected-error @+1 {{the window is larger than the padded input on spatial axis 0}}
   %0 = anvil.max_pool2d %x {kernel = array<i64: 3, 3>} : tensor<1x3x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_no_size(%g: tensor<1x3x4x4xf32>) {
+  // expected-error @+1 {{needs the `input_size` attribute}}
+  %0 = anvil.avg_pool2d_grad %g {kernel = array<i64: 2, 2>} : tensor<1x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_rank(%g: tensor<3x4x4xf32>) {
+  // expected-error @+1 {{grad must have rank 4 (NCHW), got 3}}
+  %0 = anvil.avg_pool2d_grad %g {input_size = array<i64: 8, 8>, kernel = array<i64: 2, 2>} : tensor<3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_input_size(%g: tensor<1x3x4x4xf32>) {
+  // expected-error @+1 {{input_size needs 2 entries, got 1}}
+  %0 = anvil.avg_pool2d_grad %g {input_size = array<i64: 8>, kernel = array<i64: 2, 2>} : tensor<1x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_mismatch(%g: tensor<1x3x4x4xf32>) {
+  // expected-error @+1 {{grad has spatial size [4, 4], but pooling an input of [8, 9] gives [4, 5]}}
+  %0 = anvil.avg_pool2d_grad %g {input_size = array<i64: 8, 9>, kernel = array<i64: 2, 2>, ceil_mode} : tensor<1x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_padding(%g: tensor<1x3x4x4xf32>) {
+  // expected-error @+1 {{padding [2, 0, 0, 0] must be smaller than the kernel [2, 2]}}
+  %0 = anvil.avg_pool2d_grad %g {input_size = array<i64: 8, 8>, kernel = array<i64: 2, 2>, pads = array<i64: 2, 0, 0, 0>} : tensor<1x3x4x4xf32>
   return
 }
 

@@ -153,6 +153,15 @@ func.func @shapes(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>, %ids: tensor<2x2
   return %0, %1, %2, %3, %4, %5 : tensor<6x4xf32>, tensor<4x2x3xf32>, tensor<2x12xf32>, tensor<2x8x4xf32>, tensor<1x2x2xf32>, tensor<2x2x2x4xf32>
 }
 
+// CHECK-LABEL: func @shape_gradients
+func.func @shape_gradients(%ds: tensor<1x2x2xf32>, %dg: tensor<2x2x2x4xf32>, %ids: tensor<2x2xi64>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  // CHECK: anvil.slice_grad %{{.*}} {ends = array<i64: 1, 3, -1>, input_shape = array<i64: 2, 3, 4>, starts = array<i64: 0, 0, 3>, steps = array<i64: 1, 2, -2>} : tensor<1x2x2xf32>
+  %0 = anvil.slice_grad %ds {input_shape = array<i64: 2, 3, 4>, starts = array<i64: 0, 0, 3>, ends = array<i64: 1, 3, -1>, steps = array<i64: 1, 2, -2>} : tensor<1x2x2xf32>
+  // CHECK: anvil.gather_grad %{{.*}}, %{{.*}} {axis = 1 : i64, axis_size = 3 : i64} : tensor<2x2x2x4xf32>, tensor<2x2xi64>
+  %1 = anvil.gather_grad %dg, %ids {axis = 1 : i64, axis_size = 3 : i64} : tensor<2x2x2x4xf32>, tensor<2x2xi64>
+  return %0, %1 : tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
 // CHECK-LABEL: func @conv_pool
 func.func @conv_pool(%x: tensor<1x4x9x9xf32>, %w: tensor<8x2x3x3xf32>, %b: tensor<8xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x4x5x5xf32>, tensor<1x4x5x5xf32>, tensor<1x4x1x1xf32>) {
   // CHECK: anvil.conv2d %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 2, 2>, groups = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<1x4x9x9xf32>, tensor<8x2x3x3xf32>, tensor<8xf32>
@@ -169,14 +178,21 @@ func.func @conv_pool(%x: tensor<1x4x9x9xf32>, %w: tensor<8x2x3x3xf32>, %b: tenso
 }
 
 // CHECK-LABEL: func @conv_pool_gradients
-func.func @conv_pool_gradients(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x4x4xf32>, %dp: tensor<2x3x4x4xf32>) -> (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>) {
+func.func @conv_pool_gradients(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x4x4xf32>, %dp: tensor<2x3x4x4xf32>, %da: tensor<2x3x5x5xf32>, %wd: tensor<3x1x3x3xf32>, %dd: tensor<2x3x6x6xf32>) -> (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<3x1x3x3xf32>) {
   // CHECK: anvil.conv2d_grad_input %{{.*}}, %{{.*}} {input_size = array<i64: 8, 8>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32>
   %0 = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 8, 8>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32>
   // CHECK: anvil.conv2d_grad_filter %{{.*}}, %{{.*}} {kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x4x4x4xf32>
   %1 = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<2x3x8x8xf32>, tensor<2x4x4x4xf32>
   // CHECK: anvil.max_pool2d_grad %{{.*}}, %{{.*}} {kernel = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
   %2 = anvil.max_pool2d_grad %x, %dp {kernel = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
-  return %0, %1, %2 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>
+  // CHECK: anvil.avg_pool2d_grad %{{.*}} {ceil_mode, count_include_pad, input_size = array<i64: 8, 8>, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x5x5xf32>
+  %3 = anvil.avg_pool2d_grad %da {input_size = array<i64: 8, 8>, kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, ceil_mode, count_include_pad} : tensor<2x3x5x5xf32>
+  // Grouped (depthwise) convolution gradients.
+  // CHECK: anvil.conv2d_grad_input %{{.*}}, %{{.*}} {groups = 3 : i64, input_size = array<i64: 8, 8>} : tensor<2x3x6x6xf32>, tensor<3x1x3x3xf32>
+  %4 = anvil.conv2d_grad_input %dd, %wd {input_size = array<i64: 8, 8>, groups = 3 : i64} : tensor<2x3x6x6xf32>, tensor<3x1x3x3xf32>
+  // CHECK: anvil.conv2d_grad_filter %{{.*}}, %{{.*}} {groups = 3 : i64, kernel = array<i64: 3, 3>} : tensor<2x3x8x8xf32>, tensor<2x3x6x6xf32>
+  %5 = anvil.conv2d_grad_filter %x, %dd {kernel = array<i64: 3, 3>, groups = 3 : i64} : tensor<2x3x8x8xf32>, tensor<2x3x6x6xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<3x1x3x3xf32>
 }
 
 // CHECK-LABEL: func @normalization

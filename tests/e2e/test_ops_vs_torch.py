@@ -7,7 +7,9 @@ axes, transposes) and writes one function per case into one module. With
 --mode reference each case runs through `anvilc run --reference`; with
 --mode compiled the module is compiled once by anvilc into an executable that
 runs each function. Every output is compared with the same computation in
-PyTorch (in float64). The hand-computed unit tests pin each reference kernel;
+PyTorch (in float64). Gradient cases (`grad_case`) are differentiated by
+anvil-opt's anvil-autodiff first, and their gradients compared with
+torch.autograd's. The hand-computed unit tests pin each reference kernel;
 this test checks the reference broadly against an independent implementation
 and the compiled code against the same truth. Exits non-zero on any mismatch.
 """
@@ -38,9 +40,10 @@ def arr(*values):
 class Runner:
     """Collects cases (one function each), then runs and checks them all."""
 
-    def __init__(self, anvilc, tmp, mode):
-        self.anvilc, self.tmp, self.mode = anvilc, tmp, mode
+    def __init__(self, anvilc, anvil_opt, tmp, mode):
+        self.anvilc, self.anvil_opt, self.tmp, self.mode = anvilc, anvil_opt, tmp, mode
         self.cases, self.failures = [], []
+        self.differentiated = []  # functions anvil-autodiff turns into @<name>_grad
 
     def check(self, name, inputs, op, want, rtol=1e-5, atol=1e-6):
         """Adds a case `%r = <op>` on `inputs` (%a0, %a1, ...) expected to
@@ -55,12 +58,38 @@ class Runner:
         lhs = f"%r:{len(outs)}" if len(outs) > 1 else "%r"
         text = (f"func.func @f{k}({args}) -> ({rtypes}) {{\n"
                 f"  {lhs} = {op}\n  return {results} : {rtypes}\n}}\n")
-        self.cases.append((name, inputs, wants, text, rtol, atol))
+        self.cases.append((name, inputs, wants, text, rtol, atol, f"f{k}"))
+
+    def check_grad(self, name, inputs, body, rtype, wants, rtol=1e-4, atol=1e-5):
+        """Adds a case differentiated by anvil-autodiff: `body` defines %r
+        (of type `rtype`) from %a0, ...; the last input %w weights it, and
+        @g<k>_grad(inputs) must return sum(%r * %w), then the gradient of
+        each float input, as `wants` (from torch.autograd) has them."""
+        wants = [w.detach().numpy() for w in wants]
+        k = len(self.cases)
+        w = f"%a{len(inputs) - 1}"
+        rank = len(inputs[-1].shape)
+        args = ", ".join(f"%a{i}: {ttype(a)}" for i, a in enumerate(inputs))
+        text = (f"func.func @g{k}({args}) -> tensor<f32> {{\n  {body}\n"
+                f"  %m = anvil.mul %r, {w} : {rtype}, {rtype}\n"
+                f"  %s = anvil.reduce_sum %m {{axes = {arr(*range(rank))}}} : {rtype}\n"
+                f"  return %s : tensor<f32>\n}}\n")
+        self.differentiated.append(f"g{k}")
+        self.cases.append((name, inputs, wants, text, rtol, atol, f"g{k}_grad"))
 
     def run(self):
         model = os.path.join(self.tmp, "model.mlir")
         with open(model, "w") as f:
             f.write("".join(case[3] for case in self.cases))
+        if self.differentiated:
+            passes = ",".join(f"anvil-autodiff{{function={g} args=1}}" for g in self.differentiated)
+            graded = os.path.join(self.tmp, "model-grad.mlir")
+            diff = subprocess.run([self.anvil_opt, model, f"--pass-pipeline=builtin.module({passes})",
+                                   "-o", graded], capture_output=True, text=True)
+            if diff.returncode != 0:
+                self.failures = [f"anvil-autodiff failed on the cases: {diff.stderr.strip()}"]
+                return
+            model = graded
         if self.mode == "compiled":
             exe = os.path.join(self.tmp, "model")
             build = subprocess.run([self.anvilc, model, "-o", exe], capture_output=True, text=True)
@@ -71,10 +100,10 @@ class Runner:
             prefix = [exe]
         else:
             prefix = [self.anvilc, "run", "--reference", model]
-        for k, (name, inputs, wants, text, rtol, atol) in enumerate(self.cases):
+        for k, (name, inputs, wants, text, rtol, atol, function) in enumerate(self.cases):
             case = os.path.join(self.tmp, f"case{k}")
             os.makedirs(case)
-            cmd = prefix + ["--function", f"f{k}"]
+            cmd = prefix + ["--function", function]
             for i, a in enumerate(inputs):
                 np.save(os.path.join(case, f"in{i}.npy"), a)
                 cmd += ["--input", os.path.join(case, f"in{i}.npy")]
@@ -99,6 +128,7 @@ def t(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--anvil-opt", help="anvil-opt, for anvil-autodiff (default: beside anvilc)")
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--mode", choices=["reference", "compiled"], default="reference")
     args = ap.parse_args()
@@ -110,8 +140,21 @@ def main():
     def dims(n, lo=1, hi=6):
         return [int(d) for d in rng.integers(lo, hi, n)]
 
+    def grad_case(name, inputs, body, fn, **tol):
+        """anvil-autodiff of sum(%r * w), %r = `body` on `inputs`, against
+        torch.autograd of sum(fn(inputs) * w) with a random w."""
+        tins = [t(a).requires_grad_() if a.dtype == np.float32 else t(a) for a in inputs]
+        out = fn(*tins)
+        w = rand(*out.shape)
+        loss = (out * t(w)).sum()
+        loss.backward()
+        wants = [loss] + [x.grad for x in tins if x.requires_grad] + [out]
+        dims = "x".join(str(d) for d in out.shape)
+        r.check_grad(name, inputs + [w], body, f"tensor<{dims}xf32>", wants, **tol)
+
+    anvil_opt = args.anvil_opt or os.path.join(os.path.dirname(args.anvilc), "anvil-opt")
     with tempfile.TemporaryDirectory() as tmp:
-        r = Runner(args.anvilc, tmp, args.mode)
+        r = Runner(args.anvilc, anvil_opt, tmp, args.mode)
         for _ in range(args.trials):
             # Elementwise binary ops with broadcasting: drop leading dims and
             # set random dims to 1 on either side.
@@ -154,6 +197,18 @@ def main():
                     torch.clamp(t(x), -0.5, 1.0))
             r.check("cast", [x * 3], f"anvil.cast %a0 : {ttype(x)} to i64",
                     torch.trunc(t(x * 3)).long())
+            # Gradients through casts: back to f32 from f64; none through i64.
+            x64 = ttype(x).replace("f32", "f64")
+            grad_case("cast f32<->f64 (autodiff)", [x],
+                      f"%c = anvil.cast %a0 : {ttype(x)} to f64\n"
+                      f"  %e = anvil.tanh %c : {x64}\n  %r = anvil.cast %e : {x64} to f32",
+                      torch.tanh)
+            x3 = x * 3
+            grad_case("cast through i64 (autodiff)", [x3],
+                      f"%i = anvil.cast %a0 : {ttype(x3)} to i64\n"
+                      f"  %f = anvil.cast %i : {ttype(x3).replace('f32', 'i64')} to f32\n"
+                      f"  %r = anvil.mul %a0, %f : {ttype(x3)}, {ttype(x3)}",
+                      lambda v: v * torch.trunc(v))
             g = rand(*x.shape)
             r.check("relu_grad", [x, g], f"anvil.relu_grad %a0, %a1 : {ttype(x)}, {ttype(g)}",
                     torch.where(t(x) > 0, t(g), torch.zeros_like(t(g))))
@@ -237,6 +292,18 @@ def main():
                     want = want[(slice(None),) * dim + (ix,)]
             r.check("slice", [x], f"anvil.slice %a0 {{starts = {arr(*starts)}, ends = {arr(*ends)}, "
                     f"steps = {arr(*steps)}}} : {ttype(x)}", torch.from_numpy(want.astype(np.float64)))
+            sattrs = f"starts = {arr(*starts)}, ends = {arr(*ends)}, steps = {arr(*steps)}"
+
+            def sliced(v):
+                for dim, (s, e, st) in enumerate(zip(starts, ends, steps)):
+                    v = torch.index_select(v, dim, torch.tensor(list(range(s, e, st))))
+                return v
+            xin = t(x).requires_grad_()
+            gy = rand(*want.shape)
+            (sliced(xin) * t(gy)).sum().backward()
+            r.check("slice_grad", [gy], f"anvil.slice_grad %a0 {{input_shape = {arr(*x.shape)}, {sattrs}}} : "
+                    f"{ttype(gy)}", xin.grad)
+            grad_case("slice (autodiff)", [x], f"%r = anvil.slice %a0 {{{sattrs}}} : {ttype(x)}", sliced)
             if args.mode == "reference":
                 r.check("slice (empty)", [x], f"anvil.slice %a0 {{starts = {arr(0, 0, 0)}, "
                         f"ends = {arr(0, x.shape[1], x.shape[2])}, steps = {arr(1, 1, 1)}}} : {ttype(x)}",
@@ -246,6 +313,18 @@ def main():
             want = np.take(x, idx % x.shape[gax], axis=gax).astype(np.float64)
             r.check("gather", [x, idx], f"anvil.gather %a0, %a1 {{axis = {gax} : i64}} : "
                     f"{ttype(x)}, {ttype(idx)}", torch.from_numpy(want))
+
+            def gathered(v):
+                flat = torch.index_select(v, gax, torch.from_numpy(idx.reshape(-1) % x.shape[gax]))
+                return flat.reshape(x.shape[:gax] + idx.shape + x.shape[gax + 1:])
+            # Small index ranges repeat indices, which must accumulate.
+            xin = t(x).requires_grad_()
+            gy = rand(*want.shape)
+            (gathered(xin) * t(gy)).sum().backward()
+            r.check("gather_grad", [gy, idx], f"anvil.gather_grad %a0, %a1 {{axis = {gax} : i64, "
+                    f"axis_size = {x.shape[gax]} : i64}} : {ttype(gy)}, {ttype(idx)}", xin.grad)
+            grad_case("gather (autodiff)", [x, idx], f"%r = anvil.gather %a0, %a1 {{axis = {gax} : i64}} : "
+                      f"{ttype(x)}, {ttype(idx)}", lambda v, i: gathered(v))
 
             # Convolution: groups, strides, asymmetric padding, dilation.
             groups = int(rng.integers(1, 4))
@@ -265,8 +344,8 @@ def main():
                     f"dilations = {arr(dh, dw)}, groups = {groups} : i64}} : "
                     f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
                     F.conv2d(padded, t(wt), t(bias), (sh, sw), 0, (dh, dw), groups))
-            # The convolution's gradients, against PyTorch's (one group:
-            # only those compile so far).
+            # The convolution's gradients, against PyTorch's: one group, then
+            # the random groups.
             wt1 = rand(cout, cin, kh, kw)
             out1 = F.conv2d(padded, t(wt1), None, (sh, sw), 0, (dh, dw))
             gy = rand(*out1.shape)
@@ -281,6 +360,34 @@ def main():
             r.check("conv2d_grad_filter", [x, gy],
                     f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {cattrs}}} : "
                     f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
+            # Grouped (and, when cin == groups, depthwise) gradients.
+            xin = t(x).requires_grad_()
+            win = t(wt).requires_grad_()
+            outg = F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None, (sh, sw), 0,
+                            (dh, dw), groups)
+            gyg = rand(*outg.shape)
+            (outg * t(gyg)).sum().backward()
+            gattrs = f"{cattrs}, groups = {groups} : i64"
+            r.check("conv2d_grad_input (groups)", [gyg, wt],
+                    f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {gattrs}}} : "
+                    f"{ttype(gyg)}, {ttype(wt)}", xin.grad, rtol=1e-4, atol=1e-5)
+            r.check("conv2d_grad_filter (groups)", [x, gyg],
+                    f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {gattrs}}} : "
+                    f"{ttype(x)}, {ttype(gyg)}", win.grad, rtol=1e-4, atol=1e-5)
+            # (No bias: compiled entry points take at most 8 arguments and
+            # results together.)
+            grad_case("conv2d groups (autodiff)", [x, wt],
+                      f"%r = anvil.conv2d %a0, %a1 {{{gattrs}}} : {ttype(x)}, {ttype(wt)}",
+                      lambda v, k: F.conv2d(F.pad(v, (pads[1], pads[3], pads[0], pads[2])), k, None,
+                                            (sh, sw), 0, (dh, dw), groups))
+            # Depthwise with a channel multiplier.
+            mult = int(rng.integers(1, 3))
+            xd = rand(int(rng.integers(1, 3)), cin, h, w)
+            wd = rand(cin * mult, 1, kh, kw)
+            grad_case("conv2d depthwise (autodiff)", [xd, wd],
+                      f"%r = anvil.conv2d %a0, %a1 {{{cattrs}, groups = {cin} : i64}} : {ttype(xd)}, {ttype(wd)}",
+                      lambda v, k: F.conv2d(F.pad(v, (pads[1], pads[3], pads[0], pads[2])), k, None,
+                                            (sh, sw), 0, (dh, dw), cin))
             r.check("conv2d no bias", [x, wt],
                     f"anvil.conv2d %a0, %a1 {{groups = {groups} : i64}} : {ttype(x)}, {ttype(wt)}",
                     F.conv2d(t(x), t(wt), None, 1, 0, 1, groups))
@@ -308,6 +415,21 @@ def main():
                 r.check("avg_pool2d", [x], f"anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",
                         F.avg_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil,
                                      count_include_pad=include))
+            for include in (False, True):
+                ci = ", count_include_pad" if include else ""
+
+                def avg(v, include=include):
+                    return F.avg_pool2d(v, (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil,
+                                        count_include_pad=include)
+                xin = t(x).requires_grad_()
+                pooled = avg(xin)
+                gy = rand(*pooled.shape)
+                (pooled * t(gy)).sum().backward()
+                r.check("avg_pool2d_grad", [gy],
+                        f"anvil.avg_pool2d_grad %a0 {{input_size = {arr(*x.shape[2:])}, {attrs}{ci}}} : "
+                        f"{ttype(gy)}", xin.grad)
+                grad_case("avg_pool2d (autodiff)", [x], f"%r = anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",
+                          avg)
             r.check("global_avg_pool", [x], f"anvil.global_avg_pool %a0 : {ttype(x)}",
                     t(x).mean((2, 3), keepdim=True))
 

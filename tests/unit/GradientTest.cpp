@@ -53,8 +53,10 @@ protected:
     return module;
   }
 
-  /// Checks every float argument's gradient against central differences.
-  void check(const std::string &body, std::vector<Tensor> args) {
+  /// Checks every float argument's gradient against central differences
+  /// with step `eps`, to within `tolerance` relative to (1 + |numeric|).
+  void check(const std::string &body, std::vector<Tensor> args,
+             double eps = 1e-6, double tolerance = 1e-6) {
     std::string signature;
     for (size_t i = 0; i < args.size(); ++i) {
       std::string type = "tensor<";
@@ -75,14 +77,13 @@ protected:
       const Tensor &g = grads.at(next++);
       ASSERT_EQ(g.shape, args[i].shape) << "argument " << i;
       for (int64_t e = 0; e < args[i].numElements(); ++e) {
-        const double eps = 1e-6;
         std::vector<Tensor> plus = args, minus = args;
         plus[i].data[e] += eps;
         minus[i].data[e] -= eps;
         double numeric = (interpreter.run("f", plus)[0].data[0] -
                           interpreter.run("f", minus)[0].data[0]) /
                          (2 * eps);
-        EXPECT_NEAR(g.data[e], numeric, 1e-6 * (1 + std::fabs(numeric)))
+        EXPECT_NEAR(g.data[e], numeric, tolerance * (1 + std::fabs(numeric)))
             << "argument " << i << " element " << e << "\n"
             << body;
       }
@@ -556,6 +557,115 @@ TEST_F(GradientTest, TrainStepClipsTheGlobalNorm) {
   double norm = std::sqrt(125.0);
   EXPECT_NEAR(w.data[0], 0.5 + 0.5 / norm, 1e-6);
   EXPECT_NEAR(w.data[1], -1.0 + 1.0 / norm, 1e-6);
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(GradientTest, GroupedAndDepthwiseConvolution) {
+  // Depthwise (one filter per channel) with strides and padding:
+  // H (5 + 1 - 3) / 2 + 1 = 2, W (5 + 2 - 3) / 1 + 1 = 5.
+  check(scalarize("anvil.conv2d %a0, %a1, %a2 {strides = array<i64: 2, 1>, "
+                  "pads = array<i64: 1, 1, 0, 1>, groups = 3 : i64} : "
+                  "tensor<2x3x5x5xf64>, tensor<3x1x3x3xf64>, tensor<3xf64>",
+                  "tensor<2x3x2x5xf64>", "%a3", 4),
+        {random({2, 3, 5, 5}), random({3, 1, 3, 3}), random({3}),
+         random({2, 3, 2, 5})});
+  // Depthwise with a channel multiplier of 2, dilated.
+  check(scalarize("anvil.conv2d %a0, %a1 {dilations = array<i64: 2, 1>, "
+                  "groups = 2 : i64} : tensor<1x2x5x4xf64>, "
+                  "tensor<4x1x2x2xf64>",
+                  "tensor<1x4x3x3xf64>", "%a2", 4),
+        {random({1, 2, 5, 4}), random({4, 1, 2, 2}), random({1, 4, 3, 3})});
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(GradientTest, IntegerValuesAreNotDifferentiated) {
+  // x * sum(one_hot(int(x))): the integer path into one_hot (an op without
+  // a gradient) is piecewise constant and not differentiated at all.
+  check("  %i = anvil.cast %a0 : tensor<3x4xf64> to i64\n"
+        "  %h = anvil.one_hot %i {classes = 3 : i64, dtype = f64} : "
+        "tensor<3x4xi64>\n"
+        "  %f = anvil.reduce_sum %h {axes = array<i64: 2>} : "
+        "tensor<3x4x3xf64>\n" +
+            scalarize("anvil.mul %a0, %f : tensor<3x4xf64>, tensor<3x4xf64>",
+                      "tensor<3x4xf64>", "%a1", 2),
+        {awayFrom(random({3, 4}, 0.1, 2.9), {1, 2}), random({3, 4})});
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(GradientTest, AveragePooling) {
+  // Padding, ceil mode and both divisor rules: 4x4, kernel 3, stride 2,
+  // pad 1, ceil -> 3x3 windows, the last ones cut short.
+  for (const char *include : {"", ", count_include_pad"})
+    check(scalarize(std::string("anvil.avg_pool2d %a0 {kernel = array<i64: "
+                                "3, 3>, strides = array<i64: 2, 2>, pads = "
+                                "array<i64: 1, 1, 1, 1>, ceil_mode") +
+                        include + "} : tensor<1x2x4x4xf64>",
+                    "tensor<1x2x3x3xf64>", "%a1", 4),
+          {random({1, 2, 4, 4}), random({1, 2, 3, 3})});
+  // Overlapping windows, a rectangular kernel and asymmetric padding:
+  // H (5 + 1 - 2) / 1 + 1 = 5, W (6 + 2 - 3) / 2 + 1 = 3.
+  check(scalarize("anvil.avg_pool2d %a0 {kernel = array<i64: 2, 3>, strides "
+                  "= array<i64: 1, 2>, pads = array<i64: 1, 0, 0, 2>} : "
+                  "tensor<2x1x5x6xf64>",
+                  "tensor<2x1x5x3xf64>", "%a1", 4),
+        {random({2, 1, 5, 6}), random({2, 1, 5, 3})});
+}
+
+TEST_F(GradientTest, GatherAccumulatesRepeatedIndices) {
+  // Row 2 is picked three times (once as -1), row 1 never.
+  check(
+      scalarize("anvil.gather %a0, %a1 {axis = 0 : i64} : tensor<3x2xf64>, "
+                "tensor<4xi64>",
+                "tensor<4x2xf64>", "%a2", 2),
+      {random({3, 2}), Tensor(DType::I64, {4}, {2, 0, 2, -1}), random({4, 2})});
+  // Two-dimensional indices on a middle axis.
+  check(scalarize("anvil.gather %a0, %a1 {axis = 1 : i64} : "
+                  "tensor<2x3x2xf64>, tensor<2x2xi64>",
+                  "tensor<2x2x2x2xf64>", "%a2", 4),
+        {random({2, 3, 2}), Tensor(DType::I64, {2, 2}, {0, 2, -1, 0}),
+         random({2, 2, 2, 2})});
+}
+
+TEST_F(GradientTest, SliceWithSteps) {
+  // Rows 1, 3 and columns 4, 2, 0 (a negative step).
+  check(scalarize("anvil.slice %a0 {starts = array<i64: 1, 4>, ends = "
+                  "array<i64: 4, -1>, steps = array<i64: 2, -2>} : "
+                  "tensor<4x5xf64>",
+                  "tensor<2x3xf64>", "%a1", 2),
+        {random({4, 5}), random({2, 3})});
+  check(scalarize("anvil.slice %a0 {starts = array<i64: 0, 1, 0>, ends = "
+                  "array<i64: 2, 3, 3>, steps = array<i64: 1, 1, 3>} : "
+                  "tensor<2x4x3xf64>",
+                  "tensor<2x2x1xf64>", "%a1", 3),
+        {random({2, 4, 3}), random({2, 2, 1})});
+}
+
+TEST_F(GradientTest, CastBetweenFloatsAndThroughIntegers) {
+  // exp computed in f32: the gradient is cast back to f64. Single
+  // precision bounds what finite differences can resolve, hence the large
+  // step and the tolerance.
+  check("  %c = anvil.cast %a0 : tensor<3x4xf64> to f32\n"
+        "  %e = anvil.exp %c : tensor<3x4xf32>\n"
+        "  %b = anvil.cast %e : tensor<3x4xf32> to f64\n" +
+            scalarize("anvil.mul %b, %a1 : tensor<3x4xf64>, tensor<3x4xf64>",
+                      "tensor<3x4xf64>", "%a2", 2),
+        {random({3, 4}), random({3, 4}), random({3, 4})}, 1e-2, 1e-3);
+  // x + float(int(x)): only the first term has a gradient (values away
+  // from the integers, where truncation jumps).
+  check("  %i = anvil.cast %a0 : tensor<3x4xf64> to i64\n"
+        "  %f = anvil.cast %i : tensor<3x4xi64> to f64\n" +
+            scalarize("anvil.add %a0, %f : tensor<3x4xf64>, tensor<3x4xf64>",
+                      "tensor<3x4xf64>", "%a1", 2),
+        {awayFrom(random({3, 4}, 0.1, 2.9), {1, 2}), random({3, 4})});
 }
 
 } // namespace

@@ -675,6 +675,48 @@ TEST(GatherTest, OutOfRangeThrows) {
   EXPECT_THROW(gather(x, i64({1}, {2}), 1), anvil::Error);
 }
 
+TEST(SliceGradTest, StepsPutTheGradientBack) {
+  // [4, 6] sliced rows 0, 2 (step 2) and columns 5, 3, 1 (start 5, end 0,
+  // step -2): grad [[1,2,3],[4,5,6]] lands at (0,5) (0,3) (0,1) (2,5) (2,3)
+  // (2,1); everything else is 0.
+  EXPECT_TENSOR(
+      sliceGrad(f64({2, 3}, {1, 2, 3, 4, 5, 6}), {4, 6}, {0, 5}, {2, -2}),
+      ({4, 6}), ({0, 3, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0,
+                  0, 6, 0, 5, 0, 4, 0, 0, 0, 0, 0, 0}));
+  // A plain box: rows 1..2, column 1 of [3, 2].
+  EXPECT_TENSOR(sliceGrad(f64({2, 1}, {7, 8}), {3, 2}, {1, 1}, {1, 1}),
+                ({3, 2}), ({0, 0, 0, 7, 0, 8}));
+}
+
+TEST(GatherGradTest, RepeatedIndicesAccumulate) {
+  // Data [3, 2], axis 0, indices 2, 0, 2, -1 (= 2); grad rows [1,2] [3,4]
+  // [5,6] [7,8]: row 0 gets [3,4], row 1 nothing, row 2 [1+5+7, 2+6+8].
+  EXPECT_TENSOR(gatherGrad(f64({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
+                           i64({4}, {2, 0, 2, -1}), 0, 3),
+                ({3, 2}), ({3, 4, 0, 0, 13, 16}));
+}
+
+TEST(GatherGradTest, TwoDIndicesOnAxis1) {
+  // Data [2, 3], axis 1, indices [[1, -1], [1, 0]]: grad [2, 2, 2] = 1..8,
+  // grad[n][i][j] goes to column idx[i][j] of row n.
+  // Row 0: col 1 gets 1 + 3, col 2 gets 2, col 0 gets 4 -> [4, 4, 2].
+  // Row 1: col 1 gets 5 + 7, col 2 gets 6, col 0 gets 8 -> [8, 12, 6].
+  EXPECT_TENSOR(
+      gatherGrad(iota({2, 2, 2}, 1), i64({2, 2}, {1, -1, 1, 0}), 1, 3),
+      ({2, 3}), ({4, 4, 2, 8, 12, 6}));
+  // A negative axis counts in the data's rank (2).
+  EXPECT_TENSOR(
+      gatherGrad(iota({2, 2, 2}, 1), i64({2, 2}, {1, -1, 1, 0}), -1, 3),
+      ({2, 3}), ({4, 4, 2, 8, 12, 6}));
+}
+
+TEST(GatherGradTest, OutOfRangeThrows) {
+  EXPECT_THROW(gatherGrad(f64({1, 2}, {1, 2}), i64({1}, {3}), 0, 3),
+               anvil::Error);
+  EXPECT_THROW(gatherGrad(f64({1, 2}, {1, 2}), i64({1}, {-4}), 0, 3),
+               anvil::Error);
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution
 //===----------------------------------------------------------------------===//
@@ -772,6 +814,44 @@ TEST(Conv2dTest, GroupsWithTwoOutputsPerGroup) {
   Tensor w = f64({4, 1, 1, 1}, {1, 2, 3, 4});
   EXPECT_TENSOR(conv2d(x, w, nullptr, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
                 ({1, 4, 1, 2}), ({1, 2, 2, 4, 9, 12, 12, 16}));
+}
+
+TEST(Conv2dGradTest, GroupsWithTwoOutputsPerGroup) {
+  // The convolution of GroupsWithTwoOutputsPerGroup (C = 2, O = 4, groups 2,
+  // 1x1 filters [1, 2, 3, 4], x = [1, 2 | 3, 4]) with dY = 1..8 per output
+  // channel pair [1,2] [3,4] [5,6] [7,8].
+  // dX channel 0 (outputs 0, 1): 1 dY0 + 2 dY1 = [7, 10];
+  // dX channel 1 (outputs 2, 3): 3 dY2 + 4 dY3 = [43, 50].
+  Tensor dy = iota({1, 4, 1, 2}, 1);
+  Tensor w = f64({4, 1, 1, 1}, {1, 2, 3, 4});
+  EXPECT_TENSOR(conv2dGradInput(dy, w, {1, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 1, 2}), ({7, 10, 43, 50}));
+  // dW[o] = sum dY[o] * x[group channel]: 1+4 = 5, 3+8 = 11, 15+24 = 39,
+  // 21+32 = 53.
+  Tensor x = f64({1, 2, 1, 2}, {1, 2, 3, 4});
+  EXPECT_TENSOR(
+      conv2dGradFilter(x, dy, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+      ({4, 1, 1, 1}), ({5, 11, 39, 53}));
+}
+
+TEST(Conv2dGradTest, Depthwise) {
+  // The convolution of DepthwiseGroups (channel 0 = 1..9, channel 1 =
+  // 9..1, filters [[1,2],[3,4]] and [[0,1],[2,0]]), dY all ones [1,2,2,2].
+  Tensor x =
+      f64({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  Tensor w = f64({2, 1, 2, 2}, {1, 2, 3, 4, 0, 1, 2, 0});
+  Tensor dy(DType::F64, {1, 2, 2, 2}, 1.0);
+  // dW[c][i][j] = the sum of the 2x2 block of channel c at (i, j):
+  // channel 0: 12, 16, 24, 28; channel 1: 28, 24, 16, 12.
+  EXPECT_TENSOR(
+      conv2dGradFilter(x, dy, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+      ({2, 1, 2, 2}), ({12, 16, 24, 28, 28, 24, 16, 12}));
+  // dX[c][r][q] = the sum of the taps of filter c that reach (r, q):
+  // channel 0: 1, 1+2, 2 / 1+3, 10, 2+4 / 3, 3+4, 4;
+  // channel 1: 0, 1, 1 / 2, 3, 1 / 2, 2, 0.
+  EXPECT_TENSOR(conv2dGradInput(dy, w, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 2),
+                ({1, 2, 3, 3}),
+                ({1, 3, 2, 4, 10, 6, 3, 7, 4, 0, 1, 1, 2, 3, 1, 2, 2, 0}));
 }
 
 TEST(Conv2dTest, BatchOfTwo) {
@@ -896,6 +976,52 @@ TEST(AvgPoolTest, CeilModeWithPaddingDivisors) {
   // Without: divisors are the real cells 4 6 2 / 6 9 3 / 2 3 1.
   EXPECT_TENSOR(avgPool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, false),
                 ({1, 1, 3, 3}), ({3.5, 5, 6, 9.5, 11, 12, 13.5, 15, 16}));
+}
+
+TEST(AvgPoolGradTest, OverlappingWindows) {
+  // 3x3 input, kernel 2, stride 1: four windows of 4 cells; dY = 1..4 gives
+  // shares 0.25, 0.5, 0.75, 1. The centre is in all four windows (2.5),
+  // edge cells in two, corners in one.
+  EXPECT_TENSOR(avgPool2dGrad(iota({1, 1, 2, 2}, 1), {3, 3}, {2, 2}, {1, 1},
+                              {0, 0, 0, 0}, false, false),
+                ({1, 1, 3, 3}),
+                ({0.25, 0.75, 0.5, 1, 2.5, 1.5, 0.75, 1.75, 1}));
+}
+
+TEST(AvgPoolGradTest, PaddingWithAndWithoutCountIncludePad) {
+  // 3x3, kernel 2, stride 2, pad 1 -> 2x2 windows over rows/cols {-1,0} and
+  // {1,2}; dY = [4, 8, 12, 16]. Window (0,0) holds cell (0,0); (0,1) cells
+  // (0,1) (0,2); (1,0) cells (1,0) (2,0); (1,1) the bottom-right 2x2.
+  // count_include_pad: every divisor 4, shares 1, 2, 3, 4.
+  Tensor dy = f64({1, 1, 2, 2}, {4, 8, 12, 16});
+  EXPECT_TENSOR(
+      avgPool2dGrad(dy, {3, 3}, {2, 2}, {2, 2}, {1, 1, 1, 1}, false, true),
+      ({1, 1, 3, 3}), ({1, 2, 2, 3, 4, 4, 3, 4, 4}));
+  // Without: divisors 1, 2, 2, 4, shares 4, 4, 6, 4.
+  EXPECT_TENSOR(
+      avgPool2dGrad(dy, {3, 3}, {2, 2}, {2, 2}, {1, 1, 1, 1}, false, false),
+      ({1, 1, 3, 3}), ({4, 4, 4, 6, 4, 4, 6, 4, 4}));
+}
+
+TEST(AvgPoolGradTest, CeilModeWithPaddingDivisors) {
+  // The pooling of AvgPoolTest.CeilModeWithPaddingDivisors (4x4, kernel 3,
+  // stride 2, pad 1, ceil -> 3x3) with dY all 36. Row (and column) r is in
+  // windows {0}, {0,1}, {1}, {1,2} for r = 0..3.
+  // count_include_pad divisors 9 9 6 / 9 9 6 / 6 6 4 -> shares S =
+  // 4 4 6 / 4 4 6 / 6 6 9; dX[r][q] sums S over the windows of r and q:
+  // row 0: 4, 4+4, 4, 4+6; row 1: 8, 16, 8, 20; row 2 = row 0;
+  // row 3: 4+6, 4+4+6+6, 4+6, 4+6+6+9.
+  Tensor dy(DType::F64, {1, 1, 3, 3}, 36.0);
+  EXPECT_TENSOR(
+      avgPool2dGrad(dy, {4, 4}, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, true),
+      ({1, 1, 4, 4}),
+      ({4, 8, 4, 10, 8, 16, 8, 20, 4, 8, 4, 10, 10, 20, 10, 25}));
+  // Without: divisors 4 6 2 / 6 9 3 / 2 3 1 -> S = 9 6 18 / 6 4 12 /
+  // 18 12 36 (each window hands out all of its 36).
+  EXPECT_TENSOR(
+      avgPool2dGrad(dy, {4, 4}, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, false),
+      ({1, 1, 4, 4}),
+      ({9, 15, 6, 24, 15, 25, 10, 40, 6, 10, 4, 16, 24, 40, 16, 64}));
 }
 
 TEST(GlobalAvgPoolTest, AveragesEachPlane) {

@@ -29,8 +29,8 @@ struct ConvertAnvilToLinalgPass
     ConversionTarget target(*context);
     target.addIllegalDialect<AnvilDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect,
-                           func::FuncDialect>();
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect, func::FuncDialect>();
     RewritePatternSet patterns(context);
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);

@@ -9,7 +9,10 @@
 // (cols is one linalg.generic copy with an affine input map; the reshapes
 // are free), started from the bias, then transposed from [O, N, OH, OW] to
 // NCHW. Grouped convolutions use `linalg.conv_2d_ngchw_gfchw` on input and
-// filter reshaped to expose the groups, accumulating onto the bias.
+// filter reshaped to expose the groups, accumulating onto the bias. The
+// gradients are im2col products too (col2im for the input's); with groups,
+// im2col gets a leading group dimension and the products become
+// `linalg.batch_matmul`s over the groups.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,42 +31,67 @@ namespace {
 
 /// The im2col matrix of a padded NCHW input: rows are the (c, i, j) filter
 /// taps and columns the (n, y, x) output positions (or the transpose, with
-/// `transposed`), entry padded[n, c, y*sh + i*dh, x*sw + j*dw]. One
-/// linalg.generic copy through an affine map; the reshape to 2-D is free.
+/// `transposed`), entry padded[n, c, y*sh + i*dh, x*sw + j*dw]. With
+/// `groups` > 1 a leading group dimension g selects channels g*C/G + c, so
+/// the result is [G, taps, positions] (or [G, positions, taps]). One
+/// linalg.generic copy through an affine map; the reshape is free.
 Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
              int64_t oh, int64_t ow, ArrayRef<int64_t> strides,
-             ArrayRef<int64_t> dilations, bool transposed) {
+             ArrayRef<int64_t> dilations, bool transposed, int64_t groups = 1) {
   auto inType = cast<RankedTensorType>(padded.getType());
   Type elt = inType.getElementType();
-  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1) / groups;
   MLIRContext *ctx = b.getContext();
-  // Loops (c, i, j, n, y, x), or (n, y, x, c, i, j) when transposed.
-  unsigned first = transposed ? 3 : 0, second = transposed ? 0 : 3;
+  // Loops ([g,] c, i, j, n, y, x), or ([g,] n, y, x, c, i, j) when
+  // transposed.
+  unsigned lead = groups > 1 ? 1 : 0, loops = lead + 6;
+  unsigned first = lead + (transposed ? 3 : 0),
+           second = lead + (transposed ? 0 : 3);
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr channel = groups > 1 ? d(0) * c + d(first) : d(first);
   AffineMap read =
-      AffineMap::get(6, 0,
-                     {d(second), d(first),
+      AffineMap::get(loops, 0,
+                     {d(second), channel,
                       d(second + 1) * strides[0] + d(first + 1) * dilations[0],
                       d(second + 2) * strides[1] + d(first + 2) * dilations[1]},
                      ctx);
   SmallVector<int64_t> taps = {c, kh, kw}, positions = {n, oh, ow};
-  SmallVector<int64_t> shape = transposed ? positions : taps;
+  SmallVector<int64_t> shape;
+  if (groups > 1)
+    shape.push_back(groups);
+  llvm::append_range(shape, transposed ? positions : taps);
   llvm::append_range(shape, transposed ? taps : positions);
   auto type = RankedTensorType::get(shape, elt);
-  SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
+  SmallVector<utils::IteratorType> parallel(loops,
+                                            utils::IteratorType::parallel);
   Value cols =
       b.create<linalg::GenericOp>(
            loc, type, padded, emptyTensor(b, loc, type),
-           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(6)}, parallel,
+           SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(loops)},
+           parallel,
            [](OpBuilder &nb, Location l, ValueRange args) {
              nb.create<linalg::YieldOp>(l, args[0]);
            })
           .getResult(0);
   int64_t k = c * kh * kw, p = n * oh * ow;
-  return reshapeTo(b, loc, cols,
-                   RankedTensorType::get(transposed ? ArrayRef<int64_t>{p, k}
-                                                    : ArrayRef<int64_t>{k, p},
-                                         elt));
+  SmallVector<int64_t> matrix;
+  if (groups > 1)
+    matrix.push_back(groups);
+  matrix.append(transposed ? std::initializer_list<int64_t>{p, k}
+                           : std::initializer_list<int64_t>{k, p});
+  return reshapeTo(b, loc, cols, RankedTensorType::get(matrix, elt));
+}
+
+/// `lhs [G, M, K] @ rhs [G, K, N]` per group, as a `linalg.batch_matmul`
+/// into zeros.
+Value buildBatchMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  auto l = cast<RankedTensorType>(lhs.getType());
+  auto r = cast<RankedTensorType>(rhs.getType());
+  auto type = l.clone({l.getDimSize(0), l.getDimSize(1), r.getDimSize(2)});
+  return b
+      .create<linalg::BatchMatmulOp>(loc, type, ValueRange{lhs, rhs},
+                                     filledTensor(b, loc, type, 0.0))
+      .getResult(0);
 }
 
 /// The one-group convolution as im2col + linalg.matmul (see the header).
@@ -110,59 +138,82 @@ Value gradRows(OpBuilder &b, Location loc, Value grad) {
   return reshapeTo(b, loc, t, onhw.clone({o, n * oh * ow}));
 }
 
-/// dW = dY (as [O, N*OH*OW]) @ cols^T, on the vectorized matmul.
+/// dW = dY (as [O, N*OH*OW]) @ cols^T, on the vectorized matmul; with
+/// groups, one such product per group (a batch_matmul over [G, O/G, ...]).
 struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(Conv2DGradFilterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (op.getGroups() != 1)
-      return rewriter.notifyMatchFailure(
-          op, "only one-group convolutions have a compiled filter gradient");
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
+    int64_t groups = op.getGroups();
     Value padded =
         padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
     Value cols =
         im2col(rewriter, loc, padded, type.getDimSize(2), type.getDimSize(3),
                gType.getDimSize(2), gType.getDimSize(3), op.getStrides(),
-               op.getDilations(), /*transposed=*/true);
+               op.getDilations(), /*transposed=*/true, groups);
     Value rows = gradRows(rewriter, loc, adaptor.getGrad());
-    Value product = buildMatmul(rewriter, loc, rows, cols);
+    Value product;
+    if (groups == 1) {
+      product = buildMatmul(rewriter, loc, rows, cols);
+    } else {
+      auto rType = cast<RankedTensorType>(rows.getType());
+      Value grouped =
+          reshapeTo(rewriter, loc, rows,
+                    rType.clone({groups, rType.getDimSize(0) / groups,
+                                 rType.getDimSize(1)}));
+      product = buildBatchMatmul(rewriter, loc, grouped, cols);
+    }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, type));
     return success();
   }
 };
 
-/// dcols = W^T @ dY, then col2im: each padded input cell sums the dcols
-/// entries of the windows that read it; the padding is cut off.
+/// dcols = W^T @ dY (per group: [G, C/G*kh*kw, N*OH*OW]), then col2im: each
+/// padded input cell sums the dcols entries of the windows that read it; the
+/// padding is cut off.
 struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(Conv2DGradInputOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (op.getGroups() != 1)
-      return rewriter.notifyMatchFailure(
-          op, "only one-group convolutions have a compiled input gradient");
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
     auto wType = cast<RankedTensorType>(adaptor.getWeight().getType());
     Type elt = type.getElementType();
+    int64_t groups = op.getGroups();
     int64_t n = type.getDimSize(0), c = type.getDimSize(1),
             h = type.getDimSize(2), w = type.getDimSize(3);
     int64_t o = wType.getDimSize(0), kh = wType.getDimSize(2),
             kw = wType.getDimSize(3);
     int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+    int64_t cg = c / groups, og = o / groups;
     ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
                       dilations = op.getDilations();
-    int64_t k = c * kh * kw;
-    Value w2 = reshapeTo(rewriter, loc, adaptor.getWeight(),
-                         RankedTensorType::get({o, k}, elt));
+    int64_t k = cg * kh * kw, p = n * oh * ow;
     Value rows = gradRows(rewriter, loc, adaptor.getGrad());
-    Value dcols =
-        buildMatmul(rewriter, loc, transpose2D(rewriter, loc, w2), rows);
+    Value dcols;
+    if (groups == 1) {
+      Value w2 = reshapeTo(rewriter, loc, adaptor.getWeight(),
+                           RankedTensorType::get({o, k}, elt));
+      dcols = buildMatmul(rewriter, loc, transpose2D(rewriter, loc, w2), rows);
+    } else {
+      auto w3Type = RankedTensorType::get({groups, og, k}, elt);
+      Value w3 = reshapeTo(rewriter, loc, adaptor.getWeight(), w3Type);
+      auto wtType = RankedTensorType::get({groups, k, og}, elt);
+      Value wt = rewriter
+                     .create<linalg::TransposeOp>(
+                         loc, w3, emptyTensor(rewriter, loc, wtType),
+                         ArrayRef<int64_t>{0, 2, 1})
+                     .getResult()[0];
+      Value r3 = reshapeTo(rewriter, loc, rows,
+                           RankedTensorType::get({groups, og, p}, elt));
+      dcols = buildBatchMatmul(rewriter, loc, wt, r3);
+    }
     // col2im over the padded input: loops (n, c, hp, wp, i, j), reducing
     // over the kernel offsets.
     int64_t hp = h + pads[0] + pads[2], wp = w + pads[1] + pads[3];
@@ -212,13 +263,20 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
           Value y, x;
           Value okY = window(idx[2], idx[4], strides[0], dilations[0], oh, y);
           Value okX = window(idx[3], idx[5], strides[1], dilations[1], ow, x);
-          // dcols[(c, i, j), (n, y, x)]
+          // Channel c is tap channel c % (C/G) of group c / (C/G).
+          Value channel = idx[1], group;
+          if (groups > 1) {
+            group = b.create<arith::DivSIOp>(l, idx[1], index(cg));
+            channel = b.create<arith::RemSIOp>(l, idx[1], index(cg));
+          }
+          // dcols[[g,] (c, i, j), (n, y, x)]
           Value row = b.create<arith::AddIOp>(
               l,
               b.create<arith::MulIOp>(
                   l,
                   b.create<arith::AddIOp>(
-                      l, b.create<arith::MulIOp>(l, idx[1], index(kh)), idx[4]),
+                      l, b.create<arith::MulIOp>(l, channel, index(kh)),
+                      idx[4]),
                   index(kw)),
               idx[5]);
           Value col = b.create<arith::AddIOp>(
@@ -229,7 +287,10 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
                       l, b.create<arith::MulIOp>(l, idx[0], index(oh)), y),
                   index(ow)),
               x);
-          Value v = b.create<tensor::ExtractOp>(l, dcols, ValueRange{row, col});
+          SmallVector<Value> at = {row, col};
+          if (groups > 1)
+            at.insert(at.begin(), group);
+          Value v = b.create<tensor::ExtractOp>(l, dcols, at);
           Value ok = b.create<arith::AndIOp>(l, okY, okX);
           Value term =
               b.create<arith::SelectOp>(l, ok, v, scalarConstant(b, l, elt, 0));

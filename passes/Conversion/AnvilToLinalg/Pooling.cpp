@@ -3,8 +3,10 @@
 // Max pooling pads with -inf and runs `linalg.pooling_nchw_max`; average
 // pooling pads with 0, sums with `linalg.pooling_nchw_sum` and divides by a
 // compile-time table of each window's cell count (which depends on
-// `count_include_pad` and on where ceil-mode windows stop). Ceil mode pads
-// the bottom and right edges further so that the last window fits.
+// `count_include_pad` and on where ceil-mode windows stop); its gradient
+// divides by the same table and gathers, for each input cell, the shares of
+// the windows that hold it. Ceil mode pads the bottom and right edges
+// further so that the last window fits.
 // global_avg_pool is a mean over the spatial dimensions.
 //
 //===----------------------------------------------------------------------===//
@@ -77,6 +79,40 @@ struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
   }
 };
 
+/// The divisor of each average pooling window as a constant [1, 1, OH, OW]
+/// of element type `elt`, counted as the reference kernel counts: cells
+/// inside the padded input (with count_include_pad) or inside the input.
+Value windowCounts(OpBuilder &b, Location loc, Type elt, int64_t h, int64_t w,
+                   int64_t oh, int64_t ow, ArrayRef<int64_t> kernel,
+                   ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                   bool countIncludePad) {
+  SmallVector<Attribute> counts;
+  for (int64_t y = 0; y < oh; ++y)
+    for (int64_t x = 0; x < ow; ++x) {
+      int64_t cells = 0;
+      for (int64_t i = 0; i < kernel[0]; ++i)
+        for (int64_t j = 0; j < kernel[1]; ++j) {
+          int64_t iy = y * strides[0] - pads[0] + i;
+          int64_t ix = x * strides[1] - pads[1] + j;
+          bool inPadded = iy < h + pads[2] && ix < w + pads[3];
+          bool inInput = iy >= 0 && iy < h && ix >= 0 && ix < w;
+          cells += countIncludePad ? inPadded : inInput;
+        }
+      counts.push_back(b.getFloatAttr(elt, static_cast<double>(cells)));
+    }
+  auto type = RankedTensorType::get({1, 1, oh, ow}, elt);
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, counts));
+}
+
+Value divide(OpBuilder &b, Location loc, RankedTensorType type, Value lhs,
+             Value rhs) {
+  return buildElementwise(b, loc, type, ValueRange{lhs, rhs},
+                          [](OpBuilder &nb, Location l, ValueRange args) {
+                            return nb.create<arith::DivFOp>(l, args[0],
+                                                            args[1]);
+                          });
+}
+
 struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -87,36 +123,89 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     Value sum = pool(rewriter, op, adaptor.getInput(), 0.0, {1, 1},
                      /*max=*/false);
-    // Cells each window counts, as the reference kernel counts them: cells
-    // inside the padded input (with count_include_pad) or inside the input.
+    Value divisor =
+        windowCounts(rewriter, loc, type.getElementType(), inType.getDimSize(2),
+                     inType.getDimSize(3), type.getDimSize(2),
+                     type.getDimSize(3), op.getKernel(), op.getStrideValues(),
+                     op.getPads(), op.getCountIncludePad());
+    rewriter.replaceOp(op, divide(rewriter, loc, type, sum, divisor));
+    return success();
+  }
+};
+
+/// dX[n, c, y, x] sums dY / divisor over the windows that hold the cell: a
+/// generic over dX that reduces over the kernel offsets (i, j); the window
+/// at offset i of row y starts at (y + pad - i) / stride when that divides.
+struct AvgPool2DGradLowering : OpConversionPattern<AvgPool2DGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AvgPool2DGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
+    Type elt = type.getElementType();
     SmallVector<int64_t> kernel(op.getKernel()), strides = op.getStrideValues(),
                                                  pads(op.getPads());
-    int64_t oh = type.getDimSize(2), ow = type.getDimSize(3);
-    int64_t h = inType.getDimSize(2), w = inType.getDimSize(3);
-    SmallVector<float> counts;
-    for (int64_t y = 0; y < oh; ++y)
-      for (int64_t x = 0; x < ow; ++x) {
-        int64_t cells = 0;
-        for (int64_t i = 0; i < kernel[0]; ++i)
-          for (int64_t j = 0; j < kernel[1]; ++j) {
-            int64_t iy = y * strides[0] - pads[0] + i;
-            int64_t ix = x * strides[1] - pads[1] + j;
-            bool inPadded = iy < h + pads[2] && ix < w + pads[3];
-            bool inInput = iy >= 0 && iy < h && ix >= 0 && ix < w;
-            cells += op.getCountIncludePad() ? inPadded : inInput;
+    int64_t h = type.getDimSize(2), w = type.getDimSize(3);
+    int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+    Value divisor = windowCounts(rewriter, loc, elt, h, w, oh, ow, kernel,
+                                 strides, pads, op.getCountIncludePad());
+    Value share = divide(rewriter, loc, gType, adaptor.getGrad(), divisor);
+    // Loops (n, c, y, x, i, j); a [kh, kw] operand, never read, bounds the
+    // offset loops, as the window operand of linalg's pooling ops does.
+    MLIRContext *ctx = getContext();
+    Value window =
+        emptyTensor(rewriter, loc, RankedTensorType::get(kernel, elt));
+    AffineMap windowMap = AffineMap::get(
+        6, 0, {getAffineDimExpr(4, ctx), getAffineDimExpr(5, ctx)}, ctx);
+    AffineMap outMap =
+        AffineMap::getMultiDimIdentityMap(6, ctx).getMajorSubMap(4);
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    iterators.append(2, utils::IteratorType::reduction);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, window, filledTensor(rewriter, loc, type, 0.0),
+        SmallVector<AffineMap>{windowMap, outMap}, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto index = [&](int64_t v) {
+            return b.create<arith::ConstantIndexOp>(l, v).getResult();
+          };
+          auto cmp = [&](arith::CmpIPredicate p, Value a, Value c) {
+            return b.create<arith::CmpIOp>(l, p, a, c).getResult();
+          };
+          Value origin[2], valid;
+          int64_t outSize[2] = {oh, ow};
+          for (int d = 0; d < 2; ++d) {
+            Value t = b.create<arith::SubIOp>(
+                l,
+                b.create<arith::AddIOp>(l, b.create<linalg::IndexOp>(l, 2 + d),
+                                        index(pads[d])),
+                b.create<linalg::IndexOp>(l, 4 + d));
+            Value o = b.create<arith::DivSIOp>(l, t, index(strides[d]));
+            Value ok = b.create<arith::AndIOp>(
+                l, cmp(arith::CmpIPredicate::sge, t, index(0)),
+                b.create<arith::AndIOp>(
+                    l,
+                    cmp(arith::CmpIPredicate::eq,
+                        b.create<arith::RemSIOp>(l, t, index(strides[d])),
+                        index(0)),
+                    cmp(arith::CmpIPredicate::slt, o, index(outSize[d]))));
+            // Keep the index in bounds even where it is not used.
+            origin[d] = b.create<arith::SelectOp>(l, ok, o, index(0));
+            valid = d == 0 ? ok : b.create<arith::AndIOp>(l, valid, ok);
           }
-        counts.push_back(static_cast<float>(cells));
-      }
-    auto countType =
-        RankedTensorType::get({1, 1, oh, ow}, type.getElementType());
-    Value divisor = rewriter.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(countType, ArrayRef<float>(counts)));
-    rewriter.replaceOp(
-        op, buildElementwise(rewriter, loc, type, ValueRange{sum, divisor},
-                             [](OpBuilder &b, Location l, ValueRange args) {
-                               return b.create<arith::DivFOp>(l, args[0],
-                                                              args[1]);
-                             }));
+          Value g = b.create<tensor::ExtractOp>(
+              l, share,
+              ValueRange{b.create<linalg::IndexOp>(l, 0),
+                         b.create<linalg::IndexOp>(l, 1), origin[0],
+                         origin[1]});
+          Value term = b.create<arith::SelectOp>(l, valid, g,
+                                                 scalarConstant(b, l, elt, 0));
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::AddFOp>(l, args[1], term).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
@@ -288,6 +377,7 @@ struct GlobalAvgPoolLowering : OpConversionPattern<GlobalAvgPoolOp> {
 } // namespace
 
 void mlir::anvil::populatePoolingToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MaxPool2DLowering, AvgPool2DLowering, MaxPool2DGradLowering,
-               GlobalAvgPoolLowering>(patterns.getContext());
+  patterns.add<MaxPool2DLowering, AvgPool2DLowering, AvgPool2DGradLowering,
+               MaxPool2DGradLowering, GlobalAvgPoolLowering>(
+      patterns.getContext());
 }

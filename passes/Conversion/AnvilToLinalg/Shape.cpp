@@ -3,8 +3,10 @@
 // reshape and flatten are static collapse/expand_shapes; transpose is
 // `linalg.transpose`; concat inserts each input into an empty result at its
 // offset; slice is a generic that reads `start + i * step`, which handles
-// negative steps too (reading with tensor.extract); gather is a generic that
-// reads its indices operand and extracts from the data tensor.
+// negative steps too (reading with tensor.extract), and its gradient a
+// strided insert_slice into zeros; gather is a generic that reads its
+// indices operand and extracts from the data tensor, and its gradient a
+// scatter-add in an scf.for over the indices.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -158,11 +161,152 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   }
 };
 
+/// Zeros with dY inserted by a strided tensor.insert_slice. Dimensions with
+/// a negative step are first reversed (a copy through an affine map), so
+/// that dY runs forwards from the slice's last element with |step|.
+struct SliceGradLowering : OpConversionPattern<SliceGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value grad = adaptor.getGrad();
+    auto gType = cast<RankedTensorType>(grad.getType());
+    Value zeros = filledTensor(rewriter, loc, type, 0.0);
+    if (gType.getNumElements() == 0) {
+      rewriter.replaceOp(op, zeros);
+      return success();
+    }
+    MLIRContext *ctx = getContext();
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> offsets, strides;
+    SmallVector<AffineExpr> read;
+    for (auto [d, start, step] :
+         llvm::enumerate(op.getStarts(), op.getSteps())) {
+      int64_t n = gType.getDimSize(d);
+      AffineExpr i = getAffineDimExpr(d, ctx);
+      read.push_back(step > 0 ? i : n - 1 - i);
+      offsets.push_back(step > 0 ? start : start + (n - 1) * step);
+      strides.push_back(std::abs(step));
+    }
+    AffineMap readMap = AffineMap::get(rank, 0, read, ctx);
+    if (!readMap.isIdentity()) {
+      SmallVector<utils::IteratorType> parallel(rank,
+                                                utils::IteratorType::parallel);
+      grad = rewriter
+                 .create<linalg::GenericOp>(
+                     loc, gType, grad, emptyTensor(rewriter, loc, gType),
+                     SmallVector<AffineMap>{
+                         readMap, rewriter.getMultiDimIdentityMap(rank)},
+                     parallel,
+                     [](OpBuilder &b, Location l, ValueRange args) {
+                       b.create<linalg::YieldOp>(l, args[0]);
+                     })
+                 .getResult(0);
+    }
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, grad, zeros, ValueRange{}, ValueRange{}, ValueRange{}, offsets,
+        gType.getShape(), strides);
+    return success();
+  }
+};
+
+/// A scatter-add in one scf.for over the index positions p: with dY as
+/// [A, P, B] and dX as [A, D, B] (A, B the dimensions before and after),
+/// dX[:, index[p], :] += dY[:, p, :], updated in place through
+/// extract_slice / insert_slice. Indices out of range add nothing.
+struct GatherGradLowering : OpConversionPattern<GatherGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type elt = type.getElementType();
+    auto idxType = cast<RankedTensorType>(adaptor.getIndices().getType());
+    int64_t axis = normalizeAxis(op.getAxis(), type.getRank());
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t a = 1, b = 1, d = shape[axis], p = idxType.getNumElements();
+    for (int64_t i = 0; i < axis; ++i)
+      a *= shape[i];
+    for (int64_t i = axis + 1; i < type.getRank(); ++i)
+      b *= shape[i];
+    Value zeros =
+        filledTensor(rewriter, loc, RankedTensorType::get({a, d, b}, elt), 0.0);
+    if (p == 0 || a == 0 || b == 0) {
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, zeros, type));
+      return success();
+    }
+    Value grad = reshapeTo(rewriter, loc, adaptor.getGrad(),
+                           RankedTensorType::get({a, p, b}, elt));
+    Value indices = reshapeTo(rewriter, loc, adaptor.getIndices(),
+                              idxType.clone(ArrayRef<int64_t>{p}));
+    auto index = [&](int64_t v) {
+      return rewriter.create<arith::ConstantIndexOp>(loc, v).getResult();
+    };
+    auto rowType = RankedTensorType::get({a, 1, b}, elt);
+    SmallVector<OpFoldResult> sizes = {rewriter.getIndexAttr(a),
+                                       rewriter.getIndexAttr(1),
+                                       rewriter.getIndexAttr(b)};
+    SmallVector<OpFoldResult> unit(3, rewriter.getIndexAttr(1));
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, index(0), index(p), index(1), ValueRange{zeros},
+        [&](OpBuilder &nb, Location l, Value pos, ValueRange iter) {
+          Value dx = iter[0];
+          // A negative index counts from the back; one out of range adds
+          // nothing (at row 0).
+          Value i = nb.create<arith::IndexCastOp>(
+              l, nb.getIndexType(),
+              nb.create<tensor::ExtractOp>(l, indices, pos));
+          Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+          Value size = nb.create<arith::ConstantIndexOp>(l, d);
+          Value negative =
+              nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, zero);
+          i = nb.create<arith::SelectOp>(
+              l, negative, nb.create<arith::AddIOp>(l, i, size), i);
+          Value inRange = nb.create<arith::AndIOp>(
+              l,
+              nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i, zero),
+              nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, size));
+          i = nb.create<arith::SelectOp>(l, inRange, i, zero);
+          auto at = [&](Value v) {
+            return SmallVector<OpFoldResult>{nb.getIndexAttr(0), v,
+                                             nb.getIndexAttr(0)};
+          };
+          Value row = nb.create<tensor::ExtractSliceOp>(l, rowType, grad,
+                                                        at(pos), sizes, unit);
+          Value cur = nb.create<tensor::ExtractSliceOp>(l, rowType, dx, at(i),
+                                                        sizes, unit);
+          SmallVector<utils::IteratorType> parallel(
+              3, utils::IteratorType::parallel);
+          AffineMap id = nb.getMultiDimIdentityMap(3);
+          Value sum = nb.create<linalg::GenericOp>(
+                            l, rowType, row, cur,
+                            SmallVector<AffineMap>{id, id}, parallel,
+                            [&](OpBuilder &bb, Location bl, ValueRange args) {
+                              Value added = bb.create<arith::AddFOp>(
+                                  bl, args[1], args[0]);
+                              bb.create<linalg::YieldOp>(
+                                  bl, bb.create<arith::SelectOp>(bl, inRange,
+                                                                 added, args[1])
+                                          .getResult());
+                            })
+                          .getResult(0);
+          nb.create<scf::YieldOp>(l, nb.create<tensor::InsertSliceOp>(
+                                           l, sum, dx, at(i), sizes, unit)
+                                         .getResult());
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, loop.getResult(0), type));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::anvil::populateShapeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
-           TransposeLowering, ConcatLowering, SliceLowering, GatherLowering>(
-          patterns.getContext());
+  patterns.add<ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
+               TransposeLowering, ConcatLowering, SliceLowering,
+               SliceGradLowering, GatherLowering, GatherGradLowering>(
+      patterns.getContext());
 }
