@@ -21,6 +21,7 @@
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 #include "runtime/Model.h"
+#include "runtime/OnnxOut.h"
 #include "runtime/Weights.h"
 
 #include <algorithm>
@@ -46,6 +47,7 @@ struct Options {
   std::string schedule = "constant";
   uint64_t seed = 0;
   std::string save, resume, reportJson, weights = anvil_model_weights_path;
+  std::string exportOnnx;
   long batch = 0; // checked against the compiled batch
   bool lrGiven = false, dataGiven = false;
 };
@@ -205,7 +207,9 @@ void usage(const char *argv0) {
       "  --resume CKPT     continue from a checkpoint, exactly as if never "
       "stopped\n"
       "  --weights FILE    initial parameters (default: the file anvilc "
-      "wrote)\n",
+      "wrote)\n"
+      "  --export-onnx F   after training, write the model with the trained "
+      "weights as ONNX\n",
       argv0, Options().data.c_str());
 }
 
@@ -253,6 +257,8 @@ int run(int argc, char **argv) {
       o.save = value();
     else if (arg == "--resume")
       o.resume = value();
+    else if (arg == "--export-onnx")
+      o.exportOnnx = value();
     else if (arg == "--report-json")
       o.reportJson = value();
     else if (arg == "--weights")
@@ -449,6 +455,10 @@ int run(int argc, char **argv) {
   }
   if (!o.reportJson.empty())
     writeFileAtomically(o.reportJson, report + "\n]\n");
+  if (!o.exportOnnx.empty()) {
+    writeOnnxModel(o.exportOnnx, readWeights(o.weights), storedParameters());
+    std::printf("wrote %s\n", o.exportOnnx.c_str());
+  }
   return 0;
 }
 

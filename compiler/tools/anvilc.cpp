@@ -776,6 +776,25 @@ static int trainMain(MLIRContext &context) {
     }
   }
   job.extras.push_back(::anvil::scalarTensor("__lr", double(trainLr)));
+  // The trainer's --export-onnx: @forward without its parameter data (see
+  // runtime/OnnxOut.h), or why it has no ONNX form.
+  mlir::anvil::OnnxExport exported;
+  std::string why =
+      mlir::anvil::exportOnnx(*module, "forward", trainSeed, false, exported);
+  auto bytes = [](const std::string &name, const std::string &data) {
+    ::anvil::NamedTensor t{name,
+                           ::anvil::DType::U8,
+                           {static_cast<int64_t>(data.size())},
+                           std::vector<char>(data.begin(), data.end())};
+    return t;
+  };
+  if (why.empty()) {
+    job.extras.push_back(bytes("__onnx.model", exported.model));
+    for (const auto &[name, header] : exported.initializerHeaders)
+      job.extras.push_back(bytes("__onnx.init:" + name, header));
+  } else {
+    job.extras.push_back(bytes("__onnx.error", why));
+  }
   return compile(context, *module, std::move(job));
 }
 

@@ -6,9 +6,9 @@ Exports examples/onnx/export_models.py's MLP and LeNet-5, then checks that:
     PyTorch's output on the same input;
   - `anvilc train MODEL.onnx` makes a trainer that learns a Fashion-MNIST
     subset (the MLP for 2 epochs, LeNet for 1: accuracy well above chance);
-  - the trained checkpoint exported back to ONNX (`anvilc export`) passes
-    onnx.checker and runs through `anvilc run` to the trainer's weights'
-    outputs.
+  - the trained checkpoint exported back to ONNX (`anvilc export`, and the
+    trainer's own --export-onnx) passes onnx.checker and runs through
+    `anvilc run` to the trained weights' outputs.
 Exits non-zero on any failure.
 """
 import argparse
@@ -87,8 +87,10 @@ def main():
             epochs = 2 if name == "mlp" else 1
             report = os.path.join(tmp, name + ".json")
             ckpt = os.path.join(tmp, name + ".ckpt")
+            from_trainer = os.path.join(tmp, name + "-from-trainer.onnx")
             r = run([trainer, "--data", data, "--epochs", str(epochs),
-                     "--report-json", report, "--save", ckpt])
+                     "--report-json", report, "--save", ckpt,
+                     "--export-onnx", from_trainer])
             check(r.returncode == 0, f"the {name} trainer runs", r.stderr)
             if r.returncode:
                 continue
@@ -121,6 +123,23 @@ def main():
             check(ok and np.allclose(np.load(y1), np.load(y2), atol=1e-5),
                   f"the exported {name} gives the trained model's outputs",
                   r1.stderr + r2.stderr)
+
+            # The trainer's own --export-onnx (at the trained batch, 64).
+            x64 = os.path.join(tmp, "x64.npy")
+            np.save(x64, np.random.default_rng(1).random((64, 1, 28, 28), np.float32))
+            y3, y4 = (os.path.join(tmp, name + s) for s in ("-t1.npy", "-t2.npy"))
+            try:
+                onnx.checker.check_model(onnx.load(from_trainer))
+                valid = True
+            except Exception as e:  # noqa: BLE001
+                valid, r1 = False, e
+            r3 = run([args.anvilc, "run", from_trainer, "--input", x64, "--output", y3])
+            r4 = run([args.anvilc, "run", path, "--bind", "batch=64", "--weights", ckpt,
+                      "--input", x64, "--output", y4])
+            ok = valid and r3.returncode == 0 and r4.returncode == 0
+            check(ok and np.allclose(np.load(y3), np.load(y4), atol=1e-5),
+                  f"the {name} trainer's --export-onnx is valid and gives the "
+                  "trained outputs", r3.stderr + r4.stderr)
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 
