@@ -338,6 +338,8 @@ private:
   // Handlers, one per ONNX op (or family).
   template <typename OpT> LogicalResult binary();
   template <typename OpT> LogicalResult unary();
+  /// Max and Min: one or more operands, folded pairwise.
+  template <typename OpT> LogicalResult variadic();
   LogicalResult pow();
   LogicalResult reciprocal();
   LogicalResult leakyRelu();
@@ -606,6 +608,19 @@ template <typename OpT> LogicalResult Importer::binary() {
   if (attrInt("broadcast", 0) && attr("axis"))
     return fail("legacy broadcasting along an axis is not supported");
   return out(0, make<OpT>({lhs, rhs}));
+}
+
+template <typename OpT> LogicalResult Importer::variadic() {
+  Value result = in(0);
+  for (int i = 1; result && i < node->input_size(); ++i) {
+    Value next = in(i);
+    if (!next)
+      return failure();
+    if (elementOf(next) != elementOf(result))
+      return fail("operands of different element types");
+    result = make<OpT>({result, next});
+  }
+  return out(0, result);
 }
 
 template <typename OpT> LogicalResult Importer::unary() {
@@ -1533,9 +1548,9 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Log", &Importer::unary<a::LogOp>},
       {"LogSoftmax", &Importer::logSoftmax},
       {"MatMul", &Importer::matmul},
-      {"Max", &Importer::binary<a::MaxOp>},
+      {"Max", &Importer::variadic<a::MaxOp>},
       {"MaxPool", &Importer::maxPool},
-      {"Min", &Importer::binary<a::MinOp>},
+      {"Min", &Importer::variadic<a::MinOp>},
       {"Mul", &Importer::binary<a::MulOp>},
       {"Neg", &Importer::unary<a::NegOp>},
       {"NegativeLogLikelihoodLoss", &Importer::nll},

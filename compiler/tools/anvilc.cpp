@@ -614,7 +614,9 @@ static int runCompiled(MLIRContext &context, ModuleOp module,
 
 static int runMain(MLIRContext &context) {
   std::vector<std::string> inputFiles(inputs.begin(), inputs.end());
-  inputFiles.insert(inputFiles.end(), inputList.begin(), inputList.end());
+  for (const std::string &file : inputList)
+    if (!file.empty()) // `--inputs ""`: a model without inputs
+      inputFiles.push_back(file);
   std::vector<::anvil::NpyArray> arrays;
   for (const std::string &file : inputFiles)
     arrays.push_back(readArray(file));
