@@ -373,6 +373,7 @@ private:
   LogicalResult nll();
   LogicalResult loss(bool softmax);
   LogicalResult shape();
+  LogicalResult size();
   LogicalResult squeeze();
   LogicalResult unsqueeze();
   LogicalResult slice();
@@ -1400,6 +1401,19 @@ LogicalResult Importer::shape() {
   return success();
 }
 
+LogicalResult Importer::size() {
+  Value x = in(0);
+  if (!x)
+    return failure();
+  int64_t count = product(shapeOf(x));
+  NpyArray array;
+  array.dtype = DType::I64;
+  array.bytes.resize(8);
+  std::memcpy(array.bytes.data(), &count, 8);
+  values[node->output(0)] = Val{Value(), std::move(array), false};
+  return success();
+}
+
 LogicalResult Importer::squeeze() {
   Value x = in(0);
   SmallVector<int64_t> result;
@@ -1433,10 +1447,14 @@ LogicalResult Importer::constantOfShape() {
 }
 
 LogicalResult Importer::fold() {
-  static const std::set<std::string> foldable = {
-      "Shape",           "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast",
-      "Slice",           "Add",    "Sub",       "Mul",     "Div",    "Identity",
-      "ConstantOfShape", "Reshape"};
+  static const std::set<std::string> foldable = {"Shape",     "Gather",
+                                                 "Unsqueeze", "Squeeze",
+                                                 "Concat",    "Cast",
+                                                 "Slice",     "Add",
+                                                 "Sub",       "Mul",
+                                                 "Div",       "Neg",
+                                                 "Identity",  "ConstantOfShape",
+                                                 "Reshape"};
   const std::string &type = node->op_type();
   if (!foldable.count(type) || !wants(0))
     return failure();
@@ -1495,6 +1513,8 @@ LogicalResult Importer::fold() {
                              : type == "Mul" ? ref::BinaryKind::Mul
                                              : ref::BinaryKind::Div;
       result = ref::binary(kind, x, args[1]);
+    } else if (type == "Neg") {
+      result = ref::unary(ref::UnaryKind::Neg, x);
     } else if (type == "Identity") {
       result = x;
     } else if (type == "Reshape") {
@@ -1563,6 +1583,7 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Reshape", &Importer::reshapeOp},
       {"Shape", &Importer::shape},
       {"Sigmoid", &Importer::unary<a::SigmoidOp>},
+      {"Size", &Importer::size},
       {"Slice", &Importer::slice},
       {"Softmax", &Importer::softmax},
       {"SoftmaxCrossEntropyLoss", &Importer::sce},
