@@ -121,6 +121,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Every other large op (after fusion: one parallel loop per fused chain)
+  // is split into tiles for the threads, like the matmuls' blocks.
+  pm.addPass(createParallelizeLoopsPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {

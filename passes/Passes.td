@@ -259,6 +259,58 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
   ];
 }
 
+def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
+  let summary = "Split every large linalg op into parallel tiles (scf.forall)";
+  let description = [{
+    Matmuls get their parallel cache blocks from `anvil-tile-and-vectorize`;
+    this pass does the same for every other linalg op at the top level of a
+    function (elementwise generics, transposes, im2col copies, pooling,
+    reductions, fills), which the LLVM phase then runs on OpenMP threads.
+
+    First, loops that every operand walks contiguously merge into one
+    (`linalg::collapseOpIterationDims`): a 4-D elementwise op on NCHW tensors
+    becomes one long loop, which LLVM vectorizes with plain vector loads
+    (left 4-D, its 28-wide innermost loop is fully unrolled and the loop
+    around it vectorized with gathers: 20x slower). Generics that read their
+    indices or whose maps are not permutations (im2col) keep their loops.
+
+    Then an op whose work (iterations times the ops of its body) reaches
+    `min-work` is tiled into an `scf.forall` of about `tiles` tiles (enough
+    for 16 threads, an even load for 2), splitting the outermost parallel
+    loops first; the innermost loop is split last and in multiples of 16, so
+    that each tile keeps a long contiguous inner loop. A fork/join costs
+    about 1.5 us on the 2-core machine; a fused add+relu breaks even at about
+    64k elements (work 128k), hence the default of 256k. Reduction loops are
+    never split, so results do not depend on the number of threads. Ops
+    inside loops (the matmuls' parallel blocks) are left alone: parallel
+    regions do not nest. Before:
+
+    ```mlir
+    %r = linalg.generic {... iterator_types = ["parallel", "parallel"]}
+        ins(%x : tensor<256x4704xf32>) outs(%e : tensor<256x4704xf32>) {...}
+    ```
+
+    After:
+
+    ```mlir
+    %r = scf.forall (%i) = (0) to (1204224) step (75264) shared_outs(%o = %e1) {
+      %t = linalg.generic ... ins(%xs : tensor<75264xf32>) ...
+      scf.forall.in_parallel { tensor.parallel_insert_slice %t into %o ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "262144",
+           "Least work (iterations times body ops) worth a parallel loop">,
+    Option<"tiles", "tiles", "int64_t", "16",
+           "How many tiles a parallel op is split into (about)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def ProtectInputsPass : Pass<"anvil-protect-inputs", "ModuleOp"> {
   let summary = "Mark entry-point arguments read-only for bufferization";
   let description = [{

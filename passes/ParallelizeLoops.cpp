@@ -1,0 +1,176 @@
+//===- ParallelizeLoops.cpp - large linalg ops run on all the cores -------===//
+//
+// Expects linalg on tensors, with matmuls already tiled into their own
+// scf.forall blocks (anvil-tile-and-vectorize) and elementwise chains fused.
+// First merges the loops of each generic that all its operands walk
+// contiguously (one long loop vectorizes well). Then every linalg op at the
+// top level of a function whose work (iteration space times body ops)
+// reaches `min-work` is tiled with the TilingInterface into an scf.forall
+// over its outer parallel loops; the LLVM phase lowers the forall to OpenMP
+// like the matmuls' blocks. Leaves small ops, ops inside loops and ops with
+// dynamic shapes sequential. See Passes.td for the measurements.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_PARALLELIZELOOPSPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// An op's work: iterations times the ops of its body (at least one: a
+/// copy or a transpose still moves each element).
+int64_t work(linalg::LinalgOp op, ArrayRef<int64_t> ranges) {
+  int64_t iterations = 1;
+  for (int64_t r : ranges)
+    iterations *= r;
+  int64_t bodyOps = 0;
+  op.getBlock()->walk([&](Operation *inner) {
+    if (!isa<linalg::YieldOp>(inner))
+      ++bodyOps;
+  });
+  return iterations * std::max<int64_t>(bodyOps, 1);
+}
+
+/// How many iterations of a loop of `extent` each tile gets, given that
+/// about `want` would make enough tiles: a nearby divisor of the extent if
+/// there is one (all tiles full, static shapes), a multiple of `align`.
+int64_t chunk(int64_t extent, int64_t want, int64_t align) {
+  want = llvm::alignTo(want, align);
+  for (int64_t t = want; t <= 2 * want && t < extent; t += align)
+    if (extent % t == 0)
+      return t;
+  for (int64_t t = want - align; t >= want / 2 && t >= align; t -= align)
+    if (extent % t == 0)
+      return t;
+  return want;
+}
+
+/// Tile sizes (0 = not split) giving about `tiles` tiles: outer parallel
+/// loops first, whole loops while they do not give enough tiles, then one
+/// loop split in chunks. The innermost loop comes last and is split in
+/// multiples of 16 elements, so that each tile's inner loop stays a long
+/// contiguous run for the vectorizer. Empty if nothing can be split.
+SmallVector<int64_t> tileSizes(linalg::LinalgOp op, ArrayRef<int64_t> ranges,
+                               int64_t tiles) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> sizes(ranges.size(), 0);
+  int64_t have = 1;
+  for (size_t d = 0; d < ranges.size() && have < tiles; ++d) {
+    if (iterators[d] != utils::IteratorType::parallel || ranges[d] == 1)
+      continue;
+    int64_t need = llvm::divideCeil(tiles, have);
+    bool innermost = d + 1 == ranges.size();
+    int64_t size =
+        chunk(ranges[d], llvm::divideCeil(ranges[d], need), innermost ? 16 : 1);
+    if (size >= ranges[d])
+      continue;
+    sizes[d] = size;
+    have *= llvm::divideCeil(ranges[d], size);
+  }
+  if (have < 2)
+    return {};
+  return sizes;
+}
+
+/// Runs of loops of a generic that every operand walks contiguously (the
+/// four loops of an elementwise op on NCHW tensors, or a bias's H and W):
+/// merged, they make one long loop that LLVM vectorizes with plain vector
+/// loads, where a short innermost loop (28 wide) gets fully unrolled and its
+/// parent vectorized with gathers. Empty if no two loops merge, or if the
+/// body reads its indices (they would have to be recomputed by division).
+SmallVector<ReassociationIndices> contiguousRuns(linalg::GenericOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // (The contiguity check is defined for plain permuted subsets of the
+  // loops only: not for the sums of an im2col window, nor for the constant
+  // index of a stretched size-1 dimension.)
+  if (!op.getBody()->getOps<linalg::IndexOp>().empty() ||
+      !llvm::all_of(maps,
+                    [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return {};
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<ReassociationIndices> runs;
+  ReassociationIndices run = {0};
+  for (int64_t d = 1, e = op.getNumLoops(); d <= e; ++d) {
+    ReassociationIndices longer = run;
+    longer.push_back(d);
+    if (d < e && iterators[d] == iterators[run.front()] &&
+        linalg::areDimSequencesPreserved(maps, longer)) {
+      run = std::move(longer);
+      continue;
+    }
+    if (run.size() > 1)
+      runs.push_back(run);
+    run = {d};
+  }
+  return runs;
+}
+
+struct ParallelizeLoopsPass
+    : mlir::anvil::impl::ParallelizeLoopsPassBase<ParallelizeLoopsPass> {
+  using ParallelizeLoopsPassBase::ParallelizeLoopsPassBase;
+
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> generics;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isa<func::FuncOp>(op->getParentOp()) && op.hasPureTensorSemantics())
+        generics.push_back(op);
+    });
+    for (linalg::GenericOp op : generics) {
+      SmallVector<ReassociationIndices> runs = contiguousRuns(op);
+      if (runs.empty())
+        continue;
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::CollapseResult> collapsed =
+          linalg::collapseOpIterationDims(op, runs, rewriter);
+      if (succeeded(collapsed))
+        rewriter.replaceOp(op, collapsed->results);
+    }
+
+    // Only ops directly in a function: those inside loops (the matmuls'
+    // parallel blocks among them) would nest parallel regions or fork once
+    // per iteration.
+    SmallVector<std::pair<TilingInterface, SmallVector<int64_t>>> todo;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+      if (!tileable || !isa<func::FuncOp>(op->getParentOp()) ||
+          !op.hasPureTensorSemantics())
+        return;
+      std::optional<SmallVector<int64_t>> ranges = op.getStaticLoopRanges();
+      if (!ranges || llvm::any_of(*ranges, ShapedType::isDynamic) ||
+          work(op, *ranges) < minWork)
+        return;
+      SmallVector<int64_t> sizes = tileSizes(op, *ranges, tiles);
+      if (!sizes.empty())
+        todo.emplace_back(tileable, std::move(sizes));
+    });
+
+    for (auto &[op, sizes] : todo) {
+      rewriter.setInsertionPoint(op);
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, op, options);
+      if (failed(tiled)) {
+        op->emitError("internal error: cannot tile this op for threads");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+    }
+  }
+};
+
+} // namespace
