@@ -10,6 +10,7 @@ images) as plain, uncompressed IDX files, compiles examples/mlp.mlir with
   - training 2 epochs straight and training 1, saving, then resuming for the
     2nd give byte-identical checkpoints;
   - frozen parameters (--freeze) come out bit-identical;
+  - LeNet-5 trains to the same checkpoint on 1 and 2 threads;
   - a truncated dataset file and a corrupt checkpoint give clear errors;
   - the trained checkpoint compiles into an inference executable whose
     predictions agree with the trainer's test accuracy;
@@ -202,6 +203,20 @@ def main():
         check(same(before["fc1.weight"], after["fc1.weight"]) and same(before["fc1.bias"], after["fc1.bias"])
               and not same(before["fc2.weight"], after["fc2.weight"]),
               "frozen parameters are bit-identical after training, the others moved")
+
+        # Parallel loops split only independent work (never a sum): LeNet-5
+        # (parallel convolutions, pooling and their gradients) trains to the
+        # same bits on 1 and 2 threads.
+        lenet = os.path.join(tmp, "lenet")
+        r = run([args.anvilc, "train", os.path.join(args.examples, "lenet.mlir"), "--lr", "0.05",
+                 "--momentum", "0.9", "-o", lenet])
+        ckpts, ok = [], r.returncode == 0
+        for t in (1, 2):
+            ckpts.append(os.path.join(tmp, f"lenet-t{t}.ckpt"))
+            ok = ok and run([lenet, "--data", data, "--epochs", "1", "--threads", str(t),
+                             "--save", ckpts[-1]]).returncode == 0
+        check(ok and open(ckpts[0], "rb").read() == open(ckpts[1], "rb").read(),
+              "LeNet-5 trains to byte-identical checkpoints on 1 and 2 threads")
 
         # Bad input: a truncated dataset file, a corrupt checkpoint.
         bad = os.path.join(tmp, "bad")
