@@ -43,6 +43,27 @@ int64_t work(linalg::LinalgOp op, ArrayRef<int64_t> ranges) {
   return iterations * std::max<int64_t>(bodyOps, 1);
 }
 
+/// Whether every operand index grows with the loops (dims, sums, products
+/// by constants >= 0): tiling bounds each operand's slice by the map's
+/// values at a tile's first and last iteration, which is wrong for a
+/// reversed read (`n - 1 - d0`, a negative-step slice's gradient).
+bool increasing(linalg::LinalgOp op) {
+  return llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+    return llvm::all_of(map.getResults(), [](AffineExpr e) {
+      WalkResult r = e.walk([](AffineExpr sub) {
+        auto bin = dyn_cast<AffineBinaryOpExpr>(sub);
+        if (!bin || sub.getKind() == AffineExprKind::Add)
+          return WalkResult::advance();
+        auto c = dyn_cast<AffineConstantExpr>(bin.getRHS());
+        bool ok =
+            sub.getKind() == AffineExprKind::Mul && c && c.getValue() >= 0;
+        return ok ? WalkResult::advance() : WalkResult::interrupt();
+      });
+      return !r.wasInterrupted();
+    });
+  });
+}
+
 /// How many iterations of a loop of `extent` each tile gets, given that
 /// about `want` would make enough tiles: a nearby divisor of the extent if
 /// there is one (all tiles full, static shapes), a multiple of `align`.
@@ -150,7 +171,7 @@ struct ParallelizeLoopsPass
         return;
       std::optional<SmallVector<int64_t>> ranges = op.getStaticLoopRanges();
       if (!ranges || llvm::any_of(*ranges, ShapedType::isDynamic) ||
-          work(op, *ranges) < minWork)
+          !increasing(op) || work(op, *ranges) < minWork)
         return;
       SmallVector<int64_t> sizes = tileSizes(op, *ranges, tiles);
       if (!sizes.empty())

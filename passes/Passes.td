@@ -283,7 +283,8 @@ def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
     64k elements (work 128k), hence the default of 256k. Reduction loops are
     never split, so results do not depend on the number of threads. Ops
     inside loops (the matmuls' parallel blocks) are left alone: parallel
-    regions do not nest. Before:
+    regions do not nest; so are ops that read backwards (`n - 1 - i`), whose
+    tiles' operand slices upstream tiling would get wrong. Before:
 
     ```mlir
     %r = linalg.generic {... iterator_types = ["parallel", "parallel"]}

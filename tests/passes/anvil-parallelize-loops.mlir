@@ -143,3 +143,24 @@ func.func @im2col(%x: tensor<256x788xf32>) -> tensor<5x5x256x784xf32> {
   } -> tensor<5x5x256x784xf32>
   return %r : tensor<5x5x256x784xf32>
 }
+
+// -----
+
+#rev = affine_map<(d0, d1) -> (d0, 1023 - d1)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// A reversed read (a negative-step slice's gradient) stays whole: tiling
+// bounds an operand's slice by its index at a tile's first and last
+// iteration, which a decreasing index gets wrong.
+// CHECK-LABEL: func @reversed
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+func.func @reversed(%x: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
+  %e = tensor.empty() : tensor<1024x1024xf32>
+  %r = linalg.generic {indexing_maps = [#rev, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<1024x1024xf32>) outs(%e : tensor<1024x1024xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1024x1024xf32>
+  return %r : tensor<1024x1024xf32>
+}
