@@ -48,6 +48,12 @@ int64_t vectorWidth(int64_t n) {
 /// inside each, k blocks, then an (up to) 8x32 register tile with one k step.
 std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
   int64_t mr = tileSize(m, 8), nr = vectorWidth(n);
+  // A width that no whole vector divides (a filter gradient's 25 or 150
+  // columns) would give odd-sized vectors that spill; whole vectors with
+  // masked loads and stores at the edge run several times faster.
+  bool masked = n > 8 && n % 8 != 0;
+  if (masked)
+    nr = n <= 16 ? 16 : 32;
   int64_t mc = tileSize(m, 128, mr), nc = tileSize(n, 256, nr),
           kc = tileSize(k, 256);
   // Below ~8 MFLOP a fork/join costs more than it saves: one block.
@@ -78,14 +84,17 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
                           "!transform.any_op)",
                           id, mc, nc)
                 .str();
-  return llvm::formatv(R"mlir(
+  return llvm::formatv(
+             R"mlir(
     %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     {7}
     %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {4}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
-    transform.structured.vectorize %regs{0} : !transform.any_op
+    transform.structured.vectorize %regs{0}{8} : !transform.any_op
 )mlir",
-                       id, kTag, mc, nc, kc, mr, nr, blocks)
+             id, kTag, mc, nc, kc, mr, nr, blocks,
+             masked ? llvm::formatv(" vector_sizes [{0}, {1}, 1]", mr, nr).str()
+                    : std::string())
       .str();
 }
 
@@ -101,8 +110,10 @@ constexpr llvm::StringLiteral kCleanup = R"mlir(
       transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
     } : !transform.any_op
     %loops = transform.structured.match ops{["scf.for"]} in %module : (!transform.any_op) -> !transform.any_op
+    transform.apply_licm to %loops : !transform.any_op
     transform.loop.hoist_loop_invariant_subsets %loops : !transform.any_op
     transform.apply_patterns to %module {
+      transform.apply_patterns.vector.lower_masked_transfers
       transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
       transform.apply_patterns.vector.lower_outerproduct
       transform.apply_patterns.canonicalization

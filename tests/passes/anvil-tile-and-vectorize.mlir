@@ -51,3 +51,17 @@ func.func @matmul_dynamic(%a: tensor<?x8xf32>, %b: tensor<8x64xf32>, %c: tensor<
   %0 = linalg.matmul ins(%a, %b : tensor<?x8xf32>, tensor<8x64xf32>) outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
   return %0 : tensor<?x64xf32>
 }
+
+// -----
+
+// A width no whole vector divides (a filter gradient's 25 columns): whole
+// 32-lane vectors, masked at the edge, instead of 25-lane ones that spill.
+// CHECK-LABEL: func @matmul_masked_edge
+// CHECK: %[[MASK:.*]] = vector.constant_mask [6, 25] : vector<6x32xi1>
+// CHECK: vector.transfer_read {{.*}}, %[[MASK]] {{.*}} : tensor<6x25xf32>, vector<6x32xf32>
+// CHECK-COUNT-6: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_masked_edge(%a: tensor<6x512xf32>, %b: tensor<512x25xf32>, %c: tensor<6x25xf32>) -> tensor<6x25xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<6x512xf32>, tensor<512x25xf32>) outs(%c : tensor<6x25xf32>) -> tensor<6x25xf32>
+  return %0 : tensor<6x25xf32>
+}
