@@ -48,12 +48,15 @@ int64_t vectorWidth(int64_t n) {
 /// inside each, k blocks, then an (up to) 8x32 register tile with one k step.
 std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
   int64_t mr = tileSize(m, 8), nr = vectorWidth(n);
-  // A width that no whole vector divides (a filter gradient's 25 or 150
-  // columns) would give odd-sized vectors that spill; whole vectors with
-  // masked loads and stores at the edge run several times faster.
-  bool masked = n > 8 && n % 8 != 0;
+  // A width that no whole vector divides and that needs more than one
+  // register (a filter gradient's 25 or 150 columns) would give odd-sized
+  // vectors that spill; 32-lane vectors masked at the edge run several times
+  // faster there. Up to 16 lanes the odd vector fits one register and keeps
+  // its accumulators in registers, which the masked form does not (its
+  // masked accumulator loads and stores stay in the k loop).
+  bool masked = n % 8 != 0 && nr > 16;
   if (masked)
-    nr = n <= 16 ? 16 : 32;
+    nr = 32;
   int64_t mc = tileSize(m, 128, mr), nc = tileSize(n, 256, nr),
           kc = tileSize(k, 256);
   // Below ~8 MFLOP a fork/join costs more than it saves: one block.
