@@ -55,6 +55,16 @@ int64_t mlir::anvil::normalizeAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+/// `axis` normalized for a rank-`rank` operand, or an error at `loc`.
+static FailureOr<int64_t> axisIn(std::optional<Location> loc, int64_t axis,
+                                 int64_t rank) {
+  int64_t normalized = normalizeAxis(axis, rank);
+  if (normalized < 0)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             rank);
+  return normalized;
+}
+
 //===----------------------------------------------------------------------===//
 // Inference helpers shared by op families
 //===----------------------------------------------------------------------===//
@@ -119,11 +129,10 @@ static LogicalResult inferReduceType(std::optional<Location> loc,
     return emitOptionalError(loc, "axes must not be empty");
   llvm::SmallSet<int64_t, 4> reduced;
   for (int64_t axis : axes) {
-    int64_t a = normalizeAxis(axis, rank);
-    if (a < 0)
-      return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
-                               rank);
-    if (!reduced.insert(a).second)
+    FailureOr<int64_t> a = axisIn(loc, axis, rank);
+    if (failed(a))
+      return failure();
+    if (!reduced.insert(*a).second)
       return emitOptionalError(loc, "axis ", axis, " is listed twice");
   }
   SmallVector<int64_t> shape;
@@ -323,10 +332,10 @@ LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
   if (failed(input))
     return failure();
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), -1);
-  int64_t axis = normalizeAxis(rawAxis, input->getRank());
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ", rawAxis,
-                             " is out of range for rank ", input->getRank());
+  FailureOr<int64_t> checked = axisIn(loc, rawAxis, input->getRank());
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   SmallVector<int64_t> shape(input->getShape());
   shape.erase(shape.begin() + axis);
   types.push_back(RankedTensorType::get(shape, IntegerType::get(context, 64)));
@@ -445,10 +454,10 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   if (failed(requireAttr(loc, adaptor.getAttributes(), "axis")))
     return failure();
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
-  int64_t axis = normalizeAxis(rawAxis, rank);
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ", rawAxis,
-                             " is out of range for rank ", rank);
+  FailureOr<int64_t> checked = axisIn(loc, rawAxis, rank);
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   SmallVector<int64_t> shape(first->getShape());
   shape[axis] = 0;
   for (auto [i, value] : llvm::enumerate(adaptor.getInputs())) {
@@ -553,10 +562,10 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   if (failed(input) || failed(indices))
     return failure();
   int64_t rank = input->getRank(), rawAxis = intOr(adaptor.getAxisAttr(), 0);
-  int64_t axis = normalizeAxis(rawAxis, rank);
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ", rawAxis,
-                             " is out of range for rank ", rank);
+  FailureOr<int64_t> checked = axisIn(loc, rawAxis, rank);
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   ArrayRef<int64_t> in = input->getShape();
   SmallVector<int64_t> shape(in.take_front(axis));
   llvm::append_range(shape, indices->getShape());
@@ -584,10 +593,10 @@ LogicalResult GatherGradOp::inferReturnTypes(MLIRContext *,
                              " cannot hold indices of rank ",
                              indices->getRank());
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
-  int64_t axis = normalizeAxis(rawAxis, rank);
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ", rawAxis,
-                             " is out of range for rank ", rank);
+  FailureOr<int64_t> checked = axisIn(loc, rawAxis, rank);
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   int64_t axisSize = intOr(adaptor.getAxisSizeAttr(), 0);
   if (axisSize < 1)
     return emitOptionalError(loc, "axis_size must be positive, got ", axisSize);
@@ -926,10 +935,10 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
   if (failed(input))
     return failure();
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), -1);
-  int64_t axis = normalizeAxis(rawAxis, input->getRank());
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ", rawAxis,
-                             " is out of range for rank ", input->getRank());
+  FailureOr<int64_t> checked = axisIn(loc, rawAxis, input->getRank());
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   ArrayRef<int64_t> normalized = input->getShape().drop_front(axis);
   for (auto [name, value] :
        {std::pair<StringRef, Value>{"scale", adaptor.getScale()},

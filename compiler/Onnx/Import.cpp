@@ -240,11 +240,13 @@ std::vector<int64_t> intsOf(const NpyArray &array) {
   return out;
 }
 
-/// Normalizes a possibly negative axis of a rank-`rank` tensor.
+/// A possibly negative axis of a rank-`rank` tensor, normalized (the
+/// dialect's rule), or nothing when out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank)
+  int64_t normalized = a::normalizeAxis(axis, rank);
+  if (normalized < 0)
     return std::nullopt;
-  return axis < 0 ? axis + rank : axis;
+  return normalized;
 }
 
 class Importer {
