@@ -922,6 +922,12 @@ LogicalResult Importer::globalAveragePool() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult Importer::batchNormalization() {
+  // Running statistics are state, not weights: no gradient trains them.
+  for (int i : {3, 4})
+    if (has(i))
+      if (auto it = values.find(node->input(i));
+          it != values.end() && !it->second.value)
+        it->second.trainable = false;
   Value x = in(0), scale = in(1), bias = in(2), mean = in(3), var = in(4);
   if (!x || !scale || !bias || !mean || !var)
     return failure();

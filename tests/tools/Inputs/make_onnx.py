@@ -73,3 +73,15 @@ with open(os.path.join(out, "text.onnx"), "w") as f:
     f.write("this is not a model\n")
 with open(os.path.join(out, "truncated.pb"), "wb") as f:
     f.write(numpy_helper.from_array(x).SerializeToString()[:20])
+
+# Batch normalization: scale and bias train, the running statistics do not.
+stats = [numpy_helper.from_array(rng.random(3).astype(np.float32), n)
+         for n in ("scale", "bias", "mean", "var")]
+graph = helper.make_graph(
+    [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean",
+                                             "var"], ["y"], name="bn")],
+    "bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4, 4])],
+    stats)
+save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+     "bn.onnx")
