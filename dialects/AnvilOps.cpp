@@ -287,6 +287,45 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  if (failed(requireAttr(loc, adaptor.getAttributes(), "predicate")))
+    return failure();
+  StringRef predicate = adaptor.getPredicateAttr().getValue();
+  if (!llvm::is_contained({"eq", "ne", "lt", "le", "gt", "ge"}, predicate))
+    return emitOptionalError(loc, "unknown predicate '", predicate,
+                             "'; expected eq, ne, lt, le, gt or ge");
+  if (failed(inferBroadcastType(loc, adaptor.getLhs().getType(),
+                                adaptor.getRhs().getType(), types)))
+    return failure();
+  types[0] =
+      cast<RankedTensorType>(types[0]).clone(IntegerType::get(context, 1));
+  return success();
+}
+
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto condition =
+      staticTensor(loc, adaptor.getCondition().getType(), "condition");
+  if (failed(condition) ||
+      failed(inferBroadcastType(loc, adaptor.getLhs().getType(),
+                                adaptor.getRhs().getType(), types)))
+    return failure();
+  auto values = cast<RankedTensorType>(types[0]);
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(condition->getShape(),
+                                          values.getShape(), shape))
+    return emitOptionalError(
+        loc, "the condition's shape ", shapeStr(condition->getShape()),
+        " does not broadcast with ", shapeStr(values.getShape()));
+  types[0] = values.clone(shape);
+  return success();
+}
+
 LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,

@@ -238,6 +238,44 @@ def Anvil_CastOp : Anvil_InferOp<"cast", [Anvil_Differentiable]> {
   let assemblyFormat = "$input attr-dict `:` type($input) `to` $to";
 }
 
+def Anvil_CompareOp : Anvil_InferOp<"compare"> {
+  let summary = "elementwise comparison with numpy broadcasting";
+  let description = [{
+    `lhs <predicate> rhs` for every element, as an `i1` mask; `predicate` is
+    one of `eq`, `ne`, `lt`, `le`, `gt`, `ge` (a comparison with NaN is
+    false, except `ne`). The operands have the same element type and
+    broadcast as in numpy.
+
+    ```mlir
+    %m = anvil.compare "eq" %labels, %ignore : tensor<8xi64>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Anvil_NumericTensor:$lhs, Anvil_NumericTensor:$rhs,
+                   StrAttr:$predicate);
+  let results = (outs Anvil_MaskTensor:$result);
+  let assemblyFormat =
+      "$predicate $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Anvil_SelectOp : Anvil_InferOp<"select"> {
+  let summary = "pick from two tensors by a mask, with numpy broadcasting";
+  let description = [{
+    `condition ? lhs : rhs` for every element; the three shapes broadcast as
+    in numpy, `lhs` and `rhs` have the same element type.
+
+    ```mlir
+    %y = anvil.select %m, %zeros, %x : tensor<8xi1>, tensor<f32>, tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_MaskTensor:$condition, Anvil_AnyTensor:$lhs,
+                   Anvil_AnyTensor:$rhs);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $lhs `,` $rhs attr-dict `:` type($condition) `,`
+    type($lhs) `,` type($rhs)
+  }];
+}
+
 def Anvil_OneHotOp : Anvil_InferOp<"one_hot"> {
   let summary = "one-hot encoding of integer labels";
   let description = [{

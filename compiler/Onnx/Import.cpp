@@ -343,6 +343,13 @@ private:
   /// Max and Min: one or more operands, folded pairwise.
   template <typename OpT> LogicalResult variadic();
   LogicalResult pow();
+  LogicalResult compare(StringRef predicate);
+  LogicalResult equal() { return compare("eq"); }
+  LogicalResult greater() { return compare("gt"); }
+  LogicalResult less() { return compare("lt"); }
+  LogicalResult greaterOrEqual() { return compare("ge"); }
+  LogicalResult lessOrEqual() { return compare("le"); }
+  LogicalResult where();
   LogicalResult reciprocal();
   LogicalResult leakyRelu();
   LogicalResult clip();
@@ -648,6 +655,21 @@ LogicalResult Importer::pow() {
     exponent = make<a::CastOp>({exponent},
                                {named("to", TypeAttr::get(elementOf(base)))});
   return out(0, make<a::PowOp>({base, exponent}));
+}
+
+LogicalResult Importer::compare(StringRef predicate) {
+  Value lhs = in(0), rhs = in(1);
+  if (!lhs || !rhs)
+    return failure();
+  if (elementOf(lhs) != elementOf(rhs))
+    return fail("operands of different element types");
+  return out(0, make<a::CompareOp>(
+                    {lhs, rhs},
+                    {named("predicate", builder.getStringAttr(predicate))}));
+}
+
+LogicalResult Importer::where() {
+  return out(0, make<a::SelectOp>({in(0), in(1), in(2)}));
 }
 
 LogicalResult Importer::reciprocal() {
@@ -1564,15 +1586,20 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Conv", &Importer::conv},
       {"Div", &Importer::binary<a::DivOp>},
       {"Dropout", &Importer::dropout},
+      {"Equal", &Importer::equal},
       {"Erf", &Importer::unary<a::ErfOp>},
       {"Exp", &Importer::unary<a::ExpOp>},
       {"Flatten", &Importer::flatten},
       {"Gather", &Importer::gather},
       {"Gemm", &Importer::gemm},
+      {"Greater", &Importer::greater},
+      {"GreaterOrEqual", &Importer::greaterOrEqual},
       {"GlobalAveragePool", &Importer::globalAveragePool},
       {"Identity", &Importer::identity},
       {"LayerNormalization", &Importer::layerNormalization},
       {"LeakyRelu", &Importer::leakyRelu},
+      {"Less", &Importer::less},
+      {"LessOrEqual", &Importer::lessOrEqual},
       {"Log", &Importer::unary<a::LogOp>},
       {"LogSoftmax", &Importer::logSoftmax},
       {"MatMul", &Importer::matmul},
@@ -1601,6 +1628,7 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Tanh", &Importer::unary<a::TanhOp>},
       {"Transpose", &Importer::transpose},
       {"Unsqueeze", &Importer::unsqueeze},
+      {"Where", &Importer::where},
   };
   return table;
 }

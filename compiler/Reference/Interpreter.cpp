@@ -162,6 +162,10 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::MatmulOp m) -> V {
         return {matmul(in[0], in[1], m.getTransposeA(), m.getTransposeB())};
       })
+      .Case([&](a::CompareOp c) -> V {
+        return {compare(c.getPredicate().str(), in[0], in[1])};
+      })
+      .Case([&](a::SelectOp) -> V { return {where(in[0], in[1], in[2])}; })
       .Case([&](a::AddOp) { return bin(BinaryKind::Add); })
       .Case([&](a::SubOp) { return bin(BinaryKind::Sub); })
       .Case([&](a::MulOp) { return bin(BinaryKind::Mul); })

@@ -191,6 +191,39 @@ Tensor ref::binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs) {
   return out;
 }
 
+Tensor ref::compare(const std::string &predicate, const Tensor &lhs,
+                    const Tensor &rhs) {
+  Tensor out(DType::Bool, broadcastShape(lhs.shape, rhs.shape));
+  int64_t flat = 0;
+  forEachIndex(out.shape, [&](const Shape &index) {
+    double a = lhs.data[broadcastOffset(lhs, index)];
+    double b = rhs.data[broadcastOffset(rhs, index)];
+    bool r = predicate == "eq"   ? a == b
+             : predicate == "ne" ? a != b
+             : predicate == "lt" ? a < b
+             : predicate == "le" ? a <= b
+             : predicate == "gt" ? a > b
+             : predicate == "ge"
+                 ? a >= b
+                 : throw Error("unknown predicate '" + predicate + "'");
+    out.data[flat++] = r ? 1.0 : 0.0;
+  });
+  return out;
+}
+
+Tensor ref::where(const Tensor &condition, const Tensor &lhs,
+                  const Tensor &rhs) {
+  Tensor out(lhs.dtype, broadcastShape(condition.shape,
+                                       broadcastShape(lhs.shape, rhs.shape)));
+  int64_t flat = 0;
+  forEachIndex(out.shape, [&](const Shape &index) {
+    out.data[flat++] = condition.data[broadcastOffset(condition, index)] != 0
+                           ? lhs.data[broadcastOffset(lhs, index)]
+                           : rhs.data[broadcastOffset(rhs, index)];
+  });
+  return out;
+}
+
 static Tensor map(const Tensor &x, const std::function<double(double)> &fn) {
   Tensor out(x.dtype, x.shape);
   for (int64_t i = 0; i < x.numElements(); ++i)

@@ -73,6 +73,11 @@ enum class UnaryKind {
 
 /// numpy-broadcasting elementwise op; integer division truncates.
 Tensor binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs);
+/// `lhs <predicate> rhs` (eq ne lt le gt ge) as a bool tensor, broadcasting.
+Tensor compare(const std::string &predicate, const Tensor &lhs,
+               const Tensor &rhs);
+/// `condition ? lhs : rhs`, broadcasting all three.
+Tensor where(const Tensor &condition, const Tensor &lhs, const Tensor &rhs);
 Tensor unary(UnaryKind kind, const Tensor &x);
 Tensor leakyRelu(const Tensor &x, double alpha);
 Tensor clip(const Tensor &x, std::optional<double> lo,

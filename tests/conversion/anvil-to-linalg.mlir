@@ -228,3 +228,17 @@ func.func @unmaterialized_param() -> tensor<2xf32> {
   %0 = anvil.param "w" init = "zeros" : tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+
+// -----
+
+// compare and select are elementwise generics on arith.cmpf / arith.select.
+// CHECK-LABEL: func @compare_select
+// CHECK: linalg.generic
+// CHECK: arith.cmpf olt
+// CHECK: linalg.generic
+// CHECK: arith.select
+func.func @compare_select(%x: tensor<4x3xf32>, %z: tensor<f32>) -> tensor<4x3xf32> {
+  %m = anvil.compare "lt" %x, %z : tensor<4x3xf32>, tensor<f32>
+  %y = anvil.select %m, %z, %x : tensor<4x3xi1>, tensor<f32>, tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}

@@ -122,6 +122,22 @@ func.func @clip_bounds(%a: tensor<3xf32>) {
 
 // -----
 
+func.func @compare_predicate(%l: tensor<4xi64>) {
+  // expected-error @+1 {{unknown predicate 'lg'; expected eq, ne, lt, le, gt or ge}}
+  %0 = anvil.compare "lg" %l, %l : tensor<4xi64>, tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @select_shapes(%m: tensor<3xi1>, %x: tensor<4xf32>) {
+  // expected-error @+1 {{the condition's shape [3] does not broadcast with [4]}}
+  %0 = anvil.select %m, %x, %x : tensor<3xi1>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @one_hot_classes(%l: tensor<4xi64>) {
   // expected-error @+1 {{classes must be positive, got 0}}
   %0 = anvil.one_hot %l {classes = 0 : i64} : tensor<4xi64>

@@ -107,6 +107,17 @@ func.func @one_hot_relu_grad(%l: tensor<4xi64>, %x: tensor<4x3xf32>) -> (tensor<
   return %0, %1, %2 : tensor<4x3xf32>, tensor<4x3xf64>, tensor<4x3xf32>
 }
 
+// CHECK-LABEL: func @compare_select
+func.func @compare_select(%l: tensor<4xi64>, %i: tensor<i64>, %x: tensor<4x3xf32>, %z: tensor<f32>) -> (tensor<4xi1>, tensor<4x3xf32>) {
+  // CHECK: anvil.compare "eq" %{{.*}}, %{{.*}} : tensor<4xi64>, tensor<i64>
+  %0 = anvil.compare "eq" %l, %i : tensor<4xi64>, tensor<i64>
+  // CHECK: anvil.compare "lt" %{{.*}}, %{{.*}} : tensor<4x3xf32>, tensor<f32>
+  %1 = anvil.compare "lt" %x, %z : tensor<4x3xf32>, tensor<f32>
+  // CHECK: anvil.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x3xi1>, tensor<f32>, tensor<4x3xf32>
+  %2 = anvil.select %1, %z, %x : tensor<4x3xi1>, tensor<f32>, tensor<4x3xf32>
+  return %0, %2 : tensor<4xi1>, tensor<4x3xf32>
+}
+
 // CHECK-LABEL: func @softmax
 func.func @softmax(%x: tensor<4x10xf32>) -> tensor<4x10xf32> {
   // CHECK: anvil.softmax %{{.*}} : tensor<4x10xf32>

@@ -177,6 +177,18 @@ def main():
                     t(ia) + t(ib))
             r.check("div i64", [ia, ib], f"anvil.div %a0, %a1 : {ttype(ia)}, {ttype(ib)}",
                     torch.div(t(ia), t(ib), rounding_mode="trunc"))
+            # Comparisons (integer and float) and select, broadcasting.
+            for pred, fn in (("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt),
+                             ("le", torch.le), ("gt", torch.gt), ("ge", torch.ge)):
+                r.check(f"compare {pred} i64", [ia, ib],
+                        f'anvil.compare "{pred}" %a0, %a1 : {ttype(ia)}, {ttype(ib)}',
+                        fn(t(ia), t(ib)))
+            r.check("compare lt f32", [a, b], f'anvil.compare "lt" %a0, %a1 : {ttype(a)}, {ttype(b)}',
+                    torch.lt(t(a), t(b)))
+            mask = rng.random(b_shape) > 0.5
+            r.check("select", [mask, a, b],
+                    f"anvil.select %a0, %a1, %a2 : {ttype(mask)}, {ttype(a)}, {ttype(b)}",
+                    torch.where(t(mask), t(a), t(b)))
 
             # Unary ops.
             x = rand(*dims(int(rng.integers(1, 4))))

@@ -91,6 +91,24 @@ TEST(RandomTest, UniformInUnitInterval) {
 // Binary elementwise
 //===----------------------------------------------------------------------===//
 
+TEST(BinaryTest, CompareBroadcastsAndNaNIsUnordered) {
+  Tensor a = f64({2, 2}, {1, 2, NAN, 4});
+  Tensor b = f64({2}, {2, 2});
+  EXPECT_TENSOR(compare("lt", a, b), ({2, 2}), ({1, 0, 0, 0}));
+  EXPECT_TENSOR(compare("ge", a, b), ({2, 2}), ({0, 1, 0, 1}));
+  EXPECT_TENSOR(compare("eq", a, b), ({2, 2}), ({0, 1, 0, 0}));
+  EXPECT_TENSOR(compare("ne", a, b), ({2, 2}), ({1, 0, 1, 1}));
+  EXPECT_EQ(compare("eq", a, b).dtype, DType::Bool);
+  EXPECT_THROW(compare("lg", a, b), Error);
+}
+
+TEST(BinaryTest, WherePicksPerElement) {
+  Tensor c(DType::Bool, {2, 1}, std::vector<double>{1, 0});
+  Tensor a = f64({3}, {1, 2, 3});
+  Tensor b = f64({}, {-1});
+  EXPECT_TENSOR(where(c, a, b), ({2, 3}), ({1, 2, 3, -1, -1, -1}));
+}
+
 TEST(BinaryTest, Add) {
   Tensor a = f64({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor b = f64({2, 3}, {10, 20, 30, 40, 50, 60});

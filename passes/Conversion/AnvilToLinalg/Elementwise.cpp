@@ -41,6 +41,29 @@ Value scalar(DivOp, OpBuilder &b, Location loc, ValueRange a) {
   return isFloat(a[0]) ? b.create<arith::DivFOp>(loc, a[0], a[1]).getResult()
                        : b.create<arith::DivSIOp>(loc, a[0], a[1]).getResult();
 }
+Value scalar(CompareOp op, OpBuilder &b, Location loc, ValueRange a) {
+  StringRef p = op.getPredicate();
+  if (isFloat(a[0])) {
+    // Ordered, so that NaN compares false, except `ne` (unordered).
+    auto predicate = p == "eq"   ? arith::CmpFPredicate::OEQ
+                     : p == "ne" ? arith::CmpFPredicate::UNE
+                     : p == "lt" ? arith::CmpFPredicate::OLT
+                     : p == "le" ? arith::CmpFPredicate::OLE
+                     : p == "gt" ? arith::CmpFPredicate::OGT
+                                 : arith::CmpFPredicate::OGE;
+    return b.create<arith::CmpFOp>(loc, predicate, a[0], a[1]);
+  }
+  auto predicate = p == "eq"   ? arith::CmpIPredicate::eq
+                   : p == "ne" ? arith::CmpIPredicate::ne
+                   : p == "lt" ? arith::CmpIPredicate::slt
+                   : p == "le" ? arith::CmpIPredicate::sle
+                   : p == "gt" ? arith::CmpIPredicate::sgt
+                               : arith::CmpIPredicate::sge;
+  return b.create<arith::CmpIOp>(loc, predicate, a[0], a[1]);
+}
+Value scalar(SelectOp, OpBuilder &b, Location loc, ValueRange a) {
+  return b.create<arith::SelectOp>(loc, a[0], a[1], a[2]);
+}
 Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
   return b.create<math::PowFOp>(loc, a[0], a[1]);
 }
@@ -324,6 +347,7 @@ struct DropoutLowering : OpConversionPattern<DropoutOp> {
 void mlir::anvil::populateElementwiseToLinalgPatterns(
     RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+               ElementwiseLowering<CompareOp>, ElementwiseLowering<SelectOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
                ElementwiseLowering<MinOp>, ElementwiseLowering<NegOp>,
