@@ -613,6 +613,30 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *,
+                                                 std::optional<Location> loc,
+                                                 Adaptor adaptor,
+                                                 SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto indices = staticTensor(loc, adaptor.getIndices().getType(), "indices");
+  if (failed(input) || failed(indices))
+    return failure();
+  int64_t rank = input->getRank();
+  if (indices->getRank() != rank)
+    return emitOptionalError(loc, "indices have rank ", indices->getRank(),
+                             ", the input ", rank, "; they must be equal");
+  FailureOr<int64_t> axis = axisIn(loc, intOr(adaptor.getAxisAttr(), 0), rank);
+  if (failed(axis))
+    return failure();
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis && indices->getDimSize(d) > input->getDimSize(d))
+      return emitOptionalError(
+          loc, "indices ", shapeStr(indices->getShape()), " exceed the input ",
+          shapeStr(input->getShape()), " in dimension ", d);
+  types.push_back(input->clone(indices->getShape()));
+  return success();
+}
+
 LogicalResult GatherGradOp::inferReturnTypes(MLIRContext *,
                                              std::optional<Location> loc,
                                              Adaptor adaptor,

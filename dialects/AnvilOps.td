@@ -468,6 +468,25 @@ def Anvil_SliceOp : Anvil_InferOp<"slice", [Anvil_Differentiable]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Anvil_GatherElementsOp : Anvil_InferOp<"gather_elements"> {
+  let summary = "pick one element along `axis` per index";
+  let description = [{
+    As ONNX GatherElements (torch.gather): `input` and `indices` have the
+    same rank, and the result, of the indices' shape, is
+    `input[i0, ..., indices[i0, ..., in], ..., in]` with the index in place
+    `axis`; negative indices count from the back.
+
+    ```mlir
+    %p = anvil.gather_elements %logp, %labels {axis = 1 : i64} : tensor<8x10xf32>, tensor<8x1xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_AnyTensor:$input, Anvil_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Anvil_AnyTensor:$result);
+  let assemblyFormat =
+      "$input `,` $indices attr-dict `:` type($input) `,` type($indices)";
+}
+
 def Anvil_GatherOp : Anvil_InferOp<"gather", [Anvil_Differentiable]> {
   let summary = "pick slices along `axis` by index";
   let description = [{

@@ -370,6 +370,7 @@ private:
   LogicalResult transpose();
   LogicalResult concat();
   LogicalResult gather();
+  LogicalResult gatherElements();
   LogicalResult dropout();
   LogicalResult identity();
   LogicalResult castOp();
@@ -1145,6 +1146,17 @@ LogicalResult Importer::gather() {
   return out(0, make<a::GatherOp>({x, indices}, {int64("axis", *axis)}));
 }
 
+LogicalResult Importer::gatherElements() {
+  Value x = in(0), indices = in(1);
+  if (!x || !indices)
+    return failure();
+  auto axis = normalizeAxis(attrInt("axis", 0), shapeOf(x).size());
+  if (!axis)
+    return fail("axis out of range");
+  return out(0,
+             make<a::GatherElementsOp>({x, indices}, {int64("axis", *axis)}));
+}
+
 LogicalResult Importer::identity() {
   Value x = in(0);
   if (!x)
@@ -1591,6 +1603,7 @@ const std::map<std::string, Importer::Handler> &Importer::handlers() {
       {"Exp", &Importer::unary<a::ExpOp>},
       {"Flatten", &Importer::flatten},
       {"Gather", &Importer::gather},
+      {"GatherElements", &Importer::gatherElements},
       {"Gemm", &Importer::gemm},
       {"Greater", &Importer::greater},
       {"GreaterOrEqual", &Importer::greaterOrEqual},

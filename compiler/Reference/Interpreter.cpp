@@ -241,6 +241,9 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::GatherOp g) -> V {
         return {gather(in[0], in[1], g.getAxis())};
       })
+      .Case([&](a::GatherElementsOp g) -> V {
+        return {gatherElements(in[0], in[1], g.getAxis())};
+      })
       .Case([&](a::SliceGradOp s) -> V {
         return {sliceGrad(in[0], toShape(s.getInputShape()),
                           toShape(s.getStarts()), toShape(s.getSteps()))};

@@ -543,6 +543,24 @@ Tensor ref::gather(const Tensor &x, const Tensor &indices, int64_t axis) {
   return out;
 }
 
+Tensor ref::gatherElements(const Tensor &x, const Tensor &indices,
+                           int64_t axis) {
+  axis = normAxis(axis, x.rank());
+  Tensor out(x.dtype, indices.shape);
+  int64_t dim = x.shape[axis];
+  forEachIndex(indices.shape, [&](const Shape &index) {
+    int64_t i = static_cast<int64_t>(indices.at(index));
+    if (i < -dim || i >= dim)
+      throw Error("gather_elements index " + std::to_string(i) +
+                  " is out of range for a dimension of size " +
+                  std::to_string(dim));
+    Shape in = index;
+    in[axis] = i < 0 ? i + dim : i;
+    out.at(index) = x.at(in);
+  });
+  return out;
+}
+
 Tensor ref::sliceGrad(const Tensor &grad, const Shape &shape,
                       const Shape &starts, const Shape &steps) {
   Tensor dx(grad.dtype, shape);

@@ -113,6 +113,8 @@ Tensor concat(const std::vector<Tensor> &inputs, int64_t axis);
 Tensor slice(const Tensor &x, const Shape &starts, const Shape &ends,
              const Shape &steps);
 Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis);
+/// ONNX GatherElements: out[idx] = x[idx with indices[idx] at `axis`].
+Tensor gatherElements(const Tensor &x, const Tensor &indices, int64_t axis);
 /// The gradient of slice: zeros of `shape`, with `grad` at the positions the
 /// slice with `starts` and `steps` read.
 Tensor sliceGrad(const Tensor &grad, const Shape &shape, const Shape &starts,

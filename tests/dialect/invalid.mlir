@@ -122,6 +122,22 @@ func.func @clip_bounds(%a: tensor<3xf32>) {
 
 // -----
 
+func.func @gather_elements_rank(%x: tensor<4x10xf32>, %l: tensor<4xi64>) {
+  // expected-error @+1 {{indices have rank 1, the input 2; they must be equal}}
+  %0 = anvil.gather_elements %x, %l {axis = 1 : i64} : tensor<4x10xf32>, tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @gather_elements_size(%x: tensor<4x10xf32>, %l: tensor<5x1xi64>) {
+  // expected-error @+1 {{indices [5, 1] exceed the input [4, 10] in dimension 0}}
+  %0 = anvil.gather_elements %x, %l {axis = 1 : i64} : tensor<4x10xf32>, tensor<5x1xi64>
+  return
+}
+
+// -----
+
 func.func @compare_predicate(%l: tensor<4xi64>) {
   // expected-error @+1 {{unknown predicate 'lg'; expected eq, ne, lt, le, gt or ge}}
   %0 = anvil.compare "lg" %l, %l : tensor<4xi64>, tensor<4xi64>

@@ -118,6 +118,13 @@ func.func @compare_select(%l: tensor<4xi64>, %i: tensor<i64>, %x: tensor<4x3xf32
   return %0, %2 : tensor<4xi1>, tensor<4x3xf32>
 }
 
+// CHECK-LABEL: func @gather_elements
+func.func @gather_elements(%x: tensor<4x10xf32>, %l: tensor<4x1xi64>) -> tensor<4x1xf32> {
+  // CHECK: anvil.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : tensor<4x10xf32>, tensor<4x1xi64>
+  %0 = anvil.gather_elements %x, %l {axis = 1 : i64} : tensor<4x10xf32>, tensor<4x1xi64>
+  return %0 : tensor<4x1xf32>
+}
+
 // CHECK-LABEL: func @softmax
 func.func @softmax(%x: tensor<4x10xf32>) -> tensor<4x10xf32> {
   // CHECK: anvil.softmax %{{.*}} : tensor<4x10xf32>

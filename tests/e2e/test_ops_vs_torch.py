@@ -325,6 +325,15 @@ def main():
             want = np.take(x, idx % x.shape[gax], axis=gax).astype(np.float64)
             r.check("gather", [x, idx], f"anvil.gather %a0, %a1 {{axis = {gax} : i64}} : "
                     f"{ttype(x)}, {ttype(idx)}", torch.from_numpy(want))
+            # gather_elements (torch.gather): indices of the input's rank,
+            # no larger off the axis, negative ones wrapped.
+            eshape = [int(rng.integers(1, d + 1)) if a != gax else int(rng.integers(1, 6))
+                      for a, d in enumerate(x.shape)]
+            eidx = rng.integers(-x.shape[gax], x.shape[gax], eshape).astype(np.int64)
+            r.check("gather_elements", [x, eidx],
+                    f"anvil.gather_elements %a0, %a1 {{axis = {gax} : i64}} : "
+                    f"{ttype(x)}, {ttype(eidx)}",
+                    torch.gather(t(x), gax, t(eidx % x.shape[gax])))
 
             def gathered(v):
                 flat = torch.index_select(v, gax, torch.from_numpy(idx.reshape(-1) % x.shape[gax]))

@@ -91,6 +91,16 @@ TEST(RandomTest, UniformInUnitInterval) {
 // Binary elementwise
 //===----------------------------------------------------------------------===//
 
+TEST(GatherElementsTest, PicksAlongTheAxis) {
+  Tensor x = f64({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor idx(DType::I64, {2, 2}, std::vector<double>{2, 0, -1, 1});
+  EXPECT_TENSOR(gatherElements(x, idx, 1), ({2, 2}), ({3, 1, 6, 5}));
+  Tensor rows(DType::I64, {1, 3}, std::vector<double>{1, 0, 1});
+  EXPECT_TENSOR(gatherElements(x, rows, 0), ({1, 3}), ({4, 2, 6}));
+  Tensor bad(DType::I64, {1, 1}, std::vector<double>{3});
+  EXPECT_THROW(gatherElements(x, bad, 1), Error);
+}
+
 TEST(BinaryTest, CompareBroadcastsAndNaNIsUnordered) {
   Tensor a = f64({2, 2}, {1, 2, NAN, 4});
   Tensor b = f64({2}, {2, 2});

@@ -114,6 +114,44 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
   }
 };
 
+/// gather_elements: a generic over the indices that reads the input at the
+/// same position with the (wrapped) index in place `axis`.
+struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value data = adaptor.getInput();
+    auto dataType = cast<RankedTensorType>(data.getType());
+    int64_t rank = type.getRank();
+    int64_t axis = normalizeAxis(op.getAxis(), rank);
+    int64_t dim = dataType.getDimSize(axis);
+    SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(rank));
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, adaptor.getIndices(), emptyTensor(rewriter, loc, type), maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
+          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+          Value wrapped = b.create<arith::AddIOp>(
+              l, i, b.create<arith::ConstantIndexOp>(l, dim));
+          Value negative =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, zero);
+          i = b.create<arith::SelectOp>(l, negative, wrapped, i);
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < rank; ++d)
+            at.push_back(d == axis ? i : b.create<linalg::IndexOp>(l, d));
+          b.create<linalg::YieldOp>(
+              l, b.create<tensor::ExtractOp>(l, data, at).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -305,8 +343,9 @@ struct GatherGradLowering : OpConversionPattern<GatherGradOp> {
 } // namespace
 
 void mlir::anvil::populateShapeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
-               TransposeLowering, ConcatLowering, SliceLowering,
-               SliceGradLowering, GatherLowering, GatherGradLowering>(
-      patterns.getContext());
+  patterns
+      .add<ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
+           TransposeLowering, ConcatLowering, SliceLowering, SliceGradLowering,
+           GatherLowering, GatherElementsLowering, GatherGradLowering>(
+          patterns.getContext());
 }
