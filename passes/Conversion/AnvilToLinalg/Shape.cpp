@@ -114,6 +114,18 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
   }
 };
 
+/// An integer index as an `index`, a negative one counted from the back of
+/// a dimension of size `dim` (python's rule, as gather defines).
+Value wrapIndex(OpBuilder &b, Location loc, Value index, int64_t dim) {
+  Value i = b.create<arith::IndexCastOp>(loc, b.getIndexType(), index);
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value wrapped = b.create<arith::AddIOp>(
+      loc, i, b.create<arith::ConstantIndexOp>(loc, dim));
+  Value negative =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, i, zero);
+  return b.create<arith::SelectOp>(loc, negative, wrapped, i);
+}
+
 /// gather_elements: a generic over the indices that reads the input at the
 /// same position with the (wrapped) index in place `axis`.
 struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
@@ -134,13 +146,7 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, type, adaptor.getIndices(), emptyTensor(rewriter, loc, type), maps,
         iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-          Value wrapped = b.create<arith::AddIOp>(
-              l, i, b.create<arith::ConstantIndexOp>(l, dim));
-          Value negative =
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, zero);
-          i = b.create<arith::SelectOp>(l, negative, wrapped, i);
+          Value i = wrapIndex(b, l, args[0], dim);
           SmallVector<Value> at;
           for (int64_t d = 0; d < rank; ++d)
             at.push_back(d == axis ? i : b.create<linalg::IndexOp>(l, d));
@@ -177,14 +183,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, type, adaptor.getIndices(), emptyTensor(rewriter, loc, type), maps,
         iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          // A negative index counts from the back.
-          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-          Value wrapped = b.create<arith::AddIOp>(
-              l, i, b.create<arith::ConstantIndexOp>(l, dim));
-          Value negative =
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, zero);
-          i = b.create<arith::SelectOp>(l, negative, wrapped, i);
+          Value i = wrapIndex(b, l, args[0], dim);
           SmallVector<Value> at;
           for (int64_t d = 0; d < axis; ++d)
             at.push_back(b.create<linalg::IndexOp>(l, d));
@@ -294,15 +293,10 @@ struct GatherGradLowering : OpConversionPattern<GatherGradOp> {
           Value dx = iter[0];
           // A negative index counts from the back; one out of range adds
           // nothing (at row 0).
-          Value i = nb.create<arith::IndexCastOp>(
-              l, nb.getIndexType(),
-              nb.create<tensor::ExtractOp>(l, indices, pos));
+          Value i = wrapIndex(nb, l,
+                              nb.create<tensor::ExtractOp>(l, indices, pos), d);
           Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
           Value size = nb.create<arith::ConstantIndexOp>(l, d);
-          Value negative =
-              nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, zero);
-          i = nb.create<arith::SelectOp>(
-              l, negative, nb.create<arith::AddIOp>(l, i, size), i);
           Value inRange = nb.create<arith::AndIOp>(
               l,
               nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i, zero),
