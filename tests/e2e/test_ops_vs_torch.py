@@ -368,33 +368,23 @@ def main():
             # The convolution's gradients, against PyTorch's: one group, then
             # the random groups.
             wt1 = rand(cout, cin, kh, kw)
-            out1 = F.conv2d(padded, t(wt1), None, (sh, sw), 0, (dh, dw))
-            gy = rand(*out1.shape)
-            xin = t(x).requires_grad_()
-            win = t(wt1).requires_grad_()
-            (F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None, (sh, sw), 0,
-                      (dh, dw)) * t(gy)).sum().backward()
             cattrs = (f"strides = {arr(sh, sw)}, pads = {arr(*pads)}, dilations = {arr(dh, dw)}")
-            r.check("conv2d_grad_input", [gy, wt1],
-                    f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {cattrs}}} : "
-                    f"{ttype(gy)}, {ttype(wt1)}", xin.grad, rtol=1e-4, atol=1e-5)
-            r.check("conv2d_grad_filter", [x, gy],
-                    f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {cattrs}}} : "
-                    f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
-            # Grouped (and, when cin == groups, depthwise) gradients.
-            xin = t(x).requires_grad_()
-            win = t(wt).requires_grad_()
-            outg = F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None, (sh, sw), 0,
-                            (dh, dw), groups)
-            gyg = rand(*outg.shape)
-            (outg * t(gyg)).sum().backward()
+            # One group, then grouped (and, when cin == groups, depthwise).
+            for label, wg, g in (("", wt1, 1), (" (groups)", wt, groups)):
+                xin = t(x).requires_grad_()
+                win = t(wg).requires_grad_()
+                out = F.conv2d(F.pad(xin, (pads[1], pads[3], pads[0], pads[2])), win, None,
+                               (sh, sw), 0, (dh, dw), g)
+                gy = rand(*out.shape)
+                (out * t(gy)).sum().backward()
+                gattrs = f"{cattrs}, groups = {g} : i64"
+                r.check("conv2d_grad_input" + label, [gy, wg],
+                        f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {gattrs}}} : "
+                        f"{ttype(gy)}, {ttype(wg)}", xin.grad, rtol=1e-4, atol=1e-5)
+                r.check("conv2d_grad_filter" + label, [x, gy],
+                        f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {gattrs}}} : "
+                        f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
             gattrs = f"{cattrs}, groups = {groups} : i64"
-            r.check("conv2d_grad_input (groups)", [gyg, wt],
-                    f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, {gattrs}}} : "
-                    f"{ttype(gyg)}, {ttype(wt)}", xin.grad, rtol=1e-4, atol=1e-5)
-            r.check("conv2d_grad_filter (groups)", [x, gyg],
-                    f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {gattrs}}} : "
-                    f"{ttype(x)}, {ttype(gyg)}", win.grad, rtol=1e-4, atol=1e-5)
             # (No bias: compiled entry points take at most 8 arguments and
             # results together.)
             grad_case("conv2d groups (autodiff)", [x, wt],
