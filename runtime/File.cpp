@@ -35,17 +35,15 @@ void removeTempFiles(int sig) {
   raise(sig);
 }
 
-/// Installs removeTempFiles for SIGINT and SIGTERM once, except where the
-/// signal is ignored (a background job's SIGINT): ignoring it stays.
+/// Installs removeTempFiles for SIGINT and SIGTERM unless it is there, or
+/// the signal is ignored (a background job's SIGINT): ignoring it stays.
 void installHandler() {
-  static bool installed = false;
-  if (installed)
-    return;
-  installed = true;
   for (int i = 0; i < 2; ++i) {
-    sigaction(kSignals[i], nullptr, &previousAction[i]);
-    if (previousAction[i].sa_handler == SIG_IGN)
+    struct sigaction now;
+    sigaction(kSignals[i], nullptr, &now);
+    if (now.sa_handler == SIG_IGN || now.sa_handler == removeTempFiles)
       continue;
+    previousAction[i] = now;
     struct sigaction action = {};
     action.sa_handler = removeTempFiles;
     sigemptyset(&action.sa_mask);
