@@ -391,8 +391,11 @@ int run(int argc, char **argv) {
 
   long firstEpoch = 0;
   loadWeights(o.weights);
-  std::vector<NamedTensor> settings = readWeights(o.trainerFile);
-  // anvilc train --lr is the default.
+  // The trainer's own weights file holds anvilc train's --lr (the default)
+  // and the ONNX form of the model.
+  std::vector<NamedTensor> settings;
+  if (!o.lrGiven || !o.exportOnnx.empty())
+    settings = readWeights(o.trainerFile);
   for (const NamedTensor &t : settings)
     if (t.name == "__lr" && !o.lrGiven && t.dtype == DType::F64 &&
         t.shape.empty())
