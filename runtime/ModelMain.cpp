@@ -106,7 +106,7 @@ int run(int argc, char **argv) {
     function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
                                               : "forward";
   Function fn = lookupFunction(function);
-  if (anvil_model_num_params > 0)
+  if (anvil_model_weights_path[0] != '\0') // compiled with --weights-file
     loadWeights(weights);
 
   std::vector<NpyArray> args;

@@ -152,6 +152,7 @@ def main():
                      ["dir.npy: is a directory, not a .npy file"], absent=["y.npy"])
         expect_error([mlpw, "--input", "none.npy", "--output", "y.npy"],
                      ["none.npy: cannot open the .npy file: No such file or directory"], absent=["y.npy"])
+        expect_error([mlpw, "--input", "x.npy", "--output", "dir.npy"], ["dir.npy: cannot write: Is a directory"])
         expect_error([mlpw, "--weights", "dir.ckpt", "--input", "x.npy", "--output", "y.npy"],
                      ["dir.ckpt: is a directory, not a weights file"], absent=["y.npy"])
         expect_error([trainer, "--data", "data100", "--resume", "dir.ckpt", "--save", "s.ckpt"],
