@@ -77,7 +77,10 @@ std::string readIdx(const std::string &path, uint32_t magic,
   for (size_t d = 0; d < rank; ++d)
     dims.push_back(u32(4 + 4 * d));
   int64_t count = byteCount(DType::U8, dims);
-  if (count < 0 || data.size() != offset + static_cast<size_t>(count))
+  if (count < 0)
+    throw Error(path + ": corrupt: the header's dimensions describe more "
+                       "data than any file can hold");
+  if (data.size() != offset + static_cast<size_t>(count))
     throw Error(path + ": truncated or corrupt: the header promises " +
                 std::to_string(count) + " bytes of data, the file holds " +
                 std::to_string(data.size() - std::min(data.size(), offset)));

@@ -183,7 +183,8 @@ TEST(DatasetTest, IdxSizeOverflow) {
   std::ofstream(dir + "/train-labels-idx1-ubyte", std::ios::binary)
       << std::string("\0\0\x08\x01\0\0\0\x01\1", 9);
   expectError([&] { loadIdxDataset(dir, "train"); },
-              {dir + "/train-images-idx3-ubyte: truncated or corrupt"});
+              {dir + "/train-images-idx3-ubyte: corrupt: the header's "
+                     "dimensions describe more data than any file can hold"});
 }
 
 TEST(DatasetTest, NonFiniteFeatures) {
