@@ -59,6 +59,13 @@ TEST_F(FileTest, ReadFile) {
   EXPECT_EQ(errorOf([&] { readFile(path("none"), "test file"); }),
             path("none") + ": cannot open the test file: No such file or "
                            "directory; check the path");
+  // Unreadable (root reads anything, so only checked for other users).
+  if (geteuid() != 0) {
+    fs::permissions(path("a"), fs::perms::none);
+    EXPECT_EQ(errorOf([&] { readFile(path("a"), "test file"); }),
+              path("a") + ": cannot open the test file: Permission denied; "
+                          "make it readable");
+  }
 }
 
 TEST_F(FileTest, AtomicWriteLeavesNothingBehind) {
