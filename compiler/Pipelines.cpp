@@ -118,9 +118,11 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
   pm.addPass(createTileAndVectorizePass());
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // exp, tanh and erf become arithmetic LLVM vectorizes, not libm calls.
+  pm.addPass(createApproximateMathPass());
   // Every other large op (after fusion: one parallel loop per fused chain)
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());
@@ -173,9 +175,10 @@ void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
-  // Functions LLVM has no intrinsic for (erf, tanh) call libm.
-  pm.addPass(createConvertMathToLibmPass());
+  // Math ops become LLVM intrinsics (floor and fma: instructions); those
+  // LLVM has no intrinsic for (f64 erf and tanh) then call libm.
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

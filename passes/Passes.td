@@ -259,6 +259,76 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
   ];
 }
 
+def FuseElementwisePass : Pass<"anvil-fuse-elementwise", "ModuleOp"> {
+  let summary = "Fuse chains of elementwise linalg ops into one loop nest";
+  let description = [{
+    Upstream linalg elementwise fusion (a producer generic with one use is
+    folded into its consumer's body; reshapes are folded by expansion;
+    fills and scalar constants are folded in), with a bound on the size of
+    a fused body. Each fusion copies the producer's whole body into the
+    consumer, so a chain of n ops fused into one costs n^2/2 op copies:
+    20,000 chained ONNX ops took minutes. A producer whose body already
+    holds `max-body-ops` operations is not fused; its chain starts a new
+    loop nest. Real models' chains are a few ops long, far below the bound,
+    and a chain split every 64 ops costs one extra pass over memory per 64
+    ops of arithmetic. Before:
+
+    ```mlir
+    %a = linalg.generic {...} ins(%x : tensor<8xf32>) ... { math.exp }
+    %b = linalg.generic {...} ins(%a : tensor<8xf32>) ... { arith.negf }
+    ```
+
+    After:
+
+    ```mlir
+    %b = linalg.generic {...} ins(%x : tensor<8xf32>) ... { math.exp; arith.negf }
+    ```
+  }];
+  let options = [
+    Option<"maxBodyOps", "max-body-ops", "int64_t", "64",
+           "Most operations a producer's body may hold and still be fused">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def ApproximateMathPass : Pass<"anvil-approximate-math", "ModuleOp"> {
+  let summary = "Replace f32 exp, tanh and erf by vectorizable polynomials";
+  let description = [{
+    LLVM has no vector exp: a `math.exp` in a loop becomes one call to
+    libm's `expf` per element (tanh and erf too, through
+    `convert-math-to-libm`). Calls are slow, block vectorization, and in a
+    large function make register allocation quadratic (each call clobbers
+    every vector register): a chain of 5,000 sigmoids spent 40% of its
+    compile time there. This pass rewrites the f32 math ops named in `ops`
+    into upstream MLIR's polynomial approximations (Cephes' exp with range
+    reduction, Eigen's tanh, a piecewise erf), which are plain arithmetic
+    that LLVM vectorizes. tests/e2e/test_math_accuracy.py holds them to
+    libm: exp within 8 ulp (5 seen), tanh 4, erf 3; infinities and NaN
+    as libm gives them; an exp that would be subnormal (x < -87.3) may
+    flush to zero, and erf(-0) is +0. f64 ops keep calling libm. Before:
+
+    ```mlir
+    %e = math.exp %x : f32
+    ```
+
+    After:
+
+    ```mlir
+    %k = math.floor ... ; %p = math.fma ... ; ... %e = arith.mulf %p, %pow2 : f32
+    ```
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "The math ops to approximate (exp, tanh, erf)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
   let summary = "Split every large linalg op into parallel tiles (scf.forall)";
   let description = [{

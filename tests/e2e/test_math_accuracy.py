@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Accuracy of compiled exp, tanh and erf (anvil-approximate-math).
+
+Compiled f32 exp, tanh and erf are polynomial approximations, not libm
+calls (see the pass in passes/Passes.td). This runs them through
+`anvilc run` on 40,000 points over [-100, 100] plus the special values and
+compares them with float64 numpy/math results rounded to f32:
+  - exp within 8 ulp (5 is reached next to overflow) wherever the result is a normal float; where it would
+    be subnormal (x below about -87.3) the approximation flushes towards
+    zero, so there only |result| <= FLT_MIN is required;
+  - tanh and erf within 4 ulp or 3e-7 absolute (near zero, where ulps are
+    tiny, the absolute bound applies);
+  - infinities, NaN and zeros exactly as libm gives them (erf(-0) may
+    come out +0: the sign of a zero is not kept).
+Exits non-zero on any violation.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+FLT_MIN = np.finfo(np.float32).tiny
+
+
+def ulps(got, want):
+    """Distance in units of the last place of the f32 `want`."""
+    return np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--anvilc", required=True)
+    args = parser.parse_args()
+    specials = [0.0, -0.0, np.inf, -np.inf, np.nan, 88.72, 88.8, 89.0, -87.3,
+                -103.0, -104.0, -150.0, 1e-30, -1e-30, 1e-45, 3.9, 4.0, 9.0,
+                10.0, -10.0, 0.5, -0.5]
+    x = np.concatenate([np.linspace(-100, 100, 20001), np.linspace(-10, 10, 20001),
+                        np.linspace(-1, 1, 2001), specials]).astype(np.float32)
+    t = f"tensor<{x.size}xf32>"
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "m.mlir")
+        with open(model, "w") as f:
+            f.write(f"func.func @forward(%x: {t}) -> ({t}, {t}, {t}) {{\n"
+                    f"  %e = anvil.exp %x : {t}\n  %h = anvil.tanh %x : {t}\n"
+                    f"  %r = anvil.erf %x : {t}\n"
+                    f"  return %e, %h, %r : {t}, {t}, {t}\n}}\n")
+        np.save(os.path.join(tmp, "x.npy"), x)
+        outs = [os.path.join(tmp, f"{k}.npy") for k in ("exp", "tanh", "erf")]
+        cmd = [args.anvilc, "run", model, "--input", os.path.join(tmp, "x.npy")]
+        for o in outs:
+            cmd += ["--output", o]
+        subprocess.run(cmd, check=True)
+        got = {k: np.load(o).astype(np.float64) for k, o in zip(("exp", "tanh", "erf"), outs)}
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        want = {"exp": np.exp(x64).astype(np.float32).astype(np.float64),
+                "tanh": np.tanh(x64).astype(np.float32).astype(np.float64),
+                "erf": np.array([math.erf(v) for v in x64]).astype(np.float32).astype(np.float64)}
+    for name in ("exp", "tanh", "erf"):
+        g, w = got[name], want[name]
+        special = ~np.isfinite(w) | ~np.isfinite(g) | (w == 0)
+        for i in np.where(special)[0]:
+            same = (np.isnan(g[i]) and np.isnan(w[i])) or g[i] == w[i]
+            flushed = name == "exp" and w[i] == 0 and g[i] == 0
+            if not (same or flushed):
+                failures.append(f"{name}({x[i]!r}) = {g[i]!r}, libm gives {w[i]!r}")
+        normal = ~special & (np.abs(w) >= FLT_MIN)
+        if name == "exp":
+            err = ulps(g[normal], w[normal])
+            bad = err > 8
+            tiny = ~special & (np.abs(w) < FLT_MIN)
+            for i in np.where(tiny)[0]:
+                if abs(g[i]) > FLT_MIN:
+                    failures.append(f"exp({x[i]!r}) = {g[i]!r}, libm gives subnormal {w[i]!r}")
+        else:
+            err = ulps(g[normal], w[normal])
+            bad = (err > 4) & (np.abs(g[normal] - w[normal]) > 3e-7)
+        for i in np.where(bad)[0][:5]:
+            xi = x[normal][i]
+            failures.append(f"{name}({xi!r}) = {g[normal][i]!r}, libm gives "
+                            f"{w[normal][i]!r} ({err[i]:.0f} ulp)")
+        print(f"{name}: max {err.max():.0f} ulp over {normal.sum()} normal results, "
+              f"{special.sum()} special values")
+    for f in failures:
+        print("FAIL:", f)
+    print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
