@@ -24,6 +24,7 @@
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 #include "runtime/File.h"
+#include "runtime/Hash.h"
 #include "runtime/Model.h"
 #include "runtime/OnnxOut.h"
 #include "runtime/Weights.h"
@@ -58,23 +59,15 @@ struct Options {
   bool lrGiven = false, dataGiven = false, meanGiven = false, stdGiven = false;
 };
 
-/// splitmix64: a small, fully specified generator for the shuffles.
-uint64_t splitmix(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-/// The sample order of `epoch`: a Fisher-Yates shuffle seeded by the seed
-/// and the epoch alone.
+/// The sample order of `epoch`: a Fisher-Yates shuffle (splitmix64) seeded
+/// by the seed and the epoch alone.
 std::vector<int64_t> order(int64_t count, uint64_t seed, long epoch) {
   std::vector<int64_t> idx(count);
   for (int64_t i = 0; i < count; ++i)
     idx[i] = i;
-  uint64_t state = seed * 0x100000001b3ULL ^ static_cast<uint64_t>(epoch);
+  uint64_t state = seed * kFnvPrime ^ static_cast<uint64_t>(epoch);
   for (int64_t i = count - 1; i > 0; --i)
-    std::swap(idx[i], idx[splitmix(state) % (i + 1)]);
+    std::swap(idx[i], idx[splitMix64(state) % (i + 1)]);
   return idx;
 }
 
