@@ -73,6 +73,7 @@ std::vector<int64_t> order(int64_t count, uint64_t seed, long epoch) {
   return idx;
 }
 
+/// The learning rate of `epoch` under --lr-schedule.
 double learningRate(const Options &o, long epoch) {
   if (o.schedule == "step") // x0.1 at 1/2 and 3/4 of training
     return o.lr * (epoch >= o.epochs * 3 / 4 ? 0.01
@@ -106,6 +107,7 @@ void fillBatch(const Dataset &d, const std::vector<int64_t> &idx, int64_t first,
   }
 }
 
+/// The mean loss and the accuracy (%) over a dataset.
 struct Evaluation {
   double loss = 0, accuracy = 0;
 };
@@ -180,6 +182,7 @@ Dataset loadFile(const std::string &path, const std::string &labels,
               labelsFlag + " LABELS.npy");
 }
 
+/// Prints --help.
 void usage(const char *argv0) {
   std::printf(
       "usage: %s [--data DIR | --train-data FILE --test-data FILE] "
@@ -529,6 +532,7 @@ void saveCheckpoint(const Options &o, long epochsDone) {
   writeWeights(o.save, ckpt);
 }
 
+/// The trainer: options, model and data checks, then the epochs.
 int run(int argc, char **argv) {
   Options o;
   if (!parseArguments(argc, argv, o))
