@@ -13,11 +13,14 @@ machine's state:
   4. training the MLP and LeNet-5 (batch 64, SGD lr 0.05, momentum 0.9):
      Anvil's trainer against PyTorch (bench/torch_train.py), 1 and 2
      threads: seconds per epoch, test accuracy after the same epochs, peak
-     RSS.
+     RSS;
+  5. the MLP trainer under contention: seconds per epoch at the default
+     thread count and at --threads 1, alone and beside 2 busy processes.
 Every figure is a median over repeated runs; ratios are Anvil / other for
 throughput (higher is better for Anvil) and other / Anvil for latency.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
+                    [--only contention]
 """
 import argparse
 import datetime
@@ -122,6 +125,64 @@ def peak_rss(cmd, capture=False):
     return (rss, stdout) if capture else rss
 
 
+def epoch_seconds(trainer, threads, epochs, tmp):
+    """The median seconds per epoch of `trainer` (--report-json), with libomp's
+    wait policy left to the trainer (KMP_BLOCKTIME=0 unless the user sets one)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KMP_BLOCKTIME", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    report = os.path.join(tmp, "report-contention.json")
+    cmd = [trainer, "--epochs", str(epochs), "--report-json", report]
+    sh(cmd + (["--threads", str(threads)] if threads else []), env)
+    return statistics.median(e["seconds"] for e in json.load(open(report)))
+
+
+def contention(anvil, tmp, epochs=3):
+    """The MLP trainer alone and beside 2 busy processes: the table's lines."""
+    trainer = os.path.join(tmp, "trainer-contention")
+    sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", "mlp.mlir"), "--lr", "0.05",
+        "--momentum", "0.9", "-o", trainer])
+    lines = ["\n## Training under contention\n",
+             f"The MLP trainer's seconds per epoch (median of {epochs}) alone and beside 2 busy "
+             "processes (`python3 -c 'while True: pass'`), at the default thread count (all "
+             "cores) and at `--threads 1`; ratio = busy / alone. Idle libomp threads sleep at "
+             "once (the trainer sets KMP_BLOCKTIME=0 unless KMP_BLOCKTIME or OMP_WAIT_POLICY is "
+             "set), so the busy processes cost about their share of the cores (before, spinning "
+             "threads made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s).\n",
+             "| threads | alone s/epoch | 2 busy s/epoch | ratio |",
+             "|---|---|---|---|"]
+    for threads in (None, 1):
+        alone = epoch_seconds(trainer, threads, epochs, tmp)
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        try:
+            loaded = epoch_seconds(trainer, threads, epochs, tmp)
+        finally:
+            for p in busy:
+                p.kill()
+                p.wait()
+        name = f"default ({os.cpu_count()})" if threads is None else str(threads)
+        lines.append(f"| {name} | {alone:.3f} | {loaded:.3f} | {loaded / alone:.2f} |")
+        print(f"contention, {name} thread(s): done", file=sys.stderr)
+    return lines
+
+
+def replace_section(path, lines):
+    """Replaces the section `lines` starts (its `## ` title) in the results file
+    at `path`, or appends it."""
+    title = lines[0].strip()
+    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+    start = text.find(title)
+    if start < 0:
+        start = end = len(text)
+    else:
+        end = text.find("\n## ", start + len(title))
+        end = len(text) if end < 0 else end + 1
+    rest = "\n" + text[end:] if end < len(text) else ""
+    text = text[:start].rstrip("\n") + "\n" + "\n".join(lines) + "\n" + rest
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -129,7 +190,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
     ap.add_argument("--epochs", type=int, default=5, help="MLP training epochs per run")
     ap.add_argument("--lenet-epochs", type=int, default=1, help="LeNet training epochs per run")
+    ap.add_argument("--only", choices=["contention"],
+                    help="run only this section and replace it in --out")
     args = ap.parse_args()
+    if args.only == "contention":
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = contention(Anvil(args.build, tmp), tmp)
+        replace_section(args.out, lines)
+        print("\n".join(lines))
+        return
     runs = 5 if args.quick else 30
     onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
     threads = [1, 2]
@@ -217,6 +286,7 @@ def main():
                     f"{a[-1]['test_accuracy']:.2f} | {p[-1]['test_accuracy']:.2f} | "
                     f"{anvil_rss / 1024:.0f} | {rss / 1024:.0f} |")
                 print(f"training {name}, {t} thread(s): done", file=sys.stderr)
+        lines += contention(anvil, tmp)
 
     header = [
         "# Benchmark results",

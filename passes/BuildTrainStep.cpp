@@ -12,6 +12,8 @@
 
 #include "passes/Passes.h"
 
+#include "runtime/CheckpointKeys.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/PassManager.h"
@@ -26,8 +28,28 @@ using namespace mlir::anvil;
 
 namespace {
 
+/// The type of a rank-0 f32 tensor.
 RankedTensorType f32Scalar(OpBuilder &b) {
   return RankedTensorType::get({}, b.getF32Type());
+}
+
+/// A rank-0 constant `v` of element type `elt`.
+Value scalar(OpBuilder &b, Location loc, Type elt, double v) {
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(RankedTensorType::get({}, elt),
+                                  b.getFloatAttr(elt, v)));
+}
+
+/// `v` (an f32 tensor) as element type `elt`: a cast unless `elt` is f32.
+Value castFromF32(OpBuilder &b, Location loc, Value v, Type elt) {
+  return elt.isF32() ? v : b.create<CastOp>(loc, v, elt).getResult();
+}
+
+/// Optimizer state `name`: one more parameter, starting at zero.
+Value zeroState(OpBuilder &b, Location loc, StringRef name,
+                RankedTensorType type) {
+  return b.create<ParamOp>(loc, type, name, "zeros", nullptr, nullptr, nullptr,
+                           nullptr, nullptr, nullptr);
 }
 
 /// Clones the body of `callee` (minus its return) at `b`, its arguments
@@ -67,6 +89,100 @@ void buildEvalStep(OpBuilder &top, func::FuncOp forward, func::FuncOp loss) {
   eval.walk([](DropoutOp d) { d.removeTrainingAttr(); });
 }
 
+/// Checks that @forward and @loss exist and compose, or emits why not.
+LogicalResult checkForwardAndLoss(ModuleOp module, func::FuncOp forward,
+                                  func::FuncOp loss) {
+  if (!forward || !loss || forward.isExternal() || loss.isExternal())
+    return module.emitError("training needs a @forward and a @loss function");
+  if (forward.getNumResults() != 1 || loss.getNumArguments() != 2 ||
+      loss.getArgumentTypes()[0] != forward.getResultTypes()[0])
+    return loss.emitError("@loss must take @forward's result and a target");
+  return success();
+}
+
+/// @__objective(x, target) = loss(forward(x), target): what autodiff
+/// differentiates.
+func::FuncOp buildObjective(OpBuilder &top, func::FuncOp forward,
+                            func::FuncOp loss) {
+  SmallVector<Type> inputs(forward.getArgumentTypes());
+  inputs.push_back(loss.getArgumentTypes()[1]);
+  auto objective = top.create<func::FuncOp>(
+      loss.getLoc(), "__objective",
+      top.getFunctionType(inputs, loss.getResultTypes()));
+  Block *entry = objective.addEntryBlock();
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  Value prediction =
+      inlineBody(b, forward, entry->getArguments().drop_back())[0];
+  Value value =
+      inlineBody(b, loss, {prediction, entry->getArguments().back()})[0];
+  b.create<func::ReturnOp>(loss.getLoc(), value);
+  return objective;
+}
+
+/// Increments Adam's shared step count t and returns its bias corrections
+/// {1 - beta1^t, 1 - beta2^t} (f32).
+std::pair<Value, Value> adamCorrections(OpBuilder &b, Location loc,
+                                        double beta1, double beta2) {
+  Type f32 = b.getF32Type();
+  Value t = b.create<AddOp>(
+      loc, zeroState(b, loc, ::anvil::keys::kAdamStep, f32Scalar(b)),
+      scalar(b, loc, f32, 1.0));
+  b.create<AssignOp>(loc, ::anvil::keys::kAdamStep, t);
+  Value correction1 =
+      b.create<SubOp>(loc, scalar(b, loc, f32, 1.0),
+                      b.create<PowOp>(loc, scalar(b, loc, f32, beta1), t));
+  Value correction2 =
+      b.create<SubOp>(loc, scalar(b, loc, f32, 1.0),
+                      b.create<PowOp>(loc, scalar(b, loc, f32, beta2), t));
+  return {correction1, correction2};
+}
+
+/// Scales every gradient by one factor, min(1, maxNorm / (L2 norm of all
+/// gradients + 1e-6)): gradient clipping by global norm.
+void clipByGlobalNorm(OpBuilder &b, Location loc,
+                      MutableArrayRef<Value> gradients, double maxNorm) {
+  Type f32 = b.getF32Type();
+  Value total = scalar(b, loc, f32, 0.0);
+  for (Value g : gradients) {
+    auto t = cast<RankedTensorType>(g.getType());
+    SmallVector<int64_t> all;
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      all.push_back(d);
+    Value squares = b.create<MulOp>(loc, g, g);
+    Value sum = all.empty() ? squares
+                            : b.create<ReduceSumOp>(loc, squares,
+                                                    b.getDenseI64ArrayAttr(all),
+                                                    /*keepdims=*/false)
+                                  .getResult();
+    if (!t.getElementType().isF32())
+      sum = b.create<CastOp>(loc, sum, f32);
+    total = b.create<AddOp>(loc, total, sum);
+  }
+  Value norm = b.create<AddOp>(loc, b.create<SqrtOp>(loc, total),
+                               scalar(b, loc, f32, 1e-6));
+  Value factor =
+      b.create<MinOp>(loc, scalar(b, loc, f32, 1.0),
+                      b.create<DivOp>(loc, scalar(b, loc, f32, maxNorm), norm));
+  for (Value &g : gradients) {
+    Type elt = cast<RankedTensorType>(g.getType()).getElementType();
+    g = b.create<MulOp>(loc, g, castFromF32(b, loc, factor, elt));
+  }
+}
+
+/// @train_step returns the loss alone, records the trained parameters in
+/// `anvil.trained` and drops autodiff's `anvil.gradients`.
+void finishTrainStep(OpBuilder &b, func::FuncOp step, func::ReturnOp ret,
+                     ArrayAttr names) {
+  Value lossValue = ret.getOperand(0);
+  b.create<func::ReturnOp>(step.getLoc(), lossValue);
+  ret.erase();
+  Block &block = step.getBody().front();
+  step.setType(
+      b.getFunctionType(block.getArgumentTypes(), lossValue.getType()));
+  step->setAttr("anvil.trained", b.getArrayAttr(names.getValue().drop_front()));
+  step->removeAttr("anvil.gradients");
+}
+
 struct BuildTrainStepPass
     : mlir::anvil::impl::BuildTrainStepPassBase<BuildTrainStepPass> {
   using BuildTrainStepPassBase::BuildTrainStepPassBase;
@@ -75,186 +191,136 @@ struct BuildTrainStepPass
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     auto loss = module.lookupSymbol<func::FuncOp>("loss");
-    if (!forward || !loss || forward.isExternal() || loss.isExternal()) {
-      module.emitError("training needs a @forward and a @loss function");
+    if (failed(checkForwardAndLoss(module, forward, loss)))
       return signalPassFailure();
-    }
-    if (forward.getNumResults() != 1 || loss.getNumArguments() != 2 ||
-        loss.getArgumentTypes()[0] != forward.getResultTypes()[0]) {
-      loss.emitError("@loss must take @forward's result and a target");
-      return signalPassFailure();
-    }
 
     OpBuilder top(module.getBodyRegion());
     top.setInsertionPointToEnd(module.getBody());
     buildEvalStep(top, forward, loss);
-
-    // @__objective(x, target) = loss(forward(x), target).
-    SmallVector<Type> inputs(forward.getArgumentTypes());
-    inputs.push_back(loss.getArgumentTypes()[1]);
-    auto objective = top.create<func::FuncOp>(
-        loss.getLoc(), "__objective",
-        top.getFunctionType(inputs, loss.getResultTypes()));
-    Block *entry = objective.addEntryBlock();
-    OpBuilder b = OpBuilder::atBlockEnd(entry);
-    Value prediction =
-        inlineBody(b, forward, entry->getArguments().drop_back())[0];
-    Value value =
-        inlineBody(b, loss, {prediction, entry->getArguments().back()})[0];
-    b.create<func::ReturnOp>(loss.getLoc(), value);
-
-    OpPassManager pm("builtin.module");
-    AutodiffPassOptions autodiff;
-    autodiff.function = "__objective";
-    autodiff.freeze = freeze;
-    pm.addPass(createAutodiffPass(autodiff));
-    if (failed(runPipeline(pm, module)))
+    func::FuncOp objective = buildObjective(top, forward, loss);
+    if (failed(differentiate(module)))
       return signalPassFailure();
     objective.erase();
 
     // @train_step: the gradient function plus `lr` and the updates.
     auto step = module.lookupSymbol<func::FuncOp>("__objective_grad");
     step.setName("train_step");
+    if (failed(appendUpdates(step)))
+      return signalPassFailure();
+  }
+
+  /// Runs the autodiff pass on @__objective, giving @__objective_grad.
+  LogicalResult differentiate(ModuleOp module) {
+    OpPassManager pm("builtin.module");
+    AutodiffPassOptions autodiff;
+    autodiff.function = "__objective";
+    autodiff.freeze = freeze;
+    pm.addPass(createAutodiffPass(autodiff));
+    return runPipeline(pm, module);
+  }
+
+  /// Adds the `lr` argument to `step` and, before its return, the optimizer
+  /// update of every parameter it has a gradient for.
+  LogicalResult appendUpdates(func::FuncOp step) {
     Block &block = step.getBody().front();
-    auto f32 = RankedTensorType::get({}, top.getF32Type());
-    Value lr = block.addArgument(f32, step.getLoc());
+    OpBuilder b(step);
+    Value lr = block.addArgument(f32Scalar(b), step.getLoc());
     auto ret = cast<func::ReturnOp>(block.getTerminator());
     auto names = step->getAttrOfType<ArrayAttr>("anvil.gradients");
     DenseMap<StringAttr, ParamOp> params;
     step.walk([&](ParamOp p) { params.try_emplace(p.getNameAttr(), p); });
     b.setInsertionPoint(ret);
     Location loc = step.getLoc();
-    auto scalar = [&](Type elt, double v) {
-      return b.create<ConstantOp>(
-          loc, DenseElementsAttr::get(RankedTensorType::get({}, elt),
-                                      b.getFloatAttr(elt, v)));
-    };
-    if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw") {
-      module.emitError("unknown optimizer '")
-          << optimizer << "'; expected sgd, adam or adamw";
-      return signalPassFailure();
-    }
-    auto state = [&](StringRef name, RankedTensorType type) -> Value {
-      return b.create<ParamOp>(loc, type, name, "zeros", nullptr, nullptr,
-                               nullptr, nullptr, nullptr, nullptr);
-    };
-    // Adam's bias corrections 1 - b^t, from the step count t (shared).
-    Value correction1, correction2;
-    if (optimizer != "sgd") {
-      Type f32 = b.getF32Type();
-      Value t = b.create<AddOp>(loc, state("__adam_step", f32Scalar(b)),
-                                scalar(f32, 1.0));
-      b.create<AssignOp>(loc, "__adam_step", t);
-      correction1 = b.create<SubOp>(
-          loc, scalar(f32, 1.0), b.create<PowOp>(loc, scalar(f32, beta1), t));
-      correction2 = b.create<SubOp>(
-          loc, scalar(f32, 1.0), b.create<PowOp>(loc, scalar(f32, beta2), t));
-    }
-    // Gradient clipping by global norm: one factor for all gradients.
+    if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
+      return getOperation().emitError("unknown optimizer '")
+             << optimizer << "'; expected sgd, adam or adamw";
+    std::pair<Value, Value> corrections;
+    if (optimizer != "sgd")
+      corrections = adamCorrections(b, loc, beta1, beta2);
     SmallVector<Value> gradients(ret.getOperands().drop_front());
-    if (clipNorm > 0.0 && !gradients.empty()) {
-      Type f32 = b.getF32Type();
-      Value total = scalar(f32, 0.0);
-      for (Value g : gradients) {
-        auto t = cast<RankedTensorType>(g.getType());
-        SmallVector<int64_t> all;
-        for (int64_t d = 0; d < t.getRank(); ++d)
-          all.push_back(d);
-        Value squares = b.create<MulOp>(loc, g, g);
-        Value sum = all.empty()
-                        ? squares
-                        : b.create<ReduceSumOp>(loc, squares,
-                                                b.getDenseI64ArrayAttr(all),
-                                                /*keepdims=*/false)
-                              .getResult();
-        if (!t.getElementType().isF32())
-          sum = b.create<CastOp>(loc, sum, f32);
-        total = b.create<AddOp>(loc, total, sum);
-      }
-      Value norm =
-          b.create<AddOp>(loc, b.create<SqrtOp>(loc, total), scalar(f32, 1e-6));
-      Value factor =
-          b.create<MinOp>(loc, scalar(f32, 1.0),
-                          b.create<DivOp>(loc, scalar(f32, clipNorm), norm));
-      for (Value &g : gradients) {
-        Type elt = cast<RankedTensorType>(g.getType()).getElementType();
-        g = b.create<MulOp>(
-            loc, g,
-            elt.isF32() ? factor
-                        : b.create<CastOp>(loc, factor, elt).getResult());
-      }
-    }
+    if (clipNorm > 0.0 && !gradients.empty())
+      clipByGlobalNorm(b, loc, gradients, clipNorm);
     for (auto [name, grad] :
          llvm::zip(names.getValue().drop_front(), gradients)) {
       StringAttr key = cast<StringAttr>(name);
       ParamOp param = params.lookup(key);
-      auto type = cast<RankedTensorType>(param.getType());
-      Type elt = type.getElementType();
-      Value rate =
-          elt.isF32() ? lr : b.create<CastOp>(loc, lr, elt).getResult();
-      Value g = grad;
-      if (optimizer != "sgd") {
-        auto cast = [&](Value v) -> Value {
-          return elt.isF32() ? v : b.create<CastOp>(loc, v, elt).getResult();
-        };
-        Value p = param;
-        if (optimizer == "adamw" && weightDecay != 0.0)
-          p = b.create<MulOp>(
-              loc, p,
-              b.create<SubOp>(
-                  loc, scalar(elt, 1.0),
-                  b.create<MulOp>(loc, rate, scalar(elt, weightDecay))));
-        if (optimizer == "adam" && weightDecay != 0.0)
-          g = b.create<AddOp>(
-              loc, g, b.create<MulOp>(loc, param, scalar(elt, weightDecay)));
-        std::string mName = key.str() + ".adam_m",
-                    vName = key.str() + ".adam_v";
-        Value m = b.create<AddOp>(
-            loc, b.create<MulOp>(loc, state(mName, type), scalar(elt, beta1)),
-            b.create<MulOp>(loc, g, scalar(elt, 1.0 - beta1)));
-        Value v = b.create<AddOp>(
-            loc, b.create<MulOp>(loc, state(vName, type), scalar(elt, beta2)),
-            b.create<MulOp>(loc, b.create<MulOp>(loc, g, g),
-                            scalar(elt, 1.0 - beta2)));
-        b.create<AssignOp>(loc, mName, m);
-        b.create<AssignOp>(loc, vName, v);
-        Value mHat = b.create<DivOp>(loc, m, cast(correction1));
-        Value vHat = b.create<DivOp>(loc, v, cast(correction2));
-        Value denominator = b.create<AddOp>(loc, b.create<SqrtOp>(loc, vHat),
-                                            scalar(elt, epsilon));
-        Value update =
-            b.create<MulOp>(loc, b.create<DivOp>(loc, mHat, denominator), rate);
-        b.create<AssignOp>(loc, key, b.create<SubOp>(loc, p, update));
-        continue;
-      }
-      if (weightDecay != 0.0)
-        g = b.create<AddOp>(
-            loc, g, b.create<MulOp>(loc, param, scalar(elt, weightDecay)));
-      Value direction = g;
-      if (momentum != 0.0) {
-        std::string stateName = key.str() + ".momentum";
-        Value v = state(stateName, type);
-        Value vNew = b.create<AddOp>(
-            loc, b.create<MulOp>(loc, v, scalar(elt, momentum)), g);
-        b.create<AssignOp>(loc, stateName, vNew);
-        direction =
-            nesterov ? b.create<AddOp>(
-                            loc, g,
-                            b.create<MulOp>(loc, vNew, scalar(elt, momentum)))
-                           .getResult()
-                     : vNew;
-      }
-      Value scaled = b.create<MulOp>(loc, direction, rate);
-      b.create<AssignOp>(loc, key, b.create<SubOp>(loc, param, scaled));
+      Type elt = param.getType().getElementType();
+      Value rate = castFromF32(b, loc, lr, elt);
+      if (optimizer != "sgd")
+        adamUpdate(b, loc, param, grad, rate, corrections);
+      else
+        sgdUpdate(b, loc, param, grad, rate);
     }
-    Value lossValue = ret.getOperand(0);
-    b.create<func::ReturnOp>(loc, lossValue);
-    ret.erase();
-    step.setType(
-        b.getFunctionType(block.getArgumentTypes(), lossValue.getType()));
-    step->setAttr("anvil.trained",
-                  b.getArrayAttr(names.getValue().drop_front()));
-    step->removeAttr("anvil.gradients");
+    finishTrainStep(b, step, ret, names);
+    return success();
+  }
+
+  /// `param` -= lr * mHat / (sqrt(vHat) + epsilon), with its moments
+  /// updated; weight decay on the gradient (adam) or decoupled (adamw).
+  void adamUpdate(OpBuilder &b, Location loc, ParamOp param, Value g,
+                  Value rate, std::pair<Value, Value> corrections) {
+    auto type = cast<RankedTensorType>(param.getType());
+    Type elt = type.getElementType();
+    auto c = [&](double v) { return scalar(b, loc, elt, v); };
+    Value p = param;
+    if (optimizer == "adamw" && weightDecay != 0.0)
+      p = b.create<MulOp>(
+          loc, p,
+          b.create<SubOp>(loc, c(1.0),
+                          b.create<MulOp>(loc, rate, c(weightDecay))));
+    if (optimizer == "adam" && weightDecay != 0.0)
+      g = b.create<AddOp>(loc, g, b.create<MulOp>(loc, param, c(weightDecay)));
+    std::string name = param.getName().str();
+    std::string mName = name + ::anvil::keys::kAdamMSuffix,
+                vName = name + ::anvil::keys::kAdamVSuffix;
+    Value m = b.create<AddOp>(
+        loc, b.create<MulOp>(loc, zeroState(b, loc, mName, type), c(beta1)),
+        b.create<MulOp>(loc, g, c(1.0 - beta1)));
+    Value v = b.create<AddOp>(
+        loc, b.create<MulOp>(loc, zeroState(b, loc, vName, type), c(beta2)),
+        b.create<MulOp>(loc, b.create<MulOp>(loc, g, g), c(1.0 - beta2)));
+    b.create<AssignOp>(loc, mName, m);
+    b.create<AssignOp>(loc, vName, v);
+    Value mHat =
+        b.create<DivOp>(loc, m, castFromF32(b, loc, corrections.first, elt));
+    Value vHat =
+        b.create<DivOp>(loc, v, castFromF32(b, loc, corrections.second, elt));
+    Value denominator =
+        b.create<AddOp>(loc, b.create<SqrtOp>(loc, vHat), c(epsilon));
+    Value update =
+        b.create<MulOp>(loc, b.create<DivOp>(loc, mHat, denominator), rate);
+    b.create<AssignOp>(loc, param.getName(), b.create<SubOp>(loc, p, update));
+  }
+
+  /// `param` -= lr * direction: the gradient (plus weight decay), or with
+  /// momentum its velocity (Nesterov: the gradient plus momentum x velocity).
+  void sgdUpdate(OpBuilder &b, Location loc, ParamOp param, Value g,
+                 Value rate) {
+    auto type = cast<RankedTensorType>(param.getType());
+    Type elt = type.getElementType();
+    if (weightDecay != 0.0)
+      g = b.create<AddOp>(
+          loc, g,
+          b.create<MulOp>(loc, param, scalar(b, loc, elt, weightDecay)));
+    Value direction = g;
+    if (momentum != 0.0) {
+      std::string stateName =
+          param.getName().str() + ::anvil::keys::kMomentumSuffix;
+      Value v = zeroState(b, loc, stateName, type);
+      Value vNew = b.create<AddOp>(
+          loc, b.create<MulOp>(loc, v, scalar(b, loc, elt, momentum)), g);
+      b.create<AssignOp>(loc, stateName, vNew);
+      direction =
+          nesterov
+              ? b.create<AddOp>(
+                     loc, g,
+                     b.create<MulOp>(loc, vNew, scalar(b, loc, elt, momentum)))
+                    .getResult()
+              : vNew;
+    }
+    Value scaled = b.create<MulOp>(loc, direction, rate);
+    b.create<AssignOp>(loc, param.getName(),
+                       b.create<SubOp>(loc, param, scaled));
   }
 };
 

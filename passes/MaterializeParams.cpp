@@ -1,16 +1,16 @@
 //===- MaterializeParams.cpp - params become constants --------------------===//
 //
-// Replaces every anvil.param by an anvil.constant holding the values the
-// reference interpreter would give it (ref::initialValue), so compiled code
-// and the reference start from the same weights; or, with `external`, by a
-// read of a mutable global that the runtime fills from a weights file. Params
-// of the same name share one global.
+// Replaces every anvil.param by an anvil.constant holding its initial values
+// (dialects/ParamInit.h, which the reference interpreter uses too), so
+// compiled code and the reference start from the same weights; or, with
+// `external`, by a read of a mutable global that the runtime fills from a
+// weights file. Params of the same name share one global.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
-#include "compiler/Reference/Interpreter.h"
+#include "dialects/ParamInit.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -39,15 +39,7 @@ struct MaterializeParamsPass
     if (assigned.wasInterrupted())
       return signalPassFailure();
     getOperation().walk([&](ParamOp param) {
-      auto type = cast<RankedTensorType>(param.getType());
-      ::anvil::ref::Tensor value = ::anvil::ref::initialValue(param, seed);
-      DenseElementsAttr attr;
-      if (type.getElementType().isF32()) {
-        std::vector<float> data(value.data.begin(), value.data.end());
-        attr = DenseElementsAttr::get(type, ArrayRef<float>(data));
-      } else {
-        attr = DenseElementsAttr::get(type, ArrayRef<double>(value.data));
-      }
+      DenseElementsAttr attr = initialValueAttr(param, seed);
       OpBuilder builder(param);
       param.replaceAllUsesWith(
           builder.create<ConstantOp>(param.getLoc(), attr).getResult());

@@ -1,6 +1,7 @@
 //===- OnnxOut.cpp - a trainer's model out to ONNX ------------------------===//
 
 #include "runtime/OnnxOut.h"
+#include "runtime/CheckpointKeys.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -32,13 +33,13 @@ std::string text(const NamedTensor &t) {
 
 std::string anvil::onnxModel(const std::vector<NamedTensor> &stored,
                              const std::vector<NamedTensor> &values) {
-  const std::string prefix = "__onnx.init:";
+  const std::string prefix = keys::kOnnxInitPrefix;
   std::string model, graph;
   bool found = false;
   for (const NamedTensor &t : stored) {
-    if (t.name == "__onnx.error")
+    if (t.name == keys::kOnnxError)
       throw Error("this trainer's model has no ONNX form: " + text(t));
-    if (t.name == "__onnx.model") {
+    if (t.name == keys::kOnnxModel) {
       model = text(t);
       found = true;
     }

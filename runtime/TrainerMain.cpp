@@ -21,9 +21,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Args.h"
+#include "runtime/CheckpointKeys.h"
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 #include "runtime/File.h"
+#include "runtime/Hash.h"
 #include "runtime/Model.h"
 #include "runtime/OnnxOut.h"
 #include "runtime/Weights.h"
@@ -50,7 +52,8 @@ struct Options {
   double lr = 0.05;
   std::string schedule = "constant";
   uint64_t seed = 0;
-  /// The trainer's own weights file (initial values, __lr, __onnx.*).
+  /// The trainer's own weights file (initial values, __lr, __onnx.*; see
+  /// CheckpointKeys.h).
   std::string trainerFile = besideExecutable(anvil_model_weights_path);
   std::string save, resume, reportJson, weights = trainerFile;
   std::string exportOnnx;
@@ -58,26 +61,19 @@ struct Options {
   bool lrGiven = false, dataGiven = false, meanGiven = false, stdGiven = false;
 };
 
-/// splitmix64: a small, fully specified generator for the shuffles.
-uint64_t splitmix(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-/// The sample order of `epoch`: a Fisher-Yates shuffle seeded by the seed
-/// and the epoch alone.
+/// The sample order of `epoch`: a Fisher-Yates shuffle (splitmix64) seeded
+/// by the seed and the epoch alone.
 std::vector<int64_t> order(int64_t count, uint64_t seed, long epoch) {
   std::vector<int64_t> idx(count);
   for (int64_t i = 0; i < count; ++i)
     idx[i] = i;
-  uint64_t state = seed * 0x100000001b3ULL ^ static_cast<uint64_t>(epoch);
+  uint64_t state = seed * kFnvPrime ^ static_cast<uint64_t>(epoch);
   for (int64_t i = count - 1; i > 0; --i)
-    std::swap(idx[i], idx[splitmix(state) % (i + 1)]);
+    std::swap(idx[i], idx[splitMix64(state) % (i + 1)]);
   return idx;
 }
 
+/// The learning rate of `epoch` under --lr-schedule.
 double learningRate(const Options &o, long epoch) {
   if (o.schedule == "step") // x0.1 at 1/2 and 3/4 of training
     return o.lr * (epoch >= o.epochs * 3 / 4 ? 0.01
@@ -111,6 +107,7 @@ void fillBatch(const Dataset &d, const std::vector<int64_t> &idx, int64_t first,
   }
 }
 
+/// The mean loss and the accuracy (%) over a dataset.
 struct Evaluation {
   double loss = 0, accuracy = 0;
 };
@@ -185,6 +182,7 @@ Dataset loadFile(const std::string &path, const std::string &labels,
               labelsFlag + " LABELS.npy");
 }
 
+/// Prints --help.
 void usage(const char *argv0) {
   std::printf(
       "usage: %s [--data DIR | --train-data FILE --test-data FILE] "
@@ -232,8 +230,8 @@ void usage(const char *argv0) {
       argv0, Options().data.c_str());
 }
 
-int run(int argc, char **argv) {
-  Options o;
+/// Reads the command line into `o`; false if it only asked for --help.
+bool parseArguments(int argc, char **argv, Options &o) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -243,7 +241,7 @@ int run(int argc, char **argv) {
     };
     if (arg == "--help" || arg == "-h") {
       usage(argv[0]);
-      return 0;
+      return false;
     } else if (arg == "--data") {
       o.data = value();
       o.dataGiven = true;
@@ -289,6 +287,12 @@ int run(int argc, char **argv) {
     else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
+  return true;
+}
+
+/// Checks the options that depend on each other, and that every output can
+/// be written (now, not after hours of training).
+void checkOptions(Options &o) {
   if (o.schedule != "constant" && o.schedule != "step" &&
       o.schedule != "cosine")
     throw Error("--lr-schedule must be constant, step or cosine");
@@ -302,7 +306,6 @@ int run(int argc, char **argv) {
     o.normalize = "mean-std";
   if (o.meanGiven && o.normalize != "mean-std")
     throw Error("--mean and --std are for --normalize mean-std");
-  // Outputs are checked now, not after hours of training.
   for (auto [option, path] : {std::pair{"--save", o.save},
                               {"--report-json", o.reportJson},
                               {"--export-onnx", o.exportOnnx}}) {
@@ -314,24 +317,34 @@ int run(int argc, char **argv) {
                   "values and settings); give another file name");
     checkWritable(option, path);
   }
+}
 
-  Function step = lookupFunction("train_step");
-  Function eval = lookupFunction("eval_step");
-  const TensorSpec &input = step.inputs[0], &target = step.inputs[1];
+/// The compiled entry points, and the batch and classes they work on.
+struct Model {
+  Function step, eval;
+  int64_t batch = 0, classes = 0;
+};
+
+/// Looks up @train_step, @eval_step and @forward, and checks that they
+/// classify, at the batch --batch asks for.
+Model checkModel(const Options &o) {
+  Model m{lookupFunction("train_step"), lookupFunction("eval_step")};
+  const TensorSpec &input = m.step.inputs[0], &target = m.step.inputs[1];
   Function forward = lookupFunction("forward");
   const TensorSpec &scores = forward.outputs[0];
-  int64_t batch = input.shape[0];
-  if (o.batch != 0 && o.batch != batch)
-    throw Error("this trainer was compiled for batch " + std::to_string(batch) +
+  m.batch = input.shape[0];
+  if (o.batch != 0 && o.batch != m.batch)
+    throw Error("this trainer was compiled for batch " +
+                std::to_string(m.batch) +
                 "; compile another with anvilc train "
                 "--batch " +
                 std::to_string(o.batch));
-  if (input.dtype != DType::F32 || eval.outputs.size() != 2 ||
+  if (input.dtype != DType::F32 || m.eval.outputs.size() != 2 ||
       scores.shape.size() != 2)
     throw Error("this trainer classifies: the model must take f32 samples "
                 "and @forward return [batch, classes] scores (it maps " +
                 input.text + " to " + scores.text + ")");
-  int64_t classes = scores.shape[1];
+  m.classes = scores.shape[1];
   bool oneHot = (target.dtype == DType::F32 || target.dtype == DType::F64) &&
                 target.shape == scores.shape;
   if (!oneHot && (target.dtype != DType::I64 || target.shape.size() != 1))
@@ -339,8 +352,13 @@ int run(int argc, char **argv) {
                 "; the trainer gives labels (i64[batch]) or their one-hot "
                 "rows (" +
                 scores.text + ")");
+  return m;
+}
 
-  Dataset train, test;
+/// Loads the training and test sets the options name, and checks that their
+/// samples and labels fit the model.
+void loadDatasets(const Options &o, const Model &m, Dataset &train,
+                  Dataset &test) {
   if (!o.trainData.empty() || !o.testData.empty()) {
     if (o.trainData.empty() || o.testData.empty())
       throw Error("give both --train-data and --test-data");
@@ -356,26 +374,31 @@ int run(int argc, char **argv) {
     train = loadIdxDataset(o.data, "train");
     test = loadIdxDataset(o.data, "t10k");
   }
+  const TensorSpec &input = m.step.inputs[0];
   for (const Dataset *d : {&train, &test}) {
     if (d->count == 0)
       throw Error(d->source + ": holds no samples");
-    if (input.numElements() / batch != d->features)
+    if (input.numElements() / m.batch != d->features)
       throw Error(d->source + ": samples have " + std::to_string(d->features) +
                   " features, but the model takes " + input.text +
                   " (the batch, then one sample of " +
-                  std::to_string(input.numElements() / batch) + ")");
+                  std::to_string(input.numElements() / m.batch) + ")");
     for (int64_t i = 0; i < d->count; ++i)
-      if (d->labels[i] >= classes)
+      if (d->labels[i] >= m.classes)
         throw Error(d->source + ": sample " + std::to_string(i) +
                     " has label " + std::to_string(d->labels[i]) +
-                    ", but the model has " + std::to_string(classes) +
-                    " classes (labels 0.." + std::to_string(classes - 1) + ")");
+                    ", but the model has " + std::to_string(m.classes) +
+                    " classes (labels 0.." + std::to_string(m.classes - 1) +
+                    ")");
   }
-  if (train.count < batch)
+  if (train.count < m.batch)
     throw Error(train.source + ": holds " + std::to_string(train.count) +
-                " samples, fewer than one batch of " + std::to_string(batch));
+                " samples, fewer than one batch of " + std::to_string(m.batch));
+}
 
-  // Normalization: the test set is scaled as the training set is.
+/// Normalizes both sets as --normalize says; the test set is scaled as the
+/// training set is.
+void normalizeDatasets(const Options &o, Dataset &train, Dataset &test) {
   Normalization how = o.normalize == "mean-std" ? Normalization::MeanStd
                       : o.normalize == "none"   ? Normalization::None
                       : o.normalize == "unit" || train.eightBit
@@ -388,109 +411,163 @@ int run(int argc, char **argv) {
   normalize(test, how, mean, std);
   if (how == Normalization::MeanStd)
     std::printf("normalizing to (x - %.6g) / %.6g\n", mean, std);
+}
 
-  long firstEpoch = 0;
+/// Loads the starting parameters (--weights) and returns the trainer's own
+/// weights file's settings when needed: anvilc train's --lr (the default,
+/// put in `o.lr`) and the ONNX form of the model (checked to exist).
+std::vector<NamedTensor> loadSettings(Options &o) {
   loadWeights(o.weights);
-  // The trainer's own weights file holds anvilc train's --lr (the default)
-  // and the ONNX form of the model.
   std::vector<NamedTensor> settings;
   if (!o.lrGiven || !o.exportOnnx.empty())
     settings = readWeights(o.trainerFile);
   for (const NamedTensor &t : settings)
-    if (t.name == "__lr" && !o.lrGiven && t.dtype == DType::F64 &&
+    if (t.name == keys::kLearningRate && !o.lrGiven && t.dtype == DType::F64 &&
         t.shape.empty())
       std::memcpy(&o.lr, t.bytes.data(), sizeof(double));
   if (!o.exportOnnx.empty())
     onnxModel(settings, storedParameters()); // throws if there is none
-  if (!o.resume.empty()) {
-    loadWeights(o.resume);
-    for (const NamedTensor &t : readWeights(o.resume)) {
-      int64_t v = 0;
-      bool isInt = t.dtype == DType::I64 && t.shape.empty();
-      if (isInt)
-        std::memcpy(&v, t.bytes.data(), sizeof(v));
-      if ((t.name == "__epoch" || t.name == "__seed") && !isInt)
-        throw Error(o.resume + ": '" + t.name + "' is " + t.typeText() +
-                    ", not an i64 scalar; is it a checkpoint of a trainer?");
-      if (t.name == "__epoch")
-        firstEpoch = v;
-      else if (t.name == "__seed" && static_cast<uint64_t>(v) != o.seed)
-        throw Error(o.resume + ": was saved with --seed " + std::to_string(v) +
-                    "; resume with the same seed to continue exactly");
+  return settings;
+}
+
+/// Loads --resume's parameters and optimizer state; returns the epochs it
+/// has done (0 without --resume). Its seed must be --seed.
+long resume(const Options &o) {
+  long firstEpoch = 0;
+  if (o.resume.empty())
+    return firstEpoch;
+  loadWeights(o.resume);
+  for (const NamedTensor &t : readWeights(o.resume)) {
+    int64_t v = 0;
+    bool isInt = t.dtype == DType::I64 && t.shape.empty();
+    if (isInt)
+      std::memcpy(&v, t.bytes.data(), sizeof(v));
+    if ((t.name == keys::kEpoch || t.name == keys::kSeed) && !isInt)
+      throw Error(o.resume + ": '" + t.name + "' is " + t.typeText() +
+                  ", not an i64 scalar; is it a checkpoint of a trainer?");
+    if (t.name == keys::kEpoch)
+      firstEpoch = v;
+    else if (t.name == keys::kSeed && static_cast<uint64_t>(v) != o.seed)
+      throw Error(o.resume + ": was saved with --seed " + std::to_string(v) +
+                  "; resume with the same seed to continue exactly");
+  }
+  return firstEpoch;
+}
+
+/// The buffers @train_step reads and writes, and its argument list.
+struct StepBuffers {
+  explicit StepBuffers(const Function &step)
+      : x(allocate(step.inputs[0])), labels(allocate(step.inputs[1])),
+        lr(allocate(step.inputs[2])),
+        l(allocate(step.outputs[0])), args{x.bytes.data(), labels.bytes.data(),
+                                           lr.bytes.data(), l.bytes.data()} {}
+  NpyArray x, labels, lr, l;
+  std::vector<void *> args;
+};
+
+/// Runs the steps of `epoch` over `train` in its shuffled order, printing
+/// progress; returns the mean training loss, and the seconds in `secs`.
+double trainEpoch(const Options &o, const Model &m, const Dataset &train,
+                  long epoch, StepBuffers &buffers, bool tty, double &secs) {
+  int64_t batch = m.batch, steps = train.count / batch;
+  *reinterpret_cast<float *>(buffers.lr.bytes.data()) =
+      static_cast<float>(learningRate(o, epoch));
+  std::vector<int64_t> idx = order(train.count, o.seed, epoch);
+  auto start = std::chrono::steady_clock::now();
+  double total = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    fillBatch(train, idx, s * batch, batch, buffers.x, buffers.labels);
+    m.step.call(buffers.args);
+    float value = *reinterpret_cast<float *>(buffers.l.bytes.data());
+    if (!std::isfinite(value))
+      throw Error("the loss became " + std::to_string(value) + " at epoch " +
+                  std::to_string(epoch + 1) + ", step " +
+                  std::to_string(s + 1) + "; lower --lr");
+    total += value;
+    bool show = tty ? (s % 20 == 0 || s + 1 == steps)
+                    : ((s + 1) % std::max<int64_t>(steps / 4, 1) == 0);
+    if (show) {
+      double secs = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+      double rate = (s + 1) * batch / std::max(secs, 1e-9);
+      std::printf("%sepoch %ld/%ld step %lld/%lld loss %.4f %.0f img/s "
+                  "ETA %.1fs%s",
+                  tty ? "\r" : "", epoch + 1, o.epochs,
+                  static_cast<long long>(s + 1), static_cast<long long>(steps),
+                  total / (s + 1), rate, (steps - s - 1) * batch / rate,
+                  tty ? "  " : "\n");
+      std::fflush(stdout);
     }
   }
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+             .count();
+  return total / steps;
+}
 
-  NpyArray x = allocate(input), labels = allocate(target);
-  NpyArray lr = allocate(step.inputs[2]), l = allocate(step.outputs[0]);
-  std::vector<void *> args = {x.bytes.data(), labels.bytes.data(),
-                              lr.bytes.data(), l.bytes.data()};
-  int64_t steps = train.count / batch;
+/// Prints the result of `epoch` and returns its --report-json entry.
+std::string reportEpoch(long epoch, bool first, double trainLoss,
+                        const Evaluation &e, double secs, double rate,
+                        bool tty) {
+  std::printf("%sepoch %ld: train loss %.4f, test loss %.4f, test "
+              "accuracy %.2f%%, %.2f s (%.0f img/s)\n",
+              tty ? "\n" : "", epoch + 1, trainLoss, e.loss, e.accuracy, secs,
+              rate);
+  char entry[256];
+  std::snprintf(entry, sizeof(entry),
+                "%s\n  {\"epoch\": %ld, \"seconds\": %.4f, \"train_loss\": "
+                "%.6f, \"test_loss\": %.6f, \"test_accuracy\": %.4f, "
+                "\"images_per_second\": %.1f}",
+                first ? "" : ",", epoch + 1, secs, trainLoss, e.loss,
+                e.accuracy, rate);
+  return entry;
+}
+
+/// Writes the --save checkpoint after `epochsDone` epochs: the stored
+/// parameters and optimizer state, the epoch and the seed.
+void saveCheckpoint(const Options &o, long epochsDone) {
+  std::vector<NamedTensor> ckpt = storedParameters();
+  ckpt.push_back(scalarTensor(keys::kEpoch, int64_t(epochsDone)));
+  ckpt.push_back(scalarTensor(keys::kSeed, static_cast<int64_t>(o.seed)));
+  writeWeights(o.save, ckpt);
+}
+
+/// The trainer: options, model and data checks, then the epochs.
+int run(int argc, char **argv) {
+  Options o;
+  if (!parseArguments(argc, argv, o))
+    return 0;
+  checkOptions(o);
+  Model m = checkModel(o);
+  Dataset train, test;
+  loadDatasets(o, m, train, test);
+  normalizeDatasets(o, train, test);
+  std::vector<NamedTensor> settings = loadSettings(o);
+  long firstEpoch = resume(o);
+
+  StepBuffers buffers(m.step);
+  int64_t steps = train.count / m.batch;
   bool tty = isatty(fileno(stdout));
   std::string report = "[";
   std::printf("training on %lld samples (%lld steps of %lld per epoch; the "
               "last %lld of each shuffled epoch left out), testing on %lld\n",
               static_cast<long long>(train.count),
-              static_cast<long long>(steps), static_cast<long long>(batch),
-              static_cast<long long>(train.count - steps * batch),
+              static_cast<long long>(steps), static_cast<long long>(m.batch),
+              static_cast<long long>(train.count - steps * m.batch),
               static_cast<long long>(test.count));
   if (!o.reportJson.empty()) // to watch from the start
     writeFileAtomically(o.reportJson, "[\n]\n");
   for (long epoch = firstEpoch; epoch < o.epochs; ++epoch) {
-    *reinterpret_cast<float *>(lr.bytes.data()) =
-        static_cast<float>(learningRate(o, epoch));
-    std::vector<int64_t> idx = order(train.count, o.seed, epoch);
-    auto start = std::chrono::steady_clock::now();
-    double total = 0;
-    for (int64_t s = 0; s < steps; ++s) {
-      fillBatch(train, idx, s * batch, batch, x, labels);
-      step.call(args);
-      float value = *reinterpret_cast<float *>(l.bytes.data());
-      if (!std::isfinite(value))
-        throw Error("the loss became " + std::to_string(value) + " at epoch " +
-                    std::to_string(epoch + 1) + ", step " +
-                    std::to_string(s + 1) + "; lower --lr");
-      total += value;
-      bool show = tty ? (s % 20 == 0 || s + 1 == steps)
-                      : ((s + 1) % std::max<int64_t>(steps / 4, 1) == 0);
-      if (show) {
-        double secs = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
-        double rate = (s + 1) * batch / std::max(secs, 1e-9);
-        std::printf("%sepoch %ld/%ld step %lld/%lld loss %.4f %.0f img/s "
-                    "ETA %.1fs%s",
-                    tty ? "\r" : "", epoch + 1, o.epochs,
-                    static_cast<long long>(s + 1),
-                    static_cast<long long>(steps), total / (s + 1), rate,
-                    (steps - s - 1) * batch / rate, tty ? "  " : "\n");
-        std::fflush(stdout);
-      }
-    }
-    double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    Evaluation e = evaluate(test, eval);
-    double trainLoss = total / steps, rate = steps * batch / secs;
-    std::printf("%sepoch %ld: train loss %.4f, test loss %.4f, test "
-                "accuracy %.2f%%, %.2f s (%.0f img/s)\n",
-                tty ? "\n" : "", epoch + 1, trainLoss, e.loss, e.accuracy, secs,
-                rate);
-    char entry[256];
-    std::snprintf(entry, sizeof(entry),
-                  "%s\n  {\"epoch\": %ld, \"seconds\": %.4f, \"train_loss\": "
-                  "%.6f, \"test_loss\": %.6f, \"test_accuracy\": %.4f, "
-                  "\"images_per_second\": %.1f}",
-                  epoch == firstEpoch ? "" : ",", epoch + 1, secs, trainLoss,
-                  e.loss, e.accuracy, rate);
-    report += entry;
+    double secs = 0;
+    double trainLoss = trainEpoch(o, m, train, epoch, buffers, tty, secs);
+    Evaluation e = evaluate(test, m.eval);
+    double rate = steps * m.batch / secs;
+    report +=
+        reportEpoch(epoch, epoch == firstEpoch, trainLoss, e, secs, rate, tty);
     if (!o.reportJson.empty())
       writeFileAtomically(o.reportJson, report + "\n]\n");
-    if (!o.save.empty()) {
-      std::vector<NamedTensor> ckpt = storedParameters();
-      ckpt.push_back(scalarTensor("__epoch", int64_t(epoch + 1)));
-      ckpt.push_back(scalarTensor("__seed", static_cast<int64_t>(o.seed)));
-      writeWeights(o.save, ckpt);
-    }
+    if (!o.save.empty())
+      saveCheckpoint(o, epoch + 1);
   }
   if (!o.exportOnnx.empty()) {
     writeFileAtomically(o.exportOnnx, onnxModel(settings, storedParameters()));

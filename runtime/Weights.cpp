@@ -2,6 +2,7 @@
 
 #include "runtime/Weights.h"
 #include "runtime/Error.h"
+#include "runtime/Hash.h"
 
 #include <cstring>
 #include <iterator>
@@ -17,15 +18,6 @@ constexpr uint32_t kVersion = 2;
 constexpr DType kDTypes[] = {DType::F32, DType::F64, DType::I64, DType::I32,
                              DType::I8,  DType::U8,  DType::Bool};
 constexpr uint8_t kMaxRank = 16;
-
-uint64_t fnv1a(const char *data, size_t size) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 template <typename T> void put(std::string &out, T value) {
   for (size_t i = 0; i < sizeof(T); ++i)

@@ -9,6 +9,7 @@
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Reference/Kernels.h"
 #include "dialects/AnvilOps.h"
+#include "dialects/ParamInit.h"
 #include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -48,38 +49,10 @@ static Shape toShape(ArrayRef<int64_t> values) {
   return Shape(values.begin(), values.end());
 }
 
-/// FNV-1a, to derive a parameter's default seed from its name.
-static uint64_t hashName(StringRef name) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : name) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
 Tensor ref::initialValue(a::ParamOp p, uint64_t seed) {
   auto type = p.getType();
-  DType dtype = *dtypeOf(type.getElementType());
-  Shape shape = toShape(type.getShape());
-  if (ElementsAttr value = p.getValueAttr()) {
-    std::vector<double> data;
-    for (APFloat f : llvm::cast<DenseElementsAttr>(value).getValues<APFloat>())
-      data.push_back(f.convertToDouble());
-    return Tensor(dtype, shape, data);
-  }
-  auto get = [](std::optional<APFloat> f, double fallback) {
-    return f ? f->convertToDouble() : fallback;
-  };
-  ParamInit spec;
-  spec.init = p.getInit().str();
-  spec.low = get(p.getLow(), 0.0);
-  spec.high = get(p.getHigh(), 1.0);
-  spec.mean = get(p.getMean(), 0.0);
-  spec.std = get(p.getStd(), 1.0);
-  spec.seed = p.getSeed() ? static_cast<uint64_t>(*p.getSeed())
-                          : hashName(p.getName()) ^ seed;
-  return initParam(spec, dtype, shape);
+  return Tensor(*dtypeOf(type.getElementType()), toShape(type.getShape()),
+                a::initialValues(p, seed));
 }
 
 std::vector<Tensor> Interpreter::run(StringRef function,

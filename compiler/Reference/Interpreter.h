@@ -26,8 +26,7 @@ namespace anvil::ref {
 /// The file dtype of a tensor element type, or nullopt if Anvil has none.
 std::optional<DType> dtypeOf(mlir::Type elementType);
 
-/// The starting value of `param`: its dense `value`, or its initializer
-/// seeded from its `seed` attribute, or else from its name and `seed`.
+/// The starting value of `param` (mlir::anvil::initialValues) as a tensor.
 Tensor initialValue(mlir::anvil::ParamOp param, uint64_t seed);
 
 class Interpreter {

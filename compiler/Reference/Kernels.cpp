@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/Kernels.h"
+#include "dialects/ParamInit.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -52,82 +53,6 @@ static double roundTo(DType t, double v) {
     return static_cast<uint8_t>(static_cast<int64_t>(v));
   }
   return v;
-}
-
-//===----------------------------------------------------------------------===//
-// Parameters
-//===----------------------------------------------------------------------===//
-
-uint64_t Random::next() {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-double Random::uniform() { return (next() >> 11) * 0x1.0p-53; }
-
-double ref::dropoutUniform(uint64_t seed, int64_t index) {
-  // One splitmix64 step from a state that mixes the seed and the index.
-  return Random(seed ^ (static_cast<uint64_t>(index) * 0xd1b54a32d192ed03ULL))
-      .uniform();
-}
-
-double Random::normal() {
-  double u1 = 1.0 - uniform(); // in (0, 1]: log stays finite
-  double u2 = uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-}
-
-Tensor ref::initParam(const ParamInit &spec, DType dtype, const Shape &shape) {
-  Tensor t(dtype, shape);
-  // Fans as documented on anvil.param: [in, out] matrices, [O, I, kh, kw]
-  // filters.
-  double fanIn = 1, fanOut = 1;
-  if (shape.size() == 1) {
-    fanIn = fanOut = shape[0];
-  } else if (shape.size() == 2) {
-    fanIn = shape[0];
-    fanOut = shape[1];
-  } else if (shape.size() > 2) {
-    double receptive = 1;
-    for (size_t d = 2; d < shape.size(); ++d)
-      receptive *= shape[d];
-    fanIn = shape[1] * receptive;
-    fanOut = shape[0] * receptive;
-  }
-  Random rng(spec.seed);
-  const std::string &init = spec.init;
-  auto fillUniform = [&](double lo, double hi) {
-    for (double &v : t.data)
-      v = roundTo(dtype, lo + (hi - lo) * rng.uniform());
-  };
-  auto fillNormal = [&](double mean, double std) {
-    for (double &v : t.data)
-      v = roundTo(dtype, mean + std * rng.normal());
-  };
-  if (init == "zeros") {
-    // Already zero.
-  } else if (init == "ones") {
-    std::fill(t.data.begin(), t.data.end(), 1.0);
-  } else if (init == "uniform") {
-    fillUniform(spec.low, spec.high);
-  } else if (init == "normal") {
-    fillNormal(spec.mean, spec.std);
-  } else if (init == "xavier_uniform") {
-    double a = std::sqrt(6.0 / (fanIn + fanOut));
-    fillUniform(-a, a);
-  } else if (init == "xavier_normal") {
-    fillNormal(0.0, std::sqrt(2.0 / (fanIn + fanOut)));
-  } else if (init == "kaiming_uniform") {
-    double a = std::sqrt(6.0 / fanIn);
-    fillUniform(-a, a);
-  } else if (init == "kaiming_normal") {
-    fillNormal(0.0, std::sqrt(2.0 / fanIn));
-  } else {
-    throw Error("internal error: unknown initializer '" + init + "'");
-  }
-  return t;
 }
 
 //===----------------------------------------------------------------------===//
@@ -876,7 +801,7 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
     return {x, mask};
   Tensor out(x.dtype, x.shape);
   for (int64_t i = 0; i < x.numElements(); ++i) {
-    bool keep = dropoutUniform(seed, i) >= ratio;
+    bool keep = mlir::anvil::dropoutUniform(seed, i) >= ratio;
     mask.data[i] = keep;
     out.data[i] = keep ? x.data[i] / (1.0 - ratio) : 0.0;
   }

@@ -21,38 +21,6 @@
 
 namespace anvil::ref {
 
-//===--- Parameters -------------------------------------------------------===//
-
-/// How an `anvil.param` starts; mirrors the op's attributes.
-struct ParamInit {
-  std::string init; // zeros, ones, uniform, normal, xavier_*, kaiming_*
-  double low = 0.0, high = 1.0, mean = 0.0, std = 1.0;
-  uint64_t seed = 0;
-};
-
-/// Fills a tensor of `shape` as `spec` says, from a deterministic generator
-/// seeded with `spec.seed` (the same values on every machine).
-Tensor initParam(const ParamInit &spec, DType dtype, const Shape &shape);
-
-/// A deterministic generator (splitmix64) shared by initializers and dropout.
-class Random {
-public:
-  explicit Random(uint64_t seed) : state(seed) {}
-  uint64_t next();
-  /// Uniform in [0, 1).
-  double uniform();
-  /// Standard normal (Box-Muller).
-  double normal();
-
-private:
-  uint64_t state;
-};
-
-/// The uniform draw in [0, 1) that decides whether element `index` survives
-/// dropout with `seed`: counter-based, so that compiled code can compute any
-/// element independently and match the reference bit for bit.
-double dropoutUniform(uint64_t seed, int64_t index);
-
 //===--- Elementwise ------------------------------------------------------===//
 
 enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min };
@@ -167,8 +135,8 @@ std::vector<Tensor> batchNormTrain(const Tensor &x, const Tensor &scale,
                                    const Tensor &bias, double epsilon);
 Tensor layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
                  int64_t axis, double epsilon);
-/// Returns {output, mask}; element i is kept when dropoutUniform(seed, i) >=
-/// ratio.
+/// Returns {output, mask}; element i is kept when
+/// mlir::anvil::dropoutUniform(seed, i) >= ratio (dialects/ParamInit.h).
 std::vector<Tensor> dropout(const Tensor &x, double ratio, bool training,
                             uint64_t seed);
 

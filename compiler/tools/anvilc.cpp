@@ -17,6 +17,7 @@
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Registration.h"
 #include "dialects/AnvilOps.h"
+#include "runtime/CheckpointKeys.h"
 #include "runtime/Error.h"
 #include "runtime/Npy.h"
 #include "runtime/Weights.h"
@@ -777,7 +778,8 @@ static int trainMain(MLIRContext &context) {
         it = job.initial.erase(it);
     }
   }
-  job.extras.push_back(::anvil::scalarTensor("__lr", double(trainLr)));
+  job.extras.push_back(
+      ::anvil::scalarTensor(::anvil::keys::kLearningRate, double(trainLr)));
   // The trainer's --export-onnx: @forward without its parameter data (see
   // runtime/OnnxOut.h), or why it has no ONNX form.
   mlir::anvil::OnnxExport exported;
@@ -791,11 +793,12 @@ static int trainMain(MLIRContext &context) {
     return t;
   };
   if (why.empty()) {
-    job.extras.push_back(bytes("__onnx.model", exported.model));
+    job.extras.push_back(bytes(::anvil::keys::kOnnxModel, exported.model));
     for (const auto &[name, header] : exported.initializerHeaders)
-      job.extras.push_back(bytes("__onnx.init:" + name, header));
+      job.extras.push_back(
+          bytes(::anvil::keys::kOnnxInitPrefix + name, header));
   } else {
-    job.extras.push_back(bytes("__onnx.error", why));
+    job.extras.push_back(bytes(::anvil::keys::kOnnxError, why));
   }
   return compile(context, *module, std::move(job));
 }

@@ -13,6 +13,7 @@
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Reference/Kernels.h"
 #include "compiler/Registration.h"
+#include "dialects/ParamInit.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -104,7 +105,7 @@ protected:
   }
 
   mlir::MLIRContext context;
-  Random rng{42};
+  mlir::anvil::Random rng{42};
 };
 
 /// "%r = <op>; return sum(%r * %w)" for a result of `type` and the weight

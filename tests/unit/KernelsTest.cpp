@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/Kernels.h"
+#include "dialects/ParamInit.h"
 #include "runtime/Error.h"
 
 #include <gtest/gtest.h>
@@ -65,27 +66,6 @@ void expectTensor(const Tensor &actual, const Shape &shape,
   } while (false)
 #define EXPECT_TENSOR(actual, shape, values)                                   \
   EXPECT_TENSOR_NEAR(actual, shape, values, 1e-9)
-
-//===----------------------------------------------------------------------===//
-// Random
-//===----------------------------------------------------------------------===//
-
-TEST(RandomTest, SplitMix64KnownSequence) {
-  // The published splitmix64 outputs for seed 0.
-  Random rng(0);
-  EXPECT_EQ(rng.next(), 0xe220a8397b1dcdafULL);
-  EXPECT_EQ(rng.next(), 0x6e789e6aa1b965f4ULL);
-  EXPECT_EQ(rng.next(), 0x06c45d188009454fULL);
-}
-
-TEST(RandomTest, UniformInUnitInterval) {
-  Random rng(42);
-  for (int i = 0; i < 10000; ++i) {
-    double u = rng.uniform();
-    EXPECT_GE(u, 0.0);
-    EXPECT_LT(u, 1.0);
-  }
-}
 
 //===----------------------------------------------------------------------===//
 // Binary elementwise
@@ -1240,141 +1220,6 @@ TEST(MseLossTest, Reductions) {
   EXPECT_TENSOR(mseLoss(input, target, "mean"), ({}), ({2.0625}));
 }
 
-//===----------------------------------------------------------------------===//
-// Parameter initialization
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-ParamInit spec(const std::string &init, uint64_t seed = 0) {
-  ParamInit s;
-  s.init = init;
-  s.seed = seed;
-  return s;
-}
-
-double maxAbs(const Tensor &t) {
-  double m = 0;
-  for (double v : t.data)
-    m = std::max(m, std::fabs(v));
-  return m;
-}
-
-/// Sample mean and (population) standard deviation of `t`'s values.
-std::pair<double, double> meanStd(const Tensor &t) {
-  double sum = 0, sq = 0;
-  for (double v : t.data)
-    sum += v;
-  double mean = sum / t.data.size();
-  for (double v : t.data)
-    sq += (v - mean) * (v - mean);
-  return {mean, std::sqrt(sq / t.data.size())};
-}
-
-} // namespace
-
-TEST(InitParamTest, ZerosAndOnes) {
-  Tensor z = initParam(spec("zeros"), DType::F32, {2, 3});
-  EXPECT_EQ(z.dtype, DType::F32);
-  EXPECT_EQ(z.shape, Shape({2, 3}));
-  EXPECT_EQ(z.data, std::vector<double>(6, 0.0));
-  Tensor o = initParam(spec("ones"), DType::F32, {4});
-  EXPECT_EQ(o.data, std::vector<double>(4, 1.0));
-}
-
-TEST(InitParamTest, UniformWithinBounds) {
-  ParamInit s = spec("uniform", 5);
-  s.low = -2;
-  s.high = 3;
-  Tensor t = initParam(s, DType::F64, {100, 100});
-  for (double v : t.data) {
-    EXPECT_GE(v, -2.0);
-    EXPECT_LT(v, 3.0);
-  }
-  // U(-2, 3): mean 0.5, std 5/sqrt(12) = 1.4433756729740645; the standard
-  // error of the mean over 10000 samples is ~0.0144.
-  auto [mean, std] = meanStd(t);
-  EXPECT_NEAR(mean, 0.5, 0.06);
-  EXPECT_NEAR(std, 1.4433756729740645, 0.03);
-  // Spread over the whole interval.
-  EXPECT_LT(*std::min_element(t.data.begin(), t.data.end()), -1.99);
-  EXPECT_GT(*std::max_element(t.data.begin(), t.data.end()), 2.99);
-}
-
-TEST(InitParamTest, KaimingUniformMatrix) {
-  // [784, 256] = [in, out]: fan_in 784, bound sqrt(6/784) =
-  // 0.08748177652797065.
-  Tensor t = initParam(spec("kaiming_uniform", 1), DType::F32, {784, 256});
-  EXPECT_EQ(t.shape, Shape({784, 256}));
-  const double bound = 0.08748177652797065;
-  // f32 rounding may land exactly on the bound, never past it by more than
-  // half an ulp.
-  EXPECT_LE(maxAbs(t), bound * (1 + 1e-7));
-  EXPECT_GT(maxAbs(t), 0.999 * bound);
-}
-
-TEST(InitParamTest, KaimingUniformFilter) {
-  // [6, 1, 5, 5] = [O, I, kh, kw]: fan_in = 1*5*5 = 25, bound sqrt(6/25) =
-  // 0.4898979485566356 (not sqrt(6/150) as a fan of O*kh*kw would give).
-  Tensor t = initParam(spec("kaiming_uniform", 3), DType::F64, {6, 1, 5, 5});
-  const double bound = 0.4898979485566356;
-  EXPECT_LE(maxAbs(t), bound);
-  // 150 samples: P(max |v| < 0.9 bound) = 0.9^150 ~ 1e-7.
-  EXPECT_GT(maxAbs(t), 0.9 * bound);
-}
-
-TEST(InitParamTest, XavierUniformBound) {
-  // [784, 256]: sqrt(6 / (784 + 256)) = 0.075955452531275.
-  Tensor t = initParam(spec("xavier_uniform", 4), DType::F64, {784, 256});
-  EXPECT_LE(maxAbs(t), 0.075955452531275);
-  EXPECT_GT(maxAbs(t), 0.999 * 0.075955452531275);
-}
-
-TEST(InitParamTest, NormalMeanAndStd) {
-  ParamInit s = spec("normal", 9);
-  s.mean = 1.5;
-  s.std = 2.0;
-  Tensor t = initParam(s, DType::F64, {10000});
-  auto [mean, std] = meanStd(t);
-  // Standard error of the mean 2/100 = 0.02; of the std ~0.014.
-  EXPECT_NEAR(mean, 1.5, 0.08);
-  EXPECT_NEAR(std, 2.0, 0.06);
-}
-
-TEST(InitParamTest, KaimingAndXavierNormalStd) {
-  // kaiming_normal on [784, 256]: std sqrt(2/784) = 0.050507627227610534.
-  auto [km, ks] =
-      meanStd(initParam(spec("kaiming_normal", 2), DType::F64, {784, 256}));
-  EXPECT_NEAR(km, 0.0, 0.001);
-  EXPECT_NEAR(ks, 0.050507627227610534, 0.001);
-  // xavier_normal on [784, 256]: std sqrt(2/1040) = 0.04385290096535146.
-  auto [xm, xs] =
-      meanStd(initParam(spec("xavier_normal", 2), DType::F64, {784, 256}));
-  EXPECT_NEAR(xm, 0.0, 0.001);
-  EXPECT_NEAR(xs, 0.04385290096535146, 0.001);
-}
-
-TEST(InitParamTest, SeedDeterminesValues) {
-  for (const char *init : {"uniform", "normal", "kaiming_uniform"}) {
-    SCOPED_TRACE(init);
-    Tensor a = initParam(spec(init, 11), DType::F32, {16, 8});
-    Tensor b = initParam(spec(init, 11), DType::F32, {16, 8});
-    Tensor c = initParam(spec(init, 12), DType::F32, {16, 8});
-    EXPECT_EQ(a.data, b.data);
-    EXPECT_NE(a.data, c.data);
-  }
-}
-
-TEST(InitParamTest, F32ValuesAreRoundedToSinglePrecision) {
-  Tensor t = initParam(spec("normal", 1), DType::F32, {64});
-  for (double v : t.data)
-    EXPECT_EQ(v, static_cast<double>(static_cast<float>(v)));
-}
-
-TEST(InitParamTest, UnknownInitializerThrows) {
-  EXPECT_THROW(initParam(spec("glorot"), DType::F32, {2}), anvil::Error);
-}
-
 namespace {
 
 // NaN propagates through relu, max, min and reduce_max, as in PyTorch and
@@ -1407,7 +1252,8 @@ TEST(DropoutTest, CounterBasedMask) {
   Tensor x(DType::F64, {64}, 1.0);
   std::vector<Tensor> r = dropout(x, 0.25, true, 42);
   for (int64_t i = 0; i < 64; ++i)
-    EXPECT_EQ(r[1].data[i], dropoutUniform(42, i) >= 0.25 ? 1.0 : 0.0);
+    EXPECT_EQ(r[1].data[i],
+              mlir::anvil::dropoutUniform(42, i) >= 0.25 ? 1.0 : 0.0);
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 
 #include "runtime/Weights.h"
 #include "runtime/Error.h"
+#include "runtime/Hash.h"
 
 #include <gtest/gtest.h>
 
@@ -35,11 +36,7 @@ void spit(const std::string &path, const std::string &bytes) {
 
 /// `body` (a file without its checksum) with a valid FNV-1a checksum.
 std::string withChecksum(std::string body) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : body) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
+  uint64_t h = fnv1a(body.data(), body.size());
   for (int i = 0; i < 8; ++i)
     body += static_cast<char>((h >> (8 * i)) & 0xff);
   return body;

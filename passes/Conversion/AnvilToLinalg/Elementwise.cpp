@@ -10,6 +10,8 @@
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 
 #include "dialects/AnvilOps.h"
+#include "dialects/ParamInit.h"
+#include "runtime/Hash.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -271,7 +273,7 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
 };
 
 /// Dropout: the identity when not training; when training, the mask of
-/// ref::dropoutUniform (a splitmix64 step from seed ^ index * constant),
+/// dropoutUniform (a splitmix64 step from seed ^ index * constant),
 /// computed per element from its linear index.
 struct DropoutLowering : OpConversionPattern<DropoutOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -312,16 +314,16 @@ struct DropoutLowering : OpConversionPattern<DropoutOp> {
           }
           Value z = b.create<arith::XOrIOp>(
               l, c(seed),
-              b.create<arith::MulIOp>(l, index, c(0xd1b54a32d192ed03ULL)));
-          z = b.create<arith::AddIOp>(l, z, c(0x9e3779b97f4a7c15ULL));
-          auto mix = [&](Value v, uint64_t shift, uint64_t mul) {
-            Value x = b.create<arith::XOrIOp>(
-                l, v, b.create<arith::ShRUIOp>(l, v, c(shift)));
-            return mul ? b.create<arith::MulIOp>(l, x, c(mul)).getResult() : x;
-          };
-          z = mix(z, 30, 0xbf58476d1ce4e5b9ULL);
-          z = mix(z, 27, 0x94d049bb133111ebULL);
-          z = mix(z, 31, 0);
+              b.create<arith::MulIOp>(l, index, c(kDropoutIndexMultiplier)));
+          z = b.create<arith::AddIOp>(l, z, c(::anvil::kSplitMixGamma));
+          // ::anvil::splitMixOutput, op by op.
+          for (int i = 0; i < 3; ++i) {
+            z = b.create<arith::XOrIOp>(
+                l, z,
+                b.create<arith::ShRUIOp>(l, z, c(::anvil::kSplitMixShifts[i])));
+            if (uint64_t mul = ::anvil::kSplitMixMultipliers[i])
+              z = b.create<arith::MulIOp>(l, z, c(mul));
+          }
           Value u = b.create<arith::MulFOp>(
               l,
               b.create<arith::UIToFPOp>(l, b.getF64Type(),

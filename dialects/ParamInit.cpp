@@ -1,0 +1,124 @@
+//===- ParamInit.cpp - the starting values of anvil.param -----------------===//
+//
+// See ParamInit.h. The fans of xavier/kaiming follow anvil.param's
+// documentation: [in, out] matrices, [O, I, kh, kw] filters.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/ParamInit.h"
+#include "runtime/Error.h"
+#include "runtime/Hash.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+uint64_t Random::next() { return ::anvil::splitMix64(state); }
+
+double Random::uniform() { return (next() >> 11) * 0x1.0p-53; }
+
+double Random::normal() {
+  double u1 = 1.0 - uniform(); // in (0, 1]: log stays finite
+  double u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+double mlir::anvil::dropoutUniform(uint64_t seed, int64_t index) {
+  // One splitmix64 step from a state that mixes the seed and the index.
+  return Random(seed ^ (static_cast<uint64_t>(index) * kDropoutIndexMultiplier))
+      .uniform();
+}
+
+std::vector<double> mlir::anvil::initParam(const ParamInit &spec,
+                                           ::anvil::DType dtype,
+                                           ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  std::vector<double> values(count, 0.0);
+  double fanIn = 1, fanOut = 1;
+  if (shape.size() == 1) {
+    fanIn = fanOut = shape[0];
+  } else if (shape.size() == 2) {
+    fanIn = shape[0];
+    fanOut = shape[1];
+  } else if (shape.size() > 2) {
+    double receptive = 1;
+    for (size_t d = 2; d < shape.size(); ++d)
+      receptive *= shape[d];
+    fanIn = shape[1] * receptive;
+    fanOut = shape[0] * receptive;
+  }
+  auto round = [&](double v) {
+    return dtype == ::anvil::DType::F32 ? static_cast<float>(v) : v;
+  };
+  Random rng(spec.seed);
+  const std::string &init = spec.init;
+  auto fillUniform = [&](double lo, double hi) {
+    for (double &v : values)
+      v = round(lo + (hi - lo) * rng.uniform());
+  };
+  auto fillNormal = [&](double mean, double std) {
+    for (double &v : values)
+      v = round(mean + std * rng.normal());
+  };
+  if (init == "zeros") {
+    // Already zero.
+  } else if (init == "ones") {
+    std::fill(values.begin(), values.end(), 1.0);
+  } else if (init == "uniform") {
+    fillUniform(spec.low, spec.high);
+  } else if (init == "normal") {
+    fillNormal(spec.mean, spec.std);
+  } else if (init == "xavier_uniform") {
+    double a = std::sqrt(6.0 / (fanIn + fanOut));
+    fillUniform(-a, a);
+  } else if (init == "xavier_normal") {
+    fillNormal(0.0, std::sqrt(2.0 / (fanIn + fanOut)));
+  } else if (init == "kaiming_uniform") {
+    double a = std::sqrt(6.0 / fanIn);
+    fillUniform(-a, a);
+  } else if (init == "kaiming_normal") {
+    fillNormal(0.0, std::sqrt(2.0 / fanIn));
+  } else {
+    throw ::anvil::Error("internal error: unknown initializer '" + init + "'");
+  }
+  return values;
+}
+
+std::vector<double> mlir::anvil::initialValues(ParamOp p, uint64_t seed) {
+  auto type = p.getType();
+  if (ElementsAttr value = p.getValueAttr()) {
+    std::vector<double> data;
+    for (APFloat f : llvm::cast<DenseElementsAttr>(value).getValues<APFloat>())
+      data.push_back(f.convertToDouble());
+    return data;
+  }
+  auto get = [](std::optional<APFloat> f, double fallback) {
+    return f ? f->convertToDouble() : fallback;
+  };
+  ParamInit spec;
+  spec.init = p.getInit().str();
+  spec.low = get(p.getLow(), 0.0);
+  spec.high = get(p.getHigh(), 1.0);
+  spec.mean = get(p.getMean(), 0.0);
+  spec.std = get(p.getStd(), 1.0);
+  StringRef name = p.getName();
+  spec.seed = p.getSeed() ? static_cast<uint64_t>(*p.getSeed())
+                          : ::anvil::fnv1a(name.data(), name.size()) ^ seed;
+  return initParam(spec,
+                   type.getElementType().isF32() ? ::anvil::DType::F32
+                                                 : ::anvil::DType::F64,
+                   type.getShape());
+}
+
+DenseElementsAttr mlir::anvil::initialValueAttr(ParamOp param, uint64_t seed) {
+  auto type = cast<RankedTensorType>(param.getType());
+  std::vector<double> values = initialValues(param, seed);
+  if (type.getElementType().isF32()) {
+    std::vector<float> data(values.begin(), values.end());
+    return DenseElementsAttr::get(type, ArrayRef<float>(data));
+  }
+  return DenseElementsAttr::get(type, ArrayRef<double>(values));
+}
