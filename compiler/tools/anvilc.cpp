@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -106,6 +107,11 @@ static cl::opt<uint64_t>
     compileSeed("seed",
                 cl::desc("Seed for parameters without a `seed` attribute"),
                 cl::init(0), cl::cat(anvilCategory));
+static cl::opt<bool> verifyEachPass(
+    "verify-each-pass",
+    cl::desc("Verify the IR after every pass, not only after every phase "
+             "(slower; for finding a compiler bug)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
 static cl::opt<std::string>
     targetTriple("target-triple",
                  cl::desc("Target triple (default: this machine's)"),
@@ -483,9 +489,16 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
+    // Verifying after each of the ~45 passes took half the time of the
+    // MLIR phases on big models; once per phase still names the phase.
+    pm.enableVerifier(verifyEachPass);
     mlir::anvil::buildPhasePipeline(pm, phase, job.options);
     if (failed(pm.run(module)))
       return reportError("the " + name + " phase failed (see above)");
+    if (!verifyEachPass && failed(verify(module)))
+      return reportError("internal error: the " + name +
+                         " phase left invalid IR (see above); "
+                         "--verify-each-pass finds the pass");
     if (phase == Phase::Train) {
       // The entry points and parameters are all there, still on tensors.
       entries = mlir::anvil::collectEntryPoints(module);
