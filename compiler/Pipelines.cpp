@@ -110,6 +110,8 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
 }
 
 void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
+  // Indices from the caller are checked before anything reads by them.
+  pm.addPass(createCheckIndicesPass());
   // Every anvil op becomes linalg/tensor/arith/math.
   pm.addPass(createConvertAnvilToLinalgPass());
   pm.addPass(createCanonicalizerPass());
