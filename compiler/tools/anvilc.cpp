@@ -37,8 +37,11 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -253,6 +256,9 @@ static int reportError(const std::string &message) {
 static std::shared_ptr<llvm::SourceMgr> sourceMgr;
 static std::unique_ptr<SourceMgrDiagnosticHandler> diagnostics;
 
+/// The symbolic dimensions of the ONNX model last imported.
+static std::vector<std::string> symbols;
+
 /// Imports an ONNX model; prints every problem when it cannot.
 static OwningOpRef<ModuleOp>
 importModel(const std::string &path, MLIRContext &context,
@@ -270,11 +276,15 @@ importModel(const std::string &path, MLIRContext &context,
   }
   if (known)
     options.inputValues.assign(known->begin(), known->end());
+  // `check` says which ops Anvil takes; that does not depend on the batch.
+  if (checkCommand)
+    options.unboundSize = 1;
   mlir::anvil::OnnxProblems problems;
   OwningOpRef<ModuleOp> module =
       mlir::anvil::importOnnx(path, context, options, problems);
   if (!module)
     reportError(problems.format(path));
+  symbols = problems.symbols;
   return module;
 }
 
@@ -374,13 +384,52 @@ static std::string libDir;
 
 /// Writes `module` as text to `path` ("-" or "" = stdout).
 static int writeIR(ModuleOp module, const std::string &path) {
+  if (path.empty() || path == "-") {
+    module.print(llvm::outs());
+    return 0;
+  }
+  std::string error = mlir::anvil::writeOutput(
+      path, [&](llvm::raw_ostream &os) { module.print(os); });
+  return error.empty() ? 0 : reportError(error);
+}
+
+/// Reports unless the directory `path` would be written into exists and is
+/// writable: checked before compiling, so that a typo costs no compile and
+/// no output is made without the others.
+static std::string checkWritable(const std::string &path,
+                                 const std::string &what) {
+  llvm::SmallString<256> dir(path);
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_filename(dir);
+  if (!llvm::sys::fs::is_directory(dir))
+    return "cannot write " + what + " '" + path + "': the directory '" +
+           dir.str().str() + "' does not exist";
+  if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+    return "cannot write " + what + " '" + path + "': the directory '" +
+           dir.str().str() + "' is not writable";
+  return "";
+}
+
+/// A fresh name beside `path` for a temporary that is renamed to `path`
+/// at the end, removed if anvilc is interrupted before.
+static std::string temporaryFor(const std::string &path) {
+  llvm::SmallString<256> temp;
+  llvm::sys::fs::createUniquePath(path + "-%%%%%%.tmp", temp, false);
+  llvm::sys::RemoveFileOnSignal(temp);
+  return temp.str().str();
+}
+
+/// Removes a temporary (or renames it to `to` when given) and forgets it.
+static std::string finishTemporary(const std::string &temp,
+                                   const std::string &to = "") {
   std::string error;
-  auto output = openOutputFile(path.empty() ? "-" : path, &error);
-  if (!output)
-    return reportError("cannot write '" + path + "': " + error);
-  module.print(output->os());
-  output->keep();
-  return 0;
+  if (!to.empty())
+    if (std::error_code ec = llvm::sys::fs::rename(temp, to))
+      error = "cannot write '" + to + "': " + ec.message();
+  if (to.empty() || !error.empty())
+    llvm::sys::fs::remove(temp);
+  llvm::sys::DontRemoveFileOnSignal(temp);
+  return error;
 }
 
 /// Prints the `anvil.memory_plan` of every function (see PlanMemory.cpp).
@@ -467,6 +516,24 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     job.weightsPath = absolute.str().str();
     job.options.externalWeights = true;
   }
+  bool linking = !job.stopAfter.has_value();
+  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
+  if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
+    return reportError(e);
+  if (linking && emitKind == "exe" && !target.isHost())
+    return reportError(
+        "cannot link an executable for " + target.tripleOrHost() + " on this " +
+        llvm::sys::getDefaultTargetTriple() +
+        " machine; make an object (--compile-to=object) or a library "
+        "(--emit=lib) and link it on the target");
+  // Outputs go where they can be written, or nothing is compiled.
+  if (!job.output.empty() && job.output != "-")
+    if (std::string e = checkWritable(job.output, "the output"); !e.empty())
+      return reportError(e);
+  if (!job.weightsPath.empty())
+    if (std::string e = checkWritable(job.weightsPath, "the weights");
+        !e.empty())
+      return reportError(e);
   FailureOr<std::vector<mlir::anvil::EntryPoint>> entries;
   std::vector<::anvil::NamedTensor> weights;
   std::vector<mlir::anvil::ExternalParam> params;
@@ -495,6 +562,11 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     }
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
+    // (Objects too: whoever links them would hit the same wall.)
+    if (phase == Phase::Bufferize &&
+        (linking || job.stopAfter == Phase::Object))
+      if (std::string e = mlir::anvil::checkStaticStorage(module); !e.empty())
+        return reportError(e);
     if (phase == Phase::Optimize)
       params = mlir::anvil::collectExternalParams(module);
     if (!dumpPhasesTo.empty()) {
@@ -507,19 +579,23 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     if (job.stopAfter == phase)
       return writeIR(module, job.output);
   }
-  bool linking = !job.stopAfter.has_value();
-  std::string object = linking ? job.output + ".o" : job.output;
-  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
-  if (std::string e = mlir::anvil::emitObject(module, *entries, params,
-                                              job.weightsPath, target, object);
-      !e.empty())
-    return reportError(e);
-  if (!linking)
-    return 0;
-  std::string e;
+  if (!linking) {
+    std::string e = mlir::anvil::emitObject(
+        module, *entries, params, job.weightsPath, target, job.output);
+    return e.empty() ? 0 : reportError(e);
+  }
+  // The object, the executable and its weights are temporaries until all of
+  // them are written: then the weights, and last the executable, are
+  // renamed into place. Any failure (or a signal) removes them all.
+  std::string object = temporaryFor(job.output + ".o");
+  std::string built = temporaryFor(job.output);
+  std::string weightsTemp =
+      job.weightsPath.empty() ? "" : temporaryFor(job.weightsPath);
+  std::string e = mlir::anvil::emitObject(module, *entries, params,
+                                          job.weightsPath, target, object);
   const std::string &output = job.output;
-  if (emitKind == "lib") {
-    e = mlir::anvil::archiveLibrary(object, output);
+  if (e.empty() && emitKind == "lib") {
+    e = mlir::anvil::archiveLibrary(object, libDir, output);
     if (e.empty()) {
       // libmlp.a gets mlp.h beside it.
       llvm::StringRef stem = llvm::sys::path::stem(output);
@@ -530,27 +606,35 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
       for (char &c : guard)
         if (!llvm::isAlnum(c))
           c = '_';
-      try {
-        ::anvil::writeFileAtomically(
-            header.str().str(),
-            mlir::anvil::libraryHeader(
-                *entries, guard, llvm::sys::path::filename(modelPath).str()));
-      } catch (const ::anvil::Error &error) {
-        e = error.what();
-      }
+      e = mlir::anvil::writeOutput(
+          header.str().str(), [&](llvm::raw_ostream &os) {
+            os << mlir::anvil::libraryHeader(
+                *entries, guard, llvm::sys::path::filename(modelPath).str());
+          });
     }
-  } else {
-    e = mlir::anvil::linkExecutable(object, libDir, job.mainLibrary, output);
-    if (e.empty() && !job.weightsPath.empty()) {
+  } else if (e.empty()) {
+    if (!job.weightsPath.empty()) {
       weights.insert(weights.end(), job.extras.begin(), job.extras.end());
       try {
-        ::anvil::writeWeights(job.weightsPath, weights);
+        ::anvil::writeWeights(weightsTemp, weights);
       } catch (const ::anvil::Error &error) {
+        // The message names the temporary; the user knows the real name.
         e = error.what();
+        if (size_t at = e.find(weightsTemp); at != std::string::npos)
+          e.replace(at, weightsTemp.size(), job.weightsPath);
       }
     }
+    if (e.empty())
+      e = mlir::anvil::linkExecutable(object, libDir, job.mainLibrary, built);
+    if (e.empty() && !weightsTemp.empty())
+      e = finishTemporary(weightsTemp, job.weightsPath);
+    if (e.empty())
+      e = finishTemporary(built, output);
   }
-  llvm::sys::fs::remove(object);
+  finishTemporary(object);
+  finishTemporary(built);
+  if (!weightsTemp.empty())
+    finishTemporary(weightsTemp);
   return e.empty() ? 0 : reportError(e);
 }
 
@@ -647,14 +731,15 @@ static int runMain(MLIRContext &context) {
                        std::to_string(type.getNumResults()) +
                        " result(s); got " + std::to_string(outputFiles.size()) +
                        " --output file(s)");
-  if (!reference)
-    return runCompiled(context, *module, func.getName().str(), inputFiles,
-                       arrays, outputFiles);
+  // Inputs are checked against the signature before anything compiles.
   std::vector<::anvil::ref::Tensor> args;
   for (unsigned i = 0; i < inputFiles.size(); ++i)
     args.push_back(checkInput(arrays[i], inputFiles[i], type.getInput(i),
                               "argument " + std::to_string(i) + " of @" +
                                   func.getName().str()));
+  if (!reference)
+    return runCompiled(context, *module, func.getName().str(), inputFiles,
+                       arrays, outputFiles);
 
   ::anvil::ref::Interpreter interpreter(*module, seed);
   if (!paramsDir.empty()) {
@@ -728,6 +813,22 @@ static int trainMain(MLIRContext &context) {
                        optimizer + "'");
   if (optimizer != "sgd" && (momentum != 0.0 || nesterov))
     return reportError("--momentum and --nesterov are for --optimizer sgd");
+  // Values a step cannot use: the trainer would diverge or never learn.
+  auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
+  if (!(trainLr > 0.0) || !std::isfinite(trainLr))
+    return reportError("--lr must be a finite number > 0, not " +
+                       number(trainLr));
+  if (!(momentum >= 0.0 && momentum < 1.0))
+    return reportError("--momentum must be in [0, 1), not " + number(momentum));
+  if (!(clipNorm >= 0.0) || !std::isfinite(clipNorm))
+    return reportError("--clip-norm must be >= 0 (0: off), not " +
+                       number(clipNorm));
+  if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
+    return reportError("--weight-decay must be >= 0, not " +
+                       number(weightDecay));
+  if (batch < 0)
+    return reportError("--batch must be a positive size, not " +
+                       std::to_string(batch));
   OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
   if (!module)
     return 1;
@@ -746,6 +847,19 @@ static int trainMain(MLIRContext &context) {
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
+  if (!freeze.empty()) {
+    llvm::Regex pattern(freeze);
+    std::string error;
+    if (!pattern.isValid(error))
+      return reportError("bad --freeze regex '" + freeze + "': " + error);
+    bool any = false;
+    module->walk([&](mlir::anvil::ParamOp param) {
+      any = any || pattern.match(param.getName());
+    });
+    if (!any)
+      return reportError("--freeze '" + freeze + "' matches no parameter of " +
+                         trainModel);
+  }
   if (!reinit.empty() && initFrom.empty())
     return reportError("--reinit chooses parameters not to take from "
                        "--init-from CKPT; give --init-from too");
@@ -848,6 +962,18 @@ static int checkMain(MLIRContext &context) {
       ++ops[op->getName().stripDialect().str()];
   });
   llvm::outs() << checkModel << ": OK, Anvil can compile it\n";
+  // Unbound ones were taken as 1 (see importModel); a compile needs them.
+  std::vector<std::string> unbound;
+  for (const std::string &symbol : symbols)
+    if (symbol == "?" || !llvm::any_of(bindings, [&](const std::string &b) {
+          return llvm::StringRef(b).split('=').first == symbol;
+        }))
+      unbound.push_back(symbol);
+  if (!unbound.empty()) {
+    llvm::outs() << "  symbolic dimensions: " << llvm::join(symbols, ", ")
+                 << " (unbound ones taken as 1 here; to compile, give each "
+                    "its size with --bind NAME=SIZE)\n";
+  }
   for (auto func : module->getOps<func::FuncOp>())
     llvm::outs() << "  @" << func.getName() << " : "
                  << typeString(func.getFunctionType()) << "\n";
@@ -872,8 +998,21 @@ static int exportMain(MLIRContext &context) {
 }
 
 static int compileMain(MLIRContext &context) {
+  if (targetCpu == "help") {
+    std::vector<std::string> cpus;
+    mlir::anvil::TargetOptions target{targetTriple, ""};
+    if (std::string e = mlir::anvil::targetCpus(target, cpus); !e.empty())
+      return reportError(e);
+    llvm::outs() << "CPUs for " << target.tripleOrHost() << ":\n";
+    for (const std::string &cpu : cpus)
+      llvm::outs() << "  " << cpu << "\n";
+    return 0;
+  }
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
+  if (compileBatch < 0)
+    return reportError("--batch must be a positive size, not " +
+                       std::to_string(compileBatch));
   std::optional<mlir::anvil::Phase> stopAfter;
   if (!compileTo.empty()) {
     stopAfter = mlir::anvil::parsePhase(compileTo);
@@ -951,6 +1090,23 @@ int main(int argc, char **argv) {
       "ONNX\n\n"
       "MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets "
       "7-17).\n");
+
+  // LLVM's parser lets a subcommand take the top level's options; those
+  // would be silently ignored, so they are an error naming the subcommand.
+  if (runCommand || trainCommand || checkCommand || exportCommand) {
+    const char *sub = runCommand     ? "run"
+                      : trainCommand ? "train"
+                      : checkCommand ? "check"
+                                     : "export";
+    for (cl::Option *option : std::initializer_list<cl::Option *>{
+             &compileTo, &outputPath, &dumpPhasesTo, &emitKind, &weightsFile,
+             &printMemoryPlan, &compileBatch, &compileSeed, &targetTriple,
+             &targetCpu})
+      if (option->getNumOccurrences() > 0)
+        return reportError("--" + option->ArgStr.str() +
+                           " is not an option of `anvilc " + sub +
+                           "`; `anvilc " + sub + " --help` lists its options");
+  }
 
   DialectRegistry registry;
   mlir::anvil::registerAllDialects(registry);
