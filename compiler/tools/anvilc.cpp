@@ -1091,17 +1091,23 @@ int main(int argc, char **argv) {
       "MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets "
       "7-17).\n");
 
-  // LLVM's parser lets a subcommand take the top level's options; those
-  // would be silently ignored, so they are an error naming the subcommand.
+  // LLVM's parser lets a subcommand take the top level's options; those it
+  // does not use would be silently ignored, so they are an error naming the
+  // subcommand. (run and train compile through compile(), which reads the
+  // phase dumps, the memory plan and the target; export reads --seed.)
   if (runCommand || trainCommand || checkCommand || exportCommand) {
     const char *sub = runCommand     ? "run"
                       : trainCommand ? "train"
                       : checkCommand ? "check"
                                      : "export";
-    for (cl::Option *option : std::initializer_list<cl::Option *>{
-             &compileTo, &outputPath, &dumpPhasesTo, &emitKind, &weightsFile,
-             &printMemoryPlan, &compileBatch, &compileSeed, &targetTriple,
-             &targetCpu})
+    std::vector<cl::Option *> unused = {&compileTo, &outputPath, &emitKind,
+                                        &weightsFile, &compileBatch};
+    if (checkCommand || exportCommand)
+      unused.insert(unused.end(), {&dumpPhasesTo, &printMemoryPlan,
+                                   &targetTriple, &targetCpu});
+    if (!exportCommand)
+      unused.push_back(&compileSeed);
+    for (cl::Option *option : unused)
       if (option->getNumOccurrences() > 0)
         return reportError("--" + option->ArgStr.str() +
                            " is not an option of `anvilc " + sub +
