@@ -229,7 +229,9 @@ static constexpr int64_t kZeroPads[] = {0, 0, 0, 0};
 /// and reuse the value), and the params of one name in different functions
 /// (@forward, @train_step, ...) agree on type and initializer. Only the first
 /// param of a block checks, so verifying all params costs O(ops) per
-/// function rather than O(params * ops).
+/// function rather than O(params * ops). (Reading the earlier functions is
+/// safe while functions verify in parallel; no pipeline runs function-level
+/// passes while params exist.)
 static LogicalResult verifyParamNames(ParamOp op) {
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode())
     if (isa<ParamOp>(prev))
