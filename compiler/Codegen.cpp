@@ -102,31 +102,21 @@ mlir::anvil::collectEntryPoints(ModuleOp module) {
       continue;
     EntryPoint entry{func.getName().str(), {}, {}};
     FunctionType type = func.getFunctionType();
-    // (Not an empty one either: LLVM's bare-pointer convention refuses a
-    // buffer without elements.)
-    auto passable = [](Type t) -> std::optional<TensorSpec> {
-      auto spec = specOf(t);
-      if (!spec || cast<ShapedType>(t).getNumElements() == 0)
-        return std::nullopt;
-      return spec;
-    };
     for (auto [i, t] : llvm::enumerate(type.getInputs())) {
-      auto spec = passable(t);
+      auto spec = specOf(t);
       if (!spec)
         return func.emitError("argument ")
                << i << " has type " << t
-               << ", which a compiled entry point cannot take; use a "
-                  "non-empty tensor with a static shape of f32, f64, i64, "
-                  "i32, i8 or i1";
+               << ", which a compiled entry point cannot take; use a tensor "
+                  "with a static shape of f32, f64, i64, i32, i8 or i1";
       entry.inputs.push_back(*spec);
     }
     for (auto [i, t] : llvm::enumerate(type.getResults())) {
-      auto spec = passable(t);
+      auto spec = specOf(t);
       if (!spec)
         return func.emitError("result ")
                << i << " has type " << t
-               << ", which a compiled entry point cannot return (it must "
-                  "be a non-empty tensor with a static shape)";
+               << ", which a compiled entry point cannot return";
       entry.results.push_back(*spec);
     }
     entries.push_back(std::move(entry));

@@ -130,6 +130,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // Empty entry-point tensors become tensor<0xT>, which the bare-pointer
+  // convention takes like any other.
+  pm.addPass(createEraseEmptyIOPass());
   // Callers keep their inputs: bufferization must not write into them.
   pm.addPass(createProtectInputsPass());
   // (No empty-tensor elimination: it would compute a parameter's update

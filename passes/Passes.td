@@ -369,6 +369,34 @@ def ProtectInputsPass : Pass<"anvil-protect-inputs", "ModuleOp"> {
   }];
 }
 
+def EraseEmptyIOPass : Pass<"anvil-erase-empty-io", "ModuleOp"> {
+  let summary = "Entry-point tensors without elements become tensor<0xT>";
+  let description = [{
+    A tensor with no elements holds no data, but one with a size 0 after
+    its leading dimension (`tensor<3x0xf32>`) has a layout whose strides
+    collapse, which the bare-pointer calling convention refuses: the
+    function would take memref descriptors where the runtime passes
+    pointers. So every empty argument and result of a public function
+    becomes `tensor<0xT>` (one pointer, like any other), and the body uses a
+    `tensor.empty` of the old type instead. Before:
+
+    ```mlir
+    func.func @forward(%a: tensor<3x0xf32>, %b: tensor<0x4xf32>) -> tensor<3x4xf32> {
+      %y = linalg.matmul ins(%a, %b : tensor<3x0xf32>, tensor<0x4xf32>) ...
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%a: tensor<0xf32>, %b: tensor<0xf32>) -> tensor<3x4xf32> {
+      %a0 = tensor.empty() : tensor<3x0xf32>
+      %b0 = tensor.empty() : tensor<0x4xf32>
+      %y = linalg.matmul ins(%a0, %b0 : tensor<3x0xf32>, tensor<0x4xf32>) ...
+    ```
+  }];
+  let dependentDialects = ["tensor::TensorDialect"];
+}
+
 def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {
   let summary = "Place every temporary buffer in one static arena per function";
   let description = [{
