@@ -991,9 +991,16 @@ static int exportMain(MLIRContext &context) {
   if (!weightsIn.empty())
     if (int rc = applyWeights(*module, weightsIn))
       return rc;
-  std::string error = mlir::anvil::exportOnnx(*module, exportFunction,
-                                              compileSeed, exportOutput);
-  return error.empty() ? 0 : reportError(exportModel + ": " + error);
+  if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
+    return reportError(e);
+  mlir::anvil::OnnxExport exported;
+  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction,
+                                              compileSeed, true, exported);
+      !e.empty())
+    return reportError(exportModel + ": " + e + "\nnothing was exported");
+  std::string e = mlir::anvil::writeOutput(
+      exportOutput, [&](llvm::raw_ostream &os) { os << exported.model; });
+  return e.empty() ? 0 : reportError(e);
 }
 
 static int compileMain(MLIRContext &context) {
