@@ -349,7 +349,9 @@ def test_outputs(anvilc, d):
                 ("library", [anvilc, EXAMPLES + "/mlp.mlir", "--emit=lib",
                              "-o", f"{full}/libmlp.a"]),
                 ("IR", [anvilc, EXAMPLES + "/mlp.mlir", "--compile-to=bufferize",
-                        "-o", f"{full}/mlp.mlir"])]:
+                        "-o", f"{full}/mlp.mlir"]),
+                ("ONNX", [anvilc, "export", EXAMPLES + "/mlp.mlir",
+                          "-o", f"{full}/mlp.onnx"])]:
             needles = (["anvilc: error: cannot write", "No space left"]
                        if label != "weights" else
                        [f"anvilc: error: {full}/mlp.weights: write failed"])
