@@ -114,7 +114,8 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     targetCpu("target-cpu",
               cl::desc("Target CPU (default: this machine's, with all its "
-                       "features)"),
+                       "features; a generic one for another triple); "
+                       "--target-cpu=help lists the target's CPUs"),
               cl::cat(anvilCategory));
 
 // `anvilc run`.
