@@ -19,15 +19,21 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Object/Archive.h"
+#include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -204,28 +210,150 @@ static void limitFullUnrolling() {
     it->second->addOccurrence(0, "unroll-full-max-count", "16");
 }
 
+std::string
+mlir::anvil::writeOutput(const std::string &path,
+                         llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  // A temporary beside the output (so the rename is atomic), removed if
+  // anvilc fails or is interrupted (TempFile registers it for signals).
+  llvm::Expected<llvm::sys::fs::TempFile> temp =
+      llvm::sys::fs::TempFile::create(path + "-%%%%%%.tmp");
+  if (!temp)
+    return "cannot write '" + path + "': " + llvm::toString(temp.takeError());
+  std::error_code ec;
+  {
+    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    write(os);
+    os.flush();
+    ec = os.error();
+    os.clear_error(); // reported below, not by LLVM's abort
+  }
+  if (ec) {
+    llvm::consumeError(temp->discard());
+    return "cannot write '" + path + "': " + ec.message();
+  }
+  if (llvm::Error e = temp->keep(path))
+    return "cannot write '" + path + "': " + llvm::toString(std::move(e));
+  return "";
+}
+
+/// Makes every target Debian's libLLVM has available (once).
+static void initializeTargets() {
+  static bool done = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    return true;
+  }();
+  (void)done;
+}
+
+std::string TargetOptions::tripleOrHost() const {
+  return triple.empty() ? llvm::sys::getDefaultTargetTriple() : triple;
+}
+
+bool TargetOptions::isHost() const {
+  llvm::Triple host(llvm::sys::getDefaultTargetTriple()), t(tripleOrHost());
+  return t.getArch() == host.getArch() && t.getOS() == host.getOS();
+}
+
+/// The target of `triple`, or an error message in `error`.
+static const llvm::Target *lookupTarget(const std::string &triple,
+                                        std::string &error) {
+  initializeTargets();
+  std::string why;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, why);
+  if (!target) {
+    std::string names;
+    for (const llvm::Target &t : llvm::TargetRegistry::targets())
+      names += (names.empty() ? "" : ", ") + std::string(t.getName());
+    error = "unknown --target-triple '" + triple + "' (" + why +
+            "); the architectures this anvilc knows: " + names;
+  }
+  return target;
+}
+
+std::string mlir::anvil::checkTarget(const TargetOptions &target) {
+  std::string triple = target.tripleOrHost(), error;
+  const llvm::Target *llvmTarget = lookupTarget(triple, error);
+  if (!llvmTarget)
+    return error;
+  if (target.cpu.empty())
+    return "";
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      llvmTarget->createMCSubtargetInfo(triple, "", ""));
+  if (info && !info->isCPUStringValid(target.cpu))
+    return "unknown --target-cpu '" + target.cpu + "' for " + triple +
+           "; `anvilc --target-cpu=help` lists the valid ones";
+  return "";
+}
+
+std::string mlir::anvil::targetCpus(const TargetOptions &target,
+                                    std::vector<std::string> &cpus) {
+  std::string triple = target.tripleOrHost(), error;
+  const llvm::Target *llvmTarget = lookupTarget(triple, error);
+  if (!llvmTarget)
+    return error;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      llvmTarget->createMCSubtargetInfo(triple, "", ""));
+  if (info)
+    for (const llvm::SubtargetSubTypeKV &cpu :
+         info->getAllProcessorDescriptions())
+      cpus.push_back(cpu.Key);
+  return "";
+}
+
+/// 2 GiB: what x86-64's default (small) code model addresses, data
+/// included; beyond it the link fails with truncated relocations.
+static constexpr int64_t kMaxStaticBytes = int64_t(1) << 31;
+
+std::string mlir::anvil::checkStaticStorage(ModuleOp module) {
+  int64_t total = 0, largest = 0;
+  std::string largestName;
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    MemRefType type = global.getType();
+    if (!type.hasStaticShape())
+      continue;
+    Type element = type.getElementType();
+    int64_t bytes =
+        type.getNumElements() * (element.isIntOrFloat()
+                                     ? (element.getIntOrFloatBitWidth() + 7) / 8
+                                     : 8);
+    total += bytes; // each is at most 2^40 (the dialect's limit)
+    if (bytes > largest) {
+      largest = bytes;
+      largestName = global.getSymName().str();
+    }
+  }
+  if (total <= kMaxStaticBytes)
+    return "";
+  return "the model needs " + std::to_string(total) +
+         " bytes of static storage (parameters and the arenas of "
+         "temporaries; the largest, @" +
+         largestName + ", has " + std::to_string(largest) +
+         " bytes), more than the 2 GiB (2147483648 bytes) an executable or "
+         "library can hold; use a smaller --batch or a smaller model";
+}
+
 std::string mlir::anvil::emitObject(ModuleOp module,
                                     const std::vector<EntryPoint> &entries,
                                     const std::vector<ExternalParam> &params,
                                     const std::string &weightsPath,
                                     const TargetOptions &target,
                                     const std::string &path) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   limitFullUnrolling();
-  std::string triple = target.triple.empty()
-                           ? llvm::sys::getDefaultTargetTriple()
-                           : target.triple;
-  std::string error;
-  const llvm::Target *llvmTarget =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  std::string triple = target.tripleOrHost(), error;
+  const llvm::Target *llvmTarget = lookupTarget(triple, error);
   if (!llvmTarget)
-    return "unknown target triple '" + triple + "': " + error;
+    return error;
+  // Default: this machine's CPU and features, or a generic one for others.
   std::string cpu = target.cpu, features;
-  if (cpu.empty()) {
+  if (cpu.empty() && target.isHost()) {
     cpu = llvm::sys::getHostCPUName().str();
     for (auto &feature : llvm::sys::getHostCPUFeatures())
       features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  } else if (cpu.empty()) {
+    cpu = "generic";
   }
   std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
       triple, cpu, features, {}, llvm::Reloc::PIC_));
@@ -246,23 +374,20 @@ std::string mlir::anvil::emitObject(ModuleOp module,
           makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get()))
     return "LLVM optimization failed: " + llvm::toString(std::move(e));
 
-  std::string temp = path + ".tmp";
+  // Emitted into memory first: writeOutput then reports a full disk as an
+  // error instead of LLVM's abort, and leaves no partial file.
+  llvm::SmallVector<char, 0> object;
   {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(temp, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return "cannot write '" + path + "': " + ec.message();
+    llvm::raw_svector_ostream out(object);
     llvm::legacy::PassManager pm;
     if (machine->addPassesToEmitFile(pm, out, nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
       return "the target cannot emit object files";
     pm.run(*llvmModule);
   }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    return "cannot write '" + path + "': " + ec.message();
-  }
-  return "";
+  return writeOutput(path, [&](llvm::raw_ostream &os) {
+    os.write(object.data(), object.size());
+  });
 }
 
 std::string mlir::anvil::linkExecutable(const std::string &object,
@@ -276,18 +401,19 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
     return "no C++ linker (c++ or g++) on PATH; install g++";
   std::string mainLib = libDir + "/lib" + mainLibrary + ".a";
   std::string runtimeLib = libDir + "/libAnvilRuntime.a";
-  for (const std::string &lib : {mainLib, runtimeLib})
+  std::string checksLib = libDir + "/libAnvilChecks.a";
+  for (const std::string &lib : {mainLib, runtimeLib, checksLib})
     if (!llvm::sys::fs::exists(lib))
       return "the model runtime is missing: " + lib +
              " (was anvilc moved away from its build or install tree?)";
-  std::string temp = output + ".tmp";
   // Parallel loops call LLVM's OpenMP runtime (Debian's libomp-19-dev).
   std::vector<llvm::StringRef> args = {*cxx,
                                        "-o",
-                                       temp,
+                                       output,
                                        object,
                                        mainLib,
                                        runtimeLib,
+                                       checksLib,
                                        "-L" ANVIL_OPENMP_DIR,
                                        "-Wl,-rpath," ANVIL_OPENMP_DIR,
                                        "-lomp",
@@ -298,33 +424,52 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
   int rc =
       llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);
   if (rc != 0) {
-    llvm::sys::fs::remove(temp);
+    llvm::sys::fs::remove(output);
     return "linking failed" + (error.empty() ? "" : ": " + error);
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, output)) {
-    llvm::sys::fs::remove(temp);
-    return "cannot write '" + output + "': " + ec.message();
   }
   return "";
 }
 
 std::string mlir::anvil::archiveLibrary(const std::string &object,
+                                        const std::string &libDir,
                                         const std::string &output) {
-  auto ar = llvm::sys::findProgramByName("ar");
-  if (!ar)
-    return "no archiver (ar) on PATH; install binutils";
-  std::string temp = output + ".tmp";
-  llvm::sys::fs::remove(temp);
-  std::vector<llvm::StringRef> args = {*ar, "rcs", temp, object};
-  std::string error;
-  if (llvm::sys::ExecuteAndWait(*ar, args, std::nullopt, {}, 0, 0, &error)) {
-    llvm::sys::fs::remove(temp);
-    return "archiving failed" + (error.empty() ? "" : ": " + error);
+  // The model's object, and the run-time checks it calls (so that the
+  // library needs nothing of Anvil's to link).
+  std::string checksLib = libDir + "/libAnvilChecks.a";
+  auto fail = [&](const std::string &what, llvm::Error e) {
+    return what + ": " + llvm::toString(std::move(e));
+  };
+  std::vector<llvm::NewArchiveMember> members;
+  llvm::Expected<llvm::NewArchiveMember> model =
+      llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
+  if (!model)
+    return fail("cannot read the object file", model.takeError());
+  members.push_back(std::move(*model));
+  auto buffer = llvm::MemoryBuffer::getFile(checksLib);
+  if (!buffer)
+    return "the model runtime is missing: " + checksLib + " (" +
+           buffer.getError().message() + ")";
+  llvm::Expected<std::unique_ptr<llvm::object::Archive>> checks =
+      llvm::object::Archive::create((*buffer)->getMemBufferRef());
+  if (!checks)
+    return fail(checksLib, checks.takeError());
+  llvm::Error childError = llvm::Error::success();
+  for (const llvm::object::Archive::Child &child :
+       (*checks)->children(childError)) {
+    llvm::Expected<llvm::NewArchiveMember> member =
+        llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+    if (!member)
+      return fail(checksLib, member.takeError());
+    members.push_back(std::move(*member));
   }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, output)) {
-    llvm::sys::fs::remove(temp);
-    return "cannot write '" + output + "': " + ec.message();
-  }
+  if (childError)
+    return fail(checksLib, std::move(childError));
+  // Written to a temporary and renamed (removed on failure and signals).
+  if (llvm::Error e = llvm::writeArchive(
+          output, members, llvm::SymtabWritingMode::NormalSymtab,
+          llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+          /*Thin=*/false))
+    return fail("cannot write '" + output + "'", std::move(e));
   return "";
 }
 
@@ -342,7 +487,9 @@ std::string mlir::anvil::libraryHeader(const std::vector<EntryPoint> &entries,
      << " * call allocates memory, and calls of the same function must not\n"
      << " * run concurrently. Parallel loops run on LLVM's OpenMP runtime:\n"
      << " * link with -L/usr/lib/llvm-19/lib -lomp -lm (Debian's\n"
-     << " * libomp-19-dev); OMP_NUM_THREADS sets the thread count. */\n"
+     << " * libomp-19-dev); OMP_NUM_THREADS sets the thread count. An index\n"
+     << " * or label argument outside its range prints an error naming it and\n"
+     << " * ends the process with status 1. */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdbool.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";

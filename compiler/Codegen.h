@@ -11,6 +11,8 @@
 #define ANVIL_COMPILER_CODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 #include <vector>
@@ -56,8 +58,32 @@ std::vector<ExternalParam> collectExternalParams(ModuleOp module);
 
 struct TargetOptions {
   std::string triple; // empty: the host
-  std::string cpu;    // empty: the host CPU and its features
+  std::string cpu;    // empty: the host CPU and its features (else generic)
+
+  /// `triple`, or the host's.
+  std::string tripleOrHost() const;
+  /// Whether code for this target runs here (the host's architecture and OS).
+  bool isHost() const;
 };
+
+/// Checks the triple and CPU name against the targets of LLVM (every one
+/// Debian's libLLVM has). Returns an error message naming the option, or "".
+std::string checkTarget(const TargetOptions &target);
+
+/// Sets `cpus` to the CPU names the target knows; returns an error or "".
+std::string targetCpus(const TargetOptions &target,
+                       std::vector<std::string> &cpus);
+
+/// Checks that the module's globals (after bufferization: parameters and
+/// arenas) fit the 2 GiB an executable's data may take on x86-64. Returns
+/// an error message giving the size, or "".
+std::string checkStaticStorage(ModuleOp module);
+
+/// Writes `path` through a temporary beside it that `write` fills and that
+/// is renamed at the end: a full disk, or a signal, leaves no file behind.
+/// Returns an error message naming `path`, or "".
+std::string writeOutput(const std::string &path,
+                        llvm::function_ref<void(llvm::raw_ostream &)> write);
 
 /// Translates `module` (LLVM dialect) to LLVM IR, renames each entry point
 /// `<name>` to `anvil_<name>`, adds the tables the runtime reads
@@ -72,15 +98,17 @@ std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
 
 /// Links `object` with the runtime found in `libDir` and the main()
 /// library `mainLibrary` (AnvilModelMain for inference, AnvilTrainerMain for
-/// trainers) into the executable `output` (atomically). Returns an error
-/// message or "".
+/// trainers) into the executable `output` (a temporary name: the caller
+/// renames it once everything it needs is written; removed on failure).
+/// Returns an error message or "".
 std::string linkExecutable(const std::string &object, const std::string &libDir,
                            const std::string &mainLibrary,
                            const std::string &output);
 
-/// Archives `object` into the static library `output` (atomically). Returns
-/// an error message or "".
-std::string archiveLibrary(const std::string &object,
+/// Archives `object`, with the run-time checks it calls (libAnvilChecks.a
+/// in `libDir`), into the static library `output` (atomically). Returns an
+/// error message or "".
+std::string archiveLibrary(const std::string &object, const std::string &libDir,
                            const std::string &output);
 
 /// The C header of a library built from `model`: one documented prototype

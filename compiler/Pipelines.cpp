@@ -110,6 +110,8 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
 }
 
 void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
+  // Indices from the caller are checked before anything reads by them.
+  pm.addPass(createCheckIndicesPass());
   // Every anvil op becomes linalg/tensor/arith/math.
   pm.addPass(createConvertAnvilToLinalgPass());
   pm.addPass(createCanonicalizerPass());
@@ -130,6 +132,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // Empty entry-point tensors become tensor<0xT>, which the bare-pointer
+  // convention takes like any other.
+  pm.addPass(createEraseEmptyIOPass());
   // Callers keep their inputs: bufferization must not write into them.
   pm.addPass(createProtectInputsPass());
   // (No empty-tensor elimination: it would compute a parameter's update

@@ -30,7 +30,13 @@ def Anvil_Dialect : Dialect {
   let usePropertiesForAttributes = 0;
 }
 
+// Every tensor an anvil op takes or makes fits in memory (AnvilOps.h:
+// kMaxTensorBytes), so that no size computation downstream overflows.
+def Anvil_BoundedTensors : NativeOpTrait<"BoundedTensors"> {
+  let cppNamespace = "::mlir::anvil";
+}
+
 class Anvil_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Anvil_Dialect, mnemonic, traits>;
+    : Op<Anvil_Dialect, mnemonic, !listconcat([Anvil_BoundedTensors], traits)>;
 
 #endif // ANVIL_DIALECT_TD

@@ -28,4 +28,22 @@ def Anvil_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   ];
 }
 
+def Anvil_IndexingOpInterface : OpInterface<"IndexingOpInterface"> {
+  let cppNamespace = "::mlir::anvil";
+  let description = [{
+    An op that reads at positions an integer operand holds (gather's
+    indices, a loss's labels). It names those operands with the range their
+    values must lie in; constant ones are checked when the op is verified,
+    and `anvil-check-indices` checks those that come from a function's
+    arguments when the compiled function runs.
+  }];
+  let methods = [
+    InterfaceMethod<
+      "Appends each index operand with its valid range.",
+      "void", "getIndexBounds",
+      (ins "::llvm::SmallVectorImpl<::mlir::anvil::IndexBound> &":$bounds)>
+  ];
+  let verify = [{ return ::mlir::anvil::verifyConstantIndices($_op); }];
+}
+
 #endif // ANVIL_INTERFACES_TD

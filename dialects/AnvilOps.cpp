@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
@@ -47,6 +49,43 @@ ArrayRef<StringRef> mlir::anvil::paramInitializers() {
       "normal",          "xavier_uniform", "xavier_normal",
       "kaiming_uniform", "kaiming_normal", "dense"};
   return names;
+}
+
+std::string mlir::anvil::tensorSizeProblem(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return "";
+  auto text = [&] {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << type;
+    return s;
+  };
+  Type element = shaped.getElementType();
+  uint64_t count = 1, bytes = element.isIntOrFloat()
+                                  ? (element.getIntOrFloatBitWidth() + 7) / 8
+                                  : 8;
+  for (int64_t d : shaped.getShape())
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) ||
+        count > uint64_t(INT64_MAX))
+      return text() + " has more elements than a 64-bit count holds";
+  bool overflow = __builtin_mul_overflow(bytes, count, &bytes);
+  if (overflow || bytes > uint64_t(kMaxTensorBytes))
+    return text() + " holds " + std::to_string(count) + " elements (" +
+           (overflow || bytes > uint64_t(INT64_MAX) ? std::string("over 2^63")
+                                                    : std::to_string(bytes)) +
+           " bytes), more than the 2^40 bytes (1 TiB) a tensor may take";
+  return "";
+}
+
+LogicalResult mlir::anvil::verifyTensorSizes(Operation *op) {
+  for (auto [kind, types] :
+       {std::pair<const char *, TypeRange>{"operand", op->getOperandTypes()},
+        std::pair<const char *, TypeRange>{"result", op->getResultTypes()}})
+    for (auto [i, type] : llvm::enumerate(types))
+      if (std::string problem = tensorSizeProblem(type); !problem.empty())
+        return op->emitOpError() << kind << " #" << i << ": " << problem;
+  return success();
 }
 
 int64_t mlir::anvil::normalizeAxis(int64_t axis, int64_t rank) {
@@ -185,6 +224,49 @@ static constexpr int64_t kZeroPads[] = {0, 0, 0, 0};
 // Parameters and constants
 //===----------------------------------------------------------------------===//
 
+/// A name identifies one parameter (in checkpoints, weights files and
+/// updates): within a function each name has one `anvil.param` (read it once
+/// and reuse the value), and the params of one name in different functions
+/// (@forward, @train_step, ...) agree on type and initializer. Only the first
+/// param of a block checks, so verifying all params costs O(ops) per
+/// function rather than O(params * ops). (Reading the earlier functions is
+/// safe while functions verify in parallel; no pipeline runs function-level
+/// passes while params exist.)
+static LogicalResult verifyParamNames(ParamOp op) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode())
+    if (isa<ParamOp>(prev))
+      return success(); // an earlier param checks this block
+  Block *block = op->getBlock();
+  Operation *func = op->getParentOp();
+  // The first param of each name in the functions before this one.
+  llvm::DenseMap<StringAttr, ParamOp> earlier;
+  if (func && isa_and_nonnull<ModuleOp>(func->getParentOp()))
+    for (Operation *f = func->getPrevNode(); f; f = f->getPrevNode())
+      f->walk([&](ParamOp p) { earlier.try_emplace(p.getNameAttr(), p); });
+  llvm::DenseMap<StringAttr, ParamOp> here;
+  for (ParamOp p : block->getOps<ParamOp>()) {
+    auto [first, inserted] = here.try_emplace(p.getNameAttr(), p);
+    ParamOp other = earlier.lookup(p.getNameAttr());
+    if (inserted &&
+        (!other || (other.getType() == p.getType() &&
+                    other->getAttrDictionary() == p->getAttrDictionary())))
+      continue;
+    InFlightDiagnostic diag = p.emitOpError("parameter '") << p.getName();
+    if (!inserted) {
+      diag << "' is read a second time in this function; a name names one "
+              "parameter: rename one of them, or reuse the first one's value";
+      diag.attachNote(first->second.getLoc()) << "the first read";
+    } else {
+      diag << "' differs from the parameter of that name in an earlier "
+              "function (type or initializer); declare both alike, or "
+              "rename one";
+      diag.attachNote(other.getLoc()) << "the other declaration";
+    }
+    return diag;
+  }
+  return success();
+}
+
 LogicalResult ParamOp::verify() {
   StringRef init = getInit();
   if (!llvm::is_contained(paramInitializers(), init))
@@ -210,7 +292,7 @@ LogicalResult ParamOp::verify() {
     return emitOpError("uniform bounds need low < high");
   if (get(getStd(), 1.0) <= 0.0)
     return emitOpError("std must be positive");
-  return success();
+  return verifyParamNames(*this);
 }
 
 LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
@@ -1115,4 +1197,56 @@ LogicalResult NllLossOp::verify() {
 }
 LogicalResult MseLossOp::verify() {
   return verifyReduction(*this, getReduction());
+}
+
+//===----------------------------------------------------------------------===//
+// Index operands (IndexingOpInterface)
+//===----------------------------------------------------------------------===//
+
+/// The size of `value`'s dimension `axis` (normalized), or 0 when its type
+/// is not yet a ranked tensor with that axis (verification reports that).
+static int64_t dimOf(Value value, int64_t axis) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || normalizeAxis(axis, type.getRank()) < 0)
+    return 0;
+  return type.getDimSize(normalizeAxis(axis, type.getRank()));
+}
+
+void GatherOp::getIndexBounds(SmallVectorImpl<IndexBound> &bounds) {
+  int64_t dim = dimOf(getInput(), getAxis());
+  bounds.push_back({&getIndicesMutable(), -dim, dim, "indices"});
+}
+
+void GatherElementsOp::getIndexBounds(SmallVectorImpl<IndexBound> &bounds) {
+  int64_t dim = dimOf(getInput(), getAxis());
+  bounds.push_back({&getIndicesMutable(), -dim, dim, "indices"});
+}
+
+void SoftmaxCrossEntropyOp::getIndexBounds(
+    SmallVectorImpl<IndexBound> &bounds) {
+  bounds.push_back({&getTargetMutable(), 0, dimOf(getInput(), 1), "labels"});
+}
+
+void NllLossOp::getIndexBounds(SmallVectorImpl<IndexBound> &bounds) {
+  bounds.push_back({&getTargetMutable(), 0, dimOf(getInput(), 1), "labels"});
+}
+
+LogicalResult mlir::anvil::verifyConstantIndices(Operation *op) {
+  SmallVector<IndexBound> bounds;
+  cast<IndexingOpInterface>(op).getIndexBounds(bounds);
+  for (const IndexBound &bound : bounds) {
+    DenseIntElementsAttr values;
+    if (!matchPattern(bound.operand->get(), m_Constant(&values)))
+      continue;
+    for (auto [position, value] : llvm::enumerate(values.getValues<APInt>())) {
+      int64_t v = value.getSExtValue();
+      if (v < bound.low || v >= bound.high)
+        return op->emitOpError()
+               << bound.role << " (operand #"
+               << bound.operand->getOperandNumber() << ") position " << position
+               << " holds " << v << ", outside [" << bound.low << ", "
+               << bound.high << ")";
+    }
+  }
+  return success();
 }

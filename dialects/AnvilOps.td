@@ -27,6 +27,7 @@ def Anvil_MaskTensor : StaticShapeTensorOf<[I1]>;
 
 def Anvil_Differentiable
     : DeclareOpInterfaceMethods<Anvil_GradientOpInterface>;
+def Anvil_Indexing : DeclareOpInterfaceMethods<Anvil_IndexingOpInterface>;
 
 // Every op infers its result type; most are free of side effects. (Unary ops
 // get inference generated from SameOperandsAndResultType instead.)
@@ -468,7 +469,7 @@ def Anvil_SliceOp : Anvil_InferOp<"slice", [Anvil_Differentiable]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Anvil_GatherElementsOp : Anvil_InferOp<"gather_elements"> {
+def Anvil_GatherElementsOp : Anvil_InferOp<"gather_elements", [Anvil_Indexing]> {
   let summary = "pick one element along `axis` per index";
   let description = [{
     As ONNX GatherElements (torch.gather): `input` and `indices` have the
@@ -487,7 +488,8 @@ def Anvil_GatherElementsOp : Anvil_InferOp<"gather_elements"> {
       "$input `,` $indices attr-dict `:` type($input) `,` type($indices)";
 }
 
-def Anvil_GatherOp : Anvil_InferOp<"gather", [Anvil_Differentiable]> {
+def Anvil_GatherOp : Anvil_InferOp<"gather", [Anvil_Differentiable,
+                                               Anvil_Indexing]> {
   let summary = "pick slices along `axis` by index";
   let description = [{
     As ONNX Gather: the result is
@@ -843,8 +845,8 @@ def Anvil_DropoutOp : Anvil_InferOp<"dropout", [Anvil_Differentiable]> {
 //===----------------------------------------------------------------------===//
 
 class Anvil_LossOp<string mnemonic, string what, Type targetType,
-                   string rule, string example>
-    : Anvil_InferOp<mnemonic, [Anvil_Differentiable]> {
+                   string rule, string example, list<Trait> traits = []>
+    : Anvil_InferOp<mnemonic, !listconcat([Anvil_Differentiable], traits)> {
   let summary = what;
   let description = rule # [{
 
@@ -868,14 +870,16 @@ def Anvil_SoftmaxCrossEntropyOp : Anvil_LossOp<"softmax_cross_entropy",
     Anvil_IndexTensor,
     "`input` holds logits `[N, C]`, `target` class indices `[N]` in `[0, C)`. "
     "Per sample: `logsumexp(x) - x[label]`, stable for large logits.",
-    "%l = anvil.softmax_cross_entropy %logits, %labels : tensor<64x10xf32>, tensor<64xi64>">;
+    "%l = anvil.softmax_cross_entropy %logits, %labels : tensor<64x10xf32>, tensor<64xi64>",
+    [Anvil_Indexing]>;
 
 def Anvil_NllLossOp : Anvil_LossOp<"nll_loss",
     "negative log-likelihood of log-probabilities against integer labels",
     Anvil_IndexTensor,
     "`input` holds log-probabilities `[N, C]`, `target` class indices `[N]` "
     "in `[0, C)`. Per sample: `-x[label]`.",
-    "%l = anvil.nll_loss %logp, %labels {reduction = \"sum\"} : tensor<64x10xf32>, tensor<64xi64>">;
+    "%l = anvil.nll_loss %logp, %labels {reduction = \"sum\"} : tensor<64x10xf32>, tensor<64xi64>",
+    [Anvil_Indexing]>;
 
 def Anvil_MseLossOp : Anvil_LossOp<"mse_loss",
     "mean squared error between a prediction and a target",

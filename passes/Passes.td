@@ -190,6 +190,42 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
   ];
 }
 
+def CheckIndicesPass : Pass<"anvil-check-indices", "ModuleOp"> {
+  let summary = "Check index arguments against their range when the code runs";
+  let description = [{
+    An index or label that a public function receives as an argument
+    (directly, or through reshapes, which keep the element order) and that
+    an `IndexingOpInterface` op reads by is checked at the top of the
+    function: one compare per element, and outside its range a call of the
+    runtime's `anvil_index_error` (runtime/Checks.h), which prints the
+    function, the argument, the position, the value and the range, and
+    exits with status 1. Constant indices are checked by the verifier
+    instead; computed ones (argmax) are in range by construction. Before:
+
+    ```mlir
+    func.func @loss(%x: tensor<2x10xf32>, %t: tensor<2xi64>) -> tensor<f32> {
+      %l = anvil.softmax_cross_entropy %x, %t : tensor<2x10xf32>, tensor<2xi64>
+    ```
+
+    After:
+
+    ```mlir
+    func.func @loss(%x: tensor<2x10xf32>, %t: tensor<2xi64>) -> tensor<f32> {
+      scf.for %i = %c0 to %c2 step %c1 {
+        %v = tensor.extract %t[%i] : tensor<2xi64>
+        %out = arith.cmpi uge, %v, %c10 : i64
+        scf.if %out {
+          func.call @anvil_index_error(%fn, %what, %pos, %v, %c0_i64, %c10) : ...
+        }
+      }
+      %l = anvil.softmax_cross_entropy %x, %t : tensor<2x10xf32>, tensor<2xi64>
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+                           "LLVM::LLVMDialect", "scf::SCFDialect",
+                           "tensor::TensorDialect"];
+}
+
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let summary = "Lower anvil ops to linalg, tensor, arith, math and scf";
   let description = [{
@@ -401,6 +437,34 @@ def ProtectInputsPass : Pass<"anvil-protect-inputs", "ModuleOp"> {
     func.func @forward(%x: tensor<4xf32> {bufferization.writable = false}) -> tensor<4xf32>
     ```
   }];
+}
+
+def EraseEmptyIOPass : Pass<"anvil-erase-empty-io", "ModuleOp"> {
+  let summary = "Entry-point tensors without elements become tensor<0xT>";
+  let description = [{
+    A tensor with no elements holds no data, but one with a size 0 after
+    its leading dimension (`tensor<3x0xf32>`) has a layout whose strides
+    collapse, which the bare-pointer calling convention refuses: the
+    function would take memref descriptors where the runtime passes
+    pointers. So every empty argument and result of a public function
+    becomes `tensor<0xT>` (one pointer, like any other), and the body uses a
+    `tensor.empty` of the old type instead. Before:
+
+    ```mlir
+    func.func @forward(%a: tensor<3x0xf32>, %b: tensor<0x4xf32>) -> tensor<3x4xf32> {
+      %y = linalg.matmul ins(%a, %b : tensor<3x0xf32>, tensor<0x4xf32>) ...
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%a: tensor<0xf32>, %b: tensor<0xf32>) -> tensor<3x4xf32> {
+      %a0 = tensor.empty() : tensor<3x0xf32>
+      %b0 = tensor.empty() : tensor<0x4xf32>
+      %y = linalg.matmul ins(%a0, %b0 : tensor<3x0xf32>, tensor<0x4xf32>) ...
+    ```
+  }];
+  let dependentDialects = ["tensor::TensorDialect"];
 }
 
 def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {

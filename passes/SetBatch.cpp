@@ -92,7 +92,8 @@ struct SetBatchPass : mlir::anvil::impl::SetBatchPassBase<SetBatchPass> {
       return;
     ModuleOp module = getOperation();
     if (batch < 0) {
-      module.emitError("the batch must be positive, not ") << batch;
+      module.emitError("the batch must be positive, not ")
+          << static_cast<int64_t>(batch);
       return signalPassFailure();
     }
     auto forward = module.lookupSymbol<func::FuncOp>("forward");

@@ -129,16 +129,27 @@ struct TileAndVectorizePass
     ModuleOp module = getOperation();
     std::string body;
     int64_t id = 0;
+    SmallVector<linalg::MatmulOp> empty;
     module.walk([&](linalg::MatmulOp op) {
       auto a = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
       auto b = dyn_cast<RankedTensorType>(op.getDpsInputs()[1].getType());
       if (!a || !b || !a.hasStaticShape() || !b.hasStaticShape())
         return;
+      // A product with a zero-size dimension adds nothing to its
+      // accumulator (K = 0) or is empty (M or N = 0); no tile fits it.
+      if (a.getNumElements() == 0 || b.getNumElements() == 0) {
+        empty.push_back(op);
+        return;
+      }
       op->setAttr(kTag,
                   IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
       body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
                              a.getDimSize(1));
     });
+    for (linalg::MatmulOp op : empty) {
+      op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
+      op->erase();
+    }
     if (id == 0)
       return;
     std::string text = "module attributes {transform.with_named_sequence} {\n"

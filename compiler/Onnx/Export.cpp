@@ -456,17 +456,3 @@ std::string a::exportOnnx(ModuleOp module, const std::string &function,
     return "cannot serialize the ONNX model";
   return "";
 }
-
-std::string a::exportOnnx(ModuleOp module, const std::string &function,
-                          uint64_t seed, const std::string &path) {
-  OnnxExport exported;
-  std::string error = exportOnnx(module, function, seed, true, exported);
-  if (!error.empty())
-    return error + "\nnothing was exported";
-  try {
-    ::anvil::writeFileAtomically(path, exported.model);
-  } catch (const ::anvil::Error &e) {
-    return e.what();
-  }
-  return "";
-}

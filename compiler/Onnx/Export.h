@@ -1,12 +1,12 @@
 //===- Export.h - the anvil dialect out to ONNX -----------------*- C++ -*-===//
 //
-// exportOnnx writes one function of a module (the inference graph, on
+// exportOnnx serializes one function of a module (the inference graph, on
 // tensors: the import or graph phase) as an ONNX model at opset 17.
 // Parameters become initializers with their current values (their `dense`
 // value, or their initializer run with `seed`); anvil.constant becomes a
 // Constant node. Graph inputs and outputs keep the names an ONNX import
 // recorded (`onnx.name`), else input_K / output_K. An op without an ONNX
-// form is listed, all of them at once, and nothing is written.
+// form is listed, all of them at once, and nothing is serialized.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,11 +35,6 @@ struct OnnxExport {
 /// else the message to print.
 std::string exportOnnx(ModuleOp module, const std::string &function,
                        uint64_t seed, bool withData, OnnxExport &out);
-
-/// Writes @`function` of `module` to `path` as an ONNX model (atomically).
-/// Returns "" on success, else the message to print.
-std::string exportOnnx(ModuleOp module, const std::string &function,
-                       uint64_t seed, const std::string &path);
 
 } // namespace mlir::anvil
 

@@ -417,6 +417,8 @@ private:
   int64_t opset = 0;
 
   llvm::StringMap<Val> values;
+  /// The symbolic dimensions of the graph inputs (OnnxProblems::symbols).
+  std::vector<std::string> symbols;
   /// Element types known from the model's declarations and shape inference.
   llvm::StringMap<int> declaredTypes;
   const onnx::NodeProto *node = nullptr;
@@ -798,6 +800,13 @@ LogicalResult Importer::paddingFor(ArrayRef<int64_t> inSizes,
                                    ArrayRef<int64_t> dilations,
                                    SmallVectorImpl<int64_t> &pads) {
   size_t n = inSizes.size();
+  // The same rule the anvil op's verifier applies, checked before the
+  // SAME_* padding below divides by a stride.
+  for (auto [name, values] :
+       {std::pair{"strides", strides}, std::pair{"dilations", dilations}})
+    if (llvm::any_of(values, [](int64_t v) { return v < 1; }))
+      return fail(std::string(name) + " entries must be >= 1, got " +
+                  shapeString(values));
   std::string autoPad = attrString("auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     auto given = attrInts("pads");
@@ -1482,10 +1491,44 @@ LogicalResult Importer::slice() {
                                     ints("steps", steps)}));
 }
 
+/// The value ConstantOfShape fills with (ONNX: a float zero by default).
+static NpyArray fillValue(const onnx::NodeProto &node,
+                          const std::string &where) {
+  NpyArray fill;
+  fill.dtype = DType::F32;
+  fill.bytes.resize(4, 0);
+  for (const auto &a : node.attribute())
+    if (a.name() == "value")
+      fill = tensorFromProto(a.t(), where);
+  return fill;
+}
+
 LogicalResult Importer::constantOfShape() {
-  // Folded when its shape is known (fold()); a shape computed at run time
+  // Small fills fold (fold()); larger ones become a splat constant, which
+  // holds one value however large the shape. A shape computed at run time
   // cannot give a static type.
-  return fail("the shape must be known at compile time");
+  const NpyArray *given = constant(0);
+  if (!given)
+    return fail("the shape must be known at compile time");
+  std::vector<int64_t> shape = intsOf(*given);
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return fail("shape " + shapeString(shape) + " has a negative size");
+  ::anvil::ref::Tensor one = ::anvil::ref::fromNpy(
+      fillValue(*node, path + ": ConstantOfShape " + nodeLabel()));
+  double value = one.data.empty() ? 0.0 : one.data[0];
+  Type element = mlirTypeOf(one.dtype, context);
+  if (!element)
+    return fail("dtype " + std::string(::anvil::dtypeName(one.dtype)) +
+                " is not supported");
+  auto type = RankedTensorType::get(shape, element);
+  if (std::string problem = a::tensorSizeProblem(type); !problem.empty())
+    return fail(problem);
+  Attribute splat = isa<FloatType>(element)
+                        ? Attribute(builder.getFloatAttr(element, value))
+                        : Attribute(builder.getIntegerAttr(
+                              element, static_cast<int64_t>(value)));
+  return out(0, make<a::ConstantOp>(
+                    {}, {named("value", DenseElementsAttr::get(type, splat))}));
 }
 
 LogicalResult Importer::fold() {
@@ -1563,13 +1606,13 @@ LogicalResult Importer::fold() {
       return failure(); // the handler reads a constant shape itself
     } else if (type == "ConstantOfShape") {
       std::vector<int64_t> shape = intsOf(*constant(0));
-      NpyArray fill;
-      fill.dtype = DType::F32;
-      fill.bytes.resize(4, 0);
-      if (const auto *v = attr("value"))
-        fill =
-            tensorFromProto(v->t(), path + ": ConstantOfShape " + nodeLabel());
-      ref::Tensor one = ref::fromNpy(fill);
+      // Only small shapes fold; constantOfShape() makes the others a splat.
+      int64_t count = 1;
+      for (int64_t d : shape)
+        if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > 4096)
+          return failure();
+      ref::Tensor one = ref::fromNpy(
+          fillValue(*node, path + ": ConstantOfShape " + nodeLabel()));
       result = ref::Tensor(one.dtype, ref::Shape(shape.begin(), shape.end()),
                            one.data.empty() ? 0.0 : one.data[0]);
     }
@@ -1709,22 +1752,38 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
       continue;
     } else {
       bool bound = true;
-      for (const auto &dim : tensorType.shape().dim()) {
+      for (const auto &[index, dim] :
+           llvm::enumerate(tensorType.shape().dim())) {
         if (dim.has_dim_value() && dim.dim_value() >= 0) {
           shape.push_back(dim.dim_value());
           continue;
         }
         std::string symbol = dim.has_dim_param() ? dim.dim_param() : "";
+        std::string shown = symbol.empty() ? "?" : symbol;
+        if (!llvm::is_contained(symbols, shown))
+          symbols.push_back(shown);
         auto binding = options.bindings.find(symbol);
-        if (symbol.empty() || binding == options.bindings.end()) {
-          record("symbolic dimension '" + symbol +
-                     "' is unbound; give its size with --bind " +
-                     (symbol.empty() ? "NAME" : symbol) + "=VALUE",
-                 what);
-          bound = false;
-          break;
+        if (!symbol.empty() && binding != options.bindings.end()) {
+          shape.push_back(binding->second);
+          continue;
         }
-        shape.push_back(binding->second);
+        if (options.unboundSize > 0) {
+          shape.push_back(options.unboundSize);
+          continue;
+        }
+        if (symbol.empty())
+          record("dimension " + std::to_string(index) +
+                     " has neither a size nor a name, so --bind cannot set "
+                     "it; give it a size (or a name) in the model, e.g. "
+                     "with onnx.tools.update_model_dims",
+                 what);
+        else
+          record("symbolic dimension '" + symbol +
+                     "' is unbound; give its size with --bind " + symbol +
+                     "=VALUE",
+                 what);
+        bound = false;
+        break;
       }
       if (!bound) {
         ok = false;
@@ -1821,6 +1880,7 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
                                            builder.getFunctionType({}, {}));
   builder.setInsertionPointToEnd(func.addEntryBlock());
   bool ok = succeeded(importGraphInputs(func));
+  out.symbols = symbols;
 
   for (const auto &init : graph.initializer()) {
     Val val;
@@ -1951,9 +2011,19 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
     } catch (const std::exception &) {
     }
   }
+  // ONNX's shape inference divides by strides and dilations without
+  // checking them (a stride of 0 is a SIGFPE); the importer reports those
+  // as the anvil ops' verifiers do, so such a model skips it.
+  bool windowsValid = llvm::all_of(model.graph().node(), [](const auto &n) {
+    return llvm::all_of(n.attribute(), [](const onnx::AttributeProto &a) {
+      return (a.name() != "strides" && a.name() != "dilations") ||
+             llvm::all_of(a.ints(), [](int64_t v) { return v >= 1; });
+    });
+  });
   try {
     // Only to know every value's dtype for the problem list.
-    onnx::shape_inference::InferShapes(model);
+    if (windowsValid)
+      onnx::shape_inference::InferShapes(model);
   } catch (const std::exception &) {
   }
   Importer importer(context, model, path, options);

@@ -37,6 +37,10 @@ struct OnnxImportOptions {
   /// shape, a ReduceSum's axes) may read them; the function still takes them
   /// as arguments.
   std::vector<std::optional<::anvil::NpyArray>> inputValues;
+  /// When nonzero, symbolic dimensions without a binding take this size
+  /// instead of being a problem (`anvilc check`: which ops import does not
+  /// depend on the batch).
+  int64_t unboundSize = 0;
 };
 
 /// Everything wrong with a model, one line per kind of problem.
@@ -44,6 +48,9 @@ struct OnnxProblems {
   std::vector<std::string> lines;
   /// Problems in all (a line may stand for several nodes).
   int count = 0;
+  /// The symbolic dimensions of the graph inputs, in order of appearance
+  /// ("?" for one without a name), bound or not.
+  std::vector<std::string> symbols;
   bool empty() const { return lines.empty(); }
   /// "PATH: N problem(s) ...:" and the lines, ready to print.
   std::string format(const std::string &path) const;

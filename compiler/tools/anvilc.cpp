@@ -39,8 +39,10 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -119,7 +121,8 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     targetCpu("target-cpu",
               cl::desc("Target CPU (default: this machine's, with all its "
-                       "features)"),
+                       "features; a generic one for another triple); "
+                       "--target-cpu=help lists the target's CPUs"),
               cl::cat(anvilCategory));
 
 // `anvilc run`.
@@ -260,6 +263,9 @@ static int reportError(const std::string &message) {
 static std::shared_ptr<llvm::SourceMgr> sourceMgr;
 static std::unique_ptr<SourceMgrDiagnosticHandler> diagnostics;
 
+/// The symbolic dimensions of the ONNX model last imported.
+static std::vector<std::string> symbols;
+
 /// Imports an ONNX model; prints every problem when it cannot.
 static OwningOpRef<ModuleOp>
 importModel(const std::string &path, MLIRContext &context,
@@ -277,11 +283,15 @@ importModel(const std::string &path, MLIRContext &context,
   }
   if (known)
     options.inputValues.assign(known->begin(), known->end());
+  // `check` says which ops Anvil takes; that does not depend on the batch.
+  if (checkCommand)
+    options.unboundSize = 1;
   mlir::anvil::OnnxProblems problems;
   OwningOpRef<ModuleOp> module =
       mlir::anvil::importOnnx(path, context, options, problems);
   if (!module)
     reportError(problems.format(path));
+  symbols = problems.symbols;
   return module;
 }
 
@@ -381,13 +391,52 @@ static std::string libDir;
 
 /// Writes `module` as text to `path` ("-" or "" = stdout).
 static int writeIR(ModuleOp module, const std::string &path) {
+  if (path.empty() || path == "-") {
+    module.print(llvm::outs());
+    return 0;
+  }
+  std::string error = mlir::anvil::writeOutput(
+      path, [&](llvm::raw_ostream &os) { module.print(os); });
+  return error.empty() ? 0 : reportError(error);
+}
+
+/// Reports unless the directory `path` would be written into exists and is
+/// writable: checked before compiling, so that a typo costs no compile and
+/// no output is made without the others.
+static std::string checkWritable(const std::string &path,
+                                 const std::string &what) {
+  llvm::SmallString<256> dir(path);
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_filename(dir);
+  if (!llvm::sys::fs::is_directory(dir))
+    return "cannot write " + what + " '" + path + "': the directory '" +
+           dir.str().str() + "' does not exist";
+  if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+    return "cannot write " + what + " '" + path + "': the directory '" +
+           dir.str().str() + "' is not writable";
+  return "";
+}
+
+/// A fresh name beside `path` for a temporary that is renamed to `path`
+/// at the end, removed if anvilc is interrupted before.
+static std::string temporaryFor(const std::string &path) {
+  llvm::SmallString<256> temp;
+  llvm::sys::fs::createUniquePath(path + "-%%%%%%.tmp", temp, false);
+  llvm::sys::RemoveFileOnSignal(temp);
+  return temp.str().str();
+}
+
+/// Removes a temporary (or renames it to `to` when given) and forgets it.
+static std::string finishTemporary(const std::string &temp,
+                                   const std::string &to = "") {
   std::string error;
-  auto output = openOutputFile(path.empty() ? "-" : path, &error);
-  if (!output)
-    return reportError("cannot write '" + path + "': " + error);
-  module.print(output->os());
-  output->keep();
-  return 0;
+  if (!to.empty())
+    if (std::error_code ec = llvm::sys::fs::rename(temp, to))
+      error = "cannot write '" + to + "': " + ec.message();
+  if (to.empty() || !error.empty())
+    llvm::sys::fs::remove(temp);
+  llvm::sys::DontRemoveFileOnSignal(temp);
+  return error;
 }
 
 /// Prints the `anvil.memory_plan` of every function (see PlanMemory.cpp).
@@ -474,6 +523,24 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     job.weightsPath = absolute.str().str();
     job.options.externalWeights = true;
   }
+  bool linking = !job.stopAfter.has_value();
+  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
+  if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
+    return reportError(e);
+  if (linking && emitKind == "exe" && !target.isHost())
+    return reportError(
+        "cannot link an executable for " + target.tripleOrHost() + " on this " +
+        llvm::sys::getDefaultTargetTriple() +
+        " machine; make an object (--compile-to=object) or a library "
+        "(--emit=lib) and link it on the target");
+  // Outputs go where they can be written, or nothing is compiled.
+  if (!job.output.empty() && job.output != "-")
+    if (std::string e = checkWritable(job.output, "the output"); !e.empty())
+      return reportError(e);
+  if (!job.weightsPath.empty())
+    if (std::string e = checkWritable(job.weightsPath, "the weights");
+        !e.empty())
+      return reportError(e);
   FailureOr<std::vector<mlir::anvil::EntryPoint>> entries;
   std::vector<::anvil::NamedTensor> weights;
   std::vector<mlir::anvil::ExternalParam> params;
@@ -509,6 +576,11 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     }
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
+    // (Objects too: whoever links them would hit the same wall.)
+    if (phase == Phase::Bufferize &&
+        (linking || job.stopAfter == Phase::Object))
+      if (std::string e = mlir::anvil::checkStaticStorage(module); !e.empty())
+        return reportError(e);
     if (phase == Phase::Optimize)
       params = mlir::anvil::collectExternalParams(module);
     if (!dumpPhasesTo.empty()) {
@@ -521,19 +593,23 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     if (job.stopAfter == phase)
       return writeIR(module, job.output);
   }
-  bool linking = !job.stopAfter.has_value();
-  std::string object = linking ? job.output + ".o" : job.output;
-  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
-  if (std::string e = mlir::anvil::emitObject(module, *entries, params,
-                                              job.weightsPath, target, object);
-      !e.empty())
-    return reportError(e);
-  if (!linking)
-    return 0;
-  std::string e;
+  if (!linking) {
+    std::string e = mlir::anvil::emitObject(
+        module, *entries, params, job.weightsPath, target, job.output);
+    return e.empty() ? 0 : reportError(e);
+  }
+  // The object, the executable and its weights are temporaries until all of
+  // them are written: then the weights, and last the executable, are
+  // renamed into place. Any failure (or a signal) removes them all.
+  std::string object = temporaryFor(job.output + ".o");
+  std::string built = temporaryFor(job.output);
+  std::string weightsTemp =
+      job.weightsPath.empty() ? "" : temporaryFor(job.weightsPath);
+  std::string e = mlir::anvil::emitObject(module, *entries, params,
+                                          job.weightsPath, target, object);
   const std::string &output = job.output;
-  if (emitKind == "lib") {
-    e = mlir::anvil::archiveLibrary(object, output);
+  if (e.empty() && emitKind == "lib") {
+    e = mlir::anvil::archiveLibrary(object, libDir, output);
     if (e.empty()) {
       // libmlp.a gets mlp.h beside it.
       llvm::StringRef stem = llvm::sys::path::stem(output);
@@ -544,27 +620,35 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
       for (char &c : guard)
         if (!llvm::isAlnum(c))
           c = '_';
-      try {
-        ::anvil::writeFileAtomically(
-            header.str().str(),
-            mlir::anvil::libraryHeader(
-                *entries, guard, llvm::sys::path::filename(modelPath).str()));
-      } catch (const ::anvil::Error &error) {
-        e = error.what();
-      }
+      e = mlir::anvil::writeOutput(
+          header.str().str(), [&](llvm::raw_ostream &os) {
+            os << mlir::anvil::libraryHeader(
+                *entries, guard, llvm::sys::path::filename(modelPath).str());
+          });
     }
-  } else {
-    e = mlir::anvil::linkExecutable(object, libDir, job.mainLibrary, output);
-    if (e.empty() && !job.weightsPath.empty()) {
+  } else if (e.empty()) {
+    if (!job.weightsPath.empty()) {
       weights.insert(weights.end(), job.extras.begin(), job.extras.end());
       try {
-        ::anvil::writeWeights(job.weightsPath, weights);
+        ::anvil::writeWeights(weightsTemp, weights);
       } catch (const ::anvil::Error &error) {
+        // The message names the temporary; the user knows the real name.
         e = error.what();
+        if (size_t at = e.find(weightsTemp); at != std::string::npos)
+          e.replace(at, weightsTemp.size(), job.weightsPath);
       }
     }
+    if (e.empty())
+      e = mlir::anvil::linkExecutable(object, libDir, job.mainLibrary, built);
+    if (e.empty() && !weightsTemp.empty())
+      e = finishTemporary(weightsTemp, job.weightsPath);
+    if (e.empty())
+      e = finishTemporary(built, output);
   }
-  llvm::sys::fs::remove(object);
+  finishTemporary(object);
+  finishTemporary(built);
+  if (!weightsTemp.empty())
+    finishTemporary(weightsTemp);
   return e.empty() ? 0 : reportError(e);
 }
 
@@ -661,14 +745,15 @@ static int runMain(MLIRContext &context) {
                        std::to_string(type.getNumResults()) +
                        " result(s); got " + std::to_string(outputFiles.size()) +
                        " --output file(s)");
-  if (!reference)
-    return runCompiled(context, *module, func.getName().str(), inputFiles,
-                       arrays, outputFiles);
+  // Inputs are checked against the signature before anything compiles.
   std::vector<::anvil::ref::Tensor> args;
   for (unsigned i = 0; i < inputFiles.size(); ++i)
     args.push_back(checkInput(arrays[i], inputFiles[i], type.getInput(i),
                               "argument " + std::to_string(i) + " of @" +
                                   func.getName().str()));
+  if (!reference)
+    return runCompiled(context, *module, func.getName().str(), inputFiles,
+                       arrays, outputFiles);
 
   ::anvil::ref::Interpreter interpreter(*module, seed);
   if (!paramsDir.empty()) {
@@ -742,6 +827,22 @@ static int trainMain(MLIRContext &context) {
                        optimizer + "'");
   if (optimizer != "sgd" && (momentum != 0.0 || nesterov))
     return reportError("--momentum and --nesterov are for --optimizer sgd");
+  // Values a step cannot use: the trainer would diverge or never learn.
+  auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
+  if (!(trainLr > 0.0) || !std::isfinite(trainLr))
+    return reportError("--lr must be a finite number > 0, not " +
+                       number(trainLr));
+  if (!(momentum >= 0.0 && momentum < 1.0))
+    return reportError("--momentum must be in [0, 1), not " + number(momentum));
+  if (!(clipNorm >= 0.0) || !std::isfinite(clipNorm))
+    return reportError("--clip-norm must be >= 0 (0: off), not " +
+                       number(clipNorm));
+  if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
+    return reportError("--weight-decay must be >= 0, not " +
+                       number(weightDecay));
+  if (batch < 0)
+    return reportError("--batch must be a positive size, not " +
+                       std::to_string(batch));
   OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
   if (!module)
     return 1;
@@ -760,6 +861,19 @@ static int trainMain(MLIRContext &context) {
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
+  if (!freeze.empty()) {
+    llvm::Regex pattern(freeze);
+    std::string error;
+    if (!pattern.isValid(error))
+      return reportError("bad --freeze regex '" + freeze + "': " + error);
+    bool any = false;
+    module->walk([&](mlir::anvil::ParamOp param) {
+      any = any || pattern.match(param.getName());
+    });
+    if (!any)
+      return reportError("--freeze '" + freeze + "' matches no parameter of " +
+                         trainModel);
+  }
   if (!reinit.empty() && initFrom.empty())
     return reportError("--reinit chooses parameters not to take from "
                        "--init-from CKPT; give --init-from too");
@@ -864,6 +978,18 @@ static int checkMain(MLIRContext &context) {
       ++ops[op->getName().stripDialect().str()];
   });
   llvm::outs() << checkModel << ": OK, Anvil can compile it\n";
+  // Unbound ones were taken as 1 (see importModel); a compile needs them.
+  std::vector<std::string> unbound;
+  for (const std::string &symbol : symbols)
+    if (symbol == "?" || !llvm::any_of(bindings, [&](const std::string &b) {
+          return llvm::StringRef(b).split('=').first == symbol;
+        }))
+      unbound.push_back(symbol);
+  if (!unbound.empty()) {
+    llvm::outs() << "  symbolic dimensions: " << llvm::join(symbols, ", ")
+                 << " (unbound ones taken as 1 here; to compile, give each "
+                    "its size with --bind NAME=SIZE)\n";
+  }
   for (auto func : module->getOps<func::FuncOp>())
     llvm::outs() << "  @" << func.getName() << " : "
                  << typeString(func.getFunctionType()) << "\n";
@@ -882,14 +1008,34 @@ static int exportMain(MLIRContext &context) {
   if (!weightsIn.empty())
     if (int rc = applyWeights(*module, weightsIn))
       return rc;
-  std::string error = mlir::anvil::exportOnnx(*module, exportFunction,
-                                              compileSeed, exportOutput);
-  return error.empty() ? 0 : reportError(exportModel + ": " + error);
+  if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
+    return reportError(e);
+  mlir::anvil::OnnxExport exported;
+  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction,
+                                              compileSeed, true, exported);
+      !e.empty())
+    return reportError(exportModel + ": " + e + "\nnothing was exported");
+  std::string e = mlir::anvil::writeOutput(
+      exportOutput, [&](llvm::raw_ostream &os) { os << exported.model; });
+  return e.empty() ? 0 : reportError(e);
 }
 
 static int compileMain(MLIRContext &context) {
+  if (targetCpu == "help") {
+    std::vector<std::string> cpus;
+    mlir::anvil::TargetOptions target{targetTriple, ""};
+    if (std::string e = mlir::anvil::targetCpus(target, cpus); !e.empty())
+      return reportError(e);
+    llvm::outs() << "CPUs for " << target.tripleOrHost() << ":\n";
+    for (const std::string &cpu : cpus)
+      llvm::outs() << "  " << cpu << "\n";
+    return 0;
+  }
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
+  if (compileBatch < 0)
+    return reportError("--batch must be a positive size, not " +
+                       std::to_string(compileBatch));
   std::optional<mlir::anvil::Phase> stopAfter;
   if (!compileTo.empty()) {
     stopAfter = mlir::anvil::parsePhase(compileTo);
@@ -967,6 +1113,29 @@ int main(int argc, char **argv) {
       "ONNX\n\n"
       "MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets "
       "7-17).\n");
+
+  // LLVM's parser lets a subcommand take the top level's options; those it
+  // does not use would be silently ignored, so they are an error naming the
+  // subcommand. (run and train compile through compile(), which reads the
+  // phase dumps, the memory plan and the target; export reads --seed.)
+  if (runCommand || trainCommand || checkCommand || exportCommand) {
+    const char *sub = runCommand     ? "run"
+                      : trainCommand ? "train"
+                      : checkCommand ? "check"
+                                     : "export";
+    std::vector<cl::Option *> unused = {&compileTo, &outputPath, &emitKind,
+                                        &weightsFile, &compileBatch};
+    if (checkCommand || exportCommand)
+      unused.insert(unused.end(), {&dumpPhasesTo, &printMemoryPlan,
+                                   &targetTriple, &targetCpu});
+    if (!exportCommand)
+      unused.push_back(&compileSeed);
+    for (cl::Option *option : unused)
+      if (option->getNumOccurrences() > 0)
+        return reportError("--" + option->ArgStr.str() +
+                           " is not an option of `anvilc " + sub +
+                           "`; `anvilc " + sub + " --help` lists its options");
+  }
 
   DialectRegistry registry;
   mlir::anvil::registerAllDialects(registry);

@@ -705,3 +705,60 @@ func.func @inferred_type_mismatch(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
   %0 = "anvil.matmul"(%a, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x5xf32>
   return
 }
+
+// -----
+
+func.func @duplicate_param_name() -> tensor<3xf32> {
+  // expected-note @+1 {{the first read}}
+  %0 = anvil.param "w" init = "zeros" : tensor<3xf32>
+  // expected-error @+1 {{'anvil.param' op parameter 'w' is read a second time in this function; a name names one parameter: rename one of them, or reuse the first one's value}}
+  %1 = anvil.param "w" init = "zeros" : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @first() -> tensor<3xf32> {
+  // expected-note @+1 {{the other declaration}}
+  %0 = anvil.param "w" init = "zeros" : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+func.func @second() -> tensor<3xf32> {
+  // expected-error @+1 {{'anvil.param' op parameter 'w' differs from the parameter of that name in an earlier function (type or initializer); declare both alike, or rename one}}
+  %0 = anvil.param "w" init = "ones" : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @too_many_elements(%x: tensor<4294967296x4294967296xf32>) {
+  // expected-error @+1 {{'anvil.relu' op operand #0: tensor<4294967296x4294967296xf32> has more elements than a 64-bit count holds}}
+  %0 = anvil.relu %x : tensor<4294967296x4294967296xf32>
+  return
+}
+
+// -----
+
+func.func @too_many_bytes() {
+  // expected-error @+1 {{'anvil.param' op result #0: tensor<1000000x1000000xf32> holds 1000000000000 elements (4000000000000 bytes), more than the 2^40 bytes (1 TiB) a tensor may take}}
+  %0 = anvil.param "w" init = "zeros" : tensor<1000000x1000000xf32>
+  return
+}
+
+// -----
+
+func.func @constant_index_out_of_range(%x: tensor<3x2xf32>) {
+  %i = anvil.constant dense<[5]> : tensor<1xi64>
+  // expected-error @+1 {{'anvil.gather' op indices (operand #1) position 0 holds 5, outside [-2, 2)}}
+  %0 = anvil.gather %x, %i {axis = 1 : i64} : tensor<3x2xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @constant_label_out_of_range(%x: tensor<2x3xf32>) {
+  %t = anvil.constant dense<[0, 3]> : tensor<2xi64>
+  // expected-error @+1 {{'anvil.nll_loss' op labels (operand #1) position 1 holds 3, outside [0, 3)}}
+  %0 = anvil.nll_loss %x, %t : tensor<2x3xf32>, tensor<2xi64>
+  return
+}
