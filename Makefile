@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo format clean
+.PHONY: all deps build test demo format clean sanitize fuzz
 
 all: build
 
@@ -25,6 +25,31 @@ test: deps
 demo: deps
 	$(MAKE) build
 	scripts/demo.sh $(BUILD)
+
+# ASan + UBSan build in build-sanitize/ (anvilc, the runtime models link and
+# the unit tests instrumented); runs the GoogleTest and lit tests there.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0
+sanitize: deps
+	cmake -G Ninja -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DANVIL_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target anvilc anvil-opt \
+	  anvil-unittests AnvilModelMain AnvilTrainerMain AnvilRuntime
+	cd $(SANITIZE_BUILD) && $(SANITIZE_ENV) ctest --output-on-failure \
+	  -j $(JOBS) -E '^(e2e-|onnx-conformance)'
+
+# libFuzzer harnesses (fuzz/README.md) built with clang in build-fuzz/, then
+# each run for FUZZ_SECONDS.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/install-fuzz-deps.sh
+	CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B $(FUZZ_BUILD) \
+	  -DCMAKE_BUILD_TYPE=Release -DANVIL_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -1,0 +1,28 @@
+//===- NpyFuzzer.cpp - libFuzzer harness for the .npy reader --------------===//
+//
+// Feeds arbitrary bytes to anvil::readNpy as a .npy file. Any input must give
+// an array whose byte count matches its dtype and shape, or anvil::Error;
+// anything else (a crash, a sanitizer report, another exception) is a bug.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fuzz/FuzzFile.h"
+#include "runtime/Error.h"
+#include "runtime/Npy.h"
+
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string path = anvil::fuzz::writeFuzzFile("input.npy", data, size);
+  try {
+    anvil::NpyArray array = anvil::readNpy(path);
+    int64_t elements = array.numElements();
+    if (elements < 0 ||
+        static_cast<size_t>(elements) * anvil::dtypeSize(array.dtype) !=
+            array.bytes.size())
+      std::abort(); // the reader promised a consistent array
+  } catch (const anvil::Error &) {
+    // A clear message about a bad file: the expected outcome.
+  }
+  return 0;
+}
