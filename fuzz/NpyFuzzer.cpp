@@ -6,21 +6,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fuzz/ByteCount.h"
 #include "fuzz/FuzzFile.h"
 #include "runtime/Error.h"
 #include "runtime/Npy.h"
-
-#include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string path = anvil::fuzz::writeFuzzFile("input.npy", data, size);
   try {
     anvil::NpyArray array = anvil::readNpy(path);
-    int64_t elements = array.numElements();
-    if (elements < 0 ||
-        static_cast<size_t>(elements) * anvil::dtypeSize(array.dtype) !=
-            array.bytes.size())
-      std::abort(); // the reader promised a consistent array
+    anvil::fuzz::checkByteCount(array.dtype, array.shape, array.bytes.size());
   } catch (const anvil::Error &) {
     // A clear message about a bad file: the expected outcome.
   }
