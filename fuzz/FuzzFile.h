@@ -14,14 +14,23 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <unistd.h>
 
 namespace anvil::fuzz {
 
-/// The private directory of this process.
-inline const std::string &fuzzDir() {
-  static const std::string dir = [] {
+/// The private directory of this process and the files written into it.
+struct FuzzFiles {
+  std::string dir;
+  std::set<std::string> written;
+};
+
+/// Made on first use; emptied and removed at exit. (`files` is complete
+/// before the handler is registered, so exit runs the handler first.)
+inline FuzzFiles &fuzzFiles() {
+  static FuzzFiles files;
+  if (files.dir.empty()) {
     const char *tmp = std::getenv("TMPDIR");
     std::string pattern =
         std::string(tmp && *tmp ? tmp : "/tmp") + "/anvil-fuzz-XXXXXX";
@@ -29,13 +38,18 @@ inline const std::string &fuzzDir() {
       std::perror("anvil-fuzz: mkdtemp");
       std::abort();
     }
-    // Removed at exit with what the harnesses wrote into it.
-    static std::string removeCommand = "rm -rf '" + pattern + "'";
-    std::atexit([] { (void)std::system(removeCommand.c_str()); });
-    return pattern;
-  }();
-  return dir;
+    files.dir = pattern;
+    std::atexit([] {
+      for (const std::string &path : fuzzFiles().written)
+        unlink(path.c_str());
+      rmdir(fuzzFiles().dir.c_str());
+    });
+  }
+  return files;
 }
+
+/// The private directory of this process.
+inline const std::string &fuzzDir() { return fuzzFiles().dir; }
 
 /// Writes `size` bytes at `data` to `name` in the private directory and
 /// returns the file's path. An empty range makes an empty file.
@@ -48,6 +62,7 @@ inline std::string writeFuzzFile(const std::string &name, const uint8_t *data,
     std::perror(path.c_str());
     std::abort();
   }
+  fuzzFiles().written.insert(path);
   return path;
 }
 
