@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ScopedDiagnosticHandler quiet(&context,
                                 [](Diagnostic &) { return success(); });
 
-  llvm::StringRef source(reinterpret_cast<const char *>(data), size);
+  // anvilc parses files, whose buffers end in a NUL that MLIR's lexer reads
+  // as the end of input; parseSourceString does not copy, so give it one.
+  std::string source(reinterpret_cast<const char *>(data), size);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
   if (!module)
     return 0;
