@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 using namespace anvil;
@@ -22,6 +23,10 @@ namespace {
 
 std::string findFile(const std::string &dir, const std::string &name) {
   struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw Error(dir + ": is not a directory; point --data at an MNIST-style "
+                      "dataset directory such as "
+                      "/usr/share/datasets/fashion-mnist");
   for (const std::string &candidate :
        {dir + "/" + name, dir + "/" + name + ".gz"})
     if (stat(candidate.c_str(), &st) == 0)
@@ -33,9 +38,12 @@ std::string findFile(const std::string &dir, const std::string &name) {
 
 /// The whole content of `path`, gunzipped if it is gzipped.
 std::string readAll(const std::string &path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file)
-    throw Error(path + ": cannot open: " + std::strerror(errno));
+  int fd = openForReading(path, "dataset file");
+  gzFile file = gzdopen(fd, "rb");
+  if (!file) {
+    close(fd);
+    throw Error(path + ": cannot read: out of memory");
+  }
   std::string data;
   char buffer[1 << 16];
   int n;
@@ -65,12 +73,13 @@ std::string readIdx(const std::string &path, uint32_t magic,
                 std::to_string(u32(0)) + ", expected " + std::to_string(magic) +
                 ")");
   size_t rank = magic & 0xff, offset = 4 + 4 * rank;
-  int64_t count = 1;
   dims.clear();
-  for (size_t d = 0; d < rank; ++d) {
+  for (size_t d = 0; d < rank; ++d)
     dims.push_back(u32(4 + 4 * d));
-    count *= dims.back();
-  }
+  int64_t count = byteCount(DType::U8, dims);
+  if (count < 0)
+    throw Error(path + ": corrupt: the header's dimensions describe more "
+                       "data than any file can hold");
   if (data.size() != offset + static_cast<size_t>(count))
     throw Error(path + ": truncated or corrupt: the header promises " +
                 std::to_string(count) + " bytes of data, the file holds " +
@@ -110,6 +119,11 @@ int64_t label(double value, const std::string &where) {
                 " is not a class number (an integer >= 0)");
   return static_cast<int64_t>(value);
 }
+
+/// What to do about a NaN or infinity among the features (they would
+/// poison every normalization and every step).
+const char *const kFiniteHint =
+    " (as a 32-bit float); remove or replace the sample";
 
 bool isEightBit(const std::vector<float> &values) {
   for (float v : values)
@@ -179,6 +193,10 @@ Dataset anvil::loadCsvDataset(const std::string &path) {
     if (bad != fields.size())
       throw Error(where + ": field " + std::to_string(bad + 1) + " ('" +
                   fields[bad] + "') is not a number");
+    for (size_t f = 1; f < fields.size(); ++f)
+      if (!std::isfinite(static_cast<float>(numbers[f])))
+        throw Error(where + ": field " + std::to_string(f + 1) + " ('" +
+                    fields[f] + "') is not a finite number" + kFiniteHint);
     if (fields.size() < 2)
       throw Error(where + ": has one field; a sample needs the label, then "
                           "its features");
@@ -228,12 +246,13 @@ Dataset anvil::loadNpyDataset(const std::string &xPath,
     throw Error(xPath + " holds " + std::to_string(x.shape[0]) +
                 " samples but " + yPath + " holds " +
                 std::to_string(y.shape[0]) + " labels");
+  if (x.numElements() == 0)
+    throw Error(xPath + ": holds no samples (its shape has a 0); save an "
+                        "array [samples, features...]");
   Dataset d;
   d.source = xPath;
   d.count = x.shape[0];
-  d.features = 1;
-  for (size_t i = 1; i < x.shape.size(); ++i)
-    d.features *= x.shape[i];
+  d.features = x.numElements() / d.count;
   auto element = [](const NpyArray &a, int64_t i) -> double {
     const char *p = a.bytes.data() + i * dtypeSize(a.dtype);
     auto read = [&](auto v) {
@@ -258,8 +277,14 @@ Dataset anvil::loadNpyDataset(const std::string &xPath,
     return 0;
   };
   d.values.resize(x.numElements());
-  for (int64_t i = 0; i < x.numElements(); ++i)
+  for (int64_t i = 0; i < x.numElements(); ++i) {
     d.values[i] = static_cast<float>(element(x, i));
+    if (!std::isfinite(d.values[i]))
+      throw Error(xPath + ": sample " + std::to_string(i / d.features) +
+                  ", feature " + std::to_string(i % d.features) + " is " +
+                  std::to_string(element(x, i)) + ", not a finite number" +
+                  kFiniteHint);
+  }
   for (int64_t i = 0; i < d.count; ++i)
     d.labels.push_back(
         label(element(y, i), yPath + ": label " + std::to_string(i)));

@@ -65,6 +65,13 @@ Function lookupFunction(const std::string &name);
 /// Whether the model has an entry point `name`.
 bool hasFunction(const std::string &name);
 
+/// Makes the OpenMP threads of parallel loops sleep as soon as a loop ends
+/// (KMP_BLOCKTIME=0) unless OMP_WAIT_POLICY or KMP_BLOCKTIME is set. Called
+/// before the first parallel loop by the main() of executables and trainers.
+void preferSleepingThreads();
+/// The most threads --threads takes.
+constexpr int64_t kMaxThreads = 1024;
+
 /// A zero-filled array of `spec`'s dtype and shape.
 NpyArray allocate(const TensorSpec &spec);
 

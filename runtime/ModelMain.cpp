@@ -4,11 +4,16 @@
 // `anvil_model_functions` (name, signature, bare-pointer function). Runs one
 // function on .npy inputs and writes .npy outputs, or times it with --bench.
 // Inputs are checked against the signature (dtype and shape) before the
-// call; outputs are written atomically.
+// call; outputs are written atomically. A model compiled with
+// --weights-file loads its weights file (the one beside the executable with
+// the recorded name, else the recorded path, or --weights); one compiled
+// with its weights built in refuses --weights.
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Args.h"
 #include "runtime/Error.h"
+#include "runtime/File.h"
 #include "runtime/Model.h"
 #include "runtime/Npy.h"
 
@@ -47,16 +52,18 @@ void usage(const char *argv0) {
       "or\n                   OMP_NUM_THREADS)\n"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
-      "  --weights FILE   the weights file of a model compiled with\n"
-      "                   --weights-file (default: the file named then)\n"
+      "  --weights FILE   the weights file of a model compiled with "
+      "--weights-file\n                   (default: the file of that name "
+      "beside the executable, else\n                   the path given "
+      "then); refused when the weights are built in\n"
       "  --list           print the functions and their signatures\n",
       argv0, argv0, argv0);
 }
 
 int run(int argc, char **argv) {
-  std::string function, weights = anvil_model_weights_path;
+  std::string function, weights = besideExecutable(anvil_model_weights_path);
   std::vector<std::string> inputs, outputs;
-  long bench = 0;
+  int64_t bench = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -76,27 +83,30 @@ int run(int argc, char **argv) {
     }
     if (arg == "--function")
       function = value();
-    else if (arg == "--weights")
+    else if (arg == "--weights") {
+      if (anvil_model_weights_path[0] == '\0')
+        throw Error("--weights: this executable's weights are built in "
+                    "(constants compiled into its code), so they cannot be "
+                    "replaced at run time; compile the model with 'anvilc "
+                    "MODEL --weights CKPT' to build other weights in, or "
+                    "with '--weights-file FILE' to load them at run time");
       weights = value();
-    else if (arg == "--input")
+    } else if (arg == "--input")
       inputs.push_back(value());
     else if (arg == "--output")
       outputs.push_back(value());
     else if (arg == "--bench")
-      bench = std::atol(value().c_str());
-    else if (arg == "--threads") {
-      int threads = std::atoi(value().c_str());
-      if (threads < 1)
-        throw Error("--threads needs a positive number");
-      omp_set_num_threads(threads);
-    } else
+      bench = parseInteger(arg, value(), 1);
+    else if (arg == "--threads")
+      omp_set_num_threads(parseInteger(arg, value(), 1, kMaxThreads));
+    else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
   if (function.empty())
     function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
                                               : "forward";
   Function fn = lookupFunction(function);
-  if (anvil_model_num_params > 0)
+  if (anvil_model_weights_path[0] != '\0') // compiled with --weights-file
     loadWeights(weights);
 
   std::vector<NpyArray> args;
@@ -141,7 +151,7 @@ int run(int argc, char **argv) {
          ++i)
       fn.call(pointers);
     std::vector<double> ms;
-    for (long i = 0; i < bench; ++i) {
+    for (int64_t i = 0; i < bench; ++i) {
       auto start = std::chrono::steady_clock::now();
       fn.call(pointers);
       auto end = std::chrono::steady_clock::now();
@@ -153,10 +163,11 @@ int run(int argc, char **argv) {
     int64_t batch = fn.inputs.empty() || fn.inputs[0].shape.empty()
                         ? 1
                         : fn.inputs[0].shape[0];
-    std::printf("%s: %ld runs, latency median %.4f ms, min %.4f ms, max %.4f "
+    std::printf("%s: %lld runs, latency median %.4f ms, min %.4f ms, max %.4f "
                 "ms; throughput %.1f samples/s (batch %lld)\n",
-                function.c_str(), bench, median, ms.front(), ms.back(),
-                batch * 1000.0 / median, static_cast<long long>(batch));
+                function.c_str(), static_cast<long long>(bench), median,
+                ms.front(), ms.back(), batch * 1000.0 / median,
+                static_cast<long long>(batch));
     return 0;
   }
   fn.call(pointers);
@@ -168,6 +179,7 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+  preferSleepingThreads();
   try {
     return run(argc, argv);
   } catch (const Error &e) {

@@ -12,9 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 using namespace anvil;
 
@@ -74,6 +72,16 @@ std::string headerField(const std::string &path, const std::string &header,
 size_t anvil::dtypeSize(DType dtype) { return info(dtype).size; }
 const char *anvil::dtypeName(DType dtype) { return info(dtype).name; }
 
+int64_t anvil::byteCount(DType dtype, const std::vector<int64_t> &shape) {
+  uint64_t n = dtypeSize(dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > (uint64_t(1) << 62) / uint64_t(d)))
+      return -1;
+    n *= d;
+  }
+  return static_cast<int64_t>(n);
+}
+
 int64_t NpyArray::numElements() const {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -82,11 +90,7 @@ int64_t NpyArray::numElements() const {
 }
 
 NpyArray anvil::readNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::string content((std::istreambuf_iterator<char>(in)),
-                      std::istreambuf_iterator<char>());
+  std::string content = readFile(path, ".npy file");
   if (content.size() < 10 || content.compare(0, 6, "\x93NUMPY") != 0)
     fail(path, "not a .npy file (bad magic); write it with numpy.save");
   int major = static_cast<unsigned char>(content[6]);
@@ -142,9 +146,13 @@ NpyArray anvil::readNpy(const std::string &path) {
       fail(path, "not a valid .npy file: bad shape " + shape);
     array.shape.push_back(value);
   }
-  size_t expected = array.numElements() * dtypeSize(array.dtype);
+  int64_t bytes = byteCount(array.dtype, array.shape);
   size_t dataStart = headerStart + headerLen;
   size_t found = content.size() - dataStart;
+  if (bytes < 0)
+    fail(path, "corrupt: the header's shape " + shape +
+                   " describes more data than any file can hold");
+  size_t expected = bytes;
   if (found < expected)
     fail(path, "truncated: the header promises " + std::to_string(expected) +
                    " bytes of data, the file holds " + std::to_string(found));
@@ -153,27 +161,6 @@ NpyArray anvil::readNpy(const std::string &path) {
                    " bytes follow the data the header describes");
   array.bytes.assign(content.begin() + dataStart, content.end());
   return array;
-}
-
-void anvil::writeFileAtomically(const std::string &path,
-                                const std::string &bytes) {
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      fail(path, std::string("cannot write: ") + std::strerror(errno));
-    out.write(bytes.data(), bytes.size());
-    out.flush();
-    if (!out) {
-      std::remove(temp.c_str());
-      fail(path, "write failed (disk full?)");
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(temp.c_str());
-    fail(path, "cannot write: " + why);
-  }
 }
 
 void anvil::writeNpy(const std::string &path, const NpyArray &array) {

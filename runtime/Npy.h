@@ -11,6 +11,8 @@
 #ifndef ANVIL_RUNTIME_NPY_H
 #define ANVIL_RUNTIME_NPY_H
 
+#include "runtime/File.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +26,9 @@ enum class DType { F32, F64, I64, I32, I8, U8, Bool };
 size_t dtypeSize(DType dtype);
 /// A short name: "f32", "i64", "bool", ...
 const char *dtypeName(DType dtype);
+/// The bytes of a dense array of `dtype` and `shape`, or -1 if a dimension
+/// is negative or the count overflows (beyond 2^62).
+int64_t byteCount(DType dtype, const std::vector<int64_t> &shape);
 
 /// A dense array as stored in a file: element type, shape and raw bytes in
 /// C order, little-endian.
@@ -42,10 +47,6 @@ NpyArray readNpy(const std::string &path);
 /// Writes `array` to `path` atomically (temp file + rename); throws
 /// anvil::Error if the file cannot be written.
 void writeNpy(const std::string &path, const NpyArray &array);
-
-/// Writes `bytes` to `path` via a temporary file in the same directory and a
-/// rename, so readers never see a partial file.
-void writeFileAtomically(const std::string &path, const std::string &bytes);
 
 } // namespace anvil
 

@@ -2,7 +2,6 @@
 
 #include "runtime/OnnxOut.h"
 #include "runtime/Error.h"
-#include "runtime/Npy.h"
 
 #include <algorithm>
 
@@ -31,9 +30,8 @@ std::string text(const NamedTensor &t) {
 
 } // namespace
 
-void anvil::writeOnnxModel(const std::string &path,
-                           const std::vector<NamedTensor> &stored,
-                           const std::vector<NamedTensor> &values) {
+std::string anvil::onnxModel(const std::vector<NamedTensor> &stored,
+                             const std::vector<NamedTensor> &values) {
   const std::string prefix = "__onnx.init:";
   std::string model, graph;
   bool found = false;
@@ -60,5 +58,5 @@ void anvil::writeOnnxModel(const std::string &path,
     throw Error("this trainer was compiled without an ONNX form of its "
                 "model; compile it again with this anvilc");
   field(model, 7, graph); // ModelProto.graph, merged into the first
-  writeFileAtomically(path, model);
+  return model;
 }

@@ -20,13 +20,12 @@
 
 namespace anvil {
 
-/// Writes the ONNX model described by the `__onnx.*` entries of `stored`
-/// (the weights file) with the parameter values in `values` to `path`
-/// (atomically). Throws anvil::Error if the trainer has no ONNX form (the
-/// reason anvilc recorded) or a parameter is missing.
-void writeOnnxModel(const std::string &path,
-                    const std::vector<NamedTensor> &stored,
-                    const std::vector<NamedTensor> &values);
+/// The ONNX model described by the `__onnx.*` entries of `stored` (the
+/// weights file) with the parameter values in `values`. Throws anvil::Error
+/// if the trainer has no ONNX form (the reason anvilc recorded) or a
+/// parameter is missing; a trainer calls it once before training to check.
+std::string onnxModel(const std::vector<NamedTensor> &stored,
+                      const std::vector<NamedTensor> &values);
 
 } // namespace anvil
 

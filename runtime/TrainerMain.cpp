@@ -6,9 +6,11 @@
 // predicted classes). Loads a classification dataset (IDX, CSV or NPY; see
 // runtime/Dataset.h) and normalizes it, runs epochs of shuffled batches (the
 // last partial batch of an epoch is dropped: every step has the compiled
-// batch size), evaluates on the test set after each epoch with @eval_step,
-// and saves checkpoints. The target is the labels (i64[batch]) or, for an
-// mse loss, their one-hot rows (float[batch, classes]).
+// batch size), evaluates every sample of the test set after each epoch with
+// @eval_step, and saves checkpoints. Every output (--save, --report-json,
+// --export-onnx) is checked to be writable before training starts. The target
+// is the labels (i64[batch]) or, for an mse loss, their one-hot rows
+// (float[batch, classes]).
 //
 // A checkpoint is a weights file (runtime/Weights.h) holding every stored
 // parameter and optimizer state by name and type, plus `__epoch` and
@@ -18,8 +20,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Args.h"
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
+#include "runtime/File.h"
 #include "runtime/Model.h"
 #include "runtime/OnnxOut.h"
 #include "runtime/Weights.h"
@@ -41,15 +45,17 @@ struct Options {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string trainData, trainLabels, testData, testLabels;
   std::string normalize; // unit, mean-std, none; "": by the data
-  std::string mean, std;
+  double mean = 0, std = 1;
   long epochs = 1;
   double lr = 0.05;
   std::string schedule = "constant";
   uint64_t seed = 0;
-  std::string save, resume, reportJson, weights = anvil_model_weights_path;
+  /// The trainer's own weights file (initial values, __lr, __onnx.*).
+  std::string trainerFile = besideExecutable(anvil_model_weights_path);
+  std::string save, resume, reportJson, weights = trainerFile;
   std::string exportOnnx;
   long batch = 0; // checked against the compiled batch
-  bool lrGiven = false, dataGiven = false;
+  bool lrGiven = false, dataGiven = false, meanGiven = false, stdGiven = false;
 };
 
 /// splitmix64: a small, fully specified generator for the shuffles.
@@ -109,30 +115,44 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
 };
 
-/// Mean loss and accuracy of @eval_step over the whole batches of `d`, in
-/// order.
+/// Mean loss and accuracy of @eval_step over every sample of `d`, in order.
+/// A last partial batch is padded with copies of its first sample, whose
+/// predictions are not counted; their share of that batch's loss is taken
+/// out with one more call on a batch of nothing but that sample. This is
+/// exact for any loss that sums or averages per-sample terms (every loss
+/// anvilc train builds): with c_i the loss of a batch of copies of sample i,
+/// a batch's loss is the mean of its c_i.
 Evaluation evaluate(const Dataset &d, const Function &eval) {
   NpyArray x = allocate(eval.inputs[0]), target = allocate(eval.inputs[1]);
   NpyArray l = allocate(eval.outputs[0]), classes = allocate(eval.outputs[1]);
   int64_t batch = eval.inputs[0].shape[0];
-  std::vector<int64_t> idx(d.count);
-  for (int64_t i = 0; i < d.count; ++i)
-    idx[i] = i;
+  std::vector<int64_t> idx(batch);
   std::vector<void *> args = {x.bytes.data(), target.bytes.data(),
                               l.bytes.data(), classes.bytes.data()};
-  Evaluation e;
-  int64_t batches = d.count / batch, correct = 0;
-  for (int64_t b = 0; b < batches; ++b) {
-    fillBatch(d, idx, b * batch, batch, x, target);
+  auto call = [&]() -> double {
+    fillBatch(d, idx, 0, batch, x, target);
     eval.call(args);
-    e.loss += *reinterpret_cast<float *>(l.bytes.data());
-    const int64_t *predicted =
-        reinterpret_cast<const int64_t *>(classes.bytes.data());
+    return *reinterpret_cast<float *>(l.bytes.data());
+  };
+  const int64_t *predicted =
+      reinterpret_cast<const int64_t *>(classes.bytes.data());
+  double sum = 0; // of the c_i
+  int64_t correct = 0;
+  for (int64_t first = 0; first < d.count; first += batch) {
+    int64_t real = std::min(batch, d.count - first);
     for (int64_t i = 0; i < batch; ++i)
-      correct += predicted[i] == d.labels[b * batch + i];
+      idx[i] = first + (i < real ? i : 0);
+    sum += batch * call();
+    for (int64_t i = 0; i < real; ++i)
+      correct += predicted[i] == d.labels[first + i];
+    if (real < batch) {
+      std::fill(idx.begin(), idx.end(), first);
+      sum -= (batch - real) * call();
+    }
   }
-  e.loss /= std::max<int64_t>(batches, 1);
-  e.accuracy = 100.0 * correct / std::max<int64_t>(batches * batch, 1);
+  Evaluation e;
+  e.loss = sum / std::max<int64_t>(d.count, 1);
+  e.accuracy = 100.0 * correct / std::max<int64_t>(d.count, 1);
   return e;
 }
 
@@ -165,15 +185,6 @@ Dataset loadFile(const std::string &path, const std::string &labels,
               labelsFlag + " LABELS.npy");
 }
 
-/// Parses a number given to `flag`, or throws.
-double number(const std::string &flag, const std::string &text) {
-  char *end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0')
-    throw Error(flag + " needs a number, not '" + text + "'");
-  return v;
-}
-
 void usage(const char *argv0) {
   std::printf(
       "usage: %s [--data DIR | --train-data FILE --test-data FILE] "
@@ -185,7 +196,12 @@ void usage(const char *argv0) {
       "Trains the compiled model on a classification dataset. Each epoch "
       "visits the\ntraining set in a shuffled order (from --seed and the "
       "epoch) in whole batches;\nthe last partial batch is dropped. After "
-      "each epoch: train loss, test loss and\naccuracy.\n\n"
+      "each epoch: train loss, and the loss\nand accuracy over every test "
+      "sample.\n\n"
+      "  --epochs N        epochs to train (1 or more; default 1)\n"
+      "  --seed S          the shuffling seed (0 or more; default 0)\n"
+      "  --threads N       threads for parallel loops (default: all cores, "
+      "or\n                    OMP_NUM_THREADS)\n"
       "  --data DIR        an MNIST-style IDX dataset: "
       "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
       "                    (default %s)\n"
@@ -201,13 +217,16 @@ void usage(const char *argv0) {
       "otherwise)\n"
       "  --batch N         the batch anvilc train compiled in (checked; "
       "--batch there\n                    chooses it)\n"
-      "  --lr X            learning rate (default: anvilc train --lr)\n"
+      "  --lr X            learning rate, > 0 (default: anvilc train --lr)\n"
       "  --save CKPT       write the parameters, optimizer state and epoch "
       "after each\n                    epoch (atomically)\n"
+      "  --report-json F   the loss, accuracy and speed of every epoch so "
+      "far, rewritten\n                    (atomically) after each epoch\n"
       "  --resume CKPT     continue from a checkpoint, exactly as if never "
       "stopped\n"
-      "  --weights FILE    initial parameters (default: the file anvilc "
-      "wrote)\n"
+      "  --weights FILE    initial parameters (default: the trainer's own "
+      "weights file: the\n                    one beside it with the name "
+      "anvilc gave it, else where anvilc\n                    wrote it)\n"
       "  --export-onnx F   after training, write the model with the trained "
       "weights as ONNX\n",
       argv0, Options().data.c_str());
@@ -237,22 +256,24 @@ int run(int argc, char **argv) {
     else if (arg == "--test-labels")
       o.testLabels = value();
     else if (arg == "--batch")
-      o.batch = std::atol(value().c_str());
+      o.batch = parseInteger(arg, value(), 1);
     else if (arg == "--normalize")
       o.normalize = value();
-    else if (arg == "--mean")
-      o.mean = value();
-    else if (arg == "--std")
-      o.std = value();
-    else if (arg == "--epochs")
-      o.epochs = std::atol(value().c_str());
+    else if (arg == "--mean") {
+      o.mean = parseReal(arg, value());
+      o.meanGiven = true;
+    } else if (arg == "--std") {
+      o.std = parseReal(arg, value(), /*positive=*/true);
+      o.stdGiven = true;
+    } else if (arg == "--epochs")
+      o.epochs = parseInteger(arg, value(), 1);
     else if (arg == "--lr") {
-      o.lr = std::atof(value().c_str());
+      o.lr = parseReal(arg, value(), /*positive=*/true);
       o.lrGiven = true;
     } else if (arg == "--lr-schedule")
       o.schedule = value();
     else if (arg == "--seed")
-      o.seed = std::strtoull(value().c_str(), nullptr, 10);
+      o.seed = parseInteger(arg, value(), 0);
     else if (arg == "--save")
       o.save = value();
     else if (arg == "--resume")
@@ -264,25 +285,35 @@ int run(int argc, char **argv) {
     else if (arg == "--weights")
       o.weights = value();
     else if (arg == "--threads")
-      omp_set_num_threads(std::atoi(value().c_str()));
+      omp_set_num_threads(parseInteger(arg, value(), 1, kMaxThreads));
     else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
   if (o.schedule != "constant" && o.schedule != "step" &&
       o.schedule != "cosine")
     throw Error("--lr-schedule must be constant, step or cosine");
-  if (o.epochs < 1)
-    throw Error("--epochs needs a positive number");
 
   if (o.normalize != "" && o.normalize != "unit" && o.normalize != "mean-std" &&
       o.normalize != "none")
     throw Error("--normalize must be unit, mean-std or none");
-  if (o.mean.empty() != o.std.empty())
+  if (o.meanGiven != o.stdGiven)
     throw Error("--mean and --std go together");
-  if (!o.mean.empty() && o.normalize.empty())
+  if (o.meanGiven && o.normalize.empty())
     o.normalize = "mean-std";
-  if (!o.mean.empty() && o.normalize != "mean-std")
+  if (o.meanGiven && o.normalize != "mean-std")
     throw Error("--mean and --std are for --normalize mean-std");
+  // Outputs are checked now, not after hours of training.
+  for (auto [option, path] : {std::pair{"--save", o.save},
+                              {"--report-json", o.reportJson},
+                              {"--export-onnx", o.exportOnnx}}) {
+    if (path.empty())
+      continue;
+    if (samePath(path, o.trainerFile))
+      throw Error(std::string(option) + ": " + path +
+                  " is this trainer's own weights file (its initial "
+                  "values and settings); give another file name");
+    checkWritable(option, path);
+  }
 
   Function step = lookupFunction("train_step");
   Function eval = lookupFunction("eval_step");
@@ -326,6 +357,8 @@ int run(int argc, char **argv) {
     test = loadIdxDataset(o.data, "t10k");
   }
   for (const Dataset *d : {&train, &test}) {
+    if (d->count == 0)
+      throw Error(d->source + ": holds no samples");
     if (input.numElements() / batch != d->features)
       throw Error(d->source + ": samples have " + std::to_string(d->features) +
                   " features, but the model takes " + input.text +
@@ -348,13 +381,9 @@ int run(int argc, char **argv) {
                       : o.normalize == "unit" || train.eightBit
                           ? Normalization::Unit
                           : Normalization::None;
-  double mean = 0, std = 1;
-  if (how == Normalization::MeanStd && o.mean.empty())
+  double mean = o.mean, std = o.std;
+  if (how == Normalization::MeanStd && !o.meanGiven)
     meanAndStd(train, mean, std);
-  else if (how == Normalization::MeanStd) {
-    mean = number("--mean", o.mean);
-    std = number("--std", o.std);
-  }
   normalize(train, how, mean, std);
   normalize(test, how, mean, std);
   if (how == Normalization::MeanStd)
@@ -362,11 +391,17 @@ int run(int argc, char **argv) {
 
   long firstEpoch = 0;
   loadWeights(o.weights);
-  // anvilc train --lr is the default.
-  for (const NamedTensor &t : readWeights(o.weights))
+  // The trainer's own weights file holds anvilc train's --lr (the default)
+  // and the ONNX form of the model.
+  std::vector<NamedTensor> settings;
+  if (!o.lrGiven || !o.exportOnnx.empty())
+    settings = readWeights(o.trainerFile);
+  for (const NamedTensor &t : settings)
     if (t.name == "__lr" && !o.lrGiven && t.dtype == DType::F64 &&
         t.shape.empty())
       std::memcpy(&o.lr, t.bytes.data(), sizeof(double));
+  if (!o.exportOnnx.empty())
+    onnxModel(settings, storedParameters()); // throws if there is none
   if (!o.resume.empty()) {
     loadWeights(o.resume);
     for (const NamedTensor &t : readWeights(o.resume)) {
@@ -393,11 +428,13 @@ int run(int argc, char **argv) {
   bool tty = isatty(fileno(stdout));
   std::string report = "[";
   std::printf("training on %lld samples (%lld steps of %lld per epoch; the "
-              "last %lld dropped), testing on %lld\n",
+              "last %lld of each shuffled epoch left out), testing on %lld\n",
               static_cast<long long>(train.count),
               static_cast<long long>(steps), static_cast<long long>(batch),
               static_cast<long long>(train.count - steps * batch),
               static_cast<long long>(test.count));
+  if (!o.reportJson.empty()) // to watch from the start
+    writeFileAtomically(o.reportJson, "[\n]\n");
   for (long epoch = firstEpoch; epoch < o.epochs; ++epoch) {
     *reinterpret_cast<float *>(lr.bytes.data()) =
         static_cast<float>(learningRate(o, epoch));
@@ -446,6 +483,8 @@ int run(int argc, char **argv) {
                   epoch == firstEpoch ? "" : ",", epoch + 1, secs, trainLoss,
                   e.loss, e.accuracy, rate);
     report += entry;
+    if (!o.reportJson.empty())
+      writeFileAtomically(o.reportJson, report + "\n]\n");
     if (!o.save.empty()) {
       std::vector<NamedTensor> ckpt = storedParameters();
       ckpt.push_back(scalarTensor("__epoch", int64_t(epoch + 1)));
@@ -453,10 +492,8 @@ int run(int argc, char **argv) {
       writeWeights(o.save, ckpt);
     }
   }
-  if (!o.reportJson.empty())
-    writeFileAtomically(o.reportJson, report + "\n]\n");
   if (!o.exportOnnx.empty()) {
-    writeOnnxModel(o.exportOnnx, readWeights(o.weights), storedParameters());
+    writeFileAtomically(o.exportOnnx, onnxModel(settings, storedParameters()));
     std::printf("wrote %s\n", o.exportOnnx.c_str());
   }
   return 0;
@@ -465,6 +502,7 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+  preferSleepingThreads();
   try {
     return run(argc, argv);
   } catch (const Error &e) {

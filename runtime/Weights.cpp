@@ -4,7 +4,6 @@
 #include "runtime/Error.h"
 
 #include <cstring>
-#include <fstream>
 #include <iterator>
 
 using namespace anvil;
@@ -44,17 +43,6 @@ T get(const std::string &path, const std::string &data, size_t &at) {
          << (8 * i);
   at += sizeof(T);
   return static_cast<T>(v);
-}
-
-/// The byte count of a tensor of `dtype` and `shape`, or -1 on overflow.
-int64_t byteCount(DType dtype, const std::vector<int64_t> &shape) {
-  uint64_t n = dtypeSize(dtype);
-  for (int64_t d : shape) {
-    if (d < 0 || (d != 0 && n > (uint64_t(1) << 62) / uint64_t(d)))
-      return -1;
-    n *= d;
-  }
-  return static_cast<int64_t>(n);
 }
 
 } // namespace
@@ -110,12 +98,7 @@ void anvil::writeWeights(const std::string &path,
 }
 
 std::vector<NamedTensor> anvil::readWeights(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path +
-                ": cannot open the weights file: " + std::strerror(errno));
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  std::string data = readFile(path, "weights file");
   if (data.size() < sizeof(kMagic) + 16 ||
       std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)
     throw Error(path + ": not an Anvil weights file (bad magic)");

@@ -172,6 +172,52 @@ TEST(DatasetTest, IdxTruncated) {
   EXPECT_TRUE(d.eightBit);
 }
 
+TEST(DatasetTest, IdxSizeOverflow) {
+  // 2^32-1 images of 2^32-1 x 2^32-1 bytes: more than 64 bits can count.
+  std::string dir = ::testing::TempDir() + "/anvil-dataset-idx-huge";
+  mkdir(dir.c_str(), 0755); // may exist already
+  std::ofstream(dir + "/train-images-idx3-ubyte", std::ios::binary)
+      << std::string("\0\0\x08\x03\xff\xff\xff\xff\xff\xff\xff\xff"
+                     "\xff\xff\xff\xff\1\2",
+                     18);
+  std::ofstream(dir + "/train-labels-idx1-ubyte", std::ios::binary)
+      << std::string("\0\0\x08\x01\0\0\0\x01\1", 9);
+  expectError([&] { loadIdxDataset(dir, "train"); },
+              {dir + "/train-images-idx3-ubyte: corrupt: the header's "
+                     "dimensions describe more data than any file can hold"});
+}
+
+TEST(DatasetTest, NonFiniteFeatures) {
+  // One NaN or infinity would silently turn normalization off (or poison
+  // the statistics): an error naming the file and the line or sample.
+  std::string csv = spit("nan.csv", "1,2,3\n0,nan,4\n");
+  expectError([&] { loadCsvDataset(csv); },
+              {csv + ":2: field 2 ('nan') is not a finite number"});
+  std::string big = spit("big.csv", "1,2,3\n0,4,5\n2,1e39,0\n");
+  expectError([&] { loadCsvDataset(big); },
+              {big + ":3: field 2 ('1e39') is not a finite number"});
+  std::string x = tempPath("inf-x.npy"), y = tempPath("inf-y.npy");
+  writeNpy(x, array<float>(DType::F32, {3, 2}, {1, 2, 3, 4, INFINITY, 6}));
+  writeNpy(y, array<int64_t>(DType::I64, {3}, {0, 1, 0}));
+  expectError([&] { loadNpyDataset(x, y); },
+              {x + ": sample 2, feature 0 is inf", "not a finite number"});
+}
+
+TEST(DatasetTest, UnreadablePaths) {
+  std::string dir = ::testing::TempDir();
+  expectError([&] { loadCsvDataset(dir); },
+              {dir + ": is a directory, not a dataset file"});
+  std::string y = tempPath("labels-for-dir.npy");
+  writeNpy(y, array<int64_t>(DType::I64, {1}, {0}));
+  expectError([&] { loadNpyDataset(dir, y); },
+              {dir + ": is a directory, not a .npy file"});
+  expectError([&] { loadCsvDataset(tempPath("absent.csv.gz")); },
+              {tempPath("absent.csv.gz") + ": cannot open the dataset file: "
+                                           "No such file or directory"});
+  expectError([&] { loadIdxDataset(tempPath("no-such-dir"), "train"); },
+              {tempPath("no-such-dir") + ": is not a directory"});
+}
+
 TEST(DatasetTest, Normalization) {
   Dataset d;
   d.source = "mem";

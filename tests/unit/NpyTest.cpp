@@ -254,6 +254,33 @@ TEST_F(NpyTest, MissingFile) {
   expectReadError(path("does-not-exist.npy"), "cannot open");
 }
 
+TEST_F(NpyTest, Directory) {
+  // Not std::__ios_failure: one message saying what to give instead.
+  expectReadError(dir.string(), "is a directory, not a .npy file");
+}
+
+TEST_F(NpyTest, ShapeOverflow) {
+  // Shapes whose byte count overflows 64 bits (2^62 x 4 x 4 bytes, 2^80
+  // elements) are corrupt, not arrays of a few bytes.
+  for (const char *shape :
+       {"(4611686018427387904, 4)", "(1099511627776, 1099511627776)",
+        "(99999999999999999999,)"})
+    expectReadError(
+        writeRaw("huge.npy",
+                 npyFile(std::string("{'descr': '<f4', 'fortran_order': "
+                                     "False, 'shape': ") +
+                             shape + ", }",
+                         f32Bytes({1, 2}))),
+        "describes more data than any file can hold");
+  // Large but representable: more than the file holds.
+  expectReadError(
+      writeRaw("large.npy",
+               npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': "
+                       "(1000000000, 1000), }",
+                       f32Bytes({1, 2}))),
+      "truncated: the header promises 4000000000000 bytes of data");
+}
+
 TEST_F(NpyTest, BadMagic) {
   // A zip file's signature followed by enough bytes to pass the size check.
   std::string p =

@@ -103,6 +103,7 @@ TEST(WeightsTest, Errors) {
   std::string raw = slurp(good);
 
   expectError(tempPath("missing"), "cannot open");
+  expectError(::testing::TempDir(), "is a directory, not a weights file");
 
   std::string magic = tempPath("magic");
   spit(magic, "NOTANVIL" + raw.substr(8));
