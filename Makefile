@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo format clean
+.PHONY: all deps build test demo format clean sanitize fuzz
 
 all: build
 
@@ -25,6 +25,31 @@ test: deps
 demo: deps
 	$(MAKE) build
 	scripts/demo.sh $(BUILD)
+
+# ASan + UBSan (+ LeakSanitizer) build in build-sanitize/ with the default
+# compiler, the one anvilc links models with: anvilc, anvil-opt, the runtime
+# compiled models link and the unit tests are instrumented, generated model
+# code is not. Runs the GoogleTest and lit tests there; any report fails.
+SANITIZE_BUILD ?= build-sanitize
+sanitize: deps
+	cmake -G Ninja -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DANVIL_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target anvilc anvil-opt \
+	  anvil-unittests AnvilModelMain AnvilTrainerMain AnvilRuntime
+	cd $(SANITIZE_BUILD) && UBSAN_OPTIONS=print_stacktrace=1 ctest \
+	  --output-on-failure \
+	  -j $(JOBS) -E '^(e2e-|onnx-conformance)'
+
+# libFuzzer harnesses (fuzz/README.md) built with clang in build-fuzz/, then
+# each run for FUZZ_SECONDS.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/install-fuzz-deps.sh
+	CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B $(FUZZ_BUILD) \
+	  -DCMAKE_BUILD_TYPE=Release -DANVIL_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -420,6 +420,10 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
                                        "-lz",
                                        "-lm",
                                        "-lpthread"};
+#ifdef ANVIL_MODEL_LINK_FLAGS
+  // A sanitizer build's runtime is instrumented: link the sanitizers' own.
+  args.push_back(ANVIL_MODEL_LINK_FLAGS);
+#endif
   std::string error;
   int rc =
       llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);

@@ -1,0 +1,4 @@
+func.func @integer_exp(%a: tensor<3xi64>) {
+  %0 = anvil.exp %a : tensor<3xi64>
+  return
+}

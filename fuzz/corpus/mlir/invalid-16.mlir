@@ -1,0 +1,4 @@
+func.func @gather_elements_size(%x: tensor<4x10xf32>, %l: tensor<5x1xi64>) {
+  %0 = anvil.gather_elements %x, %l {axis = 1 : i64} : tensor<4x10xf32>, tensor<5x1xi64>
+  return
+}

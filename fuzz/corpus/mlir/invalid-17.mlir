@@ -1,0 +1,4 @@
+func.func @compare_predicate(%l: tensor<4xi64>) {
+  %0 = anvil.compare "lg" %l, %l : tensor<4xi64>, tensor<4xi64>
+  return
+}

@@ -1,0 +1,4 @@
+func.func @gather_grad_size(%g: tensor<2x6xf32>, %i: tensor<2xi64>) {
+  %0 = anvil.gather_grad %g, %i {axis = 0 : i64, axis_size = 0 : i64} : tensor<2x6xf32>, tensor<2xi64>
+  return
+}

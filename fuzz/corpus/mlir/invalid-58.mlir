@@ -1,0 +1,4 @@
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) {
+  %0 = anvil.conv2d %x, %w : tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>
+  return
+}
