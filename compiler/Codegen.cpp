@@ -10,20 +10,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen.h"
+#include "compiler/ParallelCodegen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -32,8 +31,10 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -355,8 +356,11 @@ std::string mlir::anvil::emitObject(ModuleOp module,
   } else if (cpu.empty()) {
     cpu = "generic";
   }
-  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
-      triple, cpu, features, {}, llvm::Reloc::PIC_));
+  MachineFactory makeMachine = [=] {
+    return std::unique_ptr<llvm::TargetMachine>(llvmTarget->createTargetMachine(
+        triple, cpu, features, {}, llvm::Reloc::PIC_));
+  };
+  std::unique_ptr<llvm::TargetMachine> machine = makeMachine();
   if (!machine)
     return "cannot create a target machine for " + triple + " / " + cpu;
 
@@ -370,21 +374,20 @@ std::string mlir::anvil::emitObject(ModuleOp module,
   if (std::string e = addTables(*llvmModule, entries, params, weightsPath);
       !e.empty())
     return e;
-  if (llvm::Error e =
-          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get()))
-    return "LLVM optimization failed: " + llvm::toString(std::move(e));
 
   // Emitted into memory first: writeOutput then reports a full disk as an
-  // error instead of LLVM's abort, and leaves no partial file.
+  // error instead of LLVM's abort, and leaves no partial file. Joining
+  // parts takes the host's binutils, so other targets get one piece.
+  unsigned jobs = target.codegenThreads;
+  if (jobs == 0)
+    jobs = std::max(1u, std::thread::hardware_concurrency());
+  if (!target.isHost())
+    jobs = 1;
   llvm::SmallVector<char, 0> object;
-  {
-    llvm::raw_svector_ostream out(object);
-    llvm::legacy::PassManager pm;
-    if (machine->addPassesToEmitFile(pm, out, nullptr,
-                                     llvm::CodeGenFileType::ObjectFile))
-      return "the target cannot emit object files";
-    pm.run(*llvmModule);
-  }
+  if (std::string e =
+          optimizeAndEmit(std::move(llvmModule), makeMachine, jobs, object);
+      !e.empty())
+    return e;
   return writeOutput(path, [&](llvm::raw_ostream &os) {
     os.write(object.data(), object.size());
   });

@@ -59,6 +59,9 @@ std::vector<ExternalParam> collectExternalParams(ModuleOp module);
 struct TargetOptions {
   std::string triple; // empty: the host
   std::string cpu;    // empty: the host CPU and its features (else generic)
+  /// Threads that optimize and emit parts of the object in parallel (0:
+  /// one per core); code for other targets is emitted in one piece.
+  unsigned codegenThreads = 0;
 
   /// `triple`, or the host's.
   std::string tripleOrHost() const;

@@ -109,6 +109,11 @@ static cl::opt<uint64_t>
     compileSeed("seed",
                 cl::desc("Seed for parameters without a `seed` attribute"),
                 cl::init(0), cl::cat(anvilCategory));
+static cl::opt<unsigned> codegenThreads(
+    "codegen-threads",
+    cl::desc("Threads that optimize and emit the object's parts in parallel "
+             "(default 0: one per core; 1: in one piece)"),
+    cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
 static cl::opt<bool> verifyEachPass(
     "verify-each-pass",
     cl::desc("Verify the IR after every pass, not only after every phase "
@@ -524,7 +529,7 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
     job.options.externalWeights = true;
   }
   bool linking = !job.stopAfter.has_value();
-  mlir::anvil::TargetOptions target{targetTriple, targetCpu};
+  mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
     return reportError(e);
   if (linking && emitKind == "exe" && !target.isHost())
