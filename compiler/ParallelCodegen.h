@@ -1,5 +1,4 @@
-//===- ParallelCodegen.h - LLVM optimization and emission on N threads -*- C++
-//-*-===//
+//===- ParallelCodegen.h - LLVM code generation on N threads -*- C++ -*-===//
 //
 // Optimizes an LLVM module at O3 and emits one relocatable object, either
 // in one piece or split by function into parts compiled on their own
