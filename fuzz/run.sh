@@ -24,10 +24,13 @@ for name in $HARNESSES; do
     extra+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   fi
   echo "== fuzz-$name for ${SECONDS_EACH}s"
+  # Fork mode exits 0 after ignored crashes: count the inputs it saved.
+  before=$(find "$crashes" -name "$name-*" | wc -l)
   # The first directory receives new inputs; the seeds are only read.
   if ! "$BUILD/bin/fuzz-$name" -max_total_time="$SECONDS_EACH" \
-      -timeout=120 -print_final_stats=1 -artifact_prefix="$crashes/$name-" "${extra[@]}" \
-      "$work" "$HERE/corpus/$name"; then
+      -timeout=120 -print_final_stats=1 -artifact_prefix="$crashes/$name-" \
+      "${extra[@]}" "$work" "$HERE/corpus/$name" ||
+      [ "$(find "$crashes" -name "$name-*" | wc -l)" -ne "$before" ]; then
     failed+=("$name")
   fi
 done
