@@ -148,9 +148,15 @@ NpyArray tensorFromProto(const onnx::TensorProto &t, const std::string &where) {
       throw ::anvil::Error(where + ": has a negative dimension");
     array.shape.push_back(d);
   }
-  int64_t n = product(array.shape);
+  // The dims are the file's claim: compare the data present with them
+  // before allocating anything of their size.
+  int64_t bytes = ::anvil::byteCount(*dtype, array.shape);
+  if (bytes < 0)
+    throw ::anvil::Error(where + ": claims shape " + shapeString(array.shape) +
+                         ", more data than any file can hold; the file is "
+                         "corrupt");
   size_t size = ::anvil::dtypeSize(*dtype);
-  array.bytes.resize(n * size);
+  int64_t n = bytes / static_cast<int64_t>(size);
   auto mismatch = [&](size_t got) {
     return ::anvil::Error(where + ": has " + std::to_string(got) +
                           " values for shape " + shapeString(array.shape) +
@@ -158,14 +164,15 @@ NpyArray tensorFromProto(const onnx::TensorProto &t, const std::string &where) {
                           "); the file is truncated or corrupt");
   };
   if (t.has_raw_data()) {
-    if (t.raw_data().size() != array.bytes.size())
+    if (t.raw_data().size() != static_cast<size_t>(bytes))
       throw mismatch(t.raw_data().size() / size);
-    std::memcpy(array.bytes.data(), t.raw_data().data(), array.bytes.size());
+    array.bytes.assign(t.raw_data().begin(), t.raw_data().end());
     return array;
   }
   auto copy = [&](const auto &field, auto convert) {
     if (static_cast<int64_t>(field.size()) != n)
       throw mismatch(field.size());
+    array.bytes.resize(bytes);
     for (int64_t i = 0; i < n; ++i) {
       auto v = convert(field.Get(i));
       std::memcpy(array.bytes.data() + i * size, &v, size);
