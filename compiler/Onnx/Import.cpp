@@ -1959,6 +1959,25 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
   return module;
 }
 
+/// The first graph output that no node produces and that is no graph input
+/// or initializer passed straight through, or null. libonnx 1.12's version
+/// converter dereferences null on one (graphProtoToGraph looks the output
+/// up among those three and uses what it finds); its checker lets it pass.
+const onnx::ValueInfoProto *danglingOutput(const onnx::GraphProto &graph) {
+  llvm::StringSet<> defined;
+  for (const auto &input : graph.input())
+    defined.insert(input.name());
+  for (const auto &init : graph.initializer())
+    defined.insert(init.name());
+  for (const auto &node : graph.node())
+    for (const std::string &name : node.output())
+      defined.insert(name);
+  for (const auto &output : graph.output())
+    if (!defined.contains(output.name()))
+      return &output;
+  return nullptr;
+}
+
 } // namespace
 
 std::string a::OnnxProblems::format(const std::string &path) const {
@@ -2010,6 +2029,10 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
                       what.substr(0, what.find('\n')));
   }
   if (opset < kMinOpset) {
+    if (const onnx::ValueInfoProto *output = danglingOutput(model.graph()))
+      return oneProblem("graph output '" + output->name() +
+                        "' is produced by no node and is no graph input or "
+                        "initializer; the model is corrupt");
     // The converter needs every intermediate shape and gives up on some
     // models; those import at their own opset, whose semantics the
     // importer checks where they differ (legacy broadcasting).

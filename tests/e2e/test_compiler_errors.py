@@ -234,6 +234,26 @@ def test_onnx_fuzz_crashes(anvilc, d):
     check("D: ... is one error line",
           r.stderr.count("anvilc: error:") == 1, r.stderr)
 
+    # libonnx 1.12's version converter dereferences null on this output.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])],
+                              "dangling", [x], [y])
+    path = f"{d}/dangling.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)]),
+              path)
+    expect_error("D: opset 6, a graph output no node produces",
+                 [anvilc, "check", path],
+                 "graph output 'y' is produced by no node")
+    # A graph input passed straight through to an output is legal ONNX.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])],
+                              "through", [x], [x, helper.make_tensor_value_info(
+                                  "r", TensorProto.FLOAT, [1])])
+    path = f"{d}/through.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)]),
+              path)
+    r = run([anvilc, "check", path])
+    check("D: opset 6, a graph input as a graph output", r.returncode == 0,
+          r.stderr)
+
 
 # --- E: indices -----------------------------------------------------------------
 
