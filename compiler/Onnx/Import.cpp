@@ -35,6 +35,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -1978,6 +1980,47 @@ const onnx::ValueInfoProto *danglingOutput(const onnx::GraphProto &graph) {
   return nullptr;
 }
 
+/// ONNX's schemas, the convolutions' shape inference guarded by a check of
+/// the input's and the weight's ranks. libonnx 1.12's convPoolShapeInference
+/// and convTransposeShapeInference take the kernel's size from the weight's
+/// rank and the window attributes' from the input's, and index past the end
+/// of one with the other when they differ (a SIGSEGV). The ranks may come
+/// from inference itself, so the check runs inside it; a node that fails
+/// it keeps no inferred shape, and the importer reports it (conv()).
+class GuardedSchemaRegistry : public onnx::ISchemaRegistry {
+public:
+  const onnx::OpSchema *GetSchema(const std::string &key,
+                                  const int maxInclusiveVersion,
+                                  const std::string &domain) const override {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(key, maxInclusiveVersion, domain);
+    int weight = key == "QLinearConv" ? 3 : 1;
+    bool isConv = key == "Conv" || key == "ConvInteger" ||
+                  key == "QLinearConv" || key == "ConvTranspose";
+    if (!schema || !isConv || !schema->has_type_and_shape_inference_function())
+      return schema;
+    std::unique_ptr<onnx::OpSchema> &guarded = guardedSchemas[schema];
+    if (!guarded) {
+      guarded = std::make_unique<onnx::OpSchema>(*schema);
+      guarded->TypeAndShapeInferenceFunction(
+          [infer = schema->GetTypeAndShapeInferenceFunction(),
+           weight](onnx::InferenceContext &ctx) {
+            if (onnx::hasInputShape(ctx, 0) &&
+                onnx::hasInputShape(ctx, weight) &&
+                onnx::getInputShape(ctx, 0).dim_size() !=
+                    onnx::getInputShape(ctx, weight).dim_size())
+              fail_shape_inference("the input's and the weight's ranks differ");
+            infer(ctx);
+          });
+    }
+    return guarded.get();
+  }
+
+private:
+  mutable std::map<const onnx::OpSchema *, std::unique_ptr<onnx::OpSchema>>
+      guardedSchemas;
+};
+
 } // namespace
 
 std::string a::OnnxProblems::format(const std::string &path) const {
@@ -2052,8 +2095,10 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
   });
   try {
     // Only to know every value's dtype for the problem list.
-    if (windowsValid)
-      onnx::shape_inference::InferShapes(model);
+    if (windowsValid) {
+      GuardedSchemaRegistry schemas;
+      onnx::shape_inference::InferShapes(model, &schemas);
+    }
   } catch (const std::exception &) {
   }
   Importer importer(context, model, path, options);

@@ -254,6 +254,21 @@ def test_onnx_fuzz_crashes(anvilc, d):
     check("D: opset 6, a graph input as a graph output", r.returncode == 0,
           r.stderr)
 
+    # libonnx 1.12's Conv shape inference indexes past its arrays when the
+    # input's and the weight's ranks differ.
+    for op, weight in [("Conv", [1, 1, 2, 2, 2]), ("ConvTranspose", [4])]:
+        graph = helper.make_graph(
+            [helper.make_node(op, ["x", "w"], ["c"], name="conv3d",
+                              auto_pad="SAME_UPPER")],
+            "rank", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4]),
+                     helper.make_tensor_value_info("w", TensorProto.FLOAT, weight)],
+            [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["n", "c", "h", "w"])])
+        path = f"{d}/rank.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                  path)
+        expect_error(f"D: {op} whose input and weight ranks differ, SAME_UPPER",
+                     [anvilc, "check", path], "'conv3d'")
+
 
 # --- E: indices -----------------------------------------------------------------
 
