@@ -19,6 +19,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -118,7 +119,20 @@ static FailureOr<RankedTensorType> staticTensor(std::optional<Location> loc,
   if (!tensor || !tensor.hasStaticShape())
     return emitOptionalError(
         loc, what, " must be a tensor with a static shape, got ", type);
+  // Inference runs before the verifier's size check (BoundedTensors) and
+  // counts elements; a count beyond 64 bits would be UB there.
+  if (std::string problem = tensorSizeProblem(tensor); !problem.empty())
+    return emitOptionalError(loc, what, ": ", problem);
   return tensor;
+}
+
+/// The product of `dims`, or nothing when it overflows int64.
+static std::optional<int64_t> checkedProduct(ArrayRef<int64_t> dims) {
+  int64_t product = 1;
+  for (int64_t d : dims)
+    if (llvm::MulOverflow(product, d, product))
+      return std::nullopt;
+  return product;
 }
 
 /// Reports unless `a` and `b` have the same element type.
@@ -499,9 +513,11 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
     return emitOptionalError(loc, "shape ", shapeStr(shape),
                              " has a negative dimension");
-  int64_t count = 1;
-  for (int64_t d : shape)
-    count *= d;
+  std::optional<int64_t> checkedCount = checkedProduct(shape);
+  if (!checkedCount)
+    return emitOptionalError(loc, "shape ", shapeStr(shape),
+                             " has more elements than a 64-bit count holds");
+  int64_t count = *checkedCount;
   if (count != input->getNumElements())
     return emitOptionalError(loc, "shape ", shapeStr(shape), " holds ", count,
                              " elements but the input ",
@@ -555,10 +571,16 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
                              rank);
   if (axis < 0)
     axis += rank;
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    (d < axis ? outer : inner) *= input->getDimSize(d);
-  types.push_back(input->clone({outer, inner}));
+  // A zero dimension keeps the input's count small whatever the others
+  // are, so the two products need their own overflow checks.
+  ArrayRef<int64_t> dims = input->getShape();
+  std::optional<int64_t> outer = checkedProduct(dims.take_front(axis)),
+                         inner = checkedProduct(dims.drop_front(axis));
+  if (!outer || !inner)
+    return emitOptionalError(loc, "flattening ", shapeStr(dims), " at axis ",
+                             axis,
+                             " gives a size beyond what 64 bits can count");
+  types.push_back(input->clone({*outer, *inner}));
   return success();
 }
 
@@ -595,7 +617,9 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
             loc, "input ", i, " has shape ", shapeStr(t->getShape()),
             ", which differs from input 0's ", shapeStr(first->getShape()),
             " outside axis ", axis);
-    shape[axis] += t->getDimSize(axis);
+    if (llvm::AddOverflow(shape[axis], t->getDimSize(axis), shape[axis]))
+      return emitOptionalError(loc, "the inputs' sizes along axis ", axis,
+                               " add up to more than 64 bits can count");
   }
   types.push_back(first->clone(shape));
   return success();

@@ -148,7 +148,14 @@ Dataset anvil::loadIdxDataset(const std::string &dir,
   Dataset d;
   d.source = imagesPath;
   d.count = imageDims[0];
-  d.features = imageDims[1] * imageDims[2];
+  // With 0 images the file's size check passes whatever the image size
+  // claims, so the pixels per image need their own overflow check.
+  d.features = byteCount(DType::U8, {imageDims[1], imageDims[2]});
+  if (d.features < 0)
+    throw Error(imagesPath + ": corrupt: images of " +
+                std::to_string(imageDims[1]) + " x " +
+                std::to_string(imageDims[2]) +
+                " pixels are more than any file can hold");
   d.eightBit = true;
   d.values.resize(images.size());
   for (size_t i = 0; i < images.size(); ++i)

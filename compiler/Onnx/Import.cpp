@@ -35,6 +35,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -148,9 +150,15 @@ NpyArray tensorFromProto(const onnx::TensorProto &t, const std::string &where) {
       throw ::anvil::Error(where + ": has a negative dimension");
     array.shape.push_back(d);
   }
-  int64_t n = product(array.shape);
+  // The dims are the file's claim: compare the data present with them
+  // before allocating anything of their size.
+  int64_t bytes = ::anvil::byteCount(*dtype, array.shape);
+  if (bytes < 0)
+    throw ::anvil::Error(where + ": claims shape " + shapeString(array.shape) +
+                         ", more data than any file can hold; the file is "
+                         "corrupt");
   size_t size = ::anvil::dtypeSize(*dtype);
-  array.bytes.resize(n * size);
+  int64_t n = bytes / static_cast<int64_t>(size);
   auto mismatch = [&](size_t got) {
     return ::anvil::Error(where + ": has " + std::to_string(got) +
                           " values for shape " + shapeString(array.shape) +
@@ -158,14 +166,15 @@ NpyArray tensorFromProto(const onnx::TensorProto &t, const std::string &where) {
                           "); the file is truncated or corrupt");
   };
   if (t.has_raw_data()) {
-    if (t.raw_data().size() != array.bytes.size())
+    if (t.raw_data().size() != static_cast<size_t>(bytes))
       throw mismatch(t.raw_data().size() / size);
-    std::memcpy(array.bytes.data(), t.raw_data().data(), array.bytes.size());
+    array.bytes.assign(t.raw_data().begin(), t.raw_data().end());
     return array;
   }
   auto copy = [&](const auto &field, auto convert) {
     if (static_cast<int64_t>(field.size()) != n)
       throw mismatch(field.size());
+    array.bytes.resize(bytes);
     for (int64_t i = 0; i < n; ++i) {
       auto v = convert(field.Get(i));
       std::memcpy(array.bytes.data() + i * size, &v, size);
@@ -1952,6 +1961,66 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
   return module;
 }
 
+/// The first graph output that no node produces and that is no graph input
+/// or initializer passed straight through, or null. libonnx 1.12's version
+/// converter dereferences null on one (graphProtoToGraph looks the output
+/// up among those three and uses what it finds); its checker lets it pass.
+const onnx::ValueInfoProto *danglingOutput(const onnx::GraphProto &graph) {
+  llvm::StringSet<> defined;
+  for (const auto &input : graph.input())
+    defined.insert(input.name());
+  for (const auto &init : graph.initializer())
+    defined.insert(init.name());
+  for (const auto &node : graph.node())
+    for (const std::string &name : node.output())
+      defined.insert(name);
+  for (const auto &output : graph.output())
+    if (!defined.contains(output.name()))
+      return &output;
+  return nullptr;
+}
+
+/// ONNX's schemas, the convolutions' shape inference guarded by a check of
+/// the input's and the weight's ranks. libonnx 1.12's convPoolShapeInference
+/// and convTransposeShapeInference take the kernel's size from the weight's
+/// rank and the window attributes' from the input's, and index past the end
+/// of one with the other when they differ (a SIGSEGV). The ranks may come
+/// from inference itself, so the check runs inside it; a node that fails
+/// it keeps no inferred shape, and the importer reports it (conv()).
+class GuardedSchemaRegistry : public onnx::ISchemaRegistry {
+public:
+  const onnx::OpSchema *GetSchema(const std::string &key,
+                                  const int maxInclusiveVersion,
+                                  const std::string &domain) const override {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(key, maxInclusiveVersion, domain);
+    int weight = key == "QLinearConv" ? 3 : 1;
+    bool isConv = key == "Conv" || key == "ConvInteger" ||
+                  key == "QLinearConv" || key == "ConvTranspose";
+    if (!schema || !isConv || !schema->has_type_and_shape_inference_function())
+      return schema;
+    std::unique_ptr<onnx::OpSchema> &guarded = guardedSchemas[schema];
+    if (!guarded) {
+      guarded = std::make_unique<onnx::OpSchema>(*schema);
+      guarded->TypeAndShapeInferenceFunction(
+          [infer = schema->GetTypeAndShapeInferenceFunction(),
+           weight](onnx::InferenceContext &ctx) {
+            if (onnx::hasInputShape(ctx, 0) &&
+                onnx::hasInputShape(ctx, weight) &&
+                onnx::getInputShape(ctx, 0).dim_size() !=
+                    onnx::getInputShape(ctx, weight).dim_size())
+              fail_shape_inference("the input's and the weight's ranks differ");
+            infer(ctx);
+          });
+    }
+    return guarded.get();
+  }
+
+private:
+  mutable std::map<const onnx::OpSchema *, std::unique_ptr<onnx::OpSchema>>
+      guardedSchemas;
+};
+
 } // namespace
 
 std::string a::OnnxProblems::format(const std::string &path) const {
@@ -2003,6 +2072,10 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
                       what.substr(0, what.find('\n')));
   }
   if (opset < kMinOpset) {
+    if (const onnx::ValueInfoProto *output = danglingOutput(model.graph()))
+      return oneProblem("graph output '" + output->name() +
+                        "' is produced by no node and is no graph input or "
+                        "initializer; the model is corrupt");
     // The converter needs every intermediate shape and gives up on some
     // models; those import at their own opset, whose semantics the
     // importer checks where they differ (legacy broadcasting).
@@ -2022,8 +2095,10 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
   });
   try {
     // Only to know every value's dtype for the problem list.
-    if (windowsValid)
-      onnx::shape_inference::InferShapes(model);
+    if (windowsValid) {
+      GuardedSchemaRegistry schemas;
+      onnx::shape_inference::InferShapes(model, &schemas);
+    }
   } catch (const std::exception &) {
   }
   Importer importer(context, model, path, options);

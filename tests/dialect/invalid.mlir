@@ -747,6 +747,56 @@ func.func @too_many_bytes() {
 
 // -----
 
+// Shape inference runs before the size check above, so it checks sizes
+// itself (fuzz/corpus/mlir/regression-*-size-overflow.mlir).
+func.func @reshape_input_too_many_elements(%x: tensor<4294967296x4294967296xf32>) {
+  // expected-error @+1 {{input: tensor<4294967296x4294967296xf32> has more elements than a 64-bit count holds}}
+  %0 = anvil.reshape %x {shape = array<i64: 4294967296, 4294967296>} : tensor<4294967296x4294967296xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_shape_too_many_elements(%x: tensor<0xf32>) {
+  // expected-error @+1 {{shape [4294967296, 4294967296] has more elements than a 64-bit count holds}}
+  %0 = anvil.reshape %x {shape = array<i64: 4294967296, 4294967296>} : tensor<0xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_input_too_many_elements(%x: tensor<2x4294967296x4294967296xf32>) {
+  // expected-error @+1 {{input: tensor<2x4294967296x4294967296xf32> has more elements than a 64-bit count holds}}
+  %0 = anvil.flatten %x : tensor<2x4294967296x4294967296xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_inner_too_large(%x: tensor<0x4294967296x4294967296xf32>) {
+  // expected-error @+1 {{flattening [0, 4294967296, 4294967296] at axis 1 gives a size beyond what 64 bits can count}}
+  %0 = anvil.flatten %x : tensor<0x4294967296x4294967296xf32>
+  return
+}
+
+// -----
+
+func.func @concat_input_too_many_elements(%x: tensor<2x9223372036854775807x4xf32>) {
+  // expected-error @+1 {{input: tensor<2x9223372036854775807x4xf32> has more elements than a 64-bit count holds}}
+  %0 = anvil.concat %x, %x {axis = 1 : i64} : tensor<2x9223372036854775807x4xf32>, tensor<2x9223372036854775807x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_axis_too_large(%x: tensor<0x9223372036854775807xf32>) {
+  // expected-error @+1 {{the inputs' sizes along axis 1 add up to more than 64 bits can count}}
+  %0 = anvil.concat %x, %x {axis = 1 : i64} : tensor<0x9223372036854775807xf32>, tensor<0x9223372036854775807xf32>
+  return
+}
+
+// -----
+
 func.func @constant_index_out_of_range(%x: tensor<3x2xf32>) {
   %i = anvil.constant dense<[5]> : tensor<1xi64>
   // expected-error @+1 {{'anvil.gather' op indices (operand #1) position 0 holds 5, outside [-2, 2)}}

@@ -216,6 +216,60 @@ def test_onnx_stride_zero(anvilc, d):
                      [anvilc, "check", model], "must be >= 1", "'conv0'")
 
 
+
+def test_onnx_fuzz_crashes(anvilc, d):
+    """Models the fuzzer found crashing anvilc (fuzz/corpus/onnx/)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2 ** 40],
+                       raw_data=b"\0" * 4)
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])],
+                              "huge", [x], [y], [huge])
+    path = f"{d}/huge.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              path)
+    r = expect_error("D: an initializer claiming 4 TiB, holding 4 bytes",
+                     [anvilc, "check", path], "huge.onnx: initializer 'w'",
+                     "has 1 values for shape [1099511627776]")
+    check("D: ... is one error line",
+          r.stderr.count("anvilc: error:") == 1, r.stderr)
+
+    # libonnx 1.12's version converter dereferences null on this output.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])],
+                              "dangling", [x], [y])
+    path = f"{d}/dangling.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)]),
+              path)
+    expect_error("D: opset 6, a graph output no node produces",
+                 [anvilc, "check", path],
+                 "graph output 'y' is produced by no node")
+    # A graph input passed straight through to an output is legal ONNX.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])],
+                              "through", [x], [x, helper.make_tensor_value_info(
+                                  "r", TensorProto.FLOAT, [1])])
+    path = f"{d}/through.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)]),
+              path)
+    r = run([anvilc, "check", path])
+    check("D: opset 6, a graph input as a graph output", r.returncode == 0,
+          r.stderr)
+
+    # libonnx 1.12's Conv shape inference indexes past its arrays when the
+    # input's and the weight's ranks differ.
+    for op, weight in [("Conv", [1, 1, 2, 2, 2]), ("ConvTranspose", [4])]:
+        graph = helper.make_graph(
+            [helper.make_node(op, ["x", "w"], ["c"], name="conv3d",
+                              auto_pad="SAME_UPPER")],
+            "rank", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4]),
+                     helper.make_tensor_value_info("w", TensorProto.FLOAT, weight)],
+            [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["n", "c", "h", "w"])])
+        path = f"{d}/rank.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                  path)
+        expect_error(f"D: {op} whose input and weight ranks differ, SAME_UPPER",
+                     [anvilc, "check", path], "'conv3d'")
+
+
 # --- E: indices -----------------------------------------------------------------
 
 def test_indices(anvilc, d):
@@ -430,8 +484,8 @@ def main():
     EXAMPLES = args.examples
     SMALL = os.path.join(args.inputs, "small.mlir")
     tests = [test_duplicate_params, test_sizes, test_zero_k, test_onnx_stride_zero,
-             test_indices, test_targets, test_outputs, test_usability,
-             test_train_options]
+             test_onnx_fuzz_crashes, test_indices, test_targets, test_outputs,
+             test_usability, test_train_options]
     for test in tests:
         with tempfile.TemporaryDirectory() as d:
             test(args.anvilc, d)

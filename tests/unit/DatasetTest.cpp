@@ -187,6 +187,24 @@ TEST(DatasetTest, IdxSizeOverflow) {
                      "dimensions describe more data than any file can hold"});
 }
 
+TEST(DatasetTest, IdxImageSizeOverflow) {
+  // 0 images of 2^32-1 x 2^32-1 pixels: 0 bytes of data, as the header
+  // promises, but the pixels per image overflow 64 bits (the fuzz-idx
+  // reproducer features-overflow).
+  std::string dir = ::testing::TempDir() + "/anvil-dataset-idx-empty-huge";
+  mkdir(dir.c_str(), 0755); // may exist already
+  std::ofstream(dir + "/train-images-idx3-ubyte", std::ios::binary)
+      << std::string("\0\0\x08\x03\0\0\0\0\xff\xff\xff\xff"
+                     "\xff\xff\xff\xff",
+                     16);
+  std::ofstream(dir + "/train-labels-idx1-ubyte", std::ios::binary)
+      << std::string("\0\0\x08\x01\0\0\0\0", 8);
+  expectError([&] { loadIdxDataset(dir, "train"); },
+              {dir + "/train-images-idx3-ubyte: corrupt: images of "
+                     "4294967295 x 4294967295 pixels are more than any file "
+                     "can hold"});
+}
+
 TEST(DatasetTest, NonFiniteFeatures) {
   // One NaN or infinity would silently turn normalization off (or poison
   // the statistics): an error naming the file and the line or sample.
