@@ -791,41 +791,6 @@ static int runMain(MLIRContext &context) {
   return 0;
 }
 
-/// Replaces @loss by the named loss of @forward's result against a target.
-static LogicalResult synthesizeLoss(ModuleOp module, const std::string &kind) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.getNumResults() != 1)
-    return module.emitError("training needs a @forward with one result");
-  auto prediction = cast<RankedTensorType>(forward.getResultTypes()[0]);
-  OpBuilder b(module.getBodyRegion());
-  b.setInsertionPointToEnd(module.getBody());
-  if (auto old = module.lookupSymbol<func::FuncOp>("loss"))
-    old.erase();
-  Type target = kind == "mse"
-                    ? Type(prediction)
-                    : Type(RankedTensorType::get({prediction.getDimSize(0)},
-                                                 b.getI64Type()));
-  auto scalar = RankedTensorType::get({}, prediction.getElementType());
-  auto loss =
-      b.create<func::FuncOp>(forward.getLoc(), "loss",
-                             b.getFunctionType({prediction, target}, {scalar}));
-  Block *block = loss.addEntryBlock();
-  b.setInsertionPointToEnd(block);
-  Value y = block->getArgument(0), t = block->getArgument(1);
-  Value l;
-  if (kind == "cross-entropy")
-    l = b.create<mlir::anvil::SoftmaxCrossEntropyOp>(loss.getLoc(), y, t);
-  else if (kind == "nll")
-    l = b.create<mlir::anvil::NllLossOp>(loss.getLoc(), y, t);
-  else if (kind == "mse")
-    l = b.create<mlir::anvil::MseLossOp>(loss.getLoc(), y, t);
-  else
-    return module.emitError("--loss must be cross-entropy, nll or mse, not '")
-           << kind << "'";
-  b.create<func::ReturnOp>(loss.getLoc(), l);
-  return success();
-}
-
 static int trainMain(MLIRContext &context) {
   if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
     return reportError("--optimizer must be sgd, adam or adamw, not '" +
@@ -851,8 +816,6 @@ static int trainMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
   if (!module)
     return 1;
-  if (!trainLoss.empty() && failed(synthesizeLoss(*module, trainLoss)))
-    return 1;
   Job job;
   job.output = trainOutput;
   job.weightsPath = trainOutput + ".weights";
@@ -866,6 +829,7 @@ static int trainMain(MLIRContext &context) {
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
+  job.options.loss = trainLoss;
   if (!freeze.empty()) {
     llvm::Regex pattern(freeze);
     std::string error;
