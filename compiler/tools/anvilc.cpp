@@ -13,6 +13,7 @@
 #include "compiler/Codegen.h"
 #include "compiler/Onnx/Export.h"
 #include "compiler/Onnx/Import.h"
+#include "compiler/Parameters.h"
 #include "compiler/Pipelines.h"
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Registration.h"
@@ -30,8 +31,6 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
-#include "llvm/Support/Regex.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -477,43 +476,13 @@ struct Job {
   /// Where the parameters go when they are kept out of the code ("" = in).
   std::string weightsPath;
   /// Starting values of parameters, by name, overriding their initializers.
-  std::map<std::string, ::anvil::NamedTensor> initial;
+  mlir::anvil::ParamValues initial;
   /// Where `initial` comes from, for errors.
   std::string initialPath;
   /// Extra entries of the weights file (a trainer's defaults).
   std::vector<::anvil::NamedTensor> extras;
   std::string mainLibrary = "AnvilModelMain";
 };
-
-/// The starting value of every parameter (after the train phase, which adds
-/// the optimizer state), by name: `initial` or the initializers. Throws if a
-/// value in `initial` has another type than its parameter.
-static std::vector<::anvil::NamedTensor> startingValues(ModuleOp module,
-                                                        const Job &job) {
-  std::vector<::anvil::NamedTensor> values;
-  llvm::StringSet<> seen;
-  module.walk([&](mlir::anvil::ParamOp param) {
-    std::string name = param.getName().str();
-    if (!seen.insert(name).second)
-      return;
-    ::anvil::NpyArray v = ::anvil::ref::toNpy(
-        ::anvil::ref::initialValue(param, job.options.seed));
-    ::anvil::NamedTensor value{name, v.dtype, v.shape, std::move(v.bytes)};
-    auto given = job.initial.find(name);
-    if (given != job.initial.end()) {
-      if (given->second.typeText() != value.typeText())
-        throw ::anvil::Error(job.initialPath + ": parameter '" + name +
-                             "' is " + given->second.typeText() +
-                             " in the file, but the model's is " +
-                             value.typeText() +
-                             "; leave it out with --reinit REGEX to give it "
-                             "a fresh initialization");
-      value.bytes = given->second.bytes;
-    }
-    values.push_back(std::move(value));
-  });
-  return values;
-}
 
 /// Runs the phases on `module` up to `job.stopAfter` (all of them and the
 /// link step when unset), writing the IR (or object) of that phase, or the
@@ -576,8 +545,13 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
       entries = mlir::anvil::collectEntryPoints(module);
       if (failed(entries))
         return 1;
-      if (!job.weightsPath.empty())
-        weights = startingValues(module, job);
+      if (!job.weightsPath.empty()) {
+        auto values = mlir::anvil::startingValues(module, job.options.seed,
+                                                  job.initial, job.initialPath);
+        if (!values)
+          return reportError(llvm::toString(values.takeError()));
+        weights = std::move(*values);
+      }
     }
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
@@ -657,8 +631,6 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   return e.empty() ? 0 : reportError(e);
 }
 
-static int applyWeights(ModuleOp module, const std::string &path);
-
 /// Compiles `module` into a temporary executable and runs `functionName` on
 /// the inputs, writing the results to `outputFiles`.
 static int runCompiled(MLIRContext &context, ModuleOp module,
@@ -727,8 +699,8 @@ static int runMain(MLIRContext &context) {
   if (!module)
     return 1;
   if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
+    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
+      return reportError(llvm::toString(std::move(e)));
   func::FuncOp func = pickFunction(*module, function, runModel);
   FunctionType type = func.getFunctionType();
   std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
@@ -830,49 +802,30 @@ static int trainMain(MLIRContext &context) {
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
   job.options.loss = trainLoss;
-  if (!freeze.empty()) {
-    llvm::Regex pattern(freeze);
-    std::string error;
-    if (!pattern.isValid(error))
-      return reportError("bad --freeze regex '" + freeze + "': " + error);
-    bool any = false;
-    module->walk([&](mlir::anvil::ParamOp param) {
-      any = any || pattern.match(param.getName());
-    });
-    if (!any)
-      return reportError("--freeze '" + freeze + "' matches no parameter of " +
-                         trainModel);
-  }
+  if (!freeze.empty())
+    if (auto matched =
+            mlir::anvil::matchParams(*module, freeze, "--freeze", trainModel);
+        !matched)
+      return reportError(llvm::toString(matched.takeError()));
   if (!reinit.empty() && initFrom.empty())
     return reportError("--reinit chooses parameters not to take from "
                        "--init-from CKPT; give --init-from too");
   if (!initFrom.empty()) {
-    job.initialPath = initFrom;
-    for (::anvil::NamedTensor &t : ::anvil::readWeights(initFrom))
-      job.initial[t.name] = std::move(t);
-  }
-  if (!reinit.empty()) {
-    llvm::Regex pattern(reinit);
-    std::string error;
-    if (!pattern.isValid(error))
-      return reportError("bad --reinit regex '" + reinit + "': " + error);
-    // The model's parameters that match, then their optimizer state
-    // (`<name>.momentum`, `<name>.adam_m`, ...) with them.
+    // The parameters that --reinit names start afresh, with their optimizer
+    // state.
     std::vector<std::string> fresh;
-    module->walk([&](mlir::anvil::ParamOp param) {
-      if (pattern.match(param.getName()))
-        fresh.push_back(param.getName().str());
-    });
-    if (fresh.empty())
-      return reportError("--reinit '" + reinit + "' matches no parameter of " +
-                         trainModel);
-    for (const std::string &name : fresh) {
-      job.initial.erase(name);
-      for (auto it = job.initial.lower_bound(name + ".");
-           it != job.initial.end() &&
-           llvm::StringRef(it->first).starts_with(name + ".");)
-        it = job.initial.erase(it);
+    if (!reinit.empty()) {
+      auto matched =
+          mlir::anvil::matchParams(*module, reinit, "--reinit", trainModel);
+      if (!matched)
+        return reportError(llvm::toString(matched.takeError()));
+      fresh = std::move(*matched);
     }
+    auto initial = mlir::anvil::readInitialValues(initFrom, fresh);
+    if (!initial)
+      return reportError(llvm::toString(initial.takeError()));
+    job.initial = std::move(*initial);
+    job.initialPath = initFrom;
   }
   job.extras.push_back(
       ::anvil::scalarTensor(::anvil::keys::kLearningRate, double(trainLr)));
@@ -897,42 +850,6 @@ static int trainMain(MLIRContext &context) {
     job.extras.push_back(bytes(::anvil::keys::kOnnxError, why));
   }
   return compile(context, *module, std::move(job));
-}
-
-/// Gives every parameter of `module` its value from the weights file at
-/// `path` (as dense data), checking names and sizes.
-static int applyWeights(ModuleOp module, const std::string &path) {
-  std::map<std::string, ::anvil::NamedTensor> values;
-  for (::anvil::NamedTensor &t : ::anvil::readWeights(path))
-    values[t.name] = std::move(t);
-  std::string missing;
-  WalkResult result = module.walk([&](mlir::anvil::ParamOp param) {
-    auto it = values.find(param.getName().str());
-    if (it == values.end()) {
-      missing += " " + param.getName().str();
-      return WalkResult::advance();
-    }
-    auto type = cast<RankedTensorType>(param.getType());
-    std::string modelType = ::anvil::tensorTypeText(
-        *::anvil::ref::dtypeOf(type.getElementType()),
-        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
-    if (it->second.typeText() != modelType) {
-      reportError(path + ": parameter '" + param.getName().str() + "' is " +
-                  it->second.typeText() + " in the file, but the model's is " +
-                  modelType + "; was the file saved from another model?");
-      return WalkResult::interrupt();
-    }
-    param.setInit("dense");
-    param.setValueAttr(DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(it->second.bytes)));
-    return WalkResult::advance();
-  });
-  if (result.wasInterrupted())
-    return 1;
-  if (!missing.empty())
-    return reportError(path + ": has no value for parameter(s):" + missing +
-                       "; is it a checkpoint of this model?");
-  return 0;
 }
 
 /// `anvilc check`: imports (or parses) the model and says what it holds, or
@@ -975,8 +892,8 @@ static int exportMain(MLIRContext &context) {
   if (!module)
     return 1;
   if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
+    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
+      return reportError(llvm::toString(std::move(e)));
   if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
     return reportError(e);
   mlir::anvil::OnnxExport exported;
@@ -1029,8 +946,8 @@ static int compileMain(MLIRContext &context) {
   else if (output.empty() && !stopAfter)
     output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
   if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
+    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
+      return reportError(llvm::toString(std::move(e)));
   if (stopAfter == mlir::anvil::Phase::Import)
     return writeIR(*module, output);
   Job job;
