@@ -60,6 +60,63 @@ static cl::SubCommand
 static cl::SubCommand
     exportCommand("export", "Write a model (with trained weights) as ONNX");
 
+/// Prints `message` as anvilc's one error line and returns the exit code.
+static int reportError(const std::string &message) {
+  llvm::errs() << "anvilc: error: " << message << "\n";
+  return 1;
+}
+
+/// The parser of an enumerated option (its `cl::values`): a value not among
+/// them is one error line that lists them ("--emit must be exe or lib, not
+/// 'x'"), and `name` gives a value's name back.
+template <typename T> struct NamedParser : cl::parser<T> {
+  using cl::parser<T>::parser;
+
+  bool parse(cl::Option &option, llvm::StringRef, llvm::StringRef arg,
+             T &value) {
+    unsigned n = this->getNumOptions();
+    for (unsigned i = 0; i < n; ++i)
+      if (this->getOption(i) == arg) {
+        value = this->Values[i].V.getValue();
+        return false;
+      }
+    std::string names;
+    for (unsigned i = 0; i < n; ++i)
+      names += (i == 0       ? ""
+                : i + 1 == n ? " or "
+                             : ", ") +
+               this->getOption(i).str();
+    return reportError("--" + option.ArgStr.str() + " must be " + names +
+                       ", not '" + arg.str() + "'");
+  }
+
+  /// The name of `value` ("" when it has none: the option's default).
+  llvm::StringRef name(T value) const {
+    for (const auto &option : this->Values)
+      if (option.V.getValue() == value)
+        return option.Name;
+    return "";
+  }
+};
+template <typename T> using EnumOpt = cl::opt<T, false, NamedParser<T>>;
+
+enum class Emit { Exe, Lib };
+enum class Optimizer { Sgd, Adam, AdamW };
+enum class Loss { Model, CrossEntropy, Nll, Mse };
+
+// Options of several subcommands.
+static cl::opt<int64_t>
+    batch("batch",
+          cl::desc("Batch size (default: the model's): the model is "
+                   "re-batched, every shape following the new batch"),
+          cl::init(0), cl::sub(cl::SubCommand::getTopLevel()),
+          cl::sub(trainCommand), cl::cat(anvilCategory));
+static cl::opt<uint64_t>
+    seed("seed", cl::desc("Seed for parameters without a `seed` attribute"),
+         cl::init(0), cl::sub(cl::SubCommand::getTopLevel()),
+         cl::sub(runCommand), cl::sub(trainCommand), cl::sub(exportCommand),
+         cl::cat(anvilCategory));
+
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::cat(anvilCategory));
@@ -78,11 +135,12 @@ static cl::opt<std::string> dumpPhasesTo(
     "dump-phases-to",
     cl::desc("Write the IR after every phase to DIR/NN-<phase>.mlir"),
     cl::value_desc("dir"), cl::cat(anvilCategory));
-static cl::opt<std::string> emitKind(
-    "emit",
-    cl::desc("What to make: exe (an executable; the default) or lib (a "
-             "static library plus a C header beside it)"),
-    cl::value_desc("exe|lib"), cl::init("exe"), cl::cat(anvilCategory));
+static EnumOpt<Emit> emitKind(
+    "emit", cl::desc("What to make"),
+    cl::values(clEnumValN(Emit::Exe, "exe", "An executable (the default)"),
+               clEnumValN(Emit::Lib, "lib",
+                          "A static library plus a C header beside it")),
+    cl::init(Emit::Exe), cl::cat(anvilCategory));
 static cl::opt<std::string> weightsFile(
     "weights-file",
     cl::desc("Keep the parameters out of the executable: write them to FILE, "
@@ -99,15 +157,6 @@ static cl::opt<bool> printMemoryPlan(
     cl::desc("Print each function's static arena: its size and the offset, "
              "size and lifetime of every buffer in it"),
     cl::cat(anvilCategory));
-static cl::opt<int64_t> compileBatch(
-    "batch",
-    cl::desc("Batch size (default: the model's): the model is re-batched, "
-             "every shape following the new batch"),
-    cl::init(0), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    compileSeed("seed",
-                cl::desc("Seed for parameters without a `seed` attribute"),
-                cl::init(0), cl::cat(anvilCategory));
 static cl::opt<unsigned> codegenThreads(
     "codegen-threads",
     cl::desc("Threads that optimize and emit the object's parts in parallel "
@@ -163,9 +212,6 @@ static cl::opt<std::string> paramsDir(
     cl::desc("Directory with one <param name>.npy per anvil.param; without "
              "it parameters take their initializers"),
     cl::value_desc("dir"), cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    seed("seed", cl::desc("Seed for parameters without a `seed` attribute"),
-         cl::init(0), cl::sub(runCommand), cl::cat(anvilCategory));
 
 // `anvilc train`.
 static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
@@ -177,16 +223,26 @@ static cl::opt<std::string>
                          "its weights go to <trainer>.weights"),
                 cl::value_desc("file"), cl::init("trainer"),
                 cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> trainLoss(
+static EnumOpt<Loss> trainLoss(
     "loss",
-    cl::desc("cross-entropy, nll or mse of @forward's result against the "
-             "target (default: the model's own @loss)"),
-    cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> optimizer(
-    "optimizer",
-    cl::desc("sgd (with --momentum, --nesterov), adam or adamw (betas 0.9, "
-             "0.999, epsilon 1e-8)"),
-    cl::init("sgd"), cl::sub(trainCommand), cl::cat(anvilCategory));
+    cl::desc("The loss of @forward's result against the target (default: "
+             "the model's own @loss)"),
+    cl::values(clEnumValN(Loss::CrossEntropy, "cross-entropy",
+                          "Softmax cross-entropy against class indices"),
+               clEnumValN(Loss::Nll, "nll",
+                          "Negative log-likelihood against class indices"),
+               clEnumValN(Loss::Mse, "mse", "Mean squared error")),
+    cl::init(Loss::Model), cl::sub(trainCommand), cl::cat(anvilCategory));
+static EnumOpt<Optimizer>
+    optimizer("optimizer", cl::desc("The optimizer (default: sgd)"),
+              cl::values(clEnumValN(Optimizer::Sgd, "sgd",
+                                    "SGD (with --momentum, --nesterov)"),
+                         clEnumValN(Optimizer::Adam, "adam",
+                                    "Adam (betas 0.9, 0.999, epsilon 1e-8)"),
+                         clEnumValN(Optimizer::AdamW, "adamw",
+                                    "AdamW (betas 0.9, 0.999, epsilon 1e-8)")),
+              cl::init(Optimizer::Sgd), cl::sub(trainCommand),
+              cl::cat(anvilCategory));
 static cl::opt<double> trainLr("lr",
                                cl::desc("Learning rate (the trainer's "
                                         "default; its --lr overrides)"),
@@ -204,11 +260,6 @@ static cl::opt<double>
     clipNorm("clip-norm",
              cl::desc("Clip the gradients' global L2 norm to this (0: off)"),
              cl::init(0.0), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<int64_t>
-    batch("batch",
-          cl::desc("Batch size (default: the model's): the model is "
-                   "re-batched, every shape following the new batch"),
-          cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 static cl::opt<std::string>
     freeze("freeze", cl::desc("Do not train parameters whose name matches"),
            cl::value_desc("regex"), cl::sub(trainCommand),
@@ -225,10 +276,6 @@ static cl::opt<std::string> reinit(
              "afresh (from their initializers and --seed) instead of taking "
              "them and their optimizer state from the checkpoint"),
     cl::value_desc("regex"), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    trainSeed("seed",
-              cl::desc("Seed for parameters without a `seed` attribute"),
-              cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
 
 // `anvilc export`.
 static cl::opt<std::string> exportModel(cl::Positional,
@@ -255,12 +302,6 @@ static cl::list<std::string>
                       "inputs (repeat or comma-separate)"),
              cl::value_desc("NAME=VALUE"), cl::CommaSeparated,
              cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
-
-/// Prints `message` as anvilc's one error line and returns the exit code.
-static int reportError(const std::string &message) {
-  llvm::errs() << "anvilc: error: " << message << "\n";
-  return 1;
-}
 
 /// The model's text and the handler that prints diagnostics as
 /// file:line:col with the source line, from parsing through every pass.
@@ -490,7 +531,7 @@ struct Job {
 static int compile(MLIRContext &context, ModuleOp module, Job job) {
   using mlir::anvil::Phase;
   if (!job.weightsPath.empty()) {
-    if (emitKind == "lib")
+    if (emitKind == Emit::Lib)
       return reportError("--weights-file works with executables only so far");
     llvm::SmallString<256> absolute(job.weightsPath);
     llvm::sys::fs::make_absolute(absolute);
@@ -501,7 +542,7 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
     return reportError(e);
-  if (linking && emitKind == "exe" && !target.isHost())
+  if (linking && emitKind == Emit::Exe && !target.isHost())
     return reportError(
         "cannot link an executable for " + target.tripleOrHost() + " on this " +
         llvm::sys::getDefaultTargetTriple() +
@@ -587,7 +628,7 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   std::string e = mlir::anvil::emitObject(module, *entries, params,
                                           job.weightsPath, target, object);
   const std::string &output = job.output;
-  if (e.empty() && emitKind == "lib") {
+  if (e.empty() && emitKind == Emit::Lib) {
     e = mlir::anvil::archiveLibrary(object, libDir, output);
     if (e.empty()) {
       // libmlp.a gets mlp.h beside it.
@@ -764,10 +805,7 @@ static int runMain(MLIRContext &context) {
 }
 
 static int trainMain(MLIRContext &context) {
-  if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
-    return reportError("--optimizer must be sgd, adam or adamw, not '" +
-                       optimizer + "'");
-  if (optimizer != "sgd" && (momentum != 0.0 || nesterov))
+  if (optimizer != Optimizer::Sgd && (momentum != 0.0 || nesterov))
     return reportError("--momentum and --nesterov are for --optimizer sgd");
   // Values a step cannot use: the trainer would diverge or never learn.
   auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
@@ -792,16 +830,16 @@ static int trainMain(MLIRContext &context) {
   job.output = trainOutput;
   job.weightsPath = trainOutput + ".weights";
   job.mainLibrary = "AnvilTrainerMain";
-  job.options.seed = trainSeed;
+  job.options.seed = seed;
   job.options.batch = batch;
   job.options.train = true;
-  job.options.optimizer = optimizer;
+  job.options.optimizer = optimizer.getParser().name(optimizer).str();
   job.options.momentum = momentum;
   job.options.nesterov = nesterov;
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
-  job.options.loss = trainLoss;
+  job.options.loss = trainLoss.getParser().name(trainLoss).str();
   if (!freeze.empty())
     if (auto matched =
             mlir::anvil::matchParams(*module, freeze, "--freeze", trainModel);
@@ -833,7 +871,7 @@ static int trainMain(MLIRContext &context) {
   // runtime/OnnxOut.h), or why it has no ONNX form.
   mlir::anvil::OnnxExport exported;
   std::string why =
-      mlir::anvil::exportOnnx(*module, "forward", trainSeed, false, exported);
+      mlir::anvil::exportOnnx(*module, "forward", seed, false, exported);
   auto bytes = [](const std::string &name, const std::string &data) {
     ::anvil::NamedTensor t{name,
                            ::anvil::DType::U8,
@@ -897,8 +935,8 @@ static int exportMain(MLIRContext &context) {
   if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
     return reportError(e);
   mlir::anvil::OnnxExport exported;
-  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction,
-                                              compileSeed, true, exported);
+  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction, seed,
+                                              true, exported);
       !e.empty())
     return reportError(exportModel + ": " + e + "\nnothing was exported");
   std::string e = mlir::anvil::writeOutput(
@@ -919,9 +957,9 @@ static int compileMain(MLIRContext &context) {
   }
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
-  if (compileBatch < 0)
+  if (batch < 0)
     return reportError("--batch must be a positive size, not " +
-                       std::to_string(compileBatch));
+                       std::to_string(batch));
   std::optional<mlir::anvil::Phase> stopAfter;
   if (!compileTo.empty()) {
     stopAfter = mlir::anvil::parsePhase(compileTo);
@@ -937,14 +975,12 @@ static int compileMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(modelPath, context);
   if (!module)
     return 1;
-  if (emitKind != "exe" && emitKind != "lib")
-    return reportError("--emit must be exe or lib, not '" + emitKind + "'");
   std::string output = outputPath;
   std::string stem = llvm::sys::path::stem(modelPath).str();
   if (output.empty() && stopAfter == mlir::anvil::Phase::Object)
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
-    output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
+    output = emitKind == Emit::Lib ? "lib" + stem + ".a" : stem;
   if (!weightsIn.empty())
     if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
       return reportError(llvm::toString(std::move(e)));
@@ -953,8 +989,8 @@ static int compileMain(MLIRContext &context) {
   Job job;
   job.stopAfter = stopAfter;
   job.output = output;
-  job.options.seed = compileSeed;
-  job.options.batch = compileBatch;
+  job.options.seed = seed;
+  job.options.batch = batch;
   if (!stopAfter)
     job.weightsPath = weightsFile;
   return compile(context, *module, std::move(job));
@@ -1003,19 +1039,22 @@ int main(int argc, char **argv) {
   // LLVM's parser lets a subcommand take the top level's options; those it
   // does not use would be silently ignored, so they are an error naming the
   // subcommand. (run and train compile through compile(), which reads the
-  // phase dumps, the memory plan and the target; export reads --seed.)
+  // phase dumps, the memory plan and the target; --seed and --batch are
+  // declared for the subcommands that read them.)
   if (runCommand || trainCommand || checkCommand || exportCommand) {
     const char *sub = runCommand     ? "run"
                       : trainCommand ? "train"
                       : checkCommand ? "check"
                                      : "export";
     std::vector<cl::Option *> unused = {&compileTo, &outputPath, &emitKind,
-                                        &weightsFile, &compileBatch};
+                                        &weightsFile};
     if (checkCommand || exportCommand)
       unused.insert(unused.end(), {&dumpPhasesTo, &printMemoryPlan,
                                    &targetTriple, &targetCpu});
-    if (!exportCommand)
-      unused.push_back(&compileSeed);
+    if (!trainCommand)
+      unused.push_back(&batch);
+    if (checkCommand)
+      unused.push_back(&seed);
     for (cl::Option *option : unused)
       if (option->getNumOccurrences() > 0)
         return reportError("--" + option->ArgStr.str() +
