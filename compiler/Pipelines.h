@@ -47,6 +47,8 @@ struct PipelineOptions {
   double momentum = 0.0, weightDecay = 0.0, clipNorm = 0.0;
   bool nesterov = false;
   std::string freeze;
+  /// Replace @loss by this loss (cross-entropy, nll, mse; "": the model's).
+  std::string loss;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

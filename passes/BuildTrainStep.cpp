@@ -1,6 +1,8 @@
 //===- BuildTrainStep.cpp - one function for a whole SGD step -------------===//
 //
-// Composes @forward and @loss into @__objective (by cloning their bodies),
+// With the `loss` option, first replaces @loss by that loss of @forward's
+// result against a target. Composes @forward and @loss into @__objective
+// (by cloning their bodies),
 // differentiates it with the autodiff pass, then turns @__objective_grad
 // into @train_step by appending the optimizer update of each parameter (SGD
 // or Adam/AdamW, whose state is more anvil.params starting at zero).
@@ -87,6 +89,43 @@ void buildEvalStep(OpBuilder &top, func::FuncOp forward, func::FuncOp loss) {
   b.create<func::ReturnOp>(loc, results);
   eval.setType(b.getFunctionType(inputs, ValueRange(results).getTypes()));
   eval.walk([](DropoutOp d) { d.removeTrainingAttr(); });
+}
+
+/// Replaces @loss by the loss named `kind` (cross-entropy, nll or mse) of
+/// @forward's result against a target: class indices, or for mse a tensor
+/// like the prediction.
+LogicalResult synthesizeLoss(ModuleOp module, StringRef kind) {
+  if (kind != "cross-entropy" && kind != "nll" && kind != "mse")
+    return module.emitError("--loss must be cross-entropy, nll or mse, not '")
+           << kind << "'";
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.getNumResults() != 1)
+    return module.emitError("training needs a @forward with one result");
+  auto prediction = cast<RankedTensorType>(forward.getResultTypes()[0]);
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  if (auto old = module.lookupSymbol<func::FuncOp>("loss"))
+    old.erase();
+  Type target = kind == "mse"
+                    ? Type(prediction)
+                    : Type(RankedTensorType::get({prediction.getDimSize(0)},
+                                                 b.getI64Type()));
+  auto scalar = RankedTensorType::get({}, prediction.getElementType());
+  auto loss =
+      b.create<func::FuncOp>(forward.getLoc(), "loss",
+                             b.getFunctionType({prediction, target}, {scalar}));
+  Block *block = loss.addEntryBlock();
+  b.setInsertionPointToEnd(block);
+  Value y = block->getArgument(0), t = block->getArgument(1);
+  Value l;
+  if (kind == "cross-entropy")
+    l = b.create<SoftmaxCrossEntropyOp>(loss.getLoc(), y, t);
+  else if (kind == "nll")
+    l = b.create<NllLossOp>(loss.getLoc(), y, t);
+  else
+    l = b.create<MseLossOp>(loss.getLoc(), y, t);
+  b.create<func::ReturnOp>(loss.getLoc(), l);
+  return success();
 }
 
 /// Checks that @forward and @loss exist and compose, or emits why not.
@@ -189,6 +228,8 @@ struct BuildTrainStepPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (!lossKind.empty() && failed(synthesizeLoss(module, lossKind)))
+      return signalPassFailure();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     auto loss = module.lookupSymbol<func::FuncOp>("loss");
     if (failed(checkForwardAndLoss(module, forward, loss)))

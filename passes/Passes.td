@@ -142,6 +142,10 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     by min(1, clip_norm / (||g||_2 + 1e-6)) over all parameters. Updates are `anvil.assign`s at the end of the
     step, after every read of the old values.
 
+    With `loss=cross-entropy|nll|mse`, @loss is first replaced by that loss
+    of @forward's result against a target (class indices; for mse, a tensor
+    like the prediction).
+
     Beside it, `@eval_step(x, target) -> (loss, classes)` evaluates without
     gradients or updates: forward (dropout in its inference form), loss, and
     `anvil.argmax` of the prediction over its last axis (the loss alone when
@@ -187,6 +191,9 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
            "this (0: no clipping)">,
     Option<"freeze", "freeze", "std::string", "\"\"",
            "Parameters whose name matches this regex are not trained">,
+    Option<"lossKind", "loss", "std::string", "\"\"",
+           "Replace @loss by this loss of @forward's result against a "
+           "target: cross-entropy, nll or mse (empty: the model's @loss)">,
   ];
 }
 

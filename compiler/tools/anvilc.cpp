@@ -3,24 +3,22 @@
 // `anvilc MODEL -o EXE` compiles a model graph through the phases of
 // compiler/Pipelines.h into a native executable; `--compile-to=PHASE` stops
 // after a phase and prints its IR, `--dump-phases-to=DIR` writes every phase.
-// `anvilc run MODEL --input ... --output ...` compiles and runs in one step,
-// or with --reference runs the reference interpreter. Every user error (a
-// missing file, malformed IR, a wrong input shape, a bad .npy) prints one
-// message naming the file and exits 1; nothing half-written is left behind.
+// The subcommands (run, train, check, export) live in anvilc-<name>.cpp and
+// share what anvilc.h declares: loading a model and compile(). Every user
+// error (a missing file, malformed IR, a wrong input shape, a bad .npy)
+// prints one message naming the file and exits 1; nothing half-written is
+// left behind.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/tools/anvilc.h"
+
 #include "compiler/Codegen.h"
-#include "compiler/Onnx/Export.h"
 #include "compiler/Onnx/Import.h"
-#include "compiler/Pipelines.h"
-#include "compiler/Reference/Interpreter.h"
+#include "compiler/Parameters.h"
 #include "compiler/Registration.h"
 #include "dialects/AnvilOps.h"
-#include "runtime/CheckpointKeys.h"
 #include "runtime/Error.h"
-#include "runtime/Npy.h"
-#include "runtime/Weights.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -28,240 +26,134 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
-#include "llvm/Support/Regex.h"
-
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/TargetParser/Host.h"
-#include <cmath>
 #include <cstring>
-#include <map>
 
 using namespace mlir;
-namespace cl = llvm::cl;
+using namespace anvilc;
 
-static cl::OptionCategory anvilCategory("anvilc options");
-static cl::SubCommand runCommand(
-    "run", "Run a function of a model on .npy inputs and write .npy outputs");
+// Function-local statics: the options of the other files name them while
+// they are constructed, in an order C++ leaves open between files.
+cl::OptionCategory &anvilc::category() {
+  static cl::OptionCategory category("anvilc options");
+  return category;
+}
+cl::SubCommand &anvilc::runCommand() {
+  static cl::SubCommand command(
+      "run", "Run a function of a model on .npy inputs and write .npy outputs");
+  return command;
+}
+cl::SubCommand &anvilc::trainCommand() {
+  static cl::SubCommand command(
+      "train", "Compile a model into a native trainer executable");
+  return command;
+}
+cl::SubCommand &anvilc::checkCommand() {
+  static cl::SubCommand command(
+      "check", "Check that Anvil can compile a model; list every problem");
+  return command;
+}
+cl::SubCommand &anvilc::exportCommand() {
+  static cl::SubCommand command("export",
+                                "Write a model (with trained weights) as ONNX");
+  return command;
+}
 
-static cl::SubCommand
-    trainCommand("train", "Compile a model into a native trainer executable");
-static cl::SubCommand
-    checkCommand("check",
-                 "Check that Anvil can compile a model; list every problem");
-static cl::SubCommand
-    exportCommand("export", "Write a model (with trained weights) as ONNX");
+int anvilc::reportError(const std::string &message) {
+  llvm::errs() << "anvilc: error: " << message << "\n";
+  return 1;
+}
+
+enum class Emit { Exe, Lib };
+
+// Options of several subcommands.
+cl::opt<int64_t>
+    anvilc::batch("batch",
+                  cl::desc("Batch size (default: the model's): the model is "
+                           "re-batched, every shape following the new batch"),
+                  cl::init(0), cl::sub(cl::SubCommand::getTopLevel()),
+                  cl::sub(trainCommand()), cl::cat(category()));
+cl::opt<uint64_t> anvilc::seed(
+    "seed", cl::desc("Seed for parameters without a `seed` attribute"),
+    cl::init(0), cl::sub(cl::SubCommand::getTopLevel()), cl::sub(runCommand()),
+    cl::sub(trainCommand()), cl::sub(exportCommand()), cl::cat(category()));
 
 // Top level: compile.
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
-                                      cl::cat(anvilCategory));
+                                      cl::cat(category()));
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("Stop after this phase and write its IR (object: the object "
              "file): import, graph, train, optimize, backend, bufferize, "
              "llvm, object"),
-    cl::value_desc("phase"), cl::cat(anvilCategory));
+    cl::value_desc("phase"), cl::cat(category()));
 static cl::opt<std::string> outputPath(
     "o",
     cl::desc("Output: the executable (default: the model's name), or with "
              "--compile-to the IR (default: stdout) or object file"),
-    cl::value_desc("file"), cl::cat(anvilCategory));
+    cl::value_desc("file"), cl::cat(category()));
 static cl::opt<std::string> dumpPhasesTo(
     "dump-phases-to",
     cl::desc("Write the IR after every phase to DIR/NN-<phase>.mlir"),
-    cl::value_desc("dir"), cl::cat(anvilCategory));
-static cl::opt<std::string> emitKind(
-    "emit",
-    cl::desc("What to make: exe (an executable; the default) or lib (a "
-             "static library plus a C header beside it)"),
-    cl::value_desc("exe|lib"), cl::init("exe"), cl::cat(anvilCategory));
+    cl::value_desc("dir"), cl::cat(category()));
+static EnumOpt<Emit> emitKind(
+    "emit", cl::desc("What to make"),
+    cl::values(clEnumValN(Emit::Exe, "exe", "An executable (the default)"),
+               clEnumValN(Emit::Lib, "lib",
+                          "A static library plus a C header beside it")),
+    cl::init(Emit::Exe), cl::cat(category()));
 static cl::opt<std::string> weightsFile(
     "weights-file",
     cl::desc("Keep the parameters out of the executable: write them to FILE, "
              "which the executable loads at start (or --weights FILE)"),
-    cl::value_desc("file"), cl::cat(anvilCategory));
-static cl::opt<std::string> weightsIn(
+    cl::value_desc("file"), cl::cat(category()));
+cl::opt<std::string> anvilc::weightsIn(
     "weights",
     cl::desc("Use these parameter values (a trainer's checkpoint or a "
              "weights file) instead of the initializers"),
     cl::value_desc("ckpt"), cl::sub(cl::SubCommand::getTopLevel()),
-    cl::sub(runCommand), cl::sub(exportCommand), cl::cat(anvilCategory));
+    cl::sub(runCommand()), cl::sub(exportCommand()), cl::cat(category()));
 static cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("Print each function's static arena: its size and the offset, "
              "size and lifetime of every buffer in it"),
-    cl::cat(anvilCategory));
-static cl::opt<int64_t> compileBatch(
-    "batch",
-    cl::desc("Batch size (default: the model's): the model is re-batched, "
-             "every shape following the new batch"),
-    cl::init(0), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    compileSeed("seed",
-                cl::desc("Seed for parameters without a `seed` attribute"),
-                cl::init(0), cl::cat(anvilCategory));
+    cl::cat(category()));
 static cl::opt<unsigned> codegenThreads(
     "codegen-threads",
     cl::desc("Threads that optimize and emit the object's parts in parallel "
              "(default 0: one per core; 1: in one piece)"),
-    cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
+    cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> verifyEachPass(
     "verify-each-pass",
     cl::desc("Verify the IR after every pass, not only after every phase "
              "(slower; for finding a compiler bug)"),
-    cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<std::string>
     targetTriple("target-triple",
                  cl::desc("Target triple (default: this machine's)"),
-                 cl::cat(anvilCategory));
+                 cl::cat(category()));
 static cl::opt<std::string>
     targetCpu("target-cpu",
               cl::desc("Target CPU (default: this machine's, with all its "
                        "features; a generic one for another triple); "
                        "--target-cpu=help lists the target's CPUs"),
-              cl::cat(anvilCategory));
+              cl::cat(category()));
 
-// `anvilc run`.
-static cl::opt<std::string> runModel(cl::Positional, cl::desc("<model.mlir>"),
-                                     cl::sub(runCommand),
-                                     cl::cat(anvilCategory), cl::Required);
-static cl::opt<bool>
-    reference("reference",
-              cl::desc("Run on the naive reference kernels (the numeric truth) "
-                       "instead of compiled code"),
-              cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::opt<std::string>
-    function("function",
-             cl::desc("Function to run (default: @forward, or the only one)"),
-             cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::list<std::string>
-    inputs("input",
-           cl::desc("An input (.npy, or .pb: an onnx.TensorProto), one per "
-                    "function argument, in order"),
-           cl::value_desc("file"), cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::list<std::string>
-    inputList("inputs", cl::desc("Inputs as one comma-separated list"),
-              cl::value_desc("a.pb,b.pb"), cl::CommaSeparated,
-              cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::list<std::string> outputs(
-    "output", cl::desc("Where to write each result (.npy or .pb), in order"),
-    cl::value_desc("file"), cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> outputDir(
-    "outputs",
-    cl::desc("Write result K to DIR/output_K.pb (an onnx.TensorProto)"),
-    cl::value_desc("dir"), cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> paramsDir(
-    "params",
-    cl::desc("Directory with one <param name>.npy per anvil.param; without "
-             "it parameters take their initializers"),
-    cl::value_desc("dir"), cl::sub(runCommand), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    seed("seed", cl::desc("Seed for parameters without a `seed` attribute"),
-         cl::init(0), cl::sub(runCommand), cl::cat(anvilCategory));
-
-// `anvilc train`.
-static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
-                                       cl::sub(trainCommand),
-                                       cl::cat(anvilCategory), cl::Required);
-static cl::opt<std::string>
-    trainOutput("o",
-                cl::desc("The trainer executable (default: trainer); "
-                         "its weights go to <trainer>.weights"),
-                cl::value_desc("file"), cl::init("trainer"),
-                cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> trainLoss(
-    "loss",
-    cl::desc("cross-entropy, nll or mse of @forward's result against the "
-             "target (default: the model's own @loss)"),
-    cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<std::string> optimizer(
-    "optimizer",
-    cl::desc("sgd (with --momentum, --nesterov), adam or adamw (betas 0.9, "
-             "0.999, epsilon 1e-8)"),
-    cl::init("sgd"), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<double> trainLr("lr",
-                               cl::desc("Learning rate (the trainer's "
-                                        "default; its --lr overrides)"),
-                               cl::init(0.05), cl::sub(trainCommand),
-                               cl::cat(anvilCategory));
-static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
-                                cl::init(0.0), cl::sub(trainCommand),
-                                cl::cat(anvilCategory));
-static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
-                              cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<double> weightDecay("weight-decay", cl::desc("L2 weight decay"),
-                                   cl::init(0.0), cl::sub(trainCommand),
-                                   cl::cat(anvilCategory));
-static cl::opt<double>
-    clipNorm("clip-norm",
-             cl::desc("Clip the gradients' global L2 norm to this (0: off)"),
-             cl::init(0.0), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<int64_t>
-    batch("batch",
-          cl::desc("Batch size (default: the model's): the model is "
-                   "re-batched, every shape following the new batch"),
-          cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<std::string>
-    freeze("freeze", cl::desc("Do not train parameters whose name matches"),
-           cl::value_desc("regex"), cl::sub(trainCommand),
-           cl::cat(anvilCategory));
-static cl::opt<std::string>
-    initFrom("init-from",
-             cl::desc("Start from the parameters of a checkpoint or weights "
-                      "file (names not in it keep their initializers)"),
-             cl::value_desc("ckpt"), cl::sub(trainCommand),
-             cl::cat(anvilCategory));
-static cl::opt<std::string> reinit(
-    "reinit",
-    cl::desc("With --init-from: initialize the parameters whose name matches "
-             "afresh (from their initializers and --seed) instead of taking "
-             "them and their optimizer state from the checkpoint"),
-    cl::value_desc("regex"), cl::sub(trainCommand), cl::cat(anvilCategory));
-static cl::opt<uint64_t>
-    trainSeed("seed",
-              cl::desc("Seed for parameters without a `seed` attribute"),
-              cl::init(0), cl::sub(trainCommand), cl::cat(anvilCategory));
-
-// `anvilc export`.
-static cl::opt<std::string> exportModel(cl::Positional,
-                                        cl::desc("<model.mlir|model.onnx>"),
-                                        cl::sub(exportCommand),
-                                        cl::cat(anvilCategory), cl::Required);
-static cl::opt<std::string> exportOutput("o",
-                                         cl::desc("The ONNX file to write"),
-                                         cl::value_desc("file.onnx"),
-                                         cl::sub(exportCommand),
-                                         cl::cat(anvilCategory), cl::Required);
-static cl::opt<std::string> exportFunction(
-    "function", cl::desc("The function to export (default: @forward)"),
-    cl::init("forward"), cl::sub(exportCommand), cl::cat(anvilCategory));
-
-// `anvilc check`, and ONNX models everywhere.
-static cl::opt<std::string> checkModel(cl::Positional,
-                                       cl::desc("<model.onnx|model.mlir>"),
-                                       cl::sub(checkCommand),
-                                       cl::cat(anvilCategory), cl::Required);
-static cl::list<std::string>
-    bindings("bind",
-             cl::desc("Size of a symbolic dimension of an ONNX model's "
-                      "inputs (repeat or comma-separate)"),
-             cl::value_desc("NAME=VALUE"), cl::CommaSeparated,
-             cl::sub(cl::SubCommand::getAll()), cl::cat(anvilCategory));
-
-/// Prints `message` as anvilc's one error line and returns the exit code.
-static int reportError(const std::string &message) {
-  llvm::errs() << "anvilc: error: " << message << "\n";
-  return 1;
-}
+// ONNX models everywhere.
+cl::list<std::string>
+    anvilc::bindings("bind",
+                     cl::desc("Size of a symbolic dimension of an ONNX model's "
+                              "inputs (repeat or comma-separate)"),
+                     cl::value_desc("NAME=VALUE"), cl::CommaSeparated,
+                     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 
 /// The model's text and the handler that prints diagnostics as
 /// file:line:col with the source line, from parsing through every pass.
@@ -269,7 +161,7 @@ static std::shared_ptr<llvm::SourceMgr> sourceMgr;
 static std::unique_ptr<SourceMgrDiagnosticHandler> diagnostics;
 
 /// The symbolic dimensions of the ONNX model last imported.
-static std::vector<std::string> symbols;
+std::vector<std::string> anvilc::symbols;
 
 /// Imports an ONNX model; prints every problem when it cannot.
 static OwningOpRef<ModuleOp>
@@ -289,7 +181,7 @@ importModel(const std::string &path, MLIRContext &context,
   if (known)
     options.inputValues.assign(known->begin(), known->end());
   // `check` says which ops Anvil takes; that does not depend on the batch.
-  if (checkCommand)
+  if (checkCommand())
     options.unboundSize = 1;
   mlir::anvil::OnnxProblems problems;
   OwningOpRef<ModuleOp> module =
@@ -300,11 +192,9 @@ importModel(const std::string &path, MLIRContext &context,
   return module;
 }
 
-/// Parses and verifies `path` (or imports it, for .onnx); diagnostics print
-/// with file:line:col. `known` are the values `anvilc run` was given.
-static OwningOpRef<ModuleOp>
-loadModel(const std::string &path, MLIRContext &context,
-          const std::vector<::anvil::NpyArray> *known = nullptr) {
+OwningOpRef<ModuleOp>
+anvilc::loadModel(const std::string &path, MLIRContext &context,
+                  const std::vector<::anvil::NpyArray> *known) {
   if (mlir::anvil::isOnnxPath(path))
     return importModel(path, context, known);
   std::string error;
@@ -320,75 +210,11 @@ loadModel(const std::string &path, MLIRContext &context,
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
-static func::FuncOp pickFunction(ModuleOp module, const std::string &name,
-                                 const std::string &path) {
-  if (!name.empty()) {
-    auto func = module.lookupSymbol<func::FuncOp>(name);
-    if (!func)
-      throw ::anvil::Error(path + ": has no function @" + name);
-    return func;
-  }
-  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
-    return forward;
-  auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
-  if (funcs.size() == 1)
-    return funcs.front();
-  std::string names;
-  for (func::FuncOp f : funcs)
-    names += " @" + f.getName().str();
-  throw ::anvil::Error(path +
-                       ": has no @forward; choose a function with "
-                       "--function (it has:" +
-                       names + ")");
-}
-
-static std::string typeString(Type type) {
+std::string anvilc::typeString(Type type) {
   std::string s;
   llvm::raw_string_ostream os(s);
   type.print(os);
   return s;
-}
-
-static bool isTensorProto(const std::string &path) {
-  return llvm::StringRef(path).ends_with_insensitive(".pb");
-}
-
-/// Reads an .npy or, for .pb, an onnx.TensorProto.
-static ::anvil::NpyArray readArray(const std::string &path) {
-  return isTensorProto(path) ? mlir::anvil::readTensorProto(path)
-                             : ::anvil::readNpy(path);
-}
-
-/// Writes an .npy or, for .pb, an onnx.TensorProto (atomically).
-static void writeArray(const std::string &path,
-                       const ::anvil::NpyArray &array) {
-  if (isTensorProto(path))
-    mlir::anvil::writeTensorProto(path, array);
-  else
-    ::anvil::writeNpy(path, array);
-}
-
-/// Checks an array read from `path` against the type the function expects.
-static ::anvil::ref::Tensor checkInput(const ::anvil::NpyArray &array,
-                                       const std::string &path, Type type,
-                                       const std::string &what) {
-  ::anvil::ref::Tensor t = ::anvil::ref::fromNpy(array);
-  auto tensorType = cast<RankedTensorType>(type);
-  ::anvil::ref::Shape expected(tensorType.getShape().begin(),
-                               tensorType.getShape().end());
-  auto dtype = ::anvil::ref::dtypeOf(tensorType.getElementType());
-  if (t.shape != expected || t.dtype != dtype)
-    throw ::anvil::Error(
-        path + ": holds a " + ::anvil::dtypeName(t.dtype) + " array of shape " +
-        ::anvil::ref::shapeToString(t.shape) + ", but " + what + " is " +
-        typeString(type) + "; save an array of that shape and dtype");
-  return t;
-}
-
-/// Loads an .npy or .pb and checks it against the type the function expects.
-static ::anvil::ref::Tensor loadInput(const std::string &path, Type type,
-                                      const std::string &what) {
-  return checkInput(readArray(path), path, type, what);
 }
 
 /// build/lib beside build/bin/anvilc: where the model runtime lives.
@@ -405,11 +231,8 @@ static int writeIR(ModuleOp module, const std::string &path) {
   return error.empty() ? 0 : reportError(error);
 }
 
-/// Reports unless the directory `path` would be written into exists and is
-/// writable: checked before compiling, so that a typo costs no compile and
-/// no output is made without the others.
-static std::string checkWritable(const std::string &path,
-                                 const std::string &what) {
+std::string anvilc::checkWritable(const std::string &path,
+                                  const std::string &what) {
   llvm::SmallString<256> dir(path);
   llvm::sys::fs::make_absolute(dir);
   llvm::sys::path::remove_filename(dir);
@@ -469,59 +292,10 @@ static void printPlans(ModuleOp module) {
   }
 }
 
-/// What one compilation makes.
-struct Job {
-  std::optional<mlir::anvil::Phase> stopAfter; // unset: link
-  std::string output;
-  mlir::anvil::PipelineOptions options;
-  /// Where the parameters go when they are kept out of the code ("" = in).
-  std::string weightsPath;
-  /// Starting values of parameters, by name, overriding their initializers.
-  std::map<std::string, ::anvil::NamedTensor> initial;
-  /// Where `initial` comes from, for errors.
-  std::string initialPath;
-  /// Extra entries of the weights file (a trainer's defaults).
-  std::vector<::anvil::NamedTensor> extras;
-  std::string mainLibrary = "AnvilModelMain";
-};
-
-/// The starting value of every parameter (after the train phase, which adds
-/// the optimizer state), by name: `initial` or the initializers. Throws if a
-/// value in `initial` has another type than its parameter.
-static std::vector<::anvil::NamedTensor> startingValues(ModuleOp module,
-                                                        const Job &job) {
-  std::vector<::anvil::NamedTensor> values;
-  llvm::StringSet<> seen;
-  module.walk([&](mlir::anvil::ParamOp param) {
-    std::string name = param.getName().str();
-    if (!seen.insert(name).second)
-      return;
-    ::anvil::NpyArray v = ::anvil::ref::toNpy(
-        ::anvil::ref::initialValue(param, job.options.seed));
-    ::anvil::NamedTensor value{name, v.dtype, v.shape, std::move(v.bytes)};
-    auto given = job.initial.find(name);
-    if (given != job.initial.end()) {
-      if (given->second.typeText() != value.typeText())
-        throw ::anvil::Error(job.initialPath + ": parameter '" + name +
-                             "' is " + given->second.typeText() +
-                             " in the file, but the model's is " +
-                             value.typeText() +
-                             "; leave it out with --reinit REGEX to give it "
-                             "a fresh initialization");
-      value.bytes = given->second.bytes;
-    }
-    values.push_back(std::move(value));
-  });
-  return values;
-}
-
-/// Runs the phases on `module` up to `job.stopAfter` (all of them and the
-/// link step when unset), writing the IR (or object) of that phase, or the
-/// executable or library, to `job.output`.
-static int compile(MLIRContext &context, ModuleOp module, Job job) {
+int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   using mlir::anvil::Phase;
   if (!job.weightsPath.empty()) {
-    if (emitKind == "lib")
+    if (emitKind == Emit::Lib)
       return reportError("--weights-file works with executables only so far");
     llvm::SmallString<256> absolute(job.weightsPath);
     llvm::sys::fs::make_absolute(absolute);
@@ -532,7 +306,7 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
     return reportError(e);
-  if (linking && emitKind == "exe" && !target.isHost())
+  if (linking && emitKind == Emit::Exe && !target.isHost())
     return reportError(
         "cannot link an executable for " + target.tripleOrHost() + " on this " +
         llvm::sys::getDefaultTargetTriple() +
@@ -576,8 +350,13 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
       entries = mlir::anvil::collectEntryPoints(module);
       if (failed(entries))
         return 1;
-      if (!job.weightsPath.empty())
-        weights = startingValues(module, job);
+      if (!job.weightsPath.empty()) {
+        auto values = mlir::anvil::startingValues(module, job.options.seed,
+                                                  job.initial, job.initialPath);
+        if (!values)
+          return reportError(llvm::toString(values.takeError()));
+        weights = std::move(*values);
+      }
     }
     if (phase == Phase::Bufferize && printMemoryPlan)
       printPlans(module);
@@ -613,7 +392,7 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   std::string e = mlir::anvil::emitObject(module, *entries, params,
                                           job.weightsPath, target, object);
   const std::string &output = job.output;
-  if (e.empty() && emitKind == "lib") {
+  if (e.empty() && emitKind == Emit::Lib) {
     e = mlir::anvil::archiveLibrary(object, libDir, output);
     if (e.empty()) {
       // libmlp.a gets mlp.h beside it.
@@ -657,374 +436,6 @@ static int compile(MLIRContext &context, ModuleOp module, Job job) {
   return e.empty() ? 0 : reportError(e);
 }
 
-static int applyWeights(ModuleOp module, const std::string &path);
-
-/// Compiles `module` into a temporary executable and runs `functionName` on
-/// the inputs, writing the results to `outputFiles`.
-static int runCompiled(MLIRContext &context, ModuleOp module,
-                       const std::string &functionName,
-                       const std::vector<std::string> &inputFiles,
-                       const std::vector<::anvil::NpyArray> &arrays,
-                       const std::vector<std::string> &outputFiles) {
-  if (!paramsDir.empty())
-    return reportError("--params works with --reference only");
-  llvm::SmallString<128> dir;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("anvilc-run", dir))
-    return reportError("cannot create a temporary directory: " + ec.message());
-  std::string exe = (dir + "/model").str();
-  Job job;
-  job.output = exe;
-  job.options.seed = seed;
-  int rc = compile(context, module, job);
-  // The executable reads and writes .npy; other formats go through dir.
-  std::vector<std::pair<std::string, std::string>> converted;
-  if (rc == 0) {
-    std::vector<std::string> args = {exe, "--function", functionName};
-    for (size_t i = 0; i < inputFiles.size(); ++i) {
-      std::string file = inputFiles[i];
-      if (isTensorProto(file)) {
-        file = (dir + "/input_" + std::to_string(i) + ".npy").str();
-        ::anvil::writeNpy(file, arrays[i]);
-      }
-      args.insert(args.end(), {"--input", file});
-    }
-    for (size_t i = 0; i < outputFiles.size(); ++i) {
-      std::string file = outputFiles[i];
-      if (isTensorProto(file)) {
-        file = (dir + "/output_" + std::to_string(i) + ".npy").str();
-        converted.push_back({file, outputFiles[i]});
-      }
-      args.insert(args.end(), {"--output", file});
-    }
-    std::vector<llvm::StringRef> refs(args.begin(), args.end());
-    std::string error;
-    rc = llvm::sys::ExecuteAndWait(exe, refs, std::nullopt, {}, 0, 0, &error);
-    if (rc < 0)
-      rc = reportError("the compiled model crashed" +
-                       (error.empty() ? "" : ": " + error));
-  }
-  try {
-    if (rc == 0)
-      for (const auto &[from, to] : converted)
-        writeArray(to, ::anvil::readNpy(from));
-  } catch (const ::anvil::Error &e) {
-    rc = reportError(e.what());
-  }
-  llvm::sys::fs::remove_directories(dir);
-  return rc;
-}
-
-static int runMain(MLIRContext &context) {
-  std::vector<std::string> inputFiles(inputs.begin(), inputs.end());
-  for (const std::string &file : inputList)
-    if (!file.empty()) // `--inputs ""`: a model without inputs
-      inputFiles.push_back(file);
-  std::vector<::anvil::NpyArray> arrays;
-  for (const std::string &file : inputFiles)
-    arrays.push_back(readArray(file));
-  OwningOpRef<ModuleOp> module = loadModel(runModel, context, &arrays);
-  if (!module)
-    return 1;
-  if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
-  func::FuncOp func = pickFunction(*module, function, runModel);
-  FunctionType type = func.getFunctionType();
-  std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
-  if (!outputDir.empty()) {
-    if (!outputFiles.empty())
-      return reportError("give --output files or an --outputs directory, "
-                         "not both");
-    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
-      return reportError("cannot create '" + outputDir + "': " + ec.message());
-    for (unsigned k = 0; k < type.getNumResults(); ++k)
-      outputFiles.push_back(outputDir + "/output_" + std::to_string(k) + ".pb");
-  }
-  if (inputFiles.size() != type.getNumInputs())
-    return reportError("@" + func.getName().str() + " takes " +
-                       std::to_string(type.getNumInputs()) + " input(s); got " +
-                       std::to_string(inputFiles.size()) + " input file(s)");
-  if (outputFiles.size() != type.getNumResults())
-    return reportError("@" + func.getName().str() + " returns " +
-                       std::to_string(type.getNumResults()) +
-                       " result(s); got " + std::to_string(outputFiles.size()) +
-                       " --output file(s)");
-  // Inputs are checked against the signature before anything compiles.
-  std::vector<::anvil::ref::Tensor> args;
-  for (unsigned i = 0; i < inputFiles.size(); ++i)
-    args.push_back(checkInput(arrays[i], inputFiles[i], type.getInput(i),
-                              "argument " + std::to_string(i) + " of @" +
-                                  func.getName().str()));
-  if (!reference)
-    return runCompiled(context, *module, func.getName().str(), inputFiles,
-                       arrays, outputFiles);
-
-  ::anvil::ref::Interpreter interpreter(*module, seed);
-  if (!paramsDir.empty()) {
-    // Every parameter must be given: a silent fallback to initializers
-    // would hide a typo in a file name.
-    std::vector<std::string> missing;
-    module->walk([&](mlir::anvil::ParamOp param) {
-      std::string path = paramsDir + "/" + param.getName().str() + ".npy";
-      if (!llvm::sys::fs::exists(path)) {
-        missing.push_back(path);
-        return;
-      }
-      interpreter.setParam(
-          param.getName().str(),
-          loadInput(path, param.getType(),
-                    "parameter \"" + param.getName().str() + "\""));
-    });
-    if (!missing.empty()) {
-      std::string list;
-      for (const std::string &m : missing)
-        list += "\n  " + m;
-      return reportError(std::to_string(missing.size()) +
-                         " parameter file(s) missing from --params:" + list);
-    }
-  }
-  std::vector<::anvil::ref::Tensor> results =
-      interpreter.run(func.getName(), args);
-  for (size_t i = 0; i < results.size(); ++i)
-    writeArray(outputFiles[i], ::anvil::ref::toNpy(results[i]));
-  return 0;
-}
-
-/// Replaces @loss by the named loss of @forward's result against a target.
-static LogicalResult synthesizeLoss(ModuleOp module, const std::string &kind) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.getNumResults() != 1)
-    return module.emitError("training needs a @forward with one result");
-  auto prediction = cast<RankedTensorType>(forward.getResultTypes()[0]);
-  OpBuilder b(module.getBodyRegion());
-  b.setInsertionPointToEnd(module.getBody());
-  if (auto old = module.lookupSymbol<func::FuncOp>("loss"))
-    old.erase();
-  Type target = kind == "mse"
-                    ? Type(prediction)
-                    : Type(RankedTensorType::get({prediction.getDimSize(0)},
-                                                 b.getI64Type()));
-  auto scalar = RankedTensorType::get({}, prediction.getElementType());
-  auto loss =
-      b.create<func::FuncOp>(forward.getLoc(), "loss",
-                             b.getFunctionType({prediction, target}, {scalar}));
-  Block *block = loss.addEntryBlock();
-  b.setInsertionPointToEnd(block);
-  Value y = block->getArgument(0), t = block->getArgument(1);
-  Value l;
-  if (kind == "cross-entropy")
-    l = b.create<mlir::anvil::SoftmaxCrossEntropyOp>(loss.getLoc(), y, t);
-  else if (kind == "nll")
-    l = b.create<mlir::anvil::NllLossOp>(loss.getLoc(), y, t);
-  else if (kind == "mse")
-    l = b.create<mlir::anvil::MseLossOp>(loss.getLoc(), y, t);
-  else
-    return module.emitError("--loss must be cross-entropy, nll or mse, not '")
-           << kind << "'";
-  b.create<func::ReturnOp>(loss.getLoc(), l);
-  return success();
-}
-
-static int trainMain(MLIRContext &context) {
-  if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
-    return reportError("--optimizer must be sgd, adam or adamw, not '" +
-                       optimizer + "'");
-  if (optimizer != "sgd" && (momentum != 0.0 || nesterov))
-    return reportError("--momentum and --nesterov are for --optimizer sgd");
-  // Values a step cannot use: the trainer would diverge or never learn.
-  auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
-  if (!(trainLr > 0.0) || !std::isfinite(trainLr))
-    return reportError("--lr must be a finite number > 0, not " +
-                       number(trainLr));
-  if (!(momentum >= 0.0 && momentum < 1.0))
-    return reportError("--momentum must be in [0, 1), not " + number(momentum));
-  if (!(clipNorm >= 0.0) || !std::isfinite(clipNorm))
-    return reportError("--clip-norm must be >= 0 (0: off), not " +
-                       number(clipNorm));
-  if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
-    return reportError("--weight-decay must be >= 0, not " +
-                       number(weightDecay));
-  if (batch < 0)
-    return reportError("--batch must be a positive size, not " +
-                       std::to_string(batch));
-  OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
-  if (!module)
-    return 1;
-  if (!trainLoss.empty() && failed(synthesizeLoss(*module, trainLoss)))
-    return 1;
-  Job job;
-  job.output = trainOutput;
-  job.weightsPath = trainOutput + ".weights";
-  job.mainLibrary = "AnvilTrainerMain";
-  job.options.seed = trainSeed;
-  job.options.batch = batch;
-  job.options.train = true;
-  job.options.optimizer = optimizer;
-  job.options.momentum = momentum;
-  job.options.nesterov = nesterov;
-  job.options.weightDecay = weightDecay;
-  job.options.clipNorm = clipNorm;
-  job.options.freeze = freeze;
-  if (!freeze.empty()) {
-    llvm::Regex pattern(freeze);
-    std::string error;
-    if (!pattern.isValid(error))
-      return reportError("bad --freeze regex '" + freeze + "': " + error);
-    bool any = false;
-    module->walk([&](mlir::anvil::ParamOp param) {
-      any = any || pattern.match(param.getName());
-    });
-    if (!any)
-      return reportError("--freeze '" + freeze + "' matches no parameter of " +
-                         trainModel);
-  }
-  if (!reinit.empty() && initFrom.empty())
-    return reportError("--reinit chooses parameters not to take from "
-                       "--init-from CKPT; give --init-from too");
-  if (!initFrom.empty()) {
-    job.initialPath = initFrom;
-    for (::anvil::NamedTensor &t : ::anvil::readWeights(initFrom))
-      job.initial[t.name] = std::move(t);
-  }
-  if (!reinit.empty()) {
-    llvm::Regex pattern(reinit);
-    std::string error;
-    if (!pattern.isValid(error))
-      return reportError("bad --reinit regex '" + reinit + "': " + error);
-    // The model's parameters that match, then their optimizer state
-    // (`<name>.momentum`, `<name>.adam_m`, ...) with them.
-    std::vector<std::string> fresh;
-    module->walk([&](mlir::anvil::ParamOp param) {
-      if (pattern.match(param.getName()))
-        fresh.push_back(param.getName().str());
-    });
-    if (fresh.empty())
-      return reportError("--reinit '" + reinit + "' matches no parameter of " +
-                         trainModel);
-    for (const std::string &name : fresh) {
-      job.initial.erase(name);
-      for (auto it = job.initial.lower_bound(name + ".");
-           it != job.initial.end() &&
-           llvm::StringRef(it->first).starts_with(name + ".");)
-        it = job.initial.erase(it);
-    }
-  }
-  job.extras.push_back(
-      ::anvil::scalarTensor(::anvil::keys::kLearningRate, double(trainLr)));
-  // The trainer's --export-onnx: @forward without its parameter data (see
-  // runtime/OnnxOut.h), or why it has no ONNX form.
-  mlir::anvil::OnnxExport exported;
-  std::string why =
-      mlir::anvil::exportOnnx(*module, "forward", trainSeed, false, exported);
-  auto bytes = [](const std::string &name, const std::string &data) {
-    ::anvil::NamedTensor t{name,
-                           ::anvil::DType::U8,
-                           {static_cast<int64_t>(data.size())},
-                           std::vector<char>(data.begin(), data.end())};
-    return t;
-  };
-  if (why.empty()) {
-    job.extras.push_back(bytes(::anvil::keys::kOnnxModel, exported.model));
-    for (const auto &[name, header] : exported.initializerHeaders)
-      job.extras.push_back(
-          bytes(::anvil::keys::kOnnxInitPrefix + name, header));
-  } else {
-    job.extras.push_back(bytes(::anvil::keys::kOnnxError, why));
-  }
-  return compile(context, *module, std::move(job));
-}
-
-/// Gives every parameter of `module` its value from the weights file at
-/// `path` (as dense data), checking names and sizes.
-static int applyWeights(ModuleOp module, const std::string &path) {
-  std::map<std::string, ::anvil::NamedTensor> values;
-  for (::anvil::NamedTensor &t : ::anvil::readWeights(path))
-    values[t.name] = std::move(t);
-  std::string missing;
-  WalkResult result = module.walk([&](mlir::anvil::ParamOp param) {
-    auto it = values.find(param.getName().str());
-    if (it == values.end()) {
-      missing += " " + param.getName().str();
-      return WalkResult::advance();
-    }
-    auto type = cast<RankedTensorType>(param.getType());
-    std::string modelType = ::anvil::tensorTypeText(
-        *::anvil::ref::dtypeOf(type.getElementType()),
-        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
-    if (it->second.typeText() != modelType) {
-      reportError(path + ": parameter '" + param.getName().str() + "' is " +
-                  it->second.typeText() + " in the file, but the model's is " +
-                  modelType + "; was the file saved from another model?");
-      return WalkResult::interrupt();
-    }
-    param.setInit("dense");
-    param.setValueAttr(DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(it->second.bytes)));
-    return WalkResult::advance();
-  });
-  if (result.wasInterrupted())
-    return 1;
-  if (!missing.empty())
-    return reportError(path + ": has no value for parameter(s):" + missing +
-                       "; is it a checkpoint of this model?");
-  return 0;
-}
-
-/// `anvilc check`: imports (or parses) the model and says what it holds, or
-/// lists every problem at once.
-static int checkMain(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadModel(checkModel, context);
-  if (!module)
-    return 1;
-  std::map<std::string, int> ops;
-  module->walk([&](Operation *op) {
-    if (op->getDialect() && op->getDialect()->getNamespace() == "anvil")
-      ++ops[op->getName().stripDialect().str()];
-  });
-  llvm::outs() << checkModel << ": OK, Anvil can compile it\n";
-  // Unbound ones were taken as 1 (see importModel); a compile needs them.
-  std::vector<std::string> unbound;
-  for (const std::string &symbol : symbols)
-    if (symbol == "?" || !llvm::any_of(bindings, [&](const std::string &b) {
-          return llvm::StringRef(b).split('=').first == symbol;
-        }))
-      unbound.push_back(symbol);
-  if (!unbound.empty()) {
-    llvm::outs() << "  symbolic dimensions: " << llvm::join(symbols, ", ")
-                 << " (unbound ones taken as 1 here; to compile, give each "
-                    "its size with --bind NAME=SIZE)\n";
-  }
-  for (auto func : module->getOps<func::FuncOp>())
-    llvm::outs() << "  @" << func.getName() << " : "
-                 << typeString(func.getFunctionType()) << "\n";
-  llvm::outs() << "  anvil ops:";
-  for (const auto &[name, count] : ops)
-    llvm::outs() << " " << name << " x" << count;
-  llvm::outs() << "\n";
-  return 0;
-}
-
-/// `anvilc export`: the model, with --weights applied, as ONNX.
-static int exportMain(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadModel(exportModel, context);
-  if (!module)
-    return 1;
-  if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
-  if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
-    return reportError(e);
-  mlir::anvil::OnnxExport exported;
-  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction,
-                                              compileSeed, true, exported);
-      !e.empty())
-    return reportError(exportModel + ": " + e + "\nnothing was exported");
-  std::string e = mlir::anvil::writeOutput(
-      exportOutput, [&](llvm::raw_ostream &os) { os << exported.model; });
-  return e.empty() ? 0 : reportError(e);
-}
-
 static int compileMain(MLIRContext &context) {
   if (targetCpu == "help") {
     std::vector<std::string> cpus;
@@ -1038,9 +449,9 @@ static int compileMain(MLIRContext &context) {
   }
   if (modelPath.empty())
     return reportError("no model given; see anvilc --help");
-  if (compileBatch < 0)
+  if (batch < 0)
     return reportError("--batch must be a positive size, not " +
-                       std::to_string(compileBatch));
+                       std::to_string(batch));
   std::optional<mlir::anvil::Phase> stopAfter;
   if (!compileTo.empty()) {
     stopAfter = mlir::anvil::parsePhase(compileTo);
@@ -1056,24 +467,22 @@ static int compileMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(modelPath, context);
   if (!module)
     return 1;
-  if (emitKind != "exe" && emitKind != "lib")
-    return reportError("--emit must be exe or lib, not '" + emitKind + "'");
   std::string output = outputPath;
   std::string stem = llvm::sys::path::stem(modelPath).str();
   if (output.empty() && stopAfter == mlir::anvil::Phase::Object)
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
-    output = emitKind == "lib" ? "lib" + stem + ".a" : stem;
+    output = emitKind == Emit::Lib ? "lib" + stem + ".a" : stem;
   if (!weightsIn.empty())
-    if (int rc = applyWeights(*module, weightsIn))
-      return rc;
+    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
+      return reportError(llvm::toString(std::move(e)));
   if (stopAfter == mlir::anvil::Phase::Import)
     return writeIR(*module, output);
   Job job;
   job.stopAfter = stopAfter;
   job.output = output;
-  job.options.seed = compileSeed;
-  job.options.batch = compileBatch;
+  job.options.seed = seed;
+  job.options.batch = batch;
   if (!stopAfter)
     job.weightsPath = weightsFile;
   return compile(context, *module, std::move(job));
@@ -1091,11 +500,11 @@ int main(int argc, char **argv) {
            "/lib";
   // MLIR's own flags (--mlir-print-ir-after-all, ...) work but stay out of
   // --help; --help-hidden lists them.
-  cl::HideUnrelatedOptions(anvilCategory);
-  cl::HideUnrelatedOptions(anvilCategory, runCommand);
-  cl::HideUnrelatedOptions(anvilCategory, trainCommand);
-  cl::HideUnrelatedOptions(anvilCategory, checkCommand);
-  cl::HideUnrelatedOptions(anvilCategory, exportCommand);
+  cl::HideUnrelatedOptions(category());
+  cl::HideUnrelatedOptions(category(), runCommand());
+  cl::HideUnrelatedOptions(category(), trainCommand());
+  cl::HideUnrelatedOptions(category(), checkCommand());
+  cl::HideUnrelatedOptions(category(), exportCommand());
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil: a compiler for neural-network graphs\n\n"
@@ -1122,19 +531,22 @@ int main(int argc, char **argv) {
   // LLVM's parser lets a subcommand take the top level's options; those it
   // does not use would be silently ignored, so they are an error naming the
   // subcommand. (run and train compile through compile(), which reads the
-  // phase dumps, the memory plan and the target; export reads --seed.)
-  if (runCommand || trainCommand || checkCommand || exportCommand) {
-    const char *sub = runCommand     ? "run"
-                      : trainCommand ? "train"
-                      : checkCommand ? "check"
-                                     : "export";
+  // phase dumps, the memory plan and the target; --seed and --batch are
+  // declared for the subcommands that read them.)
+  if (runCommand() || trainCommand() || checkCommand() || exportCommand()) {
+    const char *sub = runCommand()     ? "run"
+                      : trainCommand() ? "train"
+                      : checkCommand() ? "check"
+                                       : "export";
     std::vector<cl::Option *> unused = {&compileTo, &outputPath, &emitKind,
-                                        &weightsFile, &compileBatch};
-    if (checkCommand || exportCommand)
+                                        &weightsFile};
+    if (checkCommand() || exportCommand())
       unused.insert(unused.end(), {&dumpPhasesTo, &printMemoryPlan,
                                    &targetTriple, &targetCpu});
-    if (!exportCommand)
-      unused.push_back(&compileSeed);
+    if (!trainCommand())
+      unused.push_back(&batch);
+    if (checkCommand())
+      unused.push_back(&seed);
     for (cl::Option *option : unused)
       if (option->getNumOccurrences() > 0)
         return reportError("--" + option->ArgStr.str() +
@@ -1150,11 +562,11 @@ int main(int argc, char **argv) {
   context.printOpOnDiagnostic(false);
   int rc;
   try {
-    rc = runCommand      ? runMain(context)
-         : trainCommand  ? trainMain(context)
-         : checkCommand  ? checkMain(context)
-         : exportCommand ? exportMain(context)
-                         : compileMain(context);
+    rc = runCommand()      ? runMain(context)
+         : trainCommand()  ? trainMain(context)
+         : checkCommand()  ? checkMain(context)
+         : exportCommand() ? exportMain(context)
+                           : compileMain(context);
   } catch (const ::anvil::Error &e) {
     rc = reportError(e.what());
   }

@@ -1,0 +1,173 @@
+//===- anvilc-train.cpp - anvilc train ------------------------------------===//
+//
+// `anvilc train MODEL -o trainer`: checks the training options, chooses the
+// starting values (--init-from, --reinit) and compiles @train_step and
+// @eval_step into a trainer executable whose weights file also holds its
+// defaults and the model's ONNX form (for its --export-onnx).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/tools/anvilc.h"
+
+#include "compiler/Onnx/Export.h"
+#include "runtime/CheckpointKeys.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace anvilc;
+
+enum class Optimizer { Sgd, Adam, AdamW };
+enum class Loss { Model, CrossEntropy, Nll, Mse };
+
+// `anvilc train`.
+static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
+                                       cl::sub(trainCommand()),
+                                       cl::cat(category()), cl::Required);
+static cl::opt<std::string>
+    trainOutput("o",
+                cl::desc("The trainer executable (default: trainer); "
+                         "its weights go to <trainer>.weights"),
+                cl::value_desc("file"), cl::init("trainer"),
+                cl::sub(trainCommand()), cl::cat(category()));
+static EnumOpt<Loss> trainLoss(
+    "loss",
+    cl::desc("The loss of @forward's result against the target (default: "
+             "the model's own @loss)"),
+    cl::values(clEnumValN(Loss::CrossEntropy, "cross-entropy",
+                          "Softmax cross-entropy against class indices"),
+               clEnumValN(Loss::Nll, "nll",
+                          "Negative log-likelihood against class indices"),
+               clEnumValN(Loss::Mse, "mse", "Mean squared error")),
+    cl::init(Loss::Model), cl::sub(trainCommand()), cl::cat(category()));
+static EnumOpt<Optimizer>
+    optimizer("optimizer", cl::desc("The optimizer (default: sgd)"),
+              cl::values(clEnumValN(Optimizer::Sgd, "sgd",
+                                    "SGD (with --momentum, --nesterov)"),
+                         clEnumValN(Optimizer::Adam, "adam",
+                                    "Adam (betas 0.9, 0.999, epsilon 1e-8)"),
+                         clEnumValN(Optimizer::AdamW, "adamw",
+                                    "AdamW (betas 0.9, 0.999, epsilon 1e-8)")),
+              cl::init(Optimizer::Sgd), cl::sub(trainCommand()),
+              cl::cat(category()));
+static cl::opt<double> trainLr("lr",
+                               cl::desc("Learning rate (the trainer's "
+                                        "default; its --lr overrides)"),
+                               cl::init(0.05), cl::sub(trainCommand()),
+                               cl::cat(category()));
+static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
+                                cl::init(0.0), cl::sub(trainCommand()),
+                                cl::cat(category()));
+static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
+                              cl::sub(trainCommand()), cl::cat(category()));
+static cl::opt<double> weightDecay("weight-decay", cl::desc("L2 weight decay"),
+                                   cl::init(0.0), cl::sub(trainCommand()),
+                                   cl::cat(category()));
+static cl::opt<double>
+    clipNorm("clip-norm",
+             cl::desc("Clip the gradients' global L2 norm to this (0: off)"),
+             cl::init(0.0), cl::sub(trainCommand()), cl::cat(category()));
+static cl::opt<std::string>
+    freeze("freeze", cl::desc("Do not train parameters whose name matches"),
+           cl::value_desc("regex"), cl::sub(trainCommand()),
+           cl::cat(category()));
+static cl::opt<std::string>
+    initFrom("init-from",
+             cl::desc("Start from the parameters of a checkpoint or weights "
+                      "file (names not in it keep their initializers)"),
+             cl::value_desc("ckpt"), cl::sub(trainCommand()),
+             cl::cat(category()));
+static cl::opt<std::string> reinit(
+    "reinit",
+    cl::desc("With --init-from: initialize the parameters whose name matches "
+             "afresh (from their initializers and --seed) instead of taking "
+             "them and their optimizer state from the checkpoint"),
+    cl::value_desc("regex"), cl::sub(trainCommand()), cl::cat(category()));
+
+int anvilc::trainMain(MLIRContext &context) {
+  if (optimizer != Optimizer::Sgd && (momentum != 0.0 || nesterov))
+    return reportError("--momentum and --nesterov are for --optimizer sgd");
+  // Values a step cannot use: the trainer would diverge or never learn.
+  auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
+  if (!(trainLr > 0.0) || !std::isfinite(trainLr))
+    return reportError("--lr must be a finite number > 0, not " +
+                       number(trainLr));
+  if (!(momentum >= 0.0 && momentum < 1.0))
+    return reportError("--momentum must be in [0, 1), not " + number(momentum));
+  if (!(clipNorm >= 0.0) || !std::isfinite(clipNorm))
+    return reportError("--clip-norm must be >= 0 (0: off), not " +
+                       number(clipNorm));
+  if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
+    return reportError("--weight-decay must be >= 0, not " +
+                       number(weightDecay));
+  if (batch < 0)
+    return reportError("--batch must be a positive size, not " +
+                       std::to_string(batch));
+  OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
+  if (!module)
+    return 1;
+  Job job;
+  job.output = trainOutput;
+  job.weightsPath = trainOutput + ".weights";
+  job.mainLibrary = "AnvilTrainerMain";
+  job.options.seed = seed;
+  job.options.batch = batch;
+  job.options.train = true;
+  job.options.optimizer = optimizer.getParser().name(optimizer).str();
+  job.options.momentum = momentum;
+  job.options.nesterov = nesterov;
+  job.options.weightDecay = weightDecay;
+  job.options.clipNorm = clipNorm;
+  job.options.freeze = freeze;
+  job.options.loss = trainLoss.getParser().name(trainLoss).str();
+  if (!freeze.empty())
+    if (auto matched =
+            mlir::anvil::matchParams(*module, freeze, "--freeze", trainModel);
+        !matched)
+      return reportError(llvm::toString(matched.takeError()));
+  if (!reinit.empty() && initFrom.empty())
+    return reportError("--reinit chooses parameters not to take from "
+                       "--init-from CKPT; give --init-from too");
+  if (!initFrom.empty()) {
+    // The parameters that --reinit names start afresh, with their optimizer
+    // state.
+    std::vector<std::string> fresh;
+    if (!reinit.empty()) {
+      auto matched =
+          mlir::anvil::matchParams(*module, reinit, "--reinit", trainModel);
+      if (!matched)
+        return reportError(llvm::toString(matched.takeError()));
+      fresh = std::move(*matched);
+    }
+    auto initial = mlir::anvil::readInitialValues(initFrom, fresh);
+    if (!initial)
+      return reportError(llvm::toString(initial.takeError()));
+    job.initial = std::move(*initial);
+    job.initialPath = initFrom;
+  }
+  job.extras.push_back(
+      ::anvil::scalarTensor(::anvil::keys::kLearningRate, double(trainLr)));
+  // The trainer's --export-onnx: @forward without its parameter data (see
+  // runtime/OnnxOut.h), or why it has no ONNX form.
+  mlir::anvil::OnnxExport exported;
+  std::string why =
+      mlir::anvil::exportOnnx(*module, "forward", seed, false, exported);
+  auto bytes = [](const std::string &name, const std::string &data) {
+    ::anvil::NamedTensor t{name,
+                           ::anvil::DType::U8,
+                           {static_cast<int64_t>(data.size())},
+                           std::vector<char>(data.begin(), data.end())};
+    return t;
+  };
+  if (why.empty()) {
+    job.extras.push_back(bytes(::anvil::keys::kOnnxModel, exported.model));
+    for (const auto &[name, header] : exported.initializerHeaders)
+      job.extras.push_back(
+          bytes(::anvil::keys::kOnnxInitPrefix + name, header));
+  } else {
+    job.extras.push_back(bytes(::anvil::keys::kOnnxError, why));
+  }
+  return compile(context, *module, std::move(job));
+}

@@ -1,0 +1,41 @@
+// RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=nll" -verify-diagnostics | FileCheck %s
+
+// loss=nll replaces the model's @loss by the NLL loss of @forward's result
+// against class indices, which the steps then compose.
+// CHECK-LABEL: func.func @eval_step(
+// CHECK-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8xi64>) -> (tensor<f32>, tensor<8xi64>)
+// CHECK: anvil.nll_loss
+// CHECK-NOT: anvil.mse_loss
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8xi64>, %{{.*}}: tensor<f32>) -> tensor<f32>
+// CHECK: anvil.nll_loss
+func.func @forward(%x: tensor<8x3xf32>) -> tensor<8x2xf32> {
+  %w = anvil.param "fc.weight" init = "xavier_uniform" : tensor<3x2xf32>
+  %y = anvil.matmul %x, %w : tensor<8x3xf32>, tensor<3x2xf32>
+  return %y : tensor<8x2xf32>
+}
+func.func @loss(%y: tensor<8x2xf32>, %t: tensor<8x2xf32>) -> tensor<f32> {
+  %l = anvil.mse_loss %y, %t : tensor<8x2xf32>, tensor<8x2xf32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Without a @loss of its own, the model gets one.
+// CHECK-LABEL: func.func @eval_step(
+// CHECK: anvil.nll_loss
+// CHECK-LABEL: func.func @train_step(
+func.func @forward(%x: tensor<8x3xf32>) -> tensor<8x2xf32> {
+  %w = anvil.param "fc.weight" init = "xavier_uniform" : tensor<3x2xf32>
+  %y = anvil.matmul %x, %w : tensor<8x3xf32>, tensor<3x2xf32>
+  return %y : tensor<8x2xf32>
+}
+
+// -----
+
+// expected-error @+1 {{training needs a @forward with one result}}
+module {
+  func.func @forward(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+    return %x, %x : tensor<4xf32>, tensor<4xf32>
+  }
+}
