@@ -110,7 +110,8 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
+void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
+                                       const PipelineOptions &options) {
   // Indices from the caller are checked before anything reads by them.
   pm.addPass(createCheckIndicesPass());
   // Every anvil op becomes linalg/tensor/arith/math.
@@ -121,11 +122,13 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm) {
   pm.addPass(createTileAndVectorizePass());
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
-  pm.addPass(createFuseElementwisePass());
+  if (options.fuseElementwise)
+    pm.addPass(createFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // exp, tanh and erf become arithmetic LLVM vectorizes, not libm calls.
-  pm.addPass(createApproximateMathPass());
+  if (options.approximateMath)
+    pm.addPass(createApproximateMathPass());
   // Every other large op (after fusion: one parallel loop per fused chain)
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());
@@ -213,7 +216,7 @@ void mlir::anvil::buildPhasePipeline(OpPassManager &pm, Phase phase,
   case Phase::Optimize:
     return buildOptimizePipeline(pm, options);
   case Phase::Backend:
-    return buildBackendPipeline(pm);
+    return buildBackendPipeline(pm, options);
   case Phase::Bufferize:
     return buildBufferizePipeline(pm);
   case Phase::LLVM:

@@ -49,6 +49,11 @@ struct PipelineOptions {
   std::string freeze;
   /// Replace @loss by this loss (cross-entropy, nll, mse; "": the model's).
   std::string loss;
+  /// Fuse chains of elementwise ops into one loop (anvil-fuse-elementwise).
+  bool fuseElementwise = true;
+  /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
+  /// libm calls.
+  bool approximateMath = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop
@@ -60,7 +65,7 @@ void buildTrainPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// optimize: parameters become constants; constant subgraphs fold.
 void buildOptimizePipeline(OpPassManager &pm, const PipelineOptions &options);
 /// backend: anvil -> linalg/tensor/arith/math, elementwise fusion.
-void buildBackendPipeline(OpPassManager &pm);
+void buildBackendPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// bufferize: one-shot bufferization with results as out-parameters.
 void buildBufferizePipeline(OpPassManager &pm);
 /// llvm: loops, then the LLVM dialect with bare-pointer entry points.

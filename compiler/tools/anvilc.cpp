@@ -131,6 +131,16 @@ static cl::opt<unsigned> codegenThreads(
     cl::desc("Threads that optimize and emit the object's parts in parallel "
              "(default 0: one per core; 1: in one piece)"),
     cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool>
+    noFusion("no-fusion",
+             cl::desc("Do not fuse chains of elementwise ops into one loop "
+                      "(anvil-fuse-elementwise), for comparison"),
+             cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> exactMath(
+    "exact-math",
+    cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
+             "polynomials of anvil-approximate-math (within 8 ulp)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> verifyEachPass(
     "verify-each-pass",
     cl::desc("Verify the IR after every pass, not only after every phase "
@@ -302,6 +312,8 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
     job.weightsPath = absolute.str().str();
     job.options.externalWeights = true;
   }
+  job.options.fuseElementwise = !noFusion;
+  job.options.approximateMath = !exactMath;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (std::string e = mlir::anvil::checkTarget(target); !e.empty())
