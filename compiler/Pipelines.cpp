@@ -126,9 +126,6 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     pm.addPass(createFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // exp, tanh and erf become arithmetic LLVM vectorizes, not libm calls.
-  if (options.approximateMath)
-    pm.addPass(createApproximateMathPass());
   // Every other large op (after fusion: one parallel loop per fused chain)
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());
@@ -168,7 +165,8 @@ void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createPlanMemoryPass());
 }
 
-void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {
+void mlir::anvil::buildLLVMPipeline(OpPassManager &pm,
+                                    const PipelineOptions &options) {
   // Structured ops become plain loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Multi-dimensional vector transfers unroll into 1-D ones LLVM can load.
@@ -184,6 +182,10 @@ void mlir::anvil::buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
+  // exp, tanh and erf become arithmetic LLVM vectorizes, not libm calls
+  // (this late, so that the passes before need not walk their expansions).
+  if (options.approximateMath)
+    pm.addPass(createApproximateMathPass());
   // Math ops become LLVM intrinsics (floor and fma: instructions); those
   // LLVM has no intrinsic for (f64 erf and tanh) then call libm.
   pm.addPass(createConvertMathToLLVMPass());
@@ -220,7 +222,7 @@ void mlir::anvil::buildPhasePipeline(OpPassManager &pm, Phase phase,
   case Phase::Bufferize:
     return buildBufferizePipeline(pm);
   case Phase::LLVM:
-    return buildLLVMPipeline(pm);
+    return buildLLVMPipeline(pm, options);
   }
 }
 

@@ -69,7 +69,7 @@ void buildBackendPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// bufferize: one-shot bufferization with results as out-parameters.
 void buildBufferizePipeline(OpPassManager &pm);
 /// llvm: loops, then the LLVM dialect with bare-pointer entry points.
-void buildLLVMPipeline(OpPassManager &pm);
+void buildLLVMPipeline(OpPassManager &pm, const PipelineOptions &options);
 
 /// The passes of one phase (Import and Object add none: they are the parser
 /// and the code generator).
