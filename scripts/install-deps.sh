@@ -3,6 +3,7 @@
 # Idempotent: it asks dpkg what is missing and installs only that, running
 # `apt-get update` first only when something is missing. Uses sudo only when
 # not already root. Nothing is downloaded from anywhere but Debian's archive.
+# With arguments it installs those packages instead (scripts/install-fuzz-deps.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -18,6 +19,8 @@ PACKAGES=(
   # tests and benchmarks
   python3-numpy python3-onnx python3-torch
 )
+
+if [ $# -gt 0 ]; then PACKAGES=("$@"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
