@@ -23,7 +23,6 @@ Exits non-zero on any failure.
 """
 import argparse
 import glob
-import gzip
 import json
 import os
 import shutil
@@ -34,23 +33,9 @@ import tempfile
 
 import numpy as np
 
-DATA = "/usr/share/datasets/fashion-mnist"
+from idx import read_idx, write_idx
+
 BATCH = 64
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(DATA, name + ".gz")) as f:
-        raw = f.read()
-    magic, = struct.unpack(">I", raw[:4])
-    rank = magic & 0xFF
-    dims = struct.unpack(">" + "I" * rank, raw[4:4 + 4 * rank])
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * rank).reshape(dims)
-
-
-def write_idx(path, array):
-    header = struct.pack(">I", 0x800 | array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
-    with open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
 
 
 def write_dataset(path, images, labels, train_images, train_labels):

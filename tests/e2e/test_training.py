@@ -32,7 +32,6 @@ images) as plain, uncompressed IDX files, compiles examples/mlp.mlir with
 Exits non-zero on any failure.
 """
 import argparse
-import gzip
 import json
 import os
 import struct
@@ -42,7 +41,8 @@ import tempfile
 
 import numpy as np
 
-DATA = "/usr/share/datasets/fashion-mnist"
+from idx import read_idx, write_idx
+
 
 # Depthwise convolution, average pooling, a reversed strided slice and a
 # gather whose indices repeat (each class row is gathered twice, then
@@ -72,21 +72,6 @@ module {
   }
 }
 """
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(DATA, name + ".gz")) as f:
-        raw = f.read()
-    magic, = struct.unpack(">I", raw[:4])
-    rank = magic & 0xFF
-    dims = struct.unpack(">" + "I" * rank, raw[4:4 + 4 * rank])
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * rank).reshape(dims)
-
-
-def write_idx(path, array):
-    header = struct.pack(">I", 0x800 | array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
-    with open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
 
 
 WEIGHT_DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.bool_]
