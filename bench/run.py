@@ -1,33 +1,41 @@
 #!/usr/bin/python3
-"""Anvil side by side with oneDNN and PyTorch (CPU), in one run; writes RESULTS.md.
+"""Anvil side by side with ONNX Runtime, PyTorch (on OpenBLAS) and oneDNN, in
+one run; writes RESULTS.md. Install the peers first: bench/setup.sh.
 
-Measures, on this machine, in one process tree so that the numbers share the
-machine's state:
-  1. f32 matmul GFLOP/s for square sizes 64..1024 and the MLP's layer shapes:
-     Anvil (`anvilc` on a one-matmul model, timed by the executable's --bench)
-     against oneDNN (build/bin/anvil-bench-onednn), 1 and 2 threads;
-  2. MLP and LeNet inference, batch-1 latency and batch-256 throughput:
-     Anvil's executables against PyTorch (Debian's python3-torch) running the
-     same network, 1 and 2 threads;
-  3. the compile time of each example;
-  4. training the MLP and LeNet-5 (batch 64, SGD lr 0.05, momentum 0.9):
-     Anvil's trainer against PyTorch (bench/torch_train.py), 1 and 2
-     threads: seconds per epoch, test accuracy after the same epochs, peak
-     RSS;
-  5. the MLP trainer under contention: seconds per epoch at the default
-     thread count and at --threads 1, alone and beside 2 busy processes.
-Every figure is a median over repeated runs; ratios are Anvil / other for
-throughput (higher is better for Anvil) and other / Anvil for latency.
+Sections (each states the machine's load before and after it):
+  zoo       the model zoo (bench/models/export.py, exported afresh into a
+            temporary folder): per model, batch (1 and 8; LeNet and the MLP
+            also 64) and thread count (1 and 2), the forward pass's median
+            latency in Anvil (the executable's own --bench loop), ONNX Runtime
+            (CPU EP, all graph optimizations, sequential, intra-op threads T,
+            through node: bench/ort_bench.js) and PyTorch (eval, inference
+            mode, in its own process with OMP and OpenBLAS threads T:
+            bench/torch_infer.py); the ratios ORT/Anvil and PyTorch/Anvil
+            (> 1: Anvil faster); anvilc's compile seconds; the errors of
+            Anvil's and ORT's outputs against PyTorch's on the zoo's fixed
+            input; a geometric mean over the zoo at batch 8 per thread count.
+            A model Anvil cannot compile gets a row saying so.
+  matmul    f32 matmul GFLOP/s, Anvil vs oneDNN (build/bin/anvil-bench-onednn).
+  training  the MLP and LeNet-5 trained on Fashion-MNIST, Anvil's trainer vs
+            PyTorch (bench/torch_train.py).
+  contention the MLP trainer alone and beside 2 busy processes.
+
+Before measuring, it refuses to run when PyTorch's 512^3 matmul is slower than
+--min-gflops at 1 thread (a reference BLAS, or a machine too loaded to
+measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
-                    [--only contention]
+                    [--only zoo,matmul,training,contention] [--models a,b]
+                    [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S]
+  --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
+  run of a few minutes). --only replaces just those sections in --out.
 """
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
-import resource
 import re
 import statistics
 import subprocess
@@ -35,10 +43,26 @@ import sys
 import tempfile
 import time
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, os.path.join(BENCH, "models"))
+import export  # noqa: E402  (the zoo)
+
+SECTIONS = ["zoo", "matmul", "training", "contention"]
+# Each section's title in RESULTS.md, by which --only finds it.
+TITLES = ["## Inference: the model zoo, Anvil vs ONNX Runtime and PyTorch",
+          "## f32 matmul: Anvil vs oneDNN", "## Training: Anvil vs PyTorch",
+          "## Training under contention"]
+SETUP = "run bench/setup.sh (it installs OpenBLAS, torchvision, node and onnxruntime-node)"
+# ORT's per-call cost through node is subtracted from its time when the model
+# takes less than this many times that cost (see the zoo section's text).
+OVERHEAD_FACTOR = 20
+
+
+class Refusal(Exception):
+    pass
 
 
 def sh(cmd, env=None):
@@ -46,8 +70,14 @@ def sh(cmd, env=None):
                           env=env).stdout
 
 
-def median_ms(bench_output):
-    return float(re.search(r"latency median ([0-9.]+) ms", bench_output).group(1))
+def threads_env(threads):
+    """The environment that gives every pool of a child `threads` threads:
+    OpenBLAS sizes its pool at load time from OPENBLAS_NUM_THREADS."""
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+
+
+def loadavg():
+    return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
 def cpu_name():
@@ -55,6 +85,65 @@ def cpu_name():
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def median_ms(bench_output):
+    return float(re.search(r"latency median ([0-9.]+) ms", bench_output).group(1))
+
+
+def runs_for(estimate_s, args):
+    """How many timed runs fit the per-measurement time budget."""
+    return max(args.min_runs, min(args.runs, math.ceil(args.seconds / max(estimate_s, 1e-6))))
+
+
+def geomean(values):
+    return math.exp(statistics.mean(math.log(v) for v in values))
+
+
+def one_line(stderr):
+    """anvilc's error as one table-safe line: its first line without the
+    `anvilc: error: PATH:` prefix, then every problem it lists, each without
+    its list of node names."""
+    lines = [l.strip() for l in stderr.strip().splitlines() if l.strip()]
+    if not lines:
+        return "anvilc failed without a message"
+    first = re.sub(r"^anvilc: error: \S+: ", "", lines[0])
+    problems = [re.sub(r"\((\d+x): .*", r"(\1)", l) for l in lines[1:]]
+    text = first + (" " + "; ".join(problems) if problems else "")
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return text.replace("|", "\\|")
+
+
+def fmt_ratio(v):
+    return f"{v:.2f}" if v >= 0.1 else f"{v:.3f}"
+
+
+# --- the peers ---------------------------------------------------------------
+
+
+def check_torch(min_gflops):
+    """PyTorch's BLAS, measured in a child with 1 thread; refuses a slow one."""
+    info = json.loads(sh([sys.executable, os.path.join(BENCH, "torch_infer.py"), "--gemm",
+                          "--threads", "1"], threads_env(1)))
+    print(f"PyTorch {info['torch']}: 512^3 matmul {info['gflops']:.1f} GFLOP/s (peak "
+          f"{info['peak_gflops']:.1f}) at 1 thread; BLAS {info['blas_library']}", file=sys.stderr)
+    if info["peak_gflops"] < min_gflops:
+        raise Refusal(
+            f"PyTorch's 512x512x512 matmul runs at {info['peak_gflops']:.1f} GFLOP/s at 1 thread "
+            f"(at best), under --min-gflops {min_gflops:g}; BLAS: {info['blas_library']}; load "
+            f"average {loadavg()}. A reference BLAS runs at about 4: {SETUP}. If OpenBLAS is "
+            "already there, the machine is too loaded to measure: wait and rerun.")
+    return info
+
+
+def check_ort(ort_dir):
+    """ONNX Runtime's node package and its version; refuses when missing."""
+    try:
+        version = sh(["node", "-p", f"require({json.dumps(os.path.join(ort_dir, 'package.json'))}).version"]).strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise Refusal(f"ONNX Runtime (onnxruntime-node) not found in {ort_dir}, or no node: {SETUP}, "
+                      "or point --ort at an onnxruntime-node folder.")
+    return version
 
 
 class Anvil:
@@ -70,9 +159,235 @@ class Anvil:
         sh([self.anvilc, src, "-o", exe])
         return exe
 
+    def compile_onnx(self, model, batch, exe):
+        """(seconds, None) or (None, anvilc's error as one line)."""
+        start = time.perf_counter()
+        r = subprocess.run([self.anvilc, model, "--bind", f"batch={batch}", "-o", exe],
+                           capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        return (seconds, None) if r.returncode == 0 else (None, one_line(r.stderr))
+
     def bench(self, exe, runs, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        return median_ms(sh([exe, "--bench", str(runs)], env))
+        return median_ms(sh([exe, "--bench", str(runs), "--threads", str(threads)],
+                            threads_env(threads)))
+
+
+class Ort:
+    """ONNX Runtime through node (bench/ort_bench.js)."""
+
+    def __init__(self, ort_dir, tmp):
+        self.ort_dir = ort_dir
+        self.tmp = tmp
+
+    def run(self, model, threads, cases, args):
+        """Times `model` on each (shape, input .bin, output .bin) case; the
+        list of {median_ms, ...}."""
+        job = {"ort": self.ort_dir, "model": model, "threads": threads, "max_runs": args.runs,
+               "seconds": args.seconds,
+               "cases": [{"shape": s, "input": i, "output": o} for s, i, o in cases]}
+        path = os.path.join(self.tmp, "ort-job.json")
+        with open(path, "w") as f:
+            json.dump(job, f)
+        r = subprocess.run(["node", os.path.join(BENCH, "ort_bench.js"), path],
+                           capture_output=True, text=True, env=threads_env(threads))
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed")
+        return json.loads(r.stdout)["cases"]
+
+    def overhead_ms(self, threads, args):
+        """ORT's time for a one-Relu model on one float: node's per-call cost
+        plus ORT's least work per run."""
+        import onnx
+        from onnx import TensorProto, helper
+        path = os.path.join(self.tmp, "trivial.onnx")
+        graph = helper.make_graph([helper.make_node("Relu", ["input"], ["output"])], "trivial",
+                                  [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])],
+                                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        x = os.path.join(self.tmp, "trivial.bin")
+        np.ones(1, np.float32).tofile(x)
+        quick = argparse.Namespace(runs=max(args.runs, 1000), seconds=1.0)
+        return self.run(path, threads, [([1], x, x + ".out")], quick)[0]["median_ms"]
+
+
+# --- the zoo -------------------------------------------------------------------
+
+
+def zoo_models(args):
+    if args.models:
+        names = args.models.split(",")
+        unknown = [n for n in names if n not in export.MODELS]
+        if unknown:
+            raise Refusal(f"unknown model(s) {', '.join(unknown)}; the zoo has {', '.join(export.MODELS)}")
+        return names
+    if not args.quick:
+        return list(export.MODELS)
+    firsts = {}
+    for name, (family, _, _) in export.MODELS.items():
+        firsts.setdefault(family, name)
+    return list(firsts.values())
+
+
+def zoo_batches(name, args):
+    if args.batches:
+        return [int(b) for b in args.batches.split(",")]
+    # LeNet and the MLP also at 64, issue 10's goal for LeNet.
+    return [1, 8, 64] if export.MODELS[name][0] == "small" else [1, 8]
+
+
+def errors(out, ref):
+    """Max abs error and that over max |ref| (relative), or None."""
+    if out is None or ref is None:
+        return None
+    out = np.asarray(out, np.float32).reshape(ref.shape)
+    err = float(np.abs(out - ref).max())
+    return err, err / max(float(np.abs(ref).max()), 1e-30)
+
+
+def measure_model(name, anvil, ort, args, tmp, threads_list):
+    """Everything the zoo table shows about one model: a dict per (batch,
+    threads), and Anvil's import error if any."""
+    onnx_path = os.path.join(tmp, name + ".onnx")
+    export.export(name, tmp)
+    batches = zoo_batches(name, args)
+    compiled, compile_s, anvil_err, est = {}, {}, None, {}
+    inputs = {}
+    for b in batches:
+        x = export.reference_input(name, b)
+        npy = os.path.join(tmp, f"{name}.b{b}.in.npy")
+        np.save(npy, x)
+        x.tofile(npy + ".bin")
+        inputs[b] = npy
+        if anvil_err:
+            continue
+        exe = os.path.join(tmp, f"{name}.b{b}")
+        seconds, anvil_err = anvil.compile_onnx(onnx_path, b, exe)
+        if anvil_err:
+            continue
+        compile_s[b] = seconds
+        # One run on the zoo's input: Anvil's output, and an upper bound on a
+        # run's time (with the process start) for choosing how many to time.
+        start = time.perf_counter()
+        r = subprocess.run([exe, "--input", npy, "--output", exe + ".out.npy"],
+                           capture_output=True, text=True, env=threads_env(max(threads_list)))
+        est[b] = time.perf_counter() - start
+        if r.returncode != 0:
+            anvil_err = "compiled, but the executable failed: " + one_line(r.stderr)
+            continue
+        compiled[b] = exe
+    rows = {}
+    for t in threads_list:
+        for b in batches:
+            rows[(b, t)] = {}
+        # The three engines one after another at this thread count, so that
+        # they share the machine's state as far as possible.
+        for b, exe in compiled.items():
+            rows[(b, t)]["anvil"] = anvil.bench(exe, runs_for(est[b], args), t)
+        try:
+            cases = ort.run(onnx_path, t, [([b] + export.MODELS[name][1], inputs[b] + ".bin",
+                                            f"{tmp}/{name}.b{b}.ort.bin") for b in batches], args)
+            for b, c in zip(batches, cases):
+                rows[(b, t)]["ort"] = c["median_ms"]
+        except RuntimeError as e:
+            for b in batches:
+                rows[(b, t)]["ort_error"] = str(e)
+        out = json.loads(sh([sys.executable, os.path.join(BENCH, "torch_infer.py"), "--model", name,
+                             "--threads", str(t), "--batches", ",".join(map(str, batches)),
+                             "--out", tmp, "--seconds", str(args.seconds),
+                             "--max-runs", str(args.runs)], threads_env(t)))
+        for b, c in zip(batches, out["cases"]):
+            rows[(b, t)]["torch"] = c["median_ms"]
+    for b in batches:
+        ref = np.load(f"{tmp}/{name}.b{b}.torch.npy")
+        a = np.load(compiled[b] + ".out.npy") if b in compiled else None
+        o_path = f"{tmp}/{name}.b{b}.ort.bin"
+        o = np.fromfile(o_path, np.float32) if os.path.exists(o_path) else None
+        for t in threads_list:
+            rows[(b, t)]["anvil_err"] = errors(a, ref)
+            rows[(b, t)]["ort_err"] = errors(o, ref)
+            rows[(b, t)]["compile_s"] = compile_s.get(b)
+    return batches, rows, anvil_err
+
+
+def fmt_ms(v):
+    return "—" if v is None else (f"{v:.3f}" if v < 10 else f"{v:.1f}")
+
+
+def zoo(args, anvil, ort, tmp):
+    threads_list = [int(t) for t in args.threads.split(",")]
+    names = zoo_models(args)
+    overhead = {t: ort.overhead_ms(t, args) for t in threads_list}
+    load_before = loadavg()
+    table = ["| model | batch | threads | Anvil ms | ORT ms | PyTorch ms | ORT/Anvil | "
+             "PyTorch/Anvil | compile s | Anvil max abs err | Anvil rel err | ORT rel err |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    notes, ratios, failed = [], {t: [] for t in threads_list}, []
+    for name in names:
+        batches, rows, anvil_err = measure_model(name, anvil, ort, args, tmp, threads_list)
+        if anvil_err:
+            notes.append(f"{name}: {anvil_err}")
+            failed.append(name)
+        for b in batches:
+            for i, t in enumerate(threads_list):
+                r = rows[(b, t)]
+                a, o, p = r.get("anvil"), r.get("ort"), r.get("torch")
+                starred = o is not None and o < OVERHEAD_FACTOR * overhead[t]
+                o_net = o - overhead[t] if starred else o
+                ort_ratio = "—" if a is None or o is None else fmt_ratio(o_net / a) + ("*" if starred else "")
+                torch_ratio = "—" if a is None else fmt_ratio(p / a)
+                if a is not None and o is not None and b == 8:
+                    ratios[t].append((name, o_net / a, p / a))
+                # Compile time and errors once per batch, on its first row.
+                ae, oe, cs = (r["anvil_err"], r["ort_err"], r["compile_s"]) if i == 0 else (None,) * 3
+                if a is not None:
+                    anvil_cell = fmt_ms(a)
+                else:
+                    anvil_cell = f"not compiled (note {len(notes)})" if anvil_err else "—"
+                ort_cell = fmt_ms(o) if o is not None else "failed: " + r.get("ort_error", "?")
+                table.append(
+                    f"| {name} | {b} | {t} | {anvil_cell} | {ort_cell} | {fmt_ms(p)} | "
+                    f"{ort_ratio} | {torch_ratio} | {f'{cs:.1f}' if cs else ''} | "
+                    f"{f'{ae[0]:.2e}' if ae else ''} | {f'{ae[1]:.1e}' if ae else ''} | "
+                    f"{f'{oe[1]:.1e}' if oe else ''} |")
+        print(f"zoo {name}: done", file=sys.stderr)
+    load_after = loadavg()
+    lines = [TITLES[0] + "\n",
+             f"Models from `bench/models/export.py` (random init, ONNX opset {export.OPSET}, symbolic "
+             "batch), each compiled by `anvilc MODEL.onnx --bind batch=B`. Median latency in ms of "
+             f"at least {args.min_runs} and at most {args.runs} timed runs (about "
+             f"{args.seconds:g} s per measurement) after warm-up. Anvil: the executable's `--bench` "
+             "loop (in process, zero inputs). ONNX Runtime: CPU execution provider, all graph "
+             "optimizations, sequential execution, intra-op threads = threads, called from node "
+             "(`bench/ort_bench.js`). PyTorch: eval, inference mode, its own process with OMP and "
+             "OpenBLAS at that many threads (`bench/torch_infer.py`). Ratios are peer ms / Anvil ms: "
+             "**> 1 means Anvil is faster**. Errors are against PyTorch's output on the zoo's fixed "
+             "input (seeded normal) at that batch: max abs error, and it over max |PyTorch output| "
+             "(rel). Compile s: anvilc's wall seconds for that batch.\n",
+             "ONNX Runtime through node pays a fixed cost per call: a one-Relu model takes "
+             + ", ".join(f"{overhead[t] * 1000:.0f} µs at {t} thread(s)" for t in threads_list)
+             + f". Where ORT's time is under {OVERHEAD_FACTOR}x that, its ratio (marked *) uses ORT's "
+             "time minus that cost, which favours ORT.\n",
+             f"Load average (1/5/15 min) before: {load_before}; after: {load_after}.\n"]
+    lines += table
+    if ratios and any(ratios.values()):
+        lines.append("\n**Geometric mean over the zoo at batch 8** (models Anvil compiles):\n")
+        lines.append("| threads | models | ORT/Anvil | PyTorch/Anvil | lowest ORT/Anvil |")
+        lines.append("|---|---|---|---|---|")
+        for t in threads_list:
+            if not ratios[t]:
+                continue
+            low = min(ratios[t], key=lambda r: r[1])
+            lines.append(f"| {t} | {len(ratios[t])} | {fmt_ratio(geomean(r[1] for r in ratios[t]))} | "
+                         f"{fmt_ratio(geomean(r[2] for r in ratios[t]))} | {fmt_ratio(low[1])} ({low[0]}) |")
+        if failed:
+            lines.append(f"\nNot in the mean (Anvil cannot compile them): {', '.join(failed)}.")
+    if notes:
+        lines.append("\nNotes:\n")
+        lines += [f"{i + 1}. {n}" for i, n in enumerate(notes)]
+    return lines
+
+
+# --- matmul, training, contention (Anvil's own models) ------------------------
 
 
 def matmul_model(m, n, k):
@@ -81,48 +396,78 @@ def matmul_model(m, n, k):
             f"  return %c : tensor<{m}x{n}xf32>\n}}\n")
 
 
-def example(name, batch):
-    with open(os.path.join(ROOT, "examples", name + ".mlir")) as f:
-        return f.read().replace("tensor<64x", f"tensor<{batch}x")
+def matmul(args, anvil):
+    runs = 5 if args.quick else 30
+    onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
+    lines = [TITLES[1] + "\n",
+             f"GFLOP/s (median of {runs} runs); ratio = Anvil / oneDNN. Load average before: "
+             f"{loadavg()}.\n",
+             "| M x N x K | threads | Anvil GFLOP/s | oneDNN GFLOP/s | ratio |",
+             "|---|---|---|---|---|"]
+    shapes = [(s, s, s) for s in (64, 128, 256, 512, 1024)]
+    shapes += [(64, 256, 784), (64, 128, 256), (64, 10, 128)]
+    exes = {shape: anvil.compile("mm_%dx%dx%d" % shape, matmul_model(*shape)) for shape in shapes}
+    for t in (1, 2):
+        flat = [str(v) for shape in shapes for v in shape]
+        dnnl = {}
+        for line in sh([onednn, str(runs)] + flat, threads_env(t)).splitlines():
+            m, n, k, ms = line.split()
+            dnnl[(int(m), int(n), int(k))] = float(ms)
+        for shape in shapes:
+            flop = 2.0 * shape[0] * shape[1] * shape[2]
+            a = flop / anvil.bench(exes[shape], runs, t) / 1e6
+            d = flop / dnnl[shape] / 1e6
+            lines.append(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {d:.1f} | {a / d:.2f} |")
+        print(f"matmul, {t} thread(s): done", file=sys.stderr)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
 
 
-def torch_mlp():
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                               torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-
-
-def torch_lenet():
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10))
-
-
-def torch_ms(model, batch, runs, threads):
-    torch.set_num_threads(threads)
-    x = torch.zeros(batch, 1, 28, 28)
-    times = []
-    with torch.no_grad():
-        for _ in range(3):
-            model(x)
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def peak_rss(cmd, capture=False):
+def peak_rss(cmd, env=None, capture=False):
     """Runs `cmd` in a fresh process (via a tiny wrapper that reports the
     child's peak RSS in KB) and returns the peak RSS (and stdout)."""
     wrapper = ("import resource, subprocess, sys; "
                "r = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True); "
                "sys.stdout.write(r.stdout); "
                "print('RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    stdout = sh([sys.executable, "-c", wrapper] + cmd)
+    stdout = sh([sys.executable, "-c", wrapper] + cmd, env)
     rss = int(stdout.strip().splitlines()[-1].split()[1])
     return (rss, stdout) if capture else rss
+
+
+def training(args, anvil, tmp):
+    epochs = 1 if args.quick else args.epochs
+    lines = [TITLES[2] + "\n",
+             "All of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9, each run in its own "
+             f"process (PyTorch with OMP and OpenBLAS at that many threads): the MLP for {epochs} "
+             f"epoch(s), LeNet-5 for {args.lenet_epochs}. Seconds per epoch are the median over "
+             "epochs (ratio = PyTorch / Anvil, higher is better for Anvil); accuracy is on the test "
+             "set after the last epoch; peak RSS is the process's maximum resident set. Load "
+             f"average before: {loadavg()}.\n",
+             "| model | threads | Anvil s/epoch | PyTorch s/epoch | ratio | Anvil acc % | "
+             "PyTorch acc % | Anvil peak RSS MB | PyTorch peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, n in (("mlp", epochs), ("lenet", args.lenet_epochs)):
+        trainer = os.path.join(tmp, "trainer-" + name)
+        sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"), "--lr",
+            "0.05", "--momentum", "0.9", "-o", trainer])
+        for t in (1, 2):
+            report = os.path.join(tmp, f"report-{name}{t}.json")
+            anvil_rss = peak_rss([trainer, "--epochs", str(n), "--threads", str(t),
+                                  "--report-json", report])
+            a = json.load(open(report))
+            rss, stdout = peak_rss([sys.executable, os.path.join(BENCH, "torch_train.py"),
+                                    "--model", name, "--epochs", str(n), "--threads", str(t)],
+                                   threads_env(t), capture=True)
+            p = [json.loads(l) for l in stdout.splitlines() if l.startswith("{")]
+            a_s = statistics.median(e["seconds"] for e in a)
+            p_s = statistics.median(e["seconds"] for e in p)
+            lines.append(f"| {name} | {t} | {a_s:.3f} | {p_s:.3f} | {p_s / a_s:.2f} | "
+                         f"{a[-1]['test_accuracy']:.2f} | {p[-1]['test_accuracy']:.2f} | "
+                         f"{anvil_rss / 1024:.0f} | {rss / 1024:.0f} |")
+            print(f"training {name}, {t} thread(s): done", file=sys.stderr)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
 
 
 def epoch_seconds(trainer, threads, epochs, tmp):
@@ -136,18 +481,19 @@ def epoch_seconds(trainer, threads, epochs, tmp):
     return statistics.median(e["seconds"] for e in json.load(open(report)))
 
 
-def contention(anvil, tmp, epochs=3):
+def contention(args, anvil, tmp, epochs=3):
     """The MLP trainer alone and beside 2 busy processes: the table's lines."""
     trainer = os.path.join(tmp, "trainer-contention")
     sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", "mlp.mlir"), "--lr", "0.05",
         "--momentum", "0.9", "-o", trainer])
-    lines = ["\n## Training under contention\n",
+    lines = [TITLES[3] + "\n",
              f"The MLP trainer's seconds per epoch (median of {epochs}) alone and beside 2 busy "
              "processes (`python3 -c 'while True: pass'`), at the default thread count (all "
              "cores) and at `--threads 1`; ratio = busy / alone. Idle libomp threads sleep at "
              "once (the trainer sets KMP_BLOCKTIME=0 unless KMP_BLOCKTIME or OMP_WAIT_POLICY is "
              "set), so the busy processes cost about their share of the cores (before, spinning "
-             "threads made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s).\n",
+             "threads made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s). "
+             f"Load average before: {loadavg()}.\n",
              "| threads | alone s/epoch | 2 busy s/epoch | ratio |",
              "|---|---|---|---|"]
     for threads in (None, 1):
@@ -165,142 +511,108 @@ def contention(anvil, tmp, epochs=3):
     return lines
 
 
-def replace_section(path, lines):
-    """Replaces the section `lines` starts (its `## ` title) in the results file
-    at `path`, or appends it."""
-    title = lines[0].strip()
-    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
-    start = text.find(title)
-    if start < 0:
-        start = end = len(text)
+# --- the results file ----------------------------------------------------------
+
+
+def split_sections(text):
+    """The header (before the first `## `) and {title line: section text}."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    return parts[0], {p.splitlines()[0]: p for p in parts[1:]}
+
+
+def write_results(path, header, sections, replace):
+    """Writes `header` and `sections` (lists of lines) to `path` through a
+    temporary file; with `replace`, the sections of the existing file that
+    this run did not measure are kept, in their order."""
+    new = {lines[0].strip(): "\n".join(lines).rstrip("\n") + "\n" for lines in sections}
+    if replace and os.path.exists(path):
+        _, old = split_sections(open(path).read())
+        # Sections this bench no longer writes (an older layout's) are dropped.
+        merged = [new.pop(title) if title in new else text.rstrip("\n") + "\n"
+                  for title, text in old.items() if title in TITLES]
+        body = merged + list(new.values())
     else:
-        end = text.find("\n## ", start + len(title))
-        end = len(text) if end < 0 else end + 1
-    rest = "\n" + text[end:] if end < len(text) else ""
-    text = text[:start].rstrip("\n") + "\n" + "\n".join(lines) + "\n" + rest
+        body = list(new.values())
+    text = "\n".join(header) + "\n\n" + "\n".join(body)
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.replace(path + ".tmp", path)
+    return text
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    ap.add_argument("--out", default=os.path.join(BENCH, "RESULTS.md"))
+    ap.add_argument("--ort", default=os.path.join(BENCH, ".cache", "ort", "node_modules", "onnxruntime-node"),
+                    help="the onnxruntime-node folder (default: where bench/setup.sh installs it)")
+    ap.add_argument("--quick", action="store_true",
+                    help="one zoo model per family, few runs, 1 MLP training epoch")
+    ap.add_argument("--only", help="comma-separated sections to run (%s); the others in --out are kept"
+                    % ",".join(SECTIONS))
+    ap.add_argument("--models", help="zoo models (default: all; --quick: the first of each family)")
+    ap.add_argument("--batches", help="zoo batches (default 1,8, and 64 for LeNet and the MLP)")
+    ap.add_argument("--threads", default="1,2", help="zoo thread counts (default 1,2)")
+    ap.add_argument("--runs", type=int, help="most timed runs per zoo measurement (default 200; --quick 20)")
+    ap.add_argument("--min-runs", type=int, help="fewest timed runs per zoo measurement (default 10; --quick 5)")
+    ap.add_argument("--seconds", type=float, help="time per zoo measurement (default 2; --quick 0.5)")
+    ap.add_argument("--min-gflops", type=float, default=20.0,
+                    help="refuse when PyTorch's 512^3 matmul is slower at 1 thread (default 20)")
     ap.add_argument("--epochs", type=int, default=5, help="MLP training epochs per run")
     ap.add_argument("--lenet-epochs", type=int, default=1, help="LeNet training epochs per run")
-    ap.add_argument("--only", choices=["contention"],
-                    help="run only this section and replace it in --out")
     args = ap.parse_args()
-    if args.only == "contention":
-        with tempfile.TemporaryDirectory() as tmp:
-            lines = contention(Anvil(args.build, tmp), tmp)
-        replace_section(args.out, lines)
-        print("\n".join(lines))
-        return
-    runs = 5 if args.quick else 30
-    onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
-    threads = [1, 2]
-    lines = []
-    out = lines.append
+    args.runs = args.runs or (20 if args.quick else 200)
+    args.min_runs = min(args.min_runs or (5 if args.quick else 10), args.runs)
+    args.seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
+    only = args.only.split(",") if args.only else SECTIONS
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        sys.exit(f"bench/run.py: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
 
+    load_start = loadavg()
+    try:
+        torch_info = check_torch(args.min_gflops)
+        ort_version = check_ort(args.ort) if "zoo" in only else None
+    except Refusal as e:
+        sys.exit(f"bench/run.py: refusing to run: {e}")
+    sections = []
     with tempfile.TemporaryDirectory() as tmp:
         anvil = Anvil(args.build, tmp)
-        out("## f32 matmul: Anvil vs oneDNN\n")
-        out("GFLOP/s (median of %d runs); ratio = Anvil / oneDNN.\n" % runs)
-        out("| M x N x K | threads | Anvil GFLOP/s | oneDNN GFLOP/s | ratio |")
-        out("|---|---|---|---|---|")
-        shapes = [(s, s, s) for s in (64, 128, 256, 512, 1024)]
-        shapes += [(64, 256, 784), (64, 128, 256), (64, 10, 128)]
-        exes = {shape: anvil.compile("mm_%dx%dx%d" % shape, matmul_model(*shape)) for shape in shapes}
-        for t in threads:
-            env = dict(os.environ, OMP_NUM_THREADS=str(t))
-            flat = [str(v) for shape in shapes for v in shape]
-            dnnl = {}
-            for line in sh([onednn, str(runs)] + flat, env).splitlines():
-                m, n, k, ms = line.split()
-                dnnl[(int(m), int(n), int(k))] = float(ms)
-            for shape in shapes:
-                flop = 2.0 * shape[0] * shape[1] * shape[2]
-                a = flop / anvil.bench(exes[shape], runs, t) / 1e6
-                d = flop / dnnl[shape] / 1e6
-                out(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {d:.1f} | {a / d:.2f} |")
-            print(f"matmul, {t} thread(s): done", file=sys.stderr)
-
-        out("\n## Inference: Anvil vs PyTorch\n")
-        out("Batch-1 latency in ms (ratio = PyTorch / Anvil, higher is better for Anvil) and "
-            "batch-256 throughput in images/s (ratio = Anvil / PyTorch). Same networks, "
-            "zero inputs; the weights' values do not change the work.\n")
-        out("| model | threads | Anvil b1 ms | PyTorch b1 ms | ratio | Anvil b256 img/s | PyTorch b256 img/s | ratio |")
-        out("|---|---|---|---|---|---|---|---|")
-        nets = {"mlp": torch_mlp().eval(), "lenet": torch_lenet().eval()}
-        for name, net in nets.items():
-            e1 = anvil.compile(f"{name}_b1", example(name, 1))
-            e256 = anvil.compile(f"{name}_b256", example(name, 256))
-            for t in threads:
-                a1 = anvil.bench(e1, runs * 10, t)
-                p1 = torch_ms(net, 1, runs * 10, t)
-                a256 = 256 * 1000 / anvil.bench(e256, runs, t)
-                p256 = 256 * 1000 / torch_ms(net, 256, runs, t)
-                out(f"| {name} | {t} | {a1:.4f} | {p1:.4f} | {p1 / a1:.2f} | {a256:.0f} | {p256:.0f} | {a256 / p256:.2f} |")
-            print(f"{name}: done", file=sys.stderr)
-
-        out("\n## Compile time\n")
-        out("| model | anvilc seconds (median of 5) |")
-        out("|---|---|")
-        for name in ("mlp", "lenet"):
-            src = os.path.join(ROOT, "examples", name + ".mlir")
-            times = []
-            for _ in range(5):
-                start = time.perf_counter()
-                sh([anvil.anvilc, src, "-o", os.path.join(tmp, name + "-ct")])
-                times.append(time.perf_counter() - start)
-            out(f"| {name} | {statistics.median(times):.3f} |")
-
-        out("\n## Training: Anvil vs PyTorch\n")
-        out("All of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9, each run in its own "
-            f"process: the MLP for {args.epochs} epochs, LeNet-5 for {args.lenet_epochs}. "
-            "Seconds per epoch are the median over epochs (ratio = PyTorch / Anvil, higher is "
-            "better for Anvil); accuracy is on the test set after the last epoch; peak RSS is "
-            "the process's maximum resident set.\n")
-        out("| model | threads | Anvil s/epoch | PyTorch s/epoch | ratio | Anvil acc % | "
-            "PyTorch acc % | Anvil peak RSS MB | PyTorch peak RSS MB |")
-        out("|---|---|---|---|---|---|---|---|---|")
-        for name, epochs in (("mlp", args.epochs), ("lenet", args.lenet_epochs)):
-            trainer = os.path.join(tmp, "trainer-" + name)
-            sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"), "--lr",
-                "0.05", "--momentum", "0.9", "-o", trainer])
-            for t in threads:
-                report = os.path.join(tmp, f"report-{name}{t}.json")
-                anvil_rss = peak_rss([trainer, "--epochs", str(epochs), "--threads", str(t),
-                                      "--report-json", report])
-                a = json.load(open(report))
-                rss, stdout = peak_rss([sys.executable, os.path.join(ROOT, "bench", "torch_train.py"),
-                                        "--model", name, "--epochs", str(epochs), "--threads", str(t)],
-                                       capture=True)
-                p = [json.loads(l) for l in stdout.splitlines() if l.startswith("{")]
-                a_s = statistics.median(e["seconds"] for e in a)
-                p_s = statistics.median(e["seconds"] for e in p)
-                out(f"| {name} | {t} | {a_s:.3f} | {p_s:.3f} | {p_s / a_s:.2f} | "
-                    f"{a[-1]['test_accuracy']:.2f} | {p[-1]['test_accuracy']:.2f} | "
-                    f"{anvil_rss / 1024:.0f} | {rss / 1024:.0f} |")
-                print(f"training {name}, {t} thread(s): done", file=sys.stderr)
-        lines += contention(anvil, tmp)
-
+        ort = Ort(args.ort, tmp)
+        try:
+            if "zoo" in only:
+                sections.append(zoo(args, anvil, ort, tmp))
+            if "matmul" in only:
+                sections.append(matmul(args, anvil))
+            if "training" in only:
+                sections.append(training(args, anvil, tmp))
+            if "contention" in only:
+                sections.append(contention(args, anvil, tmp))
+        except Refusal as e:
+            sys.exit(f"bench/run.py: {e}")
+    dnnl = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"],
+                          capture_output=True, text=True).stdout or "?"
     header = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.date.today().isoformat()} by `bench/run.py` (`/usr/bin/python3 bench/run.py`) "
-        f"on {cpu_name()}, {os.cpu_count()} cores; PyTorch {torch.__version__}, oneDNN from "
-        "Debian's libdnnl-dev. This machine is shared and noisy: compare ratios, not absolutes.",
+        f"Measured {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M')} UTC by "
+        f"`/usr/bin/python3 bench/run.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}` on "
+        f"{cpu_name()}, {os.cpu_count()} cores. This machine is shared and noisy: compare "
+        f"ratios, not absolutes. Load average (1/5/15 min) at the start: {load_start}; at the "
+        f"end: {loadavg()}." + (" **A --quick smoke run: few models and runs.**" if args.quick else ""),
         "",
+        "Peers:",
+        f"- ONNX Runtime {ort_version or '(not measured in this run)'} (npm `onnxruntime-node`, "
+        "CPU execution provider), installed by `bench/setup.sh`;",
+        f"- PyTorch {torch_info['torch']} (Debian; BLAS_INFO={torch_info['blas_info']}, which "
+        f"calls the system BLAS: {torch_info['blas_library']}); its 512^3 f32 matmul ran at "
+        f"{torch_info['gflops']:.1f} GFLOP/s at 1 thread;",
+        f"- oneDNN {dnnl} (Debian's libdnnl-dev), for the matmul section.",
     ]
-    text = "\n".join(header + lines) + "\n"
-    tmp_out = args.out + ".tmp"
-    with open(tmp_out, "w") as f:
-        f.write(text)
-    os.replace(tmp_out, args.out)
+    if args.only:
+        header.append("\nThis run measured only: " + ", ".join(only) +
+                      "; the other sections are from earlier runs (their own load lines tell when).")
+    text = write_results(args.out, header, sections, replace=bool(args.only))
     print(text)
 
 

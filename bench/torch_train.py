@@ -2,7 +2,8 @@
 """PyTorch's side of bench/run.py's training comparison.
 
 Trains the same MLP as examples/mlp.mlir (784-256-128-10, ReLU), or with
---model lenet the LeNet-5 of examples/lenet.mlir, on
+--model lenet the LeNet-5 of examples/lenet.mlir (both defined in
+bench/models/export.py), on
 Fashion-MNIST with the same hyperparameters as the Anvil trainer (SGD, lr,
 momentum, batch 64, shuffled, last partial batch dropped), and prints one
 JSON line per epoch: seconds, train_loss, test_loss, test_accuracy.
@@ -13,11 +14,16 @@ Usage: torch_train.py --epochs N --threads T [--model mlp|lenet] [--lr 0.05]
 import argparse
 import gzip
 import json
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
+import export  # noqa: E402  (the MLP and LeNet-5 of the zoo)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -42,16 +48,7 @@ def main():
     torch.manual_seed(0)
     xtr, ytr = load("train")
     xte, yte = load("t10k")
-    if args.model == "mlp":
-        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                    torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                    torch.nn.Linear(128, 10))
-    else:
-        model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-            torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-            torch.nn.Linear(84, 10))
+    model = export.MODELS[args.model][2]()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     batch = 64
     for epoch in range(args.epochs):
