@@ -127,6 +127,11 @@ def check_torch(min_gflops):
                           "--threads", "1"], threads_env(1)))
     print(f"PyTorch {info['torch']}: 512^3 matmul {info['gflops']:.1f} GFLOP/s (peak "
           f"{info['peak_gflops']:.1f}) at 1 thread; BLAS {info['blas_library']}", file=sys.stderr)
+    # Debian's netlib BLAS lives in .../blas/ (OpenBLAS in .../openblas-pthread/).
+    reference = [p for p in info["blas_library"].split(", ") if os.path.basename(os.path.dirname(p)) == "blas"]
+    if reference:
+        raise Refusal(f"PyTorch called the reference BLAS ({reference[0]}): its 512x512x512 "
+                      f"matmul ran at {info['peak_gflops']:.1f} GFLOP/s at 1 thread; {SETUP}.")
     if info["peak_gflops"] < min_gflops:
         raise Refusal(
             f"PyTorch's 512x512x512 matmul runs at {info['peak_gflops']:.1f} GFLOP/s at 1 thread "
@@ -323,7 +328,15 @@ def zoo(args, anvil, ort, tmp):
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes, ratios, failed = [], {t: [] for t in threads_list}, []
     for name in names:
-        batches, rows, anvil_err = measure_model(name, anvil, ort, args, tmp, threads_list)
+        try:
+            batches, rows, anvil_err = measure_model(name, anvil, ort, args, tmp, threads_list)
+        except (subprocess.CalledProcessError, OSError, RuntimeError) as e:
+            # A peer or the export failing on one model must not lose the others.
+            detail = e.stderr.strip().splitlines()[-1] if getattr(e, "stderr", None) else str(e)
+            notes.append(f"{name}: the bench failed on it: {detail}".replace("|", "\\|"))
+            table.append(f"| {name} | | | bench failed (note {len(notes)}) | | | | | | | | |")
+            print(f"zoo {name}: failed: {detail}", file=sys.stderr)
+            continue
         if anvil_err:
             notes.append(f"{name}: {anvil_err}")
             failed.append(name)
@@ -355,8 +368,9 @@ def zoo(args, anvil, ort, tmp):
              f"Models from `bench/models/export.py` (random init, ONNX opset {export.OPSET}, symbolic "
              "batch), each compiled by `anvilc MODEL.onnx --bind batch=B`. Median latency in ms of "
              f"at least {args.min_runs} and at most {args.runs} timed runs (about "
-             f"{args.seconds:g} s per measurement) after warm-up. Anvil: the executable's `--bench` "
-             "loop (in process, zero inputs). ONNX Runtime: CPU execution provider, all graph "
+             f"{args.seconds:g} s per measurement) after warm-up (Anvil's: at least 10 runs and "
+             "50 ms; the others': 3 runs). Anvil: the executable's `--bench` loop (in process, zero "
+             "inputs). ONNX Runtime: CPU execution provider, all graph "
              "optimizations, sequential execution, intra-op threads = threads, called from node "
              "(`bench/ort_bench.js`). PyTorch: eval, inference mode, its own process with OMP and "
              "OpenBLAS at that many threads (`bench/torch_infer.py`). Ratios are peer ms / Anvil ms: "
