@@ -587,6 +587,8 @@ def main():
     try:
         torch_info = check_torch(args.min_gflops)
         ort_version = check_ort(args.ort) if "zoo" in only else None
+        if ort_version:
+            print(f"ONNX Runtime {ort_version} (onnxruntime-node in {args.ort})", file=sys.stderr)
     except Refusal as e:
         sys.exit(f"bench/run.py: refusing to run: {e}")
     sections = []
