@@ -133,6 +133,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // The signatures the runtime sees, and the parameters it fills, recorded
+  // while still on tensors: code generation reads them at the end.
+  pm.addPass(createRecordInterfacePass());
   // Empty entry-point tensors become tensor<0xT>, which the bare-pointer
   // convention takes like any other.
   pm.addPass(createEraseEmptyIOPass());
