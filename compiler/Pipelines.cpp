@@ -59,13 +59,6 @@ StringRef mlir::anvil::phaseName(Phase phase) {
   return "";
 }
 
-std::optional<Phase> mlir::anvil::parsePhase(StringRef name) {
-  for (auto [p, n] : kPhases)
-    if (n == name)
-      return p;
-  return std::nullopt;
-}
-
 void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
   // The batch is a compile-time choice: every shape follows it.
