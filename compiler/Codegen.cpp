@@ -11,10 +11,13 @@
 
 #include "compiler/Codegen.h"
 #include "compiler/ParallelCodegen.h"
+#include "passes/Passes.h"
+#include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Module.h"
@@ -24,6 +27,7 @@
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -39,48 +43,78 @@
 using namespace mlir;
 using namespace mlir::anvil;
 
-std::string TensorSpec::str() const {
-  std::string s = dtype + "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "," : "") + std::to_string(d);
-  return s + "]";
+namespace {
+
+/// One argument or result of an entry point: element type ("f32", "f64",
+/// "i64", "i32", "i8", "bool") and static shape.
+struct TensorSpec {
+  std::string dtype;
+  std::vector<int64_t> shape;
+
+  /// "f32[64,784]"
+  std::string str() const {
+    std::string s = dtype + "[";
+    for (auto [i, d] : llvm::enumerate(shape))
+      s += (i ? "," : "") + std::to_string(d);
+    return s + "]";
+  }
+
+  /// The C element type ("float", "int64_t", ...).
+  std::string cType() const {
+    return llvm::StringSwitch<std::string>(dtype)
+        .Case("f32", "float")
+        .Case("f64", "double")
+        .Case("i64", "int64_t")
+        .Case("i32", "int32_t")
+        .Case("i8", "int8_t")
+        .Default("bool");
+  }
+
+  int64_t bytes() const {
+    int64_t n = llvm::StringSwitch<int64_t>(dtype)
+                    .Cases("f64", "i64", 8)
+                    .Cases("f32", "i32", 4)
+                    .Default(1);
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+/// One entry point as the runtime and the C API see it.
+struct EntryPoint {
+  std::string name;
+  std::vector<TensorSpec> inputs, results;
+
+  /// "f32[64,784];i64[64]->f32[]": inputs, then results.
+  std::string signature() const {
+    std::string s;
+    for (auto [i, t] : llvm::enumerate(inputs))
+      s += (i ? ";" : "") + t.str();
+    s += "->";
+    for (auto [i, t] : llvm::enumerate(results))
+      s += (i ? ";" : "") + t.str();
+    return s;
+  }
+};
+
+/// A parameter kept outside the code (anvilc --weights-file): its name, the
+/// global that holds it at run time, and its type (which gives its size).
+struct ExternalParam {
+  std::string name;
+  std::string symbol;
+  TensorSpec type;
+};
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-std::string TensorSpec::cType() const {
-  return llvm::StringSwitch<std::string>(dtype)
-      .Case("f32", "float")
-      .Case("f64", "double")
-      .Case("i64", "int64_t")
-      .Case("i32", "int32_t")
-      .Case("i8", "int8_t")
-      .Default("bool");
-}
-
-int64_t TensorSpec::bytes() const {
-  int64_t n = llvm::StringSwitch<int64_t>(dtype)
-                  .Cases("f64", "i64", 8)
-                  .Cases("f32", "i32", 4)
-                  .Default(1);
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-std::string EntryPoint::signature() const {
-  std::string s;
-  for (auto [i, t] : llvm::enumerate(inputs))
-    s += (i ? ";" : "") + t.str();
-  s += "->";
-  for (auto [i, t] : llvm::enumerate(results))
-    s += (i ? ";" : "") + t.str();
-  return s;
-}
-
-/// The spec of a static tensor (or memref) type, or nullopt if the runtime
-/// can't pass it.
-static std::optional<TensorSpec> specOf(Type type) {
-  auto tensor = dyn_cast<ShapedType>(type);
-  if (!tensor || !tensor.hasRank() || !tensor.hasStaticShape())
+/// The spec of a static tensor type, or nullopt if the runtime can't pass
+/// it (anvil-record-interface has refused those already).
+std::optional<TensorSpec> specOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
     return std::nullopt;
   Type elt = tensor.getElementType();
   std::string dtype = elt.isF32()                 ? "f32"
@@ -96,52 +130,69 @@ static std::optional<TensorSpec> specOf(Type type) {
                                                 tensor.getShape().end())};
 }
 
-FailureOr<std::vector<EntryPoint>>
-mlir::anvil::collectEntryPoints(ModuleOp module) {
+/// The specs of `types`, or an internal error naming `what`.
+llvm::Expected<std::vector<TensorSpec>> specsOf(TypeRange types,
+                                                const std::string &what) {
+  std::vector<TensorSpec> specs;
+  for (Type t : types) {
+    std::optional<TensorSpec> spec = specOf(t);
+    if (!spec)
+      return error("internal error: " + what +
+                   " has a type the runtime cannot pass");
+    specs.push_back(*spec);
+  }
+  return specs;
+}
+
+/// The functions that anvil-record-interface gave an `anvil.signature`
+/// (func.func before the llvm phase, llvm.func after it), in order.
+llvm::Expected<std::vector<EntryPoint>> readEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
+  for (Operation &op : *module.getBody()) {
+    auto type = op.getAttrOfType<TypeAttr>(kSignatureAttr);
+    auto symbol = dyn_cast<SymbolOpInterface>(op);
+    if (!type || !symbol)
       continue;
-    EntryPoint entry{func.getName().str(), {}, {}};
-    FunctionType type = func.getFunctionType();
-    for (auto [i, t] : llvm::enumerate(type.getInputs())) {
-      auto spec = specOf(t);
-      if (!spec)
-        return func.emitError("argument ")
-               << i << " has type " << t
-               << ", which a compiled entry point cannot take; use a tensor "
-                  "with a static shape of f32, f64, i64, i32, i8 or i1";
-      entry.inputs.push_back(*spec);
-    }
-    for (auto [i, t] : llvm::enumerate(type.getResults())) {
-      auto spec = specOf(t);
-      if (!spec)
-        return func.emitError("result ")
-               << i << " has type " << t
-               << ", which a compiled entry point cannot return";
-      entry.results.push_back(*spec);
-    }
-    entries.push_back(std::move(entry));
+    auto function = dyn_cast<FunctionType>(type.getValue());
+    std::string name = symbol.getName().str();
+    if (!function)
+      return error("internal error: @" + name + " has a malformed " +
+                   kSignatureAttr.str());
+    auto inputs = specsOf(function.getInputs(), "@" + name);
+    if (!inputs)
+      return inputs.takeError();
+    auto results = specsOf(function.getResults(), "@" + name);
+    if (!results)
+      return results.takeError();
+    entries.push_back({name, std::move(*inputs), std::move(*results)});
   }
   return entries;
 }
 
-std::vector<ExternalParam> mlir::anvil::collectExternalParams(ModuleOp module) {
+/// The parameters in `anvil.external_params`, in order.
+llvm::Expected<std::vector<ExternalParam>> readExternalParams(ModuleOp module) {
   std::vector<ExternalParam> params;
-  for (auto global : module.getOps<memref::GlobalOp>()) {
-    auto name = global->getAttrOfType<StringAttr>("anvil.param_name");
-    if (!name)
-      continue;
-    // Parameters have the element types entry points have (AnvilOps.td).
-    std::optional<TensorSpec> type = specOf(global.getType());
-    assert(type && "a parameter of a type the runtime cannot hold");
-    params.push_back({name.str(), global.getSymName().str(), *type});
+  auto list = module->getAttrOfType<ArrayAttr>(kExternalParamsAttr);
+  if (!list)
+    return params;
+  for (Attribute entry : list) {
+    auto dict = dyn_cast<DictionaryAttr>(entry);
+    auto name = dict ? dict.getAs<StringAttr>("name") : nullptr;
+    auto storage = dict ? dict.getAs<FlatSymbolRefAttr>("storage") : nullptr;
+    auto type = dict ? dict.getAs<TypeAttr>("type") : nullptr;
+    std::optional<TensorSpec> spec =
+        type ? specOf(type.getValue()) : std::nullopt;
+    if (!name || !storage || !spec)
+      return error("internal error: a malformed " + kExternalParamsAttr.str());
+    params.push_back({name.str(), storage.getValue().str(), *spec});
   }
   return params;
 }
 
+} // namespace
+
 /// Adds the tables the runtime reads and gives entry points their prefix.
-static std::string addTables(llvm::Module &module,
+static llvm::Error addTables(llvm::Module &module,
                              const std::vector<EntryPoint> &entries,
                              const std::vector<ExternalParam> &params,
                              const std::string &weightsPath) {
@@ -157,7 +208,7 @@ static std::string addTables(llvm::Module &module,
   for (const EntryPoint &e : entries) {
     llvm::Function *fn = module.getFunction(e.name);
     if (!fn)
-      return "internal error: entry point @" + e.name + " vanished";
+      return error("internal error: entry point @" + e.name + " vanished");
     fn->setName("anvil_" + e.name);
     rows.push_back(llvm::ConstantStruct::get(
         entryType, {str(e.name), str(e.signature()), fn}));
@@ -178,7 +229,8 @@ static std::string addTables(llvm::Module &module,
   for (const ExternalParam &p : params) {
     llvm::GlobalVariable *storage = module.getGlobalVariable(p.symbol, true);
     if (!storage)
-      return "internal error: parameter storage @" + p.symbol + " vanished";
+      return error("internal error: parameter storage @" + p.symbol +
+                   " vanished");
     paramRows.push_back(llvm::ConstantStruct::get(
         paramType, {str(p.name), str(p.type.str()), storage,
                     llvm::ConstantInt::get(i64, p.type.bytes())}));
@@ -194,7 +246,7 @@ static std::string addTables(llvm::Module &module,
   new llvm::GlobalVariable(module, path->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, path,
                            "anvil_model_weights_path");
-  return "";
+  return llvm::Error::success();
 }
 
 /// LLVM's full unroller takes whole nests of small constant trip counts
@@ -211,7 +263,7 @@ static void limitFullUnrolling() {
     it->second->addOccurrence(0, "unroll-full-max-count", "16");
 }
 
-std::string
+llvm::Error
 mlir::anvil::writeOutput(const std::string &path,
                          llvm::function_ref<void(llvm::raw_ostream &)> write) {
   // A temporary beside the output (so the rename is atomic), removed if
@@ -219,7 +271,8 @@ mlir::anvil::writeOutput(const std::string &path,
   llvm::Expected<llvm::sys::fs::TempFile> temp =
       llvm::sys::fs::TempFile::create(path + "-%%%%%%.tmp");
   if (!temp)
-    return "cannot write '" + path + "': " + llvm::toString(temp.takeError());
+    return error("cannot write '" + path +
+                 "': " + llvm::toString(temp.takeError()));
   std::error_code ec;
   {
     llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
@@ -230,11 +283,26 @@ mlir::anvil::writeOutput(const std::string &path,
   }
   if (ec) {
     llvm::consumeError(temp->discard());
-    return "cannot write '" + path + "': " + ec.message();
+    return error("cannot write '" + path + "': " + ec.message());
   }
   if (llvm::Error e = temp->keep(path))
-    return "cannot write '" + path + "': " + llvm::toString(std::move(e));
-  return "";
+    return error("cannot write '" + path +
+                 "': " + llvm::toString(std::move(e)));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::anvil::checkWritable(const std::string &path,
+                                       const std::string &what) {
+  llvm::SmallString<256> dir(path);
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_filename(dir);
+  if (!llvm::sys::fs::is_directory(dir))
+    return error("cannot write " + what + " '" + path + "': the directory '" +
+                 dir + "' does not exist");
+  if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+    return error("cannot write " + what + " '" + path + "': the directory '" +
+                 dir + "' is not writable");
+  return llvm::Error::success();
 }
 
 /// Makes every target Debian's libLLVM has available (once).
@@ -258,57 +326,57 @@ bool TargetOptions::isHost() const {
   return t.getArch() == host.getArch() && t.getOS() == host.getOS();
 }
 
-/// The target of `triple`, or an error message in `error`.
-static const llvm::Target *lookupTarget(const std::string &triple,
-                                        std::string &error) {
+/// The target of `triple`, or an error naming --target-triple.
+static llvm::Expected<const llvm::Target *>
+lookupTarget(const std::string &triple) {
   initializeTargets();
   std::string why;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, why);
-  if (!target) {
-    std::string names;
-    for (const llvm::Target &t : llvm::TargetRegistry::targets())
-      names += (names.empty() ? "" : ", ") + std::string(t.getName());
-    error = "unknown --target-triple '" + triple + "' (" + why +
-            "); the architectures this anvilc knows: " + names;
-  }
-  return target;
+  if (target)
+    return target;
+  std::string names;
+  for (const llvm::Target &t : llvm::TargetRegistry::targets())
+    names += (names.empty() ? "" : ", ") + std::string(t.getName());
+  return error("unknown --target-triple '" + triple + "' (" + why +
+               "); the architectures this anvilc knows: " + names);
 }
 
-std::string mlir::anvil::checkTarget(const TargetOptions &target) {
-  std::string triple = target.tripleOrHost(), error;
-  const llvm::Target *llvmTarget = lookupTarget(triple, error);
+llvm::Error mlir::anvil::checkTarget(const TargetOptions &target) {
+  std::string triple = target.tripleOrHost();
+  llvm::Expected<const llvm::Target *> llvmTarget = lookupTarget(triple);
   if (!llvmTarget)
-    return error;
+    return llvmTarget.takeError();
   if (target.cpu.empty())
-    return "";
+    return llvm::Error::success();
   std::unique_ptr<llvm::MCSubtargetInfo> info(
-      llvmTarget->createMCSubtargetInfo(triple, "", ""));
+      (*llvmTarget)->createMCSubtargetInfo(triple, "", ""));
   if (info && !info->isCPUStringValid(target.cpu))
-    return "unknown --target-cpu '" + target.cpu + "' for " + triple +
-           "; `anvilc --target-cpu=help` lists the valid ones";
-  return "";
+    return error("unknown --target-cpu '" + target.cpu + "' for " + triple +
+                 "; `anvilc --target-cpu=help` lists the valid ones");
+  return llvm::Error::success();
 }
 
-std::string mlir::anvil::targetCpus(const TargetOptions &target,
-                                    std::vector<std::string> &cpus) {
-  std::string triple = target.tripleOrHost(), error;
-  const llvm::Target *llvmTarget = lookupTarget(triple, error);
+llvm::Expected<std::vector<std::string>>
+mlir::anvil::targetCpus(const TargetOptions &target) {
+  std::string triple = target.tripleOrHost();
+  llvm::Expected<const llvm::Target *> llvmTarget = lookupTarget(triple);
   if (!llvmTarget)
-    return error;
+    return llvmTarget.takeError();
+  std::vector<std::string> cpus;
   std::unique_ptr<llvm::MCSubtargetInfo> info(
-      llvmTarget->createMCSubtargetInfo(triple, "", ""));
+      (*llvmTarget)->createMCSubtargetInfo(triple, "", ""));
   if (info)
     for (const llvm::SubtargetSubTypeKV &cpu :
          info->getAllProcessorDescriptions())
       cpus.push_back(cpu.Key);
-  return "";
+  return cpus;
 }
 
 /// 2 GiB: what x86-64's default (small) code model addresses, data
 /// included; beyond it the link fails with truncated relocations.
 static constexpr int64_t kMaxStaticBytes = int64_t(1) << 31;
 
-std::string mlir::anvil::checkStaticStorage(ModuleOp module) {
+llvm::Error mlir::anvil::checkStaticStorage(ModuleOp module) {
   int64_t total = 0, largest = 0;
   std::string largestName;
   for (auto global : module.getOps<memref::GlobalOp>()) {
@@ -327,26 +395,52 @@ std::string mlir::anvil::checkStaticStorage(ModuleOp module) {
     }
   }
   if (total <= kMaxStaticBytes)
-    return "";
-  return "the model needs " + std::to_string(total) +
-         " bytes of static storage (parameters and the arenas of "
-         "temporaries; the largest, @" +
-         largestName + ", has " + std::to_string(largest) +
-         " bytes), more than the 2 GiB (2147483648 bytes) an executable or "
-         "library can hold; use a smaller --batch or a smaller model";
+    return llvm::Error::success();
+  return error(
+      "the model needs " + std::to_string(total) +
+      " bytes of static storage (parameters and the arenas of "
+      "temporaries; the largest, @" +
+      largestName + ", has " + std::to_string(largest) +
+      " bytes), more than the 2 GiB (2147483648 bytes) an executable or "
+      "library can hold; use a smaller --batch or a smaller model");
 }
 
-std::string mlir::anvil::emitObject(ModuleOp module,
-                                    const std::vector<EntryPoint> &entries,
-                                    const std::vector<ExternalParam> &params,
+void mlir::anvil::printMemoryPlans(ModuleOp module, llvm::raw_ostream &os) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    auto plan = func->getAttrOfType<DictionaryAttr>("anvil.memory_plan");
+    if (!plan)
+      continue;
+    os << "memory plan of @" << func.getName() << ": arena "
+       << cast<IntegerAttr>(plan.get("arena_bytes")).getInt() << " bytes\n";
+    os << llvm::formatv("  {0,10} {1,10}  {2,-10} {3}\n", "offset", "bytes",
+                        "live", "type");
+    for (Attribute entry : cast<ArrayAttr>(plan.get("buffers"))) {
+      auto e = cast<DictionaryAttr>(entry);
+      ArrayRef<int64_t> live = cast<DenseI64ArrayAttr>(e.get("live"));
+      os << llvm::formatv("  {0,10} {1,10}  {2,-10} {3}\n",
+                          cast<IntegerAttr>(e.get("offset")).getInt(),
+                          cast<IntegerAttr>(e.get("bytes")).getInt(),
+                          llvm::formatv("[{0}, {1}]", live[0], live[1]).str(),
+                          cast<TypeAttr>(e.get("type")).getValue());
+    }
+  }
+}
+
+llvm::Error mlir::anvil::emitObject(ModuleOp module,
                                     const std::string &weightsPath,
                                     const TargetOptions &target,
                                     const std::string &path) {
   limitFullUnrolling();
-  std::string triple = target.tripleOrHost(), error;
-  const llvm::Target *llvmTarget = lookupTarget(triple, error);
+  auto entries = readEntryPoints(module);
+  if (!entries)
+    return entries.takeError();
+  auto params = readExternalParams(module);
+  if (!params)
+    return params.takeError();
+  std::string triple = target.tripleOrHost();
+  llvm::Expected<const llvm::Target *> llvmTarget = lookupTarget(triple);
   if (!llvmTarget)
-    return error;
+    return llvmTarget.takeError();
   // Default: this machine's CPU and features, or a generic one for others.
   std::string cpu = target.cpu, features;
   if (cpu.empty() && target.isHost()) {
@@ -356,23 +450,22 @@ std::string mlir::anvil::emitObject(ModuleOp module,
   } else if (cpu.empty()) {
     cpu = "generic";
   }
-  MachineFactory makeMachine = [=] {
-    return std::unique_ptr<llvm::TargetMachine>(llvmTarget->createTargetMachine(
-        triple, cpu, features, {}, llvm::Reloc::PIC_));
+  MachineFactory makeMachine = [=, t = *llvmTarget] {
+    return std::unique_ptr<llvm::TargetMachine>(
+        t->createTargetMachine(triple, cpu, features, {}, llvm::Reloc::PIC_));
   };
   std::unique_ptr<llvm::TargetMachine> machine = makeMachine();
   if (!machine)
-    return "cannot create a target machine for " + triple + " / " + cpu;
+    return error("cannot create a target machine for " + triple + " / " + cpu);
 
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context);
   if (!llvmModule)
-    return "translation to LLVM IR failed";
+    return error("translation to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
-  if (std::string e = addTables(*llvmModule, entries, params, weightsPath);
-      !e.empty())
+  if (llvm::Error e = addTables(*llvmModule, *entries, *params, weightsPath))
     return e;
 
   // Emitted into memory first: writeOutput then reports a full disk as an
@@ -384,31 +477,55 @@ std::string mlir::anvil::emitObject(ModuleOp module,
   if (!target.isHost())
     jobs = 1;
   llvm::SmallVector<char, 0> object;
-  if (std::string e =
-          optimizeAndEmit(std::move(llvmModule), makeMachine, jobs, object);
-      !e.empty())
+  if (llvm::Error e =
+          optimizeAndEmit(std::move(llvmModule), makeMachine, jobs, object))
     return e;
   return writeOutput(path, [&](llvm::raw_ostream &os) {
     os.write(object.data(), object.size());
   });
 }
 
-std::string mlir::anvil::linkExecutable(const std::string &object,
-                                        const std::string &libDir,
-                                        const std::string &mainLibrary,
-                                        const std::string &output) {
+/// A fresh name beside `path` for a temporary that is renamed to `path`
+/// once everything is written, and removed if anvilc is interrupted first.
+static std::string temporaryFor(const std::string &path) {
+  llvm::SmallString<256> temp;
+  llvm::sys::fs::createUniquePath(path + "-%%%%%%.tmp", temp, false);
+  llvm::sys::RemoveFileOnSignal(temp);
+  return temp.str().str();
+}
+
+/// Renames a temporary to `to` (removes it when `to` is empty or the
+/// rename fails) and forgets it.
+static llvm::Error finishTemporary(const std::string &temp,
+                                   const std::string &to = "") {
+  llvm::Error result = llvm::Error::success();
+  if (!to.empty())
+    if (std::error_code ec = llvm::sys::fs::rename(temp, to))
+      result = error("cannot write '" + to + "': " + ec.message());
+  if (to.empty() || result)
+    llvm::sys::fs::remove(temp);
+  llvm::sys::DontRemoveFileOnSignal(temp);
+  return result;
+}
+
+/// Links `object` with the runtime found in `libDir` and the main()
+/// library `mainLibrary` into the executable `output`.
+static llvm::Error linkObject(const std::string &object,
+                              const std::string &libDir,
+                              const std::string &mainLibrary,
+                              const std::string &output) {
   auto cxx = llvm::sys::findProgramByName("c++");
   if (!cxx)
     cxx = llvm::sys::findProgramByName("g++");
   if (!cxx)
-    return "no C++ linker (c++ or g++) on PATH; install g++";
+    return error("no C++ linker (c++ or g++) on PATH; install g++");
   std::string mainLib = libDir + "/lib" + mainLibrary + ".a";
   std::string runtimeLib = libDir + "/libAnvilRuntime.a";
   std::string checksLib = libDir + "/libAnvilChecks.a";
   for (const std::string &lib : {mainLib, runtimeLib, checksLib})
     if (!llvm::sys::fs::exists(lib))
-      return "the model runtime is missing: " + lib +
-             " (was anvilc moved away from its build or install tree?)";
+      return error("the model runtime is missing: " + lib +
+                   " (was anvilc moved away from its build or install tree?)");
   // Parallel loops call LLVM's OpenMP runtime (Debian's libomp-19-dev).
   std::vector<llvm::StringRef> args = {*cxx,
                                        "-o",
@@ -427,62 +544,62 @@ std::string mlir::anvil::linkExecutable(const std::string &object,
   // A sanitizer build's runtime is instrumented: link the sanitizers' own.
   args.push_back(ANVIL_MODEL_LINK_FLAGS);
 #endif
-  std::string error;
-  int rc =
-      llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);
-  if (rc != 0) {
-    llvm::sys::fs::remove(output);
-    return "linking failed" + (error.empty() ? "" : ": " + error);
-  }
-  return "";
+  std::string why;
+  if (llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &why))
+    return error("linking failed" + (why.empty() ? "" : ": " + why));
+  return llvm::Error::success();
 }
 
-std::string mlir::anvil::archiveLibrary(const std::string &object,
-                                        const std::string &libDir,
-                                        const std::string &output) {
-  // The model's object, and the run-time checks it calls (so that the
-  // library needs nothing of Anvil's to link).
-  std::string checksLib = libDir + "/libAnvilChecks.a";
-  auto fail = [&](const std::string &what, llvm::Error e) {
-    return what + ": " + llvm::toString(std::move(e));
-  };
-  std::vector<llvm::NewArchiveMember> members;
-  llvm::Expected<llvm::NewArchiveMember> model =
-      llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
-  if (!model)
-    return fail("cannot read the object file", model.takeError());
-  members.push_back(std::move(*model));
-  auto buffer = llvm::MemoryBuffer::getFile(checksLib);
-  if (!buffer)
-    return "the model runtime is missing: " + checksLib + " (" +
-           buffer.getError().message() + ")";
-  llvm::Expected<std::unique_ptr<llvm::object::Archive>> checks =
-      llvm::object::Archive::create((*buffer)->getMemBufferRef());
-  if (!checks)
-    return fail(checksLib, checks.takeError());
-  llvm::Error childError = llvm::Error::success();
-  for (const llvm::object::Archive::Child &child :
-       (*checks)->children(childError)) {
-    llvm::Expected<llvm::NewArchiveMember> member =
-        llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
-    if (!member)
-      return fail(checksLib, member.takeError());
-    members.push_back(std::move(*member));
+/// Writes the weights file to `temp`; errors name `path`, where it goes.
+static llvm::Error writeWeightsTo(const std::string &temp,
+                                  const std::string &path,
+                                  const std::vector<::anvil::NamedTensor> &w) {
+  try {
+    ::anvil::writeWeights(temp, w);
+  } catch (const ::anvil::Error &e) {
+    // The message names the temporary; the user knows the real name.
+    std::string message = e.what();
+    if (size_t at = message.find(temp); at != std::string::npos)
+      message.replace(at, temp.size(), path);
+    return error(message);
   }
-  if (childError)
-    return fail(checksLib, std::move(childError));
-  // Written to a temporary and renamed (removed on failure and signals).
-  if (llvm::Error e = llvm::writeArchive(
-          output, members, llvm::SymtabWritingMode::NormalSymtab,
-          llvm::object::Archive::K_GNU, /*Deterministic=*/true,
-          /*Thin=*/false))
-    return fail("cannot write '" + output + "'", std::move(e));
-  return "";
+  return llvm::Error::success();
 }
 
-std::string mlir::anvil::libraryHeader(const std::vector<EntryPoint> &entries,
-                                       const std::string &guard,
-                                       const std::string &model) {
+llvm::Error mlir::anvil::buildExecutable(ModuleOp module,
+                                         const TargetOptions &target,
+                                         const LinkOptions &link,
+                                         const std::string &output) {
+  // The object, the executable and its weights are temporaries until all of
+  // them are written: then the weights, and last the executable, are
+  // renamed into place. Any failure (or a signal) removes them all.
+  std::string object = temporaryFor(output + ".o");
+  std::string built = temporaryFor(output);
+  std::string weights =
+      link.weightsPath.empty() ? "" : temporaryFor(link.weightsPath);
+  llvm::Error e = emitObject(module, link.weightsPath, target, object);
+  if (!e && !weights.empty())
+    e = writeWeightsTo(weights, link.weightsPath, link.weights);
+  if (!e)
+    e = linkObject(object, link.libDir, link.mainLibrary, built);
+  if (!e && !weights.empty())
+    e = finishTemporary(weights, link.weightsPath);
+  if (!e)
+    e = finishTemporary(built, output);
+  // (Each is gone or renamed already when there is nothing to remove.)
+  llvm::consumeError(finishTemporary(object));
+  llvm::consumeError(finishTemporary(built));
+  if (!weights.empty())
+    llvm::consumeError(finishTemporary(weights));
+  return e;
+}
+
+/// The C header of a library built from `model`: one documented prototype
+/// per entry point, with its exact shapes and buffer sizes.
+static std::string libraryHeader(const std::vector<EntryPoint> &entries,
+                                 const std::string &guard,
+                                 const std::string &model) {
+
   std::string h;
   llvm::raw_string_ostream os(h);
   os << "/* Generated by anvilc from " << model << ". Do not edit.\n"
@@ -541,4 +658,77 @@ std::string mlir::anvil::libraryHeader(const std::vector<EntryPoint> &entries,
   }
   os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   return h;
+}
+
+/// Archives `object` with the run-time checks it calls into `output`.
+static llvm::Error archiveLibrary(const std::string &object,
+                                  const std::string &libDir,
+                                  const std::string &output) {
+  // The model's object, and the run-time checks it calls (so that the
+  // library needs nothing of Anvil's to link).
+  std::string checksLib = libDir + "/libAnvilChecks.a";
+  auto fail = [&](const std::string &what, llvm::Error e) {
+    return error(what + ": " + llvm::toString(std::move(e)));
+  };
+  std::vector<llvm::NewArchiveMember> members;
+  llvm::Expected<llvm::NewArchiveMember> model =
+      llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
+  if (!model)
+    return fail("cannot read the object file", model.takeError());
+  members.push_back(std::move(*model));
+  auto buffer = llvm::MemoryBuffer::getFile(checksLib);
+  if (!buffer)
+    return error("the model runtime is missing: " + checksLib + " (" +
+                 buffer.getError().message() + ")");
+  llvm::Expected<std::unique_ptr<llvm::object::Archive>> checks =
+      llvm::object::Archive::create((*buffer)->getMemBufferRef());
+  if (!checks)
+    return fail(checksLib, checks.takeError());
+  llvm::Error childError = llvm::Error::success();
+  for (const llvm::object::Archive::Child &child :
+       (*checks)->children(childError)) {
+    llvm::Expected<llvm::NewArchiveMember> member =
+        llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+    if (!member)
+      return fail(checksLib, member.takeError());
+    members.push_back(std::move(*member));
+  }
+  if (childError)
+    return fail(checksLib, std::move(childError));
+  // Written to a temporary and renamed (removed on failure and signals).
+  if (llvm::Error e = llvm::writeArchive(
+          output, members, llvm::SymtabWritingMode::NormalSymtab,
+          llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+          /*Thin=*/false))
+    return fail("cannot write '" + output + "'", std::move(e));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::anvil::buildLibrary(ModuleOp module,
+                                      const TargetOptions &target,
+                                      const std::string &libDir,
+                                      const std::string &output,
+                                      const std::string &model) {
+  auto entries = readEntryPoints(module);
+  if (!entries)
+    return entries.takeError();
+  std::string object = temporaryFor(output + ".o");
+  llvm::Error e = emitObject(module, "", target, object);
+  if (!e)
+    e = archiveLibrary(object, libDir, output);
+  llvm::consumeError(finishTemporary(object));
+  if (e)
+    return e;
+  // libmlp.a gets mlp.h beside it.
+  llvm::StringRef stem = llvm::sys::path::stem(output);
+  stem.consume_front("lib");
+  llvm::SmallString<128> header = llvm::sys::path::parent_path(output);
+  llvm::sys::path::append(header, stem + ".h");
+  std::string guard = "ANVIL_MODEL_" + stem.upper() + "_H";
+  for (char &c : guard)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  return writeOutput(header.str().str(), [&](llvm::raw_ostream &os) {
+    os << libraryHeader(*entries, guard, model);
+  });
 }

@@ -3,58 +3,35 @@
 // The object phase and the link step: a module in the LLVM dialect becomes
 // LLVM IR (with a table of its entry functions for the runtime), is
 // optimized for the target machine and written as an object file, which is
-// then linked with Anvil's model runtime into an executable.
+// then linked with Anvil's model runtime into an executable, or archived
+// into a static library with a C header. What the runtime sees (entry
+// signatures, external parameters) comes from the attributes that
+// anvil-record-interface left on the module, not from the caller.
+//
+// Errors: like the rest of the driver-facing library (Parameters.h), every
+// function that can fail on user input or the machine returns llvm::Error
+// (llvm::Expected<T> when it makes a value) whose message is one line for
+// the user, naming the file or option; the caller prints it. Problems in
+// the IR itself are MLIR diagnostics, reported by the pass that finds them.
+// Every file is written through a temporary that is renamed once complete
+// and removed on failure or SIGINT/SIGTERM.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ANVIL_COMPILER_CODEGEN_H
 #define ANVIL_COMPILER_CODEGEN_H
 
+#include "runtime/Weights.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
 #include <vector>
 
 namespace mlir::anvil {
-
-/// One argument or result of an entry point: element type ("f32", "f64",
-/// "i64", "i32", "i8", "bool") and static shape.
-struct TensorSpec {
-  std::string dtype;
-  std::vector<int64_t> shape;
-
-  /// "f32[64,784]"
-  std::string str() const;
-  /// The C element type ("float", "int64_t", ...).
-  std::string cType() const;
-  int64_t bytes() const;
-};
-
-/// One entry point as the runtime and the C API see it.
-struct EntryPoint {
-  std::string name;
-  std::vector<TensorSpec> inputs, results;
-
-  /// "f32[64,784];i64[64]->f32[]": inputs, then results.
-  std::string signature() const;
-};
-
-/// The public functions of a module on tensors, in order, with signatures.
-/// Fails (with a diagnostic) on a type the runtime cannot pass.
-FailureOr<std::vector<EntryPoint>> collectEntryPoints(ModuleOp module);
-
-/// A parameter kept outside the code (anvilc --weights-file): its name, the
-/// global that holds it at run time, and its type (which gives its size).
-struct ExternalParam {
-  std::string name;
-  std::string symbol;
-  TensorSpec type;
-};
-
-/// The external parameters of a module after the optimize phase.
-std::vector<ExternalParam> collectExternalParams(ModuleOp module);
 
 struct TargetOptions {
   std::string triple; // empty: the host
@@ -70,54 +47,67 @@ struct TargetOptions {
 };
 
 /// Checks the triple and CPU name against the targets of LLVM (every one
-/// Debian's libLLVM has). Returns an error message naming the option, or "".
-std::string checkTarget(const TargetOptions &target);
+/// Debian's libLLVM has); the error names the option.
+llvm::Error checkTarget(const TargetOptions &target);
 
-/// Sets `cpus` to the CPU names the target knows; returns an error or "".
-std::string targetCpus(const TargetOptions &target,
-                       std::vector<std::string> &cpus);
+/// The CPU names the target knows (`--target-cpu=help`).
+llvm::Expected<std::vector<std::string>>
+targetCpus(const TargetOptions &target);
 
 /// Checks that the module's globals (after bufferization: parameters and
-/// arenas) fit the 2 GiB an executable's data may take on x86-64. Returns
-/// an error message giving the size, or "".
-std::string checkStaticStorage(ModuleOp module);
+/// arenas) fit the 2 GiB an executable's data may take on x86-64; the error
+/// gives the size.
+llvm::Error checkStaticStorage(ModuleOp module);
+
+/// Prints the static arena of every function (its `anvil.memory_plan`,
+/// after bufferization): its size and the offset, size and lifetime of
+/// every buffer in it (`anvilc --print-memory-plan`).
+void printMemoryPlans(ModuleOp module, llvm::raw_ostream &os);
+
+/// Checks, before anything compiles, that `path` could be written: its
+/// directory exists and is writable. `what` ("the output") names it.
+llvm::Error checkWritable(const std::string &path, const std::string &what);
 
 /// Writes `path` through a temporary beside it that `write` fills and that
 /// is renamed at the end: a full disk, or a signal, leaves no file behind.
-/// Returns an error message naming `path`, or "".
-std::string writeOutput(const std::string &path,
+llvm::Error writeOutput(const std::string &path,
                         llvm::function_ref<void(llvm::raw_ostream &)> write);
 
 /// Translates `module` (LLVM dialect) to LLVM IR, renames each entry point
 /// `<name>` to `anvil_<name>`, adds the tables the runtime reads
 /// (`anvil_model_functions`; `anvil_model_params` with the external
-/// parameters (name, type, storage, bytes) and `anvil_model_weights_path`, the
-/// weights file to load by default), optimizes at -O3 and writes an object file
-/// to `path` (atomically). Returns an error message, or "" on success.
-std::string emitObject(ModuleOp module, const std::vector<EntryPoint> &entries,
-                       const std::vector<ExternalParam> &params,
-                       const std::string &weightsPath,
+/// parameters (name, type, storage, bytes) and `anvil_model_weights_path`,
+/// the weights file to load by default), optimizes at -O3 and writes an
+/// object file to `path`.
+llvm::Error emitObject(ModuleOp module, const std::string &weightsPath,
                        const TargetOptions &target, const std::string &path);
 
-/// Links `object` with the runtime found in `libDir` and the main()
-/// library `mainLibrary` (AnvilModelMain for inference, AnvilTrainerMain for
-/// trainers) into the executable `output` (a temporary name: the caller
-/// renames it once everything it needs is written; removed on failure).
-/// Returns an error message or "".
-std::string linkExecutable(const std::string &object, const std::string &libDir,
-                           const std::string &mainLibrary,
-                           const std::string &output);
+/// What an executable is linked from besides its object.
+struct LinkOptions {
+  /// Where the runtime libraries are (build/lib beside build/bin/anvilc).
+  std::string libDir;
+  /// The main() library: AnvilModelMain (inference) or AnvilTrainerMain.
+  std::string mainLibrary = "AnvilModelMain";
+  /// The weights file the executable loads ("": parameters are in the
+  /// code), as an absolute path, and what it holds.
+  std::string weightsPath;
+  std::vector<::anvil::NamedTensor> weights;
+};
 
-/// Archives `object`, with the run-time checks it calls (libAnvilChecks.a
-/// in `libDir`), into the static library `output` (atomically). Returns an
-/// error message or "".
-std::string archiveLibrary(const std::string &object, const std::string &libDir,
-                           const std::string &output);
+/// Emits `module`'s object and links it with the runtime and LLVM's OpenMP
+/// into the executable `output`, and writes its weights file: an executable
+/// never appears without its weights.
+llvm::Error buildExecutable(ModuleOp module, const TargetOptions &target,
+                            const LinkOptions &link, const std::string &output);
 
-/// The C header of a library built from `model`: one documented prototype
-/// per entry point, with its exact shapes and buffer sizes.
-std::string libraryHeader(const std::vector<EntryPoint> &entries,
-                          const std::string &guard, const std::string &model);
+/// Emits `module`'s object and archives it, with the run-time checks it
+/// calls (libAnvilChecks.a in `libDir`), into the static library `output`
+/// (`libmlp.a`), and writes its C header beside it (`mlp.h`): one
+/// documented prototype per entry point, with its exact shapes and buffer
+/// sizes. `model` (the source's name) goes into the header's comment.
+llvm::Error buildLibrary(ModuleOp module, const TargetOptions &target,
+                         const std::string &libDir, const std::string &output,
+                         const std::string &model);
 
 } // namespace mlir::anvil
 

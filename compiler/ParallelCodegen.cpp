@@ -25,71 +25,77 @@
 using namespace mlir;
 using namespace mlir::anvil;
 
+static llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
 /// O3 and object emission of one module with its own machine.
-static std::string emitOne(llvm::Module &module,
+static llvm::Error emitOne(llvm::Module &module,
                            std::unique_ptr<llvm::TargetMachine> machine,
                            llvm::SmallVectorImpl<char> &object) {
   if (!machine)
-    return "cannot create a target machine for " + module.getTargetTriple();
+    return error("cannot create a target machine for " +
+                 module.getTargetTriple());
   if (llvm::Error e = makeOptimizingTransformer(3, 0, machine.get())(&module))
-    return "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return error("LLVM optimization failed: " + llvm::toString(std::move(e)));
   llvm::raw_svector_ostream out(object);
   llvm::legacy::PassManager pm;
   if (machine->addPassesToEmitFile(pm, out, nullptr,
                                    llvm::CodeGenFileType::ObjectFile))
-    return "the target cannot emit object files";
+    return error("the target cannot emit object files");
   pm.run(module);
-  return "";
+  return llvm::Error::success();
 }
 
-/// Runs `program` with `args`; an error message, or "".
-static std::string runTool(llvm::StringRef name,
+/// Runs `program` with `args`.
+static llvm::Error runTool(llvm::StringRef name,
                            std::vector<llvm::StringRef> args) {
   auto program = llvm::sys::findProgramByName(name);
   if (!program)
-    return "no '" + name.str() +
-           "' on PATH (binutils) to join the parts of "
-           "the object; install binutils";
+    return error("no '" + name +
+                 "' on PATH (binutils) to join the parts of the object; "
+                 "install binutils");
   args.insert(args.begin(), *program);
   std::string error;
   if (llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0,
                                 &error) != 0)
-    return name.str() + " failed joining the object" +
-           (error.empty() ? "" : ": " + error);
-  return "";
+    return ::error(name + " failed joining the object" +
+                   (error.empty() ? "" : ": " + error));
+  return llvm::Error::success();
 }
 
 /// Joins relocatable objects into one with `ld -r`, then makes the hidden
 /// symbols (locals SplitModule promoted) local again.
-static std::string join(const std::vector<llvm::SmallVector<char, 0>> &parts,
+static llvm::Error join(const std::vector<llvm::SmallVector<char, 0>> &parts,
                         llvm::SmallVectorImpl<char> &object) {
   llvm::SmallString<128> dir;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("anvilc-parts", dir))
-    return "cannot create a temporary directory: " + ec.message();
-  std::string error;
+    return ::error("cannot create a temporary directory: " + ec.message());
+  llvm::Error error = llvm::Error::success();
   std::vector<std::string> files;
-  for (size_t i = 0; i < parts.size() && error.empty(); ++i) {
+  for (size_t i = 0; i < parts.size() && !error; ++i) {
     files.push_back((dir + "/part" + llvm::Twine(i) + ".o").str());
     std::error_code ec;
     llvm::raw_fd_ostream os(files.back(), ec);
     if (!ec)
       os.write(parts[i].data(), parts[i].size());
     if (ec || os.has_error())
-      error = "cannot write a temporary object in " + dir.str().str();
+      error = ::error("cannot write a temporary object in " + dir);
   }
   std::string joined = (dir + "/joined.o").str();
-  if (error.empty()) {
+  if (!error) {
     std::vector<llvm::StringRef> args = {"-r", "-o", joined};
     args.insert(args.end(), files.begin(), files.end());
     error = runTool("ld", args);
   }
-  if (error.empty())
+  if (!error)
     error = runTool("objcopy", {"--localize-hidden", joined});
-  if (error.empty()) {
+  if (!error) {
     auto buffer = llvm::MemoryBuffer::getFile(joined);
     if (!buffer)
-      error = "cannot read the joined object: " + buffer.getError().message();
+      error = ::error("cannot read the joined object: " +
+                      buffer.getError().message());
     else
       object.assign((*buffer)->getBufferStart(), (*buffer)->getBufferEnd());
   }
@@ -97,7 +103,7 @@ static std::string join(const std::vector<llvm::SmallVector<char, 0>> &parts,
   return error;
 }
 
-std::string mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
+llvm::Error mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
                                          const MachineFactory &makeMachine,
                                          unsigned jobs,
                                          llvm::SmallVectorImpl<char> &object) {
@@ -117,7 +123,7 @@ std::string mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
   });
   module.reset();
   std::vector<llvm::SmallVector<char, 0>> parts(bitcode.size());
-  std::vector<std::string> errors(bitcode.size());
+  std::vector<std::string> errors(bitcode.size()); // one per thread
   std::vector<std::thread> threads;
   for (size_t i = 0; i < bitcode.size(); ++i)
     threads.emplace_back([&, i] {
@@ -129,12 +135,13 @@ std::string mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
         errors[i] = "internal error: " + llvm::toString(part.takeError());
         return;
       }
-      errors[i] = emitOne(**part, makeMachine(), parts[i]);
+      if (llvm::Error e = emitOne(**part, makeMachine(), parts[i]))
+        errors[i] = llvm::toString(std::move(e));
     });
   for (std::thread &t : threads)
     t.join();
   for (const std::string &e : errors)
     if (!e.empty())
-      return e;
+      return error(e);
   return join(parts, object);
 }

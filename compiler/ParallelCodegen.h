@@ -12,6 +12,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <functional>
@@ -29,8 +30,8 @@ using MachineFactory = std::function<std::unique_ptr<llvm::TargetMachine>()>;
 /// symbols the split had to make visible across parts (hidden) are made
 /// local again (`objcopy --localize-hidden`), so the object exports what
 /// a one-piece one would. `jobs` > 1 needs binutils for the host's object
-/// format. Returns an error message, or "".
-std::string optimizeAndEmit(std::unique_ptr<llvm::Module> module,
+/// format. Errors follow Codegen.h: an llvm::Error with one line.
+llvm::Error optimizeAndEmit(std::unique_ptr<llvm::Module> module,
                             const MachineFactory &makeMachine, unsigned jobs,
                             llvm::SmallVectorImpl<char> &object);
 

@@ -92,8 +92,16 @@ mlir::anvil::matchParams(ModuleOp module, const std::string &regex,
 }
 
 llvm::Expected<mlir::anvil::ParamValues>
-mlir::anvil::readInitialValues(const std::string &path,
-                               const std::vector<std::string> &fresh) {
+mlir::anvil::readInitialValues(ModuleOp module, const std::string &path,
+                               const std::string &reinit,
+                               const std::string &modelPath) {
+  std::vector<std::string> fresh;
+  if (!reinit.empty()) {
+    auto matched = matchParams(module, reinit, "--reinit", modelPath);
+    if (!matched)
+      return matched.takeError();
+    fresh = std::move(*matched);
+  }
   llvm::Expected<ParamValues> values = readValues(path);
   if (!values)
     return values.takeError();

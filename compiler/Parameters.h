@@ -5,7 +5,8 @@
 // name (--freeze, --reinit), and computes the starting value of each for the
 // weights file beside an executable or trainer (--init-from, initializers).
 // Every function reports a bad file or name as an llvm::Error whose message
-// names the file and the parameter; none prints or throws.
+// names the file and the parameter; none prints or throws (the convention
+// of the driver-facing library, see Codegen.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,12 +39,14 @@ llvm::Expected<std::vector<std::string>>
 matchParams(ModuleOp module, const std::string &regex, llvm::StringRef option,
             const std::string &modelPath);
 
-/// The values of the checkpoint or weights file at `path` (--init-from),
-/// less those of the parameters named in `fresh` and their optimizer state
+/// The values of the checkpoint or weights file at `path` (--init-from)
+/// for the parameters of `module`, less those of the parameters whose name
+/// matches `reinit` (a regex; "" for none) and their optimizer state
 /// (`<name>.momentum`, `<name>.adam_m`, ...), which start afresh (--reinit).
-llvm::Expected<ParamValues>
-readInitialValues(const std::string &path,
-                  const std::vector<std::string> &fresh);
+llvm::Expected<ParamValues> readInitialValues(ModuleOp module,
+                                              const std::string &path,
+                                              const std::string &reinit,
+                                              const std::string &modelPath);
 
 /// The starting value of every parameter of `module` (after the train
 /// phase, which adds the optimizer state), by name: its value in `initial`

@@ -59,13 +59,6 @@ StringRef mlir::anvil::phaseName(Phase phase) {
   return "";
 }
 
-std::optional<Phase> mlir::anvil::parsePhase(StringRef name) {
-  for (auto [p, n] : kPhases)
-    if (n == name)
-      return p;
-  return std::nullopt;
-}
-
 void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
   // The batch is a compile-time choice: every shape follows it.
@@ -133,6 +126,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
+  // The signatures the runtime sees, and the parameters it fills, recorded
+  // while still on tensors: code generation reads them at the end.
+  pm.addPass(createRecordInterfacePass());
   // Empty entry-point tensors become tensor<0xT>, which the bare-pointer
   // convention takes like any other.
   pm.addPass(createEraseEmptyIOPass());

@@ -29,10 +29,9 @@ enum class Phase {
   Object
 };
 
-/// All phases in order, and their names.
+/// All phases in order, and their names (anvilc's --compile-to values).
 llvm::ArrayRef<Phase> allPhases();
 llvm::StringRef phaseName(Phase phase);
-std::optional<Phase> parsePhase(llvm::StringRef name);
 
 struct PipelineOptions {
   /// Seed for parameters that have no `seed` attribute.

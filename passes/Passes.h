@@ -31,6 +31,13 @@ namespace mlir::anvil {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The attributes anvil-record-interface sets (see Passes.td), which code
+/// generation reads from the final module: a public function's signature
+/// on tensors, and the module's parameters kept in storage.
+inline constexpr llvm::StringLiteral kSignatureAttr = "anvil.signature";
+inline constexpr llvm::StringLiteral kExternalParamsAttr =
+    "anvil.external_params";
+
 } // namespace mlir::anvil
 
 #endif // ANVIL_PASSES_PASSES_H

@@ -425,6 +425,42 @@ def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
   ];
 }
 
+def RecordInterfacePass : Pass<"anvil-record-interface", "ModuleOp"> {
+  let summary = "Record entry signatures and external params as attributes";
+  let description = [{
+    Records what the runtime sees of the model, while functions are still on
+    tensors (bufferization then turns results into out-parameters, and the
+    LLVM lowering signatures into bare pointers):
+
+    - `anvil.signature` on every public function: its `FunctionType`, with
+      the shapes and element types the runtime checks inputs against (an
+      argument or result that is not a static tensor of f32, f64, i64, i32,
+      i8 or i1 is an error naming it);
+    - `anvil.external_params` on the module: one dictionary per parameter
+      kept in storage (anvil-materialize-params `external`), with its
+      `name`, its `storage` global and its `type`.
+
+    Both survive to the LLVM dialect; compiler/Codegen.cpp reads them from
+    the final module for the runtime's tables and a library's C header.
+    Before:
+
+    ```mlir
+    memref.global @__anvil_param_0 : memref<3x2xf32> {anvil.param_name = "w"}
+    func.func @forward(%x: tensor<2x3xf32>) -> tensor<2x2xf32>
+    ```
+
+    After:
+
+    ```mlir
+    module attributes {anvil.external_params = [
+        {name = "w", storage = @__anvil_param_0, type = tensor<3x2xf32>}
+      ]} {
+      func.func @forward(%x: tensor<2x3xf32>) -> tensor<2x2xf32>
+          attributes {anvil.signature = (tensor<2x3xf32>) -> tensor<2x2xf32>}
+    ```
+  }];
+}
+
 def ProtectInputsPass : Pass<"anvil-protect-inputs", "ModuleOp"> {
   let summary = "Mark entry-point arguments read-only for bufferization";
   let description = [{

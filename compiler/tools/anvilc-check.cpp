@@ -16,16 +16,10 @@
 using namespace mlir;
 using namespace anvilc;
 
-// `anvilc check`.
-static cl::opt<std::string> checkModel(cl::Positional,
-                                       cl::desc("<model.onnx|model.mlir>"),
-                                       cl::sub(checkCommand()),
-                                       cl::cat(category()), cl::Required);
-
 /// `anvilc check`: imports (or parses) the model and says what it holds, or
 /// lists every problem at once.
 int anvilc::checkMain(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadModel(checkModel, context);
+  OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
   std::map<std::string, int> ops;
@@ -33,7 +27,7 @@ int anvilc::checkMain(MLIRContext &context) {
     if (op->getDialect() && op->getDialect()->getNamespace() == "anvil")
       ++ops[op->getName().stripDialect().str()];
   });
-  llvm::outs() << checkModel << ": OK, Anvil can compile it\n";
+  llvm::outs() << modelPath << ": OK, Anvil can compile it\n";
   // Unbound ones were taken as 1 (see importModel); a compile needs them.
   std::vector<std::string> unbound;
   for (const std::string &symbol : symbols)

@@ -13,36 +13,31 @@
 using namespace mlir;
 using namespace anvilc;
 
-// `anvilc export`.
-static cl::opt<std::string> exportModel(cl::Positional,
-                                        cl::desc("<model.mlir|model.onnx>"),
-                                        cl::sub(exportCommand()),
-                                        cl::cat(category()), cl::Required);
+// `anvilc export` (and the model, --function, --weights and --seed of
+// anvilc.h).
 static cl::opt<std::string> exportOutput("o",
                                          cl::desc("The ONNX file to write"),
                                          cl::value_desc("file.onnx"),
                                          cl::sub(exportCommand()),
                                          cl::cat(category()), cl::Required);
-static cl::opt<std::string> exportFunction(
-    "function", cl::desc("The function to export (default: @forward)"),
-    cl::init("forward"), cl::sub(exportCommand()), cl::cat(category()));
 
 /// `anvilc export`: the model, with --weights applied, as ONNX.
 int anvilc::exportMain(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadModel(exportModel, context);
+  OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
   if (!weightsIn.empty())
     if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
-      return reportError(llvm::toString(std::move(e)));
-  if (std::string e = checkWritable(exportOutput, "the ONNX model"); !e.empty())
-    return reportError(e);
+      return reportError(std::move(e));
+  if (llvm::Error e =
+          mlir::anvil::checkWritable(exportOutput, "the ONNX model"))
+    return reportError(std::move(e));
+  std::string name = pickFunction(*module).getName().str();
   mlir::anvil::OnnxExport exported;
-  if (std::string e = mlir::anvil::exportOnnx(*module, exportFunction, seed,
-                                              true, exported);
+  if (std::string e =
+          mlir::anvil::exportOnnx(*module, name, seed, true, exported);
       !e.empty())
-    return reportError(exportModel + ": " + e + "\nnothing was exported");
-  std::string e = mlir::anvil::writeOutput(
-      exportOutput, [&](llvm::raw_ostream &os) { os << exported.model; });
-  return e.empty() ? 0 : reportError(e);
+    return reportError(modelPath + ": " + e + "\nnothing was exported");
+  return reportError(mlir::anvil::writeOutput(
+      exportOutput, [&](llvm::raw_ostream &os) { os << exported.model; }));
 }

@@ -21,19 +21,13 @@
 using namespace mlir;
 using namespace anvilc;
 
-// `anvilc run`.
-static cl::opt<std::string> runModel(cl::Positional, cl::desc("<model.mlir>"),
-                                     cl::sub(runCommand()), cl::cat(category()),
-                                     cl::Required);
+// `anvilc run` (and the model, --function, --weights and --seed of
+// anvilc.h).
 static cl::opt<bool>
     reference("reference",
               cl::desc("Run on the naive reference kernels (the numeric truth) "
                        "instead of compiled code"),
               cl::sub(runCommand()), cl::cat(category()));
-static cl::opt<std::string>
-    function("function",
-             cl::desc("Function to run (default: @forward, or the only one)"),
-             cl::sub(runCommand()), cl::cat(category()));
 static cl::list<std::string>
     inputs("input",
            cl::desc("An input (.npy, or .pb: an onnx.TensorProto), one per "
@@ -57,8 +51,8 @@ static cl::opt<std::string> paramsDir(
              "it parameters take their initializers"),
     cl::value_desc("dir"), cl::sub(runCommand()), cl::cat(category()));
 
-static func::FuncOp pickFunction(ModuleOp module, const std::string &name,
-                                 const std::string &path) {
+func::FuncOp anvilc::pickFunction(ModuleOp module) {
+  const std::string &name = function, &path = modelPath;
   if (!name.empty()) {
     auto func = module.lookupSymbol<func::FuncOp>(name);
     if (!func)
@@ -185,13 +179,13 @@ int anvilc::runMain(MLIRContext &context) {
   std::vector<::anvil::NpyArray> arrays;
   for (const std::string &file : inputFiles)
     arrays.push_back(readArray(file));
-  OwningOpRef<ModuleOp> module = loadModel(runModel, context, &arrays);
+  OwningOpRef<ModuleOp> module = loadModel(context, &arrays);
   if (!module)
     return 1;
   if (!weightsIn.empty())
     if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
-      return reportError(llvm::toString(std::move(e)));
-  func::FuncOp func = pickFunction(*module, function, runModel);
+      return reportError(std::move(e));
+  func::FuncOp func = pickFunction(*module);
   FunctionType type = func.getFunctionType();
   std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
   if (!outputDir.empty()) {

@@ -23,9 +23,6 @@ enum class Optimizer { Sgd, Adam, AdamW };
 enum class Loss { Model, CrossEntropy, Nll, Mse };
 
 // `anvilc train`.
-static cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
-                                       cl::sub(trainCommand()),
-                                       cl::cat(category()), cl::Required);
 static cl::opt<std::string>
     trainOutput("o",
                 cl::desc("The trainer executable (default: trainer); "
@@ -105,7 +102,7 @@ int anvilc::trainMain(MLIRContext &context) {
   if (batch < 0)
     return reportError("--batch must be a positive size, not " +
                        std::to_string(batch));
-  OwningOpRef<ModuleOp> module = loadModel(trainModel, context);
+  OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
   Job job;
@@ -124,26 +121,17 @@ int anvilc::trainMain(MLIRContext &context) {
   job.options.loss = trainLoss.getParser().name(trainLoss).str();
   if (!freeze.empty())
     if (auto matched =
-            mlir::anvil::matchParams(*module, freeze, "--freeze", trainModel);
+            mlir::anvil::matchParams(*module, freeze, "--freeze", modelPath);
         !matched)
-      return reportError(llvm::toString(matched.takeError()));
+      return reportError(matched.takeError());
   if (!reinit.empty() && initFrom.empty())
     return reportError("--reinit chooses parameters not to take from "
                        "--init-from CKPT; give --init-from too");
   if (!initFrom.empty()) {
-    // The parameters that --reinit names start afresh, with their optimizer
-    // state.
-    std::vector<std::string> fresh;
-    if (!reinit.empty()) {
-      auto matched =
-          mlir::anvil::matchParams(*module, reinit, "--reinit", trainModel);
-      if (!matched)
-        return reportError(llvm::toString(matched.takeError()));
-      fresh = std::move(*matched);
-    }
-    auto initial = mlir::anvil::readInitialValues(initFrom, fresh);
+    auto initial =
+        mlir::anvil::readInitialValues(*module, initFrom, reinit, modelPath);
     if (!initial)
-      return reportError(llvm::toString(initial.takeError()));
+      return reportError(initial.takeError());
     job.initial = std::move(*initial);
     job.initialPath = initFrom;
   }

@@ -3,7 +3,10 @@
 // The driver's pieces that its subcommands share: anvilc.cpp (compile, and
 // main) defines them, and each subcommand has its own file with its options
 // and its main: anvilc-run.cpp, anvilc-train.cpp, anvilc-check.cpp and
-// anvilc-export.cpp. Errors are one line from reportError and exit code 1.
+// anvilc-export.cpp. The driver builds no IR: it loads the model, runs the
+// phases of compiler/Pipelines.h and hands the result to compiler/Codegen.h.
+// Library calls return llvm::Error / llvm::Expected (see Codegen.h); the
+// driver prints each as one `anvilc: error:` line and exits 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,10 +18,12 @@
 #include "runtime/Npy.h"
 #include "runtime/Weights.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 #include <string>
@@ -35,10 +40,13 @@ cl::SubCommand &trainCommand();
 cl::SubCommand &checkCommand();
 cl::SubCommand &exportCommand();
 
-/// Options of several subcommands.
+/// Options of several subcommands, each declared once (anvilc.cpp) with the
+/// subcommands that read it; one given to another is an error.
+extern cl::opt<std::string> modelPath;
 extern cl::opt<uint64_t> seed;
 extern cl::opt<int64_t> batch;
 extern cl::opt<std::string> weightsIn;
+extern cl::opt<std::string> function;
 extern cl::list<std::string> bindings;
 
 /// The symbolic dimensions of the ONNX model last imported.
@@ -46,29 +54,43 @@ extern std::vector<std::string> symbols;
 
 /// Prints `message` as anvilc's one error line and returns the exit code.
 int reportError(const std::string &message);
+/// The same for a library's error (0 for success).
+int reportError(llvm::Error error);
 
 /// The parser of an enumerated option (its `cl::values`): a value not among
 /// them is one error line that lists them ("--emit must be exe or lib, not
-/// 'x'"), and `name` gives a value's name back.
+/// 'x'"), and `name` gives a value's name back. --help shows the option's
+/// value_desc ("--compile-to=<phase>") where it has one.
 template <typename T> struct NamedParser : cl::parser<T> {
   using cl::parser<T>::parser;
 
   bool parse(cl::Option &option, llvm::StringRef, llvm::StringRef arg,
              T &value) {
-    unsigned n = this->getNumOptions();
-    for (unsigned i = 0; i < n; ++i)
-      if (this->getOption(i) == arg) {
-        value = this->Values[i].V.getValue();
-        return false;
-      }
-    std::string names;
-    for (unsigned i = 0; i < n; ++i)
-      names += (i == 0       ? ""
-                : i + 1 == n ? " or "
-                             : ", ") +
-               this->getOption(i).str();
-    return reportError("--" + option.ArgStr.str() + " must be " + names +
+    if (std::optional<T> v = lookup(arg)) {
+      value = *v;
+      return false;
+    }
+    return reportError("--" + option.ArgStr.str() + " must be " + names() +
                        ", not '" + arg.str() + "'");
+  }
+
+  /// The value named `arg`, if one is.
+  std::optional<T> lookup(llvm::StringRef arg) const {
+    for (const auto &option : this->Values)
+      if (option.Name == arg)
+        return option.V.getValue();
+    return std::nullopt;
+  }
+
+  /// The values' names, as in "a, b or c" (`last` before the last one).
+  std::string names(llvm::StringRef last = " or ") const {
+    std::string list;
+    for (unsigned i = 0, n = this->getNumOptions(); i < n; ++i)
+      list += (i == 0       ? ""
+               : i + 1 == n ? last.str()
+                            : ", ") +
+              this->getOption(i).str();
+    return list;
   }
 
   /// The name of `value` ("" when it has none: the option's default).
@@ -78,22 +100,39 @@ template <typename T> struct NamedParser : cl::parser<T> {
         return option.Name;
     return "";
   }
+
+  // LLVM prints every enumerated option as `--name=<value>`.
+  size_t getOptionWidth(const cl::Option &o) const {
+    return std::max(cl::parser<T>::getOptionWidth(o),
+                    o.ArgStr.size() + o.ValueStr.size() + 10);
+  }
+  void printOptionInfo(const cl::Option &o, size_t width) const {
+    if (o.ValueStr.empty())
+      return cl::parser<T>::printOptionInfo(o, width);
+    std::string tag = "  --" + o.ArgStr.str() + "=<" + o.ValueStr.str() + ">";
+    llvm::outs() << tag;
+    cl::Option::printHelpStr(o.HelpStr, width, tag.size() + 3);
+    for (unsigned i = 0; i < this->getNumOptions(); ++i) {
+      llvm::outs() << "    =" << this->getOption(i);
+      cl::Option::printEnumValHelpStr(this->getDescription(i), width,
+                                      this->getOption(i).size() + 8);
+    }
+  }
 };
 template <typename T> using EnumOpt = cl::opt<T, false, NamedParser<T>>;
 
-/// Parses and verifies `path` (or imports it, for .onnx); diagnostics print
-/// with file:line:col. `known` are the values `anvilc run` was given.
+/// Parses and verifies `modelPath` (or imports it, for .onnx); diagnostics
+/// print with file:line:col. `known` are the values `anvilc run` was given.
 mlir::OwningOpRef<mlir::ModuleOp>
-loadModel(const std::string &path, mlir::MLIRContext &context,
+loadModel(mlir::MLIRContext &context,
           const std::vector<::anvil::NpyArray> *known = nullptr);
+
+/// The function that `--function` names in `module`, or by default
+/// @forward, or the only function; throws a user error naming the file.
+mlir::func::FuncOp pickFunction(mlir::ModuleOp module);
 
 /// `type` as MLIR prints it.
 std::string typeString(mlir::Type type);
-
-/// Why the directory `path` would be written into does not exist or is not
-/// writable ("" when it is): checked before compiling, so that a typo costs
-/// no compile and no output is made without the others.
-std::string checkWritable(const std::string &path, const std::string &what);
 
 /// What one compilation makes.
 struct Job {
@@ -109,6 +148,8 @@ struct Job {
   /// Extra entries of the weights file (a trainer's defaults).
   std::vector<::anvil::NamedTensor> extras;
   std::string mainLibrary = "AnvilModelMain";
+  /// A static library and its C header instead of an executable.
+  bool library = false;
 };
 
 /// Runs the phases on `module` up to `job.stopAfter` (all of them and the
@@ -116,7 +157,9 @@ struct Job {
 /// executable or library, to `job.output`. Returns the exit code.
 int compile(mlir::MLIRContext &context, mlir::ModuleOp module, Job job);
 
-/// The subcommands; each returns the exit code.
+/// The top level (anvilc-compile.cpp) and the subcommands; each returns
+/// the exit code.
+int compileMain(mlir::MLIRContext &context);
 int runMain(mlir::MLIRContext &context);
 int trainMain(mlir::MLIRContext &context);
 int checkMain(mlir::MLIRContext &context);

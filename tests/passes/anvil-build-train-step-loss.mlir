@@ -1,4 +1,11 @@
 // RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=nll" -verify-diagnostics | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=cross-entropy" -verify-diagnostics | FileCheck %s --check-prefix=CE
+// RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=mse" -verify-diagnostics | FileCheck %s --check-prefix=MSE
+// RUN: not anvil-opt %s -split-input-file -anvil-build-train-step="loss=hinge" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// The loss anvilc train --loss names (the pass's `loss` option) is built
+// here, not by the driver: a @loss of @forward's result against a target.
+// (anvil-build-train-step.mlir: without it, the model's own @loss.)
 
 // loss=nll replaces the model's @loss by the NLL loss of @forward's result
 // against class indices, which the steps then compose.
@@ -9,6 +16,21 @@
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8xi64>, %{{.*}}: tensor<f32>) -> tensor<f32>
 // CHECK: anvil.nll_loss
+// cross-entropy: softmax cross-entropy against class indices.
+// CE-LABEL: func.func @eval_step(
+// CE-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8xi64>) -> (tensor<f32>, tensor<8xi64>)
+// CE: anvil.softmax_cross_entropy
+// CE-NOT: anvil.mse_loss
+// CE-LABEL: func.func @train_step(
+// CE: anvil.softmax_cross_entropy
+// mse: the target is a tensor like the prediction.
+// MSE-LABEL: func.func @eval_step(
+// MSE-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8x2xf32>) -> (tensor<f32>, tensor<8xi64>)
+// MSE: anvil.mse_loss
+// MSE-LABEL: func.func @train_step(
+// MSE-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8x2xf32>, %{{.*}}: tensor<f32>) -> tensor<f32>
+// A loss the pass does not know is one error naming it.
+// BAD: error: --loss must be cross-entropy, nll or mse, not 'hinge'
 func.func @forward(%x: tensor<8x3xf32>) -> tensor<8x2xf32> {
   %w = anvil.param "fc.weight" init = "xavier_uniform" : tensor<3x2xf32>
   %y = anvil.matmul %x, %w : tensor<8x3xf32>, tensor<3x2xf32>
