@@ -1,7 +1,7 @@
 //===- Codegen.cpp - LLVM IR, object files and linking --------------------===//
 //
 // The runtime finds entry points through a table the compiler adds to the
-// LLVM module: `anvil_model_functions` ({name, signature, function} per
+// LLVM module: `anvil_model_functions` ({name, signature, function, batch} per
 // entry) and `anvil_model_num_functions`; external parameters through
 // `anvil_model_params` ({name, type, storage, bytes}), `anvil_model_num_params`
 // and `anvil_model_weights_path`. Entry points use the bare-pointer
@@ -11,6 +11,7 @@
 
 #include "compiler/Codegen.h"
 #include "compiler/ParallelCodegen.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -103,6 +104,8 @@ mlir::anvil::collectEntryPoints(ModuleOp module) {
     if (func.isPrivate() || func.isExternal())
       continue;
     EntryPoint entry{func.getName().str(), {}, {}};
+    if (auto batch = func->getAttrOfType<IntegerAttr>(kBatchAttr))
+      entry.batch = batch.getInt();
     FunctionType type = func.getFunctionType();
     for (auto [i, t] : llvm::enumerate(type.getInputs())) {
       auto spec = specOf(t);
@@ -147,7 +150,8 @@ static std::string addTables(llvm::Module &module,
                              const std::string &weightsPath) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
-  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr});
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64});
   std::vector<llvm::Constant *> rows;
   auto str = [&](const std::string &s) -> llvm::Constant * {
     auto *init = llvm::ConstantDataArray::getString(ctx, s);
@@ -160,14 +164,14 @@ static std::string addTables(llvm::Module &module,
       return "internal error: entry point @" + e.name + " vanished";
     fn->setName("anvil_" + e.name);
     rows.push_back(llvm::ConstantStruct::get(
-        entryType, {str(e.name), str(e.signature()), fn}));
+        entryType, {str(e.name), str(e.signature()), fn,
+                    llvm::ConstantInt::get(i64, e.batch)}));
   }
   auto *arrayType = llvm::ArrayType::get(entryType, rows.size());
   new llvm::GlobalVariable(
       module, arrayType, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantArray::get(arrayType, rows), "anvil_model_functions");
   auto *i32 = llvm::Type::getInt32Ty(ctx);
-  auto *i64 = llvm::Type::getInt64Ty(ctx);
   new llvm::GlobalVariable(
       module, i32, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantInt::get(i32, rows.size()), "anvil_model_num_functions");

@@ -36,6 +36,8 @@ struct TensorSpec {
 struct EntryPoint {
   std::string name;
   std::vector<TensorSpec> inputs, results;
+  /// The batch it runs any number of samples in (kBatchAttr), else 0.
+  int64_t batch = 0;
 
   /// "f32[64,784];i64[64]->f32[]": inputs, then results.
   std::string signature() const;

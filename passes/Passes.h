@@ -31,6 +31,12 @@ namespace mlir::anvil {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The function attribute anvil-mark-batch sets, `anvil.batch = B : i64`:
+/// the function maps each of the B samples along the leading dimension of
+/// its arguments and results independently. Codegen records it in the
+/// entry-point table, so that executables run any number of samples.
+constexpr llvm::StringLiteral kBatchAttr = "anvil.batch";
+
 } // namespace mlir::anvil
 
 #endif // ANVIL_PASSES_PASSES_H
