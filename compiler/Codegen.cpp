@@ -1,7 +1,7 @@
 //===- Codegen.cpp - LLVM IR, object files and linking --------------------===//
 //
 // The runtime finds entry points through a table the compiler adds to the
-// LLVM module: `anvil_model_functions` ({name, signature, function} per
+// LLVM module: `anvil_model_functions` ({name, signature, function, batch} per
 // entry) and `anvil_model_num_functions`; external parameters through
 // `anvil_model_params` ({name, type, storage, bytes}), `anvil_model_num_params`
 // and `anvil_model_weights_path`. Entry points use the bare-pointer
@@ -85,6 +85,8 @@ struct TensorSpec {
 struct EntryPoint {
   std::string name;
   std::vector<TensorSpec> inputs, results;
+  /// The batch it runs any number of samples in (kBatchAttr), else 0.
+  int64_t batch = 0;
 
   /// "f32[64,784];i64[64]->f32[]": inputs, then results.
   std::string signature() const {
@@ -164,7 +166,10 @@ llvm::Expected<std::vector<EntryPoint>> readEntryPoints(ModuleOp module) {
     auto results = specsOf(function.getResults(), "@" + name);
     if (!results)
       return results.takeError();
-    entries.push_back({name, std::move(*inputs), std::move(*results)});
+    int64_t batch = 0;
+    if (auto b = op.getAttrOfType<IntegerAttr>(kBatchAttr))
+      batch = b.getInt();
+    entries.push_back({name, std::move(*inputs), std::move(*results), batch});
   }
   return entries;
 }
@@ -198,7 +203,8 @@ static llvm::Error addTables(llvm::Module &module,
                              const std::string &weightsPath) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
-  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr});
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64});
   std::vector<llvm::Constant *> rows;
   auto str = [&](const std::string &s) -> llvm::Constant * {
     auto *init = llvm::ConstantDataArray::getString(ctx, s);
@@ -211,14 +217,14 @@ static llvm::Error addTables(llvm::Module &module,
       return error("internal error: entry point @" + e.name + " vanished");
     fn->setName("anvil_" + e.name);
     rows.push_back(llvm::ConstantStruct::get(
-        entryType, {str(e.name), str(e.signature()), fn}));
+        entryType, {str(e.name), str(e.signature()), fn,
+                    llvm::ConstantInt::get(i64, e.batch)}));
   }
   auto *arrayType = llvm::ArrayType::get(entryType, rows.size());
   new llvm::GlobalVariable(
       module, arrayType, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantArray::get(arrayType, rows), "anvil_model_functions");
   auto *i32 = llvm::Type::getInt32Ty(ctx);
-  auto *i64 = llvm::Type::getInt64Ty(ctx);
   new llvm::GlobalVariable(
       module, i32, true, llvm::GlobalValue::ExternalLinkage,
       llvm::ConstantInt::get(i32, rows.size()), "anvil_model_num_functions");

@@ -70,6 +70,9 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
   // Fold constants and drop dead or duplicate ops before anything else.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Executables may run any number of samples through a function that
+  // keeps them apart, in chunks of the compiled batch.
+  pm.addPass(createMarkBatchPass());
 }
 
 void mlir::anvil::buildTrainPipeline(OpPassManager &pm,

@@ -37,6 +37,11 @@ namespace mlir::anvil {
 inline constexpr llvm::StringLiteral kSignatureAttr = "anvil.signature";
 inline constexpr llvm::StringLiteral kExternalParamsAttr =
     "anvil.external_params";
+/// The function attribute anvil-mark-batch sets, `anvil.batch = B : i64`:
+/// the function maps each of the B samples along the leading dimension of
+/// its arguments and results independently. Codegen records it in the
+/// entry-point table, so that executables run any number of samples.
+inline constexpr llvm::StringLiteral kBatchAttr = "anvil.batch";
 
 } // namespace mlir::anvil
 

@@ -40,6 +40,39 @@ def SetBatchPass : Pass<"anvil-set-batch", "ModuleOp"> {
   ];
 }
 
+def MarkBatchPass : Pass<"anvil-mark-batch", "ModuleOp"> {
+  let summary = "Mark the functions that treat their batch's samples independently";
+  let description = [{
+    A public function whose arguments and results all lead with the same
+    dimension B gets `anvil.batch = B` when sample i of every result
+    depends only on sample i of the arguments. The pass follows which
+    dimension of each value holds the batch through the ops whose semantics
+    it knows (elementwise with broadcasting, matmul, convolution, pooling,
+    normalization, softmax, reductions and shape ops that keep the batch
+    apart); anything else (training-mode dropout, a reduction or reshape
+    across the batch, a weight broadcast along it, an op it does not know)
+    leaves the function unmarked, with a remark saying why when `explain`
+    is set. Executables run any number of samples through a marked
+    function, B at a time (runtime/ModelMain.cpp). Before:
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32> {
+      %y = anvil.matmul %x, %w : tensor<8x784xf32>, tensor<784x10xf32>
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32>
+        attributes {anvil.batch = 8 : i64} {
+    ```
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", "false",
+           "Emit a remark naming the op that keeps a function unmarked">,
+  ];
+}
+
 def MaterializeParamsPass : Pass<"anvil-materialize-params", "ModuleOp"> {
   let summary = "Replace every anvil.param by a constant with its values";
   let description = [{

@@ -23,6 +23,10 @@ struct AnvilFunction {
   const char *name;
   const char *signature;
   void *fn;
+  /// B when the function keeps the B samples along the leading dimension of
+  /// its arguments and results apart (anvil-mark-batch), so that any number
+  /// of samples can run through it B at a time; 0 otherwise.
+  int64_t batch;
 };
 extern const AnvilFunction anvil_model_functions[];
 extern const int32_t anvil_model_num_functions;

@@ -1,10 +1,12 @@
 //===- ModelMain.cpp - main() of every executable anvilc produces ---------===//
 //
 // Linked with a compiled model's object file, which provides the table
-// `anvil_model_functions` (name, signature, bare-pointer function). Runs one
-// function on .npy inputs and writes .npy outputs, or times it with --bench.
-// Inputs are checked against the signature (dtype and shape) before the
-// call; outputs are written atomically. A model compiled with
+// `anvil_model_functions` (name, signature, bare-pointer function, batch).
+// Runs one function on .npy inputs and writes .npy outputs, or times it with
+// --bench. Inputs are checked against the signature (dtype and shape) before
+// the call; a function that keeps its samples apart takes any number of
+// samples and runs them in chunks of its compiled batch. Outputs are written
+// atomically. A model compiled with
 // --weights-file loads its weights file (the one beside the executable with
 // the recorded name, else the recorded path, or --weights); one compiled
 // with its weights built in refuses --weights.
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +48,10 @@ void usage(const char *argv0) {
       "Runs a model compiled by anvilc. Inputs are .npy files, one per "
       "argument in\norder, with exactly the dtype and shape the function "
       "takes (see --list);\neach result is written to the matching --output "
-      "file.\n\n"
+      "file. A function that keeps\nthe samples of its batch apart (--list "
+      "says 'any number of samples') takes\nany number N of samples along "
+      "the leading dimension, the same N for every\ninput, and runs them in "
+      "chunks of its compiled batch.\n\n"
       "  --function NAME  function to run (default: forward, or the only "
       "one)\n"
       "  --threads N      threads for parallel loops (default: all cores, "
@@ -58,6 +64,104 @@ void usage(const char *argv0) {
       "then); refused when the weights are built in\n"
       "  --list           print the functions and their signatures\n",
       argv0, argv0, argv0);
+}
+
+/// "f32[N, 1, 28, 28]": what `spec` takes with any number N of samples.
+std::string anySamples(const TensorSpec &spec) {
+  std::string s = std::string(dtypeName(spec.dtype)) + "[N";
+  for (size_t i = 1; i < spec.shape.size(); ++i)
+    s += ", " + std::to_string(spec.shape[i]);
+  return s + "]";
+}
+
+/// The number of samples the inputs hold. An input either matches its
+/// signature exactly or, when the function keeps its samples apart (it has
+/// a batch B), differs only in its leading dimension, the same for every
+/// input. Throws an Error naming the file otherwise.
+int64_t countSamples(const Function &fn, const std::string &function,
+                     const std::vector<std::string> &paths,
+                     const std::vector<NpyArray> &args) {
+  int64_t batch = fn.entry->batch;
+  std::optional<int64_t> samples;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const NpyArray &a = args[i];
+    const TensorSpec &spec = fn.inputs[i];
+    bool sameRank = a.dtype == spec.dtype && !spec.shape.empty() &&
+                    a.shape.size() == spec.shape.size();
+    bool exact = a.dtype == spec.dtype && a.shape == spec.shape;
+    bool chunkable =
+        batch > 0 && sameRank &&
+        std::equal(a.shape.begin() + 1, a.shape.end(), spec.shape.begin() + 1);
+    if (!exact && !chunkable) {
+      std::string hint = "save an array of that shape and dtype";
+      if (batch == 0 && sameRank && a.shape[0] != spec.shape[0])
+        hint += " (" + function +
+                " does not keep the samples of its batch apart, so it "
+                "takes exactly " +
+                std::to_string(spec.shape[0]) +
+                "; compile the model with --batch " +
+                std::to_string(a.shape[0]) + " for " +
+                std::to_string(a.shape[0]) + ")";
+      throw Error(paths[i] + ": holds a " + dtypeName(a.dtype) +
+                  " array of shape " + shapeText(a.shape) + ", but input " +
+                  std::to_string(i) + " of " + function + " is " + spec.text +
+                  (batch > 0 ? " or " + anySamples(spec) : "") + "; " + hint);
+    }
+    if (batch == 0)
+      continue;
+    if (samples && *samples != a.shape[0])
+      throw Error(paths[i] + ": holds " + std::to_string(a.shape[0]) +
+                  " samples, but " + paths[0] + " holds " +
+                  std::to_string(*samples) +
+                  "; every input needs the same number of samples");
+    samples = a.shape[0];
+  }
+  return samples.value_or(batch);
+}
+
+/// Runs `fn` over `samples` samples of `args`, its batch B at a time: each
+/// chunk is copied into buffers of the compiled shape (the last one padded
+/// with copies of its last sample, whose results are dropped), and each
+/// result's rows are copied out. Right because anvil-mark-batch proved that
+/// a sample's results depend on that sample alone.
+std::vector<NpyArray> runInChunks(const Function &fn,
+                                  const std::vector<NpyArray> &args,
+                                  int64_t samples) {
+  int64_t batch = fn.entry->batch;
+  std::vector<NpyArray> in, out, results;
+  for (const TensorSpec &spec : fn.inputs)
+    in.push_back(allocate(spec));
+  for (const TensorSpec &spec : fn.outputs) {
+    out.push_back(allocate(spec));
+    NpyArray all;
+    all.dtype = spec.dtype;
+    all.shape = spec.shape;
+    all.shape[0] = samples;
+    all.bytes.resize(out.back().bytes.size() / batch * samples);
+    results.push_back(std::move(all));
+  }
+  std::vector<void *> pointers;
+  for (NpyArray &a : in)
+    pointers.push_back(a.bytes.data());
+  for (NpyArray &r : out)
+    pointers.push_back(r.bytes.data());
+  for (int64_t start = 0; start < samples; start += batch) {
+    int64_t rows = std::min(batch, samples - start);
+    for (size_t i = 0; i < in.size(); ++i) {
+      size_t row = in[i].bytes.size() / batch;
+      const char *from = args[i].bytes.data() + start * row;
+      std::memcpy(in[i].bytes.data(), from, rows * row);
+      for (int64_t r = rows; r < batch; ++r)
+        std::memcpy(in[i].bytes.data() + r * row, from + (rows - 1) * row, row);
+    }
+    fn.call(pointers);
+    for (size_t o = 0; o < out.size(); ++o) {
+      size_t row = out[o].bytes.size() / batch;
+      std::memcpy(results[o].bytes.data() + start * row, out[o].bytes.data(),
+                  rows * row);
+    }
+  }
+  return results;
 }
 
 int run(int argc, char **argv) {
@@ -76,9 +180,14 @@ int run(int argc, char **argv) {
       return 0;
     }
     if (arg == "--list") {
-      for (int32_t f = 0; f < anvil_model_num_functions; ++f)
-        std::printf("%s: %s\n", anvil_model_functions[f].name,
-                    anvil_model_functions[f].signature);
+      for (int32_t f = 0; f < anvil_model_num_functions; ++f) {
+        const AnvilFunction &e = anvil_model_functions[f];
+        std::printf("%s: %s", e.name, e.signature);
+        if (e.batch > 0)
+          std::printf(" (any number of samples, %lld at a time)",
+                      static_cast<long long>(e.batch));
+        std::printf("\n");
+      }
       return 0;
     }
     if (arg == "--function")
@@ -122,15 +231,14 @@ int run(int argc, char **argv) {
       throw Error(function + " returns " + std::to_string(fn.outputs.size()) +
                   " result(s); got " + std::to_string(outputs.size()) +
                   " --output file(s)");
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      NpyArray a = readNpy(inputs[i]);
-      const TensorSpec &spec = fn.inputs[i];
-      if (a.dtype != spec.dtype || a.shape != spec.shape)
-        throw Error(inputs[i] + ": holds a " + dtypeName(a.dtype) +
-                    " array of shape " + shapeText(a.shape) + ", but input " +
-                    std::to_string(i) + " of " + function + " is " + spec.text +
-                    "; save an array of that shape and dtype");
-      args.push_back(std::move(a));
+    for (const std::string &path : inputs)
+      args.push_back(readNpy(path));
+    int64_t samples = countSamples(fn, function, inputs, args);
+    if (fn.entry->batch > 0 && samples != fn.entry->batch) {
+      std::vector<NpyArray> results = runInChunks(fn, args, samples);
+      for (size_t i = 0; i < results.size(); ++i)
+        writeNpy(outputs[i], results[i]);
+      return 0;
     }
   }
   std::vector<NpyArray> results;
