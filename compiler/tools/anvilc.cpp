@@ -133,8 +133,9 @@ static cl::opt<unsigned> codegenThreads(
     cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool>
     noFusion("no-fusion",
-             cl::desc("Do not fuse chains of elementwise ops into one loop "
-                      "(anvil-fuse-elementwise), for comparison"),
+             cl::desc("No graph fusions, for comparison: batch norms stay "
+                      "(anvil-fold-batch-norm) and elementwise ops keep one "
+                      "loop each (anvil-fuse-elementwise)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
@@ -312,7 +313,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
     job.weightsPath = absolute.str().str();
     job.options.externalWeights = true;
   }
-  job.options.fuseElementwise = !noFusion;
+  job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
