@@ -14,6 +14,7 @@
 #include "compiler/tools/anvilc.h"
 
 #include "compiler/Codegen.h"
+#include "compiler/FusionReport.h"
 #include "compiler/Onnx/Import.h"
 #include "compiler/Parameters.h"
 #include "compiler/Registration.h"
@@ -137,6 +138,16 @@ static cl::opt<bool>
                       "(anvil-fold-batch-norm) and elementwise ops keep one "
                       "loop each (anvil-fuse-elementwise)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
+    "fusion-report", cl::ValueOptional,
+    cl::desc("Print every kernel of the model: its source names, pattern, "
+             "FLOPs, bytes moved and the fusions not taken, with reasons"),
+    cl::values(clEnumValN(mlir::anvil::FusionReportFormat::Text, "text",
+                          "as text (the default)"),
+               clEnumValN(mlir::anvil::FusionReportFormat::Json, "json",
+                          "as one JSON object"),
+               clEnumValN(mlir::anvil::FusionReportFormat::Text, "", "")),
+    cl::init(mlir::anvil::FusionReportFormat::None), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
@@ -380,6 +391,9 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
         return reportError(e);
     if (phase == Phase::Optimize)
       params = mlir::anvil::collectExternalParams(module);
+    if (phase == Phase::Optimize)
+      mlir::anvil::writeFusionReport(module, job.options, fusionReport,
+                                     llvm::outs());
     if (!dumpPhasesTo.empty()) {
       char prefix[16];
       std::snprintf(prefix, sizeof(prefix), "%02d-", number++);
