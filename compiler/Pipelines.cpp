@@ -102,6 +102,10 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
   params.seed = options.seed;
   params.external = options.externalWeights || options.train;
   pm.addPass(createMaterializeParamsPass(params));
+  // Batch norms fold into the convolution before them: one pass over the
+  // output less (their parameters are constants only from here on).
+  if (options.foldBatchNorm)
+    pm.addPass(createFoldBatchNormPass());
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());
 }

@@ -50,6 +50,9 @@ struct PipelineOptions {
   std::string loss;
   /// Fuse chains of elementwise ops into one loop (anvil-fuse-elementwise).
   bool fuseElementwise = true;
+  /// Fold inference batch norms into the convolution before them
+  /// (anvil-fold-batch-norm).
+  bool foldBatchNorm = true;
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;

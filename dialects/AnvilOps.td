@@ -152,6 +152,9 @@ class Anvil_BinaryOp<string mnemonic, string expr,
                                 adaptor.getRhs().getType(), types);
     }
   }];
+  // Constant operands fold; so do identities (x + 0, x * 1, ...) that keep
+  // the other operand's type (AnvilFolders.cpp).
+  let hasFolder = 1;
 }
 
 def Anvil_AddOp : Anvil_BinaryOp<"add", "lhs + rhs", Anvil_NumericTensor,
@@ -189,9 +192,13 @@ class Anvil_UnaryOp<string mnemonic, string expr,
 }
 
 def Anvil_NegOp : Anvil_UnaryOp<"neg", "-x", Anvil_NumericTensor, (ins),
-                                [Anvil_Differentiable]>;
+                                [Anvil_Differentiable]> {
+  let hasFolder = 1;
+}
 def Anvil_AbsOp : Anvil_UnaryOp<"abs", "|x|", Anvil_NumericTensor, (ins),
-                                [Anvil_Differentiable]>;
+                                [Anvil_Differentiable]> {
+  let hasFolder = 1;
+}
 def Anvil_ExpOp : Anvil_UnaryOp<"exp", "e^x", Anvil_FloatTensor, (ins),
                                 [Anvil_Differentiable]>;
 def Anvil_LogOp : Anvil_UnaryOp<"log", "ln(x)", Anvil_FloatTensor, (ins),
@@ -201,7 +208,9 @@ def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt", "sqrt(x)", Anvil_FloatTensor, (ins),
 def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt", "1 / sqrt(x)", Anvil_FloatTensor,
                                   (ins), [Anvil_Differentiable]>;
 def Anvil_ReluOp : Anvil_UnaryOp<"relu", "max(x, 0)", Anvil_FloatTensor, (ins),
-                                 [Anvil_Differentiable]>;
+                                 [Anvil_Differentiable]> {
+  let hasFolder = 1;
+}
 def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid", "1 / (1 + e^-x)",
                                     Anvil_FloatTensor, (ins),
                                     [Anvil_Differentiable]>;
@@ -237,6 +246,7 @@ def Anvil_CastOp : Anvil_InferOp<"cast", [Anvil_Differentiable]> {
   let arguments = (ins Anvil_AnyTensor:$input, TypeAttr:$to);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` $to";
+  let hasFolder = 1;
 }
 
 def Anvil_CompareOp : Anvil_InferOp<"compare"> {
@@ -403,6 +413,7 @@ def Anvil_ReshapeOp : Anvil_InferOp<"reshape", [Anvil_Differentiable]> {
   let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$shape);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 def Anvil_TransposeOp : Anvil_InferOp<"transpose", [Anvil_Differentiable]> {
@@ -418,6 +429,7 @@ def Anvil_TransposeOp : Anvil_InferOp<"transpose", [Anvil_Differentiable]> {
   let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 def Anvil_FlattenOp : Anvil_InferOp<"flatten", [Anvil_Differentiable]> {
@@ -434,6 +446,7 @@ def Anvil_FlattenOp : Anvil_InferOp<"flatten", [Anvil_Differentiable]> {
                    DefaultValuedAttr<I64Attr, "1">:$axis);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 def Anvil_ConcatOp : Anvil_InferOp<"concat", [Anvil_Differentiable]> {
@@ -449,6 +462,7 @@ def Anvil_ConcatOp : Anvil_InferOp<"concat", [Anvil_Differentiable]> {
   let arguments = (ins Variadic<Anvil_AnyTensor>:$inputs, I64Attr:$axis);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+  let hasFolder = 1;
 }
 
 def Anvil_SliceOp : Anvil_InferOp<"slice", [Anvil_Differentiable]> {
@@ -467,6 +481,7 @@ def Anvil_SliceOp : Anvil_InferOp<"slice", [Anvil_Differentiable]> {
                    DenseI64ArrayAttr:$ends, DenseI64ArrayAttr:$steps);
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 def Anvil_GatherElementsOp : Anvil_InferOp<"gather_elements", [Anvil_Indexing]> {
@@ -506,6 +521,7 @@ def Anvil_GatherOp : Anvil_InferOp<"gather", [Anvil_Differentiable,
   let results = (outs Anvil_AnyTensor:$result);
   let assemblyFormat =
       "$input `,` $indices attr-dict `:` type($input) `,` type($indices)";
+  let hasFolder = 1;
 }
 
 def Anvil_SliceGradOp : Anvil_InferOp<"slice_grad"> {

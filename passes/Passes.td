@@ -579,4 +579,33 @@ def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def FoldBatchNormPass : Pass<"anvil-fold-batch-norm", "ModuleOp"> {
+  let summary = "Fold inference batch normalization into the convolution before it";
+  let description = [{
+    An `anvil.batch_norm` (inference form) whose input is an `anvil.conv2d`
+    used by nothing else, with constant scale, bias, mean and variance and a
+    constant filter (and bias, if any), becomes one convolution: with
+    `s = scale / sqrt(var + epsilon)` per output channel, the filter is
+    `w * s` and the bias `(b - mean) * s + bias`, computed in double and
+    rounded once to the element type. One pass over the output less, and
+    the normalization's four parameters disappear. Runs after parameters
+    became constants, so only inference with built-in weights folds. The
+    new convolution's location fuses both ops' locations and it records
+    `anvil.fused = ["batch_norm"]`; a batch norm that is not folded gets
+    `anvil.not_fused` with the reason, for `anvilc --fusion-report`.
+    Before:
+
+    ```mlir
+    %y = anvil.conv2d %x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>
+    %z = anvil.batch_norm %y, %g, %b, %m, %v : ...
+    ```
+
+    After:
+
+    ```mlir
+    %z = anvil.conv2d %x, %w2, %b2 {anvil.fused = ["batch_norm"]} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>
+    ```
+  }];
+}
+
 #endif // ANVIL_PASSES_TD

@@ -16,6 +16,7 @@
 #include "compiler/tools/anvilc.h"
 
 #include "compiler/Codegen.h"
+#include "compiler/FusionReport.h"
 #include "compiler/Onnx/Import.h"
 #include "compiler/Registration.h"
 #include "runtime/Error.h"
@@ -137,9 +138,20 @@ static cl::opt<unsigned> codegenThreads(
     cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool>
     noFusion("no-fusion",
-             cl::desc("Do not fuse chains of elementwise ops into one loop "
-                      "(anvil-fuse-elementwise), for comparison"),
+             cl::desc("No graph fusions, for comparison: batch norms stay "
+                      "(anvil-fold-batch-norm) and elementwise ops keep one "
+                      "loop each (anvil-fuse-elementwise)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
+    "fusion-report", cl::ValueOptional,
+    cl::desc("Print every kernel of the model: its source names, pattern, "
+             "FLOPs, bytes moved and the fusions not taken, with reasons"),
+    cl::values(clEnumValN(mlir::anvil::FusionReportFormat::Text, "text",
+                          "as text (the default)"),
+               clEnumValN(mlir::anvil::FusionReportFormat::Json, "json",
+                          "as one JSON object"),
+               clEnumValN(mlir::anvil::FusionReportFormat::Text, "", "")),
+    cl::init(mlir::anvil::FusionReportFormat::None), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
@@ -250,7 +262,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
     job.weightsPath = absolute.str().str();
     job.options.externalWeights = true;
   }
-  job.options.fuseElementwise = !noFusion;
+  job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
@@ -310,6 +322,9 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
         (linking || job.stopAfter == Phase::Object))
       if (llvm::Error e = mlir::anvil::checkStaticStorage(module))
         return reportError(std::move(e));
+    if (phase == Phase::Optimize)
+      mlir::anvil::writeFusionReport(module, job.options, fusionReport,
+                                     llvm::outs());
     if (!dumpPhasesTo.empty())
       if (int rc = writeIR(module, llvm::formatv("{0}/{1:2}-{2}.mlir",
                                                  dumpPhasesTo.getValue(),

@@ -1,0 +1,436 @@
+//===- FusionReport.cpp - what was fused, and why not ---------------------===//
+//
+// Reads the anvil IR at the end of the optimize phase and groups its ops into
+// the kernels the backend makes of them. The graph-level fusions have
+// happened by then and left their marks on the ops: anvil-fold-batch-norm
+// gives a folded convolution `anvil.fused = ["batch_norm"]` and a fused
+// location, and every batch norm it could not fold `anvil.not_fused` with the
+// reason. The backend's elementwise fusion (anvil-fuse-elementwise) happens
+// later, on linalg, where the ops' names are gone; its rule is simple enough
+// to apply here instead: an elementwise op joins the loop nest of an
+// elementwise producer that has no other user, unless that body already
+// holds more than max-body-ops operations. So this file knows that rule, and
+// the report says which candidates it refused and why. Reshapes, flattens,
+// constants and parameters make no kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/FusionReport.h"
+
+#include "dialects/AnvilOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// anvil-fuse-elementwise's max-body-ops as the backend pipeline runs it
+/// (the pass option's default).
+constexpr int64_t kMaxBodyOps = 64;
+
+/// Ops whose lowering is one all-parallel linalg.generic, which the
+/// backend's elementwise fusion can fuse (inference batch norm is one: a
+/// multiply-add per element with per-channel operands).
+bool isElementwise(Operation *op) {
+  return isa<BatchNormOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+             NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReluOp, SigmoidOp,
+             TanhOp, ErfOp, GeluOp, LeakyReluOp, ClipOp, CastOp, CompareOp,
+             SelectOp, ReluGradOp>(op);
+}
+
+/// Ops that make no kernel: values known at compile time and reshapes
+/// (which only rename the dimensions of contiguous data).
+bool makesNoKernel(Operation *op) {
+  return isa<ConstantOp, ParamOp, ReshapeOp, FlattenOp>(op);
+}
+
+/// About how many scalar operations one element of `op` takes in a fused
+/// loop body (its lowering's arithmetic).
+int64_t scalarOps(Operation *op) {
+  if (isa<BatchNormOp>(op))
+    return 7; // add, sqrt, div, sub, mul, mul, add
+  if (isa<SigmoidOp>(op))
+    return 4; // neg, exp, add, div
+  if (isa<GeluOp>(op))
+    return 5;
+  if (isa<LeakyReluOp>(op))
+    return 3;
+  if (isa<RsqrtOp, ClipOp>(op))
+    return 2;
+  return 1;
+}
+
+int64_t elementsOf(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  return shaped && shaped.hasStaticShape() ? shaped.getNumElements() : 0;
+}
+
+int64_t bytesOf(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return 0;
+  Type element = shaped.getElementType();
+  int64_t size =
+      element.isIntOrFloat() ? (element.getIntOrFloatBitWidth() + 7) / 8 : 8;
+  return shaped.getNumElements() * size;
+}
+
+std::string shapeText(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped)
+    return "?";
+  std::string s;
+  for (int64_t d : shaped.getShape())
+    s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s.empty() ? "scalar" : s;
+}
+
+/// The source names in `loc`: NameLoc names (ONNX node names), file:line:col
+/// positions of .mlir input, recursively through fused and call-site
+/// locations.
+void addSourceNames(Location loc, std::vector<std::string> &names) {
+  auto add = [&](std::string name) {
+    if (!name.empty() && llvm::find(names, name) == names.end())
+      names.push_back(std::move(name));
+  };
+  if (auto named = dyn_cast<NameLoc>(loc)) {
+    add(named.getName().str());
+  } else if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    add(llvm::formatv("{0}:{1}:{2}",
+                      llvm::sys::path::filename(file.getFilename().getValue()),
+                      file.getLine(), file.getColumn())
+            .str());
+  } else if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location inner : fused.getLocations())
+      addSourceNames(inner, names);
+  } else if (auto call = dyn_cast<CallSiteLoc>(loc)) {
+    addSourceNames(call.getCallee(), names);
+  }
+}
+
+std::string opName(Operation *op) { return op->getName().stripDialect().str(); }
+
+/// FLOPs of one op, estimated from its shapes (a multiply-add is two).
+int64_t flopsOf(Operation *op) {
+  Type result = op->getNumResults() ? op->getResult(0).getType() : Type();
+  if (auto conv = dyn_cast<Conv2DOp>(op)) {
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    int64_t macs = elementsOf(result) * w.getDimSize(1) * w.getDimSize(2) *
+                   w.getDimSize(3);
+    return 2 * macs + (conv.getBias() ? elementsOf(result) : 0);
+  }
+  if (auto mm = dyn_cast<MatmulOp>(op)) {
+    auto lhs = cast<ShapedType>(mm.getLhs().getType());
+    int64_t k = lhs.getDimSize(mm.getTransposeA() ? lhs.getRank() - 2
+                                                  : lhs.getRank() - 1);
+    return 2 * elementsOf(result) * k;
+  }
+  if (isa<BatchNormOp>(op))
+    return 2 * elementsOf(result); // the per-channel factors are cheap
+  if (isElementwise(op))
+    return elementsOf(result) * scalarOps(op);
+  int64_t input = op->getNumOperands() ? elementsOf(op->getOperand(0).getType())
+                                       : elementsOf(result);
+  if (auto pool = dyn_cast<MaxPool2DOp>(op))
+    return elementsOf(result) * pool.getKernel()[0] * pool.getKernel()[1];
+  if (auto pool = dyn_cast<AvgPool2DOp>(op))
+    return elementsOf(result) * pool.getKernel()[0] * pool.getKernel()[1];
+  if (isa<SoftmaxOp, LogSoftmaxOp>(op))
+    return 4 * input; // max, subtract and exp, sum, divide
+  if (isa<LayerNormOp>(op))
+    return 8 * input;
+  return input;
+}
+
+/// The pattern of a kernel made of one op that is not elementwise.
+std::string describe(Operation *op) {
+  if (auto conv = dyn_cast<Conv2DOp>(op)) {
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    auto in = cast<ShapedType>(conv.getInput().getType());
+    auto out = cast<ShapedType>(conv.getType());
+    int64_t groups = conv.getGroups();
+    std::string s =
+        llvm::formatv("conv2d {0}x{1}", w.getDimSize(2), w.getDimSize(3)).str();
+    ArrayRef<int64_t> strides = conv.getStrides();
+    if (llvm::any_of(strides, [](int64_t v) { return v != 1; }))
+      s += llvm::formatv(" stride {0}", strides[0]).str();
+    s +=
+        llvm::formatv(" {0}->{1} channels", in.getDimSize(1), out.getDimSize(1))
+            .str();
+    if (groups > 1)
+      s += groups == in.getDimSize(1)
+               ? " depthwise"
+               : llvm::formatv(" in {0} groups", groups).str();
+    if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
+      for (Attribute f : fused)
+        s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
+    // The matrix product each image's convolution amounts to.
+    s += llvm::formatv(" (GEMM {0}x{1}x{2} per image{3})",
+                       out.getDimSize(1) / groups,
+                       out.getDimSize(2) * out.getDimSize(3),
+                       w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+                       groups > 1 ? ", per group" : "")
+             .str();
+    return s;
+  }
+  if (auto mm = dyn_cast<MatmulOp>(op)) {
+    auto out = cast<ShapedType>(mm.getType());
+    int64_t rank = out.getRank();
+    int64_t flops = flopsOf(op);
+    int64_t m = out.getDimSize(rank - 2), n = out.getDimSize(rank - 1);
+    int64_t batch = elementsOf(out) / std::max<int64_t>(1, m * n);
+    int64_t k = flops / std::max<int64_t>(1, 2 * elementsOf(out));
+    std::string s = llvm::formatv("matmul {0}x{1}x{2}", m, n, k).str();
+    if (batch > 1)
+      s += llvm::formatv(", batch {0}", batch).str();
+    return s;
+  }
+  return opName(op) + " " + shapeText(op->getResult(0).getType());
+}
+
+/// Human-readable counts: 1.23 G, 4.5 M, 678 K.
+std::string humanCount(int64_t n, StringRef unit) {
+  double v = double(n);
+  const char *prefix = "";
+  if (v >= 1e9)
+    v /= 1e9, prefix = "G";
+  else if (v >= 1e6)
+    v /= 1e6, prefix = "M";
+  else if (v >= 1e3)
+    v /= 1e3, prefix = "K";
+  return llvm::formatv("{0:f2} {1}{2}", v, prefix, unit).str();
+}
+
+/// Groups the ops of one function into kernels.
+class Grouper {
+public:
+  explicit Grouper(const PipelineOptions &options) : options(options) {}
+
+  std::vector<KernelReport> run(func::FuncOp func) {
+    for (Operation &op : func.getBody().getOps())
+      if (isa_and_nonnull<AnvilDialect>(op.getDialect()) && !makesNoKernel(&op))
+        place(&op);
+    std::vector<KernelReport> kernels;
+    for (Group &group : groups)
+      if (!group.ops.empty())
+        kernels.push_back(report(func, group));
+    return kernels;
+  }
+
+private:
+  struct Group {
+    SmallVector<Operation *> ops;
+    int64_t bodyOps = 0;
+    std::vector<std::string> notFused;
+  };
+
+  /// The op that computes `value`, looking through reshapes (the backend
+  /// folds them into the loop nests around them).
+  static Operation *producerOf(Value value) {
+    Operation *op = value.getDefiningOp();
+    while (op && isa<ReshapeOp, FlattenOp>(op) && op->hasOneUse())
+      op = op->getOperand(0).getDefiningOp();
+    return op;
+  }
+
+  void place(Operation *op) {
+    std::vector<std::string> notes;
+    if (isa<BatchNormOp>(op)) {
+      if (auto why = op->getAttrOfType<StringAttr>("anvil.not_fused"))
+        notes.push_back("batch_norm not folded into a conv2d: " +
+                        why.getValue().str());
+      else if (!options.foldBatchNorm)
+        notes.push_back("batch_norm not folded into a conv2d: "
+                        "anvil-fold-batch-norm is off (--no-fusion)");
+    }
+    if (isElementwise(op)) {
+      int64_t joined = -1;
+      for (Value operand : op->getOperands()) {
+        Operation *producer = producerOf(operand);
+        if (!producer || makesNoKernel(producer) || !groupOf.count(producer))
+          continue;
+        int64_t g = find(groupOf[producer]);
+        std::string other = opName(producer);
+        if (!isElementwise(producer)) {
+          notes.push_back(
+              producer->hasOneUse()
+                  ? opName(op) + " not fused into the " + other +
+                        " before it: elementwise ops fuse only with "
+                        "elementwise producers"
+                  : opName(op) + " not fused into the " + other +
+                        ": its result has " +
+                        std::to_string(countUsers(producer)) + " users");
+        } else if (!options.fuseElementwise) {
+          notes.push_back(opName(op) + " not fused with the " + other +
+                          ": elementwise fusion is off (--no-fusion)");
+        } else if (!producer->hasOneUse()) {
+          notes.push_back(opName(op) + " not fused with the " + other +
+                          ": multiple users (its result has " +
+                          std::to_string(countUsers(producer)) + ")");
+        } else if (groups[g].bodyOps + 1 > kMaxBodyOps) {
+          notes.push_back(
+              llvm::formatv(
+                  "elementwise chain split before {0}: the body would exceed "
+                  "max-body-ops {1}",
+                  opName(op), kMaxBodyOps)
+                  .str());
+        } else if (g != joined) {
+          joined = joined < 0 ? g : merge(joined, g);
+        }
+      }
+      if (joined >= 0) {
+        Group &group = groups[joined];
+        group.ops.push_back(op);
+        group.bodyOps += scalarOps(op);
+        group.notFused.insert(group.notFused.end(), notes.begin(), notes.end());
+        groupOf[op] = joined;
+        return;
+      }
+    }
+    groups.push_back(Group{{op}, scalarOps(op), std::move(notes)});
+    groupOf[op] = groups.size() - 1;
+  }
+
+  static int64_t countUsers(Operation *op) {
+    return std::distance(op->getUsers().begin(), op->getUsers().end());
+  }
+
+  /// The group `g` was merged into, if any.
+  int64_t find(int64_t g) {
+    while (mergedInto.count(g))
+      g = mergedInto[g];
+    return g;
+  }
+
+  /// Moves group `from` into `into` (a consumer of two fused chains).
+  int64_t merge(int64_t into, int64_t from) {
+    Group &a = groups[into], &b = groups[from];
+    a.ops.append(b.ops.begin(), b.ops.end());
+    a.bodyOps += b.bodyOps;
+    a.notFused.insert(a.notFused.end(), b.notFused.begin(), b.notFused.end());
+    for (Operation *op : b.ops)
+      groupOf[op] = into;
+    b = Group();
+    mergedInto[from] = into;
+    return into;
+  }
+
+  KernelReport report(func::FuncOp func, const Group &group) {
+    KernelReport k;
+    k.function = func.getName().str();
+    llvm::DenseSet<Operation *> inside(group.ops.begin(), group.ops.end());
+    llvm::DenseSet<Value> read;
+    for (Operation *op : group.ops) {
+      k.ops.push_back(opName(op));
+      addSourceNames(op->getLoc(), k.sources);
+      k.flops += flopsOf(op);
+      for (Value operand : op->getOperands())
+        if (!inside.count(operand.getDefiningOp()) &&
+            read.insert(operand).second)
+          k.bytes += bytesOf(operand.getType());
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(),
+                         [&](Operation *user) { return !inside.count(user); }))
+          k.bytes += bytesOf(result.getType());
+    }
+    if (group.ops.size() == 1 && !isElementwise(group.ops.front())) {
+      k.pattern = describe(group.ops.front());
+    } else {
+      std::string chain = llvm::join(k.ops, "+");
+      std::string shape = shapeText(group.ops.back()->getResult(0).getType());
+      k.pattern = group.ops.size() == 1
+                      ? "elementwise " + chain + " " + shape
+                      : llvm::formatv("elementwise chain of {0} ops fused "
+                                      "into one loop: {1} {2}",
+                                      group.ops.size(), chain, shape)
+                            .str();
+    }
+    k.notFused = group.notFused;
+    return k;
+  }
+
+  const PipelineOptions &options;
+  std::vector<Group> groups;
+  llvm::DenseMap<Operation *, int64_t> groupOf;
+  llvm::DenseMap<int64_t, int64_t> mergedInto;
+};
+
+} // namespace
+
+std::vector<KernelReport>
+mlir::anvil::collectFusionReport(ModuleOp module,
+                                 const PipelineOptions &options) {
+  std::vector<KernelReport> kernels;
+  module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    std::vector<KernelReport> own = Grouper(options).run(func);
+    kernels.insert(kernels.end(), own.begin(), own.end());
+  });
+  return kernels;
+}
+
+void mlir::anvil::writeFusionReport(ModuleOp module,
+                                    const PipelineOptions &options,
+                                    FusionReportFormat format,
+                                    llvm::raw_ostream &os) {
+  if (format == FusionReportFormat::None)
+    return;
+  std::vector<KernelReport> kernels = collectFusionReport(module, options);
+  bool fusion = options.fuseElementwise || options.foldBatchNorm;
+  int64_t flops = 0, bytes = 0, notFused = 0;
+  for (const KernelReport &k : kernels) {
+    flops += k.flops;
+    bytes += k.bytes;
+    notFused += k.notFused.size();
+  }
+  if (format == FusionReportFormat::Json) {
+    llvm::json::OStream json(os, 2);
+    json.object([&] {
+      json.attribute("graph_fusion", fusion);
+      json.attribute("fuse_elementwise", options.fuseElementwise);
+      json.attribute("fold_batch_norm", options.foldBatchNorm);
+      json.attribute("flops", flops);
+      json.attribute("bytes", bytes);
+      json.attributeArray("kernels", [&] {
+        for (const KernelReport &k : kernels)
+          json.object([&] {
+            json.attribute("function", k.function);
+            json.attribute("pattern", k.pattern);
+            json.attribute("ops", llvm::json::Array(k.ops));
+            json.attribute("sources", llvm::json::Array(k.sources));
+            json.attribute("flops", k.flops);
+            json.attribute("bytes", k.bytes);
+            json.attribute("not_fused", llvm::json::Array(k.notFused));
+          });
+      });
+    });
+    os << "\n";
+    return;
+  }
+  os << "fusion report: " << kernels.size() << " kernels, graph fusion "
+     << (fusion ? "on" : "off (--no-fusion)") << "\n";
+  int number = 0;
+  for (const KernelReport &k : kernels) {
+    os << llvm::formatv("#{0,-3} @{1}: {2}\n", ++number, k.function, k.pattern);
+    os << "     from: "
+       << (k.sources.empty() ? std::string("(no source names)")
+                             : llvm::join(k.sources, ", "))
+       << "\n";
+    os << "     " << humanCount(k.flops, "FLOP") << ", "
+       << humanCount(k.bytes, "B") << " moved\n";
+    for (const std::string &why : k.notFused)
+      os << "     not fused: " << why << "\n";
+  }
+  os << "total: " << kernels.size() << " kernels, " << humanCount(flops, "FLOP")
+     << ", " << humanCount(bytes, "B") << " moved, " << notFused
+     << " fusion candidates not taken\n";
+}

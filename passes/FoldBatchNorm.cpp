@@ -1,0 +1,150 @@
+//===- FoldBatchNorm.cpp - conv2d + batch_norm become one conv2d ----------===//
+//
+// Folds an inference anvil.batch_norm into the anvil.conv2d that produces
+// its input, when every value involved is a constant (see Passes.td).
+// Expects the anvil dialect after parameters became constants; leaves
+// convolutions with new constant filters and biases, marked
+// `anvil.fused = ["batch_norm"]` with both source locations, and marks every
+// batch norm it leaves with `anvil.not_fused = "<why>"` so that the fusion
+// report can say why.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_FOLDBATCHNORMPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// The values of a constant operand in double, or nothing if `value` is not
+/// a constant.
+std::optional<std::vector<double>> constantValues(Value value) {
+  DenseElementsAttr dense;
+  if (!value || !matchPattern(value, m_Constant(&dense)))
+    return std::nullopt;
+  std::vector<double> out;
+  if (dense.isSplat()) {
+    out.assign(dense.getNumElements(),
+               dense.getSplatValue<APFloat>().convertToDouble());
+  } else if (dense.getElementType().isF32()) {
+    // (Typed iteration: filters hold millions of elements.)
+    auto values = dense.getValues<float>();
+    out.assign(values.begin(), values.end());
+  } else if (dense.getElementType().isF64()) {
+    auto values = dense.getValues<double>();
+    out.assign(values.begin(), values.end());
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+/// `values` as a constant tensor of `type` (f32 or f64), rounded once.
+Value makeConstant(OpBuilder &b, Location loc, ShapedType type,
+                   ArrayRef<double> values) {
+  DenseElementsAttr attr;
+  if (type.getElementType().isF32()) {
+    SmallVector<float> f(values.begin(), values.end());
+    attr = DenseElementsAttr::get(type, ArrayRef<float>(f));
+  } else {
+    attr = DenseElementsAttr::get(type, values);
+  }
+  return b.create<ConstantOp>(loc, attr);
+}
+
+/// Folds `bn` into the convolution before it, or says why not.
+std::string foldInto(BatchNormOp bn) {
+  auto conv = bn.getInput().getDefiningOp<Conv2DOp>();
+  if (!conv)
+    return bn.getInput().getDefiningOp()
+               ? "its input comes from " +
+                     bn.getInput()
+                         .getDefiningOp()
+                         ->getName()
+                         .getStringRef()
+                         .str() +
+                     ", not a conv2d"
+               : "its input is a function argument, not a conv2d";
+  if (!conv->hasOneUse())
+    return "the conv2d's result has other users";
+  auto scale = constantValues(bn.getScale()),
+       shift = constantValues(bn.getBias());
+  auto mean = constantValues(bn.getMean()), var = constantValues(bn.getVar());
+  if (!scale || !shift || !mean || !var)
+    return "scale, bias, mean or var is not a constant (parameters are "
+           "trained or load from a weights file)";
+  auto weight = constantValues(conv.getWeight());
+  if (!weight)
+    return "the conv2d's filter is not a constant";
+  std::optional<std::vector<double>> bias;
+  if (conv.getBias() && !(bias = constantValues(conv.getBias())))
+    return "the conv2d's bias is not a constant";
+
+  // Per output channel o: s = scale / sqrt(var + eps); w' = w * s;
+  // b' = (b - mean) * s + shift.
+  auto weightType = cast<ShapedType>(conv.getWeight().getType());
+  int64_t channels = weightType.getDimSize(0);
+  int64_t perChannel = channels ? weightType.getNumElements() / channels : 0;
+  std::vector<double> newBias(channels);
+  for (int64_t o = 0; o < channels; ++o) {
+    double s =
+        (*scale)[o] / std::sqrt((*var)[o] + bn.getEpsilon().convertToDouble());
+    for (int64_t i = 0; i < perChannel; ++i)
+      (*weight)[o * perChannel + i] *= s;
+    newBias[o] = ((bias ? (*bias)[o] : 0.0) - (*mean)[o]) * s + (*shift)[o];
+  }
+
+  OpBuilder b(bn);
+  Location loc = b.getFusedLoc({conv.getLoc(), bn.getLoc()});
+  auto biasType =
+      RankedTensorType::get({channels}, weightType.getElementType());
+  Value operands[] = {
+      conv.getInput(),
+      makeConstant(b, conv.getWeight().getLoc(), weightType, *weight),
+      makeConstant(b, bn.getBias().getLoc(), cast<ShapedType>(biasType),
+                   newBias)};
+  // The convolution's attributes, plus what was folded into it.
+  SmallVector<Attribute> fused;
+  if (auto earlier = conv->getAttrOfType<ArrayAttr>("anvil.fused"))
+    fused.append(earlier.begin(), earlier.end());
+  fused.push_back(b.getStringAttr("batch_norm"));
+  SmallVector<NamedAttribute> attrs(conv->getAttrs());
+  llvm::erase_if(attrs,
+                 [](NamedAttribute a) { return a.getName() == "anvil.fused"; });
+  attrs.push_back(b.getNamedAttr("anvil.fused", b.getArrayAttr(fused)));
+  auto folded =
+      b.create<Conv2DOp>(loc, TypeRange{bn.getType()}, operands, attrs);
+  bn.getResult().replaceAllUsesWith(folded.getResult());
+  bn.erase();
+  conv.erase();
+  return "";
+}
+
+struct FoldBatchNormPass
+    : mlir::anvil::impl::FoldBatchNormPassBase<FoldBatchNormPass> {
+  using FoldBatchNormPassBase::FoldBatchNormPassBase;
+
+  void runOnOperation() override {
+    SmallVector<BatchNormOp> norms;
+    getOperation().walk([&](BatchNormOp bn) { norms.push_back(bn); });
+    for (BatchNormOp bn : norms) {
+      std::string why = foldInto(bn);
+      if (!why.empty())
+        bn->setAttr("anvil.not_fused", StringAttr::get(&getContext(), why));
+    }
+    // The old filters and the normalization's parameters are now unused.
+    // (The canonicalizer after this pass removes them.)
+  }
+};
+
+} // namespace
