@@ -2,7 +2,9 @@
 //
 // Constant and ConstantOfShape become compile-time tensors, and fold()
 // evaluates integer shape arithmetic (Shape -> Gather -> Concat -> Reshape
-// chains of exported models) with the reference kernels.
+// chains of exported models, and the chains PyTorch writes for Pad's pads
+// and Expand's shape: Reshape, Slice, Transpose, Equal, Where) with the
+// reference kernels.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,7 +104,8 @@ LogicalResult Importer::fold() {
                                                  "Sub",       "Mul",
                                                  "Div",       "Neg",
                                                  "Identity",  "ConstantOfShape",
-                                                 "Reshape"};
+                                                 "Reshape",   "Transpose",
+                                                 "Equal",     "Where"};
   const std::string &type = node->op_type();
   if (!foldable.count(type) || !wants(0))
     return failure();
@@ -161,12 +164,27 @@ LogicalResult Importer::fold() {
                              : type == "Mul" ? ref::BinaryKind::Mul
                                              : ref::BinaryKind::Div;
       result = ref::binary(kind, x, args[1]);
+    } else if (type == "Equal") {
+      result = ref::compare("eq", x, args[1]);
+    } else if (type == "Where") {
+      result = ref::where(x, args[1], args[2]);
     } else if (type == "Neg") {
       result = ref::unary(ref::UnaryKind::Neg, x);
     } else if (type == "Identity") {
       result = x;
     } else if (type == "Reshape") {
-      return failure(); // the handler reads a constant shape itself
+      std::vector<int64_t> shape;
+      if (failed(reshapeTarget(x.shape, shape)))
+        return failure();
+      result = ref::reshape(x, ref::Shape(shape.begin(), shape.end()));
+    } else if (type == "Transpose") {
+      ref::Shape perm;
+      if (auto given = attrInts("perm"))
+        perm.assign(given->begin(), given->end());
+      else
+        for (int64_t i = x.rank() - 1; i >= 0; --i)
+          perm.push_back(i);
+      result = ref::transpose(x, perm);
     } else if (type == "ConstantOfShape") {
       std::vector<int64_t> shape = intsOf(*constant(0));
       // Only small shapes fold; constantOfShape() makes the others a splat.

@@ -2,11 +2,17 @@
 //
 // Arithmetic, comparisons, activations, Clip, Softmax/LogSoftmax, Cast and
 // Identity: one anvil op each where the dialect has it, short compositions
-// otherwise (Reciprocal is 1 / x; integer Pow goes through f64).
+// otherwise (Reciprocal is 1 / x; integer Pow goes through f64; HardSigmoid
+// is a clip of alpha * x + beta, HardSwish x times that). A Mul that
+// completes an Erf-based GELU becomes one anvil.gelu.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Onnx/Importer.h"
+
+#include "mlir/Dialect/Traits.h"
+
+#include <cmath>
 
 using namespace mlir;
 namespace a = mlir::anvil;
@@ -164,6 +170,97 @@ LogicalResult Importer::castOp() {
   return out(0, make<a::CastOp>({x}, {named("to", TypeAttr::get(element))}));
 }
 
+Value Importer::hardSigmoid(Value x, double alpha, double beta) {
+  if (!x)
+    return {};
+  Type element = elementOf(x);
+  Value y = make<a::AddOp>(
+      {make<a::MulOp>({x, scalar(alpha, element)}), scalar(beta, element)});
+  return make<a::ClipOp>({y}, {f64("min", 0.0), f64("max", 1.0)});
+}
+
+LogicalResult Importer::hardSigmoidOp() {
+  return out(0, hardSigmoid(in(0), attrFloat("alpha", 0.2),
+                            attrFloat("beta", 0.5)));
+}
+
+LogicalResult Importer::hardSwish() {
+  Value x = in(0);
+  return out(0, make<a::MulOp>({x, hardSigmoid(x, 1.0 / 6.0, 0.5)}));
+}
+
+/// The value of a one-element float anvil.constant (not a param: those are
+/// trained, so their value is not fixed).
+static std::optional<double> scalarConstant(Value v) {
+  auto c = v.getDefiningOp<a::ConstantOp>();
+  auto data = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+  if (!data || data.getNumElements() != 1 ||
+      !isa<FloatType>(data.getElementType()))
+    return std::nullopt;
+  return (*data.getValues<APFloat>().begin()).convertToDouble();
+}
+
+static bool isNear(std::optional<double> v, double want) {
+  return v && std::abs(*v - want) <= 1e-4 * std::abs(want);
+}
+
+/// The x of `erf(x / sqrt(2)) + 1` (or `erf(x * (1/sqrt(2))) + 1`), else null.
+static Value erfGeluArgument(Value v) {
+  auto add = v.getDefiningOp<a::AddOp>();
+  if (!add)
+    return {};
+  Value e = add.getLhs(), one = add.getRhs();
+  if (!e.getDefiningOp<a::ErfOp>())
+    std::swap(e, one);
+  auto erf = e.getDefiningOp<a::ErfOp>();
+  if (!erf || !isNear(scalarConstant(one), 1.0))
+    return {};
+  Value z = erf.getInput();
+  if (auto div = z.getDefiningOp<a::DivOp>())
+    return isNear(scalarConstant(div.getRhs()), M_SQRT2) ? div.getLhs()
+                                                         : Value();
+  if (auto m = z.getDefiningOp<a::MulOp>()) {
+    if (isNear(scalarConstant(m.getRhs()), M_SQRT1_2))
+      return m.getLhs();
+    if (isNear(scalarConstant(m.getLhs()), M_SQRT1_2))
+      return m.getRhs();
+  }
+  return {};
+}
+
+Value Importer::matchErfGelu(Value lhs, Value rhs) {
+  // lhs * rhs is the product of three factors, x, 0.5 and
+  // 1 + erf(x / sqrt(2)), grouped either way; torch writes
+  // (x * (1 + erf(x / sqrt(2)))) * 0.5.
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(shapeOf(lhs), shapeOf(rhs), shape))
+    return {};
+  for (auto [outer, inner] : {std::pair{lhs, rhs}, std::pair{rhs, lhs}}) {
+    auto m = inner.getDefiningOp<a::MulOp>();
+    if (!m)
+      continue;
+    Value f[3] = {outer, m.getLhs(), m.getRhs()};
+    for (int half = 0; half < 3; ++half) {
+      if (!isNear(scalarConstant(f[half]), 0.5))
+        continue;
+      Value p = f[(half + 1) % 3], q = f[(half + 2) % 3];
+      for (auto [x, erfTerm] : {std::pair{p, q}, std::pair{q, p}})
+        if (erfGeluArgument(erfTerm) == x && shapeOf(x) == ArrayRef(shape) &&
+            isa<FloatType>(elementOf(x)))
+          return make<a::GeluOp>({x});
+    }
+  }
+  return {};
+}
+
+LogicalResult Importer::mul() {
+  Value lhs = in(0), rhs = in(1);
+  if (lhs && rhs)
+    if (Value gelu = matchErfGelu(lhs, rhs))
+      return out(0, gelu);
+  return binary<a::MulOp>();
+}
+
 void Importer::addElementwiseHandlers(HandlerTable &table) {
   table["Abs"] = &Importer::unary<a::AbsOp>;
   table["Add"] = &Importer::binary<a::AddOp>;
@@ -174,6 +271,8 @@ void Importer::addElementwiseHandlers(HandlerTable &table) {
   table["Erf"] = &Importer::unary<a::ErfOp>;
   table["Exp"] = &Importer::unary<a::ExpOp>;
   table["Greater"] = &Importer::greater;
+  table["HardSigmoid"] = &Importer::hardSigmoidOp;
+  table["HardSwish"] = &Importer::hardSwish;
   table["GreaterOrEqual"] = &Importer::greaterOrEqual;
   table["Identity"] = &Importer::identity;
   table["LeakyRelu"] = &Importer::leakyRelu;
@@ -183,7 +282,7 @@ void Importer::addElementwiseHandlers(HandlerTable &table) {
   table["LogSoftmax"] = &Importer::logSoftmax;
   table["Max"] = &Importer::variadic<a::MaxOp>;
   table["Min"] = &Importer::variadic<a::MinOp>;
-  table["Mul"] = &Importer::binary<a::MulOp>;
+  table["Mul"] = &Importer::mul;
   table["Neg"] = &Importer::unary<a::NegOp>;
   table["Pow"] = &Importer::pow;
   table["Reciprocal"] = &Importer::reciprocal;

@@ -170,10 +170,20 @@ private:
   LogicalResult softmaxLike(bool log);
   LogicalResult identity();
   LogicalResult castOp();
+  /// HardSigmoid: clip(alpha * x + beta, 0, 1); HardSwish: x times that.
+  Value hardSigmoid(Value x, double alpha, double beta);
+  LogicalResult hardSigmoidOp();
+  LogicalResult hardSwish();
+  /// Mul, or anvil.gelu when it completes an Erf-based GELU
+  /// (x * 0.5 * (1 + erf(x / sqrt(2))), as exporters write it).
+  LogicalResult mul();
+  Value matchErfGelu(Value lhs, Value rhs);
 
   // ImportMatMul.cpp
   LogicalResult matmul();
   LogicalResult gemm();
+  /// Einsum as transposes, reshapes, reduce_sums and batched matmuls.
+  LogicalResult einsum();
 
   // ImportConv.cpp
   LogicalResult conv();
@@ -181,6 +191,8 @@ private:
   LogicalResult averagePool();
   LogicalResult pool(bool max);
   LogicalResult globalAveragePool();
+  /// ConvTranspose (1-D, 2-D) as anvil.conv2d_grad_input plus bias.
+  LogicalResult convTranspose();
   /// Spatial padding for auto_pad, or the explicit pads.
   LogicalResult paddingFor(ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
                            ArrayRef<int64_t> strides,
@@ -195,6 +207,9 @@ private:
   // ImportShape.cpp
   LogicalResult flatten();
   LogicalResult reshapeOp();
+  /// The shape a Reshape gives `inShape` (its 0s and -1 resolved).
+  LogicalResult reshapeTarget(ArrayRef<int64_t> inShape,
+                              std::vector<int64_t> &shape);
   LogicalResult transpose();
   LogicalResult concat();
   LogicalResult gather();
@@ -204,6 +219,15 @@ private:
   LogicalResult squeeze();
   LogicalResult unsqueeze();
   LogicalResult slice();
+  LogicalResult pad();
+  LogicalResult split();
+  LogicalResult expand();
+  LogicalResult tile();
+  LogicalResult resize();
+  /// A constant tensor of `shape` holding `value` everywhere.
+  Value splat(ArrayRef<int64_t> shape, Type elementType, double value);
+  /// x gathered along `axis` at the constant `indices`.
+  Value gatherAt(Value x, int64_t axis, ArrayRef<int64_t> indices);
   /// The axes of Squeeze/Unsqueeze (an attribute before opset 13).
   std::optional<std::vector<int64_t>> axesOperand(int input);
   /// The normalized full-rank starts, ends and steps of a Slice.
