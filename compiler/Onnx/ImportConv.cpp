@@ -211,17 +211,18 @@ LogicalResult Importer::convTranspose() {
   SmallVector<int64_t> pads(2 * spatial, 0), outSizes(spatial);
   if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     if (outputShape && static_cast<int64_t>(outputShape->size()) > spatial)
-      outputShape->erase(outputShape->begin(),
-                         outputShape->end() - spatial);
+      outputShape->erase(outputShape->begin(), outputShape->end() - spatial);
     if (outputShape && static_cast<int64_t>(outputShape->size()) != spatial)
       return fail("output_shape needs one size per spatial axis");
     for (int64_t i = 0; i < spatial; ++i) {
-      outSizes[i] =
-          outputShape ? (*outputShape)[i] : inSizes[i] * strides[i];
+      outSizes[i] = outputShape ? (*outputShape)[i] : inSizes[i] * strides[i];
+      // A larger output_shape than the convolution gives adds rows at the
+      // end, as output_padding does.
       int64_t total = fullSize(i) - outSizes[i];
-      if (total < 0)
-        return fail("output_shape " + shapeString(outSizes) +
-                    " is larger than the convolution gives");
+      if (total < -(strides[i] - extra[i] - 1))
+        return fail("output_shape " + shapeString(*outputShape) +
+                    " is larger than the convolution gives plus the stride");
+      total = std::max<int64_t>(total, 0);
       // The odd unit goes at the end, except with SAME_LOWER.
       int64_t small = total / 2, large = total - small;
       pads[i] = autoPad == "SAME_LOWER" ? large : small;
@@ -255,8 +256,7 @@ LogicalResult Importer::convTranspose() {
                int64("groups", attrInt("group", 1))});
   if (y && has(2)) {
     Value bias = in(2);
-    if (!bias || shapeOf(bias).size() != 1 ||
-        shapeOf(bias)[0] != shapeOf(y)[1])
+    if (!bias || shapeOf(bias).size() != 1 || shapeOf(bias)[0] != shapeOf(y)[1])
       return fail("the bias must have one value per output channel");
     y = make<a::AddOp>({y, reshape(bias, {shapeOf(bias)[0], 1, 1})});
   }

@@ -180,8 +180,8 @@ Value Importer::hardSigmoid(Value x, double alpha, double beta) {
 }
 
 LogicalResult Importer::hardSigmoidOp() {
-  return out(0, hardSigmoid(in(0), attrFloat("alpha", 0.2),
-                            attrFloat("beta", 0.5)));
+  return out(
+      0, hardSigmoid(in(0), attrFloat("alpha", 0.2), attrFloat("beta", 0.5)));
 }
 
 LogicalResult Importer::hardSwish() {

@@ -276,8 +276,7 @@ LogicalResult Importer::slice() {
                                     ints("steps", steps)}));
 }
 
-Value Importer::splat(ArrayRef<int64_t> shape, Type elementType,
-                      double value) {
+Value Importer::splat(ArrayRef<int64_t> shape, Type elementType, double value) {
   auto type = RankedTensorType::get(shape, elementType);
   Attribute one = isa<FloatType>(elementType)
                       ? Attribute(builder.getFloatAttr(elementType, value))
@@ -432,9 +431,8 @@ LogicalResult Importer::split() {
                 " do not cover the axis of size " + std::to_string(size));
   int64_t start = 0;
   for (int64_t i = 0; i < outputs; ++i) {
-    SmallVector<int64_t> starts(shape.size(), 0), ends(shape), steps(
-                                                                  shape.size(),
-                                                                  1);
+    SmallVector<int64_t> starts(shape.size(), 0), ends(shape),
+        steps(shape.size(), 1);
     starts[*axis] = start;
     ends[*axis] = start + sizes[i];
     start += sizes[i];
@@ -458,8 +456,8 @@ LogicalResult Importer::expand() {
   std::vector<int64_t> shape = intsOf(*given);
   SmallVector<int64_t> result;
   if (!OpTrait::util::getBroadcastedShape(shapeOf(x), shape, result))
-    return fail("shape " + shapeString(shapeOf(x)) +
-                " does not broadcast to " + shapeString(shape));
+    return fail("shape " + shapeString(shapeOf(x)) + " does not broadcast to " +
+                shapeString(shape));
   if (ArrayRef<int64_t>(result) == shapeOf(x))
     return out(0, x);
   if (elementOf(x).isInteger(1))
@@ -510,15 +508,14 @@ LogicalResult Importer::resize() {
   if (mode != "nearest" && mode != "linear")
     return fail("mode '" + mode +
                 "' is not supported (nearest and linear are)");
-  if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel",
-                           "align_corners", "asymmetric",
-                           "tf_half_pixel_for_nn"},
+  if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
+                           "asymmetric", "tf_half_pixel_for_nn"},
                           coords))
     return fail("coordinate_transformation_mode '" + coords +
                 "' is not supported");
-  if (!llvm::is_contained({"round_prefer_floor", "round_prefer_ceil", "floor",
-                           "ceil"},
-                          rounding))
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          rounding))
     return fail("nearest_mode '" + rounding + "' is not supported");
   if (attrInt("antialias", 0))
     return fail("antialias is not supported");
@@ -570,16 +567,17 @@ LogicalResult Importer::resize() {
                   std::to_string(outSize));
     if (outSize == size && scale == 1.0)
       continue;
-    // Where output index j samples the input (ONNX's transforms).
+    // Where output index j samples the input (ONNX's transforms, which
+    // take the output length as scale * size, before rounding).
+    double length = scale * size;
     auto source = [&](int64_t j) -> double {
       if (coords == "align_corners")
-        return outSize == 1 ? 0.0
-                            : j * double(size - 1) / double(outSize - 1);
+        return length == 1.0 ? 0.0 : j * double(size - 1) / (length - 1.0);
       if (coords == "asymmetric")
         return j / scale;
       if (coords == "tf_half_pixel_for_nn")
         return (j + 0.5) / scale;
-      if (coords == "pytorch_half_pixel" && outSize == 1)
+      if (coords == "pytorch_half_pixel" && length <= 1.0)
         return 0.0;
       return (j + 0.5) / scale - 0.5;
     };
@@ -591,11 +589,11 @@ LogicalResult Importer::resize() {
       for (int64_t j = 0; j < outSize; ++j) {
         double s = source(j), below = std::floor(s);
         bool tie = s - below == 0.5;
-        double r = rounding == "floor"                  ? below
-                   : rounding == "ceil"                 ? std::ceil(s)
+        double r = rounding == "floor"                       ? below
+                   : rounding == "ceil"                      ? std::ceil(s)
                    : tie && rounding == "round_prefer_floor" ? below
-                   : tie                                ? below + 1
-                                                        : std::round(s);
+                   : tie                                     ? below + 1
+                                                             : std::round(s);
         rows.push_back(clampRow(static_cast<int64_t>(r)));
       }
       x = gatherAt(x, d, rows);

@@ -9,7 +9,9 @@ op is differentiable, the imported graph is also differentiated: the module
 then returns sum(f(x) * w), anvil-opt's anvil-autodiff builds
 @forward_grad, and `anvilc run --reference` of it must give the gradient
 torch.autograd gives for x. The erf-based GELU must import as one
-anvil.gelu. Exits non-zero on any mismatch.
+anvil.gelu. What the compositions do not cover is refused by `anvilc check`
+with one message per node, all listed at once (diagnostics()). Exits
+non-zero on any mismatch.
 """
 import argparse
 import os
@@ -18,8 +20,10 @@ import sys
 import tempfile
 
 import numpy as np
+import onnx
 import torch
 import torch.nn.functional as F
+from onnx import TensorProto, helper
 
 
 def run(cmd):
@@ -100,13 +104,49 @@ def cases():
          [(2, 3, 4, 4)], 13, True),
         ("Einsum bid,jd->bij", Fn(lambda x: torch.einsum("bid,jd->bij", x, weight.to(x.dtype))),
          [(2, 3, 5)], 13, True),
-        ("Einsum ...ij->...ji sum", Fn(lambda x: torch.einsum("...ij->...j", x)),
+        ("Einsum ...ij->...j", Fn(lambda x: torch.einsum("...ij->...j", x)),
          [(2, 3, 4)], 13, True),
         ("Einsum three operands", Fn(lambda x: torch.einsum("ij,jk,kl->il", x, x.t(), x)),
          [(3, 4)], 13, True),
         ("GELU (erf)", Fn(F.gelu), [(3, 16)], 13, True),
         ("GELU (erf, written out)",
          Fn(lambda x: 0.5 * x * (1 + torch.erf(x * 0.7071067811865476))), [(3, 16)], 13, True),
+    ]
+
+
+def diagnostics():
+    """(name, nodes, inputs as (name, shape), initializers as (name, ints),
+    needles every one of which anvilc check must print)."""
+    f32 = TensorProto.FLOAT
+    return [
+        ("Pad wrap, reflect past the size, runtime pads",
+         [helper.make_node("Pad", ["x", "p1"], ["a"], mode="wrap", name="wrap"),
+          helper.make_node("Pad", ["x", "p2"], ["b"], mode="reflect", name="far"),
+          helper.make_node("Pad", ["x", "n"], ["c"], name="runtime")],
+         [("x", [2, 3], f32), ("n", [4], TensorProto.INT64)],
+         [("p1", [0, 1, 0, 1]), ("p2", [0, 3, 0, 0])],
+         ["Pad: mode 'wrap' is not supported (constant, reflect and edge are) (1x: 'wrap')",
+          "Pad: reflect pads must be smaller than the axis they pad (axis 1 has size 3) (1x: 'far')",
+          "Pad: pads, constant_value and axes must be known at compile time (1x: 'runtime')"]),
+        ("Split, Tile and Expand that do not fit",
+         [helper.make_node("Split", ["x", "s"], ["a", "b"], axis=1, name="split"),
+          helper.make_node("Tile", ["x", "r"], ["c"], name="tile"),
+          helper.make_node("Expand", ["x", "e"], ["d"], name="expand")],
+         [("x", [2, 3], f32)], [("s", [1, 1]), ("r", [1, 0]), ("e", [4, 3, 5])],
+         ["Split: split sizes [1, 1] do not cover the axis of size 3 (1x: 'split')",
+          "Tile: repeats must be >= 1, got [1, 0] (1x: 'tile')",
+          "Expand: shape [2, 3] does not broadcast to [4, 3, 5] (1x: 'expand')"]),
+        ("Resize cubic, Einsum diagonal, 3-D ConvTranspose",
+         [helper.make_node("Resize", ["x4", "", "sc"], ["a"], mode="cubic", name="cubic"),
+          helper.make_node("Einsum", ["x", "x"], ["b"], equation="ii,ij->j", name="diag"),
+          helper.make_node("ConvTranspose", ["x5", "w5"], ["c"], name="deconv3d")],
+         [("x", [3, 3], f32), ("x4", [1, 1, 2, 2], f32), ("x5", [1, 1, 2, 2, 2], f32),
+          ("w5", [1, 1, 2, 2, 2], f32)], [],
+         ["Resize: mode 'cubic' is not supported (nearest and linear are) (1x: 'cubic')",
+          "Einsum: label 'i' repeats within one operand (a diagonal), which is not "
+          "supported (1x: 'diag')",
+          "ConvTranspose: 3-D ConvTranspose is not supported (1-D and 2-D are) "
+          "(1x: 'deconv3d')"]),
     ]
 
 
@@ -189,6 +229,25 @@ def main():
             err = float(np.abs(got - want_dx).max())
             check(np.allclose(got, want_dx, rtol=1e-4, atol=1e-4),
                   f"{name}: gradient equals torch.autograd's (max abs error {err})")
+        for k, (name, nodes, inputs, inits, needles) in enumerate(diagnostics()):
+            if args.filter and args.filter not in name:
+                continue
+            tensors = [helper.make_tensor(n, TensorProto.INT64, [len(v)], v)
+                       for n, v in inits]
+            if name.startswith("Resize"):
+                tensors.append(helper.make_tensor("sc", TensorProto.FLOAT, [4], [1, 1, 2, 2]))
+            graph = helper.make_graph(
+                nodes, "g", [helper.make_tensor_value_info(n, t, s) for n, s, t in inputs],
+                [helper.make_tensor_value_info(o, TensorProto.FLOAT, [])
+                 for n in nodes for o in n.output], tensors)
+            path = os.path.join(tmp, f"bad{k}.onnx")
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                      path)
+            r = run([args.anvilc, "check", path])
+            missing = [n for n in needles if n not in r.stderr]
+            check(r.returncode == 1 and not missing and "Stack dump" not in r.stderr,
+                  f"{name}: refused, every node named",
+                  f"rc={r.returncode}, missing {missing} in: {r.stderr.strip()}")
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 
