@@ -5,10 +5,11 @@
 // (constant: concat with constant blocks; reflect and edge: a gather with
 // constant indices per padded axis), Split (slices), Expand (an add of a
 // zero constant of the target shape: broadcasting), Tile (concat of copies)
-// and Resize/Upsample (nearest: a gather per resized axis; linear: two
-// gathers and a weighted sum per axis). Shape and Size give compile-time
-// tensors; the operands that fix a result shape (a Reshape's shape, Slice's
-// starts, Pad's pads, Resize's scales) must be known at compile time.
+// and Resize/Upsample (nearest: a gather per resized axis; linear and
+// cubic: two or four gathers and a weighted sum per axis). Shape and Size
+// give compile-time tensors; the operands that fix a result shape (a
+// Reshape's shape, Slice's starts, Pad's pads, Resize's scales) must be
+// known at compile time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -505,9 +506,10 @@ LogicalResult Importer::resize() {
              : attrString("coordinate_transformation_mode", "half_pixel");
   std::string rounding =
       legacy ? "floor" : attrString("nearest_mode", "round_prefer_floor");
-  if (mode != "nearest" && mode != "linear")
-    return fail("mode '" + mode +
-                "' is not supported (nearest and linear are)");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return fail("mode '" + mode + "' is not supported");
+  double cubicA = attrFloat("cubic_coeff_a", -0.75);
+  bool excludeOutside = attrInt("exclude_outside", 0) != 0;
   if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
                            "asymmetric", "tf_half_pixel_for_nn"},
                           coords))
@@ -522,8 +524,8 @@ LogicalResult Importer::resize() {
   if (attrString("keep_aspect_ratio_policy", "stretch") != "stretch")
     return fail("keep_aspect_ratio_policy other than stretch is not "
                 "supported");
-  if (mode == "linear" && !isa<FloatType>(elementOf(x)))
-    return fail("linear resizing needs a float input");
+  if (mode != "nearest" && !isa<FloatType>(elementOf(x)))
+    return fail(mode + " resizing needs a float input");
 
   std::vector<double> scales;
   std::vector<int64_t> sizes;
@@ -599,24 +601,48 @@ LogicalResult Importer::resize() {
       x = gatherAt(x, d, rows);
       continue;
     }
-    // Linear: the two neighbours, weighted by distance (edges repeat).
-    std::vector<int64_t> lower, upper;
-    std::vector<double> wLower, wUpper;
+    // Linear and cubic: a weighted sum of 2 or 4 neighbours (rows past an
+    // edge repeat it; with exclude_outside they get no weight), one gather
+    // and one constant weight vector per neighbour.
+    int64_t taps = mode == "linear" ? 2 : 4;
+    std::vector<std::vector<int64_t>> rows(taps);
+    std::vector<std::vector<double>> weights(taps);
     for (int64_t j = 0; j < outSize; ++j) {
-      double s = source(j), below = std::floor(s);
-      lower.push_back(clampRow(static_cast<int64_t>(below)));
-      upper.push_back(clampRow(static_cast<int64_t>(below) + 1));
-      wUpper.push_back(s - below);
-      wLower.push_back(1.0 - (s - below));
+      double s = source(j), below = std::floor(s), t = s - below;
+      double w[4] = {1.0 - t, t};
+      if (taps == 4)
+        for (int64_t k = 0; k < 4; ++k) {
+          double dist = std::abs(t - (k - 1)); // to neighbour below - 1 + k
+          w[k] =
+              dist <= 1.0
+                  ? ((cubicA + 2) * dist - (cubicA + 3)) * dist * dist + 1
+                  : ((cubicA * dist - 5 * cubicA) * dist + 8 * cubicA) * dist -
+                        4 * cubicA;
+        }
+      int64_t first = static_cast<int64_t>(below) - (taps == 4 ? 1 : 0);
+      double total = 0.0;
+      for (int64_t k = 0; k < taps; ++k) {
+        int64_t row = first + k;
+        if (excludeOutside && (row < 0 || row >= size))
+          w[k] = 0.0;
+        total += w[k];
+      }
+      for (int64_t k = 0; k < taps; ++k) {
+        rows[k].push_back(clampRow(first + k));
+        weights[k].push_back(excludeOutside ? w[k] / total : w[k]);
+      }
     }
     SmallVector<int64_t> weightShape(rank, 1);
     weightShape[d] = outSize;
     Type element = elementOf(x);
-    Value a0 = make<a::MulOp>(
-        {gatherAt(x, d, lower), constantOf(weightShape, element, wLower)});
-    Value a1 = make<a::MulOp>(
-        {gatherAt(x, d, upper), constantOf(weightShape, element, wUpper)});
-    x = make<a::AddOp>({a0, a1});
+    Value sum;
+    for (int64_t k = 0; k < taps; ++k) {
+      Value term =
+          make<a::MulOp>({gatherAt(x, d, rows[k]),
+                          constantOf(weightShape, element, weights[k])});
+      sum = sum ? make<a::AddOp>({sum, term}) : term;
+    }
+    x = sum;
   }
   return out(0, x);
 }

@@ -2,7 +2,8 @@
 """The ONNX ops the importer composes from anvil ops, against PyTorch.
 
 Each case is a small torch module using one op (HardSigmoid, HardSwish, Pad
-in its three modes, Split, Expand, Tile, ConvTranspose, Resize/Upsample,
+in its three modes, Split, Expand, Tile, ConvTranspose, Resize/Upsample
+(nearest, linear, cubic),
 Einsum, GELU written with Erf), exported to ONNX by torch.onnx and run
 through `anvilc run` (compiled); its output must equal PyTorch's. Where the
 op is differentiable, the imported graph is also differentiated: the module
@@ -97,6 +98,8 @@ def cases():
          [(2, 2, 4, 5)], 13, True),
         ("Resize bilinear down", Fn(lambda x: F.interpolate(x, size=(3, 2), mode="bilinear")),
          [(1, 2, 7, 5)], 13, True),
+        ("Resize bicubic", Fn(lambda x: F.interpolate(x, size=(9, 4), mode="bicubic")),
+         [(1, 2, 5, 6)], 13, True),
         ("Einsum bhid,bhjd->bhij",
          Fn(lambda x: torch.einsum("bhid,bhjd->bhij", x, x * 0.5 + 1)), [(2, 3, 5, 4)], 13, True),
         ("Einsum bhij,bhjd->bhid",
@@ -136,13 +139,15 @@ def diagnostics():
          ["Split: split sizes [1, 1] do not cover the axis of size 3 (1x: 'split')",
           "Tile: repeats must be >= 1, got [1, 0] (1x: 'tile')",
           "Expand: shape [2, 3] does not broadcast to [4, 3, 5] (1x: 'expand')"]),
-        ("Resize cubic, Einsum diagonal, 3-D ConvTranspose",
-         [helper.make_node("Resize", ["x4", "", "sc"], ["a"], mode="cubic", name="cubic"),
+        ("Resize tf_crop_and_resize, Einsum diagonal, 3-D ConvTranspose",
+         [helper.make_node("Resize", ["x4", "", "sc"], ["a"], name="crop",
+                           coordinate_transformation_mode="tf_crop_and_resize"),
           helper.make_node("Einsum", ["x", "x"], ["b"], equation="ii,ij->j", name="diag"),
           helper.make_node("ConvTranspose", ["x5", "w5"], ["c"], name="deconv3d")],
          [("x", [3, 3], f32), ("x4", [1, 1, 2, 2], f32), ("x5", [1, 1, 2, 2, 2], f32),
           ("w5", [1, 1, 2, 2, 2], f32)], [],
-         ["Resize: mode 'cubic' is not supported (nearest and linear are) (1x: 'cubic')",
+         ["Resize: coordinate_transformation_mode 'tf_crop_and_resize' is not supported "
+          "(1x: 'crop')",
           "Einsum: label 'i' repeats within one operand (a diagonal), which is not "
           "supported (1x: 'diag')",
           "ConvTranspose: 3-D ConvTranspose is not supported (1-D and 2-D are) "
