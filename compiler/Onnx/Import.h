@@ -16,6 +16,7 @@
 #ifndef ANVIL_COMPILER_ONNX_IMPORT_H
 #define ANVIL_COMPILER_ONNX_IMPORT_H
 
+#include "compiler/Onnx/TensorProto.h"
 #include "runtime/Npy.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -64,12 +65,6 @@ OwningOpRef<ModuleOp> importOnnx(const std::string &path, MLIRContext &context,
 
 /// Whether `path` names an ONNX model (by its extension).
 bool isOnnxPath(const std::string &path);
-
-/// Reads a serialized onnx.TensorProto; throws anvil::Error naming the file.
-::anvil::NpyArray readTensorProto(const std::string &path);
-/// Writes `array` as a serialized onnx.TensorProto, atomically.
-void writeTensorProto(const std::string &path, const ::anvil::NpyArray &array,
-                      const std::string &name = "");
 
 } // namespace mlir::anvil
 

@@ -35,6 +35,8 @@ RELEVANT = {
     "ReduceSum", "Erf", "Gelu", "QuantizeLinear", "DequantizeLinear",
     "QLinearMatMul", "QLinearConv", "ConvInteger", "MatMulInteger",
     "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss",
+    "HardSigmoid", "HardSwish", "Pad", "Split", "Expand", "Tile",
+    "ConvTranspose", "Resize", "Upsample", "Einsum",
 }
 
 

@@ -1,0 +1,310 @@
+//===- Importer.h - the ONNX importer's shared context -----------*- C++
+//-*-===//
+//
+// The Importer walks one ONNX graph in order (Import.cpp) and hands each
+// node to the handler registered for its op type. Handlers live in one file
+// per op family (ImportElementwise.cpp, ImportMatMul.cpp, ImportConv.cpp,
+// ImportNormalization.cpp, ImportShape.cpp, ImportConstant.cpp,
+// ImportReduction.cpp, ImportLoss.cpp); each file registers its handlers in
+// its add...Handlers function. The helpers they share (the current node's
+// operands and attributes, building a verified op, recording a problem) are
+// in ImportUtils.cpp. Internal to compiler/Onnx.
+//
+// Adding an op: declare its handler below, define it in its family's file
+// and add it to that file's table.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_ONNX_IMPORTER_H
+#define ANVIL_COMPILER_ONNX_IMPORTER_H
+
+#include "compiler/Onnx/Import.h"
+#include "compiler/Onnx/TensorProto.h"
+#include "dialects/AnvilOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::anvil::onnx_import {
+
+using ::anvil::DType;
+using ::anvil::NpyArray;
+
+/// The product of `dims` (1 for none).
+int64_t product(llvm::ArrayRef<int64_t> dims);
+/// The values of an integer or float array as doubles / int64s.
+std::vector<double> valuesOf(const NpyArray &array);
+std::vector<int64_t> intsOf(const NpyArray &array);
+/// A possibly negative axis of a rank-`rank` tensor, normalized (the
+/// dialect's rule), or nothing when out of range.
+std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+class Importer {
+public:
+  Importer(MLIRContext &context, const onnx::ModelProto &model,
+           const std::string &path, const OnnxImportOptions &options)
+      : context(context), builder(&context), model(model), path(path),
+        options(options) {
+    for (const auto &entry : model.opset_import())
+      if (entry.domain().empty() || entry.domain() == "ai.onnx")
+        opset = entry.version();
+  }
+
+  OwningOpRef<ModuleOp> run(OnnxProblems &out);
+
+private:
+  /// What an ONNX value name stands for.
+  struct Val {
+    Value value;
+    std::optional<NpyArray> data;
+    /// Becomes a trainable anvil.param (float initializers).
+    bool trainable = false;
+  };
+  using Handler = LogicalResult (Importer::*)();
+  using HandlerTable = std::map<std::string, Handler>;
+
+  /// Every op type the importer knows, from the families' tables.
+  static const HandlerTable &handlers();
+  static void addElementwiseHandlers(HandlerTable &table);
+  static void addMatMulHandlers(HandlerTable &table);
+  static void addConvHandlers(HandlerTable &table);
+  static void addNormalizationHandlers(HandlerTable &table);
+  static void addShapeHandlers(HandlerTable &table);
+  static void addConstantHandlers(HandlerTable &table);
+  static void addReductionHandlers(HandlerTable &table);
+  static void addLossHandlers(HandlerTable &table);
+
+  // Problem recording.
+  LogicalResult fail(const std::string &message);
+  void record(const std::string &key, const std::string &who);
+  std::string nodeLabel() const;
+
+  // Operands and results of the current node.
+  bool has(int i) const {
+    return i < node->input_size() && !node->input(i).empty();
+  }
+  bool wants(int i) const {
+    return i < node->output_size() && !node->output(i).empty();
+  }
+  Value in(int i);
+  const NpyArray *constant(int i);
+  LogicalResult out(int i, Value value);
+  Value materialize(const std::string &name, Val &val);
+
+  // Attributes of the current node.
+  const onnx::AttributeProto *attr(const std::string &name) const;
+  int64_t attrInt(const std::string &name, int64_t fallback) const;
+  double attrFloat(const std::string &name, double fallback) const;
+  std::string attrString(const std::string &name,
+                         const std::string &fallback) const;
+  std::optional<std::vector<int64_t>> attrInts(const std::string &name) const;
+
+  // Building.
+  template <typename OpT>
+  Operation *build(ValueRange operands, ArrayRef<NamedAttribute> attrs = {});
+  template <typename OpT>
+  Value make(ValueRange operands, ArrayRef<NamedAttribute> attrs = {}) {
+    Operation *op = build<OpT>(operands, attrs);
+    return op ? op->getResult(0) : Value();
+  }
+  NamedAttribute named(StringRef name, Attribute value) {
+    return builder.getNamedAttr(name, value);
+  }
+  NamedAttribute ints(StringRef name, ArrayRef<int64_t> values) {
+    return named(name, builder.getDenseI64ArrayAttr(values));
+  }
+  NamedAttribute int64(StringRef name, int64_t value) {
+    return named(name, builder.getI64IntegerAttr(value));
+  }
+  NamedAttribute f64(StringRef name, double value) {
+    return named(name, builder.getF64FloatAttr(value));
+  }
+  NamedAttribute unit(StringRef name) {
+    return named(name, builder.getUnitAttr());
+  }
+  Value scalar(double value, Type elementType);
+  Value constantOf(ArrayRef<int64_t> shape, Type elementType,
+                   ArrayRef<double> values);
+  Value reshape(Value value, ArrayRef<int64_t> shape);
+  static ArrayRef<int64_t> shapeOf(Value v) {
+    return mlir::cast<RankedTensorType>(v.getType()).getShape();
+  }
+  static Type elementOf(Value v) {
+    return mlir::cast<RankedTensorType>(v.getType()).getElementType();
+  }
+
+  LogicalResult importGraphInputs(func::FuncOp func);
+  void checkNodeTypes();
+  LogicalResult importNode();
+
+  // Handlers, one per ONNX op (or family).
+
+  // ImportElementwise.cpp
+  template <typename OpT> LogicalResult binary();
+  template <typename OpT> LogicalResult unary();
+  /// Max and Min: one or more operands, folded pairwise.
+  template <typename OpT> LogicalResult variadic();
+  LogicalResult pow();
+  LogicalResult compare(StringRef predicate);
+  LogicalResult equal() { return compare("eq"); }
+  LogicalResult greater() { return compare("gt"); }
+  LogicalResult less() { return compare("lt"); }
+  LogicalResult greaterOrEqual() { return compare("ge"); }
+  LogicalResult lessOrEqual() { return compare("le"); }
+  LogicalResult where();
+  LogicalResult reciprocal();
+  LogicalResult leakyRelu();
+  LogicalResult clip();
+  LogicalResult softmax();
+  LogicalResult logSoftmax();
+  LogicalResult softmaxLike(bool log);
+  LogicalResult identity();
+  LogicalResult castOp();
+  /// HardSigmoid: clip(alpha * x + beta, 0, 1); HardSwish: x times that.
+  Value hardSigmoid(Value x, double alpha, double beta);
+  LogicalResult hardSigmoidOp();
+  LogicalResult hardSwish();
+  /// Mul, or anvil.gelu when it completes an Erf-based GELU
+  /// (x * 0.5 * (1 + erf(x / sqrt(2))), as exporters write it).
+  LogicalResult mul();
+  Value matchErfGelu(Value lhs, Value rhs);
+
+  // ImportMatMul.cpp
+  LogicalResult matmul();
+  LogicalResult gemm();
+  /// Einsum as transposes, reshapes, reduce_sums and batched matmuls.
+  LogicalResult einsum();
+
+  // ImportConv.cpp
+  LogicalResult conv();
+  LogicalResult maxPool();
+  LogicalResult averagePool();
+  LogicalResult pool(bool max);
+  LogicalResult globalAveragePool();
+  /// ConvTranspose (1-D, 2-D) as anvil.conv2d_grad_input plus bias.
+  LogicalResult convTranspose();
+  /// Spatial padding for auto_pad, or the explicit pads.
+  LogicalResult paddingFor(ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
+                           ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dilations,
+                           SmallVectorImpl<int64_t> &pads);
+
+  // ImportNormalization.cpp
+  LogicalResult batchNormalization();
+  LogicalResult layerNormalization();
+  LogicalResult dropout();
+
+  // ImportShape.cpp
+  LogicalResult flatten();
+  LogicalResult reshapeOp();
+  /// The shape a Reshape gives `inShape` (its 0s and -1 resolved).
+  LogicalResult reshapeTarget(ArrayRef<int64_t> inShape,
+                              std::vector<int64_t> &shape);
+  LogicalResult transpose();
+  LogicalResult concat();
+  LogicalResult gather();
+  LogicalResult gatherElements();
+  LogicalResult shape();
+  LogicalResult size();
+  LogicalResult squeeze();
+  LogicalResult unsqueeze();
+  LogicalResult slice();
+  LogicalResult pad();
+  LogicalResult split();
+  LogicalResult expand();
+  LogicalResult tile();
+  LogicalResult resize();
+  /// A constant tensor of `shape` holding `value` everywhere.
+  Value splat(ArrayRef<int64_t> shape, Type elementType, double value);
+  /// x gathered along `axis` at the constant `indices`.
+  Value gatherAt(Value x, int64_t axis, ArrayRef<int64_t> indices);
+  /// The axes of Squeeze/Unsqueeze (an attribute before opset 13).
+  std::optional<std::vector<int64_t>> axesOperand(int input);
+  /// The normalized full-rank starts, ends and steps of a Slice.
+  LogicalResult sliceBounds(ArrayRef<int64_t> shape,
+                            SmallVectorImpl<int64_t> &starts,
+                            SmallVectorImpl<int64_t> &ends,
+                            SmallVectorImpl<int64_t> &steps);
+  /// The shape Squeeze/Unsqueeze give `shape`.
+  LogicalResult squeezedShape(ArrayRef<int64_t> shape, bool unsqueeze,
+                              SmallVectorImpl<int64_t> &result);
+
+  // ImportConstant.cpp
+  LogicalResult constantOp();
+  LogicalResult constantOfShape();
+  /// Evaluates the node at compile time when all its inputs are integer
+  /// constants (the shape arithmetic of exported models); fails otherwise.
+  LogicalResult fold();
+
+  // ImportReduction.cpp
+  LogicalResult reduceSum();
+  LogicalResult reduceMean();
+  LogicalResult reduceMax();
+  template <typename OpT> LogicalResult reduce(bool axesAsInput);
+
+  // ImportLoss.cpp
+  LogicalResult sce();
+  LogicalResult nll();
+  LogicalResult loss(bool softmax);
+
+  MLIRContext &context;
+  OpBuilder builder;
+  const onnx::ModelProto &model;
+  std::string path;
+  const OnnxImportOptions &options;
+  int64_t opset = 0;
+
+  llvm::StringMap<Val> values;
+  /// The symbolic dimensions of the graph inputs (OnnxProblems::symbols).
+  std::vector<std::string> symbols;
+  /// Element types known from the model's declarations and shape inference.
+  llvm::StringMap<int> declaredTypes;
+  const onnx::NodeProto *node = nullptr;
+  int nodeIndex = 0;
+  Location loc = UnknownLoc::get(&context);
+  std::string lastDiagnostic;
+  /// Problem kind -> the nodes (or values) that have it, in order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> problems;
+};
+
+/// Builds an OpT at the current node's location after inferring its result
+/// types; on failure records the verifier's message as the node's problem
+/// and returns null (a null operand: an earlier failure, returns null).
+template <typename OpT>
+Operation *Importer::build(ValueRange operands,
+                           ArrayRef<NamedAttribute> attrs) {
+  for (Value v : operands)
+    if (!v)
+      return nullptr;
+  SmallVector<Type> types;
+  lastDiagnostic.clear();
+  DictionaryAttr dict = builder.getDictionaryAttr(attrs);
+  if (failed(OpT::inferReturnTypes(&context, loc, operands, dict,
+                                   OpaqueProperties(nullptr), RegionRange(),
+                                   types))) {
+    (void)fail(lastDiagnostic.empty() ? "cannot infer the result types"
+                                      : lastDiagnostic);
+    return nullptr;
+  }
+  Operation *op = builder.create<OpT>(loc, types, operands, attrs);
+  if (failed(mlir::verify(op))) {
+    (void)fail(lastDiagnostic);
+    op->erase();
+    return nullptr;
+  }
+  return op;
+}
+
+} // namespace mlir::anvil::onnx_import
+
+#endif // ANVIL_COMPILER_ONNX_IMPORTER_H
