@@ -1,7 +1,8 @@
 //===- Import.h - ONNX models into the anvil dialect ------------*- C++ -*-===//
 //
-// importOnnx reads an ONNX model (opsets 7 to 17; older ones are converted
-// with ONNX's version converter) into a module with one @forward: the graph
+// importOnnx reads an ONNX model (opsets 7 to 21; older ones are converted
+// with ONNX's version converter, and those newer than libonnx's 17 are
+// checked in a form it knows) into a module with one @forward: the graph
 // inputs that are not initializers become its arguments, in order, and the
 // graph outputs its results. Float initializers become trainable
 // `anvil.param`s named after them (init = "dense"); other initializers and

@@ -226,7 +226,8 @@ private:
   LogicalResult reduceSum();
   LogicalResult reduceMean();
   LogicalResult reduceMax();
-  template <typename OpT> LogicalResult reduce(bool axesAsInput);
+  /// Axes from an attribute, or an input from opset `axesInputSince`.
+  template <typename OpT> LogicalResult reduce(int64_t axesInputSince);
 
   // ImportLoss.cpp
   LogicalResult sce();

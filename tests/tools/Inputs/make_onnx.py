@@ -57,8 +57,8 @@ save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
      "unsupported.onnx")
 
 # An opset newer than Anvil reads.
-save(helper.make_model(mlp.graph, opset_imports=[helper.make_opsetid("", 19)]),
-     "opset19.onnx")
+save(helper.make_model(mlp.graph, opset_imports=[helper.make_opsetid("", 22)]),
+     "opset22.onnx")
 
 # Mangled files: cut short, bytes flipped in the middle, not protobuf at all.
 data = mlp.SerializeToString()
