@@ -154,7 +154,8 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
     }
     auto type = RankedTensorType::get(shape, element);
     argTypes.push_back(type);
-    Value arg = func.getBody().front().addArgument(type, func.getLoc());
+    Value arg = func.getBody().front().addArgument(
+        type, NameLoc::get(builder.getStringAttr(input.name()), fileLoc));
     Val val{arg, std::nullopt, false};
     if (known)
       val.data = *known;
@@ -235,7 +236,6 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
     if (vi.type().has_tensor_type())
       declaredTypes[vi.name()] = vi.type().tensor_type().elem_type();
 
-  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
   auto func = builder.create<func::FuncOp>(fileLoc, "forward",
@@ -262,8 +262,13 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
   for (int i = 0; i < graph.node_size(); ++i) {
     node = &graph.node(i);
     nodeIndex = i;
+    // The node's name (its op type when it has none) at "file:N:1" for the
+    // graph's N-th node: every op built for it carries this location through
+    // every phase, so dumps (--mlir-print-debuginfo), diagnostics and
+    // reports name the ONNX node.
     std::string label = node->name().empty() ? node->op_type() : node->name();
-    loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
+    loc = NameLoc::get(builder.getStringAttr(label),
+                       FileLineColLoc::get(&context, path, i + 1, 1));
     if (failed(importNode()))
       ok = false;
   }

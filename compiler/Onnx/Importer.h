@@ -248,6 +248,10 @@ private:
   llvm::StringMap<int> declaredTypes;
   const onnx::NodeProto *node = nullptr;
   int nodeIndex = 0;
+  /// The model file ("path":0:0): the module, the function, and (inside a
+  /// NameLoc of their name) graph inputs, initializers and constants.
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  /// The current node's location: what every op built for it carries.
   Location loc = UnknownLoc::get(&context);
   std::string lastDiagnostic;
   /// Problem kind -> the nodes (or values) that have it, in order.
