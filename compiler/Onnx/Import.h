@@ -6,7 +6,9 @@
 // inputs that are not initializers become its arguments, in order, and the
 // graph outputs its results. Float initializers become trainable
 // `anvil.param`s named after them (init = "dense"); other initializers and
-// Constant nodes become `anvil.constant`s.
+// Constant nodes become `anvil.constant`s. Every op built for a node is at
+// NameLoc(node name, "FILE":N:1) for the graph's N-th node; graph inputs,
+// initializers and constants at NameLoc(their name, "FILE":0:0).
 //
 // The importer never stops at the first problem: every unsupported op,
 // attribute value and dtype is collected (with node names and counts) and
