@@ -286,11 +286,14 @@ struct BuildTrainStepPass
       StringAttr key = cast<StringAttr>(name);
       ParamOp param = params.lookup(key);
       Type elt = param.getType().getElementType();
-      Value rate = castFromF32(b, loc, lr, elt);
+      // Each update carries its parameter's location (an ONNX initializer's
+      // name), so that dumps and reports can say which one it updates.
+      Location at = param.getLoc();
+      Value rate = castFromF32(b, at, lr, elt);
       if (optimizer != "sgd")
-        adamUpdate(b, loc, param, grad, rate, corrections);
+        adamUpdate(b, at, param, grad, rate, corrections);
       else
-        sgdUpdate(b, loc, param, grad, rate);
+        sgdUpdate(b, at, param, grad, rate);
     }
     finishTrainStep(b, step, ret, names);
     return success();

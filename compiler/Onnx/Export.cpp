@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Onnx/Export.h"
+#include "compiler/Onnx/TensorProto.h"
 #include "compiler/Reference/Interpreter.h"
 #include "dialects/AnvilOps.h"
 #include "runtime/Error.h"
@@ -26,54 +27,6 @@ using namespace mlir;
 namespace a = mlir::anvil;
 
 namespace {
-
-int onnxType(Type t) {
-  if (t.isF32())
-    return onnx::TensorProto::FLOAT;
-  if (t.isF64())
-    return onnx::TensorProto::DOUBLE;
-  if (t.isInteger(64))
-    return onnx::TensorProto::INT64;
-  if (t.isInteger(32))
-    return onnx::TensorProto::INT32;
-  if (t.isInteger(8))
-    return onnx::TensorProto::INT8;
-  if (t.isInteger(1))
-    return onnx::TensorProto::BOOL;
-  return onnx::TensorProto::UNDEFINED;
-}
-
-/// A TensorProto holding `attr`'s values (raw little-endian data).
-void fillTensor(onnx::TensorProto &t, DenseElementsAttr attr) {
-  auto type = cast<RankedTensorType>(attr.getType());
-  t.set_data_type(onnxType(type.getElementType()));
-  for (int64_t d : type.getShape())
-    t.add_dims(d);
-  std::string raw;
-  Type element = type.getElementType();
-  auto append = [&](const void *p, size_t n) {
-    raw.append(static_cast<const char *>(p), n);
-  };
-  if (element.isF32()) {
-    for (float v : attr.getValues<float>())
-      append(&v, 4);
-  } else if (element.isF64()) {
-    for (double v : attr.getValues<double>())
-      append(&v, 8);
-  } else if (element.isInteger(1)) {
-    for (bool v : attr.getValues<bool>()) {
-      char c = v;
-      append(&c, 1);
-    }
-  } else {
-    unsigned bytes = element.getIntOrFloatBitWidth() / 8;
-    for (APInt v : attr.getValues<APInt>()) {
-      int64_t x = v.getSExtValue();
-      append(&x, bytes);
-    }
-  }
-  t.set_raw_data(raw);
-}
 
 class Exporter {
 public:
@@ -133,11 +86,12 @@ private:
     auto *at = n.add_attribute();
     at->set_name("value");
     at->set_type(onnx::AttributeProto::TENSOR);
-    onnx::TensorProto *t = at->mutable_t();
-    t->set_data_type(onnx::TensorProto::INT64);
-    t->add_dims(values.size());
-    t->set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
-                                values.size() * 8));
+    ::anvil::NpyArray array;
+    array.dtype = ::anvil::DType::I64;
+    array.shape = {static_cast<int64_t>(values.size())};
+    const char *bytes = reinterpret_cast<const char *>(values.data());
+    array.bytes.assign(bytes, bytes + values.size() * 8);
+    a::tensorToProto(array, *at->mutable_t());
     return name;
   }
   std::string scalarConstant(double value, Type element) {
@@ -147,10 +101,10 @@ private:
     at->set_name("value");
     at->set_type(onnx::AttributeProto::TENSOR);
     auto type = RankedTensorType::get({}, element);
-    fillTensor(*at->mutable_t(),
-               element.isF64()
-                   ? DenseElementsAttr::get(type, value)
-                   : DenseElementsAttr::get(type, static_cast<float>(value)));
+    a::tensorToProto(element.isF64() ? DenseElementsAttr::get(type, value)
+                                     : DenseElementsAttr::get(
+                                           type, static_cast<float>(value)),
+                     *at->mutable_t());
     return name;
   }
   int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
@@ -208,14 +162,14 @@ bool Exporter::exportOp(Operation *op) {
           return true; // the same parameter read twice
         onnx::TensorProto &t = *graph.add_initializer();
         t.set_name(p.getName().str());
-        t.set_data_type(onnxType(p.getType().getElementType()));
+        if (withData) {
+          a::tensorToProto(
+              ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed)), t);
+          return true;
+        }
+        t.set_data_type(a::onnxOfElementType(p.getType().getElementType()));
         for (int64_t d : p.getType().getShape())
           t.add_dims(d);
-        if (withData) {
-          ::anvil::NpyArray value =
-              ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed));
-          t.set_raw_data(std::string(value.bytes.begin(), value.bytes.end()));
-        }
         return true;
       })
       .Case([&](a::ConstantOp c) {
@@ -226,7 +180,7 @@ bool Exporter::exportOp(Operation *op) {
         auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
         if (!dense)
           return false;
-        fillTensor(*at->mutable_t(), dense);
+        a::tensorToProto(dense, *at->mutable_t());
         return true;
       })
       .Case([&](a::AddOp) { return simple("Add"), true; })
@@ -309,7 +263,7 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::CastOp c) {
-        setInt(simple("Cast"), "to", onnxType(c.getTo()));
+        setInt(simple("Cast"), "to", a::onnxOfElementType(c.getTo()));
         return true;
       })
       .Case([&](a::SliceOp) {
@@ -383,7 +337,7 @@ std::vector<std::string> Exporter::run() {
   auto setType = [](onnx::ValueInfoProto &vi, Type type) {
     auto t = cast<RankedTensorType>(type);
     auto *tt = vi.mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnxType(t.getElementType()));
+    tt->set_elem_type(a::onnxOfElementType(t.getElementType()));
     auto *shape = tt->mutable_shape();
     for (int64_t d : t.getShape())
       shape->add_dim()->set_dim_value(d);

@@ -154,7 +154,8 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
     }
     auto type = RankedTensorType::get(shape, element);
     argTypes.push_back(type);
-    Value arg = func.getBody().front().addArgument(type, func.getLoc());
+    Value arg = func.getBody().front().addArgument(
+        type, NameLoc::get(builder.getStringAttr(input.name()), fileLoc));
     Val val{arg, std::nullopt, false};
     if (known)
       val.data = *known;
@@ -235,7 +236,6 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
     if (vi.type().has_tensor_type())
       declaredTypes[vi.name()] = vi.type().tensor_type().elem_type();
 
-  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
   auto func = builder.create<func::FuncOp>(fileLoc, "forward",
@@ -262,8 +262,13 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
   for (int i = 0; i < graph.node_size(); ++i) {
     node = &graph.node(i);
     nodeIndex = i;
+    // The node's name (its op type when it has none) at "file:N:1" for the
+    // graph's N-th node: every op built for it carries this location through
+    // every phase, so dumps (--mlir-print-debuginfo), diagnostics and
+    // reports name the ONNX node.
     std::string label = node->name().empty() ? node->op_type() : node->name();
-    loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
+    loc = NameLoc::get(builder.getStringAttr(label),
+                       FileLineColLoc::get(&context, path, i + 1, 1));
     if (failed(importNode()))
       ok = false;
   }
@@ -318,7 +323,12 @@ OwningOpRef<ModuleOp> Importer::run(OnnxProblems &out) {
 
 namespace {
 
-constexpr int kMinOpset = 7, kMaxOpset = 17, kConvertTo = 13;
+constexpr int kMinOpset = 7, kMaxOpset = 21, kConvertTo = 13;
+/// The newest opset and IR version Debian's libonnx 1.12 knows.
+constexpr int kLibonnxOpset = 17, kLibonnxIrVersion = 8;
+/// The domain a node of an op libonnx does not know moves to in
+/// checkableCopy, so that its checker and shape inference pass over it.
+constexpr const char *kNewOpDomain = "anvil.newer_than_libonnx";
 
 /// The first graph output that no node produces and that is no graph input
 /// or initializer passed straight through, or null. libonnx 1.12's version
@@ -337,6 +347,47 @@ const onnx::ValueInfoProto *danglingOutput(const onnx::GraphProto &graph) {
     if (!defined.contains(output.name()))
       return &output;
   return nullptr;
+}
+
+/// `model` (opset 18 to 21) in the form libonnx 1.12's checker and shape
+/// inference know: opset 17 and IR version 8, each node checked against its
+/// opset-17 schema with the inputs and attributes added since dropped (the
+/// axes input of ReduceMean and friends in 18, num_outputs of Split,
+/// AveragePool's dilations and Cast's saturate in 19), and ops new since 17
+/// moved to a domain of their own, which both skip. The copy only serves
+/// those checks and the dtypes they infer; the importer reads the model
+/// itself, with its own opset's semantics, and reports the new ops.
+onnx::ModelProto checkableCopy(const onnx::ModelProto &model) {
+  onnx::ModelProto copy = model;
+  copy.set_ir_version(std::min<int64_t>(copy.ir_version(), kLibonnxIrVersion));
+  for (auto &entry : *copy.mutable_opset_import())
+    if (entry.domain().empty() || entry.domain() == "ai.onnx")
+      entry.set_version(kLibonnxOpset);
+  bool newOps = false;
+  for (onnx::NodeProto &node : *copy.mutable_graph()->mutable_node()) {
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      continue;
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), kLibonnxOpset, "");
+    if (!schema) {
+      node.set_domain(kNewOpDomain);
+      newOps = true;
+      continue;
+    }
+    while (node.input_size() > schema->max_input())
+      node.mutable_input()->RemoveLast();
+    google::protobuf::RepeatedPtrField<onnx::AttributeProto> known;
+    for (const onnx::AttributeProto &attr : node.attribute())
+      if (schema->attributes().count(attr.name()))
+        *known.Add() = attr;
+    node.mutable_attribute()->Swap(&known);
+  }
+  if (newOps) {
+    auto *entry = copy.add_opset_import();
+    entry->set_domain(kNewOpDomain);
+    entry->set_version(1);
+  }
+  return copy;
 }
 
 /// ONNX's schemas, the convolutions' shape inference guarded by a check of
@@ -423,8 +474,14 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
                       "; Anvil reads opsets " + std::to_string(kMinOpset) +
                       " to " + std::to_string(kMaxOpset) +
                       " (convert it with onnx.version_converter)");
+  // What libonnx checks and infers: the model, or for an opset newer than
+  // libonnx's a copy in a form it knows.
+  std::optional<onnx::ModelProto> copy;
+  if (opset > kLibonnxOpset)
+    copy = checkableCopy(model);
+  onnx::ModelProto &checked = copy ? *copy : model;
   try {
-    onnx::checker::check_model(model);
+    onnx::checker::check_model(checked);
   } catch (const std::exception &e) {
     std::string what = e.what();
     return oneProblem("is not a valid ONNX model: " +
@@ -446,7 +503,7 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
   // ONNX's shape inference divides by strides and dilations without
   // checking them (a stride of 0 is a SIGFPE); the importer reports those
   // as the anvil ops' verifiers do, so such a model skips it.
-  bool windowsValid = llvm::all_of(model.graph().node(), [](const auto &n) {
+  bool windowsValid = llvm::all_of(checked.graph().node(), [](const auto &n) {
     return llvm::all_of(n.attribute(), [](const onnx::AttributeProto &a) {
       return (a.name() != "strides" && a.name() != "dilations") ||
              llvm::all_of(a.ints(), [](int64_t v) { return v >= 1; });
@@ -456,10 +513,12 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
     // Only to know every value's dtype for the problem list.
     if (windowsValid) {
       GuardedSchemaRegistry schemas;
-      onnx::shape_inference::InferShapes(model, &schemas);
+      onnx::shape_inference::InferShapes(checked, &schemas);
     }
   } catch (const std::exception &) {
   }
+  if (copy)
+    *model.mutable_graph()->mutable_value_info() = copy->graph().value_info();
   Importer importer(context, model, path, options);
   return importer.run(problems);
 }

@@ -1,11 +1,14 @@
 //===- Import.h - ONNX models into the anvil dialect ------------*- C++ -*-===//
 //
-// importOnnx reads an ONNX model (opsets 7 to 17; older ones are converted
-// with ONNX's version converter) into a module with one @forward: the graph
+// importOnnx reads an ONNX model (opsets 7 to 21; older ones are converted
+// with ONNX's version converter, and those newer than libonnx's 17 are
+// checked in a form it knows) into a module with one @forward: the graph
 // inputs that are not initializers become its arguments, in order, and the
 // graph outputs its results. Float initializers become trainable
 // `anvil.param`s named after them (init = "dense"); other initializers and
-// Constant nodes become `anvil.constant`s.
+// Constant nodes become `anvil.constant`s. Every op built for a node is at
+// NameLoc(node name, "FILE":N:1) for the graph's N-th node; graph inputs,
+// initializers and constants at NameLoc(their name, "FILE":0:0).
 //
 // The importer never stops at the first problem: every unsupported op,
 // attribute value and dtype is collected (with node names and counts) and

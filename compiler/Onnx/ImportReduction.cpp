@@ -1,7 +1,8 @@
 //===- ImportReduction.cpp - reductions -----------------------------------===//
 //
-// ReduceSum, ReduceMean and ReduceMax, with axes from an attribute or (for
-// ReduceSum from opset 13) a compile-time input.
+// ReduceSum, ReduceMean and ReduceMax, with axes from an attribute or, from
+// the opset that made them an input (13 for ReduceSum, 18 for the others),
+// a compile-time input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,17 +13,17 @@ namespace a = mlir::anvil;
 
 namespace mlir::anvil::onnx_import {
 
-LogicalResult Importer::reduceSum() { return reduce<a::ReduceSumOp>(true); }
-LogicalResult Importer::reduceMean() { return reduce<a::ReduceMeanOp>(false); }
-LogicalResult Importer::reduceMax() { return reduce<a::ReduceMaxOp>(false); }
+LogicalResult Importer::reduceSum() { return reduce<a::ReduceSumOp>(13); }
+LogicalResult Importer::reduceMean() { return reduce<a::ReduceMeanOp>(18); }
+LogicalResult Importer::reduceMax() { return reduce<a::ReduceMaxOp>(18); }
 
-template <typename OpT> LogicalResult Importer::reduce(bool axesAsInput) {
+template <typename OpT> LogicalResult Importer::reduce(int64_t axesInputSince) {
   Value x = in(0);
   if (!x)
     return failure();
   int64_t rank = shapeOf(x).size();
   std::vector<int64_t> axes;
-  if (axesAsInput && opset >= 13) {
+  if (opset >= axesInputSince) {
     if (has(1)) {
       const NpyArray *given = constant(1);
       if (!given)

@@ -154,7 +154,7 @@ Value Importer::materialize(const std::string &name, Val &val) {
   // first used inside the graph dominates every later use.
   Block *body = builder.getInsertionBlock();
   builder.setInsertionPointToStart(body);
-  Location at = NameLoc::get(builder.getStringAttr(name));
+  Location at = NameLoc::get(builder.getStringAttr(name), fileLoc);
   if (val.trainable && isa<FloatType>(element))
     val.value = builder.create<a::ParamOp>(
         at, TypeRange{type}, ValueRange{},

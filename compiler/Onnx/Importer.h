@@ -250,7 +250,8 @@ private:
   LogicalResult reduceSum();
   LogicalResult reduceMean();
   LogicalResult reduceMax();
-  template <typename OpT> LogicalResult reduce(bool axesAsInput);
+  /// Axes from an attribute, or an input from opset `axesInputSince`.
+  template <typename OpT> LogicalResult reduce(int64_t axesInputSince);
 
   // ImportLoss.cpp
   LogicalResult sce();
@@ -271,6 +272,10 @@ private:
   llvm::StringMap<int> declaredTypes;
   const onnx::NodeProto *node = nullptr;
   int nodeIndex = 0;
+  /// The model file ("path":0:0): the module, the function, and (inside a
+  /// NameLoc of their name) graph inputs, initializers and constants.
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  /// The current node's location: what every op built for it carries.
   Location loc = UnknownLoc::get(&context);
   std::string lastDiagnostic;
   /// Problem kind -> the nodes (or values) that have it, in order.

@@ -10,6 +10,7 @@
 #include "compiler/Onnx/TensorProto.h"
 #include "runtime/Error.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -25,44 +26,63 @@ using ::anvil::NpyArray;
 
 namespace mlir::anvil {
 
+namespace {
+
+/// One row per dtype Anvil reads from ONNX: the ONNX data type, the dtype
+/// and the element type compiled code uses (null: none; uint8 data can be
+/// read and written but not computed on).
+struct DtypeRow {
+  int onnx;
+  DType dtype;
+  Type (*element)(MLIRContext &);
+};
+
+template <typename T> Type floatType(MLIRContext &context) {
+  return T::get(&context);
+}
+template <unsigned Width> Type intType(MLIRContext &context) {
+  return IntegerType::get(&context, Width);
+}
+Type noType(MLIRContext &) { return {}; }
+
+const DtypeRow kDtypes[] = {
+    {onnx::TensorProto::FLOAT, DType::F32, floatType<Float32Type>},
+    {onnx::TensorProto::DOUBLE, DType::F64, floatType<Float64Type>},
+    {onnx::TensorProto::INT64, DType::I64, intType<64>},
+    {onnx::TensorProto::INT32, DType::I32, intType<32>},
+    {onnx::TensorProto::INT8, DType::I8, intType<8>},
+    {onnx::TensorProto::UINT8, DType::U8, noType},
+    {onnx::TensorProto::BOOL, DType::Bool, intType<1>},
+};
+
+} // namespace
+
 std::optional<DType> dtypeOfOnnx(int type) {
-  switch (type) {
-  case onnx::TensorProto::FLOAT:
-    return DType::F32;
-  case onnx::TensorProto::DOUBLE:
-    return DType::F64;
-  case onnx::TensorProto::INT64:
-    return DType::I64;
-  case onnx::TensorProto::INT32:
-    return DType::I32;
-  case onnx::TensorProto::INT8:
-    return DType::I8;
-  case onnx::TensorProto::UINT8:
-    return DType::U8;
-  case onnx::TensorProto::BOOL:
-    return DType::Bool;
-  default:
-    return std::nullopt;
-  }
+  for (const DtypeRow &row : kDtypes)
+    if (row.onnx == type)
+      return row.dtype;
+  return std::nullopt;
 }
 
 int onnxOfDtype(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return onnx::TensorProto::FLOAT;
-  case DType::F64:
-    return onnx::TensorProto::DOUBLE;
-  case DType::I64:
-    return onnx::TensorProto::INT64;
-  case DType::I32:
-    return onnx::TensorProto::INT32;
-  case DType::I8:
-    return onnx::TensorProto::INT8;
-  case DType::U8:
-    return onnx::TensorProto::UINT8;
-  case DType::Bool:
-    return onnx::TensorProto::BOOL;
-  }
+  for (const DtypeRow &row : kDtypes)
+    if (row.dtype == dtype)
+      return row.onnx;
+  return onnx::TensorProto::UNDEFINED;
+}
+
+Type mlirTypeOf(DType dtype, MLIRContext &context) {
+  for (const DtypeRow &row : kDtypes)
+    if (row.dtype == dtype)
+      return row.element(context);
+  return {};
+}
+
+int onnxOfElementType(Type type) {
+  for (const DtypeRow &row : kDtypes)
+    if (Type element = row.element(*type.getContext());
+        element && element == type)
+      return row.onnx;
   return onnx::TensorProto::UNDEFINED;
 }
 
@@ -70,27 +90,6 @@ std::string onnxTypeName(int type) {
   if (!onnx::TensorProto_DataType_IsValid(type))
     return "type " + std::to_string(type);
   return llvm::StringRef(onnx::TensorProto_DataType_Name(type)).lower();
-}
-
-/// The element type compiled code uses for `dtype` (null: none).
-Type mlirTypeOf(DType dtype, MLIRContext &context) {
-  switch (dtype) {
-  case DType::F32:
-    return Float32Type::get(&context);
-  case DType::F64:
-    return Float64Type::get(&context);
-  case DType::I64:
-    return IntegerType::get(&context, 64);
-  case DType::I32:
-    return IntegerType::get(&context, 32);
-  case DType::I8:
-    return IntegerType::get(&context, 8);
-  case DType::Bool:
-    return IntegerType::get(&context, 1);
-  case DType::U8:
-    return {};
-  }
-  return {};
 }
 
 std::string shapeString(llvm::ArrayRef<int64_t> shape) {
@@ -175,6 +174,48 @@ NpyArray tensorFromProto(const onnx::TensorProto &t, const std::string &where) {
   return array;
 }
 
+void tensorToProto(const NpyArray &array, onnx::TensorProto &t) {
+  t.set_data_type(onnxOfDtype(array.dtype));
+  t.clear_dims();
+  for (int64_t d : array.shape)
+    t.add_dims(d);
+  t.set_raw_data(std::string(array.bytes.begin(), array.bytes.end()));
+}
+
+void tensorToProto(DenseElementsAttr attr, onnx::TensorProto &t) {
+  auto type = cast<RankedTensorType>(attr.getType());
+  Type element = type.getElementType();
+  t.set_data_type(onnxOfElementType(element));
+  t.clear_dims();
+  for (int64_t d : type.getShape())
+    t.add_dims(d);
+  // Element by element: a splat holds one value, and MLIR packs i1 in bits
+  // where ONNX wants a byte per bool.
+  std::string raw;
+  auto append = [&](const void *p, size_t n) {
+    raw.append(static_cast<const char *>(p), n);
+  };
+  if (element.isF32()) {
+    for (float v : attr.getValues<float>())
+      append(&v, 4);
+  } else if (element.isF64()) {
+    for (double v : attr.getValues<double>())
+      append(&v, 8);
+  } else if (element.isInteger(1)) {
+    for (bool v : attr.getValues<bool>()) {
+      char c = v;
+      append(&c, 1);
+    }
+  } else {
+    unsigned bytes = element.getIntOrFloatBitWidth() / 8;
+    for (APInt v : attr.getValues<APInt>()) {
+      int64_t x = v.getSExtValue();
+      append(&x, bytes);
+    }
+  }
+  t.set_raw_data(raw);
+}
+
 NpyArray readTensorProto(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
@@ -191,10 +232,7 @@ void writeTensorProto(const std::string &path, const NpyArray &array,
                       const std::string &name) {
   onnx::TensorProto tensor;
   tensor.set_name(name);
-  tensor.set_data_type(onnxOfDtype(array.dtype));
-  for (int64_t d : array.shape)
-    tensor.add_dims(d);
-  tensor.set_raw_data(std::string(array.bytes.begin(), array.bytes.end()));
+  tensorToProto(array, tensor);
   std::string bytes;
   if (!tensor.SerializeToString(&bytes))
     throw ::anvil::Error("cannot serialize the tensor for '" + path + "'");

@@ -11,6 +11,7 @@
 
 #include "runtime/Npy.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -32,6 +33,8 @@ int onnxOfDtype(::anvil::DType dtype);
 std::string onnxTypeName(int type);
 /// The element type compiled code uses for `dtype` (null: none).
 Type mlirTypeOf(::anvil::DType dtype, MLIRContext &context);
+/// The ONNX data type of an element type of compiled code (UNDEFINED: none).
+int onnxOfElementType(Type type);
 
 /// "[2, 3]", for messages.
 std::string shapeString(llvm::ArrayRef<int64_t> shape);
@@ -39,6 +42,11 @@ std::string shapeString(llvm::ArrayRef<int64_t> shape);
 /// The data of a TensorProto; throws anvil::Error mentioning `where`.
 ::anvil::NpyArray tensorFromProto(const onnx::TensorProto &t,
                                   const std::string &where);
+
+/// Fills `t`'s data type, dims and raw_data from `array` / `attr` (its
+/// name is left as it is).
+void tensorToProto(const ::anvil::NpyArray &array, onnx::TensorProto &t);
+void tensorToProto(DenseElementsAttr attr, onnx::TensorProto &t);
 
 /// Reads a serialized onnx.TensorProto; throws anvil::Error naming the file.
 ::anvil::NpyArray readTensorProto(const std::string &path);

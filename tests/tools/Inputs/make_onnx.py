@@ -57,8 +57,8 @@ save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
      "unsupported.onnx")
 
 # An opset newer than Anvil reads.
-save(helper.make_model(mlp.graph, opset_imports=[helper.make_opsetid("", 19)]),
-     "opset19.onnx")
+save(helper.make_model(mlp.graph, opset_imports=[helper.make_opsetid("", 22)]),
+     "opset22.onnx")
 
 # Mangled files: cut short, bytes flipped in the middle, not protobuf at all.
 data = mlp.SerializeToString()
@@ -85,3 +85,14 @@ graph = helper.make_graph(
     stats)
 save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
      "bn.onnx")
+
+# Named nodes for the location tests: a Reshape that does not keep the batch
+# in front, so re-batching it is an error at that node.
+graph = helper.make_graph(
+    [helper.make_node("Reshape", ["x", "shape"], ["r"], name="/layer1/reshape"),
+     helper.make_node("Relu", ["r"], ["y"], name="/layer1/relu")],
+    "regroup", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])],
+    [numpy_helper.from_array(np.array([3, 4], np.int64), "shape")])
+save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+     "regroup.onnx")
