@@ -141,8 +141,9 @@ LogicalResult Importer::importGraphInputs(func::FuncOp func) {
                  what);
         else
           record("symbolic dimension '" + symbol +
-                     "' is unbound; give its size with --bind " + symbol +
-                     "=VALUE",
+                     "' is unbound; give its size with " +
+                     (index == 0 ? "--batch VALUE or " : "") + "--bind " +
+                     symbol + "=VALUE",
                  what);
         bound = false;
         break;
@@ -519,6 +520,16 @@ OwningOpRef<ModuleOp> a::importOnnx(const std::string &path,
   }
   if (copy)
     *model.mutable_graph()->mutable_value_info() = copy->graph().value_info();
-  Importer importer(context, model, path, options);
+  // The batch is the leading dimension of the graph inputs: a symbolic one
+  // nothing binds takes --batch, everywhere that symbol appears.
+  OnnxImportOptions bound = options;
+  if (options.batch > 0)
+    for (const onnx::ValueInfoProto &input : model.graph().input()) {
+      const auto &type = input.type().tensor_type();
+      if (type.has_shape() && type.shape().dim_size() > 0 &&
+          type.shape().dim(0).has_dim_param())
+        bound.bindings.emplace(type.shape().dim(0).dim_param(), options.batch);
+    }
+  Importer importer(context, model, path, bound);
   return importer.run(problems);
 }

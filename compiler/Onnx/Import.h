@@ -45,6 +45,9 @@ struct OnnxImportOptions {
   /// instead of being a problem (`anvilc check`: which ops import does not
   /// depend on the batch).
   int64_t unboundSize = 0;
+  /// When nonzero, the size of an unbound symbolic leading dimension of a
+  /// graph input (`anvilc --batch`); `bindings` take precedence.
+  int64_t batch = 0;
 };
 
 /// Everything wrong with a model, one line per kind of problem.

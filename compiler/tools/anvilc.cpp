@@ -82,7 +82,8 @@ cl::opt<std::string>
 cl::opt<int64_t>
     anvilc::batch("batch",
                   cl::desc("Batch size (default: the model's): the model is "
-                           "re-batched, every shape following the new batch"),
+                           "re-batched, every shape following the new batch; "
+                           "an ONNX model's symbolic batch takes it"),
                   cl::init(0), cl::sub(top), cl::sub(trainCommand()),
                   cl::cat(category()));
 cl::opt<uint64_t> anvilc::seed(
@@ -187,6 +188,7 @@ importModel(const std::string &path, MLIRContext &context,
   }
   if (known)
     options.inputValues.assign(known->begin(), known->end());
+  options.batch = batch;
   // `check` says which ops Anvil takes; that does not depend on the batch.
   if (checkCommand())
     options.unboundSize = 1;
@@ -394,7 +396,7 @@ int main(int argc, char **argv) {
   anvilc export MODEL --weights CKPT -o out.onnx
                                          write the trained model as ONNX
 
-MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-17).
+MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
 )");
   if (int rc = checkStrayOptions())
     return rc;
