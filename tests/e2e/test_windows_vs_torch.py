@@ -6,7 +6,8 @@ These lower to one elementwise generic over the window's taps
 case here is a shape that the tap maps, the loop extents linalg infers from
 them, or the vectorized and thread-split loops could get wrong: strides 1
 and 2, asymmetric padding, dilation, 3x3, 5x5 and 7x7 windows, batch > 1,
-odd sizes (7x7, 14x14, 112x112 and outputs narrower than a vector),
+odd sizes (7x7, 14x14, 112x112 and outputs narrower than a vector), both
+depthwise layouts (rows 8 to 15 wide compute in NHWC),
 channel multipliers 1 and 2 (2 keeps the grouped path), max pooling of
 NaNs, ceil mode, count_include_pad. The model is compiled once with anvilc;
 every case is checked as test_ops_vs_torch.py checks them (its Runner).
@@ -50,6 +51,10 @@ def main():
             (1, 6, 15, 9, 3, (2, 1), (1, 0, 1, 0), 1, 1, True),
             (2, 4, 8, 8, 3, 1, (1, 1, 1, 1), 1, 2, True),
             (1, 8, 5, 5, 1, 1, (0, 0, 0, 0), 1, 1, True),
+            # Rows 8 to 15 wide compute in NHWC copies.
+            (2, 24, 28, 28, 3, 2, (1, 1, 1, 1), 1, 1, True),
+            (1, 20, 11, 13, 3, 1, (1, 0, 2, 1), 1, 1, True),
+            (2, 16, 14, 14, 3, 1, (2, 2, 2, 2), 2, 1, False),
         ]
         for n, c, h, w, k, s, pads, d, mult, with_bias in convs:
             sh, sw = (s, s) if isinstance(s, int) else s

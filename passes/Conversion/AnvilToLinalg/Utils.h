@@ -101,12 +101,13 @@ constexpr int64_t kMaxWindowTaps = 49;
 /// Appends the kh*kw taps of the windows over a padded NCHW tensor to the
 /// inputs (and their indexing maps) of a generic over the loops (n, c, y,
 /// x) of an [N, C, outH, outW] result: tap (i, j) reads
-/// padded[n, c, y*sh + i*dh, x*sw + j*dw].
+/// padded[n, c, y*sh + i*dh, x*sw + j*dw]. With `channelsLast`, the same
+/// for NHWC tensors and loops (n, y, x, c).
 void addWindowTaps(OpBuilder &b, Location loc, Value padded,
                    ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
                    ArrayRef<int64_t> dilations, int64_t outH, int64_t outW,
                    SmallVectorImpl<Value> &operands,
-                   SmallVectorImpl<AffineMap> &maps);
+                   SmallVectorImpl<AffineMap> &maps, bool channelsLast = false);
 
 /// `type` with the dimensions in `axes` set to 1 (keepdims form of a
 /// reduction result).
