@@ -271,9 +271,10 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let description = [{
     Rewrites every anvil op on tensors into upstream ops: named linalg ops
     where they exist (matmul, batch_matmul, conv_2d_nchw_fchw,
-    conv_2d_ngchw_gfchw, pooling_nchw_max/sum, transpose), `linalg.generic`
-    for elementwise ops (with numpy broadcasting through indexing maps) and
-    reductions, `tensor` ops for reshapes, slices and padding, and an
+    conv_2d_ngchw_gfchw, pooling_nchw_max/sum for windows over 49 cells,
+    transpose), `linalg.generic` for elementwise ops (with numpy
+    broadcasting through indexing maps), reductions, and depthwise
+    convolutions and pooling (elementwise over the window's taps), `tensor` ops for reshapes, slices and padding, and an
     `scf.for` for the scatter-add of gather's gradient. Parameters must
     have been materialized first. Before:
 

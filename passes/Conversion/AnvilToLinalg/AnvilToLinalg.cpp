@@ -35,6 +35,7 @@ struct ConvertAnvilToLinalgPass
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
     populateConvToLinalgPatterns(patterns);
+    populateDepthwiseConvToLinalgPatterns(patterns);
     populatePoolingToLinalgPatterns(patterns);
     populateReductionToLinalgPatterns(patterns);
     populateNormalizationToLinalgPatterns(patterns);

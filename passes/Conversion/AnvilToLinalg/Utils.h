@@ -22,6 +22,7 @@ namespace mlir::anvil {
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 void populateConvToLinalgPatterns(RewritePatternSet &patterns);
+void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns);
 void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
@@ -91,6 +92,22 @@ Value transpose2D(OpBuilder &b, Location loc, Value value);
 Value padSpatial(OpBuilder &b, Location loc, Value input,
                  ArrayRef<int64_t> pads, double value, int64_t extraH = 0,
                  int64_t extraW = 0);
+
+/// The most taps (kh * kw) a window may have for the depthwise and pooling
+/// lowerings that read each tap as its own strided view (windowTaps); larger
+/// windows keep linalg's convolution and pooling ops.
+constexpr int64_t kMaxWindowTaps = 49;
+
+/// Appends the kh*kw taps of the windows over a padded NCHW tensor to the
+/// inputs (and their indexing maps) of a generic over the loops (n, c, y,
+/// x) of an [N, C, outH, outW] result: tap (i, j) reads
+/// padded[n, c, y*sh + i*dh, x*sw + j*dw]. With `channelsLast`, the same
+/// for NHWC tensors and loops (n, y, x, c).
+void addWindowTaps(OpBuilder &b, Location loc, Value padded,
+                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                   ArrayRef<int64_t> dilations, int64_t outH, int64_t outW,
+                   SmallVectorImpl<Value> &operands,
+                   SmallVectorImpl<AffineMap> &maps, bool channelsLast = false);
 
 /// `type` with the dimensions in `axes` set to 1 (keepdims form of a
 /// reduction result).

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Depthwise convolutions and pooling, compiled, against PyTorch.
+
+These lower to one elementwise generic over the window's taps
+(passes/Conversion/AnvilToLinalg/DepthwiseConv.cpp and Pooling.cpp): each
+case here is a shape that the tap maps, the loop extents linalg infers from
+them, or the vectorized and thread-split loops could get wrong: strides 1
+and 2, asymmetric padding, dilation, 3x3, 5x5 and 7x7 windows, batch > 1,
+odd sizes (7x7, 14x14, 112x112 and outputs narrower than a vector), both
+depthwise layouts (rows 8 to 15 wide compute in NHWC),
+channel multipliers 1 and 2 (2 keeps the grouped path), max pooling of
+NaNs, ceil mode, count_include_pad. The model is compiled once with anvilc;
+every case is checked as test_ops_vs_torch.py checks them (its Runner).
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_ops_vs_torch import Runner, arr, t, ttype  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--mode", choices=["reference", "compiled"], default="compiled")
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+
+    def rand(*shape):
+        return rng.uniform(-2.0, 2.0, shape).astype(np.float32)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        r = Runner(args.anvilc, None, tmp, args.mode)
+        # (batch, channels, height, width, kernel, stride, pads [t, l, b, r],
+        # dilation, multiplier, bias)
+        convs = [
+            (1, 16, 112, 112, 3, 1, (1, 1, 1, 1), 1, 1, True),
+            (2, 24, 56, 56, 3, 2, (1, 1, 1, 1), 1, 1, True),
+            (1, 32, 14, 14, 5, 1, (2, 2, 2, 2), 1, 1, True),
+            (3, 40, 14, 14, 5, 2, (2, 2, 2, 2), 1, 1, False),
+            (2, 96, 7, 7, 3, 1, (1, 1, 1, 1), 1, 1, True),
+            (1, 5, 7, 7, 7, 1, (3, 3, 3, 3), 1, 1, True),
+            (2, 3, 13, 11, 3, 2, (0, 1, 2, 0), 1, 1, True),
+            (1, 4, 9, 10, 3, 1, (2, 2, 2, 2), 2, 1, False),
+            (1, 6, 15, 9, 3, (2, 1), (1, 0, 1, 0), 1, 1, True),
+            (2, 4, 8, 8, 3, 1, (1, 1, 1, 1), 1, 2, True),
+            (1, 8, 5, 5, 1, 1, (0, 0, 0, 0), 1, 1, True),
+            # Rows 8 to 15 wide compute in NHWC copies.
+            (2, 24, 28, 28, 3, 2, (1, 1, 1, 1), 1, 1, True),
+            (1, 20, 11, 13, 3, 1, (1, 0, 2, 1), 1, 1, True),
+            (2, 16, 14, 14, 3, 1, (2, 2, 2, 2), 2, 1, False),
+        ]
+        for n, c, h, w, k, s, pads, d, mult, with_bias in convs:
+            sh, sw = (s, s) if isinstance(s, int) else s
+            x, wt, b = rand(n, c, h, w), rand(c * mult, 1, k, k), rand(c * mult)
+            attrs = (f"strides = {arr(sh, sw)}, pads = {arr(*pads)}, dilations = {arr(d, d)}, "
+                     f"groups = {c} : i64")
+            padded = F.pad(t(x), (pads[1], pads[3], pads[0], pads[2]))
+            want = F.conv2d(padded, t(wt), t(b) if with_bias else None, (sh, sw), 0, d, c)
+            ins, types = ([x, wt, b], "%a0, %a1, %a2") if with_bias else ([x, wt], "%a0, %a1")
+            r.check(f"depthwise conv2d {n}x{c}x{h}x{w} k{k} s{s} pads {pads} d{d} x{mult}",
+                    ins, f"anvil.conv2d {types} {{{attrs}}} : " + ", ".join(ttype(a) for a in ins),
+                    want, rtol=1e-4, atol=1e-4)
+
+        # (batch, channels, height, width, kernel, stride, pad, ceil mode)
+        pools = [
+            (1, 64, 112, 112, 3, 2, 1, False),
+            (2, 8, 56, 56, 2, 2, 0, False),
+            (1, 16, 28, 28, 3, 1, 1, False),
+            (2, 5, 14, 14, 3, 2, 1, True),
+            (1, 3, 7, 7, 3, 2, 0, True),
+            (1, 4, 11, 9, (2, 3), (1, 2), (1, 1), True),
+            (3, 2, 7, 7, 7, 1, 0, False),
+        ]
+        for n, c, h, w, k, s, p, ceil in pools:
+            kh, kw = (k, k) if isinstance(k, int) else k
+            sh, sw = (s, s) if isinstance(s, int) else s
+            ph, pw = (p, p) if isinstance(p, int) else p
+            x = rand(n, c, h, w)
+            cm = ", ceil_mode" if ceil else ""
+            attrs = f"kernel = {arr(kh, kw)}, strides = {arr(sh, sw)}, pads = {arr(ph, pw, ph, pw)}{cm}"
+            name = f"{n}x{c}x{h}x{w} k{k} s{s} p{p}{' ceil' if ceil else ''}"
+            r.check(f"max_pool2d {name}", [x], f"anvil.max_pool2d %a0 {{{attrs}}} : {ttype(x)}",
+                    F.max_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil))
+            for include in (False, True):
+                ci = ", count_include_pad" if include else ""
+                r.check(f"avg_pool2d {name}{ci}", [x],
+                        f"anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",
+                        F.avg_pool2d(t(x), (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil,
+                                     count_include_pad=include))
+        # Dilated max pooling, and NaNs, which max pooling propagates (the
+        # NaN-free windows must not see them).
+        x = rand(2, 3, 12, 12)
+        r.check("max_pool2d dilated", [x],
+                f"anvil.max_pool2d %a0 {{kernel = {arr(3, 3)}, strides = {arr(1, 1)}, "
+                f"pads = {arr(1, 1, 1, 1)}, dilations = {arr(2, 2)}}} : {ttype(x)}",
+                F.max_pool2d(t(x), 3, 1, 1, dilation=2))
+        x = rand(1, 2, 8, 8)
+        x[0, 0, 1, 1] = x[0, 1, 6, 7] = np.nan
+        want = F.max_pool2d(t(x), 2, 2)
+        # (NaN compares unequal: the checked value marks where NaN belongs.)
+        r.check("max_pool2d NaN", [x],
+                f"anvil.max_pool2d %a0 {{kernel = {arr(2, 2)}, strides = {arr(2, 2)}}} : {ttype(x)}",
+                want)
+        r.run()
+        failures = r.failures
+        nan_case = next(k for k, case in enumerate(r.cases) if case[0] == "max_pool2d NaN")
+        # np.allclose counts NaN as a mismatch: compare that case by hand.
+        failures = [f for f in failures if not f.startswith("max_pool2d NaN (result 0)")]
+        out = os.path.join(tmp, f"case{nan_case}", "out0.npy")
+        got = np.load(out) if os.path.exists(out) else np.zeros(0)
+        if got.shape != want.shape or not np.array_equal(np.isnan(got), np.isnan(want.numpy())) or not np.allclose(
+                np.nan_to_num(got), np.nan_to_num(want.numpy()), rtol=1e-5, atol=1e-6):
+            failures.append(f"max_pool2d NaN: got {got}, want {want.numpy()}")
+        for f in failures:
+            print("FAIL " + f)
+        print(f"{args.mode}: {len(r.cases) - len(failures)} of {len(r.cases)} window cases match PyTorch")
+        return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
