@@ -277,9 +277,13 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     Each register tile is vectorized into broadcast-FMA outer products whose
     8x32 accumulator stays in registers across the k loop (hoisted out of
     it). Tile sizes are the largest divisors of each dimension up to those
-    targets, so every tile is full and no masking is needed: odd sizes stay
-    correct, just with narrower vectors. The schedule is a transform-dialect
-    sequence built per matmul and applied by the transform interpreter.
+    targets, so every tile is full and no masking is needed. A width that 16
+    does not divide (a convolution's 196 or 49 output pixels) keeps whole
+    32- or 16-lane register tiles instead of narrow divisors: the last tile
+    of each column block is peeled off (`transform.loop.peel`) into its own
+    narrower, still full and static, tile. The schedule is a
+    transform-dialect sequence built per matmul and applied by the transform
+    interpreter.
     Before:
 
     ```mlir

@@ -54,14 +54,51 @@ func.func @matmul_dynamic(%a: tensor<?x8xf32>, %b: tensor<8x64xf32>, %c: tensor<
 
 // -----
 
-// A width no whole vector divides (a filter gradient's 25 columns): whole
-// 32-lane vectors, masked at the edge, instead of 25-lane ones that spill.
-// CHECK-LABEL: func @matmul_masked_edge
-// CHECK: %[[MASK:.*]] = vector.constant_mask [6, 25] : vector<6x32xi1>
-// CHECK: vector.transfer_read {{.*}}, %[[MASK]] {{.*}} : tensor<6x25xf32>, vector<6x32xf32>
-// CHECK-COUNT-6: vector.fma {{.*}} : vector<32xf32>
+// A width 16 does not divide (a filter gradient's 25 columns): one whole
+// 16-lane tile and the last 9 columns peeled into their own tile, both with
+// their accumulators in registers; no masks, no odd vector that spills.
+// CHECK-LABEL: func @matmul_peeled_edge
+// CHECK-NOT: vector.mask
+// CHECK-NOT: vector.constant_mask
+// CHECK-DAG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>)
+// CHECK-DAG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<6x9xf32>)
+// CHECK-DAG: vector.transfer_write {{.*}}[%c0, %c16] {{.*}} : vector<6x9xf32>, tensor<6x25xf32>
 // CHECK-NOT: linalg.matmul
-func.func @matmul_masked_edge(%a: tensor<6x512xf32>, %b: tensor<512x25xf32>, %c: tensor<6x25xf32>) -> tensor<6x25xf32> {
+func.func @matmul_peeled_edge(%a: tensor<6x512xf32>, %b: tensor<512x25xf32>, %c: tensor<6x25xf32>) -> tensor<6x25xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<6x512xf32>, tensor<512x25xf32>) outs(%c : tensor<6x25xf32>) -> tensor<6x25xf32>
   return %0 : tensor<6x25xf32>
 }
+
+// -----
+
+// A 3x3 convolution's product at 14x14 (N = 196 output pixels): two
+// parallel row blocks, each with six full 8x32 tiles per row band (a loop to
+// 192) and the last 4 columns peeled into an 8x4 tile.
+// CHECK-LABEL: func @matmul_conv_pixels
+// CHECK-DAG: %[[C192:.*]] = arith.constant 192 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C192]] step %[[C32]]
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// CHECK: scf.for {{.*}} -> (vector<8x4xf32>)
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<4xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_conv_pixels(%a: tensor<256x2304xf32>, %b: tensor<2304x196xf32>, %c: tensor<256x196xf32>) -> tensor<256x196xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<256x2304xf32>, tensor<2304x196xf32>) outs(%c : tensor<256x196xf32>) -> tensor<256x196xf32>
+  return %0 : tensor<256x196xf32>
+}
+
+// -----
+
+// A width no divisor of at least 64 tiles (49 = 7x7 pixels) is one column
+// block: three 16-lane tiles and one peeled column.
+// CHECK-LABEL: func @matmul_prime_width
+// CHECK: scf.for {{.*}} -> (vector<8x16xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x1xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @matmul_prime_width(%a: tensor<512x512xf32>, %b: tensor<512x49xf32>, %c: tensor<512x49xf32>) -> tensor<512x49xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<512x512xf32>, tensor<512x49xf32>) outs(%c : tensor<512x49xf32>) -> tensor<512x49xf32>
+  return %0 : tensor<512x49xf32>
+}
+
