@@ -2,7 +2,8 @@
 //
 // Builds one transform-dialect sequence for the module: a tiling and
 // vectorization schedule per static linalg.matmul (tagged with an attribute
-// so that the schedule matches exactly that op), followed by the vector
+// so that the schedule matches exactly that op; a static linalg.batch_matmul
+// first becomes a loop of them), followed by the vector
 // clean-ups and contraction lowering shared by all of them, and runs it with
 // the transform interpreter. See Passes.td for the strategy.
 //
@@ -10,6 +11,7 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -54,9 +56,10 @@ int64_t vectorWidth(int64_t n) {
 /// vectors (7 or 28 lanes) that waste lanes or spill, and masking every tile
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
-std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
+std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
+                           bool allowPeel) {
   int64_t mr = tileSize(m, 8);
-  bool peel = n > 16 && n % 16 != 0;
+  bool peel = allowPeel && n > 16 && n % 16 != 0;
   // Register tile width for a block `nc` wide: with peeling, 32 lanes unless
   // the peeled tile would then need more than one register.
   auto widthFor = [&](int64_t nc) {
@@ -146,6 +149,12 @@ std::string vectorizeSchedule(int64_t id) {
 
 /// Shared by all schedules: fold the vectorized products into contractions,
 /// keep accumulators in registers across k, lower to broadcast-FMAs.
+/// (Not tensor.fold_tensor_subset_ops_into_vector_transfers: in MLIR 19 it
+/// folds insert_slice(transfer_write(v, t)) into a write of v alone even when
+/// v covers only part of t, dropping the rest of t; a peeled tile's write
+/// followed by a batch entry's or block's insert is that shape. The slices it
+/// would fold become views after bufferization; the accumulators are hoisted
+/// without it.)
 constexpr llvm::StringLiteral kCleanup = R"mlir(
     transform.apply_patterns to %module {
       transform.apply_patterns.vector.reduction_to_contract
@@ -153,7 +162,6 @@ constexpr llvm::StringLiteral kCleanup = R"mlir(
     } : !transform.any_op
     transform.apply_patterns to %module {
       transform.apply_patterns.canonicalization
-      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
     } : !transform.any_op
     %loops = transform.structured.match ops{["scf.for"]} in %module : (!transform.any_op) -> !transform.any_op
     transform.apply_licm to %loops : !transform.any_op
@@ -166,12 +174,70 @@ constexpr llvm::StringLiteral kCleanup = R"mlir(
     } : !transform.any_op
 )mlir";
 
+/// A static `linalg.batch_matmul` as a loop over its batch of 2-D
+/// `linalg.matmul`s on rank-reducing slices, which then get the matmul
+/// schedule: the batch dimension tiled by 1.
+void unbatch(linalg::BatchMatmulOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
+        init = op.getDpsInits()[0];
+  auto type = cast<RankedTensorType>(init.getType());
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0),
+        one = b.create<arith::ConstantIndexOp>(loc, 1),
+        batch = b.create<arith::ConstantIndexOp>(loc, type.getDimSize(0));
+  auto loop = b.create<scf::ForOp>(
+      loc, zero, batch, one, ValueRange{init},
+      [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
+        // Entry `iv` of a [B, R, C] tensor: its offsets, sizes and strides.
+        auto at = [&](RankedTensorType t) {
+          SmallVector<OpFoldResult> offsets = {iv, nb.getIndexAttr(0),
+                                               nb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
+                                             nb.getIndexAttr(t.getDimSize(1)),
+                                             nb.getIndexAttr(t.getDimSize(2))};
+          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
+          return std::make_tuple(offsets, sizes, strides);
+        };
+        auto slice = [&](Value v) {
+          auto t = cast<RankedTensorType>(v.getType());
+          auto [offsets, sizes, strides] = at(t);
+          return nb.create<tensor::ExtractSliceOp>(
+              l, t.clone(t.getShape().drop_front()), v, offsets, sizes,
+              strides);
+        };
+        Value acc = slice(args[0]);
+        Value product =
+            nb.create<linalg::MatmulOp>(l, acc.getType(),
+                                        ValueRange{slice(lhs), slice(rhs)}, acc)
+                .getResult(0);
+        auto [offsets, sizes, strides] = at(type);
+        nb.create<scf::YieldOp>(
+            l, nb.create<tensor::InsertSliceOp>(l, product, args[0], offsets,
+                                                sizes, strides)
+                   .getResult());
+      });
+  op->getResult(0).replaceAllUsesWith(loop.getResult(0));
+  op->erase();
+}
+
 struct TileAndVectorizePass
     : mlir::anvil::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
+  using TileAndVectorizePassBase::TileAndVectorizePassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::string body;
     int64_t id = 0;
+    SmallVector<linalg::BatchMatmulOp> batched;
+    module.walk([&](linalg::BatchMatmulOp op) {
+      if (llvm::all_of(op->getOperandTypes(), [](Type t) {
+            auto ranked = dyn_cast<RankedTensorType>(t);
+            return ranked && ranked.hasStaticShape();
+          }))
+        batched.push_back(op);
+    });
+    for (linalg::BatchMatmulOp op : batched)
+      unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
     module.walk([&](linalg::MatmulOp op) {
       auto a = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
@@ -187,7 +253,7 @@ struct TileAndVectorizePass
       op->setAttr(kTag,
                   IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
       body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
-                             a.getDimSize(1));
+                             a.getDimSize(1), peel);
     });
     for (linalg::MatmulOp op : empty) {
       op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
