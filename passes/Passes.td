@@ -311,9 +311,14 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     Each register tile is vectorized into broadcast-FMA outer products whose
     8x32 accumulator stays in registers across the k loop (hoisted out of
     it). Tile sizes are the largest divisors of each dimension up to those
-    targets, so every tile is full and no masking is needed: odd sizes stay
-    correct, just with narrower vectors. The schedule is a transform-dialect
-    sequence built per matmul and applied by the transform interpreter.
+    targets, so every tile is full and no masking is needed. A width that 16
+    does not divide (a convolution's 196 or 49 output pixels) keeps whole
+    32- or 16-lane register tiles instead of narrow divisors: the last tile
+    of each column block is peeled off (`transform.loop.peel`) into its own
+    narrower, still full and static, tile. A static `linalg.batch_matmul`
+    first becomes an `scf.for` over its batch of such matmuls (the batch
+    dimension tiled by 1). The schedule is a transform-dialect sequence
+    built per matmul and applied by the transform interpreter.
     Before:
 
     ```mlir
@@ -324,7 +329,7 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     After (inside the tile loops):
 
     ```mlir
-    %acc = vector.transfer_read ... : tensor<64x256xf32>, vector<8x32xf32>
+    %acc = vector.transfer_read %tile ... : tensor<8x32xf32>, vector<8x32xf32>
     %r = scf.for %k = ... iter_args(%v = %acc) -> (vector<8x32xf32>) {
       ... vector.fma %a_broadcast, %b_row, %v_row : vector<32xf32> ...
     }
@@ -333,6 +338,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
     "::mlir::transform::TransformDialect"
+  ];
+  let options = [
+    Option<"peel", "peel", "bool", "true",
+           "Peel the last register tile of widths 16 does not divide (off: "
+           "tiles are divisors of the width, such as 7 or 28 lanes)">,
   ];
 }
 

@@ -2,7 +2,8 @@
 //
 // Builds one transform-dialect sequence for the module: a tiling and
 // vectorization schedule per static linalg.matmul (tagged with an attribute
-// so that the schedule matches exactly that op), followed by the vector
+// so that the schedule matches exactly that op; a static linalg.batch_matmul
+// first becomes a loop of them), followed by the vector
 // clean-ups and contraction lowering shared by all of them, and runs it with
 // the transform interpreter. See Passes.td for the strategy.
 //
@@ -10,6 +11,7 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -46,32 +48,57 @@ int64_t vectorWidth(int64_t n) {
 
 /// Cache blocks over (i, j) run in parallel (scf.forall, later OpenMP);
 /// inside each, k blocks, then an (up to) 8x32 register tile with one k step.
-std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
-  int64_t mr = tileSize(m, 8), nr = vectorWidth(n);
-  // A width that no whole vector divides and that needs more than one
-  // register (a filter gradient's 25 or 150 columns) would give odd-sized
-  // vectors that spill; 32-lane vectors masked at the edge run several times
-  // faster there. Up to 16 lanes the odd vector fits one register and keeps
-  // its accumulators in registers, which the masked form does not (its
-  // masked accumulator loads and stores stay in the k loop).
-  bool masked = n % 8 != 0 && nr > 16;
-  if (masked)
-    nr = 32;
-  int64_t mc = tileSize(m, 128, mr), nc = tileSize(n, 256, nr),
-          kc = tileSize(k, 256);
+///
+/// A width that 16 does not divide (a convolution's 196 or 49 output pixels,
+/// a filter gradient's 25 columns) gets column blocks that divide it and
+/// whole 32- or 16-lane register tiles, the last one of each block peeled
+/// off into its own narrower tile. Divisors of such widths are odd-sized
+/// vectors (7 or 28 lanes) that waste lanes or spill, and masking every tile
+/// of a block keeps the masked accumulators in memory across the k loop;
+/// peeled, all but the last tile run at full speed.
+std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
+                           bool allowPeel) {
+  int64_t mr = tileSize(m, 8);
+  bool peel = allowPeel && n > 16 && n % 16 != 0;
+  // Register tile width for a block `nc` wide: with peeling, 32 lanes unless
+  // the peeled tile would then need more than one register.
+  auto widthFor = [&](int64_t nc) {
+    if (!peel)
+      return vectorWidth(nc);
+    return nc % 32 <= 16 ? int64_t(32) : int64_t(16);
+  };
+  int64_t nr = vectorWidth(n);
+  int64_t mc = tileSize(m, 128, mr), kc = tileSize(k, 256), nc;
+  if (peel) {
+    // Any divisor: the blocks stay full and static, so that the peeled tile
+    // has a static width. A width without one of at least 64 (a prime) is
+    // one block.
+    nc = tileSize(n, 256);
+    if (nc < 64)
+      nc = n;
+    nr = widthFor(nc);
+  } else {
+    nc = tileSize(n, 256, nr);
+  }
   // Below ~8 MFLOP a fork/join costs more than it saves: one block.
   bool parallel = 2.0 * m * n * k >= 8e6;
   if (!parallel) {
     mc = m;
     nc = n;
+    nr = widthFor(nc);
   }
   // Two threads need at least two blocks: split columns, else rows.
   if (parallel && (m / mc) * (n / nc) < 2) {
-    if (int64_t half = tileSize(n, nc / 2, nr); half < nc && nc % half == 0)
+    int64_t step = peel ? 1 : nr, least = peel ? 32 : nr;
+    if (int64_t half = tileSize(n, nc / 2, step);
+        half < nc && half >= least && nc % half == 0) {
       nc = half;
-    else if (int64_t half = tileSize(m, mc / 2, mr); half < mc)
+      nr = widthFor(nc);
+    } else if (int64_t half = tileSize(m, mc / 2, mr); half < mc) {
       mc = half;
+    }
   }
+  peel = peel && nc % nr != 0;
   std::string blocks =
       parallel
           ? llvm::formatv("%par{0}, %forall{0} = "
@@ -87,22 +114,47 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k) {
                           "!transform.any_op)",
                           id, mc, nc)
                 .str();
+  // The peeled loop's tile gets its static width from the canonicalization
+  // that runs before vectorization (vectorizeSchedules).
+  std::string peeling = peel ? llvm::formatv(
+                                   R"mlir(
+    %jl{0} = transform.cast %rl{0}#1 : !transform.any_op to !transform.op<"scf.for">
+    %main{0}, %rest{0} = transform.loop.peel %jl{0} : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op))mlir",
+                                   id)
+                                   .str()
+                             : std::string();
   return llvm::formatv(
              R"mlir(
     %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     {7}
     %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {4}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
-    transform.structured.vectorize %regs{0}{8} : !transform.any_op
+    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op){8}
 )mlir",
-             id, kTag, mc, nc, kc, mr, nr, blocks,
-             masked ? llvm::formatv(" vector_sizes [{0}, {1}, 1]", mr, nr).str()
-                    : std::string())
+             id, kTag, mc, nc, kc, mr, nr, blocks, peeling)
+      .str();
+}
+
+/// After every schedule's tiling (and a canonicalization that gives the
+/// peeled tiles static shapes), vectorize each register tile: all the ops
+/// that still carry the schedule's tag.
+std::string vectorizeSchedule(int64_t id) {
+  return llvm::formatv(
+             R"mlir(
+    %tiles{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    transform.structured.vectorize %tiles{0} : !transform.any_op
+)mlir",
+             id, kTag)
       .str();
 }
 
 /// Shared by all schedules: fold the vectorized products into contractions,
 /// keep accumulators in registers across k, lower to broadcast-FMAs.
+/// (Not tensor.fold_tensor_subset_ops_into_vector_transfers: in MLIR 19 it
+/// folds insert_slice(transfer_write(v, t)) into a write of v alone even when
+/// v covers only part of t, dropping the rest of t; a peeled tile's write
+/// followed by a batch entry's or block's insert is that shape. The slices it
+/// would fold become views after bufferization; the accumulators are hoisted
+/// without it.)
 constexpr llvm::StringLiteral kCleanup = R"mlir(
     transform.apply_patterns to %module {
       transform.apply_patterns.vector.reduction_to_contract
@@ -110,7 +162,6 @@ constexpr llvm::StringLiteral kCleanup = R"mlir(
     } : !transform.any_op
     transform.apply_patterns to %module {
       transform.apply_patterns.canonicalization
-      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
     } : !transform.any_op
     %loops = transform.structured.match ops{["scf.for"]} in %module : (!transform.any_op) -> !transform.any_op
     transform.apply_licm to %loops : !transform.any_op
@@ -123,12 +174,70 @@ constexpr llvm::StringLiteral kCleanup = R"mlir(
     } : !transform.any_op
 )mlir";
 
+/// A static `linalg.batch_matmul` as a loop over its batch of 2-D
+/// `linalg.matmul`s on rank-reducing slices, which then get the matmul
+/// schedule: the batch dimension tiled by 1.
+void unbatch(linalg::BatchMatmulOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
+        init = op.getDpsInits()[0];
+  auto type = cast<RankedTensorType>(init.getType());
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0),
+        one = b.create<arith::ConstantIndexOp>(loc, 1),
+        batch = b.create<arith::ConstantIndexOp>(loc, type.getDimSize(0));
+  auto loop = b.create<scf::ForOp>(
+      loc, zero, batch, one, ValueRange{init},
+      [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
+        // Entry `iv` of a [B, R, C] tensor: its offsets, sizes and strides.
+        auto at = [&](RankedTensorType t) {
+          SmallVector<OpFoldResult> offsets = {iv, nb.getIndexAttr(0),
+                                               nb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
+                                             nb.getIndexAttr(t.getDimSize(1)),
+                                             nb.getIndexAttr(t.getDimSize(2))};
+          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
+          return std::make_tuple(offsets, sizes, strides);
+        };
+        auto slice = [&](Value v) {
+          auto t = cast<RankedTensorType>(v.getType());
+          auto [offsets, sizes, strides] = at(t);
+          return nb.create<tensor::ExtractSliceOp>(
+              l, t.clone(t.getShape().drop_front()), v, offsets, sizes,
+              strides);
+        };
+        Value acc = slice(args[0]);
+        Value product =
+            nb.create<linalg::MatmulOp>(l, acc.getType(),
+                                        ValueRange{slice(lhs), slice(rhs)}, acc)
+                .getResult(0);
+        auto [offsets, sizes, strides] = at(type);
+        nb.create<scf::YieldOp>(
+            l, nb.create<tensor::InsertSliceOp>(l, product, args[0], offsets,
+                                                sizes, strides)
+                   .getResult());
+      });
+  op->getResult(0).replaceAllUsesWith(loop.getResult(0));
+  op->erase();
+}
+
 struct TileAndVectorizePass
     : mlir::anvil::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
+  using TileAndVectorizePassBase::TileAndVectorizePassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::string body;
     int64_t id = 0;
+    SmallVector<linalg::BatchMatmulOp> batched;
+    module.walk([&](linalg::BatchMatmulOp op) {
+      if (llvm::all_of(op->getOperandTypes(), [](Type t) {
+            auto ranked = dyn_cast<RankedTensorType>(t);
+            return ranked && ranked.hasStaticShape();
+          }))
+        batched.push_back(op);
+    });
+    for (linalg::BatchMatmulOp op : batched)
+      unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
     module.walk([&](linalg::MatmulOp op) {
       auto a = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
@@ -144,7 +253,7 @@ struct TileAndVectorizePass
       op->setAttr(kTag,
                   IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
       body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
-                             a.getDimSize(1));
+                             a.getDimSize(1), peel);
     });
     for (linalg::MatmulOp op : empty) {
       op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
@@ -152,6 +261,13 @@ struct TileAndVectorizePass
     }
     if (id == 0)
       return;
+    body += R"mlir(
+    transform.apply_patterns to %module {
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir";
+    for (int64_t i = 0; i < id; ++i)
+      body += vectorizeSchedule(i);
     std::string text = "module attributes {transform.with_named_sequence} {\n"
                        "  transform.named_sequence @__transform_main(%module: "
                        "!transform.any_op {transform.readonly}) {\n" +

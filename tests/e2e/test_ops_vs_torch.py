@@ -487,6 +487,43 @@ def main():
                         f"anvil.mse_loss %a0, %a1 {{reduction = \"{red}\"}} : {ttype(p)}, {ttype(q)}",
                         F.mse_loss(t(p), t(q), reduction=red))
 
+        # Fixed shapes on the matmul's fast paths: widths 16 does not divide
+        # (a 14x14 or 7x7 convolution's output pixels, peeled register
+        # tiles), serial and parallel; batched lhs times a 2-D rhs (one 2-D
+        # matmul) and equal batches (a batch_matmul), with transposes.
+        for m, k, n in ((20, 37, 196), (256, 128, 196), (96, 64, 49), (40, 64, 392), (6, 300, 25)):
+            a, b = rand(m, k), rand(k, n)
+            r.check(f"matmul {m}x{k}x{n}", [a, b], f"anvil.matmul %a0, %a1 : {ttype(a)}, {ttype(b)}",
+                    t(a) @ t(b), rtol=1e-4, atol=1e-4)
+        for ashape, bshape, ta, tb in (((8, 32, 128), (128, 72), False, False),
+                                       ((2, 3, 5, 7), (9, 7), False, True),
+                                       ((3, 7, 5), (7, 9), True, False),
+                                       ((4, 9, 7), (4, 7, 33), False, False),
+                                       ((2, 3, 7, 5), (2, 3, 6, 7), True, True)):
+            a, b = rand(*ashape), rand(*bshape)
+            flags = ", ".join(f for f, on in (("transpose_a", ta), ("transpose_b", tb)) if on)
+            r.check(f"matmul {ashape}x{bshape}", [a, b],
+                    f"anvil.matmul %a0, %a1 {{{flags}}} : {ttype(a)}, {ttype(b)}",
+                    torch.matmul(t(a).transpose(-1, -2) if ta else t(a),
+                                 t(b).transpose(-1, -2) if tb else t(b)), rtol=1e-4, atol=1e-4)
+        a, b = rand(4, 6, 10), rand(10, 7)
+        grad_case("matmul 3-D x 2-D (autodiff)", [a, b],
+                  f"%r = anvil.matmul %a0, %a1 : {ttype(a)}, {ttype(b)}", lambda u, v: u @ v)
+        # 1x1 convolutions (one image, stride 1: no im2col) with and without
+        # stride, padding and batch, and 3x3 ones with 196 and 98 pixels.
+        for shape, cout, kernel, stride, pads in (((1, 24, 14, 14), 40, 1, 1, (0, 0, 0, 0)),
+                                                  ((1, 24, 7, 7), 40, 1, 1, (1, 0, 1, 2)),
+                                                  ((1, 24, 14, 14), 40, 1, 2, (0, 0, 0, 0)),
+                                                  ((3, 24, 7, 7), 40, 1, 1, (0, 0, 0, 0)),
+                                                  ((1, 16, 14, 14), 24, 3, 1, (1, 1, 1, 1)),
+                                                  ((2, 16, 7, 7), 24, 3, 1, (1, 1, 1, 1))):
+            x, wt, bias = rand(*shape), rand(cout, shape[1], kernel, kernel), rand(cout)
+            r.check(f"conv2d {shape} {kernel}x{kernel}/{stride} pads {pads}", [x, wt, bias],
+                    f"anvil.conv2d %a0, %a1, %a2 {{strides = {arr(stride, stride)}, pads = {arr(*pads)}}} : "
+                    f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
+                    F.conv2d(F.pad(t(x), (pads[1], pads[3], pads[0], pads[2])), t(wt), t(bias), stride),
+                    rtol=1e-4, atol=1e-4)
+
         r.run()
         for f in r.failures:
             print("FAIL " + f)

@@ -8,11 +8,13 @@
 //
 // (cols is one linalg.generic copy with an affine input map; the reshapes
 // are free), started from the bias, then transposed from [O, N, OH, OW] to
-// NCHW. Grouped convolutions use `linalg.conv_2d_ngchw_gfchw` on input and
-// filter reshaped to expose the groups, accumulating onto the bias. The
-// gradients are im2col products too (col2im for the input's); with groups,
-// im2col gets a leading group dimension and the products become
-// `linalg.batch_matmul`s over the groups.
+// NCHW. With one image (N = 1) that transpose is a free reshape, and a 1x1
+// stride-1 convolution needs no im2col: the input already is cols. Grouped
+// convolutions use `linalg.conv_2d_ngchw_gfchw` on input and filter reshaped to
+// expose the groups, accumulating onto the bias. The gradients are im2col
+// products too (col2im for the input's); with groups, im2col gets a leading
+// group dimension and the products become `linalg.batch_matmul`s over the
+// groups.
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,9 +107,17 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
           oh = type.getDimSize(2), ow = type.getDimSize(3);
   int64_t c = inType.getDimSize(1), kh = wType.getDimSize(2),
           kw = wType.getDimSize(3);
-  Value cols = im2col(b, loc, input, kh, kw, oh, ow, op.getStrides(),
-                      op.getDilations(), /*transposed=*/false);
   int64_t k = c * kh * kw, cols2 = n * oh * ow;
+  // A 1x1 stride-1 convolution of one image reads the (padded) input as it
+  // is: [1, C, OH, OW] is already the [C, OH*OW] matrix, no im2col copy.
+  bool pointwise =
+      n == 1 && kh == 1 && kw == 1 &&
+      llvm::all_of(op.getStrides(), [](int64_t s) { return s == 1; });
+  Value cols =
+      pointwise
+          ? reshapeTo(b, loc, input, RankedTensorType::get({k, cols2}, elt))
+          : im2col(b, loc, input, kh, kw, oh, ow, op.getStrides(),
+                   op.getDilations(), /*transposed=*/false);
   Value w2 = reshapeTo(b, loc, weight, RankedTensorType::get({o, k}, elt));
   auto productType = RankedTensorType::get({o, cols2}, elt);
   Value acc;
@@ -118,6 +128,9 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
         [](OpBuilder &, Location, ValueRange args) { return args[0]; });
   }
   Value product = buildMatmul(b, loc, w2, cols, acc);
+  // With one image [O, 1, OH, OW] is already NCHW: no transpose copy.
+  if (n == 1)
+    return reshapeTo(b, loc, product, type);
   Value onhw =
       reshapeTo(b, loc, product, RankedTensorType::get({o, n, oh, ow}, elt));
   return b

@@ -2,10 +2,14 @@
 //
 // A 2-D product becomes `linalg.matmul` (a transposed operand is first
 // transposed into a temporary, so that the product runs on the vectorized
-// matmul); with batch dimensions (broadcast as in numpy) it becomes a
-// `linalg.generic` contraction over (batch..., m, n, k) whose indexing maps
-// do the transposes and the broadcasting. Both accumulate into a
-// zero-filled result.
+// matmul). So does a batched lhs times a 2-D rhs (`[B..., M, K] @ [K, N]`,
+// ONNX's MatMul of activations by a weight): the batch dimensions fold into
+// M, a free reshape. Operands with the same batch dimensions become one
+// `linalg.batch_matmul` over the flattened batch, which the tile-and-vectorize
+// pass runs as a 2-D matmul per batch entry. Other batch dimensions
+// (broadcast as in numpy) give a `linalg.generic` contraction over
+// (batch..., m, n, k) whose indexing maps do the transposes and the
+// broadcasting. All accumulate into a zero-filled result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,25 +33,66 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
-    Value acc = filledTensor(rewriter, loc, type, 0.0);
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     bool ta = op.getTransposeA(), tb = op.getTransposeB();
-    if (type.getRank() == 2 && lhsType.getRank() == 2 &&
-        rhsType.getRank() == 2) {
-      // A transposed operand is transposed once into a temporary, so that
-      // every 2-D product runs on the tiled, vectorized linalg.matmul (the
-      // copy costs O(n^2) against the product's O(n^3)).
+    int64_t rank = type.getRank();
+    // A transposed operand is transposed once into a temporary, so that the
+    // product runs on the tiled, vectorized linalg.matmul (the copy costs
+    // O(n^2) against the product's O(n^3)).
+    if (rhsType.getRank() == 2 && (lhsType.getRank() == 2 || !ta)) {
       if (ta)
         lhs = transpose2D(rewriter, loc, lhs);
       if (tb)
         rhs = transpose2D(rewriter, loc, rhs);
-      rewriter.replaceOp(op, buildMatmul(rewriter, loc, lhs, rhs, acc));
+      // [B..., M, K] as [B*...*M, K]: rows of one 2-D product.
+      int64_t rows = 1;
+      for (int64_t d : type.getShape().drop_back())
+        rows *= d;
+      auto flatType = type.clone({rows, type.getDimSize(rank - 1)});
+      // (K from rhs: lhs may have been transposed above.)
+      int64_t k = cast<RankedTensorType>(rhs.getType()).getDimSize(0);
+      Value flatLhs = reshapeTo(rewriter, loc, lhs, lhsType.clone({rows, k}));
+      Value product = buildMatmul(rewriter, loc, flatLhs, rhs,
+                                  filledTensor(rewriter, loc, flatType, 0.0));
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, type));
       return success();
     }
+    ArrayRef<int64_t> batchShape = type.getShape().drop_back(2);
+    if (rank > 2 && lhsType.getShape().drop_back(2) == batchShape &&
+        rhsType.getShape().drop_back(2) == batchShape) {
+      // The same batch on both sides: one batch_matmul over the flattened
+      // batch, its operands transposed into temporaries as above.
+      int64_t batch = 1;
+      for (int64_t d : batchShape)
+        batch *= d;
+      auto flat = [&](Value v, bool transposed) -> Value {
+        auto t = cast<RankedTensorType>(v.getType());
+        int64_t r = t.getDimSize(rank - 2), c = t.getDimSize(rank - 1);
+        Value v3 = reshapeTo(rewriter, loc, v, t.clone({batch, r, c}));
+        if (!transposed)
+          return v3;
+        return rewriter
+            .create<linalg::TransposeOp>(
+                loc, v3, emptyTensor(rewriter, loc, t.clone({batch, c, r})),
+                ArrayRef<int64_t>{0, 2, 1})
+            .getResult()[0];
+      };
+      auto flatType = type.clone(
+          {batch, type.getDimSize(rank - 2), type.getDimSize(rank - 1)});
+      Value product =
+          rewriter
+              .create<linalg::BatchMatmulOp>(
+                  loc, flatType, ValueRange{flat(lhs, ta), flat(rhs, tb)},
+                  filledTensor(rewriter, loc, flatType, 0.0))
+              .getResult(0);
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, type));
+      return success();
+    }
+    Value acc = filledTensor(rewriter, loc, type, 0.0);
     // Loops: batch dims of the result, then m, n, k.
     MLIRContext *ctx = getContext();
-    int64_t batch = type.getRank() - 2, loops = batch + 3;
+    int64_t batch = rank - 2, loops = batch + 3;
     AffineExpr m = getAffineDimExpr(batch, ctx),
                n = getAffineDimExpr(batch + 1, ctx),
                k = getAffineDimExpr(batch + 2, ctx);
