@@ -56,23 +56,31 @@ LogicalResult Importer::paddingFor(ArrayRef<int64_t> inSizes,
   return success();
 }
 
-LogicalResult Importer::conv() {
-  Value x = in(0), w = in(1);
-  if (!x || !w)
-    return failure();
+FailureOr<Importer::ConvWindow> Importer::convWindow(Value x, Value w,
+                                                     const std::string &what) {
   int64_t spatial = static_cast<int64_t>(shapeOf(x).size()) - 2;
   if (spatial != 1 && spatial != 2)
-    return fail(std::to_string(spatial) +
-                "-D convolution is not supported (1-D and 2-D are)");
+    return fail(std::to_string(spatial) + "-D " + what +
+                " is not supported (1-D and 2-D are)");
   if (static_cast<int64_t>(shapeOf(w).size()) != spatial + 2)
     return fail("the weight's rank does not match the input's");
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
   if (auto k = attrInts("kernel_shape");
       k && ArrayRef<int64_t>(*k) != ArrayRef<int64_t>(kernel))
     return fail("kernel_shape does not match the weight's shape");
-  auto strides = attrInts("strides").value_or(std::vector<int64_t>(spatial, 1));
-  auto dilations =
-      attrInts("dilations").value_or(std::vector<int64_t>(spatial, 1));
+  std::vector<int64_t> ones(spatial, 1);
+  return ConvWindow{spatial, kernel, attrInts("strides").value_or(ones),
+                    attrInts("dilations").value_or(ones)};
+}
+
+LogicalResult Importer::conv() {
+  Value x = in(0), w = in(1);
+  if (!x || !w)
+    return failure();
+  FailureOr<ConvWindow> window = convWindow(x, w, "convolution");
+  if (failed(window))
+    return failure();
+  auto [spatial, kernel, strides, dilations] = *window;
   if (static_cast<int64_t>(strides.size()) != spatial ||
       static_cast<int64_t>(dilations.size()) != spatial)
     return fail("strides or dilations of the wrong length");
@@ -173,19 +181,10 @@ LogicalResult Importer::convTranspose() {
   Value x = in(0), w = in(1);
   if (!x || !w)
     return failure();
-  int64_t spatial = static_cast<int64_t>(shapeOf(x).size()) - 2;
-  if (spatial != 1 && spatial != 2)
-    return fail(std::to_string(spatial) +
-                "-D ConvTranspose is not supported (1-D and 2-D are)");
-  if (static_cast<int64_t>(shapeOf(w).size()) != spatial + 2)
-    return fail("the weight's rank does not match the input's");
-  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
-  if (auto k = attrInts("kernel_shape");
-      k && ArrayRef<int64_t>(*k) != ArrayRef<int64_t>(kernel))
-    return fail("kernel_shape does not match the weight's shape");
-  auto ones = std::vector<int64_t>(spatial, 1);
-  auto strides = attrInts("strides").value_or(ones);
-  auto dilations = attrInts("dilations").value_or(ones);
+  FailureOr<ConvWindow> window = convWindow(x, w, "ConvTranspose");
+  if (failed(window))
+    return failure();
+  auto [spatial, kernel, strides, dilations] = *window;
   auto extra =
       attrInts("output_padding").value_or(std::vector<int64_t>(spatial, 0));
   if (static_cast<int64_t>(strides.size()) != spatial ||

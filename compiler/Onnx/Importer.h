@@ -193,6 +193,16 @@ private:
   LogicalResult globalAveragePool();
   /// ConvTranspose (1-D, 2-D) as anvil.conv2d_grad_input plus bias.
   LogicalResult convTranspose();
+  /// The window of a Conv or ConvTranspose node (`what` names it in errors):
+  /// 1 or 2 spatial dimensions, the weight's kernel (checked against
+  /// kernel_shape), and strides and dilations (default 1, one per
+  /// dimension).
+  struct ConvWindow {
+    int64_t spatial;
+    SmallVector<int64_t> kernel;
+    std::vector<int64_t> strides, dilations;
+  };
+  FailureOr<ConvWindow> convWindow(Value x, Value w, const std::string &what);
   /// Spatial padding for auto_pad, or the explicit pads.
   LogicalResult paddingFor(ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
                            ArrayRef<int64_t> strides,
