@@ -69,8 +69,12 @@ FailureOr<Importer::ConvWindow> Importer::convWindow(Value x, Value w,
       k && ArrayRef<int64_t>(*k) != ArrayRef<int64_t>(kernel))
     return fail("kernel_shape does not match the weight's shape");
   std::vector<int64_t> ones(spatial, 1);
-  return ConvWindow{spatial, kernel, attrInts("strides").value_or(ones),
+  ConvWindow window{spatial, kernel, attrInts("strides").value_or(ones),
                     attrInts("dilations").value_or(ones)};
+  if (static_cast<int64_t>(window.strides.size()) != spatial ||
+      static_cast<int64_t>(window.dilations.size()) != spatial)
+    return fail("strides or dilations of the wrong length");
+  return window;
 }
 
 LogicalResult Importer::conv() {
@@ -81,9 +85,6 @@ LogicalResult Importer::conv() {
   if (failed(window))
     return failure();
   auto [spatial, kernel, strides, dilations] = *window;
-  if (static_cast<int64_t>(strides.size()) != spatial ||
-      static_cast<int64_t>(dilations.size()) != spatial)
-    return fail("strides or dilations of the wrong length");
   SmallVector<int64_t> pads;
   if (failed(paddingFor(shapeOf(x).drop_front(2), kernel, strides, dilations,
                         pads)))
@@ -187,10 +188,8 @@ LogicalResult Importer::convTranspose() {
   auto [spatial, kernel, strides, dilations] = *window;
   auto extra =
       attrInts("output_padding").value_or(std::vector<int64_t>(spatial, 0));
-  if (static_cast<int64_t>(strides.size()) != spatial ||
-      static_cast<int64_t>(dilations.size()) != spatial ||
-      static_cast<int64_t>(extra.size()) != spatial)
-    return fail("strides, dilations or output_padding of the wrong length");
+  if (static_cast<int64_t>(extra.size()) != spatial)
+    return fail("output_padding of the wrong length");
   for (int64_t i = 0; i < spatial; ++i) {
     if (strides[i] < 1 || dilations[i] < 1)
       return fail("strides and dilations must be >= 1");

@@ -195,8 +195,8 @@ private:
   LogicalResult convTranspose();
   /// The window of a Conv or ConvTranspose node (`what` names it in errors):
   /// 1 or 2 spatial dimensions, the weight's kernel (checked against
-  /// kernel_shape), and strides and dilations (default 1, one per
-  /// dimension).
+  /// kernel_shape), and strides and dilations (default 1; checked to have
+  /// one per dimension).
   struct ConvWindow {
     int64_t spatial;
     SmallVector<int64_t> kernel;
