@@ -18,9 +18,12 @@ func.func @conv_pointwise(%x: tensor<1x8x7x7xf32>, %w: tensor<16x8x1x1xf32>, %b:
 
 // -----
 
-// Padding keeps it a reshape, of the padded input.
+// Padding keeps it a reshape, of the padded image: zeros, with the image
+// inserted into their interior.
 // CHECK-LABEL: func @conv_pointwise_padded
-// CHECK: %[[PAD:.*]] = tensor.pad
+// CHECK-NOT: tensor.pad
+// CHECK: %[[Z:.*]] = linalg.fill {{.*}} -> tensor<1x8x9x9xf32>
+// CHECK: %[[PAD:.*]] = tensor.insert_slice %{{.*}} into %[[Z]][0, 0, 1, 1] [1, 8, 7, 7] [1, 1, 1, 1]
 // CHECK: tensor.collapse_shape %[[PAD]] {{.*}} : tensor<1x8x9x9xf32> into tensor<648xf32>
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x8xf32>, tensor<8x81xf32>)
 // CHECK-NOT: linalg.transpose
@@ -31,13 +34,66 @@ func.func @conv_pointwise_padded(%x: tensor<1x8x7x7xf32>, %w: tensor<16x8x1x1xf3
 
 // -----
 
-// Negative: with a stride (or a batch of images) the 1x1 convolution still
-// gathers its columns with im2col; several images still transpose back.
-// CHECK-LABEL: func @conv_pointwise_strided_batch
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x7x7xf32>) outs(%{{.*}} : tensor<8x1x1x2x4x4xf32>)
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x8xf32>, tensor<8x32xf32>)
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<16x2x4x4xf32>) outs(%{{.*}} : tensor<2x16x4x4xf32>) permutation = [1, 0, 2, 3]
-func.func @conv_pointwise_strided_batch(%x: tensor<2x8x7x7xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<2x16x4x4xf32> {
-  %0 = anvil.conv2d %x, %w {strides = array<i64: 2, 2>} : tensor<2x8x7x7xf32>, tensor<16x8x1x1xf32>
-  return %0 : tensor<2x16x4x4xf32>
+// A batch is convolved one image at a time: a loop carrying the result and
+// the padded image (zero border filled once, before the loop; each image is
+// inserted into its interior), writing one image's im2col matrix into a
+// tensor made before the loop (one buffer). Each image's product
+// [O, OH*OW] goes straight into its NCHW result: no transpose, no padded
+// copy of the batch.
+// CHECK-LABEL: func @conv_batch
+// CHECK-NOT: tensor.pad
+// CHECK: %[[Z:.*]] = linalg.fill {{.*}} -> tensor<1x8x10x10xf32>
+// CHECK: %[[COLS:.*]] = tensor.empty() : tensor<8x3x3x1x8x8xf32>
+// CHECK: %[[OUT0:.*]] = tensor.empty() : tensor<2x16x8x8xf32>
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[OUT:.*]] = %[[OUT0]], %[[PADDED:.*]] = %[[Z]])
+// CHECK:   %[[IMAGE:.*]] = tensor.extract_slice %{{.*}}[%[[N]], 0, 0, 0] [1, 8, 8, 8] [1, 1, 1, 1] : tensor<2x8x8x8xf32> to tensor<1x8x8x8xf32>
+// CHECK:   %[[SLOT:.*]] = tensor.extract_slice %[[OUT]][%[[N]], 0, 0, 0] [1, 16, 8, 8]
+// CHECK:   %[[P:.*]] = tensor.insert_slice %[[IMAGE]] into %[[PADDED]][0, 0, 1, 1] [1, 8, 8, 8] [1, 1, 1, 1]
+// CHECK:   %[[IM2COL:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<1x8x10x10xf32>) outs(%[[COLS]] : tensor<8x3x3x1x8x8xf32>)
+// CHECK:   tensor.collapse_shape %[[IM2COL]]
+// CHECK:   %[[C2:.*]] = tensor.expand_shape {{.*}} into tensor<72x64xf32>
+// CHECK:   tensor.collapse_shape %[[SLOT]]
+// CHECK:   %[[ACC:.*]] = tensor.expand_shape {{.*}} into tensor<16x64xf32>
+// CHECK:   %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<16xf32>) outs(%[[ACC]] : tensor<16x64xf32>) dimensions = [1]
+// CHECK:   %[[PROD:.*]] = linalg.matmul ins(%{{.*}}, %[[C2]] : tensor<16x72xf32>, tensor<72x64xf32>) outs(%[[BIAS]] : tensor<16x64xf32>)
+// CHECK:   %[[R:.*]] = tensor.insert_slice %{{.*}} into %[[OUT]][%[[N]], 0, 0, 0] [1, 16, 8, 8]
+// CHECK:   scf.yield %[[R]], %[[P]]
+// CHECK-NOT: linalg.transpose
+func.func @conv_batch(%x: tensor<2x8x8x8xf32>, %w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) -> tensor<2x16x8x8xf32> {
+  %0 = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<2x8x8x8xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>
+  return %0 : tensor<2x16x8x8xf32>
+}
+
+// -----
+
+// A 1x1 stride-1 convolution of a batch needs no im2col either: each image
+// is its own [C, H*W] matrix. (No bias: the product starts from zeros.)
+// CHECK-LABEL: func @conv_pointwise_batch
+// CHECK: scf.for %[[N:.*]] = %{{.*}} iter_args(%[[OUT:.*]] = %{{.*}}) -> (tensor<3x16x8x8xf32>)
+// CHECK:   %[[IMAGE:.*]] = tensor.extract_slice %{{.*}}[%[[N]], 0, 0, 0] [1, 8, 8, 8]
+// CHECK-NOT: linalg.generic
+// CHECK:   %[[F:.*]] = tensor.collapse_shape %[[IMAGE]] {{.*}} : tensor<1x8x8x8xf32> into tensor<512xf32>
+// CHECK:   %[[COLS:.*]] = tensor.expand_shape %[[F]] {{.*}} into tensor<8x64xf32>
+// CHECK:   %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<16x64xf32>
+// CHECK:   linalg.matmul ins(%{{.*}}, %[[COLS]] : tensor<16x8xf32>, tensor<8x64xf32>) outs(%[[ZERO]] : tensor<16x64xf32>)
+// CHECK-NOT: linalg.transpose
+func.func @conv_pointwise_batch(%x: tensor<3x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<3x16x8x8xf32> {
+  %0 = anvil.conv2d %x, %w : tensor<3x8x8x8xf32>, tensor<16x8x1x1xf32>
+  return %0 : tensor<3x16x8x8xf32>
+}
+
+// -----
+
+// Negative: images of fewer than 64 output pixels (here 7x7) are
+// convolved all at once, so that the N*OH*OW columns fill the matmul's
+// vector registers: im2col of the padded batch, one matmul, a transpose
+// back to NCHW (even for a 1x1 stride-1 convolution).
+// CHECK-LABEL: func @conv_small_images_batched
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x7x7xf32>) outs(%{{.*}} : tensor<8x1x1x2x7x7xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x8xf32>, tensor<8x98xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<16x2x7x7xf32>) outs(%{{.*}} : tensor<2x16x7x7xf32>) permutation = [1, 0, 2, 3]
+func.func @conv_small_images_batched(%x: tensor<2x8x7x7xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<2x16x7x7xf32> {
+  %0 = anvil.conv2d %x, %w : tensor<2x8x7x7xf32>, tensor<16x8x1x1xf32>
+  return %0 : tensor<2x16x7x7xf32>
 }
