@@ -509,19 +509,37 @@ def main():
         a, b = rand(4, 6, 10), rand(10, 7)
         grad_case("matmul 3-D x 2-D (autodiff)", [a, b],
                   f"%r = anvil.matmul %a0, %a1 : {ttype(a)}, {ttype(b)}", lambda u, v: u @ v)
-        # 1x1 convolutions (one image, stride 1: no im2col) with and without
-        # stride, padding and batch, and 3x3 ones with 196 and 98 pixels.
-        for shape, cout, kernel, stride, pads in (((1, 24, 14, 14), 40, 1, 1, (0, 0, 0, 0)),
-                                                  ((1, 24, 7, 7), 40, 1, 1, (1, 0, 1, 2)),
-                                                  ((1, 24, 14, 14), 40, 1, 2, (0, 0, 0, 0)),
-                                                  ((3, 24, 7, 7), 40, 1, 1, (0, 0, 0, 0)),
-                                                  ((1, 16, 14, 14), 24, 3, 1, (1, 1, 1, 1)),
-                                                  ((2, 16, 7, 7), 24, 3, 1, (1, 1, 1, 1))):
-            x, wt, bias = rand(*shape), rand(cout, shape[1], kernel, kernel), rand(cout)
-            r.check(f"conv2d {shape} {kernel}x{kernel}/{stride} pads {pads}", [x, wt, bias],
-                    f"anvil.conv2d %a0, %a1, %a2 {{strides = {arr(stride, stride)}, pads = {arr(*pads)}}} : "
-                    f"{ttype(x)}, {ttype(wt)}, {ttype(bias)}",
-                    F.conv2d(F.pad(t(x), (pads[1], pads[3], pads[0], pads[2])), t(wt), t(bias), stride),
+        # 1x1 convolutions (stride 1: no im2col) with and without stride,
+        # padding and batch, and 3x3 ones with 196 and 98 pixels. A batch of
+        # images of 64 pixels or more runs one image at a time (a loop; the
+        # padded image a buffer whose border is zeroed once), smaller ones
+        # all at once: both, with padding (asymmetric too), strides,
+        # dilations, without bias.
+        for shape, cout, kernel, stride, pads, dil, with_bias in (
+                ((1, 24, 14, 14), 40, 1, 1, (0, 0, 0, 0), 1, True),
+                ((1, 24, 7, 7), 40, 1, 1, (1, 0, 1, 2), 1, True),
+                ((1, 24, 14, 14), 40, 1, 2, (0, 0, 0, 0), 1, True),
+                ((3, 24, 7, 7), 40, 1, 1, (0, 0, 0, 0), 1, True),
+                ((1, 16, 14, 14), 24, 3, 1, (1, 1, 1, 1), 1, True),
+                ((2, 16, 7, 7), 24, 3, 1, (1, 1, 1, 1), 1, True),
+                ((3, 16, 14, 14), 24, 1, 1, (0, 0, 0, 0), 1, True),
+                ((2, 16, 14, 14), 24, 1, 1, (1, 2, 0, 1), 1, False),
+                ((4, 8, 16, 16), 24, 3, 1, (1, 1, 1, 1), 1, True),
+                ((3, 8, 19, 17), 16, 3, 2, (1, 0, 2, 1), 1, False),
+                ((2, 6, 20, 18), 12, 3, 1, (2, 2, 2, 2), 2, True),
+                ((2, 5, 19, 21), 7, (3, 5), (2, 1), (0, 2, 1, 0), (1, 2), True),
+                ((3, 8, 7, 7), 16, 3, 1, (1, 1, 1, 1), 1, False),
+                ((2, 8, 12, 12), 16, 3, 2, (1, 1, 1, 1), 2, True)):
+            kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+            sh, sw = (stride, stride) if isinstance(stride, int) else stride
+            dh, dw = (dil, dil) if isinstance(dil, int) else dil
+            x, wt, bias = rand(*shape), rand(cout, shape[1], kh, kw), rand(cout)
+            ins, names = ([x, wt, bias], "%a0, %a1, %a2") if with_bias else ([x, wt], "%a0, %a1")
+            r.check(f"conv2d {shape} {kh}x{kw}/{stride} pads {pads} dil {dil} bias {with_bias}", ins,
+                    f"anvil.conv2d {names} {{strides = {arr(sh, sw)}, pads = {arr(*pads)}, "
+                    f"dilations = {arr(dh, dw)}}} : " + ", ".join(ttype(v) for v in ins),
+                    F.conv2d(F.pad(t(x), (pads[1], pads[3], pads[0], pads[2])), t(wt),
+                             t(bias) if with_bias else None, (sh, sw), 0, (dh, dw)),
                     rtol=1e-4, atol=1e-4)
 
         r.run()
