@@ -61,13 +61,15 @@ func.func @matmul_batched_transposed(%a: tensor<5x3x2xf32>, %b: tensor<3x4xf32>)
 // -----
 
 // A one-group convolution is im2col (a copy through an affine map that
-// applies strides) and a matmul that starts from the bias, already NCHW for
-// one image (a transpose for more: anvil-to-linalg-conv.mlir).
+// applies strides) of the image inserted into zeros, and a matmul that
+// starts from the bias, already NCHW (a loop over the images of a batch:
+// anvil-to-linalg-conv.mlir).
 // CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 // CHECK-LABEL: func @conv_padded_with_bias
-// CHECK: %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<1x3x10x10xf32>
+// CHECK: %[[PAD:.*]] = tensor.insert_slice %{{.*}} into %[[ZERO]][0, 0, 1, 1] [1, 3, 8, 8] [1, 1, 1, 1]
 // CHECK: linalg.generic {indexing_maps = [#[[COLS]], {{.*}}]{{.*}} ins(%[[PAD]] : tensor<1x3x10x10xf32>) outs(%{{.*}} : tensor<3x3x3x1x4x4xf32>)
-// CHECK: %[[BIAS:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4x1xf32>) outs(%{{.*}} : tensor<4x16xf32>)
+// CHECK: %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<4x16xf32>) dimensions = [1]
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<27x16xf32>) outs(%[[BIAS]] : tensor<4x16xf32>)
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x4x4x4xf32>
 // CHECK-NOT: linalg.transpose
