@@ -10,7 +10,11 @@
 // to apply here instead: an elementwise op joins the loop nest of an
 // elementwise producer that has no other user, unless that body already
 // holds more than max-body-ops operations. So this file knows that rule, and
-// the report says which candidates it refused and why. Reshapes, flattens,
+// the report says which candidates it refused and why. So does
+// anvil-fuse-matmul-epilogue's: the elementwise chain after a conv2d or
+// matmul that lowers to one parallel-blocked linalg.matmul (one group, one
+// image, at least 8 MFLOP) and has no other user becomes its epilogue, and
+// the report names that kernel after the product. Reshapes, flattens,
 // constants and parameters make no kernel.
 //
 //===----------------------------------------------------------------------===//
