@@ -10,7 +10,11 @@
 // to apply here instead: an elementwise op joins the loop nest of an
 // elementwise producer that has no other user, unless that body already
 // holds more than max-body-ops operations. So this file knows that rule, and
-// the report says which candidates it refused and why. Reshapes, flattens,
+// the report says which candidates it refused and why. So does
+// anvil-fuse-matmul-epilogue's: the elementwise chain after a conv2d or
+// matmul that lowers to one parallel-blocked linalg.matmul (one group, one
+// image, at least 8 MFLOP) and has no other user becomes its epilogue, and
+// the report names that kernel after the product. Reshapes, flattens,
 // constants and parameters make no kernel.
 //
 //===----------------------------------------------------------------------===//
@@ -230,6 +234,8 @@ private:
     SmallVector<Operation *> ops;
     int64_t bodyOps = 0;
     std::vector<std::string> notFused;
+    /// Its first op is a matmul or convolution, the others its epilogue.
+    bool epilogue = false;
   };
 
   /// The op that computes `value`, looking through reshapes (the backend
@@ -253,22 +259,67 @@ private:
     }
     if (isElementwise(op)) {
       int64_t joined = -1;
+      // A matmul's or convolution's epilogue first: the op then only reads
+      // its other operands, whatever made them.
+      // (Of two candidates, the one made first: the pass visits matmuls in
+      // order, and the first to claim the op keeps it.)
+      Operation *head = nullptr;
       for (Value operand : op->getOperands()) {
         Operation *producer = producerOf(operand);
-        if (!producer || makesNoKernel(producer) || !groupOf.count(producer))
+        if (!producer || isElementwise(producer) || !groupOf.count(producer))
+          continue;
+        int64_t g = find(groupOf[producer]);
+        std::string why = epilogueRefusal(producer, op, operand);
+        if (why.empty() && groups[g].ops.size() == 1 &&
+            (!head || producer->isBeforeInBlock(head) || producer == head)) {
+          if (head && head != producer)
+            notes.push_back(opName(op) + " not fused into the " + opName(head) +
+                            " before it: it is the epilogue of an earlier " +
+                            opName(producer));
+          head = producer;
+          joined = g;
+        } else if (why.empty() && groups[g].ops.size() == 1) {
+          notes.push_back(
+              opName(op) + " not fused into the " + opName(producer) +
+              " before it: it is the epilogue of an earlier " + opName(head));
+        } else if (producer->hasOneUse() || !why.empty()) {
+          notes.push_back(opName(op) + " not fused into the " +
+                          opName(producer) + " before it: " +
+                          (why.empty() ? "it already has an epilogue" : why));
+        } else {
+          notes.push_back(opName(op) + " not fused into the " +
+                          opName(producer) + ": its result has " +
+                          std::to_string(countUsers(producer)) + " users");
+        }
+      }
+      if (joined >= 0)
+        groups[joined].epilogue = true;
+      // Epilogues' chains first: the pass fuses the op into one of them
+      // whatever its other operands are.
+      SmallVector<Value> operands(op->getOperands());
+      std::stable_partition(operands.begin(), operands.end(), [&](Value v) {
+        Operation *producer = producerOf(v);
+        return producer && groupOf.count(producer) &&
+               groups[find(groupOf[producer])].epilogue;
+      });
+      for (Value operand : operands) {
+        Operation *producer = producerOf(operand);
+        if (!producer || makesNoKernel(producer) || !groupOf.count(producer) ||
+            !isElementwise(producer))
           continue;
         int64_t g = find(groupOf[producer]);
         std::string other = opName(producer);
-        if (!isElementwise(producer)) {
-          notes.push_back(
-              producer->hasOneUse()
-                  ? opName(op) + " not fused into the " + other +
-                        " before it: elementwise ops fuse only with "
-                        "elementwise producers"
-                  : opName(op) + " not fused into the " + other +
-                        ": its result has " +
-                        std::to_string(countUsers(producer)) + " users");
-        } else if (!options.fuseElementwise) {
+        // An epilogue continues only along its own chain: the op must
+        // have the shape of the epilogue's result (anvil-fuse-matmul-
+        // epilogue fuses consumers, never the producers of other operands).
+        bool intoEpilogue = groups[g].epilogue;
+        if (intoEpilogue &&
+            (joined >= 0 ||
+             op->getResult(0).getType() != producer->getResult(0).getType()))
+          continue;
+        if (joined >= 0 && groups[joined].epilogue)
+          continue;
+        if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
         } else if (!producer->hasOneUse()) {
@@ -297,6 +348,43 @@ private:
     }
     groups.push_back(Group{{op}, scalarOps(op), std::move(notes)});
     groupOf[op] = groups.size() - 1;
+  }
+
+  /// Why `consumer`, reading `operand` made by the matmul or convolution
+  /// `producer`, cannot be its epilogue (anvil-fuse-matmul-epilogue), or ""
+  /// when it can. Follows the lowering: a one-group convolution of one
+  /// image or a product with a 2-D right-hand side becomes a linalg.matmul,
+  /// whose blocks are parallel from 8 MFLOP on.
+  std::string epilogueRefusal(Operation *producer, Operation *consumer,
+                              Value operand) {
+    std::string name = opName(producer);
+    if (auto conv = dyn_cast<Conv2DOp>(producer)) {
+      auto out = cast<ShapedType>(conv.getType());
+      if (conv.getGroups() != 1)
+        return "a grouped convolution has no matmul epilogue";
+      if (out.getDimSize(0) != 1)
+        return llvm::formatv("at batch {0} the convolution's product is "
+                             "transposed to NCHW before its consumers",
+                             out.getDimSize(0));
+    } else if (auto mm = dyn_cast<MatmulOp>(producer)) {
+      auto lhs = cast<ShapedType>(mm.getLhs().getType());
+      auto rhs = cast<ShapedType>(mm.getRhs().getType());
+      if (rhs.getRank() != 2 || (lhs.getRank() != 2 && mm.getTransposeA()))
+        return "a batched product has no matmul epilogue";
+    } else {
+      return "elementwise ops fuse only with elementwise producers";
+    }
+    if (!options.fuseElementwise)
+      return "epilogue fusion is off (--no-fusion)";
+    if (!producer->hasOneUse())
+      return "its result has " + std::to_string(countUsers(producer)) +
+             " users";
+    if (consumer->getResult(0).getType() != operand.getType())
+      return "it broadcasts the product to another shape";
+    if (flopsOf(producer) < 8'000'000)
+      return "the product is below 8 MFLOP, too small for parallel blocks: "
+             "its epilogue stays a separate loop";
+    return "";
   }
 
   static int64_t countUsers(Operation *op) {
@@ -341,7 +429,11 @@ private:
                          [&](Operation *user) { return !inside.count(user); }))
           k.bytes += bytesOf(result.getType());
     }
-    if (group.ops.size() == 1 && !isElementwise(group.ops.front())) {
+    if (group.epilogue) {
+      k.pattern = describe(group.ops.front()) + " + epilogue " +
+                  llvm::join(ArrayRef(k.ops).drop_front(), "+") +
+                  " on its cache blocks";
+    } else if (group.ops.size() == 1 && !isElementwise(group.ops.front())) {
       k.pattern = describe(group.ops.front());
     } else {
       std::string chain = llvm::join(k.ops, "+");

@@ -117,6 +117,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // Every anvil op becomes linalg/tensor/arith/math.
   pm.addPass(createConvertAnvilToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // Elementwise ops after a matmul become its epilogue, run on each of its
+  // cache blocks while the block is hot (not one more pass over memory).
+  if (options.fuseElementwise)
+    pm.addPass(createFuseMatmulEpiloguePass());
   // Matmuls get cache and register tiles and become vector FMAs (before
   // fusion, which would fold reshapes into them and hide them as generics).
   pm.addPass(createTileAndVectorizePass());

@@ -619,4 +619,52 @@ def FoldBatchNormPass : Pass<"anvil-fold-batch-norm", "ModuleOp"> {
   }];
 }
 
+def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
+  let summary = "Run a matmul's elementwise consumers on its cache blocks";
+  let description = [{
+    A static `linalg.matmul` whose result is used only by an elementwise
+    `linalg.generic` (identity maps on the product and the result; other
+    operands may be anything: a residual of the same shape, a broadcast
+    bias), directly or through the `tensor.expand_shape` that makes a
+    convolution's [O, OH*OW] product NCHW, gets that generic as its
+    epilogue: the chain of elementwise generics after it, each the only
+    user of the one before, is fused into one body (as
+    anvil-fuse-elementwise would, up to `max-body-ops` operations), its
+    loops are collapsed to the matmul's 2-D space (the reshape moves after
+    it) and it is marked `anvil.epilogue`. anvil-tile-and-vectorize then
+    tiles the epilogue with the matmul's parallel cache blocks and fuses
+    the matmul and its accumulator's start (zeros, or the conv's bias
+    broadcast) into each block: the bias is written, the product
+    accumulated and the epilogue applied to one block after another while
+    the block is in L1/L2, instead of three passes over the whole output.
+    (Not in the register tile: k is blocked outside the register tiles, so
+    the epilogue runs on the cache block after its last k block.) Matmuls
+    too small for parallel blocks keep a separate epilogue loop. Not
+    fused: a product with another user, a consumer that reads it through
+    a non-identity map (a transpose, a reduction), another operand whose
+    map does not survive the collapse. Before:
+
+    ```mlir
+    %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %e = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [1, 64, 14, 14] : tensor<64x196xf32> into tensor<1x64x14x14xf32>
+    %s = linalg.generic ... ins(%e, %res : ...) { arith.addf }
+    %r = linalg.generic ... ins(%s : ...) { arith.maximumf }
+    ```
+
+    After:
+
+    ```mlir
+    %p = linalg.matmul ins(%w, %cols : ...) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %r2 = linalg.generic {anvil.epilogue, ...} ins(%p, %res2 : tensor<64x196xf32>, tensor<64x196xf32>) ... { arith.addf; arith.maximumf }
+    %r = tensor.expand_shape %r2 [[0, 1], [2, 3]] ...
+    ```
+  }];
+  let options = [
+    Option<"maxBodyOps", "max-body-ops", "int64_t", "64",
+           "Most operations the epilogue's body may hold and still take "
+           "the next op of the chain">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 #endif // ANVIL_PASSES_TD

@@ -27,6 +27,8 @@ using namespace mlir::anvil;
 namespace {
 
 constexpr llvm::StringLiteral kTag = "anvil.schedule";
+/// anvil-fuse-matmul-epilogue's mark on a matmul's epilogue generic.
+constexpr llvm::StringLiteral kEpilogue = "anvil.epilogue";
 
 /// The largest divisor of `n` that is at most `limit` and a multiple of
 /// `step` (which divides n), so that every tile is full.
@@ -57,7 +59,7 @@ int64_t vectorWidth(int64_t n) {
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
 std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
-                           bool allowPeel) {
+                           bool allowPeel, bool epilogue, bool fuseInit) {
   int64_t mr = tileSize(m, 8);
   bool peel = allowPeel && n > 16 && n % 16 != 0;
   // Register tile width for a block `nc` wide: with peeling, 32 lanes unless
@@ -99,8 +101,34 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
     }
   }
   peel = peel && nc % nr != 0;
+  // With an epilogue (anvil-fuse-matmul-epilogue), the epilogue is tiled
+  // into the parallel blocks and the matmul, then its accumulator's start,
+  // fused into each: bias, product and epilogue run block by block, while
+  // the block is in cache.
+  std::string fusedBlocks =
+      llvm::formatv(
+          R"mlir(
+    {4}
+    %ep{0} = transform.structured.match ops{{["linalg.generic"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %ept{0}, %forall{0} = transform.structured.tile_using_forall %ep{0} tile_sizes [{2}, {3}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %par{0}, %fa{0} = transform.structured.fuse_into_containing_op %mm{0} into %forall{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
+          id, kTag, mc, nc,
+          fuseInit ? llvm::formatv(
+                         "%init{0} = transform.get_producer_of_operand "
+                         "%mm{0}[2] : (!transform.any_op) -> !transform.any_op",
+                         id)
+                         .str()
+                   : "")
+          .str();
+  if (fuseInit)
+    fusedBlocks += llvm::formatv(
+                       R"mlir(
+    %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %fa{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
+                       id)
+                       .str();
   std::string blocks =
-      parallel
+      parallel && epilogue ? fusedBlocks
+      : parallel
           ? llvm::formatv("%par{0}, %forall{0} = "
                           "transform.structured.tile_using_forall %mm{0} "
                           "tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> "
@@ -250,11 +278,23 @@ struct TileAndVectorizePass
         empty.push_back(op);
         return;
       }
-      op->setAttr(kTag,
-                  IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
+      auto tag = IntegerAttr::get(IntegerType::get(&getContext(), 64), id);
+      op->setAttr(kTag, tag);
+      // The epilogue anvil-fuse-matmul-epilogue marked, and the op that
+      // starts the accumulator (zeros or a broadcast bias), if only the
+      // matmul reads it: both run in the matmul's blocks.
+      Operation *epilogue = nullptr;
+      if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue))
+        epilogue = *op->user_begin();
+      Operation *init = op.getDpsInits()[0].getDefiningOp();
+      bool fuseInit = epilogue && init && init->hasOneUse() &&
+                      isa<linalg::FillOp, linalg::GenericOp>(init);
+      if (epilogue)
+        epilogue->setAttr(kTag, tag);
       body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
-                             a.getDimSize(1), peel);
+                             a.getDimSize(1), peel, epilogue, fuseInit);
     });
+    module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
     for (linalg::MatmulOp op : empty) {
       op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
       op->erase();

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Matmul epilogues (anvil-fuse-matmul-epilogue) against the unfused path.
+
+Each function below is a convolution or Gemm followed by elementwise ops
+that become the product's epilogue, run on its cache blocks: conv + bias +
+relu, conv + residual add + relu, conv + bias + clip (relu6), Gemm + bias +
+gelu, a batched-lhs Gemm + bias + sigmoid (its product reaches the bias add
+through a reshape), and a product with a second user (not fused). Widths
+that 16 does not divide (196 output pixels, 200 columns) take the peeled
+register tiles. The model is compiled with fusion and with --no-fusion; every
+output must agree within 1e-5 relative, and the fusion report must show the
+epilogues (so that this test fails if they silently stop being fused).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+MODEL = """
+module {
+  func.func @conv_bias_relu(%x: tensor<1x64x14x14xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>) -> tensor<1x64x14x14xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<1x64x14x14xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>
+    %z = anvil.relu %y : tensor<1x64x14x14xf32>
+    return %z : tensor<1x64x14x14xf32>
+  }
+  func.func @conv_add_relu(%x: tensor<1x64x14x14xf32>, %w: tensor<64x64x3x3xf32>, %r: tensor<1x64x14x14xf32>) -> tensor<1x64x14x14xf32> {
+    %y = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<1x64x14x14xf32>, tensor<64x64x3x3xf32>
+    %s = anvil.add %y, %r : tensor<1x64x14x14xf32>, tensor<1x64x14x14xf32>
+    %z = anvil.relu %s : tensor<1x64x14x14xf32>
+    return %z : tensor<1x64x14x14xf32>
+  }
+  func.func @conv_bias_relu6(%x: tensor<1x64x28x28xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>) -> tensor<1x64x14x14xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<1x64x28x28xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>
+    %z = anvil.clip %y {min = 0.0 : f64, max = 6.0 : f64} : tensor<1x64x14x14xf32>
+    return %z : tensor<1x64x14x14xf32>
+  }
+  func.func @gemm_bias_gelu(%a: tensor<128x512xf32>, %w: tensor<512x200xf32>, %b: tensor<200xf32>) -> tensor<128x200xf32> {
+    %m = anvil.matmul %a, %w : tensor<128x512xf32>, tensor<512x200xf32>
+    %s = anvil.add %m, %b : tensor<128x200xf32>, tensor<200xf32>
+    %z = anvil.gelu %s : tensor<128x200xf32>
+    return %z : tensor<128x200xf32>
+  }
+  func.func @gemm3d_bias_sigmoid(%a: tensor<2x32x256xf32>, %w: tensor<256x384xf32>, %b: tensor<384xf32>) -> tensor<2x32x384xf32> {
+    %m = anvil.matmul %a, %w : tensor<2x32x256xf32>, tensor<256x384xf32>
+    %s = anvil.add %m, %b : tensor<2x32x384xf32>, tensor<384xf32>
+    %z = anvil.sigmoid %s : tensor<2x32x384xf32>
+    return %z : tensor<2x32x384xf32>
+  }
+  func.func @second_user(%a: tensor<64x256xf32>, %w: tensor<256x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>) {
+    %m = anvil.matmul %a, %w : tensor<64x256xf32>, tensor<256x256xf32>
+    %z = anvil.relu %m : tensor<64x256xf32>
+    return %z, %m : tensor<64x256xf32>, tensor<64x256xf32>
+  }
+}
+"""
+
+# function: (input shapes, number of outputs)
+CASES = {
+    "conv_bias_relu": ([(1, 64, 14, 14), (64, 64, 3, 3), (64,)], 1),
+    "conv_add_relu": ([(1, 64, 14, 14), (64, 64, 3, 3), (1, 64, 14, 14)], 1),
+    "conv_bias_relu6": ([(1, 64, 28, 28), (64, 64, 3, 3), (64,)], 1),
+    "gemm_bias_gelu": ([(128, 512), (512, 200), (200,)], 1),
+    "gemm3d_bias_sigmoid": ([(2, 32, 256), (256, 384), (384,)], 1),
+    "second_user": ([(64, 256), (256, 256)], 2),
+}
+
+# The epilogues the fusion report must show (one per fused function).
+EXPECTED_EPILOGUES = [
+    "+ epilogue relu on its cache blocks",
+    "+ epilogue add+relu on its cache blocks",
+    "+ epilogue clip on its cache blocks",
+    "+ epilogue add+gelu on its cache blocks",
+    "+ epilogue add+sigmoid on its cache blocks",
+]
+
+
+def run(cmd):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--anvilc", required=True)
+    args = ap.parse_args()
+    rng = np.random.default_rng(11)
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "epilogue.mlir")
+        with open(model, "w") as f:
+            f.write(MODEL)
+        fused, plain = os.path.join(tmp, "fused"), os.path.join(tmp, "plain")
+        report = run([args.anvilc, model, "--fusion-report", "-o", fused])
+        run([args.anvilc, model, "--no-fusion", "-o", plain])
+        for line in EXPECTED_EPILOGUES:
+            if line not in report:
+                failures.append(f"fusion report lacks '{line}':\n{report}")
+        if "relu not fused into the matmul before it: its result has 2 users" not in report:
+            failures.append(f"fusion report lacks the second user:\n{report}")
+        for name, (shapes, outputs) in CASES.items():
+            cmd_inputs = []
+            for i, shape in enumerate(shapes):
+                path = os.path.join(tmp, f"{name}.in{i}.npy")
+                np.save(path, rng.uniform(-1.0, 1.0, shape).astype(np.float32))
+                cmd_inputs += ["--input", path]
+            results = {}
+            for exe in (fused, plain):
+                outs = [os.path.join(tmp, f"{name}.{os.path.basename(exe)}.out{j}.npy")
+                        for j in range(outputs)]
+                cmd = [exe, "--function", name] + cmd_inputs
+                for out in outs:
+                    cmd += ["--output", out]
+                run(cmd)
+                results[exe] = [np.load(out) for out in outs]
+            for j, (a, b) in enumerate(zip(results[fused], results[plain])):
+                scale = max(float(np.abs(b).max()), 1e-30)
+                err = float(np.abs(a.astype(np.float64) - b).max()) / scale
+                status = "ok" if err <= 1e-5 else "FAIL"
+                print(f"{status} {name} output {j}: max relative difference {err:.2e}")
+                if err > 1e-5:
+                    failures.append(f"{name} output {j}: {err:.2e} > 1e-5")
+    if failures:
+        sys.exit("\n".join(failures))
+    print("all epilogues agree with --no-fusion")
+
+
+if __name__ == "__main__":
+    main()
