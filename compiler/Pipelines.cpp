@@ -134,6 +134,12 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  // Windows read with a stride along the row (stride-2 pooling, depthwise
+  // convolutions), which LLVM leaves scalar, become vectors (in the tiles).
+  if (options.vectorizeWindows) {
+    pm.addPass(createVectorizeWindowsPass());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
 void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {

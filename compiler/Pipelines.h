@@ -56,6 +56,9 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
+  /// Window kernels with a strided innermost read as explicit vector code
+  /// (anvil-vectorize-windows).
+  bool vectorizeWindows = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

@@ -667,4 +667,52 @@ def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
+  let summary = "Vectorize window kernels that read their taps with a stride";
+  let description = [{
+    Pooling and depthwise convolutions lower to elementwise generics over
+    the output whose inputs are the window's taps, read at
+    (n, c, y*sh, x*sw). With sw >= 2 LLVM's cost model leaves the x loop
+    scalar (interleaved loads): LeNet's 2x2/2 max pool of 64x6x28x28 took
+    0.13 ms scalar, 0.058 ms vectorized.
+    This pass rewrites every all-parallel generic on static tensors that
+    reads an operand at `stride * x + c` (stride >= 2) along its innermost
+    loop x into loops over the outer dimensions and chunks of `lanes`
+    outputs along x: each strided tap is read as one contiguous vector of
+    stride * lanes elements and deinterleaved by a `vector.shuffle`, the
+    other operands are read as vectors (or broadcast when they do not
+    depend on x), the body runs on vectors and the results are written
+    with `vector.transfer_write`. Reads never leave their operand: chunks
+    that fit whole run in an `scf.for`; the rest of the row is static,
+    narrower chunks whose window is moved back to end in bounds. Runs
+    after anvil-parallelize-loops, inside its scf.forall tiles. Generics
+    without a strided innermost read, reading their indices or with
+    non-elementwise bodies are left alone. Before:
+
+    ```mlir
+    %r = linalg.generic {indexing_maps = [(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2), ...]}
+        ins(%tap0, %tap1 : tensor<4x6x27x27xf32>, ...) outs(%o : tensor<4x6x14x14xf32>) {...}
+    ```
+
+    After (inside scf.for loops over d0, d1, d2):
+
+    ```mlir
+    %w = vector.transfer_read %tap0[%n, %c, %y2, %x2], %zero {in_bounds = [true]}
+        : tensor<4x6x27x27xf32>, vector<16xf32>
+    %t = vector.shuffle %w, %w [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+    ... arith.cmpf ogt, %t, %u : vector<8xf32> ...
+    %o2 = vector.transfer_write %m, %o[%n, %c, %y, %x] {in_bounds = [true]}
+        : vector<8xf32>, tensor<4x6x14x14xf32>
+    ```
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "16",
+           "Outputs per vector along the innermost loop">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // ANVIL_PASSES_TD

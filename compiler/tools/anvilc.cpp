@@ -153,6 +153,12 @@ static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
                           "as one JSON object"),
                clEnumValN(mlir::anvil::FusionReportFormat::Text, "", "")),
     cl::init(mlir::anvil::FusionReportFormat::None), cl::cat(category()));
+static cl::opt<bool> noVectorizeWindows(
+    "no-vectorize-windows",
+    cl::desc("Leave stride-2 pooling and depthwise convolutions to LLVM's "
+             "loop vectorizer (which keeps them scalar) instead of "
+             "anvil-vectorize-windows' explicit vectors, for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
@@ -266,6 +272,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   }
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
+  job.options.vectorizeWindows = !noVectorizeWindows;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (llvm::Error e = mlir::anvil::checkTarget(target))

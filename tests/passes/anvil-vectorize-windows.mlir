@@ -1,0 +1,238 @@
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// 2x2/2 max pooling of 28x28 (LeNet): 14 outputs per row, whose taps are
+// 27-wide views. No 16-lane chunk fits (32 elements), so the row is two
+// static chunks: 8 outputs from one 16-element read at 0, then 6 from a
+// 16-element read moved back to end at 27 (from 11: lanes 5, 7, ..., 15).
+// CHECK-LABEL: func @max_pool_2x2_s2
+// CHECK-SAME: (%[[T0:[a-z0-9]+]]: tensor<4x6x27x27xf32>
+// CHECK-DAG: %[[C11:.*]] = arith.constant 11 : index
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[Y:.*]] = %{{.*}} to %{{.*}} step {{.*}} iter_args(%[[O:.*]] =
+// CHECK: %[[Y2:.*]] = affine.apply #{{.*}}(%[[Y]])
+// CHECK: %[[R0:.*]] = vector.transfer_read %[[T0]][%[[N]], %[[C]], %[[Y2]], %c0], %{{.*}} {in_bounds = [true]} : tensor<4x6x27x27xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[R0]], %[[R0]] [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+// CHECK: arith.cmpf ogt, %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: arith.cmpf uno, %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: %[[W0:.*]] = vector.transfer_write %{{.*}}, %[[O]][%[[N]], %[[C]], %[[Y]], %c0] {in_bounds = [true]} : vector<8xf32>, tensor<4x6x14x14xf32>
+// CHECK: %[[R1:.*]] = vector.transfer_read %[[T0]][%[[N]], %[[C]], %[[Y2]], %[[C11]]], %{{.*}} {in_bounds = [true]} : tensor<4x6x27x27xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[R1]], %[[R1]] [5, 7, 9, 11, 13, 15] : vector<16xf32>, vector<16xf32>
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<6xi1>, vector<6xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[W0]][%[[N]], %[[C]], %[[Y]], %c8] {in_bounds = [true]} : vector<6xf32>, tensor<4x6x14x14xf32>
+// CHECK-NOT: linalg.generic
+func.func @max_pool_2x2_s2(%t0: tensor<4x6x27x27xf32>, %t1: tensor<4x6x27x27xf32>,
+                           %t2: tensor<4x6x27x27xf32>, %t3: tensor<4x6x27x27xf32>,
+                           %o: tensor<4x6x14x14xf32>) -> tensor<4x6x14x14xf32> {
+  %r = linalg.generic {indexing_maps = [#tap, #tap, #tap, #tap, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %t2, %t3 : tensor<4x6x27x27xf32>, tensor<4x6x27x27xf32>, tensor<4x6x27x27xf32>, tensor<4x6x27x27xf32>)
+      outs(%o : tensor<4x6x14x14xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %out: f32):
+    %0 = arith.cmpf ogt, %a, %b : f32
+    %1 = arith.select %0, %a, %b : f32
+    %2 = arith.cmpf uno, %a, %a : f32
+    %3 = arith.select %2, %a, %1 : f32
+    %4 = arith.cmpf ogt, %3, %c : f32
+    %5 = arith.select %4, %3, %c : f32
+    %6 = arith.cmpf uno, %3, %3 : f32
+    %7 = arith.select %6, %3, %5 : f32
+    %8 = arith.cmpf ogt, %7, %d : f32
+    %9 = arith.select %8, %7, %d : f32
+    %10 = arith.cmpf uno, %7, %7 : f32
+    %11 = arith.select %10, %7, %9 : f32
+    linalg.yield %11 : f32
+  } -> tensor<4x6x14x14xf32>
+  return %r : tensor<4x6x14x14xf32>
+}
+
+// -----
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// 3x3/2 max pooling of 112x112 padded to 114x114 (ResNet): 56 outputs per
+// row from 111-wide taps. Three 16-lane chunks of 32-element reads fit and
+// run in a loop; the last 8 outputs read 16 elements from 95 (lanes 1, 3,
+// ..., 15), as the last read from 96 would pass the end.
+// CHECK-LABEL: func @max_pool_3x3_s2_padded
+// CHECK: scf.for %[[X:.*]] = %c0 to %c48 step %c16
+// CHECK: %[[X2:.*]] = affine.apply #{{.*}}(%[[X]])
+// CHECK: %[[R:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[X2]]], %{{.*}} {in_bounds = [true]} : tensor<1x4x111x111xf32>, vector<32xf32>
+// CHECK: vector.shuffle %[[R]], %[[R]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: vector.transfer_write %{{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x4x56x56xf32>
+// CHECK: scf.yield
+// CHECK: %[[RT:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c95], %{{.*}} {in_bounds = [true]} : tensor<1x4x111x111xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[RT]], %[[RT]] [1, 3, 5, 7, 9, 11, 13, 15]
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c48] {in_bounds = [true]} : vector<8xf32>, tensor<1x4x56x56xf32>
+func.func @max_pool_3x3_s2_padded(%x: tensor<1x4x112x112xf32>) -> tensor<1x4x56x56xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %ninf : f32
+  } : tensor<1x4x112x112xf32> to tensor<1x4x114x114xf32>
+  %t0 = tensor.extract_slice %p[0, 0, 0, 0] [1, 4, 111, 111] [1, 1, 1, 1] : tensor<1x4x114x114xf32> to tensor<1x4x111x111xf32>
+  %t1 = tensor.extract_slice %p[0, 0, 0, 1] [1, 4, 111, 111] [1, 1, 1, 1] : tensor<1x4x114x114xf32> to tensor<1x4x111x111xf32>
+  %t2 = tensor.extract_slice %p[0, 0, 0, 2] [1, 4, 111, 111] [1, 1, 1, 1] : tensor<1x4x114x114xf32> to tensor<1x4x111x111xf32>
+  %e = tensor.empty() : tensor<1x4x56x56xf32>
+  %r = linalg.generic {indexing_maps = [#tap, #tap, #tap, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %t2 : tensor<1x4x111x111xf32>, tensor<1x4x111x111xf32>, tensor<1x4x111x111xf32>)
+      outs(%e : tensor<1x4x56x56xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %out: f32):
+    %0 = arith.maximumf %a, %b : f32
+    %1 = arith.maximumf %0, %c : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x4x56x56xf32>
+  return %r : tensor<1x4x56x56xf32>
+}
+
+// -----
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#counts = affine_map<(d0, d1, d2, d3) -> (0, 0, d2, d3)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Average pooling fused with its division: the window counts are read
+// contiguously along x (stride 1). 7 outputs per row from 13-wide taps: 16
+// elements do not fit, so 4 outputs (8-element reads from 0), then 3
+// (8-element reads moved back to 5: lanes 3, 5, 7; the counts: 4 from 3).
+// CHECK-LABEL: func @avg_pool_s2
+// CHECK-SAME: (%[[T0:[a-z0-9]+]]: tensor<2x3x13x13xf32>, %[[T1:[a-z0-9]+]]: tensor<2x3x13x13xf32>, %[[N:[a-z0-9]+]]: tensor<1x1x7x7xf32>)
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for %[[Y:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[R0:.*]] = vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c0], %{{.*}} {in_bounds = [true]} : tensor<2x3x13x13xf32>, vector<8xf32>
+// CHECK: vector.shuffle %[[R0]], %[[R0]] [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.transfer_read %[[N]][%c0, %c0, %[[Y]], %c0], %{{.*}} {in_bounds = [true]} : tensor<1x1x7x7xf32>, vector<4xf32>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: %[[W:.*]] = vector.transfer_write {{.*}} : vector<4xf32>, tensor<2x3x7x7xf32>
+// CHECK: %[[R1:.*]] = vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c5], %{{.*}} {in_bounds = [true]} : tensor<2x3x13x13xf32>, vector<8xf32>
+// CHECK: vector.shuffle %[[R1]], %[[R1]] [3, 5, 7] : vector<8xf32>, vector<8xf32>
+// CHECK: %[[C:.*]] = vector.transfer_read %[[N]][%c0, %c0, %[[Y]], %c3], %{{.*}} {in_bounds = [true]} : tensor<1x1x7x7xf32>, vector<4xf32>
+// CHECK: vector.shuffle %[[C]], %[[C]] [1, 2, 3] : vector<4xf32>, vector<4xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<3xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[W]][%{{.*}}, %{{.*}}, %[[Y]], %c4] {in_bounds = [true]} : vector<3xf32>, tensor<2x3x7x7xf32>
+func.func @avg_pool_s2(%t0: tensor<2x3x13x13xf32>, %t1: tensor<2x3x13x13xf32>,
+                       %n: tensor<1x1x7x7xf32>) -> tensor<2x3x7x7xf32> {
+  %e = tensor.empty() : tensor<2x3x7x7xf32>
+  %r = linalg.generic {indexing_maps = [#tap, #tap, #counts, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %n : tensor<2x3x13x13xf32>, tensor<2x3x13x13xf32>, tensor<1x1x7x7xf32>)
+      outs(%e : tensor<2x3x7x7xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %out: f32):
+    %0 = arith.addf %a, %b : f32
+    %1 = arith.divf %0, %c : f32
+    linalg.yield %1 : f32
+  } -> tensor<2x3x7x7xf32>
+  return %r : tensor<2x3x7x7xf32>
+}
+
+// -----
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#w0 = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0, 0)>
+#w1 = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0, 1)>
+#bias = affine_map<(d0, d1, d2, d3) -> (d1)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A depthwise convolution with stride 2 (two taps shown) and a fused clamp:
+// the filter and the bias do not depend on x and are broadcast; scalars
+// from outside the body too. 28 outputs per row from 55-wide taps: one
+// 16-lane chunk (32 elements from 0; its one-trip loop folds away), then
+// 12 outputs from 32 elements moved back to end at 55 (from 23: lanes 9,
+// 11, ..., 31).
+// CHECK-LABEL: func @depthwise_s2
+// CHECK-SAME: (%[[T0:[a-z0-9]+]]: tensor<1x8x55x55xf32>, %[[T1:[a-z0-9]+]]: tensor<1x8x55x55xf32>, %[[W:[a-z0-9]+]]: tensor<8x1x3x3xf32>, %[[B:[a-z0-9]+]]: tensor<8xf32>, %[[SIX:[a-z0-9]+]]: f32)
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[R0:.*]] = vector.transfer_read %[[T0]][%c0, %[[C]], %{{.*}}, %c0], %{{.*}} {in_bounds = [true]} : tensor<1x8x55x55xf32>, vector<32xf32>
+// CHECK: vector.shuffle %[[R0]], %[[R0]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// CHECK: %[[W0:.*]] = tensor.extract %[[W]][%[[C]], %c0, %c0, %c0] : tensor<8x1x3x3xf32>
+// CHECK: vector.broadcast %[[W0]] : f32 to vector<16xf32>
+// CHECK: %[[B0:.*]] = tensor.extract %[[B]][%[[C]]] : tensor<8xf32>
+// CHECK: vector.broadcast %[[B0]] : f32 to vector<16xf32>
+// CHECK: math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.broadcast %[[SIX]] : f32 to vector<16xf32>
+// CHECK: arith.minimumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}}%c0] {in_bounds = [true]} : vector<16xf32>, tensor<1x8x28x28xf32>
+// CHECK: %[[R1:.*]] = vector.transfer_read %[[T0]][%c0, %[[C]], %{{.*}}, %c23], %{{.*}} {in_bounds = [true]} : tensor<1x8x55x55xf32>, vector<32xf32>
+// CHECK: vector.shuffle %[[R1]], %[[R1]] [9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK: vector.transfer_write {{.*}}%c16] {in_bounds = [true]} : vector<12xf32>, tensor<1x8x28x28xf32>
+func.func @depthwise_s2(%t0: tensor<1x8x55x55xf32>, %t1: tensor<1x8x55x55xf32>,
+                        %w: tensor<8x1x3x3xf32>, %b: tensor<8xf32>, %six: f32) -> tensor<1x8x28x28xf32> {
+  %e = tensor.empty() : tensor<1x8x28x28xf32>
+  %r = linalg.generic {indexing_maps = [#tap, #tap, #w0, #w1, #bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %w, %w, %b : tensor<1x8x55x55xf32>, tensor<1x8x55x55xf32>, tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>)
+      outs(%e : tensor<1x8x28x28xf32>) {
+  ^bb0(%a: f32, %c: f32, %wa: f32, %wc: f32, %bb: f32, %out: f32):
+    %0 = math.fma %a, %wa, %bb : f32
+    %1 = math.fma %c, %wc, %0 : f32
+    %2 = arith.minimumf %1, %six : f32
+    linalg.yield %2 : f32
+  } -> tensor<1x8x28x28xf32>
+  return %r : tensor<1x8x28x28xf32>
+}
+
+// -----
+
+#tap1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Stride 1: LLVM vectorizes the contiguous reads itself; left alone.
+// CHECK-LABEL: func @stride_1_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @stride_1_untouched(%t0: tensor<1x4x30x30xf32>, %t1: tensor<1x4x30x30xf32>) -> tensor<1x4x30x30xf32> {
+  %e = tensor.empty() : tensor<1x4x30x30xf32>
+  %r = linalg.generic {indexing_maps = [#tap1, #tap1, #tap1], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1 : tensor<1x4x30x30xf32>, tensor<1x4x30x30xf32>) outs(%e : tensor<1x4x30x30xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %0 = arith.maximumf %a, %b : f32
+    linalg.yield %0 : f32
+  } -> tensor<1x4x30x30xf32>
+  return %r : tensor<1x4x30x30xf32>
+}
+
+// -----
+
+#nhwc = affine_map<(d0, d1, d2, d3) -> (d0, d1 * 2, d2 * 2, d3)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Channels-last depthwise taps: the stride is on an outer loop, the
+// innermost (channels) is contiguous. Left alone.
+// CHECK-LABEL: func @channels_last_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @channels_last_untouched(%t0: tensor<1x27x27x64xf32>) -> tensor<1x14x14x64xf32> {
+  %e = tensor.empty() : tensor<1x14x14x64xf32>
+  %r = linalg.generic {indexing_maps = [#nhwc, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0 : tensor<1x27x27x64xf32>) outs(%e : tensor<1x14x14x64xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %0 = arith.negf %a : f32
+    linalg.yield %0 : f32
+  } -> tensor<1x14x14x64xf32>
+  return %r : tensor<1x14x14x64xf32>
+}
+
+// -----
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A body that reads its indices: left alone.
+// CHECK-LABEL: func @index_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @index_untouched(%t0: tensor<1x2x7x7xf32>) -> tensor<1x2x4x4xf32> {
+  %e = tensor.empty() : tensor<1x2x4x4xf32>
+  %r = linalg.generic {indexing_maps = [#tap, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0 : tensor<1x2x7x7xf32>) outs(%e : tensor<1x2x4x4xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %i = linalg.index 3 : index
+    %j = arith.index_cast %i : index to i64
+    %f = arith.sitofp %j : i64 to f32
+    %0 = arith.addf %a, %f : f32
+    linalg.yield %0 : f32
+  } -> tensor<1x2x4x4xf32>
+  return %r : tensor<1x2x4x4xf32>
+}
