@@ -435,7 +435,8 @@ void mlir::anvil::printMemoryPlans(ModuleOp module, llvm::raw_ostream &os) {
 llvm::Error mlir::anvil::emitObject(ModuleOp module,
                                     const std::string &weightsPath,
                                     const TargetOptions &target,
-                                    const std::string &path) {
+                                    const std::string &path,
+                                    TimingScope &timing) {
   limitFullUnrolling();
   auto entries = readEntryPoints(module);
   if (!entries)
@@ -465,8 +466,10 @@ llvm::Error mlir::anvil::emitObject(ModuleOp module,
     return error("cannot create a target machine for " + triple + " / " + cpu);
 
   llvm::LLVMContext context;
+  TimingScope translating = timing.nest("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context);
+  translating.stop();
   if (!llvmModule)
     return error("translation to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
@@ -483,9 +486,10 @@ llvm::Error mlir::anvil::emitObject(ModuleOp module,
   if (!target.isHost())
     jobs = 1;
   llvm::SmallVector<char, 0> object;
-  if (llvm::Error e =
-          optimizeAndEmit(std::move(llvmModule), makeMachine, jobs, object))
+  if (llvm::Error e = optimizeAndEmit(std::move(llvmModule), makeMachine, jobs,
+                                      object, timing))
     return e;
+  TimingScope writing = timing.nest("write the object");
   return writeOutput(path, [&](llvm::raw_ostream &os) {
     os.write(object.data(), object.size());
   });
@@ -575,7 +579,8 @@ static llvm::Error writeWeightsTo(const std::string &temp,
 llvm::Error mlir::anvil::buildExecutable(ModuleOp module,
                                          const TargetOptions &target,
                                          const LinkOptions &link,
-                                         const std::string &output) {
+                                         const std::string &output,
+                                         TimingScope &timing) {
   // The object, the executable and its weights are temporaries until all of
   // them are written: then the weights, and last the executable, are
   // renamed into place. Any failure (or a signal) removes them all.
@@ -583,7 +588,8 @@ llvm::Error mlir::anvil::buildExecutable(ModuleOp module,
   std::string built = temporaryFor(output);
   std::string weights =
       link.weightsPath.empty() ? "" : temporaryFor(link.weightsPath);
-  llvm::Error e = emitObject(module, link.weightsPath, target, object);
+  llvm::Error e = emitObject(module, link.weightsPath, target, object, timing);
+  TimingScope linking = timing.nest("link");
   if (!e && !weights.empty())
     e = writeWeightsTo(weights, link.weightsPath, link.weights);
   if (!e)
@@ -710,16 +716,16 @@ static llvm::Error archiveLibrary(const std::string &object,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::anvil::buildLibrary(ModuleOp module,
-                                      const TargetOptions &target,
-                                      const std::string &libDir,
-                                      const std::string &output,
-                                      const std::string &model) {
+llvm::Error
+mlir::anvil::buildLibrary(ModuleOp module, const TargetOptions &target,
+                          const std::string &libDir, const std::string &output,
+                          const std::string &model, TimingScope &timing) {
   auto entries = readEntryPoints(module);
   if (!entries)
     return entries.takeError();
   std::string object = temporaryFor(output + ".o");
-  llvm::Error e = emitObject(module, "", target, object);
+  llvm::Error e = emitObject(module, "", target, object, timing);
+  TimingScope archiving = timing.nest("archive");
   if (!e)
     e = archiveLibrary(object, libDir, output);
   llvm::consumeError(finishTemporary(object));

@@ -56,6 +56,9 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
+  /// Each loop nest in a function of its own (anvil-outline-kernels), so
+  /// that LLVM compiles small functions, in parallel.
+  bool outlineKernels = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop
