@@ -269,9 +269,34 @@ static void limitFullUnrolling() {
     it->second->addOccurrence(0, "unroll-full-max-count", "16");
 }
 
+/// Whether `path` exists as something other than a file or a directory
+/// (/dev/null, a pipe): renaming a temporary onto it would replace it.
+static bool isSpecialFile(const std::string &path) {
+  llvm::sys::fs::file_status status;
+  return !llvm::sys::fs::status(path, status) &&
+         llvm::sys::fs::exists(status) &&
+         !llvm::sys::fs::is_regular_file(status) &&
+         !llvm::sys::fs::is_directory(status);
+}
+
 llvm::Error
 mlir::anvil::writeOutput(const std::string &path,
                          llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  // A device or a pipe is written as it is (run as root, the rename below
+  // turned /dev/null into a regular file).
+  if (isSpecialFile(path)) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (!ec) {
+      write(os);
+      os.flush();
+      ec = os.error();
+      os.clear_error();
+    }
+    if (ec)
+      return error("cannot write '" + path + "': " + ec.message());
+    return llvm::Error::success();
+  }
   // A temporary beside the output (so the rename is atomic), removed if
   // anvilc fails or is interrupted (TempFile registers it for signals).
   llvm::Expected<llvm::sys::fs::TempFile> temp =
@@ -584,6 +609,11 @@ llvm::Error mlir::anvil::buildExecutable(ModuleOp module,
   // The object, the executable and its weights are temporaries until all of
   // them are written: then the weights, and last the executable, are
   // renamed into place. Any failure (or a signal) removes them all.
+  for (const std::string &path : {output, link.weightsPath})
+    if (isSpecialFile(path))
+      return error("cannot write '" + path +
+                   "': it is not a regular file (executables and weights "
+                   "files are written beside it and renamed into place)");
   std::string object = temporaryFor(output + ".o");
   std::string built = temporaryFor(output);
   std::string weights =
@@ -723,6 +753,10 @@ mlir::anvil::buildLibrary(ModuleOp module, const TargetOptions &target,
   auto entries = readEntryPoints(module);
   if (!entries)
     return entries.takeError();
+  if (isSpecialFile(output))
+    return error("cannot write '" + output +
+                 "': it is not a regular file (a library is written beside "
+                 "it and renamed into place)");
   std::string object = temporaryFor(output + ".o");
   llvm::Error e = emitObject(module, "", target, object, timing);
   TimingScope archiving = timing.nest("archive");
