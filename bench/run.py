@@ -19,13 +19,16 @@ Sections (each states the machine's load before and after it):
   training  the MLP and LeNet-5 trained on Fashion-MNIST, Anvil's trainer vs
             PyTorch (bench/torch_train.py).
   contention the MLP trainer alone and beside 2 busy processes.
+  compile   anvilc's wall and CPU seconds on the zoo's largest graphs (batch 8)
+            and on a generated chain of 20,000 elementwise ONNX ops, with
+            kernels outlined (the default) and --no-outline-kernels.
 
 Before measuring, it refuses to run when PyTorch's 512^3 matmul is slower than
 --min-gflops at 1 thread (a reference BLAS, or a machine too loaded to
 measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
-                    [--only zoo,matmul,training,contention] [--models a,b]
+                    [--only zoo,matmul,training,contention,compile] [--models a,b]
                     [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S]
   --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
   run of a few minutes). --only replaces just those sections in --out.
@@ -37,6 +40,7 @@ import math
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,11 +54,11 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, os.path.join(BENCH, "models"))
 import export  # noqa: E402  (the zoo)
 
-SECTIONS = ["zoo", "matmul", "training", "contention"]
+SECTIONS = ["zoo", "matmul", "training", "contention", "compile"]
 # Each section's title in RESULTS.md, by which --only finds it.
 TITLES = ["## Inference: the model zoo, Anvil vs ONNX Runtime and PyTorch",
           "## f32 matmul: Anvil vs oneDNN", "## Training: Anvil vs PyTorch",
-          "## Training under contention"]
+          "## Training under contention", "## Compile time"]
 SETUP = "run bench/setup.sh (it installs OpenBLAS, torchvision, node and onnxruntime-node)"
 # ORT's per-call cost through node is subtracted from its time when the model
 # takes less than this many times that cost (see the zoo section's text).
@@ -525,6 +529,64 @@ def contention(args, anvil, tmp, epochs=3):
     return lines
 
 
+# --- compile time ----------------------------------------------------------------
+
+
+def chain_model(ops, path):
+    """Writes an ONNX graph of `ops` elementwise ops in one chain on [1, 1024]
+    floats (Add, Relu, Mul, Sigmoid, Tanh in turn): issue 9's compile-time
+    case, whose cost grows with the op count alone."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    kinds = ["Add", "Relu", "Mul", "Sigmoid", "Tanh"]
+    nodes, prev = [], "x"
+    for i in range(ops):
+        kind = kinds[i % len(kinds)]
+        nodes.append(helper.make_node(kind, [prev, "c"] if kind in ("Add", "Mul") else [prev], [f"t{i}"]))
+        prev = f"t{i}"
+    graph = helper.make_graph(
+        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 1024])],
+        [numpy_helper.from_array(np.array([0.5], np.float32), "c")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def children_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def compile_times(args, anvil, tmp):
+    """anvilc's wall and CPU seconds per graph, outlined and not: the lines."""
+    import onnx
+    chain_ops = 2000 if args.quick else 20000
+    graphs = [(f"chain of {chain_ops:,} elementwise ops", os.path.join(tmp, "chain.onnx"), [])]
+    chain_model(chain_ops, graphs[0][1])
+    for name in (["resnet18"] if args.quick else ["resnet18", "efficientnet_b0", "densenet121"]):
+        export.export(name, tmp)
+        graphs.append((f"{name}, batch 8", os.path.join(tmp, name + ".onnx"), ["--batch", "8"]))
+    lines = [TITLES[4] + "\n",
+             "`anvilc MODEL -o EXE` end to end (import, phases, code generation on all cores, "
+             "link): wall seconds and CPU seconds (user + system of anvilc, its code generation "
+             "threads, ld and the linker), by default and with `--no-outline-kernels` (every "
+             "loop nest left in one function: LLVM's optimizations are superlinear in a "
+             "function's size). `anvilc --time-phases` shows where the time of one compile "
+             f"goes. Load average before: {loadavg()}.\n",
+             "| graph | ONNX nodes | wall s | CPU s | not outlined: wall s | CPU s |",
+             "|---|---|---|---|---|---|"]
+    for title, path, flags in graphs:
+        cells = []
+        for extra in ([], ["--no-outline-kernels"]):
+            cpu, start = children_cpu_seconds(), time.perf_counter()
+            sh([anvil.anvilc, path, "-o", os.path.join(tmp, "compiled")] + flags + extra)
+            cells += [f"{time.perf_counter() - start:.1f}", f"{children_cpu_seconds() - cpu:.1f}"]
+        nodes = len(onnx.load(path, load_external_data=False).graph.node)
+        lines.append(f"| {title} | {nodes} | " + " | ".join(cells) + " |")
+        print(f"compile, {title}: done", file=sys.stderr)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
+
+
 # --- the results file ----------------------------------------------------------
 
 
@@ -604,6 +666,8 @@ def main():
                 sections.append(training(args, anvil, tmp))
             if "contention" in only:
                 sections.append(contention(args, anvil, tmp))
+            if "compile" in only:
+                sections.append(compile_times(args, anvil, tmp))
         except Refusal as e:
             sys.exit(f"bench/run.py: {e}")
     dnnl = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"],

@@ -269,9 +269,34 @@ static void limitFullUnrolling() {
     it->second->addOccurrence(0, "unroll-full-max-count", "16");
 }
 
+/// Whether `path` exists as something other than a file or a directory
+/// (/dev/null, a pipe): renaming a temporary onto it would replace it.
+static bool isSpecialFile(const std::string &path) {
+  llvm::sys::fs::file_status status;
+  return !llvm::sys::fs::status(path, status) &&
+         llvm::sys::fs::exists(status) &&
+         !llvm::sys::fs::is_regular_file(status) &&
+         !llvm::sys::fs::is_directory(status);
+}
+
 llvm::Error
 mlir::anvil::writeOutput(const std::string &path,
                          llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  // A device or a pipe is written as it is (run as root, the rename below
+  // turned /dev/null into a regular file).
+  if (isSpecialFile(path)) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (!ec) {
+      write(os);
+      os.flush();
+      ec = os.error();
+      os.clear_error();
+    }
+    if (ec)
+      return error("cannot write '" + path + "': " + ec.message());
+    return llvm::Error::success();
+  }
   // A temporary beside the output (so the rename is atomic), removed if
   // anvilc fails or is interrupted (TempFile registers it for signals).
   llvm::Expected<llvm::sys::fs::TempFile> temp =
@@ -435,7 +460,8 @@ void mlir::anvil::printMemoryPlans(ModuleOp module, llvm::raw_ostream &os) {
 llvm::Error mlir::anvil::emitObject(ModuleOp module,
                                     const std::string &weightsPath,
                                     const TargetOptions &target,
-                                    const std::string &path) {
+                                    const std::string &path,
+                                    TimingScope &timing) {
   limitFullUnrolling();
   auto entries = readEntryPoints(module);
   if (!entries)
@@ -465,8 +491,10 @@ llvm::Error mlir::anvil::emitObject(ModuleOp module,
     return error("cannot create a target machine for " + triple + " / " + cpu);
 
   llvm::LLVMContext context;
+  TimingScope translating = timing.nest("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context);
+  translating.stop();
   if (!llvmModule)
     return error("translation to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
@@ -483,9 +511,10 @@ llvm::Error mlir::anvil::emitObject(ModuleOp module,
   if (!target.isHost())
     jobs = 1;
   llvm::SmallVector<char, 0> object;
-  if (llvm::Error e =
-          optimizeAndEmit(std::move(llvmModule), makeMachine, jobs, object))
+  if (llvm::Error e = optimizeAndEmit(std::move(llvmModule), makeMachine, jobs,
+                                      object, timing))
     return e;
+  TimingScope writing = timing.nest("write the object");
   return writeOutput(path, [&](llvm::raw_ostream &os) {
     os.write(object.data(), object.size());
   });
@@ -575,15 +604,22 @@ static llvm::Error writeWeightsTo(const std::string &temp,
 llvm::Error mlir::anvil::buildExecutable(ModuleOp module,
                                          const TargetOptions &target,
                                          const LinkOptions &link,
-                                         const std::string &output) {
+                                         const std::string &output,
+                                         TimingScope &timing) {
   // The object, the executable and its weights are temporaries until all of
   // them are written: then the weights, and last the executable, are
   // renamed into place. Any failure (or a signal) removes them all.
+  for (const std::string &path : {output, link.weightsPath})
+    if (isSpecialFile(path))
+      return error("cannot write '" + path +
+                   "': it is not a regular file (executables and weights "
+                   "files are written beside it and renamed into place)");
   std::string object = temporaryFor(output + ".o");
   std::string built = temporaryFor(output);
   std::string weights =
       link.weightsPath.empty() ? "" : temporaryFor(link.weightsPath);
-  llvm::Error e = emitObject(module, link.weightsPath, target, object);
+  llvm::Error e = emitObject(module, link.weightsPath, target, object, timing);
+  TimingScope linking = timing.nest("link");
   if (!e && !weights.empty())
     e = writeWeightsTo(weights, link.weightsPath, link.weights);
   if (!e)
@@ -710,16 +746,20 @@ static llvm::Error archiveLibrary(const std::string &object,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::anvil::buildLibrary(ModuleOp module,
-                                      const TargetOptions &target,
-                                      const std::string &libDir,
-                                      const std::string &output,
-                                      const std::string &model) {
+llvm::Error
+mlir::anvil::buildLibrary(ModuleOp module, const TargetOptions &target,
+                          const std::string &libDir, const std::string &output,
+                          const std::string &model, TimingScope &timing) {
   auto entries = readEntryPoints(module);
   if (!entries)
     return entries.takeError();
+  if (isSpecialFile(output))
+    return error("cannot write '" + output +
+                 "': it is not a regular file (a library is written beside "
+                 "it and renamed into place)");
   std::string object = temporaryFor(output + ".o");
-  llvm::Error e = emitObject(module, "", target, object);
+  llvm::Error e = emitObject(module, "", target, object, timing);
+  TimingScope archiving = timing.nest("archive");
   if (!e)
     e = archiveLibrary(object, libDir, output);
   llvm::consumeError(finishTemporary(object));

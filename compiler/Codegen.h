@@ -24,6 +24,7 @@
 #include "runtime/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -78,9 +79,11 @@ llvm::Error writeOutput(const std::string &path,
 /// (`anvil_model_functions`; `anvil_model_params` with the external
 /// parameters (name, type, storage, bytes) and `anvil_model_weights_path`,
 /// the weights file to load by default), optimizes at -O3 and writes an
-/// object file to `path`.
+/// object file to `path`. Its steps are timed under `timing` (anvilc
+/// --time-phases; a default TimingScope times nothing).
 llvm::Error emitObject(ModuleOp module, const std::string &weightsPath,
-                       const TargetOptions &target, const std::string &path);
+                       const TargetOptions &target, const std::string &path,
+                       TimingScope &timing);
 
 /// What an executable is linked from besides its object.
 struct LinkOptions {
@@ -96,18 +99,21 @@ struct LinkOptions {
 
 /// Emits `module`'s object and links it with the runtime and LLVM's OpenMP
 /// into the executable `output`, and writes its weights file: an executable
-/// never appears without its weights.
+/// never appears without its weights. Timed under `timing`: the object's
+/// steps (emitObject) and the link.
 llvm::Error buildExecutable(ModuleOp module, const TargetOptions &target,
-                            const LinkOptions &link, const std::string &output);
+                            const LinkOptions &link, const std::string &output,
+                            TimingScope &timing);
 
 /// Emits `module`'s object and archives it, with the run-time checks it
 /// calls (libAnvilChecks.a in `libDir`), into the static library `output`
 /// (`libmlp.a`), and writes its C header beside it (`mlp.h`): one
 /// documented prototype per entry point, with its exact shapes and buffer
 /// sizes. `model` (the source's name) goes into the header's comment.
+/// Timed under `timing`, like buildExecutable.
 llvm::Error buildLibrary(ModuleOp module, const TargetOptions &target,
                          const std::string &libDir, const std::string &output,
-                         const std::string &model);
+                         const std::string &model, TimingScope &timing);
 
 } // namespace mlir::anvil
 

@@ -106,15 +106,19 @@ static llvm::Error join(const std::vector<llvm::SmallVector<char, 0>> &parts,
 llvm::Error mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
                                          const MachineFactory &makeMachine,
                                          unsigned jobs,
-                                         llvm::SmallVectorImpl<char> &object) {
+                                         llvm::SmallVectorImpl<char> &object,
+                                         TimingScope &timing) {
   size_t functions = 0;
   for (llvm::Function &f : *module)
     functions += !f.isDeclaration();
   // Small models are not worth two threads, the split and the join.
-  if (jobs <= 1 || functions < 8)
+  if (jobs <= 1 || functions < 8) {
+    TimingScope emitting = timing.nest("optimize and emit (1 part)");
     return emitOne(*module, makeMachine(), object);
+  }
 
   // Each part travels as bitcode into its thread's own context.
+  TimingScope splitting = timing.nest("split");
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   llvm::SplitModule(*module, jobs, [&](std::unique_ptr<llvm::Module> part) {
     bitcode.emplace_back();
@@ -122,6 +126,9 @@ llvm::Error mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
     llvm::WriteBitcodeToFile(*part, os);
   });
   module.reset();
+  splitting.stop();
+  TimingScope emitting = timing.nest(
+      "optimize and emit (" + std::to_string(bitcode.size()) + " parts)");
   std::vector<llvm::SmallVector<char, 0>> parts(bitcode.size());
   std::vector<std::string> errors(bitcode.size()); // one per thread
   std::vector<std::thread> threads;
@@ -140,8 +147,10 @@ llvm::Error mlir::anvil::optimizeAndEmit(std::unique_ptr<llvm::Module> module,
     });
   for (std::thread &t : threads)
     t.join();
+  emitting.stop();
   for (const std::string &e : errors)
     if (!e.empty())
       return error(e);
+  TimingScope joining = timing.nest("join the parts");
   return join(parts, object);
 }

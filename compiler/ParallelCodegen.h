@@ -10,6 +10,7 @@
 #ifndef ANVIL_COMPILER_PARALLELCODEGEN_H
 #define ANVIL_COMPILER_PARALLELCODEGEN_H
 
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
@@ -30,10 +31,12 @@ using MachineFactory = std::function<std::unique_ptr<llvm::TargetMachine>()>;
 /// symbols the split had to make visible across parts (hidden) are made
 /// local again (`objcopy --localize-hidden`), so the object exports what
 /// a one-piece one would. `jobs` > 1 needs binutils for the host's object
-/// format. Errors follow Codegen.h: an llvm::Error with one line.
+/// format. Errors follow Codegen.h: an llvm::Error with one line. The
+/// steps (split, optimize and emit, join) are timed under `timing`.
 llvm::Error optimizeAndEmit(std::unique_ptr<llvm::Module> module,
                             const MachineFactory &makeMachine, unsigned jobs,
-                            llvm::SmallVectorImpl<char> &object);
+                            llvm::SmallVectorImpl<char> &object,
+                            TimingScope &timing);
 
 } // namespace mlir::anvil
 

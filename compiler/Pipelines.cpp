@@ -180,6 +180,10 @@ void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
 
 void mlir::anvil::buildLLVMPipeline(OpPassManager &pm,
                                     const PipelineOptions &options) {
+  // Each loop nest in a function of its own: LLVM's optimizations are
+  // superlinear in a function's size, and codegen splits by function.
+  if (options.outlineKernels)
+    pm.addPass(createOutlineKernelsPass());
   // Structured ops become plain loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Multi-dimensional vector transfers unroll into 1-D ones LLVM can load.

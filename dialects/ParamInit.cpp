@@ -115,6 +115,11 @@ std::vector<double> mlir::anvil::initialValues(ParamOp p, uint64_t seed) {
 
 DenseElementsAttr mlir::anvil::initialValueAttr(ParamOp param, uint64_t seed) {
   auto type = cast<RankedTensorType>(param.getType());
+  // A dense value of the param's own type is its starting value as it is:
+  // going through doubles took 5 of ResNet-18's 9 compile seconds.
+  if (auto value = dyn_cast_or_null<DenseElementsAttr>(param.getValueAttr()))
+    if (value.getType() == type)
+      return value;
   std::vector<double> values = initialValues(param, seed);
   if (type.getElementType().isF32()) {
     std::vector<float> data(values.begin(), values.end());

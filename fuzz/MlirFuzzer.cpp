@@ -9,12 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/AnvilOps.h"
+#include "fuzz/FuzzContext.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -23,14 +20,8 @@
 using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  // A fresh context per input: attributes and types the input creates are
-  // uniqued in it forever, so a shared one would only grow.
-  DialectRegistry registry;
-  registry.insert<mlir::anvil::AnvilDialect, func::FuncDialect>();
-  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  ScopedDiagnosticHandler quiet(&context,
-                                [](Diagnostic &) { return success(); });
+  ::anvil::fuzz::FuzzContext fuzz;
+  MLIRContext &context = fuzz.context;
 
   // anvilc parses files, whose buffers end in a NUL that MLIR's lexer reads
   // as the end of input; parseSourceString does not copy, so give it one.

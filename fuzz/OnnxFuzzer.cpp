@@ -9,13 +9,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Onnx/Import.h"
-#include "dialects/AnvilOps.h"
+#include "fuzz/FuzzContext.h"
 #include "fuzz/FuzzFile.h"
 #include "runtime/Error.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cstdlib>
@@ -24,13 +21,8 @@ using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string path = ::anvil::fuzz::writeFuzzFile("input.onnx", data, size);
-  // A fresh context per input, as anvilc has: nothing carries over.
-  DialectRegistry registry;
-  registry.insert<mlir::anvil::AnvilDialect, func::FuncDialect>();
-  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  ScopedDiagnosticHandler quiet(&context,
-                                [](Diagnostic &) { return success(); });
+  ::anvil::fuzz::FuzzContext fuzz;
+  MLIRContext &context = fuzz.context;
 
   mlir::anvil::OnnxProblems problems;
   OwningOpRef<ModuleOp> module;

@@ -25,6 +25,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
@@ -164,11 +165,26 @@ static cl::opt<bool> exactMath(
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
              "polynomials of anvil-approximate-math (within 8 ulp)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noOutlineKernels(
+    "no-outline-kernels",
+    cl::desc("Keep every loop nest in its function (anvil-outline-kernels "
+             "off), for comparison: big models compile much slower"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> timePhases(
+    "time-phases",
+    cl::desc("Print where the compile time went: the import, every phase "
+             "and its passes, and each code generation step, with wall "
+             "times (MLIR's --mlir-timing; --mlir-timing-display=list "
+             "sums them by pass)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> verifyEachPass(
     "verify-each-pass",
     cl::desc("Verify the IR after every pass, not only after every phase "
              "(slower; for finding a compiler bug)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+
+/// The root of --time-phases' report (times nothing when it is off).
+static TimingScope rootTiming;
 
 /// The model's text and the handler that prints diagnostics as
 /// file:line:col with the source line, from parsing through every pass.
@@ -220,6 +236,7 @@ OwningOpRef<ModuleOp>
 anvilc::loadModel(MLIRContext &context,
                   const std::vector<::anvil::NpyArray> *known) {
   const std::string &path = modelPath;
+  TimingScope timing = rootTiming.nest("import");
   if (path.empty()) {
     std::string sub = chosenCommand().getName().str();
     reportError("no model given; see anvilc " + (sub.empty() ? "" : sub + " ") +
@@ -273,6 +290,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
+  job.options.outlineKernels = !noOutlineKernels;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (llvm::Error e = mlir::anvil::checkTarget(target))
@@ -300,19 +318,23 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
     std::string name = mlir::anvil::phaseName(phase).str();
     if (phase == Phase::Object)
       break;
+    TimingScope timing = rootTiming.nest(name);
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
+    pm.enableTiming(timing);
     // Verifying after each of the ~45 passes took half the time of the
     // MLIR phases on big models; once per phase still names the phase.
     pm.enableVerifier(verifyEachPass);
     mlir::anvil::buildPhasePipeline(pm, phase, job.options);
     if (failed(pm.run(module)))
       return reportError("the " + name + " phase failed (see above)");
+    TimingScope verifying = timing.nest("verify");
     if (!verifyEachPass && failed(verify(module)))
       return reportError("internal error: the " + name +
                          " phase left invalid IR (see above); "
                          "--verify-each-pass finds the pass");
+    verifying.stop();
     // The weights file starts from the parameters as the train phase left
     // them (with the optimizer state), before they become storage.
     if (phase == Phase::Train && !job.weightsPath.empty()) {
@@ -342,14 +364,16 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
     if (job.stopAfter == phase)
       return writeIR(module, job.output);
   }
+  TimingScope timing = rootTiming.nest("object");
   if (!linking)
-    return reportError(mlir::anvil::emitObject(module, "", target, job.output));
-  if (job.library)
     return reportError(
-        mlir::anvil::buildLibrary(module, target, libDir, job.output,
-                                  llvm::sys::path::filename(modelPath).str()));
+        mlir::anvil::emitObject(module, "", target, job.output, timing));
+  if (job.library)
+    return reportError(mlir::anvil::buildLibrary(
+        module, target, libDir, job.output,
+        llvm::sys::path::filename(modelPath).str(), timing));
   return reportError(
-      mlir::anvil::buildExecutable(module, target, link, job.output));
+      mlir::anvil::buildExecutable(module, target, link, job.output, timing));
 }
 
 /// LLVM's parser lets a subcommand take the top level's options; one that
@@ -376,6 +400,7 @@ static int checkStrayOptions() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   registerMLIRContextCLOptions();
   registerAsmPrinterCLOptions();
   libDir = llvm::sys::path::parent_path(
@@ -418,6 +443,13 @@ MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
     return 0;
   }
 
+  // Printed when it goes out of scope, after the root timer stops.
+  DefaultTimingManager timingManager;
+  applyDefaultTimingManagerCLOptions(timingManager);
+  if (timePhases)
+    timingManager.setEnabled(true);
+  rootTiming = timingManager.getRootScope();
+
   DialectRegistry registry;
   mlir::anvil::registerAllDialects(registry);
   MLIRContext context(registry);
@@ -435,5 +467,6 @@ MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
     rc = reportError(e.what());
   }
   diagnostics.reset(); // it unregisters itself from the context
+  rootTiming.stop();
   return rc;
 }
