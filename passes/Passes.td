@@ -715,8 +715,6 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
   ];
 }
 
-#endif // ANVIL_PASSES_TD
-
 def OutlineKernelsPass : Pass<"anvil-outline-kernels", "ModuleOp"> {
   let summary = "Move each loop nest of a function into a function of its own";
   let description = [{
@@ -765,3 +763,5 @@ def OutlineKernelsPass : Pass<"anvil-outline-kernels", "ModuleOp"> {
            "Outline the nests of functions with at least this many">,
   ];
 }
+
+#endif // ANVIL_PASSES_TD
