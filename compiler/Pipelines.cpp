@@ -130,6 +130,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     pm.addPass(createFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Fused activations write straight into the padded buffers the
+  // depthwise convolutions and pools after them read: no pad copies.
+  if (options.fuseElementwise)
+    pm.addPass(createFoldPadIntoProducerPass());
   // Every other large op (after fusion: one parallel loop per fused chain)
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());

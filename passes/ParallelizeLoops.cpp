@@ -121,12 +121,41 @@ SmallVector<ReassociationIndices> contiguousRuns(linalg::GenericOp op) {
                     [](AffineMap m) { return m.isProjectedPermutation(); }))
     return {};
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  // Loop d may not merge into loop d - 1 where an operand is a slice whose
+  // dimension at loop d is not whole (the interior of a padded buffer, 112
+  // of 114 columns): its rows are not one run in memory, so the collapsed
+  // slice would bufferize into a copy. Nor may any loops merge when the op
+  // writes into a slice (anvil-fold-pad-into-producer): bufferization
+  // would not see through the reshapes around it that the result goes back
+  // where the slice was taken from, and would copy it there and back.
+  SmallVector<bool> split(op.getNumLoops() + 1, false);
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto slice = operand.get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice)
+      continue;
+    if (op.isDpsInit(&operand))
+      return {};
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    ArrayRef<int64_t> whole = slice.getSourceType().getShape();
+    for (unsigned k = 0; k < map.getNumResults(); ++k) {
+      unsigned loop = cast<AffineDimExpr>(map.getResult(k)).getPosition();
+      std::optional<int64_t> size =
+          getConstantIntValue(slice.getMixedSizes()[k]);
+      std::optional<int64_t> stride =
+          getConstantIntValue(slice.getMixedStrides()[k]);
+      // (A strided dimension is not one run with the next one either.)
+      if (!size || *size != whole[k] || stride != 1)
+        split[loop] = true;
+      if (stride != 1)
+        split[loop + 1] = true;
+    }
+  }
   SmallVector<ReassociationIndices> runs;
   ReassociationIndices run = {0};
   for (int64_t d = 1, e = op.getNumLoops(); d <= e; ++d) {
     ReassociationIndices longer = run;
     longer.push_back(d);
-    if (d < e && iterators[d] == iterators[run.front()] &&
+    if (d < e && !split[d] && iterators[d] == iterators[run.front()] &&
         linalg::areDimSequencesPreserved(maps, longer)) {
       run = std::move(longer);
       continue;

@@ -45,9 +45,10 @@ class Runner:
         self.cases, self.failures = [], []
         self.differentiated = []  # functions anvil-autodiff turns into @<name>_grad
 
-    def check(self, name, inputs, op, want, rtol=1e-5, atol=1e-6):
+    def check(self, name, inputs, op, want, rtol=1e-5, atol=1e-6, prelude=""):
         """Adds a case `%r = <op>` on `inputs` (%a0, %a1, ...) expected to
-        give `want` (a float64/int64/bool torch tensor or a list of them)."""
+        give `want` (a float64/int64/bool torch tensor or a list of them);
+        `prelude` (lines of ops) comes before it."""
         wants = want if isinstance(want, (list, tuple)) else [want]
         wants = [w.detach().numpy() for w in wants]
         outs = [w.astype(np.float32) if w.dtype == np.float64 else w for w in wants]
@@ -57,7 +58,7 @@ class Runner:
         results = ", ".join(f"%r#{i}" for i in range(len(outs))) if len(outs) > 1 else "%r"
         lhs = f"%r:{len(outs)}" if len(outs) > 1 else "%r"
         text = (f"func.func @f{k}({args}) -> ({rtypes}) {{\n"
-                f"  {lhs} = {op}\n  return {results} : {rtypes}\n}}\n")
+                f"{prelude}  {lhs} = {op}\n  return {results} : {rtypes}\n}}\n")
         self.cases.append((name, inputs, wants, text, rtol, atol, f"f{k}"))
 
     def check_grad(self, name, inputs, body, rtype, wants, rtol=1e-4, atol=1e-5):

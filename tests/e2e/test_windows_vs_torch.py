@@ -68,6 +68,39 @@ def main():
                     ins, f"anvil.conv2d {types} {{{attrs}}} : " + ", ".join(ttype(a) for a in ins),
                     want, rtol=1e-4, atol=1e-4)
 
+        # A relu (or neg) before the padded window: anvil-fold-pad-into-producer
+        # has it write into the padded buffer's interior and fills only the
+        # border (zeros for the convolutions, -inf for max pooling).
+        # (batch, channels, height, width, kernel, stride, pads [t, l, b, r])
+        after_relu = [
+            (1, 16, 56, 56, 3, 1, (1, 1, 1, 1)),
+            (2, 24, 56, 56, 3, 2, (1, 1, 1, 1)),
+            (3, 8, 36, 40, 5, 1, (2, 2, 2, 2)),
+            (2, 8, 64, 64, 5, 2, (2, 2, 2, 2)),
+            (2, 12, 20, 48, 3, 1, (0, 1, 2, 0)),
+            # (rows narrower than its min-row keep the pad's copy)
+            (2, 40, 14, 14, 5, 2, (2, 2, 2, 2)),
+            (1, 6, 7, 7, 3, 1, (1, 1, 1, 1)),
+        ]
+        for n, c, h, w, k, s, pads in after_relu:
+            x, wt, b = rand(n, c, h, w), rand(c, 1, k, k), rand(c)
+            prelude = f"  %x = anvil.relu %a0 : {ttype(x)}\n"
+            attrs = (f"strides = {arr(s, s)}, pads = {arr(*pads)}, dilations = {arr(1, 1)}, "
+                     f"groups = {c} : i64")
+            padded = F.pad(F.relu(t(x)), (pads[1], pads[3], pads[0], pads[2]))
+            r.check(f"relu then depthwise conv2d {n}x{c}x{h}x{w} k{k} s{s} pads {pads}",
+                    [x, wt, b], f"anvil.conv2d %x, %a1, %a2 {{{attrs}}} : {ttype(x)}, {ttype(wt)}, "
+                    f"{ttype(b)}", F.conv2d(padded, t(wt), t(b), s, 0, 1, c),
+                    rtol=1e-4, atol=1e-4, prelude=prelude)
+            if pads[0] == pads[2] and pads[1] == pads[3]:
+                # (negated: max pooling must see -inf, not 0, in the border)
+                prelude = f"  %x = anvil.neg %a0 : {ttype(x)}\n"
+                ph, pw = pads[0], pads[1]
+                attrs = f"kernel = {arr(k, k)}, strides = {arr(s, s)}, pads = {arr(ph, pw, ph, pw)}"
+                r.check(f"neg then max_pool2d {n}x{c}x{h}x{w} k{k} s{s} pads {pads}", [x],
+                        f"anvil.max_pool2d %x {{{attrs}}} : {ttype(x)}",
+                        F.max_pool2d(-t(x), k, s, (ph, pw)), prelude=prelude)
+
         # (batch, channels, height, width, kernel, stride, pad, ceil mode)
         pools = [
             (1, 64, 112, 112, 3, 2, 1, False),

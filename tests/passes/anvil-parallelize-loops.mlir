@@ -164,3 +164,53 @@ func.func @reversed(%x: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
   } -> tensor<1024x1024xf32>
   return %r : tensor<1024x1024xf32>
 }
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// An activation writing into the interior of a padded buffer (as
+// anvil-fold-pad-into-producer leaves it): its rows are 112 of 114 columns,
+// so no loops merge (a collapsed slice would bufferize into a copy there
+// and back); it is split along the channels and its result goes back into
+// the padded buffer.
+// CHECK-LABEL: func @writes_into_padded_interior
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: %[[IN:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [1, 32, 112, 112] [1, 1, 1, 1]
+// CHECK: %[[R:.*]] = scf.forall (%[[C:.*]]) = (0) to (32) step (2) shared_outs(%{{.*}} = %[[IN]])
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x2x112x112xf32>) outs(%{{.*}} : tensor<1x2x112x112xf32>)
+// CHECK: tensor.insert_slice %[[R]] into %{{.*}}[0, 0, 1, 1] [1, 32, 112, 112] [1, 1, 1, 1]
+func.func @writes_into_padded_interior(%x: tensor<1x32x112x112xf32>, %p: tensor<1x32x114x114xf32>) -> tensor<1x32x114x114xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = tensor.extract_slice %p[0, 0, 1, 1] [1, 32, 112, 112] [1, 1, 1, 1] : tensor<1x32x114x114xf32> to tensor<1x32x112x112xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x32x112x112xf32>) outs(%s : tensor<1x32x112x112xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x32x112x112xf32>
+  %i = tensor.insert_slice %r into %p[0, 0, 1, 1] [1, 32, 112, 112] [1, 1, 1, 1] : tensor<1x32x112x112xf32> into tensor<1x32x114x114xf32>
+  return %i : tensor<1x32x114x114xf32>
+}
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+// A generic reading every row but 56 of 58 columns of a padded buffer: the
+// channels and the rows merge (each channel's rows are one run), the
+// columns cannot join them: [[0, 1], [2]].
+// CHECK-LABEL: func @reads_partial_rows
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<64x58x56xf32> into tensor<3712x56xf32>
+// CHECK-NOT: into tensor<207872xf32>
+func.func @reads_partial_rows(%p: tensor<64x58x58xf32>) -> tensor<64x58x56xf32> {
+  %s = tensor.extract_slice %p[0, 0, 1] [64, 58, 56] [1, 1, 1] : tensor<64x58x58xf32> to tensor<64x58x56xf32>
+  %e = tensor.empty() : tensor<64x58x56xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%s : tensor<64x58x56xf32>) outs(%e : tensor<64x58x56xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.negf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<64x58x56xf32>
+  return %r : tensor<64x58x56xf32>
+}
