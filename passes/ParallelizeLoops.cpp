@@ -7,8 +7,9 @@
 // top level of a function whose work (iteration space times body ops)
 // reaches `min-work` is tiled with the TilingInterface into an scf.forall
 // over its outer parallel loops; the LLVM phase lowers the forall to OpenMP
-// like the matmuls' blocks. Leaves small ops, ops inside loops and ops with
-// dynamic shapes sequential. See Passes.td for the measurements.
+// like the matmuls' blocks. Ops inside sequential scf.for loops count too;
+// leaves small ops, ops under an scf.forall and ops with dynamic shapes
+// sequential. See Passes.td for the measurements.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -167,6 +169,18 @@ SmallVector<ReassociationIndices> contiguousRuns(linalg::GenericOp op) {
   return runs;
 }
 
+/// Whether `op` is in a function directly or through `scf.for` loops only.
+bool inSequentialCode(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<func::FuncOp>(parent))
+      return true;
+    if (!isa<scf::ForOp>(parent))
+      return false;
+  }
+  return false;
+}
+
 struct ParallelizeLoopsPass
     : mlir::anvil::impl::ParallelizeLoopsPassBase<ParallelizeLoopsPass> {
   using ParallelizeLoopsPassBase::ParallelizeLoopsPassBase;
@@ -189,14 +203,15 @@ struct ParallelizeLoopsPass
         rewriter.replaceOp(op, collapsed->results);
     }
 
-    // Only ops directly in a function: those inside loops (the matmuls'
-    // parallel blocks among them) would nest parallel regions or fork once
-    // per iteration.
+    // Ops directly in a function, or inside sequential scf.for loops only
+    // (a batch's convolutions run one image at a time: each image's im2col
+    // copy is big enough to split, at one fork per image). Not ops under an
+    // scf.forall (the matmuls' parallel blocks): parallel regions do not
+    // nest.
     SmallVector<std::pair<TilingInterface, SmallVector<int64_t>>> todo;
     getOperation().walk([&](linalg::LinalgOp op) {
       auto tileable = dyn_cast<TilingInterface>(op.getOperation());
-      if (!tileable || !isa<func::FuncOp>(op->getParentOp()) ||
-          !op.hasPureTensorSemantics())
+      if (!tileable || !inSequentialCode(op) || !op.hasPureTensorSemantics())
         return;
       std::optional<SmallVector<int64_t>> ranges = op.getStaticLoopRanges();
       if (!ranges || llvm::any_of(*ranges, ShapedType::isDynamic) ||

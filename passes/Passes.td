@@ -479,8 +479,10 @@ def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
     about 1.5 us on the 2-core machine; a fused add+relu breaks even at about
     64k elements (work 128k), hence the default of 256k. Reduction loops are
     never split, so results do not depend on the number of threads. Ops
-    inside loops (the matmuls' parallel blocks) are left alone: parallel
-    regions do not nest; so are ops that read backwards (`n - 1 - i`), whose
+    inside sequential `scf.for` loops are split too (a batch's convolutions
+    run one image at a time; each image's im2col copy is split, at one
+    fork per image); ops under an `scf.forall` (the matmuls' parallel
+    blocks) are left alone: parallel regions do not nest; so are ops that read backwards (`n - 1 - i`), whose
     tiles' operand slices upstream tiling would get wrong. Before:
 
     ```mlir

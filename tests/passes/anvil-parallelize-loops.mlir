@@ -125,6 +125,33 @@ func.func @inside_forall(%x: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
 
 // -----
 
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// An op inside a sequential scf.for (a batch's convolution, one image at a
+// time) is split: one parallel region per iteration, none nested.
+// CHECK-LABEL: func @inside_for
+// CHECK: scf.for
+// CHECK: scf.forall (%{{.*}}) = (0) to (1024) step (64)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<64x1024xf32>)
+func.func @inside_for(%x: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<1024x1024xf32>
+  %r = scf.for %k = %c0 to %c2 step %c1 iter_args(%acc = %e) -> (tensor<1024x1024xf32>) {
+    %g = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+        ins(%x : tensor<1024x1024xf32>) outs(%acc : tensor<1024x1024xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %n = arith.addf %a, %b : f32
+      linalg.yield %n : f32
+    } -> tensor<1024x1024xf32>
+    scf.yield %g : tensor<1024x1024xf32>
+  }
+  return %r : tensor<1024x1024xf32>
+}
+
+// -----
+
 #read = affine_map<(d0, d1, d2, d3) -> (d2, d0 + d3)>
 #write = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
