@@ -36,7 +36,6 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(args.anvilc, None, tmp, "compiled")
-        nan_cases = []
         # (batch, channels, height, width, kernel, stride, pad, ceil mode);
         # output widths 14, 15, 56, 5, 22, 1, 11, 7, 17, 33.
         pools = [
@@ -67,7 +66,6 @@ def main():
             x[0, 0, 3, 2] = x[0, 0, 4, w - 1] = x[0, 1, 0, w // 2] = x[0, 1, h - 1, w - 4] = np.nan
             x[0, 1, 5, 33] = np.nan
             name = f"max_pool2d NaN {n}x{c}x{h}x{w} k{k} s{s} p{p}"
-            nan_cases.append((name, F.max_pool2d(t(x), k, s, p).numpy()))
             r.check(name, [x],
                     f"anvil.max_pool2d %a0 {{kernel = {arr(k, k)}, strides = {arr(s, s)}, "
                     f"pads = {arr(p, p, p, p)}}} : {ttype(x)}", F.max_pool2d(t(x), k, s, p))
@@ -91,15 +89,6 @@ def main():
                     F.conv2d(t(x), t(wt), t(b), s, p, d, c), rtol=1e-4, atol=1e-4)
         r.run()
         failures = list(r.failures)
-        # np.allclose counts NaN as a mismatch: compare those cases by hand.
-        for name, want in nan_cases:
-            failures = [f for f in failures if not f.startswith(name + " (result 0)")]
-            k = next(k for k, case in enumerate(r.cases) if case[0] == name)
-            out = os.path.join(tmp, f"case{k}", "out0.npy")
-            got = np.load(out) if os.path.exists(out) else np.zeros(0)
-            if got.shape != want.shape or not np.array_equal(np.isnan(got), np.isnan(want)) or \
-                    not np.allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=1e-5, atol=1e-6):
-                failures.append(f"{name}: got {got}, want {want}")
         # The cases must have gone through the pass: a test of the scalar
         # loops would pass just as well.
         backend = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), "--compile-to=backend"],

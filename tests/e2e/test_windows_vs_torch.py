@@ -18,7 +18,6 @@ import sys
 import tempfile
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -137,20 +136,12 @@ def main():
         x = rand(1, 2, 8, 8)
         x[0, 0, 1, 1] = x[0, 1, 6, 7] = np.nan
         want = F.max_pool2d(t(x), 2, 2)
-        # (NaN compares unequal: the checked value marks where NaN belongs.)
+        # (Runner checks that NaN is exactly where PyTorch has it.)
         r.check("max_pool2d NaN", [x],
                 f"anvil.max_pool2d %a0 {{kernel = {arr(2, 2)}, strides = {arr(2, 2)}}} : {ttype(x)}",
                 want)
         r.run()
         failures = r.failures
-        nan_case = next(k for k, case in enumerate(r.cases) if case[0] == "max_pool2d NaN")
-        # np.allclose counts NaN as a mismatch: compare that case by hand.
-        failures = [f for f in failures if not f.startswith("max_pool2d NaN (result 0)")]
-        out = os.path.join(tmp, f"case{nan_case}", "out0.npy")
-        got = np.load(out) if os.path.exists(out) else np.zeros(0)
-        if got.shape != want.shape or not np.array_equal(np.isnan(got), np.isnan(want.numpy())) or not np.allclose(
-                np.nan_to_num(got), np.nan_to_num(want.numpy()), rtol=1e-5, atol=1e-6):
-            failures.append(f"max_pool2d NaN: got {got}, want {want.numpy()}")
         for f in failures:
             print("FAIL " + f)
         print(f"{args.mode}: {len(r.cases) - len(failures)} of {len(r.cases)} window cases match PyTorch")
