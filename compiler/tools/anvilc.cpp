@@ -141,8 +141,11 @@ static cl::opt<unsigned> codegenThreads(
 static cl::opt<bool>
     noFusion("no-fusion",
              cl::desc("No graph fusions, for comparison: batch norms stay "
-                      "(anvil-fold-batch-norm) and elementwise ops keep one "
-                      "loop each (anvil-fuse-elementwise)"),
+                      "(anvil-fold-batch-norm), elementwise ops keep one "
+                      "loop each (anvil-fuse-elementwise), a matmul's "
+                      "consumers run after it "
+                      "(anvil-fuse-matmul-epilogue) and pads stay copies "
+                      "(anvil-fold-pad-into-producer)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     "fusion-report", cl::ValueOptional,
