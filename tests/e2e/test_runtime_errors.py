@@ -33,6 +33,7 @@ import tempfile
 
 import numpy as np
 
+from checks import Checks, run
 from idx import read_idx, write_idx
 
 BATCH = 64
@@ -46,10 +47,6 @@ def write_dataset(path, images, labels, train_images, train_labels):
     write_idx(os.path.join(path, "t10k-labels-idx1-ubyte"), labels)
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
@@ -57,12 +54,8 @@ def main():
     args = ap.parse_args()
     args.anvilc = os.path.abspath(args.anvilc)
     args.examples = os.path.abspath(args.examples)
-    failures = []
-
-    def check(ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
+    failures = check.failures
 
     with tempfile.TemporaryDirectory() as tmp:
         def p(name):

@@ -35,12 +35,12 @@ import argparse
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from checks import Checks, run
 from idx import read_idx, write_idx
 
 
@@ -101,21 +101,13 @@ def read_weights(path):
     return out
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
     ap.add_argument("--examples", required=True)
     args = ap.parse_args()
-    failures = []
-
-    def check(ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
+    failures = check.failures
 
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
