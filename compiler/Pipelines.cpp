@@ -155,6 +155,9 @@ void mlir::anvil::buildBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createEraseEmptyIOPass());
   // Callers keep their inputs: bufferization must not write into them.
   pm.addPass(createProtectInputsPass());
+  // One empty tensor per use: CSE merged them, which makes the analysis
+  // below quadratic in the op count.
+  pm.addPass(createUntieEmptyTensorsPass());
   // (No empty-tensor elimination: it would compute a parameter's update
   // straight into the parameter's storage, while the old value is still
   // being read; the update is copied in at the end instead.)
