@@ -93,9 +93,8 @@ inline std::optional<DType> dtypeFromName(std::string_view name) {
 /// some writers use '<' for one-byte types), if any.
 inline std::optional<DType> dtypeFromNpy(std::string_view descr) {
   for (const DTypeInfo &i : kDTypes)
-    if (descr == i.npyDescr ||
-        (descr.size() > 1 && descr[0] == '<' &&
-         descr.substr(1) == i.npyDescr + 1))
+    if (descr == i.npyDescr || (descr.size() > 1 && descr[0] == '<' &&
+                                descr.substr(1) == i.npyDescr + 1))
       return i.dtype;
   return std::nullopt;
 }
