@@ -11,6 +11,7 @@
 
 #include "compiler/Codegen.h"
 #include "compiler/ParallelCodegen.h"
+#include "dialects/DTypes.h"
 #include "passes/Passes.h"
 #include "runtime/Error.h"
 
@@ -18,7 +19,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -45,41 +45,12 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// One argument or result of an entry point: element type ("f32", "f64",
-/// "i64", "i32", "i8", "bool") and static shape.
-struct TensorSpec {
-  std::string dtype;
-  std::vector<int64_t> shape;
+using ::anvil::TensorSpec;
 
-  /// "f32[64,784]"
-  std::string str() const {
-    std::string s = dtype + "[";
-    for (auto [i, d] : llvm::enumerate(shape))
-      s += (i ? "," : "") + std::to_string(d);
-    return s + "]";
-  }
-
-  /// The C element type ("float", "int64_t", ...).
-  std::string cType() const {
-    return llvm::StringSwitch<std::string>(dtype)
-        .Case("f32", "float")
-        .Case("f64", "double")
-        .Case("i64", "int64_t")
-        .Case("i32", "int32_t")
-        .Case("i8", "int8_t")
-        .Default("bool");
-  }
-
-  int64_t bytes() const {
-    int64_t n = llvm::StringSwitch<int64_t>(dtype)
-                    .Cases("f64", "i64", 8)
-                    .Cases("f32", "i32", 4)
-                    .Default(1);
-    for (int64_t d : shape)
-      n *= d;
-    return n;
-  }
-};
+/// The C element type of `t` in generated headers ("float", ...).
+const char *cType(const TensorSpec &t) {
+  return ::anvil::dtypeInfo(t.dtype).cType;
+}
 
 /// One entry point as the runtime and the C API see it.
 struct EntryPoint {
@@ -92,44 +63,23 @@ struct EntryPoint {
   std::string signature() const {
     std::string s;
     for (auto [i, t] : llvm::enumerate(inputs))
-      s += (i ? ";" : "") + t.str();
+      s += (i ? ";" : "") + t.typeText();
     s += "->";
     for (auto [i, t] : llvm::enumerate(results))
-      s += (i ? ";" : "") + t.str();
+      s += (i ? ";" : "") + t.typeText();
     return s;
   }
 };
 
-/// A parameter kept outside the code (anvilc --weights-file): its name, the
-/// global that holds it at run time, and its type (which gives its size).
+/// A parameter kept outside the code (anvilc --weights-file): its name and
+/// type (which gives its size), and the global that holds it at run time.
 struct ExternalParam {
-  std::string name;
+  TensorSpec spec;
   std::string symbol;
-  TensorSpec type;
 };
 
 llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// The spec of a static tensor type, or nullopt if the runtime can't pass
-/// it (anvil-record-interface has refused those already).
-std::optional<TensorSpec> specOf(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return std::nullopt;
-  Type elt = tensor.getElementType();
-  std::string dtype = elt.isF32()                 ? "f32"
-                      : elt.isF64()               ? "f64"
-                      : elt.isSignlessInteger(64) ? "i64"
-                      : elt.isSignlessInteger(32) ? "i32"
-                      : elt.isSignlessInteger(8)  ? "i8"
-                      : elt.isSignlessInteger(1)  ? "bool"
-                                                  : "";
-  if (dtype.empty())
-    return std::nullopt;
-  return TensorSpec{dtype, std::vector<int64_t>(tensor.getShape().begin(),
-                                                tensor.getShape().end())};
 }
 
 /// The specs of `types`, or an internal error naming `what`.
@@ -137,6 +87,7 @@ llvm::Expected<std::vector<TensorSpec>> specsOf(TypeRange types,
                                                 const std::string &what) {
   std::vector<TensorSpec> specs;
   for (Type t : types) {
+    // anvil-record-interface has refused the types the runtime can't pass.
     std::optional<TensorSpec> spec = specOf(t);
     if (!spec)
       return error("internal error: " + what +
@@ -186,10 +137,10 @@ llvm::Expected<std::vector<ExternalParam>> readExternalParams(ModuleOp module) {
     auto storage = dict ? dict.getAs<FlatSymbolRefAttr>("storage") : nullptr;
     auto type = dict ? dict.getAs<TypeAttr>("type") : nullptr;
     std::optional<TensorSpec> spec =
-        type ? specOf(type.getValue()) : std::nullopt;
-    if (!name || !storage || !spec)
+        type && name ? specOf(type.getValue(), name) : std::nullopt;
+    if (!storage || !spec)
       return error("internal error: a malformed " + kExternalParamsAttr.str());
-    params.push_back({name.str(), storage.getValue().str(), *spec});
+    params.push_back({*spec, storage.getValue().str()});
   }
   return params;
 }
@@ -238,8 +189,8 @@ static llvm::Error addTables(llvm::Module &module,
       return error("internal error: parameter storage @" + p.symbol +
                    " vanished");
     paramRows.push_back(llvm::ConstantStruct::get(
-        paramType, {str(p.name), str(p.type.str()), storage,
-                    llvm::ConstantInt::get(i64, p.type.bytes())}));
+        paramType, {str(p.spec.name), str(p.spec.typeText()), storage,
+                    llvm::ConstantInt::get(i64, p.spec.byteSize())}));
   }
   auto *paramArray = llvm::ArrayType::get(paramType, paramRows.size());
   new llvm::GlobalVariable(
@@ -663,10 +614,10 @@ static std::string libraryHeader(const std::vector<EntryPoint> &entries,
     std::string upper = llvm::StringRef(e.name).upper();
     os << "\n/* @" << e.name << "(" << e.signature() << ")\n";
     auto describe = [&](const char *kind, size_t i, const TensorSpec &t) {
-      os << " *   " << kind << i << ": " << t.cType();
+      os << " *   " << kind << i << ": " << cType(t);
       for (int64_t d : t.shape)
         os << "[" << d << "]";
-      os << ", " << t.bytes() << " bytes\n";
+      os << ", " << t.byteSize() << " bytes\n";
     };
     for (auto [i, t] : llvm::enumerate(e.inputs))
       describe("input", i, t);
@@ -680,7 +631,7 @@ static std::string libraryHeader(const std::vector<EntryPoint> &entries,
       os << "#define " << prefix << "SHAPE {";
       for (auto [j, d] : llvm::enumerate(t.shape))
         os << (j ? ", " : "") << d;
-      os << "}\n#define " << prefix << "BYTES " << t.bytes() << "\n";
+      os << "}\n#define " << prefix << "BYTES " << t.byteSize() << "\n";
     };
     for (auto [i, t] : llvm::enumerate(e.inputs))
       defines("INPUT", i, t);
@@ -689,11 +640,11 @@ static std::string libraryHeader(const std::vector<EntryPoint> &entries,
     os << "void anvil_" << e.name << "(";
     bool first = true;
     for (auto [i, t] : llvm::enumerate(e.inputs)) {
-      os << (first ? "" : ", ") << "const " << t.cType() << " *input" << i;
+      os << (first ? "" : ", ") << "const " << cType(t) << " *input" << i;
       first = false;
     }
     for (auto [i, t] : llvm::enumerate(e.results)) {
-      os << (first ? "" : ", ") << t.cType() << " *result" << i;
+      os << (first ? "" : ", ") << cType(t) << " *result" << i;
       first = false;
     }
     os << ");\n";

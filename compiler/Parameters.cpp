@@ -11,6 +11,7 @@
 
 #include "compiler/Reference/Interpreter.h"
 #include "dialects/AnvilOps.h"
+#include "dialects/DTypes.h"
 #include "runtime/Error.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -51,16 +52,15 @@ llvm::Error mlir::anvil::applyWeights(ModuleOp module,
       return WalkResult::advance();
     }
     auto type = cast<RankedTensorType>(param.getType());
-    std::string modelType = ::anvil::tensorTypeText(
-        *::anvil::ref::dtypeOf(type.getElementType()),
-        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
+    // A param is a static float tensor (verifier), so it has a spec.
+    std::string modelType = specOf(type)->typeText();
     if (it->second.typeText() != modelType) {
       mismatch = path + ": parameter '" + param.getName().str() + "' is " +
                  it->second.typeText() + " in the file, but the model's is " +
                  modelType + "; was the file saved from another model?";
       return WalkResult::interrupt();
     }
-    param.setInit("dense");
+    param.setInit(Initializer::Dense);
     param.setValueAttr(DenseElementsAttr::getFromRawBuffer(
         type, ArrayRef<char>(it->second.bytes)));
     return WalkResult::advance();
@@ -128,7 +128,7 @@ mlir::anvil::startingValues(ModuleOp module, uint64_t seed,
       return WalkResult::advance();
     ::anvil::NpyArray v =
         ::anvil::ref::toNpy(::anvil::ref::initialValue(param, seed));
-    ::anvil::NamedTensor value{name, v.dtype, v.shape, std::move(v.bytes)};
+    ::anvil::NamedTensor value{{name, v.dtype, v.shape}, std::move(v.bytes)};
     auto given = initial.find(name);
     if (given != initial.end()) {
       if (given->second.typeText() != value.typeText()) {

@@ -9,6 +9,8 @@
 #ifndef ANVIL_COMPILER_PIPELINES_H
 #define ANVIL_COMPILER_PIPELINES_H
 
+#include "passes/TrainOptions.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -42,12 +44,12 @@ struct PipelineOptions {
   bool externalWeights = false;
   /// Build @train_step (the train phase) with these optimizer settings.
   bool train = false;
-  std::string optimizer = "sgd";
+  TrainOptimizer optimizer = TrainOptimizer::Sgd;
   double momentum = 0.0, weightDecay = 0.0, clipNorm = 0.0;
   bool nesterov = false;
   std::string freeze;
-  /// Replace @loss by this loss (cross-entropy, nll, mse; "": the model's).
-  std::string loss;
+  /// Replace @loss by this loss (Model: keep the model's).
+  TrainLoss loss = TrainLoss::Model;
   /// Fuse chains of elementwise ops into one loop (anvil-fuse-elementwise).
   bool fuseElementwise = true;
   /// Fold inference batch norms into the convolution before them

@@ -26,6 +26,7 @@ using namespace mlir::anvil;
 
 #include "dialects/AnvilOpsDialect.cpp.inc"
 
+#include "dialects/AnvilEnums.cpp.inc"
 #include "dialects/AnvilInterfaces.cpp.inc"
 
 void AnvilDialect::initialize() {
@@ -42,14 +43,6 @@ Operation *AnvilDialect::materializeConstant(OpBuilder &builder,
   if (!elements || elements.getType() != type)
     return nullptr;
   return builder.create<ConstantOp>(loc, elements);
-}
-
-ArrayRef<StringRef> mlir::anvil::paramInitializers() {
-  static const StringRef names[] = {
-      "zeros",           "ones",           "uniform",
-      "normal",          "xavier_uniform", "xavier_normal",
-      "kaiming_uniform", "kaiming_normal", "dense"};
-  return names;
 }
 
 std::string mlir::anvil::tensorSizeProblem(Type type) {
@@ -216,9 +209,6 @@ static ArrayRef<int64_t> arrayOr(DenseI64ArrayAttr attr,
                                  ArrayRef<int64_t> fallback) {
   return attr ? attr.asArrayRef() : fallback;
 }
-static StringRef strOr(StringAttr attr, StringRef fallback) {
-  return attr ? attr.getValue() : fallback;
-}
 static constexpr int64_t kOnes[] = {1, 1};
 
 /// The parser also infers before it checks that required attributes are
@@ -282,14 +272,11 @@ static LogicalResult verifyParamNames(ParamOp op) {
 }
 
 LogicalResult ParamOp::verify() {
-  StringRef init = getInit();
-  if (!llvm::is_contained(paramInitializers(), init))
-    return emitOpError("unknown initializer '")
-           << init
-           << "'; expected one of: " << llvm::join(paramInitializers(), ", ");
+  // ODS has checked that `init` names an initializer.
+  Initializer init = getInit();
   if (getName().empty())
     return emitOpError("needs a non-empty name");
-  if (init == "dense") {
+  if (init == Initializer::Dense) {
     if (!getValue())
       return emitOpError("with init \"dense\" needs a `value` attribute");
     if (getValue()->getShapedType() != getType())
@@ -302,7 +289,7 @@ LogicalResult ParamOp::verify() {
   auto get = [](std::optional<APFloat> f, double fallback) {
     return f ? f->convertToDouble() : fallback;
   };
-  if (init == "uniform" && get(getLow(), 0.0) >= get(getHigh(), 1.0))
+  if (init == Initializer::Uniform && get(getLow(), 0.0) >= get(getHigh(), 1.0))
     return emitOpError("uniform bounds need low < high");
   if (get(getStd(), 1.0) <= 0.0)
     return emitOpError("std must be positive");
@@ -387,12 +374,9 @@ LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
+  // Its value is checked by the verifier (Anvil_ComparePredicateAttr).
   if (failed(requireAttr(loc, adaptor.getAttributes(), "predicate")))
     return failure();
-  StringRef predicate = adaptor.getPredicateAttr().getValue();
-  if (!llvm::is_contained({"eq", "ne", "lt", "le", "gt", "ge"}, predicate))
-    return emitOptionalError(loc, "unknown predicate '", predicate,
-                             "'; expected eq, ne, lt, le, gt or ge");
   if (failed(inferBroadcastType(loc, adaptor.getLhs().getType(),
                                 adaptor.getRhs().getType(), types)))
     return failure();
@@ -1146,19 +1130,19 @@ LogicalResult DropoutOp::verify() {
 // Losses
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyReduction(Operation *op, StringRef reduction) {
-  if (reduction == "mean" || reduction == "sum" || reduction == "none")
-    return success();
-  return op->emitOpError("reduction must be \"mean\", \"sum\" or \"none\", "
-                         "got \"")
-         << reduction << "\"";
+/// Whether a loss being inferred keeps its losses apart. Inference runs
+/// before the verifier, which rejects a `reduction` that is no
+/// LossReduction; such a one reads as the default here.
+static bool isUnreduced(StringAttr reduction) {
+  return reduction &&
+         symbolizeLossReduction(reduction.getValue()) == LossReduction::None;
 }
 
 /// Shared by softmax_cross_entropy and nll_loss: `[N, C]` scores against
 /// `[N]` labels.
 static LogicalResult inferClassLossType(std::optional<Location> loc,
                                         Type inputType, Type targetType,
-                                        StringRef reduction,
+                                        bool unreduced,
                                         SmallVectorImpl<Type> &types) {
   auto input = staticTensor(loc, inputType, "input");
   auto target = staticTensor(loc, targetType, "target");
@@ -1172,8 +1156,8 @@ static LogicalResult inferClassLossType(std::optional<Location> loc,
     return emitOptionalError(loc, "target must be [", n,
                              "] (one label per row of the input), got ",
                              shapeStr(target->getShape()));
-  types.push_back(reduction == "none" ? input->clone({n})
-                                      : input->clone(ArrayRef<int64_t>{}));
+  types.push_back(unreduced ? input->clone({n})
+                            : input->clone(ArrayRef<int64_t>{}));
   return success();
 }
 
@@ -1182,7 +1166,7 @@ LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
     SmallVectorImpl<Type> &types) {
   return inferClassLossType(loc, adaptor.getInput().getType(),
                             adaptor.getTarget().getType(),
-                            strOr(adaptor.getReductionAttr(), "mean"), types);
+                            isUnreduced(adaptor.getReductionAttr()), types);
 }
 
 LogicalResult NllLossOp::inferReturnTypes(MLIRContext *,
@@ -1191,7 +1175,7 @@ LogicalResult NllLossOp::inferReturnTypes(MLIRContext *,
                                           SmallVectorImpl<Type> &types) {
   return inferClassLossType(loc, adaptor.getInput().getType(),
                             adaptor.getTarget().getType(),
-                            strOr(adaptor.getReductionAttr(), "mean"), types);
+                            isUnreduced(adaptor.getReductionAttr()), types);
 }
 
 LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
@@ -1207,20 +1191,10 @@ LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "input ", shapeStr(input->getShape()),
                              " and target ", shapeStr(target->getShape()),
                              " must have the same shape");
-  types.push_back(strOr(adaptor.getReductionAttr(), "mean") == "none"
+  types.push_back(isUnreduced(adaptor.getReductionAttr())
                       ? *input
                       : input->clone(ArrayRef<int64_t>{}));
   return success();
-}
-
-LogicalResult SoftmaxCrossEntropyOp::verify() {
-  return verifyReduction(*this, getReduction());
-}
-LogicalResult NllLossOp::verify() {
-  return verifyReduction(*this, getReduction());
-}
-LogicalResult MseLossOp::verify() {
-  return verifyReduction(*this, getReduction());
 }
 
 //===----------------------------------------------------------------------===//

@@ -55,15 +55,13 @@ LogicalResult verifyConstantIndices(Operation *op);
 
 } // namespace mlir::anvil
 
+#include "dialects/AnvilEnums.h.inc"
 #include "dialects/AnvilInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialects/AnvilOps.h.inc"
 
 namespace mlir::anvil {
-
-/// The initializers an `anvil.param` accepts, in the order the docs list them.
-llvm::ArrayRef<llvm::StringRef> paramInitializers();
 
 /// Normalizes a possibly negative `axis` of a rank-`rank` tensor into
 /// [0, rank), or returns -1 when it is out of range.

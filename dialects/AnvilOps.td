@@ -11,6 +11,7 @@
 #define ANVIL_OPS_TD
 
 include "dialects/AnvilDialect.td"
+include "dialects/AnvilEnums.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "dialects/AnvilInterfaces.td"
@@ -56,7 +57,7 @@ def Anvil_ParamOp : Anvil_Op<"param", [MemoryEffects<[MemRead]>]> {
     %b = anvil.param "fc1.bias" init = "zeros" : tensor<256xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name, StrAttr:$init,
+  let arguments = (ins StrAttr:$name, Anvil_InitializerAttr:$init,
                    OptionalAttr<F64Attr>:$low, OptionalAttr<F64Attr>:$high,
                    OptionalAttr<F64Attr>:$mean, OptionalAttr<F64Attr>:$std,
                    OptionalAttr<I64Attr>:$seed,
@@ -262,7 +263,7 @@ def Anvil_CompareOp : Anvil_InferOp<"compare"> {
     ```
   }];
   let arguments = (ins Anvil_NumericTensor:$lhs, Anvil_NumericTensor:$rhs,
-                   StrAttr:$predicate);
+                   Anvil_ComparePredicateAttr:$predicate);
   let results = (outs Anvil_MaskTensor:$result);
   let assemblyFormat =
       "$predicate $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
@@ -874,11 +875,11 @@ class Anvil_LossOp<string mnemonic, string what, Type targetType,
     ```
   }];
   let arguments = (ins Anvil_FloatTensor:$input, targetType:$target,
-                   DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+                   DefaultValuedAttr<Anvil_LossReductionAttr,
+                                     "::mlir::anvil::LossReduction::Mean">:$reduction);
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat =
       "$input `,` $target attr-dict `:` type($input) `,` type($target)";
-  let hasVerifier = 1;
 }
 
 def Anvil_SoftmaxCrossEntropyOp : Anvil_LossOp<"softmax_cross_entropy",

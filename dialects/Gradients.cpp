@@ -72,13 +72,13 @@ Value broadcastTo(OpBuilder &b, Location loc, Value grad,
 
 /// The factor a loss's per-sample gradients carry: the result gradient,
 /// divided by the count for `mean`, shaped to broadcast against `[N, ...]`.
-Value lossScale(OpBuilder &b, Location loc, Value dy, StringRef reduction,
+Value lossScale(OpBuilder &b, Location loc, Value dy, LossReduction reduction,
                 int64_t count, int64_t rank) {
-  if (reduction == "mean")
+  if (reduction == LossReduction::Mean)
     return b.create<DivOp>(loc, dy,
                            scalar(b, loc, tensorType(dy).getElementType(),
                                   static_cast<double>(count)));
-  if (reduction == "sum")
+  if (reduction == LossReduction::Sum)
     return dy;
   // none: [N] (or the full shape for mse), reshaped to broadcast.
   RankedTensorType type = tensorType(dy);

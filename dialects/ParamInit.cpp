@@ -54,7 +54,6 @@ std::vector<double> mlir::anvil::initParam(const ParamInit &spec,
     return dtype == ::anvil::DType::F32 ? static_cast<float>(v) : v;
   };
   Random rng(spec.seed);
-  const std::string &init = spec.init;
   auto fillUniform = [&](double lo, double hi) {
     for (double &v : values)
       v = round(lo + (hi - lo) * rng.uniform());
@@ -63,26 +62,37 @@ std::vector<double> mlir::anvil::initParam(const ParamInit &spec,
     for (double &v : values)
       v = round(mean + std * rng.normal());
   };
-  if (init == "zeros") {
-    // Already zero.
-  } else if (init == "ones") {
+  switch (spec.init) {
+  case Initializer::Zeros:
+    break; // already zero
+  case Initializer::Ones:
     std::fill(values.begin(), values.end(), 1.0);
-  } else if (init == "uniform") {
+    break;
+  case Initializer::Uniform:
     fillUniform(spec.low, spec.high);
-  } else if (init == "normal") {
+    break;
+  case Initializer::Normal:
     fillNormal(spec.mean, spec.std);
-  } else if (init == "xavier_uniform") {
+    break;
+  case Initializer::XavierUniform: {
     double a = std::sqrt(6.0 / (fanIn + fanOut));
     fillUniform(-a, a);
-  } else if (init == "xavier_normal") {
+    break;
+  }
+  case Initializer::XavierNormal:
     fillNormal(0.0, std::sqrt(2.0 / (fanIn + fanOut)));
-  } else if (init == "kaiming_uniform") {
+    break;
+  case Initializer::KaimingUniform: {
     double a = std::sqrt(6.0 / fanIn);
     fillUniform(-a, a);
-  } else if (init == "kaiming_normal") {
+    break;
+  }
+  case Initializer::KaimingNormal:
     fillNormal(0.0, std::sqrt(2.0 / fanIn));
-  } else {
-    throw ::anvil::Error("internal error: unknown initializer '" + init + "'");
+    break;
+  case Initializer::Dense:
+    throw ::anvil::Error("internal error: a dense param's values are its "
+                         "`value`, not drawn");
   }
   return values;
 }
@@ -99,7 +109,7 @@ std::vector<double> mlir::anvil::initialValues(ParamOp p, uint64_t seed) {
     return f ? f->convertToDouble() : fallback;
   };
   ParamInit spec;
-  spec.init = p.getInit().str();
+  spec.init = p.getInit();
   spec.low = get(p.getLow(), 0.0);
   spec.high = get(p.getHigh(), 1.0);
   spec.mean = get(p.getMean(), 0.0);

@@ -47,14 +47,14 @@ double dropoutUniform(uint64_t seed, int64_t index);
 
 /// How an `anvil.param` starts; mirrors the op's attributes.
 struct ParamInit {
-  std::string init; // zeros, ones, uniform, normal, xavier_*, kaiming_*
+  Initializer init = Initializer::Zeros; // any but Dense
   double low = 0.0, high = 1.0, mean = 0.0, std = 1.0;
   uint64_t seed = 0;
 };
 
 /// The elements of a `dtype` (f32 or f64) tensor of `shape` filled as `spec`
 /// says, from a generator seeded with `spec.seed`, row-major. Throws
-/// ::anvil::Error for an unknown initializer.
+/// ::anvil::Error for Initializer::Dense, which has no rule.
 std::vector<double> initParam(const ParamInit &spec, ::anvil::DType dtype,
                               llvm::ArrayRef<int64_t> shape);
 

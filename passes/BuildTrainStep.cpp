@@ -50,8 +50,8 @@ Value castFromF32(OpBuilder &b, Location loc, Value v, Type elt) {
 /// Optimizer state `name`: one more parameter, starting at zero.
 Value zeroState(OpBuilder &b, Location loc, StringRef name,
                 RankedTensorType type) {
-  return b.create<ParamOp>(loc, type, name, "zeros", nullptr, nullptr, nullptr,
-                           nullptr, nullptr, nullptr);
+  return b.create<ParamOp>(loc, type, name, Initializer::Zeros, nullptr,
+                           nullptr, nullptr, nullptr, nullptr, nullptr);
 }
 
 /// Clones the body of `callee` (minus its return) at `b`, its arguments
@@ -91,13 +91,9 @@ void buildEvalStep(OpBuilder &top, func::FuncOp forward, func::FuncOp loss) {
   eval.walk([](DropoutOp d) { d.removeTrainingAttr(); });
 }
 
-/// Replaces @loss by the loss named `kind` (cross-entropy, nll or mse) of
-/// @forward's result against a target: class indices, or for mse a tensor
-/// like the prediction.
-LogicalResult synthesizeLoss(ModuleOp module, StringRef kind) {
-  if (kind != "cross-entropy" && kind != "nll" && kind != "mse")
-    return module.emitError("--loss must be cross-entropy, nll or mse, not '")
-           << kind << "'";
+/// Replaces @loss by the loss `kind` (not Model) of @forward's result
+/// against a target: class indices, or for mse a tensor like the prediction.
+LogicalResult synthesizeLoss(ModuleOp module, TrainLoss kind) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward || forward.getNumResults() != 1)
     return module.emitError("training needs a @forward with one result");
@@ -106,7 +102,7 @@ LogicalResult synthesizeLoss(ModuleOp module, StringRef kind) {
   b.setInsertionPointToEnd(module.getBody());
   if (auto old = module.lookupSymbol<func::FuncOp>("loss"))
     old.erase();
-  Type target = kind == "mse"
+  Type target = kind == TrainLoss::Mse
                     ? Type(prediction)
                     : Type(RankedTensorType::get({prediction.getDimSize(0)},
                                                  b.getI64Type()));
@@ -118,9 +114,9 @@ LogicalResult synthesizeLoss(ModuleOp module, StringRef kind) {
   b.setInsertionPointToEnd(block);
   Value y = block->getArgument(0), t = block->getArgument(1);
   Value l;
-  if (kind == "cross-entropy")
+  if (kind == TrainLoss::CrossEntropy)
     l = b.create<SoftmaxCrossEntropyOp>(loss.getLoc(), y, t);
-  else if (kind == "nll")
+  else if (kind == TrainLoss::Nll)
     l = b.create<NllLossOp>(loss.getLoc(), y, t);
   else
     l = b.create<MseLossOp>(loss.getLoc(), y, t);
@@ -228,7 +224,8 @@ struct BuildTrainStepPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!lossKind.empty() && failed(synthesizeLoss(module, lossKind)))
+    if (lossKind != TrainLoss::Model &&
+        failed(synthesizeLoss(module, lossKind)))
       return signalPassFailure();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     auto loss = module.lookupSymbol<func::FuncOp>("loss");
@@ -272,11 +269,8 @@ struct BuildTrainStepPass
     step.walk([&](ParamOp p) { params.try_emplace(p.getNameAttr(), p); });
     b.setInsertionPoint(ret);
     Location loc = step.getLoc();
-    if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
-      return getOperation().emitError("unknown optimizer '")
-             << optimizer << "'; expected sgd, adam or adamw";
     std::pair<Value, Value> corrections;
-    if (optimizer != "sgd")
+    if (optimizer != TrainOptimizer::Sgd)
       corrections = adamCorrections(b, loc, beta1, beta2);
     SmallVector<Value> gradients(ret.getOperands().drop_front());
     if (clipNorm > 0.0 && !gradients.empty())
@@ -290,7 +284,7 @@ struct BuildTrainStepPass
       // name), so that dumps and reports can say which one it updates.
       Location at = param.getLoc();
       Value rate = castFromF32(b, at, lr, elt);
-      if (optimizer != "sgd")
+      if (optimizer != TrainOptimizer::Sgd)
         adamUpdate(b, at, param, grad, rate, corrections);
       else
         sgdUpdate(b, at, param, grad, rate);
@@ -307,12 +301,12 @@ struct BuildTrainStepPass
     Type elt = type.getElementType();
     auto c = [&](double v) { return scalar(b, loc, elt, v); };
     Value p = param;
-    if (optimizer == "adamw" && weightDecay != 0.0)
+    if (optimizer == TrainOptimizer::AdamW && weightDecay != 0.0)
       p = b.create<MulOp>(
           loc, p,
           b.create<SubOp>(loc, c(1.0),
                           b.create<MulOp>(loc, rate, c(weightDecay))));
-    if (optimizer == "adam" && weightDecay != 0.0)
+    if (optimizer == TrainOptimizer::Adam && weightDecay != 0.0)
       g = b.create<AddOp>(loc, g, b.create<MulOp>(loc, param, c(weightDecay)));
     std::string name = param.getName().str();
     std::string mName = name + ::anvil::keys::kAdamMSuffix,

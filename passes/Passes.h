@@ -8,6 +8,7 @@
 #define ANVIL_PASSES_PASSES_H
 
 #include "dialects/AnvilOps.h"
+#include "passes/TrainOptions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

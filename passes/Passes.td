@@ -208,9 +208,16 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
-           "sgd, adam (L2 weight decay added to the gradient, as PyTorch's "
-           "Adam) or adamw (decoupled weight decay)">,
+    Option<"optimizer", "optimizer", "::mlir::anvil::TrainOptimizer",
+           "::mlir::anvil::TrainOptimizer::Sgd", "The optimizer",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::anvil::TrainOptimizer::Sgd, "sgd",
+                        "SGD (with momentum, nesterov)"),
+             clEnumValN(::mlir::anvil::TrainOptimizer::Adam, "adam",
+                        "Adam: L2 weight decay added to the gradient, as "
+                        "PyTorch's Adam"),
+             clEnumValN(::mlir::anvil::TrainOptimizer::AdamW, "adamw",
+                        "AdamW: decoupled weight decay"))}]>,
     Option<"beta1", "beta1", "double", "0.9", "Adam's first-moment decay">,
     Option<"beta2", "beta2", "double", "0.999",
            "Adam's second-moment decay">,
@@ -224,9 +231,20 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
            "this (0: no clipping)">,
     Option<"freeze", "freeze", "std::string", "\"\"",
            "Parameters whose name matches this regex are not trained">,
-    Option<"lossKind", "loss", "std::string", "\"\"",
+    Option<"lossKind", "loss", "::mlir::anvil::TrainLoss",
+           "::mlir::anvil::TrainLoss::Model",
            "Replace @loss by this loss of @forward's result against a "
-           "target: cross-entropy, nll or mse (empty: the model's @loss)">,
+           "target",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::anvil::TrainLoss::Model, "model",
+                        "Keep the model's own @loss (the default)"),
+             clEnumValN(::mlir::anvil::TrainLoss::CrossEntropy,
+                        "cross-entropy",
+                        "Softmax cross-entropy against class indices"),
+             clEnumValN(::mlir::anvil::TrainLoss::Nll, "nll",
+                        "Negative log-likelihood against class indices"),
+             clEnumValN(::mlir::anvil::TrainLoss::Mse, "mse",
+                        "Mean squared error"))}]>,
   ];
 }
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/DTypes.h"
 #include "passes/Passes.h"
 
 namespace mlir::anvil {
@@ -22,16 +23,8 @@ using namespace mlir::anvil;
 namespace {
 
 /// Whether the runtime can pass a value of `type`: a static tensor of an
-/// element type it has a name for (runtime/Npy.h).
-bool passable(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return false;
-  Type elt = tensor.getElementType();
-  return elt.isF32() || elt.isF64() || elt.isSignlessInteger(64) ||
-         elt.isSignlessInteger(32) || elt.isSignlessInteger(8) ||
-         elt.isSignlessInteger(1);
-}
+/// element type of the table (runtime/DType.h).
+bool passable(Type type) { return specOf(type).has_value(); }
 
 struct RecordInterfacePass
     : mlir::anvil::impl::RecordInterfacePassBase<RecordInterfacePass> {

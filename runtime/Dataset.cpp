@@ -260,28 +260,8 @@ Dataset anvil::loadNpyDataset(const std::string &xPath,
   d.source = xPath;
   d.count = x.shape[0];
   d.features = x.numElements() / d.count;
-  auto element = [](const NpyArray &a, int64_t i) -> double {
-    const char *p = a.bytes.data() + i * dtypeSize(a.dtype);
-    auto read = [&](auto v) {
-      std::memcpy(&v, p, sizeof(v));
-      return static_cast<double>(v);
-    };
-    switch (a.dtype) {
-    case DType::F32:
-      return read(float());
-    case DType::F64:
-      return read(double());
-    case DType::I64:
-      return read(int64_t());
-    case DType::I32:
-      return read(int32_t());
-    case DType::I8:
-      return read(int8_t());
-    case DType::U8:
-    case DType::Bool:
-      return read(uint8_t());
-    }
-    return 0;
+  auto element = [](const NpyArray &a, int64_t i) {
+    return loadElement(a.dtype, a.bytes.data(), i);
   };
   d.values.resize(x.numElements());
   for (int64_t i = 0; i < x.numElements(); ++i) {

@@ -15,19 +15,11 @@ namespace {
 /// Parses "f32[64,784]" (see compiler/Codegen.h).
 TensorSpec parseSpec(const std::string &text) {
   TensorSpec spec;
-  spec.text = text;
   size_t open = text.find('[');
-  std::string name = text.substr(0, open);
-  const DType all[] = {DType::F32, DType::F64, DType::I64, DType::I32,
-                       DType::I8,  DType::U8,  DType::Bool};
-  bool found = false;
-  for (DType d : all)
-    if (name == dtypeName(d)) {
-      spec.dtype = d;
-      found = true;
-    }
-  if (!found || open == std::string::npos)
+  std::optional<DType> dtype = dtypeFromName(text.substr(0, open));
+  if (!dtype || open == std::string::npos)
     throw Error("internal error: bad signature '" + text + "'");
+  spec.dtype = *dtype;
   std::string dims = text.substr(open + 1, text.size() - open - 2);
   size_t start = 0;
   while (start < dims.size()) {
@@ -54,13 +46,6 @@ std::vector<TensorSpec> parseList(const std::string &text) {
 }
 
 } // namespace
-
-int64_t TensorSpec::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
 
 void Function::call(std::vector<void *> &a) const {
   void *fn = entry->fn;
@@ -164,8 +149,8 @@ std::vector<NamedTensor> anvil::storedParameters() {
     const AnvilParam &p = anvil_model_params[i];
     TensorSpec spec = parseSpec(p.type);
     const char *data = static_cast<const char *>(p.storage);
-    values.push_back({p.name, spec.dtype, spec.shape,
-                      std::vector<char>(data, data + p.bytes)});
+    spec.name = p.name;
+    values.push_back({spec, std::vector<char>(data, data + p.bytes)});
   }
   return values;
 }

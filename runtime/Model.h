@@ -47,17 +47,10 @@ void omp_set_num_threads(int);
 
 namespace anvil {
 
-/// One argument or result: dtype and shape, and the "f32[64,784]" text.
-struct TensorSpec {
-  DType dtype;
-  std::vector<int64_t> shape;
-  std::string text;
-  int64_t numElements() const;
-};
-
 /// An entry point of the model.
 struct Function {
   const AnvilFunction *entry;
+  /// The arguments and results (unnamed), from the signature.
   std::vector<TensorSpec> inputs, outputs;
 
   /// Calls it; `args` are the inputs' then the outputs' buffers.

@@ -104,7 +104,8 @@ int64_t countSamples(const Function &fn, const std::string &function,
                 std::to_string(a.shape[0]) + ")";
       throw Error(paths[i] + ": holds a " + dtypeName(a.dtype) +
                   " array of shape " + shapeText(a.shape) + ", but input " +
-                  std::to_string(i) + " of " + function + " is " + spec.text +
+                  std::to_string(i) + " of " + function + " is " +
+                  spec.typeText() +
                   (batch > 0 ? " or " + anySamples(spec) : "") + "; " + hint);
     }
     if (batch == 0)

@@ -18,27 +18,6 @@ using namespace anvil;
 
 namespace {
 
-struct DTypeInfo {
-  DType dtype;
-  const char *name;
-  const char *descr; // numpy's type string, little-endian
-  size_t size;
-};
-
-const DTypeInfo kDTypes[] = {
-    {DType::F32, "f32", "<f4", 4},   {DType::F64, "f64", "<f8", 8},
-    {DType::I64, "i64", "<i8", 8},   {DType::I32, "i32", "<i4", 4},
-    {DType::I8, "i8", "|i1", 1},     {DType::U8, "u8", "|u1", 1},
-    {DType::Bool, "bool", "|b1", 1},
-};
-
-const DTypeInfo &info(DType dtype) {
-  for (const DTypeInfo &i : kDTypes)
-    if (i.dtype == dtype)
-      return i;
-  throw Error("internal error: unknown dtype");
-}
-
 [[noreturn]] void fail(const std::string &path, const std::string &what) {
   throw Error(path + ": " + what);
 }
@@ -68,19 +47,6 @@ std::string headerField(const std::string &path, const std::string &header,
 }
 
 } // namespace
-
-size_t anvil::dtypeSize(DType dtype) { return info(dtype).size; }
-const char *anvil::dtypeName(DType dtype) { return info(dtype).name; }
-
-int64_t anvil::byteCount(DType dtype, const std::vector<int64_t> &shape) {
-  uint64_t n = dtypeSize(dtype);
-  for (int64_t d : shape) {
-    if (d < 0 || (d != 0 && n > (uint64_t(1) << 62) / uint64_t(d)))
-      return -1;
-    n *= d;
-  }
-  return static_cast<int64_t>(n);
-}
 
 int64_t NpyArray::numElements() const {
   int64_t n = 1;
@@ -117,19 +83,14 @@ NpyArray anvil::readNpy(const std::string &path) {
 
   NpyArray array;
   std::string descr = headerField(path, header, "descr");
-  bool known = false;
-  for (const DTypeInfo &i : kDTypes) {
-    // numpy writes one-byte types with '|' but '<' is also seen.
-    std::string alt = std::string("<") + (i.descr + 1);
-    if (descr == std::string("'") + i.descr + "'" || descr == "'" + alt + "'") {
-      array.dtype = i.dtype;
-      known = true;
-    }
-  }
-  if (!known)
+  std::optional<DType> dtype;
+  if (descr.size() > 2 && descr.front() == '\'' && descr.back() == '\'')
+    dtype = dtypeFromNpy(descr.substr(1, descr.size() - 2));
+  if (!dtype)
     fail(path, "element type " + descr +
                    " is not supported (use float32, float64, int64, int32, "
                    "int8, uint8 or bool, little-endian)");
+  array.dtype = *dtype;
   if (headerField(path, header, "fortran_order") != "False")
     fail(path, "Fortran-order arrays are not supported; save a C-order array "
                "(numpy.ascontiguousarray)");
@@ -171,7 +132,8 @@ void anvil::writeNpy(const std::string &path, const NpyArray &array) {
     dims += (i ? ", " : "") + std::to_string(array.shape[i]);
   if (array.shape.size() == 1)
     dims += ","; // python's one-element tuple
-  std::string header = std::string("{'descr': '") + info(array.dtype).descr +
+  std::string header = std::string("{'descr': '") +
+                       dtypeInfo(array.dtype).npyDescr +
                        "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so that magic + version + length + header is a multiple of 64.
   size_t total = 10 + header.size() + 1;

@@ -11,6 +11,7 @@
 #ifndef ANVIL_RUNTIME_NPY_H
 #define ANVIL_RUNTIME_NPY_H
 
+#include "runtime/DType.h"
 #include "runtime/File.h"
 
 #include <cstdint>
@@ -18,17 +19,6 @@
 #include <vector>
 
 namespace anvil {
-
-/// Element types of tensors crossing the runtime's file boundaries.
-enum class DType { F32, F64, I64, I32, I8, U8, Bool };
-
-/// Bytes per element of `dtype`.
-size_t dtypeSize(DType dtype);
-/// A short name: "f32", "i64", "bool", ...
-const char *dtypeName(DType dtype);
-/// The bytes of a dense array of `dtype` and `shape`, or -1 if a dimension
-/// is negative or the count overflows (beyond 2^62).
-int64_t byteCount(DType dtype, const std::vector<int64_t> &shape);
 
 /// A dense array as stored in a file: element type, shape and raw bytes in
 /// C order, little-endian.

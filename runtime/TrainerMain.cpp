@@ -343,15 +343,15 @@ Model checkModel(const Options &o) {
       scores.shape.size() != 2)
     throw Error("this trainer classifies: the model must take f32 samples "
                 "and @forward return [batch, classes] scores (it maps " +
-                input.text + " to " + scores.text + ")");
+                input.typeText() + " to " + scores.typeText() + ")");
   m.classes = scores.shape[1];
   bool oneHot = (target.dtype == DType::F32 || target.dtype == DType::F64) &&
                 target.shape == scores.shape;
   if (!oneHot && (target.dtype != DType::I64 || target.shape.size() != 1))
-    throw Error("the loss's target is " + target.text +
+    throw Error("the loss's target is " + target.typeText() +
                 "; the trainer gives labels (i64[batch]) or their one-hot "
                 "rows (" +
-                scores.text + ")");
+                scores.typeText() + ")");
   return m;
 }
 
@@ -380,7 +380,7 @@ void loadDatasets(const Options &o, const Model &m, Dataset &train,
       throw Error(d->source + ": holds no samples");
     if (input.numElements() / m.batch != d->features)
       throw Error(d->source + ": samples have " + std::to_string(d->features) +
-                  " features, but the model takes " + input.text +
+                  " features, but the model takes " + input.typeText() +
                   " (the batch, then one sample of " +
                   std::to_string(input.numElements() / m.batch) + ")");
     for (int64_t i = 0; i < d->count; ++i)

@@ -13,10 +13,6 @@ namespace {
 
 constexpr char kMagic[8] = {'A', 'N', 'V', 'I', 'L', 'W', 'T', 'S'};
 constexpr uint32_t kVersion = 2;
-/// The element type codes of the file, in code order (see Weights.h); kept
-/// apart from the DType enum so that reordering it cannot change the format.
-constexpr DType kDTypes[] = {DType::F32, DType::F64, DType::I64, DType::I32,
-                             DType::I8,  DType::U8,  DType::Bool};
 constexpr uint8_t kMaxRank = 16;
 
 template <typename T> void put(std::string &out, T value) {
@@ -39,26 +35,14 @@ T get(const std::string &path, const std::string &data, size_t &at) {
 
 } // namespace
 
-std::string anvil::tensorTypeText(DType dtype,
-                                  const std::vector<int64_t> &shape) {
-  std::string s = std::string(dtypeName(dtype)) + "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-std::string NamedTensor::typeText() const {
-  return tensorTypeText(dtype, shape);
-}
-
 NamedTensor anvil::scalarTensor(const std::string &name, int64_t value) {
-  NamedTensor t{name, DType::I64, {}, std::vector<char>(sizeof(value))};
+  NamedTensor t{{name, DType::I64, {}}, std::vector<char>(sizeof(value))};
   std::memcpy(t.bytes.data(), &value, sizeof(value));
   return t;
 }
 
 NamedTensor anvil::scalarTensor(const std::string &name, double value) {
-  NamedTensor t{name, DType::F64, {}, std::vector<char>(sizeof(value))};
+  NamedTensor t{{name, DType::F64, {}}, std::vector<char>(sizeof(value))};
   std::memcpy(t.bytes.data(), &value, sizeof(value));
   return t;
 }
@@ -69,17 +53,14 @@ void anvil::writeWeights(const std::string &path,
   put<uint32_t>(out, kVersion);
   put<uint32_t>(out, tensors.size());
   for (const NamedTensor &t : tensors) {
-    if (byteCount(t.dtype, t.shape) != static_cast<int64_t>(t.bytes.size()) ||
+    if (t.byteSize() != static_cast<int64_t>(t.bytes.size()) ||
         t.shape.size() > kMaxRank)
       throw Error(path + ": internal error: tensor '" + t.name + "' of type " +
                   t.typeText() + " holds " + std::to_string(t.bytes.size()) +
                   " bytes");
     put<uint32_t>(out, t.name.size());
     out += t.name;
-    uint8_t code = 0;
-    while (kDTypes[code] != t.dtype)
-      ++code;
-    put<uint8_t>(out, code);
+    put<uint8_t>(out, dtypeInfo(t.dtype).checkpointCode);
     put<uint8_t>(out, t.shape.size());
     for (int64_t d : t.shape)
       put<uint64_t>(out, d);
@@ -124,15 +105,16 @@ std::vector<NamedTensor> anvil::readWeights(const std::string &path) {
     size_t where = at;
     uint8_t code = get<uint8_t>(path, data, at);
     uint8_t rank = get<uint8_t>(path, data, at);
-    if (code >= std::size(kDTypes) || rank > kMaxRank)
+    std::optional<DType> dtype = dtypeFromCheckpointCode(code);
+    if (!dtype || rank > kMaxRank)
       throw Error(path + ": corrupt weights file (tensor '" + t.name +
                   "' has element type code " + std::to_string(code) +
                   " and rank " + std::to_string(rank) + " at byte offset " +
                   std::to_string(where) + ")");
-    t.dtype = kDTypes[code];
+    t.dtype = *dtype;
     for (uint8_t d = 0; d < rank; ++d)
       t.shape.push_back(static_cast<int64_t>(get<uint64_t>(path, data, at)));
-    int64_t bytes = byteCount(t.dtype, t.shape);
+    int64_t bytes = t.byteSize();
     if (bytes < 0 || static_cast<uint64_t>(bytes) > data.size() - 8 - at)
       throw Error(path + ": corrupt weights file (tensor '" + t.name +
                   "' of type " + t.typeText() + " runs past the end)");

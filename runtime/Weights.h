@@ -11,6 +11,7 @@
 //   per tensor:
 //     u32    name length, then the name (UTF-8)
 //     u8     element type: 0 f32, 1 f64, 2 i64, 3 i32, 4 i8, 5 u8, 6 bool
+//            (DType.h: checkpointCode)
 //     u8     rank, then rank x u64 dimensions
 //     the data: dense, row-major, product(dimensions) x element size bytes
 //   u64      FNV-1a 64 of every byte before it
@@ -32,24 +33,15 @@
 
 namespace anvil {
 
-/// One tensor of a weights file. `bytes` holds exactly
-/// product(shape) x dtypeSize(dtype) bytes.
-struct NamedTensor {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
+/// One tensor of a weights file: its spec and data. `bytes` holds exactly
+/// byteSize() bytes.
+struct NamedTensor : TensorSpec {
   std::vector<char> bytes;
-
-  /// "f32[784,256]", as in the signatures of compiled models.
-  std::string typeText() const;
 };
 
 /// A rank-0 tensor holding `value` (checkpoint metadata such as the epoch).
 NamedTensor scalarTensor(const std::string &name, int64_t value);
 NamedTensor scalarTensor(const std::string &name, double value);
-
-/// "f32[784,256]".
-std::string tensorTypeText(DType dtype, const std::vector<int64_t> &shape);
 
 /// Writes `tensors` to `path` atomically; throws anvil::Error if a tensor's
 /// byte count does not match its type or the file cannot be written.

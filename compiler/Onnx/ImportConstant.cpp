@@ -165,7 +165,7 @@ LogicalResult Importer::fold() {
                                              : ref::BinaryKind::Div;
       result = ref::binary(kind, x, args[1]);
     } else if (type == "Equal") {
-      result = ref::compare("eq", x, args[1]);
+      result = ref::compare(a::ComparePredicate::eq, x, args[1]);
     } else if (type == "Where") {
       result = ref::where(x, args[1], args[2]);
     } else if (type == "Neg") {

@@ -25,30 +25,8 @@ int64_t product(llvm::ArrayRef<int64_t> dims) {
 /// The values of an integer or float array as doubles / int64s.
 std::vector<double> valuesOf(const NpyArray &array) {
   std::vector<double> out(array.numElements());
-  const char *p = array.bytes.data();
-  for (size_t i = 0; i < out.size(); ++i) {
-    switch (array.dtype) {
-    case DType::F32:
-      out[i] = reinterpret_cast<const float *>(p)[i];
-      break;
-    case DType::F64:
-      out[i] = reinterpret_cast<const double *>(p)[i];
-      break;
-    case DType::I64:
-      out[i] = static_cast<double>(reinterpret_cast<const int64_t *>(p)[i]);
-      break;
-    case DType::I32:
-      out[i] = reinterpret_cast<const int32_t *>(p)[i];
-      break;
-    case DType::I8:
-      out[i] = reinterpret_cast<const int8_t *>(p)[i];
-      break;
-    case DType::U8:
-    case DType::Bool:
-      out[i] = reinterpret_cast<const uint8_t *>(p)[i];
-      break;
-    }
-  }
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = ::anvil::loadElement(array.dtype, array.bytes.data(), i);
   return out;
 }
 

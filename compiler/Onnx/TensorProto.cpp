@@ -26,64 +26,15 @@ using ::anvil::NpyArray;
 
 namespace mlir::anvil {
 
-namespace {
-
-/// One row per dtype Anvil reads from ONNX: the ONNX data type, the dtype
-/// and the element type compiled code uses (null: none; uint8 data can be
-/// read and written but not computed on).
-struct DtypeRow {
-  int onnx;
-  DType dtype;
-  Type (*element)(MLIRContext &);
-};
-
-template <typename T> Type floatType(MLIRContext &context) {
-  return T::get(&context);
-}
-template <unsigned Width> Type intType(MLIRContext &context) {
-  return IntegerType::get(&context, Width);
-}
-Type noType(MLIRContext &) { return {}; }
-
-const DtypeRow kDtypes[] = {
-    {onnx::TensorProto::FLOAT, DType::F32, floatType<Float32Type>},
-    {onnx::TensorProto::DOUBLE, DType::F64, floatType<Float64Type>},
-    {onnx::TensorProto::INT64, DType::I64, intType<64>},
-    {onnx::TensorProto::INT32, DType::I32, intType<32>},
-    {onnx::TensorProto::INT8, DType::I8, intType<8>},
-    {onnx::TensorProto::UINT8, DType::U8, noType},
-    {onnx::TensorProto::BOOL, DType::Bool, intType<1>},
-};
-
-} // namespace
-
 std::optional<DType> dtypeOfOnnx(int type) {
-  for (const DtypeRow &row : kDtypes)
-    if (row.onnx == type)
-      return row.dtype;
-  return std::nullopt;
+  return ::anvil::dtypeFromOnnx(type);
 }
 
-int onnxOfDtype(DType dtype) {
-  for (const DtypeRow &row : kDtypes)
-    if (row.dtype == dtype)
-      return row.onnx;
-  return onnx::TensorProto::UNDEFINED;
-}
-
-Type mlirTypeOf(DType dtype, MLIRContext &context) {
-  for (const DtypeRow &row : kDtypes)
-    if (row.dtype == dtype)
-      return row.element(context);
-  return {};
-}
+int onnxOfDtype(DType dtype) { return ::anvil::dtypeInfo(dtype).onnxType; }
 
 int onnxOfElementType(Type type) {
-  for (const DtypeRow &row : kDtypes)
-    if (Type element = row.element(*type.getContext());
-        element && element == type)
-      return row.onnx;
-  return onnx::TensorProto::UNDEFINED;
+  std::optional<DType> dtype = dtypeOf(type);
+  return dtype ? onnxOfDtype(*dtype) : onnx::TensorProto::UNDEFINED;
 }
 
 std::string onnxTypeName(int type) {

@@ -1,14 +1,15 @@
 //===- TensorProto.h - ONNX tensors and data types --------------*- C++ -*-===//
 //
-// The one place that maps ONNX data types to Anvil's dtypes and MLIR element
-// types, and reads and writes onnx.TensorProto payloads; the importer, the
-// exporter and `anvilc run`'s .pb files all use it.
+// ONNX data types against Anvil's dtypes (the ONNX column of the table in
+// runtime/DType.h), and onnx.TensorProto payloads read and written; the
+// importer, the exporter and `anvilc run`'s .pb files all use it.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ANVIL_COMPILER_ONNX_TENSORPROTO_H
 #define ANVIL_COMPILER_ONNX_TENSORPROTO_H
 
+#include "dialects/DTypes.h"
 #include "runtime/Npy.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -31,8 +32,6 @@ std::optional<::anvil::DType> dtypeOfOnnx(int type);
 int onnxOfDtype(::anvil::DType dtype);
 /// "float", "int64", ...; "type N" for a number ONNX does not define.
 std::string onnxTypeName(int type);
-/// The element type compiled code uses for `dtype` (null: none).
-Type mlirTypeOf(::anvil::DType dtype, MLIRContext &context);
 /// The ONNX data type of an element type of compiled code (UNDEFINED: none).
 int onnxOfElementType(Type type);
 

@@ -9,6 +9,7 @@
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Reference/Kernels.h"
 #include "dialects/AnvilOps.h"
+#include "dialects/DTypes.h"
 #include "dialects/ParamInit.h"
 #include "runtime/Error.h"
 
@@ -20,22 +21,6 @@ using namespace anvil;
 using namespace anvil::ref;
 using namespace mlir;
 namespace a = mlir::anvil;
-
-std::optional<DType> ref::dtypeOf(Type type) {
-  if (type.isF32())
-    return DType::F32;
-  if (type.isF64())
-    return DType::F64;
-  if (type.isSignlessInteger(64))
-    return DType::I64;
-  if (type.isSignlessInteger(32))
-    return DType::I32;
-  if (type.isSignlessInteger(8))
-    return DType::I8;
-  if (type.isSignlessInteger(1))
-    return DType::Bool;
-  return std::nullopt;
-}
 
 /// "file:line:col" of `loc`, or "" when it has no file position.
 static std::string positionOf(Location loc) {
@@ -51,7 +36,7 @@ static Shape toShape(ArrayRef<int64_t> values) {
 
 Tensor ref::initialValue(a::ParamOp p, uint64_t seed) {
   auto type = p.getType();
-  return Tensor(*dtypeOf(type.getElementType()), toShape(type.getShape()),
+  return Tensor(*a::dtypeOf(type.getElementType()), toShape(type.getShape()),
                 a::initialValues(p, seed));
 }
 
@@ -85,7 +70,7 @@ std::vector<Tensor> Interpreter::run(StringRef function,
     for (auto [value, tensor] : llvm::zip(op.getResults(), results)) {
       auto type = cast<RankedTensorType>(value.getType());
       if (tensor.shape != toShape(type.getShape()) ||
-          tensor.dtype != dtypeOf(type.getElementType()))
+          tensor.dtype != a::dtypeOf(type.getElementType()))
         throw Error(positionOf(op.getLoc()) +
                     "internal error: the reference kernel of " +
                     op.getName().getStringRef().str() + " made a " +
@@ -130,13 +115,13 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
             data.push_back(isBool ? static_cast<double>(i.getBoolValue())
                                   : static_cast<double>(i.getSExtValue()));
         }
-        return {Tensor(*dtypeOf(elt), toShape(type.getShape()), data)};
+        return {Tensor(*a::dtypeOf(elt), toShape(type.getShape()), data)};
       })
       .Case([&](a::MatmulOp m) -> V {
         return {matmul(in[0], in[1], m.getTransposeA(), m.getTransposeB())};
       })
       .Case([&](a::CompareOp c) -> V {
-        return {compare(c.getPredicate().str(), in[0], in[1])};
+        return {compare(c.getPredicate(), in[0], in[1])};
       })
       .Case([&](a::SelectOp) -> V { return {where(in[0], in[1], in[2])}; })
       .Case([&](a::AddOp) { return bin(BinaryKind::Add); })
@@ -171,7 +156,7 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         return {clip(in[0], bound(c.getMin()), bound(c.getMax()))};
       })
       .Case([&](a::CastOp c) -> V {
-        std::optional<DType> to = dtypeOf(c.getTo());
+        std::optional<DType> to = a::dtypeOf(c.getTo());
         if (!to)
           throw Error("cannot cast to this element type");
         return {castTo(in[0], *to)};
@@ -179,7 +164,7 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::OneHotOp o) -> V {
         Type dtype = o.getDtype() ? *o.getDtype() : Type();
         return {oneHot(in[0], o.getClasses(),
-                       dtype ? *dtypeOf(dtype) : DType::F32)};
+                       dtype ? *a::dtypeOf(dtype) : DType::F32)};
       })
       .Case([&](a::ReluGradOp) -> V { return {reluGrad(in[0], in[1])}; })
       .Case([&](a::SoftmaxOp s) -> V { return {softmax(in[0], s.getAxis())}; })
@@ -278,13 +263,13 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
                        static_cast<uint64_t>(d.getSeed()));
       })
       .Case([&](a::SoftmaxCrossEntropyOp l) -> V {
-        return {softmaxCrossEntropy(in[0], in[1], l.getReduction().str())};
+        return {softmaxCrossEntropy(in[0], in[1], l.getReduction())};
       })
       .Case([&](a::NllLossOp l) -> V {
-        return {nllLoss(in[0], in[1], l.getReduction().str())};
+        return {nllLoss(in[0], in[1], l.getReduction())};
       })
       .Case([&](a::MseLossOp l) -> V {
-        return {mseLoss(in[0], in[1], l.getReduction().str())};
+        return {mseLoss(in[0], in[1], l.getReduction())};
       })
       .Case([&](func::CallOp call) -> V { return run(call.getCallee(), in); })
       .Default([&](Operation *other) -> V {

@@ -23,9 +23,6 @@
 
 namespace anvil::ref {
 
-/// The file dtype of a tensor element type, or nullopt if Anvil has none.
-std::optional<DType> dtypeOf(mlir::Type elementType);
-
 /// The starting value of `param` (mlir::anvil::initialValues) as a tensor.
 Tensor initialValue(mlir::anvil::ParamOp param, uint64_t seed);
 

@@ -16,6 +16,8 @@
 
 using namespace anvil;
 using namespace anvil::ref;
+using mlir::anvil::ComparePredicate;
+using mlir::anvil::LossReduction;
 
 static void require(bool condition, const std::string &what) {
   if (!condition)
@@ -32,27 +34,13 @@ static double nanMax(double a, double b) {
   return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
 }
 
-static bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
+static bool isFloat(DType t) { return dtypeInfo(t).isFloat; }
 
 /// Rounds `v` to what an element of type `t` can hold.
 static double roundTo(DType t, double v) {
-  switch (t) {
-  case DType::F32:
-    return static_cast<float>(v);
-  case DType::F64:
-    return v;
-  case DType::Bool:
-    return v != 0.0 ? 1.0 : 0.0;
-  case DType::I64:
-    return static_cast<double>(static_cast<int64_t>(v));
-  case DType::I32:
-    return static_cast<int32_t>(static_cast<int64_t>(v));
-  case DType::I8:
-    return static_cast<int8_t>(static_cast<int64_t>(v));
-  case DType::U8:
-    return static_cast<uint8_t>(static_cast<int64_t>(v));
-  }
-  return v;
+  char element[8];
+  storeElement(t, element, 0, v);
+  return loadElement(t, element, 0);
 }
 
 //===----------------------------------------------------------------------===//
@@ -116,21 +104,34 @@ Tensor ref::binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs) {
   return out;
 }
 
-Tensor ref::compare(const std::string &predicate, const Tensor &lhs,
+Tensor ref::compare(mlir::anvil::ComparePredicate predicate, const Tensor &lhs,
                     const Tensor &rhs) {
   Tensor out(DType::Bool, broadcastShape(lhs.shape, rhs.shape));
   int64_t flat = 0;
   forEachIndex(out.shape, [&](const Shape &index) {
     double a = lhs.data[broadcastOffset(lhs, index)];
     double b = rhs.data[broadcastOffset(rhs, index)];
-    bool r = predicate == "eq"   ? a == b
-             : predicate == "ne" ? a != b
-             : predicate == "lt" ? a < b
-             : predicate == "le" ? a <= b
-             : predicate == "gt" ? a > b
-             : predicate == "ge"
-                 ? a >= b
-                 : throw Error("unknown predicate '" + predicate + "'");
+    bool r = false;
+    switch (predicate) {
+    case ComparePredicate::eq:
+      r = a == b;
+      break;
+    case ComparePredicate::ne:
+      r = a != b;
+      break;
+    case ComparePredicate::lt:
+      r = a < b;
+      break;
+    case ComparePredicate::le:
+      r = a <= b;
+      break;
+    case ComparePredicate::gt:
+      r = a > b;
+      break;
+    case ComparePredicate::ge:
+      r = a >= b;
+      break;
+    }
     out.data[flat++] = r ? 1.0 : 0.0;
   });
   return out;
@@ -813,15 +814,13 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
 //===----------------------------------------------------------------------===//
 
 /// Applies `reduction` to per-sample losses.
-static Tensor reduceLoss(Tensor losses, const std::string &reduction) {
-  require(reduction == "none" || reduction == "mean" || reduction == "sum",
-          "unknown loss reduction '" + reduction + "'");
-  if (reduction == "none")
+static Tensor reduceLoss(Tensor losses, LossReduction reduction) {
+  if (reduction == LossReduction::None)
     return losses;
   double sum = 0;
   for (double v : losses.data)
     sum += v;
-  if (reduction == "mean" && losses.numElements() > 0)
+  if (reduction == LossReduction::Mean && losses.numElements() > 0)
     sum /= losses.numElements();
   return Tensor(losses.dtype, {}, {sum});
 }
@@ -837,13 +836,13 @@ static int64_t checkedLabel(const Tensor &labels, int64_t row,
 }
 
 Tensor ref::softmaxCrossEntropy(const Tensor &logits, const Tensor &labels,
-                                const std::string &reduction) {
+                                LossReduction reduction) {
   Tensor logp = logSoftmax(logits, 1);
   return nllLoss(logp, labels, reduction);
 }
 
 Tensor ref::nllLoss(const Tensor &logProbs, const Tensor &labels,
-                    const std::string &reduction) {
+                    LossReduction reduction) {
   int64_t n = logProbs.shape[0], c = logProbs.shape[1];
   Tensor losses(logProbs.dtype, {n});
   for (int64_t i = 0; i < n; ++i)
@@ -852,7 +851,7 @@ Tensor ref::nllLoss(const Tensor &logProbs, const Tensor &labels,
 }
 
 Tensor ref::mseLoss(const Tensor &input, const Tensor &target,
-                    const std::string &reduction) {
+                    LossReduction reduction) {
   Tensor diff = binary(BinaryKind::Sub, input, target);
   return reduceLoss(binary(BinaryKind::Mul, diff, diff), reduction);
 }

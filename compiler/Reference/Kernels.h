@@ -15,6 +15,7 @@
 #define ANVIL_COMPILER_REFERENCE_KERNELS_H
 
 #include "compiler/Reference/Tensor.h"
+#include "dialects/AnvilOps.h"
 
 #include <optional>
 #include <string>
@@ -42,7 +43,7 @@ enum class UnaryKind {
 /// numpy-broadcasting elementwise op; integer division truncates.
 Tensor binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs);
 /// `lhs <predicate> rhs` (eq ne lt le gt ge) as a bool tensor, broadcasting.
-Tensor compare(const std::string &predicate, const Tensor &lhs,
+Tensor compare(mlir::anvil::ComparePredicate predicate, const Tensor &lhs,
                const Tensor &rhs);
 /// `condition ? lhs : rhs`, broadcasting all three.
 Tensor where(const Tensor &condition, const Tensor &lhs, const Tensor &rhs);
@@ -142,13 +143,13 @@ std::vector<Tensor> dropout(const Tensor &x, double ratio, bool training,
 
 //===--- Losses -----------------------------------------------------------===//
 
-/// `reduction` is "mean", "sum" or "none".
+/// `reduction` says whether the losses are averaged, summed or kept apart.
 Tensor softmaxCrossEntropy(const Tensor &logits, const Tensor &labels,
-                           const std::string &reduction);
+                           mlir::anvil::LossReduction reduction);
 Tensor nllLoss(const Tensor &logProbs, const Tensor &labels,
-               const std::string &reduction);
+               mlir::anvil::LossReduction reduction);
 Tensor mseLoss(const Tensor &input, const Tensor &target,
-               const std::string &reduction);
+               mlir::anvil::LossReduction reduction);
 
 } // namespace anvil::ref
 

@@ -3,8 +3,6 @@
 #include "compiler/Reference/Tensor.h"
 #include "runtime/Error.h"
 
-#include <cstring>
-
 using namespace anvil;
 using namespace anvil::ref;
 
@@ -70,46 +68,10 @@ double Tensor::at(const Shape &index) const {
   return data[flatIndex(shape, index)];
 }
 
-template <typename T> static void load(const NpyArray &array, Tensor &t) {
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    T v;
-    std::memcpy(&v, array.bytes.data() + i * sizeof(T), sizeof(T));
-    t.data[i] = static_cast<double>(v);
-  }
-}
-
-template <typename T> static void store(const Tensor &t, NpyArray &array) {
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    T v = static_cast<T>(t.data[i]);
-    std::memcpy(array.bytes.data() + i * sizeof(T), &v, sizeof(T));
-  }
-}
-
 Tensor ref::fromNpy(const NpyArray &array) {
   Tensor t(array.dtype, array.shape);
-  switch (array.dtype) {
-  case DType::F32:
-    load<float>(array, t);
-    break;
-  case DType::F64:
-    load<double>(array, t);
-    break;
-  case DType::I64:
-    load<int64_t>(array, t);
-    break;
-  case DType::I32:
-    load<int32_t>(array, t);
-    break;
-  case DType::I8:
-    load<int8_t>(array, t);
-    break;
-  case DType::U8:
-    load<uint8_t>(array, t);
-    break;
-  case DType::Bool:
-    load<bool>(array, t);
-    break;
-  }
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.data[i] = loadElement(array.dtype, array.bytes.data(), i);
   return t;
 }
 
@@ -118,28 +80,7 @@ NpyArray ref::toNpy(const Tensor &t) {
   array.dtype = t.dtype;
   array.shape = t.shape;
   array.bytes.resize(t.numElements() * dtypeSize(t.dtype));
-  switch (t.dtype) {
-  case DType::F32:
-    store<float>(t, array);
-    break;
-  case DType::F64:
-    store<double>(t, array);
-    break;
-  case DType::I64:
-    store<int64_t>(t, array);
-    break;
-  case DType::I32:
-    store<int32_t>(t, array);
-    break;
-  case DType::I8:
-    store<int8_t>(t, array);
-    break;
-  case DType::U8:
-    store<uint8_t>(t, array);
-    break;
-  case DType::Bool:
-    store<bool>(t, array);
-    break;
-  }
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    storeElement(t.dtype, array.bytes.data(), i, t.data[i]);
   return array;
 }

@@ -12,6 +12,7 @@
 #include "compiler/Onnx/Import.h"
 #include "compiler/Reference/Interpreter.h"
 #include "dialects/AnvilOps.h"
+#include "dialects/DTypes.h"
 #include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -100,7 +101,7 @@ static ::anvil::ref::Tensor checkInput(const ::anvil::NpyArray &array,
   auto tensorType = cast<RankedTensorType>(type);
   ::anvil::ref::Shape expected(tensorType.getShape().begin(),
                                tensorType.getShape().end());
-  auto dtype = ::anvil::ref::dtypeOf(tensorType.getElementType());
+  auto dtype = mlir::anvil::dtypeOf(tensorType.getElementType());
   if (t.shape != expected || t.dtype != dtype)
     throw ::anvil::Error(
         path + ": holds a " + ::anvil::dtypeName(t.dtype) + " array of shape " +

@@ -19,8 +19,8 @@
 using namespace mlir;
 using namespace anvilc;
 
-enum class Optimizer { Sgd, Adam, AdamW };
-enum class Loss { Model, CrossEntropy, Nll, Mse };
+using mlir::anvil::TrainLoss;
+using mlir::anvil::TrainOptimizer;
 
 // `anvilc train`.
 static cl::opt<std::string>
@@ -29,25 +29,25 @@ static cl::opt<std::string>
                          "its weights go to <trainer>.weights"),
                 cl::value_desc("file"), cl::init("trainer"),
                 cl::sub(trainCommand()), cl::cat(category()));
-static EnumOpt<Loss> trainLoss(
+static EnumOpt<TrainLoss> trainLoss(
     "loss",
     cl::desc("The loss of @forward's result against the target (default: "
              "the model's own @loss)"),
-    cl::values(clEnumValN(Loss::CrossEntropy, "cross-entropy",
+    cl::values(clEnumValN(TrainLoss::CrossEntropy, "cross-entropy",
                           "Softmax cross-entropy against class indices"),
-               clEnumValN(Loss::Nll, "nll",
+               clEnumValN(TrainLoss::Nll, "nll",
                           "Negative log-likelihood against class indices"),
-               clEnumValN(Loss::Mse, "mse", "Mean squared error")),
-    cl::init(Loss::Model), cl::sub(trainCommand()), cl::cat(category()));
-static EnumOpt<Optimizer>
+               clEnumValN(TrainLoss::Mse, "mse", "Mean squared error")),
+    cl::init(TrainLoss::Model), cl::sub(trainCommand()), cl::cat(category()));
+static EnumOpt<TrainOptimizer>
     optimizer("optimizer", cl::desc("The optimizer (default: sgd)"),
-              cl::values(clEnumValN(Optimizer::Sgd, "sgd",
+              cl::values(clEnumValN(TrainOptimizer::Sgd, "sgd",
                                     "SGD (with --momentum, --nesterov)"),
-                         clEnumValN(Optimizer::Adam, "adam",
+                         clEnumValN(TrainOptimizer::Adam, "adam",
                                     "Adam (betas 0.9, 0.999, epsilon 1e-8)"),
-                         clEnumValN(Optimizer::AdamW, "adamw",
+                         clEnumValN(TrainOptimizer::AdamW, "adamw",
                                     "AdamW (betas 0.9, 0.999, epsilon 1e-8)")),
-              cl::init(Optimizer::Sgd), cl::sub(trainCommand()),
+              cl::init(TrainOptimizer::Sgd), cl::sub(trainCommand()),
               cl::cat(category()));
 static cl::opt<double> trainLr("lr",
                                cl::desc("Learning rate (the trainer's "
@@ -84,7 +84,7 @@ static cl::opt<std::string> reinit(
     cl::value_desc("regex"), cl::sub(trainCommand()), cl::cat(category()));
 
 int anvilc::trainMain(MLIRContext &context) {
-  if (optimizer != Optimizer::Sgd && (momentum != 0.0 || nesterov))
+  if (optimizer != TrainOptimizer::Sgd && (momentum != 0.0 || nesterov))
     return reportError("--momentum and --nesterov are for --optimizer sgd");
   // Values a step cannot use: the trainer would diverge or never learn.
   auto number = [](double v) { return llvm::formatv("{0}", v).str(); };
@@ -112,13 +112,13 @@ int anvilc::trainMain(MLIRContext &context) {
   job.options.seed = seed;
   job.options.batch = batch;
   job.options.train = true;
-  job.options.optimizer = optimizer.getParser().name(optimizer).str();
+  job.options.optimizer = optimizer;
   job.options.momentum = momentum;
   job.options.nesterov = nesterov;
   job.options.weightDecay = weightDecay;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
-  job.options.loss = trainLoss.getParser().name(trainLoss).str();
+  job.options.loss = trainLoss;
   if (!freeze.empty())
     if (auto matched =
             mlir::anvil::matchParams(*module, freeze, "--freeze", modelPath);
@@ -143,10 +143,9 @@ int anvilc::trainMain(MLIRContext &context) {
   std::string why =
       mlir::anvil::exportOnnx(*module, "forward", seed, false, exported);
   auto bytes = [](const std::string &name, const std::string &data) {
-    ::anvil::NamedTensor t{name,
-                           ::anvil::DType::U8,
-                           {static_cast<int64_t>(data.size())},
-                           std::vector<char>(data.begin(), data.end())};
+    ::anvil::NamedTensor t{
+        {name, ::anvil::DType::U8, {static_cast<int64_t>(data.size())}},
+        std::vector<char>(data.begin(), data.end())};
     return t;
   };
   if (why.empty()) {

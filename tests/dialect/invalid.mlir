@@ -35,7 +35,7 @@ func.func @integer_exp(%a: tensor<3xi64>) {
 // -----
 
 func.func @unknown_init() {
-  // expected-error @+1 {{unknown initializer 'glorot'; expected one of: zeros, ones, uniform, normal, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, dense}}
+  // expected-error @+1 {{'anvil.param' op attribute 'init' failed to satisfy constraint: parameter initializer: one of "zeros", "ones", "uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "dense"}}
   %0 = anvil.param "w" init = "glorot" : tensor<3xf32>
   return
 }
@@ -139,8 +139,17 @@ func.func @gather_elements_size(%x: tensor<4x10xf32>, %l: tensor<5x1xi64>) {
 // -----
 
 func.func @compare_predicate(%l: tensor<4xi64>) {
-  // expected-error @+1 {{unknown predicate 'lg'; expected eq, ne, lt, le, gt or ge}}
+  // expected-error @+1 {{'anvil.compare' op attribute 'predicate' failed to satisfy constraint: comparison predicate: one of "eq", "ne", "lt", "le", "gt", "ge"}}
   %0 = anvil.compare "lg" %l, %l : tensor<4xi64>, tensor<4xi64>
+  return
+}
+
+// -----
+
+// The spelling is the case's name, not its number.
+func.func @compare_predicate_number(%l: tensor<4xi64>) {
+  // expected-error @+1 {{attribute 'predicate' failed to satisfy constraint: comparison predicate}}
+  %0 = "anvil.compare"(%l, %l) {predicate = 0 : i32} : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
   return
 }
 
@@ -660,8 +669,16 @@ func.func @dropout_ratio(%x: tensor<2x8xf32>) {
 // -----
 
 func.func @loss_reduction(%x: tensor<4x10xf32>, %l: tensor<4xi64>) {
-  // expected-error @+1 {{reduction must be "mean", "sum" or "none", got "avg"}}
+  // expected-error @+1 {{'anvil.softmax_cross_entropy' op attribute 'reduction' failed to satisfy constraint: loss reduction: one of "mean", "sum", "none"}}
   %0 = anvil.softmax_cross_entropy %x, %l {reduction = "avg"} : tensor<4x10xf32>, tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @mse_loss_reduction(%x: tensor<4x1xf32>) {
+  // expected-error @+1 {{'anvil.mse_loss' op attribute 'reduction' failed to satisfy constraint: loss reduction: one of "mean", "sum", "none"}}
+  %0 = anvil.mse_loss %x, %x {reduction = "Mean"} : tensor<4x1xf32>, tensor<4x1xf32>
   return
 }
 

@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=cross-entropy" -verify-diagnostics | FileCheck %s --check-prefix=CE
 // RUN: anvil-opt %s -split-input-file -anvil-build-train-step="loss=mse" -verify-diagnostics | FileCheck %s --check-prefix=MSE
 // RUN: not anvil-opt %s -split-input-file -anvil-build-train-step="loss=hinge" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not anvil-opt %s -split-input-file -anvil-build-train-step="optimizer=rmsprop" 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // The loss anvilc train --loss names (the pass's `loss` option) is built
 // here, not by the driver: a @loss of @forward's result against a target.
@@ -29,8 +30,10 @@
 // MSE: anvil.mse_loss
 // MSE-LABEL: func.func @train_step(
 // MSE-SAME: tensor<8x3xf32>, %{{.*}}: tensor<8x2xf32>, %{{.*}}: tensor<f32>) -> tensor<f32>
-// A loss the pass does not know is one error naming it.
-// BAD: error: --loss must be cross-entropy, nll or mse, not 'hinge'
+// A loss the pass does not know is an error naming the option and the value
+// (the option is an enum: its cl::values are the spellings).
+// BAD: for the --loss option: Cannot find option named 'hinge'!
+// BADOPT: for the --optimizer option: Cannot find option named 'rmsprop'!
 func.func @forward(%x: tensor<8x3xf32>) -> tensor<8x2xf32> {
   %w = anvil.param "fc.weight" init = "xavier_uniform" : tensor<3x2xf32>
   %y = anvil.matmul %x, %w : tensor<8x3xf32>, tensor<3x2xf32>

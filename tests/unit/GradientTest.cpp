@@ -410,7 +410,7 @@ TEST_F(GradientTest, TrainStepIsHandComputedAdam) {
   // against the sign of its gradient: m / (1 - b1) = g, v / (1 - b2) = g^2,
   // so the update is lr * g / (|g| + eps).
   mlir::anvil::BuildTrainStepPassOptions options;
-  options.optimizer = "adam";
+  options.optimizer = mlir::anvil::TrainOptimizer::Adam;
   auto module = tinyTrainStep(options);
   ASSERT_TRUE(module);
   Interpreter interpreter(*module);

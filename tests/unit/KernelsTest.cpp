@@ -21,6 +21,8 @@
 
 using namespace anvil;
 using namespace anvil::ref;
+using mlir::anvil::ComparePredicate;
+using mlir::anvil::LossReduction;
 
 namespace {
 
@@ -84,12 +86,11 @@ TEST(GatherElementsTest, PicksAlongTheAxis) {
 TEST(BinaryTest, CompareBroadcastsAndNaNIsUnordered) {
   Tensor a = f64({2, 2}, {1, 2, NAN, 4});
   Tensor b = f64({2}, {2, 2});
-  EXPECT_TENSOR(compare("lt", a, b), ({2, 2}), ({1, 0, 0, 0}));
-  EXPECT_TENSOR(compare("ge", a, b), ({2, 2}), ({0, 1, 0, 1}));
-  EXPECT_TENSOR(compare("eq", a, b), ({2, 2}), ({0, 1, 0, 0}));
-  EXPECT_TENSOR(compare("ne", a, b), ({2, 2}), ({1, 0, 1, 1}));
-  EXPECT_EQ(compare("eq", a, b).dtype, DType::Bool);
-  EXPECT_THROW(compare("lg", a, b), Error);
+  EXPECT_TENSOR(compare(ComparePredicate::lt, a, b), ({2, 2}), ({1, 0, 0, 0}));
+  EXPECT_TENSOR(compare(ComparePredicate::ge, a, b), ({2, 2}), ({0, 1, 0, 1}));
+  EXPECT_TENSOR(compare(ComparePredicate::eq, a, b), ({2, 2}), ({0, 1, 0, 0}));
+  EXPECT_TENSOR(compare(ComparePredicate::ne, a, b), ({2, 2}), ({1, 0, 1, 1}));
+  EXPECT_EQ(compare(ComparePredicate::eq, a, b).dtype, DType::Bool);
 }
 
 TEST(BinaryTest, WherePicksPerElement) {
@@ -1167,47 +1168,51 @@ TEST(DropoutTest, SeedFixesTheMask) {
 TEST(SoftmaxCrossEntropyTest, Reductions) {
   Tensor logits = f64({2, 3}, {1, 2, 3, 0, 0, 0});
   Tensor labels = i64({2}, {2, 0});
-  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "none"), ({2}),
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, LossReduction::None), ({2}),
                 ({0.4076059644443806, 1.0986122886681098}));
-  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "sum"), ({}),
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, LossReduction::Sum), ({}),
                 ({1.5062182531124904}));
-  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, "mean"), ({}),
+  EXPECT_TENSOR(softmaxCrossEntropy(logits, labels, LossReduction::Mean), ({}),
                 ({0.7531091265562452}));
 }
 
 TEST(SoftmaxCrossEntropyTest, LargeLogitsAreStable) {
   // -log softmax([1000, 0])[1] = 1000 + ln(1 + e^-1000) = 1000.
-  Tensor loss =
-      softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {1}), "mean");
+  Tensor loss = softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {1}),
+                                    LossReduction::Mean);
   ASSERT_EQ(loss.data.size(), 1u);
   EXPECT_TRUE(std::isfinite(loss.data[0]));
   EXPECT_NEAR(loss.data[0], 1000.0, 1e-9);
   // And the right label costs nothing.
-  EXPECT_NEAR(
-      softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {0}), "sum").data[0],
-      0.0, 1e-9);
+  EXPECT_NEAR(softmaxCrossEntropy(f64({1, 2}, {1000, 0}), i64({1}, {0}),
+                                  LossReduction::Sum)
+                  .data[0],
+              0.0, 1e-9);
 }
 
 TEST(SoftmaxCrossEntropyTest, LabelOutOfRangeThrows) {
   Tensor logits = f64({2, 2}, {1, 2, 3, 4});
-  EXPECT_THROW(softmaxCrossEntropy(logits, i64({2}, {0, 2}), "mean"),
-               anvil::Error);
-  EXPECT_THROW(softmaxCrossEntropy(logits, i64({2}, {-1, 0}), "mean"),
-               anvil::Error);
+  EXPECT_THROW(
+      softmaxCrossEntropy(logits, i64({2}, {0, 2}), LossReduction::Mean),
+      anvil::Error);
+  EXPECT_THROW(
+      softmaxCrossEntropy(logits, i64({2}, {-1, 0}), LossReduction::Mean),
+      anvil::Error);
 }
 
 TEST(NllLossTest, Reductions) {
   // Picks -logp[0][1] = 2.3 and -logp[1][0] = 1.2.
   Tensor logp = f64({2, 2}, {-0.1, -2.3, -1.2, -0.4});
   Tensor labels = i64({2}, {1, 0});
-  EXPECT_TENSOR(nllLoss(logp, labels, "none"), ({2}), ({2.3, 1.2}));
-  EXPECT_TENSOR(nllLoss(logp, labels, "sum"), ({}), ({3.5}));
-  EXPECT_TENSOR(nllLoss(logp, labels, "mean"), ({}), ({1.75}));
+  EXPECT_TENSOR(nllLoss(logp, labels, LossReduction::None), ({2}),
+                ({2.3, 1.2}));
+  EXPECT_TENSOR(nllLoss(logp, labels, LossReduction::Sum), ({}), ({3.5}));
+  EXPECT_TENSOR(nllLoss(logp, labels, LossReduction::Mean), ({}), ({1.75}));
 }
 
 TEST(NllLossTest, LabelOutOfRangeThrows) {
   Tensor logp = f64({1, 2}, {-0.1, -2.3});
-  EXPECT_THROW(nllLoss(logp, i64({1}, {5}), "mean"), anvil::Error);
+  EXPECT_THROW(nllLoss(logp, i64({1}, {5}), LossReduction::Mean), anvil::Error);
 }
 
 TEST(MseLossTest, Reductions) {
@@ -1215,9 +1220,10 @@ TEST(MseLossTest, Reductions) {
   // mean 2.0625.
   Tensor input = f64({2, 2}, {1, 2, 3, 4});
   Tensor target = f64({2, 2}, {1, 0, 5, 4.5});
-  EXPECT_TENSOR(mseLoss(input, target, "none"), ({2, 2}), ({0, 4, 4, 0.25}));
-  EXPECT_TENSOR(mseLoss(input, target, "sum"), ({}), ({8.25}));
-  EXPECT_TENSOR(mseLoss(input, target, "mean"), ({}), ({2.0625}));
+  EXPECT_TENSOR(mseLoss(input, target, LossReduction::None), ({2, 2}),
+                ({0, 4, 4, 0.25}));
+  EXPECT_TENSOR(mseLoss(input, target, LossReduction::Sum), ({}), ({8.25}));
+  EXPECT_TENSOR(mseLoss(input, target, LossReduction::Mean), ({}), ({2.0625}));
 }
 
 namespace {

@@ -50,9 +50,12 @@ TEST(RandomTest, UniformInUnitInterval) {
 // Parameter initialization
 //===----------------------------------------------------------------------===//
 
+/// The spec of initializer `init`, spelled as in .mlir ("kaiming_uniform").
 ParamInit spec(const std::string &init, uint64_t seed = 0) {
   ParamInit s;
-  s.init = init;
+  std::optional<Initializer> kind = symbolizeInitializer(init);
+  EXPECT_TRUE(kind.has_value()) << init;
+  s.init = kind.value_or(Initializer::Zeros);
   s.seed = seed;
   return s;
 }
@@ -171,8 +174,18 @@ TEST(InitParamTest, F32ValuesAreRoundedToSinglePrecision) {
     EXPECT_EQ(v, static_cast<double>(static_cast<float>(v)));
 }
 
-TEST(InitParamTest, UnknownInitializerThrows) {
-  EXPECT_THROW(initParam(spec("glorot"), DType::F32, {2}), anvil::Error);
+TEST(InitParamTest, DenseHasNoRule) {
+  // A dense param's values are its `value` attribute (initialValues).
+  EXPECT_THROW(initParam(spec("dense"), DType::F32, {2}), anvil::Error);
+}
+
+TEST(InitParamTest, EveryInitializerRoundTripsItsSpelling) {
+  for (uint32_t i = 0; i <= getMaxEnumValForInitializer(); ++i) {
+    std::optional<Initializer> kind = symbolizeInitializer(i);
+    ASSERT_TRUE(kind.has_value());
+    EXPECT_EQ(symbolizeInitializer(stringifyInitializer(*kind)), kind);
+  }
+  EXPECT_FALSE(symbolizeInitializer("glorot").has_value());
 }
 
 } // namespace

@@ -44,23 +44,23 @@ Value scalar(DivOp, OpBuilder &b, Location loc, ValueRange a) {
                        : b.create<arith::DivSIOp>(loc, a[0], a[1]).getResult();
 }
 Value scalar(CompareOp op, OpBuilder &b, Location loc, ValueRange a) {
-  StringRef p = op.getPredicate();
+  ComparePredicate p = op.getPredicate();
   if (isFloat(a[0])) {
     // Ordered, so that NaN compares false, except `ne` (unordered).
-    auto predicate = p == "eq"   ? arith::CmpFPredicate::OEQ
-                     : p == "ne" ? arith::CmpFPredicate::UNE
-                     : p == "lt" ? arith::CmpFPredicate::OLT
-                     : p == "le" ? arith::CmpFPredicate::OLE
-                     : p == "gt" ? arith::CmpFPredicate::OGT
-                                 : arith::CmpFPredicate::OGE;
+    auto predicate = p == ComparePredicate::eq   ? arith::CmpFPredicate::OEQ
+                     : p == ComparePredicate::ne ? arith::CmpFPredicate::UNE
+                     : p == ComparePredicate::lt ? arith::CmpFPredicate::OLT
+                     : p == ComparePredicate::le ? arith::CmpFPredicate::OLE
+                     : p == ComparePredicate::gt ? arith::CmpFPredicate::OGT
+                                                 : arith::CmpFPredicate::OGE;
     return b.create<arith::CmpFOp>(loc, predicate, a[0], a[1]);
   }
-  auto predicate = p == "eq"   ? arith::CmpIPredicate::eq
-                   : p == "ne" ? arith::CmpIPredicate::ne
-                   : p == "lt" ? arith::CmpIPredicate::slt
-                   : p == "le" ? arith::CmpIPredicate::sle
-                   : p == "gt" ? arith::CmpIPredicate::sgt
-                               : arith::CmpIPredicate::sge;
+  auto predicate = p == ComparePredicate::eq   ? arith::CmpIPredicate::eq
+                   : p == ComparePredicate::ne ? arith::CmpIPredicate::ne
+                   : p == ComparePredicate::lt ? arith::CmpIPredicate::slt
+                   : p == ComparePredicate::le ? arith::CmpIPredicate::sle
+                   : p == ComparePredicate::gt ? arith::CmpIPredicate::sgt
+                                               : arith::CmpIPredicate::sge;
   return b.create<arith::CmpIOp>(loc, predicate, a[0], a[1]);
 }
 Value scalar(SelectOp, OpBuilder &b, Location loc, ValueRange a) {

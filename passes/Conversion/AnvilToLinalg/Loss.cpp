@@ -22,14 +22,14 @@ namespace {
 
 /// Applies `reduction` to the unreduced losses.
 Value reduceLoss(OpBuilder &b, Location loc, Value losses,
-                 StringRef reduction) {
-  if (reduction == "none")
+                 LossReduction reduction) {
+  if (reduction == LossReduction::None)
     return losses;
   auto type = cast<RankedTensorType>(losses.getType());
   SmallVector<int64_t> all;
   for (int64_t d = 0; d < type.getRank(); ++d)
     all.push_back(d);
-  return buildSum(b, loc, losses, all, reduction == "mean", false);
+  return buildSum(b, loc, losses, all, reduction == LossReduction::Mean, false);
 }
 
 /// -logp[n, labels[n]] for every n.
