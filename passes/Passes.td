@@ -340,6 +340,9 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     "::mlir::transform::TransformDialect"
   ];
   let options = [
+    Option<"pack", "pack", "bool", "true",
+           "Pack B's 32-column slivers into contiguous buffers in each block "
+           "(off: the register tiles read B's rows in place)">,
     Option<"peel", "peel", "bool", "true",
            "Peel the last register tile of widths 16 does not divide (off: "
            "tiles are divisors of the width, such as 7 or 28 lanes)">,
