@@ -152,8 +152,20 @@ std::string blockSchedule(int64_t id, const Plan &p) {
     %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %fa{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
                        id)
                        .str();
+  // Without an epilogue the accumulator's start still runs per block: the
+  // block's zeros are written just before the product reads them, in cache
+  // (a separate fill is one more pass over all of C, as long as the product
+  // itself when K is small).
+  std::string initBlocks = llvm::formatv(
+                               R"mlir(
+    %init{0} = transform.get_producer_of_operand %mm{0}[2] : (!transform.any_op) -> !transform.any_op
+    %par{0}, %forall{0} = transform.structured.tile_using_forall %mm{0} tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %forall{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
+                               id, p.mc, p.nc)
+                               .str();
   std::string blocks =
-      p.parallel && p.epilogue ? fusedBlocks
+      p.parallel && p.epilogue   ? fusedBlocks
+      : p.parallel && p.fuseInit ? initBlocks
       : p.parallel
           ? llvm::formatv("%par{0}, %forall{0} = "
                           "transform.structured.tile_using_forall %mm{0} "
@@ -416,12 +428,12 @@ struct TileAndVectorizePass
       op->setAttr(kTag, tagOf(id));
       // The epilogue anvil-fuse-matmul-epilogue marked, and the op that
       // starts the accumulator (zeros or a broadcast bias), if only the
-      // matmul reads it: both run in the matmul's blocks.
+      // matmul reads it: both run in the matmul's parallel blocks.
       Operation *epilogue = nullptr;
       if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue))
         epilogue = *op->user_begin();
       Operation *init = op.getDpsInits()[0].getDefiningOp();
-      bool fuseInit = epilogue && init && init->hasOneUse() &&
+      bool fuseInit = init && init->hasOneUse() &&
                       isa<linalg::FillOp, linalg::GenericOp>(init);
       if (epilogue)
         epilogue->setAttr(kTag, tagOf(id));
