@@ -2,7 +2,7 @@
 //
 // The oneDNN side of bench/run.py: for each size M,N,K on the command line,
 // creates a oneDNN f32 matmul primitive on the CPU engine, runs it a few
-// times to warm up, then N times, and prints "M N K median_ms" per size.
+// times to warm up, then N times, and prints "M N K median_ms min_ms" per size.
 // Threads follow OMP_NUM_THREADS (oneDNN's OpenMP runtime), as Anvil's
 // benchmark sets it.
 //
@@ -54,8 +54,9 @@ int main(int argc, char **argv) {
                        .count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("%ld %ld %ld %.6f\n", static_cast<long>(m),
-                static_cast<long>(n), static_cast<long>(k), ms[ms.size() / 2]);
+    std::printf("%ld %ld %ld %.6f %.6f\n", static_cast<long>(m),
+                static_cast<long>(n), static_cast<long>(k), ms[ms.size() / 2],
+                ms.front());
   }
   return 0;
 }

@@ -424,12 +424,18 @@ def matmul(args, anvil):
              "|---|---|---|---|---|"]
     shapes = [(s, s, s) for s in (64, 128, 256, 512, 1024)]
     shapes += [(64, 256, 784), (64, 128, 256), (64, 10, 128)]
+    # A convolution's GEMM per image (passes/Conversion/AnvilToLinalg/Conv.cpp):
+    # M = output channels, N = output pixels, K = input channels x kernel
+    # window; B is the im2col buffer (or a 1x1 convolution's input), rows N
+    # floats apart. ResNet-18's 3x3 convolutions, then ResNet-50's 1x1 ones.
+    shapes += [(64, 3136, 576), (128, 784, 1152), (256, 196, 2304), (512, 49, 4608),
+               (64, 3136, 64), (256, 3136, 64), (1024, 196, 256), (2048, 49, 512)]
     exes = {shape: anvil.compile("mm_%dx%dx%d" % shape, matmul_model(*shape)) for shape in shapes}
     for t in (1, 2):
         flat = [str(v) for shape in shapes for v in shape]
         dnnl = {}
         for line in sh([onednn, str(runs)] + flat, threads_env(t)).splitlines():
-            m, n, k, ms = line.split()
+            m, n, k, ms = line.split()[:4]
             dnnl[(int(m), int(n), int(k))] = float(ms)
         for shape in shapes:
             flop = 2.0 * shape[0] * shape[1] * shape[2]

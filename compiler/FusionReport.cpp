@@ -22,6 +22,7 @@
 #include "compiler/FusionReport.h"
 
 #include "dialects/AnvilOps.h"
+#include "passes/MatmulSchedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -358,6 +359,8 @@ private:
   std::string epilogueRefusal(Operation *producer, Operation *consumer,
                               Value operand) {
     std::string name = opName(producer);
+    // The M x N x K of the one linalg.matmul the product lowers to.
+    int64_t m = 0, n = 0, k = 0;
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
@@ -366,11 +369,20 @@ private:
         return llvm::formatv("at batch {0} the convolution's product is "
                              "transposed to NCHW before its consumers",
                              out.getDimSize(0));
+      auto w = cast<ShapedType>(conv.getWeight().getType());
+      m = out.getDimSize(1);
+      n = out.getDimSize(2) * out.getDimSize(3);
+      k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
     } else if (auto mm = dyn_cast<MatmulOp>(producer)) {
       auto lhs = cast<ShapedType>(mm.getLhs().getType());
       auto rhs = cast<ShapedType>(mm.getRhs().getType());
       if (rhs.getRank() != 2 || (lhs.getRank() != 2 && mm.getTransposeA()))
         return "a batched product has no matmul epilogue";
+      // A batched lhs folds its batch into M.
+      auto out = cast<ShapedType>(mm.getType());
+      n = out.getDimSize(out.getRank() - 1);
+      m = elementsOf(out) / std::max<int64_t>(1, n);
+      k = lhs.getDimSize(mm.getTransposeA() ? 0 : lhs.getRank() - 1);
     } else {
       return "elementwise ops fuse only with elementwise producers";
     }
@@ -381,7 +393,7 @@ private:
              " users";
     if (consumer->getResult(0).getType() != operand.getType())
       return "it broadcasts the product to another shape";
-    if (flopsOf(producer) < 8'000'000)
+    if (!matmulRunsInParallelBlocks(m, n, k))
       return "the product is below 8 MFLOP, too small for parallel blocks: "
              "its epilogue stays a separate loop";
     return "";

@@ -123,7 +123,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     pm.addPass(createFuseMatmulEpiloguePass());
   // Matmuls get cache and register tiles and become vector FMAs (before
   // fusion, which would fold reshapes into them and hide them as generics).
-  pm.addPass(createTileAndVectorizePass());
+  TileAndVectorizePassOptions tiling;
+  tiling.pack = options.packMatmul;
+  pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
   if (options.fuseElementwise)

@@ -61,6 +61,9 @@ struct PipelineOptions {
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;
+  /// Pack B's slivers into contiguous buffers in the matmul schedule
+  /// (anvil-tile-and-vectorize's `pack`).
+  bool packMatmul = true;
   /// Each loop nest in a function of its own (anvil-outline-kernels), so
   /// that LLVM compiles small functions, in parallel.
   bool outlineKernels = true;

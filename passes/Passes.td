@@ -333,7 +333,14 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     does not divide (a convolution's 196 or 49 output pixels) keeps whole
     32- or 16-lane register tiles instead of narrow divisors: the last tile
     of each column block is peeled off (`transform.loop.peel`) into its own
-    narrower, still full and static, tile. A static `linalg.batch_matmul`
+    narrower, still full and static, tile. With `pack` (the default), a
+    product with at least two row tiles and a 32-column panel reads B from
+    contiguous copies instead: in each cache block and k block, each 32-column
+    sliver of B (kc rows, N floats apart in B) is copied into a kc x 32
+    buffer that every row tile of the block then reads (the last nc % 32
+    columns into a narrower one, whose tile is peeled as above); the
+    accumulator's start (zeros, a broadcast bias) runs per parallel block.
+    A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence
     built per matmul and applied by the transform interpreter.
@@ -358,6 +365,9 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     "::mlir::transform::TransformDialect"
   ];
   let options = [
+    Option<"pack", "pack", "bool", "true",
+           "Pack B's 32-column slivers into contiguous buffers in each block "
+           "(off: the register tiles read B's rows in place)">,
     Option<"peel", "peel", "bool", "true",
            "Peel the last register tile of widths 16 does not divide (off: "
            "tiles are divisors of the width, such as 7 or 28 lanes)">,

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -48,6 +49,13 @@ int64_t vectorWidth(int64_t n) {
   return tileSize(n, 32);
 }
 
+/// One matmul's schedule: its cache blocks (mc x nc, parallel when the
+/// product is large enough), k blocks (kc) and register tile (mr x nr).
+struct Plan {
+  int64_t mc, nc, kc, mr, nr;
+  bool peel, pack, parallel, epilogue, fuseInit;
+};
+
 /// Cache blocks over (i, j) run in parallel (scf.forall, later OpenMP);
 /// inside each, k blocks, then an (up to) 8x32 register tile with one k step.
 ///
@@ -58,20 +66,32 @@ int64_t vectorWidth(int64_t n) {
 /// vectors (7 or 28 lanes) that waste lanes or spill, and masking every tile
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
-std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
-                           bool allowPeel, bool epilogue, bool fuseInit) {
+Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
+                bool epilogue, bool fuseInit) {
   int64_t mr = tileSize(m, 8);
-  bool peel = allowPeel && n > 16 && n % 16 != 0;
+  // B's panels are packed when a block has at least one whole 32-lane panel
+  // and two row tiles that reuse it (packBlock).
+  bool pack = allowPack && n >= 32 && m >= 2 * mr;
+  bool peel = !pack && allowPeel && n > 16 && n % 16 != 0;
+  // Blocks of any width: a packed block's last, narrower panel, like a
+  // peeled tile, is static.
+  bool anyWidth = peel || pack;
   // Register tile width for a block `nc` wide: with peeling, 32 lanes unless
   // the peeled tile would then need more than one register.
   auto widthFor = [&](int64_t nc) {
+    if (pack)
+      return int64_t(32);
     if (!peel)
       return vectorWidth(nc);
     return nc % 32 <= 16 ? int64_t(32) : int64_t(16);
   };
   int64_t nr = vectorWidth(n);
   int64_t mc = tileSize(m, 128, mr), kc = tileSize(k, 256), nc;
-  if (peel) {
+  // A k without a divisor of at least 32 up to 256 (a prime) would pack a
+  // few rows per copy: one k block instead.
+  if (pack && kc < 32)
+    kc = k;
+  if (anyWidth) {
     // Any divisor: the blocks stay full and static, so that the peeled tile
     // has a static width. A width without one of at least 64 (a prime) is
     // one block.
@@ -82,8 +102,7 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
   } else {
     nc = tileSize(n, 256, nr);
   }
-  // Below ~8 MFLOP a fork/join costs more than it saves: one block.
-  bool parallel = 2.0 * m * n * k >= 8e6;
+  bool parallel = matmulRunsInParallelBlocks(m, n, k);
   if (!parallel) {
     mc = m;
     nc = n;
@@ -91,7 +110,7 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
   }
   // Two threads need at least two blocks: split columns, else rows.
   if (parallel && (m / mc) * (n / nc) < 2) {
-    int64_t step = peel ? 1 : nr, least = peel ? 32 : nr;
+    int64_t step = anyWidth ? 1 : nr, least = anyWidth ? 32 : nr;
     if (int64_t half = tileSize(n, nc / 2, step);
         half < nc && half >= least && nc % half == 0) {
       nc = half;
@@ -101,10 +120,16 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
     }
   }
   peel = peel && nc % nr != 0;
-  // With an epilogue (anvil-fuse-matmul-epilogue), the epilogue is tiled
-  // into the parallel blocks and the matmul, then its accumulator's start,
-  // fused into each: bias, product and epilogue run block by block, while
-  // the block is in cache.
+  return {mc, nc, kc, mr, nr, peel, pack, parallel, epilogue, fuseInit};
+}
+
+/// The first half of a schedule: the cache blocks and the k-block loop
+/// inside them, leaving one tagged block product (A mc x kc, B kc x nc).
+/// With an epilogue (anvil-fuse-matmul-epilogue), the epilogue is tiled
+/// into the parallel blocks and the matmul, then its accumulator's start,
+/// fused into each: bias, product and epilogue run block by block, while
+/// the block is in cache.
+std::string blockSchedule(int64_t id, const Plan &p) {
   std::string fusedBlocks =
       llvm::formatv(
           R"mlir(
@@ -112,36 +137,62 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
     %ep{0} = transform.structured.match ops{{["linalg.generic"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     %ept{0}, %forall{0} = transform.structured.tile_using_forall %ep{0} tile_sizes [{2}, {3}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %par{0}, %fa{0} = transform.structured.fuse_into_containing_op %mm{0} into %forall{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
-          id, kTag, mc, nc,
-          fuseInit ? llvm::formatv(
-                         "%init{0} = transform.get_producer_of_operand "
-                         "%mm{0}[2] : (!transform.any_op) -> !transform.any_op",
-                         id)
-                         .str()
-                   : "")
+          id, kTag, p.mc, p.nc,
+          p.fuseInit
+              ? llvm::formatv(
+                    "%init{0} = transform.get_producer_of_operand "
+                    "%mm{0}[2] : (!transform.any_op) -> !transform.any_op",
+                    id)
+                    .str()
+              : "")
           .str();
-  if (fuseInit)
+  if (p.fuseInit)
     fusedBlocks += llvm::formatv(
                        R"mlir(
     %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %fa{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
                        id)
                        .str();
+  // Without an epilogue the accumulator's start still runs per block: the
+  // block's zeros are written just before the product reads them, in cache
+  // (a separate fill is one more pass over all of C, as long as the product
+  // itself when K is small).
+  std::string initBlocks = llvm::formatv(
+                               R"mlir(
+    %init{0} = transform.get_producer_of_operand %mm{0}[2] : (!transform.any_op) -> !transform.any_op
+    %par{0}, %forall{0} = transform.structured.tile_using_forall %mm{0} tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %forall{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
+                               id, p.mc, p.nc)
+                               .str();
   std::string blocks =
-      parallel && epilogue ? fusedBlocks
-      : parallel
+      p.parallel && p.epilogue   ? fusedBlocks
+      : p.parallel && p.fuseInit ? initBlocks
+      : p.parallel
           ? llvm::formatv("%par{0}, %forall{0} = "
                           "transform.structured.tile_using_forall %mm{0} "
                           "tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> "
                           "(!transform.any_op, !transform.any_op)",
-                          id, mc, nc)
+                          id, p.mc, p.nc)
                 .str()
           : llvm::formatv("%par{0}, %bl{0}:2 = "
                           "transform.structured.tile_using_for %mm{0} "
                           "tile_sizes [{1}, {2}, 0] : (!transform.any_op) -> "
                           "(!transform.any_op, !transform.any_op, "
                           "!transform.any_op)",
-                          id, mc, nc)
+                          id, p.mc, p.nc)
                 .str();
+  return llvm::formatv(
+             R"mlir(
+    %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    {3}
+    %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {2}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+             id, kTag, p.kc, blocks)
+      .str();
+}
+
+/// The second half: the register tiles of the tagged products (i, j, k
+/// with one k step), the last one of a row peeled off when `peel`.
+std::string registerSchedule(int64_t id, int64_t mr, int64_t nr, bool peel) {
   // The peeled loop's tile gets its static width from the canonicalization
   // that runs before vectorization (vectorizeSchedules).
   std::string peeling = peel ? llvm::formatv(
@@ -153,12 +204,21 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
                              : std::string();
   return llvm::formatv(
              R"mlir(
-    %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
-    {7}
-    %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {4}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %blocks{0} tile_sizes [{5}, {6}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op){8}
+    %tb{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %tb{0} tile_sizes [{2}, {3}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op){4}
 )mlir",
-             id, kTag, mc, nc, kc, mr, nr, blocks, peeling)
+             id, kTag, mr, nr, peeling)
+      .str();
+}
+
+/// The copies that pack B's panels: rows of whole vectors.
+std::string packSchedule(int64_t id) {
+  return llvm::formatv(
+             R"mlir(
+    %pk{0} = transform.structured.match ops{{["linalg.copy"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %pkt{0}, %pkl{0} = transform.structured.tile_using_for %pk{0} tile_sizes [1, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+             id, kTag)
       .str();
 }
 
@@ -168,7 +228,7 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
 std::string vectorizeSchedule(int64_t id) {
   return llvm::formatv(
              R"mlir(
-    %tiles{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %tiles{0} = transform.structured.match ops{{["linalg.matmul", "linalg.copy"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     transform.structured.vectorize %tiles{0} : !transform.any_op
 )mlir",
              id, kTag)
@@ -249,13 +309,94 @@ void unbatch(linalg::BatchMatmulOp op) {
   op->erase();
 }
 
+/// Applies one transform sequence (the body of @__transform_main) to the
+/// module.
+LogicalResult applySchedule(ModuleOp module, StringRef body) {
+  std::string text = "module attributes {transform.with_named_sequence} {\n"
+                     "  transform.named_sequence @__transform_main(%module: "
+                     "!transform.any_op {transform.readonly}) {\n" +
+                     body.str() + "    transform.yield\n  }\n}\n";
+  OwningOpRef<ModuleOp> schedule =
+      parseSourceString<ModuleOp>(text, module.getContext(), "anvil-schedule");
+  if (!schedule)
+    return module.emitError(
+        "internal error: the tiling schedule does not parse");
+  Operation *entry = schedule->lookupSymbol("__transform_main");
+  return transform::applyTransformNamedSequence(module, entry, *schedule,
+                                                transform::TransformOptions());
+}
+
+/// The tags packBlock gives the ops it makes.
+struct PackTags {
+  IntegerAttr copies, panels, tail;
+};
+
+/// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
+/// static) panel by panel: for each 32 columns of B, a copy of its kc x 32
+/// sliver into a contiguous buffer, then the mc x 32 product on it; the last
+/// nc % 32 columns likewise into a narrower buffer. The register tiles then
+/// load B's rows one after another from a buffer that stays in L1 while
+/// every row tile of the block reuses it, instead of rows N floats apart in
+/// B (for a convolution's im2col buffer, 4K-aliasing rows on separate
+/// pages). Each sliver is packed once per (k block, column block).
+void packBlock(linalg::MatmulOp op, int64_t nr, const PackTags &tags) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  auto bType = cast<RankedTensorType>(bMat.getType());
+  auto cType = cast<RankedTensorType>(c.getType());
+  int64_t kc = bType.getDimSize(0), nc = bType.getDimSize(1),
+          mc = cType.getDimSize(0);
+  int64_t full = nc / nr * nr, tail = nc - full;
+  Type f = bType.getElementType();
+  auto idx = [&](int64_t v) { return b.getIndexAttr(v); };
+  SmallVector<OpFoldResult> ones = {idx(1), idx(1)};
+  // The product of columns [j, j + width) on a packed copy of B's sliver.
+  auto panel = [&](OpBuilder &nb, Location l, OpFoldResult j, int64_t width,
+                   Value acc, IntegerAttr tag) -> Value {
+    Value sliver = nb.create<tensor::ExtractSliceOp>(
+        l, RankedTensorType::get({kc, width}, f), bMat,
+        SmallVector<OpFoldResult>{idx(0), j},
+        SmallVector<OpFoldResult>{idx(kc), idx(width)}, ones);
+    Value buffer =
+        nb.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{kc, width}, f);
+    auto copy = nb.create<linalg::CopyOp>(l, sliver, buffer);
+    copy->setAttr(kTag, tags.copies);
+    SmallVector<OpFoldResult> at = {idx(0), j}, sizes = {idx(mc), idx(width)};
+    Value accTile = nb.create<tensor::ExtractSliceOp>(
+        l, RankedTensorType::get({mc, width}, f), acc, at, sizes, ones);
+    auto product = nb.create<linalg::MatmulOp>(
+        l, accTile.getType(), ValueRange{a, copy.getResult(0)}, accTile);
+    product->setAttr(kTag, tag);
+    return nb.create<tensor::InsertSliceOp>(l, product.getResult(0), acc, at,
+                                            sizes, ones);
+  };
+  Value result = c;
+  if (full > 0) {
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0),
+          end = b.create<arith::ConstantIndexOp>(loc, full),
+          step = b.create<arith::ConstantIndexOp>(loc, nr);
+    result = b.create<scf::ForOp>(
+                  loc, zero, end, step, ValueRange{c},
+                  [&](OpBuilder &nb, Location l, Value j, ValueRange args) {
+                    nb.create<scf::YieldOp>(
+                        l, panel(nb, l, j, nr, args[0], tags.panels));
+                  })
+                 .getResult(0);
+  }
+  if (tail > 0)
+    result = panel(b, loc, idx(full), tail, result, tags.tail);
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+}
+
 struct TileAndVectorizePass
     : mlir::anvil::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
   using TileAndVectorizePassBase::TileAndVectorizePassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string body;
-    int64_t id = 0;
+    MLIRContext *ctx = &getContext();
     SmallVector<linalg::BatchMatmulOp> batched;
     module.walk([&](linalg::BatchMatmulOp op) {
       if (llvm::all_of(op->getOperandTypes(), [](Type t) {
@@ -267,6 +408,11 @@ struct TileAndVectorizePass
     for (linalg::BatchMatmulOp op : batched)
       unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
+    SmallVector<Plan> plans;
+    std::string blocks;
+    auto tagOf = [&](int64_t id) {
+      return IntegerAttr::get(IntegerType::get(ctx, 64), id);
+    };
     module.walk([&](linalg::MatmulOp op) {
       auto a = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
       auto b = dyn_cast<RankedTensorType>(op.getDpsInputs()[1].getType());
@@ -278,49 +424,78 @@ struct TileAndVectorizePass
         empty.push_back(op);
         return;
       }
-      auto tag = IntegerAttr::get(IntegerType::get(&getContext(), 64), id);
-      op->setAttr(kTag, tag);
+      int64_t id = plans.size();
+      op->setAttr(kTag, tagOf(id));
       // The epilogue anvil-fuse-matmul-epilogue marked, and the op that
       // starts the accumulator (zeros or a broadcast bias), if only the
-      // matmul reads it: both run in the matmul's blocks.
+      // matmul reads it: both run in the matmul's parallel blocks.
       Operation *epilogue = nullptr;
       if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue))
         epilogue = *op->user_begin();
       Operation *init = op.getDpsInits()[0].getDefiningOp();
-      bool fuseInit = epilogue && init && init->hasOneUse() &&
+      bool fuseInit = init && init->hasOneUse() &&
                       isa<linalg::FillOp, linalg::GenericOp>(init);
       if (epilogue)
-        epilogue->setAttr(kTag, tag);
-      body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
-                             a.getDimSize(1), peel, epilogue, fuseInit);
+        epilogue->setAttr(kTag, tagOf(id));
+      plans.push_back(planMatmul(a.getDimSize(0), b.getDimSize(1),
+                                 a.getDimSize(1), peel, pack, epilogue,
+                                 fuseInit));
+      blocks += blockSchedule(id, plans.back());
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
     for (linalg::MatmulOp op : empty) {
       op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
       op->erase();
     }
-    if (id == 0)
+    if (plans.empty())
       return;
-    body += R"mlir(
+    // First the cache and k blocks of every product.
+    if (failed(applySchedule(module, blocks)))
+      return signalPassFailure();
+    // Then B's panels packed in the blocks that pack, and the register
+    // tiles of every product.
+    int64_t next = plans.size();
+    std::string tiles;
+    SmallVector<std::pair<linalg::MatmulOp, int64_t>> toPack;
+    module.walk([&](linalg::MatmulOp op) {
+      if (auto tag = op->getAttrOfType<IntegerAttr>(kTag);
+          tag && plans[tag.getInt()].pack)
+        toPack.push_back({op, tag.getInt()});
+    });
+    for (int64_t id = 0, e = plans.size(); id < e; ++id) {
+      const Plan &p = plans[id];
+      if (!p.pack) {
+        tiles += registerSchedule(id, p.mr, p.nr, p.peel);
+        continue;
+      }
+      // All of this product's blocks have one shape: one set of tags.
+      auto it = llvm::find_if(toPack, [&](auto &e) { return e.second == id; });
+      if (it == toPack.end())
+        continue;
+      auto bType =
+          cast<RankedTensorType>(it->first.getDpsInputs()[1].getType());
+      int64_t nc = bType.getDimSize(1), tail = nc % p.nr;
+      PackTags tags{tagOf(next), tagOf(next + 1), tagOf(next + 2)};
+      tiles += packSchedule(next);
+      if (nc >= p.nr)
+        tiles += registerSchedule(next + 1, p.mr, p.nr, false);
+      // A tail wider than one vector: a 16-lane tile and the rest peeled.
+      if (tail > 0)
+        tiles += registerSchedule(next + 2, p.mr, std::min<int64_t>(tail, 16),
+                                  tail > 16);
+      next += 3;
+      for (auto &[op, tag] : toPack)
+        if (tag == id)
+          packBlock(op, p.nr, tags);
+    }
+    tiles += R"mlir(
     transform.apply_patterns to %module {
       transform.apply_patterns.canonicalization
     } : !transform.any_op
 )mlir";
-    for (int64_t i = 0; i < id; ++i)
-      body += vectorizeSchedule(i);
-    std::string text = "module attributes {transform.with_named_sequence} {\n"
-                       "  transform.named_sequence @__transform_main(%module: "
-                       "!transform.any_op {transform.readonly}) {\n" +
-                       body + kCleanup.str() + "    transform.yield\n  }\n}\n";
-    OwningOpRef<ModuleOp> schedule =
-        parseSourceString<ModuleOp>(text, &getContext(), "anvil-schedule");
-    if (!schedule) {
-      module.emitError("internal error: the tiling schedule does not parse");
-      return signalPassFailure();
-    }
-    Operation *entry = schedule->lookupSymbol("__transform_main");
-    if (failed(transform::applyTransformNamedSequence(
-            module, entry, *schedule, transform::TransformOptions())))
+    for (int64_t i = 0; i < next; ++i)
+      tiles += vectorizeSchedule(i);
+    if (failed(applySchedule(module, tiles + kCleanup.str())))
       return signalPassFailure();
     module.walk([](Operation *op) { op->removeAttr(kTag); });
   }

@@ -147,6 +147,11 @@ static cl::opt<bool>
                       "(anvil-fuse-matmul-epilogue) and pads stay copies "
                       "(anvil-fold-pad-into-producer)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noPackMatmul(
+    "no-pack-matmul",
+    cl::desc("Matmuls read B in place, for comparison: no copies of its "
+             "slivers into contiguous buffers (anvil-tile-and-vectorize)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     "fusion-report", cl::ValueOptional,
     cl::desc("Print every kernel of the model: its source names, pattern, "
@@ -293,6 +298,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
+  job.options.packMatmul = !noPackMatmul;
   job.options.outlineKernels = !noOutlineKernels;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};

@@ -1,5 +1,5 @@
-// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="peel=false" | FileCheck %s --check-prefix=NOPEEL
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="pack=false" | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="pack=false peel=false" | FileCheck %s --check-prefix=NOPEEL
 
 // Parallel cache blocks (the 64x256 result split in two column blocks, so
 // that two threads have work), an 8x32 register tile, and a k loop that

@@ -1,0 +1,74 @@
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
+
+// B packed per block and k block: each 32-column sliver of the 256-row k
+// block is copied row by row into a contiguous 256x32 buffer, which the 8x32
+// register tiles of all 16 row tiles of the block then read; the last 4
+// columns (196 = 6 x 32 + 4) get their own 256x4 buffer and 8x4 tiles.
+// CHECK-LABEL: func @matmul_conv_pixels
+// CHECK-DAG: %[[C192:.*]] = arith.constant 192 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK-DAG: %[[BUF:.*]] = tensor.empty() : tensor<256x32xf32>
+// CHECK-DAG: %[[TAILBUF:.*]] = tensor.empty() : tensor<256x4xf32>
+// CHECK: scf.for %{{.*}} step %{{.*}} iter_args({{.*}}) -> (tensor<128x196xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C192]] step %[[C32]]
+// CHECK: %[[PACKED:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[BUF]]) -> (tensor<256x32xf32>)
+// CHECK: tensor.insert_slice {{.*}} [1, 32] [1, 1] : tensor<1x32xf32> into tensor<256x32xf32>
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: tensor.extract_slice %[[PACKED]]{{.*}} [1, 32] [1, 1] : tensor<256x32xf32> to tensor<1x32xf32>
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// CHECK: %[[TAIL:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[TAILBUF]]) -> (tensor<256x4xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x4xf32>)
+// CHECK: tensor.extract_slice %[[TAIL]]{{.*}} [1, 4] [1, 1] : tensor<256x4xf32> to tensor<1x4xf32>
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<4xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.copy
+func.func @matmul_conv_pixels(%a: tensor<256x2304xf32>, %b: tensor<2304x196xf32>, %c: tensor<256x196xf32>) -> tensor<256x196xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<256x2304xf32>, tensor<2304x196xf32>) outs(%c : tensor<256x196xf32>) -> tensor<256x196xf32>
+  return %0 : tensor<256x196xf32>
+}
+
+// -----
+
+// 49 columns: one packed 32-column panel, then a 17-column tail buffer whose
+// tiles are a 16-lane one and a peeled 1-lane one.
+// CHECK-LABEL: func @matmul_prime_width
+// CHECK: tensor.empty() : tensor<256x32xf32>
+// CHECK: tensor.empty() : tensor<256x17xf32>
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x16xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x1xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @matmul_prime_width(%a: tensor<512x512xf32>, %b: tensor<512x49xf32>, %c: tensor<512x49xf32>) -> tensor<512x49xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<512x512xf32>, tensor<512x49xf32>) outs(%c : tensor<512x49xf32>) -> tensor<512x49xf32>
+  return %0 : tensor<512x49xf32>
+}
+
+// -----
+
+// A prime K (577) has no k block of a useful size: one k block of all 577
+// rows, packed once. M = 20 has register tiles of 5 rows.
+// CHECK-LABEL: func @matmul_prime_k
+// CHECK: tensor.empty() : tensor<577x32xf32>
+// CHECK: scf.for {{.*}} -> (vector<5x32xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @matmul_prime_k(%a: tensor<20x577xf32>, %b: tensor<577x64xf32>, %c: tensor<20x64xf32>) -> tensor<20x64xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<20x577xf32>, tensor<577x64xf32>) outs(%c : tensor<20x64xf32>) -> tensor<20x64xf32>
+  return %0 : tensor<20x64xf32>
+}
+
+// -----
+
+// Negative: one row tile (M = 8) would not reuse a packed sliver, and a
+// width below 32 has no whole panel: B is read in place.
+// CHECK-LABEL: func @matmul_not_packed
+// CHECK-NOT: tensor.empty
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x16xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @matmul_not_packed(%a: tensor<8x256xf32>, %b: tensor<256x64xf32>, %c: tensor<8x64xf32>,
+                             %d: tensor<64x256xf32>, %e: tensor<256x16xf32>, %f: tensor<64x16xf32>) -> (tensor<8x64xf32>, tensor<64x16xf32>) {
+  %0 = linalg.matmul ins(%a, %b : tensor<8x256xf32>, tensor<256x64xf32>) outs(%c : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %1 = linalg.matmul ins(%d, %e : tensor<64x256xf32>, tensor<256x16xf32>) outs(%f : tensor<64x16xf32>) -> tensor<64x16xf32>
+  return %0, %1 : tensor<8x64xf32>, tensor<64x16xf32>
+}
