@@ -59,7 +59,8 @@ int64_t vectorWidth(int64_t n) {
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
 std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
-                           bool allowPeel, bool epilogue, bool fuseInit) {
+                           bool allowPeel, bool epilogue, bool fuseInit,
+                           bool nested) {
   int64_t mr = tileSize(m, 8);
   bool peel = allowPeel && n > 16 && n % 16 != 0;
   // Register tile width for a block `nc` wide: with peeling, 32 lanes unless
@@ -83,7 +84,8 @@ std::string matmulSchedule(int64_t id, int64_t m, int64_t n, int64_t k,
     nc = tileSize(n, 256, nr);
   }
   // Below ~8 MFLOP a fork/join costs more than it saves: one block.
-  bool parallel = 2.0 * m * n * k >= 8e6;
+  // (Nor inside a parallel loop: anvil-parallelize-images.)
+  bool parallel = 2.0 * m * n * k >= 8e6 && !nested;
   if (!parallel) {
     mc = m;
     nc = n;
@@ -292,7 +294,8 @@ struct TileAndVectorizePass
       if (epilogue)
         epilogue->setAttr(kTag, tag);
       body += matmulSchedule(id++, a.getDimSize(0), b.getDimSize(1),
-                             a.getDimSize(1), peel, epilogue, fuseInit);
+                             a.getDimSize(1), peel, epilogue, fuseInit,
+                             op->hasAttr(kInParallelLoopAttr));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
     for (linalg::MatmulOp op : empty) {
