@@ -121,6 +121,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // cache blocks while the block is hot (not one more pass over memory).
   if (options.fuseElementwise)
     pm.addPass(createFuseMatmulEpiloguePass());
+  // A batch's convolutions too small to split each image's matmul run one
+  // image per thread (before tiling: their matmuls then stay one block).
+  if (options.parallelImages)
+    pm.addPass(createParallelizeImagesPass());
   // Matmuls get cache and register tiles and become vector FMAs (before
   // fusion, which would fold reshapes into them and hide them as generics).
   TileAndVectorizePassOptions tiling;

@@ -67,6 +67,9 @@ struct PipelineOptions {
   /// Each loop nest in a function of its own (anvil-outline-kernels), so
   /// that LLVM compiles small functions, in parallel.
   bool outlineKernels = true;
+  /// A batch's small convolutions run one image per thread
+  /// (anvil-parallelize-images), not one image after the other.
+  bool parallelImages = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

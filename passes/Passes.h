@@ -43,6 +43,11 @@ inline constexpr llvm::StringLiteral kExternalParamsAttr =
 /// its arguments and results independently. Codegen records it in the
 /// entry-point table, so that executables run any number of samples.
 inline constexpr llvm::StringLiteral kBatchAttr = "anvil.batch";
+/// The unit attribute anvil-parallelize-images sets on a matmul that runs
+/// inside a parallel loop over images: anvil-tile-and-vectorize keeps it in
+/// one block (parallel regions do not nest).
+inline constexpr llvm::StringLiteral kInParallelLoopAttr =
+    "anvil.in_parallel_loop";
 
 } // namespace mlir::anvil
 

@@ -484,6 +484,67 @@ def FoldPadIntoProducerPass : Pass<"anvil-fold-pad-into-producer", "ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def ParallelizeImagesPass : Pass<"anvil-parallelize-images", "ModuleOp"> {
+  let summary = "Run a batch's small convolutions one image per thread";
+  let description = [{
+    anvil-convert-to-linalg convolves a batch one image at a time, in an
+    `scf.for` over the images; each image's matmul is then split into
+    parallel blocks by `anvil-tile-and-vectorize`, but only if it is big
+    enough (about 8 MFLOP): smaller ones ran on one thread, one image after
+    the other, while the other threads waited. This pass turns such a loop,
+    when its matmuls are below `max-flops`, into an `scf.forall` over the
+    images: the threads share the images, each image's work stays whole on
+    its thread (one fork per convolution, not one per image, and no split
+    of a small matmul). Its matmuls get `anvil.in_parallel_loop`, which
+    keeps them in one block.
+
+    The loop's scratch tensors are made in each iteration instead, so that
+    images do not share them: the zero-bordered padded image the loop
+    carried (each image wrote its interior) is filled per image, the empty
+    im2col matrix made before the loop is made per image; anvil-plan-memory
+    gives such temporaries one arena slot per image (N times the memory of
+    one, only while the convolution runs). Loops it does not recognize
+    (carried values that are neither image slices written back nor such
+    scratch buffers, an outside tensor written in place, nested loops) stay
+    sequential. Before:
+
+    ```mlir
+    %r:2 = scf.for %n = %c0 to %c8 step %c1 iter_args(%o = %out, %p = %zeros) {
+      %img = tensor.extract_slice %x[%n, 0, 0, 0] [1, 8, 16, 16] [1, 1, 1, 1]
+      %pi = tensor.insert_slice %img into %p[0, 0, 1, 1] [1, 8, 16, 16] [1, 1, 1, 1]
+      %cols = linalg.generic ... ins(%pi) outs(%colsBuf) ...
+      ...
+      %y = linalg.matmul ins(%w, %cols2) outs(%acc)
+      %o2 = tensor.insert_slice %ye into %o[%n, 0, 0, 0] [1, 16, 16, 16] [1, 1, 1, 1]
+      scf.yield %o2, %pi
+    }
+    ```
+
+    After:
+
+    ```mlir
+    %r = scf.forall (%n) in (8) shared_outs(%o = %out) {
+      %p = linalg.fill ins(%zero) outs(tensor.empty() : tensor<1x8x18x18xf32>)
+      %colsBuf = tensor.empty() : tensor<8x3x3x1x16x16xf32>
+      ... (the same body)
+      %y = linalg.matmul {anvil.in_parallel_loop} ins(%w, %cols2) outs(%acc)
+      scf.forall.in_parallel {
+        tensor.parallel_insert_slice %ye into %o[%n, 0, 0, 0] ...
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxFlops", "max-flops", "double", "8e6",
+           "Image loops whose matmuls (per image, together) reach this many "
+           "FLOPs stay sequential (their matmuls get parallel blocks)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect"
+  ];
+}
+
 def ParallelizeLoopsPass : Pass<"anvil-parallelize-loops", "ModuleOp"> {
   let summary = "Split every large linalg op into parallel tiles (scf.forall)";
   let description = [{
@@ -674,8 +735,12 @@ def PlanMemoryPass : Pass<"anvil-plan-memory", "ModuleOp"> {
     arena and its deallocation disappears. The function records the plan in
     an `anvil.memory_plan` attribute (arena bytes; offset, bytes and
     lifetime of each buffer), which `anvilc --print-memory-plan` prints.
-    Buffers it cannot plan (dynamic shapes, inside loops, escaping through
-    an unknown op) keep their allocation. A function with an arena is not
+    An alloc in the body of a top-level `scf.forall` from 0 in steps of 1,
+    freed in the same body (each image's temporaries under
+    `anvil-parallelize-images`), gets one slot per iteration, the slot
+    picked by the induction variable: threads never share one, and the plan
+    records `slots`. Buffers it cannot plan (dynamic shapes, inside other
+    loops, escaping through an unknown op) keep their allocation. A function with an arena is not
     reentrant: calls of the same function must not overlap. Before:
 
     ```mlir

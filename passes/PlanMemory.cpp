@@ -4,13 +4,16 @@
 // from its allocation to the last top-level op that uses it or any view of
 // it (uses nested in loops count at their top-level ancestor). Placement is
 // greedy by decreasing size, first fit at 64-byte alignment among buffers
-// whose lifetimes overlap. See Passes.td.
+// whose lifetimes overlap. An alloc inside a top-level scf.forall gets one
+// slot per iteration. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::anvil {
@@ -27,7 +30,12 @@ constexpr int64_t kAlignment = 64;
 
 struct Buffer {
   memref::AllocOp alloc;
-  int64_t bytes = 0;
+  int64_t bytes = 0; // all slots
+  // An alloc in the body of a top-level scf.forall gets one slot per
+  // iteration, `slotBytes` apart, indexed by the forall's induction
+  // variable (null at the top level: one slot).
+  Value slot;
+  int64_t slotBytes = 0;
   int64_t first = 0, last = 0; // lifetime, in top-level op positions
   int64_t offset = 0;
   SmallVector<Operation *> deallocs;
@@ -84,20 +92,53 @@ struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
     for (auto [i, op] : llvm::enumerate(block))
       position[&op] = i;
     std::vector<Buffer> buffers;
-    for (Operation &op : block) {
-      auto alloc = dyn_cast<memref::AllocOp>(op);
-      if (!alloc || !alloc.getType().hasStaticShape() ||
+    auto consider = [&](memref::AllocOp alloc, Operation *top, Value slot,
+                        int64_t slots) {
+      if (!alloc.getType().hasStaticShape() ||
           !alloc.getType().getLayout().isIdentity() ||
           alloc.getType().getMemorySpace())
-        continue;
+        return;
       Buffer b;
       b.alloc = alloc;
       MemRefType type = alloc.getType();
       b.bytes =
           type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
-      b.first = b.last = position[&op];
+      if (slot) {
+        b.slot = slot;
+        b.slotBytes = llvm::alignTo(b.bytes, kAlignment);
+        b.bytes = b.slotBytes * slots;
+      }
+      b.first = b.last = position[top];
       if (succeeded(analyze(b, block, position)))
         buffers.push_back(std::move(b));
+    };
+    for (Operation &op : block) {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op))
+        consider(alloc, &op, Value(), 1);
+      // The temporaries of each iteration of a parallel loop (the padded
+      // image and im2col matrix of anvil-parallelize-images): one slot per
+      // iteration, so that the threads do not share them. Only a loop
+      // from 0 in steps of 1 (the slot is the induction variable), and only
+      // allocs freed in the same iteration (else they would outlive it).
+      auto forall = dyn_cast<scf::ForallOp>(op);
+      if (!forall || forall.getRank() != 1)
+        continue;
+      std::optional<int64_t> lb =
+          getConstantIntValue(forall.getMixedLowerBound()[0]);
+      std::optional<int64_t> ub =
+          getConstantIntValue(forall.getMixedUpperBound()[0]);
+      std::optional<int64_t> step =
+          getConstantIntValue(forall.getMixedStep()[0]);
+      if (lb != 0 || step != 1 || !ub || *ub < 1)
+        continue;
+      for (Operation &inner : *forall.getBody()) {
+        auto alloc = dyn_cast<memref::AllocOp>(inner);
+        if (alloc && llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+              return !isa<memref::DeallocOp>(user) ||
+                     user->getBlock() == forall.getBody();
+            }))
+          consider(alloc, &op, forall.getInductionVar(0), *ub);
+      }
     }
     if (buffers.empty())
       return;
@@ -146,19 +187,29 @@ struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
       builder.setInsertionPoint(b.alloc);
       Value offset =
           builder.create<arith::ConstantIndexOp>(b.alloc.getLoc(), b.offset);
+      if (b.slot) {
+        Location loc = b.alloc.getLoc();
+        Value size = builder.create<arith::ConstantIndexOp>(loc, b.slotBytes);
+        offset = builder.create<arith::AddIOp>(
+            loc, offset, builder.create<arith::MulIOp>(loc, b.slot, size));
+      }
       Value view = builder.create<memref::ViewOp>(b.alloc.getLoc(), type, arena,
                                                   offset, ValueRange{});
       b.alloc.replaceAllUsesWith(view);
       for (Operation *d : b.deallocs)
         d->erase();
       b.alloc.erase();
-      entries.push_back(builder.getDictionaryAttr({
+      SmallVector<NamedAttribute> entry = {
           builder.getNamedAttr("offset", builder.getI64IntegerAttr(b.offset)),
           builder.getNamedAttr("bytes", builder.getI64IntegerAttr(b.bytes)),
           builder.getNamedAttr("type", TypeAttr::get(type)),
           builder.getNamedAttr("live",
                                builder.getDenseI64ArrayAttr({b.first, b.last})),
-      }));
+      };
+      if (b.slot)
+        entry.push_back(builder.getNamedAttr(
+            "slots", builder.getI64IntegerAttr(b.bytes / b.slotBytes)));
+      entries.push_back(builder.getDictionaryAttr(entry));
     }
     func->setAttr(
         "anvil.memory_plan",

@@ -67,7 +67,7 @@ struct Plan {
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
-                bool epilogue, bool fuseInit) {
+                bool epilogue, bool fuseInit, bool nested) {
   int64_t mr = tileSize(m, 8);
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
@@ -102,7 +102,8 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   } else {
     nc = tileSize(n, 256, nr);
   }
-  bool parallel = matmulRunsInParallelBlocks(m, n, k);
+  // Not inside a parallel loop either (anvil-parallelize-images).
+  bool parallel = matmulRunsInParallelBlocks(m, n, k) && !nested;
   if (!parallel) {
     mc = m;
     nc = n;
@@ -439,7 +440,7 @@ struct TileAndVectorizePass
         epilogue->setAttr(kTag, tagOf(id));
       plans.push_back(planMatmul(a.getDimSize(0), b.getDimSize(1),
                                  a.getDimSize(1), peel, pack, epilogue,
-                                 fuseInit));
+                                 fuseInit, op->hasAttr(kInParallelLoopAttr)));
       blocks += blockSchedule(id, plans.back());
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });

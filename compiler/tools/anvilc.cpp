@@ -178,6 +178,12 @@ static cl::opt<bool> noOutlineKernels(
     cl::desc("Keep every loop nest in its function (anvil-outline-kernels "
              "off), for comparison: big models compile much slower"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noParallelImages(
+    "no-parallel-images",
+    cl::desc("Convolve a batch one image after the other even where each "
+             "image's matmul is too small for parallel blocks "
+             "(anvil-parallelize-images off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
     cl::desc("Print where the compile time went: the import, every phase "
@@ -300,6 +306,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.packMatmul = !noPackMatmul;
   job.options.outlineKernels = !noOutlineKernels;
+  job.options.parallelImages = !noParallelImages;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (llvm::Error e = mlir::anvil::checkTarget(target))

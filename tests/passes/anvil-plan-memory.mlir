@@ -53,3 +53,50 @@ func.func @unplanned(%n: index) -> memref<8xf32> {
   }
   return %a : memref<8xf32>
 }
+
+// -----
+
+// The temporaries of each iteration of a parallel loop (from 0 in steps of
+// 1) get one slot per iteration: 4 slots of 256 bytes at 64-byte
+// alignment, at the planned offset plus the induction variable times 256.
+// CHECK-LABEL: func @forall_slots
+// CHECK: anvil.memory_plan = {arena_bytes = 1024 : i64, buffers = [{bytes = 1024 : i64, live = array<i64: 1, 1>, offset = 0 : i64, slots = 4 : i64, type = memref<64xf32>}]}
+// CHECK: %[[ARENA:.*]] = memref.get_global @__anvil_arena_forall_slots
+// CHECK: scf.forall (%[[I:.*]]) in (4)
+// CHECK:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK:   %[[C256:.*]] = arith.constant 256 : index
+// CHECK:   %[[M:.*]] = arith.muli %[[I]], %[[C256]] : index
+// CHECK:   %[[OFF:.*]] = arith.addi %[[C0]], %[[M]] : index
+// CHECK:   memref.view %[[ARENA]][%[[OFF]]][] : memref<1024xi8> to memref<64xf32>
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.dealloc
+func.func @forall_slots(%out: memref<4x64xf32>) {
+  %cst = arith.constant 1.0 : f32
+  scf.forall (%i) in (4) {
+    %t = memref.alloc() : memref<64xf32>
+    linalg.fill ins(%cst : f32) outs(%t : memref<64xf32>)
+    %s = memref.subview %out[%i, 0] [1, 64] [1, 1] : memref<4x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%t : memref<64xf32>) outs(%s : memref<64xf32, strided<[1], offset: ?>>)
+    memref.dealloc %t : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+// Negative: a loop that does not start at 0 (the induction variable is not
+// the slot) keeps its alloc.
+// CHECK-LABEL: func @forall_offset
+// CHECK: scf.forall
+// CHECK: memref.alloc
+func.func @forall_offset(%out: memref<4x64xf32>) {
+  %cst = arith.constant 1.0 : f32
+  scf.forall (%i) = (1) to (4) step (1) {
+    %t = memref.alloc() : memref<64xf32>
+    linalg.fill ins(%cst : f32) outs(%t : memref<64xf32>)
+    %s = memref.subview %out[%i, 0] [1, 64] [1, 1] : memref<4x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%t : memref<64xf32>) outs(%s : memref<64xf32, strided<[1], offset: ?>>)
+    memref.dealloc %t : memref<64xf32>
+  }
+  return
+}

@@ -1,0 +1,285 @@
+//===- ParallelizeImages.cpp - a batch's images on the threads ------------===//
+//
+// Expects linalg on tensors before anvil-tile-and-vectorize, with a batch's
+// convolutions as the per-image scf.for loops of anvil-convert-to-linalg.
+// A loop whose matmuls are small (each image's product too small to be
+// split into parallel blocks) becomes an scf.forall over the images: each
+// image then runs whole on one thread, instead of every image on one thread
+// after the other. The scratch tensors the loop reused from image to image
+// (the padded image, the im2col matrix) are made in each iteration instead
+// (anvil-plan-memory gives them one arena slot per image), so that the
+// images do not share them; the matmuls are marked to stay in one block.
+// See Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_PARALLELIZEIMAGESPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// The most bytes of per-image scratch buffers (padded images, im2col
+/// matrices) all the images together may take. Each image gets its own
+/// slot, where the sequential loop reused one buffer that stayed in cache:
+/// LeNet-5 at batch 64 (5 MB of slots) took 1.45x the CPU time on one
+/// thread. Below about the L2 size the slots stay cached.
+constexpr int64_t kMaxScratchBytes = 1 << 20;
+
+/// Bytes of a static tensor type.
+int64_t bytesOf(RankedTensorType type) {
+  return type.getNumElements() *
+         ((type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+}
+
+/// Whether `offsets` are (`iv`, 0, 0, ...), `sizes` (1, ...) static and
+/// `strides` all 1: image `iv` of a batch-major tensor.
+bool isImageSlice(OffsetSizeAndStrideOpInterface slice, Value iv) {
+  SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+  if (offsets.empty() || getAsOpFoldResult(iv) != offsets[0])
+    return false;
+  for (OpFoldResult o : ArrayRef(offsets).drop_front())
+    if (getConstantIntValue(o) != 0)
+      return false;
+  if (getConstantIntValue(slice.getMixedSizes()[0]) != 1)
+    return false;
+  return llvm::all_of(slice.getMixedSizes(),
+                      [](OpFoldResult s) {
+                        return getConstantIntValue(s).has_value();
+                      }) &&
+         llvm::all_of(slice.getMixedStrides(), [](OpFoldResult s) {
+           return getConstantIntValue(s) == 1;
+         });
+}
+
+/// What becomes of one value the image loop carries.
+struct Carried {
+  enum Kind {
+    Output,  // image iv's slice is written and yielded: a shared output
+    Scratch, // a buffer rewritten in each image (a padded image)
+  } kind;
+  tensor::InsertSliceOp insert; // the yielded insert_slice
+};
+
+/// A tensor.empty made outside the loop that one op in the loop writes
+/// (the im2col matrix): each image makes its own.
+struct Workspace {
+  tensor::EmptyOp empty;
+  OpOperand *init; // the use, a DPS init of an op in the loop's body
+};
+
+/// The plan for one loop, or nothing if it is not an image loop this pass
+/// understands.
+struct Plan {
+  scf::ForOp loop;
+  int64_t images = 0;
+  SmallVector<Carried> carried;
+  SmallVector<Workspace> workspaces;
+};
+
+std::optional<Plan> analyze(scf::ForOp loop, double maxFlops) {
+  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  if (lb != 0 || step != 1 || !ub || *ub < 2)
+    return std::nullopt;
+  Block *body = loop.getBody();
+  Value iv = loop.getInductionVar();
+  // Small matmuls only, and nothing that loops or forks itself.
+  double flops = 0;
+  bool hasMatmul = false;
+  for (Operation &op : body->without_terminator()) {
+    if (op.getNumRegions() > 0 && !isa<linalg::LinalgOp>(op))
+      return std::nullopt;
+    if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
+      auto a = dyn_cast<RankedTensorType>(mm.getDpsInputs()[0].getType());
+      auto b = dyn_cast<RankedTensorType>(mm.getDpsInputs()[1].getType());
+      if (!a || !b || !a.hasStaticShape() || !b.hasStaticShape())
+        return std::nullopt;
+      flops += 2.0 * a.getDimSize(0) * a.getDimSize(1) * b.getDimSize(1);
+      hasMatmul = true;
+    }
+  }
+  if (!hasMatmul || flops >= maxFlops)
+    return std::nullopt;
+
+  Plan plan{loop, *ub, {}, {}};
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  for (auto [arg, init, yielded, result] :
+       llvm::zip_equal(loop.getRegionIterArgs(), loop.getInitArgs(),
+                       yield.getOperands(), loop.getResults())) {
+    auto insert = yielded.getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert || insert.getDest() != arg || insert->getBlock() != body ||
+        !insert.hasPureTensorSemantics())
+      return std::nullopt;
+    if (isImageSlice(insert, iv)) {
+      // Besides the insert, the image's slot may only be read (as the
+      // destination its product is computed in).
+      for (Operation *user : arg.getUsers()) {
+        auto extract = dyn_cast<tensor::ExtractSliceOp>(user);
+        if (user != insert &&
+            (!extract || !isImageSlice(extract, iv) ||
+             extract.getMixedSizes() != insert.getMixedSizes()))
+          return std::nullopt;
+      }
+      if (!insert->hasOneUse())
+        return std::nullopt;
+      plan.carried.push_back({Carried::Output, insert});
+      continue;
+    }
+    // A scratch buffer: zeros of one image's shape made before the loop,
+    // part of it overwritten by every image, the rest (a padded image's
+    // border) the same for all; nothing after the loop reads it.
+    auto fill = init.getDefiningOp<linalg::FillOp>();
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!fill || !type || !type.hasStaticShape() || type.getRank() == 0 ||
+        type.getDimSize(0) != 1 || !result.use_empty() || !arg.hasOneUse() ||
+        !fill.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>())
+      return std::nullopt;
+    plan.carried.push_back({Carried::Scratch, insert});
+  }
+
+  // Every other tensor the body writes into must be the body's own, or an
+  // empty tensor from before the loop that only this op writes.
+  for (Operation &op : body->without_terminator()) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+    if (!dps)
+      continue;
+    for (OpOperand &init : dps.getDpsInitsMutable()) {
+      Value v = init.get();
+      if (isa<BlockArgument>(v) && v.getParentBlock() == body)
+        continue; // a carried value: checked above
+      if (loop->isAncestor(v.getParentRegion()->getParentOp()))
+        continue; // made inside the loop
+      auto empty = v.getDefiningOp<tensor::EmptyOp>();
+      if (!empty || !empty->hasOneUse() || !empty.getType().hasStaticShape())
+        return std::nullopt;
+      plan.workspaces.push_back({empty, &init});
+    }
+  }
+  int64_t scratch = 0;
+  for (auto [c, arg] : llvm::zip_equal(plan.carried, loop.getRegionIterArgs()))
+    if (c.kind == Carried::Scratch)
+      scratch += bytesOf(cast<RankedTensorType>(arg.getType()));
+  for (Workspace &w : plan.workspaces)
+    scratch += bytesOf(w.empty.getType());
+  if (scratch * plan.images > kMaxScratchBytes)
+    return std::nullopt;
+  return plan;
+}
+
+/// Rewrites the loop of `plan` into an scf.forall over the images.
+void parallelize(Plan &plan, RewriterBase &rewriter) {
+  scf::ForOp loop = plan.loop;
+  Location loc = loop.getLoc();
+  Block *body = loop.getBody();
+  OpFoldResult one = rewriter.getIndexAttr(1);
+  OpFoldResult zero = rewriter.getIndexAttr(0);
+
+  // The forall's shared outputs: the carried outputs.
+  rewriter.setInsertionPoint(loop);
+  SmallVector<Value> outputs;
+  for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs()))
+    if (c.kind == Carried::Output)
+      outputs.push_back(init);
+
+  auto forall = rewriter.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{zero},
+      ArrayRef<OpFoldResult>{
+          getAsIndexOpFoldResult(rewriter.getContext(), plan.images)},
+      ArrayRef<OpFoldResult>{one}, outputs, std::nullopt);
+  Block *newBody = forall.getBody();
+  Value iv = forall.getInductionVar(0);
+  ValueRange shared = forall.getRegionIterArgs();
+
+  // The old body moves in front of the new terminator; its block
+  // arguments become the new induction variable, the shared outputs and,
+  // for scratch buffers, a buffer of each iteration's own: zeros made in
+  // the body (anvil-plan-memory gives such a buffer one slot per
+  // iteration in the arena). The workspaces are made in the body too.
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  rewriter.setInsertionPointToStart(newBody);
+  SmallVector<Value> replacements = {iv};
+  int64_t nextShared = 0;
+  for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs())) {
+    if (c.kind == Carried::Output) {
+      replacements.push_back(shared[nextShared++]);
+      continue;
+    }
+    auto fill = init.getDefiningOp<linalg::FillOp>();
+    Operation *empty =
+        rewriter.clone(*fill.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>());
+    replacements.push_back(rewriter
+                               .create<linalg::FillOp>(loc,
+                                                       fill.getDpsInputs()[0],
+                                                       empty->getResult(0))
+                               .getResult(0));
+  }
+  for (Workspace &w : plan.workspaces)
+    w.init->set(rewriter.clone(*w.empty)->getResult(0));
+  rewriter.inlineBlockBefore(
+      body, newBody, newBody->getTerminator()->getIterator(), replacements);
+
+  // The terminator: each image's output slice goes back into its slot.
+  rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+  nextShared = 0;
+  for (Carried &c : plan.carried) {
+    if (c.kind != Carried::Output)
+      continue;
+    tensor::InsertSliceOp insert = c.insert;
+    rewriter.create<tensor::ParallelInsertSliceOp>(
+        loc, insert.getSource(), shared[nextShared++], insert.getMixedOffsets(),
+        insert.getMixedSizes(), insert.getMixedStrides());
+  }
+  rewriter.eraseOp(yield);
+  for (Carried &c : plan.carried)
+    if (c.kind == Carried::Output)
+      rewriter.eraseOp(c.insert);
+  for (Workspace &w : plan.workspaces)
+    if (w.empty->use_empty())
+      rewriter.eraseOp(w.empty);
+
+  // Each image's matmul stays one block on its thread: parallel regions
+  // do not nest (anvil-tile-and-vectorize reads the mark).
+  forall.walk([&](linalg::MatmulOp op) {
+    op->setAttr(kInParallelLoopAttr, rewriter.getUnitAttr());
+  });
+  // (Only the outputs have results; nothing reads the scratch buffers'.)
+  nextShared = 0;
+  for (auto [c, result] : llvm::zip_equal(plan.carried, loop.getResults()))
+    if (c.kind == Carried::Output)
+      rewriter.replaceAllUsesWith(result, forall.getResult(nextShared++));
+  rewriter.eraseOp(loop);
+}
+
+struct ParallelizeImagesPass
+    : mlir::anvil::impl::ParallelizeImagesPassBase<ParallelizeImagesPass> {
+  using ParallelizeImagesPassBase::ParallelizeImagesPassBase;
+
+  void runOnOperation() override {
+    SmallVector<Plan> plans;
+    getOperation().walk([&](scf::ForOp loop) {
+      if (!isa<func::FuncOp>(loop->getParentOp()))
+        return;
+      if (std::optional<Plan> plan = analyze(loop, maxFlops))
+        plans.push_back(std::move(*plan));
+    });
+    IRRewriter rewriter(&getContext());
+    for (Plan &plan : plans)
+      parallelize(plan, rewriter);
+  }
+};
+
+} // namespace
