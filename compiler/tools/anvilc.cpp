@@ -163,6 +163,12 @@ static cl::opt<bool> noVectorizeWindows(
              "loop vectorizer (which keeps them scalar) instead of "
              "anvil-vectorize-windows' explicit vectors, for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noRowSoftmax(
+    "no-row-softmax",
+    cl::desc("Lower softmax over a short innermost axis as four linalg "
+             "passes over the data instead of one vector pass per row, for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
@@ -293,6 +299,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
+  job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
