@@ -124,6 +124,7 @@ func.func @broadcast_producer(%x: tensor<4x128xf32>, %v: tensor<4xf32>) -> tenso
 // fused, into a reduction too (a layer norm's square summed over its row):
 // each element is computed once either way.
 // CHECK-LABEL: func @same_size_into_reduction
+// BROADCASTS-LABEL: func @same_size_into_reduction
 // CHECK: linalg.generic
 // CHECK: arith.mulf
 // CHECK-NEXT: arith.addf
