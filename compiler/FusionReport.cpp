@@ -9,7 +9,9 @@
 // later, on linalg, where the ops' names are gone; its rule is simple enough
 // to apply here instead: an elementwise op joins the loop nest of an
 // elementwise producer that has no other user, unless that body already
-// holds more than max-body-ops operations. So this file knows that rule, and
+// holds more than max-body-ops operations, or the op broadcasts the
+// producer's smaller result (fused, it would recompute each of the
+// producer's elements per use). So this file knows that rule, and
 // the report says which candidates it refused and why. So does
 // anvil-fuse-matmul-epilogue's: the elementwise chain after a conv2d or
 // matmul that lowers to one parallel-blocked linalg.matmul (one group, one
@@ -327,6 +329,15 @@ private:
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": multiple users (its result has " +
                           std::to_string(countUsers(producer)) + ")");
+        } else if (int64_t times = broadcastFactor(producer, op)) {
+          notes.push_back(
+              llvm::formatv("{0} not fused with the {1}: it broadcasts the "
+                            "{1}'s {2} result to {3}, and fused, the {1} "
+                            "would be computed {4} times per element",
+                            opName(op), other,
+                            shapeText(producer->getResult(0).getType()),
+                            shapeText(op->getResult(0).getType()), times)
+                  .str());
         } else if (groups[g].bodyOps + 1 > kMaxBodyOps) {
           notes.push_back(
               llvm::formatv(
@@ -397,6 +408,18 @@ private:
       return "the product is below 8 MFLOP, too small for parallel blocks: "
              "its epilogue stays a separate loop";
     return "";
+  }
+
+  /// How many times over `consumer`, fused with the elementwise `producer`
+  /// whose smaller result it broadcasts, would compute each of the
+  /// producer's elements, or 0 when it reads each once (anvil-fuse-
+  /// elementwise refuses such producers unless fuse-broadcasts is set).
+  static int64_t broadcastFactor(Operation *producer, Operation *consumer) {
+    int64_t produced = elementsOf(producer->getResult(0).getType());
+    int64_t consumed = elementsOf(consumer->getResult(0).getType());
+    if (produced == 0 || consumed <= produced)
+      return 0;
+    return consumed / produced;
   }
 
   static int64_t countUsers(Operation *op) {

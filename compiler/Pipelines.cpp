@@ -114,8 +114,11 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
                                        const PipelineOptions &options) {
   // Indices from the caller are checked before anything reads by them.
   pm.addPass(createCheckIndicesPass());
-  // Every anvil op becomes linalg/tensor/arith/math.
-  pm.addPass(createConvertAnvilToLinalgPass());
+  // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:
+  // one vector loop).
+  ConvertAnvilToLinalgPassOptions toLinalg;
+  toLinalg.rowSoftmax = options.rowSoftmax;
+  pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its
   // cache blocks while the block is hot (not one more pass over memory).

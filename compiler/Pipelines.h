@@ -58,6 +58,9 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
+  /// softmax over a short static innermost axis as one vector pass per row
+  /// (anvil-convert-anvil-to-linalg's row-softmax).
+  bool rowSoftmax = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

@@ -168,6 +168,12 @@ static cl::opt<bool> noVectorizeWindows(
              "loop vectorizer (which keeps them scalar) instead of "
              "anvil-vectorize-windows' explicit vectors, for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noRowSoftmax(
+    "no-row-softmax",
+    cl::desc("Lower softmax over a short innermost axis as four linalg "
+             "passes over the data instead of one vector pass per row, for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> exactMath(
     "exact-math",
     cl::desc("Call libm for f32 exp, tanh and erf instead of the vectorized "
@@ -305,6 +311,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.packMatmul = !noPackMatmul;
+  job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   bool linking = !job.stopAfter.has_value();

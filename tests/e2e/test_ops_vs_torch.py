@@ -240,6 +240,28 @@ def main():
                     F.softmax(t(x), axis))
             r.check("log_softmax", [x], f"anvil.log_softmax %a0 {{axis = {axis} : i64}} : {ttype(x)}",
                     F.log_softmax(t(x), axis))
+            # Rows of attention's length and the longest kept in vector
+            # registers (one vector pass per row), and one longer (generics).
+            for n in (32, 256, 300):
+                xs = rand(int(rng.integers(1, 4)), int(rng.integers(1, 6)), n, low=-30, high=30)
+                r.check(f"softmax_rows{n}", [xs], f"anvil.softmax %a0 {{axis = 2 : i64}} : {ttype(xs)}",
+                        F.softmax(t(xs), 2))
+                r.check(f"log_softmax_rows{n}", [xs],
+                        f"anvil.log_softmax %a0 {{axis = -1 : i64}} : {ttype(xs)}", F.log_softmax(t(xs), -1))
+            # An ONNX-style layer norm (opset 13: no LayerNormalization),
+            # whose per-row sqrt(var + eps) the division broadcasts.
+            xl = rand(int(rng.integers(1, 4)), int(rng.integers(1, 6)), 128)
+            xt, kt = ttype(xl), ttype(xl[..., :1])
+            r.check("layer_norm_pattern", [xl],
+                    f"anvil.div %d, %q : {xt}, {kt}",
+                    F.layer_norm(t(xl), (128,), eps=1e-5), rtol=1e-4, atol=1e-5,
+                    prelude=(f"  %m = anvil.reduce_mean %a0 {{axes = array<i64: 2>, keepdims}} : {xt}\n"
+                             f"  %d = anvil.sub %a0, %m : {xt}, {kt}\n"
+                             f"  %p = anvil.mul %d, %d : {xt}, {xt}\n"
+                             f"  %v = anvil.reduce_mean %p {{axes = array<i64: 2>, keepdims}} : {xt}\n"
+                             f"  %e = anvil.constant dense<1.0e-05> : tensor<f32>\n"
+                             f"  %ve = anvil.add %v, %e : {kt}, tensor<f32>\n"
+                             f"  %q = anvil.sqrt %ve : {kt}\n"))
             axes = sorted(set(int(a) for a in rng.integers(0, x.ndim, int(rng.integers(1, x.ndim + 1)))))
             keep = bool(rng.random() > 0.5)
             kd = ", keepdims" if keep else ""

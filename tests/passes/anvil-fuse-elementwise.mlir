@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="max-body-ops=2" | FileCheck %s --check-prefix=BOUND
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="fuse-broadcasts=true" | FileCheck %s --check-prefix=BROADCASTS
 
 #id = affine_map<(d0) -> (d0)>
 
@@ -73,4 +74,77 @@ func.func @two_users(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
     linalg.yield %r : f32
   } -> tensor<8xf32>
   return %b, %c : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+#row = affine_map<(d0) -> (d0)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#bcast = affine_map<(d0, d1) -> (d0)>
+
+// A per-row sqrt divided into every element of its row (a layer norm's
+// last step) stays a loop of its own: fused, the division's body would take
+// the square root once per element, 128 times per row. With
+// fuse-broadcasts it is fused as before.
+// CHECK-LABEL: func @broadcast_producer
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
+// CHECK: math.sqrt
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[S]] : tensor<4x128xf32>, tensor<4xf32>)
+// CHECK-NOT: math.sqrt
+// CHECK: arith.divf
+// BROADCASTS-LABEL: func @broadcast_producer
+// BROADCASTS: linalg.generic
+// BROADCASTS: math.sqrt
+// BROADCASTS-NEXT: arith.divf
+// BROADCASTS-NOT: linalg.generic
+func.func @broadcast_producer(%x: tensor<4x128xf32>, %v: tensor<4xf32>) -> tensor<4x128xf32> {
+  %e1 = tensor.empty() : tensor<4xf32>
+  %s = linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel"]}
+      ins(%v : tensor<4xf32>) outs(%e1 : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.sqrt %in : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x128xf32>
+  %d = linalg.generic {indexing_maps = [#id2, #bcast, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<4x128xf32>, tensor<4xf32>) outs(%e2 : tensor<4x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.divf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<4x128xf32>
+  return %d : tensor<4x128xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#red = affine_map<(d0, d1) -> (d0)>
+
+// Negative case: a producer of the same size as its consumer's loops is
+// fused, into a reduction too (a layer norm's square summed over its row):
+// each element is computed once either way.
+// CHECK-LABEL: func @same_size_into_reduction
+// BROADCASTS-LABEL: func @same_size_into_reduction
+// CHECK: linalg.generic
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf
+// CHECK-NOT: linalg.generic
+func.func @same_size_into_reduction(%x: tensor<4x128xf32>) -> tensor<4xf32> {
+  %e2 = tensor.empty() : tensor<4x128xf32>
+  %sq = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x128xf32>) outs(%e2 : tensor<4x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.mulf %in, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<4x128xf32>
+  %z = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<4xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+  %sum = linalg.generic {indexing_maps = [#id2, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%sq : tensor<4x128xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %sum : tensor<4xf32>
 }

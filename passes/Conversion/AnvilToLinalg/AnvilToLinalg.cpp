@@ -24,20 +24,22 @@ namespace {
 struct ConvertAnvilToLinalgPass
     : mlir::anvil::impl::ConvertAnvilToLinalgPassBase<
           ConvertAnvilToLinalgPass> {
+  using ConvertAnvilToLinalgPassBase::ConvertAnvilToLinalgPassBase;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
     target.addIllegalDialect<AnvilDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect, func::FuncDialect>();
+                           tensor::TensorDialect, vector::VectorDialect,
+                           func::FuncDialect>();
     RewritePatternSet patterns(context);
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
     populateConvToLinalgPatterns(patterns);
     populateDepthwiseConvToLinalgPatterns(patterns);
     populatePoolingToLinalgPatterns(patterns);
-    populateReductionToLinalgPatterns(patterns);
+    populateReductionToLinalgPatterns(patterns, rowSoftmax);
     populateNormalizationToLinalgPatterns(patterns);
     populateShapeToLinalgPatterns(patterns);
     populateLossToLinalgPatterns(patterns);

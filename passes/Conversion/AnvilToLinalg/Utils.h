@@ -24,7 +24,10 @@ void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 void populateConvToLinalgPatterns(RewritePatternSet &patterns);
 void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns);
 void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
-void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
+/// `rowSoftmax`: softmax over a short static innermost axis as one pass per
+/// row in vector registers (see Reduction.cpp).
+void populateReductionToLinalgPatterns(RewritePatternSet &patterns,
+                                       bool rowSoftmax);
 void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 void populateLossToLinalgPatterns(RewritePatternSet &patterns);
