@@ -40,6 +40,15 @@ namespace {
 /// (the pass option's default).
 constexpr int64_t kMaxBodyOps = 64;
 
+/// Whether `consumer` reads `producer`'s result broadcast: it has fewer
+/// elements than the consumer's result.
+bool broadcastInto(Operation *producer, Operation *consumer) {
+  auto from = dyn_cast<ShapedType>(producer->getResult(0).getType());
+  auto to = dyn_cast<ShapedType>(consumer->getResult(0).getType());
+  return from && to && from.hasStaticShape() && to.hasStaticShape() &&
+         from.getNumElements() < to.getNumElements();
+}
+
 /// Ops whose lowering is one all-parallel linalg.generic, which the
 /// backend's elementwise fusion can fuse (inference batch norm is one: a
 /// multiply-add per element with per-channel operands).
@@ -326,6 +335,12 @@ private:
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": multiple users (its result has " +
                           std::to_string(countUsers(producer)) + ")");
+        } else if (broadcastInto(producer, op)) {
+          // anvil-fuse-elementwise keeps a producer read broadcast apart.
+          notes.push_back(
+              opName(op) + " not fused with the " + other + ": it reads the " +
+              other + "'s result broadcast (fused, the " + other +
+              " would run once per element of the " + opName(op) + ")");
         } else if (groups[g].bodyOps + 1 > kMaxBodyOps) {
           notes.push_back(
               llvm::formatv(

@@ -28,14 +28,28 @@ struct FuseElementwisePass
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     int64_t limit = maxBodyOps;
+    bool broadcasts = fuseBroadcasts;
     // Fuse a producer into its only user, unless its body is already big.
-    linalg::ControlFusionFn control = [limit](OpOperand *fused) {
+    linalg::ControlFusionFn control = [limit, broadcasts](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
       if (!producer || !producer->hasOneUse())
         return false;
       auto generic = dyn_cast<linalg::GenericOp>(producer);
       if (!generic)
         return true;
+      // A producer the user reads broadcast (its map leaves out some of
+      // the user's loops) would run once per element of the user, not once
+      // per element of its own: a squeeze-and-excitation block's sigmoid of
+      // [N, C, 1, 1] recomputed H*W times, a scalar divide and polynomial
+      // per pixel that also keeps the scaling multiply from vectorizing.
+      // Its loop is small; it stays on its own.
+      if (!broadcasts)
+        if (auto user = dyn_cast<linalg::LinalgOp>(fused->getOwner())) {
+          AffineMap map = user.getMatchingIndexingMap(fused);
+          for (unsigned d = 0; d < map.getNumDims(); ++d)
+            if (!map.isFunctionOfDim(d))
+              return false;
+        }
       // Count no further than the limit: a block's size is not stored.
       int64_t ops = 0;
       for (Operation &op : *generic.getBody()) {

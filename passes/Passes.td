@@ -358,7 +358,11 @@ def FuseElementwisePass : Pass<"anvil-fuse-elementwise", "ModuleOp"> {
     holds `max-body-ops` operations is not fused; its chain starts a new
     loop nest. Real models' chains are a few ops long, far below the bound,
     and a chain split every 64 ops costs one extra pass over memory per 64
-    ops of arithmetic. Before:
+    ops of arithmetic. A producer its user reads broadcast (the user's map
+    for it leaves out some of the user's loops, as a squeeze-and-excitation
+    block's sigmoid of [N, C, 1, 1] read by the multiply over [N, C, H, W])
+    is not fused unless `fuse-broadcasts` is set: fused, it would run once
+    per element of the user. Before:
 
     ```mlir
     %a = linalg.generic {...} ins(%x : tensor<8xf32>) ... { math.exp }
@@ -373,7 +377,10 @@ def FuseElementwisePass : Pass<"anvil-fuse-elementwise", "ModuleOp"> {
   }];
   let options = [
     Option<"maxBodyOps", "max-body-ops", "int64_t", "64",
-           "Most operations a producer's body may hold and still be fused">
+           "Most operations a producer's body may hold and still be fused">,
+    Option<"fuseBroadcasts", "fuse-broadcasts", "bool", "false",
+           "Also fuse a producer its user reads broadcast (recomputing it "
+           "for every element of the user)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"
@@ -726,9 +733,14 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
     depend on x), the body runs on vectors and the results are written
     with `vector.transfer_write`. Reads never leave their operand: chunks
     that fit whole run in an `scf.for`; the rest of the row is static,
-    narrower chunks whose window is moved back to end in bounds. Runs
+    narrower chunks whose window is moved back to end in bounds. With
+    `short-rows`, generics whose innermost loop has at least 4 and fewer
+    than `lanes` iterations are rewritten too, stride 1 or not (one vector
+    per row): LLVM leaves those scalar, and 7-wide rows are where
+    EfficientNet's and MobileNet's last stages spend their time. Runs
     after anvil-parallelize-loops, inside its scf.forall tiles. Generics
-    without a strided innermost read, reading their indices or with
+    with neither a strided innermost read nor a short row, reading their
+    indices or with
     non-elementwise bodies are left alone. Before:
 
     ```mlir
@@ -750,6 +762,9 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
   let options = [
     Option<"lanes", "lanes", "int64_t", "16",
            "Outputs per vector along the innermost loop">,
+    Option<"shortRows", "short-rows", "bool", "true",
+           "Also vectorize generics whose innermost loop is shorter than "
+           "`lanes` (and at least 4), stride 1 or not">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",

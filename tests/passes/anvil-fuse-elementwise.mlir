@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="max-body-ops=2" | FileCheck %s --check-prefix=BOUND
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="fuse-broadcasts=true" | FileCheck %s --check-prefix=BROADCAST
 
 #id = affine_map<(d0) -> (d0)>
 
@@ -73,4 +74,78 @@ func.func @two_users(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
     linalg.yield %r : f32
   } -> tensor<8xf32>
   return %b, %c : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bc = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>
+
+// A squeeze-and-excitation scale: the sigmoid of [1, 4, 1, 1] is read
+// broadcast by the multiply over [1, 4, 8, 8]. Fused, it would run 64 times
+// per channel; it stays a loop of its own, and the multiply reads its
+// result. With fuse-broadcasts it is fused (the sigmoid in the multiply's
+// body).
+// CHECK-LABEL: func @broadcast_producer
+// CHECK: %[[S:.*]] = linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<1x4x1x1xf32>)
+// CHECK: math.exp
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %[[S]] : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>)
+// CHECK-NOT: math.exp
+// CHECK: arith.mulf
+// BROADCAST-LABEL: func @broadcast_producer
+// BROADCAST: linalg.generic
+// BROADCAST-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>)
+// BROADCAST: math.exp
+// BROADCAST: arith.mulf
+// BROADCAST-NOT: linalg.generic
+func.func @broadcast_producer(%x: tensor<1x4x8x8xf32>, %s: tensor<1x4x1x1xf32>) -> tensor<1x4x8x8xf32> {
+  %one = arith.constant 1.0 : f32
+  %es = tensor.empty() : tensor<1x4x1x1xf32>
+  %sig = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x4x1x1xf32>) outs(%es : tensor<1x4x1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %r = arith.divf %one, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x1x1xf32>
+  %ex = tensor.empty() : tensor<1x4x8x8xf32>
+  %m = linalg.generic {indexing_maps = [#id, #bc, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %sig : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>) outs(%ex : tensor<1x4x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  return %m : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// The same shapes read without a broadcast still fuse.
+// CHECK-LABEL: func @same_shape_producer
+// BROADCAST-LABEL: func @same_shape_producer
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+func.func @same_shape_producer(%x: tensor<1x4x8x8xf32>, %s: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %sig = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  %m = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %sig : tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  return %m : tensor<1x4x8x8xf32>
 }
