@@ -125,6 +125,10 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
         !type.getElementType().isIntOrFloat())
       return rewriter.notifyMatchFailure(
           op, "an operand is not a static tensor of numbers");
+    // A vector of i1 is stored bit-packed, a tensor of i1 one byte each.
+    if (type.getElementType().getIntOrFloatBitWidth() < 8)
+      return rewriter.notifyMatchFailure(op, "an operand is narrower than a "
+                                             "byte (vectors of i1 are packed)");
     FailureOr<Access> a =
         accessAlong(op.getMatchingIndexingMap(&operand), x, type);
     if (failed(a))

@@ -337,3 +337,24 @@ func.func @short_row_bounds_untouched(%a: tensor<2x5x3x3xf32>, %b: tensor<2x5x3x
   } -> tensor<2x5x3x16xf32>
   return %r, %r2 : tensor<2x5x3x3xf32>, tensor<2x5x3x16xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#bc = affine_map<(d0, d1) -> (d0, 0)>
+
+// A comparison's i1 result (a vector of i1 is bit-packed; a tensor of i1
+// takes a byte each): left alone, short row or not.
+// CHECK-LABEL: func @i1_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @i1_untouched(%a: tensor<3x1xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xi1> {
+  %e = tensor.empty() : tensor<3x5xi1>
+  %r = linalg.generic {indexing_maps = [#bc, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<3x1xf32>, tensor<3x5xf32>) outs(%e : tensor<3x5xi1>) {
+  ^bb0(%x: f32, %y: f32, %out: i1):
+    %0 = arith.cmpf olt, %x, %y : f32
+    linalg.yield %0 : i1
+  } -> tensor<3x5xi1>
+  return %r : tensor<3x5xi1>
+}
