@@ -404,7 +404,9 @@ def FuseElementwisePass : Pass<"anvil-fuse-elementwise", "ModuleOp"> {
     fused body would compute each of the producer's elements once per
     consumer element that reads it (128 sqrts and divisions per row of a
     transformer's layer norm instead of one; 8-15% of its time), where
-    unfused it costs one small loop and buffer. Before:
+    unfused it costs one small loop and buffer; or a squeeze-and-excitation
+    block's sigmoid of [N, C, 1, 1] recomputed for every pixel of the
+    multiply over [N, C, H, W], which also kept that loop scalar). Before:
 
     ```mlir
     %a = linalg.generic {...} ins(%x : tensor<8xf32>) ... { math.exp }
@@ -877,9 +879,14 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
     depend on x), the body runs on vectors and the results are written
     with `vector.transfer_write`. Reads never leave their operand: chunks
     that fit whole run in an `scf.for`; the rest of the row is static,
-    narrower chunks whose window is moved back to end in bounds. Runs
+    narrower chunks whose window is moved back to end in bounds. With
+    `short-rows`, generics whose innermost loop has at least 4 and fewer
+    than `lanes` iterations are rewritten too, stride 1 or not (one vector
+    per row): LLVM leaves those scalar, and 7-wide rows are where
+    EfficientNet's and MobileNet's last stages spend their time. Runs
     after anvil-parallelize-loops, inside its scf.forall tiles. Generics
-    without a strided innermost read, reading their indices or with
+    with neither a strided innermost read nor a short row, reading their
+    indices or with
     non-elementwise bodies are left alone. Before:
 
     ```mlir
@@ -901,6 +908,9 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
   let options = [
     Option<"lanes", "lanes", "int64_t", "16",
            "Outputs per vector along the innermost loop">,
+    Option<"shortRows", "short-rows", "bool", "true",
+           "Also vectorize generics whose innermost loop is shorter than "
+           "`lanes` (and at least 4), stride 1 or not">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",

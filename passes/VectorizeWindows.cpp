@@ -11,8 +11,10 @@
 // every sw-th element, the body applied to vectors and each result written
 // with a `vector.transfer_write`. Every read stays inside its operand: the
 // last chunks of a row are static, narrower, and read a window that ends
-// at the operand's end. Leaves generics without a strided innermost read
-// (LLVM vectorizes them as they are) and those it cannot express.
+// at the operand's end. Generics whose innermost loop is shorter than a
+// vector (7-wide rows) are rewritten the same way, stride 1 or not: LLVM
+// leaves those scalar too. Leaves generics with neither (LLVM vectorizes
+// them as they are) and those it cannot express.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,9 +79,13 @@ FailureOr<Access> accessAlong(AffineMap map, unsigned x,
 /// The smallest power of two >= v.
 int64_t pow2Ceil(int64_t v) { return int64_t(1) << llvm::Log2_64_Ceil(v); }
 
+/// The shortest row `short-rows` vectorizes: narrower vectors save little.
+constexpr int64_t kMinShortRow = 4;
+
 struct WindowVectorizer {
   linalg::GenericOp op;
   int64_t lanes;
+  bool shortRows;
   unsigned x;
   SmallVector<Access> access; // One per operand, inputs then outputs.
 
@@ -119,6 +125,10 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
         !type.getElementType().isIntOrFloat())
       return rewriter.notifyMatchFailure(
           op, "an operand is not a static tensor of numbers");
+    // A vector of i1 is stored bit-packed, a tensor of i1 one byte each.
+    if (type.getElementType().getIntOrFloatBitWidth() < 8)
+      return rewriter.notifyMatchFailure(op, "an operand is narrower than a "
+                                             "byte (vectors of i1 are packed)");
     FailureOr<Access> a =
         accessAlong(op.getMatchingIndexingMap(&operand), x, type);
     if (failed(a))
@@ -132,9 +142,15 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
     strided |= a->stride >= 2;
     access.push_back(*a);
   }
-  if (!strided)
+  // Rows shorter than a vector (7- and 14-wide maps at the end of a
+  // MobileNet or EfficientNet) LLVM leaves scalar too, stride 1 or not: its
+  // vectorizer wants more iterations than that. One vector per row.
+  int64_t width = op.getStaticLoopRanges().back();
+  bool shortRow = shortRows && width >= kMinShortRow && width < lanes;
+  if (!strided && !shortRow)
     return rewriter.notifyMatchFailure(
-        op, "no strided read along the innermost loop (LLVM vectorizes it)");
+        op, "no strided read along the innermost loop and the row is not "
+            "short (LLVM vectorizes it)");
   for (Operation &inner : op.getBlock()->without_terminator()) {
     bool scalars = llvm::all_of(inner.getOperandTypes(),
                                 [](Type t) { return t.isIntOrFloat(); }) &&
@@ -330,7 +346,7 @@ struct VectorizeWindowsPass
     getOperation().walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp g : generics) {
-      WindowVectorizer v{g, lanes, 0, {}};
+      WindowVectorizer v{g, lanes, shortRows, 0, {}};
       if (succeeded(v.match(rewriter)))
         v.rewrite(rewriter);
     }

@@ -164,8 +164,9 @@ static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     cl::init(mlir::anvil::FusionReportFormat::None), cl::cat(category()));
 static cl::opt<bool> noVectorizeWindows(
     "no-vectorize-windows",
-    cl::desc("Leave stride-2 pooling and depthwise convolutions to LLVM's "
-             "loop vectorizer (which keeps them scalar) instead of "
+    cl::desc("Leave stride-2 pooling and depthwise convolutions, and loops "
+             "over rows shorter than a vector (7x7 maps), to LLVM's loop "
+             "vectorizer (which keeps them scalar) instead of "
              "anvil-vectorize-windows' explicit vectors, for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(

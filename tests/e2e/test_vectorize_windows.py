@@ -10,7 +10,11 @@ different split: widths below, at and above 16 and 32, odd ones (1, 5, 7,
 that max pooling must propagate from the loop's chunks and from the tail's.
 The cases are compiled once with anvilc (with the pass, which this checks
 fired: the backend phase must hold vector.shuffle deinterleaves) and
-compared as test_ops_vs_torch.py compares them (its Runner).
+compared as test_ops_vs_torch.py compares them (its Runner). Stride-1
+depthwise convolutions whose rows are shorter than a vector (7, 14, ... wide,
+one vector per row), followed by SiLU or relu6, and squeeze-and-excitation
+scales (a broadcast sigmoid, which anvil-fuse-elementwise keeps out of the
+multiply) are checked too.
 """
 import argparse
 import os
@@ -19,6 +23,7 @@ import sys
 import tempfile
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,6 +92,43 @@ def main():
             r.check(f"depthwise conv2d {n}x{c}x{h}x{w} k{k} s{s} p{p} d{d}", [x, wt, b],
                     f"anvil.conv2d %a0, %a1, %a2 {{{attrs}}} : {ttype(x)}, {ttype(wt)}, {ttype(b)}",
                     F.conv2d(t(x), t(wt), t(b), s, p, d, c), rtol=1e-4, atol=1e-4)
+        # Short rows (anvil-vectorize-windows short-rows): stride-1 depthwise
+        # convolutions whose output rows are narrower than 16 (one vector per
+        # row), with the activations MobileNet and EfficientNet put after
+        # them, and a squeeze-and-excitation scale over such rows.
+        # (batch, channels, height, width, kernel, pad); output widths 7, 14,
+        # 5, 9, 15, 4.
+        shorts = [
+            (2, 6, 7, 7, 5, 2),
+            (1, 5, 14, 14, 3, 1),
+            (3, 4, 5, 5, 3, 1),
+            (1, 3, 11, 9, 5, 2),
+            (2, 3, 9, 15, 3, 1),
+            (1, 2, 6, 4, 3, 1),
+        ]
+        for n, c, h, w, k, p in shorts:
+            x, wt, b = rand(n, c, h, w), rand(c, 1, k, k), rand(c)
+            attrs = f"strides = {arr(1, 1)}, pads = {arr(p, p, p, p)}, groups = {c} : i64"
+            conv = f"anvil.conv2d %a0, %a1, %a2 {{{attrs}}} : {ttype(x)}, {ttype(wt)}, {ttype(b)}"
+            want = F.conv2d(t(x), t(wt), t(b), 1, p, 1, c)
+            wt_ = ttype(want.numpy().astype(np.float32))
+            name = f"{n}x{c}x{h}x{w} k{k} s1 p{p}"
+            r.check(f"depthwise conv2d {name}", [x, wt, b], conv, want, rtol=1e-4, atol=1e-4)
+            r.check(f"depthwise conv2d + SiLU {name}", [x, wt, b],
+                    f"anvil.mul %y, %s : {wt_}, {wt_}", F.silu(want),
+                    rtol=1e-4, atol=1e-4,
+                    prelude=f"  %y = {conv}\n  %s = anvil.sigmoid %y : {wt_}\n")
+            r.check(f"depthwise conv2d + relu6 {name}", [x, wt, b],
+                    f"anvil.clip %y {{min = 0.0 : f64, max = 6.0 : f64}} : {wt_}",
+                    F.relu6(want), rtol=1e-4, atol=1e-4, prelude=f"  %y = {conv}\n")
+            # Squeeze-and-excitation: x * sigmoid(mean over the map), the
+            # sigmoid of [N, C, 1, 1] broadcast over the rows.
+            g = F.adaptive_avg_pool2d(t(x), 1)
+            gt = ttype(g.numpy().astype(np.float32))
+            r.check(f"squeeze-and-excitation scale {n}x{c}x{h}x{w}", [x],
+                    f"anvil.mul %a0, %s : {ttype(x)}, {gt}", t(x) * torch.sigmoid(g),
+                    prelude=f"  %g = anvil.global_avg_pool %a0 : {ttype(x)}\n"
+                            f"  %s = anvil.sigmoid %g : {gt}\n")
         r.run()
         failures = list(r.failures)
         # The cases must have gone through the pass: a test of the scalar
@@ -95,6 +137,8 @@ def main():
                                  capture_output=True, text=True)
         if "vector.shuffle" not in backend.stdout:
             failures.append(f"anvil-vectorize-windows did not fire: {backend.stderr.strip()}")
+        if "vector<7xf32>" not in backend.stdout:
+            failures.append("anvil-vectorize-windows did not vectorize the 7-wide rows")
         for f in failures:
             print("FAIL " + f)
         print(f"{len(r.cases) - len(failures)} of {len(r.cases)} strided window cases match PyTorch")

@@ -117,6 +117,52 @@ func.func @broadcast_producer(%x: tensor<4x128xf32>, %v: tensor<4xf32>) -> tenso
 
 // -----
 
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bc = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>
+
+// A squeeze-and-excitation scale: the sigmoid of [1, 4, 1, 1] is read
+// broadcast by the multiply over [1, 4, 8, 8]. Fused, it would run 64 times
+// per channel; it stays a loop of its own, and the multiply reads its
+// result. With fuse-broadcasts it is fused (the sigmoid in the multiply's
+// body).
+// CHECK-LABEL: func @se_scale_producer
+// CHECK: %[[S:.*]] = linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<1x4x1x1xf32>)
+// CHECK: math.exp
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %[[S]] : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>)
+// CHECK-NOT: math.exp
+// CHECK: arith.mulf
+// BROADCASTS-LABEL: func @se_scale_producer
+// BROADCASTS: linalg.generic
+// BROADCASTS-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>)
+// BROADCASTS: math.exp
+// BROADCASTS: arith.mulf
+// BROADCASTS-NOT: linalg.generic
+func.func @se_scale_producer(%x: tensor<1x4x8x8xf32>, %s: tensor<1x4x1x1xf32>) -> tensor<1x4x8x8xf32> {
+  %one = arith.constant 1.0 : f32
+  %es = tensor.empty() : tensor<1x4x1x1xf32>
+  %sig = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x4x1x1xf32>) outs(%es : tensor<1x4x1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %r = arith.divf %one, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x1x1xf32>
+  %ex = tensor.empty() : tensor<1x4x8x8xf32>
+  %m = linalg.generic {indexing_maps = [#id, #bc, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %sig : tensor<1x4x8x8xf32>, tensor<1x4x1x1xf32>) outs(%ex : tensor<1x4x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  return %m : tensor<1x4x8x8xf32>
+}
+
+// -----
+
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #red = affine_map<(d0, d1) -> (d0)>
 
@@ -147,4 +193,32 @@ func.func @same_size_into_reduction(%x: tensor<4x128xf32>) -> tensor<4xf32> {
     linalg.yield %r : f32
   } -> tensor<4xf32>
   return %sum : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// The same shapes read without a broadcast still fuse.
+// CHECK-LABEL: func @same_shape_producer
+// BROADCASTS-LABEL: func @same_shape_producer
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+func.func @same_shape_producer(%x: tensor<1x4x8x8xf32>, %s: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %sig = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  %m = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %sig : tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x8x8xf32>
+  return %m : tensor<1x4x8x8xf32>
 }

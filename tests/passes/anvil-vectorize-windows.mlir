@@ -1,4 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="short-rows=false" | FileCheck %s --check-prefix=OFF
 
 #tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
 #id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -235,4 +236,125 @@ func.func @index_untouched(%t0: tensor<1x2x7x7xf32>) -> tensor<1x2x4x4xf32> {
     linalg.yield %0 : f32
   } -> tensor<1x2x4x4xf32>
   return %r : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+#tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#w00 = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0, 0)>
+#w44 = affine_map<(d0, d1, d2, d3) -> (d1, 0, 4, 4)>
+#bias = affine_map<(d0, d1, d2, d3) -> (d1)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Short rows, stride 1: a 5x5 depthwise convolution of 7x7 (EfficientNet's
+// last stage; two of its taps here) with its bias and SiLU. LLVM leaves a
+// 7-iteration loop scalar; each row becomes one 7-lane vector: the taps
+// read contiguously, the filter taps and the bias broadcast, the sigmoid on
+// vectors. With short-rows=false the generic is left alone.
+// CHECK-LABEL: func @depthwise_5x5_short_rows
+// CHECK-SAME: (%[[T0:[a-z0-9]+]]: tensor<2x3x7x7xf32>, %[[T1:[a-z0-9]+]]: tensor<2x3x7x7xf32>
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[Y:.*]] = %{{.*}} to %{{.*}} step {{.*}} iter_args(%[[O:.*]] =
+// CHECK-DAG: vector.transfer_read %[[T0]][%[[N]], %[[C]], %[[Y]], %c0], %{{.*}} {in_bounds = [true]} : tensor<2x3x7x7xf32>, vector<7xf32>
+// CHECK-DAG: vector.transfer_read %[[T1]][%[[N]], %[[C]], %[[Y]], %c0], %{{.*}} {in_bounds = [true]} : tensor<2x3x7x7xf32>, vector<7xf32>
+// CHECK-DAG: tensor.extract %{{.*}}[%[[C]], %c0, %c4, %c4] : tensor<3x1x5x5xf32>
+// CHECK-DAG: tensor.extract %{{.*}}[%[[C]]] : tensor<3xf32>
+// CHECK: math.fma %{{.*}} : vector<7xf32>
+// CHECK: math.exp %{{.*}} : vector<7xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[O]][%[[N]], %[[C]], %[[Y]], %c0] {in_bounds = [true]} : vector<7xf32>, tensor<2x3x7x7xf32>
+// CHECK-NOT: linalg.generic
+// OFF-LABEL: func @depthwise_5x5_short_rows
+// OFF: linalg.generic
+// OFF-NOT: vector.
+func.func @depthwise_5x5_short_rows(%t0: tensor<2x3x7x7xf32>, %t1: tensor<2x3x7x7xf32>,
+                                    %w: tensor<3x1x5x5xf32>, %b: tensor<3xf32>) -> tensor<2x3x7x7xf32> {
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<2x3x7x7xf32>
+  %r = linalg.generic {indexing_maps = [#tap, #tap, #w00, #w44, #bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %w, %w, %b : tensor<2x3x7x7xf32>, tensor<2x3x7x7xf32>, tensor<3x1x5x5xf32>, tensor<3x1x5x5xf32>, tensor<3xf32>)
+      outs(%e : tensor<2x3x7x7xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %k0: f32, %k1: f32, %bias: f32, %out: f32):
+    %0 = math.fma %a0, %k0, %bias : f32
+    %1 = math.fma %a1, %k1, %0 : f32
+    %2 = arith.negf %1 : f32
+    %3 = math.exp %2 : f32
+    %4 = arith.addf %3, %one : f32
+    %5 = arith.divf %1, %4 : f32
+    linalg.yield %5 : f32
+  } -> tensor<2x3x7x7xf32>
+  return %r : tensor<2x3x7x7xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bc = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>
+
+// A short row under a broadcast operand (a squeeze-and-excitation scale of
+// 14-wide rows): one 14-lane vector per row, the scale broadcast.
+// CHECK-LABEL: func @scale_short_rows
+// CHECK: %[[X:.*]] = vector.transfer_read %{{.*}} : tensor<1x8x14x14xf32>, vector<14xf32>
+// CHECK: %[[S:.*]] = tensor.extract %{{.*}} : tensor<1x8x1x1xf32>
+// CHECK: %[[B:.*]] = vector.broadcast %[[S]] : f32 to vector<14xf32>
+// CHECK: arith.mulf %[[X]], %[[B]] : vector<14xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<14xf32>, tensor<1x8x14x14xf32>
+func.func @scale_short_rows(%x: tensor<1x8x14x14xf32>, %s: tensor<1x8x1x1xf32>) -> tensor<1x8x14x14xf32> {
+  %e = tensor.empty() : tensor<1x8x14x14xf32>
+  %m = linalg.generic {indexing_maps = [#id, #bc, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %s : tensor<1x8x14x14xf32>, tensor<1x8x1x1xf32>) outs(%e : tensor<1x8x14x14xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<1x8x14x14xf32>
+  return %m : tensor<1x8x14x14xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Rows of 3 (fewer than 4) and of 16 (a whole vector: LLVM's) are left
+// alone at stride 1.
+// CHECK-LABEL: func @short_row_bounds_untouched
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @short_row_bounds_untouched(%a: tensor<2x5x3x3xf32>, %b: tensor<2x5x3x16xf32>) -> (tensor<2x5x3x3xf32>, tensor<2x5x3x16xf32>) {
+  %e = tensor.empty() : tensor<2x5x3x3xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : tensor<2x5x3x3xf32>) outs(%e : tensor<2x5x3x3xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  } -> tensor<2x5x3x3xf32>
+  %e2 = tensor.empty() : tensor<2x5x3x16xf32>
+  %r2 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%b : tensor<2x5x3x16xf32>) outs(%e2 : tensor<2x5x3x16xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  } -> tensor<2x5x3x16xf32>
+  return %r, %r2 : tensor<2x5x3x3xf32>, tensor<2x5x3x16xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#bc = affine_map<(d0, d1) -> (d0, 0)>
+
+// A comparison's i1 result (a vector of i1 is bit-packed; a tensor of i1
+// takes a byte each): left alone, short row or not.
+// CHECK-LABEL: func @i1_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @i1_untouched(%a: tensor<3x1xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xi1> {
+  %e = tensor.empty() : tensor<3x5xi1>
+  %r = linalg.generic {indexing_maps = [#bc, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<3x1xf32>, tensor<3x5xf32>) outs(%e : tensor<3x5xi1>) {
+  ^bb0(%x: f32, %y: f32, %out: i1):
+    %0 = arith.cmpf olt, %x, %y : f32
+    linalg.yield %0 : i1
+  } -> tensor<3x5xi1>
+  return %r : tensor<3x5xi1>
 }
