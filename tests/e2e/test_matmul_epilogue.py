@@ -13,11 +13,12 @@ epilogues (so that this test fails if they silently stop being fused).
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from checks import must
 
 MODEL = """
 module {
@@ -77,13 +78,6 @@ EXPECTED_EPILOGUES = [
 ]
 
 
-def run(cmd):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
@@ -95,8 +89,8 @@ def main():
         with open(model, "w") as f:
             f.write(MODEL)
         fused, plain = os.path.join(tmp, "fused"), os.path.join(tmp, "plain")
-        report = run([args.anvilc, model, "--fusion-report", "-o", fused])
-        run([args.anvilc, model, "--no-fusion", "-o", plain])
+        report = must([args.anvilc, model, "--fusion-report", "-o", fused])
+        must([args.anvilc, model, "--no-fusion", "-o", plain])
         for line in EXPECTED_EPILOGUES:
             if line not in report:
                 failures.append(f"fusion report lacks '{line}':\n{report}")
@@ -115,7 +109,7 @@ def main():
                 cmd = [exe, "--function", name] + cmd_inputs
                 for out in outs:
                     cmd += ["--output", out]
-                run(cmd)
+                must(cmd)
                 results[exe] = [np.load(out) for out in outs]
             for j, (a, b) in enumerate(zip(results[fused], results[plain])):
                 scale = max(float(np.abs(b).max()), 1e-30)

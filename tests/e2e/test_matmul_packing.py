@@ -16,11 +16,12 @@ must match float64 NumPy within 1e-5 of the output's largest magnitude.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from checks import must
 
 # name: (M, N, K, batch or 0, epilogue)
 CASES = {
@@ -49,13 +50,6 @@ def function(name, m, n, k, batch, epilogue):
             f"    return %p : {c}\n  }}\n")
 
 
-def run(cmd):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
@@ -68,8 +62,8 @@ def main():
             f.write("module {\n" + "".join(function(name, *case) for name, case in CASES.items())
                     + "}\n")
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
-        run([args.anvilc, model, "-o", packed])
-        run([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
+        must([args.anvilc, model, "-o", packed])
+        must([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
         for name, (m, n, k, batch, epilogue) in CASES.items():
             pre = (batch,) if batch else ()
             inputs = [rng.uniform(-1.0, 1.0, pre + (m, k)).astype(np.float32),
@@ -86,7 +80,7 @@ def main():
                 cmd_inputs += ["--input", path]
             for exe in (packed, unpacked):
                 out = os.path.join(tmp, f"{name}.{os.path.basename(exe)}.npy")
-                run([exe, "--function", name] + cmd_inputs + ["--output", out])
+                must([exe, "--function", name] + cmd_inputs + ["--output", out])
                 got = np.load(out)
                 if got.shape != expected.shape:
                     failures.append(f"{name} ({os.path.basename(exe)}): shape {got.shape}, "

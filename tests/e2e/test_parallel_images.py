@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from checks import Checks, run
+from checks import Checks, must
 
 MODEL = """
 module {
@@ -55,13 +55,6 @@ CASES = {
     "two_convs": [(4, 8, 16, 16), (16, 8, 3, 3), (16, 16, 3, 3), (16,)],
     "conv_big": [(2, 64, 28, 28), (64, 64, 3, 3), (64,)],
 }
-
-
-def must(cmd):
-    result = run(cmd)
-    if result.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def main():
