@@ -240,16 +240,31 @@ def main():
                   f"{data}: the reported test loss is the mean over all {count} samples "
                   f"({reported['test_loss']:.6f} vs {loss:.6f})")
 
-        # 6. --report-json is complete after each epoch, while training goes on.
-        proc = subprocess.Popen([trainer, "--data", p("data100"), "--epochs", "3", "--report-json", report],
+        # 6. --report-json is complete after each epoch, while training goes on:
+        # a run stopped (SIGTERM) once it has printed epoch 2 leaves a report
+        # of the whole epochs it finished, 1 to k, far fewer than the 50 asked
+        # for. (Reading the report while the run goes on raced it: an epoch
+        # of 100 samples takes ~10 ms, so the report could already hold
+        # epoch 2 when the line was read.)
+        watched = p("watched.json")
+        proc = subprocess.Popen([trainer, "--data", p("data100"), "--epochs", "50",
+                                 "--report-json", watched],
                                 cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        seen = None
         for line in proc.stdout:
-            if line.startswith("epoch 2/") and seen is None:
-                seen = json.load(open(report))
-        proc.wait()
-        check(seen is not None and [e["epoch"] for e in seen] == [1],
-              f"during epoch 2, {os.path.basename(report)} holds epoch 1 ({seen})")
+            if line.startswith("epoch 2/"):
+                proc.terminate()
+                break
+        proc.communicate()
+        try:
+            epochs = [e["epoch"] for e in json.load(open(watched))]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            epochs = f"unreadable: {e}"
+        check(isinstance(epochs, list) and 1 <= len(epochs) < 50
+              and epochs == list(range(1, len(epochs) + 1)),
+              f"stopped during training, {os.path.basename(watched)} holds the epochs it "
+              f"finished ({epochs})")
+        proc = subprocess.run([trainer, "--data", p("data100"), "--epochs", "3", "--report-json", report],
+                              cwd=tmp, capture_output=True, text=True)
         check(proc.returncode == 0 and [e["epoch"] for e in json.load(open(report))] == [1, 2, 3],
               "after the run it holds every epoch")
         check(open(p("trainer.weights"), "rb").read() == before, "trainer.weights is untouched")
