@@ -31,13 +31,6 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// The most bytes of per-image scratch buffers (padded images, im2col
-/// matrices) all the images together may take. Each image gets its own
-/// slot, where the sequential loop reused one buffer that stayed in cache:
-/// LeNet-5 at batch 64 (5 MB of slots) took 1.45x the CPU time on one
-/// thread. Below about the L2 size the slots stay cached.
-constexpr int64_t kMaxScratchBytes = 1 << 20;
-
 /// Bytes of a static tensor type.
 int64_t bytesOf(RankedTensorType type) {
   return type.getNumElements() *
@@ -89,7 +82,8 @@ struct Plan {
   SmallVector<Workspace> workspaces;
 };
 
-std::optional<Plan> analyze(scf::ForOp loop, double maxFlops) {
+std::optional<Plan> analyze(scf::ForOp loop, double maxFlops,
+                            int64_t maxScratchBytes) {
   std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
   std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
@@ -175,7 +169,7 @@ std::optional<Plan> analyze(scf::ForOp loop, double maxFlops) {
       scratch += bytesOf(cast<RankedTensorType>(arg.getType()));
   for (Workspace &w : plan.workspaces)
     scratch += bytesOf(w.empty.getType());
-  if (scratch * plan.images > kMaxScratchBytes)
+  if (scratch * plan.images > maxScratchBytes)
     return std::nullopt;
   return plan;
 }
@@ -273,7 +267,7 @@ struct ParallelizeImagesPass
     getOperation().walk([&](scf::ForOp loop) {
       if (!isa<func::FuncOp>(loop->getParentOp()))
         return;
-      if (std::optional<Plan> plan = analyze(loop, maxFlops))
+      if (std::optional<Plan> plan = analyze(loop, maxFlops, maxScratchBytes))
         plans.push_back(std::move(*plan));
     });
     IRRewriter rewriter(&getContext());

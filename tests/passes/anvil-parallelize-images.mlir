@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-parallelize-images | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-parallelize-images=max-flops=500000 | FileCheck %s --check-prefix=BIG
+// RUN: anvil-opt %s -split-input-file -anvil-parallelize-images=max-scratch-bytes=8000000 | FileCheck %s --check-prefix=ROOM
 
 #map = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
 #map1 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
@@ -68,7 +69,11 @@ func.func @conv_images(%arg0: tensor<4x8x16x16xf32>, %arg1: tensor<16x8x3x3xf32>
 
 // Negative: the same convolution on 64 images would need 64 slots of its
 // padded image and im2col matrix (5.4 MB, more than 1 MB): the sequential
-// loop keeps reusing one of each, in cache.
+// loop keeps reusing one of each, in cache. With max-scratch-bytes above
+// 5.4 MB it is parallel.
+// ROOM-LABEL: func @many_images
+// ROOM: scf.forall
+// ROOM: anvil.in_parallel_loop
 // CHECK-LABEL: func @many_images
 // CHECK-NOT: scf.forall
 // CHECK: scf.for
