@@ -3,14 +3,15 @@
 // The `fold` method of every anvil op that has one, so that the canonicalizer
 // (the graph and optimize phases, `anvil-opt --canonicalize`) folds constant
 // subgraphs and drops no-op shape changes. Three kinds of fold:
-//  - constant operands: elementwise arithmetic, neg/abs/relu, cast, and the
-//    data movement of reshape, flatten, transpose, slice, concat and gather
-//    are computed on DenseElementsAttr, in the element type of the result
-//    (f32 arithmetic in f32, integers wrapping, as compiled code computes);
-//    results over kMaxFoldElements elements stay ops;
+//  - constant operands: elementwise arithmetic, neg/abs/relu, compare,
+//    select, cast, and the data movement of reshape, flatten, transpose,
+//    slice, concat and gather are computed on DenseElementsAttr, in the element
+//    type of the result (f32 arithmetic in f32, integers wrapping, as compiled
+//    code computes); results over kMaxFoldElements elements stay ops;
 //  - identities that are exact for every input: x + 0, x - 0, x * 1, x / 1
 //    (only when the other operand keeps its type, i.e. is not broadcast),
-//    a cast to the same type, a reshape to the same type, an identity
+//    a cast to the same type, a reshape to the same type, a select whose
+//    constant condition picks one unbroadcast side everywhere, an identity
 //    transpose or full slice, a concat of one tensor;
 //  - chains: a reshape of a reshape (or flatten) reads the first one's input,
 //    a transpose of a transpose becomes one transpose.
@@ -142,6 +143,21 @@ static Attribute pick(DenseElementsAttr source, ArrayRef<int64_t> offsets,
   });
 }
 
+/// The flat offset into `operand` read at each position of `result`, with
+/// numpy broadcasting (a stride of 0 where the operand has size 1 or lacks
+/// the leading dimension).
+static SmallVector<int64_t> broadcastOffsets(DenseElementsAttr operand,
+                                             RankedTensorType result) {
+  ArrayRef<int64_t> shape = operand.getType().getShape();
+  SmallVector<int64_t> own = rowMajorStrides(shape);
+  SmallVector<int64_t> strides(result.getRank(), 0);
+  int64_t lead = result.getRank() - int64_t(shape.size());
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (size != 1)
+      strides[lead + d] = own[d];
+  return walkOffsets(result.getShape(), strides);
+}
+
 /// Applies `fn` (T -> std::optional<R>) to every element of `input`, giving
 /// a tensor of `type`; null if `fn` refuses an element.
 template <typename T, typename R, typename Fn>
@@ -189,18 +205,8 @@ static Attribute foldBinary(Attribute lhsAttr, Attribute rhsAttr, Type type,
       std::optional<T> r = fn(lhs.getSplatValue<T>(), rhs.getSplatValue<T>());
       return r ? denseOfValues<T>(type, *r) : Attribute();
     }
-    // Strides of each operand seen from the result: 0 where it broadcasts.
-    auto offsetsOf = [&](DenseElementsAttr operand) {
-      ArrayRef<int64_t> shape = operand.getType().getShape();
-      SmallVector<int64_t> own = rowMajorStrides(shape);
-      SmallVector<int64_t> strides(result.getRank(), 0);
-      int64_t lead = result.getRank() - int64_t(shape.size());
-      for (auto [d, size] : llvm::enumerate(shape))
-        if (size != 1)
-          strides[lead + d] = own[d];
-      return walkOffsets(result.getShape(), strides);
-    };
-    SmallVector<int64_t> lhsAt = offsetsOf(lhs), rhsAt = offsetsOf(rhs);
+    SmallVector<int64_t> lhsAt = broadcastOffsets(lhs, result),
+                         rhsAt = broadcastOffsets(rhs, result);
     auto a = lhs.getValues<T>(), b = rhs.getValues<T>();
     SmallVector<T> out;
     out.reserve(lhsAt.size());
@@ -412,6 +418,82 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
       using To = decltype(toTag);
       return mapElements<From, To>(input, type, castElement<To, From>);
     });
+  });
+}
+
+/// `a <predicate> b` as anvil.compare's lowering computes it: ordered float
+/// comparisons (false with a NaN, except `ne`), signed integers.
+template <typename T>
+static bool compareElements(ComparePredicate predicate, T a, T b) {
+  switch (predicate) {
+  case ComparePredicate::eq:
+    return a == b;
+  case ComparePredicate::ne:
+    return a != b;
+  case ComparePredicate::lt:
+    return a < b;
+  case ComparePredicate::le:
+    return a <= b;
+  case ComparePredicate::gt:
+    return a > b;
+  case ComparePredicate::ge:
+    return a >= b;
+  }
+  llvm_unreachable("unknown comparison predicate");
+}
+
+OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr lhs = denseOf(adaptor.getLhs()),
+                    rhs = denseOf(adaptor.getRhs());
+  if (!lhs || !rhs || !foldable(getType()))
+    return {};
+  auto result = cast<RankedTensorType>(getType());
+  ComparePredicate predicate = getPredicate();
+  return dispatchNumeric(lhs.getElementType(), [&](auto tag) -> Attribute {
+    using T = decltype(tag);
+    if (lhs.isSplat() && rhs.isSplat())
+      return denseOfValues<bool>(
+          result, compareElements(predicate, lhs.getSplatValue<T>(),
+                                  rhs.getSplatValue<T>()));
+    SmallVector<int64_t> lhsAt = broadcastOffsets(lhs, result),
+                         rhsAt = broadcastOffsets(rhs, result);
+    auto a = lhs.getValues<T>(), b = rhs.getValues<T>();
+    SmallVector<bool> out;
+    out.reserve(lhsAt.size());
+    for (auto [i, j] : llvm::zip_equal(lhsAt, rhsAt))
+      out.push_back(compareElements(predicate, a[i], b[j]));
+    return denseOfValues<bool>(result, out);
+  });
+}
+
+OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
+  // A constant condition that picks one side everywhere: that side, if it
+  // already has the result's type (is not broadcast).
+  if (auto condition =
+          dyn_cast_or_null<DenseElementsAttr>(adaptor.getCondition());
+      condition && condition.isSplat()) {
+    Value side = condition.getSplatValue<bool>() ? getLhs() : getRhs();
+    if (side.getType() == getType())
+      return side;
+  }
+  DenseElementsAttr condition = denseOf(adaptor.getCondition()),
+                    lhs = denseOf(adaptor.getLhs()),
+                    rhs = denseOf(adaptor.getRhs());
+  if (!condition || !lhs || !rhs || !foldable(getType()))
+    return {};
+  auto result = cast<RankedTensorType>(getType());
+  return dispatchAny(result.getElementType(), [&](auto tag) -> Attribute {
+    using T = decltype(tag);
+    SmallVector<int64_t> conditionAt = broadcastOffsets(condition, result),
+                         lhsAt = broadcastOffsets(lhs, result),
+                         rhsAt = broadcastOffsets(rhs, result);
+    auto c = condition.getValues<bool>();
+    auto a = lhs.getValues<T>(), b = rhs.getValues<T>();
+    SmallVector<T> out;
+    out.reserve(lhsAt.size());
+    for (auto [k, i, j] : llvm::zip_equal(conditionAt, lhsAt, rhsAt))
+      out.push_back(c[k] ? a[i] : b[j]);
+    return denseOfValues<T>(result, out);
   });
 }
 

@@ -267,6 +267,7 @@ def Anvil_CompareOp : Anvil_InferOp<"compare"> {
   let results = (outs Anvil_MaskTensor:$result);
   let assemblyFormat =
       "$predicate $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasFolder = 1;
 }
 
 def Anvil_SelectOp : Anvil_InferOp<"select"> {
@@ -286,6 +287,7 @@ def Anvil_SelectOp : Anvil_InferOp<"select"> {
     $condition `,` $lhs `,` $rhs attr-dict `:` type($condition) `,`
     type($lhs) `,` type($rhs)
   }];
+  let hasFolder = 1;
 }
 
 def Anvil_OneHotOp : Anvil_InferOp<"one_hot"> {

@@ -255,3 +255,56 @@ func.func @gathers(%ids: tensor<2xi64>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   %h = anvil.gather %t, %ids {axis = 1 : i64} : tensor<2x3xf32>, tensor<2xi64>
   return %g, %h : tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// Comparisons of constants broadcast like the op: [2,1] x [3] -> [2,3].
+// Integers compare signed; a NaN is unequal to everything, itself included.
+// CHECK-LABEL: func.func @compares
+// CHECK-DAG: %[[EQ:.*]] = anvil.constant dense<{{\[}}[true, false, false], [false, true, false]]> : tensor<2x3xi1>
+// CHECK-DAG: %[[LT:.*]] = anvil.constant dense<[true, false, false]> : tensor<3xi1>
+// CHECK-DAG: %[[NE:.*]] = anvil.constant dense<[true, false, true]> : tensor<3xi1>
+// CHECK-DAG: %[[GE:.*]] = anvil.constant dense<[false, true, false]> : tensor<3xi1>
+// CHECK-DAG: %[[X:.*]] = anvil.compare "eq" %arg0, %{{.*}} : tensor<3xi64>, tensor<3xi64>
+// CHECK: return %[[EQ]], %[[LT]], %[[NE]], %[[GE]], %[[X]]
+func.func @compares(%x: tensor<3xi64>) -> (tensor<2x3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>) {
+  %col = anvil.constant dense<[[1], [2]]> : tensor<2x1xi64>
+  %row = anvil.constant dense<[1, 2, 3]> : tensor<3xi64>
+  %eq = anvil.compare "eq" %col, %row : tensor<2x1xi64>, tensor<3xi64>
+  %neg = anvil.constant dense<[-5, 0, 7]> : tensor<3xi64>
+  %zero = anvil.constant dense<0> : tensor<i64>
+  %lt = anvil.compare "lt" %neg, %zero : tensor<3xi64>, tensor<i64>
+  %f = anvil.constant dense<[0x7FC00000, 1.0, 2.0]> : tensor<3xf32>
+  %g = anvil.constant dense<[0x7FC00000, 1.0, 3.0]> : tensor<3xf32>
+  %ne = anvil.compare "ne" %f, %g : tensor<3xf32>, tensor<3xf32>
+  %ge = anvil.compare "ge" %f, %g : tensor<3xf32>, tensor<3xf32>
+  // Negative: one side from the caller.
+  %xe = anvil.compare "eq" %x, %row : tensor<3xi64>, tensor<3xi64>
+  return %eq, %lt, %ne, %ge, %xe : tensor<2x3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>
+}
+
+// -----
+
+// Selects of constants broadcast all three operands; a constant condition
+// that picks one side everywhere is that side, unless the side is broadcast.
+// CHECK-LABEL: func.func @selects
+// CHECK-DAG: %[[S:.*]] = anvil.constant dense<{{\[}}[10, 2], [10, 20]]> : tensor<2x2xi64>
+// CHECK-DAG: %[[B:.*]] = anvil.select %{{.*}}, %arg1, %arg0 : tensor<i1>, tensor<2xf32>, tensor<2x2xf32>
+// CHECK-DAG: %[[X:.*]] = anvil.select %arg2, %{{.*}}, %{{.*}} : tensor<2xi1>, tensor<2x2xi64>, tensor<2xi64>
+// CHECK: return %[[S]], %arg0, %arg0, %[[B]], %[[X]]
+func.func @selects(%x: tensor<2x2xf32>, %y: tensor<2xf32>, %m: tensor<2xi1>) -> (tensor<2x2xi64>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xi64>) {
+  %c = anvil.constant dense<[true, false]> : tensor<2xi1>
+  %a = anvil.constant dense<10> : tensor<2x2xi64>
+  %b = anvil.constant dense<[[1, 2], [3, 20]]> : tensor<2x2xi64>
+  %s = anvil.select %c, %a, %b : tensor<2xi1>, tensor<2x2xi64>, tensor<2x2xi64>
+  %yes = anvil.constant dense<true> : tensor<i1>
+  %no = anvil.constant dense<false> : tensor<i1>
+  %px = anvil.select %yes, %x, %y : tensor<i1>, tensor<2x2xf32>, tensor<2xf32>
+  %py = anvil.select %no, %y, %x : tensor<i1>, tensor<2xf32>, tensor<2x2xf32>
+  // Negative: the picked side is broadcast to the result's shape.
+  %pb = anvil.select %yes, %y, %x : tensor<i1>, tensor<2xf32>, tensor<2x2xf32>
+  // Negative: the condition comes from the caller.
+  %row = anvil.constant dense<[7, 8]> : tensor<2xi64>
+  %xs = anvil.select %m, %b, %row : tensor<2xi1>, tensor<2x2xi64>, tensor<2xi64>
+  return %s, %px, %py, %pb, %xs : tensor<2x2xi64>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xi64>
+}
