@@ -8,8 +8,8 @@
 
 #include "compiler/Onnx/Export.h"
 #include "compiler/Onnx/TensorProto.h"
-#include "compiler/Reference/Interpreter.h"
 #include "dialects/AnvilOps.h"
+#include "dialects/ParamInit.h"
 #include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -163,8 +163,7 @@ bool Exporter::exportOp(Operation *op) {
         onnx::TensorProto &t = *graph.add_initializer();
         t.set_name(p.getName().str());
         if (withData) {
-          a::tensorToProto(
-              ::anvil::ref::toNpy(::anvil::ref::initialValue(p, seed)), t);
+          a::tensorToProto(a::initialValueAttr(p, seed), t);
           return true;
         }
         t.set_data_type(a::onnxOfElementType(p.getType().getElementType()));

@@ -67,15 +67,13 @@ LogicalResult Importer::pow() {
   return out(0, make<a::PowOp>({base, exponent}));
 }
 
-LogicalResult Importer::compare(StringRef predicate) {
+LogicalResult Importer::compare(ComparePredicate predicate) {
   Value lhs = in(0), rhs = in(1);
   if (!lhs || !rhs)
     return failure();
   if (elementOf(lhs) != elementOf(rhs))
     return fail("operands of different element types");
-  return out(0, make<a::CompareOp>(
-                    {lhs, rhs},
-                    {named("predicate", builder.getStringAttr(predicate))}));
+  return out(0, make<a::CompareOp>({lhs, rhs}, {predicateAttr(predicate)}));
 }
 
 LogicalResult Importer::where() {

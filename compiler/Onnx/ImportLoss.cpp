@@ -24,9 +24,11 @@ LogicalResult Importer::loss(bool softmax) {
   Value x = in(0), target = in(1);
   if (!x || !target)
     return failure();
-  std::string reduction = attrString("reduction", "mean");
-  if (reduction != "mean" && reduction != "sum" && reduction != "none")
-    return fail("reduction '" + reduction + "' is not supported");
+  std::string spelling = attrString("reduction", "mean");
+  // ONNX spells the reductions as the dialect does.
+  std::optional<LossReduction> reduction = symbolizeLossReduction(spelling);
+  if (!reduction)
+    return fail("reduction '" + spelling + "' is not supported");
   const onnx::AttributeProto *ignore = attr("ignore_index");
   ArrayRef<int64_t> shape = shapeOf(x);
   int64_t rank = shape.size();
@@ -38,8 +40,7 @@ LogicalResult Importer::loss(bool softmax) {
   if (softmax && wants(1) && failed(out(1, logp)))
     return failure();
   if (rank == 2 && !has(2) && !ignore) {
-    SmallVector<NamedAttribute> attrs = {
-        named("reduction", builder.getStringAttr(reduction))};
+    SmallVector<NamedAttribute> attrs = {reductionAttr(*reduction)};
     return out(0, softmax ? make<a::SoftmaxCrossEntropyOp>({x, target}, attrs)
                           : make<a::NllLossOp>({x, target}, attrs));
   }
@@ -62,7 +63,7 @@ LogicalResult Importer::loss(bool softmax) {
   }
   Value perSample = make<a::NegOp>({make<a::ReduceSumOp>(
       {make<a::MulOp>({weights, logp})}, {ints("axes", {rank - 1})})});
-  if (reduction == "none")
+  if (*reduction == LossReduction::None)
     return out(0, perSample);
   if (!perSample)
     return failure();
@@ -70,7 +71,7 @@ LogicalResult Importer::loss(bool softmax) {
   for (int64_t i = 0; i < rank - 1; ++i)
     all.push_back(i);
   Value total = make<a::ReduceSumOp>({perSample}, {ints("axes", all)});
-  if (reduction == "sum")
+  if (*reduction == LossReduction::Sum)
     return out(0, total);
   SmallVector<int64_t> allWeights(all);
   allWeights.push_back(rank - 1);

@@ -105,6 +105,42 @@ Importer::attrInts(const std::string &name) const {
   return std::vector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
+DenseElementsAttr attrOf(const NpyArray &data, Type element) {
+  auto type = RankedTensorType::get(data.shape, element);
+  if (data.dtype != DType::Bool)
+    return DenseElementsAttr::getFromRawBuffer(type, data.bytes);
+  SmallVector<bool> flags;
+  for (char c : data.bytes)
+    flags.push_back(c != 0);
+  return DenseElementsAttr::get(type, ArrayRef<bool>(flags));
+}
+
+std::optional<NpyArray> arrayOf(DenseElementsAttr attr) {
+  std::optional<DType> dtype = a::dtypeOf(attr.getElementType());
+  if (!dtype)
+    return std::nullopt;
+  NpyArray array;
+  array.dtype = *dtype;
+  ArrayRef<int64_t> shape = attr.getType().getShape();
+  array.shape.assign(shape.begin(), shape.end());
+  int64_t count = attr.getNumElements();
+  if (*dtype == DType::Bool) {
+    for (bool flag : attr.getValues<bool>())
+      array.bytes.push_back(flag ? 1 : 0);
+    return array;
+  }
+  // Other types are stored packed, as in a file; a splat stores one element.
+  ArrayRef<char> raw = attr.getRawData();
+  if (!attr.isSplat()) {
+    array.bytes.assign(raw.begin(), raw.end());
+    return array;
+  }
+  array.bytes.reserve(count * raw.size());
+  for (int64_t i = 0; i < count; ++i)
+    array.bytes.insert(array.bytes.end(), raw.begin(), raw.end());
+  return array;
+}
+
 Value Importer::materialize(const std::string &name, Val &val) {
   if (val.value || !val.data)
     return val.value;
@@ -116,17 +152,8 @@ Value Importer::materialize(const std::string &name, Val &val) {
            "'" + name + "'");
     return {};
   }
-  auto type = RankedTensorType::get(data.shape, element);
-  DenseElementsAttr attr;
-  if (data.dtype == DType::Bool) {
-    std::vector<bool> bits;
-    for (char c : data.bytes)
-      bits.push_back(c != 0);
-    SmallVector<bool> flags(bits.begin(), bits.end());
-    attr = DenseElementsAttr::get(type, ArrayRef<bool>(flags));
-  } else {
-    attr = DenseElementsAttr::getFromRawBuffer(type, data.bytes);
-  }
+  DenseElementsAttr attr = attrOf(data, element);
+  auto type = cast<RankedTensorType>(attr.getType());
   OpBuilder::InsertionGuard guard(builder);
   // Constants and parameters go at the top of the function, so that a value
   // first used inside the graph dominates every later use.
@@ -136,9 +163,11 @@ Value Importer::materialize(const std::string &name, Val &val) {
   if (val.trainable && isa<FloatType>(element))
     val.value = builder.create<a::ParamOp>(
         at, TypeRange{type}, ValueRange{},
-        ArrayRef<NamedAttribute>{named("name", builder.getStringAttr(name)),
-                                 named("init", builder.getStringAttr("dense")),
-                                 named("value", attr)});
+        ArrayRef<NamedAttribute>{
+            named("name", builder.getStringAttr(name)),
+            named("init", builder.getStringAttr(
+                              a::stringifyInitializer(a::Initializer::Dense))),
+            named("value", attr)});
   else
     val.value = builder.create<a::ConstantOp>(at, type, attr);
   return val.value;

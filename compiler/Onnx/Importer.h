@@ -45,6 +45,11 @@ int64_t product(llvm::ArrayRef<int64_t> dims);
 /// The values of an integer or float array as doubles / int64s.
 std::vector<double> valuesOf(const NpyArray &array);
 std::vector<int64_t> intsOf(const NpyArray &array);
+/// `data` as an attribute of element type `element` (its MLIR type).
+DenseElementsAttr attrOf(const NpyArray &data, Type element);
+/// The elements of `attr` as an array; nothing for an element type that has
+/// no row in the dtype table.
+std::optional<NpyArray> arrayOf(DenseElementsAttr attr);
 /// A possibly negative axis of a rank-`rank` tensor, normalized (the
 /// dialect's rule), or nothing when out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
@@ -129,6 +134,16 @@ private:
   NamedAttribute f64(StringRef name, double value) {
     return named(name, builder.getF64FloatAttr(value));
   }
+  /// The attributes the dialect keeps as an enum's spelling
+  /// (AnvilEnums.td), from the enum.
+  NamedAttribute predicateAttr(ComparePredicate predicate) {
+    return named("predicate",
+                 builder.getStringAttr(stringifyComparePredicate(predicate)));
+  }
+  NamedAttribute reductionAttr(LossReduction reduction) {
+    return named("reduction",
+                 builder.getStringAttr(stringifyLossReduction(reduction)));
+  }
   NamedAttribute unit(StringRef name) {
     return named(name, builder.getUnitAttr());
   }
@@ -155,12 +170,12 @@ private:
   /// Max and Min: one or more operands, folded pairwise.
   template <typename OpT> LogicalResult variadic();
   LogicalResult pow();
-  LogicalResult compare(StringRef predicate);
-  LogicalResult equal() { return compare("eq"); }
-  LogicalResult greater() { return compare("gt"); }
-  LogicalResult less() { return compare("lt"); }
-  LogicalResult greaterOrEqual() { return compare("ge"); }
-  LogicalResult lessOrEqual() { return compare("le"); }
+  LogicalResult compare(ComparePredicate predicate);
+  LogicalResult equal() { return compare(ComparePredicate::eq); }
+  LogicalResult greater() { return compare(ComparePredicate::gt); }
+  LogicalResult less() { return compare(ComparePredicate::lt); }
+  LogicalResult greaterOrEqual() { return compare(ComparePredicate::ge); }
+  LogicalResult lessOrEqual() { return compare(ComparePredicate::le); }
   LogicalResult where();
   LogicalResult reciprocal();
   LogicalResult leakyRelu();
@@ -253,8 +268,18 @@ private:
   LogicalResult constantOp();
   LogicalResult constantOfShape();
   /// Evaluates the node at compile time when all its inputs are integer
-  /// constants (the shape arithmetic of exported models); fails otherwise.
+  /// constants (the shape arithmetic of exported models), with the dialect's
+  /// folders (evaluate); fails otherwise.
   LogicalResult fold();
+  /// The value of an OpT of the constants `args` and `attrs`, computed by
+  /// the op's folder: builds the op on temporary anvil.constant operands,
+  /// folds it as createOrFold does (OpBuilder::tryFold) and reads the
+  /// constant back, leaving no op behind. Nothing when the op does not
+  /// verify or its folder declines (an undefined result, a type it does not
+  /// compute in).
+  template <typename OpT>
+  std::optional<NpyArray> evaluate(ArrayRef<const NpyArray *> args,
+                                   ArrayRef<NamedAttribute> attrs = {});
 
   // ImportReduction.cpp
   LogicalResult reduceSum();
