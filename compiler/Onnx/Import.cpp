@@ -43,6 +43,7 @@ const Importer::HandlerTable &Importer::handlers() {
     addConvHandlers(t);
     addNormalizationHandlers(t);
     addShapeHandlers(t);
+    addResizeHandlers(t);
     addConstantHandlers(t);
     addReductionHandlers(t);
     addLossHandlers(t);

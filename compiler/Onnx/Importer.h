@@ -4,11 +4,11 @@
 // The Importer walks one ONNX graph in order (Import.cpp) and hands each
 // node to the handler registered for its op type. Handlers live in one file
 // per op family (ImportElementwise.cpp, ImportMatMul.cpp, ImportConv.cpp,
-// ImportNormalization.cpp, ImportShape.cpp, ImportConstant.cpp,
-// ImportReduction.cpp, ImportLoss.cpp); each file registers its handlers in
-// its add...Handlers function. The helpers they share (the current node's
-// operands and attributes, building a verified op, recording a problem) are
-// in ImportUtils.cpp. Internal to compiler/Onnx.
+// ImportNormalization.cpp, ImportShape.cpp, ImportResize.cpp,
+// ImportConstant.cpp, ImportReduction.cpp, ImportLoss.cpp); each file
+// registers its handlers in its add...Handlers function. The helpers they share
+// (the current node's operands and attributes, building a verified op,
+// recording a problem) are in ImportUtils.cpp. Internal to compiler/Onnx.
 //
 // Adding an op: declare its handler below, define it in its family's file
 // and add it to that file's table.
@@ -85,6 +85,7 @@ private:
   static void addConvHandlers(HandlerTable &table);
   static void addNormalizationHandlers(HandlerTable &table);
   static void addShapeHandlers(HandlerTable &table);
+  static void addResizeHandlers(HandlerTable &table);
   static void addConstantHandlers(HandlerTable &table);
   static void addReductionHandlers(HandlerTable &table);
   static void addLossHandlers(HandlerTable &table);
@@ -248,6 +249,8 @@ private:
   LogicalResult split();
   LogicalResult expand();
   LogicalResult tile();
+
+  // ImportResize.cpp
   LogicalResult resize();
   /// A constant tensor of `shape` holding `value` everywhere.
   Value splat(ArrayRef<int64_t> shape, Type elementType, double value);
