@@ -210,14 +210,8 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
   let options = [
     Option<"optimizer", "optimizer", "::mlir::anvil::TrainOptimizer",
            "::mlir::anvil::TrainOptimizer::Sgd", "The optimizer",
-           [{::llvm::cl::values(
-             clEnumValN(::mlir::anvil::TrainOptimizer::Sgd, "sgd",
-                        "SGD (with momentum, nesterov)"),
-             clEnumValN(::mlir::anvil::TrainOptimizer::Adam, "adam",
-                        "Adam: L2 weight decay added to the gradient, as "
-                        "PyTorch's Adam"),
-             clEnumValN(::mlir::anvil::TrainOptimizer::AdamW, "adamw",
-                        "AdamW: decoupled weight decay"))}]>,
+           // The cases are listed once, in passes/TrainOptions.h.
+           "::mlir::anvil::trainOptimizerCases()">,
     Option<"beta1", "beta1", "double", "0.9", "Adam's first-moment decay">,
     Option<"beta2", "beta2", "double", "0.999",
            "Adam's second-moment decay">,
@@ -235,16 +229,7 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
            "::mlir::anvil::TrainLoss::Model",
            "Replace @loss by this loss of @forward's result against a "
            "target",
-           [{::llvm::cl::values(
-             clEnumValN(::mlir::anvil::TrainLoss::Model, "model",
-                        "Keep the model's own @loss (the default)"),
-             clEnumValN(::mlir::anvil::TrainLoss::CrossEntropy,
-                        "cross-entropy",
-                        "Softmax cross-entropy against class indices"),
-             clEnumValN(::mlir::anvil::TrainLoss::Nll, "nll",
-                        "Negative log-likelihood against class indices"),
-             clEnumValN(::mlir::anvil::TrainLoss::Mse, "mse",
-                        "Mean squared error"))}]>,
+           "::mlir::anvil::trainLossCases()">,
   ];
 }
 

@@ -29,26 +29,20 @@ static cl::opt<std::string>
                          "its weights go to <trainer>.weights"),
                 cl::value_desc("file"), cl::init("trainer"),
                 cl::sub(trainCommand()), cl::cat(category()));
-static EnumOpt<TrainLoss> trainLoss(
-    "loss",
-    cl::desc("The loss of @forward's result against the target (default: "
-             "the model's own @loss)"),
-    cl::values(clEnumValN(TrainLoss::CrossEntropy, "cross-entropy",
-                          "Softmax cross-entropy against class indices"),
-               clEnumValN(TrainLoss::Nll, "nll",
-                          "Negative log-likelihood against class indices"),
-               clEnumValN(TrainLoss::Mse, "mse", "Mean squared error")),
-    cl::init(TrainLoss::Model), cl::sub(trainCommand()), cl::cat(category()));
-static EnumOpt<TrainOptimizer>
-    optimizer("optimizer", cl::desc("The optimizer (default: sgd)"),
-              cl::values(clEnumValN(TrainOptimizer::Sgd, "sgd",
-                                    "SGD (with --momentum, --nesterov)"),
-                         clEnumValN(TrainOptimizer::Adam, "adam",
-                                    "Adam (betas 0.9, 0.999, epsilon 1e-8)"),
-                         clEnumValN(TrainOptimizer::AdamW, "adamw",
-                                    "AdamW (betas 0.9, 0.999, epsilon 1e-8)")),
-              cl::init(TrainOptimizer::Sgd), cl::sub(trainCommand()),
+// Their cases come from passes/TrainOptions.h, as the pass's options' do.
+static EnumOpt<TrainLoss>
+    trainLoss("loss",
+              cl::desc("The loss of @forward's result against the target "
+                       "(default: the model's own @loss)"),
+              mlir::anvil::trainLossCases(/*withModel=*/false),
+              cl::init(TrainLoss::Model), cl::sub(trainCommand()),
               cl::cat(category()));
+static EnumOpt<TrainOptimizer>
+    optimizer("optimizer",
+              cl::desc("The optimizer (default: sgd; Adam's betas are 0.9, "
+                       "0.999, its epsilon 1e-8)"),
+              mlir::anvil::trainOptimizerCases(), cl::init(TrainOptimizer::Sgd),
+              cl::sub(trainCommand()), cl::cat(category()));
 static cl::opt<double> trainLr("lr",
                                cl::desc("Learning rate (the trainer's "
                                         "default; its --lr overrides)"),
