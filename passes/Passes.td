@@ -383,6 +383,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     Option<"peel", "peel", "bool", "true",
            "Peel the last register tile of widths 16 does not divide (off: "
            "tiles are divisors of the width, such as 7 or 28 lanes)">,
+    Option<"startInRegisters", "start-in-registers", "bool", "true",
+           "In a packed product with one k block, start each row tile's "
+           "accumulators in registers from the op that starts C (zeros, "
+           "a bias broadcast) (off: that op writes the whole block first "
+           "and the tiles read it back)">,
   ];
 }
 
