@@ -352,6 +352,9 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     buffer that every row tile of the block then reads (the last nc % 32
     columns into a narrower one, whose tile is peeled as above); the
     accumulator's start (zeros, a broadcast bias) runs per parallel block.
+    With one k block (K up to 256), it runs per packed row tile instead
+    (`start-in-registers`): vectorized with the tile, the accumulators start
+    as its vector (zeros, 8 bias values broadcast), not as a read of C.
     A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence
