@@ -337,6 +337,9 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     buffer that every row tile of the block then reads (the last nc % 32
     columns into a narrower one, whose tile is peeled as above); the
     accumulator's start (zeros, a broadcast bias) runs per parallel block.
+    With one k block (K up to 256), it runs per packed row tile instead
+    (`start-in-registers`): vectorized with the tile, the accumulators start
+    as its vector (zeros, 8 bias values broadcast), not as a read of C.
     A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence
@@ -368,6 +371,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     Option<"peel", "peel", "bool", "true",
            "Peel the last register tile of widths 16 does not divide (off: "
            "tiles are divisors of the width, such as 7 or 28 lanes)">,
+    Option<"startInRegisters", "start-in-registers", "bool", "true",
+           "In a packed product with one k block, start each row tile's "
+           "accumulators in registers from the op that starts C (zeros, "
+           "a bias broadcast) (off: that op writes the whole block first "
+           "and the tiles read it back)">,
   ];
 }
 

@@ -130,7 +130,7 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
 /// into the parallel blocks and the matmul, then its accumulator's start,
 /// fused into each: bias, product and epilogue run block by block, while
 /// the block is in cache.
-std::string blockSchedule(int64_t id, const Plan &p) {
+std::string blockSchedule(int64_t id, const Plan &p, int64_t k) {
   std::string fusedBlocks =
       llvm::formatv(
           R"mlir(
@@ -181,34 +181,51 @@ std::string blockSchedule(int64_t id, const Plan &p) {
                           "!transform.any_op)",
                           id, p.mc, p.nc)
                 .str();
+  // One k block is no loop: the block product's accumulator is then the
+  // op that starts it, which packBlock may move into the row tiles.
+  std::string kBlocks =
+      p.kc == k ? std::string()
+                : llvm::formatv("%blocks{0}, %kl{0} = "
+                                "transform.structured.tile_using_for %par{0} "
+                                "tile_sizes [0, 0, {1}] : (!transform.any_op) "
+                                "-> (!transform.any_op, !transform.any_op)",
+                                id, p.kc)
+                      .str();
   return llvm::formatv(
              R"mlir(
     %mm{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    {2}
     {3}
-    %blocks{0}, %kl{0} = transform.structured.tile_using_for %par{0} tile_sizes [0, 0, {2}] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
 )mlir",
-             id, kTag, p.kc, blocks)
+             id, kTag, blocks, kBlocks)
       .str();
 }
 
 /// The second half: the register tiles of the tagged products (i, j, k
-/// with one k step), the last one of a row peeled off when `peel`.
+/// with one k step), the last one of a row peeled off when `peel`. A packed
+/// panel's products are single row tiles already (packBlock): mr = 0 tiles
+/// only j and k.
 std::string registerSchedule(int64_t id, int64_t mr, int64_t nr, bool peel) {
+  // One handle per tiled loop: the column loop is the first without rows.
+  int64_t loops = mr ? 3 : 2, columns = mr ? 1 : 0;
   // The peeled loop's tile gets its static width from the canonicalization
   // that runs before vectorization (vectorizeSchedules).
   std::string peeling = peel ? llvm::formatv(
                                    R"mlir(
-    %jl{0} = transform.cast %rl{0}#1 : !transform.any_op to !transform.op<"scf.for">
+    %jl{0} = transform.cast %rl{0}#{1} : !transform.any_op to !transform.op<"scf.for">
     %main{0}, %rest{0} = transform.loop.peel %jl{0} : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op))mlir",
-                                   id)
+                                   id, columns)
                                    .str()
                              : std::string();
+  std::string handles = "!transform.any_op";
+  for (int64_t i = 0; i < loops; ++i)
+    handles += ", !transform.any_op";
   return llvm::formatv(
              R"mlir(
     %tb{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
-    %regs{0}, %rl{0}:3 = transform.structured.tile_using_for %tb{0} tile_sizes [{2}, {3}, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op){4}
+    %regs{0}, %rl{0}:{5} = transform.structured.tile_using_for %tb{0} tile_sizes [{2}, {3}, 1] : (!transform.any_op) -> ({6}){4}
 )mlir",
-             id, kTag, mr, nr, peeling)
+             id, kTag, mr, nr, peeling, loops, handles)
       .str();
 }
 
@@ -225,14 +242,14 @@ std::string packSchedule(int64_t id) {
 
 /// After every schedule's tiling (and a canonicalization that gives the
 /// peeled tiles static shapes), vectorize each register tile: all the ops
-/// that still carry the schedule's tag.
-std::string vectorizeSchedule(int64_t id) {
+/// of `ops` that still carry the schedule's tag.
+std::string vectorizeSchedule(int64_t id, StringRef ops) {
   return llvm::formatv(
              R"mlir(
-    %tiles{0} = transform.structured.match ops{{["linalg.matmul", "linalg.copy"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %tiles{0} = transform.structured.match ops{{[{2}]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     transform.structured.vectorize %tiles{0} : !transform.any_op
 )mlir",
-             id, kTag)
+             id, kTag, ops)
       .str();
 }
 
@@ -332,19 +349,44 @@ struct PackTags {
   IntegerAttr copies, panels, tail;
 };
 
+/// The op that starts a block product's accumulator (a fill of zeros, a
+/// convolution's bias broadcast, an all-parallel generic) when only the
+/// product reads it. It is then the product's own init, so the product has
+/// one k block: with several, the accumulator reaches the product through
+/// the k-block loop.
+linalg::LinalgOp startOfAccumulator(linalg::MatmulOp op) {
+  auto init = op.getDpsInits()[0].getDefiningOp<linalg::LinalgOp>();
+  if (!init || !init->hasOneUse() || init->getNumResults() != 1 ||
+      !isa<linalg::FillOp, linalg::BroadcastOp, linalg::GenericOp>(init) ||
+      init.getNumLoops() != init.getNumParallelLoops())
+    return {};
+  return init;
+}
+
 /// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
 /// static) panel by panel: for each 32 columns of B, a copy of its kc x 32
-/// sliver into a contiguous buffer, then the mc x 32 product on it; the last
-/// nc % 32 columns likewise into a narrower buffer. The register tiles then
-/// load B's rows one after another from a buffer that stays in L1 while
-/// every row tile of the block reuses it, instead of rows N floats apart in
-/// B (for a convolution's im2col buffer, 4K-aliasing rows on separate
-/// pages). Each sliver is packed once per (k block, column block).
-void packBlock(linalg::MatmulOp op, int64_t nr, const PackTags &tags) {
+/// sliver into a contiguous buffer, then the mc x 32 product on it, row tile
+/// by row tile (mr rows each); the last nc % 32 columns likewise into a
+/// narrower buffer. The register tiles then load B's rows one after another
+/// from a buffer that stays in L1 while every row tile of the block reuses
+/// it, instead of rows N floats apart in B (for a convolution's im2col
+/// buffer, 4K-aliasing rows on separate pages). Each sliver is packed once
+/// per (k block, column block).
+///
+/// With `startInTiles`, the op that starts the block's accumulator
+/// (startOfAccumulator) runs per row tile, just before the tile's product:
+/// once both are vectorized, the product's accumulators start as the
+/// start's vector (zeros, the broadcast bias) instead of a read of C that a
+/// separate pass over the block wrote (for K = 64, a third of the block's
+/// traffic to C).
+void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
+               const PackTags &tags, bool startInTiles) {
   OpBuilder b(op);
   Location loc = op.getLoc();
+  linalg::LinalgOp start =
+      startInTiles ? startOfAccumulator(op) : linalg::LinalgOp();
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
-        c = op.getDpsInits()[0];
+        c = start ? start.getDpsInits()[0] : op.getDpsInits()[0];
   auto bType = cast<RankedTensorType>(bMat.getType());
   auto cType = cast<RankedTensorType>(c.getType());
   int64_t kc = bType.getDimSize(0), nc = bType.getDimSize(1),
@@ -353,7 +395,39 @@ void packBlock(linalg::MatmulOp op, int64_t nr, const PackTags &tags) {
   Type f = bType.getElementType();
   auto idx = [&](int64_t v) { return b.getIndexAttr(v); };
   SmallVector<OpFoldResult> ones = {idx(1), idx(1)};
-  // The product of columns [j, j + width) on a packed copy of B's sliver.
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  // The product of rows [i, i + mr) and columns [j, j + width) on the
+  // packed sliver, inserted into `acc`.
+  auto rowTile = [&](OpBuilder &nb, Location l, Value i, OpFoldResult j,
+                     int64_t width, Value sliver, Value acc,
+                     IntegerAttr tag) -> Value {
+    SmallVector<OpFoldResult> at = {i, j}, sizes = {idx(mr), idx(width)};
+    Value accTile = nb.create<tensor::ExtractSliceOp>(
+        l, RankedTensorType::get({mr, width}, f), acc, at, sizes, ones);
+    if (start) {
+      // The start's tile, written onto the accumulator's tile (not onto
+      // a slice of the start's original destination, which the loops'
+      // iteration arguments have replaced).
+      FailureOr<TilingResult> tiled =
+          cast<TilingInterface>(start.getOperation())
+              .getTiledImplementation(nb, at, sizes);
+      assert(succeeded(tiled) && "a parallel linalg op tiles");
+      auto startTile = cast<linalg::LinalgOp>(tiled->tiledOps.front());
+      startTile.getDpsInitsMutable()[0].assign(accTile);
+      startTile->setAttr(kTag, tag);
+      accTile = startTile->getResult(0);
+    }
+    Value aTile = nb.create<tensor::ExtractSliceOp>(
+        l, RankedTensorType::get({mr, kc}, f), a,
+        SmallVector<OpFoldResult>{i, idx(0)},
+        SmallVector<OpFoldResult>{idx(mr), idx(kc)}, ones);
+    auto product = nb.create<linalg::MatmulOp>(
+        l, accTile.getType(), ValueRange{aTile, sliver}, accTile);
+    product->setAttr(kTag, tag);
+    return nb.create<tensor::InsertSliceOp>(l, product.getResult(0), acc, at,
+                                            sizes, ones);
+  };
+  // The products of columns [j, j + width) on a packed copy of B's sliver.
   auto panel = [&](OpBuilder &nb, Location l, OpFoldResult j, int64_t width,
                    Value acc, IntegerAttr tag) -> Value {
     Value sliver = nb.create<tensor::ExtractSliceOp>(
@@ -364,19 +438,21 @@ void packBlock(linalg::MatmulOp op, int64_t nr, const PackTags &tags) {
         nb.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{kc, width}, f);
     auto copy = nb.create<linalg::CopyOp>(l, sliver, buffer);
     copy->setAttr(kTag, tags.copies);
-    SmallVector<OpFoldResult> at = {idx(0), j}, sizes = {idx(mc), idx(width)};
-    Value accTile = nb.create<tensor::ExtractSliceOp>(
-        l, RankedTensorType::get({mc, width}, f), acc, at, sizes, ones);
-    auto product = nb.create<linalg::MatmulOp>(
-        l, accTile.getType(), ValueRange{a, copy.getResult(0)}, accTile);
-    product->setAttr(kTag, tag);
-    return nb.create<tensor::InsertSliceOp>(l, product.getResult(0), acc, at,
-                                            sizes, ones);
+    Value packed = copy.getResult(0);
+    Value rows = nb.create<arith::ConstantIndexOp>(l, mc),
+          step = nb.create<arith::ConstantIndexOp>(l, mr);
+    return nb
+        .create<scf::ForOp>(
+            l, zero, rows, step, ValueRange{acc},
+            [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
+              rb.create<scf::YieldOp>(
+                  rl, rowTile(rb, rl, i, j, width, packed, args[0], tag));
+            })
+        .getResult(0);
   };
   Value result = c;
   if (full > 0) {
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0),
-          end = b.create<arith::ConstantIndexOp>(loc, full),
+    Value end = b.create<arith::ConstantIndexOp>(loc, full),
           step = b.create<arith::ConstantIndexOp>(loc, nr);
     result = b.create<scf::ForOp>(
                   loc, zero, end, step, ValueRange{c},
@@ -390,6 +466,8 @@ void packBlock(linalg::MatmulOp op, int64_t nr, const PackTags &tags) {
     result = panel(b, loc, idx(full), tail, result, tags.tail);
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
+  if (start)
+    start->erase();
 }
 
 struct TileAndVectorizePass
@@ -428,20 +506,22 @@ struct TileAndVectorizePass
       int64_t id = plans.size();
       op->setAttr(kTag, tagOf(id));
       // The epilogue anvil-fuse-matmul-epilogue marked, and the op that
-      // starts the accumulator (zeros or a broadcast bias), if only the
-      // matmul reads it: both run in the matmul's parallel blocks.
+      // starts the accumulator (a fill of zeros, a convolution's bias
+      // linalg.broadcast, a generic), if only the matmul reads it: both run
+      // in the matmul's parallel blocks.
       Operation *epilogue = nullptr;
       if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue))
         epilogue = *op->user_begin();
       Operation *init = op.getDpsInits()[0].getDefiningOp();
-      bool fuseInit = init && init->hasOneUse() &&
-                      isa<linalg::FillOp, linalg::GenericOp>(init);
+      bool fuseInit =
+          init && init->hasOneUse() &&
+          isa<linalg::FillOp, linalg::BroadcastOp, linalg::GenericOp>(init);
       if (epilogue)
         epilogue->setAttr(kTag, tagOf(id));
       plans.push_back(planMatmul(a.getDimSize(0), b.getDimSize(1),
                                  a.getDimSize(1), peel, pack, epilogue,
                                  fuseInit, op->hasAttr(kInParallelLoopAttr)));
-      blocks += blockSchedule(id, plans.back());
+      blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
     for (linalg::MatmulOp op : empty) {
@@ -479,23 +559,29 @@ struct TileAndVectorizePass
       PackTags tags{tagOf(next), tagOf(next + 1), tagOf(next + 2)};
       tiles += packSchedule(next);
       if (nc >= p.nr)
-        tiles += registerSchedule(next + 1, p.mr, p.nr, false);
+        tiles += registerSchedule(next + 1, 0, p.nr, false);
       // A tail wider than one vector: a 16-lane tile and the rest peeled.
       if (tail > 0)
-        tiles += registerSchedule(next + 2, p.mr, std::min<int64_t>(tail, 16),
+        tiles += registerSchedule(next + 2, 0, std::min<int64_t>(tail, 16),
                                   tail > 16);
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
-          packBlock(op, p.nr, tags);
+          packBlock(op, p.mr, p.nr, tags, startInRegisters);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {
       transform.apply_patterns.canonicalization
     } : !transform.any_op
 )mlir";
+    // A plan's own tag is also on its epilogue, which is not a register
+    // tile; packBlock's tags are on its copies, products and their starts.
     for (int64_t i = 0; i < next; ++i)
-      tiles += vectorizeSchedule(i);
+      tiles += vectorizeSchedule(
+          i, i < int64_t(plans.size())
+                 ? R"("linalg.matmul", "linalg.copy")"
+                 : R"("linalg.matmul", "linalg.copy", "linalg.fill", )"
+                   R"("linalg.broadcast", "linalg.generic")");
     if (failed(applySchedule(module, tiles + kCleanup.str())))
       return signalPassFailure();
     module.walk([](Operation *op) { op->removeAttr(kTag); });

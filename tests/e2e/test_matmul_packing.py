@@ -11,6 +11,12 @@ block of 98 panels, M that 8 does not divide (register tiles of 6 and 5
 rows), K in several k blocks and a prime K (one k block), a batched product
 (a loop of matmuls) with a 1-column tail, a product whose bias and relu run
 as its epilogue on the packed blocks, and a small one that is not packed.
+Convolutions with a bias start their product's accumulator from its
+broadcast: with one k block (K <= 256), in each packed row tile's registers
+(the schedule's start-in-registers), with several, per cache block; the
+1x1 one (K = 64, 3136 pixels) and the 3x3 one on 7 channels (K = 63, a 4-
+column tail) take the first path, the 3x3 one on 40 channels (K = 360) the
+second.
 Every function is compiled with packing and with --no-pack-matmul, and both
 must match float64 NumPy within 1e-5 of the output's largest magnitude.
 """
@@ -34,6 +40,35 @@ CASES = {
     "batched_n33": (40, 33, 70, 2, False),
     "epilogue_n200": (48, 200, 512, 0, True),
 }
+
+# name: (output channels, input channels, image side, kernel side); stride 1,
+# padding kernel // 2, with a bias.
+CONVS = {
+    "conv1x1_bias_k64": (48, 64, 56, 1),
+    "conv3x3_bias_k63": (40, 7, 14, 3),
+    "conv3x3_bias_k360": (24, 40, 14, 3),
+}
+
+
+def conv_function(name, o, c, hw, kk):
+    x, w, y = f"tensor<1x{c}x{hw}x{hw}xf32>", f"tensor<{o}x{c}x{kk}x{kk}xf32>", f"tensor<1x{o}x{hw}x{hw}xf32>"
+    p = kk // 2
+    return (f"  func.func @{name}(%x: {x}, %w: {w}, %b: tensor<{o}xf32>) -> {y} {{\n"
+            f"    %y = anvil.conv2d %x, %w, %b {{pads = array<i64: {p}, {p}, {p}, {p}>}} : {x}, {w}, tensor<{o}xf32>\n"
+            f"    return %y : {y}\n  }}\n")
+
+
+def conv_reference(x, w, b):
+    """Stride 1, 'same' padding, in float64: a sum over the kernel's offsets."""
+    o, c, kk, _ = w.shape
+    hw, p = x.shape[2], kk // 2
+    padded = np.pad(x[0].astype(np.float64), ((0, 0), (p, p), (p, p)))
+    y = np.zeros((o, hw, hw)) + b.astype(np.float64)[:, None, None]
+    for i in range(kk):
+        for j in range(kk):
+            y += np.einsum("oc,cyx->oyx", w[:, :, i, j].astype(np.float64),
+                           padded[:, i:i + hw, j:j + hw])
+    return y[None]
 
 
 def function(name, m, n, k, batch, epilogue):
@@ -60,11 +95,12 @@ def main():
         model = os.path.join(tmp, "packing.mlir")
         with open(model, "w") as f:
             f.write("module {\n" + "".join(function(name, *case) for name, case in CASES.items())
+                    + "".join(conv_function(name, *case) for name, case in CONVS.items())
                     + "}\n")
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
         must([args.anvilc, model, "-o", packed])
         must([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
-        for name, (m, n, k, batch, epilogue) in CASES.items():
+        def product(m, n, k, batch, epilogue):
             pre = (batch,) if batch else ()
             inputs = [rng.uniform(-1.0, 1.0, pre + (m, k)).astype(np.float32),
                       rng.uniform(-1.0, 1.0, pre + (k, n)).astype(np.float32)]
@@ -73,6 +109,16 @@ def main():
             expected = inputs[0].astype(np.float64) @ inputs[1].astype(np.float64)
             if epilogue:
                 expected = np.maximum(expected + inputs[2], 0.0)
+            return inputs, expected
+
+        def conv(o, c, hw, kk):
+            inputs = [rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+                      for shape in ((1, c, hw, hw), (o, c, kk, kk), (o,))]
+            return inputs, conv_reference(*inputs)
+
+        cases = [(name, product(*case)) for name, case in CASES.items()]
+        cases += [(name, conv(*case)) for name, case in CONVS.items()]
+        for name, (inputs, expected) in cases:
             cmd_inputs = []
             for i, x in enumerate(inputs):
                 path = os.path.join(tmp, f"{name}.in{i}.npy")
@@ -95,7 +141,7 @@ def main():
                     failures.append(f"{name} ({os.path.basename(exe)}): {err:.2e} > 1e-5")
     if failures:
         sys.exit("\n".join(failures))
-    print("every product matches NumPy, packed and not")
+    print("every product and convolution matches NumPy, packed and not")
 
 
 if __name__ == "__main__":

@@ -6,15 +6,17 @@
 
 // A matmul's relu becomes its epilogue: one marked generic reading the
 // product. Tiled, the relu runs inside the matmul's parallel blocks, after
-// the block's k loop, and the zero fill moves into the blocks too.
+// the block's k loop, and the zero fill moves into the blocks too (with
+// one k block, into the row tiles: their accumulators start at zero).
 // CHECK-LABEL: func @relu
 // CHECK: %[[P:.*]] = linalg.matmul
 // CHECK: linalg.generic {{.*}}ins(%[[P]] : tensor<64x256xf32>) {{.*}}attrs = {anvil.epilogue}
 // CHECK: arith.maximumf
 // TILED-LABEL: func @relu
+// TILED: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8x32xf32>
 // TILED: scf.forall
-// TILED: linalg.fill {{.*}} -> tensor<64x128xf32>
-// TILED: scf.for
+// TILED-NOT: linalg.fill
+// TILED: scf.for {{.*}} iter_args(%{{.*}} = %[[ZERO]]) -> (vector<8x32xf32>)
 // TILED: vector.fma
 // TILED: arith.maximumf
 // TILED: scf.forall.in_parallel

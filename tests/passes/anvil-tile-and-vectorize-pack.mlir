@@ -1,4 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="start-in-registers=false" | FileCheck %s --check-prefix=NOSTART
 
 // B packed per block and k block: each 32-column sliver of the 256-row k
 // block is copied row by row into a contiguous 256x32 buffer, which the 8x32
@@ -71,4 +72,48 @@ func.func @matmul_not_packed(%a: tensor<8x256xf32>, %b: tensor<256x64xf32>, %c: 
   %0 = linalg.matmul ins(%a, %b : tensor<8x256xf32>, tensor<256x64xf32>) outs(%c : tensor<8x64xf32>) -> tensor<8x64xf32>
   %1 = linalg.matmul ins(%d, %e : tensor<64x256xf32>, tensor<256x16xf32>) outs(%f : tensor<64x16xf32>) -> tensor<64x16xf32>
   return %0, %1 : tensor<8x64xf32>, tensor<64x16xf32>
+}
+
+// -----
+
+// A convolution's bias broadcast starts a product with one k block (K = 64):
+// it runs per row tile, so that each tile's accumulators start as 8 bias
+// values broadcast across the columns, not as a read of a block that the
+// broadcast wrote first. With start-in-registers=false, it runs per block.
+// CHECK-LABEL: func @matmul_bias_start_in_registers
+// CHECK-NOT: linalg.broadcast
+// CHECK: scf.forall
+// CHECK: %[[BIAS:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}] [8] [1] : tensor<64xf32> to tensor<8xf32>
+// CHECK: vector.transfer_read %[[BIAS]]{{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK: %[[START:.*]] = vector.transpose {{.*}} : vector<32x8xf32> to vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]]) -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: linalg.broadcast
+// NOSTART-LABEL: func @matmul_bias_start_in_registers
+// NOSTART: scf.forall
+// NOSTART: linalg.broadcast {{.*}} outs(%{{.*}} : tensor<64x224xf32>)
+// NOSTART: scf.for {{.*}} -> (vector<8x32xf32>)
+func.func @matmul_bias_start_in_registers(%a: tensor<64x64xf32>, %b: tensor<64x3136xf32>, %bias: tensor<64xf32>) -> tensor<64x3136xf32> {
+  %e = tensor.empty() : tensor<64x3136xf32>
+  %init = linalg.broadcast ins(%bias : tensor<64xf32>) outs(%e : tensor<64x3136xf32>) dimensions = [1]
+  %0 = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x3136xf32>) outs(%init : tensor<64x3136xf32>) -> tensor<64x3136xf32>
+  return %0 : tensor<64x3136xf32>
+}
+
+// -----
+
+// Negative: with three k blocks (K = 576) the accumulator reaches the
+// product through the k-block loop; the bias broadcast runs once per block,
+// before that loop.
+// CHECK-LABEL: func @matmul_bias_k_blocks
+// CHECK: scf.forall
+// CHECK: %[[START:.*]] = linalg.broadcast {{.*}} outs(%{{.*}} : tensor<64x224xf32>)
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]]) -> (tensor<64x224xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK-NOT: vector<8xf32>
+func.func @matmul_bias_k_blocks(%a: tensor<64x576xf32>, %b: tensor<576x3136xf32>, %bias: tensor<64xf32>) -> tensor<64x3136xf32> {
+  %e = tensor.empty() : tensor<64x3136xf32>
+  %init = linalg.broadcast ins(%bias : tensor<64xf32>) outs(%e : tensor<64x3136xf32>) dimensions = [1]
+  %0 = linalg.matmul ins(%a, %b : tensor<64x576xf32>, tensor<576x3136xf32>) outs(%init : tensor<64x3136xf32>) -> tensor<64x3136xf32>
+  return %0 : tensor<64x3136xf32>
 }
