@@ -24,6 +24,7 @@
 #include "compiler/FusionReport.h"
 
 #include "dialects/AnvilOps.h"
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -53,6 +54,17 @@ bool isElementwise(Operation *op) {
              SelectOp, ReluGradOp>(op);
 }
 
+/// Whether `op` lowers to one all-parallel linalg.generic that the ops
+/// after it may join, though it joins nothing itself: a depthwise
+/// convolution whose taps DepthwiseConv.cpp reads as views of its padded
+/// input, computed in NCHW order (not channels-last and transposed).
+bool isElementwiseProducer(Operation *op) {
+  if (isElementwise(op))
+    return true;
+  auto conv = dyn_cast<Conv2DOp>(op);
+  return conv && depthwiseLoweringOf(conv) == DepthwiseLowering::Elementwise;
+}
+
 /// Ops that make no kernel: values known at compile time and reshapes
 /// (which only rename the dimensions of contiguous data).
 bool makesNoKernel(Operation *op) {
@@ -72,6 +84,11 @@ int64_t scalarOps(Operation *op) {
     return 3;
   if (isa<RsqrtOp, ClipOp>(op))
     return 2;
+  if (auto conv = dyn_cast<Conv2DOp>(op)) {
+    // A depthwise convolution's generic: one fma per tap.
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    return w.getDimSize(2) * w.getDimSize(3);
+  }
   return 1;
 }
 
@@ -269,7 +286,8 @@ private:
       Operation *head = nullptr;
       for (Value operand : op->getOperands()) {
         Operation *producer = producerOf(operand);
-        if (!producer || isElementwise(producer) || !groupOf.count(producer))
+        if (!producer || isElementwiseProducer(producer) ||
+            !groupOf.count(producer))
           continue;
         int64_t g = find(groupOf[producer]);
         std::string why = epilogueRefusal(producer, op, operand);
@@ -308,7 +326,7 @@ private:
       for (Value operand : operands) {
         Operation *producer = producerOf(operand);
         if (!producer || makesNoKernel(producer) || !groupOf.count(producer) ||
-            !isElementwise(producer))
+            !isElementwiseProducer(producer))
           continue;
         int64_t g = find(groupOf[producer]);
         std::string other = opName(producer);
@@ -375,7 +393,14 @@ private:
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
-        return "a grouped convolution has no matmul epilogue";
+        return depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast
+                   ? llvm::formatv("the depthwise convolution's {0}-wide "
+                                   "rows run channels-last, and its result "
+                                   "is transposed to NCHW before its "
+                                   "consumers",
+                                   out.getDimSize(3))
+                         .str()
+                   : "a grouped convolution has no matmul epilogue";
       if (out.getDimSize(0) != 1)
         return llvm::formatv("at batch {0} the convolution's product is "
                              "transposed to NCHW before its consumers",
@@ -468,8 +493,13 @@ private:
       k.pattern = describe(group.ops.front()) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
                   " on its cache blocks";
-    } else if (group.ops.size() == 1 && !isElementwise(group.ops.front())) {
+    } else if (!isElementwise(group.ops.front())) {
+      // One op, or a depthwise convolution and the elementwise ops that
+      // anvil-fuse-elementwise fused into its loop.
       k.pattern = describe(group.ops.front());
+      if (group.ops.size() > 1)
+        k.pattern += " + " + llvm::join(ArrayRef(k.ops).drop_front(), "+") +
+                     " in its loop";
     } else {
       std::string chain = llvm::join(k.ops, "+");
       std::string shape = shapeText(group.ops.back()->getResult(0).getType());
