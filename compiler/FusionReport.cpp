@@ -250,10 +250,21 @@ public:
   }
 
 private:
+  /// A fusion not taken; `op` and `producer` are set where a later op may
+  /// still bring both into one loop (a producer with several users, all
+  /// of which end up in it), and the note is then dropped.
+  struct Note {
+    Note(std::string text, Operation *op = nullptr,
+         Operation *producer = nullptr)
+        : text(std::move(text)), op(op), producer(producer) {}
+    std::string text;
+    Operation *op, *producer;
+  };
+
   struct Group {
     SmallVector<Operation *> ops;
     int64_t bodyOps = 0;
-    std::vector<std::string> notFused;
+    std::vector<Note> notFused;
     /// Its first op is a matmul or convolution, the others its epilogue.
     bool epilogue = false;
   };
@@ -268,14 +279,15 @@ private:
   }
 
   void place(Operation *op) {
-    std::vector<std::string> notes;
+    std::vector<Note> notes;
     if (isa<BatchNormOp>(op)) {
       if (auto why = op->getAttrOfType<StringAttr>("anvil.not_fused"))
         notes.push_back("batch_norm not folded into a conv2d: " +
                         why.getValue().str());
       else if (!options.foldBatchNorm)
-        notes.push_back("batch_norm not folded into a conv2d: "
-                        "anvil-fold-batch-norm is off (--no-fusion)");
+        notes.push_back(std::string("batch_norm not folded into a conv2d: "
+                                    "anvil-fold-batch-norm is off "
+                                    "(--no-fusion)"));
     }
     if (isElementwise(op)) {
       int64_t joined = -1;
@@ -323,6 +335,14 @@ private:
         return producer && groupOf.count(producer) &&
                groups[find(groupOf[producer])].epilogue;
       });
+      // Then producers with one user, so that a producer whose other users
+      // joined the op's loop through them is seen last: x * sigmoid(x) (a
+      // SiLU) fuses the sigmoid into the multiply, whose two reads of x
+      // then become one (the generic's canonicalization), and x joins too.
+      std::stable_partition(operands.begin(), operands.end(), [&](Value v) {
+        Operation *producer = producerOf(v);
+        return !producer || producer->hasOneUse();
+      });
       for (Value operand : operands) {
         Operation *producer = producerOf(operand);
         if (!producer || makesNoKernel(producer) || !groupOf.count(producer) ||
@@ -343,10 +363,11 @@ private:
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
-        } else if (!producer->hasOneUse()) {
-          notes.push_back(opName(op) + " not fused with the " + other +
-                          ": multiple users (its result has " +
-                          std::to_string(countUsers(producer)) + ")");
+        } else if (!onlyUsedIn(producer, op, joined)) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": multiple users (its result has " +
+                                   std::to_string(countUsers(producer)) + ")",
+                               op, producer));
         } else if (int64_t times = broadcastFactor(producer, op)) {
           notes.push_back(
               llvm::formatv("{0} not fused with the {1}: it broadcasts the "
@@ -364,7 +385,11 @@ private:
                   opName(op), kMaxBodyOps)
                   .str());
         } else if (g != joined) {
-          joined = joined < 0 ? g : merge(joined, g);
+          // A depthwise convolution's group stays first: it names the
+          // kernel.
+          joined = joined < 0                             ? g
+                   : isElementwise(groups[g].ops.front()) ? merge(joined, g)
+                                                          : merge(g, joined);
         }
       }
       if (joined >= 0) {
@@ -447,6 +472,17 @@ private:
     return consumed / produced;
   }
 
+  /// Whether every user of `producer` is `op` or already in group
+  /// `joined` (the loop `op` joins), so that fusing it computes it once.
+  bool onlyUsedIn(Operation *producer, Operation *op, int64_t joined) {
+    // (A lone user may be a reshape the backend folds away.)
+    return producer->hasOneUse() ||
+           llvm::all_of(producer->getUsers(), [&](Operation *user) {
+             return user == op || (joined >= 0 && groupOf.count(user) &&
+                                   find(groupOf[user]) == joined);
+           });
+  }
+
   static int64_t countUsers(Operation *op) {
     return std::distance(op->getUsers().begin(), op->getUsers().end());
   }
@@ -510,7 +546,9 @@ private:
                                       group.ops.size(), chain, shape)
                             .str();
     }
-    k.notFused = group.notFused;
+    for (const Note &note : group.notFused)
+      if (!note.op || find(groupOf[note.op]) != find(groupOf[note.producer]))
+        k.notFused.push_back(note.text);
     return k;
   }
 
