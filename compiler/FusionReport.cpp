@@ -24,6 +24,7 @@
 #include "compiler/FusionReport.h"
 
 #include "dialects/AnvilOps.h"
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -53,6 +54,17 @@ bool isElementwise(Operation *op) {
              SelectOp, ReluGradOp>(op);
 }
 
+/// Whether `op` lowers to one all-parallel linalg.generic that the ops
+/// after it may join, though it joins nothing itself: a depthwise
+/// convolution whose taps DepthwiseConv.cpp reads as views of its padded
+/// input, computed in NCHW order (not channels-last and transposed).
+bool isElementwiseProducer(Operation *op) {
+  if (isElementwise(op))
+    return true;
+  auto conv = dyn_cast<Conv2DOp>(op);
+  return conv && depthwiseLoweringOf(conv) == DepthwiseLowering::Elementwise;
+}
+
 /// Ops that make no kernel: values known at compile time and reshapes
 /// (which only rename the dimensions of contiguous data).
 bool makesNoKernel(Operation *op) {
@@ -72,6 +84,11 @@ int64_t scalarOps(Operation *op) {
     return 3;
   if (isa<RsqrtOp, ClipOp>(op))
     return 2;
+  if (auto conv = dyn_cast<Conv2DOp>(op)) {
+    // A depthwise convolution's generic: one fma per tap.
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    return w.getDimSize(2) * w.getDimSize(3);
+  }
   return 1;
 }
 
@@ -233,10 +250,21 @@ public:
   }
 
 private:
+  /// A fusion not taken; `op` and `producer` are set where a later op may
+  /// still bring both into one loop (a producer with several users, all
+  /// of which end up in it), and the note is then dropped.
+  struct Note {
+    Note(std::string text, Operation *op = nullptr,
+         Operation *producer = nullptr)
+        : text(std::move(text)), op(op), producer(producer) {}
+    std::string text;
+    Operation *op, *producer;
+  };
+
   struct Group {
     SmallVector<Operation *> ops;
     int64_t bodyOps = 0;
-    std::vector<std::string> notFused;
+    std::vector<Note> notFused;
     /// Its first op is a matmul or convolution, the others its epilogue.
     bool epilogue = false;
   };
@@ -251,14 +279,15 @@ private:
   }
 
   void place(Operation *op) {
-    std::vector<std::string> notes;
+    std::vector<Note> notes;
     if (isa<BatchNormOp>(op)) {
       if (auto why = op->getAttrOfType<StringAttr>("anvil.not_fused"))
         notes.push_back("batch_norm not folded into a conv2d: " +
                         why.getValue().str());
       else if (!options.foldBatchNorm)
-        notes.push_back("batch_norm not folded into a conv2d: "
-                        "anvil-fold-batch-norm is off (--no-fusion)");
+        notes.push_back(std::string("batch_norm not folded into a conv2d: "
+                                    "anvil-fold-batch-norm is off "
+                                    "(--no-fusion)"));
     }
     if (isElementwise(op)) {
       int64_t joined = -1;
@@ -269,7 +298,8 @@ private:
       Operation *head = nullptr;
       for (Value operand : op->getOperands()) {
         Operation *producer = producerOf(operand);
-        if (!producer || isElementwise(producer) || !groupOf.count(producer))
+        if (!producer || isElementwiseProducer(producer) ||
+            !groupOf.count(producer))
           continue;
         int64_t g = find(groupOf[producer]);
         std::string why = epilogueRefusal(producer, op, operand);
@@ -305,10 +335,18 @@ private:
         return producer && groupOf.count(producer) &&
                groups[find(groupOf[producer])].epilogue;
       });
+      // Then producers with one user, so that a producer whose other users
+      // joined the op's loop through them is seen last: x * sigmoid(x) (a
+      // SiLU) fuses the sigmoid into the multiply, whose two reads of x
+      // then become one (the generic's canonicalization), and x joins too.
+      std::stable_partition(operands.begin(), operands.end(), [&](Value v) {
+        Operation *producer = producerOf(v);
+        return !producer || producer->hasOneUse();
+      });
       for (Value operand : operands) {
         Operation *producer = producerOf(operand);
         if (!producer || makesNoKernel(producer) || !groupOf.count(producer) ||
-            !isElementwise(producer))
+            !isElementwiseProducer(producer))
           continue;
         int64_t g = find(groupOf[producer]);
         std::string other = opName(producer);
@@ -325,10 +363,11 @@ private:
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
-        } else if (!producer->hasOneUse()) {
-          notes.push_back(opName(op) + " not fused with the " + other +
-                          ": multiple users (its result has " +
-                          std::to_string(countUsers(producer)) + ")");
+        } else if (!onlyUsedIn(producer, op, joined)) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": multiple users (its result has " +
+                                   std::to_string(countUsers(producer)) + ")",
+                               op, producer));
         } else if (int64_t times = broadcastFactor(producer, op)) {
           notes.push_back(
               llvm::formatv("{0} not fused with the {1}: it broadcasts the "
@@ -346,7 +385,11 @@ private:
                   opName(op), kMaxBodyOps)
                   .str());
         } else if (g != joined) {
-          joined = joined < 0 ? g : merge(joined, g);
+          // A depthwise convolution's group stays first: it names the
+          // kernel.
+          joined = joined < 0                             ? g
+                   : isElementwise(groups[g].ops.front()) ? merge(joined, g)
+                                                          : merge(g, joined);
         }
       }
       if (joined >= 0) {
@@ -375,7 +418,14 @@ private:
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
-        return "a grouped convolution has no matmul epilogue";
+        return depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast
+                   ? llvm::formatv("the depthwise convolution's {0}-wide "
+                                   "rows run channels-last, and its result "
+                                   "is transposed to NCHW before its "
+                                   "consumers",
+                                   out.getDimSize(3))
+                         .str()
+                   : "a grouped convolution has no matmul epilogue";
       if (out.getDimSize(0) != 1)
         return llvm::formatv("at batch {0} the convolution's product is "
                              "transposed to NCHW before its consumers",
@@ -420,6 +470,17 @@ private:
     if (produced == 0 || consumed <= produced)
       return 0;
     return consumed / produced;
+  }
+
+  /// Whether every user of `producer` is `op` or already in group
+  /// `joined` (the loop `op` joins), so that fusing it computes it once.
+  bool onlyUsedIn(Operation *producer, Operation *op, int64_t joined) {
+    // (A lone user may be a reshape the backend folds away.)
+    return producer->hasOneUse() ||
+           llvm::all_of(producer->getUsers(), [&](Operation *user) {
+             return user == op || (joined >= 0 && groupOf.count(user) &&
+                                   find(groupOf[user]) == joined);
+           });
   }
 
   static int64_t countUsers(Operation *op) {
@@ -468,8 +529,13 @@ private:
       k.pattern = describe(group.ops.front()) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
                   " on its cache blocks";
-    } else if (group.ops.size() == 1 && !isElementwise(group.ops.front())) {
+    } else if (!isElementwise(group.ops.front())) {
+      // One op, or a depthwise convolution and the elementwise ops that
+      // anvil-fuse-elementwise fused into its loop.
       k.pattern = describe(group.ops.front());
+      if (group.ops.size() > 1)
+        k.pattern += " + " + llvm::join(ArrayRef(k.ops).drop_front(), "+") +
+                     " in its loop";
     } else {
       std::string chain = llvm::join(k.ops, "+");
       std::string shape = shapeText(group.ops.back()->getResult(0).getType());
@@ -480,7 +546,9 @@ private:
                                       group.ops.size(), chain, shape)
                             .str();
     }
-    k.notFused = group.notFused;
+    for (const Note &note : group.notFused)
+      if (!note.op || find(groupOf[note.op]) != find(groupOf[note.producer]))
+        k.notFused.push_back(note.text);
     return k;
   }
 

@@ -13,8 +13,10 @@
 // last chunks of a row are static, narrower, and read a window that ends
 // at the operand's end. Generics whose innermost loop is shorter than a
 // vector (7-wide rows) are rewritten the same way, stride 1 or not: LLVM
-// leaves those scalar too. Leaves generics with neither (LLVM vectorizes
-// them as they are) and those it cannot express.
+// leaves those scalar too; so are those longer than a vector but not a
+// multiple of it (28-wide rows), which LLVM runs with narrow vectors. Leaves
+// generics with neither (LLVM vectorizes them as they are) and those it cannot
+// express.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,6 +88,7 @@ struct WindowVectorizer {
   linalg::GenericOp op;
   int64_t lanes;
   bool shortRows;
+  bool raggedRows;
   unsigned x;
   SmallVector<Access> access; // One per operand, inputs then outputs.
 
@@ -146,8 +149,12 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
   // MobileNet or EfficientNet) LLVM leaves scalar too, stride 1 or not: its
   // vectorizer wants more iterations than that. One vector per row.
   int64_t width = op.getStaticLoopRanges().back();
+  // Rows longer than a vector but not a multiple of it (28, 56) LLVM
+  // vectorizes with narrow vectors, or a scalar remainder: whole vectors
+  // and one static tail per row instead.
   bool shortRow = shortRows && width >= kMinShortRow && width < lanes;
-  if (!strided && !shortRow)
+  bool raggedRow = raggedRows && width > lanes && width % lanes != 0;
+  if (!strided && !shortRow && !raggedRow)
     return rewriter.notifyMatchFailure(
         op, "no strided read along the innermost loop and the row is not "
             "short (LLVM vectorizes it)");
@@ -346,7 +353,7 @@ struct VectorizeWindowsPass
     getOperation().walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp g : generics) {
-      WindowVectorizer v{g, lanes, shortRows, 0, {}};
+      WindowVectorizer v{g, lanes, shortRows, raggedRows, 0, {}};
       if (succeeded(v.match(rewriter)))
         v.rewrite(rewriter);
     }

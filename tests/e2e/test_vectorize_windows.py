@@ -14,7 +14,8 @@ compared as test_ops_vs_torch.py compares them (its Runner). Stride-1
 depthwise convolutions whose rows are shorter than a vector (7, 14, ... wide,
 one vector per row), followed by SiLU or relu6, and squeeze-and-excitation
 scales (a broadcast sigmoid, which anvil-fuse-elementwise keeps out of the
-multiply) are checked too.
+multiply) are checked too, and so are stride-1 rows longer than a vector
+but not a multiple of it (ragged-rows: 17, 28, 33, 56 wide).
 """
 import argparse
 import os
@@ -129,6 +130,23 @@ def main():
                     f"anvil.mul %a0, %s : {ttype(x)}, {gt}", t(x) * torch.sigmoid(g),
                     prelude=f"  %g = anvil.global_avg_pool %a0 : {ttype(x)}\n"
                             f"  %s = anvil.sigmoid %g : {gt}\n")
+        # Ragged rows (anvil-vectorize-windows ragged-rows): stride-1
+        # depthwise convolutions whose output rows are longer than 16 but
+        # not a multiple of it (28 = 16 + 12, 56 = 3 x 16 + 8, 17, 33),
+        # with SiLU (EfficientNet's 5x5 at 28x28); LLVM ran them 4 lanes
+        # wide.
+        ragged = [(2, 3, 28, 28, 5, 2), (1, 2, 56, 56, 3, 1), (1, 3, 5, 17, 3, 1),
+                  (1, 2, 4, 33, 3, 1)]
+        for n, c, h, w, k, p in ragged:
+            x, wt, b = rand(n, c, h, w), rand(c, 1, k, k), rand(c)
+            attrs = f"strides = {arr(1, 1)}, pads = {arr(p, p, p, p)}, groups = {c} : i64"
+            conv = f"anvil.conv2d %a0, %a1, %a2 {{{attrs}}} : {ttype(x)}, {ttype(wt)}, {ttype(b)}"
+            want = F.conv2d(t(x), t(wt), t(b), 1, p, 1, c)
+            wt_ = ttype(want.numpy().astype(np.float32))
+            r.check(f"ragged rows: depthwise conv2d + SiLU {n}x{c}x{h}x{w} k{k} s1 p{p}",
+                    [x, wt, b], f"anvil.mul %y, %s : {wt_}, {wt_}", F.silu(want),
+                    rtol=1e-4, atol=1e-4,
+                    prelude=f"  %y = {conv}\n  %s = anvil.sigmoid %y : {wt_}\n")
         r.run()
         failures = list(r.failures)
         # The cases must have gone through the pass: a test of the scalar
@@ -139,6 +157,8 @@ def main():
             failures.append(f"anvil-vectorize-windows did not fire: {backend.stderr.strip()}")
         if "vector<7xf32>" not in backend.stdout:
             failures.append("anvil-vectorize-windows did not vectorize the 7-wide rows")
+        if "vector<12xf32>" not in backend.stdout:
+            failures.append("anvil-vectorize-windows did not vectorize the 28-wide rows' tails")
         for f in failures:
             print("FAIL " + f)
         print(f"{len(r.cases) - len(failures)} of {len(r.cases)} strided window cases match PyTorch")

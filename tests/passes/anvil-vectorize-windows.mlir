@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="short-rows=false" | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="short-rows=false ragged-rows=false" | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="ragged-rows=false" | FileCheck %s --check-prefix=RAGGEDOFF
 
 #tap = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
 #id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -179,11 +180,19 @@ func.func @depthwise_s2(%t0: tensor<1x8x55x55xf32>, %t1: tensor<1x8x55x55xf32>,
 
 #tap1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
-// Stride 1: LLVM vectorizes the contiguous reads itself; left alone.
-// CHECK-LABEL: func @stride_1_untouched
-// CHECK: linalg.generic
-// CHECK-NOT: vector.
-func.func @stride_1_untouched(%t0: tensor<1x4x30x30xf32>, %t1: tensor<1x4x30x30xf32>) -> tensor<1x4x30x30xf32> {
+// Stride 1, 30-wide rows: LLVM vectorizes the contiguous reads itself, but
+// with narrow vectors for a row that is not a multiple of 16; ragged-rows
+// makes it a 16-lane chunk and a 14-lane tail. Without ragged-rows it is
+// left alone.
+// CHECK-LABEL: func @stride_1_ragged
+// CHECK: arith.maximumf {{.*}} : vector<16xf32>
+// CHECK: arith.maximumf {{.*}} : vector<14xf32>
+// CHECK-NOT: linalg.generic
+// RAGGEDOFF-LABEL: func @stride_1_ragged
+// RAGGEDOFF: linalg.generic
+// RAGGEDOFF-NOT: vector.
+// RAGGEDOFF: return
+func.func @stride_1_ragged(%t0: tensor<1x4x30x30xf32>, %t1: tensor<1x4x30x30xf32>) -> tensor<1x4x30x30xf32> {
   %e = tensor.empty() : tensor<1x4x30x30xf32>
   %r = linalg.generic {indexing_maps = [#tap1, #tap1, #tap1], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
       ins(%t0, %t1 : tensor<1x4x30x30xf32>, tensor<1x4x30x30xf32>) outs(%e : tensor<1x4x30x30xf32>) {
@@ -357,4 +366,60 @@ func.func @i1_untouched(%a: tensor<3x1xf32>, %b: tensor<3x5xf32>) -> tensor<3x5x
     linalg.yield %0 : i1
   } -> tensor<3x5xi1>
   return %r : tensor<3x5xi1>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bias = affine_map<(d0, d1, d2, d3) -> (d1)>
+
+// Ragged rows, stride 1: 28-wide rows (EfficientNet's 5x5 depthwise
+// convolutions at 28x28, here one tap and a bias), which LLVM ran 4 lanes
+// wide. One 16-lane chunk in the loop, then a static 12-lane tail whose
+// read is moved back to end at the row's end (columns 12..27, lanes 4..15
+// kept). With ragged-rows=false the generic is left alone.
+// CHECK-LABEL: func @ragged_row_28
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<1x3x28x28xf32>
+// CHECK: scf.for
+// CHECK: vector.transfer_read %[[X]]{{.*}} : tensor<1x3x28x28xf32>, vector<16xf32>
+// CHECK: arith.mulf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<1x3x28x28xf32>
+// CHECK: %[[W:.*]] = vector.transfer_read %[[X]][%{{.*}}, %{{.*}}, %{{.*}}, %c12]{{.*}} : tensor<1x3x28x28xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[W]], %[[W]] [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c16] {in_bounds = [true]} : vector<12xf32>, tensor<1x3x28x28xf32>
+// CHECK-NOT: linalg.generic
+// RAGGEDOFF-LABEL: func @ragged_row_28
+// RAGGEDOFF: linalg.generic
+// RAGGEDOFF-NOT: vector.
+// RAGGEDOFF: return
+func.func @ragged_row_28(%x: tensor<1x3x28x28xf32>, %b: tensor<3xf32>) -> tensor<1x3x28x28xf32> {
+  %k = arith.constant 0.5 : f32
+  %e = tensor.empty() : tensor<1x3x28x28xf32>
+  %r = linalg.generic {indexing_maps = [#id, #bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %b : tensor<1x3x28x28xf32>, tensor<3xf32>) outs(%e : tensor<1x3x28x28xf32>) {
+  ^bb0(%a: f32, %c: f32, %out: f32):
+    %0 = arith.mulf %a, %k : f32
+    %1 = arith.addf %0, %c : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x3x28x28xf32>
+  return %r : tensor<1x3x28x28xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Rows that are a multiple of 16 (32 wide) stay LLVM's to vectorize.
+// CHECK-LABEL: func @whole_vector_rows_untouched
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @whole_vector_rows_untouched(%a: tensor<2x5x3x32xf32>) -> tensor<2x5x3x32xf32> {
+  %e = tensor.empty() : tensor<2x5x3x32xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : tensor<2x5x3x32xf32>) outs(%e : tensor<2x5x3x32xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  } -> tensor<2x5x3x32xf32>
+  return %r : tensor<2x5x3x32xf32>
 }

@@ -69,6 +69,26 @@ void mlir::anvil::addWindowTaps(OpBuilder &b, Location loc, Value padded,
     }
 }
 
+DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op) {
+  auto type = cast<RankedTensorType>(op.getType());
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t c = inType.getDimSize(1);
+  if (static_cast<int64_t>(op.getGroups()) != c || type.getDimSize(1) != c ||
+      wType.getDimSize(1) != 1 || !isa<FloatType>(type.getElementType()) ||
+      wType.getDimSize(2) * wType.getDimSize(3) > kMaxWindowTaps)
+    return DepthwiseLowering::None;
+  // NCHW loops along the output rows, which LLVM vectorizes when they are
+  // long; NHWC along the channels, at the price of transposing the padded
+  // input and the result. Measured (one core, 3x3 unless noted): NHWC was
+  // 2.1x faster with 14-wide rows (672 channels, 5x5), 2x slower with
+  // 56- and 112-wide ones, 10% slower with 7-wide ones (960 channels),
+  // whose rows LLVM unrolls and whose copies cost more than they gain.
+  int64_t ow = type.getDimSize(3);
+  return ow >= 8 && ow < 16 ? DepthwiseLowering::ChannelsLast
+                            : DepthwiseLowering::Elementwise;
+}
+
 namespace {
 
 struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
@@ -79,29 +99,20 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
     auto type = cast<RankedTensorType>(op.getType());
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     auto wType = cast<RankedTensorType>(adaptor.getWeight().getType());
-    int64_t c = inType.getDimSize(1);
-    if (static_cast<int64_t>(op.getGroups()) != c || type.getDimSize(1) != c ||
-        wType.getDimSize(1) != 1)
+    DepthwiseLowering how = depthwiseLoweringOf(op);
+    if (how == DepthwiseLowering::None)
       return rewriter.notifyMatchFailure(
-          op, "not depthwise (groups == input channels == output channels)");
-    if (!isa<FloatType>(type.getElementType()))
-      return rewriter.notifyMatchFailure(op, "not a float convolution");
+          op, "not a float depthwise convolution (groups == input channels "
+              "== output channels) with at most kMaxWindowTaps taps");
+    int64_t c = inType.getDimSize(1);
     int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
-    if (kh * kw > kMaxWindowTaps)
-      return rewriter.notifyMatchFailure(op, "window has too many taps");
 
     Location loc = op.getLoc();
     Type elt = type.getElementType();
     MLIRContext *ctx = getContext();
     int64_t n = type.getDimSize(0), oh = type.getDimSize(2),
             ow = type.getDimSize(3), taps = kh * kw;
-    // NCHW loops along the output rows, which LLVM vectorizes when they are
-    // long; NHWC along the channels, at the price of transposing the padded
-    // input and the result. Measured (one core, 3x3 unless noted): NHWC was
-    // 2.1x faster with 14-wide rows (672 channels, 5x5), 2x slower with
-    // 56- and 112-wide ones, 10% slower with 7-wide ones (960 channels),
-    // whose rows LLVM unrolls and whose copies cost more than they gain.
-    bool channelsLast = ow >= 8 && ow < 16;
+    bool channelsLast = how == DepthwiseLowering::ChannelsLast;
     Value padded =
         padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
     auto transposed = [&](Value v, ArrayRef<int64_t> perm) -> Value {

@@ -101,6 +101,17 @@ Value padSpatial(OpBuilder &b, Location loc, Value input,
 /// windows keep linalg's convolution and pooling ops.
 constexpr int64_t kMaxWindowTaps = 49;
 
+class Conv2DOp;
+
+/// How DepthwiseConv.cpp lowers a conv2d: not at all (it is not a float
+/// depthwise convolution with at most kMaxWindowTaps taps), as one
+/// elementwise generic over the NCHW output (which anvil-fuse-elementwise
+/// fuses with the elementwise ops after it), or channels-last, its NHWC
+/// result transposed back to NCHW by a linalg.transpose (which it does not).
+/// The fusion report (compiler/FusionReport.cpp) asks the same question.
+enum class DepthwiseLowering { None, Elementwise, ChannelsLast };
+DepthwiseLowering depthwiseLoweringOf(Conv2DOp op);
+
 /// Appends the kh*kw taps of the windows over a padded NCHW tensor to the
 /// inputs (and their indexing maps) of a generic over the loops (n, c, y,
 /// x) of an [N, C, outH, outW] result: tap (i, j) reads
