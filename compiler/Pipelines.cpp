@@ -140,9 +140,13 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Fused activations write straight into the padded buffers the
-  // depthwise convolutions and pools after them read: no pad copies.
-  if (options.fuseElementwise)
-    pm.addPass(createFoldPadIntoProducerPass());
+  // depthwise convolutions and pools after them read: no pad copies (the
+  // other pads' copies become ops the next pass splits for threads).
+  if (options.fuseElementwise) {
+    FoldPadIntoProducerPassOptions pads;
+    pads.copyOthers = options.parallelPads;
+    pm.addPass(createFoldPadIntoProducerPass(pads));
+  }
   // Every other large op (after fusion: one parallel loop per fused chain)
   // is split into tiles for the threads, like the matmuls' blocks.
   pm.addPass(createParallelizeLoopsPass());

@@ -73,6 +73,10 @@ struct PipelineOptions {
   /// A batch's small convolutions run one image per thread
   /// (anvil-parallelize-images), not one image after the other.
   bool parallelImages = true;
+  /// Pads not folded into their producer become a border fill and a copy
+  /// split for threads (anvil-fold-pad-into-producer's copy-others), not a
+  /// fill and a copy on one thread.
+  bool parallelPads = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

@@ -14,8 +14,14 @@
 //   %p = insert_slice %g into %f [interior]
 //
 // which one-shot bufferization turns into the generic storing straight into
-// the padded buffer: no copy, and only the border is filled. Leaves pads of
-// anything else (function arguments, reshapes, matmul results) alone.
+// the padded buffer: no copy, and only the border is filled. A pad of
+// anything else (function arguments, reshapes, matmul results, rows too
+// short for the generic's loops) becomes the same border fill around a
+// `linalg.copy` of its source into the interior (option `copy-others`):
+// left to bufferization, its fill and copy would come after
+// anvil-parallelize-loops and run on one thread, while now that pass splits
+// them like any other op. Leaves pads with dynamic sizes or a computed
+// padding value alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +43,9 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// Why `pad` cannot take its producer's writes, or "" if it can.
-StringRef cannotFold(tensor::PadOp pad, int64_t minRow) {
+/// Why `pad` cannot become a fill of its border around an interior some op
+/// writes, or "" if it can.
+StringRef cannotSplit(tensor::PadOp pad) {
   if (llvm::any_of(pad.getMixedLowPad(),
                    [](OpFoldResult r) { return !getConstantIntValue(r); }) ||
       llvm::any_of(pad.getMixedHighPad(),
@@ -47,12 +54,17 @@ StringRef cannotFold(tensor::PadOp pad, int64_t minRow) {
     return "dynamic padding";
   if (pad.getResultType() == pad.getSourceType())
     return "nothing to pad";
-  if (pad.getSourceType().getRank() == 0 ||
-      pad.getSourceType().getShape().back() < minRow)
-    return "rows too short";
   Value padValue = pad.getConstantPaddingValue();
   if (!padValue || !matchPattern(padValue, m_Constant()))
     return "the padding value is not a constant";
+  return "";
+}
+
+/// Why `pad` (which cannotSplit accepts) cannot take its producer's
+/// writes, or "" if it can.
+StringRef cannotFold(tensor::PadOp pad, int64_t minRow) {
+  if (pad.getSourceType().getShape().back() < minRow)
+    return "rows too short";
   auto producer = pad.getSource().getDefiningOp<linalg::GenericOp>();
   if (!producer || producer.getNumResults() != 1 ||
       !producer->getResult(0).hasOneUse())
@@ -65,9 +77,10 @@ StringRef cannotFold(tensor::PadOp pad, int64_t minRow) {
 }
 
 /// The padded tensor `pad` makes, with its border filled with the padding
-/// value and `producer` computing the interior in place.
+/// value and `producer` (which writes a fresh tensor of the pad's source
+/// type) computing the interior in place.
 Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
-              linalg::GenericOp producer) {
+              linalg::LinalgOp producer) {
   Location loc = pad.getLoc();
   RankedTensorType type = pad.getResultType();
   ArrayRef<int64_t> inner = pad.getSourceType().getShape();
@@ -146,14 +159,26 @@ struct FoldPadIntoProducerPass
   void runOnOperation() override {
     SmallVector<tensor::PadOp> pads;
     getOperation().walk([&](tensor::PadOp pad) {
-      if (cannotFold(pad, minRow).empty())
+      if (cannotSplit(pad).empty())
         pads.push_back(pad);
     });
     IRRewriter rewriter(&getContext());
     for (tensor::PadOp pad : pads) {
-      auto producer = pad.getSource().getDefiningOp<linalg::GenericOp>();
-      Value padded = foldPad(rewriter, pad, producer);
-      rewriter.replaceOp(pad, padded);
+      linalg::LinalgOp producer;
+      if (cannotFold(pad, minRow).empty()) {
+        producer = pad.getSource().getDefiningOp<linalg::GenericOp>();
+      } else if (copyOthers) {
+        // The copy bufferization would make, as an op of its own.
+        rewriter.setInsertionPoint(pad);
+        RankedTensorType type = pad.getSourceType();
+        Value empty = rewriter.create<tensor::EmptyOp>(
+            pad.getLoc(), type.getShape(), type.getElementType());
+        producer = rewriter.create<linalg::CopyOp>(pad.getLoc(),
+                                                   pad.getSource(), empty);
+      } else {
+        continue;
+      }
+      rewriter.replaceOp(pad, foldPad(rewriter, pad, producer));
     }
   }
 };

@@ -191,6 +191,13 @@ static cl::opt<bool> noParallelImages(
              "image's matmul is too small for parallel blocks "
              "(anvil-parallelize-images off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noParallelPads(
+    "no-parallel-pads",
+    cl::desc("Leave the pads not folded into their producer to "
+             "bufferization, which fills and copies them on one thread, "
+             "instead of splitting the copy for threads "
+             "(anvil-fold-pad-into-producer's copy-others), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
     cl::desc("Print where the compile time went: the import, every phase "
@@ -315,6 +322,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
+  job.options.parallelPads = !noParallelPads;
   bool linking = !job.stopAfter.has_value();
   mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
   if (llvm::Error e = mlir::anvil::checkTarget(target))

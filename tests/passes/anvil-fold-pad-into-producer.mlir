@@ -1,4 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=copy-others=false | FileCheck %s --check-prefix=NOCOPY
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
@@ -76,13 +77,29 @@ func.func @high_only_pad(%x: tensor<2x3x7x40xf32>) -> tensor<2x3x9x42xf32> {
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
-// Negative cases: a pad of a function argument, and of a generic whose
-// result has another user (the residual branch reads it unpadded), stay.
-// CHECK-LABEL: func @pads_that_stay
-// CHECK: tensor.pad %arg0
+// A pad of a function argument, and of a generic whose result has another
+// user (the residual branch reads it unpadded), cannot take a producer's
+// writes: each becomes the border fill around a linalg.copy of its source
+// into the interior (which anvil-parallelize-loops can split for threads).
+// With copy-others=false both pads stay.
+// CHECK-LABEL: func @pads_copied
+// CHECK: %[[E0:.*]] = tensor.empty() : tensor<1x4x6x32xf32>
+// CHECK: tensor.empty() : tensor<1x4x8x34xf32>
+// CHECK: linalg.fill
+// CHECK: %[[IN0:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [1, 4, 6, 32] [1, 1, 1, 1]
+// CHECK: %[[C0:.*]] = linalg.copy ins(%arg0 : tensor<1x4x6x32xf32>) outs(%[[IN0]] : tensor<1x4x6x32xf32>)
+// CHECK: tensor.insert_slice %[[C0]] into %{{.*}}[0, 0, 1, 1] [1, 4, 6, 32] [1, 1, 1, 1]
 // CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x6x32xf32>)
-// CHECK: tensor.pad %[[R]]
-func.func @pads_that_stay(%x: tensor<1x4x6x32xf32>) -> (tensor<1x4x8x34xf32>, tensor<1x4x8x34xf32>, tensor<1x4x6x32xf32>) {
+// CHECK: %[[IN1:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [1, 4, 6, 32] [1, 1, 1, 1]
+// CHECK: linalg.copy ins(%[[R]] : tensor<1x4x6x32xf32>) outs(%[[IN1]] : tensor<1x4x6x32xf32>)
+// CHECK-NOT: tensor.pad
+// CHECK: return
+// NOCOPY-LABEL: func @pads_copied
+// NOCOPY: tensor.pad %arg0
+// NOCOPY: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x6x32xf32>)
+// NOCOPY: tensor.pad %[[R]]
+// NOCOPY-NOT: linalg.copy
+func.func @pads_copied(%x: tensor<1x4x6x32xf32>) -> (tensor<1x4x8x34xf32>, tensor<1x4x8x34xf32>, tensor<1x4x6x32xf32>) {
   %zero = arith.constant 0.0 : f32
   %p0 = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
   ^bb0(%i: index, %j: index, %k: index, %l: index):
@@ -106,11 +123,18 @@ func.func @pads_that_stay(%x: tensor<1x4x6x32xf32>) -> (tensor<1x4x8x34xf32>, te
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
-// Negative case: rows narrower than min-row (32) keep the pad, whose copy
-// is cheaper than the generic's short loops over a strided interior.
+// Rows narrower than min-row (32): the generic keeps its fresh tensor
+// (a copy is cheaper than its short loops over a strided interior), and
+// the pad copies it into the interior; with copy-others=false the pad
+// stays.
 // CHECK-LABEL: func @short_rows
-// CHECK: %[[R:.*]] = linalg.generic
-// CHECK: tensor.pad %[[R]]
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x4x14x14xf32>
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[E]] : tensor<1x4x14x14xf32>)
+// CHECK: linalg.copy ins(%[[R]] : tensor<1x4x14x14xf32>)
+// CHECK-NOT: tensor.pad
+// NOCOPY-LABEL: func @short_rows
+// NOCOPY: %[[R:.*]] = linalg.generic
+// NOCOPY: tensor.pad %[[R]]
 func.func @short_rows(%x: tensor<1x4x14x14xf32>) -> tensor<1x4x16x16xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x4x14x14xf32>
@@ -125,4 +149,25 @@ func.func @short_rows(%x: tensor<1x4x14x14xf32>) -> tensor<1x4x16x16xf32> {
     tensor.yield %zero : f32
   } : tensor<1x4x14x14xf32> to tensor<1x4x16x16xf32>
   return %p : tensor<1x4x16x16xf32>
+}
+
+// -----
+
+// Negative cases: a padding value computed at run time (an argument), and
+// padding sizes known only at run time, keep their pads.
+// CHECK-LABEL: func @pads_that_stay
+// CHECK: tensor.pad %arg0
+// CHECK: tensor.pad %arg0
+// CHECK-NOT: linalg.copy
+func.func @pads_that_stay(%x: tensor<2x8xf32>, %v: f32, %n: index) -> (tensor<4x10xf32>, tensor<?x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p0 = tensor.pad %x low[1, 1] high[1, 1] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %v : f32
+  } : tensor<2x8xf32> to tensor<4x10xf32>
+  %p1 = tensor.pad %x low[%n, 0] high[0, 0] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %zero : f32
+  } : tensor<2x8xf32> to tensor<?x8xf32>
+  return %p0, %p1 : tensor<4x10xf32>, tensor<?x8xf32>
 }
