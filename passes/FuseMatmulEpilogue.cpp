@@ -9,8 +9,11 @@
 // parallel cache blocks and fuses the matmul and its accumulator's
 // initialization (zeros or the broadcast bias) into each block, so the
 // epilogue reads a block that is still in cache instead of making another
-// pass over memory. Expects linalg on tensors before tiling; leaves the
-// same ops, some of them fused and marked. See Passes.td.
+// pass over memory. A batch's convolutions get theirs too: the chain after
+// a loop over the images moves into the loop, onto each image's product,
+// and the chain after a batched product's transpose to NCHW moves before
+// the transpose. Expects linalg on tensors before tiling; leaves the same
+// ops, some of them fused, moved and marked. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 

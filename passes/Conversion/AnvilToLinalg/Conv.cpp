@@ -121,7 +121,8 @@ Value broadcastRows(OpBuilder &b, Location loc, Value bias, Value dest) {
 
 /// The one-group convolution of all the images at once: im2col of the
 /// padded batch [C*kh*kw, N*OH*OW], one matmul, and the [O, N, OH, OW]
-/// product transposed to NCHW.
+/// product transposed to NCHW (anvil-fuse-matmul-epilogue moves the
+/// elementwise ops after the transpose before it, onto the product).
 Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                   Value w2, Value bias) {
   auto type = cast<RankedTensorType>(op.getType());
@@ -159,6 +160,9 @@ Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
 /// the im2col matrix (a tensor.empty, written in place by every image), and
 /// the padded image, carried through the loop, whose zero border is written
 /// once and only its interior per image: no padded copy of the batch.
+/// (anvil-fuse-matmul-epilogue moves the elementwise ops after the loop into
+/// it, as each image's epilogue; it expects this form: the product started
+/// in the image's slot, expanded and inserted back into it.)
 Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                  Value weight, Value bias) {
   auto type = cast<RankedTensorType>(op.getType());
