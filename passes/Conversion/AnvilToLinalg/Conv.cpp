@@ -113,7 +113,8 @@ Value buildBatchMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
 /// linalg.broadcast, not a generic: elementwise fusion would give a generic
 /// that does not read its destination a new tensor.empty, and inside the
 /// image loop that is a buffer allocated per image, copied into the
-/// result.)
+/// result. anvil-fuse-matmul-epilogue makes it a generic where the matmul's
+/// blocks write it block by block.)
 Value broadcastRows(OpBuilder &b, Location loc, Value bias, Value dest) {
   return b.create<linalg::BroadcastOp>(loc, bias, dest, ArrayRef<int64_t>{1})
       .getResult()[0];
