@@ -415,6 +415,11 @@ private:
     std::string name = opName(producer);
     // The M x N x K of the one linalg.matmul the product lowers to.
     int64_t m = 0, n = 0, k = 0;
+    // Why the product's layout keeps `consumer` out, if it does.
+    std::string layout;
+    std::string tooSmall = "the product is below 8 MFLOP, too small for "
+                           "parallel blocks: its epilogue stays a separate "
+                           "loop";
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
@@ -426,14 +431,36 @@ private:
                                    out.getDimSize(3))
                          .str()
                    : "a grouped convolution has no matmul epilogue";
-      if (out.getDimSize(0) != 1)
-        return llvm::formatv("at batch {0} the convolution's product is "
-                             "transposed to NCHW before its consumers",
-                             out.getDimSize(0));
       auto w = cast<ShapedType>(conv.getWeight().getType());
+      int64_t batch = out.getDimSize(0),
+              pixels = out.getDimSize(2) * out.getDimSize(3);
       m = out.getDimSize(1);
-      n = out.getDimSize(2) * out.getDimSize(3);
+      n = pixels;
       k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+      // A batch of larger images is a loop over the images, one matmul
+      // each, into which the epilogue moves.
+      if (batch > 1 && pixels >= 64)
+        tooSmall = "each image's product is below 8 MFLOP, too small for "
+                   "parallel blocks: its epilogue is a separate loop after "
+                   "it, in the loop over the images";
+      // A batch of images under 64 pixels is one matmul whose columns run
+      // image by image, [O, N*OH*OW], transposed to NCHW after the
+      // epilogue: an operand that differs from image to image (a
+      // residual) has no 2-D map onto those columns.
+      if (batch > 1 && pixels < 64) {
+        n = batch * pixels;
+        for (Value other : consumer->getOperands()) {
+          auto t = dyn_cast<ShapedType>(other.getType());
+          if (other != operand && t && t.getRank() == out.getRank() &&
+              t.getDimSize(0) != 1)
+            layout = llvm::formatv(
+                "at batch {0} the convolution of {1}-pixel images is one "
+                "matmul over the whole batch, transposed to NCHW after it: "
+                "an operand read per image (a residual) cannot follow its "
+                "columns, so the {2} stays after the transpose",
+                batch, pixels, opName(consumer));
+        }
+      }
     } else if (auto mm = dyn_cast<MatmulOp>(producer)) {
       auto lhs = cast<ShapedType>(mm.getLhs().getType());
       auto rhs = cast<ShapedType>(mm.getRhs().getType());
@@ -454,9 +481,10 @@ private:
              " users";
     if (consumer->getResult(0).getType() != operand.getType())
       return "it broadcasts the product to another shape";
+    if (!layout.empty())
+      return layout;
     if (!matmulRunsInParallelBlocks(m, n, k))
-      return "the product is below 8 MFLOP, too small for parallel blocks: "
-             "its epilogue stays a separate loop";
+      return tooSmall;
     return "";
   }
 

@@ -9,14 +9,20 @@
 // parallel cache blocks and fuses the matmul and its accumulator's
 // initialization (zeros or the broadcast bias) into each block, so the
 // epilogue reads a block that is still in cache instead of making another
-// pass over memory. Expects linalg on tensors before tiling; leaves the
-// same ops, some of them fused and marked. See Passes.td.
+// pass over memory. A batch's convolutions get theirs too: the chain after
+// a loop over the images moves into the loop, onto each image's product,
+// and the chain after a batched product's transpose to NCHW moves before
+// the transpose. Expects linalg on tensors before tiling; leaves the same
+// ops, some of them fused, moved and marked. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::anvil {
@@ -62,20 +68,257 @@ bool isElementwiseUserOf(Operation *op, Value value) {
   return true;
 }
 
+/// Whether `slice` is image `iv` of a batch-major tensor: offsets (iv, 0,
+/// ...), sizes (1, the rest whole), unit strides.
+bool isImageSlot(OffsetSizeAndStrideOpInterface slice, Value iv) {
+  SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+  auto whole = cast<RankedTensorType>(slice->getOperand(0).getType());
+  if (isa<tensor::InsertSliceOp>(slice))
+    whole = cast<RankedTensorType>(slice->getOperand(1).getType());
+  if (offsets.empty() || offsets[0] != getAsOpFoldResult(iv))
+    return false;
+  for (auto [i, o, size, stride] :
+       llvm::enumerate(offsets, slice.getMixedSizes(), slice.getMixedStrides()))
+    if ((i > 0 && getConstantIntValue(o) != 0) ||
+        getConstantIntValue(size) != (i == 0 ? 1 : whole.getDimSize(i)) ||
+        getConstantIntValue(stride) != 1)
+      return false;
+  return true;
+}
+
+/// Whether an operand read through `map` stays a plain reshape of itself
+/// when the loops are collapsed by `groups`: a projected permutation that
+/// reads a group's loops all, in order, next to each other, or none of
+/// them. (Upstream's check lets a map read part of a group, or constants,
+/// and its collapse then builds invalid reshapes: a batch norm's [C, 1, 1]
+/// operand read at (d1, 0, 0) crashed the batch-1 pipeline.)
+bool collapsible(AffineMap map, ArrayRef<ReassociationIndices> groups) {
+  if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+    return false;
+  for (const ReassociationIndices &group : groups) {
+    std::optional<unsigned> first = map.getResultPosition(
+        getAffineDimExpr(group.front(), map.getContext()));
+    for (auto [i, dim] : llvm::enumerate(group)) {
+      std::optional<unsigned> at =
+          map.getResultPosition(getAffineDimExpr(dim, map.getContext()));
+      if (first ? at != *first + i : at.has_value())
+        return false;
+    }
+  }
+  return true;
+}
+
+/// Whether `readable` accepts the map of every input of `op` but `value`.
+bool othersReadable(linalg::GenericOp op, Value value,
+                    llvm::function_ref<bool(AffineMap)> readable) {
+  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
+    return operand->get() == value ||
+           readable(op.getMatchingIndexingMap(operand));
+  });
+}
+
 struct FuseMatmulEpiloguePass
     : mlir::anvil::impl::FuseMatmulEpiloguePassBase<FuseMatmulEpiloguePass> {
   using FuseMatmulEpiloguePassBase::FuseMatmulEpiloguePassBase;
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // Image loops first: their matmuls then have the epilogue in reach.
+    SmallVector<scf::ForOp> loops;
+    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      sinkIntoImageLoop(rewriter, loop);
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation().walk([&](linalg::MatmulOp op) {
       if (op.hasPureTensorSemantics() &&
           cast<RankedTensorType>(op.getResult(0).getType()).hasStaticShape())
         matmuls.push_back(op);
     });
-    IRRewriter rewriter(&getContext());
     for (linalg::MatmulOp op : matmuls)
       fuse(rewriter, op);
+  }
+
+  /// `epilogue` with the chain of elementwise generics after it, each the
+  /// only user of the one before, fused into its body (upstream
+  /// elementwise fusion, one link at a time), up to `maxBodyOps`
+  /// operations; the chain ends before an op that reads another operand
+  /// through a map `readable` refuses (one the collapse to the matmul's
+  /// 2-D space would break).
+  linalg::GenericOp fuseChain(IRRewriter &rewriter, linalg::GenericOp epilogue,
+                              llvm::function_ref<bool(AffineMap)> readable) {
+    while (true) {
+      Value result = epilogue.getResult(0);
+      Operation *next = soleUser(result);
+      if (!isElementwiseUserOf(next, result) ||
+          int64_t(epilogue.getBody()->getOperations().size()) > maxBodyOps ||
+          !othersReadable(cast<linalg::GenericOp>(next), result, readable))
+        return epilogue;
+      OpOperand *link = nullptr;
+      for (OpOperand &operand : next->getOpOperands())
+        if (operand.get() == result && !link)
+          link = &operand;
+      if (!linalg::areElementwiseOpsFusable(link))
+        return epilogue;
+      rewriter.setInsertionPoint(next);
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, link);
+      if (failed(fused))
+        return epilogue;
+      for (auto [from, to] : fused->replacements)
+        rewriter.replaceUsesWithIf(from, to, [&](OpOperand &use) {
+          return use.getOwner() != fused->fusedOp;
+        });
+      rewriter.eraseOp(next);
+      rewriter.eraseOp(epilogue);
+      epilogue = cast<linalg::GenericOp>(fused->fusedOp);
+    }
+  }
+
+  /// A batch's convolution of images of 64 pixels or more is an scf.for
+  /// over the images (anvil-convert-to-linalg, im2colConv): each image's
+  /// product [O, OH*OW] is expanded to [1, O, OH, OW] and inserted into the
+  /// image's slot of the loop's result, from which its accumulator (bias or
+  /// zeros) started. Moves the elementwise chain that alone uses the
+  /// loop's result into the body, on the image's slice of every operand,
+  /// writing the image's slot: the product then reaches it through the
+  /// expand_shape that `fuse` handles, per image. The accumulator starts in
+  /// a buffer of one image's product made before the loop instead (reused
+  /// by every image, like the im2col matrix; anvil-parallelize-images
+  /// gives each image its own), so the epilogue's result is the loop's, in
+  /// place: no copy. Loops of another form are left alone.
+  void sinkIntoImageLoop(IRRewriter &rewriter, scf::ForOp loop) {
+    if (loop.getNumResults() == 0)
+      return;
+    Value result = loop.getResult(0);
+    Operation *user = soleUser(result);
+    if (!isElementwiseUserOf(user, result) ||
+        user->getBlock() != loop->getBlock())
+      return;
+    // The loop's shape: the image's slot read as the accumulator's
+    // destination, the expanded product inserted into the same slot.
+    Value iv = loop.getInductionVar();
+    BlockArgument arg = loop.getRegionIterArg(0);
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    auto insert = yield.getOperand(0).getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert || insert.getDest() != arg || !insert->hasOneUse() ||
+        !isImageSlot(insert, iv))
+      return;
+    auto expand = insert.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+    auto matmul =
+        expand ? expand.getSrc().getDefiningOp<linalg::MatmulOp>() : nullptr;
+    if (!matmul || !expand->hasOneUse() || !matmul->hasOneUse())
+      return;
+    auto start =
+        matmul.getDpsInits()[0].getDefiningOp<DestinationStyleOpInterface>();
+    if (!start || start->getNumResults() != 1 || !start->hasOneUse() ||
+        start.getNumDpsInits() != 1)
+      return;
+    auto collapse =
+        start.getDpsInits()[0].getDefiningOp<tensor::CollapseShapeOp>();
+    auto slot = collapse
+                    ? collapse.getSrc().getDefiningOp<tensor::ExtractSliceOp>()
+                    : nullptr;
+    if (!slot || slot.getSource() != arg || !collapse->hasOneUse() ||
+        !slot->hasOneUse() || slot.getType() != insert.getSourceType() ||
+        !isImageSlot(slot, iv) ||
+        slot.getMixedOffsets() != insert.getMixedOffsets())
+      return;
+    // Every other operand is read at the image's index where it reads the
+    // batch loop d0 (whole where it does not), through a map that survives
+    // the collapse to the image's [O, OH*OW] product.
+    ArrayRef<ReassociationIndices> groups = expand.getReassociationIndices();
+    auto readable = [&](AffineMap map) { return collapsible(map, groups); };
+    if (!othersReadable(cast<linalg::GenericOp>(user), result, readable))
+      return;
+    linalg::GenericOp generic =
+        fuseChain(rewriter, cast<linalg::GenericOp>(user), readable);
+
+    // Nothing between the loop and the chain uses the loop's result, and
+    // the loop's operands come before it: it moves down to the chain, after
+    // every other operand of the chain.
+    rewriter.moveOpBefore(loop, generic);
+    rewriter.setInsertionPoint(loop);
+    Value scratch = rewriter.create<tensor::EmptyOp>(
+        loop.getLoc(), collapse.getResultType().getShape(),
+        collapse.getResultType().getElementType());
+    rewriter.modifyOpInPlace(
+        start, [&] { start.getDpsInitsMutable()[0].set(scratch); });
+    rewriter.eraseOp(collapse);
+
+    rewriter.setInsertionPoint(insert);
+    Location loc = generic.getLoc();
+    IRMapping map;
+    for (OpOperand *operand : generic.getDpsInputOperands()) {
+      Value v = operand->get();
+      if (v == result) {
+        map.map(v, expand.getResult());
+        continue;
+      }
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      AffineMap m = generic.getMatchingIndexingMap(operand);
+      if (!type || !m.isFunctionOfDim(0))
+        continue;
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      SmallVector<int64_t> shape(type.getShape());
+      for (auto [i, e] : llvm::enumerate(m.getResults())) {
+        bool batch = e.isFunctionOfDim(0);
+        offsets.push_back(batch ? OpFoldResult(iv) : rewriter.getIndexAttr(0));
+        sizes.push_back(rewriter.getIndexAttr(batch ? 1 : type.getDimSize(i)));
+        strides.push_back(rewriter.getIndexAttr(1));
+        if (batch)
+          shape[i] = 1;
+      }
+      map.map(v, rewriter.create<tensor::ExtractSliceOp>(
+                     loc, type.clone(shape), v, offsets, sizes, strides));
+    }
+    map.map(generic.getDpsInits()[0], slot.getResult());
+    Operation *image = rewriter.clone(*generic, map);
+    image->getResult(0).setType(slot.getType());
+    rewriter.modifyOpInPlace(
+        insert, [&] { insert.getSourceMutable().set(image->getResult(0)); });
+    rewriter.replaceOp(generic, result);
+  }
+
+  /// The elementwise `epilogue` of the transposed product `transpose`
+  /// reads (as its only user) rewritten to run before the transpose: on
+  /// the loops of the product's layout, its other operands read through
+  /// their maps composed with the permutation, its result transposed into
+  /// the old destination. Returns the new generic.
+  linalg::GenericOp commuteWithTranspose(IRRewriter &rewriter,
+                                         linalg::TransposeOp transpose,
+                                         linalg::GenericOp epilogue) {
+    Value nchw = transpose.getResult()[0];
+    // Loop i of the new space is loop perm[i] of the epilogue's.
+    AffineMap perm = AffineMap::getPermutationMap(transpose.getPermutation(),
+                                                  rewriter.getContext());
+    SmallVector<AffineMap> maps;
+    SmallVector<Value> inputs;
+    for (OpOperand *operand : epilogue.getDpsInputOperands()) {
+      bool product = operand->get() == nchw;
+      inputs.push_back(product ? transpose.getInput() : operand->get());
+      maps.push_back(
+          product ? rewriter.getMultiDimIdentityMap(perm.getNumDims())
+                  : epilogue.getMatchingIndexingMap(operand).compose(perm));
+    }
+    maps.push_back(rewriter.getMultiDimIdentityMap(perm.getNumDims()));
+    rewriter.setInsertionPoint(epilogue);
+    Location loc = epilogue.getLoc();
+    auto type = cast<RankedTensorType>(transpose.getInput().getType());
+    Value init = rewriter.create<tensor::EmptyOp>(loc, type.getShape(),
+                                                  type.getElementType());
+    auto commuted = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{type}, inputs, ValueRange{init}, maps,
+        epilogue.getIteratorTypesArray());
+    rewriter.cloneRegionBefore(epilogue.getRegion(), commuted.getRegion(),
+                               commuted.getRegion().end());
+    Value back = rewriter
+                     .create<linalg::TransposeOp>(loc, commuted.getResult(0),
+                                                  transpose.getInit(),
+                                                  transpose.getPermutation())
+                     .getResult()[0];
+    rewriter.replaceOp(epilogue, back);
+    rewriter.eraseOp(transpose);
+    return commuted;
   }
 
   /// Makes the elementwise ops after `op` one marked 2-D generic, if they
@@ -87,41 +330,37 @@ struct FuseMatmulEpiloguePass
     auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(soleUser(product));
     Value value = expand ? expand.getResult() : product;
     Operation *user = soleUser(value);
-    if (!isElementwiseUserOf(user, value))
-      return;
-    auto epilogue = cast<linalg::GenericOp>(user);
-    // The chain after it: each next generic that alone uses the last
-    // result joins its body (upstream elementwise fusion, one link at a
-    // time), up to `maxBodyOps` operations.
-    while (true) {
-      Value result = epilogue.getResult(0);
-      Operation *next = soleUser(result);
-      if (!isElementwiseUserOf(next, result) ||
-          int64_t(epilogue.getBody()->getOperations().size()) > maxBodyOps)
-        break;
-      OpOperand *link = nullptr;
-      for (OpOperand &operand : next->getOpOperands())
-        if (operand.get() == result && !link)
-          link = &operand;
-      if (!linalg::areElementwiseOpsFusable(link))
-        break;
-      rewriter.setInsertionPoint(next);
-      FailureOr<linalg::ElementwiseOpFusionResult> fused =
-          linalg::fuseElementwiseOps(rewriter, link);
-      if (failed(fused))
-        break;
-      for (auto [from, to] : fused->replacements)
-        rewriter.replaceUsesWithIf(from, to, [&](OpOperand &use) {
-          return use.getOwner() != fused->fusedOp;
-        });
-      rewriter.eraseOp(next);
-      rewriter.eraseOp(epilogue);
-      epilogue = cast<linalg::GenericOp>(fused->fusedOp);
+    // Other operands must survive the collapse to the matmul's 2-D space.
+    auto readable = [&](AffineMap map) {
+      return !expand || collapsible(map, expand.getReassociationIndices());
+    };
+    // A batch of small images is one matmul whose [O, N, OH, OW] product
+    // is transposed to NCHW: the epilogue moves before the transpose, its
+    // operands read through the permutation.
+    if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(user)) {
+      Value nchw = transpose.getResult()[0];
+      Operation *next = soleUser(nchw);
+      if (!expand || !isElementwiseUserOf(next, nchw))
+        return;
+      AffineMap perm = AffineMap::getPermutationMap(transpose.getPermutation(),
+                                                    rewriter.getContext());
+      auto permuted = [&](AffineMap map) {
+        return readable(map.compose(perm));
+      };
+      if (!othersReadable(cast<linalg::GenericOp>(next), nchw, permuted))
+        return;
+      user = commuteWithTranspose(
+          rewriter, transpose,
+          fuseChain(rewriter, cast<linalg::GenericOp>(next), permuted));
     }
+    if (!isElementwiseUserOf(user, value) ||
+        !othersReadable(cast<linalg::GenericOp>(user), value, readable))
+      return;
+    linalg::GenericOp epilogue =
+        fuseChain(rewriter, cast<linalg::GenericOp>(user), readable);
     if (expand) {
       // Collapse the epilogue's loops the way the reshape expanded the
-      // product: it then reads the product itself, tile for tile. (Fails
-      // when another operand's map splits a collapsed group.)
+      // product: it then reads the product itself, tile for tile.
       rewriter.setInsertionPoint(epilogue);
       FailureOr<linalg::CollapseResult> collapsed =
           linalg::collapseOpIterationDims(
@@ -147,6 +386,23 @@ struct FuseMatmulEpiloguePass
     rewriter.modifyOpInPlace(epilogue, [&] {
       epilogue->setAttr(kEpilogue, rewriter.getUnitAttr());
     });
+    // A convolution's bias broadcast that starts the accumulator becomes a
+    // generic: anvil-tile-and-vectorize fuses a fill or a generic start
+    // into the blocks, not a linalg.broadcast, which would write the whole
+    // product's bias first and each block copy its part back in. Only
+    // where the product runs in parallel blocks: elsewhere the generic
+    // stays whole, and elementwise fusion would give it a new tensor.empty
+    // (inside an image loop, a buffer per image).
+    auto start = op.getDpsInits()[0].getDefiningOp<linalg::BroadcastOp>();
+    auto lhs = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+    auto rhs = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+    if (start && start->hasOneUse() && lhs.hasStaticShape() &&
+        rhs.hasStaticShape() &&
+        anvil::matmulRunsInParallelBlocks(lhs.getDimSize(0), rhs.getDimSize(1),
+                                          lhs.getDimSize(1))) {
+      rewriter.setInsertionPoint(start);
+      (void)linalg::generalizeNamedOp(rewriter, start);
+    }
   }
 };
 

@@ -849,10 +849,31 @@ def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
     the block is in L1/L2, instead of three passes over the whole output.
     (Not in the register tile: k is blocked outside the register tiles, so
     the epilogue runs on the cache block after its last k block.) Matmuls
-    too small for parallel blocks keep a separate epilogue loop. Not
-    fused: a product with another user, a consumer that reads it through
-    a non-identity map (a transpose, a reduction), another operand whose
-    map does not survive the collapse. Before:
+    too small for parallel blocks keep a separate epilogue loop.
+
+    A batch's convolutions reach their consumers in two more forms (see
+    anvil-convert-to-linalg's Conv.cpp). Images of 64 pixels or more are
+    an `scf.for` over the images: the chain that alone uses the loop's
+    result moves into the loop, on the image's slice of each other operand
+    (a residual), writing the image's slot of the loop's result (no copy
+    after the loop; the accumulator starts in one image's buffer made
+    before the loop, which anvil-parallelize-images gives each image), and
+    becomes that image's epilogue as above. Smaller images are one matmul
+    over the batch whose [O, N, OH, OW] product is transposed to NCHW: the
+    chain commutes with the transpose (its operands read through the
+    permutation) and becomes the epilogue of the [O, N*OH*OW] product, the
+    transpose after it. Not fused: a product (or image loop) with another
+    user, a consumer that reads it through a non-identity map (a
+    transpose, a reduction), another operand whose map does not survive
+    the collapse to the matmul's 2-D space (a residual of the batched
+    product, whose columns run image by image; an operand read at
+    constants, such as a batch norm's [C, 1, 1] at (d1, 0, 0)): the chain
+    ends before such an op. Where the product runs in parallel blocks, a
+    `linalg.broadcast` bias that starts its accumulator becomes a generic,
+    which anvil-tile-and-vectorize writes block by block (a broadcast it
+    does not fuse: the whole product's bias was written first, each block
+    copied back in; on a 56x56x64 layer at batch 8 that cost more than the
+    epilogue saved). Before:
 
     ```mlir
     %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>

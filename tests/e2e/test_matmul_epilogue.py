@@ -7,9 +7,15 @@ relu, conv + residual add + relu, conv + bias + clip (relu6), Gemm + bias +
 gelu, a batched-lhs Gemm + bias + sigmoid (its product reaches the bias add
 through a reshape), and a product with a second user (not fused). Widths
 that 16 does not divide (196 output pixels, 200 columns) take the peeled
-register tiles. The model is compiled with fusion and with --no-fusion; every
-output must agree within 1e-5 relative, and the fusion report must show the
-epilogues (so that this test fails if they silently stop being fused).
+register tiles. At batch 8: a convolution of 14x14 images (an scf.for over
+the images, whose bias + residual add + relu move into the loop and become
+each image's epilogue), of 7x7 images (one matmul over the batch, transposed
+to NCHW: the relu commutes with the transpose; a residual add cannot and
+stays after it) and of small 10x10 images (one image per thread, each
+image's product too small for blocks). The model is compiled with fusion and
+with --no-fusion; every output must agree within 1e-5 relative, and the
+fusion report must show the epilogues and the refusals (so that this test
+fails if they silently stop being fused).
 """
 import argparse
 import os
@@ -50,6 +56,29 @@ module {
     %z = anvil.sigmoid %s : tensor<2x32x384xf32>
     return %z : tensor<2x32x384xf32>
   }
+  func.func @b8_conv_bias_add_relu(%x: tensor<8x64x14x14xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>, %r: tensor<8x64x14x14xf32>) -> tensor<8x64x14x14xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<8x64x14x14xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>
+    %s = anvil.add %y, %r : tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>
+    %z = anvil.relu %s : tensor<8x64x14x14xf32>
+    return %z : tensor<8x64x14x14xf32>
+  }
+  func.func @b8_conv7x7_bias_relu(%x: tensor<8x128x7x7xf32>, %w: tensor<128x128x3x3xf32>, %b: tensor<128xf32>) -> tensor<8x128x7x7xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<8x128x7x7xf32>, tensor<128x128x3x3xf32>, tensor<128xf32>
+    %z = anvil.relu %y : tensor<8x128x7x7xf32>
+    return %z : tensor<8x128x7x7xf32>
+  }
+  func.func @b8_conv7x7_add_relu(%x: tensor<8x128x7x7xf32>, %w: tensor<128x128x3x3xf32>, %b: tensor<128xf32>, %r: tensor<8x128x7x7xf32>) -> tensor<8x128x7x7xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<8x128x7x7xf32>, tensor<128x128x3x3xf32>, tensor<128xf32>
+    %s = anvil.add %y, %r : tensor<8x128x7x7xf32>, tensor<8x128x7x7xf32>
+    %z = anvil.relu %s : tensor<8x128x7x7xf32>
+    return %z : tensor<8x128x7x7xf32>
+  }
+  func.func @b8_small_conv_add_relu(%x: tensor<8x16x10x10xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>, %r: tensor<8x16x10x10xf32>) -> tensor<8x16x10x10xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<8x16x10x10xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>
+    %s = anvil.add %y, %r : tensor<8x16x10x10xf32>, tensor<8x16x10x10xf32>
+    %z = anvil.relu %s : tensor<8x16x10x10xf32>
+    return %z : tensor<8x16x10x10xf32>
+  }
   func.func @second_user(%a: tensor<64x256xf32>, %w: tensor<256x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>) {
     %m = anvil.matmul %a, %w : tensor<64x256xf32>, tensor<256x256xf32>
     %z = anvil.relu %m : tensor<64x256xf32>
@@ -65,6 +94,10 @@ CASES = {
     "conv_bias_relu6": ([(1, 64, 28, 28), (64, 64, 3, 3), (64,)], 1),
     "gemm_bias_gelu": ([(128, 512), (512, 200), (200,)], 1),
     "gemm3d_bias_sigmoid": ([(2, 32, 256), (256, 384), (384,)], 1),
+    "b8_conv_bias_add_relu": ([(8, 64, 14, 14), (64, 64, 3, 3), (64,), (8, 64, 14, 14)], 1),
+    "b8_conv7x7_bias_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,)], 1),
+    "b8_conv7x7_add_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,), (8, 128, 7, 7)], 1),
+    "b8_small_conv_add_relu": ([(8, 16, 10, 10), (16, 16, 3, 3), (16,), (8, 16, 10, 10)], 1),
     "second_user": ([(64, 256), (256, 256)], 2),
 }
 
@@ -75,7 +108,15 @@ EXPECTED_EPILOGUES = [
     "+ epilogue clip on its cache blocks",
     "+ epilogue add+gelu on its cache blocks",
     "+ epilogue add+sigmoid on its cache blocks",
+    "add not fused into the conv2d before it: at batch 8 the convolution of 49-pixel images is one matmul over the whole batch",
+    "add not fused into the conv2d before it: each image's product is below 8 MFLOP",
 ]
+
+# Batch-8 kernels whose report line must show the epilogue.
+EXPECTED_KERNELS = {
+    "b8_conv_bias_add_relu": "+ epilogue add+relu on its cache blocks",
+    "b8_conv7x7_bias_relu": "+ epilogue relu on its cache blocks",
+}
 
 
 def main():
@@ -94,6 +135,10 @@ def main():
         for line in EXPECTED_EPILOGUES:
             if line not in report:
                 failures.append(f"fusion report lacks '{line}':\n{report}")
+        for name, epilogue in EXPECTED_KERNELS.items():
+            if not any(f"@{name}: conv2d" in l and epilogue in l
+                       for l in report.splitlines()):
+                failures.append(f"fusion report lacks @{name} with '{epilogue}':\n{report}")
         if "relu not fused into the matmul before it: its result has 2 users" not in report:
             failures.append(f"fusion report lacks the second user:\n{report}")
         for name, (shapes, outputs) in CASES.items():

@@ -164,3 +164,188 @@ func.func @transposed_read(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c: ten
   } -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
 }
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A batch's convolution: an scf.for over the images (anvil-convert-to-
+// linalg's form, the im2col matrix given), each image's product inserted
+// into its slot of the result. The residual add + relu after the loop
+// move into it, on image %n's slice of the residual, writing the slot
+// (the bias now starts in one image's buffer made before the loop), and
+// become the image's epilogue; the loop's result is returned as it is.
+// The bias broadcast becomes a generic, which tiling writes per block.
+// CHECK-LABEL: func @image_loop_residual_relu
+// CHECK: %[[ACC:.*]] = tensor.empty() : tensor<64x196xf32>
+// CHECK: %[[LOOP:.*]] = scf.for %[[N:.*]] = {{.*}} iter_args(%[[OUT:.*]] = %{{.*}})
+// CHECK: %[[SLOT:.*]] = tensor.extract_slice %[[OUT]][%[[N]], 0, 0, 0] [1, 64, 14, 14]
+// CHECK: linalg.generic {{.*}}ins(%arg2 : tensor<64xf32>) outs(%[[ACC]] : tensor<64x196xf32>)
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: %[[RES:.*]] = tensor.extract_slice %arg3[%[[N]], 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[RES]]
+// CHECK: %[[S:.*]] = tensor.collapse_shape %[[SLOT]]
+// CHECK: %[[E:.*]] = linalg.generic {{.*}}ins(%[[P]], %[[R]] : tensor<64x196xf32>, tensor<64x196xf32>) outs(%[[S]] : tensor<64x196xf32>) {{.*}}attrs = {anvil.epilogue}
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[E]]
+// CHECK: tensor.insert_slice %[[X]] into %[[OUT]][%[[N]], 0, 0, 0]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LOOP]]
+// TILED-LABEL: func @image_loop_residual_relu
+// TILED: scf.for
+// TILED: scf.forall
+// TILED: linalg.generic {{.*}}ins(%arg2 : tensor<64xf32>) outs(%{{.*}} : tensor<64x98xf32>)
+// TILED: vector.fma
+// TILED: arith.addf
+// TILED: arith.maximumf
+// TILED: scf.forall.in_parallel
+func.func @image_loop_residual_relu(%w: tensor<64x576xf32>, %cols: tensor<576x196xf32>, %b: tensor<64xf32>, %res: tensor<8x64x14x14xf32>) -> tensor<8x64x14x14xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<8x64x14x14xf32>
+  %y = scf.for %n = %c0 to %c8 step %c1 iter_args(%out = %init) -> (tensor<8x64x14x14xf32>) {
+    %slot = tensor.extract_slice %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
+    %acc = tensor.collapse_shape %slot [[0, 1], [2, 3]] : tensor<1x64x14x14xf32> into tensor<64x196xf32>
+    %bias = linalg.broadcast ins(%b : tensor<64xf32>) outs(%acc : tensor<64x196xf32>) dimensions = [1]
+    %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %x = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [1, 64, 14, 14] : tensor<64x196xf32> into tensor<1x64x14x14xf32>
+    %next = tensor.insert_slice %x into %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<1x64x14x14xf32> into tensor<8x64x14x14xf32>
+    scf.yield %next : tensor<8x64x14x14xf32>
+  }
+  %e = tensor.empty() : tensor<8x64x14x14xf32>
+  %s = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y, %res : tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>) outs(%e : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %z = arith.addf %u, %v : f32
+    linalg.yield %z : f32
+  } -> tensor<8x64x14x14xf32>
+  %e2 = tensor.empty() : tensor<8x64x14x14xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%s : tensor<8x64x14x14xf32>) outs(%e2 : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %v = arith.maximumf %u, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<8x64x14x14xf32>
+  return %r : tensor<8x64x14x14xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#chan = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0)>
+
+// Negatives for the image loop: the loop's result has a second user (it
+// is returned too), and the consumer reads a per-channel [C, 1, 1] operand
+// (an unfolded batch norm) through constants, which the collapse to the
+// image's [O, OH*OW] product cannot carry. Both stay after their loops.
+// CHECK-LABEL: func @image_loop_refused
+// CHECK: %[[A:.*]] = scf.for
+// CHECK-NOT: linalg.generic
+// CHECK: scf.yield
+// CHECK: linalg.generic {{.*}}ins(%[[A]] :
+// CHECK: %[[B:.*]] = scf.for
+// CHECK-NOT: linalg.generic
+// CHECK: scf.yield
+// CHECK: linalg.generic {{.*}}ins(%[[B]], %arg3 :
+// CHECK-NOT: anvil.epilogue
+func.func @image_loop_refused(%w: tensor<64x576xf32>, %cols: tensor<576x196xf32>, %b: tensor<64xf32>, %scale: tensor<64x1x1xf32>) -> (tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<8x64x14x14xf32>
+  %y = scf.for %n = %c0 to %c8 step %c1 iter_args(%out = %init) -> (tensor<8x64x14x14xf32>) {
+    %slot = tensor.extract_slice %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
+    %acc = tensor.collapse_shape %slot [[0, 1], [2, 3]] : tensor<1x64x14x14xf32> into tensor<64x196xf32>
+    %bias = linalg.broadcast ins(%b : tensor<64xf32>) outs(%acc : tensor<64x196xf32>) dimensions = [1]
+    %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %x = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [1, 64, 14, 14] : tensor<64x196xf32> into tensor<1x64x14x14xf32>
+    %next = tensor.insert_slice %x into %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<1x64x14x14xf32> into tensor<8x64x14x14xf32>
+    scf.yield %next : tensor<8x64x14x14xf32>
+  }
+  %e = tensor.empty() : tensor<8x64x14x14xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : tensor<8x64x14x14xf32>) outs(%e : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %v = arith.maximumf %u, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<8x64x14x14xf32>
+  %init2 = tensor.empty() : tensor<8x64x14x14xf32>
+  %y2 = scf.for %n = %c0 to %c8 step %c1 iter_args(%out = %init2) -> (tensor<8x64x14x14xf32>) {
+    %slot = tensor.extract_slice %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
+    %acc = tensor.collapse_shape %slot [[0, 1], [2, 3]] : tensor<1x64x14x14xf32> into tensor<64x196xf32>
+    %bias = linalg.broadcast ins(%b : tensor<64xf32>) outs(%acc : tensor<64x196xf32>) dimensions = [1]
+    %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %x = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [1, 64, 14, 14] : tensor<64x196xf32> into tensor<1x64x14x14xf32>
+    %next = tensor.insert_slice %x into %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<1x64x14x14xf32> into tensor<8x64x14x14xf32>
+    scf.yield %next : tensor<8x64x14x14xf32>
+  }
+  %e2 = tensor.empty() : tensor<8x64x14x14xf32>
+  %m = linalg.generic {indexing_maps = [#id4, #chan, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y2, %scale : tensor<8x64x14x14xf32>, tensor<64x1x1xf32>) outs(%e2 : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %s: f32, %o: f32):
+    %v = arith.mulf %u, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<8x64x14x14xf32>
+  return %r, %y, %m : tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A batch of 7x7 images is one matmul whose [O, N, OH, OW] product is
+// transposed to NCHW. The relu commutes with the transpose: it becomes the
+// epilogue on the [O, N*OH*OW] product and the transpose moves after it.
+// CHECK-LABEL: func @batched_relu
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: %[[E:.*]] = linalg.generic {{.*}}ins(%[[P]] : tensor<128x392xf32>) {{.*}}attrs = {anvil.epilogue}
+// CHECK: arith.maximumf
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[E]] {{\[}}[0], [1, 2, 3]]
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[X]] : tensor<128x8x7x7xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK: return %[[T]]
+// TILED-LABEL: func @batched_relu
+// TILED: scf.forall
+// TILED: vector.fma
+// TILED: arith.maximumf
+// TILED: scf.forall.in_parallel
+func.func @batched_relu(%w: tensor<128x1152xf32>, %cols: tensor<1152x392xf32>, %acc: tensor<128x392xf32>) -> tensor<8x128x7x7xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = linalg.matmul ins(%w, %cols : tensor<128x1152xf32>, tensor<1152x392xf32>) outs(%acc : tensor<128x392xf32>) -> tensor<128x392xf32>
+  %x = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [128, 8, 7, 7] : tensor<128x392xf32> into tensor<128x8x7x7xf32>
+  %e = tensor.empty() : tensor<8x128x7x7xf32>
+  %t = linalg.transpose ins(%x : tensor<128x8x7x7xf32>) outs(%e : tensor<8x128x7x7xf32>) permutation = [1, 0, 2, 3]
+  %e2 = tensor.empty() : tensor<8x128x7x7xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%t : tensor<8x128x7x7xf32>) outs(%e2 : tensor<8x128x7x7xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %v = arith.maximumf %u, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<8x128x7x7xf32>
+  return %r : tensor<8x128x7x7xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Negative: a residual add after the batched product. Read in the
+// product's layout the residual is (n, o, y, x) at (d1, d0, d2, d3), which
+// splits the (n, y, x) columns: the add stays after the transpose.
+// CHECK-LABEL: func @batched_residual
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[P]]
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[X]]
+// CHECK: linalg.generic {{.*}}ins(%[[T]], %arg3 :
+// CHECK-NOT: anvil.epilogue
+func.func @batched_residual(%w: tensor<128x1152xf32>, %cols: tensor<1152x392xf32>, %acc: tensor<128x392xf32>, %res: tensor<8x128x7x7xf32>) -> tensor<8x128x7x7xf32> {
+  %p = linalg.matmul ins(%w, %cols : tensor<128x1152xf32>, tensor<1152x392xf32>) outs(%acc : tensor<128x392xf32>) -> tensor<128x392xf32>
+  %x = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [128, 8, 7, 7] : tensor<128x392xf32> into tensor<128x8x7x7xf32>
+  %e = tensor.empty() : tensor<8x128x7x7xf32>
+  %t = linalg.transpose ins(%x : tensor<128x8x7x7xf32>) outs(%e : tensor<8x128x7x7xf32>) permutation = [1, 0, 2, 3]
+  %e2 = tensor.empty() : tensor<8x128x7x7xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%t, %res : tensor<8x128x7x7xf32>, tensor<8x128x7x7xf32>) outs(%e2 : tensor<8x128x7x7xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<8x128x7x7xf32>
+  return %r : tensor<8x128x7x7xf32>
+}

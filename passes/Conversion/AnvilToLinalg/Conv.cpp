@@ -113,7 +113,8 @@ Value buildBatchMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
 /// linalg.broadcast, not a generic: elementwise fusion would give a generic
 /// that does not read its destination a new tensor.empty, and inside the
 /// image loop that is a buffer allocated per image, copied into the
-/// result.)
+/// result. anvil-fuse-matmul-epilogue makes it a generic where the matmul's
+/// blocks write it block by block.)
 Value broadcastRows(OpBuilder &b, Location loc, Value bias, Value dest) {
   return b.create<linalg::BroadcastOp>(loc, bias, dest, ArrayRef<int64_t>{1})
       .getResult()[0];
@@ -121,7 +122,8 @@ Value broadcastRows(OpBuilder &b, Location loc, Value bias, Value dest) {
 
 /// The one-group convolution of all the images at once: im2col of the
 /// padded batch [C*kh*kw, N*OH*OW], one matmul, and the [O, N, OH, OW]
-/// product transposed to NCHW.
+/// product transposed to NCHW (anvil-fuse-matmul-epilogue moves the
+/// elementwise ops after the transpose before it, onto the product).
 Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                   Value w2, Value bias) {
   auto type = cast<RankedTensorType>(op.getType());
@@ -159,6 +161,9 @@ Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
 /// the im2col matrix (a tensor.empty, written in place by every image), and
 /// the padded image, carried through the loop, whose zero border is written
 /// once and only its interior per image: no padded copy of the batch.
+/// (anvil-fuse-matmul-epilogue moves the elementwise ops after the loop into
+/// it, as each image's epilogue; it expects this form: the product started
+/// in the image's slot, expanded and inserted back into it.)
 Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                  Value weight, Value bias) {
   auto type = cast<RankedTensorType>(op.getType());
