@@ -19,6 +19,10 @@ Sections (each states the machine's load before and after it):
   training  the MLP and LeNet-5 trained on Fashion-MNIST, Anvil's trainer vs
             PyTorch (bench/torch_train.py).
   contention the MLP trainer alone and beside 2 busy processes.
+  fusion    the graph fusions' effect: ResNet-18 and MobileNetV2 (batch 1 and
+            8, 1 thread) compiled by default and with --no-fusion, timed in
+            alternating rounds; medians and the ratio (issue 10's goal for
+            ResNet-18: >= 1.15x).
   compile   anvilc's wall and CPU seconds on the zoo's largest graphs (batch 8)
             and on a generated chain of 20,000 elementwise ONNX ops, with
             kernels outlined (the default) and --no-outline-kernels.
@@ -28,7 +32,7 @@ Before measuring, it refuses to run when PyTorch's 512^3 matmul is slower than
 measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
-                    [--only zoo,matmul,training,contention,compile] [--models a,b]
+                    [--only zoo,matmul,training,contention,fusion,compile] [--models a,b]
                     [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S]
   --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
   run of a few minutes). --only replaces just those sections in --out.
@@ -54,11 +58,12 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, os.path.join(BENCH, "models"))
 import export  # noqa: E402  (the zoo)
 
-SECTIONS = ["zoo", "matmul", "training", "contention", "compile"]
+SECTIONS = ["zoo", "matmul", "training", "contention", "fusion", "compile"]
 # Each section's title in RESULTS.md, by which --only finds it.
 TITLES = ["## Inference: the model zoo, Anvil vs ONNX Runtime and PyTorch",
           "## f32 matmul: Anvil vs oneDNN", "## Training: Anvil vs PyTorch",
-          "## Training under contention", "## Compile time"]
+          "## Training under contention", "## Compile time",
+          "## Fusion: the graph fusions on and off (--no-fusion)"]
 SETUP = "run bench/setup.sh (it installs OpenBLAS, torchvision, node and onnxruntime-node)"
 # ORT's per-call cost through node is subtracted from its time when the model
 # takes less than this many times that cost (see the zoo section's text).
@@ -557,6 +562,40 @@ def chain_model(ops, path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
+def fusion(args, anvil, tmp, rounds=5):
+    """Each model compiled with and without the graph fusions, the two timed
+    one after the other in `rounds` rounds (the machine's state drifts over
+    minutes, so alternating keeps the pair comparable): the lines."""
+    names = ["resnet18"] if args.quick else ["resnet18", "mobilenet_v2"]
+    runs = 3 if args.quick else 10
+    lines = [TITLES[5] + "\n",
+             f"Forward latency at 1 thread, the median over {rounds} alternating rounds of the "
+             f"executable's own median of {runs} runs, by default and with `anvilc --no-fusion` "
+             "(no batch-norm folding, matmul epilogues, elementwise fusion or pad folding); "
+             f"ratio = no fusion / fusion. Load average before: {loadavg()}.\n",
+             "| model | batch | fused ms | unfused ms | ratio | fused min | unfused min |",
+             "|---|---|---|---|---|---|---|"]
+    for name in names:
+        export.export(name, tmp)
+        onnx_path = os.path.join(tmp, name + ".onnx")
+        for b in [1, 8]:
+            exes = []
+            for extra in ([], ["--no-fusion"]):
+                exe = os.path.join(tmp, f"{name}.b{b}{'.unfused' if extra else ''}")
+                sh([anvil.anvilc, onnx_path, "--bind", f"batch={b}", "-o", exe] + extra)
+                exes.append(exe)
+            times = [[], []]
+            for _ in range(rounds):
+                for i, exe in enumerate(exes):
+                    times[i].append(anvil.bench(exe, runs, 1))
+            fused, unfused = (statistics.median(t) for t in times)
+            lines.append(f"| {name} | {b} | {fmt_ms(fused)} | {fmt_ms(unfused)} | "
+                         f"{unfused / fused:.2f} | {fmt_ms(min(times[0]))} | {fmt_ms(min(times[1]))} |")
+            print(f"fusion, {name} batch {b}: done", file=sys.stderr)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
+
+
 def children_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -672,6 +711,8 @@ def main():
                 sections.append(training(args, anvil, tmp))
             if "contention" in only:
                 sections.append(contention(args, anvil, tmp))
+            if "fusion" in only:
+                sections.append(fusion(args, anvil, tmp))
             if "compile" in only:
                 sections.append(compile_times(args, anvil, tmp))
         except Refusal as e:
