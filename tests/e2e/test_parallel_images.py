@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from checks import Checks, must
+from checks import Checks, compare_threads, must
 
 MODEL = """
 module {
@@ -78,32 +78,8 @@ def main():
         check(backend.count("scf.forall") > plain_backend.count("scf.forall"),
               "anvil-parallelize-images adds parallel loops "
               f"({plain_backend.count('scf.forall')} -> {backend.count('scf.forall')})")
-        for name, shapes in CASES.items():
-            inputs = []
-            for i, shape in enumerate(shapes):
-                path = os.path.join(tmp, f"{name}.in{i}.npy")
-                np.save(path, rng.uniform(-1.0, 1.0, shape).astype(np.float32))
-                inputs += ["--input", path]
-            ref = os.path.join(tmp, f"{name}.ref.npy")
-            must([args.anvilc, "run", "--reference", model, "--function", name,
-                  *inputs, "--output", ref])
-            want = np.load(ref)
-            base = None
-            for exe in (plain, images):
-                for t in (1, 2, 3):
-                    out = os.path.join(tmp, f"{name}.{os.path.basename(exe)}.t{t}.npy")
-                    must([exe, "--function", name, "--threads", str(t), *inputs,
-                          "--output", out])
-                    got = np.load(out)
-                    if base is None:
-                        base = got
-                        check(np.allclose(got, want, rtol=1e-4, atol=1e-4),
-                              f"{name}: --no-parallel-images at 1 thread matches the reference")
-                        continue
-                    err = np.max(np.abs(got - base) / (np.abs(base) + 1e-6))
-                    check(got.shape == base.shape and err <= 1e-5,
-                          f"{name}: {os.path.basename(exe)} at {t} threads within "
-                          f"1e-5 relative of --no-parallel-images at 1 thread ({err:.2g})")
+        compare_threads(check, args.anvilc, model, CASES, plain, images,
+                        "--no-parallel-images", tmp, rng, rel_tol=1e-5)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")
 
