@@ -17,7 +17,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -386,23 +385,6 @@ struct FuseMatmulEpiloguePass
     rewriter.modifyOpInPlace(epilogue, [&] {
       epilogue->setAttr(kEpilogue, rewriter.getUnitAttr());
     });
-    // A convolution's bias broadcast that starts the accumulator becomes a
-    // generic: anvil-tile-and-vectorize fuses a fill or a generic start
-    // into the blocks, not a linalg.broadcast, which would write the whole
-    // product's bias first and each block copy its part back in. Only
-    // where the product runs in parallel blocks: elsewhere the generic
-    // stays whole, and elementwise fusion would give it a new tensor.empty
-    // (inside an image loop, a buffer per image).
-    auto start = op.getDpsInits()[0].getDefiningOp<linalg::BroadcastOp>();
-    auto lhs = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
-    auto rhs = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
-    if (start && start->hasOneUse() && lhs.hasStaticShape() &&
-        rhs.hasStaticShape() &&
-        anvil::matmulRunsInParallelBlocks(lhs.getDimSize(0), rhs.getDimSize(1),
-                                          lhs.getDimSize(1))) {
-      rewriter.setInsertionPoint(start);
-      (void)linalg::generalizeNamedOp(rewriter, start);
-    }
   }
 };
 

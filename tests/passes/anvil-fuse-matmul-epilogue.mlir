@@ -175,12 +175,12 @@ func.func @transposed_read(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c: ten
 // move into it, on image %n's slice of the residual, writing the slot
 // (the bias now starts in one image's buffer made before the loop), and
 // become the image's epilogue; the loop's result is returned as it is.
-// The bias broadcast becomes a generic, which tiling writes per block.
+// The bias broadcast stays one, which tiling writes per block.
 // CHECK-LABEL: func @image_loop_residual_relu
 // CHECK: %[[ACC:.*]] = tensor.empty() : tensor<64x196xf32>
 // CHECK: %[[LOOP:.*]] = scf.for %[[N:.*]] = {{.*}} iter_args(%[[OUT:.*]] = %{{.*}})
 // CHECK: %[[SLOT:.*]] = tensor.extract_slice %[[OUT]][%[[N]], 0, 0, 0] [1, 64, 14, 14]
-// CHECK: linalg.generic {{.*}}ins(%arg2 : tensor<64xf32>) outs(%[[ACC]] : tensor<64x196xf32>)
+// CHECK: linalg.broadcast ins(%arg2 : tensor<64xf32>) outs(%[[ACC]] : tensor<64x196xf32>)
 // CHECK: %[[P:.*]] = linalg.matmul
 // CHECK: %[[RES:.*]] = tensor.extract_slice %arg3[%[[N]], 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
 // CHECK: %[[R:.*]] = tensor.collapse_shape %[[RES]]
@@ -195,7 +195,7 @@ func.func @transposed_read(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c: ten
 // TILED-LABEL: func @image_loop_residual_relu
 // TILED: scf.for
 // TILED: scf.forall
-// TILED: linalg.generic {{.*}}ins(%arg2 : tensor<64xf32>) outs(%{{.*}} : tensor<64x98xf32>)
+// TILED: linalg.broadcast ins(%arg2 : tensor<64xf32>) outs(%{{.*}} : tensor<64x98xf32>)
 // TILED: vector.fma
 // TILED: arith.addf
 // TILED: arith.maximumf
