@@ -399,6 +399,10 @@ onnx::ModelProto checkableCopy(const onnx::ModelProto &model) {
 /// of one with the other when they differ (a SIGSEGV). The ranks may come
 /// from inference itself, so the check runs inside it; a node that fails
 /// it keeps no inferred shape, and the importer reports it (conv()).
+/// LayerNormalization's inference indexes the input's dimensions from its
+/// axis without checking it against the rank (a rank-0 input is a SIGSEGV;
+/// found by fuzz-onnx): it is guarded by the axis check the importer makes
+/// (layerNormalization()).
 class GuardedSchemaRegistry : public onnx::ISchemaRegistry {
 public:
   const onnx::OpSchema *GetSchema(const std::string &key,
@@ -406,22 +410,37 @@ public:
                                   const std::string &domain) const override {
     const onnx::OpSchema *schema =
         onnx::OpSchemaRegistry::Schema(key, maxInclusiveVersion, domain);
-    int weight = key == "QLinearConv" ? 3 : 1;
-    bool isConv = key == "Conv" || key == "ConvInteger" ||
-                  key == "QLinearConv" || key == "ConvTranspose";
-    if (!schema || !isConv || !schema->has_type_and_shape_inference_function())
+    if (!schema || !schema->has_type_and_shape_inference_function())
+      return schema;
+    onnx::InferenceFunction check;
+    if (key == "Conv" || key == "ConvInteger" || key == "QLinearConv" ||
+        key == "ConvTranspose")
+      check = [weight =
+                   key == "QLinearConv" ? 3 : 1](onnx::InferenceContext &ctx) {
+        if (onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, weight) &&
+            onnx::getInputShape(ctx, 0).dim_size() !=
+                onnx::getInputShape(ctx, weight).dim_size())
+          fail_shape_inference("the input's and the weight's ranks differ");
+      };
+    else if (key == "LayerNormalization")
+      check = [](onnx::InferenceContext &ctx) {
+        if (!onnx::hasInputShape(ctx, 0))
+          return;
+        int64_t rank = onnx::getInputShape(ctx, 0).dim_size();
+        const onnx::AttributeProto *attr = ctx.getAttribute("axis");
+        int64_t axis = attr ? attr->i() : -1;
+        if (axis < -rank || axis >= rank)
+          fail_shape_inference("axis out of range");
+      };
+    else
       return schema;
     std::unique_ptr<onnx::OpSchema> &guarded = guardedSchemas[schema];
     if (!guarded) {
       guarded = std::make_unique<onnx::OpSchema>(*schema);
       guarded->TypeAndShapeInferenceFunction(
           [infer = schema->GetTypeAndShapeInferenceFunction(),
-           weight](onnx::InferenceContext &ctx) {
-            if (onnx::hasInputShape(ctx, 0) &&
-                onnx::hasInputShape(ctx, weight) &&
-                onnx::getInputShape(ctx, 0).dim_size() !=
-                    onnx::getInputShape(ctx, weight).dim_size())
-              fail_shape_inference("the input's and the weight's ranks differ");
+           check](onnx::InferenceContext &ctx) {
+            check(ctx);
             infer(ctx);
           });
     }

@@ -269,6 +269,22 @@ def test_onnx_fuzz_crashes(anvilc, d):
         expect_error(f"D: {op} whose input and weight ranks differ, SAME_UPPER",
                      [anvilc, "check", path], "'conv3d'")
 
+    # libonnx 1.12's LayerNormalization shape inference indexes the input's
+    # dimensions from its axis unchecked: a rank-0 input was a SIGSEGV
+    # (found by fuzz-onnx).
+    graph = helper.make_graph(
+        [helper.make_node("LayerNormalization", ["x", "s"], ["y", "m", "v"],
+                          name="ln0")],
+        "ln", [helper.make_tensor_value_info("x", TensorProto.FLOAT, []),
+               helper.make_tensor_value_info("s", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [4])
+         for n in ("y", "m", "v")])
+    path = f"{d}/ln0.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              path)
+    expect_error("D: LayerNormalization of a rank-0 input", [anvilc, "check", path],
+                 "'ln0'")
+
 
 # --- E: indices -----------------------------------------------------------------
 
