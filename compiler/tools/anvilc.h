@@ -129,8 +129,8 @@ loadModel(mlir::MLIRContext &context,
           const std::vector<::anvil::NpyArray> *known = nullptr);
 
 /// The function that `--function` names in `module`, or by default
-/// @forward, or the only function; throws a user error naming the file.
-mlir::func::FuncOp pickFunction(mlir::ModuleOp module);
+/// @forward, or the only function; an error naming the file otherwise.
+llvm::Expected<mlir::func::FuncOp> pickFunction(mlir::ModuleOp module);
 
 /// `type` as MLIR prints it.
 std::string typeString(mlir::Type type);
