@@ -18,7 +18,9 @@ Sections (each states the machine's load before and after it):
   matmul    f32 matmul GFLOP/s, Anvil vs oneDNN (build/bin/anvil-bench-onednn).
   training  the MLP and LeNet-5 trained on Fashion-MNIST, Anvil's trainer vs
             PyTorch (bench/torch_train.py).
-  contention the MLP trainer alone and beside 2 busy processes.
+  contention the MLP trainer alone and beside 2 busy processes, at the default
+            thread count and at --threads 1, in alternating rounds (the
+            default must not be much worse than one thread under contention).
   fusion    the graph fusions' effect: ResNet-18 and MobileNetV2 (batch 1 and
             8, 1 thread) compiled by default and with --no-fusion, timed in
             alternating rounds; medians and the ratio (issue 10's goal for
@@ -510,33 +512,49 @@ def epoch_seconds(trainer, threads, epochs, tmp):
     return statistics.median(e["seconds"] for e in json.load(open(report)))
 
 
-def contention(args, anvil, tmp, epochs=3):
-    """The MLP trainer alone and beside 2 busy processes: the table's lines."""
+def contention(args, anvil, tmp, epochs=3, rounds=3):
+    """The MLP trainer alone and beside 2 busy processes, at the default thread
+    count and at --threads 1: the table's lines. The four measurements take turns
+    within each round, so that the load of the shared machine, which swings within
+    minutes, falls on all of them alike; each cell is the median over the rounds."""
     trainer = os.path.join(tmp, "trainer-contention")
     sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", "mlp.mlir"), "--lr", "0.05",
         "--momentum", "0.9", "-o", trainer])
     lines = [TITLES[3] + "\n",
-             f"The MLP trainer's seconds per epoch (median of {epochs}) alone and beside 2 busy "
-             "processes (`python3 -c 'while True: pass'`), at the default thread count (all "
-             "cores) and at `--threads 1`; ratio = busy / alone. Idle libomp threads sleep at "
-             "once (the trainer sets KMP_BLOCKTIME=0 unless KMP_BLOCKTIME or OMP_WAIT_POLICY is "
-             "set), so the busy processes cost about their share of the cores (before, spinning "
-             "threads made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s). "
+             f"The MLP trainer's seconds per epoch alone and beside 2 busy processes "
+             "(`python3 -c 'while True: pass'`), at the default thread count (all cores) and at "
+             f"`--threads 1`: each cell the median over {rounds} rounds of the median of "
+             f"{epochs} epochs, the four measurements taking turns within a round; ratio = "
+             "busy / alone; vs 1 thread = busy / busy at `--threads 1` (the issue's figure: "
+             "the default must never be much worse than one thread under contention). Idle "
+             "libomp threads sleep at once (the trainer sets KMP_BLOCKTIME=0 unless "
+             "KMP_BLOCKTIME or OMP_WAIT_POLICY is set), so the busy processes cost about their "
+             "share of the cores (before, spinning threads made an epoch beside 2 busy loops "
+             "take 35-69 s instead of 2.4-5.3 s). "
              f"Load average before: {loadavg()}.\n",
-             "| threads | alone s/epoch | 2 busy s/epoch | ratio |",
-             "|---|---|---|---|"]
-    for threads in (None, 1):
-        alone = epoch_seconds(trainer, threads, epochs, tmp)
-        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-        try:
-            loaded = epoch_seconds(trainer, threads, epochs, tmp)
-        finally:
-            for p in busy:
-                p.kill()
-                p.wait()
+             "| threads | alone s/epoch | 2 busy s/epoch | ratio | vs 1 thread |",
+             "|---|---|---|---|---|"]
+    kinds = (None, 1)
+    alone = {t: [] for t in kinds}
+    loaded = {t: [] for t in kinds}
+    for r in range(rounds):
+        for threads in kinds:
+            alone[threads].append(epoch_seconds(trainer, threads, epochs, tmp))
+            busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                    for _ in range(2)]
+            try:
+                loaded[threads].append(epoch_seconds(trainer, threads, epochs, tmp))
+            finally:
+                for p in busy:
+                    p.kill()
+                    p.wait()
+        print(f"contention, round {r + 1} of {rounds}: done", file=sys.stderr)
+    one = statistics.median(loaded[1])
+    for threads in kinds:
+        a, b = statistics.median(alone[threads]), statistics.median(loaded[threads])
         name = f"default ({os.cpu_count()})" if threads is None else str(threads)
-        lines.append(f"| {name} | {alone:.3f} | {loaded:.3f} | {loaded / alone:.2f} |")
-        print(f"contention, {name} thread(s): done", file=sys.stderr)
+        lines.append(f"| {name} | {a:.3f} | {b:.3f} | {b / a:.2f} | {b / one:.2f} |")
+    lines.append(f"\nLoad average after: {loadavg()}.")
     return lines
 
 

@@ -30,13 +30,13 @@ int anvilc::checkMain(MLIRContext &context) {
   llvm::outs() << modelPath << ": OK, Anvil can compile it\n";
   // Unbound ones were taken as 1 (see importModel); a compile needs them.
   std::vector<std::string> unbound;
-  for (const std::string &symbol : symbols)
+  for (const std::string &symbol : symbols())
     if (symbol == "?" || !llvm::any_of(bindings, [&](const std::string &b) {
           return llvm::StringRef(b).split('=').first == symbol;
         }))
       unbound.push_back(symbol);
   if (!unbound.empty()) {
-    llvm::outs() << "  symbolic dimensions: " << llvm::join(symbols, ", ")
+    llvm::outs() << "  symbolic dimensions: " << llvm::join(symbols(), ", ")
                  << " (unbound ones taken as 1 here; to compile, give each "
                     "its size with --bind NAME=SIZE)\n";
   }

@@ -32,7 +32,10 @@ int anvilc::exportMain(MLIRContext &context) {
   if (llvm::Error e =
           mlir::anvil::checkWritable(exportOutput, "the ONNX model"))
     return reportError(std::move(e));
-  std::string name = pickFunction(*module).getName().str();
+  auto picked = pickFunction(*module);
+  if (!picked)
+    return reportError(picked.takeError());
+  std::string name = picked->getName().str();
   mlir::anvil::OnnxExport exported;
   if (std::string e =
           mlir::anvil::exportOnnx(*module, name, seed, true, exported);

@@ -52,12 +52,15 @@ static cl::opt<std::string> paramsDir(
              "it parameters take their initializers"),
     cl::value_desc("dir"), cl::sub(runCommand()), cl::cat(category()));
 
-func::FuncOp anvilc::pickFunction(ModuleOp module) {
+llvm::Expected<func::FuncOp> anvilc::pickFunction(ModuleOp module) {
   const std::string &name = function, &path = modelPath;
+  auto error = [](const std::string &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
   if (!name.empty()) {
     auto func = module.lookupSymbol<func::FuncOp>(name);
     if (!func)
-      throw ::anvil::Error(path + ": has no function @" + name);
+      return error(path + ": has no function @" + name);
     return func;
   }
   if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
@@ -68,10 +71,10 @@ func::FuncOp anvilc::pickFunction(ModuleOp module) {
   std::string names;
   for (func::FuncOp f : funcs)
     names += " @" + f.getName().str();
-  throw ::anvil::Error(path +
-                       ": has no @forward; choose a function with "
-                       "--function (it has:" +
-                       names + ")");
+  return error(path +
+               ": has no @forward; choose a function with "
+               "--function (it has:" +
+               names + ")");
 }
 
 static bool isTensorProto(const std::string &path) {
@@ -186,7 +189,10 @@ int anvilc::runMain(MLIRContext &context) {
   if (!weightsIn.empty())
     if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
       return reportError(std::move(e));
-  func::FuncOp func = pickFunction(*module);
+  auto picked = pickFunction(*module);
+  if (!picked)
+    return reportError(picked.takeError());
+  func::FuncOp func = *picked;
   FunctionType type = func.getFunctionType();
   std::vector<std::string> outputFiles(outputs.begin(), outputs.end());
   if (!outputDir.empty()) {

@@ -5,33 +5,30 @@
 // after a phase and prints its IR, `--dump-phases-to=DIR` writes every phase.
 // The subcommands (run, train, check, export) live in anvilc-<name>.cpp and
 // share what anvilc.h declares: the options of several subcommands, loading
-// a model and compile(). The driver builds no IR and carries nothing between
-// phases but the module: the passes record what code generation needs on
-// it. Every user error (a missing file, malformed IR, a wrong input shape, a
-// bad .npy) prints one message naming the file and exits 1; nothing
-// half-written is left behind.
+// a model and compile(). This file holds those options, main, and the two
+// calls into the library that every subcommand makes: loadModel
+// (compiler/LoadModel.h) and compile (compiler/Compile.h, the phase loop).
+// The driver builds no IR and carries nothing between phases but the
+// module: the passes record what code generation needs on it. Every user error
+// (a missing file, malformed IR, a wrong input shape, a bad .npy) prints one
+// message naming the file and exits 1; nothing half-written is left behind.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/tools/anvilc.h"
 
-#include "compiler/Codegen.h"
-#include "compiler/FusionReport.h"
-#include "compiler/Onnx/Import.h"
+#include "compiler/Compile.h"
+#include "compiler/Diagnosed.h"
+#include "compiler/LoadModel.h"
 #include "compiler/Registration.h"
 #include "runtime/Error.h"
 
-#include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace anvilc;
@@ -70,7 +67,14 @@ int anvilc::reportError(const std::string &message) {
 }
 
 int anvilc::reportError(llvm::Error error) {
-  return error ? reportError(llvm::toString(std::move(error))) : 0;
+  if (!error)
+    return 0;
+  // MLIR has printed it, with the source line; a second line adds nothing.
+  if (error.isA<mlir::anvil::DiagnosedError>()) {
+    llvm::consumeError(std::move(error));
+    return 1;
+  }
+  return reportError(llvm::toString(std::move(error)));
 }
 
 // Options of several subcommands: each names the ones that read it.
@@ -214,42 +218,11 @@ static cl::opt<bool> verifyEachPass(
 /// The root of --time-phases' report (times nothing when it is off).
 static TimingScope rootTiming;
 
-/// The model's text and the handler that prints diagnostics as
-/// file:line:col with the source line, from parsing through every pass.
-static std::shared_ptr<llvm::SourceMgr> sourceMgr;
-static std::unique_ptr<SourceMgrDiagnosticHandler> diagnostics;
+/// Reads the model; lives until main ends, since the handler it installs
+/// prints the diagnostics of every pass with the .mlir source line.
+static std::unique_ptr<mlir::anvil::ModelLoader> loader;
 
-std::vector<std::string> anvilc::symbols;
-
-/// Imports an ONNX model; prints every problem when it cannot.
-static OwningOpRef<ModuleOp>
-importModel(const std::string &path, MLIRContext &context,
-            const std::vector<::anvil::NpyArray> *known) {
-  mlir::anvil::OnnxImportOptions options;
-  for (const std::string &binding : bindings) {
-    auto [name, value] = llvm::StringRef(binding).split('=');
-    int64_t size = 0;
-    if (name.empty() || value.getAsInteger(10, size) || size <= 0) {
-      reportError("--bind wants NAME=SIZE with a positive size, not '" +
-                  binding + "'");
-      return nullptr;
-    }
-    options.bindings[name.str()] = size;
-  }
-  if (known)
-    options.inputValues.assign(known->begin(), known->end());
-  options.batch = batch;
-  // `check` says which ops Anvil takes; that does not depend on the batch.
-  if (checkCommand())
-    options.unboundSize = 1;
-  mlir::anvil::OnnxProblems problems;
-  OwningOpRef<ModuleOp> module =
-      mlir::anvil::importOnnx(path, context, options, problems);
-  if (!module)
-    reportError(problems.format(path));
-  symbols = problems.symbols;
-  return module;
-}
+llvm::ArrayRef<std::string> anvilc::symbols() { return loader->symbols(); }
 
 /// The subcommand given, or the top level.
 static cl::SubCommand &chosenCommand() {
@@ -271,19 +244,27 @@ anvilc::loadModel(MLIRContext &context,
                 "--help");
     return nullptr;
   }
-  if (mlir::anvil::isOnnxPath(path))
-    return importModel(path, context, known);
-  std::string error;
-  auto file = openInputFile(path, &error);
-  if (!file) {
-    reportError("cannot open model '" + path + "': " + error);
+  mlir::anvil::OnnxImportOptions options;
+  if (mlir::anvil::isOnnxPath(path)) {
+    auto sizes = mlir::anvil::parseBindings(bindings);
+    if (!sizes) {
+      reportError(sizes.takeError());
+      return nullptr;
+    }
+    options.bindings = std::move(*sizes);
+    if (known)
+      options.inputValues.assign(known->begin(), known->end());
+    options.batch = batch;
+    // `check` says which ops Anvil takes; that does not depend on the batch.
+    if (checkCommand())
+      options.unboundSize = 1;
+  }
+  auto module = loader->load(path, options);
+  if (!module) {
+    reportError(module.takeError());
     return nullptr;
   }
-  sourceMgr = std::make_shared<llvm::SourceMgr>();
-  sourceMgr->AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  diagnostics =
-      std::make_unique<SourceMgrDiagnosticHandler>(*sourceMgr, &context);
-  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+  return std::move(*module);
 }
 
 std::string anvilc::typeString(Type type) {
@@ -296,25 +277,7 @@ std::string anvilc::typeString(Type type) {
 /// build/lib beside build/bin/anvilc: where the model runtime lives.
 static std::string libDir;
 
-/// Writes `module` as text to `path` ("-" or "" = stdout).
-static int writeIR(ModuleOp module, const std::string &path) {
-  if (path.empty() || path == "-") {
-    module.print(llvm::outs());
-    return 0;
-  }
-  return reportError(mlir::anvil::writeOutput(
-      path, [&](llvm::raw_ostream &os) { module.print(os); }));
-}
-
 int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
-  if (!job.weightsPath.empty()) {
-    if (job.library)
-      return reportError("--weights-file works with executables only so far");
-    llvm::SmallString<256> absolute(job.weightsPath);
-    llvm::sys::fs::make_absolute(absolute);
-    job.weightsPath = absolute.str().str();
-    job.options.externalWeights = true;
-  }
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
@@ -323,89 +286,15 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
-  bool linking = !job.stopAfter.has_value();
-  mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
-  if (llvm::Error e = mlir::anvil::checkTarget(target))
-    return reportError(std::move(e));
-  if (linking && !job.library && !target.isHost())
-    return reportError(
-        "cannot link an executable for " + target.tripleOrHost() + " on this " +
-        llvm::sys::getDefaultTargetTriple() +
-        " machine; make an object (--compile-to=object) or a library "
-        "(--emit=lib) and link it on the target");
-  // Outputs go where they can be written, or nothing is compiled.
-  if (!job.output.empty() && job.output != "-")
-    if (llvm::Error e = mlir::anvil::checkWritable(job.output, "the output"))
-      return reportError(std::move(e));
-  if (!job.weightsPath.empty())
-    if (llvm::Error e =
-            mlir::anvil::checkWritable(job.weightsPath, "the weights"))
-      return reportError(std::move(e));
-  if (!dumpPhasesTo.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(dumpPhasesTo))
-      return reportError("cannot create '" + dumpPhasesTo +
-                         "': " + ec.message());
-  mlir::anvil::LinkOptions link{libDir, job.mainLibrary, job.weightsPath, {}};
-  for (auto [number, phase] : llvm::enumerate(mlir::anvil::allPhases())) {
-    std::string name = mlir::anvil::phaseName(phase).str();
-    if (phase == Phase::Object)
-      break;
-    TimingScope timing = rootTiming.nest(name);
-    PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
-      return 1;
-    pm.enableTiming(timing);
-    // Verifying after each of the ~45 passes took half the time of the
-    // MLIR phases on big models; once per phase still names the phase.
-    pm.enableVerifier(verifyEachPass);
-    mlir::anvil::buildPhasePipeline(pm, phase, job.options);
-    if (failed(pm.run(module)))
-      return reportError("the " + name + " phase failed (see above)");
-    TimingScope verifying = timing.nest("verify");
-    if (!verifyEachPass && failed(verify(module)))
-      return reportError("internal error: the " + name +
-                         " phase left invalid IR (see above); "
-                         "--verify-each-pass finds the pass");
-    verifying.stop();
-    // The weights file starts from the parameters as the train phase left
-    // them (with the optimizer state), before they become storage.
-    if (phase == Phase::Train && !job.weightsPath.empty()) {
-      auto values = mlir::anvil::startingValues(module, job.options.seed,
-                                                job.initial, job.initialPath);
-      if (!values)
-        return reportError(values.takeError());
-      link.weights = std::move(*values);
-      link.weights.insert(link.weights.end(), job.extras.begin(),
-                          job.extras.end());
-    }
-    if (phase == Phase::Bufferize && printMemoryPlan)
-      mlir::anvil::printMemoryPlans(module, llvm::outs());
-    // (Objects too: whoever links them would hit the same wall.)
-    if (phase == Phase::Bufferize &&
-        (linking || job.stopAfter == Phase::Object))
-      if (llvm::Error e = mlir::anvil::checkStaticStorage(module))
-        return reportError(std::move(e));
-    if (phase == Phase::Optimize)
-      mlir::anvil::writeFusionReport(module, job.options, fusionReport,
-                                     llvm::outs());
-    if (!dumpPhasesTo.empty())
-      if (int rc = writeIR(module, llvm::formatv("{0}/{1:2}-{2}.mlir",
-                                                 dumpPhasesTo.getValue(),
-                                                 number, name)))
-        return rc;
-    if (job.stopAfter == phase)
-      return writeIR(module, job.output);
-  }
-  TimingScope timing = rootTiming.nest("object");
-  if (!linking)
-    return reportError(
-        mlir::anvil::emitObject(module, "", target, job.output, timing));
-  if (job.library)
-    return reportError(mlir::anvil::buildLibrary(
-        module, target, libDir, job.output,
-        llvm::sys::path::filename(modelPath).str(), timing));
-  return reportError(
-      mlir::anvil::buildExecutable(module, target, link, job.output, timing));
+  job.target = {targetTriple, targetCpu, codegenThreads};
+  job.libDir = libDir;
+  job.modelName = llvm::sys::path::filename(modelPath).str();
+  job.dumpPhasesTo = dumpPhasesTo;
+  job.printMemoryPlan = printMemoryPlan;
+  job.fusionReport = fusionReport;
+  job.verifyEachPass = verifyEachPass;
+  return reportError(mlir::anvil::compileModule(context, module, std::move(job),
+                                                rootTiming, llvm::outs()));
 }
 
 /// LLVM's parser lets a subcommand take the top level's options; one that
@@ -488,6 +377,7 @@ MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
   context.loadAllAvailableDialects();
   // Errors name the op by its source line; the generic op dump adds noise.
   context.printOpOnDiagnostic(false);
+  loader = std::make_unique<mlir::anvil::ModelLoader>(context);
   int rc;
   try {
     rc = runCommand()      ? runMain(context)
@@ -498,7 +388,7 @@ MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
   } catch (const ::anvil::Error &e) {
     rc = reportError(e.what());
   }
-  diagnostics.reset(); // it unregisters itself from the context
+  loader.reset(); // its handler unregisters itself from the context
   rootTiming.stop();
   return rc;
 }

@@ -3,8 +3,9 @@
 // The driver's pieces that its subcommands share: anvilc.cpp (compile, and
 // main) defines them, and each subcommand has its own file with its options
 // and its main: anvilc-run.cpp, anvilc-train.cpp, anvilc-check.cpp and
-// anvilc-export.cpp. The driver builds no IR: it loads the model, runs the
-// phases of compiler/Pipelines.h and hands the result to compiler/Codegen.h.
+// anvilc-export.cpp. The driver builds no IR: it loads the model
+// (compiler/LoadModel.h) and runs the phases to the output
+// (compiler/Compile.h), filling their options from its command line.
 // Library calls return llvm::Error / llvm::Expected (see Codegen.h); the
 // driver prints each as one `anvilc: error:` line and exits 1.
 //
@@ -13,8 +14,7 @@
 #ifndef ANVIL_COMPILER_TOOLS_ANVILC_H
 #define ANVIL_COMPILER_TOOLS_ANVILC_H
 
-#include "compiler/Parameters.h"
-#include "compiler/Pipelines.h"
+#include "compiler/Compile.h"
 #include "runtime/Npy.h"
 #include "runtime/Weights.h"
 
@@ -50,11 +50,12 @@ extern cl::opt<std::string> function;
 extern cl::list<std::string> bindings;
 
 /// The symbolic dimensions of the ONNX model last imported.
-extern std::vector<std::string> symbols;
+llvm::ArrayRef<std::string> symbols();
 
 /// Prints `message` as anvilc's one error line and returns the exit code.
 int reportError(const std::string &message);
-/// The same for a library's error (0 for success).
+/// The same for a library's error (0 for success); a DiagnosedError
+/// (compiler/Diagnosed.h) prints nothing more and returns 1.
 int reportError(llvm::Error error);
 
 /// The parser of an enumerated option (its `cl::values`): a value not among
@@ -128,33 +129,20 @@ loadModel(mlir::MLIRContext &context,
           const std::vector<::anvil::NpyArray> *known = nullptr);
 
 /// The function that `--function` names in `module`, or by default
-/// @forward, or the only function; throws a user error naming the file.
-mlir::func::FuncOp pickFunction(mlir::ModuleOp module);
+/// @forward, or the only function; an error naming the file otherwise.
+llvm::Expected<mlir::func::FuncOp> pickFunction(mlir::ModuleOp module);
 
 /// `type` as MLIR prints it.
 std::string typeString(mlir::Type type);
 
-/// What one compilation makes.
-struct Job {
-  std::optional<mlir::anvil::Phase> stopAfter; // unset: link
-  std::string output;
-  mlir::anvil::PipelineOptions options;
-  /// Where the parameters go when they are kept out of the code ("" = in).
-  std::string weightsPath;
-  /// Starting values of parameters, by name, overriding their initializers.
-  mlir::anvil::ParamValues initial;
-  /// Where `initial` comes from, for errors.
-  std::string initialPath;
-  /// Extra entries of the weights file (a trainer's defaults).
-  std::vector<::anvil::NamedTensor> extras;
-  std::string mainLibrary = "AnvilModelMain";
-  /// A static library and its C header instead of an executable.
-  bool library = false;
-};
+/// What one compilation makes (the driver fills in the target, the
+/// optimization switches and the reports from its options).
+using Job = mlir::anvil::CompileJob;
 
 /// Runs the phases on `module` up to `job.stopAfter` (all of them and the
 /// link step when unset), writing the IR (or object) of that phase, or the
-/// executable or library, to `job.output`. Returns the exit code.
+/// executable or library, to `job.output` (mlir::anvil::compileModule with
+/// the options of the command line). Returns the exit code.
 int compile(mlir::MLIRContext &context, mlir::ModuleOp module, Job job);
 
 /// The top level (anvilc-compile.cpp) and the subcommands; each returns
