@@ -9,12 +9,16 @@
 // (the padded image, the im2col matrix) are made in each iteration instead
 // (anvil-plan-memory gives them one arena slot per image), so that the
 // images do not share them; the matmuls are marked to stay in one block.
-// See Passes.td.
+// Where a slot per image would take more than `max-scratch-bytes` (LeNet-5
+// at batch 64), the forall runs over equal chunks of images instead, each
+// chunk the original sequential loop over its images with one set of
+// scratch tensors (`chunk-images`). See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -80,10 +84,14 @@ struct Plan {
   int64_t images = 0;
   SmallVector<Carried> carried;
   SmallVector<Workspace> workspaces;
+  /// The images run in this many chunks of images / chunks, each chunk a
+  /// sequential loop on one thread with one set of scratch buffers; equal
+  /// to `images` when every image gets its own.
+  int64_t chunks = 0;
 };
 
 std::optional<Plan> analyze(scf::ForOp loop, double maxFlops,
-                            int64_t maxScratchBytes) {
+                            int64_t maxScratchBytes, bool chunkImages) {
   std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
   std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
@@ -169,9 +177,18 @@ std::optional<Plan> analyze(scf::ForOp loop, double maxFlops,
       scratch += bytesOf(cast<RankedTensorType>(arg.getType()));
   for (Workspace &w : plan.workspaces)
     scratch += bytesOf(w.empty.getType());
-  if (scratch * plan.images > maxScratchBytes)
+  plan.chunks = plan.images;
+  if (scratch * plan.images <= maxScratchBytes)
+    return plan;
+  // Too many images for a slot each: as many equal chunks as have room
+  // (LeNet-5 at batch 64: 8 chunks of 8 images), at least two.
+  if (!chunkImages)
     return std::nullopt;
-  return plan;
+  for (plan.chunks = std::min(plan.images / 2, maxScratchBytes / scratch);
+       plan.chunks >= 2; --plan.chunks)
+    if (plan.images % plan.chunks == 0)
+      return plan;
+  return std::nullopt;
 }
 
 /// Rewrites the loop of `plan` into an scf.forall over the images.
@@ -258,6 +275,119 @@ void parallelize(Plan &plan, RewriterBase &rewriter) {
   rewriter.eraseOp(loop);
 }
 
+/// Rewrites the loop of `plan` into an scf.forall over chunks of its
+/// images: the loop itself, over the images of one chunk, moves into the
+/// forall's body. Each chunk's loop carries its own scratch buffers (made
+/// in the body: one arena slot per chunk) and its slice of each output;
+/// its body reads image `start + j` and writes slot `j` of the slice.
+void parallelizeChunks(Plan &plan, RewriterBase &rewriter) {
+  scf::ForOp loop = plan.loop;
+  Location loc = loop.getLoc();
+  int64_t perChunk = plan.images / plan.chunks;
+  MLIRContext *context = rewriter.getContext();
+  OpFoldResult one = rewriter.getIndexAttr(1);
+  OpFoldResult zero = rewriter.getIndexAttr(0);
+
+  rewriter.setInsertionPoint(loop);
+  SmallVector<Value> outputs;
+  for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs()))
+    if (c.kind == Carried::Output)
+      outputs.push_back(init);
+  auto forall = rewriter.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{zero},
+      ArrayRef<OpFoldResult>{getAsIndexOpFoldResult(context, plan.chunks)},
+      ArrayRef<OpFoldResult>{one}, outputs, std::nullopt);
+  ValueRange shared = forall.getRegionIterArgs();
+
+  // The chunk's first image, its output slices and scratch buffers.
+  rewriter.setInsertionPointToStart(forall.getBody());
+  Value start = rewriter.create<arith::MulIOp>(
+      loc, forall.getInductionVar(0),
+      rewriter.create<arith::ConstantIndexOp>(loc, perChunk));
+  auto chunkOf = [&](Value whole) {
+    auto type = cast<RankedTensorType>(whole.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), zero), sizes,
+        strides(type.getRank(), one);
+    offsets[0] = start;
+    for (int64_t d : type.getShape())
+      sizes.push_back(rewriter.getIndexAttr(d));
+    sizes[0] = rewriter.getIndexAttr(perChunk);
+    return std::make_tuple(offsets, sizes, strides);
+  };
+  SmallVector<Value> inits;
+  int64_t nextShared = 0;
+  for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs())) {
+    if (c.kind == Carried::Output) {
+      auto [offsets, sizes, strides] = chunkOf(shared[nextShared]);
+      inits.push_back(rewriter.create<tensor::ExtractSliceOp>(
+          loc, shared[nextShared++], offsets, sizes, strides));
+      continue;
+    }
+    auto fill = init.getDefiningOp<linalg::FillOp>();
+    Operation *empty =
+        rewriter.clone(*fill.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>());
+    inits.push_back(rewriter
+                        .create<linalg::FillOp>(loc, fill.getDpsInputs()[0],
+                                                empty->getResult(0))
+                        .getResult(0));
+  }
+  for (Workspace &w : plan.workspaces)
+    w.init->set(rewriter.clone(*w.empty)->getResult(0));
+
+  // The chunk's loop: the old body, its image index shifted by `start`
+  // except where it picks the slot in the chunk's output slices.
+  auto inner = rewriter.create<scf::ForOp>(
+      loc, loop.getLowerBound(),
+      rewriter.create<arith::ConstantIndexOp>(loc, perChunk), loop.getStep(),
+      inits);
+  Block *body = inner.getBody();
+  Value j = inner.getInductionVar();
+  rewriter.mergeBlocks(loop.getBody(), body, body->getArguments());
+  SmallPtrSet<Operation *, 8> slotOps;
+  for (auto [c, arg] : llvm::zip_equal(plan.carried, inner.getRegionIterArgs()))
+    if (c.kind == Carried::Output)
+      for (Operation *user : arg.getUsers())
+        slotOps.insert(user);
+  rewriter.setInsertionPointToStart(body);
+  Value image = rewriter.create<arith::AddIOp>(loc, start, j);
+  rewriter.replaceUsesWithIf(j, image, [&](OpOperand &use) {
+    return use.getOwner() != image.getDefiningOp() &&
+           !slotOps.contains(use.getOwner());
+  });
+  // The inserts into an output slice now yield the slice's type.
+  for (Carried &c : plan.carried) {
+    if (c.kind != Carried::Output)
+      continue;
+    rewriter.setInsertionPoint(c.insert);
+    c.insert = rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        c.insert, c.insert.getSource(), c.insert.getDest(),
+        c.insert.getMixedOffsets(), c.insert.getMixedSizes(),
+        c.insert.getMixedStrides());
+  }
+
+  // Each chunk's output slices go back into their place.
+  rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+  nextShared = 0;
+  for (auto [c, result] : llvm::zip_equal(plan.carried, inner.getResults())) {
+    if (c.kind != Carried::Output)
+      continue;
+    auto [offsets, sizes, strides] = chunkOf(shared[nextShared]);
+    rewriter.create<tensor::ParallelInsertSliceOp>(
+        loc, result, shared[nextShared++], offsets, sizes, strides);
+  }
+  for (Workspace &w : plan.workspaces)
+    if (w.empty->use_empty())
+      rewriter.eraseOp(w.empty);
+  forall.walk([&](linalg::MatmulOp op) {
+    op->setAttr(kInParallelLoopAttr, rewriter.getUnitAttr());
+  });
+  nextShared = 0;
+  for (auto [c, result] : llvm::zip_equal(plan.carried, loop.getResults()))
+    if (c.kind == Carried::Output)
+      rewriter.replaceAllUsesWith(result, forall.getResult(nextShared++));
+  rewriter.eraseOp(loop);
+}
+
 struct ParallelizeImagesPass
     : mlir::anvil::impl::ParallelizeImagesPassBase<ParallelizeImagesPass> {
   using ParallelizeImagesPassBase::ParallelizeImagesPassBase;
@@ -267,12 +397,17 @@ struct ParallelizeImagesPass
     getOperation().walk([&](scf::ForOp loop) {
       if (!isa<func::FuncOp>(loop->getParentOp()))
         return;
-      if (std::optional<Plan> plan = analyze(loop, maxFlops, maxScratchBytes))
+      if (std::optional<Plan> plan =
+              analyze(loop, maxFlops, maxScratchBytes, chunkImages))
         plans.push_back(std::move(*plan));
     });
     IRRewriter rewriter(&getContext());
-    for (Plan &plan : plans)
-      parallelize(plan, rewriter);
+    for (Plan &plan : plans) {
+      if (plan.chunks == plan.images)
+        parallelize(plan, rewriter);
+      else
+        parallelizeChunks(plan, rewriter);
+    }
   }
 };
 

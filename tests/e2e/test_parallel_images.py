@@ -6,7 +6,10 @@ with a bias (its loop carries a padded image and writes an im2col matrix:
 both get a slot per image), a stride-2 one, a 1x1 one without a bias (the
 image is its own im2col matrix; the product starts from zeros), and two
 convolutions in a row. Their per-image matmuls are below the pass's 8 MFLOP,
-so the image loops become parallel; a big convolution (58 MFLOP per image)
+so the image loops become parallel. A batch of 64 images would need 5.4 MB
+of per-image slots (over the pass's 1 MB): it runs in 8 chunks of 8 images,
+each chunk a sequential loop reusing one padded image and im2col matrix
+(chunk-images). A big convolution (58 MFLOP per image)
 keeps its sequential loop with parallel blocks. The model is compiled with
 the pass and with --no-parallel-images; both run on 1, 2 and 3 threads, and
 every output must equal the --no-parallel-images one at 1 thread within
@@ -41,6 +44,10 @@ module {
     %z = anvil.conv2d %r, %w2, %b2 {pads = array<i64: 1, 1, 1, 1>} : tensor<4x16x16x16xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>
     return %z : tensor<4x16x16x16xf32>
   }
+  func.func @conv_chunks(%x: tensor<64x8x16x16xf32>, %w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) -> tensor<64x16x16x16xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<64x8x16x16xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>
+    return %y : tensor<64x16x16x16xf32>
+  }
   func.func @conv_big(%x: tensor<2x64x28x28xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>) -> tensor<2x64x28x28xf32> {
     %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<2x64x28x28xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>
     return %y : tensor<2x64x28x28xf32>
@@ -53,6 +60,7 @@ CASES = {
     "conv_stride2": [(4, 8, 20, 20), (24, 8, 3, 3), (24,)],
     "conv_pointwise": [(4, 24, 12, 12), (40, 24, 1, 1)],
     "two_convs": [(4, 8, 16, 16), (16, 8, 3, 3), (16, 16, 3, 3), (16,)],
+    "conv_chunks": [(64, 8, 16, 16), (16, 8, 3, 3), (16,)],
     "conv_big": [(2, 64, 28, 28), (64, 64, 3, 3), (64,)],
 }
 
@@ -78,6 +86,8 @@ def main():
         check(backend.count("scf.forall") > plain_backend.count("scf.forall"),
               "anvil-parallelize-images adds parallel loops "
               f"({plain_backend.count('scf.forall')} -> {backend.count('scf.forall')})")
+        check("scf.forall (%arg3) in (8)" in backend,
+              "anvil-parallelize-images runs the 64 images in 8 chunks")
         compare_threads(check, args.anvilc, model, CASES, plain, images,
                         "--no-parallel-images", tmp, rng, rel_tol=1e-5)
     if check.failures:

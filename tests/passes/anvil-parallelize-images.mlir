@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-parallelize-images | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-parallelize-images=max-flops=500000 | FileCheck %s --check-prefix=BIG
 // RUN: anvil-opt %s -split-input-file -anvil-parallelize-images=max-scratch-bytes=8000000 | FileCheck %s --check-prefix=ROOM
+// RUN: anvil-opt %s -split-input-file -anvil-parallelize-images=chunk-images=false | FileCheck %s --check-prefix=NOCHUNK
 
 #map = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
 #map1 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
@@ -67,17 +68,45 @@ func.func @conv_images(%arg0: tensor<4x8x16x16xf32>, %arg1: tensor<16x8x3x3xf32>
 #map = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
 #map1 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 
-// Negative: the same convolution on 64 images would need 64 slots of its
-// padded image and im2col matrix (5.4 MB, more than 1 MB): the sequential
-// loop keeps reusing one of each, in cache. With max-scratch-bytes above
-// 5.4 MB it is parallel.
-// ROOM-LABEL: func @many_images
-// ROOM: scf.forall
-// ROOM: anvil.in_parallel_loop
+// The same convolution on 64 images would need 64 slots of its padded
+// image and im2col matrix (84 kB each, 5.4 MB in all, more than 1 MB): it
+// runs in 8 chunks of 8 images instead (12 would fit in 1 MB; 8 is the
+// largest count that divides 64), an scf.forall over the chunks whose body
+// makes one padded image and im2col matrix and loops over its 8 images
+// sequentially, reusing them. The loop reads image `chunk * 8 + j` and
+// writes slot `j` of the chunk's slice of the output, which goes back into
+// its place in the forall's terminator.
 // CHECK-LABEL: func @many_images
-// CHECK-NOT: scf.forall
-// CHECK: scf.for
-// CHECK-NOT: anvil.in_parallel_loop
+// CHECK: %[[OUT0:.*]] = tensor.empty() : tensor<64x16x16x16xf32>
+// CHECK: %[[R:.*]] = scf.forall (%[[C:.*]]) in (8) shared_outs(%[[OUT:.*]] = %[[OUT0]]) -> (tensor<64x16x16x16xf32>)
+// CHECK:   %[[START:.*]] = arith.muli %[[C]], %[[C8:.*]] : index
+// CHECK:   %[[CHUNK:.*]] = tensor.extract_slice %[[OUT]][%[[START]], 0, 0, 0] [8, 16, 16, 16] [1, 1, 1, 1] : tensor<64x16x16x16xf32> to tensor<8x16x16x16xf32>
+// CHECK:   %[[PE:.*]] = tensor.empty() : tensor<1x8x18x18xf32>
+// CHECK:   %[[PZ:.*]] = linalg.fill {{.*}} outs(%[[PE]] : tensor<1x8x18x18xf32>)
+// CHECK:   %[[CE:.*]] = tensor.empty() : tensor<8x3x3x1x16x16xf32>
+// CHECK:   %[[LOOP:.*]]:2 = scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[SLICE:.*]] = %[[CHUNK]], %[[PAD:.*]] = %[[PZ]]) -> (tensor<8x16x16x16xf32>, tensor<1x8x18x18xf32>)
+// CHECK:     %[[N:.*]] = arith.addi %[[START]], %[[J]] : index
+// CHECK:     tensor.extract_slice %arg0[%[[N]], 0, 0, 0]
+// CHECK:     tensor.extract_slice %[[SLICE]][%[[J]], 0, 0, 0] [1, 16, 16, 16]
+// CHECK:     linalg.generic {{.*}} outs(%[[CE]] : tensor<8x3x3x1x16x16xf32>)
+// CHECK:     linalg.matmul {anvil.in_parallel_loop}
+// CHECK:     %[[INS:.*]] = tensor.insert_slice %{{.*}} into %[[SLICE]][%[[J]], 0, 0, 0] [1, 16, 16, 16] [1, 1, 1, 1] : tensor<1x16x16x16xf32> into tensor<8x16x16x16xf32>
+// CHECK:     scf.yield %[[INS]], %{{.*}} : tensor<8x16x16x16xf32>, tensor<1x8x18x18xf32>
+// CHECK:   scf.forall.in_parallel {
+// CHECK-NEXT: tensor.parallel_insert_slice %[[LOOP]]#0 into %[[OUT]][%[[START]], 0, 0, 0] [8, 16, 16, 16] [1, 1, 1, 1]
+// CHECK-NEXT: }
+// CHECK: return %[[R]]
+// With max-scratch-bytes above 5.4 MB each image gets its own slots.
+// ROOM-LABEL: func @many_images
+// ROOM: scf.forall (%{{.*}}) in (64)
+// ROOM-NOT: scf.for
+// ROOM: anvil.in_parallel_loop
+// Negative: with chunk-images=false the sequential loop keeps reusing
+// one of each, in cache.
+// NOCHUNK-LABEL: func @many_images
+// NOCHUNK-NOT: scf.forall
+// NOCHUNK: scf.for
+// NOCHUNK-NOT: anvil.in_parallel_loop
 func.func @many_images(%arg0: tensor<64x8x16x16xf32>, %arg1: tensor<16x8x3x3xf32>, %arg2: tensor<16xf32>) -> tensor<64x16x16x16xf32> {
   %c4 = arith.constant 64 : index
   %c1 = arith.constant 1 : index
