@@ -57,12 +57,13 @@ bool isElementwise(Operation *op) {
 /// Whether `op` lowers to one all-parallel linalg.generic that the ops
 /// after it may join, though it joins nothing itself: a depthwise
 /// convolution whose taps DepthwiseConv.cpp reads as views of its padded
-/// input, computed in NCHW order (not channels-last and transposed).
+/// input, in NCHW order or channels-last (then anvil-fuse-elementwise moves
+/// the activation after its transpose back to NCHW above it, into its loop).
 bool isElementwiseProducer(Operation *op) {
   if (isElementwise(op))
     return true;
   auto conv = dyn_cast<Conv2DOp>(op);
-  return conv && depthwiseLoweringOf(conv) == DepthwiseLowering::Elementwise;
+  return conv && depthwiseLoweringOf(conv) != DepthwiseLowering::None;
 }
 
 /// Ops that make no kernel: values known at compile time and reshapes
@@ -193,6 +194,8 @@ std::string describe(Operation *op) {
       s += groups == in.getDimSize(1)
                ? " depthwise"
                : llvm::formatv(" in {0} groups", groups).str();
+    if (depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast)
+      s += " channels-last (NHWC, transposed to NCHW after)";
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
@@ -423,14 +426,7 @@ private:
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
-        return depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast
-                   ? llvm::formatv("the depthwise convolution's {0}-wide "
-                                   "rows run channels-last, and its result "
-                                   "is transposed to NCHW before its "
-                                   "consumers",
-                                   out.getDimSize(3))
-                         .str()
-                   : "a grouped convolution has no matmul epilogue";
+        return "a grouped convolution has no matmul epilogue";
       auto w = cast<ShapedType>(conv.getWeight().getType());
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);
