@@ -366,6 +366,13 @@ private:
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
+        } else if (readsBesideChannelsLast(op, g)) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": the depthwise convolution runs "
+                                   "channels-last, and only an op of its "
+                                   "result alone moves above its transpose "
+                                   "to NCHW",
+                               op, producer));
         } else if (!onlyUsedIn(producer, op, joined)) {
           notes.push_back(Note(opName(op) + " not fused with the " + other +
                                    ": multiple users (its result has " +
@@ -406,6 +413,24 @@ private:
     }
     groups.push_back(Group{{op}, scalarOps(op), std::move(notes)});
     groupOf[op] = groups.size() - 1;
+  }
+
+  /// Whether group `g` is a channels-last depthwise convolution's and `op`
+  /// reads something made outside it: anvil-fuse-elementwise moves an op
+  /// above the transpose back to NCHW only when the transpose is all it
+  /// reads (a residual add stays after it).
+  bool readsBesideChannelsLast(Operation *op, int64_t g) {
+    auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
+    if (!conv || depthwiseLoweringOf(conv) != DepthwiseLowering::ChannelsLast)
+      return false;
+    // (A scalar known at compile time is folded into the loop's body.)
+    return llvm::any_of(op->getOperands(), [&](Value v) {
+      Operation *producer = producerOf(v);
+      if (producer && makesNoKernel(producer) && elementsOf(v.getType()) == 1)
+        return false;
+      return !producer || !groupOf.count(producer) ||
+             find(groupOf[producer]) != g;
+    });
   }
 
   /// Why `consumer`, reading `operand` made by the matmul or convolution
