@@ -57,12 +57,13 @@ bool isElementwise(Operation *op) {
 /// Whether `op` lowers to one all-parallel linalg.generic that the ops
 /// after it may join, though it joins nothing itself: a depthwise
 /// convolution whose taps DepthwiseConv.cpp reads as views of its padded
-/// input, computed in NCHW order (not channels-last and transposed).
+/// input, in NCHW order or channels-last (then anvil-fuse-elementwise moves
+/// the activation after its transpose back to NCHW above it, into its loop).
 bool isElementwiseProducer(Operation *op) {
   if (isElementwise(op))
     return true;
   auto conv = dyn_cast<Conv2DOp>(op);
-  return conv && depthwiseLoweringOf(conv) == DepthwiseLowering::Elementwise;
+  return conv && depthwiseLoweringOf(conv) != DepthwiseLowering::None;
 }
 
 /// Ops that make no kernel: values known at compile time and reshapes
@@ -193,6 +194,8 @@ std::string describe(Operation *op) {
       s += groups == in.getDimSize(1)
                ? " depthwise"
                : llvm::formatv(" in {0} groups", groups).str();
+    if (depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast)
+      s += " channels-last (NHWC, transposed to NCHW after)";
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
@@ -363,6 +366,13 @@ private:
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
+        } else if (readsBesideChannelsLast(op, g)) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": the depthwise convolution runs "
+                                   "channels-last, and only an op of its "
+                                   "result alone moves above its transpose "
+                                   "to NCHW",
+                               op, producer));
         } else if (!onlyUsedIn(producer, op, joined)) {
           notes.push_back(Note(opName(op) + " not fused with the " + other +
                                    ": multiple users (its result has " +
@@ -405,6 +415,24 @@ private:
     groupOf[op] = groups.size() - 1;
   }
 
+  /// Whether group `g` is a channels-last depthwise convolution's and `op`
+  /// reads something made outside it: anvil-fuse-elementwise moves an op
+  /// above the transpose back to NCHW only when the transpose is all it
+  /// reads (a residual add stays after it).
+  bool readsBesideChannelsLast(Operation *op, int64_t g) {
+    auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
+    if (!conv || depthwiseLoweringOf(conv) != DepthwiseLowering::ChannelsLast)
+      return false;
+    // (A scalar known at compile time is folded into the loop's body.)
+    return llvm::any_of(op->getOperands(), [&](Value v) {
+      Operation *producer = producerOf(v);
+      if (producer && makesNoKernel(producer) && elementsOf(v.getType()) == 1)
+        return false;
+      return !producer || !groupOf.count(producer) ||
+             find(groupOf[producer]) != g;
+    });
+  }
+
   /// Why `consumer`, reading `operand` made by the matmul or convolution
   /// `producer`, cannot be its epilogue (anvil-fuse-matmul-epilogue), or ""
   /// when it can. Follows the lowering: a one-group convolution of one
@@ -423,14 +451,7 @@ private:
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
-        return depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast
-                   ? llvm::formatv("the depthwise convolution's {0}-wide "
-                                   "rows run channels-last, and its result "
-                                   "is transposed to NCHW before its "
-                                   "consumers",
-                                   out.getDimSize(3))
-                         .str()
-                   : "a grouped convolution has no matmul epilogue";
+        return "a grouped convolution has no matmul epilogue";
       auto w = cast<ShapedType>(conv.getWeight().getType());
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);

@@ -4,14 +4,18 @@
 // refuses producers whose bodies are already large, so fusing a long chain
 // costs linear rather than quadratic time, and producers the consumer
 // broadcasts, whose every element the fused loop would compute again for
-// each consumer element that reads it; see Passes.td. Expects linalg on
-// tensors; leaves fused linalg.generic ops.
+// each consumer element that reads it; see Passes.td. An elementwise op
+// after a linalg.transpose (the NCHW copy of a channels-last depthwise
+// convolution's result) first moves above it, so that it fuses with the
+// op before. Expects linalg on tensors; leaves fused linalg.generic ops.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::anvil {
@@ -52,6 +56,78 @@ bool recomputesBroadcast(OpOperand *fused, linalg::GenericOp producer) {
   return produced == 0 || consumed == 0 || produced < consumed;
 }
 
+/// Moves an elementwise op above the linalg.transpose that makes its only
+/// input: act(transpose(x)) becomes transpose(act'(x)), act' the same body
+/// over x's layout. The transpose back to NCHW after a channels-last
+/// depthwise convolution (DepthwiseConv.cpp) is such a linalg.transpose,
+/// which elementwise fusion does not fuse; the activation after it was a
+/// loop of its own, one more pass over memory. Above it, the activation
+/// fuses into the depthwise generic. Only for an all-parallel generic
+/// whose inputs are all the transpose, read like its output (the same
+/// element), that writes a fresh tensor and does not ask for its indices:
+/// then it computes the same values in any layout.
+struct HoistElementwiseAboveTranspose : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getNumDpsInputs() == 0 || op.getNumResults() != 1 ||
+        op.getNumReductionLoops() != 0)
+      return rewriter.notifyMatchFailure(op, "not a one-result map");
+    auto transpose =
+        op.getDpsInputOperand(0)->get().getDefiningOp<linalg::TransposeOp>();
+    if (!transpose)
+      return rewriter.notifyMatchFailure(op, "its input is no transpose");
+    Value transposed = transpose.getResult()[0];
+    for (OpOperand &operand : op->getOpOperands())
+      if (!op.getMatchingIndexingMap(&operand).isIdentity() ||
+          (op.isDpsInput(&operand) && operand.get() != transposed))
+        return rewriter.notifyMatchFailure(
+            op, "an input is not the transpose, or a map is not the identity");
+    if (!llvm::all_of(transposed.getUsers(),
+                      [&](Operation *user) { return user == op; }))
+      return rewriter.notifyMatchFailure(op, "the transpose has other users");
+    OpOperand *init = op.getDpsInitOperand(0);
+    if (!init->get().getDefiningOp<tensor::EmptyOp>() ||
+        op.payloadUsesValueFromOperand(init) ||
+        !op.getBody()->getOps<linalg::IndexOp>().empty())
+      return rewriter.notifyMatchFailure(op,
+                                         "it reads its output or its indices");
+    Location loc = op.getLoc();
+    Value source = transpose.getInput();
+    auto sourceType = cast<RankedTensorType>(source.getType());
+    auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
+    auto hoistedType = sourceType.clone(resultType.getElementType());
+    SmallVector<Value> inputs(op.getNumDpsInputs(), source);
+    Value empty = rewriter.create<tensor::EmptyOp>(
+        loc, hoistedType.getShape(), hoistedType.getElementType());
+    auto hoisted = rewriter.create<linalg::GenericOp>(
+        loc, hoistedType, inputs, empty, op.getIndexingMapsArray(),
+        op.getIteratorTypesArray());
+    rewriter.inlineRegionBefore(op.getRegion(), hoisted.getRegion(),
+                                hoisted.getRegion().begin());
+    Value into = rewriter.create<tensor::EmptyOp>(loc, resultType.getShape(),
+                                                  resultType.getElementType());
+    rewriter.replaceOpWithNewOp<linalg::TransposeOp>(
+        op, hoisted.getResult(0), into, transpose.getPermutation());
+    return success();
+  }
+};
+
+/// Whether the consumer reads the producer's result transposed (through a
+/// permutation other than the identity) and the producer reads more than
+/// one input: fused, the loop would run in the consumer's order, across the
+/// layout of every one of them (a depthwise convolution's taps and filter,
+/// read in the NHWC order of the transpose before a channels-last one: its
+/// loads become gathers). A one-input producer (an activation) only moves
+/// the one transposed read from its result to its input.
+bool readsTransposed(OpOperand *fused, linalg::GenericOp producer) {
+  auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+  if (!consumer || producer.getNumDpsInputs() <= 1)
+    return false;
+  AffineMap map = consumer.getMatchingIndexingMap(fused);
+  return map.isPermutation() && !map.isIdentity();
+}
+
 struct FuseElementwisePass
     : mlir::anvil::impl::FuseElementwisePassBase<FuseElementwisePass> {
   using FuseElementwisePassBase::FuseElementwisePassBase;
@@ -71,6 +147,8 @@ struct FuseElementwisePass
         return true;
       if (!broadcasts && recomputesBroadcast(fused, generic))
         return false;
+      if (readsTransposed(fused, generic))
+        return false;
       // Count no further than the limit: a block's size is not stored.
       int64_t ops = 0;
       for (Operation &op : *generic.getBody()) {
@@ -82,6 +160,8 @@ struct FuseElementwisePass
     };
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    if (hoistAboveTransposes)
+      patterns.add<HoistElementwiseAboveTranspose>(context);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, context);

@@ -411,13 +411,25 @@ def FuseElementwisePass : Pass<"anvil-fuse-elementwise", "ModuleOp"> {
     ```mlir
     %b = linalg.generic {...} ins(%x : tensor<8xf32>) ... { math.exp; arith.negf }
     ```
+
+    An elementwise generic whose inputs are all one `linalg.transpose`
+    (read as it writes, the same element) moves above it (option
+    `hoist-above-transposes`): `act(transpose(x))` becomes
+    `transpose(act(x))`. Upstream fusion fuses no `linalg.transpose`; the
+    transpose back to NCHW after a channels-last depthwise convolution is
+    one, and the activation after it was a loop of its own (MobileNetV2:
+    7 relu6 loops). Above it, the activation fuses into the depthwise
+    generic.
   }];
   let options = [
     Option<"maxBodyOps", "max-body-ops", "int64_t", "64",
            "Most operations a producer's body may hold and still be fused">,
     Option<"fuseBroadcasts", "fuse-broadcasts", "bool", "false",
            "Also fuse producers the consumer broadcasts, recomputing them "
-           "for each element they are broadcast to (for comparison)">
+           "for each element they are broadcast to (for comparison)">,
+    Option<"hoistAboveTransposes", "hoist-above-transposes", "bool", "true",
+           "Move an elementwise op whose only input is a linalg.transpose "
+           "above it, so that it fuses with the transpose's producer">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"

@@ -51,18 +51,27 @@ func.func @depthwise_dilated_no_bias(%x: tensor<1x2x8x8xf32>, %w: tensor<2x1x2x2
 // -----
 
 // Output rows 8 to 15 wide compute in NHWC copies, along the channels:
-// the padded input and the filter (as [kh*kw, C]) are transposed, the
-// result transposed back.
+// the input is transposed by a copying generic (which
+// anvil-fold-pad-into-producer can make write into the padded buffer),
+// then padded along H and W; the filter (as [kh*kw, C]) is transposed by a
+// generic too (constant folding folds it); the result is transposed back
+// by a linalg.transpose.
 // CHECK-DAG: #[[TAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[NCHW:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
 // CHECK-DAG: #[[W0:.*]] = affine_map<(d0, d1, d2, d3) -> (0, d3)>
 // CHECK-DAG: #[[W8:.*]] = affine_map<(d0, d1, d2, d3) -> (8, d3)>
 // CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
 // CHECK-LABEL: func @depthwise_channels_last
-// CHECK: %[[PAD:.*]] = tensor.pad
-// CHECK: %[[NHWC:.*]] = linalg.transpose ins(%[[PAD]] : tensor<1x4x10x10xf32>) outs(%{{.*}} : tensor<1x10x10x4xf32>) permutation = [0, 2, 3, 1]
-// CHECK: tensor.extract_slice %[[NHWC]][0, 0, 0, 0] [1, 8, 8, 4] [1, 1, 1, 1]
-// CHECK: tensor.extract_slice %[[NHWC]][0, 2, 2, 0] [1, 8, 8, 4] [1, 1, 1, 1]
-// CHECK: %[[FILTER:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x9xf32>) outs(%{{.*}} : tensor<9x4xf32>) permutation = [1, 0]
+// CHECK: %[[NHWC:.*]] = linalg.generic {indexing_maps = [#[[NCHW]], #[[TAP]]]
+// CHECK-SAME: ins(%{{.*}} : tensor<1x4x8x8xf32>) outs(%{{.*}} : tensor<1x8x8x4xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: linalg.yield %[[IN]]
+// CHECK: %[[PAD:.*]] = tensor.pad %[[NHWC]] low[0, 1, 1, 0] high[0, 1, 1, 0]
+// CHECK: tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32>
+// CHECK: tensor.extract_slice %[[PAD]][0, 0, 0, 0] [1, 8, 8, 4] [1, 1, 1, 1]
+// CHECK: tensor.extract_slice %[[PAD]][0, 2, 2, 0] [1, 8, 8, 4] [1, 1, 1, 1]
+// CHECK: %[[FILTER:.*]] = linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<4x9xf32>) outs(%{{.*}} : tensor<9x4xf32>)
 // CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[TAP]], {{.*}}, #[[W0]], {{.*}}, #[[W8]], #[[BIAS]], #[[TAP]]]
 // CHECK-SAME: outs(%{{.*}} : tensor<1x8x8x4xf32>)
 // CHECK: linalg.transpose ins(%[[Y]] : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]

@@ -100,6 +100,31 @@ def main():
                         f"anvil.max_pool2d %x {{{attrs}}} : {ttype(x)}",
                         F.max_pool2d(-t(x), k, s, (ph, pw)), prelude=prelude)
 
+        # An activation after a depthwise convolution that runs channels-last
+        # (rows 8 to 15 wide): anvil-fuse-elementwise moves it above the
+        # transpose back to NCHW, into the depthwise loop (a relu6, and a SiLU
+        # whose x has two readers). (batch, channels, height, width, kernel,
+        # stride, pad)
+        channels_last = [
+            (2, 32, 14, 14, 3, 1, 1),
+            (1, 40, 28, 28, 5, 2, 2),
+            (3, 12, 9, 9, 3, 1, 1),
+        ]
+        for n, c, h, w, k, s, p in channels_last:
+            x, wt, b = rand(n, c, h, w), rand(c, 1, k, k), rand(c)
+            attrs = (f"strides = {arr(s, s)}, pads = {arr(p, p, p, p)}, "
+                     f"dilations = {arr(1, 1)}, groups = {c} : i64")
+            y = F.conv2d(t(x), t(wt), t(b), s, p, 1, c)
+            conv = (f"  %y = anvil.conv2d %a0, %a1, %a2 {{{attrs}}} : {ttype(x)}, {ttype(wt)}, "
+                    f"{ttype(b)}\n")
+            yt = ttype(y.detach().numpy().astype(np.float32))
+            r.check(f"channels-last depthwise conv2d {n}x{c}x{h}x{w} k{k} s{s} then relu6",
+                    [x, wt, b], f"anvil.clip %y {{min = 0.0 : f64, max = 6.0 : f64}} : {yt}",
+                    F.relu6(y), rtol=1e-4, atol=1e-4, prelude=conv)
+            r.check(f"channels-last depthwise conv2d {n}x{c}x{h}x{w} k{k} s{s} then silu",
+                    [x, wt, b], f"anvil.mul %y, %s : {yt}, {yt}", F.silu(y), rtol=1e-4,
+                    atol=1e-4, prelude=conv + f"  %s = anvil.sigmoid %y : {yt}\n")
+
         # (batch, channels, height, width, kernel, stride, pad, ceil mode)
         pools = [
             (1, 64, 112, 112, 3, 2, 1, False),

@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="max-body-ops=2" | FileCheck %s --check-prefix=BOUND
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="fuse-broadcasts=true" | FileCheck %s --check-prefix=BROADCASTS
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="hoist-above-transposes=false" | FileCheck %s --check-prefix=NOHOIST
 
 #id = affine_map<(d0) -> (d0)>
 
@@ -221,4 +222,148 @@ func.func @same_shape_producer(%x: tensor<1x4x8x8xf32>, %s: tensor<1x4x8x8xf32>)
     linalg.yield %r : f32
   } -> tensor<1x4x8x8xf32>
   return %m : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A relu6 after the transpose back to NCHW of a channels-last result moves
+// above the transpose and fuses with the generic that makes the result
+// (in its NHWC loops): one loop and the transpose, where there were three.
+// Off (hoist-above-transposes=false): the transpose, then the relu6 loop.
+// CHECK-LABEL: func @activation_above_transpose
+// CHECK: %[[Y:.*]] = linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>)
+// CHECK: arith.addf
+// CHECK-NEXT: arith.maximumf
+// CHECK-NEXT: arith.minimumf
+// CHECK: -> tensor<1x4x4x8xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[Y]] : tensor<1x4x4x8xf32>) outs(%{{.*}} : tensor<1x8x4x4xf32>) permutation = [0, 3, 1, 2]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[T]]
+// NOHOIST-LABEL: func @activation_above_transpose
+// NOHOIST: linalg.generic
+// NOHOIST: linalg.transpose
+// NOHOIST: linalg.generic
+// NOHOIST: arith.maximumf
+func.func @activation_above_transpose(%a: tensor<1x4x4x8xf32>, %b: tensor<1x4x4x8xf32>) -> tensor<1x8x4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %e = tensor.empty() : tensor<1x4x4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a, %b : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) outs(%e : tensor<1x4x4x8xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %r = arith.addf %in, %in2 : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x8xf32>
+  %e2 = tensor.empty() : tensor<1x8x4x4xf32>
+  %t = linalg.transpose ins(%y : tensor<1x4x4x8xf32>) outs(%e2 : tensor<1x8x4x4xf32>) permutation = [0, 3, 1, 2]
+  %e3 = tensor.empty() : tensor<1x8x4x4xf32>
+  %z = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t : tensor<1x8x4x4xf32>) outs(%e3 : tensor<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    %n = arith.minimumf %m, %six : f32
+    linalg.yield %n : f32
+  } -> tensor<1x8x4x4xf32>
+  return %z : tensor<1x8x4x4xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Negative: the transposed tensor has another user (it is returned too),
+// which would still need it: the activation stays after the transpose.
+// CHECK-LABEL: func @transpose_with_two_users
+// CHECK: %[[T:.*]] = linalg.transpose
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[T]] : tensor<1x8x4x4xf32>)
+// CHECK: arith.maximumf
+func.func @transpose_with_two_users(%y: tensor<1x4x4x8xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<1x8x4x4xf32>
+  %t = linalg.transpose ins(%y : tensor<1x4x4x8xf32>) outs(%e2 : tensor<1x8x4x4xf32>) permutation = [0, 3, 1, 2]
+  %e3 = tensor.empty() : tensor<1x8x4x4xf32>
+  %z = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t : tensor<1x8x4x4xf32>) outs(%e3 : tensor<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %z, %t : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Negative: a body that reads its indices (here the channel) computes
+// something else in another layout: it stays after the transpose.
+// CHECK-LABEL: func @indexed_body_stays
+// CHECK: %[[T:.*]] = linalg.transpose
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[T]] : tensor<1x8x4x4xf32>)
+// CHECK: linalg.index 1
+func.func @indexed_body_stays(%y: tensor<1x4x4x8xf32>) -> tensor<1x8x4x4xf32> {
+  %e2 = tensor.empty() : tensor<1x8x4x4xf32>
+  %t = linalg.transpose ins(%y : tensor<1x4x4x8xf32>) outs(%e2 : tensor<1x8x4x4xf32>) permutation = [0, 3, 1, 2]
+  %e3 = tensor.empty() : tensor<1x8x4x4xf32>
+  %z = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t : tensor<1x8x4x4xf32>) outs(%e3 : tensor<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %c = linalg.index 1 : index
+    %i = arith.index_cast %c : index to i32
+    %f = arith.sitofp %i : i32 to f32
+    %m = arith.addf %in, %f : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %z : tensor<1x8x4x4xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#nchw = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
+
+// A producer of two inputs that its consumer reads transposed (the NHWC
+// copy before a channels-last depthwise convolution) is not fused: the
+// fused loop would read both across their layout. A one-input producer
+// (an activation) is: only its one read moves.
+// CHECK-LABEL: func @transposed_reads
+// CHECK: %[[ADD:.*]] = linalg.generic
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[ADD]] : tensor<1x8x4x4xf32>)
+// CHECK-NOT: arith.addf
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%arg0 : tensor<1x8x4x4xf32>)
+// CHECK: math.exp
+func.func @transposed_reads(%a: tensor<1x8x4x4xf32>, %b: tensor<1x8x4x4xf32>) -> (tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) {
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %s = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a, %b : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %r = arith.addf %in, %in2 : f32
+    linalg.yield %r : f32
+  } -> tensor<1x8x4x4xf32>
+  %x = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  } -> tensor<1x8x4x4xf32>
+  %e2 = tensor.empty() : tensor<1x4x4x8xf32>
+  %t1 = linalg.generic {indexing_maps = [#nchw, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x8x4x4xf32>) outs(%e2 : tensor<1x4x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x4x4x8xf32>
+  %t2 = linalg.generic {indexing_maps = [#nchw, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x8x4x4xf32>) outs(%e2 : tensor<1x4x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x4x4x8xf32>
+  return %t1, %t2 : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>
 }

@@ -16,7 +16,10 @@
 // the (for stride 1, contiguous) tap loads. The general grouped lowering
 // (`linalg.conv_2d_ngchw_gfchw`, Conv.cpp) was scalar loops; this pattern
 // has a higher benefit and takes depthwise convolutions whose window has at
-// most kMaxWindowTaps taps. The gradients keep the general path.
+// most kMaxWindowTaps taps. Output rows 8 to 15 wide instead loop along
+// the channels, over an NHWC copy of the input (a copying generic, padded
+// after it: see `permuted`), the result transposed back to NCHW. The
+// gradients keep the general path.
 // `addWindowTaps` is shared with the pooling lowering (Pooling.cpp).
 //
 //===----------------------------------------------------------------------===//
@@ -113,17 +116,32 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
     int64_t n = type.getDimSize(0), oh = type.getDimSize(2),
             ow = type.getDimSize(3), taps = kh * kw;
     bool channelsLast = how == DepthwiseLowering::ChannelsLast;
-    Value padded =
-        padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
-    auto transposed = [&](Value v, ArrayRef<int64_t> perm) -> Value {
+    // A transpose as a copying generic, not a linalg.transpose: constant
+    // folding folds it away for the filter, and anvil-fold-pad-into-producer
+    // has it write straight into the interior of the padded NHWC buffer the
+    // taps read (a pad of a linalg.transpose was a copy of the transposed
+    // tensor into the padded one, and a fill of the whole border).
+    auto permuted = [&](Value v, ArrayRef<int64_t> perm) -> Value {
       auto t = cast<RankedTensorType>(v.getType());
       SmallVector<int64_t> shape;
-      for (int64_t p : perm)
+      SmallVector<AffineExpr> read(perm.size());
+      for (auto [i, p] : llvm::enumerate(perm)) {
         shape.push_back(t.getDimSize(p));
+        read[p] = getAffineDimExpr(i, ctx);
+      }
+      auto resultType = t.clone(shape);
+      SmallVector<AffineMap> maps = {
+          AffineMap::get(perm.size(), 0, read, ctx),
+          rewriter.getMultiDimIdentityMap(perm.size())};
       return rewriter
-          .create<linalg::TransposeOp>(
-              loc, v, emptyTensor(rewriter, loc, t.clone(shape)), perm)
-          .getResult()[0];
+          .create<linalg::GenericOp>(
+              loc, resultType, v, emptyTensor(rewriter, loc, resultType), maps,
+              SmallVector<utils::IteratorType>(perm.size(),
+                                               utils::IteratorType::parallel),
+              [](OpBuilder &b, Location l, ValueRange args) {
+                b.create<linalg::YieldOp>(l, args[0]);
+              })
+          .getResult(0);
     };
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     SmallVector<Value> operands;
@@ -133,6 +151,8 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
     if (!channelsLast) {
       // Loops (n, c, y, x): the taps, then the filter once per tap, read at
       // w[c, 0, i, j], then the bias at c.
+      Value padded =
+          padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
       addWindowTaps(rewriter, loc, padded, {kh, kw}, op.getStrides(),
                     op.getDilations(), oh, ow, operands, maps);
       operands.append(taps, adaptor.getWeight());
@@ -144,15 +164,33 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
                                          getAffineConstantExpr(j, ctx)},
                                         ctx));
     } else {
-      // Loops (n, y, x, c) over NHWC copies of the padded input and of the
-      // result, the filter as [kh*kw, C]: every operand is contiguous along
-      // the channels, whatever the stride and however narrow the rows.
-      addWindowTaps(rewriter, loc, transposed(padded, {0, 2, 3, 1}), {kh, kw},
-                    op.getStrides(), op.getDilations(), oh, ow, operands, maps,
+      // Loops (n, y, x, c) over an NHWC copy of the input, padded, and of
+      // the result, the filter as [kh*kw, C]: every operand is contiguous
+      // along the channels, whatever the stride and however narrow the rows.
+      // (The input is transposed before it is padded: see `permuted`.)
+      Value nhwc = permuted(adaptor.getInput(), {0, 2, 3, 1});
+      auto nhwcType = cast<RankedTensorType>(nhwc.getType());
+      ArrayRef<int64_t> pads = op.getPads();
+      SmallVector<int64_t> paddedShape(nhwcType.getShape());
+      paddedShape[1] += pads[0] + pads[2];
+      paddedShape[2] += pads[1] + pads[3];
+      Value padded = nhwc;
+      if (llvm::any_of(pads, [](int64_t p) { return p != 0; }))
+        padded = rewriter.create<tensor::PadOp>(
+            loc, nhwcType.clone(paddedShape), nhwc,
+            ArrayRef<OpFoldResult>{
+                rewriter.getIndexAttr(0), rewriter.getIndexAttr(pads[0]),
+                rewriter.getIndexAttr(pads[1]), rewriter.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{
+                rewriter.getIndexAttr(0), rewriter.getIndexAttr(pads[2]),
+                rewriter.getIndexAttr(pads[3]), rewriter.getIndexAttr(0)},
+            scalarConstant(rewriter, loc, elt, 0.0));
+      addWindowTaps(rewriter, loc, padded, {kh, kw}, op.getStrides(),
+                    op.getDilations(), oh, ow, operands, maps,
                     /*channelsLast=*/true);
       Value rows = reshapeTo(rewriter, loc, adaptor.getWeight(),
                              RankedTensorType::get({c, taps}, elt));
-      operands.append(taps, transposed(rows, {1, 0}));
+      operands.append(taps, permuted(rows, {1, 0}));
       for (int64_t t = 0; t < taps; ++t)
         maps.push_back(
             AffineMap::get(4, 0, {getAffineConstantExpr(t, ctx), d(3)}, ctx));
@@ -180,8 +218,18 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
                   b.create<linalg::YieldOp>(l, acc);
                 })
             .getResult(0);
-    if (channelsLast)
-      result = transposed(result, {0, 3, 1, 2});
+    // (The result's transpose back stays a linalg.transpose, which
+    // elementwise fusion leaves alone: fused into its consumer, the
+    // depthwise generic would loop in NCHW order, across the channels its
+    // operands are contiguous along. anvil-fuse-elementwise instead moves
+    // the activation after it above it, into the depthwise generic.)
+    if (channelsLast) {
+      SmallVector<int64_t> perm = {0, 3, 1, 2};
+      result = rewriter
+                   .create<linalg::TransposeOp>(
+                       loc, result, emptyTensor(rewriter, loc, type), perm)
+                   .getResult()[0];
+    }
     rewriter.replaceOp(op, result);
     return success();
   }
