@@ -21,10 +21,11 @@ Sections (each states the machine's load before and after it):
   contention the MLP trainer alone and beside 2 busy processes, at the default
             thread count and at --threads 1, in alternating rounds (the
             default must not be much worse than one thread under contention).
-  fusion    the graph fusions' effect: ResNet-18 and MobileNetV2 (batch 1 and
-            8, 1 thread) compiled by default and with --no-fusion, timed in
-            alternating rounds; medians and the ratio (issue 10's goal for
-            ResNet-18: >= 1.15x).
+  fusion    the graph fusions' effect: ResNet-18 (as torch exports it, batch
+            norms folded, and with its batch norms kept), and MobileNetV2
+            (batch 1 and 8, 1 thread) compiled by default and with
+            --no-fusion, timed in alternating rounds; medians and the ratio
+            (issue 10's goal for ResNet-18: >= 1.15x).
   compile   anvilc's wall and CPU seconds on the zoo's largest graphs (batch 8)
             and on a generated chain of 20,000 elementwise ONNX ops, with
             kernels outlined (the default) and --no-outline-kernels.
@@ -584,22 +585,35 @@ def fusion(args, anvil, tmp, rounds=5):
     """Each model compiled with and without the graph fusions, the two timed
     one after the other in `rounds` rounds (the machine's state drifts over
     minutes, so alternating keeps the pair comparable): the lines."""
-    names = ["resnet18"] if args.quick else ["resnet18", "mobilenet_v2"]
+    # (name, BatchNormalization kept): torch's exporter folds every batch norm
+    # into the convolution before it, which leaves Anvil's own folding nothing
+    # to do; the "+BN" rows are the same networks exported with their batch
+    # norms kept (export.py --keep-batchnorm), as a model from another
+    # exporter or framework arrives.
+    models = [("resnet18", False), ("resnet18", True)]
+    if not args.quick:
+        models.append(("mobilenet_v2", False))
     runs = 3 if args.quick else 10
     lines = [TITLES[5] + "\n",
              f"Forward latency at 1 thread, the median over {rounds} alternating rounds of the "
              f"executable's own median of {runs} runs, by default and with `anvilc --no-fusion` "
-             "(no batch-norm folding, matmul epilogues, elementwise fusion or pad folding); "
-             f"ratio = no fusion / fusion. Load average before: {loadavg()}.\n",
+             "(no batch-norm folding, matmul epilogues, elementwise fusion, pad folding or "
+             "sinking of concats); ratio = no fusion / fusion. A model marked +BN is exported "
+             "with its BatchNormalization nodes kept (torch's exporter otherwise folds them into "
+             "the convolutions, so the plain rows have none left to fold). "
+             f"Load average before: {loadavg()}.\n",
              "| model | batch | fused ms | unfused ms | ratio | fused min | unfused min |",
              "|---|---|---|---|---|---|---|"]
-    for name in names:
-        export.export(name, tmp)
-        onnx_path = os.path.join(tmp, name + ".onnx")
+    for name, keep_bn in models:
+        out = os.path.join(tmp, "batchnorm") if keep_bn else tmp
+        os.makedirs(out, exist_ok=True)
+        export.export(name, out, keep_batchnorm=keep_bn)
+        onnx_path = os.path.join(out, name + ".onnx")
+        label = name + (" +BN" if keep_bn else "")
         for b in [1, 8]:
             exes = []
             for extra in ([], ["--no-fusion"]):
-                exe = os.path.join(tmp, f"{name}.b{b}{'.unfused' if extra else ''}")
+                exe = os.path.join(out, f"{name}.b{b}{'.unfused' if extra else ''}")
                 sh([anvil.anvilc, onnx_path, "--bind", f"batch={b}", "-o", exe] + extra)
                 exes.append(exe)
             times = [[], []]
@@ -607,9 +621,9 @@ def fusion(args, anvil, tmp, rounds=5):
                 for i, exe in enumerate(exes):
                     times[i].append(anvil.bench(exe, runs, 1))
             fused, unfused = (statistics.median(t) for t in times)
-            lines.append(f"| {name} | {b} | {fmt_ms(fused)} | {fmt_ms(unfused)} | "
+            lines.append(f"| {label} | {b} | {fmt_ms(fused)} | {fmt_ms(unfused)} | "
                          f"{unfused / fused:.2f} | {fmt_ms(min(times[0]))} | {fmt_ms(min(times[1]))} |")
-            print(f"fusion, {name} batch {b}: done", file=sys.stderr)
+            print(f"fusion, {label} batch {b}: done", file=sys.stderr)
     lines.append(f"\nLoad average after: {loadavg()}.")
     return lines
 

@@ -16,8 +16,10 @@
 // anvil-fuse-matmul-epilogue's: the elementwise chain after a conv2d or
 // matmul that lowers to one parallel-blocked linalg.matmul (one group, one
 // image, at least 8 MFLOP) and has no other user becomes its epilogue, and
-// the report names that kernel after the product. Reshapes, flattens,
-// constants and parameters make no kernel.
+// the report names that kernel after the product. A concat says how many
+// of its inputs anvil-write-concat-in-place computes into it (elementwise
+// loops with no other user), which it then neither reads nor writes.
+// Reshapes, flattens, constants and parameters make no kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -574,7 +576,28 @@ private:
                          [&](Operation *user) { return !inside.count(user); }))
           k.bytes += bytesOf(result.getType());
     }
-    if (group.epilogue) {
+    if (auto concat = dyn_cast<ConcatOp>(group.ops.front());
+        concat && options.fuseElementwise) {
+      // anvil-write-concat-in-place: a piece that is the one use of an
+      // elementwise loop (not a matmul's epilogue) is computed into the
+      // concat's buffer; the concat itself reads and writes only the others.
+      int64_t inPlace = 0;
+      for (Value input : concat.getInputs()) {
+        Operation *producer = input.getDefiningOp();
+        if (!producer || !isElementwise(producer) || !input.hasOneUse() ||
+            !groupOf.count(producer) ||
+            groups[find(groupOf[producer])].epilogue)
+          continue;
+        ++inPlace;
+        k.bytes -= 2 * bytesOf(input.getType());
+      }
+      k.pattern = describe(concat);
+      if (inPlace)
+        k.pattern += llvm::formatv(": {0} of its {1} inputs computed into it "
+                                   "in place (anvil-write-concat-in-place)",
+                                   inPlace, concat.getInputs().size())
+                         .str();
+    } else if (group.epilogue) {
       k.pattern = describe(group.ops.front()) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
                   " on its cache blocks";

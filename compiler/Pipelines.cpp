@@ -106,6 +106,11 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
   // output less (their parameters are constants only from here on).
   if (options.foldBatchNorm)
     pm.addPass(createFoldBatchNormPass());
+  // A concat's elementwise user (DenseNet's batch_norm -> relu) runs on each
+  // input instead, so that the concat joins fresh results, which the
+  // backend computes in place (anvil-write-concat-in-place): no copies.
+  if (options.fuseElementwise)
+    pm.addPass(createSinkConcatPass());
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());
 }
@@ -142,6 +147,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // Fused activations write straight into the padded buffers the
   // depthwise convolutions and pools after them read: no pad copies (the
   // other pads' copies become ops the next pass splits for threads).
+  // A concat's pieces are computed straight into its buffer, or copied
+  // there by ops the next pass splits for threads.
+  if (options.fuseElementwise)
+    pm.addPass(createWriteConcatInPlacePass());
   if (options.fuseElementwise) {
     FoldPadIntoProducerPassOptions pads;
     pads.copyOthers = options.parallelPads;

@@ -850,6 +850,89 @@ def FoldBatchNormPass : Pass<"anvil-fold-batch-norm", "ModuleOp"> {
   }];
 }
 
+def SinkConcatPass : Pass<"anvil-sink-concat", "ModuleOp"> {
+  let summary = "Move a concat's elementwise user before it, onto each input";
+  let description = [{
+    A concat whose only user is a unary elementwise op (one operand, a
+    result of its type, no side effects) or an inference `anvil.batch_norm`
+    over the concat's axis (axis 1, channels) trades places with it: the op
+    is applied to each input (a batch norm with its slice of the per-channel
+    scale, bias, mean and variance, which fold into constants), and a new
+    concat joins the results; repeated while the new concat has such a
+    user. The same elements are computed, by one chain per input, and the
+    concat now joins fresh results, which anvil-write-concat-in-place has
+    write straight into its buffer: DenseNet's pre-activation layers
+    (concat -> batch_norm -> relu -> conv2d) no longer copy every earlier
+    layer's output into a new concat and read the copy again. A concat with
+    several users stays (its result would be computed once per user).
+    Before:
+
+    ```mlir
+    %c = anvil.concat %a, %b {axis = 1 : i64} : tensor<8x64x56x56xf32>, tensor<8x32x56x56xf32>
+    %n = anvil.batch_norm %c, %g, %s, %m, %v : tensor<8x96x56x56xf32>, ...
+    %r = anvil.relu %n : tensor<8x96x56x56xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %na = anvil.batch_norm %a, %g0, %s0, %m0, %v0 : tensor<8x64x56x56xf32>, ...
+    %ra = anvil.relu %na : tensor<8x64x56x56xf32>
+    %nb = anvil.batch_norm %b, %g1, %s1, %m1, %v1 : tensor<8x32x56x56xf32>, ...
+    %rb = anvil.relu %nb : tensor<8x32x56x56xf32>
+    %r = anvil.concat %ra, %rb {axis = 1 : i64} : tensor<8x64x56x56xf32>, tensor<8x32x56x56xf32>
+    ```
+  }];
+}
+
+def WriteConcatInPlacePass : Pass<"anvil-write-concat-in-place", "ModuleOp"> {
+  let summary = "Have the producers of a concat's pieces write into its buffer";
+  let description = [{
+    Expects linalg on tensors after elementwise fusion, before
+    anvil-parallelize-loops. A concat lowers to a chain of
+    `tensor.insert_slice`s into a `tensor.empty`; bufferized, each insert is
+    a copy of its piece into the result's buffer. For each piece that is the
+    only result of an all-parallel `linalg.generic` writing a fresh tensor
+    (which it does not read) with no other user, the generic moves to its
+    insert and writes into the `tensor.extract_slice` of the result that the
+    insert fills, which one-shot bufferization makes the result's buffer
+    itself: no copy. Every other piece is copied by an explicit
+    `linalg.copy` into that slice (`copy-others`), which
+    anvil-parallelize-loops splits for the threads (left to bufferization,
+    the copy ran on one thread). The chain's root becomes a
+    `bufferization.alloc_tensor`: a slice of a `tensor.empty` would fold
+    into a fresh tensor of its own. Before:
+
+    ```mlir
+    %g = linalg.generic ... ins(%a : tensor<8x64x56x56xf32>) outs(%e : tensor<8x64x56x56xf32>) {...}
+    %r = tensor.empty() : tensor<8x96x56x56xf32>
+    %r0 = tensor.insert_slice %g into %r[0, 0, 0, 0] [8, 64, 56, 56] [1, 1, 1, 1]
+    %r1 = tensor.insert_slice %b into %r0[0, 64, 0, 0] [8, 32, 56, 56] [1, 1, 1, 1]
+    ```
+
+    After:
+
+    ```mlir
+    %r = bufferization.alloc_tensor() : tensor<8x96x56x56xf32>
+    %s0 = tensor.extract_slice %r[0, 0, 0, 0] [8, 64, 56, 56] [1, 1, 1, 1]
+    %g = linalg.generic ... ins(%a : tensor<8x64x56x56xf32>) outs(%s0 : tensor<8x64x56x56xf32>) {...}
+    %r0 = tensor.insert_slice %g into %r[0, 0, 0, 0] [8, 64, 56, 56] [1, 1, 1, 1]
+    %s1 = tensor.extract_slice %r0[0, 64, 0, 0] [8, 32, 56, 56] [1, 1, 1, 1]
+    %c = linalg.copy ins(%b : tensor<8x32x56x56xf32>) outs(%s1 : tensor<8x32x56x56xf32>)
+    %r1 = tensor.insert_slice %c into %r0[0, 64, 0, 0] [8, 32, 56, 56] [1, 1, 1, 1]
+    ```
+  }];
+  let options = [
+    Option<"copyOthers", "copy-others", "bool", "true",
+           "Pieces no generic can write in place are copied by a linalg.copy "
+           "that anvil-parallelize-loops splits for threads (false: left to "
+           "bufferization, which copies on one thread)">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
   let summary = "Run a matmul's elementwise consumers on its cache blocks";
   let description = [{
