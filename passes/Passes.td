@@ -376,6 +376,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "accumulators in registers from the op that starts C (zeros, "
            "a bias broadcast) (off: that op writes the whole block first "
            "and the tiles read it back)">,
+    Option<"packIm2col", "pack-im2col", "bool", "true",
+           "Pack a convolution's B slivers straight from its (padded) "
+           "images, so that its im2col matrix is never written (off: the "
+           "im2col copy writes the matrix and the packing copies it again)">,
   ];
 }
 
