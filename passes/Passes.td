@@ -340,6 +340,12 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     With one k block (K up to 256), it runs per packed row tile instead
     (`start-in-registers`): vectorized with the tile, the accumulators start
     as its vector (zeros, 8 bias values broadcast), not as a read of C.
+    With `pack-im2col` (the default), when B is a convolution's im2col
+    matrix (its copy generic collapsed to [K, P]) and the output rows are at
+    least 16 pixels long, each sliver is read straight from the (padded)
+    images instead: per filter tap, one masked load (a gather with a stride)
+    per output row the sliver's pixels lie on, so the im2col matrix is never
+    written.
     A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence
@@ -376,6 +382,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "accumulators in registers from the op that starts C (zeros, "
            "a bias broadcast) (off: that op writes the whole block first "
            "and the tiles read it back)">,
+    Option<"packIm2col", "pack-im2col", "bool", "true",
+           "Pack a convolution's B slivers straight from its (padded) "
+           "images, so that its im2col matrix is never written (off: the "
+           "im2col copy writes the matrix and the packing copies it again)">,
   ];
 }
 

@@ -12,6 +12,7 @@
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Parser/Parser.h"
@@ -363,6 +364,224 @@ linalg::LinalgOp startOfAccumulator(linalg::MatmulOp op) {
   return init;
 }
 
+/// A block product's B when it is a slice of a convolution's im2col matrix
+/// (Conv.cpp: a copy generic whose [C, kh, kw, N, OH, OW] result, entry
+/// image[n, c, y*sh + i*dh, x*sw + j*dw], is collapsed to [K, P] = [(c, i,
+/// j), (n, y, x)]): the images it reads, as one flat vector, B's offsets in
+/// the matrix and the convolution's geometry.
+struct Im2colSource {
+  Value flat;
+  Value row, col;
+  int64_t c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw;
+};
+
+/// Whether `b` (a block product's B: slices of slices, unit strides) is a
+/// block of an im2col matrix, and where; the offsets are built at `builder`.
+/// The generic is recognized by its shape and its one read, whatever made
+/// it: 6 parallel loops (c, i, j, n, y, x) that copy image[d3, d0, sh*d4 +
+/// dh*d1, sw*d5 + dw*d2] into an identity-mapped result.
+std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
+                                         Value b) {
+  SmallVector<Value> offsets = {builder.create<arith::ConstantIndexOp>(loc, 0),
+                                builder.create<arith::ConstantIndexOp>(loc, 0)};
+  while (auto slice = b.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (slice.getSourceType().getRank() != 2 ||
+        slice.getType().getRank() != 2 || !slice.hasUnitStride())
+      return std::nullopt;
+    for (auto [d, o] : llvm::enumerate(slice.getMixedOffsets()))
+      offsets[d] = builder.create<arith::AddIOp>(
+          loc, offsets[d], getValueOrCreateConstantIndexOp(builder, loc, o));
+    b = slice.getSource();
+  }
+  // [[0, 1, 2], [3, 4, 5]], or with unit dimensions moved across the
+  // split (a 1x1 kernel's [[0], [1, 2, 3, 4, 5]], as canonicalized).
+  auto collapse = b.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getSrcType().getRank() != 6 ||
+      collapse.getReassociationIndices().size() != 2)
+    return std::nullopt;
+  int64_t split = collapse.getReassociationIndices()[1].front();
+  for (int64_t d = std::min<int64_t>(split, 3), e = std::max<int64_t>(split, 3);
+       d < e; ++d)
+    if (collapse.getSrcType().getDimSize(d) != 1)
+      return std::nullopt;
+  auto copy = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+      copy.getNumLoops() != 6 ||
+      copy.getNumParallelLoops() != copy.getNumLoops() ||
+      !copy.getMatchingIndexingMap(copy.getDpsInitOperand(0)).isIdentity())
+    return std::nullopt;
+  Block &body = copy.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 ||
+      yield.getValues()[0] != body.getArgument(0))
+    return std::nullopt;
+  Value image = copy.getDpsInputs()[0];
+  auto imageType = dyn_cast<RankedTensorType>(image.getType());
+  auto colsType = cast<RankedTensorType>(copy.getResult(0).getType());
+  AffineMap read = copy.getMatchingIndexingMap(copy.getDpsInputOperand(0));
+  if (!imageType || !imageType.hasStaticShape() || imageType.getRank() != 4 ||
+      !colsType.hasStaticShape() || read.getNumResults() != 4 ||
+      read.getNumSymbols() != 0 ||
+      !llvm::all_of(read.getResults(),
+                    [](AffineExpr e) { return e.isPureAffine(); }))
+    return std::nullopt;
+  // The read's coefficients: the map at each unit vector (it is linear:
+  // pure affine, zero at zero).
+  SmallVector<SmallVector<int64_t, 4>> coef;
+  for (int64_t d = 0; d < 6; ++d) {
+    SmallVector<int64_t> unit(6, 0);
+    unit[d] = 1;
+    coef.push_back(read.compose(unit));
+  }
+  auto at = [&](int64_t result, ArrayRef<std::pair<int64_t, int64_t>> terms) {
+    for (int64_t d = 0; d < 6; ++d) {
+      int64_t want = 0;
+      for (auto [dim, value] : terms)
+        if (dim == d)
+          want = value;
+      if (coef[d][result] != want)
+        return false;
+    }
+    return true;
+  };
+  int64_t sh = coef[4][2], dh = coef[1][2], sw = coef[5][3], dw = coef[2][3];
+  if (llvm::any_of(read.compose(SmallVector<int64_t>(6, 0)),
+                   [](int64_t v) { return v != 0; }) ||
+      !at(0, {{3, 1}}) || !at(1, {{0, 1}}) || !at(2, {{4, sh}, {1, dh}}) ||
+      !at(3, {{5, sw}, {2, dw}}) || sh < 1 || sw < 1 || dh < 1 || dw < 1 ||
+      imageType.getDimSize(0) != colsType.getDimSize(3) ||
+      imageType.getDimSize(1) != colsType.getDimSize(0))
+    return std::nullopt;
+  auto flatType = RankedTensorType::get({imageType.getNumElements()},
+                                        imageType.getElementType());
+  Value flat = builder.create<tensor::CollapseShapeOp>(
+      loc, flatType, image, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
+  return Im2colSource{flat,
+                      offsets[0],
+                      offsets[1],
+                      imageType.getDimSize(1),
+                      imageType.getDimSize(2),
+                      imageType.getDimSize(3),
+                      colsType.getDimSize(1),
+                      colsType.getDimSize(2),
+                      colsType.getDimSize(4),
+                      colsType.getDimSize(5),
+                      sh,
+                      sw,
+                      dh,
+                      dw};
+}
+
+/// The packed kc x `width` sliver of B's columns [col, col + width) (block
+/// offsets included), gathered straight from the images instead of copied
+/// from a materialized im2col matrix: row k of the sliver is filter tap (c,
+/// i, j) at `width` consecutive output pixels. Those pixels lie on a few
+/// output rows (segments); each segment's lanes are one masked read (a
+/// contiguous load with stride 1, a gather otherwise) at an address that is
+/// the segment's (computed once per sliver) plus the tap's (once per row).
+Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
+                     Value col, int64_t kc, int64_t width) {
+  Type f = cast<RankedTensorType>(src.flat.getType()).getElementType();
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto mul = [&](Value a, int64_t v) {
+    return b.create<arith::MulIOp>(loc, a, index(v)).getResult();
+  };
+  auto add = [&](Value x, Value y) {
+    return b.create<arith::AddIOp>(loc, x, y).getResult();
+  };
+  Value p0 = add(src.col, col);
+  Value r0 = b.create<arith::DivUIOp>(loc, p0, index(src.ow));
+  Value x0 = b.create<arith::RemUIOp>(loc, p0, index(src.ow));
+  // Pixels [p0, p0 + width) span at most this many output rows.
+  int64_t segments = (src.ow - 1 + width + src.ow - 1) / src.ow;
+  auto i32 = b.getI32Type();
+  auto laneType = VectorType::get({width}, i32);
+  SmallVector<int32_t> laneValues;
+  for (int64_t q = 0; q < width; ++q)
+    laneValues.push_back(int32_t(q));
+  Value lanes = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(laneType, ArrayRef(laneValues)));
+  auto splat = [&](Value v) {
+    return b.create<vector::SplatOp>(loc, laneType,
+                                     b.create<arith::IndexCastOp>(loc, i32, v));
+  };
+  // Per segment s (output row r0 + s): its lanes [s*OW - x0, (s+1)*OW - x0)
+  // and the address of lane 0's pixel, less the tap's part:
+  // n*C*Hp*Wp + y*sh*Wp + (x0 - s*OW)*sw (lane q adds q*sw).
+  SmallVector<Value> masks, bases;
+  int64_t image = src.c * src.hp * src.wp;
+  for (int64_t s = 0; s < segments; ++s) {
+    Value r = add(r0, index(s));
+    Value n = b.create<arith::DivUIOp>(loc, r, index(src.oh));
+    Value y = b.create<arith::RemUIOp>(loc, r, index(src.oh));
+    Value lo = b.create<arith::SubIOp>(loc, index(s * src.ow), x0);
+    Value hi = add(lo, index(src.ow));
+    masks.push_back(b.create<arith::AndIOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, lanes,
+                                splat(lo)),
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes,
+                                splat(hi))));
+    bases.push_back(b.create<arith::SubIOp>(
+        loc, add(mul(n, image), mul(y, src.sh * src.wp)), mul(lo, src.sw)));
+  }
+  Value strideLanes =
+      src.sw == 1 ? Value()
+                  : b.create<arith::MulIOp>(
+                        loc, lanes,
+                        b.create<arith::ConstantOp>(
+                            loc, DenseElementsAttr::get(
+                                     laneType, b.getI32IntegerAttr(src.sw))));
+  Value zero = b.create<arith::ConstantOp>(loc, b.getFloatAttr(f, 0.0));
+  auto vType = VectorType::get({width}, f);
+  Value zeros = b.create<vector::SplatOp>(loc, vType, zero);
+  Value buffer =
+      b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{kc, width}, f);
+  Value c0 = index(0);
+  auto loop = b.create<scf::ForOp>(
+      loc, c0, index(kc), index(1), ValueRange{buffer},
+      [&](OpBuilder &rb, Location rl, Value k, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+        // Tap (c, i, j) of row k: c*Hp*Wp + i*dh*Wp + j*dw.
+        Value tap = add(src.row, k);
+        int64_t window = src.kh * src.kw;
+        Value c = b.create<arith::DivUIOp>(rl, tap, index(window));
+        Value rest = b.create<arith::RemUIOp>(rl, tap, index(window));
+        Value i = b.create<arith::DivUIOp>(rl, rest, index(src.kw));
+        Value j = b.create<arith::RemUIOp>(rl, rest, index(src.kw));
+        Value offset =
+            add(add(mul(c, src.hp * src.wp), mul(i, src.dh * src.wp)),
+                mul(j, src.dw));
+        Value row = zeros;
+        for (int64_t s = 0; s < segments; ++s) {
+          Value base = add(bases[s], offset);
+          if (src.sw == 1) {
+            // Masked-off lanes are never read: the clamp only keeps a
+            // segment without lanes (its start before the buffer) in range.
+            Value start = b.create<arith::MaxSIOp>(rl, base, c0);
+            Value read = b.create<vector::TransferReadOp>(
+                rl, vType, src.flat, ValueRange{start},
+                b.getMultiDimIdentityMap(1), zero, masks[s],
+                b.getBoolArrayAttr({false}));
+            row = b.create<arith::SelectOp>(rl, masks[s], read, row);
+          } else {
+            Value at = b.create<arith::AddIOp>(rl, strideLanes, splat(base));
+            row = b.create<vector::GatherOp>(rl, vType, src.flat,
+                                             ValueRange{c0}, at, masks[s], row);
+          }
+        }
+        Value written = b.create<vector::TransferWriteOp>(rl, row, args[0],
+                                                          ValueRange{k, c0},
+                                                          ArrayRef<bool>{true})
+                            .getResult();
+        rb.create<scf::YieldOp>(rl, written);
+      });
+  return loop.getResult(0);
+}
+
 /// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
 /// static) panel by panel: for each 32 columns of B, a copy of its kc x 32
 /// sliver into a contiguous buffer, then the mc x 32 product on it, row tile
@@ -371,7 +590,9 @@ linalg::LinalgOp startOfAccumulator(linalg::MatmulOp op) {
 /// from a buffer that stays in L1 while every row tile of the block reuses
 /// it, instead of rows N floats apart in B (for a convolution's im2col
 /// buffer, 4K-aliasing rows on separate pages). Each sliver is packed once
-/// per (k block, column block).
+/// per (k block, column block). With `fromImages`, a convolution's slivers
+/// come straight from its images (packFromImages), not from its im2col
+/// matrix.
 ///
 /// With `startInTiles`, the op that starts the block's accumulator
 /// (startOfAccumulator) runs per row tile, just before the tile's product:
@@ -380,7 +601,7 @@ linalg::LinalgOp startOfAccumulator(linalg::MatmulOp op) {
 /// separate pass over the block wrote (for K = 64, a third of the block's
 /// traffic to C).
 void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
-               const PackTags &tags, bool startInTiles) {
+               const PackTags &tags, bool startInTiles, bool fromImages) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   linalg::LinalgOp start =
@@ -427,18 +648,36 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
     return nb.create<tensor::InsertSliceOp>(l, product.getResult(0), acc, at,
                                             sizes, ones);
   };
+  // With `fromImages`, a convolution's slivers are packed straight from its
+  // images (packFromImages): its im2col matrix, no longer read, is never
+  // written.
+  std::optional<Im2colSource> images =
+      fromImages ? im2colSource(b, loc, bMat) : std::nullopt;
+  // Output rows shorter than 16 pixels put a sliver on 4 or more rows, one
+  // masked read each per tap: that costs more than the im2col copy saves
+  // (measured at batch 8, 1 thread: a 3x3 256->256 convolution at 14x14
+  // about 1.4x slower; at 28x28 (3 rows) about 1.25x and at 56x56 about
+  // 1.35x faster).
+  if (images && (images->ow - 1 + nr + images->ow - 1) / images->ow > 3)
+    images.reset();
   // The products of columns [j, j + width) on a packed copy of B's sliver.
   auto panel = [&](OpBuilder &nb, Location l, OpFoldResult j, int64_t width,
                    Value acc, IntegerAttr tag) -> Value {
-    Value sliver = nb.create<tensor::ExtractSliceOp>(
-        l, RankedTensorType::get({kc, width}, f), bMat,
-        SmallVector<OpFoldResult>{idx(0), j},
-        SmallVector<OpFoldResult>{idx(kc), idx(width)}, ones);
-    Value buffer =
-        nb.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{kc, width}, f);
-    auto copy = nb.create<linalg::CopyOp>(l, sliver, buffer);
-    copy->setAttr(kTag, tags.copies);
-    Value packed = copy.getResult(0);
+    Value packed;
+    if (images) {
+      packed = packFromImages(
+          nb, l, *images, getValueOrCreateConstantIndexOp(nb, l, j), kc, width);
+    } else {
+      Value sliver = nb.create<tensor::ExtractSliceOp>(
+          l, RankedTensorType::get({kc, width}, f), bMat,
+          SmallVector<OpFoldResult>{idx(0), j},
+          SmallVector<OpFoldResult>{idx(kc), idx(width)}, ones);
+      Value buffer =
+          nb.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{kc, width}, f);
+      auto copy = nb.create<linalg::CopyOp>(l, sliver, buffer);
+      copy->setAttr(kTag, tags.copies);
+      packed = copy.getResult(0);
+    }
     Value rows = nb.create<arith::ConstantIndexOp>(l, mc),
           step = nb.create<arith::ConstantIndexOp>(l, mr);
     return nb
@@ -567,7 +806,7 @@ struct TileAndVectorizePass
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
-          packBlock(op, p.mr, p.nr, tags, startInRegisters);
+          packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {

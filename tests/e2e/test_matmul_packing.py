@@ -49,26 +49,64 @@ CONVS = {
     "conv3x3_bias_k360": (24, 40, 14, 3),
 }
 
+# Convolutions whose packed B slivers are gathered straight from the images
+# (the schedule's pack-im2col; --no-pack-matmul turns it off with all
+# packing): name: (batch, out, in, (H, W), (kh, kw), strides, pads
+# [top, left, bottom, right], dilations). Output rows of 28, 22, 18 and 16
+# pixels put a 32-column sliver on up to 3 rows (segments), 56 on 2; stride
+# 2 takes the gather path (the 7x7 stem, a 1x1 downsample); dilation, uneven
+# pads and a non-square kernel move the taps; batch 2 of 28x28 runs one
+# image per iteration. Rows shorter than 16 pixels keep the im2col copy: a
+# 3x3 stride-2 convolution to 15x15, and batch 3 of 7x7 outputs (one
+# product over all images).
+IMAGE_CONVS = {
+    "im2col_n2_28x28": (2, 40, 16, (28, 28), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    "im2col_56x56_k1": (1, 16, 1, (56, 56), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    "im2col_stem_stride2": (1, 16, 3, (32, 32), (7, 7), (2, 2), (3, 3, 3, 3), (1, 1)),
+    "im2col_1x1_stride2": (1, 32, 24, (36, 36), (1, 1), (2, 2), (0, 0, 0, 0), (1, 1)),
+    "im2col_3x3_stride2_odd": (1, 24, 8, (29, 29), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    "im2col_dilated_uneven": (1, 24, 8, (20, 22), (3, 5), (1, 1), (2, 1, 0, 3), (2, 1)),
+    "im2col_batched_7x7": (3, 48, 32, (7, 7), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+}
+
 
 def conv_function(name, o, c, hw, kk):
-    x, w, y = f"tensor<1x{c}x{hw}x{hw}xf32>", f"tensor<{o}x{c}x{kk}x{kk}xf32>", f"tensor<1x{o}x{hw}x{hw}xf32>"
-    p = kk // 2
+    return image_conv_function(name, 1, o, c, (hw, hw), (kk, kk), (1, 1), (kk // 2,) * 4, (1, 1))
+
+
+def out_size(size, k, stride, pad, dilation):
+    return (size + pad - dilation * (k - 1) - 1) // stride + 1
+
+
+def image_conv_function(name, n, o, c, hw, kk, strides, pads, dilations):
+    oh = out_size(hw[0], kk[0], strides[0], pads[0] + pads[2], dilations[0])
+    ow = out_size(hw[1], kk[1], strides[1], pads[1] + pads[3], dilations[1])
+    x, w = f"tensor<{n}x{c}x{hw[0]}x{hw[1]}xf32>", f"tensor<{o}x{c}x{kk[0]}x{kk[1]}xf32>"
+    y = f"tensor<{n}x{o}x{oh}x{ow}xf32>"
+    attrs = (f"pads = array<i64: {', '.join(map(str, pads))}>, "
+             f"strides = array<i64: {strides[0]}, {strides[1]}>, "
+             f"dilations = array<i64: {dilations[0]}, {dilations[1]}>")
     return (f"  func.func @{name}(%x: {x}, %w: {w}, %b: tensor<{o}xf32>) -> {y} {{\n"
-            f"    %y = anvil.conv2d %x, %w, %b {{pads = array<i64: {p}, {p}, {p}, {p}>}} : {x}, {w}, tensor<{o}xf32>\n"
+            f"    %y = anvil.conv2d %x, %w, %b {{{attrs}}} : {x}, {w}, tensor<{o}xf32>\n"
             f"    return %y : {y}\n  }}\n")
 
 
-def conv_reference(x, w, b):
-    """Stride 1, 'same' padding, in float64: a sum over the kernel's offsets."""
-    o, c, kk, _ = w.shape
-    hw, p = x.shape[2], kk // 2
-    padded = np.pad(x[0].astype(np.float64), ((0, 0), (p, p), (p, p)))
-    y = np.zeros((o, hw, hw)) + b.astype(np.float64)[:, None, None]
-    for i in range(kk):
-        for j in range(kk):
-            y += np.einsum("oc,cyx->oyx", w[:, :, i, j].astype(np.float64),
-                           padded[:, i:i + hw, j:j + hw])
-    return y[None]
+def conv_reference(x, w, b, strides=(1, 1), pads=None, dilations=(1, 1)):
+    """In float64: a sum over the kernel's offsets."""
+    o, c, kh, kw = w.shape
+    if pads is None:
+        pads = (kh // 2, kw // 2, kh // 2, kw // 2)
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = out_size(x.shape[2], kh, strides[0], pads[0] + pads[2], dilations[0])
+    ow = out_size(x.shape[3], kw, strides[1], pads[1] + pads[3], dilations[1])
+    y = np.zeros((x.shape[0], o, oh, ow)) + b.astype(np.float64)[None, :, None, None]
+    for i in range(kh):
+        for j in range(kw):
+            y0, x0 = i * dilations[0], j * dilations[1]
+            window = padded[:, :, y0:y0 + strides[0] * (oh - 1) + 1:strides[0],
+                            x0:x0 + strides[1] * (ow - 1) + 1:strides[1]]
+            y += np.einsum("oc,ncyx->noyx", w[:, :, i, j].astype(np.float64), window)
+    return y
 
 
 def function(name, m, n, k, batch, epilogue):
@@ -96,6 +134,8 @@ def main():
         with open(model, "w") as f:
             f.write("module {\n" + "".join(function(name, *case) for name, case in CASES.items())
                     + "".join(conv_function(name, *case) for name, case in CONVS.items())
+                    + "".join(image_conv_function(name, *case)
+                              for name, case in IMAGE_CONVS.items())
                     + "}\n")
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
         must([args.anvilc, model, "-o", packed])
@@ -116,8 +156,14 @@ def main():
                       for shape in ((1, c, hw, hw), (o, c, kk, kk), (o,))]
             return inputs, conv_reference(*inputs)
 
+        def image_conv(n, o, c, hw, kk, strides, pads, dilations):
+            inputs = [rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+                      for shape in ((n, c) + hw, (o, c) + kk, (o,))]
+            return inputs, conv_reference(*inputs, strides, pads, dilations)
+
         cases = [(name, product(*case)) for name, case in CASES.items()]
         cases += [(name, conv(*case)) for name, case in CONVS.items()]
+        cases += [(name, image_conv(*case)) for name, case in IMAGE_CONVS.items()]
         for name, (inputs, expected) in cases:
             cmd_inputs = []
             for i, x in enumerate(inputs):

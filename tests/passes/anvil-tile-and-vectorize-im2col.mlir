@@ -1,0 +1,111 @@
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="pack-im2col=false" | FileCheck %s --check-prefix=OFF
+
+#im2col = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
+#id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+
+// A 3x3 convolution's B is the im2col matrix of its padded image (the form
+// Conv.cpp lowers to). Each packed 32-column sliver is read straight from
+// the image, flattened: 32 pixels of 28-pixel output rows lie on at most 3
+// rows, each a masked read of 32 lanes per filter tap; the im2col copy is
+// gone. Without pack-im2col, the copy stays and the packing copies its
+// matrix.
+// CHECK-LABEL: func @conv3x3_from_image
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x8x30x30xf32> into tensor<7200xf32>
+// CHECK: scf.for {{.*}} -> (tensor<72x32xf32>)
+// CHECK-COUNT-3: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<7200xf32>, vector<32xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<32xf32>, tensor<72x32xf32>
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: linalg.copy
+// OFF-LABEL: func @conv3x3_from_image
+// OFF: linalg.generic
+// OFF-NOT: tensor<7200xf32>
+func.func @conv3x3_from_image(%image: tensor<1x8x28x28xf32>, %w: tensor<32x72xf32>) -> tensor<32x784xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<1x8x30x30xf32>
+  %1 = linalg.fill ins(%cst : f32) outs(%0 : tensor<1x8x30x30xf32>) -> tensor<1x8x30x30xf32>
+  %padded = tensor.insert_slice %image into %1[0, 0, 1, 1] [1, 8, 28, 28] [1, 1, 1, 1] : tensor<1x8x28x28xf32> into tensor<1x8x30x30xf32>
+  %2 = tensor.empty() : tensor<8x3x3x1x28x28xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%padded : tensor<1x8x30x30xf32>) outs(%2 : tensor<8x3x3x1x28x28xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x1x28x28xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<8x3x3x1x28x28xf32> into tensor<72x784xf32>
+  %4 = tensor.empty() : tensor<32x784xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x784xf32>) -> tensor<32x784xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x784xf32>) outs(%5 : tensor<32x784xf32>) -> tensor<32x784xf32>
+  return %6 : tensor<32x784xf32>
+}
+
+// -----
+
+#im2col_s2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
+#id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+
+// Stride 2 along the row: every other pixel, a masked gather per segment.
+// CHECK-LABEL: func @conv_stride2_gathers
+// CHECK: vector.gather {{.*}} : tensor<{{.*}}xf32>, vector<32xi32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// CHECK-NOT: linalg.generic
+func.func @conv_stride2_gathers(%image: tensor<1x8x34x34xf32>, %w: tensor<32x72xf32>) -> tensor<32x256xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %2 = tensor.empty() : tensor<8x3x3x1x16x16xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_s2, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%image : tensor<1x8x34x34xf32>) outs(%2 : tensor<8x3x3x1x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x1x16x16xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<8x3x3x1x16x16xf32> into tensor<72x256xf32>
+  %4 = tensor.empty() : tensor<32x256xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x256xf32>) outs(%5 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  return %6 : tensor<32x256xf32>
+}
+
+// -----
+
+#im2col_s2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
+#id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+
+// Output rows of 14 pixels: a sliver spans up to 4 of them, more reads per
+// tap than the im2col copy costs. The copy stays.
+// CHECK-LABEL: func @conv_short_rows
+// CHECK: linalg.generic
+// CHECK-NOT: vector.gather
+func.func @conv_short_rows(%image: tensor<1x8x30x30xf32>, %w: tensor<32x72xf32>) -> tensor<32x196xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %2 = tensor.empty() : tensor<8x3x3x1x14x14xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_s2, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%image : tensor<1x8x30x30xf32>) outs(%2 : tensor<8x3x3x1x14x14xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x1x14x14xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<8x3x3x1x14x14xf32> into tensor<72x196xf32>
+  %4 = tensor.empty() : tensor<32x196xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x196xf32>) -> tensor<32x196xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x196xf32>) outs(%5 : tensor<32x196xf32>) -> tensor<32x196xf32>
+  return %6 : tensor<32x196xf32>
+}
+
+// -----
+
+#swapped = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d4 + d1, d5 + d2)>
+#id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+
+// Not an im2col (image and channel swapped in the read): B is copied into
+// the packed buffers as it is.
+// CHECK-LABEL: func @not_im2col
+// CHECK: linalg.generic
+// CHECK-NOT: vector.gather
+// CHECK-NOT: tensor<7200xf32>
+func.func @not_im2col(%image: tensor<8x1x30x30xf32>, %w: tensor<32x72xf32>) -> tensor<32x784xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %2 = tensor.empty() : tensor<8x3x3x1x28x28xf32>
+  %3 = linalg.generic {indexing_maps = [#swapped, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%image : tensor<8x1x30x30xf32>) outs(%2 : tensor<8x3x3x1x28x28xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x1x28x28xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<8x3x3x1x28x28xf32> into tensor<72x784xf32>
+  %4 = tensor.empty() : tensor<32x784xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x784xf32>) -> tensor<32x784xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x784xf32>) outs(%5 : tensor<32x784xf32>) -> tensor<32x784xf32>
+  return %6 : tensor<32x784xf32>
+}
