@@ -191,26 +191,28 @@ std::optional<Plan> analyze(scf::ForOp loop, double maxFlops,
   return std::nullopt;
 }
 
-/// Rewrites the loop of `plan` into an scf.forall over the images.
-void parallelize(Plan &plan, RewriterBase &rewriter) {
+/// An scf.forall over 0..count in front of the loop of `plan`, whose
+/// shared outputs are the loop's carried outputs.
+scf::ForallOp createForall(Plan &plan, int64_t count, RewriterBase &rewriter) {
   scf::ForOp loop = plan.loop;
-  Location loc = loop.getLoc();
-  Block *body = loop.getBody();
-  OpFoldResult one = rewriter.getIndexAttr(1);
-  OpFoldResult zero = rewriter.getIndexAttr(0);
-
-  // The forall's shared outputs: the carried outputs.
   rewriter.setInsertionPoint(loop);
   SmallVector<Value> outputs;
   for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs()))
     if (c.kind == Carried::Output)
       outputs.push_back(init);
-
-  auto forall = rewriter.create<scf::ForallOp>(
-      loc, ArrayRef<OpFoldResult>{zero},
+  return rewriter.create<scf::ForallOp>(
+      loop.getLoc(), ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
       ArrayRef<OpFoldResult>{
-          getAsIndexOpFoldResult(rewriter.getContext(), plan.images)},
-      ArrayRef<OpFoldResult>{one}, outputs, std::nullopt);
+          getAsIndexOpFoldResult(rewriter.getContext(), count)},
+      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)}, outputs, std::nullopt);
+}
+
+/// Rewrites the loop of `plan` into an scf.forall over the images.
+void parallelize(Plan &plan, RewriterBase &rewriter) {
+  scf::ForOp loop = plan.loop;
+  Location loc = loop.getLoc();
+  Block *body = loop.getBody();
+  scf::ForallOp forall = createForall(plan, plan.images, rewriter);
   Block *newBody = forall.getBody();
   Value iv = forall.getInductionVar(0);
   ValueRange shared = forall.getRegionIterArgs();
@@ -284,19 +286,9 @@ void parallelizeChunks(Plan &plan, RewriterBase &rewriter) {
   scf::ForOp loop = plan.loop;
   Location loc = loop.getLoc();
   int64_t perChunk = plan.images / plan.chunks;
-  MLIRContext *context = rewriter.getContext();
   OpFoldResult one = rewriter.getIndexAttr(1);
   OpFoldResult zero = rewriter.getIndexAttr(0);
-
-  rewriter.setInsertionPoint(loop);
-  SmallVector<Value> outputs;
-  for (auto [c, init] : llvm::zip_equal(plan.carried, loop.getInitArgs()))
-    if (c.kind == Carried::Output)
-      outputs.push_back(init);
-  auto forall = rewriter.create<scf::ForallOp>(
-      loc, ArrayRef<OpFoldResult>{zero},
-      ArrayRef<OpFoldResult>{getAsIndexOpFoldResult(context, plan.chunks)},
-      ArrayRef<OpFoldResult>{one}, outputs, std::nullopt);
+  scf::ForallOp forall = createForall(plan, plan.chunks, rewriter);
   ValueRange shared = forall.getRegionIterArgs();
 
   // The chunk's first image, its output slices and scratch buffers.
