@@ -16,17 +16,13 @@
 // fixed cost per call: bench/run.py measures it on a trivial model.
 'use strict';
 const fs = require('fs');
+const {sessionOptions} = require('./ort_options');
 
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const ort = require(job.ort);
-  const session = await ort.InferenceSession.create(job.model, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: job.threads,
-    interOpNumThreads: 1,
-  });
+  const session = await ort.InferenceSession.create(
+      job.model, sessionOptions(job.threads));
   if (session.inputNames.length !== 1)
     throw new Error(`${job.model}: the bench feeds one input, the model has ${session.inputNames.length}`);
   const cases = [];

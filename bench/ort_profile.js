@@ -15,16 +15,13 @@
 // is still "/layer1/.../Conv").
 'use strict';
 const fs = require('fs');
+const {sessionOptions} = require('./ort_options');
 
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const ort = require(job.ort);
   const session = await ort.InferenceSession.create(job.model, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: job.threads,
-    interOpNumThreads: 1,
+    ...sessionOptions(job.threads),
     enableProfiling: true,
     // (The binding's endProfiling returns no path: the trace is the one
     // file in this directory.)
