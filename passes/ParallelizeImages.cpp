@@ -207,6 +207,26 @@ scf::ForallOp createForall(Plan &plan, int64_t count, RewriterBase &rewriter) {
       ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)}, outputs, std::nullopt);
 }
 
+/// Ends both rewrites: erases the workspaces' unused tensor.empty ops,
+/// marks the matmuls in `forall`, and replaces the image loop's results by
+/// the forall's and erases the loop.
+void replaceLoop(Plan &plan, scf::ForallOp forall, RewriterBase &rewriter) {
+  for (Workspace &w : plan.workspaces)
+    if (w.empty->use_empty())
+      rewriter.eraseOp(w.empty);
+  // Each image's matmul stays one block on its thread: parallel regions
+  // do not nest (anvil-tile-and-vectorize reads the mark).
+  forall.walk([&](linalg::MatmulOp op) {
+    op->setAttr(kInParallelLoopAttr, rewriter.getUnitAttr());
+  });
+  // (Only the outputs have results; nothing reads the scratch buffers'.)
+  unsigned next = 0;
+  for (auto [c, result] : llvm::zip_equal(plan.carried, plan.loop.getResults()))
+    if (c.kind == Carried::Output)
+      rewriter.replaceAllUsesWith(result, forall.getResult(next++));
+  rewriter.eraseOp(plan.loop);
+}
+
 /// Rewrites the loop of `plan` into an scf.forall over the images.
 void parallelize(Plan &plan, RewriterBase &rewriter) {
   scf::ForOp loop = plan.loop;
@@ -260,21 +280,7 @@ void parallelize(Plan &plan, RewriterBase &rewriter) {
   for (Carried &c : plan.carried)
     if (c.kind == Carried::Output)
       rewriter.eraseOp(c.insert);
-  for (Workspace &w : plan.workspaces)
-    if (w.empty->use_empty())
-      rewriter.eraseOp(w.empty);
-
-  // Each image's matmul stays one block on its thread: parallel regions
-  // do not nest (anvil-tile-and-vectorize reads the mark).
-  forall.walk([&](linalg::MatmulOp op) {
-    op->setAttr(kInParallelLoopAttr, rewriter.getUnitAttr());
-  });
-  // (Only the outputs have results; nothing reads the scratch buffers'.)
-  nextShared = 0;
-  for (auto [c, result] : llvm::zip_equal(plan.carried, loop.getResults()))
-    if (c.kind == Carried::Output)
-      rewriter.replaceAllUsesWith(result, forall.getResult(nextShared++));
-  rewriter.eraseOp(loop);
+  replaceLoop(plan, forall, rewriter);
 }
 
 /// Rewrites the loop of `plan` into an scf.forall over chunks of its
@@ -367,17 +373,7 @@ void parallelizeChunks(Plan &plan, RewriterBase &rewriter) {
     rewriter.create<tensor::ParallelInsertSliceOp>(
         loc, result, shared[nextShared++], offsets, sizes, strides);
   }
-  for (Workspace &w : plan.workspaces)
-    if (w.empty->use_empty())
-      rewriter.eraseOp(w.empty);
-  forall.walk([&](linalg::MatmulOp op) {
-    op->setAttr(kInParallelLoopAttr, rewriter.getUnitAttr());
-  });
-  nextShared = 0;
-  for (auto [c, result] : llvm::zip_equal(plan.carried, loop.getResults()))
-    if (c.kind == Carried::Output)
-      rewriter.replaceAllUsesWith(result, forall.getResult(nextShared++));
-  rewriter.eraseOp(loop);
+  replaceLoop(plan, forall, rewriter);
 }
 
 struct ParallelizeImagesPass
