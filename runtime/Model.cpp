@@ -5,6 +5,7 @@
 #include "runtime/Weights.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -45,9 +46,53 @@ std::vector<TensorSpec> parseList(const std::string &text) {
   return specs;
 }
 
+/// Whether OMP_WAIT_POLICY or KMP_BLOCKTIME was set when main() started.
+bool userWaitSettings = false;
+
+/// How long idle threads spin after a loop under the spin policy: longer
+/// than the gaps between the loops of a call and between calls.
+constexpr int kSpinMilliseconds = 50;
+/// The auto policy looks at the run delay at most this often, so that a
+/// window spans enough scheduler time slices (a few ms each) to tell.
+constexpr double kWindowSeconds = 0.05;
+
+/// The state of the auto policy: the window that began at `start`, when the
+/// calling thread's run delay was `startDelay`.
+struct AutoWait {
+  bool active = false;
+  bool spinning = false;
+  WaitAdvisor advisor;
+  std::chrono::steady_clock::time_point start;
+  double startDelay = 0;
+} autoWait;
+
+/// Under the auto policy, closes the window once it is long enough and
+/// lets the idle threads spin or sleep from now on as WaitAdvisor says.
+void adaptWaiting() {
+  if (!autoWait.active)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  double wall = std::chrono::duration<double>(now - autoWait.start).count();
+  if (wall < kWindowSeconds)
+    return;
+  std::optional<double> delay = threadRunDelay();
+  if (!delay) {
+    autoWait.active = false;
+    kmp_set_blocktime(0);
+    return;
+  }
+  bool spin = autoWait.advisor.observe(*delay - autoWait.startDelay, wall);
+  if (spin != autoWait.spinning)
+    kmp_set_blocktime(spin ? kSpinMilliseconds : 0);
+  autoWait.spinning = spin;
+  autoWait.start = now;
+  autoWait.startDelay = *delay;
+}
+
 } // namespace
 
 void Function::call(std::vector<void *> &a) const {
+  adaptWaiting();
   void *fn = entry->fn;
   using P = void *;
   switch (a.size()) {
@@ -111,10 +156,29 @@ void anvil::preferSleepingThreads() {
   // loop. When other processes keep the cores busy, the spinning threads
   // and the working ones take turns: with two busy loops on 2 cores an MLP
   // epoch took 35-69 s instead of 2.4-5.3 s (4.4-5.7 s on one thread). Any
-  // spinning hurts (50 us: 47-61 s). Sleeping at once costs a wake-up per
-  // loop, a few microseconds on an idle machine.
-  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("KMP_BLOCKTIME"))
+  // spinning hurts (50 us: 47-61 s). So the threads sleep from the start;
+  // setWaitPolicy lets them spin once the machine is seen to be quiet.
+  userWaitSettings =
+      std::getenv("OMP_WAIT_POLICY") || std::getenv("KMP_BLOCKTIME");
+  if (!userWaitSettings)
     setenv("KMP_BLOCKTIME", "0", 0);
+}
+
+void anvil::setWaitPolicy(std::optional<WaitPolicy> chosen) {
+  autoWait.active = false;
+  if (!chosen && userWaitSettings)
+    return; // the user's OMP_WAIT_POLICY or KMP_BLOCKTIME stands
+  WaitPolicy policy = chosen.value_or(WaitPolicy::Auto);
+  kmp_set_blocktime(policy == WaitPolicy::Spin ? kSpinMilliseconds : 0);
+  if (policy != WaitPolicy::Auto)
+    return;
+  std::optional<double> delay = threadRunDelay();
+  if (!delay)
+    return; // no way to see contention: keep sleeping, the safe side
+  autoWait = AutoWait();
+  autoWait.active = true;
+  autoWait.start = std::chrono::steady_clock::now();
+  autoWait.startDelay = *delay;
 }
 
 NpyArray anvil::allocate(const TensorSpec &spec) {

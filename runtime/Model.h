@@ -12,9 +12,11 @@
 #define ANVIL_RUNTIME_MODEL_H
 
 #include "runtime/Npy.h"
+#include "runtime/WaitPolicy.h"
 #include "runtime/Weights.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,9 @@ extern const int32_t anvil_model_num_params;
 extern const char anvil_model_weights_path[];
 /// LLVM's OpenMP runtime, which runs the model's parallel loops.
 void omp_set_num_threads(int);
+/// libomp's: how long (ms) the calling thread's idle team spins after a
+/// parallel loop before it sleeps.
+void kmp_set_blocktime(int);
 }
 
 namespace anvil {
@@ -64,8 +69,14 @@ bool hasFunction(const std::string &name);
 
 /// Makes the OpenMP threads of parallel loops sleep as soon as a loop ends
 /// (KMP_BLOCKTIME=0) unless OMP_WAIT_POLICY or KMP_BLOCKTIME is set. Called
-/// before the first parallel loop by the main() of executables and trainers.
+/// first by the main() of executables and trainers, before libomp starts.
 void preferSleepingThreads();
+/// Applies --wait-policy once the options are read (see WaitPolicy.h).
+/// Without one the policy is auto, unless the user set OMP_WAIT_POLICY or
+/// KMP_BLOCKTIME: then libomp keeps those. Under auto, Function::call
+/// adapts the policy; it must then be called from one thread only (as the
+/// executables and trainers do).
+void setWaitPolicy(std::optional<WaitPolicy> chosen);
 /// The most threads --threads takes.
 constexpr int64_t kMaxThreads = 1024;
 

@@ -41,9 +41,11 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 
 void usage(const char *argv0) {
   std::printf(
-      "usage: %s [--function NAME] [--threads N] --input x.npy ... --output "
+      "usage: %s [--function NAME] [--threads N] [--wait-policy P] --input "
+      "x.npy ... --output "
       "y.npy ...\n"
-      "       %s [--function NAME] [--threads N] --bench N\n"
+      "       %s [--function NAME] [--threads N] [--wait-policy P] --bench "
+      "N\n"
       "       %s --list\n\n"
       "Runs a model compiled by anvilc. Inputs are .npy files, one per "
       "argument in\norder, with exactly the dtype and shape the function "
@@ -56,6 +58,12 @@ void usage(const char *argv0) {
       "one)\n"
       "  --threads N      threads for parallel loops (default: all cores, "
       "or\n                   OMP_NUM_THREADS)\n"
+      "  --wait-policy P  what idle threads do between parallel loops: spin "
+      "(fast on a\n                   quiet machine), sleep (leaves the "
+      "cores to other processes),\n                   auto (the default: "
+      "spin while this process does not wait for\n                   "
+      "cores, else sleep); without it, OMP_WAIT_POLICY or KMP_BLOCKTIME\n"
+      "                   decide when set\n"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
       "  --weights FILE   the weights file of a model compiled with "
@@ -169,6 +177,7 @@ int run(int argc, char **argv) {
   std::string function, weights = besideExecutable(anvil_model_weights_path);
   std::vector<std::string> inputs, outputs;
   int64_t bench = 0;
+  std::optional<WaitPolicy> waitPolicy;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -209,9 +218,12 @@ int run(int argc, char **argv) {
       bench = parseInteger(arg, value(), 1);
     else if (arg == "--threads")
       omp_set_num_threads(parseInteger(arg, value(), 1, kMaxThreads));
+    else if (arg == "--wait-policy")
+      waitPolicy = parseWaitPolicy(arg, value());
     else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
+  setWaitPolicy(waitPolicy);
   if (function.empty())
     function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
                                               : "forward";

@@ -57,7 +57,8 @@ struct Options {
   std::string trainerFile = besideExecutable(anvil_model_weights_path);
   std::string save, resume, reportJson, weights = trainerFile;
   std::string exportOnnx;
-  long batch = 0; // checked against the compiled batch
+  long batch = 0;                       // checked against the compiled batch
+  std::optional<WaitPolicy> waitPolicy; // --wait-policy, if given
   bool lrGiven = false, dataGiven = false, meanGiven = false, stdGiven = false;
 };
 
@@ -190,7 +191,8 @@ void usage(const char *argv0) {
       "       [--lr-schedule constant|step|cosine] [--seed S] [--save CKPT] "
       "[--resume CKPT]\n"
       "       [--normalize unit|mean-std|none] [--mean M --std S] "
-      "[--report-json FILE] [--threads N]\n\n"
+      "[--report-json FILE] [--threads N]\n"
+      "       [--wait-policy auto|spin|sleep]\n\n"
       "Trains the compiled model on a classification dataset. Each epoch "
       "visits the\ntraining set in a shuffled order (from --seed and the "
       "epoch) in whole batches;\nthe last partial batch is dropped. After "
@@ -200,6 +202,12 @@ void usage(const char *argv0) {
       "  --seed S          the shuffling seed (0 or more; default 0)\n"
       "  --threads N       threads for parallel loops (default: all cores, "
       "or\n                    OMP_NUM_THREADS)\n"
+      "  --wait-policy P   what idle threads do between parallel loops: "
+      "spin (fast on\n                    a quiet machine), sleep (leaves "
+      "the cores to other processes),\n                    auto (the "
+      "default: spin while this process does not wait for\n"
+      "                    cores, else sleep); without it, OMP_WAIT_POLICY "
+      "or KMP_BLOCKTIME\n                    decide when set\n"
       "  --data DIR        an MNIST-style IDX dataset: "
       "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
       "                    (default %s)\n"
@@ -284,6 +292,8 @@ bool parseArguments(int argc, char **argv, Options &o) {
       o.weights = value();
     else if (arg == "--threads")
       omp_set_num_threads(parseInteger(arg, value(), 1, kMaxThreads));
+    else if (arg == "--wait-policy")
+      o.waitPolicy = parseWaitPolicy(arg, value());
     else
       throw Error("unknown argument '" + arg + "'; see --help");
   }
@@ -538,6 +548,7 @@ int run(int argc, char **argv) {
   if (!parseArguments(argc, argv, o))
     return 0;
   checkOptions(o);
+  setWaitPolicy(o.waitPolicy);
   Model m = checkModel(o);
   Dataset train, test;
   loadDatasets(o, m, train, test);

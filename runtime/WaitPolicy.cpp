@@ -1,0 +1,44 @@
+//===- WaitPolicy.cpp - when idle OpenMP threads may spin -----------------===//
+
+#include "runtime/WaitPolicy.h"
+#include "runtime/Error.h"
+
+#include <cstdio>
+
+using namespace anvil;
+
+WaitPolicy anvil::parseWaitPolicy(const std::string &option,
+                                  const std::string &text) {
+  if (text == "auto")
+    return WaitPolicy::Auto;
+  if (text == "spin")
+    return WaitPolicy::Spin;
+  if (text == "sleep")
+    return WaitPolicy::Sleep;
+  throw Error(option + ": '" + text + "' is not a wait policy; give auto, " +
+              "spin or sleep");
+}
+
+bool WaitAdvisor::observe(double waitedSeconds, double wallSeconds) {
+  if (wallSeconds > 0 && waitedSeconds <= kContendedShare * wallSeconds) {
+    if (quiet < kQuietWindows)
+      ++quiet;
+  } else {
+    quiet = 0;
+  }
+  return spinning();
+}
+
+std::optional<double> anvil::threadRunDelay() {
+  // "<ns on a core> <ns runnable, waiting for one> <time slices>"; present
+  // when the kernel has CONFIG_SCHED_INFO (as distribution kernels do).
+  std::FILE *file = std::fopen("/proc/thread-self/schedstat", "r");
+  if (!file)
+    return std::nullopt;
+  unsigned long long running = 0, waiting = 0;
+  int read = std::fscanf(file, "%llu %llu", &running, &waiting);
+  std::fclose(file);
+  if (read != 2)
+    return std::nullopt;
+  return waiting * 1e-9;
+}

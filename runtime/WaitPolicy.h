@@ -1,0 +1,66 @@
+//===- WaitPolicy.h - when idle OpenMP threads may spin ---------*- C++ -*-===//
+//
+// Between two parallel loops of a model, libomp's idle threads either spin
+// (a loop starts without a wake-up) or sleep (they leave the cores to other
+// processes). Spinning pays on a quiet machine: MobileNetV2 at batch 8 runs
+// hundreds of parallel loops per call, each a futex wake-up when sleeping.
+// But when other processes keep the cores busy, spinning threads and working
+// ones take turns on the cores, and an MLP epoch took 10x longer. The
+// `auto` policy therefore spins only while the process is not kept off the
+// cores: WaitAdvisor reads, per window of a few calls, the share of the
+// wall time the calling thread spent runnable but waiting for a core
+// (/proc/thread-self/schedstat's run delay). This file holds the policy
+// names and that decision, free of OpenMP; runtime/Model.cpp applies it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_RUNTIME_WAITPOLICY_H
+#define ANVIL_RUNTIME_WAITPOLICY_H
+
+#include <optional>
+#include <string>
+
+namespace anvil {
+
+/// What idle OpenMP threads do between parallel loops (--wait-policy).
+enum class WaitPolicy {
+  /// Spin while the process is not kept waiting for cores, else sleep.
+  Auto,
+  /// Spin for a while after each loop (libomp's default).
+  Spin,
+  /// Sleep as soon as a loop ends.
+  Sleep,
+};
+
+/// "auto", "spin" or "sleep" as a policy; throws an Error naming `option`
+/// and the choices otherwise.
+WaitPolicy parseWaitPolicy(const std::string &option, const std::string &text);
+
+/// The decision of the `auto` policy, from one observation per window.
+class WaitAdvisor {
+public:
+  /// A window is contended when the calling thread waited for a core longer
+  /// than this share of its wall time: on an idle machine the run delay is
+  /// near 0; beside processes of the same priority it is tens of percent.
+  static constexpr double kContendedShare = 0.10;
+  /// Quiet windows in a row before spinning (again): one quiet window
+  /// between busy ones is likely luck.
+  static constexpr int kQuietWindows = 2;
+
+  /// Takes one window: `waitedSeconds` runnable but off the cores out of
+  /// `wallSeconds`. Returns whether idle threads may spin now.
+  bool observe(double waitedSeconds, double wallSeconds);
+  /// Whether idle threads may spin (false until kQuietWindows quiet windows).
+  bool spinning() const { return quiet >= kQuietWindows; }
+
+private:
+  int quiet = 0;
+};
+
+/// The calling thread's run delay (seconds runnable but waiting for a core,
+/// since it started), or nothing when the kernel does not report it.
+std::optional<double> threadRunDelay();
+
+} // namespace anvil
+
+#endif // ANVIL_RUNTIME_WAITPOLICY_H
