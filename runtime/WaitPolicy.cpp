@@ -3,6 +3,7 @@
 #include "runtime/WaitPolicy.h"
 #include "runtime/Error.h"
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace anvil;
@@ -20,13 +21,20 @@ WaitPolicy anvil::parseWaitPolicy(const std::string &option,
 }
 
 bool WaitAdvisor::observe(double waitedSeconds, double wallSeconds) {
-  if (wallSeconds > 0 && waitedSeconds <= kContendedShare * wallSeconds) {
-    if (quiet < kQuietWindows)
-      ++quiet;
-  } else {
+  if (wallSeconds <= 0)
+    return spin; // an empty window tells nothing
+  if (waitedSeconds > kContendedShare * wallSeconds) {
+    if (spin)
+      needed = std::min(2 * needed, kMaxQuietWindows);
+    spin = false;
     quiet = 0;
+  } else if (waitedSeconds <= kQuietShare * wallSeconds) {
+    if (++quiet >= needed)
+      spin = true;
+  } else {
+    quiet = 0; // between the two shares: no change, no progress
   }
-  return spinning();
+  return spin;
 }
 
 std::optional<double> anvil::threadRunDelay() {

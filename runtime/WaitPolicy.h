@@ -40,21 +40,30 @@ WaitPolicy parseWaitPolicy(const std::string &option, const std::string &text);
 class WaitAdvisor {
 public:
   /// A window is contended when the calling thread waited for a core longer
-  /// than this share of its wall time: on an idle machine the run delay is
-  /// near 0; beside processes of the same priority it is tens of percent.
+  /// than this share of its wall time: beside 2 busy loops on 2 cores the
+  /// share is 0.3-0.5, on an idle machine near 0.
   static constexpr double kContendedShare = 0.10;
-  /// Quiet windows in a row before spinning (again): one quiet window
-  /// between busy ones is likely luck.
+  /// A window counts towards spinning (again) only at or below this share,
+  /// so that a lucky window under contention does not count.
+  static constexpr double kQuietShare = 0.05;
+  /// Quiet windows in a row needed before the first spin; each time
+  /// spinning ends in contention the count doubles, up to kMaxQuietWindows:
+  /// a spinning window under contention can take 10x its length, so on a
+  /// machine whose load comes and goes the threads spin less eagerly.
   static constexpr int kQuietWindows = 2;
+  static constexpr int kMaxQuietWindows = 32;
 
   /// Takes one window: `waitedSeconds` runnable but off the cores out of
   /// `wallSeconds`. Returns whether idle threads may spin now.
   bool observe(double waitedSeconds, double wallSeconds);
-  /// Whether idle threads may spin (false until kQuietWindows quiet windows).
-  bool spinning() const { return quiet >= kQuietWindows; }
+  /// Whether idle threads may spin (false until the first quiet windows).
+  bool spinning() const { return spin; }
+  /// The quiet windows in a row that the next spin needs.
+  int quietWindowsNeeded() const { return needed; }
 
 private:
-  int quiet = 0;
+  bool spin = false;
+  int quiet = 0, needed = kQuietWindows;
 };
 
 /// The calling thread's run delay (seconds runnable but waiting for a core,
