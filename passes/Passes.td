@@ -343,9 +343,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     With `pack-im2col` (the default), when B is a convolution's im2col
     matrix (its copy generic collapsed to [K, P]) and the output rows are at
     least 16 pixels long, each sliver is read straight from the (padded)
-    images instead: per filter tap, one masked load (a gather with a stride)
-    per output row the sliver's pixels lie on, so the im2col matrix is never
-    written.
+    images instead: per filter tap, one masked load per output row the
+    sliver's pixels lie on (with stride 2, a contiguous load twice as wide
+    whose even lanes are kept; a gather with a larger stride), so the
+    im2col matrix is never written.
     A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence

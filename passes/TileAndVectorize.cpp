@@ -345,6 +345,12 @@ LogicalResult applySchedule(ModuleOp module, StringRef body) {
                                                 transform::TransformOptions());
 }
 
+/// Whether pack-im2col reads a stride-2 convolution's sliver rows as
+/// contiguous loads twice as wide and keeps their even lanes (packFromImages)
+/// instead of one gather per output row; `pack-im2col=false` turns it off
+/// with the rest of the reads from images.
+constexpr bool kDeinterleaveStride2 = true;
+
 /// The tags packBlock gives the ops it makes.
 struct PackTags {
   IntegerAttr copies, panels, tail;
@@ -479,8 +485,12 @@ std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
 /// output rows (segments); each segment's lanes are one masked read (a
 /// contiguous load with stride 1, a gather otherwise) at an address that is
 /// the segment's (computed once per sliver) plus the tap's (once per row).
+/// With `deinterleave`, a stride of 2 reads contiguously too: a masked
+/// load twice as wide whose even lanes are the segment's (one shuffle, two
+/// vpermt2ps per 32 lanes); a gather loads one lane at a time (the stem's
+/// 7x7 stride-2 convolution packed at half the speed of its product).
 Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
-                     Value col, int64_t kc, int64_t width) {
+                     Value col, int64_t kc, int64_t width, bool deinterleave) {
   Type f = cast<RankedTensorType>(src.flat.getType()).getElementType();
   auto index = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
@@ -510,7 +520,22 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   // Per segment s (output row r0 + s): its lanes [s*OW - x0, (s+1)*OW - x0)
   // and the address of lane 0's pixel, less the tap's part:
   // n*C*Hp*Wp + y*sh*Wp + (x0 - s*OW)*sw (lane q adds q*sw).
-  SmallVector<Value> masks, bases;
+  bool wide = deinterleave && src.sw == 2;
+  auto wideLaneType = VectorType::get({2 * width}, i32);
+  SmallVector<int32_t> wideLaneValues;
+  for (int64_t t = 0; t < 2 * width; ++t)
+    wideLaneValues.push_back(int32_t(t));
+  Value wideLanes =
+      wide ? b.create<arith::ConstantOp>(
+                  loc, DenseElementsAttr::get(wideLaneType,
+                                              ArrayRef(wideLaneValues)))
+                 .getResult()
+           : Value();
+  auto wideSplat = [&](Value v) {
+    return b.create<vector::SplatOp>(loc, wideLaneType,
+                                     b.create<arith::IndexCastOp>(loc, i32, v));
+  };
+  SmallVector<Value> masks, wideMasks, bases;
   int64_t image = src.c * src.hp * src.wp;
   for (int64_t s = 0; s < segments; ++s) {
     Value r = add(r0, index(s));
@@ -526,7 +551,22 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
                                 splat(hi))));
     bases.push_back(b.create<arith::SubIOp>(
         loc, add(mul(n, image), mul(y, src.sh * src.wp)), mul(lo, src.sw)));
+    // The wide read's lane t is at address base + t: lane q's pixel is at
+    // t = 2q. Its mask ends just after the last lane's pixel, which may be
+    // the buffer's last element.
+    if (wide)
+      wideMasks.push_back(b.create<arith::AndIOp>(
+          loc,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, wideLanes,
+                                  wideSplat(mul(lo, 2))),
+          b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::slt, wideLanes,
+              wideSplat(b.create<arith::SubIOp>(loc, mul(hi, 2), index(1))))));
   }
+  auto wideType = VectorType::get({2 * width}, f);
+  SmallVector<int64_t> evens;
+  for (int64_t q = 0; q < width; ++q)
+    evens.push_back(2 * q);
   Value strideLanes =
       src.sw == 1 ? Value()
                   : b.create<arith::MulIOp>(
@@ -567,6 +607,15 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
                 b.getMultiDimIdentityMap(1), zero, masks[s],
                 b.getBoolArrayAttr({false}));
             row = b.create<arith::SelectOp>(rl, masks[s], read, row);
+          } else if (wide) {
+            // As above, the clamp only matters for a segment without lanes.
+            Value start = b.create<arith::MaxSIOp>(rl, base, c0);
+            Value read = b.create<vector::TransferReadOp>(
+                rl, wideType, src.flat, ValueRange{start},
+                b.getMultiDimIdentityMap(1), zero, wideMasks[s],
+                b.getBoolArrayAttr({false}));
+            Value even = b.create<vector::ShuffleOp>(rl, read, read, evens);
+            row = b.create<arith::SelectOp>(rl, masks[s], even, row);
           } else {
             Value at = b.create<arith::AddIOp>(rl, strideLanes, splat(base));
             row = b.create<vector::GatherOp>(rl, vType, src.flat,
@@ -601,7 +650,8 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
 /// separate pass over the block wrote (for K = 64, a third of the block's
 /// traffic to C).
 void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
-               const PackTags &tags, bool startInTiles, bool fromImages) {
+               const PackTags &tags, bool startInTiles, bool fromImages,
+               bool deinterleave) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   linalg::LinalgOp start =
@@ -665,8 +715,9 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
                    Value acc, IntegerAttr tag) -> Value {
     Value packed;
     if (images) {
-      packed = packFromImages(
-          nb, l, *images, getValueOrCreateConstantIndexOp(nb, l, j), kc, width);
+      packed = packFromImages(nb, l, *images,
+                              getValueOrCreateConstantIndexOp(nb, l, j), kc,
+                              width, deinterleave);
     } else {
       Value sliver = nb.create<tensor::ExtractSliceOp>(
           l, RankedTensorType::get({kc, width}, f), bMat,
@@ -806,7 +857,8 @@ struct TileAndVectorizePass
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
-          packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col);
+          packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col,
+                    kDeinterleaveStride2);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {

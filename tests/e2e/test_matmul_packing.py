@@ -54,9 +54,11 @@ CONVS = {
 # packing): name: (batch, out, in, (H, W), (kh, kw), strides, pads
 # [top, left, bottom, right], dilations). Output rows of 28, 22, 18 and 16
 # pixels put a 32-column sliver on up to 3 rows (segments), 56 on 2; stride
-# 2 takes the gather path (the 7x7 stem, a 1x1 downsample); dilation, uneven
-# pads and a non-square kernel move the taps; batch 2 of 28x28 runs one
-# image per iteration. Rows shorter than 16 pixels keep the im2col copy: a
+# 2 reads each row twice as wide and keeps the even lanes (the 7x7 stem, a
+# 1x1 downsample, a 3x3 one on a 35x35 padded image whose last tap's last
+# pixel is the image's last element), stride 3 takes the gather path;
+# dilation, uneven pads and a non-square kernel move the taps; batch 2 of
+# 28x28 runs one image per iteration. Rows shorter than 16 pixels keep the im2col copy: a
 # 3x3 stride-2 convolution to 15x15, and batch 3 of 7x7 outputs (one
 # product over all images).
 IMAGE_CONVS = {
@@ -65,6 +67,8 @@ IMAGE_CONVS = {
     "im2col_stem_stride2": (1, 16, 3, (32, 32), (7, 7), (2, 2), (3, 3, 3, 3), (1, 1)),
     "im2col_1x1_stride2": (1, 32, 24, (36, 36), (1, 1), (2, 2), (0, 0, 0, 0), (1, 1)),
     "im2col_3x3_stride2_odd": (1, 24, 8, (29, 29), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    "im2col_3x3_stride2_end": (1, 16, 8, (33, 33), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    "im2col_3x3_stride3": (1, 16, 8, (50, 50), (3, 3), (3, 3), (1, 1, 1, 1), (1, 1)),
     "im2col_dilated_uneven": (1, 24, 8, (20, 22), (3, 5), (1, 1), (2, 1, 0, 3), (2, 1)),
     "im2col_batched_7x7": (3, 48, 32, (7, 7), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
 }

@@ -43,14 +43,50 @@ func.func @conv3x3_from_image(%image: tensor<1x8x28x28xf32>, %w: tensor<32x72xf3
 #im2col_s2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 #id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 
-// Stride 2 along the row: every other pixel, a masked gather per segment.
-// CHECK-LABEL: func @conv_stride2_gathers
-// CHECK: vector.gather {{.*}} : tensor<{{.*}}xf32>, vector<32xi32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// Stride 2 along the row: every other pixel. Each segment is one masked
+// contiguous read twice as wide (64 lanes) whose even lanes are kept, not a
+// gather; without pack-im2col the im2col copy stays.
+// CHECK-LABEL: func @conv_stride2_deinterleaves
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x8x34x34xf32> into tensor<9248xf32>
+// CHECK: scf.for {{.*}} -> (tensor<72x32xf32>)
+// CHECK: %[[WIDE:.*]] = vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<9248xf32>, vector<64xf32>
+// CHECK: vector.shuffle %[[WIDE]], %[[WIDE]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62] : vector<64xf32>, vector<64xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<32xf32>, tensor<72x32xf32>
+// CHECK-NOT: vector.gather
 // CHECK-NOT: linalg.generic
-func.func @conv_stride2_gathers(%image: tensor<1x8x34x34xf32>, %w: tensor<32x72xf32>) -> tensor<32x256xf32> {
+// OFF-LABEL: func @conv_stride2_deinterleaves
+// OFF: linalg.generic
+// OFF-NOT: vector.shuffle
+// OFF-NOT: tensor<9248xf32>
+func.func @conv_stride2_deinterleaves(%image: tensor<1x8x34x34xf32>, %w: tensor<32x72xf32>) -> tensor<32x256xf32> {
   %cst = arith.constant 0.000000e+00 : f32
   %2 = tensor.empty() : tensor<8x3x3x1x16x16xf32>
   %3 = linalg.generic {indexing_maps = [#im2col_s2, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%image : tensor<1x8x34x34xf32>) outs(%2 : tensor<8x3x3x1x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x1x16x16xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<8x3x3x1x16x16xf32> into tensor<72x256xf32>
+  %4 = tensor.empty() : tensor<32x256xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x256xf32>) outs(%5 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  return %6 : tensor<32x256xf32>
+}
+
+// -----
+
+#im2col_s3 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 3 + d1, d5 * 3 + d2)>
+#id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+
+// Stride 3: only stride 2 is read wide and deinterleaved; a masked gather
+// per segment.
+// CHECK-LABEL: func @conv_stride3_gathers
+// CHECK: vector.gather {{.*}} : tensor<{{.*}}xf32>, vector<32xi32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// CHECK-NOT: vector.shuffle
+// CHECK-NOT: linalg.generic
+func.func @conv_stride3_gathers(%image: tensor<1x8x50x50xf32>, %w: tensor<32x72xf32>) -> tensor<32x256xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %2 = tensor.empty() : tensor<8x3x3x1x16x16xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_s3, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%image : tensor<1x8x50x50xf32>) outs(%2 : tensor<8x3x3x1x16x16xf32>) {
   ^bb0(%in: f32, %out: f32):
     linalg.yield %in : f32
   } -> tensor<8x3x3x1x16x16xf32>
