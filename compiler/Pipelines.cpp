@@ -154,6 +154,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   if (options.fuseElementwise) {
     FoldPadIntoProducerPassOptions pads;
     pads.copyOthers = options.parallelPads;
+    pads.splitWindows = options.splitWindows;
     pm.addPass(createFoldPadIntoProducerPass(pads));
   }
   // Every other large op (after fusion: one parallel loop per fused chain)

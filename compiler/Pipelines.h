@@ -77,6 +77,11 @@ struct PipelineOptions {
   /// split for threads (anvil-fold-pad-into-producer's copy-others), not a
   /// fill and a copy on one thread.
   bool parallelPads = true;
+  /// A pad that no producer writes, read only by one window kernel's taps
+  /// (a depthwise convolution after a matmul): the kernel split into an
+  /// interior reading the pad's source in place and border bands
+  /// (anvil-fold-pad-into-producer's split-windows), not a copy.
+  bool splitWindows = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

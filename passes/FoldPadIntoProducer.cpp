@@ -152,6 +152,250 @@ Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
   return padded;
 }
 
+/// How the taps of a window generic read one padded dimension `dim`: at
+/// stride * (loop `loop`) + a tap's offset into the padded tensor, the
+/// offsets between `minOffset` and `maxOffset`; outputs [lo, hi) of the
+/// loop read only the pad's source (`low` cells after the padded tensor's
+/// start, `size` long).
+struct WindowDim {
+  int64_t dim;
+  unsigned loop;
+  int64_t stride, minOffset, maxOffset, low, size, lo, hi;
+};
+
+/// The stride s of `e` when it is `d * s` or `d` of a loop d, with the loop.
+std::optional<std::pair<unsigned, int64_t>> scaledLoop(AffineExpr e) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return std::make_pair(d.getPosition(), int64_t(1));
+  auto mul = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!mul || mul.getKind() != AffineExprKind::Mul)
+    return std::nullopt;
+  auto d = dyn_cast<AffineDimExpr>(mul.getLHS());
+  auto s = dyn_cast<AffineConstantExpr>(mul.getRHS());
+  if (!d || !s || s.getValue() < 1)
+    return std::nullopt;
+  return std::make_pair(d.getPosition(), s.getValue());
+}
+
+/// Why the one generic that reads `pad` (through static slices: a
+/// depthwise convolution's or a pool's taps) cannot read its source
+/// instead, split into an interior and border bands, or "" if it can;
+/// fills `window` and `dims` (one per padded dimension) if it can.
+StringRef cannotSplitWindow(tensor::PadOp pad, int64_t minRow,
+                            linalg::GenericOp &window,
+                            SmallVector<WindowDim> &dims) {
+  window = nullptr;
+  for (Operation *user : pad->getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || !slice.hasUnitStride() ||
+        ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+        !slice.getType().hasStaticShape())
+      return "a reader is not a static slice";
+    for (OpOperand &use : slice->getUses()) {
+      auto g = dyn_cast<linalg::GenericOp>(use.getOwner());
+      if (!g || (window && g != window) || g.isDpsInit(&use))
+        return "the slices are not the inputs of one generic";
+      window = g;
+    }
+  }
+  if (!window)
+    return "no reader";
+  if (!window.hasPureTensorSemantics() || window.hasIndexSemantics() ||
+      window.getNumParallelLoops() != window.getNumLoops())
+    return "the window generic reduces, reads its indices or is on buffers";
+  SmallVector<int64_t> ranges = window.getStaticLoopRanges();
+  RankedTensorType type = pad.getResultType();
+  ArrayRef<int64_t> inner = pad.getSourceType().getShape();
+  SmallVector<int64_t> low, high;
+  for (OpFoldResult r : pad.getMixedLowPad())
+    low.push_back(*getConstantIntValue(r));
+  for (OpFoldResult r : pad.getMixedHighPad())
+    high.push_back(*getConstantIntValue(r));
+  dims.clear();
+  for (int64_t k = 0; k < type.getRank(); ++k)
+    if (low[k] != 0 || high[k] != 0)
+      dims.push_back({k, 0, 0, INT64_MAX, INT64_MIN, low[k], inner[k], 0, 0});
+  for (OpOperand *operand : window.getDpsInputOperands()) {
+    auto slice = operand->get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSource() != pad.getResult())
+      continue;
+    AffineMap map = window.getMatchingIndexingMap(operand);
+    ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+    for (int64_t k = 0; k < type.getRank(); ++k) {
+      if (low[k] == 0 && high[k] == 0) {
+        // An unpadded dimension is read whole by every tap.
+        if (offsets[k] != 0 || slice.getType().getDimSize(k) != inner[k])
+          return "a tap is not the whole of an unpadded dimension";
+        continue;
+      }
+      auto read = scaledLoop(map.getResult(k));
+      if (!read)
+        return "a tap is not read at stride * loop along a padded dimension";
+      WindowDim &w =
+          *llvm::find_if(dims, [&](const WindowDim &w) { return w.dim == k; });
+      if (w.minOffset <= w.maxOffset &&
+          (w.loop != read->first || w.stride != read->second))
+        return "the taps read a padded dimension along different loops";
+      w.loop = read->first;
+      w.stride = read->second;
+      w.minOffset = std::min(w.minOffset, offsets[k]);
+      w.maxOffset = std::max(w.maxOffset, offsets[k]);
+    }
+  }
+  // Every other operand must be sliceable along the window's loops: read
+  // by them as bare loop variables, or not at all.
+  for (OpOperand &operand : window->getOpOperands()) {
+    auto slice = operand.get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (slice && slice.getSource() == pad.getResult())
+      continue;
+    for (AffineExpr e : window.getMatchingIndexingMap(&operand).getResults())
+      for (const WindowDim &w : dims)
+        if (e.isFunctionOfDim(w.loop) && !isa<AffineDimExpr>(e))
+          return "an operand is read at an expression of a window loop";
+  }
+  for (auto [i, w] : llvm::enumerate(dims)) {
+    for (const WindowDim &v : ArrayRef(dims).take_front(i))
+      if (v.loop == w.loop)
+        return "two padded dimensions are read along one loop";
+    // Output o reads only the source when minOffset + s*o - low >= 0 and
+    // maxOffset + s*o - low < size.
+    int64_t extent = ranges[w.loop];
+    w.lo = std::max<int64_t>(
+        0, llvm::divideCeilSigned(w.low - w.minOffset, w.stride));
+    w.hi = std::min(extent, llvm::divideFloorSigned(
+                                w.size - 1 + w.low - w.maxOffset, w.stride) +
+                                1);
+    if (w.hi <= w.lo)
+      return "no output reads only the interior";
+  }
+  if (ranges[dims.back().loop] < minRow)
+    return "rows too short";
+  return "";
+}
+
+/// Replaces `window` (which cannotSplitWindow accepts for `pad`) by one
+/// copy of it per region of its output: the interior, whose taps read
+/// `pad`'s source in place, and up to two border bands per padded
+/// dimension, whose taps read a small pad of the source cells they need.
+/// Each copy computes exactly the values the window did at its outputs.
+void splitWindow(RewriterBase &rewriter, tensor::PadOp pad,
+                 linalg::GenericOp window, ArrayRef<WindowDim> dims) {
+  Location loc = window.getLoc();
+  rewriter.setInsertionPoint(window);
+  SmallVector<int64_t> ranges = window.getStaticLoopRanges();
+  Value source = pad.getSource();
+  RankedTensorType sourceType = pad.getSourceType();
+  int64_t rank = sourceType.getRank();
+  Value padValue =
+      rewriter.clone(*pad.getConstantPaddingValue().getDefiningOp())
+          ->getResult(0);
+  // Slices `value` read through `map` to the loop region [offsets, +sizes).
+  auto sliceLoops = [&](Value value, AffineMap map, ArrayRef<int64_t> offsets,
+                        ArrayRef<int64_t> sizes) -> Value {
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<int64_t> at(type.getRank(), 0), size(type.getShape());
+    bool whole = true;
+    for (auto [k, e] : llvm::enumerate(map.getResults()))
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        if (sizes[d.getPosition()] != ranges[d.getPosition()]) {
+          at[k] = offsets[d.getPosition()];
+          size[k] = sizes[d.getPosition()];
+          whole = false;
+        }
+    if (whole)
+      return value;
+    return rewriter.create<tensor::ExtractSliceOp>(
+        loc, type.clone(size), value, ValueRange{}, ValueRange{}, ValueRange{},
+        at, size, SmallVector<int64_t>(type.getRank(), 1));
+  };
+  SmallVector<Value> results(window.getDpsInits());
+  // One copy of the window computing the loop region [offsets, +sizes).
+  auto piece = [&](ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+    // The cells of the padded tensor the region's taps read, [from, to) in
+    // each padded dimension: the source's, sliced, and a pad around them
+    // where they reach into the border.
+    SmallVector<int64_t> from(rank, 0), to(sourceType.getShape());
+    SmallVector<int64_t> srcAt(rank, 0), srcSize(sourceType.getShape()),
+        lowPad(rank, 0), highPad(rank, 0);
+    for (const WindowDim &w : dims) {
+      from[w.dim] = w.minOffset + w.stride * offsets[w.loop];
+      to[w.dim] =
+          w.maxOffset + w.stride * (offsets[w.loop] + sizes[w.loop] - 1) + 1;
+      srcAt[w.dim] = std::max<int64_t>(0, from[w.dim] - w.low);
+      srcSize[w.dim] = std::min(w.size, to[w.dim] - w.low) - srcAt[w.dim];
+      lowPad[w.dim] = std::max<int64_t>(0, w.low - from[w.dim]);
+      highPad[w.dim] = std::max<int64_t>(0, to[w.dim] - w.low - w.size);
+    }
+    Value cells = rewriter.create<tensor::ExtractSliceOp>(
+        loc, sourceType.clone(srcSize), source, ValueRange{}, ValueRange{},
+        ValueRange{}, srcAt, srcSize, SmallVector<int64_t>(rank, 1));
+    if (llvm::any_of(lowPad, [](int64_t p) { return p != 0; }) ||
+        llvm::any_of(highPad, [](int64_t p) { return p != 0; })) {
+      SmallVector<int64_t> shape(srcSize);
+      for (int64_t k = 0; k < rank; ++k)
+        shape[k] += lowPad[k] + highPad[k];
+      cells = rewriter.create<tensor::PadOp>(
+          loc, sourceType.clone(shape), cells,
+          getAsIndexOpFoldResult(rewriter.getContext(), lowPad),
+          getAsIndexOpFoldResult(rewriter.getContext(), highPad), padValue);
+    }
+    SmallVector<Value> operands;
+    for (OpOperand &operand : window->getOpOperands()) {
+      AffineMap map = window.getMatchingIndexingMap(&operand);
+      auto slice = operand.get().getDefiningOp<tensor::ExtractSliceOp>();
+      if (!slice || slice.getSource() != pad.getResult()) {
+        Value whole =
+            window.isDpsInit(&operand)
+                ? results[operand.getOperandNumber() - window.getNumDpsInputs()]
+                : operand.get();
+        operands.push_back(sliceLoops(whole, map, offsets, sizes));
+        continue;
+      }
+      // A tap: the same cells as before, now counted from `from` (where
+      // the first tap's first read is).
+      SmallVector<int64_t> at(slice.getStaticOffsets()),
+          size(slice.getType().getShape());
+      for (const WindowDim &w : dims) {
+        at[w.dim] -= w.minOffset;
+        size[w.dim] = w.stride * (sizes[w.loop] - 1) + 1;
+      }
+      operands.push_back(rewriter.create<tensor::ExtractSliceOp>(
+          loc, slice.getType().clone(size), cells, ValueRange{}, ValueRange{},
+          ValueRange{}, at, size, SmallVector<int64_t>(rank, 1)));
+    }
+    Operation *copy = rewriter.clone(*window);
+    copy->setOperands(operands);
+    for (auto [k, result] : llvm::enumerate(copy->getResults())) {
+      Value init = operands[window.getNumDpsInputs() + k];
+      result.setType(init.getType());
+      // Back into the whole result, where the init was sliced from.
+      auto slice = init.getDefiningOp<tensor::ExtractSliceOp>();
+      results[k] = init == results[k]
+                       ? Value(result)
+                       : rewriter.create<tensor::InsertSliceOp>(
+                             loc, result, results[k], slice.getMixedOffsets(),
+                             slice.getMixedSizes(), slice.getMixedStrides());
+    }
+  };
+  // Border bands of each padded dimension in turn, spanning the interior
+  // of the dimensions before it and all of those after; then the interior.
+  SmallVector<int64_t> offsets(ranges.size(), 0), sizes(ranges);
+  for (const WindowDim &w : dims) {
+    for (auto [lo, hi] :
+         {std::pair(int64_t(0), w.lo), std::pair(w.hi, ranges[w.loop])}) {
+      if (hi <= lo)
+        continue;
+      offsets[w.loop] = lo;
+      sizes[w.loop] = hi - lo;
+      piece(offsets, sizes);
+    }
+    offsets[w.loop] = w.lo;
+    sizes[w.loop] = w.hi - w.lo;
+  }
+  piece(offsets, sizes);
+  rewriter.replaceOp(window, results);
+}
+
 struct FoldPadIntoProducerPass
     : mlir::anvil::impl::FoldPadIntoProducerPassBase<FoldPadIntoProducerPass> {
   using FoldPadIntoProducerPassBase::FoldPadIntoProducerPassBase;
@@ -163,22 +407,40 @@ struct FoldPadIntoProducerPass
         pads.push_back(pad);
     });
     IRRewriter rewriter(&getContext());
+    // Folds first: a window generic split below may itself be the producer
+    // a later pad folds into, and then writes its pieces into that pad's
+    // interior.
+    SmallVector<tensor::PadOp> others;
     for (tensor::PadOp pad : pads) {
-      linalg::LinalgOp producer;
-      if (cannotFold(pad, minRow).empty()) {
-        producer = pad.getSource().getDefiningOp<linalg::GenericOp>();
-      } else if (copyOthers) {
-        // The copy bufferization would make, as an op of its own.
-        rewriter.setInsertionPoint(pad);
-        RankedTensorType type = pad.getSourceType();
-        Value empty = rewriter.create<tensor::EmptyOp>(
-            pad.getLoc(), type.getShape(), type.getElementType());
-        producer = rewriter.create<linalg::CopyOp>(pad.getLoc(),
-                                                   pad.getSource(), empty);
-      } else {
+      if (!cannotFold(pad, minRow).empty()) {
+        others.push_back(pad);
         continue;
       }
+      auto producer = pad.getSource().getDefiningOp<linalg::GenericOp>();
       rewriter.replaceOp(pad, foldPad(rewriter, pad, producer));
+    }
+    for (tensor::PadOp pad : others) {
+      linalg::GenericOp window;
+      SmallVector<WindowDim> dims;
+      if (splitWindows &&
+          cannotSplitWindow(pad, splitMinRow, window, dims).empty()) {
+        splitWindow(rewriter, pad, window, dims);
+        // The pad and its taps are dead now.
+        for (Operation *user : llvm::make_early_inc_range(pad->getUsers()))
+          rewriter.eraseOp(user);
+        rewriter.eraseOp(pad);
+        continue;
+      }
+      if (!copyOthers)
+        continue;
+      // The copy bufferization would make, as an op of its own.
+      rewriter.setInsertionPoint(pad);
+      RankedTensorType type = pad.getSourceType();
+      Value empty = rewriter.create<tensor::EmptyOp>(
+          pad.getLoc(), type.getShape(), type.getElementType());
+      auto copy =
+          rewriter.create<linalg::CopyOp>(pad.getLoc(), pad.getSource(), empty);
+      rewriter.replaceOp(pad, foldPad(rewriter, pad, copy));
     }
   }
 };

@@ -532,7 +532,15 @@ def FoldPadIntoProducerPass : Pass<"anvil-fold-pad-into-producer", "ModuleOp"> {
     Option<"copyOthers", "copy-others", "bool", "true",
            "Pads that cannot be folded become a border fill and a copy into "
            "the interior, split for threads like other ops (false: left to "
-           "bufferization, which fills and copies on one thread)">
+           "bufferization, which fills and copies on one thread)">,
+    Option<"splitWindows", "split-windows", "bool", "true",
+           "A pad that cannot be folded and is read only by the taps of one "
+           "window generic: the generic split into an interior that reads "
+           "the pad's source in place and border bands that read small "
+           "pads of it (false: the pad is copied)">,
+    Option<"splitMinRow", "split-min-row", "int64_t", "16",
+           "Narrowest output row (innermost window loop) whose window is "
+           "split">
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect"];

@@ -202,6 +202,14 @@ static cl::opt<bool> noParallelPads(
              "instead of splitting the copy for threads "
              "(anvil-fold-pad-into-producer's copy-others), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noSplitWindows(
+    "no-split-windows",
+    cl::desc("Copy a pad that no producer writes into a padded buffer "
+             "instead of splitting the depthwise convolution or pool that "
+             "reads it into an interior reading its source in place and "
+             "border bands (anvil-fold-pad-into-producer's split-windows), "
+             "for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
     cl::desc("Print where the compile time went: the import, every phase "
@@ -286,6 +294,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
+  job.options.splitWindows = !noSplitWindows;
   job.target = {targetTriple, targetCpu, codegenThreads};
   job.libDir = libDir;
   job.modelName = llvm::sys::path::filename(modelPath).str();

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=copy-others=false | FileCheck %s --check-prefix=NOCOPY
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=split-windows=false | FileCheck %s --check-prefix=NOSPLIT
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
@@ -170,4 +171,145 @@ func.func @pads_that_stay(%x: tensor<2x8xf32>, %v: f32, %n: index) -> (tensor<4x
     tensor.yield %zero : f32
   } : tensor<2x8xf32> to tensor<?x8xf32>
   return %p0, %p1 : tensor<4x10xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch = affine_map<(d0, d1, d2, d3) -> (d1)>
+
+// A 2x2 window (a pool's taps, plus a per-channel operand) over a pad of a
+// function argument, which cannot take a producer's writes: instead of a
+// copy into a padded buffer, the window is split. The top band (output
+// row 0) reads a pad of source row 0; the left band (rows 1-7, column 0)
+// a pad of source column 0; the interior (rows 1-7, columns 1-31) the
+// source itself, each tap counted from the interior's first cell. Each
+// piece writes its region of the one result.
+// CHECK-LABEL: func @window_over_argument
+// CHECK-SAME: (%[[X:.*]]: tensor<1x2x8x32xf32>, %[[B:.*]]: tensor<2xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x2x8x32xf32>
+// CHECK: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[TS:.*]] = tensor.extract_slice %[[X]][0, 0, 0, 0] [1, 2, 1, 32] [1, 1, 1, 1]
+// CHECK: %[[TP:.*]] = tensor.pad %[[TS]] low[0, 0, 1, 1] high[0, 0, 0, 0]
+// CHECK: tensor.yield %[[NINF]]
+// CHECK: } : tensor<1x2x1x32xf32> to tensor<1x2x2x33xf32>
+// CHECK: %[[T00:.*]] = tensor.extract_slice %[[TP]][0, 0, 0, 0] [1, 2, 1, 32]
+// CHECK: %[[T11:.*]] = tensor.extract_slice %[[TP]][0, 0, 1, 1] [1, 2, 1, 32]
+// CHECK: %[[TO:.*]] = tensor.extract_slice %[[E]][0, 0, 0, 0] [1, 2, 1, 32]
+// CHECK: %[[TOP:.*]] = linalg.generic {{.*}} ins(%[[T00]], %[[T11]], %[[B]] : {{.*}}) outs(%[[TO]] : tensor<1x2x1x32xf32>)
+// CHECK: %[[R1:.*]] = tensor.insert_slice %[[TOP]] into %[[E]][0, 0, 0, 0] [1, 2, 1, 32]
+// CHECK: %[[LS:.*]] = tensor.extract_slice %[[X]][0, 0, 0, 0] [1, 2, 8, 1] [1, 1, 1, 1]
+// CHECK: %[[LP:.*]] = tensor.pad %[[LS]] low[0, 0, 0, 1] high[0, 0, 0, 0]
+// CHECK: } : tensor<1x2x8x1xf32> to tensor<1x2x8x2xf32>
+// CHECK: tensor.extract_slice %[[LP]][0, 0, 0, 0] [1, 2, 7, 1]
+// CHECK: tensor.extract_slice %[[LP]][0, 0, 1, 1] [1, 2, 7, 1]
+// CHECK: %[[LO:.*]] = tensor.extract_slice %[[R1]][0, 0, 1, 0] [1, 2, 7, 1]
+// CHECK: %[[LEFT:.*]] = linalg.generic {{.*}} outs(%[[LO]] : tensor<1x2x7x1xf32>)
+// CHECK: %[[R2:.*]] = tensor.insert_slice %[[LEFT]] into %[[R1]][0, 0, 1, 0] [1, 2, 7, 1]
+// CHECK: %[[IS:.*]] = tensor.extract_slice %[[X]][0, 0, 0, 0] [1, 2, 8, 32] [1, 1, 1, 1]
+// CHECK: %[[I00:.*]] = tensor.extract_slice %[[IS]][0, 0, 0, 0] [1, 2, 7, 31]
+// CHECK: %[[I11:.*]] = tensor.extract_slice %[[IS]][0, 0, 1, 1] [1, 2, 7, 31]
+// CHECK: %[[IO:.*]] = tensor.extract_slice %[[R2]][0, 0, 1, 1] [1, 2, 7, 31]
+// CHECK: %[[IN:.*]] = linalg.generic {{.*}} ins(%[[I00]], %[[I11]], %[[B]] : {{.*}}) outs(%[[IO]] : tensor<1x2x7x31xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[R3:.*]] = tensor.insert_slice %[[IN]] into %[[R2]][0, 0, 1, 1] [1, 2, 7, 31]
+// CHECK-NOT: linalg.copy
+// CHECK: return %[[R3]]
+// NOSPLIT-LABEL: func @window_over_argument
+// NOSPLIT: linalg.copy ins(%arg0 : tensor<1x2x8x32xf32>)
+// NOSPLIT-NOT: tensor.pad
+func.func @window_over_argument(%x: tensor<1x2x8x32xf32>, %b: tensor<2xf32>) -> tensor<1x2x8x32xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %ninf : f32
+  } : tensor<1x2x8x32xf32> to tensor<1x2x9x33xf32>
+  %t00 = tensor.extract_slice %p[0, 0, 0, 0] [1, 2, 8, 32] [1, 1, 1, 1] : tensor<1x2x9x33xf32> to tensor<1x2x8x32xf32>
+  %t11 = tensor.extract_slice %p[0, 0, 1, 1] [1, 2, 8, 32] [1, 1, 1, 1] : tensor<1x2x9x33xf32> to tensor<1x2x8x32xf32>
+  %e = tensor.empty() : tensor<1x2x8x32xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4, #ch, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t00, %t11, %b : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<2xf32>) outs(%e : tensor<1x2x8x32xf32>) {
+  ^bb0(%a: f32, %c: f32, %bias: f32, %out: f32):
+    %m = arith.maximumf %a, %c : f32
+    %s = arith.addf %m, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x8x32xf32>
+  return %r : tensor<1x2x8x32xf32>
+}
+
+// -----
+
+#s2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Stride 2, padding 1 on both sides of a 16x32 input, taps at offsets 0
+// and 2: output rows 1-7 and columns 1-15 read only the source, row 0 and
+// column 0 are the border bands (nothing reads the high padding).
+// CHECK-LABEL: func @stride_two
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 0, 0]
+// CHECK: } : tensor<1x1x2x32xf32> to tensor<1x1x3x33xf32>
+// CHECK: } -> tensor<1x1x1x16xf32>
+// CHECK: tensor.pad %{{.*}} low[0, 0, 0, 1] high[0, 0, 0, 0]
+// CHECK: } : tensor<1x1x15x2xf32> to tensor<1x1x15x3xf32>
+// CHECK: } -> tensor<1x1x7x1xf32>
+// CHECK: %[[IS:.*]] = tensor.extract_slice %arg0[0, 0, 1, 1] [1, 1, 15, 31] [1, 1, 1, 1]
+// CHECK: tensor.extract_slice %[[IS]][0, 0, 0, 0] [1, 1, 13, 29]
+// CHECK: tensor.extract_slice %[[IS]][0, 0, 2, 2] [1, 1, 13, 29]
+// CHECK: } -> tensor<1x1x7x15xf32>
+// CHECK-NOT: tensor.pad
+func.func @stride_two(%x: tensor<1x1x16x32xf32>) -> tensor<1x1x8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x1x16x32xf32> to tensor<1x1x18x34xf32>
+  %t00 = tensor.extract_slice %p[0, 0, 0, 0] [1, 1, 15, 31] [1, 1, 1, 1] : tensor<1x1x18x34xf32> to tensor<1x1x15x31xf32>
+  %t22 = tensor.extract_slice %p[0, 0, 2, 2] [1, 1, 15, 31] [1, 1, 1, 1] : tensor<1x1x18x34xf32> to tensor<1x1x15x31xf32>
+  %e = tensor.empty() : tensor<1x1x8x16xf32>
+  %r = linalg.generic {indexing_maps = [#s2, #s2, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t00, %t22 : tensor<1x1x15x31xf32>, tensor<1x1x15x31xf32>) outs(%e : tensor<1x1x8x16xf32>) {
+  ^bb0(%a: f32, %c: f32, %out: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x8x16xf32>
+  return %r : tensor<1x1x8x16xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Not split: the pad is also returned (its only readers are not one
+// generic's taps), and rows narrower than split-min-row (8 outputs): both
+// pads become copies.
+// CHECK-LABEL: func @windows_not_split
+// CHECK: linalg.copy ins(%arg0 : tensor<1x2x8x32xf32>)
+// CHECK: linalg.copy ins(%arg1 : tensor<1x2x8x8xf32>)
+func.func @windows_not_split(%x: tensor<1x2x8x32xf32>, %y: tensor<1x2x8x8xf32>) -> (tensor<1x2x8x32xf32>, tensor<1x2x9x33xf32>, tensor<1x2x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x8x32xf32> to tensor<1x2x9x33xf32>
+  %t00 = tensor.extract_slice %p[0, 0, 0, 0] [1, 2, 8, 32] [1, 1, 1, 1] : tensor<1x2x9x33xf32> to tensor<1x2x8x32xf32>
+  %e = tensor.empty() : tensor<1x2x8x32xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t00 : tensor<1x2x8x32xf32>) outs(%e : tensor<1x2x8x32xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x2x8x32xf32>
+  %q = tensor.pad %y low[0, 0, 1, 1] high[0, 0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x8x8xf32> to tensor<1x2x9x9xf32>
+  %u00 = tensor.extract_slice %q[0, 0, 0, 0] [1, 2, 8, 8] [1, 1, 1, 1] : tensor<1x2x9x9xf32> to tensor<1x2x8x8xf32>
+  %u11 = tensor.extract_slice %q[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1] : tensor<1x2x9x9xf32> to tensor<1x2x8x8xf32>
+  %f = tensor.empty() : tensor<1x2x8x8xf32>
+  %s = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%u00, %u11 : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) outs(%f : tensor<1x2x8x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %out: f32):
+    %m = arith.addf %a, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x8x8xf32>
+  return %r, %p, %s : tensor<1x2x8x32xf32>, tensor<1x2x9x33xf32>, tensor<1x2x8x8xf32>
 }
