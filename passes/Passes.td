@@ -387,6 +387,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "Pack a convolution's B slivers straight from its (padded) "
            "images, so that its im2col matrix is never written (off: the "
            "im2col copy writes the matrix and the packing copies it again)">,
+    Option<"deinterleaveStride2", "deinterleave-stride2", "bool", "true",
+           "With pack-im2col, read a stride-2 convolution's rows as "
+           "contiguous loads twice as wide and keep their even lanes (off: "
+           "one gather per output row, as for strides of 3 and more)">,
   ];
 }
 

@@ -345,11 +345,6 @@ LogicalResult applySchedule(ModuleOp module, StringRef body) {
                                                 transform::TransformOptions());
 }
 
-/// Whether pack-im2col reads a stride-2 convolution's sliver rows as
-/// contiguous loads twice as wide and keeps their even lanes (packFromImages)
-/// instead of one gather per output row; `pack-im2col=false` turns it off
-/// with the rest of the reads from images.
-constexpr bool kDeinterleaveStride2 = true;
 
 /// The tags packBlock gives the ops it makes.
 struct PackTags {
@@ -858,7 +853,7 @@ struct TileAndVectorizePass
       for (auto &[op, tag] : toPack)
         if (tag == id)
           packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col,
-                    kDeinterleaveStride2);
+                    deinterleaveStride2);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {

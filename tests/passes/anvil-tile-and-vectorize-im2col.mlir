@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="pack-im2col=false" | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="deinterleave-stride2=false" | FileCheck %s --check-prefix=GATHER
 
 #im2col = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
 #id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
@@ -58,6 +59,10 @@ func.func @conv3x3_from_image(%image: tensor<1x8x28x28xf32>, %w: tensor<32x72xf3
 // OFF: linalg.generic
 // OFF-NOT: vector.shuffle
 // OFF-NOT: tensor<9248xf32>
+// With deinterleave-stride2=false, stride 2 gathers like stride 3.
+// GATHER-LABEL: func @conv_stride2_deinterleaves
+// GATHER: vector.gather {{.*}} : tensor<9248xf32>, vector<32xi32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// GATHER-NOT: vector.shuffle
 func.func @conv_stride2_deinterleaves(%image: tensor<1x8x34x34xf32>, %w: tensor<32x72xf32>) -> tensor<32x256xf32> {
   %cst = arith.constant 0.000000e+00 : f32
   %2 = tensor.empty() : tensor<8x3x3x1x16x16xf32>
