@@ -14,6 +14,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -211,15 +212,25 @@ static ArrayRef<int64_t> arrayOr(DenseI64ArrayAttr attr,
 }
 static constexpr int64_t kOnes[] = {1, 1};
 
-/// The parser also infers before it checks that required attributes are
-/// present, and generated adaptors assume they are: check them first.
-static LogicalResult requireAttr(std::optional<Location> loc,
-                                 DictionaryAttr attrs, StringRef name) {
-  if (attrs && attrs.get(name))
-    return success();
-  return emitOptionalError(loc, "needs the `", name, "` attribute");
-}
 static constexpr int64_t kZeroPads[] = {0, 0, 0, 0};
+
+namespace mlir::anvil {
+/// Checks an op's attributes (`adaptor.verify`: required ones present, each
+/// of its declared kind) before its inferReturnTypes reads them through the
+/// adaptor's unchecked getters; every op's generated inferReturnTypes calls
+/// this first (Anvil_InferTypeOpAdaptor in AnvilOps.td). Without a location
+/// the check fails quietly, as inference does.
+template <typename OpAdaptor>
+static LogicalResult verifyAttributesForInference(MLIRContext *context,
+                                                  std::optional<Location> loc,
+                                                  OpAdaptor &adaptor) {
+  if (loc)
+    return adaptor.verify(*loc);
+  ScopedDiagnosticHandler quiet(context,
+                                [](Diagnostic &) { return success(); });
+  return adaptor.verify(UnknownLoc::get(context));
+}
+} // namespace mlir::anvil
 
 #define GET_OP_CLASSES
 #include "dialects/AnvilOps.cpp.inc"
@@ -300,8 +311,6 @@ LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
                                            std::optional<Location> loc,
                                            Adaptor adaptor,
                                            SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "value")))
-    return failure();
   types.push_back(adaptor.getValueAttr().getShapedType());
   return success();
 }
@@ -364,8 +373,6 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "to")))
-    return failure();
   types.push_back(input->clone(adaptor.getTo()));
   return success();
 }
@@ -374,9 +381,6 @@ LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
-  // Its value is checked by the verifier (Anvil_ComparePredicateAttr).
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "predicate")))
-    return failure();
   if (failed(inferBroadcastType(loc, adaptor.getLhs().getType(),
                                 adaptor.getRhs().getType(), types)))
     return failure();
@@ -410,8 +414,6 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "classes")))
-    return failure();
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
@@ -491,8 +493,6 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "shape")))
-    return failure();
   ArrayRef<int64_t> shape = adaptor.getShape();
   if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
     return emitOptionalError(loc, "shape ", shapeStr(shape),
@@ -517,8 +517,6 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
                                             SmallVectorImpl<Type> &types) {
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
-    return failure();
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "perm")))
     return failure();
   ArrayRef<int64_t> perm = adaptor.getPerm();
   int64_t rank = input->getRank();
@@ -578,8 +576,6 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   if (failed(first))
     return failure();
   int64_t rank = first->getRank();
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "axis")))
-    return failure();
   int64_t rawAxis = intOr(adaptor.getAxisAttr(), 0);
   FailureOr<int64_t> checked = axisIn(loc, rawAxis, rank);
   if (failed(checked))
@@ -645,9 +641,6 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
-  for (StringRef name : {"starts", "ends", "steps"})
-    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
-      return failure();
   auto shape = sliceShape(loc, input->getShape(), adaptor.getStarts(),
                           adaptor.getEnds(), adaptor.getSteps());
   if (failed(shape))
@@ -663,9 +656,6 @@ LogicalResult SliceGradOp::inferReturnTypes(MLIRContext *,
   auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
   if (failed(grad))
     return failure();
-  for (StringRef name : {"input_shape", "starts", "ends", "steps"})
-    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
-      return failure();
   ArrayRef<int64_t> input = adaptor.getInputShape();
   if (llvm::any_of(input, [](int64_t d) { return d < 0; }))
     return emitOptionalError(loc, "input_shape ", shapeStr(input),
@@ -731,9 +721,6 @@ LogicalResult GatherGradOp::inferReturnTypes(MLIRContext *,
                                              std::optional<Location> loc,
                                              Adaptor adaptor,
                                              SmallVectorImpl<Type> &types) {
-  for (StringRef name : {"axis", "axis_size"})
-    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
-      return failure();
   auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
   auto indices = staticTensor(loc, adaptor.getIndices().getType(), "indices");
   if (failed(grad) || failed(indices))
@@ -885,7 +872,6 @@ template <typename PoolOp>
 static LogicalResult
 inferPoolType(std::optional<Location> loc, typename PoolOp::Adaptor adaptor,
               ArrayRef<int64_t> dilations, SmallVectorImpl<Type> &types) {
-  // (The caller has checked that `kernel` is present.)
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   if (failed(input))
     return failure();
@@ -908,8 +894,6 @@ LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
-    return failure();
   return inferPoolType<MaxPool2DOp>(
       loc, adaptor, arrayOr(adaptor.getDilationsAttr(), kOnes), types);
 }
@@ -918,8 +902,6 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
-    return failure();
   return inferPoolType<AvgPool2DOp>(loc, adaptor, kOnes, types);
 }
 
@@ -927,9 +909,6 @@ LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &types) {
-  for (StringRef name : {"input_size", "kernel"})
-    if (failed(requireAttr(loc, adaptor.getAttributes(), name)))
-      return failure();
   auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
   if (failed(grad))
     return failure();
@@ -978,8 +957,6 @@ LogicalResult
 Conv2DGradInputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                     Adaptor adaptor,
                                     SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "input_size")))
-    return failure();
   auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
   auto weight = staticTensor(loc, adaptor.getWeight().getType(), "weight");
   if (failed(grad) || failed(weight))
@@ -998,8 +975,6 @@ LogicalResult
 Conv2DGradFilterOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                      Adaptor adaptor,
                                      SmallVectorImpl<Type> &types) {
-  if (failed(requireAttr(loc, adaptor.getAttributes(), "kernel")))
-    return failure();
   auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
   auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
   if (failed(input) || failed(grad))

@@ -30,10 +30,45 @@ def Anvil_Differentiable
     : DeclareOpInterfaceMethods<Anvil_GradientOpInterface>;
 def Anvil_Indexing : DeclareOpInterfaceMethods<Anvil_IndexingOpInterface>;
 
+// MLIR's InferTypeOpAdaptor, except that the attributes are checked first:
+// the parser infers result types before it verifies the op, and the
+// adaptor's typed getters cast unchecked, so `{axis = i64}` (a type where an
+// integer belongs) would be read as an IntegerAttr. ODS's Adaptor::verify
+// (required attributes present, each of its declared kind) runs before every
+// op's inferReturnTypes, so each of those may trust the getters, and a wrong
+// attribute is an error naming the op and the attribute.
+def Anvil_InferTypeOpAdaptor : TraitList<[
+  DeclareOpInterfaceMethods<InferTypeOpInterface>,
+  NativeOpTrait<"InferTypeOpAdaptor", [],
+    // The declaration of MLIR's InferTypeOpAdaptor, character for character
+    // (the generated header stays the same).
+    [{
+        static ::llvm::LogicalResult
+        inferReturnTypes(::mlir::MLIRContext *context,
+                                std::optional<::mlir::Location> location,
+                                Adaptor adaptor,
+                                ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes);
+      }], [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        ::mlir::ValueRange operands, ::mlir::DictionaryAttr attributes,
+        ::mlir::OpaqueProperties properties, ::mlir::RegionRange regions,
+        ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes) {
+      $cppClass::Adaptor adaptor(operands, attributes, properties, regions);
+      if (::mlir::failed(::mlir::anvil::verifyAttributesForInference(
+              context, location, adaptor)))
+        return ::mlir::failure();
+      return $cppClass::inferReturnTypes(context, location, adaptor,
+                                         inferredReturnTypes);
+    }
+  }]>
+]>;
+
 // Every op infers its result type; most are free of side effects. (Unary ops
-// get inference generated from SameOperandsAndResultType instead.)
+// get inference generated from SameOperandsAndResultType instead; it reads
+// no attributes.)
 class Anvil_InferOp<string mnemonic, list<Trait> traits = []>
-    : Anvil_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)>;
+    : Anvil_Op<mnemonic, !listconcat([Pure, Anvil_InferTypeOpAdaptor], traits)>;
 
 //===----------------------------------------------------------------------===//
 // Parameters and constants
@@ -367,8 +402,6 @@ class Anvil_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
         Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
-      if (failed(requireAttr(loc, adaptor.getAttributes(), "axes")))
-        return ::mlir::failure();
       return inferReduceType(loc, adaptor.getInput().getType(),
                              adaptor.getAxes(), adaptor.getKeepdims(), types);
     }

@@ -172,7 +172,7 @@ func.func @one_hot_classes(%l: tensor<4xi64>) {
 // -----
 
 func.func @one_hot_no_classes(%l: tensor<4xi64>) {
-  // expected-error @+1 {{needs the `classes` attribute}}
+  // expected-error @+1 {{'anvil.one_hot' op requires attribute 'classes'}}
   %0 = anvil.one_hot %l : tensor<4xi64>
   return
 }
@@ -196,7 +196,7 @@ func.func @softmax_axis(%a: tensor<2x3xf32>) {
 // -----
 
 func.func @reduce_no_axes(%a: tensor<2x3xf32>) {
-  // expected-error @+1 {{needs the `axes` attribute}}
+  // expected-error @+1 {{'anvil.reduce_sum' op requires attribute 'axes'}}
   %0 = anvil.reduce_sum %a : tensor<2x3xf32>
   return
 }
@@ -212,7 +212,7 @@ func.func @reduce_empty_axes(%a: tensor<2x3xf32>) {
 // -----
 
 func.func @slice_no_steps(%a: tensor<4x6xf32>) {
-  // expected-error @+1 {{needs the `steps` attribute}}
+  // expected-error @+1 {{'anvil.slice' op requires attribute 'steps'}}
   %0 = anvil.slice %a {starts = array<i64: 0, 0>, ends = array<i64: 4, 6>} : tensor<4x6xf32>
   return
 }
@@ -244,7 +244,7 @@ func.func @argmax_axis_range(%a: tensor<2x3xf32>) {
 // -----
 
 func.func @reshape_no_shape(%a: tensor<6xf32>) {
-  // expected-error @+1 {{needs the `shape` attribute}}
+  // expected-error @+1 {{'anvil.reshape' op requires attribute 'shape'}}
   %0 = anvil.reshape %a : tensor<6xf32>
   return
 }
@@ -268,7 +268,7 @@ func.func @reshape_count(%a: tensor<6xf32>) {
 // -----
 
 func.func @transpose_no_perm(%a: tensor<2x3xf32>) {
-  // expected-error @+1 {{needs the `perm` attribute}}
+  // expected-error @+1 {{'anvil.transpose' op requires attribute 'perm'}}
   %0 = anvil.transpose %a : tensor<2x3xf32>
   return
 }
@@ -301,7 +301,7 @@ func.func @concat_nothing() {
 // -----
 
 func.func @concat_no_axis(%a: tensor<2x3xf32>) {
-  // expected-error @+1 {{needs the `axis` attribute}}
+  // expected-error @+1 {{'anvil.concat' op requires attribute 'axis'}}
   %0 = anvil.concat %a, %a : tensor<2x3xf32>, tensor<2x3xf32>
   return
 }
@@ -373,7 +373,7 @@ func.func @gather_axis(%a: tensor<4x6xf32>, %i: tensor<2xi64>) {
 // -----
 
 func.func @slice_grad_no_shape(%g: tensor<2x3xf32>) {
-  // expected-error @+1 {{needs the `input_shape` attribute}}
+  // expected-error @+1 {{'anvil.slice_grad' op requires attribute 'input_shape'}}
   %0 = anvil.slice_grad %g {starts = array<i64: 0, 0>, ends = array<i64: 2, 3>, steps = array<i64: 1, 1>} : tensor<2x3xf32>
   return
 }
@@ -405,7 +405,7 @@ func.func @slice_grad_negative_shape(%g: tensor<2x3xf32>) {
 // -----
 
 func.func @gather_grad_no_size(%g: tensor<2x6xf32>, %i: tensor<2xi64>) {
-  // expected-error @+1 {{needs the `axis_size` attribute}}
+  // expected-error @+1 {{'anvil.gather_grad' op requires attribute 'axis_size'}}
   %0 = anvil.gather_grad %g, %i {axis = 0 : i64} : tensor<2x6xf32>, tensor<2xi64>
   return
 }
@@ -501,7 +501,7 @@ func.func @conv_kernel_too_large(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x5x5xf32
 // -----
 
 func.func @conv_grad_input_no_size(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) {
-  // expected-error @+1 {{needs the `input_size` attribute}}
+  // expected-error @+1 {{'anvil.conv2d_grad_input' op requires attribute 'input_size'}}
   %0 = anvil.conv2d_grad_input %dy, %w : tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>
   return
 }
@@ -517,7 +517,7 @@ func.func @conv_grad_input_rank(%dy: tensor<4x4x4xf32>, %w: tensor<4x3x3x3xf32>)
 // -----
 
 func.func @conv_grad_filter_no_kernel(%x: tensor<1x3x6x6xf32>, %dy: tensor<1x4x4x4xf32>) {
-  // expected-error @+1 {{needs the `kernel` attribute}}
+  // expected-error @+1 {{'anvil.conv2d_grad_filter' op requires attribute 'kernel'}}
   %0 = anvil.conv2d_grad_filter %x, %dy : tensor<1x3x6x6xf32>, tensor<1x4x4x4xf32>
   return
 }
@@ -533,7 +533,7 @@ func.func @conv_grad_filter_rank(%x: tensor<1x3x6x6xf32>, %dy: tensor<1x4x4x4xf3
 // -----
 
 func.func @pool_no_kernel(%x: tensor<1x3x8x8xf32>) {
-  // expected-error @+1 {{needs the `kernel` attribute}}
+  // expected-error @+1 {{'anvil.max_pool2d' op requires attribute 'kernel'}}
   %0 = anvil.max_pool2d %x : tensor<1x3x8x8xf32>
   return
 }
@@ -573,7 +573,7 @@ func.func @pool_window_too_large(%x: tensor<1x3x2x8xf32>) {
 // -----
 
 func.func @avg_pool_grad_no_size(%g: tensor<1x3x4x4xf32>) {
-  // expected-error @+1 {{needs the `input_size` attribute}}
+  // expected-error @+1 {{'anvil.avg_pool2d_grad' op requires attribute 'input_size'}}
   %0 = anvil.avg_pool2d_grad %g {kernel = array<i64: 2, 2>} : tensor<1x3x4x4xf32>
   return
 }
@@ -827,5 +827,57 @@ func.func @constant_label_out_of_range(%x: tensor<2x3xf32>) {
   %t = anvil.constant dense<[0, 3]> : tensor<2xi64>
   // expected-error @+1 {{'anvil.nll_loss' op labels (operand #1) position 1 holds 3, outside [0, 3)}}
   %0 = anvil.nll_loss %x, %t : tensor<2x3xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+// The parser infers result types before it verifies the op: each attribute
+// the inference reads is checked (present, of its declared kind) first, for
+// every op (Anvil_InferTypeOpAdaptor). A type where an integer belongs was
+// read as an IntegerAttr before (fuzz/corpus/mlir/regression-concat-axis-type-attr.mlir).
+func.func @concat_axis_is_a_type(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{'anvil.concat' op attribute 'axis' failed to satisfy constraint: 64-bit signless integer attribute}}
+  %0 = anvil.concat %a, %a {axis = i64} : tensor<2x3xf32>, tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @concat_axis_is_a_string(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{'anvil.concat' op attribute 'axis' failed to satisfy constraint: 64-bit signless integer attribute}}
+  %0 = anvil.concat %a, %a {axis = "0"} : tensor<2x3xf32>, tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @argmax_axis_is_a_float(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{'anvil.argmax' op attribute 'axis' failed to satisfy constraint: 64-bit signless integer attribute}}
+  %0 = anvil.argmax %a {axis = 1.0 : f32} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_shape_is_a_dense_tensor(%a: tensor<6xf32>) {
+  // expected-error @+1 {{'anvil.reshape' op attribute 'shape' failed to satisfy constraint: i64 dense array attribute}}
+  %0 = anvil.reshape %a {shape = dense<[2, 3]> : tensor<2xi64>} : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @cast_to_is_an_integer(%a: tensor<6xf32>) {
+  // expected-error @+1 {{'anvil.cast' op attribute 'to' failed to satisfy constraint: any type attribute}}
+  %0 = "anvil.cast"(%a) {to = 3 : i64} : (tensor<6xf32>) -> tensor<6xf64>
+  return
+}
+
+// -----
+
+func.func @constant_value_is_a_type() {
+  // expected-error @+1 {{'anvil.constant' op attribute 'value' failed to satisfy constraint}}
+  %0 = "anvil.constant"() {value = f32} : () -> tensor<2xf32>
   return
 }
