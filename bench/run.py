@@ -504,7 +504,8 @@ def training(args, anvil, tmp):
 
 def epoch_seconds(trainer, threads, epochs, tmp):
     """The median seconds per epoch of `trainer` (--report-json), with libomp's
-    wait policy left to the trainer (KMP_BLOCKTIME=0 unless the user sets one)."""
+    wait policy left to the trainer (--wait-policy auto unless the user sets
+    OMP_WAIT_POLICY or KMP_BLOCKTIME)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("KMP_BLOCKTIME", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
     report = os.path.join(tmp, "report-contention.json")
@@ -527,11 +528,11 @@ def contention(args, anvil, tmp, epochs=3, rounds=3):
              f"`--threads 1`: each cell the median over {rounds} rounds of the median of "
              f"{epochs} epochs, the four measurements taking turns within a round; ratio = "
              "busy / alone; vs 1 thread = busy / busy at `--threads 1` (the issue's figure: "
-             "the default must never be much worse than one thread under contention). Idle "
-             "libomp threads sleep at once (the trainer sets KMP_BLOCKTIME=0 unless "
-             "KMP_BLOCKTIME or OMP_WAIT_POLICY is set), so the busy processes cost about their "
-             "share of the cores (before, spinning threads made an epoch beside 2 busy loops "
-             "take 35-69 s instead of 2.4-5.3 s). "
+             "the default must never be much worse than one thread under contention). The "
+             "trainer's default wait policy (`--wait-policy auto`) lets idle libomp threads "
+             "spin only while its thread is not kept waiting for a core, and sleep at once "
+             "otherwise, so the busy processes cost about their share of the cores (always "
+             "spinning made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s). "
              f"Load average before: {loadavg()}.\n",
              "| threads | alone s/epoch | 2 busy s/epoch | ratio | vs 1 thread |",
              "|---|---|---|---|---|"]
