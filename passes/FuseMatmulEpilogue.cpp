@@ -225,7 +225,8 @@ struct FuseMatmulEpiloguePass
     // Every other operand is read at the image's index where it reads the
     // batch loop d0 (whole where it does not), through a map that survives
     // the collapse to the image's [O, OH*OW] product.
-    ArrayRef<ReassociationIndices> groups = expand.getReassociationIndices();
+    // A copy: getReassociationIndices() returns a temporary vector.
+    SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
     auto readable = [&](AffineMap map) { return collapsible(map, groups); };
     if (!othersReadable(cast<linalg::GenericOp>(user), result, readable))
       return;

@@ -345,7 +345,6 @@ LogicalResult applySchedule(ModuleOp module, StringRef body) {
                                                 transform::TransformOptions());
 }
 
-
 /// The tags packBlock gives the ops it makes.
 struct PackTags {
   IntegerAttr copies, panels, tail;

@@ -33,7 +33,9 @@ std::vector<double> valuesOf(const NpyArray &array) {
 std::vector<int64_t> intsOf(const NpyArray &array) {
   if (array.dtype == DType::I64) {
     std::vector<int64_t> out(array.numElements());
-    std::memcpy(out.data(), array.bytes.data(), array.bytes.size());
+    // An empty tensor's data() may be null, which memcpy may not take.
+    if (!array.bytes.empty())
+      std::memcpy(out.data(), array.bytes.data(), array.bytes.size());
     return out;
   }
   std::vector<int64_t> out;
