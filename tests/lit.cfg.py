@@ -12,5 +12,6 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "unit", "e2e", "Inputs"]
 config.environment["PATH"] = os.pathsep.join(
     [config.anvil_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%python", config.python))
+config.substitutions.append(("%model_link_flags", config.model_link_flags))
 config.substitutions.append(("%examples", os.path.join(config.anvil_src_root, "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "tools", "Inputs")))
