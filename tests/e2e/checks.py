@@ -3,9 +3,12 @@ running a command (output captured as text), one that must succeed, a list of na
 each printed as it is made, whose failures decide the exit status, and the comparison of an
 optimized executable with its off switch's at several thread counts."""
 
+import argparse
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -22,6 +25,23 @@ def must(cmd):
         sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
     return result.stdout
 
+
+
+def anvilc_arg(doc):
+    """The command line of a test that takes only --anvilc PATH: that path."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--anvilc", required=True)
+    return ap.parse_args().anvilc
+
+
+@contextlib.contextmanager
+def model_in_tempdir(text, name):
+    """A temporary folder with `text` written to NAME in it: (folder, path)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        yield tmp, path
 
 class Checks:
     """`check(ok, what)` prints ok/FAIL and what was checked; the failed

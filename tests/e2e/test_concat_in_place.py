@@ -14,14 +14,12 @@ and that the concats' buffers are written in place, the --no-fusion
 executable must match the reference interpreter within 1e-4, and the
 default one at 1, 2 and 3 threads the --no-fusion one within 1e-5 relative.
 """
-import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 
-from checks import Checks, compare_threads, must
+from checks import Checks, compare_threads, must, anvilc_arg, model_in_tempdir
 
 MODEL = """
 module {
@@ -65,41 +63,36 @@ CASES = {
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--anvilc", required=True)
-    args = ap.parse_args()
+    anvilc = anvilc_arg(__doc__)
     rng = np.random.default_rng(11)
     check = Checks()
-    with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, "concat.mlir")
-        with open(model, "w") as f:
-            f.write(MODEL)
+    with model_in_tempdir(MODEL, "concat.mlir") as (tmp, model):
         fused, plain = os.path.join(tmp, "fused"), os.path.join(tmp, "plain")
-        must([args.anvilc, model, "-o", fused])
-        must([args.anvilc, model, "--no-fusion", "-o", plain])
+        must([anvilc, model, "-o", fused])
+        must([anvilc, model, "--no-fusion", "-o", plain])
         # The passes must have applied (so that this test fails if they
         # silently stop): every batch norm, relu and sigmoid after a concat
         # now runs on its inputs (2 + 3 batch norms, not 2), and each
         # concat's buffer is an alloc_tensor its pieces are written into.
-        graph = must([args.anvilc, model, "--compile-to=optimize"])
+        graph = must([anvilc, model, "--compile-to=optimize"])
         check(graph.count("anvil.batch_norm ") == 5 and graph.count("anvil.relu ") == 6 and
               graph.count("anvil.sigmoid ") == 2,
               "batch norms, relus and the sigmoid moved before the concats "
               f"({graph.count('anvil.batch_norm ')} batch norms, "
               f"{graph.count('anvil.relu ')} relus, {graph.count('anvil.sigmoid ')} sigmoids)")
-        backend = must([args.anvilc, model, "--compile-to=backend"])
-        plain_backend = must([args.anvilc, model, "--no-fusion", "--compile-to=backend"])
+        backend = must([anvilc, model, "--compile-to=backend"])
+        plain_backend = must([anvilc, model, "--no-fusion", "--compile-to=backend"])
         check(backend.count("bufferization.alloc_tensor") == 4 and
               "bufferization.alloc_tensor" not in plain_backend,
               "the four concats are written in place "
               f"({backend.count('bufferization.alloc_tensor')} alloc_tensors)")
-        report = must([args.anvilc, model, "--fusion-report", "-o", os.path.join(tmp, "reported")])
+        report = must([anvilc, model, "--fusion-report", "-o", os.path.join(tmp, "reported")])
         for line in ("concat 2x24x12x12: 2 of its 2 inputs computed into it in place",
                      "concat 2x32x12x12: 3 of its 3 inputs computed into it in place",
                      "concat 8x40: 2 of its 2 inputs computed into it in place",
                      "concat 2x16x9x9: 2 of its 4 inputs computed into it in place"):
             check(line in report, f"the fusion report says '{line}'")
-        compare_threads(check, args.anvilc, model, CASES, plain, fused, "--no-fusion", tmp, rng,
+        compare_threads(check, anvilc, model, CASES, plain, fused, "--no-fusion", tmp, rng,
                         rel_tol=1e-5)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")

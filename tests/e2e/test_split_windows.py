@@ -12,14 +12,12 @@ last output reads no high padding. Built with and without the split
 the unsplit one at 1 thread exactly (each piece computes the same values
 the same way), and the reference interpreter's within 1e-4.
 """
-import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 
-from checks import Checks, compare_threads, must
+from checks import Checks, compare_threads, must, anvilc_arg, model_in_tempdir
 
 MODEL = """
 module {
@@ -65,29 +63,24 @@ CASES = {
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--anvilc", required=True)
-    args = ap.parse_args()
+    anvilc = anvilc_arg(__doc__)
     rng = np.random.default_rng(11)
     check = Checks()
-    with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, "windows.mlir")
-        with open(model, "w") as f:
-            f.write(MODEL)
+    with model_in_tempdir(MODEL, "windows.mlir") as (tmp, model):
         split, plain = os.path.join(tmp, "split"), os.path.join(tmp, "plain")
-        must([args.anvilc, model, "-o", split])
-        must([args.anvilc, model, "--no-split-windows", "-o", plain])
+        must([anvilc, model, "-o", split])
+        must([anvilc, model, "--no-split-windows", "-o", plain])
         # Every function's big pad must have been split away (so that this
         # test fails if the option silently stops applying): the unsplit
         # backend copies each pad (linalg.copy), the split one none.
-        backend = must([args.anvilc, model, "--compile-to=backend"])
-        plain_backend = must([args.anvilc, model, "--no-split-windows",
+        backend = must([anvilc, model, "--compile-to=backend"])
+        plain_backend = must([anvilc, model, "--no-split-windows",
                               "--compile-to=backend"])
         check(plain_backend.count("linalg.copy") >= len(CASES) and
               backend.count("linalg.copy") == 0,
               "every pad's copy is gone "
               f"({plain_backend.count('linalg.copy')} -> {backend.count('linalg.copy')} copies)")
-        compare_threads(check, args.anvilc, model, CASES, plain, split, "--no-split-windows",
+        compare_threads(check, anvilc, model, CASES, plain, split, "--no-split-windows",
                         tmp, rng)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")

@@ -10,16 +10,14 @@ takes effect is seen in the voluntary context switches of a --bench run at
 almost never. The user's KMP_BLOCKTIME stands when --wait-policy is not
 given, and --wait-policy overrides it. A bad value is one clear error.
 """
-import argparse
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-from checks import Checks, must, run
+from checks import Checks, must, run, anvilc_arg, model_in_tempdir
 
 MODEL = """
 module {
@@ -44,17 +42,12 @@ def voluntary_switches(cmd, env):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--anvilc", required=True)
-    args = ap.parse_args()
+    anvilc = anvilc_arg(__doc__)
     rng = np.random.default_rng(11)
     check = Checks()
-    with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, "model.mlir")
-        with open(model, "w") as f:
-            f.write(MODEL)
+    with model_in_tempdir(MODEL, "model.mlir") as (tmp, model):
         exe = os.path.join(tmp, "model")
-        must([args.anvilc, model, "-o", exe])
+        must([anvilc, model, "-o", exe])
 
         inputs = []
         for i, shape in enumerate(SHAPES):
@@ -62,7 +55,7 @@ def main():
             np.save(path, rng.uniform(-1.0, 1.0, shape).astype(np.float32))
             inputs += ["--input", path]
         ref = os.path.join(tmp, "ref.npy")
-        must([args.anvilc, "run", "--reference", model, *inputs, "--output", ref])
+        must([anvilc, "run", "--reference", model, *inputs, "--output", ref])
         base = None
         for policy in ("sleep", "spin", "auto"):
             for t in (1, 2, 3):
