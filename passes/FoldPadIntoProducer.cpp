@@ -76,6 +76,16 @@ StringRef cannotFold(tensor::PadOp pad, int64_t minRow) {
   return "";
 }
 
+/// The low and high pad amounts of `pad`, whose pads are constants (the
+/// patterns check that first).
+void staticPads(tensor::PadOp pad, SmallVectorImpl<int64_t> &low,
+                SmallVectorImpl<int64_t> &high) {
+  for (OpFoldResult r : pad.getMixedLowPad())
+    low.push_back(*getConstantIntValue(r));
+  for (OpFoldResult r : pad.getMixedHighPad())
+    high.push_back(*getConstantIntValue(r));
+}
+
 /// The padded tensor `pad` makes, with its border filled with the padding
 /// value and `producer` (which writes a fresh tensor of the pad's source
 /// type) computing the interior in place.
@@ -85,10 +95,7 @@ Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
   RankedTensorType type = pad.getResultType();
   ArrayRef<int64_t> inner = pad.getSourceType().getShape();
   SmallVector<int64_t> low, high;
-  for (OpFoldResult r : pad.getMixedLowPad())
-    low.push_back(*getConstantIntValue(r));
-  for (OpFoldResult r : pad.getMixedHighPad())
-    high.push_back(*getConstantIntValue(r));
+  staticPads(pad, low, high);
   int64_t rank = type.getRank();
   rewriter.setInsertionPoint(producer);
   // (The constant may be defined in the pad's region, or after the
@@ -207,10 +214,7 @@ StringRef cannotSplitWindow(tensor::PadOp pad, int64_t minRow,
   RankedTensorType type = pad.getResultType();
   ArrayRef<int64_t> inner = pad.getSourceType().getShape();
   SmallVector<int64_t> low, high;
-  for (OpFoldResult r : pad.getMixedLowPad())
-    low.push_back(*getConstantIntValue(r));
-  for (OpFoldResult r : pad.getMixedHighPad())
-    high.push_back(*getConstantIntValue(r));
+  staticPads(pad, low, high);
   dims.clear();
   for (int64_t k = 0; k < type.getRank(); ++k)
     if (low[k] != 0 || high[k] != 0)
