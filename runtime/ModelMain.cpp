@@ -58,12 +58,7 @@ void usage(const char *argv0) {
       "one)\n"
       "  --threads N      threads for parallel loops (default: all cores, "
       "or\n                   OMP_NUM_THREADS)\n"
-      "  --wait-policy P  what idle threads do between parallel loops: spin "
-      "(fast on a\n                   quiet machine), sleep (leaves the "
-      "cores to other processes),\n                   auto (the default: "
-      "spin while this process does not wait for\n                   "
-      "cores, else sleep); without it, OMP_WAIT_POLICY or KMP_BLOCKTIME\n"
-      "                   decide when set\n"
+      "%s"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
       "  --weights FILE   the weights file of a model compiled with "
@@ -71,7 +66,7 @@ void usage(const char *argv0) {
       "beside the executable, else\n                   the path given "
       "then); refused when the weights are built in\n"
       "  --list           print the functions and their signatures\n",
-      argv0, argv0, argv0);
+      argv0, argv0, argv0, waitPolicyHelp(19).c_str());
 }
 
 /// "f32[N, 1, 28, 28]": what `spec` takes with any number N of samples.

@@ -202,12 +202,7 @@ void usage(const char *argv0) {
       "  --seed S          the shuffling seed (0 or more; default 0)\n"
       "  --threads N       threads for parallel loops (default: all cores, "
       "or\n                    OMP_NUM_THREADS)\n"
-      "  --wait-policy P   what idle threads do between parallel loops: "
-      "spin (fast on\n                    a quiet machine), sleep (leaves "
-      "the cores to other processes),\n                    auto (the "
-      "default: spin while this process does not wait for\n"
-      "                    cores, else sleep); without it, OMP_WAIT_POLICY "
-      "or KMP_BLOCKTIME\n                    decide when set\n"
+      "%s"
       "  --data DIR        an MNIST-style IDX dataset: "
       "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
       "                    (default %s)\n"
@@ -235,7 +230,7 @@ void usage(const char *argv0) {
       "anvilc gave it, else where anvilc\n                    wrote it)\n"
       "  --export-onnx F   after training, write the model with the trained "
       "weights as ONNX\n",
-      argv0, Options().data.c_str());
+      argv0, waitPolicyHelp(20).c_str(), Options().data.c_str());
 }
 
 /// Reads the command line into `o`; false if it only asked for --help.

@@ -20,6 +20,16 @@ WaitPolicy anvil::parseWaitPolicy(const std::string &option,
               "spin or sleep");
 }
 
+std::string anvil::waitPolicyHelp(int column) {
+  std::string name = "  --wait-policy P", pad(column, ' ');
+  name.resize(std::max<size_t>(column, name.size() + 1), ' ');
+  return name + "what idle threads do between parallel loops: spin (fast on\n" +
+         pad + "a quiet machine), sleep (leaves the cores to other\n" + pad +
+         "processes), auto (the default: spin while this process does\n" + pad +
+         "not wait for cores, else sleep); without it, OMP_WAIT_POLICY\n" +
+         pad + "or KMP_BLOCKTIME decide when set\n";
+}
+
 bool WaitAdvisor::observe(double waitedSeconds, double wallSeconds) {
   if (wallSeconds <= 0)
     return spin; // an empty window tells nothing

@@ -36,6 +36,10 @@ enum class WaitPolicy {
 /// and the choices otherwise.
 WaitPolicy parseWaitPolicy(const std::string &option, const std::string &text);
 
+/// The --help lines of --wait-policy, its text starting at `column` (the
+/// column of the other options' texts), ending in a newline.
+std::string waitPolicyHelp(int column);
+
 /// The decision of the `auto` policy, from one observation per window.
 class WaitAdvisor {
 public:
