@@ -36,7 +36,7 @@ measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
                     [--only zoo,matmul,training,contention,fusion,compile] [--models a,b]
-                    [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S]
+                    [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S] [--rounds R]
   --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
   run of a few minutes). --only replaces just those sections in --out.
 """
@@ -294,26 +294,38 @@ def measure_model(name, anvil, ort, args, tmp, threads_list):
         compiled[b] = exe
     rows = {}
     for t in threads_list:
+        # Per engine and batch, one median per round.
+        times = {(b, e): [] for b in batches for e in ("anvil", "ort", "torch")}
         for b in batches:
             rows[(b, t)] = {}
-        # The three engines one after another at this thread count, so that
-        # they share the machine's state as far as possible.
-        for b, exe in compiled.items():
-            rows[(b, t)]["anvil"] = anvil.bench(exe, runs_for(est[b], args), t)
-        try:
-            cases = ort.run(onnx_path, t, [([b] + export.MODELS[name][1], inputs[b] + ".bin",
-                                            f"{tmp}/{name}.b{b}.ort.bin") for b in batches], args)
-            for b, c in zip(batches, cases):
-                rows[(b, t)]["ort"] = c["median_ms"]
-        except RuntimeError as e:
-            for b in batches:
-                rows[(b, t)]["ort_error"] = str(e)
-        out = json.loads(sh([sys.executable, os.path.join(BENCH, "torch_infer.py"), "--model", name,
-                             "--threads", str(t), "--batches", ",".join(map(str, batches)),
-                             "--out", tmp, "--seconds", str(args.seconds),
-                             "--max-runs", str(args.runs)], threads_env(t)))
-        for b, c in zip(batches, out["cases"]):
-            rows[(b, t)]["torch"] = c["median_ms"]
+        # The three engines one after another at this thread count, in
+        # --rounds alternating rounds: this host's load swings within
+        # minutes (the same binary twice as slow a minute later), so each
+        # engine gets a turn in every phase and a cell is its median round.
+        for _ in range(args.rounds):
+            for b, exe in compiled.items():
+                times[(b, "anvil")].append(anvil.bench(exe, runs_for(est[b], args), t))
+            try:
+                cases = ort.run(onnx_path, t, [([b] + export.MODELS[name][1], inputs[b] + ".bin",
+                                                f"{tmp}/{name}.b{b}.ort.bin") for b in batches],
+                                args)
+                for b, c in zip(batches, cases):
+                    times[(b, "ort")].append(c["median_ms"])
+            except RuntimeError as e:
+                for b in batches:
+                    rows[(b, t)]["ort_error"] = str(e)
+            out = json.loads(sh([sys.executable, os.path.join(BENCH, "torch_infer.py"), "--model",
+                                 name, "--threads", str(t), "--batches", ",".join(map(str, batches)),
+                                 "--out", tmp, "--seconds", str(args.seconds),
+                                 "--max-runs", str(args.runs)], threads_env(t)))
+            for b, c in zip(batches, out["cases"]):
+                times[(b, "torch")].append(c["median_ms"])
+        for (b, engine), values in times.items():
+            # An engine that failed in any round has no cell: a median over
+            # fewer rounds would not be comparable with its neighbours'.
+            if len(values) == args.rounds:
+                rows[(b, t)][engine] = statistics.median(values)
+                rows[(b, t)][engine + "_rounds"] = values
     for b in batches:
         ref = np.load(f"{tmp}/{name}.b{b}.torch.npy")
         a = np.load(compiled[b] + ".out.npy") if b in compiled else None
@@ -381,7 +393,10 @@ def zoo(args, anvil, ort, tmp):
              "batch), each compiled by `anvilc MODEL.onnx --bind batch=B`. Median latency in ms of "
              f"at least {args.min_runs} and at most {args.runs} timed runs (about "
              f"{args.seconds:g} s per measurement) after warm-up (Anvil's: at least 10 runs and "
-             "50 ms; the others': 3 runs). Anvil: the executable's `--bench` loop (in process, zero "
+             "50 ms; the others': 3 runs); the engines take turns, model by model and thread count "
+             f"by thread count, in {args.rounds} rounds, and each cell is the median of its "
+             "rounds' medians (this host's speed swings within minutes). Anvil: the executable's "
+             "`--bench` loop (in process, zero "
              "inputs). ONNX Runtime: CPU execution provider, all graph "
              "optimizations, sequential execution, intra-op threads = threads, called from node "
              "(`bench/ort_bench.js`). PyTorch: eval, inference mode, its own process with OMP and "
@@ -709,7 +724,10 @@ def main():
     ap.add_argument("--threads", default="1,2", help="zoo thread counts (default 1,2)")
     ap.add_argument("--runs", type=int, help="most timed runs per zoo measurement (default 200; --quick 20)")
     ap.add_argument("--min-runs", type=int, help="fewest timed runs per zoo measurement (default 10; --quick 5)")
-    ap.add_argument("--seconds", type=float, help="time per zoo measurement (default 2; --quick 0.5)")
+    ap.add_argument("--seconds", type=float, help="time per zoo measurement (default 1; --quick 0.5)")
+    ap.add_argument("--rounds", type=int,
+                    help="alternating rounds of the engines per zoo model and thread count; a cell "
+                    "is the median round (default 3; --quick 1)")
     ap.add_argument("--min-gflops", type=float, default=20.0,
                     help="refuse when PyTorch's 512^3 matmul is slower at 1 thread (default 20)")
     ap.add_argument("--epochs", type=int, default=5, help="MLP training epochs per run")
@@ -717,7 +735,13 @@ def main():
     args = ap.parse_args()
     args.runs = args.runs or (20 if args.quick else 200)
     args.min_runs = min(args.min_runs or (5 if args.quick else 10), args.runs)
-    args.seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
+    args.seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 1.0)
+    args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    for option, value in (("--rounds", args.rounds), ("--runs", args.runs)):
+        if value < 1:
+            sys.exit(f"bench/run.py: {option} {value}: must be at least 1")
+    if args.seconds <= 0:
+        sys.exit(f"bench/run.py: --seconds {args.seconds:g}: must be more than 0")
     only = args.only.split(",") if args.only else SECTIONS
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
