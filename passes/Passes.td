@@ -391,6 +391,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "With pack-im2col, read a stride-2 convolution's rows as "
            "contiguous loads twice as wide and keep their even lanes (off: "
            "one gather per output row, as for strides of 3 and more)">,
+    Option<"epilogueInPlace", "epilogue-in-place", "bool", "true",
+           "Run a fused epilogue in place: the accumulator starts in the "
+           "block's slice of the result and the epilogue overwrites the "
+           "product there (off: the product and the epilogue each get a "
+           "scratch block, copied out to the result)">,
   ];
 }
 

@@ -100,7 +100,7 @@ private:
   /// Reads operand `i` for `n` outputs from x = `x0` (`staticX0` when it is
   /// a constant), the other loops at `ivs`.
   Value read(OpBuilder &b, Location loc, unsigned i, ValueRange ivs, Value x0,
-             std::optional<int64_t> staticX0, int64_t n);
+             std::optional<int64_t> staticX0, int64_t n, ValueRange outs);
   /// Applies the body to the `n` outputs from x = `x0` and writes them into
   /// `outs`; returns the new output tensors.
   SmallVector<Value> chunk(OpBuilder &b, Location loc, ValueRange ivs, Value x0,
@@ -191,9 +191,14 @@ SmallVector<Value> WindowVectorizer::indices(OpBuilder &b, Location loc,
 
 Value WindowVectorizer::read(OpBuilder &b, Location loc, unsigned i,
                              ValueRange ivs, Value x0,
-                             std::optional<int64_t> staticX0, int64_t n) {
+                             std::optional<int64_t> staticX0, int64_t n,
+                             ValueRange outs) {
   OpOperand &operand = op->getOpOperand(i);
-  Value source = operand.get();
+  // An output the body reads (an epilogue run in place) is read from the
+  // loops' current tensor, which the chunks write: read from the tensor
+  // before the loops, it would need a copy of its own once bufferized.
+  Value source =
+      op.isDpsInit(&operand) ? outs[i - op.getNumDpsInputs()] : operand.get();
   auto type = cast<RankedTensorType>(source.getType());
   Type elt = type.getElementType();
   auto vectorType = VectorType::get({n}, elt);
@@ -239,7 +244,7 @@ SmallVector<Value> WindowVectorizer::chunk(OpBuilder &b, Location loc,
   IRMapping map;
   for (auto [i, arg] : llvm::enumerate(body->getArguments()))
     if (!arg.use_empty())
-      map.map(arg, read(b, loc, i, ivs, x0, staticX0, n));
+      map.map(arg, read(b, loc, i, ivs, x0, staticX0, n, outs));
   auto vectorOf = [&](Type t) { return VectorType::get({n}, t); };
   for (Operation &inner : body->without_terminator()) {
     if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {

@@ -423,3 +423,30 @@ func.func @whole_vector_rows_untouched(%a: tensor<2x5x3x32xf32>) -> tensor<2x5x3
   } -> tensor<2x5x3x32xf32>
   return %r : tensor<2x5x3x32xf32>
 }
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// An epilogue run in place (anvil-tile-and-vectorize's epilogue-in-place)
+// reads its output: each chunk reads the loops' current tensor, the one it
+// then writes, not the tensor from before the loops (which would need a
+// copy of its own once bufferized).
+// CHECK-LABEL: func @reads_its_output
+// CHECK-SAME: (%[[P:[a-z0-9]+]]: tensor<4x196xf32>
+// CHECK: scf.for {{.*}} iter_args(%[[ROWS:.*]] = %[[P]])
+// CHECK: scf.for {{.*}} iter_args(%[[CUR:.*]] = %[[ROWS]])
+// CHECK: vector.transfer_read %[[CUR]]
+// CHECK: arith.maximumf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}}, %[[CUR]]
+// CHECK-NOT: vector.transfer_read %[[P]]
+func.func @reads_its_output(%p: tensor<4x196xf32>) -> tensor<4x196xf32> {
+  %zero = arith.constant 0.0 : f32
+  %r = linalg.generic {indexing_maps = [#id2], iterator_types = ["parallel", "parallel"]}
+      outs(%p : tensor<4x196xf32>) {
+  ^bb0(%out: f32):
+    %0 = arith.maximumf %out, %zero : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x196xf32>
+  return %r : tensor<4x196xf32>
+}

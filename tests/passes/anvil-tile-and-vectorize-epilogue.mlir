@@ -1,0 +1,91 @@
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize="epilogue-in-place=false" | FileCheck %s --check-prefix=OFF
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// The stem's shape (K = 147, one k block): each parallel block's
+// accumulator starts in the block's slice of the result (the forall's
+// shared output), the product accumulates there and the relu overwrites
+// it: a generic with no input whose destination is the product. Without
+// in-place epilogues the relu reads the product and writes a slice of its
+// own, which bufferization turns into two scratch blocks and a copy.
+// CHECK-LABEL: func @stem_relu_in_place
+// CHECK: scf.forall ({{.*}}) in (49) shared_outs(%[[OUT:.*]] = %{{.*}})
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, 256] [1, 1]
+// CHECK: %[[P:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SLICE]]) -> (tensor<64x256xf32>)
+// CHECK: vector.fma
+// CHECK: %[[E:.*]] = linalg.generic {{.*}} outs(%[[P]] : tensor<64x256xf32>)
+// CHECK: arith.maximumf
+// CHECK: tensor.parallel_insert_slice %[[E]] into %[[OUT]]
+// OFF-LABEL: func @stem_relu_in_place
+// OFF: scf.forall
+// OFF: %[[P:.*]] = scf.for
+// OFF: linalg.generic {{.*}} ins(%[[P]] : tensor<64x256xf32>) outs(%{{.*}} : tensor<64x256xf32>)
+func.func @stem_relu_in_place(%a: tensor<64x147xf32>, %b: tensor<147x12544xf32>) -> tensor<64x12544xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x12544xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<64x12544xf32>) -> tensor<64x12544xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x147xf32>, tensor<147x12544xf32>) outs(%c : tensor<64x12544xf32>) -> tensor<64x12544xf32>
+  %e2 = tensor.empty() : tensor<64x12544xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<64x12544xf32>) outs(%e2 : tensor<64x12544xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.maximumf %x, %zero : f32
+    linalg.yield %y : f32
+  } -> tensor<64x12544xf32>
+  return %r : tensor<64x12544xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Several k blocks (K = 576) and a residual add: the bias broadcast starts
+// the accumulator in the result's slice, the k-block loop carries it, and
+// the add + relu read the residual and overwrite the product.
+// CHECK-LABEL: func @k_blocks_residual_in_place
+// CHECK: scf.forall {{.*}} shared_outs(%[[OUT:.*]] = %{{.*}})
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[OUT]]
+// CHECK: %[[START:.*]] = linalg.broadcast ins(%{{.*}} : tensor<64xf32>) outs(%[[SLICE]] : tensor<64x{{.*}}xf32>)
+// CHECK: %[[P:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[START]])
+// CHECK: %[[E:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<64x{{.*}}xf32>) outs(%[[P]] : tensor<64x{{.*}}xf32>)
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK: tensor.parallel_insert_slice %[[E]] into %[[OUT]]
+func.func @k_blocks_residual_in_place(%a: tensor<64x576xf32>, %b: tensor<576x3136xf32>, %bias: tensor<64xf32>, %res: tensor<64x3136xf32>) -> tensor<64x3136xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x3136xf32>
+  %c = linalg.broadcast ins(%bias : tensor<64xf32>) outs(%e : tensor<64x3136xf32>) dimensions = [1]
+  %p = linalg.matmul ins(%a, %b : tensor<64x576xf32>, tensor<576x3136xf32>) outs(%c : tensor<64x3136xf32>) -> tensor<64x3136xf32>
+  %e2 = tensor.empty() : tensor<64x3136xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%p, %res : tensor<64x3136xf32>, tensor<64x3136xf32>) outs(%e2 : tensor<64x3136xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<64x3136xf32>
+  return %r : tensor<64x3136xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Negative: a product too small for parallel blocks keeps its epilogue
+// as a separate loop after it (nothing to run in place).
+// CHECK-LABEL: func @serial_not_in_place
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<16x64xf32>) outs(%{{.*}} : tensor<16x64xf32>)
+// CHECK: arith.maximumf
+func.func @serial_not_in_place(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<16x64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.maximumf %x, %zero : f32
+    linalg.yield %y : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
