@@ -1102,6 +1102,102 @@ LogicalResult DropoutOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// Checks the quantization parameters of `input`: `scale` is an f32 tensor
+/// of rank 0 (per tensor) or rank 1 with one entry per index of the input's
+/// dimension `axis` (per channel), and `zeroPoint` has the scale's shape
+/// (its element type is the caller's to check).
+static LogicalResult checkQuantParams(std::optional<Location> loc,
+                                      RankedTensorType input, Value scale,
+                                      Value zeroPoint, int64_t axis) {
+  auto s = staticTensor(loc, scale.getType(), "scale");
+  auto zp = staticTensor(loc, zeroPoint.getType(), "zero point");
+  if (failed(s) || failed(zp))
+    return failure();
+  if (!s->getElementType().isF32())
+    return emitOptionalError(loc, "scale must be f32, got ",
+                             s->getElementType());
+  if (s->getRank() > 1)
+    return emitOptionalError(
+        loc,
+        "scale must have rank 0 (per tensor) or 1 (per channel), got "
+        "shape ",
+        shapeStr(s->getShape()));
+  if (zp->getShape() != s->getShape())
+    return emitOptionalError(loc, "zero point must have the scale's shape ",
+                             shapeStr(s->getShape()), ", got ",
+                             shapeStr(zp->getShape()));
+  // Rank 0, or one element (ONNX's [1]-shaped scales): per tensor.
+  if (s->getNumElements() == 1)
+    return success();
+  FailureOr<int64_t> a = axisIn(loc, axis, input.getRank());
+  if (failed(a))
+    return failure();
+  if (s->getDimSize(0) != input.getDimSize(*a))
+    return emitOptionalError(loc, "per-channel scale has ", s->getDimSize(0),
+                             " entries, but the input's dimension ", *a,
+                             " (axis) has ", input.getDimSize(*a));
+  return success();
+}
+
+/// Whether `type` is one of the 8-bit quantized element types (i8, ui8).
+static bool isQuantElement(Type type) {
+  auto integer = dyn_cast<IntegerType>(type);
+  return integer && integer.getWidth() == 8 && !integer.isSigned();
+}
+
+LogicalResult QuantizeOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (!input->getElementType().isF32())
+    return emitOptionalError(loc, "input must be f32, got ",
+                             input->getElementType());
+  if (failed(checkQuantParams(loc, *input, adaptor.getScale(),
+                              adaptor.getZeroPoint(),
+                              intOr(adaptor.getAxisAttr(), 1))))
+    return failure();
+  Type element =
+      cast<RankedTensorType>(adaptor.getZeroPoint().getType()).getElementType();
+  if (!isQuantElement(element))
+    return emitOptionalError(
+        loc, "zero point must be i8 or ui8 (it sets the result's type), got ",
+        element);
+  types.push_back(input->clone(element));
+  return success();
+}
+
+LogicalResult DequantizeOp::inferReturnTypes(MLIRContext *context,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  Type element = input->getElementType();
+  if (!isQuantElement(element) && !element.isSignlessInteger(32))
+    return emitOptionalError(loc, "input must be i8, ui8 or i32, got ",
+                             element);
+  if (failed(checkQuantParams(loc, *input, adaptor.getScale(),
+                              adaptor.getZeroPoint(),
+                              intOr(adaptor.getAxisAttr(), 1))))
+    return failure();
+  // An i32 zero point (an importer's 0 for a uint8 input, which has no
+  // constants) fits every input type.
+  auto zp = cast<RankedTensorType>(adaptor.getZeroPoint().getType());
+  if (!zp.getElementType().isSignlessInteger(32) &&
+      failed(sameElementType(loc, *input, zp, "input", "zero point")))
+    return failure();
+  types.push_back(input->clone(Float32Type::get(context)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

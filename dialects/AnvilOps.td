@@ -893,6 +893,72 @@ def Anvil_DropoutOp : Anvil_InferOp<"dropout", [Anvil_Differentiable]> {
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+// The 8-bit quantized element types: signed (weights, symmetric) and
+// unsigned (activations, with a zero point), as in ONNX.
+def Anvil_QuantTensor : StaticShapeTensorOf<[I8, UI8]>;
+// What dequantize reads: an 8-bit quantized tensor, or an i32 accumulator
+// (a quantized bias, or the result of an integer matmul).
+def Anvil_DequantInputTensor : StaticShapeTensorOf<[I8, UI8, I32]>;
+def Anvil_F32Tensor : StaticShapeTensorOf<[F32]>;
+
+def Anvil_QuantizeOp : Anvil_InferOp<"quantize"> {
+  let summary = "quantize f32 to 8-bit integers (ONNX QuantizeLinear)";
+  let description = [{
+    `saturate(roundeven(x / scale) + zero_point)` for every element: the
+    quotient rounds half to even, and the sum saturates to the range of the
+    zero point's element type (`i8`: -128..127, `ui8`: 0..255), which is the
+    result's element type. `scale` (f32) and `zero_point` have the same
+    shape: rank 0 quantizes per tensor; rank 1 per channel, with one scale
+    per index of the input's dimension `axis` (default 1; negative counts
+    from the end). Scales and zero points are operands, not attributes, so
+    that a computed scale (ONNX allows one) needs no special form; a
+    constant one folds into the kernel like any constant. No gradient: a
+    quantization-aware training step will use a straight-through estimator.
+
+    ```mlir
+    %q = anvil.quantize %x, %s, %zp : tensor<8x16xf32>, tensor<f32>, tensor<ui8>
+    %w = anvil.quantize %f, %ws, %wzp {axis = 0 : i64} : tensor<16x9xf32>, tensor<16xf32>, tensor<16xi8>
+    ```
+  }];
+  let arguments = (ins Anvil_F32Tensor:$input, Anvil_F32Tensor:$scale,
+                   Anvil_QuantTensor:$zero_point,
+                   DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs Anvil_QuantTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $zero_point attr-dict `:` type($input) `,`
+    type($scale) `,` type($zero_point)
+  }];
+}
+
+def Anvil_DequantizeOp : Anvil_InferOp<"dequantize"> {
+  let summary = "dequantize integers to f32 (ONNX DequantizeLinear)";
+  let description = [{
+    `(q - zero_point) * scale` for every element, in f32. `zero_point` has
+    the input's element type (`i8`, `ui8`, or `i32` for an accumulator) and
+    the shape of `scale`: rank 0 per tensor, rank 1 per channel along
+    `axis` (default 1), as in `anvil.quantize`. The difference of 8-bit
+    values is exact in f32, so the product is the only rounding; an `i32`
+    input (ONNX requires its zero point to be 0) also rounds when it becomes
+    f32, beyond 2^24.
+
+    ```mlir
+    %x = anvil.dequantize %q, %s, %zp : tensor<8x16xui8>, tensor<f32>, tensor<ui8>
+    ```
+  }];
+  let arguments = (ins Anvil_DequantInputTensor:$input, Anvil_F32Tensor:$scale,
+                   Anvil_DequantInputTensor:$zero_point,
+                   DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs Anvil_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $zero_point attr-dict `:` type($input) `,`
+    type($scale) `,` type($zero_point)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

@@ -13,7 +13,11 @@ Type mlir::anvil::mlirTypeOf(::anvil::DType dtype, MLIRContext &context) {
   if (info.isFloat)
     return info.mlirBits == 32 ? Type(Float32Type::get(&context))
                                : Type(Float64Type::get(&context));
-  return IntegerType::get(&context, info.mlirBits);
+  // uint8 alone is unsigned: the table's one type whose bits are read
+  // differently from the signless integer of its width.
+  return IntegerType::get(&context, info.mlirBits,
+                          dtype == ::anvil::DType::U8 ? IntegerType::Unsigned
+                                                      : IntegerType::Signless);
 }
 
 std::optional<::anvil::DType> mlir::anvil::dtypeOf(Type type) {

@@ -84,10 +84,20 @@ struct AutodiffPass : mlir::anvil::impl::AutodiffPassBase<AutodiffPass> {
         params[param.getName()].push_back(param.getResult());
         continue;
       }
+      bool reached = llvm::any_of(op.getOperands(),
+                                  [&](Value v) { return active.contains(v); });
+      // Quantization is piecewise constant too, but a zero gradient there
+      // would silently stop training; it waits for the straight-through
+      // estimator of quantization-aware training.
+      if (reached && isa<QuantizeOp>(op)) {
+        op.emitError("has no gradient yet (quantization-aware training "
+                     "will bring one), and a trainable parameter flows "
+                     "into it; freeze the parameters before it (--freeze)");
+        return signalPassFailure();
+      }
       // Integer and boolean results (a cast to integers, a mask) are
       // piecewise constant: nothing differentiable flows through them.
-      if (llvm::any_of(op.getOperands(),
-                       [&](Value v) { return active.contains(v); }))
+      if (reached)
         for (Value r : op.getResults())
           if (isFloatTensor(r))
             active.insert(r);

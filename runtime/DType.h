@@ -44,9 +44,10 @@ struct DTypeInfo {
   const char *cType;
   /// onnx.TensorProto.DataType (onnx.proto; TensorProto.cpp checks them).
   int onnxType;
-  /// The MLIR element type: a float (f32, f64) or signless integer (i64 ..
-  /// i1) of `mlirBits` bits; 0 bits when compiled code has none (uint8 data
-  /// is read and written, not computed on).
+  /// The MLIR element type: a float (f32, f64) or integer (i64 .. i1) of
+  /// `mlirBits` bits, signless except uint8, which is MLIR's `ui8` (only the
+  /// quantization ops take it; arithmetic stays signless); 0 bits when
+  /// compiled code has none.
   bool isFloat;
   unsigned mlirBits;
 };
@@ -57,7 +58,7 @@ inline constexpr DTypeInfo kDTypes[] = {
     {DType::I64, "i64", 8, "<i8", 2, "int64_t", 7, false, 64},
     {DType::I32, "i32", 4, "<i4", 3, "int32_t", 6, false, 32},
     {DType::I8, "i8", 1, "|i1", 4, "int8_t", 3, false, 8},
-    {DType::U8, "u8", 1, "|u1", 5, "uint8_t", 2, false, 0},
+    {DType::U8, "u8", 1, "|u1", 5, "uint8_t", 2, false, 8},
     {DType::Bool, "bool", 1, "|b1", 6, "bool", 9, false, 1},
 };
 

@@ -47,6 +47,7 @@ const Importer::HandlerTable &Importer::handlers() {
     addConstantHandlers(t);
     addReductionHandlers(t);
     addLossHandlers(t);
+    addQuantHandlers(t);
     return t;
   }();
   return table;
@@ -188,7 +189,8 @@ void Importer::checkNodeTypes() {
     if (it == declaredTypes.end())
       return;
     std::optional<DType> dtype = dtypeOfOnnx(it->second);
-    if (!dtype || !mlirTypeOf(*dtype, context))
+    if (!dtype || !mlirTypeOf(*dtype, context) ||
+        (*dtype == DType::U8 && !takesUint8(node->op_type())))
       (void)fail("dtype " + onnxTypeName(it->second) + " is not supported");
   };
   for (const std::string &name : node->input())

@@ -77,18 +77,19 @@ FailureOr<Importer::ConvWindow> Importer::convWindow(Value x, Value w,
   return window;
 }
 
-LogicalResult Importer::conv() {
-  Value x = in(0), w = in(1);
+LogicalResult Importer::conv() { return out(0, convOf(in(0), in(1), in(2))); }
+
+Value Importer::convOf(Value x, Value w, Value bias) {
   if (!x || !w)
-    return failure();
+    return {};
   FailureOr<ConvWindow> window = convWindow(x, w, "convolution");
   if (failed(window))
-    return failure();
+    return {};
   auto [spatial, kernel, strides, dilations] = *window;
   SmallVector<int64_t> pads;
   if (failed(paddingFor(shapeOf(x).drop_front(2), kernel, strides, dilations,
                         pads)))
-    return failure();
+    return {};
   SmallVector<int64_t> xs(shapeOf(x)), ws(shapeOf(w));
   if (spatial == 1) {
     x = reshape(x, {xs[0], xs[1], 1, xs[2]});
@@ -98,8 +99,8 @@ LogicalResult Importer::conv() {
     pads = {0, pads[0], 0, pads[1]};
   }
   SmallVector<Value> operands = {x, w};
-  if (has(2))
-    operands.push_back(in(2));
+  if (bias)
+    operands.push_back(bias);
   Value y =
       make<a::Conv2DOp>(operands, {ints("strides", strides), ints("pads", pads),
                                    ints("dilations", dilations),
@@ -108,7 +109,7 @@ LogicalResult Importer::conv() {
     ArrayRef<int64_t> ys = shapeOf(y);
     y = reshape(y, {ys[0], ys[1], ys[3]});
   }
-  return out(0, y);
+  return y;
 }
 
 LogicalResult Importer::maxPool() { return pool(true); }

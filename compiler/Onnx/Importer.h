@@ -5,10 +5,10 @@
 // node to the handler registered for its op type. Handlers live in one file
 // per op family (ImportElementwise.cpp, ImportMatMul.cpp, ImportConv.cpp,
 // ImportNormalization.cpp, ImportShape.cpp, ImportResize.cpp,
-// ImportConstant.cpp, ImportReduction.cpp, ImportLoss.cpp); each file
-// registers its handlers in its add...Handlers function. The helpers they share
-// (the current node's operands and attributes, building a verified op,
-// recording a problem) are in ImportUtils.cpp. Internal to compiler/Onnx.
+// ImportConstant.cpp, ImportReduction.cpp, ImportLoss.cpp, ImportQuant.cpp);
+// each file registers its handlers in its add...Handlers function. The helpers
+// they share (the current node's operands and attributes, building a verified
+// op, recording a problem) are in ImportUtils.cpp. Internal to compiler/Onnx.
 //
 // Adding an op: declare its handler below, define it in its family's file
 // and add it to that file's table.
@@ -89,6 +89,10 @@ private:
   static void addConstantHandlers(HandlerTable &table);
   static void addReductionHandlers(HandlerTable &table);
   static void addLossHandlers(HandlerTable &table);
+  static void addQuantHandlers(HandlerTable &table);
+  /// Whether op `opType` takes uint8 tensors (the quantized ops); every
+  /// other op computes on signless types only.
+  static bool takesUint8(const std::string &opType);
 
   // Problem recording.
   LogicalResult fail(const std::string &message);
@@ -203,6 +207,9 @@ private:
 
   // ImportConv.cpp
   LogicalResult conv();
+  /// The convolution of the node's attributes over x and w, plus `bias`
+  /// when given (Conv, and the quantized convolutions).
+  Value convOf(Value x, Value w, Value bias);
   LogicalResult maxPool();
   LogicalResult averagePool();
   LogicalResult pool(bool max);
@@ -290,6 +297,38 @@ private:
   LogicalResult reduceMax();
   /// Axes from an attribute, or an input from opset `axesInputSince`.
   template <typename OpT> LogicalResult reduce(int64_t axesInputSince);
+
+  // ImportQuant.cpp
+  LogicalResult quantizeLinear();
+  LogicalResult dequantizeLinear();
+  LogicalResult matMulInteger();
+  LogicalResult qlinearMatMul();
+  LogicalResult convInteger();
+  LogicalResult qlinearConv();
+  /// The scale and zero point of a QuantizeLinear or DequantizeLinear and
+  /// its axis attribute (per channel); a missing zero point is 0 of
+  /// `zeroElement`.
+  struct QuantParams {
+    Value scale, zeroPoint;
+    SmallVector<NamedAttribute> attrs;
+  };
+  FailureOr<QuantParams> quantParams(int scaleInput, int zeroInput,
+                                     Type zeroElement, int64_t rank);
+  /// `q - zeroPoint` (null: an i32 0) as f32, exact; a per-channel zero
+  /// point along `axis`.
+  Value minusZeroPoint(Value q, Value zeroPoint, int64_t axis);
+  /// Fails unless a contraction of `length` 8-bit products sums exactly in
+  /// f32.
+  LogicalResult checkContraction(int64_t length);
+  /// The integer matmul or convolution of the node's operands less their
+  /// zero points, as integral f32.
+  Value integerMatmul(int aInput, int aZero, int bInput, int bZero);
+  Value integerConv(int xInput, int xZero, int wInput, int wZero);
+  /// `acc` requantized: saturate(roundeven(acc * a_scale * w_scale /
+  /// y_scale) + y_zero_point); a per-channel scale along `channelAxis` (1:
+  /// NCHW; -1: the last).
+  Value requantize(Value acc, int aScale, int wScale, int yScale, int yZero,
+                   int64_t channelAxis);
 
   // ImportLoss.cpp
   LogicalResult sce();

@@ -110,10 +110,11 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
           for (APFloat f : dense.getValues<APFloat>())
             data.push_back(f.convertToDouble());
         } else {
-          bool isBool = elt.isInteger(1);
+          // i1 and ui8 read as unsigned, every other integer as signed.
+          bool isUnsigned = elt.isInteger(1) || elt.isUnsignedInteger();
           for (APInt i : dense.getValues<APInt>())
-            data.push_back(isBool ? static_cast<double>(i.getBoolValue())
-                                  : static_cast<double>(i.getSExtValue()));
+            data.push_back(isUnsigned ? static_cast<double>(i.getZExtValue())
+                                      : static_cast<double>(i.getSExtValue()));
         }
         return {Tensor(*a::dtypeOf(elt), toShape(type.getShape()), data)};
       })
@@ -160,6 +161,12 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         if (!to)
           throw Error("cannot cast to this element type");
         return {castTo(in[0], *to)};
+      })
+      .Case([&](a::QuantizeOp q) -> V {
+        return {quantize(in[0], in[1], in[2], q.getAxis())};
+      })
+      .Case([&](a::DequantizeOp d) -> V {
+        return {dequantize(in[0], in[1], in[2], d.getAxis())};
       })
       .Case([&](a::OneHotOp o) -> V {
         Type dtype = o.getDtype() ? *o.getDtype() : Type();

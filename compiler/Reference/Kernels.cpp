@@ -810,6 +810,64 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// The index into per-tensor (rank 0) or per-channel (rank 1, along `axis`)
+/// quantization parameters of each element of a tensor of `shape`.
+static std::vector<int64_t> quantChannels(const Shape &shape,
+                                          const Tensor &scale,
+                                          const Tensor &zeroPoint,
+                                          int64_t axis) {
+  require(scale.shape == zeroPoint.shape && scale.rank() <= 1,
+          "quantization parameters of different shapes");
+  std::vector<int64_t> channel(numElements(shape), 0);
+  if (scale.numElements() == 1) // rank 0, or [1]: per tensor
+    return channel;
+  axis = normAxis(axis, static_cast<int64_t>(shape.size()));
+  require(scale.shape[0] == shape[axis], "per-channel size mismatch");
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  for (size_t i = 0; i < channel.size(); ++i)
+    channel[i] = (static_cast<int64_t>(i) / inner) % shape[axis];
+  return channel;
+}
+
+Tensor ref::quantize(const Tensor &x, const Tensor &scale,
+                     const Tensor &zeroPoint, int64_t axis) {
+  DType to = zeroPoint.dtype;
+  require(to == DType::I8 || to == DType::U8, "quantize to i8 or u8 only");
+  double lo = to == DType::I8 ? -128 : 0, hi = to == DType::I8 ? 127 : 255;
+  std::vector<int64_t> channel = quantChannels(x.shape, scale, zeroPoint, axis);
+  Tensor out(to, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    // f32 division, as ONNX's reference and runtimes do: a quotient that
+    // rounds to a tie in f32 must round to even from there.
+    float q = static_cast<float>(x.data[i]) /
+              static_cast<float>(scale.data[channel[i]]);
+    double v = std::nearbyint(q) + zeroPoint.data[channel[i]];
+    // fmax/fmin return the number when the other is NaN: NaN saturates low.
+    out.data[i] = std::fmin(std::fmax(v, lo), hi);
+  }
+  return out;
+}
+
+Tensor ref::dequantize(const Tensor &q, const Tensor &scale,
+                       const Tensor &zeroPoint, int64_t axis) {
+  require(q.dtype == zeroPoint.dtype || zeroPoint.dtype == DType::I32,
+          "zero point of another dtype");
+  std::vector<int64_t> channel = quantChannels(q.shape, scale, zeroPoint, axis);
+  Tensor out(DType::F32, q.shape);
+  for (int64_t i = 0; i < q.numElements(); ++i) {
+    float difference =
+        static_cast<float>(q.data[i] - zeroPoint.data[channel[i]]);
+    out.data[i] = difference * static_cast<float>(scale.data[channel[i]]);
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

@@ -141,6 +141,21 @@ Tensor layerNorm(const Tensor &x, const Tensor &scale, const Tensor &bias,
 std::vector<Tensor> dropout(const Tensor &x, double ratio, bool training,
                             uint64_t seed);
 
+//===--- Quantization (ONNX QuantizeLinear, DequantizeLinear) -------------===//
+
+/// `saturate(roundeven(x / scale) + zeroPoint)` in the zero point's dtype (i8
+/// or u8), the division in f32 as ONNX computes it, so that ties fall where
+/// it puts them; NaN becomes the dtype's minimum. `scale` and `zeroPoint`
+/// have one element (per tensor) or rank 1, one entry per index of `x`'s
+/// dimension `axis` (per channel).
+Tensor quantize(const Tensor &x, const Tensor &scale, const Tensor &zeroPoint,
+                int64_t axis);
+/// `(q - zeroPoint) * scale` as f32 (the product rounded once), with the
+/// per-tensor or per-channel parameters of quantize; the zero point has
+/// q's dtype or i32.
+Tensor dequantize(const Tensor &q, const Tensor &scale, const Tensor &zeroPoint,
+                  int64_t axis);
+
 //===--- Losses -----------------------------------------------------------===//
 
 /// `reduction` says whether the losses are averaged, summed or kept apart.

@@ -881,3 +881,83 @@ func.func @constant_value_is_a_type() {
   %0 = "anvil.constant"() {value = f32} : () -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @quantize_f64(%x: tensor<3xf64>, %s: tensor<f32>, %z: tensor<ui8>) {
+  // expected-error @+1 {{input must be f32, got 'f64'}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3xf64>, tensor<f32>, tensor<ui8>
+  return
+}
+
+// -----
+
+func.func @quantize_to_i32(%x: tensor<3xf32>, %s: tensor<f32>, %z: tensor<i32>) {
+  // expected-error @+1 {{zero point must be i8 or ui8 (it sets the result's type), got 'i32'}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3xf32>, tensor<f32>, tensor<i32>
+  return
+}
+
+// -----
+
+func.func @quantize_f64_scale(%x: tensor<3xf32>, %s: tensor<f64>, %z: tensor<i8>) {
+  // expected-error @+1 {{scale must be f32, got 'f64'}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3xf32>, tensor<f64>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @quantize_matrix_scale(%x: tensor<3x2xf32>, %s: tensor<3x2xf32>, %z: tensor<3x2xi8>) {
+  // expected-error @+1 {{scale must have rank 0 (per tensor) or 1 (per channel), got shape [3, 2]}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_zero_point_shape(%x: tensor<3x2xf32>, %s: tensor<2xf32>, %z: tensor<i8>) {
+  // expected-error @+1 {{zero point must have the scale's shape [2], got []}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3x2xf32>, tensor<2xf32>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @quantize_channel_count(%x: tensor<3x2xf32>, %s: tensor<3xf32>, %z: tensor<3xi8>) {
+  // expected-error @+1 {{per-channel scale has 3 entries, but the input's dimension 1 (axis) has 2}}
+  %0 = anvil.quantize %x, %s, %z : tensor<3x2xf32>, tensor<3xf32>, tensor<3xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_axis(%x: tensor<3x2xf32>, %s: tensor<3xf32>, %z: tensor<3xi8>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.quantize %x, %s, %z {axis = 2 : i64} : tensor<3x2xf32>, tensor<3xf32>, tensor<3xi8>
+  return
+}
+
+// -----
+
+func.func @dequantize_f32(%q: tensor<3xf32>, %s: tensor<f32>, %z: tensor<f32>) {
+  // expected-error @+1 {{input must be i8, ui8 or i32, got 'f32'}}
+  %0 = anvil.dequantize %q, %s, %z : tensor<3xf32>, tensor<f32>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @dequantize_mixed(%q: tensor<3xui8>, %s: tensor<f32>, %z: tensor<i8>) {
+  // expected-error @+1 {{input and zero point must have the same element type, got 'ui8' and 'i8'}}
+  %0 = anvil.dequantize %q, %s, %z : tensor<3xui8>, tensor<f32>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @dequantize_channel_count(%q: tensor<4x2xi8>, %s: tensor<2xf32>, %z: tensor<2xi8>) {
+  // expected-error @+1 {{per-channel scale has 2 entries, but the input's dimension 0 (axis) has 4}}
+  %0 = anvil.dequantize %q, %s, %z {axis = 0 : i64} : tensor<4x2xi8>, tensor<2xf32>, tensor<2xi8>
+  return
+}

@@ -238,3 +238,23 @@ func.func @losses(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>, %p: tensor<
   %3 = anvil.mse_loss %p, %p {reduction = "none"} : tensor<4x1xf32>, tensor<4x1xf32>
   return %0, %1, %2, %3 : tensor<f32>, tensor<4xf32>, tensor<f32>, tensor<4x1xf32>
 }
+
+// CHECK-LABEL: func @quantization
+func.func @quantization(%x: tensor<2x3xf32>, %s: tensor<f32>, %zu: tensor<ui8>, %cs: tensor<3xf32>, %cz: tensor<3xi8>, %acc: tensor<2x3xi32>, %z32: tensor<i32>, %s1: tensor<1xf32>, %z1: tensor<1xi8>) -> (tensor<2x3xui8>, tensor<2x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi8>) {
+  // CHECK: anvil.quantize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<f32>, tensor<ui8>
+  %0 = anvil.quantize %x, %s, %zu : tensor<2x3xf32>, tensor<f32>, tensor<ui8>
+  // CHECK: anvil.quantize %{{.*}}, %{{.*}}, %{{.*}} {axis = -1 : i64} : tensor<2x3xf32>, tensor<3xf32>, tensor<3xi8>
+  %1 = anvil.quantize %x, %cs, %cz {axis = -1 : i64} : tensor<2x3xf32>, tensor<3xf32>, tensor<3xi8>
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xui8>, tensor<f32>, tensor<ui8>
+  %2 = anvil.dequantize %0, %s, %zu : tensor<2x3xui8>, tensor<f32>, tensor<ui8>
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xi8>, tensor<3xf32>, tensor<3xi8>
+  %3 = anvil.dequantize %1, %cs, %cz : tensor<2x3xi8>, tensor<3xf32>, tensor<3xi8>
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xi32>, tensor<f32>, tensor<i32>
+  %4 = anvil.dequantize %acc, %s, %z32 : tensor<2x3xi32>, tensor<f32>, tensor<i32>
+  // An i32 zero point fits any input; one element of rank 1 is per tensor.
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xui8>, tensor<f32>, tensor<i32>
+  %5 = anvil.dequantize %0, %s, %z32 : tensor<2x3xui8>, tensor<f32>, tensor<i32>
+  // CHECK: anvil.quantize %{{.*}}, %{{.*}}, %{{.*}} {axis = 0 : i64} : tensor<2x3xf32>, tensor<1xf32>, tensor<1xi8>
+  %6 = anvil.quantize %x, %s1, %z1 {axis = 0 : i64} : tensor<2x3xf32>, tensor<1xf32>, tensor<1xi8>
+  return %0, %1, %2, %3, %4, %5, %6 : tensor<2x3xui8>, tensor<2x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi8>
+}

@@ -59,8 +59,13 @@ TEST(DTypeTest, UnknownSpellingsHaveNoDType) {
   EXPECT_FALSE(dtypeFromOnnx(onnx::TensorProto::FLOAT16));
   mlir::MLIRContext context;
   EXPECT_FALSE(mlir::anvil::dtypeOf(mlir::Float16Type::get(&context)));
+  // uint8 is MLIR's ui8 (the quantization ops' type); explicitly signed
+  // integers are nothing of the table.
+  EXPECT_EQ(mlir::anvil::dtypeOf(mlir::IntegerType::get(
+                &context, 8, mlir::IntegerType::Unsigned)),
+            DType::U8);
   EXPECT_FALSE(mlir::anvil::dtypeOf(
-      mlir::IntegerType::get(&context, 8, mlir::IntegerType::Unsigned)));
+      mlir::IntegerType::get(&context, 8, mlir::IntegerType::Signed)));
 }
 
 TEST(DTypeTest, OneByteNpyDescriptorsAcceptEitherByteOrderMark) {

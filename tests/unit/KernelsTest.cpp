@@ -1297,3 +1297,94 @@ TEST(ReluGradTest, HandValues) {
 }
 
 } // namespace
+
+//===--- Quantization -----------------------------------------------------===//
+
+namespace {
+Tensor f32(Shape shape, std::vector<double> values) {
+  return make(DType::F32, std::move(shape), std::move(values));
+}
+} // namespace
+
+TEST(QuantizeTest, TiesRoundToEven) {
+  // scale 1, zero point 0: x itself rounded half to even.
+  Tensor x = f32({8}, {2.5, -2.5, 1.5, -1.5, 0.5, -0.5, 3.5, 2.4});
+  Tensor q = quantize(x, f32({}, {1}), make(DType::I8, {}, {0}), 1);
+  EXPECT_EQ(q.dtype, DType::I8);
+  EXPECT_EQ(q.data, (std::vector<double>{2, -2, 2, -2, 0, 0, 4, 2}));
+}
+
+TEST(QuantizeTest, ScaleAndZeroPointThenSaturateI8) {
+  // x / 0.5 = 2x, + zero point 1: 1 -> 3; 100 -> 201 -> 127; -100 -> -199
+  // -> -128; 63 -> 127; -64.5 -> -129 + 1 = -128; NaN -> -128.
+  Tensor x = f32({6}, {1, 100, -100, 63, -64.5, NAN});
+  Tensor q = quantize(x, f32({}, {0.5}), make(DType::I8, {}, {1}), 1);
+  EXPECT_EQ(q.data, (std::vector<double>{3, 127, -128, 127, -128, -128}));
+}
+
+TEST(QuantizeTest, SaturatesU8AtBothEnds) {
+  // zero point 128, scale 2: -300 -> -150 + 128 = -22 -> 0; 300 -> 278 ->
+  // 255; 5 -> 2.5 -> 2 (even) + 128 = 130; -257 -> -128.5 -> -128 -> 0;
+  // 254 -> 127 + 128 = 255.
+  Tensor x = f32({5}, {-300, 300, 5, -257, 254});
+  Tensor q = quantize(x, f32({}, {2}), make(DType::U8, {}, {128}), 1);
+  EXPECT_EQ(q.dtype, DType::U8);
+  EXPECT_EQ(q.data, (std::vector<double>{0, 255, 130, 0, 255}));
+}
+
+TEST(QuantizeTest, DividesInF32) {
+  // 4.1113262f / 0.91362804f is 4.50000003 exactly (f64 rounds it to 5),
+  // but 4.5 in f32, which rounds half to even to 4, as ONNX's numpy
+  // reference (f32 division) and runtimes do.
+  Tensor x = f32({1}, {4.111326217651367f});
+  Tensor q =
+      quantize(x, f32({}, {0.9136280417442322f}), make(DType::U8, {}, {0}), 0);
+  EXPECT_EQ(q.data, (std::vector<double>{4}));
+}
+
+TEST(QuantizeTest, PerChannelAlongAxis) {
+  // [2, 3] along axis 1: scales 1, 2, 4, zero points 0, 10, -10.
+  Tensor x = f32({2, 3}, {4, 4, 4, -8, -8, -8});
+  Tensor q =
+      quantize(x, f32({3}, {1, 2, 4}), make(DType::I8, {3}, {0, 10, -10}), 1);
+  EXPECT_EQ(q.data, (std::vector<double>{4, 12, -9, -8, 6, -12}));
+  // Along axis 0 (one scale per row; the weights' per-output-channel form):
+  // row 0 scale 2, row 1 scale 8, symmetric (zero points 0).
+  Tensor w = quantize(x, f32({2}, {2, 8}), make(DType::I8, {2}, {0, 0}), 0);
+  EXPECT_EQ(w.data, (std::vector<double>{2, 2, 2, -1, -1, -1}));
+}
+
+TEST(DequantizeTest, PerTensorAndPerChannel) {
+  // (q - zp) * scale: (0 - 128) * 0.5 = -64, (255 - 128) * 0.5 = 63.5.
+  Tensor q = make(DType::U8, {3}, {0, 128, 255});
+  Tensor x = dequantize(q, f32({}, {0.5}), make(DType::U8, {}, {128}), 0);
+  EXPECT_EQ(x.dtype, DType::F32);
+  EXPECT_EQ(x.data, (std::vector<double>{-64, 0, 63.5}));
+  // Per channel along axis 0 of [2, 2]: row scales 1 and 0.25, zero points
+  // -1 and 2: (-128 + 1) * 1, (127 + 1) * 1, (-128 - 2) / 4, (127 - 2) / 4.
+  Tensor w = make(DType::I8, {2, 2}, {-128, 127, -128, 127});
+  Tensor y =
+      dequantize(w, f32({2}, {1, 0.25}), make(DType::I8, {2}, {-1, 2}), 0);
+  EXPECT_EQ(y.data, (std::vector<double>{-127, 128, -32.5, 31.25}));
+}
+
+TEST(QuantizeTest, OneElementParametersArePerTensor) {
+  // ONNX's [1]-shaped scale 2 and zero point 1 apply to every element
+  // whatever the axis: 3 / 2 = 1.5 -> 2, + 1 = 3; -3 / 2 -> -2 + 1 = -1.
+  Tensor x = f32({2, 2}, {3, -3, 3, -3});
+  Tensor q = quantize(x, f32({1}, {2}), make(DType::I8, {1}, {1}), 0);
+  EXPECT_EQ(q.data, (std::vector<double>{3, -1, 3, -1}));
+  // And an i32 zero point dequantizes any input: (255 - 0) * 2.
+  Tensor u = make(DType::U8, {1}, {255});
+  Tensor y = dequantize(u, f32({1}, {2}), make(DType::I32, {1}, {0}), 0);
+  EXPECT_EQ(y.data, (std::vector<double>{510}));
+}
+
+TEST(DequantizeTest, I32AccumulatorRoundsOnceToF32) {
+  // 2^24 + 1 is not an f32: the difference rounds (to even, 2^24) before
+  // the product; 3 * 0.1f is rounded once to f32.
+  Tensor acc = make(DType::I32, {2}, {16777217, 3});
+  Tensor x = dequantize(acc, f32({}, {0.1f}), make(DType::I32, {}, {0}), 0);
+  EXPECT_EQ(x.data[0], static_cast<double>(16777216.0f * 0.1f));
+  EXPECT_EQ(x.data[1], static_cast<double>(3.0f * 0.1f));
+}

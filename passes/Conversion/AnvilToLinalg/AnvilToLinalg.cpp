@@ -33,6 +33,8 @@ struct ConvertAnvilToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect, vector::VectorDialect,
                            func::FuncDialect>();
+    // The quantization lowering reads ui8 bits as i8 (Quant.cpp).
+    target.addLegalOp<UnrealizedConversionCastOp>();
     RewritePatternSet patterns(context);
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
@@ -43,6 +45,7 @@ struct ConvertAnvilToLinalgPass
     populateNormalizationToLinalgPatterns(patterns);
     populateShapeToLinalgPatterns(patterns);
     populateLossToLinalgPatterns(patterns);
+    populateQuantToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

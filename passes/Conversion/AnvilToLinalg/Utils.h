@@ -31,6 +31,7 @@ void populateReductionToLinalgPatterns(RewritePatternSet &patterns,
 void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 void populateLossToLinalgPatterns(RewritePatternSet &patterns);
+void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
 
 //===--- Builders ---------------------------------------------------------===//
 

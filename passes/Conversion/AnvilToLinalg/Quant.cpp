@@ -1,0 +1,145 @@
+//===- Quant.cpp - anvil quantize and dequantize -> linalg ----------------===//
+//
+// Each op becomes one parallel `linalg.generic` over its result that reads
+// the scale and zero point of the element's channel (indexing map `(d) ->
+// ()` or `(d) -> (0)` per tensor, `(d) -> (d_axis)` per channel). quantize: f32
+// division (not a multiply by the reciprocal: ONNX divides, and a tie must fall
+// where it puts it), `math.roundeven`, the zero point added, `maxnumf` and
+// `minnumf` to the type's range before the cast (a NaN becomes the
+// minimum, as in the reference). dequantize: the integer difference in i32,
+// then one f32 product. `ui8` is not an arith type: the body reinterprets
+// its bits as `i8` with an unrealized cast, which disappears when both
+// sides become LLVM's i8.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
+
+#include "dialects/AnvilOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// `value` (an integer scalar) with the signless type of its width: ui8
+/// reinterpreted as i8.
+Value signless(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<IntegerType>(value.getType());
+  if (type.isSignless())
+    return value;
+  Type to = b.getIntegerType(type.getWidth());
+  return b.create<UnrealizedConversionCastOp>(loc, to, value).getResult(0);
+}
+
+/// The integer `value` (i8, ui8 or i32) as i32.
+Value toI32(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<IntegerType>(value.getType());
+  Value bits = signless(b, loc, value);
+  if (type.getWidth() == 32)
+    return bits;
+  if (type.isUnsigned())
+    return b.create<arith::ExtUIOp>(loc, b.getI32Type(), bits);
+  return b.create<arith::ExtSIOp>(loc, b.getI32Type(), bits);
+}
+
+/// A generic over `resultType` reading `input` at the point and `scale` and
+/// `zeroPoint` at the point's channel along `axis` (or their only element).
+Value buildQuantGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                        Value input, Value scale, Value zeroPoint, int64_t axis,
+                        ScalarFn body) {
+  MLIRContext *context = b.getContext();
+  int64_t rank = resultType.getRank();
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  // Rank 0: no index; one element of rank 1: index 0; else the channel.
+  auto scaleType = cast<RankedTensorType>(scale.getType());
+  SmallVector<AffineExpr> channel;
+  if (scaleType.getRank() == 1)
+    channel.push_back(scaleType.getNumElements() == 1
+                          ? b.getAffineConstantExpr(0)
+                          : b.getAffineDimExpr(axis));
+  AffineMap params = AffineMap::get(rank, 0, channel, context);
+  SmallVector<AffineMap> maps = {identity, params, params, identity};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, resultType, ValueRange{input, scale, zeroPoint},
+      emptyTensor(b, loc, resultType), maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        nb.create<linalg::YieldOp>(l, body(nb, l, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+/// The dialect's axis (possibly negative) of a rank-`rank` operand.
+int64_t axisOf(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto element = cast<IntegerType>(type.getElementType());
+    bool isUnsigned = element.isUnsigned();
+    double lo = isUnsigned ? 0 : -128, hi = isUnsigned ? 255 : 127;
+    Value y = buildQuantGeneric(
+        rewriter, op.getLoc(), type, adaptor.getInput(), adaptor.getScale(),
+        adaptor.getZeroPoint(), axisOf(op.getAxis(), type.getRank()),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Type f32 = b.getF32Type();
+          Value q = b.create<arith::DivFOp>(loc, args[0], args[1]);
+          Value r = b.create<math::RoundEvenOp>(loc, q);
+          Value zp =
+              b.create<arith::SIToFPOp>(loc, f32, toI32(b, loc, args[2]));
+          Value v = b.create<arith::AddFOp>(loc, r, zp);
+          v = b.create<arith::MaxNumFOp>(loc, v,
+                                         scalarConstant(b, loc, f32, lo));
+          v = b.create<arith::MinNumFOp>(loc, v,
+                                         scalarConstant(b, loc, f32, hi));
+          // In range now: the i32 conversion is exact, the truncation keeps
+          // the low byte, which is the 8-bit value of either signedness.
+          Value i = b.create<arith::FPToSIOp>(loc, b.getI32Type(), v);
+          Value bits = b.create<arith::TruncIOp>(loc, b.getI8Type(), i);
+          if (!isUnsigned)
+            return bits;
+          return b.create<UnrealizedConversionCastOp>(loc, element, bits)
+              .getResult(0);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value y = buildQuantGeneric(
+        rewriter, op.getLoc(), type, adaptor.getInput(), adaptor.getScale(),
+        adaptor.getZeroPoint(), axisOf(op.getAxis(), type.getRank()),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value difference = b.create<arith::SubIOp>(
+              loc, toI32(b, loc, args[0]), toI32(b, loc, args[2]));
+          Value f = b.create<arith::SIToFPOp>(loc, b.getF32Type(), difference);
+          return b.create<arith::MulFOp>(loc, f, args[1]);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::anvil::populateQuantToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<QuantizeLowering, DequantizeLowering>(patterns.getContext());
+}

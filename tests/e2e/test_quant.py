@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""The quantized ONNX ops against numpy, compiled and on the reference.
+
+Each case is a one-node ONNX model (QuantizeLinear, DequantizeLinear,
+MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv) with random data
+plus the edge cases by hand (ties at +-0.5, +-2.5, saturation at both ends of
+i8 and u8, per-channel parameters), run through `anvilc run` compiled and
+with --reference. Both must equal the numpy implementation of the ONNX
+formula below bit for bit: integer outputs exactly, f32 outputs too (each is
+one f32 product of exact operands). A contraction too long for exact f32
+sums must be refused with a message, and so must a missing uint8 zero
+point (no ui8 constants yet). Exits non-zero on any mismatch.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+F32 = np.float32
+RANGE = {np.uint8: (0, 255), np.int8: (-128, 127)}
+ONNX_TYPE = {np.dtype(np.float32): TensorProto.FLOAT,
+             np.dtype(np.uint8): TensorProto.UINT8,
+             np.dtype(np.int8): TensorProto.INT8,
+             np.dtype(np.int32): TensorProto.INT32}
+
+
+def per_channel(p, rank, axis):
+    """A rank-0 or rank-1 parameter shaped to broadcast along `axis`."""
+    p = np.asarray(p)
+    if p.ndim == 0:
+        return p
+    shape = [1] * rank
+    shape[axis] = p.size
+    return p.reshape(shape)
+
+
+def quantize(x, scale, zp, axis=1):
+    lo, hi = RANGE[zp.dtype.type]
+    s = per_channel(scale, x.ndim, axis)
+    z = per_channel(zp, x.ndim, axis).astype(F32)
+    # f32 division, rounding half to even, as ONNX's formula.
+    return np.clip(np.rint(x / s) + z, lo, hi).astype(zp.dtype)
+
+
+def dequantize(q, scale, zp, axis=1):
+    d = q.astype(np.int64) - per_channel(zp, q.ndim, axis).astype(np.int64)
+    return d.astype(F32) * per_channel(scale, q.ndim, axis)
+
+
+def integer_matmul(a, azp, b, bzp):
+    return np.matmul(a.astype(np.int64) - azp, b.astype(np.int64) - bzp)
+
+
+def integer_conv(x, xzp, w, wzp, pads):
+    """NCHW, stride 1: the exact integer convolution of the differences,
+    padded with the zero point (real 0)."""
+    xd = x.astype(np.int64) - xzp
+    wd = w.astype(np.int64) - per_channel(wzp, 4, 0)
+    xd = np.pad(xd, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    n, c, h, wid = xd.shape
+    m, _, kh, kw = wd.shape
+    out = np.zeros((n, m, h - kh + 1, wid - kw + 1), np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xd[:, :, i:i + out.shape[2], j:j + out.shape[3]]
+            out += np.einsum("nchw,mc->nmhw", patch, wd[:, :, i, j])
+    return out
+
+
+def requantize(acc, multiplier, yzp):
+    real = acc.astype(F32) * multiplier
+    lo, hi = RANGE[yzp.dtype.type]
+    return np.clip(np.rint(real) + F32(yzp), lo, hi).astype(yzp.dtype)
+
+
+def model(op, inputs, out_dtype, out_shape, opset=13, consts=(), **attrs):
+    """A one-node model; the inputs named in `consts` are initializers (an
+    executable takes at most 8 inputs and outputs together)."""
+    names = [n for n, _ in inputs]
+    node = helper.make_node(op, names, ["y"], **attrs)
+    graph = helper.make_graph(
+        [node], op,
+        [helper.make_tensor_value_info(n, ONNX_TYPE[v.dtype], v.shape)
+         for n, v in inputs if n not in consts],
+        [helper.make_tensor_value_info("y", ONNX_TYPE[np.dtype(out_dtype)],
+                                       out_shape)],
+        [numpy_helper.from_array(v, n) for n, v in inputs if n in consts])
+    return helper.make_model(graph,
+                             opset_imports=[helper.make_opsetid("", opset)])
+
+
+def cases(rng):
+    """(name, model, inputs, expected output)."""
+    out = []
+    # Ties and saturation, u8 and i8, per tensor.
+    x = np.array([0.5, -0.5, 1.5, 2.5, -2.5, 3.5, 1e9, -1e9, 127.5, -128.5,
+                  254.6, 0.49999997], F32)
+    for dtype, zp in ((np.uint8, 0), (np.uint8, 128), (np.int8, 0),
+                      (np.int8, -3)):
+        s, z = F32(1.0), np.array(zp, dtype)
+        out.append((f"QuantizeLinear ties {np.dtype(dtype).name} zp {zp}",
+                    [("x", x), ("s", np.array(s)), ("z", z)],
+                    "QuantizeLinear", {}, quantize(x, s, z)))
+    # Random, per channel along axis 1 and along the last axis (negative).
+    x = rng.normal(0, 3, (2, 3, 4)).astype(F32)
+    s = rng.uniform(0.01, 0.2, 3).astype(F32)
+    z = rng.integers(-20, 20, 3).astype(np.int8)
+    out.append(("QuantizeLinear i8 per channel axis 1",
+                [("x", x), ("s", s), ("z", z)], "QuantizeLinear", {},
+                quantize(x, s, z, 1)))
+    s4 = rng.uniform(0.01, 0.2, 4).astype(F32)
+    z4 = rng.integers(0, 255, 4).astype(np.uint8)
+    out.append(("QuantizeLinear u8 per channel axis -1",
+                [("x", x), ("s", s4), ("z", z4)], "QuantizeLinear",
+                {"axis": -1}, quantize(x, s4, z4, 2)))
+    # Dequantize: u8 per tensor, i8 per channel along 0, i32 accumulators.
+    q = rng.integers(0, 256, (3, 5)).astype(np.uint8)
+    out.append(("DequantizeLinear u8",
+                [("q", q), ("s", np.array(F32(0.1))),
+                 ("z", np.array(200, np.uint8))], "DequantizeLinear", {},
+                dequantize(q, F32(0.1), np.array(200, np.uint8))))
+    qi = rng.integers(-128, 128, (3, 5)).astype(np.int8)
+    s3 = rng.uniform(0.01, 1, 3).astype(F32)
+    z3 = np.array([-128, 0, 127], np.int8)
+    out.append(("DequantizeLinear i8 per channel axis 0",
+                [("q", qi), ("s", s3), ("z", z3)], "DequantizeLinear",
+                {"axis": 0}, dequantize(qi, s3, z3, 0)))
+    acc = rng.integers(-100000, 100000, (4,)).astype(np.int32)
+    out.append(("DequantizeLinear i32",
+                [("q", acc), ("s", np.array(F32(0.003)))], "DequantizeLinear",
+                {}, dequantize(acc, F32(0.003), np.array(0, np.int32))))
+    # MatMulInteger u8 x i8, K = 258 (the longest exact contraction), with
+    # the extremes in every product.
+    a = rng.integers(0, 256, (3, 258)).astype(np.uint8)
+    b = rng.integers(-128, 128, (258, 5)).astype(np.int8)
+    a[0, :] = 255
+    b[:, 0] = -128
+    azp, bzp = np.array(0, np.uint8), np.array(127, np.int8)
+    out.append(("MatMulInteger",
+                [("a", a), ("b", b), ("azp", azp), ("bzp", bzp)],
+                "MatMulInteger", {},
+                integer_matmul(a, 0, b, 127).astype(np.int32)))
+    # QLinearMatMul, batched, per-tensor.
+    a = rng.integers(0, 256, (2, 3, 16)).astype(np.uint8)
+    b = rng.integers(0, 256, (2, 16, 4)).astype(np.uint8)
+    sa, sb, sy = F32(0.02), F32(0.03), F32(0.5)
+    za, zb, zy = (np.array(v, np.uint8) for v in (110, 130, 100))
+    mult = F32(sa * sb) / sy
+    out.append(("QLinearMatMul",
+                [("a", a), ("sa", np.array(sa)), ("za", za), ("b", b),
+                 ("sb", np.array(sb)), ("zb", zb), ("sy", np.array(sy)),
+                 ("zy", zy)], "QLinearMatMul", {"consts": ("sa", "sb", "sy")},
+                requantize(integer_matmul(a, 110, b, 130), mult, zy)))
+    # ConvInteger with padding; QLinearConv with per-channel weight scales,
+    # symmetric i8 weights and a bias.
+    x = rng.integers(0, 256, (1, 3, 5, 5)).astype(np.uint8)
+    w = rng.integers(0, 256, (2, 3, 3, 3)).astype(np.uint8)
+    xzp, wzp = np.array(7, np.uint8), np.array(128, np.uint8)
+    out.append(("ConvInteger padded",
+                [("x", x), ("w", w), ("xzp", xzp), ("wzp", wzp)],
+                "ConvInteger", {"pads": [1, 1, 1, 1]},
+                integer_conv(x, 7, w, 128, [1, 1, 1, 1]).astype(np.int32)))
+    wi = rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
+    sw = rng.uniform(0.001, 0.01, 4).astype(F32)
+    zw = np.zeros(4, np.int8)
+    bias = rng.integers(-2000, 2000, 4).astype(np.int32)
+    sx, sy = F32(0.05), F32(0.2)
+    zy = np.array(120, np.uint8)
+    acc = integer_conv(x, 7, wi, zw, [0, 1, 2, 1]) + bias.reshape(1, 4, 1, 1)
+    mult = (sx * sw / sy).astype(F32).reshape(1, 4, 1, 1)
+    out.append(("QLinearConv",
+                [("x", x), ("sx", np.array(sx)), ("xzp", xzp), ("w", wi),
+                 ("sw", sw), ("zw", zw), ("sy", np.array(sy)), ("zy", zy),
+                 ("bias", bias)], "QLinearConv",
+                {"pads": [0, 1, 2, 1],
+                 "consts": ("sx", "sw", "zw", "sy", "bias")},
+                requantize(acc, mult, zy)))
+    return out
+
+
+def run(anvilc, path, inputs, out_dir, reference):
+    files = []
+    for name, value in inputs:
+        f = os.path.join(out_dir, name + ".pb")
+        with open(f, "wb") as fh:
+            fh.write(numpy_helper.from_array(value, name).SerializeToString())
+        files.append(f)
+    res = os.path.join(out_dir, "ref" if reference else "out")
+    os.makedirs(res, exist_ok=True)
+    cmd = [anvilc, "run"] + (["--reference"] if reference else []) + [
+        path, "--inputs", ",".join(files), "--outputs", res]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, p.stderr.strip()
+    t = onnx.TensorProto()
+    with open(os.path.join(res, "output_0.pb"), "rb") as fh:
+        t.ParseFromString(fh.read())
+    return numpy_helper.to_array(t), ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--anvilc", required=True)
+    args = ap.parse_args()
+    rng = np.random.default_rng(11)
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (name, inputs, op, attrs, want) in enumerate(cases(rng)):
+            attrs = dict(attrs)
+            opset = attrs.pop("opset", 13)
+            consts = attrs.pop("consts", ())
+            m = model(op, inputs, want.dtype, want.shape, opset, consts,
+                      **attrs)
+            inputs = [(n, v) for n, v in inputs if n not in consts]
+            path = os.path.join(tmp, f"case{k}.onnx")
+            onnx.save(m, path)
+            for reference in (False, True):
+                mode = "reference" if reference else "compiled"
+                got, err = run(args.anvilc, path, inputs, tmp, reference)
+                if got is None:
+                    print(f"FAIL {name} ({mode}): {err}")
+                    failures += 1
+                elif got.dtype != want.dtype or not np.array_equal(got, want):
+                    bad = np.argwhere(got != want)[:3].tolist() \
+                        if got.shape == want.shape else "shape"
+                    print(f"FAIL {name} ({mode}): {got.dtype}{got.shape} vs "
+                          f"{want.dtype}{want.shape}, first differences {bad}")
+                    failures += 1
+                else:
+                    print(f"ok   {name} ({mode})")
+        # A contraction of 259 8-bit products may exceed 2^24: refused.
+        a = np.zeros((2, 259), np.uint8)
+        b = np.zeros((259, 2), np.int8)
+        m = model("MatMulInteger", [("a", a), ("b", b)], np.int32, (2, 2))
+        path = os.path.join(tmp, "long.onnx")
+        onnx.save(m, path)
+        p = subprocess.run([args.anvilc, "check", path], capture_output=True,
+                           text=True)
+        if p.returncode == 0 or "longer than f32 sums hold exactly" \
+                not in p.stderr:
+            print(f"FAIL long contraction not refused: {p.stderr.strip()}")
+            failures += 1
+        else:
+            print("ok   long contraction refused")
+        # A uint8 zero point left out would be a ui8 constant: refused.
+        x = np.zeros(3, F32)
+        m = model("QuantizeLinear", [("x", x), ("s", np.array(F32(1)))],
+                  np.uint8, (3,), 10)
+        onnx.save(m, path)
+        p = subprocess.run([args.anvilc, "check", path], capture_output=True,
+                           text=True)
+        if p.returncode == 0 or "a uint8 zero point must be given" \
+                not in p.stderr:
+            print(f"FAIL missing uint8 zero point: {p.stderr.strip()}")
+            failures += 1
+        else:
+            print("ok   missing uint8 zero point refused")
+    print(f"{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
