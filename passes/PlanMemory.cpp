@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -126,6 +127,20 @@ struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
       call->insertOperands(call->getNumOperands(), buffer);
       b.setInsertionPointAfter(call);
       b.create<memref::DeallocOp>(call.getLoc(), buffer);
+      // The copies of its results into the caller's outputs (contiguous
+      // rows) become memref.copy, one memcpy: a loop nest beside a call in
+      // a parallel loop's body would leave the alloca scope OpenMP's
+      // lowering wraps it in with several blocks, which is invalid.
+      for (Value operand : call.getOperands())
+        for (Operation *user : llvm::to_vector(operand.getUsers()))
+          if (auto copy = dyn_cast<linalg::CopyOp>(user);
+              copy && copy->getBlock() == call->getBlock() &&
+              copy.getInputs().front() == operand) {
+            OpBuilder cb(copy);
+            cb.create<memref::CopyOp>(copy.getLoc(), operand,
+                                      copy.getOutputs().front());
+            copy.erase();
+          }
     }
     return arena;
   }

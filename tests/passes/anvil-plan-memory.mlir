@@ -107,7 +107,8 @@ func.func @forall_offset(%out: memref<4x64xf32>) {
 // its arena as a trailing argument (no global), planned before its caller
 // whatever the order; each call allocates that arena just before it, and
 // the caller's plan gives it, like the chunk's input and output buffers, one
-// slot per iteration of the parallel loop.
+// slot per iteration of the parallel loop. The copy of its result into the
+// caller's output becomes one memref.copy (no loop nest beside the call).
 // CHECK-NOT: @__anvil_arena_chunk
 // CHECK: memref.global "private" @__anvil_arena_caller : memref<384xi8>
 // CHECK-LABEL: func @caller
@@ -115,7 +116,9 @@ func.func @forall_offset(%out: memref<4x64xf32>) {
 // CHECK: %[[ARENA:.*]] = memref.get_global @__anvil_arena_caller
 // CHECK: scf.forall (%[[I:.*]]) in (2)
 // CHECK-COUNT-3: memref.view %[[ARENA]]
-// CHECK: func.call @chunk(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<4xf32>, memref<4xf32>, memref<64xi8>) -> ()
+// CHECK: func.call @chunk(%{{.*}}, %[[OUT:.*]], %{{.*}}) : (memref<4xf32>, memref<4xf32>, memref<64xi8>) -> ()
+// CHECK: memref.copy %[[OUT]], %{{.*}} : memref<4xf32> to memref<4xf32, strided<[1], offset: ?>>
+// CHECK-NOT: linalg.copy
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: memref.dealloc
 // CHECK-LABEL: func private @chunk(
@@ -133,7 +136,7 @@ func.func @caller(%x: memref<8xf32>, %y: memref<8xf32>) {
     %out = memref.alloc() : memref<4xf32>
     func.call @chunk(%in, %out) : (memref<4xf32>, memref<4xf32>) -> ()
     %sy = memref.subview %y[%off] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: ?>>
-    memref.copy %out, %sy : memref<4xf32> to memref<4xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%out : memref<4xf32>) outs(%sy : memref<4xf32, strided<[1], offset: ?>>)
     memref.dealloc %in : memref<4xf32>
     memref.dealloc %out : memref<4xf32>
   }
