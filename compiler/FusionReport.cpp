@@ -19,7 +19,10 @@
 // the report names that kernel after the product. A concat says how many
 // of its inputs anvil-write-concat-in-place computes into it (elementwise
 // loops with no other user), which it then neither reads nor writes.
-// Reshapes, flattens, constants and parameters make no kernel.
+// Reshapes, flattens, constants and parameters make no kernel. A public
+// function says whether anvil-split-batch ran its batch as chunks (then the
+// kernels are its chunk function's, per chunk, and the totals count every
+// chunk) or why not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -655,10 +658,19 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
   bool fusion = options.fuseElementwise || options.foldBatchNorm;
   int64_t flops = 0, bytes = 0, notFused = 0;
   for (const KernelReport &k : kernels) {
-    flops += k.flops;
-    bytes += k.bytes;
+    // A chunk function's kernels run once per chunk (anvil-split-batch).
+    int64_t calls = 1;
+    if (auto func = module.lookupSymbol<func::FuncOp>(k.function))
+      if (auto chunks = func->getAttrOfType<IntegerAttr>("anvil.split_chunks"))
+        calls = chunks.getInt();
+    flops += calls * k.flops;
+    bytes += calls * k.bytes;
     notFused += k.notFused.size();
   }
+  std::vector<std::pair<std::string, std::string>> splits;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (auto note = func->getAttrOfType<StringAttr>("anvil.split_batch"))
+      splits.push_back({func.getName().str(), note.getValue().str()});
   if (format == FusionReportFormat::Json) {
     llvm::json::OStream json(os, 2);
     json.object([&] {
@@ -667,6 +679,13 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
       json.attribute("fold_batch_norm", options.foldBatchNorm);
       json.attribute("flops", flops);
       json.attribute("bytes", bytes);
+      json.attributeArray("split_batch", [&] {
+        for (const auto &[function, note] : splits)
+          json.object([&] {
+            json.attribute("function", function);
+            json.attribute("note", note);
+          });
+      });
       json.attributeArray("kernels", [&] {
         for (const KernelReport &k : kernels)
           json.object([&] {
@@ -685,6 +704,8 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
   }
   os << "fusion report: " << kernels.size() << " kernels, graph fusion "
      << (fusion ? "on" : "off (--no-fusion)") << "\n";
+  for (const auto &[function, note] : splits)
+    os << "@" << function << ": " << note << "\n";
   int number = 0;
   for (const KernelReport &k : kernels) {
     os << llvm::formatv("#{0,-3} @{1}: {2}\n", ++number, k.function, k.pattern);

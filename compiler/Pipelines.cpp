@@ -73,6 +73,14 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
   // Executables may run any number of samples through a function that
   // keeps them apart, in chunks of the compiled batch.
   pm.addPass(createMarkBatchPass());
+  // Such a function runs as chunks of its batch, one per thread, the whole
+  // network each: no fork and join per layer, every layer's work whole.
+  // (Not a trainer: its step mixes the samples.)
+  if (!options.train && options.splitBatch > 1) {
+    SplitBatchPassOptions split;
+    split.chunks = options.splitBatch;
+    pm.addPass(createSplitBatchPass(split));
+  }
 }
 
 void mlir::anvil::buildTrainPipeline(OpPassManager &pm,

@@ -82,6 +82,10 @@ struct PipelineOptions {
   /// interior reading the pad's source in place and border bands
   /// (anvil-fold-pad-into-producer's split-windows), not a copy.
   bool splitWindows = true;
+  /// Run a batch whose samples never mix as this many independent chunks,
+  /// one per thread, for the whole function (anvil-split-batch; 1: off).
+  /// Inference only.
+  int64_t splitBatch = 2;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

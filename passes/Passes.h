@@ -49,6 +49,11 @@ inline constexpr llvm::StringLiteral kBatchAttr = "anvil.batch";
 inline constexpr llvm::StringLiteral kInParallelLoopAttr =
     "anvil.in_parallel_loop";
 
+/// Re-batches one function from `old` to `batch` as anvil-set-batch does
+/// (arguments, then each op's inferred result type); anvil-split-batch
+/// uses it on its chunk. Fails with an error naming the op that cannot follow.
+LogicalResult rebatchFunction(func::FuncOp func, int64_t old, int64_t batch);
+
 } // namespace mlir::anvil
 
 #endif // ANVIL_PASSES_PASSES_H

@@ -73,6 +73,61 @@ def MarkBatchPass : Pass<"anvil-mark-batch", "ModuleOp"> {
   ];
 }
 
+def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
+  let summary = "Run a batch as independent chunks, one per thread, for the whole function";
+  let description = [{
+    A public function marked `anvil.batch = B` by anvil-mark-batch (its
+    samples never mix) with B divisible by `chunks` = K > 1 is cloned into a
+    private `@<name>__chunk` re-batched to B/K (anvil-set-batch's rebatching),
+    and its body becomes one `scf.forall` over the K chunks: each calls the
+    chunk function with the whole arguments and its first sample (the chunk
+    slices its B/K samples itself: a slice passed as an argument would lose
+    its offset in the bare-pointer call) and inserts its results into the
+    outputs. With as many threads as chunks each thread
+    runs the whole network on its own samples: no fork and join per layer,
+    and every layer's work whole; the chunk's own parallel loops run on its
+    thread (OpenMP runs nested parallel regions serially). The chunk
+    function gets `anvil.arena_argument`: anvil-plan-memory passes it its
+    arena as an argument, one slot per chunk, since two chunks run it at
+    once. A function is left alone, with the reason in
+    `anvil.split_batch` (the fusion report prints it, as it prints the split),
+    when it is unmarked, B is not a multiple of K, an argument carries
+    indices (anvil-check-indices checks them only in public functions) or
+    the clone cannot be re-batched. Before (K = 2):
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32>
+        attributes {anvil.batch = 8 : i64} {
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32> ... {
+      %0 = tensor.empty() : tensor<8x10xf32>
+      %1 = scf.forall (%i) in (2) shared_outs(%o = %0) -> (tensor<8x10xf32>) {
+        %y = func.call @forward__chunk(%x, %off) : (tensor<8x784xf32>, index) -> tensor<4x10xf32>
+        scf.forall.in_parallel {
+          tensor.parallel_insert_slice %y into %o[%off, 0] [4, 10] [1, 1]
+        }
+      }
+      return %1 : tensor<8x10xf32>
+    }
+    func.func private @forward__chunk(%x: tensor<8x784xf32>, %off: index)
+        -> tensor<4x10xf32>
+        attributes {anvil.arena_argument, anvil.split_chunks = 2 : i64} {
+      %s = tensor.extract_slice %x[%off, 0] [4, 784] [1, 1]
+    ```
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", "2",
+           "How many chunks to split each batch into (1: none)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MaterializeParamsPass : Pass<"anvil-materialize-params", "ModuleOp"> {
   let summary = "Replace every anvil.param by a constant with its values";
   let description = [{

@@ -5,7 +5,11 @@
 // it (uses nested in loops count at their top-level ancestor). Placement is
 // greedy by decreasing size, first fit at 64-byte alignment among buffers
 // whose lifetimes overlap. An alloc inside a top-level scf.forall gets one
-// slot per iteration. See Passes.td.
+// slot per iteration. A function marked `anvil.arena_argument` (the chunk
+// of anvil-split-batch, which several threads run at once) takes its arena
+// as a trailing argument instead of a global; it is planned first, and each
+// call of it allocates the arena just before the call, which the caller's
+// plan then places like any temporary (one slot per chunk). See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -27,6 +32,17 @@ using namespace mlir::anvil;
 namespace {
 
 constexpr int64_t kAlignment = 64;
+constexpr llvm::StringLiteral kArenaArgumentAttr = "anvil.arena_argument";
+
+/// Whether `op` calls a function that takes its arena as an argument: such a
+/// callee keeps no buffer it is given (its results are out-parameters), so
+/// a buffer passed to it lives until the call, like any other use.
+bool callsChunk(Operation *op, ModuleOp module) {
+  auto call = dyn_cast<func::CallOp>(op);
+  auto callee =
+      call ? module.lookupSymbol<func::FuncOp>(call.getCallee()) : nullptr;
+  return callee && callee->hasAttr(kArenaArgumentAttr);
+}
 
 struct Buffer {
   memref::AllocOp alloc;
@@ -51,7 +67,8 @@ Operation *topLevel(Operation *op, Block &block) {
 /// Fills `buffer`'s lifetime end and deallocs; fails if the buffer escapes
 /// through something whose aliasing the planner does not understand.
 LogicalResult analyze(Buffer &buffer, Block &block,
-                      const DenseMap<Operation *, int64_t> &position) {
+                      const DenseMap<Operation *, int64_t> &position,
+                      ModuleOp module) {
   SmallVector<Value> worklist = {buffer.alloc.getResult()};
   while (!worklist.empty()) {
     Value v = worklist.pop_back_val();
@@ -63,7 +80,8 @@ LogicalResult analyze(Buffer &buffer, Block &block,
       }
       // Results are returned through out-parameters, so a buffer that
       // flows into a terminator or a call escapes the plan.
-      if (user->hasTrait<OpTrait::IsTerminator>() || isa<func::CallOp>(user))
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          (isa<func::CallOp>(user) && !callsChunk(user, module)))
         return failure();
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == v)
@@ -81,9 +99,50 @@ LogicalResult analyze(Buffer &buffer, Block &block,
 struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    // Chunks first: their callers place the arenas they allocate for them.
+    SmallVector<func::FuncOp> funcs;
+    for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
-        plan(module, func);
+        funcs.push_back(func);
+    std::stable_partition(funcs.begin(), funcs.end(), [](func::FuncOp func) {
+      return func->hasAttr(kArenaArgumentAttr);
+    });
+    for (func::FuncOp func : funcs)
+      plan(module, func);
+  }
+
+  /// `func`'s arena as a trailing argument, allocated at each call (the
+  /// caller's plan places it) and freed right after.
+  Value arenaArgument(ModuleOp module, func::FuncOp func, MemRefType type) {
+    Block &block = func.getBody().front();
+    Value arena = block.addArgument(type, func.getLoc());
+    func.setType(FunctionType::get(func.getContext(), block.getArgumentTypes(),
+                                   func.getResultTypes()));
+    std::optional<SymbolTable::UseRange> uses = func.getSymbolUses(module);
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = cast<func::CallOp>(use.getUser());
+      OpBuilder b(call);
+      Value buffer = b.create<memref::AllocOp>(call.getLoc(), type,
+                                               b.getI64IntegerAttr(kAlignment));
+      call->insertOperands(call->getNumOperands(), buffer);
+      b.setInsertionPointAfter(call);
+      b.create<memref::DeallocOp>(call.getLoc(), buffer);
+      // The copies of its results into the caller's outputs (contiguous
+      // rows) become memref.copy, one memcpy: a loop nest beside a call in
+      // a parallel loop's body would leave the alloca scope OpenMP's
+      // lowering wraps it in with several blocks, which is invalid.
+      for (Value operand : call.getOperands())
+        for (Operation *user : llvm::to_vector(operand.getUsers()))
+          if (auto copy = dyn_cast<linalg::CopyOp>(user);
+              copy && copy->getBlock() == call->getBlock() &&
+              copy.getInputs().front() == operand) {
+            OpBuilder cb(copy);
+            cb.create<memref::CopyOp>(copy.getLoc(), operand,
+                                      copy.getOutputs().front());
+            copy.erase();
+          }
+    }
+    return arena;
   }
 
   void plan(ModuleOp module, func::FuncOp func) {
@@ -109,7 +168,7 @@ struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
         b.bytes = b.slotBytes * slots;
       }
       b.first = b.last = position[top];
-      if (succeeded(analyze(b, block, position)))
+      if (succeeded(analyze(b, block, position, module)))
         buffers.push_back(std::move(b));
     };
     for (Operation &op : block) {
@@ -171,16 +230,21 @@ struct PlanMemoryPass : mlir::anvil::impl::PlanMemoryPassBase<PlanMemoryPass> {
 
     // The arena, its uses, and the plan as an attribute.
     OpBuilder builder(module.getBodyRegion());
-    builder.setInsertionPointToStart(module.getBody());
     auto arenaType = MemRefType::get({arenaBytes}, builder.getIntegerType(8));
-    std::string name = "__anvil_arena_" + func.getName().str();
-    builder.create<memref::GlobalOp>(
-        func.getLoc(), name, builder.getStringAttr("private"), arenaType,
-        /*initial_value=*/Attribute(), /*constant=*/false,
-        builder.getI64IntegerAttr(kAlignment));
-    builder.setInsertionPointToStart(&block);
-    Value arena =
-        builder.create<memref::GetGlobalOp>(func.getLoc(), arenaType, name);
+    Value arena;
+    if (func->hasAttr(kArenaArgumentAttr)) {
+      arena = arenaArgument(module, func, arenaType);
+    } else {
+      builder.setInsertionPointToStart(module.getBody());
+      std::string name = "__anvil_arena_" + func.getName().str();
+      builder.create<memref::GlobalOp>(
+          func.getLoc(), name, builder.getStringAttr("private"), arenaType,
+          /*initial_value=*/Attribute(), /*constant=*/false,
+          builder.getI64IntegerAttr(kAlignment));
+      builder.setInsertionPointToStart(&block);
+      arena =
+          builder.create<memref::GetGlobalOp>(func.getLoc(), arenaType, name);
+    }
     SmallVector<Attribute> entries;
     for (Buffer &b : buffers) {
       MemRefType type = b.alloc.getType();

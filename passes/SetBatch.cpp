@@ -34,7 +34,10 @@ Type rebatched(Type type, int64_t old, int64_t batch) {
   return tensor.clone(shape);
 }
 
-LogicalResult rebatch(func::FuncOp func, int64_t old, int64_t batch) {
+} // namespace
+
+LogicalResult mlir::anvil::rebatchFunction(func::FuncOp func, int64_t old,
+                                           int64_t batch) {
   Block &body = func.getBody().front();
   for (BlockArgument arg : body.getArguments())
     arg.setType(rebatched(arg.getType(), old, batch));
@@ -84,6 +87,8 @@ LogicalResult rebatch(func::FuncOp func, int64_t old, int64_t batch) {
   return success();
 }
 
+namespace {
+
 struct SetBatchPass : mlir::anvil::impl::SetBatchPassBase<SetBatchPass> {
   using SetBatchPassBase::SetBatchPassBase;
 
@@ -109,7 +114,7 @@ struct SetBatchPass : mlir::anvil::impl::SetBatchPassBase<SetBatchPass> {
     if (old == batch)
       return;
     for (auto func : module.getOps<func::FuncOp>())
-      if (!func.isExternal() && failed(rebatch(func, old, batch)))
+      if (!func.isExternal() && failed(rebatchFunction(func, old, batch)))
         return signalPassFailure();
   }
 };

@@ -210,6 +210,17 @@ static cl::opt<bool> noSplitWindows(
              "border bands (anvil-fold-pad-into-producer's split-windows), "
              "for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<int64_t> splitBatch(
+    "split-batch",
+    cl::desc("Run a batch whose samples never mix (--list: any batch) as N "
+             "independent chunks of batch/N, one per thread, the whole "
+             "network each: no fork and join per layer (anvil-split-batch; "
+             "1: off). Default 2, for the few-core machines this build "
+             "targets: more chunks than threads cost little, fewer leave "
+             "threads idle in the chunk's own parallel loops. A batch that "
+             "is not a multiple of N is not split (--fusion-report says "
+             "why). A schedule, not a fusion: --no-fusion keeps it"),
+    cl::init(2), cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
     cl::desc("Print where the compile time went: the import, every phase "
@@ -286,6 +297,9 @@ std::string anvilc::typeString(Type type) {
 static std::string libDir;
 
 int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
+  if (splitBatch < 1)
+    return reportError("--split-batch must be >= 1 (1: off), not " +
+                       std::to_string(splitBatch));
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
@@ -295,6 +309,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
   job.options.splitWindows = !noSplitWindows;
+  job.options.splitBatch = splitBatch;
   job.target = {targetTriple, targetCpu, codegenThreads};
   job.libDir = libDir;
   job.modelName = llvm::sys::path::filename(modelPath).str();

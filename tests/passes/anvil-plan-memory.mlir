@@ -100,3 +100,68 @@ func.func @forall_offset(%out: memref<4x64xf32>) {
   }
   return
 }
+
+// -----
+
+// A chunk of anvil-split-batch runs on several threads at once: it takes
+// its arena as a trailing argument (no global), planned before its caller
+// whatever the order; each call allocates that arena just before it, and
+// the caller's plan gives it, like the chunk's input and output buffers, one
+// slot per iteration of the parallel loop. The copy of its result into the
+// caller's output becomes one memref.copy (no loop nest beside the call).
+// CHECK-NOT: @__anvil_arena_chunk
+// CHECK: memref.global "private" @__anvil_arena_caller : memref<384xi8>
+// CHECK-LABEL: func @caller
+// CHECK-SAME: anvil.memory_plan = {arena_bytes = 384 : i64
+// CHECK: %[[ARENA:.*]] = memref.get_global @__anvil_arena_caller
+// CHECK: scf.forall (%[[I:.*]]) in (2)
+// CHECK-COUNT-3: memref.view %[[ARENA]]
+// CHECK: func.call @chunk(%{{.*}}, %[[OUT:.*]], %{{.*}}) : (memref<4xf32>, memref<4xf32>, memref<64xi8>) -> ()
+// CHECK: memref.copy %[[OUT]], %{{.*}} : memref<4xf32> to memref<4xf32, strided<[1], offset: ?>>
+// CHECK-NOT: linalg.copy
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.dealloc
+// CHECK-LABEL: func private @chunk(
+// CHECK-SAME: %[[ARG:[^:]*]]: memref<64xi8>)
+// CHECK-SAME: anvil.memory_plan = {arena_bytes = 64 : i64
+// CHECK: memref.view %[[ARG]][%{{.*}}][] : memref<64xi8> to memref<4xf32>
+// CHECK-NOT: memref.alloc
+func.func @caller(%x: memref<8xf32>, %y: memref<8xf32>) {
+  scf.forall (%i) in (2) {
+    %c4 = arith.constant 4 : index
+    %off = arith.muli %i, %c4 : index
+    %sx = memref.subview %x[%off] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: ?>>
+    %in = memref.alloc() : memref<4xf32>
+    memref.copy %sx, %in : memref<4xf32, strided<[1], offset: ?>> to memref<4xf32>
+    %out = memref.alloc() : memref<4xf32>
+    func.call @chunk(%in, %out) : (memref<4xf32>, memref<4xf32>) -> ()
+    %sy = memref.subview %y[%off] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%out : memref<4xf32>) outs(%sy : memref<4xf32, strided<[1], offset: ?>>)
+    memref.dealloc %in : memref<4xf32>
+    memref.dealloc %out : memref<4xf32>
+  }
+  return
+}
+func.func private @chunk(%x: memref<4xf32>, %y: memref<4xf32>) attributes {anvil.arena_argument} {
+  %a = memref.alloc() : memref<4xf32>
+  memref.copy %x, %a : memref<4xf32> to memref<4xf32>
+  memref.copy %a, %y : memref<4xf32> to memref<4xf32>
+  memref.dealloc %a : memref<4xf32>
+  return
+}
+
+// -----
+
+// Without the attribute a call is an escape: the buffers it is given keep
+// their allocation.
+// CHECK-LABEL: func @plain_call
+// CHECK-NOT: anvil.memory_plan
+// CHECK: memref.alloc() : memref<4xf32>
+func.func @plain_call(%x: memref<4xf32>) {
+  %a = memref.alloc() : memref<4xf32>
+  memref.copy %x, %a : memref<4xf32> to memref<4xf32>
+  func.call @other(%a) : (memref<4xf32>) -> ()
+  memref.dealloc %a : memref<4xf32>
+  return
+}
+func.func private @other(%x: memref<4xf32>)

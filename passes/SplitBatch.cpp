@@ -1,0 +1,195 @@
+//===- SplitBatch.cpp - a batch as independent chunks, one per thread -----===//
+//
+// Splits each public function that anvil-mark-batch proved keeps its samples
+// apart into K chunks of its batch (see Passes.td): a private clone
+// `@<name>__chunk`, re-batched to B/K by anvil-set-batch's rebatchFunction,
+// does the work, and the public function becomes one scf.forall over the
+// chunks that calls the clone (which slices its rows out of the whole
+// arguments) and inserts its results.
+// Expects anvil IR after anvil-mark-batch; leaves the clone marked
+// `anvil.arena_argument` (anvil-plan-memory then gives each chunk its own
+// arena) and every public function `anvil.split_batch` with what was done or
+// why not, for the fusion report.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_SPLITBATCHPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+/// `value`'s type as a ranked tensor leading with `batch`, or null.
+RankedTensorType batched(Type type, int64_t batch) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() == 0 || tensor.getDimSize(0) != batch)
+    return {};
+  return tensor;
+}
+
+/// The rows [offset, offset + rows) of `tensor`'s leading dimension, as the
+/// offsets, sizes and strides of a slice.
+struct Rows {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  Rows(OpBuilder &b, RankedTensorType tensor, Value offset, int64_t rows) {
+    offsets.assign(tensor.getRank(), b.getIndexAttr(0));
+    offsets[0] = offset;
+    for (int64_t d : tensor.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    sizes[0] = b.getIndexAttr(rows);
+    strides.assign(tensor.getRank(), b.getIndexAttr(1));
+  }
+};
+
+/// Makes `chunk` (re-batched to `rows`) take the whole batch's arguments,
+/// of `types`, and the first row of its chunk, and slice its rows itself.
+/// (Sliced by the caller, an argument would be a view at an offset, which
+/// bufferization casts to the callee's contiguous type and the bare-pointer
+/// call convention then passes without its offset.)
+void sliceInside(func::FuncOp chunk, TypeRange types, int64_t rows) {
+  Block &body = chunk.getBody().front();
+  unsigned count = body.getNumArguments();
+  Location loc = chunk.getLoc();
+  SmallVector<BlockArgument> whole;
+  for (Type t : types)
+    whole.push_back(body.addArgument(t, loc));
+  Value offset = body.addArgument(IndexType::get(chunk.getContext()), loc);
+  OpBuilder b = OpBuilder::atBlockBegin(&body);
+  for (unsigned i = 0; i < count; ++i) {
+    BlockArgument arg = body.getArgument(i);
+    Rows r(b, cast<RankedTensorType>(whole[i].getType()), offset, rows);
+    arg.replaceAllUsesWith(b.create<tensor::ExtractSliceOp>(
+        loc, cast<RankedTensorType>(arg.getType()), whole[i], r.offsets,
+        r.sizes, r.strides));
+  }
+  body.eraseArguments(0, count);
+  chunk.setType(FunctionType::get(chunk.getContext(), body.getArgumentTypes(),
+                                  chunk.getResultTypes()));
+}
+
+struct SplitBatchPass : mlir::anvil::impl::SplitBatchPassBase<SplitBatchPass> {
+  using SplitBatchPassBase::SplitBatchPassBase;
+
+  void runOnOperation() override {
+    if (chunks <= 1)
+      return;
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (func.isPrivate() || func.isExternal())
+        continue;
+      std::string note = split(func, symbols);
+      func->setAttr("anvil.split_batch", StringAttr::get(&getContext(), note));
+    }
+  }
+
+  /// Splits `func` and says so, or leaves it alone and says why.
+  std::string split(func::FuncOp func, SymbolTable &symbols) {
+    auto batchAttr = func->getAttrOfType<IntegerAttr>(kBatchAttr);
+    if (!batchAttr)
+      return "not split into chunks: its samples are not proven independent "
+             "(anvil-mark-batch; --explain says why)";
+    int64_t batch = batchAttr.getInt(), k = chunks;
+    if (batch % k != 0)
+      return llvm::formatv("not split into chunks: batch {0} is not a "
+                           "multiple of {1} chunks",
+                           batch, k)
+          .str();
+    // Indices from the caller are range-checked in public functions only
+    // (anvil-check-indices): the ops that read by them stay there.
+    if (func.walk([](IndexingOpInterface) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      return "not split into chunks: it reads by indices, which "
+             "anvil-check-indices checks in public functions only";
+    std::string name = (func.getName() + "__chunk").str();
+    if (symbols.lookup(name))
+      return "not split into chunks: @" + name + " exists already";
+
+    // The chunk: a private clone at batch B/K. Its errors (an op that cannot
+    // follow the batch) only mean no split: keep the first as the reason.
+    int64_t rows = batch / k;
+    func::FuncOp chunk = func.clone();
+    chunk.setName(name);
+    chunk.setPrivate();
+    chunk->removeAttr(kBatchAttr);
+    std::string reason;
+    LogicalResult rebatched = success();
+    {
+      ScopedDiagnosticHandler capture(&getContext(), [&](Diagnostic &d) {
+        if (reason.empty())
+          reason = d.str();
+        return success();
+      });
+      rebatched = rebatchFunction(chunk, batch, rows);
+    }
+    auto allBatched = [&](TypeRange types) {
+      return llvm::all_of(types, [&](Type t) { return batched(t, rows); });
+    };
+    if (failed(rebatched) || !allBatched(chunk.getArgumentTypes()) ||
+        !allBatched(chunk.getResultTypes())) {
+      chunk.erase();
+      return "not split into chunks: " +
+             (reason.empty() ? std::string("an argument or result does not "
+                                           "lead with the batch")
+                             : reason);
+    }
+    sliceInside(chunk, func.getArgumentTypes(), rows);
+    chunk->setAttr("anvil.arena_argument", UnitAttr::get(&getContext()));
+    chunk->setAttr("anvil.split_chunks",
+                   IntegerAttr::get(IntegerType::get(&getContext(), 64), k));
+    symbols.insert(chunk, std::next(Block::iterator(func)));
+
+    // The public function: one forall over the chunks.
+    Block &body = func.getBody().front();
+    Operation *oldReturn = body.getTerminator();
+    SmallVector<Operation *> old;
+    for (Operation &op : body.without_terminator())
+      old.push_back(&op);
+    Location loc = func.getLoc();
+    OpBuilder b(oldReturn);
+    SmallVector<Value> outputs;
+    for (Type t : func.getResultTypes()) {
+      auto tensor = cast<RankedTensorType>(t);
+      outputs.push_back(b.create<tensor::EmptyOp>(loc, tensor.getShape(),
+                                                  tensor.getElementType()));
+    }
+    auto forall = b.create<scf::ForallOp>(
+        loc, ArrayRef<OpFoldResult>{b.getIndexAttr(k)}, outputs, std::nullopt);
+    b.setInsertionPointToStart(forall.getBody());
+    Value offset =
+        b.create<arith::MulIOp>(loc, forall.getInductionVar(0),
+                                b.create<arith::ConstantIndexOp>(loc, rows));
+    SmallVector<Value> operands(body.getArguments());
+    operands.push_back(offset);
+    auto call = b.create<func::CallOp>(loc, chunk, operands);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [result, out] :
+         llvm::zip(call.getResults(), forall.getRegionIterArgs())) {
+      Rows r(b, cast<RankedTensorType>(out.getType()), offset, rows);
+      b.create<tensor::ParallelInsertSliceOp>(loc, result, out, r.offsets,
+                                              r.sizes, r.strides);
+    }
+    b.setInsertionPoint(oldReturn);
+    b.create<func::ReturnOp>(loc, forall.getResults());
+    oldReturn->erase();
+    // The old body is the chunk's now: drop it, last use first.
+    for (Operation *op : llvm::reverse(old))
+      op->erase();
+    return llvm::formatv("split batch {0} into {1} chunks of {2}, one per "
+                         "thread (anvil-split-batch): the kernels of @{3} "
+                         "run once per chunk",
+                         batch, k, rows, name)
+        .str();
+  }
+};
+
+} // namespace

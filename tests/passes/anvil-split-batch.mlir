@@ -1,0 +1,107 @@
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="chunks=1" | FileCheck %s --check-prefix=OFF
+
+// A classifier at batch 8 runs as two chunks of 4: the public function
+// calls the re-batched clone with the whole input and the chunk's first row
+// and inserts its results; the clone slices its rows and holds the network.
+// CHECK-LABEL: func.func @forward(
+// CHECK-SAME: %[[X:.*]]: tensor<8x4xf32>) -> tensor<8x5xf32>
+// CHECK-SAME: anvil.split_batch = "split batch 8 into 2 chunks of 4, one per thread
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<8x5xf32>
+// CHECK: %[[R:.*]] = scf.forall (%[[I:.*]]) in (2) shared_outs(%[[O:.*]] = %[[E]]) -> (tensor<8x5xf32>)
+// CHECK: %[[OFS:.*]] = arith.muli %[[I]], %{{.*}} : index
+// CHECK: %[[Y:.*]] = func.call @forward__chunk(%[[X]], %[[OFS]]) : (tensor<8x4xf32>, index) -> tensor<4x5xf32>
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %[[Y]] into %[[O]][%[[OFS]], 0] [4, 5] [1, 1] : tensor<4x5xf32> into tensor<8x5xf32>
+// CHECK: return %[[R]] : tensor<8x5xf32>
+// CHECK-NOT: anvil.matmul
+// CHECK-LABEL: func.func private @forward__chunk(
+// CHECK-SAME: %[[W:.*]]: tensor<8x4xf32>, %[[F:.*]]: index) -> tensor<4x5xf32>
+// CHECK-SAME: anvil.arena_argument
+// CHECK-SAME: anvil.split_chunks = 2 : i64
+// CHECK-NOT: anvil.batch
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[W]][%[[F]], 0] [4, 4] [1, 1] : tensor<8x4xf32> to tensor<4x4xf32>
+// CHECK: anvil.matmul %[[S]], %{{.*}} : tensor<4x4xf32>, tensor<4x5xf32>
+// CHECK: anvil.softmax %{{.*}} : tensor<4x5xf32>
+// OFF-LABEL: func.func @forward(
+// OFF-NOT: scf.forall
+// OFF-NOT: anvil.split_batch
+// OFF: anvil.matmul
+func.func @forward(%x: tensor<8x4xf32>) -> tensor<8x5xf32> {
+  %w = anvil.param "w" init = "ones" : tensor<4x5xf32>
+  %b = anvil.param "b" init = "zeros" : tensor<5xf32>
+  %y = anvil.matmul %x, %w : tensor<8x4xf32>, tensor<4x5xf32>
+  %z = anvil.add %y, %b : tensor<8x5xf32>, tensor<5xf32>
+  %s = anvil.softmax %z : tensor<8x5xf32>
+  return %s : tensor<8x5xf32>
+}
+
+// -----
+
+// Two inputs and two results (a convolution with a skip input): every
+// argument is sliced, every result inserted.
+// CHECK-LABEL: func.func @two(
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<4x2x4x4xf32>, tensor<4x2x4x4xf32>)
+// CHECK: func.call @two__chunk(%{{.*}}, %{{.*}}, %{{.*}}) : (tensor<4x2x4x4xf32>, tensor<4x2x4x4xf32>, index) -> (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>)
+// CHECK-COUNT-2: tensor.parallel_insert_slice
+// CHECK-LABEL: func.func private @two__chunk(
+// CHECK-COUNT-2: tensor.extract_slice
+// CHECK: anvil.conv2d %{{.*}}, %{{.*}} {{.*}} : tensor<2x2x4x4xf32>, tensor<2x2x3x3xf32>
+func.func @two(%x: tensor<4x2x4x4xf32>, %skip: tensor<4x2x4x4xf32>) -> (tensor<4x2x4x4xf32>, tensor<4x2x4x4xf32>) {
+  %w = anvil.param "w" init = "ones" : tensor<2x2x3x3xf32>
+  %c = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<4x2x4x4xf32>, tensor<2x2x3x3xf32>
+  %a = anvil.add %c, %skip : tensor<4x2x4x4xf32>, tensor<4x2x4x4xf32>
+  %r = anvil.relu %a : tensor<4x2x4x4xf32>
+  return %r, %c : tensor<4x2x4x4xf32>, tensor<4x2x4x4xf32>
+}
+
+// -----
+
+// An odd batch is not a multiple of two chunks: left alone, and says why.
+// CHECK-LABEL: func.func @odd(
+// CHECK-SAME: anvil.split_batch = "not split into chunks: batch 3 is not a multiple of 2 chunks"
+// CHECK-NOT: scf.forall
+// CHECK: anvil.matmul
+// CHECK-NOT: __chunk
+func.func @odd(%x: tensor<3x4xf32>) -> tensor<3x5xf32> {
+  %w = anvil.param "w" init = "ones" : tensor<4x5xf32>
+  %y = anvil.matmul %x, %w : tensor<3x4xf32>, tensor<4x5xf32>
+  return %y : tensor<3x5xf32>
+}
+
+// -----
+
+// An input without the batch (a matrix the caller passes whole) leaves the
+// function unmarked by anvil-mark-batch, so it is not split either.
+// CHECK-LABEL: func.func @no_batch_dim(
+// CHECK-SAME: anvil.split_batch = "not split into chunks: its samples are not proven independent
+// CHECK-NOT: scf.forall
+// CHECK-NOT: __chunk
+func.func @no_batch_dim(%x: tensor<8x4xf32>, %w: tensor<4x5xf32>) -> tensor<8x5xf32> {
+  %y = anvil.matmul %x, %w : tensor<8x4xf32>, tensor<4x5xf32>
+  return %y : tensor<8x5xf32>
+}
+
+// -----
+
+// A mean over the batch (a loss) mixes the samples: not split.
+// CHECK-LABEL: func.func @mixes(
+// CHECK-SAME: anvil.split_batch = "not split into chunks: its samples are not proven independent
+// CHECK-NOT: scf.forall
+func.func @mixes(%x: tensor<8x4xf32>) -> tensor<4xf32> {
+  %m = anvil.reduce_mean %x {axes = array<i64: 0>} : tensor<8x4xf32>
+  return %m : tensor<4xf32>
+}
+
+// -----
+
+// Indices from the caller are checked only in public functions
+// (anvil-check-indices): a lookup by them stays whole.
+// CHECK-LABEL: func.func @embed(
+// CHECK-SAME: anvil.split_batch = "not split into chunks: it reads by indices
+// CHECK-NOT: scf.forall
+func.func @embed(%ids: tensor<2x3xi64>) -> tensor<2x3x4xf32> {
+  %e = anvil.param "e" init = "ones" : tensor<10x4xf32>
+  %g = anvil.gather %e, %ids {axis = 0 : i64} : tensor<10x4xf32>, tensor<2x3xi64>
+  return %g : tensor<2x3x4xf32>
+}
