@@ -30,6 +30,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::anvil {
 #define GEN_PASS_DEF_VECTORIZEWINDOWSPASS
@@ -179,6 +180,11 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
   for (Value v : op.getBlock()->getTerminator()->getOperands())
     if (!v.getType().isIntOrFloat())
       return rewriter.notifyMatchFailure(op, "yields a non-number");
+  // A masked tail computes its lanes past the row's end too, on the reads'
+  // zero padding: only bodies whose every op may run speculatively (an
+  // integer division by that zero traps) keep masked tails.
+  maskedTails &= llvm::all_of(op.getBlock()->without_terminator(),
+                              [](Operation &inner) { return isPure(&inner); });
   return success();
 }
 

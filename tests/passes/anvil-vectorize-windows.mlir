@@ -455,3 +455,29 @@ func.func @whole_vector_rows_untouched(%a: tensor<2x5x3x32xf32>) -> tensor<2x5x3
   } -> tensor<2x5x3x32xf32>
   return %r : tensor<2x5x3x32xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// An integer division over 5-wide rows: a masked tail would divide its
+// lanes past the row's end by the reads' zero padding (a trap), so it keeps
+// 5-lane vectors, masked tails or not.
+// CHECK-LABEL: func @integer_division_unmasked
+// CHECK: arith.divsi %{{.*}}, %{{.*}} : vector<5xi64>
+// MASKED-LABEL: func @integer_division_unmasked
+// MASKED: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xi64>, vector<5xi64>
+// MASKED: arith.divsi %{{.*}}, %{{.*}} : vector<5xi64>
+// MASKED: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<5xi64>, tensor<3x5xi64>
+// MASKED-NOT: vector<8xi64>
+// MASKED: return
+func.func @integer_division_unmasked(%a: tensor<3x5xi64>, %b: tensor<3x5xi64>) -> tensor<3x5xi64> {
+  %e = tensor.empty() : tensor<3x5xi64>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<3x5xi64>, tensor<3x5xi64>) outs(%e : tensor<3x5xi64>) {
+  ^bb0(%x: i64, %y: i64, %out: i64):
+    %q = arith.divsi %x, %y : i64
+    linalg.yield %q : i64
+  } -> tensor<3x5xi64>
+  return %r : tensor<3x5xi64>
+}
