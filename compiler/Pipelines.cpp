@@ -172,7 +172,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // Windows read with a stride along the row (stride-2 pooling, depthwise
   // convolutions), which LLVM leaves scalar, become vectors (in the tiles).
   if (options.vectorizeWindows) {
-    pm.addPass(createVectorizeWindowsPass());
+    VectorizeWindowsPassOptions windows;
+    windows.maskedTails = options.maskedTails;
+    pm.addPass(createVectorizeWindowsPass(windows));
     pm.addPass(createCanonicalizerPass());
   }
 }

@@ -64,6 +64,10 @@ struct PipelineOptions {
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;
+  /// The rest of a row after its whole vectors as masked vectors of a
+  /// power-of-two width (anvil-vectorize-windows' masked-tails), not
+  /// narrower vectors whose windows are moved back.
+  bool maskedTails = true;
   /// Pack B's slivers into contiguous buffers in the matmul schedule
   /// (anvil-tile-and-vectorize's `pack`).
   bool packMatmul = true;

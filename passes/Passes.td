@@ -1099,7 +1099,10 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
     depend on x), the body runs on vectors and the results are written
     with `vector.transfer_write`. Reads never leave their operand: chunks
     that fit whole run in an `scf.for`; the rest of the row is static,
-    narrower chunks whose window is moved back to end in bounds. With
+    narrower chunks whose window is moved back to end in bounds, or with
+    `masked-tails` (the default) chunks a power of two wide whose reads
+    past the operand's end and whose lanes past the row's end are masked
+    (in_bounds = false): 14-wide rows were loads of 8, 4 and 2. With
     `short-rows`, generics whose innermost loop has at least 4 and fewer
     than `lanes` iterations are rewritten too, stride 1 or not (one vector
     per row): LLVM leaves those scalar, and 7-wide rows are where
@@ -1138,6 +1141,11 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
     Option<"raggedRows", "ragged-rows", "bool", "true",
            "Also vectorize generics whose innermost loop is longer than "
            "`lanes` but not a multiple of it, stride 1 or not">,
+    Option<"maskedTails", "masked-tails", "bool", "true",
+           "Compute the rest of a row after the chunks that fit whole in "
+           "chunks of `lanes` outputs (the last one a power of two wide), "
+           "reading past an operand's end masked (off: narrower chunks whose "
+           "windows are moved back to end in bounds)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",

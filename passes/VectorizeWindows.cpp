@@ -10,8 +10,11 @@
 // vector of sw*lanes elements followed by a `vector.shuffle` that keeps
 // every sw-th element, the body applied to vectors and each result written
 // with a `vector.transfer_write`. Every read stays inside its operand: the
-// last chunks of a row are static, narrower, and read a window that ends
-// at the operand's end. Generics whose innermost loop is shorter than a
+// last chunks of a row are static and, with masked-tails (the default), a
+// power of two of lanes wide, their reads and last write masked at the
+// operand's end (a 14-wide row is one 16-lane vector, not loads and stores
+// of 8, 4 and 2); without, narrower, reading a window that ends at the
+// operand's end. Generics whose innermost loop is shorter than a
 // vector (7-wide rows) are rewritten the same way, stride 1 or not: LLVM
 // leaves those scalar too; so are those longer than a vector but not a
 // multiple of it (28-wide rows), which LLVM runs with narrow vectors. Leaves
@@ -27,6 +30,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::anvil {
 #define GEN_PASS_DEF_VECTORIZEWINDOWSPASS
@@ -89,6 +93,7 @@ struct WindowVectorizer {
   int64_t lanes;
   bool shortRows;
   bool raggedRows;
+  bool maskedTails;
   unsigned x;
   SmallVector<Access> access; // One per operand, inputs then outputs.
 
@@ -98,9 +103,12 @@ struct WindowVectorizer {
 
 private:
   /// Reads operand `i` for `n` outputs from x = `x0` (`staticX0` when it is
-  /// a constant), the other loops at `ivs`.
+  /// a constant), the other loops at `ivs`, as a vector of `n` lanes, or
+  /// (a masked tail) of `lanesFor(n)` lanes whose first n hold them.
   Value read(OpBuilder &b, Location loc, unsigned i, ValueRange ivs, Value x0,
              std::optional<int64_t> staticX0, int64_t n, ValueRange outs);
+  /// Lanes the vectors of a chunk of `n` outputs at a static x0 have.
+  int64_t lanesFor(int64_t n) const { return maskedTails ? pow2Ceil(n) : n; }
   /// Applies the body to the `n` outputs from x = `x0` and writes them into
   /// `outs`; returns the new output tensors.
   SmallVector<Value> chunk(OpBuilder &b, Location loc, ValueRange ivs, Value x0,
@@ -172,6 +180,11 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
   for (Value v : op.getBlock()->getTerminator()->getOperands())
     if (!v.getType().isIntOrFloat())
       return rewriter.notifyMatchFailure(op, "yields a non-number");
+  // A masked tail computes its lanes past the row's end too, on the reads'
+  // zero padding: only bodies whose every op may run speculatively (an
+  // integer division by that zero traps) keep masked tails.
+  maskedTails &= llvm::all_of(op.getBlock()->without_terminator(),
+                              [](Operation &inner) { return isPure(&inner); });
   return success();
 }
 
@@ -205,12 +218,33 @@ Value WindowVectorizer::read(OpBuilder &b, Location loc, unsigned i,
   SmallVector<Value> at =
       indices(b, loc, op.getMatchingIndexingMap(&operand), ivs, x0);
   const Access &a = access[i];
-  // (Padding for out-of-bounds lanes, of which there are none.)
+  // (Padding for out-of-bounds lanes: only masked tails have them.)
   Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(elt));
+  if (staticX0)
+    vectorType = VectorType::get({lanesFor(n)}, elt);
   if (a.stride == 0) {
     Value scalar = at.empty() ? b.create<tensor::ExtractOp>(loc, source)
                               : b.create<tensor::ExtractOp>(loc, source, at);
     return b.create<vector::BroadcastOp>(loc, vectorType, scalar);
+  }
+  if (staticX0 && maskedTails) {
+    // A power of two of lanes, read from the chunk's first element, the
+    // lanes past the operand's end masked off (in_bounds = false: a masked
+    // load, which LLVM emits as one vmovups with a constant mask) instead
+    // of a window moved back and shuffled, or a 14-lane vector that LLVM
+    // splits into loads of 8, 4 and 2. The lanes past n are never stored.
+    int64_t m = lanesFor(n), start = *staticX0 * a.stride + a.offset;
+    int64_t length = a.stride * m;
+    at.back() = b.create<arith::ConstantIndexOp>(loc, start);
+    Value wide = b.create<vector::TransferReadOp>(
+        loc, VectorType::get({length}, elt), source, at, zero,
+        ArrayRef<bool>{start + length <= a.size});
+    if (a.stride == 1)
+      return wide;
+    SmallVector<int64_t> mask;
+    for (int64_t k = 0; k < m; ++k)
+      mask.push_back(k * a.stride);
+    return b.create<vector::ShuffleOp>(loc, wide, wide, mask);
   }
   // The n elements sit at start + k * stride. A chunk of the main loop
   // (dynamic x0) is known to fit whole: read stride * n from its start.
@@ -245,7 +279,8 @@ SmallVector<Value> WindowVectorizer::chunk(OpBuilder &b, Location loc,
   for (auto [i, arg] : llvm::enumerate(body->getArguments()))
     if (!arg.use_empty())
       map.map(arg, read(b, loc, i, ivs, x0, staticX0, n, outs));
-  auto vectorOf = [&](Type t) { return VectorType::get({n}, t); };
+  int64_t m = staticX0 ? lanesFor(n) : n;
+  auto vectorOf = [&](Type t) { return VectorType::get({m}, t); };
   for (Operation &inner : body->without_terminator()) {
     if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
       map.map(constant.getResult(),
@@ -279,8 +314,11 @@ SmallVector<Value> WindowVectorizer::chunk(OpBuilder &b, Location loc,
     OpOperand *init = op.getDpsInitOperand(k);
     SmallVector<Value> at =
         indices(b, loc, op.getMatchingIndexingMap(init), ivs, x0);
-    results.push_back(b.create<vector::TransferWriteOp>(loc, v, outs[k], at,
-                                                        ArrayRef<bool>{true})
+    // (A masked tail's lanes past the row's end are masked off.)
+    bool inBounds =
+        !staticX0 || *staticX0 + m <= op.getStaticLoopRanges().back();
+    results.push_back(b.create<vector::TransferWriteOp>(
+                           loc, v, outs[k], at, ArrayRef<bool>{inBounds})
                           .getResult());
   }
   return results;
@@ -308,10 +346,16 @@ void WindowVectorizer::rewrite(RewriterBase &rewriter) {
   }
   // A last chunk narrower than a power of two still reads a power of two
   // (its window moved back), but only where every strided operand has that
-  // many elements; otherwise it is split into smaller chunks.
+  // many elements; otherwise it is split into smaller chunks. Masked tails
+  // are chunks of `lanes` outputs, the last one narrower, all read masked.
   SmallVector<int64_t> tail;
   for (int64_t x0 = full * lanes; x0 < width;) {
     int64_t n = std::min(lanes, width - x0);
+    if (maskedTails) {
+      tail.push_back(n);
+      x0 += n;
+      continue;
+    }
     auto fits = [&](int64_t n) {
       return llvm::all_of(access, [&](const Access &a) {
         return a.stride < 2 || a.stride * pow2Ceil(n) <= a.size;
@@ -358,7 +402,7 @@ struct VectorizeWindowsPass
     getOperation().walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp g : generics) {
-      WindowVectorizer v{g, lanes, shortRows, raggedRows, 0, {}};
+      WindowVectorizer v{g, lanes, shortRows, raggedRows, maskedTails, 0, {}};
       if (succeeded(v.match(rewriter)))
         v.rewrite(rewriter);
     }

@@ -173,6 +173,14 @@ static cl::opt<bool> noVectorizeWindows(
              "vectorizer (which keeps them scalar) instead of "
              "anvil-vectorize-windows' explicit vectors, for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noMaskedTails(
+    "no-masked-tails",
+    cl::desc("Compute the rest of a row after its whole vectors, and rows "
+             "shorter than a vector, as narrower vectors whose windows are "
+             "moved back to end in bounds instead of masked vectors of a "
+             "power-of-two width (anvil-vectorize-windows' masked-tails "
+             "off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -303,6 +311,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
   job.options.vectorizeWindows = !noVectorizeWindows;
+  job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;
   job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;

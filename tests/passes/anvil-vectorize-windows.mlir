@@ -1,4 +1,5 @@
-// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="masked-tails=false" -canonicalize -cse | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s --check-prefix=MASKED
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="short-rows=false ragged-rows=false" | FileCheck %s --check-prefix=OFF
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="ragged-rows=false" | FileCheck %s --check-prefix=RAGGEDOFF
 
@@ -26,6 +27,17 @@
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<6xi1>, vector<6xf32>
 // CHECK: vector.transfer_write %{{.*}}, %[[W0]][%[[N]], %[[C]], %[[Y]], %c8] {in_bounds = [true]} : vector<6xf32>, tensor<4x6x14x14xf32>
 // CHECK-NOT: linalg.generic
+// With masked tails (the default), the row is one 16-lane chunk: 32
+// elements read from 0, the 5 past the taps' end masked off
+// (in_bounds = false), and 16 results written with the last 2 masked off.
+// MASKED-LABEL: func @max_pool_2x2_s2
+// MASKED-SAME: (%[[T0:[a-z0-9]+]]: tensor<4x6x27x27xf32>
+// MASKED: %[[R0:.*]] = vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c0], %{{.*}} : tensor<4x6x27x27xf32>, vector<32xf32>
+// MASKED: vector.shuffle %[[R0]], %[[R0]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// MASKED: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// MASKED: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] : vector<16xf32>, tensor<4x6x14x14xf32>
+// MASKED-NOT: vector.transfer_write
+// MASKED: return
 func.func @max_pool_2x2_s2(%t0: tensor<4x6x27x27xf32>, %t1: tensor<4x6x27x27xf32>,
                            %t2: tensor<4x6x27x27xf32>, %t3: tensor<4x6x27x27xf32>,
                            %o: tensor<4x6x14x14xf32>) -> tensor<4x6x14x14xf32> {
@@ -69,6 +81,15 @@ func.func @max_pool_2x2_s2(%t0: tensor<4x6x27x27xf32>, %t1: tensor<4x6x27x27xf32
 // CHECK: %[[RT:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c95], %{{.*}} {in_bounds = [true]} : tensor<1x4x111x111xf32>, vector<16xf32>
 // CHECK: vector.shuffle %[[RT]], %[[RT]] [1, 3, 5, 7, 9, 11, 13, 15]
 // CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c48] {in_bounds = [true]} : vector<8xf32>, tensor<1x4x56x56xf32>
+// Masked: the same loop; the last 8 outputs read 16 elements from 96, the
+// last one past the taps' end masked off, and are written in bounds.
+// MASKED-LABEL: func @max_pool_3x3_s2_padded
+// MASKED: scf.for %{{.*}} = %c0 to %c48 step %c16
+// MASKED: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<1x4x111x111xf32>, vector<32xf32>
+// MASKED: scf.yield
+// MASKED: %[[RT:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c96], %{{.*}} : tensor<1x4x111x111xf32>, vector<16xf32>
+// MASKED: vector.shuffle %[[RT]], %[[RT]] [0, 2, 4, 6, 8, 10, 12, 14]
+// MASKED: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c48] {in_bounds = [true]} : vector<8xf32>, tensor<1x4x56x56xf32>
 func.func @max_pool_3x3_s2_padded(%x: tensor<1x4x112x112xf32>) -> tensor<1x4x56x56xf32> {
   %ninf = arith.constant 0xFF800000 : f32
   %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
@@ -213,6 +234,9 @@ func.func @stride_1_ragged(%t0: tensor<1x4x30x30xf32>, %t1: tensor<1x4x30x30xf32
 // CHECK-LABEL: func @channels_last_untouched
 // CHECK: linalg.generic
 // CHECK-NOT: vector.
+// MASKED-LABEL: func @channels_last_untouched
+// MASKED: linalg.generic
+// MASKED-NOT: vector.
 func.func @channels_last_untouched(%t0: tensor<1x27x27x64xf32>) -> tensor<1x14x14x64xf32> {
   %e = tensor.empty() : tensor<1x14x14x64xf32>
   %r = linalg.generic {indexing_maps = [#nhwc, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -276,6 +300,14 @@ func.func @index_untouched(%t0: tensor<1x2x7x7xf32>) -> tensor<1x2x4x4xf32> {
 // OFF-LABEL: func @depthwise_5x5_short_rows
 // OFF: linalg.generic
 // OFF-NOT: vector.
+// Masked: 8 lanes per 7-wide row, the eighth read and written masked off.
+// MASKED-LABEL: func @depthwise_5x5_short_rows
+// MASKED-SAME: (%[[T0:[a-z0-9]+]]: tensor<2x3x7x7xf32>
+// MASKED: vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c0], %{{.*}} : tensor<2x3x7x7xf32>, vector<8xf32>
+// MASKED: math.exp %{{.*}} : vector<8xf32>
+// MASKED: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<2x3x7x7xf32>
+// MASKED-NOT: linalg.generic
+// MASKED: return
 func.func @depthwise_5x5_short_rows(%t0: tensor<2x3x7x7xf32>, %t1: tensor<2x3x7x7xf32>,
                                     %w: tensor<3x1x5x5xf32>, %b: tensor<3xf32>) -> tensor<2x3x7x7xf32> {
   %one = arith.constant 1.0 : f32
@@ -449,4 +481,30 @@ func.func @reads_its_output(%p: tensor<4x196xf32>) -> tensor<4x196xf32> {
     linalg.yield %0 : f32
   } -> tensor<4x196xf32>
   return %r : tensor<4x196xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// An integer division over 5-wide rows: a masked tail would divide its
+// lanes past the row's end by the reads' zero padding (a trap), so it keeps
+// 5-lane vectors, masked tails or not.
+// CHECK-LABEL: func @integer_division_unmasked
+// CHECK: arith.divsi %{{.*}}, %{{.*}} : vector<5xi64>
+// MASKED-LABEL: func @integer_division_unmasked
+// MASKED: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xi64>, vector<5xi64>
+// MASKED: arith.divsi %{{.*}}, %{{.*}} : vector<5xi64>
+// MASKED: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<5xi64>, tensor<3x5xi64>
+// MASKED-NOT: vector<8xi64>
+// MASKED: return
+func.func @integer_division_unmasked(%a: tensor<3x5xi64>, %b: tensor<3x5xi64>) -> tensor<3x5xi64> {
+  %e = tensor.empty() : tensor<3x5xi64>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<3x5xi64>, tensor<3x5xi64>) outs(%e : tensor<3x5xi64>) {
+  ^bb0(%x: i64, %y: i64, %out: i64):
+    %q = arith.divsi %x, %y : i64
+    linalg.yield %q : i64
+  } -> tensor<3x5xi64>
+  return %r : tensor<3x5xi64>
 }
