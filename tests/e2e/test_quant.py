@@ -233,33 +233,31 @@ def main():
                     failures += 1
                 else:
                     print(f"ok   {name} ({mode})")
+        path = os.path.join(tmp, "refused.onnx")
+
+        def refused(m, message, what):
+            """1 unless `anvilc check` refuses model `m` with `message`."""
+            onnx.save(m, path)
+            p = subprocess.run([args.anvilc, "check", path],
+                               capture_output=True, text=True)
+            if p.returncode == 0 or message not in p.stderr:
+                print(f"FAIL {what} not refused: {p.stderr.strip()}")
+                return 1
+            print(f"ok   {what} refused")
+            return 0
+
         # A contraction of 259 8-bit products may exceed 2^24: refused.
         a = np.zeros((2, 259), np.uint8)
         b = np.zeros((259, 2), np.int8)
-        m = model("MatMulInteger", [("a", a), ("b", b)], np.int32, (2, 2))
-        path = os.path.join(tmp, "long.onnx")
-        onnx.save(m, path)
-        p = subprocess.run([args.anvilc, "check", path], capture_output=True,
-                           text=True)
-        if p.returncode == 0 or "longer than f32 sums hold exactly" \
-                not in p.stderr:
-            print(f"FAIL long contraction not refused: {p.stderr.strip()}")
-            failures += 1
-        else:
-            print("ok   long contraction refused")
+        failures += refused(
+            model("MatMulInteger", [("a", a), ("b", b)], np.int32, (2, 2)),
+            "longer than f32 sums hold exactly", "long contraction")
         # A uint8 zero point left out would be a ui8 constant: refused.
         x = np.zeros(3, F32)
-        m = model("QuantizeLinear", [("x", x), ("s", np.array(F32(1)))],
-                  np.uint8, (3,), 10)
-        onnx.save(m, path)
-        p = subprocess.run([args.anvilc, "check", path], capture_output=True,
-                           text=True)
-        if p.returncode == 0 or "a uint8 zero point must be given" \
-                not in p.stderr:
-            print(f"FAIL missing uint8 zero point: {p.stderr.strip()}")
-            failures += 1
-        else:
-            print("ok   missing uint8 zero point refused")
+        failures += refused(
+            model("QuantizeLinear", [("x", x), ("s", np.array(F32(1)))],
+                  np.uint8, (3,), 10),
+            "a uint8 zero point must be given", "missing uint8 zero point")
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 
