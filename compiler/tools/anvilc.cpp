@@ -220,12 +220,13 @@ static cl::opt<bool> noSplitWindows(
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<int64_t> splitBatch(
     "split-batch",
-    cl::desc("Run a batch whose samples never mix (--list: any batch) as N "
-             "independent chunks of batch/N, one per thread, the whole "
-             "network each: no fork and join per layer (anvil-split-batch; "
-             "1: off). Default 2, for the few-core machines this build "
-             "targets: more chunks than threads cost little, fewer leave "
-             "threads idle in the chunk's own parallel loops. A batch that "
+    cl::desc("Run a batch whose samples never mix as N independent chunks "
+             "of batch/N, one per thread, the whole network each: no fork "
+             "and join per layer (anvil-split-batch; 1: off). Default 2, "
+             "for the few-core machines this build targets: more chunks "
+             "than threads cost little, fewer leave threads idle in the "
+             "chunk's own parallel loops (on more cores, give the thread "
+             "count). A batch that "
              "is not a multiple of N is not split (--fusion-report says "
              "why). A schedule, not a fusion: --no-fusion keeps it"),
     cl::init(2), cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
