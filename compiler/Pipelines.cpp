@@ -145,6 +145,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // fusion, which would fold reshapes into them and hide them as generics).
   TileAndVectorizePassOptions tiling;
   tiling.pack = options.packMatmul;
+  tiling.epilogueInPlace = options.epilogueInPlace;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.

@@ -71,6 +71,9 @@ struct PipelineOptions {
   /// Pack B's slivers into contiguous buffers in the matmul schedule
   /// (anvil-tile-and-vectorize's `pack`).
   bool packMatmul = true;
+  /// Fused epilogues run in the product's slice of the result
+  /// (anvil-tile-and-vectorize's `epilogue-in-place`).
+  bool epilogueInPlace = true;
   /// Each loop nest in a function of its own (anvil-outline-kernels), so
   /// that LLVM compiles small functions, in parallel.
   bool outlineKernels = true;

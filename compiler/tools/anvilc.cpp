@@ -156,6 +156,12 @@ static cl::opt<bool> noPackMatmul(
     cl::desc("Matmuls read B in place, for comparison: no copies of its "
              "slivers into contiguous buffers (anvil-tile-and-vectorize)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noEpilogueInPlace(
+    "no-epilogue-in-place",
+    cl::desc("Fused matmul epilogues write scratch blocks that are then "
+             "copied to the result, for comparison (anvil-tile-and-"
+             "vectorize's epilogue-in-place off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     "fusion-report", cl::ValueOptional,
     cl::desc("Print every kernel of the model: its source names, pattern, "
@@ -314,6 +320,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;
+  job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
