@@ -15,7 +15,10 @@ stays after it) and of small 10x10 images (one image per thread, each
 image's product too small for blocks). The model is compiled with fusion and
 with --no-fusion; every output must agree within 1e-5 relative, and the
 fusion report must show the epilogues and the refusals (so that this test
-fails if they silently stop being fused).
+fails if they silently stop being fused). A third build with
+--no-epilogue-in-place (the epilogues write scratch blocks that are copied
+out) must give bit-identical outputs to the default one, which runs them in
+the result's blocks: only where the values are stored differs.
 """
 import argparse
 import os
@@ -132,6 +135,8 @@ def main():
         fused, plain = os.path.join(tmp, "fused"), os.path.join(tmp, "plain")
         report = must([args.anvilc, model, "--fusion-report", "-o", fused])
         must([args.anvilc, model, "--no-fusion", "-o", plain])
+        copied = os.path.join(tmp, "copied")
+        must([args.anvilc, model, "--no-epilogue-in-place", "-o", copied])
         for line in EXPECTED_EPILOGUES:
             if line not in report:
                 failures.append(f"fusion report lacks '{line}':\n{report}")
@@ -148,7 +153,7 @@ def main():
                 np.save(path, rng.uniform(-1.0, 1.0, shape).astype(np.float32))
                 cmd_inputs += ["--input", path]
             results = {}
-            for exe in (fused, plain):
+            for exe in (fused, plain, copied):
                 outs = [os.path.join(tmp, f"{name}.{os.path.basename(exe)}.out{j}.npy")
                         for j in range(outputs)]
                 cmd = [exe, "--function", name] + cmd_inputs
@@ -163,6 +168,10 @@ def main():
                 print(f"{status} {name} output {j}: max relative difference {err:.2e}")
                 if err > 1e-5:
                     failures.append(f"{name} output {j}: {err:.2e} > 1e-5")
+            for j, (a, c) in enumerate(zip(results[fused], results[copied])):
+                if not np.array_equal(a, c):
+                    failures.append(f"{name} output {j}: in place and copied "
+                                    "epilogues differ")
     if failures:
         sys.exit("\n".join(failures))
     print("all epilogues agree with --no-fusion")
