@@ -1,7 +1,8 @@
 //===- ImportConv.cpp - convolution and pooling ---------------------------===//
 //
 // Conv, ConvTranspose, MaxPool, AveragePool (1-D ones as 2-D with a unit
-// height) and GlobalAveragePool; auto_pad becomes explicit pads.
+// height, 3-D ones as 2-D ones over depth slices: ImportVolume.cpp) and
+// GlobalAveragePool; auto_pad becomes explicit pads.
 // ConvTranspose is the gradient of a convolution with respect to its input
 // (anvil.conv2d_grad_input), whose output size it states, plus the bias.
 //
@@ -59,9 +60,9 @@ LogicalResult Importer::paddingFor(ArrayRef<int64_t> inSizes,
 FailureOr<Importer::ConvWindow> Importer::convWindow(Value x, Value w,
                                                      const std::string &what) {
   int64_t spatial = static_cast<int64_t>(shapeOf(x).size()) - 2;
-  if (spatial != 1 && spatial != 2)
+  if (spatial < 1 || spatial > 3)
     return fail(std::to_string(spatial) + "-D " + what +
-                " is not supported (1-D and 2-D are)");
+                " is not supported (1-D, 2-D and 3-D are)");
   if (static_cast<int64_t>(shapeOf(w).size()) != spatial + 2)
     return fail("the weight's rank does not match the input's");
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
@@ -90,6 +91,8 @@ Value Importer::convOf(Value x, Value w, Value bias) {
   if (failed(paddingFor(shapeOf(x).drop_front(2), kernel, strides, dilations,
                         pads)))
     return {};
+  if (spatial == 3)
+    return conv3dOf(x, w, bias, strides, dilations, pads, attrInt("group", 1));
   SmallVector<int64_t> xs(shapeOf(x)), ws(shapeOf(w));
   if (spatial == 1) {
     x = reshape(x, {xs[0], xs[1], 1, xs[2]});
@@ -122,9 +125,9 @@ LogicalResult Importer::pool(bool max) {
   if (wants(1))
     return fail("the Indices output is not supported");
   int64_t spatial = static_cast<int64_t>(shapeOf(x).size()) - 2;
-  if (spatial != 1 && spatial != 2)
+  if (spatial < 1 || spatial > 3)
     return fail(std::to_string(spatial) +
-                "-D pooling is not supported (1-D and 2-D are)");
+                "-D pooling is not supported (1-D, 2-D and 3-D are)");
   auto kernel = attrInts("kernel_shape");
   if (!kernel || static_cast<int64_t>(kernel->size()) != spatial)
     return fail("needs a kernel_shape with one size per spatial axis");
@@ -137,6 +140,10 @@ LogicalResult Importer::pool(bool max) {
   if (failed(paddingFor(shapeOf(x).drop_front(2), *kernel, strides, dilations,
                         pads)))
     return failure();
+  if (spatial == 3)
+    return out(0, pool3dOf(x, max, *kernel, strides, dilations, pads,
+                           attrInt("ceil_mode", 0) != 0,
+                           attrInt("count_include_pad", 0) != 0));
   SmallVector<int64_t> xs(shapeOf(x));
   if (spatial == 1) {
     x = reshape(x, {xs[0], xs[1], 1, xs[2]});
@@ -249,15 +256,21 @@ LogicalResult Importer::convTranspose() {
     pads = {0, pads[0], 0, pads[1]};
     outSizes.insert(outSizes.begin(), 1);
   }
-  Value y = make<a::Conv2DGradInputOp>(
-      {x, w}, {ints("input_size", outSizes), ints("strides", strides),
-               ints("pads", pads), ints("dilations", dilations),
-               int64("groups", attrInt("group", 1))});
+  Value y =
+      spatial == 3
+          ? convTranspose3dOf(x, w, strides, dilations, pads, extra, outSizes,
+                              attrInt("group", 1))
+          : make<a::Conv2DGradInputOp>(
+                {x, w}, {ints("input_size", outSizes), ints("strides", strides),
+                         ints("pads", pads), ints("dilations", dilations),
+                         int64("groups", attrInt("group", 1))});
   if (y && has(2)) {
     Value bias = in(2);
     if (!bias || shapeOf(bias).size() != 1 || shapeOf(bias)[0] != shapeOf(y)[1])
       return fail("the bias must have one value per output channel");
-    y = make<a::AddOp>({y, reshape(bias, {shapeOf(bias)[0], 1, 1})});
+    SmallVector<int64_t> perChannel(shapeOf(y).size() - 1, 1);
+    perChannel[0] = shapeOf(bias)[0];
+    y = make<a::AddOp>({y, reshape(bias, perChannel)});
   }
   if (y && spatial == 1) {
     ArrayRef<int64_t> ys = shapeOf(y);

@@ -214,10 +214,10 @@ private:
   LogicalResult averagePool();
   LogicalResult pool(bool max);
   LogicalResult globalAveragePool();
-  /// ConvTranspose (1-D, 2-D) as anvil.conv2d_grad_input plus bias.
+  /// ConvTranspose (1-D, 2-D, 3-D) as anvil.conv2d_grad_input plus bias.
   LogicalResult convTranspose();
   /// The window of a Conv or ConvTranspose node (`what` names it in errors):
-  /// 1 or 2 spatial dimensions, the weight's kernel (checked against
+  /// 1, 2 or 3 spatial dimensions, the weight's kernel (checked against
   /// kernel_shape), and strides and dilations (default 1; checked to have
   /// one per dimension).
   struct ConvWindow {
@@ -226,6 +226,30 @@ private:
     std::vector<int64_t> strides, dilations;
   };
   FailureOr<ConvWindow> convWindow(Value x, Value w, const std::string &what);
+  // ImportVolume.cpp: 3-D ones as 2-D ones over depth slices.
+  Value conv3dOf(Value x, Value w, Value bias, ArrayRef<int64_t> strides,
+                 ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads,
+                 int64_t groups);
+  Value pool3dOf(Value x, bool max, ArrayRef<int64_t> kernel,
+                 ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                 ArrayRef<int64_t> pads, bool ceilMode, bool countIncludePad);
+  Value convTranspose3dOf(Value x, Value w, ArrayRef<int64_t> strides,
+                          ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads,
+                          ArrayRef<int64_t> outputPadding,
+                          ArrayRef<int64_t> outSizes, int64_t groups);
+  /// x with `before` and `after` rows of `value` added along `axis` (a
+  /// negative `after` crops the end).
+  Value padAxis(Value x, int64_t axis, int64_t before, int64_t after,
+                double value);
+  /// [N, C, D, H, W] as [N, D, C, H, W] (and back: the same permutation).
+  Value depthToBatchOrder(Value x);
+  /// Of xt [N, D, C, H, W], the depth rows start, start + step, ... (`count`
+  /// of them) as one batch [N * count, C, H, W].
+  Value depthTaps(Value xt, int64_t start, int64_t step, int64_t count);
+  /// A [N * D, C, H, W] result back as [N, C, D, H, W].
+  Value depthFromBatch(Value y, int64_t batch);
+  /// Depth tap i of a [O, C, kd, kh, kw] filter, as [O, C, kh, kw].
+  Value depthTap(Value w, int64_t i);
   /// Spatial padding for auto_pad, or the explicit pads.
   LogicalResult paddingFor(ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
                            ArrayRef<int64_t> strides,

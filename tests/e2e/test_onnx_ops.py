@@ -2,8 +2,8 @@
 """The ONNX ops the importer composes from anvil ops, against PyTorch.
 
 Each case is a small torch module using one op (HardSigmoid, HardSwish, Pad
-in its three modes, Split, Expand, Tile, ConvTranspose, Resize/Upsample
-(nearest, linear, cubic),
+in its three modes, Split, Expand, Tile, ConvTranspose, 3-D Conv, MaxPool,
+AveragePool and ConvTranspose, Resize/Upsample (nearest, linear, cubic),
 Einsum, GELU written with Erf), exported to ONNX by torch.onnx and run
 through `anvilc run` (compiled); its output must equal PyTorch's. Where the
 op is differentiable, the imported graph is also differentiated: the module
@@ -15,6 +15,7 @@ with one message per node, all listed at once (diagnostics()). Exits
 non-zero on any mismatch.
 """
 import argparse
+import copy
 import os
 import subprocess
 import sys
@@ -59,7 +60,12 @@ def cases():
                                       output_padding=1, groups=2, dilation=2)
     conv_t1 = torch.nn.ConvTranspose1d(3, 5, 4, stride=3, padding=2)
     conv_t_plain = torch.nn.ConvTranspose2d(3, 2, (2, 3), bias=False)
-    for m in (conv_t, conv_t1, conv_t_plain):
+    conv3 = torch.nn.Conv3d(4, 6, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 2),
+                            dilation=(2, 1, 1), groups=2)
+    conv3_plain = torch.nn.Conv3d(2, 3, 2, bias=False)
+    conv_t3 = torch.nn.ConvTranspose3d(4, 2, (3, 2, 2), stride=(2, 1, 3), padding=(1, 0, 1),
+                                       output_padding=(1, 0, 2), groups=2, dilation=(2, 1, 1))
+    for m in (conv_t, conv_t1, conv_t_plain, conv3, conv3_plain, conv_t3):
         for p in m.parameters():
             p.data = torch.randn(p.shape, generator=g)
     weight = torch.randn(7, 5, generator=g)
@@ -87,6 +93,24 @@ def cases():
          conv_t, [(2, 4, 5, 6)], 13, False),
         ("ConvTranspose 2-D (no bias)", conv_t_plain, [(1, 3, 4, 4)], 13, False),
         ("ConvTranspose 1-D", conv_t1, [(2, 3, 7)], 13, False),
+        ("Conv 3-D (stride, pads, dilation, groups)", conv3, [(2, 4, 7, 5, 8)], 13, True),
+        ("Conv 3-D (no bias)", conv3_plain, [(1, 2, 3, 4, 5)], 13, True),
+        ("MaxPool 3-D (stride, pads, dilation)",
+         Fn(lambda x: F.max_pool3d(x, (3, 2, 3), stride=(2, 1, 2), padding=(1, 1, 0),
+                                   dilation=(2, 1, 1))), [(2, 3, 9, 5, 7)], 13, True),
+        ("MaxPool 3-D (ceil_mode)",
+         Fn(lambda x: F.max_pool3d(x, 2, stride=2, ceil_mode=True)), [(1, 2, 5, 7, 6)], 13, True),
+        ("AveragePool 3-D (pads counted)",
+         Fn(lambda x: F.avg_pool3d(x, (3, 3, 2), stride=(2, 2, 1), padding=(1, 1, 1))),
+         [(2, 3, 6, 5, 4)], 13, True),
+        ("AveragePool 3-D (pads not counted)",
+         Fn(lambda x: F.avg_pool3d(x, (3, 2, 3), stride=2, padding=(1, 1, 1),
+                                   count_include_pad=False)), [(1, 2, 7, 6, 5)], 13, True),
+        ("AveragePool 3-D (ceil_mode, pads not counted)",
+         Fn(lambda x: F.avg_pool3d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                   count_include_pad=False)), [(1, 2, 6, 8, 5)], 13, True),
+        ("ConvTranspose 3-D (stride, pads, output_padding, groups, dilation)",
+         conv_t3, [(2, 4, 3, 4, 3)], 13, False),
         ("Resize nearest x2", Fn(lambda x: F.interpolate(x, scale_factor=2, mode="nearest")),
          [(1, 3, 4, 5)], 13, True),
         ("Resize nearest to size", Fn(lambda x: F.interpolate(x, size=(7, 3), mode="nearest")),
@@ -139,19 +163,30 @@ def diagnostics():
          ["Split: split sizes [1, 1] do not cover the axis of size 3 (1x: 'split')",
           "Tile: repeats must be >= 1, got [1, 0] (1x: 'tile')",
           "Expand: shape [2, 3] does not broadcast to [4, 3, 5] (1x: 'expand')"]),
-        ("Resize tf_crop_and_resize, Einsum diagonal, 3-D ConvTranspose",
+        ("Resize tf_crop_and_resize, Einsum diagonal, 4-D ConvTranspose and pooling, "
+         "a 3-D kernel deeper than its input",
          [helper.make_node("Resize", ["x4", "", "sc"], ["a"], name="crop",
                            coordinate_transformation_mode="tf_crop_and_resize"),
           helper.make_node("Einsum", ["x", "x"], ["b"], equation="ii,ij->j", name="diag"),
-          helper.make_node("ConvTranspose", ["x5", "w5"], ["c"], name="deconv3d")],
+          helper.make_node("ConvTranspose", ["x6", "w6"], ["c"], name="deconv4d"),
+          helper.make_node("MaxPool", ["x6"], ["d"], kernel_shape=[1, 1, 1, 1], name="pool4d"),
+          helper.make_node("Conv", ["x5", "w5"], ["e"], name="deep"),
+          helper.make_node("AveragePool", ["x5"], ["f"], kernel_shape=[4, 1, 1],
+                           name="deeppool")],
          [("x", [3, 3], f32), ("x4", [1, 1, 2, 2], f32), ("x5", [1, 1, 2, 2, 2], f32),
-          ("w5", [1, 1, 2, 2, 2], f32)], [],
+          ("w5", [1, 1, 3, 2, 2], f32), ("x6", [1, 1, 2, 2, 2, 2], f32),
+          ("w6", [1, 1, 2, 2, 2, 2], f32)], [],
          ["Resize: coordinate_transformation_mode 'tf_crop_and_resize' is not supported "
           "(1x: 'crop')",
           "Einsum: label 'i' repeats within one operand (a diagonal), which is not "
           "supported (1x: 'diag')",
-          "ConvTranspose: 3-D ConvTranspose is not supported (1-D and 2-D are) "
-          "(1x: 'deconv3d')"]),
+          "ConvTranspose: 4-D ConvTranspose is not supported (1-D, 2-D and 3-D are) "
+          "(1x: 'deconv4d')",
+          "MaxPool: 4-D pooling is not supported (1-D, 2-D and 3-D are) (1x: 'pool4d')",
+          "Conv: the kernel's depth 3 (dilation 1) is larger than the padded input's "
+          "depth 2 (1x: 'deep')",
+          "AveragePool: the kernel's depth 4 is larger than the padded input's depth 2 "
+          "(1x: 'deeppool')"]),
     ]
 
 
@@ -205,10 +240,10 @@ def main():
             # The gradient of sum(f(x) * w) for x, through anvil-autodiff.
             w = rng.standard_normal(want.shape).astype(np.float32)
             x = torch.from_numpy(xs[0]).double().requires_grad_()
-            weighted = Weighted(module)
-            weighted(x, torch.from_numpy(w).double()).backward()
+            # (torch.autograd in f64: a module's parameters too, in a copy.)
+            Weighted(copy.deepcopy(module).double())(x, torch.from_numpy(w).double()).backward()
             gpath = os.path.join(tmp, f"g{k}.onnx")
-            torch.onnx.export(weighted, (torch.from_numpy(xs[0]), torch.from_numpy(w)),
+            torch.onnx.export(Weighted(module), (torch.from_numpy(xs[0]), torch.from_numpy(w)),
                               gpath, opset_version=opset)
             mlir, graded = (os.path.join(tmp, f"g{k}{s}.mlir") for s in ("", "-grad"))
             wpath = os.path.join(tmp, f"g{k}-w.npy")
@@ -221,7 +256,10 @@ def main():
                 [args.anvilc, "run", "--reference", graded, "--function", "forward_grad",
                  "--input", os.path.join(tmp, f"m{k}-x0.npy"), "--input", wpath,
                  "--output", os.path.join(tmp, f"g{k}-l.npy"), "--output", dx,
-                 "--output", os.path.join(tmp, f"g{k}-dw.npy")],
+                 "--output", os.path.join(tmp, f"g{k}-dw.npy")]
+                # (and one gradient per parameter of the module)
+                + sum((["--output", os.path.join(tmp, f"g{k}-dp{j}.npy")]
+                       for j, _ in enumerate(module.parameters())), []),
             ]
             for step in steps:
                 r = run(step)
