@@ -29,17 +29,7 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// Where a value holds the batch: in dimension `dim`, whose index i is
-/// sample (i / inner) % B. Usually dim 0 with inner 1; reshapes can merge
-/// the batch with other dimensions (multi-head attention merges it with
-/// the heads, inner = heads, and with the sequence, outer = sequence).
-struct Batch {
-  int64_t dim, inner = 1;
-  bool operator==(const Batch &o) const {
-    return dim == o.dim && inner == o.inner;
-  }
-  bool operator!=(const Batch &o) const { return !(*this == o); }
-};
+using Batch = BatchPlace;
 /// nullopt: the value is the same for every sample (weights, constants,
 /// what is computed from them alone).
 using BatchDim = std::optional<Batch>;
@@ -264,20 +254,31 @@ FailureOr<BatchDim> Analysis::visit(Operation *op) {
       });
 }
 
-/// B when `func` maps a batch of B samples independently, else failure
-/// (with `explain`, a remark naming the op that stops it).
-FailureOr<int64_t> batchOf(func::FuncOp func, bool explain) {
+} // namespace
+
+LogicalResult mlir::anvil::findBatchPlaces(func::FuncOp func,
+                                           DenseMap<Value, BatchPlace> &places,
+                                           std::string *why,
+                                           Operation **where) {
+  auto stop = [&](const std::string &reason, Operation *op) {
+    if (why)
+      *why = reason;
+    if (where)
+      *where = op;
+    return failure();
+  };
   FunctionType type = func.getFunctionType();
   if (type.getNumInputs() == 0 || type.getNumResults() == 0)
-    return failure();
+    return stop("it has no arguments or no results", nullptr);
   auto first = dyn_cast<RankedTensorType>(type.getInput(0));
   if (!first || first.getRank() == 0)
-    return failure();
+    return stop("its first argument has no leading dimension", nullptr);
   int64_t batch = first.getDimSize(0);
   for (Type t : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
     auto tensor = dyn_cast<RankedTensorType>(t);
     if (!tensor || tensor.getRank() == 0 || tensor.getDimSize(0) != batch)
-      return failure(); // not every argument and result is batched
+      return stop("not every argument and result leads with the batch",
+                  nullptr);
   }
   Analysis analysis(batch);
   Block &body = func.getBody().front();
@@ -285,27 +286,38 @@ FailureOr<int64_t> batchOf(func::FuncOp func, bool explain) {
     analysis.dims[arg] = Batch{0};
   for (Operation &op : body.without_terminator()) {
     FailureOr<BatchDim> d = analysis.visit(&op);
-    if (failed(d)) {
-      if (explain)
-        op.emitRemark("@") << func.getName()
-                           << " cannot run in chunks of its batch: "
-                           << analysis.why;
-      return failure();
-    }
+    if (failed(d))
+      return stop(analysis.why, &op);
     if (*d)
       for (Value r : op.getResults())
         analysis.dims[r] = **d;
   }
   for (Value r : body.getTerminator()->getOperands())
-    if (!analysis.dims.count(r) || !(analysis.dims.lookup(r) == Batch{0})) {
-      if (explain)
-        func.emitRemark("@") << func.getName()
-                             << " cannot run in chunks of its batch: a "
-                                "result does not hold the batch as its "
-                                "leading dimension";
-      return failure();
-    }
-  return batch;
+    if (!analysis.dims.count(r) || !(analysis.dims.lookup(r) == Batch{0}))
+      return stop("a result does not hold the batch as its leading dimension",
+                  nullptr);
+  places = std::move(analysis.dims);
+  return success();
+}
+
+namespace {
+
+/// B when `func` maps a batch of B samples independently, else failure
+/// (with `explain`, a remark naming the op that stops it, or the function).
+FailureOr<int64_t> batchOf(func::FuncOp func, bool explain) {
+  std::string why;
+  Operation *where = nullptr;
+  DenseMap<Value, BatchPlace> places;
+  if (succeeded(findBatchPlaces(func, places, &why, &where)))
+    return cast<RankedTensorType>(func.getArgumentTypes()[0]).getDimSize(0);
+  // A function without a batched signature is not a candidate: no remark.
+  if (explain && where)
+    where->emitRemark("@") << func.getName()
+                           << " cannot run in chunks of its batch: " << why;
+  else if (explain && StringRef(why).starts_with("a result"))
+    func.emitRemark("@") << func.getName()
+                         << " cannot run in chunks of its batch: " << why;
+  return failure();
 }
 
 struct MarkBatchPass : mlir::anvil::impl::MarkBatchPassBase<MarkBatchPass> {

@@ -49,9 +49,32 @@ inline constexpr llvm::StringLiteral kBatchAttr = "anvil.batch";
 inline constexpr llvm::StringLiteral kInParallelLoopAttr =
     "anvil.in_parallel_loop";
 
+/// Where a value holds the batch of its function: in dimension `dim`, whose
+/// index i is sample (i / inner) % B (reshapes merge the batch with other
+/// dimensions: multi-head attention's with the heads and the sequence).
+struct BatchPlace {
+  int64_t dim, inner = 1;
+  bool operator==(const BatchPlace &o) const {
+    return dim == o.dim && inner == o.inner;
+  }
+  bool operator!=(const BatchPlace &o) const { return !(*this == o); }
+};
+/// anvil-mark-batch's analysis of a function whose arguments and results all
+/// lead with the same B: fills `places` with where each value holds the
+/// batch (values absent are the same for every sample), or fails with `why`
+/// (and the op it stops at, if any) when the function mixes its samples or
+/// the analysis does not know an op.
+LogicalResult findBatchPlaces(func::FuncOp func,
+                              DenseMap<Value, BatchPlace> &places,
+                              std::string *why = nullptr,
+                              Operation **where = nullptr);
+
 /// Re-batches one function from `old` to `batch` as anvil-set-batch does
 /// (arguments, then each op's inferred result type); anvil-split-batch
-/// uses it on its chunk. Fails with an error naming the op that cannot follow.
+/// uses it on its chunk. Where the function keeps its samples apart
+/// (findBatchPlaces), reshapes and slices follow the batch wherever it is;
+/// elsewhere it must be their leading dimension. Fails with an error naming
+/// the op that cannot follow.
 LogicalResult rebatchFunction(func::FuncOp func, int64_t old, int64_t batch);
 
 } // namespace mlir::anvil

@@ -17,10 +17,13 @@ def SetBatchPass : Pass<"anvil-set-batch", "ModuleOp"> {
     The model's batch is the leading dimension of @forward's first
     argument. Every function argument whose leading dimension has that size
     gets `batch` instead, and every op's result type is inferred again in
-    order; a `reshape` whose element count changes must keep the batch as
-    its leading dimension and gets the new one. An op whose type cannot
-    follow (a constant or parameter shaped by the batch, a reshape that
-    moves it) gives one error naming the op. Before (batch 64 -> 32):
+    order. Reshapes and slices state sizes: in a function that keeps its
+    samples apart (anvil-mark-batch's analysis), they follow the batch
+    wherever it is, also behind the sequence and merged with attention's
+    heads; elsewhere a `reshape` whose element count changes must keep the
+    batch as its leading dimension and gets the new one. An op whose type
+    cannot follow (a constant or parameter shaped by the batch, a reshape
+    that moves it) gives one error naming the op. Before (batch 64 -> 32):
 
     ```mlir
     func.func @forward(%x: tensor<64x1x28x28xf32>) -> tensor<64x10xf32> {

@@ -3,6 +3,10 @@
 // Rewrites the batch dimension of every function of a model (see Passes.td):
 // arguments first, then each op's result types by its own shape inference,
 // in order, so that a model written for batch 64 compiles for any batch.
+// Reshapes and slices state sizes themselves: in a function that keeps its
+// samples apart they follow the batch wherever anvil-mark-batch's analysis
+// finds it (attention moves it behind the sequence and merges it with the
+// heads); elsewhere it must lead.
 // Fails with one error naming the first op that cannot follow.
 //
 //===----------------------------------------------------------------------===//
@@ -38,12 +42,39 @@ Type rebatched(Type type, int64_t old, int64_t batch) {
 
 LogicalResult mlir::anvil::rebatchFunction(func::FuncOp func, int64_t old,
                                            int64_t batch) {
+  // Where the function keeps its samples apart, the analysis knows which
+  // dimension of each value holds the batch (before any type changes).
+  DenseMap<Value, BatchPlace> places;
+  bool known = false;
+  if (auto first = func.getNumArguments() > 0
+                       ? dyn_cast<RankedTensorType>(func.getArgumentTypes()[0])
+                       : RankedTensorType();
+      first && first.getRank() > 0 && first.getDimSize(0) == old)
+    known = succeeded(findBatchPlaces(func, places));
+  // A dimension holding the batch holds `outer * old * inner` indices.
+  auto resized = [&](int64_t size) { return size / old * batch; };
   Block &body = func.getBody().front();
   for (BlockArgument arg : body.getArguments())
     arg.setType(rebatched(arg.getType(), old, batch));
   for (Operation &op : body.without_terminator()) {
-    // A reshape whose input changed size takes the new batch in front.
-    if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+    if (known) {
+      // The batch follows reshapes and slices wherever it is (a slice takes
+      // the whole of it).
+      if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+        if (auto it = places.find(reshape.getResult()); it != places.end()) {
+          SmallVector<int64_t> shape(reshape.getShape());
+          shape[it->second.dim] = resized(shape[it->second.dim]);
+          reshape.setShape(shape);
+        }
+      } else if (auto slice = dyn_cast<SliceOp>(op)) {
+        if (auto it = places.find(slice.getInput()); it != places.end()) {
+          SmallVector<int64_t> ends(slice.getEnds());
+          ends[it->second.dim] = resized(ends[it->second.dim]);
+          slice.setEnds(ends);
+        }
+      }
+    } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+      // A reshape whose input changed size takes the new batch in front.
       auto input = cast<RankedTensorType>(reshape.getInput().getType());
       SmallVector<int64_t> shape(reshape.getShape());
       int64_t count = 1;

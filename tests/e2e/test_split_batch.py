@@ -4,7 +4,8 @@
 Zoo-like models at batch 8, whose weights are parameters (so that
 anvil-mark-batch proves their samples independent): a small CNN whose batch
 norms fold into its convolutions, a MobileNet block (expand 1x1, depthwise
-3x3 with relu6, project 1x1, residual add), and an MLP. Each is compiled as
+3x3 with relu6, project 1x1, residual add), an MLP, and multi-head
+attention with the batch behind the sequence and merged with the heads. Each is compiled as
 it is (split into 2 chunks of 4) and with --split-batch 1; the split must
 really happen (the chunk function exists, the fusion report says so), and
 both executables run on 1, 2 and 3 threads: every output must equal the
@@ -71,13 +72,38 @@ module {
     %s = anvil.softmax %m2 : tensor<8x10xf32>
     return %s : tensor<8x10xf32>
   }
+  func.func @attention(%x: tensor<8x4x8xf32>) -> tensor<8x4x8xf32> {
+    %w = anvil.param "qkv.w" init = "xavier_uniform" : tensor<8x24xf32>
+    %t = anvil.transpose %x {perm = array<i64: 1, 0, 2>} : tensor<8x4x8xf32>
+    %qkv = anvil.matmul %t, %w : tensor<4x8x8xf32>, tensor<8x24xf32>
+    %q = anvil.slice %qkv {starts = array<i64: 0, 0, 0>, ends = array<i64: 4, 8, 8>, steps = array<i64: 1, 1, 1>} : tensor<4x8x24xf32>
+    %k = anvil.slice %qkv {starts = array<i64: 0, 0, 8>, ends = array<i64: 4, 8, 16>, steps = array<i64: 1, 1, 1>} : tensor<4x8x24xf32>
+    %v = anvil.slice %qkv {starts = array<i64: 0, 0, 16>, ends = array<i64: 4, 8, 24>, steps = array<i64: 1, 1, 1>} : tensor<4x8x24xf32>
+    %qh = anvil.reshape %q {shape = array<i64: 4, 16, 4>} : tensor<4x8x8xf32>
+    %qt = anvil.transpose %qh {perm = array<i64: 1, 0, 2>} : tensor<4x16x4xf32>
+    %kh = anvil.reshape %k {shape = array<i64: 4, 16, 4>} : tensor<4x8x8xf32>
+    %kt = anvil.transpose %kh {perm = array<i64: 1, 2, 0>} : tensor<4x16x4xf32>
+    %s = anvil.matmul %qt, %kt : tensor<16x4x4xf32>, tensor<16x4x4xf32>
+    %p = anvil.softmax %s : tensor<16x4x4xf32>
+    %vh = anvil.reshape %v {shape = array<i64: 4, 16, 4>} : tensor<4x8x8xf32>
+    %vt = anvil.transpose %vh {perm = array<i64: 1, 0, 2>} : tensor<4x16x4xf32>
+    %o = anvil.matmul %p, %vt : tensor<16x4x4xf32>, tensor<16x4x4xf32>
+    %ot = anvil.transpose %o {perm = array<i64: 1, 0, 2>} : tensor<16x4x4xf32>
+    %om = anvil.reshape %ot {shape = array<i64: 4, 8, 8>} : tensor<4x16x4xf32>
+    %y = anvil.transpose %om {perm = array<i64: 1, 0, 2>} : tensor<4x8x8xf32>
+    return %y : tensor<8x4x8xf32>
+  }
 }
 """
 
+# (@attention holds its batch behind the sequence, merged with 2 heads, as
+# torch's multi-head attention does: the chunk's reshapes and slices follow
+# it there.)
 CASES = {
     "cnn": [(8, 3, 16, 16)],
     "block": [(8, 16, 14, 14)],
     "mlp": [(8, 64)],
+    "attention": [(8, 4, 8)],
 }
 
 ODD = """
@@ -110,7 +136,7 @@ def main():
         report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
         split_lines = [line for line in report.splitlines() if line.startswith("@") and
                        "split batch 8 into 2 chunks of 4, one per thread" in line]
-        check(len(split_lines) == 3,
+        check(len(split_lines) == len(CASES),
               "the fusion report says each function was split")
         check("@cnn__chunk: conv2d" in report and "batch_norm folded" in report,
               "the fusion report lists the chunk's kernels, batch norm folded")
