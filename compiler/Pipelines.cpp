@@ -146,6 +146,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   TileAndVectorizePassOptions tiling;
   tiling.pack = options.packMatmul;
   tiling.epilogueInPlace = options.epilogueInPlace;
+  tiling.peelFirstKBlock = options.peelFirstKBlock;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.

@@ -74,6 +74,9 @@ struct PipelineOptions {
   /// Fused epilogues run in the product's slice of the result
   /// (anvil-tile-and-vectorize's `epilogue-in-place`).
   bool epilogueInPlace = true;
+  /// A packed product's first k block starts its row tiles in registers
+  /// too (anvil-tile-and-vectorize's `peel-first-k-block`).
+  bool peelFirstKBlock = true;
   /// Each loop nest in a function of its own (anvil-outline-kernels), so
   /// that LLVM compiles small functions, in parallel.
   bool outlineKernels = true;

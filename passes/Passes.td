@@ -398,6 +398,9 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     With one k block (K up to 256), it runs per packed row tile instead
     (`start-in-registers`): vectorized with the tile, the accumulators start
     as its vector (zeros, 8 bias values broadcast), not as a read of C.
+    With several k blocks, the first runs before the k-block loop on the
+    start itself (`peel-first-k-block`) and starts in registers likewise;
+    the loop carries the rest.
     With `pack-im2col` (the default), when B is a convolution's im2col
     matrix (its copy generic collapsed to [K, P]) and the output rows are at
     least 16 pixels long, each sliver is read straight from the (padded)
@@ -441,6 +444,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "accumulators in registers from the op that starts C (zeros, "
            "a bias broadcast) (off: that op writes the whole block first "
            "and the tiles read it back)">,
+    Option<"peelFirstKBlock", "peel-first-k-block", "bool", "true",
+           "With start-in-registers, run a packed product's first k block "
+           "before its k-block loop, on the op that starts C, so that its row "
+           "tiles start in registers too (off: with several k blocks that op "
+           "writes the whole block first and the tiles read it back)">,
     Option<"packIm2col", "pack-im2col", "bool", "true",
            "Pack a convolution's B slivers straight from its (padded) "
            "images, so that its im2col matrix is never written (off: the "

@@ -17,7 +17,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::anvil {
@@ -870,6 +872,77 @@ void epiloguesInPlace(ModuleOp module) {
   }
 }
 
+/// Erases the products that fuse_into_containing_op left behind: fused into
+/// the parallel blocks of their epilogue, the whole product keeps its tag
+/// but no longer has a use. Left there, it would be the first product of
+/// its plan that packBlock's caller sees (the tail panel's width taken from
+/// the whole N instead of the block's: a 111-wide block of N = 12321 got a
+/// 1-wide tail tile, scalar FMAs) and would be vectorized whole.
+void eraseFusedOriginals(ModuleOp module) {
+  SmallVector<linalg::MatmulOp> dead;
+  module.walk([&](linalg::MatmulOp op) {
+    if (op->hasAttr(kTag) && op->use_empty())
+      dead.push_back(op);
+  });
+  for (linalg::MatmulOp op : dead) {
+    Operation *init = op.getDpsInits()[0].getDefiningOp();
+    op->erase();
+    if (init && init->use_empty() && isa<linalg::LinalgOp>(init))
+      init->erase();
+  }
+}
+
+/// Runs the first k block of every packed product with several k blocks
+/// before its k-block loop, on the op that starts the accumulator (zeros,
+/// the bias) itself rather than on the loop's iteration argument. packBlock
+/// then starts that block's row tiles in registers (startOfAccumulator), as
+/// for a product with one k block, and the loop carries the rest: the start
+/// no longer writes the whole block before the product reads it back (with
+/// the epilogue in place, a memset of the result's cold, strided rows).
+void peelFirstKBlocks(ModuleOp module, ArrayRef<Plan> plans) {
+  SmallVector<scf::ForOp> loops;
+  module.walk([&](linalg::MatmulOp op) {
+    auto tag = op->getAttrOfType<IntegerAttr>(kTag);
+    auto loop = op->getParentOfType<scf::ForOp>();
+    if (!tag || !plans[tag.getInt()].pack || !loop ||
+        op->getParentOp() != loop || loop.getNumRegionIterArgs() != 1)
+      return;
+    // The k-block loop's accumulator: a slice of its iteration argument.
+    auto slice = op.getDpsInits()[0].getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSource() != loop.getRegionIterArgs()[0])
+      return;
+    auto start = loop.getInitArgs()[0].getDefiningOp<linalg::LinalgOp>();
+    if (!start || !start->hasOneUse() || start->getNumResults() != 1 ||
+        !isa<linalg::FillOp, linalg::BroadcastOp, linalg::GenericOp>(start) ||
+        start.getNumLoops() != start.getNumParallelLoops())
+      return;
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()),
+                           ub = getConstantIntValue(loop.getUpperBound()),
+                           step = getConstantIntValue(loop.getStep());
+    if (lb && ub && step && *lb + *step < *ub)
+      loops.push_back(loop);
+  });
+  for (scf::ForOp loop : loops) {
+    OpBuilder b(loop);
+    IRMapping map;
+    map.map(loop.getInductionVar(), loop.getLowerBound());
+    map.map(loop.getRegionIterArgs()[0], loop.getInitArgs()[0]);
+    SmallVector<Operation *> first;
+    for (Operation &op : loop.getBody()->without_terminator())
+      first.push_back(b.clone(op, map));
+    Value firstResult =
+        map.lookup(loop.getBody()->getTerminator()->getOperand(0));
+    int64_t next = *getConstantIntValue(loop.getLowerBound()) +
+                   *getConstantIntValue(loop.getStep());
+    loop.getLowerBoundMutable().assign(
+        b.create<arith::ConstantIndexOp>(loop.getLoc(), next));
+    loop.getInitArgsMutable().assign(firstResult);
+    // The block's whole-accumulator slice and insert fold away, so that the
+    // first product's init is the start itself.
+    (void)applyOpPatternsAndFold(first, FrozenRewritePatternSet());
+  }
+}
+
 struct TileAndVectorizePass
     : mlir::anvil::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
   using TileAndVectorizePassBase::TileAndVectorizePassBase;
@@ -933,8 +1006,11 @@ struct TileAndVectorizePass
     // First the cache and k blocks of every product.
     if (failed(applySchedule(module, blocks)))
       return signalPassFailure();
+    eraseFusedOriginals(module);
     if (epilogueInPlace)
       epiloguesInPlace(module);
+    if (peelFirstKBlock && startInRegisters)
+      peelFirstKBlocks(module, plans);
     // Then B's panels packed in the blocks that pack, and the register
     // tiles of every product.
     int64_t next = plans.size();

@@ -162,6 +162,12 @@ static cl::opt<bool> noEpilogueInPlace(
              "copied to the result, for comparison (anvil-tile-and-"
              "vectorize's epilogue-in-place off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noPeelFirstKBlock(
+    "no-peel-first-k-block",
+    cl::desc("A matmul with several k blocks starts its accumulator in "
+             "memory (the block written, then read back), for comparison "
+             "(anvil-tile-and-vectorize's peel-first-k-block off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     "fusion-report", cl::ValueOptional,
     cl::desc("Print every kernel of the model: its source names, pattern, "
@@ -321,6 +327,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
+  job.options.peelFirstKBlock = !noPeelFirstKBlock;
   job.options.rowSoftmax = !noRowSoftmax;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;

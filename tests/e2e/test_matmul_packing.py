@@ -17,8 +17,15 @@ broadcast: with one k block (K <= 256), in each packed row tile's registers
 1x1 one (K = 64, 3136 pixels) and the 3x3 one on 7 channels (K = 63, a 4-
 column tail) take the first path, the 3x3 one on 40 channels (K = 360) the
 second.
+The 3x3 one on 64 channels at 28x28 (K = 576, three k blocks, parallel
+blocks) runs its first k block before the k-block loop with the bias in
+registers (peel-first-k-block), as do the parallel products with several k
+blocks above, whose accumulators start at zero.
 Every function is compiled with packing and with --no-pack-matmul, and both
-must match float64 NumPy within 1e-5 of the output's largest magnitude.
+must match float64 NumPy within 1e-5 of the output's largest magnitude; a
+third build with --no-peel-first-k-block (every k block in the loop, the
+start written to the block first) must equal the default bit for bit: the
+same sums in the same order.
 """
 import argparse
 import os
@@ -47,6 +54,7 @@ CONVS = {
     "conv1x1_bias_k64": (48, 64, 56, 1),
     "conv3x3_bias_k63": (40, 7, 14, 3),
     "conv3x3_bias_k360": (24, 40, 14, 3),
+    "conv3x3_bias_k576_blocks": (64, 64, 28, 3),
 }
 
 # Convolutions whose packed B slivers are gathered straight from the images
@@ -142,8 +150,10 @@ def main():
                               for name, case in IMAGE_CONVS.items())
                     + "}\n")
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
+        unpeeled = os.path.join(tmp, "unpeeled")
         must([args.anvilc, model, "-o", packed])
         must([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
+        must([args.anvilc, model, "--no-peel-first-k-block", "-o", unpeeled])
         def product(m, n, k, batch, epilogue):
             pre = (batch,) if batch else ()
             inputs = [rng.uniform(-1.0, 1.0, pre + (m, k)).astype(np.float32),
@@ -189,9 +199,14 @@ def main():
                       f"{err:.2e}")
                 if err > 1e-5:
                     failures.append(f"{name} ({os.path.basename(exe)}): {err:.2e} > 1e-5")
+            out = os.path.join(tmp, f"{name}.unpeeled.npy")
+            must([unpeeled, "--function", name] + cmd_inputs + ["--output", out])
+            if not np.array_equal(np.load(out), np.load(os.path.join(tmp, f"{name}.packed.npy"))):
+                failures.append(f"{name}: --no-peel-first-k-block differs from the default")
+                print(f"FAIL {name} unpeeled: differs from the default build")
     if failures:
         sys.exit("\n".join(failures))
-    print("every product and convolution matches NumPy, packed and not")
+    print("every product and convolution matches NumPy, packed and not; unpeeled equals packed")
 
 
 if __name__ == "__main__":

@@ -39,14 +39,16 @@ func.func @stem_relu_in_place(%a: tensor<64x147xf32>, %b: tensor<147x12544xf32>)
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
-// Several k blocks (K = 576) and a residual add: the bias broadcast starts
-// the accumulator in the result's slice, the k-block loop carries it, and
-// the add + relu read the residual and overwrite the product.
+// Several k blocks (K = 576) and a residual add: the first k block starts
+// the accumulator from the bias in registers and writes the result's
+// slice, the k-block loop carries it on, and the add + relu read the
+// residual and overwrite the product.
 // CHECK-LABEL: func @k_blocks_residual_in_place
 // CHECK: scf.forall {{.*}} shared_outs(%[[OUT:.*]] = %{{.*}})
 // CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[OUT]]
-// CHECK: %[[START:.*]] = linalg.broadcast ins(%{{.*}} : tensor<64xf32>) outs(%[[SLICE]] : tensor<64x{{.*}}xf32>)
-// CHECK: %[[P:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[START]])
+// CHECK: %[[FIRST:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SLICE]])
+// CHECK: vector.transpose {{.*}} : vector<32x8xf32> to vector<8x32xf32>
+// CHECK: %[[P:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[FIRST]])
 // CHECK: %[[E:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<64x{{.*}}xf32>) outs(%[[P]] : tensor<64x{{.*}}xf32>)
 // CHECK: arith.addf
 // CHECK: arith.maximumf
@@ -88,4 +90,31 @@ func.func @serial_not_in_place(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> te
     linalg.yield %y : f32
   } -> tensor<16x64xf32>
   return %r : tensor<16x64xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A fused epilogue on 111-wide blocks of N = 12321 (SqueezeNet's stem):
+// each block's last 15 columns are one 15-lane tile. The whole product
+// that fusion leaves behind, unused, must not set the tail's width (it did:
+// 12321 % 32 = 1, one column per tile, scalar FMAs).
+// CHECK-LABEL: func @stem_tail_width_of_block
+// CHECK: scf.forall
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x15xf32>)
+// CHECK-NOT: -> (vector<8x1xf32>)
+func.func @stem_tail_width_of_block(%a: tensor<64x27xf32>, %b: tensor<27x12321xf32>, %bias: tensor<64xf32>) -> tensor<64x12321xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x12321xf32>
+  %init = linalg.broadcast ins(%bias : tensor<64xf32>) outs(%e : tensor<64x12321xf32>) dimensions = [1]
+  %0 = linalg.matmul ins(%a, %b : tensor<64x27xf32>, tensor<27x12321xf32>) outs(%init : tensor<64x12321xf32>) -> tensor<64x12321xf32>
+  %e2 = tensor.empty() : tensor<64x12321xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%0 : tensor<64x12321xf32>) outs(%e2 : tensor<64x12321xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %m = arith.maximumf %x, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<64x12321xf32>
+  return %r : tensor<64x12321xf32>
 }

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="start-in-registers=false" | FileCheck %s --check-prefix=NOSTART
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="peel-first-k-block=false" | FileCheck %s --check-prefix=NOPEEL
 
 // B packed per block and k block: each 32-column sliver of the 256-row k
 // block is copied row by row into a contiguous 256x32 buffer, which the 8x32
@@ -102,15 +103,30 @@ func.func @matmul_bias_start_in_registers(%a: tensor<64x64xf32>, %b: tensor<64x3
 
 // -----
 
-// Negative: with three k blocks (K = 576) the accumulator reaches the
-// product through the k-block loop; the bias broadcast runs once per block,
-// before that loop.
+// Three k blocks (K = 576): the first runs before the k-block loop, on the
+// bias itself (peel-first-k-block), so its row tiles start as 8 bias values
+// broadcast, like a product with one k block; the loop over the other two
+// carries the accumulator on from there and reads its tiles back.
+// With peel-first-k-block=false (negative), the bias broadcast writes the
+// whole block before the loop over all three.
 // CHECK-LABEL: func @matmul_bias_k_blocks
+// CHECK-NOT: linalg.broadcast
 // CHECK: scf.forall
-// CHECK: %[[START:.*]] = linalg.broadcast {{.*}} outs(%{{.*}} : tensor<64x224xf32>)
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]]) -> (tensor<64x224xf32>)
-// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
-// CHECK-NOT: vector<8xf32>
+// CHECK: %[[FIRST:.*]] = scf.for
+// CHECK: %[[BIAS:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}] [8] [1] : tensor<64xf32> to tensor<8xf32>
+// CHECK: vector.transfer_read %[[BIAS]]{{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK: %[[START:.*]] = vector.transpose {{.*}} : vector<32x8xf32> to vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[START]]) -> (vector<8x32xf32>)
+// CHECK: scf.for %{{.*}} = %c192 to %c576 step %c192 iter_args(%{{.*}} = %[[FIRST]]) -> (tensor<64x224xf32>)
+// CHECK: %[[TILE:.*]] = vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[TILE]]) -> (vector<8x32xf32>)
+// CHECK-NOT: linalg.broadcast
+// NOPEEL-LABEL: func @matmul_bias_k_blocks
+// NOPEEL: scf.forall
+// NOPEEL: %[[START:.*]] = linalg.broadcast {{.*}} outs(%{{.*}} : tensor<64x224xf32>)
+// NOPEEL: scf.for {{.*}} iter_args(%{{.*}} = %[[START]]) -> (tensor<64x224xf32>)
+// NOPEEL: scf.for {{.*}} -> (vector<8x32xf32>)
+// NOPEEL-NOT: vector<8xf32>
 func.func @matmul_bias_k_blocks(%a: tensor<64x576xf32>, %b: tensor<576x3136xf32>, %bias: tensor<64xf32>) -> tensor<64x3136xf32> {
   %e = tensor.empty() : tensor<64x3136xf32>
   %init = linalg.broadcast ins(%bias : tensor<64xf32>) outs(%e : tensor<64x3136xf32>) dimensions = [1]
