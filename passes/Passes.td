@@ -335,8 +335,10 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     16, 4]`, zero padded), so that one 64-byte load feeds 16 columns by 4
     products. A tile of 8 rows by 32 columns keeps 16 `vector<16xi32>`
     accumulators in registers; each k group broadcasts 4 bytes of each row
-    and issues `llvm.x86.avx512.vpdpbusd.512` (u8 x s8, 4 products summed
-    into i32, exact: no i16 saturation). The lhs zero point is one
+    and issues `vpdpbusd` (u8 x s8, 4 products summed into i32, exact: no
+    i16 saturation) as LLVM inline asm without side effects (an
+    `llvm.call_intrinsic` has unknown memory effects, which the buffer
+    deallocation pipeline refuses; MLIR 19's x86vector has no vpdpbusd). The lhs zero point is one
     correction at the end: `acc - zp * colsum`, the column sums of the
     weights precomputed with the packing. Rows past M read row M - 1 (the
     same value written twice); columns past N are masked on the write; a K
