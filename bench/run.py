@@ -15,7 +15,8 @@ Sections (each states the machine's load before and after it):
             Anvil's and ORT's outputs against PyTorch's on the zoo's fixed
             input; a geometric mean over the zoo at batch 8 per thread count.
             A model Anvil cannot compile gets a row saying so.
-  matmul    f32 matmul GFLOP/s, Anvil vs oneDNN (build/bin/anvil-bench-onednn).
+  matmul    f32 matmul GFLOP/s, Anvil vs oneDNN (build/bin/anvil-bench-onednn);
+            and int8 (u8 x s8 -> s32) at 1024^3, Anvil vs oneDNN's u8s8s32.
   training  the MLP and LeNet-5 trained on Fashion-MNIST, Anvil's trainer vs
             PyTorch (bench/torch_train.py).
   contention the MLP trainer alone and beside 2 busy processes, at the default
@@ -437,6 +438,16 @@ def matmul_model(m, n, k):
             f"  return %c : tensor<{m}x{n}xf32>\n}}\n")
 
 
+def qmatmul_model(m, n, k):
+    """u8 activations by constant int8 weights (anvil-int8-matmul's case; the
+    weights' values do not change the time)."""
+    return (f"func.func @forward(%a: tensor<{m}x{k}xui8>, %za: tensor<ui8>) -> tensor<{m}x{n}xi32> {{\n"
+            f"  %w = anvil.constant dense<1> : tensor<{k}x{n}xi8>\n"
+            f"  %zw = anvil.constant dense<0> : tensor<i8>\n"
+            f"  %c = anvil.qmatmul %a, %w, %za, %zw : tensor<{m}x{k}xui8>, tensor<{k}x{n}xi8>, tensor<ui8>, tensor<i8>\n"
+            f"  return %c : tensor<{m}x{n}xi32>\n}}\n")
+
+
 def matmul(args, anvil):
     runs = 5 if args.quick else 30
     onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
@@ -454,6 +465,7 @@ def matmul(args, anvil):
     shapes += [(64, 3136, 576), (128, 784, 1152), (256, 196, 2304), (512, 49, 4608),
                (64, 3136, 64), (256, 3136, 64), (1024, 196, 256), (2048, 49, 512)]
     exes = {shape: anvil.compile("mm_%dx%dx%d" % shape, matmul_model(*shape)) for shape in shapes}
+    f32 = {}
     for t in (1, 2):
         flat = [str(v) for shape in shapes for v in shape]
         dnnl = {}
@@ -464,9 +476,39 @@ def matmul(args, anvil):
             flop = 2.0 * shape[0] * shape[1] * shape[2]
             a = flop / anvil.bench(exes[shape], runs, t) / 1e6
             d = flop / dnnl[shape] / 1e6
+            f32[(shape, t)] = a
             lines.append(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {d:.1f} | {a / d:.2f} |")
         print(f"matmul, {t} thread(s): done", file=sys.stderr)
+    lines += int8_matmul(args, anvil, onednn, runs, f32)
     lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
+
+
+def int8_matmul(args, anvil, onednn, runs, f32):
+    """The int8 rows (issue 11): u8 x s8 -> s32, Anvil's anvil-int8-matmul
+    (vpdpbusd, and its portable path) vs oneDNN's u8s8s32 matmul (weights
+    reordered once), beside Anvil's f32 of the same shape."""
+    shape = (1024, 1024, 1024)
+    lines = ["\nint8: u8 x s8 -> s32 with constant weights packed at compile time (oneDNN: "
+             "reordered once), GOP/s (2 ops per multiply-add, median of "
+             f"{runs} runs); ratio = Anvil / oneDNN; the issue's goal is >= 0.75 at 1 thread. "
+             f"Load average before: {loadavg()}.\n",
+             "| M x N x K | threads | Anvil int8 | portable (no VNNI) | oneDNN int8 | ratio | "
+             "Anvil f32 GFLOP/s | int8 / f32 |",
+             "|---|---|---|---|---|---|---|---|"]
+    exe = anvil.compile("qmm_%dx%dx%d" % shape, qmatmul_model(*shape))
+    src = os.path.join(anvil.tmp, "qmm_%dx%dx%d.mlir" % shape)
+    portable = os.path.join(anvil.tmp, "qmm_portable")
+    sh([anvil.anvilc, src, "--int8-matmul=portable", "-o", portable])
+    ops = 2.0 * shape[0] * shape[1] * shape[2]
+    for t in (1, 2):
+        out = sh([onednn, "--int8", str(runs)] + [str(v) for v in shape], threads_env(t))
+        d = ops / float(out.split()[3]) / 1e6
+        a = ops / anvil.bench(exe, runs, t) / 1e6
+        p = ops / anvil.bench(portable, runs, t) / 1e6
+        f = f32.get((shape, t), 0.0)
+        lines.append(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {p:.1f} | {d:.1f} | "
+                     f"{a / d:.2f} | {f:.1f} | {a / f if f else 0:.2f} |")
     return lines
 
 

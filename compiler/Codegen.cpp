@@ -294,6 +294,9 @@ static void initializeTargets() {
     llvm::InitializeAllTargets();
     llvm::InitializeAllTargetMCs();
     llvm::InitializeAllAsmPrinters();
+    // Inline asm (anvil-int8-matmul's vpdpbusd) is parsed when the object
+    // is emitted.
+    llvm::InitializeAllAsmParsers();
     return true;
   }();
   (void)done;

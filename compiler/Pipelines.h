@@ -58,6 +58,11 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
+  /// Integer matmuls with constant int8 weights as register tiles on packed
+  /// weights (anvil-int8-matmul), not the portable i32 generic; with `vnni`,
+  /// through vpdpbusd, else through widened i32 products (same results).
+  bool int8Matmul = true;
+  bool vnni = true;
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;

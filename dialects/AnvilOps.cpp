@@ -1197,6 +1197,50 @@ LogicalResult DequantizeOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+LogicalResult QMatmulOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto lhs = staticTensor(loc, adaptor.getLhs().getType(), "lhs");
+  auto rhs = staticTensor(loc, adaptor.getRhs().getType(), "rhs");
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  for (auto [type, name] : {std::pair(*lhs, "lhs"), std::pair(*rhs, "rhs")})
+    if (!isQuantElement(type.getElementType()))
+      return emitOptionalError(loc, name, " must be i8 or ui8, got ",
+                               type.getElementType());
+  if (lhs->getRank() < 2 || rhs->getRank() < 2)
+    return emitOptionalError(loc, "operands need rank >= 2, got ",
+                             lhs->getRank(), " and ", rhs->getRank());
+  ArrayRef<int64_t> a = lhs->getShape(), b = rhs->getShape();
+  if (a.back() != b[b.size() - 2])
+    return emitOptionalError(loc, "contraction dimensions differ: lhs has K=",
+                             a.back(), ", rhs has K=", b[b.size() - 2]);
+  if (rhs->getRank() != 2 && b.drop_back(2) != a.drop_back(2))
+    return emitOptionalError(
+        loc, "rhs must be [K, N] or have the lhs's batch dimensions ",
+        shapeStr(a.drop_back(2)), ", got ", shapeStr(b.drop_back(2)));
+  auto lzp = cast<RankedTensorType>(adaptor.getLhsZeroPoint().getType());
+  auto rzp = cast<RankedTensorType>(adaptor.getRhsZeroPoint().getType());
+  if (failed(sameElementType(loc, *lhs, lzp, "lhs", "lhs zero point")) ||
+      failed(sameElementType(loc, *rhs, rzp, "rhs", "rhs zero point")))
+    return failure();
+  if (lzp.getRank() > 1 || lzp.getNumElements() != 1)
+    return emitOptionalError(loc, "lhs zero point must be one value, got ",
+                             shapeStr(lzp.getShape()));
+  int64_t n = b.back();
+  if (rzp.getRank() > 1 ||
+      (rzp.getNumElements() != 1 && rzp.getNumElements() != n))
+    return emitOptionalError(loc,
+                             "rhs zero point must be one value or one per "
+                             "column (",
+                             n, "), got ", shapeStr(rzp.getShape()));
+  SmallVector<int64_t> shape(a.drop_back());
+  shape.push_back(n);
+  types.push_back(RankedTensorType::get(shape, IntegerType::get(context, 32)));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//

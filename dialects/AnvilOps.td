@@ -24,6 +24,9 @@ def Anvil_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
 def Anvil_NumericTensor : StaticShapeTensorOf<[F32, F64, I32, I64]>;
 def Anvil_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
 def Anvil_AnyTensor : StaticShapeTensorOf<[F32, F64, I1, I8, I32, I64]>;
+// A constant also holds ui8 (quantized activations' zero points and data),
+// which only the quantization ops take.
+def Anvil_ConstantTensor : StaticShapeTensorOf<[F32, F64, I1, I8, UI8, I32, I64]>;
 def Anvil_MaskTensor : StaticShapeTensorOf<[I1]>;
 
 def Anvil_Differentiable
@@ -129,7 +132,7 @@ def Anvil_ConstantOp : Anvil_InferOp<"constant", [ConstantLike]> {
     ```
   }];
   let arguments = (ins ElementsAttr:$value);
-  let results = (outs Anvil_AnyTensor:$result);
+  let results = (outs Anvil_ConstantTensor:$result);
   let assemblyFormat = "$value attr-dict";
   let hasFolder = 1;
 }
@@ -955,6 +958,34 @@ def Anvil_DequantizeOp : Anvil_InferOp<"dequantize"> {
   let assemblyFormat = [{
     $input `,` $scale `,` $zero_point attr-dict `:` type($input) `,`
     type($scale) `,` type($zero_point)
+  }];
+}
+
+def Anvil_QMatmulOp : Anvil_InferOp<"qmatmul"> {
+  let summary = "8-bit integer matrix product with int32 accumulation";
+  let description = [{
+    `sum_k (lhs[..., m, k] - lhs_zero_point) * (rhs[..., k, n] -
+    rhs_zero_point[n])` in `i32` (ONNX MatMulInteger): `lhs` is `[..., M,
+    K]`, `rhs` is `[K, N]` (weights shared by every batch) or `[..., K, N]`
+    with the same batch dimensions. Each operand is `i8` or `ui8` (the
+    activations are usually `ui8`, the weights `i8`); its zero point has its
+    element type, rank 0 (or one element) for `lhs`, rank 0, one element or
+    `[N]` (per output column) for `rhs`. Products and sums are exact integers
+    (each product is at most 255 * 255; the sum wraps modulo 2^32 like
+    ONNX's int32 accumulator, which K below 33025 never reaches), at any K.
+
+    ```mlir
+    %y = anvil.qmatmul %a, %w, %azp, %wzp : tensor<8x64xui8>, tensor<64x16xi8>, tensor<ui8>, tensor<16xi8>
+    ```
+  }];
+  let arguments = (ins Anvil_QuantTensor:$lhs, Anvil_QuantTensor:$rhs,
+                   Anvil_QuantTensor:$lhs_zero_point,
+                   Anvil_QuantTensor:$rhs_zero_point);
+  let results = (outs StaticShapeTensorOf<[I32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $lhs_zero_point `,` $rhs_zero_point attr-dict `:`
+    type($lhs) `,` type($rhs) `,` type($lhs_zero_point) `,`
+    type($rhs_zero_point)
   }];
 }
 

@@ -327,6 +327,47 @@ def CheckIndicesPass : Pass<"anvil-check-indices", "ModuleOp"> {
                            "tensor::TensorDialect"];
 }
 
+def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
+  let summary = "Integer matmuls with constant int8 weights as VNNI register tiles";
+  let description = [{
+    Rewrites each `anvil.qmatmul` whose lhs is `ui8` and whose rhs is a
+    constant 2-D `i8` matrix with zero point 0 (int8 symmetric weights) into
+    a register-tiled loop nest on tensors (scf, vector). The weights are
+    packed at compile time into `vpdpbusd`'s layout: blocks of 16 columns,
+    each k group of 4 bytes per column contiguous (`[ceil(N/16), ceil(K/4),
+    16, 4]`, zero padded), so that one 64-byte load feeds 16 columns by 4
+    products. A tile of 8 rows by 32 columns keeps 16 `vector<16xi32>`
+    accumulators in registers; each k group broadcasts 4 bytes of each row
+    and issues `vpdpbusd` (u8 x s8, 4 products summed into i32, exact: no
+    i16 saturation) as LLVM inline asm without side effects (an
+    `llvm.call_intrinsic` has unknown memory effects, which the buffer
+    deallocation pipeline refuses; MLIR 19's x86vector has no vpdpbusd). The lhs zero point is one
+    correction at the end: `acc - zp * colsum`, the column sums of the
+    weights precomputed with the packing. Rows past M read row M - 1 (the
+    same value written twice); columns past N are masked on the write; a K
+    that 4 does not divide reads its last group masked (zeros, whose
+    packed weights are 0 too).
+
+    With `vnni=false` the same tiles multiply without VNNI, for CPUs that
+    lack it: each k of the group's 16 weights is sign-extended to i32 and
+    multiplied by the zero-extended byte of the row (`vpmovsxbd`,
+    `vpmulld`, `vpaddd`), exact i32 products and sums, the same results as
+    `vpdpbusd` bit for bit. Other qmatmuls (i8 activations, weights
+    computed at run time or with a nonzero zero point) keep the portable
+    generic of anvil-convert-to-linalg.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
+  ];
+  let options = [
+    Option<"vnni", "vnni", "bool", "true",
+           "Use vpdpbusd (AVX-512 VNNI); off: sign-extended i32 products "
+           "with the same results, for CPUs without VNNI">,
+  ];
+}
+
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let summary = "Lower anvil ops to linalg, tensor, arith, math and scf";
   let description = [{

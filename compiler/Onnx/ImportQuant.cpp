@@ -2,19 +2,17 @@
 //
 // QuantizeLinear and DequantizeLinear become anvil.quantize and
 // anvil.dequantize (a scale of one element is per tensor; a missing zero
-// point is 0 of the output's type). The integer ops are composed from them
-// and the f32 ops, exactly: MatMulInteger and ConvInteger subtract the zero
-// points with a dequantize by a scale of 1 (an 8-bit difference is exact in
-// f32), multiply and add in f32 (exact while every partial sum is an integer
-// below 2^24, which the handler checks from the contraction length: 255 *
-// 255 * K < 2^24, K <= 258), and cast the integral result to i32.
-// QLinearMatMul and QLinearConv requantize that accumulator as ONNX Runtime
-// does: `acc * (a_scale * w_scale / y_scale)`, rounded half to even, plus
-// the output zero point, saturated (anvil.quantize with a scale of 1).
-// Longer contractions need the integer matmul of issue 11's kernels and are
-// refused with a message that says so, as is QuantizeLinear's missing uint8
-// zero point (anvil.constant holds no ui8 yet; the integer ops use an i32 0,
-// which dequantize takes for any input).
+// point is 0 of the output's type, a ui8 or i8 anvil.constant).
+// MatMulInteger becomes anvil.qmatmul: i32 sums, exact at any K. ConvInteger
+// is composed from the f32 ops, exactly: the zero points are subtracted by a
+// dequantize by a scale of 1 (an 8-bit difference is exact in f32), the
+// products summed in f32 (exact while every partial sum is an integer below
+// 2^24, which the handler checks from the contraction length: 255 * 255 * K
+// < 2^24, K <= 258), and the integral result cast to i32; longer ones are
+// refused until the convolution has its integer form too. QLinearMatMul and
+// QLinearConv requantize that accumulator as ONNX Runtime does: `acc *
+// (a_scale * w_scale / y_scale)`, rounded half to even, plus the output zero
+// point, saturated (anvil.quantize with a scale of 1).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,12 +26,6 @@ namespace mlir::anvil::onnx_import {
 /// The longest contraction whose f32 sums of 8-bit products stay exact: every
 /// partial sum below 2^24 in magnitude, each product at most 255 * 255.
 static constexpr int64_t kExactContraction = (int64_t{1} << 24) / (255 * 255);
-
-/// anvil.constant holds no ui8 yet (its element types are the arithmetic
-/// ones), so a uint8 zero point must come from the model.
-static const char *const kNoUint8Constants =
-    "a uint8 zero point must be given (a default one would be a uint8 "
-    "constant, which Anvil does not hold yet)";
 
 /// Quantization parameters as the dialect takes them: ONNX's scalars and
 /// one-element tensors are per tensor as they are; only a longer rank-1
@@ -53,8 +45,6 @@ FailureOr<Importer::QuantParams> Importer::quantParams(int scaleInput,
   p.scale = in(scaleInput);
   if (!p.scale)
     return failure();
-  if (!has(zeroInput) && zeroElement.isUnsignedInteger())
-    return fail(kNoUint8Constants);
   p.zeroPoint =
       has(zeroInput)
           ? in(zeroInput)
@@ -123,7 +113,16 @@ LogicalResult Importer::checkContraction(int64_t length) {
   return fail("a contraction of " + std::to_string(length) +
               " products is longer than f32 sums hold exactly (" +
               std::to_string(kExactContraction) +
-              "); integer accumulation comes with the int8 kernels");
+              "); the integer convolution is not implemented yet (the integer "
+              "matmul is)");
+}
+
+Value Importer::zeroPointOf(Value q, int i) {
+  if (!q)
+    return {};
+  if (has(i))
+    return in(i);
+  return constantOf({}, elementOf(q), {0});
 }
 
 Value Importer::integerMatmul(int aInput, int aZero, int bInput, int bZero) {
@@ -135,18 +134,20 @@ Value Importer::integerMatmul(int aInput, int aZero, int bInput, int bZero) {
     (void)fail("1-D operands are not supported");
     return {};
   }
-  if (failed(checkContraction(shapeOf(A).back())))
+  Value aZeroPoint = zeroPointOf(A, aZero), bZeroPoint = zeroPointOf(B, bZero);
+  if (!aZeroPoint || !bZeroPoint)
     return {};
-  // A's zero point is per row (its axis -2), B's per column (its last).
-  Value acc = make<a::MatmulOp>({minusZeroPoint(A, in(aZero), ra - 2),
-                                 minusZeroPoint(B, in(bZero), rb - 1)});
-  return acc;
+  if (product(shapeOf(aZeroPoint)) != 1) {
+    (void)fail("a per-row zero point of A is not supported (one value is)");
+    return {};
+  }
+  // B's zero point is one value or one per column (the anvil.qmatmul
+  // verifier says which shapes it takes); the sums are exact i32 at any K.
+  return make<a::QMatmulOp>({A, B, aZeroPoint, bZeroPoint});
 }
 
 LogicalResult Importer::matMulInteger() {
-  Value acc = integerMatmul(0, 2, 1, 3);
-  return out(0, make<a::CastOp>(
-                    {acc}, {named("to", TypeAttr::get(builder.getI32Type()))}));
+  return out(0, integerMatmul(0, 2, 1, 3));
 }
 
 Value Importer::requantize(Value acc, int aScale, int wScale, int yScale,
@@ -178,6 +179,10 @@ Value Importer::requantize(Value acc, int aScale, int wScale, int yScale,
 LogicalResult Importer::qlinearMatMul() {
   // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
   Value acc = integerMatmul(0, 2, 3, 5);
+  if (!acc)
+    return failure();
+  acc = make<a::CastOp>({acc},
+                        {named("to", TypeAttr::get(builder.getF32Type()))});
   return out(0, requantize(acc, 1, 4, 6, 7, /*channelAxis=*/-1));
 }
 

@@ -344,10 +344,15 @@ private:
   /// Fails unless a contraction of `length` 8-bit products sums exactly in
   /// f32.
   LogicalResult checkContraction(int64_t length);
-  /// The integer matmul or convolution of the node's operands less their
-  /// zero points, as integral f32.
+  /// The integer matmul of the node's operands less their zero points: an
+  /// anvil.qmatmul (i32, exact at any K); a missing zero point is 0 of the
+  /// operand's type.
   Value integerMatmul(int aInput, int aZero, int bInput, int bZero);
+  /// The integer convolution of the node's operands less their zero points,
+  /// as integral f32 (refused beyond checkContraction's length).
   Value integerConv(int xInput, int xZero, int wInput, int wZero);
+  /// The zero point input `i` of an 8-bit operand `q`, or a 0 of q's type.
+  Value zeroPointOf(Value q, int i);
   /// `acc` requantized: saturate(roundeven(acc * a_scale * w_scale /
   /// y_scale) + y_zero_point); a per-channel scale along `channelAxis` (1:
   /// NCHW; -1: the last).

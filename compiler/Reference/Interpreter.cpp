@@ -168,6 +168,9 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::DequantizeOp d) -> V {
         return {dequantize(in[0], in[1], in[2], d.getAxis())};
       })
+      .Case([&](a::QMatmulOp) -> V {
+        return {qmatmul(in[0], in[1], in[2], in[3])};
+      })
       .Case([&](a::OneHotOp o) -> V {
         Type dtype = o.getDtype() ? *o.getDtype() : Type();
         return {oneHot(in[0], o.getClasses(),

@@ -867,6 +867,42 @@ Tensor ref::dequantize(const Tensor &q, const Tensor &scale,
   return out;
 }
 
+Tensor ref::qmatmul(const Tensor &a, const Tensor &b, const Tensor &aZero,
+                    const Tensor &bZero) {
+  require(a.rank() >= 2 && b.rank() >= 2, "qmatmul operands need rank >= 2");
+  int64_t m = a.shape[a.rank() - 2], k = a.shape.back(), n = b.shape.back();
+  require(b.shape[b.rank() - 2] == k, "qmatmul contraction mismatch");
+  require(aZero.numElements() == 1, "qmatmul lhs zero point of one value");
+  require(bZero.numElements() == 1 || bZero.numElements() == n,
+          "qmatmul rhs zero point per tensor or per column");
+  int64_t batches = a.numElements() / (m * k);
+  bool sharedB = b.rank() == 2;
+  require(sharedB || b.numElements() == batches * k * n,
+          "qmatmul batch mismatch");
+  Shape shape(a.shape.begin(), a.shape.end() - 1);
+  shape.push_back(n);
+  Tensor out(DType::I32, shape);
+  // Exact integer products and sums (int64 here); the result wraps to i32
+  // as ONNX's int32 accumulator does.
+  auto za = static_cast<int64_t>(aZero.data[0]);
+  for (int64_t batch = 0; batch < batches; ++batch) {
+    const double *pa = a.data.data() + batch * m * k;
+    const double *pb = b.data.data() + (sharedB ? 0 : batch * k * n);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        auto zb =
+            static_cast<int64_t>(bZero.data[bZero.numElements() == 1 ? 0 : j]);
+        int64_t sum = 0;
+        for (int64_t p = 0; p < k; ++p)
+          sum += (static_cast<int64_t>(pa[i * k + p]) - za) *
+                 (static_cast<int64_t>(pb[p * n + j]) - zb);
+        out.data[(batch * m + i) * n + j] =
+            static_cast<int32_t>(static_cast<uint32_t>(sum));
+      }
+  }
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//

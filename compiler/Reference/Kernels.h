@@ -156,6 +156,13 @@ Tensor quantize(const Tensor &x, const Tensor &scale, const Tensor &zeroPoint,
 Tensor dequantize(const Tensor &q, const Tensor &scale, const Tensor &zeroPoint,
                   int64_t axis);
 
+/// `sum_k (a[..., m, k] - aZero) * (b[..., k, n] - bZero[n])` as i32 (the
+/// exact integer sum, wrapped modulo 2^32 like ONNX's int32 accumulator): `a`
+/// is [..., M, K], `b` [K, N] or [..., K, N] with a's batch dimensions;
+/// `aZero` one value, `bZero` one value or one per column.
+Tensor qmatmul(const Tensor &a, const Tensor &b, const Tensor &aZero,
+               const Tensor &bZero);
+
 //===--- Losses -----------------------------------------------------------===//
 
 /// `reduction` says whether the losses are averaged, summed or kept apart.

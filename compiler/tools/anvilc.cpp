@@ -193,6 +193,14 @@ static cl::opt<bool> noMaskedTails(
              "power-of-two width (anvil-vectorize-windows' masked-tails "
              "off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<std::string> int8Matmul(
+    "int8-matmul",
+    cl::desc("How integer matmuls by constant int8 weights run: vnni "
+             "(anvil-int8-matmul's vpdpbusd tiles, the default), portable "
+             "(the same tiles with widened i32 products, for CPUs without "
+             "AVX-512 VNNI; the same results) or generic (the i32 "
+             "linalg.generic every other integer matmul gets)"),
+    cl::init("vnni"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -329,6 +337,13 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
   job.options.rowSoftmax = !noRowSoftmax;
+  if (int8Matmul != "vnni" && int8Matmul != "portable" &&
+      int8Matmul != "generic")
+    return reportError(
+        "--int8-matmul must be vnni, portable or generic, not '" + int8Matmul +
+        "'");
+  job.options.int8Matmul = int8Matmul != "generic";
+  job.options.vnni = int8Matmul == "vnni";
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;

@@ -961,3 +961,51 @@ func.func @dequantize_channel_count(%q: tensor<4x2xi8>, %s: tensor<2xf32>, %z: t
   %0 = anvil.dequantize %q, %s, %z {axis = 0 : i64} : tensor<4x2xi8>, tensor<2xf32>, tensor<2xi8>
   return
 }
+
+// -----
+
+func.func @qmatmul_f32(%a: tensor<2x3xf32>, %w: tensor<3x4xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{lhs must be i8 or ui8, got 'f32'}}
+  %0 = anvil.qmatmul %a, %w, %z, %z : tensor<2x3xf32>, tensor<3x4xi8>, tensor<i8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qmatmul_k(%a: tensor<2x3xui8>, %w: tensor<5x4xi8>, %za: tensor<ui8>, %z: tensor<i8>) {
+  // expected-error @+1 {{contraction dimensions differ: lhs has K=3, rhs has K=5}}
+  %0 = anvil.qmatmul %a, %w, %za, %z : tensor<2x3xui8>, tensor<5x4xi8>, tensor<ui8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qmatmul_batch(%a: tensor<2x2x3xui8>, %w: tensor<3x3x4xi8>, %za: tensor<ui8>, %z: tensor<i8>) {
+  // expected-error @+1 {{rhs must be [K, N] or have the lhs's batch dimensions [2], got [3]}}
+  %0 = anvil.qmatmul %a, %w, %za, %z : tensor<2x2x3xui8>, tensor<3x3x4xi8>, tensor<ui8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qmatmul_zero_point_type(%a: tensor<2x3xui8>, %w: tensor<3x4xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{lhs and lhs zero point must have the same element type, got 'ui8' and 'i8'}}
+  %0 = anvil.qmatmul %a, %w, %z, %z : tensor<2x3xui8>, tensor<3x4xi8>, tensor<i8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qmatmul_row_zero_points(%a: tensor<2x3xui8>, %w: tensor<3x4xi8>, %za: tensor<2xui8>, %z: tensor<i8>) {
+  // expected-error @+1 {{lhs zero point must be one value, got [2]}}
+  %0 = anvil.qmatmul %a, %w, %za, %z : tensor<2x3xui8>, tensor<3x4xi8>, tensor<2xui8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qmatmul_column_zero_points(%a: tensor<2x3xui8>, %w: tensor<3x4xi8>, %za: tensor<ui8>, %z: tensor<3xi8>) {
+  // expected-error @+1 {{rhs zero point must be one value or one per column (4), got [3]}}
+  %0 = anvil.qmatmul %a, %w, %za, %z : tensor<2x3xui8>, tensor<3x4xi8>, tensor<ui8>, tensor<3xi8>
+  return
+}

@@ -258,3 +258,22 @@ func.func @quantization(%x: tensor<2x3xf32>, %s: tensor<f32>, %zu: tensor<ui8>, 
   %6 = anvil.quantize %x, %s1, %z1 {axis = 0 : i64} : tensor<2x3xf32>, tensor<1xf32>, tensor<1xi8>
   return %0, %1, %2, %3, %4, %5, %6 : tensor<2x3xui8>, tensor<2x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi8>
 }
+
+// CHECK-LABEL: func @qmatmul
+func.func @qmatmul(%a: tensor<4x6xui8>, %w: tensor<6x5xi8>, %za: tensor<ui8>, %zw: tensor<5xi8>, %b: tensor<2x4x6xi8>, %wb: tensor<2x6x5xi8>, %z1: tensor<1xi8>) -> (tensor<4x5xi32>, tensor<2x4x5xi32>, tensor<2x4x5xi32>) {
+  // CHECK: anvil.qmatmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x6xui8>, tensor<6x5xi8>, tensor<ui8>, tensor<5xi8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x6xui8>, tensor<6x5xi8>, tensor<ui8>, tensor<5xi8>
+  // Shared weights, and weights per batch; one-element zero points.
+  // CHECK: anvil.qmatmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x6xi8>, tensor<6x5xi8>, tensor<1xi8>, tensor<1xi8>
+  %1 = anvil.qmatmul %b, %w, %z1, %z1 : tensor<2x4x6xi8>, tensor<6x5xi8>, tensor<1xi8>, tensor<1xi8>
+  // CHECK: anvil.qmatmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x6xi8>, tensor<2x6x5xi8>, tensor<1xi8>, tensor<5xi8>
+  %2 = anvil.qmatmul %b, %wb, %z1, %zw : tensor<2x4x6xi8>, tensor<2x6x5xi8>, tensor<1xi8>, tensor<5xi8>
+  return %0, %1, %2 : tensor<4x5xi32>, tensor<2x4x5xi32>, tensor<2x4x5xi32>
+}
+
+// CHECK-LABEL: func @ui8_constant
+func.func @ui8_constant() -> tensor<2xui8> {
+  // CHECK: anvil.constant dense<[0, 255]> : tensor<2xui8>
+  %0 = anvil.constant dense<[0, 255]> : tensor<2xui8>
+  return %0 : tensor<2xui8>
+}

@@ -5,11 +5,12 @@ Each case is a one-node ONNX model (QuantizeLinear, DequantizeLinear,
 MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv) with random data
 plus the edge cases by hand (ties at +-0.5, +-2.5, saturation at both ends of
 i8 and u8, per-channel parameters), run through `anvilc run` compiled and
-with --reference. Both must equal the numpy implementation of the ONNX
+with --reference (the integer matmuls also through each --int8-matmul
+path). Each must equal the numpy implementation of the ONNX
 formula below bit for bit: integer outputs exactly, f32 outputs too (each is
 one f32 product of exact operands). A contraction too long for exact f32
-sums must be refused with a message, and so must a missing uint8 zero
-point (no ui8 constants yet). Exits non-zero on any mismatch.
+sums (a convolution; the matmuls are anvil.qmatmul, exact at any K) must be
+refused with a message. Exits non-zero on any mismatch.
 """
 import argparse
 import os
@@ -134,20 +135,54 @@ def cases(rng):
     out.append(("DequantizeLinear i32",
                 [("q", acc), ("s", np.array(F32(0.003)))], "DequantizeLinear",
                 {}, dequantize(acc, F32(0.003), np.array(0, np.int32))))
-    # MatMulInteger u8 x i8, K = 258 (the longest exact contraction), with
-    # the extremes in every product.
-    a = rng.integers(0, 256, (3, 258)).astype(np.uint8)
-    b = rng.integers(-128, 128, (258, 5)).astype(np.int8)
-    a[0, :] = 255
-    b[:, 0] = -128
-    azp, bzp = np.array(0, np.uint8), np.array(127, np.int8)
-    out.append(("MatMulInteger",
-                [("a", a), ("b", b), ("azp", azp), ("bzp", bzp)],
-                "MatMulInteger", {},
-                integer_matmul(a, 0, b, 127).astype(np.int32)))
-    # QLinearMatMul, batched, per-tensor.
-    a = rng.integers(0, 256, (2, 3, 16)).astype(np.uint8)
-    b = rng.integers(0, 256, (2, 16, 4)).astype(np.uint8)
+    # MatMulInteger (anvil.qmatmul, exact i32 sums at any K): u8 x i8, the
+    # extremes in every product of row 0 and column 0, odd M and N, K not a
+    # multiple of 4 (1001, 37) and beyond f32's exact sums (258 was the
+    # longest). Constant weights with zero point 0 (given or left out) take
+    # anvil-int8-matmul's tiles (vpdpbusd, or the portable path: both run,
+    # see INT8_PATHS); the others the generic: an input, a nonzero or
+    # per-column zero point.
+    for m, k, n, const, azp, bzp in (
+            (3, 258, 5, False, 0, np.array(127, np.int8)),
+            (3, 1001, 7, True, 128, np.array(0, np.int8)),
+            (19, 37, 40, True, 3, None),
+            (3, 37, 3, True, 0, np.array([-3, 0, 100], np.int8))):
+        a = rng.integers(0, 256, (m, k)).astype(np.uint8)
+        b = rng.integers(-128, 128, (k, n)).astype(np.int8)
+        a[0, :] = 255
+        b[:, 0] = -128
+        inputs = [("a", a), ("b", b), ("azp", np.array(azp, np.uint8))]
+        if bzp is not None:
+            inputs.append(("bzp", bzp))
+        out.append((f"MatMulInteger {m}x{k}x{n} azp {azp}" +
+                    (" const" if const else "") +
+                    (" no bzp" if bzp is None else ""),
+                    inputs, "MatMulInteger",
+                    {"consts": ("b", "bzp") if const else ()},
+                    integer_matmul(a, azp, b, 0 if bzp is None else bzp)
+                    .astype(np.int32)))
+    # Batched activations [2, 5, 64] by shared constant weights [64, 33].
+    a = rng.integers(0, 256, (2, 5, 64)).astype(np.uint8)
+    b = rng.integers(-128, 128, (64, 33)).astype(np.int8)
+    out.append(("MatMulInteger batched const",
+                [("a", a), ("b", b), ("azp", np.array(77, np.uint8))],
+                "MatMulInteger", {"consts": ("b",)},
+                integer_matmul(a, 77, b, 0).astype(np.int32)))
+    # Zero points left out: 0 of each operand's type (u8 x u8 here), K = 300.
+    a = rng.integers(0, 256, (2, 300)).astype(np.uint8)
+    b = rng.integers(0, 256, (300, 3)).astype(np.uint8)
+    out.append(("MatMulInteger u8 x u8 no zero points",
+                [("a", a), ("b", b)], "MatMulInteger", {},
+                integer_matmul(a, 0, b, 0).astype(np.int32)))
+    # QuantizeLinear without a zero point: uint8, zero point 0 (a ui8
+    # constant).
+    x = np.array([-1.0, 0.4, 0.6, 300.0], F32)
+    out.append(("QuantizeLinear default zero point",
+                [("x", x), ("s", np.array(F32(1.0)))], "QuantizeLinear", {},
+                quantize(x, F32(1.0), np.array(0, np.uint8))))
+    # QLinearMatMul, batched, per-tensor, K = 300 (beyond f32's exact sums).
+    a = rng.integers(0, 256, (2, 3, 300)).astype(np.uint8)
+    b = rng.integers(0, 256, (2, 300, 4)).astype(np.uint8)
     sa, sb, sy = F32(0.02), F32(0.03), F32(0.5)
     za, zb, zy = (np.array(v, np.uint8) for v in (110, 130, 100))
     mult = F32(sa * sb) / sy
@@ -183,16 +218,22 @@ def cases(rng):
     return out
 
 
-def run(anvilc, path, inputs, out_dir, reference):
+# The integer matmul's other compiled paths (the default is
+# anvil-int8-matmul's vpdpbusd tiles): the same tiles without VNNI, and the
+# portable i32 generic. Each must give the same i32 results.
+INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic"]
+
+
+def run(anvilc, path, inputs, out_dir, flags):
     files = []
     for name, value in inputs:
         f = os.path.join(out_dir, name + ".pb")
         with open(f, "wb") as fh:
             fh.write(numpy_helper.from_array(value, name).SerializeToString())
         files.append(f)
-    res = os.path.join(out_dir, "ref" if reference else "out")
+    res = os.path.join(out_dir, "out" + str(len(os.listdir(out_dir))))
     os.makedirs(res, exist_ok=True)
-    cmd = [anvilc, "run"] + (["--reference"] if reference else []) + [
+    cmd = [anvilc, "run"] + flags + [
         path, "--inputs", ",".join(files), "--outputs", res]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -219,9 +260,12 @@ def main():
             inputs = [(n, v) for n, v in inputs if n not in consts]
             path = os.path.join(tmp, f"case{k}.onnx")
             onnx.save(m, path)
-            for reference in (False, True):
-                mode = "reference" if reference else "compiled"
-                got, err = run(args.anvilc, path, inputs, tmp, reference)
+            modes = [("compiled", [])]
+            if op in ("MatMulInteger", "QLinearMatMul"):
+                modes += [(f"compiled {flag}", [flag]) for flag in INT8_PATHS]
+            modes.append(("reference", ["--reference"]))
+            for mode, flags in modes:
+                got, err = run(args.anvilc, path, inputs, tmp, flags)
                 if got is None:
                     print(f"FAIL {name} ({mode}): {err}")
                     failures += 1
@@ -246,18 +290,14 @@ def main():
             print(f"ok   {what} refused")
             return 0
 
-        # A contraction of 259 8-bit products may exceed 2^24: refused.
-        a = np.zeros((2, 259), np.uint8)
-        b = np.zeros((259, 2), np.int8)
+        # A convolution contracting 270 8-bit products may exceed 2^24 in
+        # its f32 sums: refused (the matmul has its integer form).
+        x = np.zeros((1, 30, 3, 3), np.uint8)
+        w = np.zeros((1, 30, 3, 3), np.uint8)
         failures += refused(
-            model("MatMulInteger", [("a", a), ("b", b)], np.int32, (2, 2)),
-            "longer than f32 sums hold exactly", "long contraction")
-        # A uint8 zero point left out would be a ui8 constant: refused.
-        x = np.zeros(3, F32)
-        failures += refused(
-            model("QuantizeLinear", [("x", x), ("s", np.array(F32(1)))],
-                  np.uint8, (3,), 10),
-            "a uint8 zero point must be given", "missing uint8 zero point")
+            model("ConvInteger", [("x", x), ("w", w)], np.int32,
+                  (1, 1, 1, 1)),
+            "longer than f32 sums hold exactly", "long conv contraction")
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 

@@ -1,5 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg | FileCheck %s
-// Quantize and dequantize lower to one elementwise generic each (Quant.cpp);
+// Quantize, dequantize and qmatmul lower to one generic each (Quant.cpp);
 // numeric truth is tests/e2e/test_quant.py.
 
 // Per tensor to ui8: f32 division, roundeven, zero point (ui8 bits read as
@@ -50,4 +50,57 @@ func.func @quantize_i8_per_channel(%x: tensor<2x3xf32>, %s: tensor<2xf32>, %z: t
 func.func @dequantize(%q: tensor<2x3xi8>, %s: tensor<1xf32>, %z: tensor<1xi8>) -> tensor<2x3xf32> {
   %0 = anvil.dequantize %q, %s, %z : tensor<2x3xi8>, tensor<1xf32>, tensor<1xi8>
   return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// qmatmul: one generic over (m, n, k), k a reduction; both operands widened
+// to i32 (ui8 zero-extended, i8 sign-extended) before the zero points are
+// subtracted, so products and sums are exact i32; the per-column zero point
+// reads n; the accumulator starts at 0.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[ZA:.*]] = affine_map<(d0, d1, d2) -> ()>
+// CHECK-DAG: #[[ZW:.*]] = affine_map<(d0, d1, d2) -> (d1)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func @qmatmul
+// CHECK: linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[W]], #[[ZA]], #[[ZW]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: arith.extui %{{.*}} : i8 to i32
+// CHECK: arith.extui %{{.*}} : i8 to i32
+// CHECK: arith.subi
+// CHECK: arith.extsi %{{.*}} : i8 to i32
+// CHECK: arith.extsi %{{.*}} : i8 to i32
+// CHECK: arith.subi
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK-NOT: anvil.qmatmul
+func.func @qmatmul(%a: tensor<4x6xui8>, %w: tensor<6x5xi8>, %za: tensor<ui8>, %zw: tensor<5xi8>) -> tensor<4x5xi32> {
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x6xui8>, tensor<6x5xi8>, tensor<ui8>, tensor<5xi8>
+  return %0 : tensor<4x5xi32>
+}
+
+// -----
+
+// Batched with shared weights: the weights ignore the batch index.
+// CHECK-DAG: #[[WS:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-LABEL: func @qmatmul_shared
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[WS]], #{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+func.func @qmatmul_shared(%a: tensor<2x4x6xi8>, %w: tensor<6x5xi8>, %z: tensor<1xi8>) -> tensor<2x4x5xi32> {
+  %0 = anvil.qmatmul %a, %w, %z, %z : tensor<2x4x6xi8>, tensor<6x5xi8>, tensor<1xi8>, tensor<1xi8>
+  return %0 : tensor<2x4x5xi32>
+}
+
+// -----
+
+// A ui8 constant: an i8 constant of the same bits (arith has no unsigned
+// constants), reinterpreted by one generic.
+// CHECK-LABEL: func @ui8_constant
+// CHECK: arith.constant dense<[0, -1]> : tensor<2xi8>
+// CHECK: linalg.generic
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : i8 to ui8
+// CHECK-NOT: anvil.constant
+func.func @ui8_constant() -> tensor<2xui8> {
+  %0 = anvil.constant dense<[0, 255]> : tensor<2xui8>
+  return %0 : tensor<2xui8>
 }

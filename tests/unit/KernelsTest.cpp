@@ -1388,3 +1388,48 @@ TEST(DequantizeTest, I32AccumulatorRoundsOnceToF32) {
   EXPECT_EQ(x.data[0], static_cast<double>(16777216.0f * 0.1f));
   EXPECT_EQ(x.data[1], static_cast<double>(3.0f * 0.1f));
 }
+
+TEST(QMatmulTest, ZeroPointsOfBothOperands) {
+  // a [2, 3] u8 with zero point 128, b [3, 2] i8 with zero points 1 and -2
+  // per column: row 0 of a - 128 is (-128, 0, 127), row 1 (127, -1, 0); the
+  // columns of b - zb are (-2, 4, 126) and (129, -126, 2).
+  Tensor a = make(DType::U8, {2, 3}, {0, 128, 255, 255, 127, 128});
+  Tensor b = make(DType::I8, {3, 2}, {-1, 127, 5, -128, 127, 0});
+  Tensor y =
+      qmatmul(a, b, make(DType::U8, {}, {128}), make(DType::I8, {2}, {1, -2}));
+  EXPECT_EQ(y.dtype, DType::I32);
+  EXPECT_EQ(y.shape, (Shape{2, 2}));
+  // 256 + 0 + 16002; -16512 + 0 + 254; -254 - 4 + 0; 16383 + 126 + 0.
+  EXPECT_EQ(y.data, (std::vector<double>{16258, -16258, -258, 16509}));
+}
+
+TEST(QMatmulTest, LongContractionIsExact) {
+  // K = 1001 > 258 (f32 sums would round): 255 * 127 * 1001 = 32417385, an
+  // odd number above 2^24, which f32 cannot hold.
+  Tensor a = make(DType::U8, {1, 1001}, std::vector<double>(1001, 255));
+  Tensor b = make(DType::I8, {1001, 1}, std::vector<double>(1001, 127));
+  Tensor y = qmatmul(a, b, make(DType::U8, {}, {0}), make(DType::I8, {}, {0}));
+  EXPECT_EQ(y.data, (std::vector<double>{32417385}));
+}
+
+TEST(QMatmulTest, BatchedAndSharedWeights) {
+  // a [2, 1, 2]; b [2, 2] shared, or [2, 2, 1] per batch.
+  Tensor a = make(DType::I8, {2, 1, 2}, {1, 2, -3, 4});
+  Tensor shared = make(DType::I8, {2, 2}, {1, 0, 0, 1});
+  Tensor zero = make(DType::I8, {}, {0});
+  EXPECT_EQ(qmatmul(a, shared, zero, zero).data,
+            (std::vector<double>{1, 2, -3, 4}));
+  Tensor perBatch = make(DType::I8, {2, 2, 1}, {1, 1, 2, 1});
+  Tensor y = qmatmul(a, perBatch, zero, zero);
+  EXPECT_EQ(y.shape, (Shape{2, 1, 1}));
+  EXPECT_EQ(y.data, (std::vector<double>{3, -2}));
+}
+
+TEST(QMatmulTest, SumWrapsLikeInt32) {
+  // 70000 products of 255 * 127 = 2266950000 > 2^31 - 1: wraps to
+  // 2266950000 - 2^32 = -2028017296, as ONNX's int32 accumulator does.
+  Tensor a = make(DType::U8, {1, 70000}, std::vector<double>(70000, 255));
+  Tensor b = make(DType::I8, {70000, 1}, std::vector<double>(70000, 127));
+  Tensor y = qmatmul(a, b, make(DType::U8, {}, {0}), make(DType::I8, {}, {0}));
+  EXPECT_EQ(y.data, (std::vector<double>{-2028017296}));
+}

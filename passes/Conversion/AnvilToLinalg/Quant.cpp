@@ -1,4 +1,4 @@
-//===- Quant.cpp - anvil quantize and dequantize -> linalg ----------------===//
+//===- Quant.cpp - anvil quantize, dequantize and qmatmul -> linalg -------===//
 //
 // Each op becomes one parallel `linalg.generic` over its result that reads
 // the scale and zero point of the element's channel (indexing map `(d) ->
@@ -9,7 +9,10 @@
 // minimum, as in the reference). dequantize: the integer difference in i32,
 // then one f32 product. `ui8` is not an arith type: the body reinterprets
 // its bits as `i8` with an unrealized cast, which disappears when both
-// sides become LLVM's i8.
+// sides become LLVM's i8. qmatmul: one generic over (batch, m, n, k) that
+// widens both operands to i32 before subtracting the zero points, so the
+// products and sums are exact integers at any K. A ui8 anvil.constant: an
+// i8 constant of the same bits, reinterpreted by one generic.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,8 +141,102 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
   }
 };
 
+/// One generic over (batch..., m, n, k): the zero points subtracted in i32
+/// (ui8 zero-extended, i8 sign-extended), the product and sum in i32, from
+/// a zero-filled accumulator. This is the portable form, exact at any K;
+/// anvil-int8-matmul gives the 2-D ones with constant weights a VNNI kernel.
+struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank(), batch = rank - 2;
+    unsigned dims = rank + 1;
+    auto d = [&](int64_t i) { return rewriter.getAffineDimExpr(i); };
+    AffineExpr m = d(batch), n = d(batch + 1), k = d(batch + 2);
+    SmallVector<AffineExpr> lhs, rhs, out;
+    for (int64_t i = 0; i < batch; ++i) {
+      lhs.push_back(d(i));
+      out.push_back(d(i));
+    }
+    if (cast<RankedTensorType>(op.getRhs().getType()).getRank() != 2)
+      rhs = lhs;
+    lhs.append({m, k});
+    rhs.append({k, n});
+    out.append({m, n});
+    // A zero point of rank 0 has no index; one element reads index 0; the
+    // rhs's per-column one reads n.
+    auto param = [&](Value v, AffineExpr perColumn) {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<AffineExpr> e;
+      if (t.getRank() == 1)
+        e.push_back(t.getNumElements() == 1 ? rewriter.getAffineConstantExpr(0)
+                                            : perColumn);
+      return AffineMap::get(dims, 0, e, context);
+    };
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(dims, 0, lhs, context),
+        AffineMap::get(dims, 0, rhs, context), param(op.getLhsZeroPoint(), m),
+        param(op.getRhsZeroPoint(), n), AffineMap::get(dims, 0, out, context)};
+    SmallVector<utils::IteratorType> iterators(dims,
+                                               utils::IteratorType::parallel);
+    iterators.back() = utils::IteratorType::reduction;
+    Value init = filledTensor(rewriter, loc, type, 0);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type,
+        ValueRange{adaptor.getLhs(), adaptor.getRhs(),
+                   adaptor.getLhsZeroPoint(), adaptor.getRhsZeroPoint()},
+        init, maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = b.create<arith::SubIOp>(l, toI32(b, l, args[0]),
+                                            toI32(b, l, args[2]));
+          Value w = b.create<arith::SubIOp>(l, toI32(b, l, args[1]),
+                                            toI32(b, l, args[3]));
+          Value product = b.create<arith::MulIOp>(l, x, w);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::AddIOp>(l, args[4], product)});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// A ui8 constant (a uint8 initializer, a default zero point): arith has
+/// no unsigned constants, so its bits are an i8 constant that one generic
+/// reinterprets element by element (the cast disappears in LLVM's i8).
+/// Before the generic constant lowering, which would build an invalid ui8
+/// arith.constant.
+struct Ui8ConstantLowering : OpConversionPattern<ConstantOp> {
+  Ui8ConstantLowering(MLIRContext *context)
+      : OpConversionPattern(context, /*benefit=*/2) {}
+  LogicalResult
+  matchAndRewrite(ConstantOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto value = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!type.getElementType().isUnsignedInteger(8) || !value)
+      return failure();
+    Location loc = op.getLoc();
+    Value bits = rewriter.create<arith::ConstantOp>(
+        loc, value.bitcast(rewriter.getI8Type()));
+    Value y = buildElementwise(
+        rewriter, loc, type, ValueRange{bits},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return b
+              .create<UnrealizedConversionCastOp>(l, type.getElementType(),
+                                                  args[0])
+              .getResult(0);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::anvil::populateQuantToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeLowering, DequantizeLowering>(patterns.getContext());
+  patterns.add<QuantizeLowering, DequantizeLowering, QMatmulLowering,
+               Ui8ConstantLowering>(patterns.getContext());
 }

@@ -1,0 +1,76 @@
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=PORTABLE
+// ui8 activations by constant i8 weights with zero point 0 become register
+// tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
+// tests/e2e/test_quant.py (both paths against numpy and the reference).
+
+// K = 5 (one whole group of 4 and a masked tail), N = 3 (two blocks of 16
+// columns, zero padded). Packed: [2 blocks, 2 groups, 16 lanes x 4 bytes];
+// column 0 is k = 0..4 -> 1, 2, 3, 4 | 5, 0, 0, 0; column 1 all -1 (sum -5),
+// column 2 all 0.
+// CHECK-LABEL: func @vnni
+// (printed as hex bytes: group 0 of block 0, then its group 1)
+// CHECK-DAG: arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<2x2x64xi8>
+// CHECK-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0,
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (vector<16xi32>,
+// CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<2x2x64xi8>, vector<64xi8>
+// CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xui8>, vector<4xui8>
+// CHECK: vector.bitcast {{.*}} : vector<4xui8> to vector<1xi32>
+// CHECK: llvm.inline_asm "vpdpbusd $3, $2, $0", "=v,0,v,v" {{.*}} : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>
+// The tail group: a masked read (no in_bounds: printed only when true).
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<3x5xui8>, vector<4xui8>
+// CHECK: llvm.inline_asm "vpdpbusd
+// The zero point times the column sums, subtracted.
+// CHECK: arith.muli
+// CHECK: arith.subi
+// CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<3x3xi32>
+// CHECK-NOT: anvil.qmatmul
+// PORTABLE-NOT: vpdpbusd
+// PORTABLE-LABEL: func @vnni
+// PORTABLE: vector.shuffle
+// PORTABLE: arith.extsi {{.*}} : vector<16xi8> to vector<16xi32>
+// PORTABLE: arith.extui {{.*}} : i8 to i32
+// PORTABLE: arith.muli {{.*}} : vector<16xi32>
+// PORTABLE: arith.addi {{.*}} : vector<16xi32>
+// PORTABLE-NOT: anvil.qmatmul
+func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
+  %w = anvil.constant dense<[[1, -1, 0], [2, -1, 0], [3, -1, 0], [4, -1, 0], [5, -1, 0]]> : tensor<5x3xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<3x3xi32>
+}
+
+// -----
+
+// Batch dimensions fold into the rows and back.
+// CHECK-LABEL: func @batched
+// PORTABLE-LABEL: func @batched
+// CHECK: tensor.collapse_shape {{.*}} tensor<2x3x8xui8> into tensor<6x8xui8>
+// CHECK: llvm.inline_asm "vpdpbusd
+// CHECK: tensor.expand_shape {{.*}} tensor<6x4xi32> into tensor<2x3x4xi32>
+func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi32> {
+  %w = anvil.constant dense<1> : tensor<8x4xi8>
+  %zw = anvil.constant dense<0> : tensor<4xi8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<2x3x8xui8>, tensor<8x4xi8>, tensor<1xui8>, tensor<4xi8>
+  return %0 : tensor<2x3x4xi32>
+}
+
+// -----
+
+// Not rewritten: weights computed at run time, a nonzero weight zero point,
+// i8 activations. They keep the portable generic of anvil-convert-to-linalg.
+// CHECK-NOT: vpdpbusd
+// CHECK-LABEL: func @kept
+// CHECK-NOT: vpdpbusd
+// CHECK-COUNT-3: anvil.qmatmul
+func.func @kept(%a: tensor<3x5xui8>, %za: tensor<ui8>, %w: tensor<5x3xi8>, %s: tensor<3x5xi8>, %zs: tensor<i8>) -> (tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>) {
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
+  %c = anvil.constant dense<1> : tensor<5x3xi8>
+  %z1 = anvil.constant dense<1> : tensor<i8>
+  %1 = anvil.qmatmul %a, %c, %za, %z1 : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
+  %2 = anvil.qmatmul %s, %c, %zs, %zw : tensor<3x5xi8>, tensor<5x3xi8>, tensor<i8>, tensor<i8>
+  return %0, %1, %2 : tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>
+}
