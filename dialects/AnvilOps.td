@@ -633,13 +633,16 @@ def Anvil_Conv2DOp : Anvil_InferOp<"conv2d", [Anvil_Differentiable]> {
   }];
 }
 
-def Anvil_Conv2DGradInputOp : Anvil_InferOp<"conv2d_grad_input"> {
+def Anvil_Conv2DGradInputOp : Anvil_InferOp<"conv2d_grad_input",
+                                             [Anvil_Differentiable]> {
   let summary = "the gradient of conv2d with respect to its input";
   let description = [{
     Given the gradient of a convolution's output (`[N, O, OH, OW]`) and its
     filter, the gradient of its input, whose spatial size `input_size` (`[H,
     W]`) the output alone does not determine. The attributes are the
-    convolution's. Autodiff emits it for `anvil.conv2d`.
+    convolution's. Autodiff emits it for `anvil.conv2d`; ONNX ConvTranspose
+    imports as it, so it is differentiable too (its gradients are the
+    convolution of the same attributes and conv2d_grad_filter).
 
     ```mlir
     %dx = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 28, 28>, pads = array<i64: 2, 2, 2, 2>} : tensor<64x6x28x28xf32>, tensor<6x1x5x5xf32>

@@ -319,6 +319,25 @@ SmallVector<Value> Conv2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
   return result;
 }
 
+// y = conv2d_grad_input(x, w) is the adjoint C_w^T x of the convolution
+// C_w: so dx = C_w dy (the convolution of dy with the same attributes), and
+// <dy, C_w^T x> = <C_w dy, x> makes dw the filter gradient of a convolution
+// whose input is dy and whose output gradient is x.
+SmallVector<Value> Conv2DGradInputOp::buildGradients(OpBuilder &b,
+                                                     ValueRange grads) {
+  Location loc = getLoc();
+  RankedTensorType w = tensorType(getWeight());
+  Value dy = grads[0];
+  Value dx = b.create<Conv2DOp>(loc, tensorType(getGrad()), dy, getWeight(),
+                                Value(), getStridesAttr(), getPadsAttr(),
+                                getDilationsAttr(), getGroupsAttr());
+  Value dw = b.create<Conv2DGradFilterOp>(
+      loc, dy, getGrad(),
+      b.getDenseI64ArrayAttr({w.getDimSize(2), w.getDimSize(3)}),
+      getStridesAttr(), getPadsAttr(), getDilationsAttr(), getGroupsAttr());
+  return {dx, dw};
+}
+
 SmallVector<Value> MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange grads) {
   return {b.create<MaxPool2DGradOp>(
       getLoc(), getInput(), grads[0], getKernelAttr(), getStridesAttr(),

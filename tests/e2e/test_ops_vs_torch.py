@@ -416,6 +416,18 @@ def main():
                       f"%r = anvil.conv2d %a0, %a1 {{{gattrs}}} : {ttype(x)}, {ttype(wt)}",
                       lambda v, k: F.conv2d(F.pad(v, (pads[1], pads[3], pads[0], pads[2])), k, None,
                                             (sh, sw), 0, (dh, dw), groups))
+            # The transposed convolution (ONNX ConvTranspose imports as
+            # conv2d_grad_input) differentiated in turn: torch's
+            # conv_transpose2d on the full padded size, the pads cut off.
+            def transposed(v, k):
+                full = F.conv_transpose2d(v, k, None, (sh, sw), 0, 0, groups, (dh, dw))
+                ph, pw = h + pads[0] + pads[2], w + pads[1] + pads[3]
+                full = F.pad(full, (0, pw - full.shape[3], 0, ph - full.shape[2]))
+                return full[:, :, pads[0]:pads[0] + h, pads[1]:pads[1] + w]
+            gyt = rand(*out.shape)
+            grad_case("conv2d_grad_input (autodiff)", [gyt, wt],
+                      f"%r = anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(h, w)}, "
+                      f"{gattrs}}} : {ttype(gyt)}, {ttype(wt)}", transposed)
             # Depthwise with a channel multiplier.
             mult = int(rng.integers(1, 3))
             xd = rand(int(rng.integers(1, 3)), cin, h, w)
