@@ -131,6 +131,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // one vector loop).
   ConvertAnvilToLinalgPassOptions toLinalg;
   toLinalg.rowSoftmax = options.rowSoftmax;
+  toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
   pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its

@@ -61,6 +61,10 @@ struct PipelineOptions {
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;
+  /// Stride-1 depthwise convolutions with rows 8 to 15 wide along their
+  /// NCHW rows, not channels-last (anvil-convert-to-linalg's
+  /// depthwise-stride1-nchw).
+  bool depthwiseStride1Nchw = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

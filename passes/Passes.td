@@ -359,11 +359,21 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     exponentiates and normalizes it and writes it once, instead of four
     generics (four passes over the data, which LLVM left scalar);
     `row-softmax=false` keeps the generics.
+
+    Depthwise convolutions whose output rows are 8 to 15 wide and strided
+    loop along the channels over an NHWC copy of their input (a strided
+    row that short gathers); stride-1 ones stay NCHW, one masked vector
+    per tap and row, without the two transposes
+    (`depthwise-stride1-nchw=false`: channels-last too).
   }];
   let options = [
     Option<"rowSoftmax", "row-softmax", "bool", "true",
            "softmax over a short static innermost axis as one vector pass "
-           "per row (off: four linalg generics)">
+           "per row (off: four linalg generics)">,
+    Option<"depthwiseStride1Nchw", "depthwise-stride1-nchw", "bool", "true",
+           "stride-1 depthwise convolutions with output rows 8 to 15 wide "
+           "loop along the rows in NCHW (off: channels-last, with "
+           "transposes in and out)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

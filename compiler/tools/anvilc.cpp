@@ -187,6 +187,13 @@ static cl::opt<bool> noMaskedTails(
              "power-of-two width (anvil-vectorize-windows' masked-tails "
              "off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDepthwiseStride1Nchw(
+    "no-depthwise-stride1-nchw",
+    cl::desc("Run stride-1 depthwise convolutions with output rows 8 to 15 "
+             "wide channels-last (transposes in and out) instead of along "
+             "their NCHW rows (anvil-convert-to-linalg's "
+             "depthwise-stride1-nchw off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -322,6 +329,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.rowSoftmax = !noRowSoftmax;
+  job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
