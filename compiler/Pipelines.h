@@ -58,6 +58,10 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
+  /// The sigmoid's division as a reciprocal estimate and a Newton step
+  /// (anvil-approximate-math's sigmoid-reciprocal; only with
+  /// approximateMath).
+  bool sigmoidReciprocal = true;
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;

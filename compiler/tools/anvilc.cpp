@@ -187,6 +187,12 @@ static cl::opt<bool> noMaskedTails(
              "power-of-two width (anvil-vectorize-windows' masked-tails "
              "off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noSigmoidReciprocal(
+    "no-sigmoid-reciprocal",
+    cl::desc("Divide exactly in sigmoids (and SiLUs) instead of a reciprocal "
+             "estimate and one Newton step (anvil-approximate-math's "
+             "sigmoid-reciprocal off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noDepthwiseStride1Nchw(
     "no-depthwise-stride1-nchw",
     cl::desc("Run stride-1 depthwise convolutions with output rows 8 to 15 "
@@ -324,6 +330,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                        std::to_string(splitBatch));
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
+  job.options.sigmoidReciprocal = !noSigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;
