@@ -341,6 +341,26 @@ llvm::Error mlir::anvil::checkTarget(const TargetOptions &target) {
   return llvm::Error::success();
 }
 
+bool mlir::anvil::targetHasFeature(const TargetOptions &target,
+                                   llvm::StringRef feature) {
+  if (target.cpu.empty() && target.isHost()) {
+    llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+    auto it = host.find(feature);
+    return it != host.end() && it->second;
+  }
+  std::string triple = target.tripleOrHost();
+  llvm::Expected<const llvm::Target *> llvmTarget = lookupTarget(triple);
+  if (!llvmTarget) {
+    llvm::consumeError(llvmTarget.takeError()); // checkTarget reports it
+    return false;
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      (*llvmTarget)
+          ->createMCSubtargetInfo(
+              triple, target.cpu.empty() ? "generic" : target.cpu, ""));
+  return info && info->checkFeatures(("+" + feature).str());
+}
+
 llvm::Expected<std::vector<std::string>>
 mlir::anvil::targetCpus(const TargetOptions &target) {
   std::string triple = target.tripleOrHost();

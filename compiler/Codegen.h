@@ -51,6 +51,10 @@ struct TargetOptions {
 /// Debian's libLLVM has); the error names the option.
 llvm::Error checkTarget(const TargetOptions &target);
 
+/// Whether the target's CPU has `feature` (LLVM's name, e.g. "avx512vnni"):
+/// the host's own features by default, else the named (or generic) CPU's.
+bool targetHasFeature(const TargetOptions &target, llvm::StringRef feature);
+
 /// The CPU names the target knows (`--target-cpu=help`).
 llvm::Expected<std::vector<std::string>>
 targetCpus(const TargetOptions &target);

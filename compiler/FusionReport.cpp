@@ -68,7 +68,8 @@ bool isElementwiseProducer(Operation *op) {
   if (isElementwise(op))
     return true;
   auto conv = dyn_cast<Conv2DOp>(op);
-  return conv && depthwiseLoweringOf(conv) != DepthwiseLowering::None;
+  return conv && depthwiseLoweringOf(conv, /*stride1Nchw=*/true) !=
+                     DepthwiseLowering::None;
 }
 
 /// Ops that make no kernel: values known at compile time and reshapes
@@ -181,7 +182,7 @@ int64_t flopsOf(Operation *op) {
 }
 
 /// The pattern of a kernel made of one op that is not elementwise.
-std::string describe(Operation *op) {
+std::string describe(Operation *op, const PipelineOptions &options) {
   if (auto conv = dyn_cast<Conv2DOp>(op)) {
     auto w = cast<ShapedType>(conv.getWeight().getType());
     auto in = cast<ShapedType>(conv.getInput().getType());
@@ -199,8 +200,11 @@ std::string describe(Operation *op) {
       s += groups == in.getDimSize(1)
                ? " depthwise"
                : llvm::formatv(" in {0} groups", groups).str();
-    if (depthwiseLoweringOf(conv) == DepthwiseLowering::ChannelsLast)
-      s += " channels-last (NHWC, transposed to NCHW after)";
+    // Which layout DepthwiseConv.cpp gave it, and why.
+    std::string layout;
+    if (depthwiseLoweringOf(conv, options.depthwiseStride1Nchw, &layout) !=
+        DepthwiseLowering::None)
+      s += " [" + layout + "]";
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
@@ -426,7 +430,8 @@ private:
   /// reads (a residual add stays after it).
   bool readsBesideChannelsLast(Operation *op, int64_t g) {
     auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
-    if (!conv || depthwiseLoweringOf(conv) != DepthwiseLowering::ChannelsLast)
+    if (!conv || depthwiseLoweringOf(conv, options.depthwiseStride1Nchw) !=
+                     DepthwiseLowering::ChannelsLast)
       return false;
     // (A scalar known at compile time is folded into the loop's body.)
     return llvm::any_of(op->getOperands(), [&](Value v) {
@@ -594,20 +599,20 @@ private:
         ++inPlace;
         k.bytes -= 2 * bytesOf(input.getType());
       }
-      k.pattern = describe(concat);
+      k.pattern = describe(concat, options);
       if (inPlace)
         k.pattern += llvm::formatv(": {0} of its {1} inputs computed into it "
                                    "in place (anvil-write-concat-in-place)",
                                    inPlace, concat.getInputs().size())
                          .str();
     } else if (group.epilogue) {
-      k.pattern = describe(group.ops.front()) + " + epilogue " +
+      k.pattern = describe(group.ops.front(), options) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
                   " on its cache blocks";
     } else if (!isElementwise(group.ops.front())) {
       // One op, or a depthwise convolution and the elementwise ops that
       // anvil-fuse-elementwise fused into its loop.
-      k.pattern = describe(group.ops.front());
+      k.pattern = describe(group.ops.front(), options);
       if (group.ops.size() > 1)
         k.pattern += " + " + llvm::join(ArrayRef(k.ops).drop_front(), "+") +
                      " in its loop";

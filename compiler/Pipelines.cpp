@@ -138,6 +138,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // one vector loop).
   ConvertAnvilToLinalgPassOptions toLinalg;
   toLinalg.rowSoftmax = options.rowSoftmax;
+  toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
   pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its
@@ -250,8 +251,11 @@ void mlir::anvil::buildLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertSCFToCFPass());
   // exp, tanh and erf become arithmetic LLVM vectorizes, not libm calls
   // (this late, so that the passes before need not walk their expansions).
-  if (options.approximateMath)
-    pm.addPass(createApproximateMathPass());
+  if (options.approximateMath) {
+    ApproximateMathPassOptions approximate;
+    approximate.sigmoidReciprocal = options.sigmoidReciprocal;
+    pm.addPass(createApproximateMathPass(approximate));
+  }
   // Math ops become LLVM intrinsics (floor and fma: instructions); those
   // LLVM has no intrinsic for (f64 erf and tanh) then call libm.
   pm.addPass(createConvertMathToLLVMPass());

@@ -63,9 +63,17 @@ struct PipelineOptions {
   /// through vpdpbusd, else through widened i32 products (same results).
   bool int8Matmul = true;
   bool vnni = true;
+  /// The sigmoid's division as a reciprocal estimate and a Newton step
+  /// (anvil-approximate-math's sigmoid-reciprocal; only with
+  /// approximateMath).
+  bool sigmoidReciprocal = true;
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;
+  /// Stride-1 depthwise convolutions with rows 8 to 15 wide along their
+  /// NCHW rows, not channels-last (anvil-convert-to-linalg's
+  /// depthwise-stride1-nchw).
+  bool depthwiseStride1Nchw = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

@@ -403,11 +403,21 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     exponentiates and normalizes it and writes it once, instead of four
     generics (four passes over the data, which LLVM left scalar);
     `row-softmax=false` keeps the generics.
+
+    Depthwise convolutions whose output rows are 8 to 15 wide and strided
+    loop along the channels over an NHWC copy of their input (a strided
+    row that short gathers); stride-1 ones stay NCHW, one masked vector
+    per tap and row, without the two transposes
+    (`depthwise-stride1-nchw=false`: channels-last too).
   }];
   let options = [
     Option<"rowSoftmax", "row-softmax", "bool", "true",
            "softmax over a short static innermost axis as one vector pass "
-           "per row (off: four linalg generics)">
+           "per row (off: four linalg generics)">,
+    Option<"depthwiseStride1Nchw", "depthwise-stride1-nchw", "bool", "true",
+           "stride-1 depthwise convolutions with output rows 8 to 15 wide "
+           "loop along the rows in NCHW (off: channels-last, with "
+           "transposes in and out)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
@@ -577,7 +587,16 @@ def ApproximateMathPass : Pass<"anvil-approximate-math", "ModuleOp"> {
     that LLVM vectorizes. tests/e2e/test_math_accuracy.py holds them to
     libm: exp within 8 ulp (5 seen), tanh 4, erf 3; infinities and NaN
     as libm gives them; an exp that would be subnormal (x < -87.3) may
-    flush to zero, and erf(-0) is +0. f64 ops keep calling libm. Before:
+    flush to zero, and erf(-0) is +0. f64 ops keep calling libm.
+
+    With `sigmoid-reciprocal` (the default) a sigmoid's division
+    1 / (1 + exp(y)) (also inside SiLU and squeeze-excite kernels) gets its
+    denominator clamped to 2^126 and the flags `arcp ninf`, so that LLVM
+    computes it, on vectors, as vrcp14ps and one Newton step instead of
+    vdivps (which was ~40% of a fused depthwise+SiLU kernel's samples).
+    test_math_accuracy.py holds the sigmoid within 4 ulp of the exact
+    value (or |result| <= FLT_MIN, where the exact result is below it).
+    Before:
 
     ```mlir
     %e = math.exp %x : f32
@@ -591,7 +610,11 @@ def ApproximateMathPass : Pass<"anvil-approximate-math", "ModuleOp"> {
   }];
   let options = [
     ListOption<"ops", "ops", "std::string",
-               "The math ops to approximate (exp, tanh, erf)">
+               "The math ops to approximate (exp, tanh, erf)">,
+    Option<"sigmoidReciprocal", "sigmoid-reciprocal", "bool", "true",
+           "the sigmoid's f32 division 1 / (1 + exp(y)) as a reciprocal "
+           "estimate and one Newton step (denominator clamped to 2^126, "
+           "division marked arcp ninf)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

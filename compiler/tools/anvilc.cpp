@@ -196,11 +196,25 @@ static cl::opt<bool> noMaskedTails(
 static cl::opt<std::string> int8Matmul(
     "int8-matmul",
     cl::desc("How integer matmuls by constant int8 weights run: vnni "
-             "(anvil-int8-matmul's vpdpbusd tiles, the default), portable "
-             "(the same tiles with widened i32 products, for CPUs without "
-             "AVX-512 VNNI; the same results) or generic (the i32 "
-             "linalg.generic every other integer matmul gets)"),
-    cl::init("vnni"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+             "(anvil-int8-matmul's vpdpbusd tiles), portable (the same tiles "
+             "with widened i32 products, for CPUs without AVX-512 VNNI; the "
+             "same results), generic (the i32 linalg.generic every other "
+             "integer matmul gets) or auto (the default: vnni where the "
+             "target CPU has AVX-512 VNNI, else portable)"),
+    cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noSigmoidReciprocal(
+    "no-sigmoid-reciprocal",
+    cl::desc("Divide exactly in sigmoids (and SiLUs) instead of a reciprocal "
+             "estimate and one Newton step (anvil-approximate-math's "
+             "sigmoid-reciprocal off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDepthwiseStride1Nchw(
+    "no-depthwise-stride1-nchw",
+    cl::desc("Run stride-1 depthwise convolutions with output rows 8 to 15 "
+             "wide channels-last (transposes in and out) instead of along "
+             "their NCHW rows (anvil-convert-to-linalg's "
+             "depthwise-stride1-nchw off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -331,6 +345,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                        std::to_string(splitBatch));
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
+  job.options.sigmoidReciprocal = !noSigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;
@@ -338,18 +353,28 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&
-      int8Matmul != "generic")
-    return reportError(
-        "--int8-matmul must be vnni, portable or generic, not '" + int8Matmul +
-        "'");
+      int8Matmul != "generic" && int8Matmul != "auto")
+    return reportError("--int8-matmul must be auto, vnni, portable or "
+                       "generic, not '" +
+                       int8Matmul + "'");
+  mlir::anvil::TargetOptions target{targetTriple, targetCpu, codegenThreads};
+  // vpdpbusd on a CPU without it is an illegal instruction at run time.
+  bool hasVnni = mlir::anvil::targetHasFeature(target, "avx512vnni");
+  if (int8Matmul == "vnni" && !hasVnni)
+    return reportError("--int8-matmul=vnni needs AVX-512 VNNI, which the "
+                       "target CPU (" +
+                       (targetCpu.empty() ? std::string("this machine's")
+                                          : "--target-cpu " + targetCpu) +
+                       ") lacks; use --int8-matmul=portable or auto");
   job.options.int8Matmul = int8Matmul != "generic";
-  job.options.vnni = int8Matmul == "vnni";
+  job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
+  job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
   job.options.splitWindows = !noSplitWindows;
   job.options.splitBatch = splitBatch;
-  job.target = {targetTriple, targetCpu, codegenThreads};
+  job.target = target;
   job.libDir = libDir;
   job.modelName = llvm::sys::path::filename(modelPath).str();
   job.dumpPhasesTo = dumpPhasesTo;

@@ -1,4 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=depthwise-stride1-nchw=false | FileCheck %s --check-prefix=OFF
 
 // Depthwise convolutions and pooling read each window tap as a strided view
 // of the padded input (DepthwiseConv.cpp, Pooling.cpp): one elementwise
@@ -35,6 +36,9 @@ func.func @depthwise_stride2_bias(%x: tensor<2x3x7x7xf32>, %w: tensor<3x1x3x3xf3
 // input itself; without a bias the sum starts at zero.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func @depthwise_dilated_no_bias
+// (A label for the run with the option off: the map checks after it are
+// the next function's.)
+// OFF-LABEL: func @depthwise_dilated_no_bias
 // CHECK-SAME: (%[[X:.*]]: tensor<1x2x8x8xf32>,
 // CHECK-NOT: tensor.pad
 // CHECK: tensor.extract_slice %[[X]][0, 0, 0, 0] [1, 2, 6, 6]
@@ -50,33 +54,59 @@ func.func @depthwise_dilated_no_bias(%x: tensor<1x2x8x8xf32>, %w: tensor<2x1x2x2
 
 // -----
 
-// Output rows 8 to 15 wide compute in NHWC copies, along the channels:
+// Stride-1 output rows 8 to 15 wide stay NCHW (depthwise-stride1-nchw, the
+// default): one masked vector per tap and row after anvil-vectorize-windows,
+// no transposes.
+// CHECK-LABEL: func @depthwise_rows_8_to_15
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x8x8xf32>)
+// CHECK-COUNT-9: math.fma
+// CHECK-NOT: linalg.transpose
+// CHECK: return
+// With depthwise-stride1-nchw=false, and always for strided rows (below),
+// output rows 8 to 15 wide compute in NHWC copies, along the channels:
 // the input is transposed by a copying generic (which
 // anvil-fold-pad-into-producer can make write into the padded buffer),
 // then padded along H and W; the filter (as [kh*kw, C]) is transposed by a
 // generic too (constant folding folds it); the result is transposed back
 // by a linalg.transpose.
-// CHECK-DAG: #[[TAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-// CHECK-DAG: #[[NCHW:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
-// CHECK-DAG: #[[W0:.*]] = affine_map<(d0, d1, d2, d3) -> (0, d3)>
-// CHECK-DAG: #[[W8:.*]] = affine_map<(d0, d1, d2, d3) -> (8, d3)>
-// CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
-// CHECK-LABEL: func @depthwise_channels_last
-// CHECK: %[[NHWC:.*]] = linalg.generic {indexing_maps = [#[[NCHW]], #[[TAP]]]
-// CHECK-SAME: ins(%{{.*}} : tensor<1x4x8x8xf32>) outs(%{{.*}} : tensor<1x8x8x4xf32>)
-// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
-// CHECK-NEXT: linalg.yield %[[IN]]
-// CHECK: %[[PAD:.*]] = tensor.pad %[[NHWC]] low[0, 1, 1, 0] high[0, 1, 1, 0]
-// CHECK: tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32>
-// CHECK: tensor.extract_slice %[[PAD]][0, 0, 0, 0] [1, 8, 8, 4] [1, 1, 1, 1]
-// CHECK: tensor.extract_slice %[[PAD]][0, 2, 2, 0] [1, 8, 8, 4] [1, 1, 1, 1]
-// CHECK: %[[FILTER:.*]] = linalg.generic
-// CHECK-SAME: ins(%{{.*}} : tensor<4x9xf32>) outs(%{{.*}} : tensor<9x4xf32>)
-// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[TAP]], {{.*}}, #[[W0]], {{.*}}, #[[W8]], #[[BIAS]], #[[TAP]]]
-// CHECK-SAME: outs(%{{.*}} : tensor<1x8x8x4xf32>)
-// CHECK: linalg.transpose ins(%[[Y]] : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]
-func.func @depthwise_channels_last(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x8x8xf32> {
+// OFF-DAG: #[[TAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// OFF-DAG: #[[NCHW:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
+// OFF-DAG: #[[W0:.*]] = affine_map<(d0, d1, d2, d3) -> (0, d3)>
+// OFF-DAG: #[[W8:.*]] = affine_map<(d0, d1, d2, d3) -> (8, d3)>
+// OFF-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
+// OFF-LABEL: func @depthwise_rows_8_to_15
+// OFF: %[[NHWC:.*]] = linalg.generic {indexing_maps = [#[[NCHW]], #[[TAP]]]
+// OFF-SAME: ins(%{{.*}} : tensor<1x4x8x8xf32>) outs(%{{.*}} : tensor<1x8x8x4xf32>)
+// OFF-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// OFF-NEXT: linalg.yield %[[IN]]
+// OFF: %[[PAD:.*]] = tensor.pad %[[NHWC]] low[0, 1, 1, 0] high[0, 1, 1, 0]
+// OFF: tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32>
+// OFF: tensor.extract_slice %[[PAD]][0, 0, 0, 0] [1, 8, 8, 4] [1, 1, 1, 1]
+// OFF: tensor.extract_slice %[[PAD]][0, 2, 2, 0] [1, 8, 8, 4] [1, 1, 1, 1]
+// OFF: %[[FILTER:.*]] = linalg.generic
+// OFF-SAME: ins(%{{.*}} : tensor<4x9xf32>) outs(%{{.*}} : tensor<9x4xf32>)
+// OFF: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[TAP]], {{.*}}, #[[W0]], {{.*}}, #[[W8]], #[[BIAS]], #[[TAP]]]
+// OFF-SAME: outs(%{{.*}} : tensor<1x8x8x4xf32>)
+// OFF: linalg.transpose ins(%[[Y]] : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]
+func.func @depthwise_rows_8_to_15(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x8x8xf32> {
   %0 = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>, groups = 4 : i64} : tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>
+  return %0 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// Strided output rows 8 to 15 wide run channels-last whatever the option
+// (a strided row that short gathers in NCHW).
+// CHECK-LABEL: func @depthwise_strided_channels_last
+// CHECK: tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 1, 1, 0]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x8x8x4xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]
+// OFF-LABEL: func @depthwise_strided_channels_last
+// OFF: linalg.transpose
+func.func @depthwise_strided_channels_last(%x: tensor<1x4x16x16xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x8x8xf32> {
+  %0 = anvil.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, groups = 4 : i64} : tensor<1x4x16x16xf32>, tensor<4x1x3x3xf32>
   return %0 : tensor<1x4x8x8xf32>
 }
 

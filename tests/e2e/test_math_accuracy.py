@@ -11,7 +11,14 @@ compares them with float64 numpy/math results rounded to f32:
   - tanh and erf within 4 ulp or 3e-7 absolute (near zero, where ulps are
     tiny, the absolute bound applies);
   - infinities, NaN and zeros exactly as libm gives them (erf(-0) may
-    come out +0: the sign of a zero is not kept).
+    come out +0: the sign of a zero is not kept);
+  - the sigmoid and the SiLU (x * sigmoid(x)), whose division is a
+    reciprocal estimate and a Newton step (the pass's sigmoid-reciprocal):
+    within 4 ulp of the exact division (anvilc --no-sigmoid-reciprocal)
+    and 12 ulp of float64 (exp's 8 plus the division's) wherever the
+    result is a normal float; where the exact sigmoid is below FLT_MIN
+    (x below about -87.3, or -inf) the clamped one is at most FLT_MIN
+    (and the SiLU at most |x| * FLT_MIN, -inf at -inf).
 Exits non-zero on any violation.
 """
 import argparse
@@ -42,25 +49,58 @@ def main():
                         np.linspace(-1, 1, 2001), specials]).astype(np.float32)
     t = f"tensor<{x.size}xf32>"
     failures = []
+    names = ("exp", "tanh", "erf", "sigmoid", "silu")
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "m.mlir")
         with open(model, "w") as f:
-            f.write(f"func.func @forward(%x: {t}) -> ({t}, {t}, {t}) {{\n"
+            f.write(f"func.func @forward(%x: {t}) -> ({t}, {t}, {t}, {t}, {t}) {{\n"
                     f"  %e = anvil.exp %x : {t}\n  %h = anvil.tanh %x : {t}\n"
-                    f"  %r = anvil.erf %x : {t}\n"
-                    f"  return %e, %h, %r : {t}, {t}, {t}\n}}\n")
+                    f"  %r = anvil.erf %x : {t}\n  %s = anvil.sigmoid %x : {t}\n"
+                    f"  %u = anvil.mul %x, %s : {t}, {t}\n"
+                    f"  return %e, %h, %r, %s, %u : {t}, {t}, {t}, {t}, {t}\n}}\n")
         np.save(os.path.join(tmp, "x.npy"), x)
-        outs = [os.path.join(tmp, f"{k}.npy") for k in ("exp", "tanh", "erf")]
-        cmd = [args.anvilc, "run", model, "--input", os.path.join(tmp, "x.npy")]
-        for o in outs:
-            cmd += ["--output", o]
-        subprocess.run(cmd, check=True)
-        got = {k: np.load(o).astype(np.float64) for k, o in zip(("exp", "tanh", "erf"), outs)}
+
+        def run(*flags):
+            outs = [os.path.join(tmp, f"{k}.npy") for k in names]
+            cmd = [args.anvilc, "run", model, *flags, "--input", os.path.join(tmp, "x.npy")]
+            for o in outs:
+                cmd += ["--output", o]
+            subprocess.run(cmd, check=True)
+            return {k: np.load(o).astype(np.float64) for k, o in zip(names, outs)}
+
+        got = run()
+        exact = run("--no-sigmoid-reciprocal")
     x64 = x.astype(np.float64)
     with np.errstate(over="ignore"):
         want = {"exp": np.exp(x64).astype(np.float32).astype(np.float64),
                 "tanh": np.tanh(x64).astype(np.float32).astype(np.float64),
                 "erf": np.array([math.erf(v) for v in x64]).astype(np.float32).astype(np.float64)}
+        sig = 1.0 / (1.0 + np.exp(-x64))
+        want["sigmoid"] = sig.astype(np.float32).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        want["silu"] = (x64 * sig).astype(np.float32).astype(np.float64)
+    for name in ("sigmoid", "silu"):
+        g, w, e = got[name], want[name], exact[name]
+        # Where the exact sigmoid is below FLT_MIN (x < -87.3, -inf): the
+        # clamped one is at most FLT_MIN, the SiLU at most |x| * FLT_MIN
+        # (-inf at -inf, where x * 0 is NaN).
+        tiny = ~(want["sigmoid"] >= FLT_MIN) & (x64 < -80)
+        for i in np.where(tiny)[0]:
+            bound = FLT_MIN * (1.0 if name == "sigmoid" else abs(x64[i]))
+            if not abs(g[i]) <= bound:
+                failures.append(f"{name}({x[i]!r}) = {g[i]!r}, exact {w[i]!r}")
+        for i in np.where(~tiny & ~np.isfinite(w))[0]:
+            if not ((np.isnan(g[i]) and np.isnan(w[i])) or g[i] == w[i]):
+                failures.append(f"{name}({x[i]!r}) = {g[i]!r}, exact {w[i]!r}")
+        normal = ~tiny & np.isfinite(w) & (np.abs(w) >= FLT_MIN)
+        err, err_exact = ulps(g[normal], w[normal]), ulps(g[normal], e[normal])
+        rel = np.abs(g[normal] - e[normal]) / np.abs(e[normal])
+        for i in np.where((err > 12) | (err_exact > 4))[0][:5]:
+            failures.append(f"{name}({x[normal][i]!r}) = {g[normal][i]!r}: {err[i]:.0f} ulp "
+                            f"from float64, {err_exact[i]:.0f} from the exact division")
+        print(f"{name}: max {err.max():.0f} ulp from float64, {err_exact.max():.0f} ulp "
+              f"(relative {rel.max():.1e}) from the exact division over {normal.sum()} "
+              f"normal results")
     for name in ("exp", "tanh", "erf"):
         g, w = got[name], want[name]
         special = ~np.isfinite(w) | ~np.isfinite(g) | (w == 0)

@@ -42,6 +42,8 @@ class Runner:
 
     def __init__(self, anvilc, anvil_opt, tmp, mode):
         self.anvilc, self.anvil_opt, self.tmp, self.mode = anvilc, anvil_opt, tmp, mode
+        # Extra anvilc options for the compiled cases (an off switch under test).
+        self.flags = []
         self.cases, self.failures = [], []
         self.differentiated = []  # functions anvil-autodiff turns into @<name>_grad
 
@@ -93,7 +95,7 @@ class Runner:
             model = graded
         if self.mode == "compiled":
             exe = os.path.join(self.tmp, "model")
-            build = subprocess.run([self.anvilc, model, "-o", exe], capture_output=True, text=True)
+            build = subprocess.run([self.anvilc, model, *self.flags, "-o", exe], capture_output=True, text=True)
             if build.returncode != 0:
                 self.failures = [f"anvilc failed to compile the cases: {build.stderr.strip()}"]
                 self.failures += [f"{case[0]}: not compiled" for case in self.cases[1:]]

@@ -218,9 +218,10 @@ def cases(rng):
     return out
 
 
-# The integer matmul's other compiled paths (the default is
-# anvil-int8-matmul's vpdpbusd tiles): the same tiles without VNNI, and the
-# portable i32 generic. Each must give the same i32 results.
+# The integer matmul's other compiled paths (the default on this machine,
+# which has AVX-512 VNNI, is anvil-int8-matmul's vpdpbusd tiles): the same
+# tiles without VNNI, and the portable i32 generic. Each must give the same
+# i32 results.
 INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic"]
 
 
@@ -298,6 +299,29 @@ def main():
             model("ConvInteger", [("x", x), ("w", w)], np.int32,
                   (1, 1, 1, 1)),
             "longer than f32 sums hold exactly", "long conv contraction")
+
+        # The target decides the default path: vpdpbusd where the CPU has
+        # AVX-512 VNNI, the portable tiles elsewhere (a VNNI instruction on
+        # such a CPU would be an illegal instruction); asking for vnni on a
+        # CPU without it is refused, naming the option.
+        qmm = next(k for k, c in enumerate(cases(np.random.default_rng(11)))
+                   if c[2] == "MatMulInteger" and "b" in dict(c[3]).get("consts", ()))
+        qpath = os.path.join(tmp, f"case{qmm}.onnx")
+        for cpu, want_vnni in (("x86-64", False), ("cascadelake", True)):
+            p = subprocess.run([args.anvilc, qpath, "--target-cpu", cpu,
+                                "--compile-to=llvm"], capture_output=True, text=True)
+            has = "vpdpbusd" in p.stdout
+            ok = p.returncode == 0 and has == want_vnni
+            print(("ok   " if ok else "FAIL ") +
+                  f"--target-cpu {cpu}: vpdpbusd {'used' if has else 'not used'} by default")
+            failures += not ok
+        p = subprocess.run([args.anvilc, qpath, "--target-cpu", "x86-64",
+                            "--int8-matmul=vnni", "--compile-to=llvm"],
+                           capture_output=True, text=True)
+        ok = p.returncode != 0 and "--int8-matmul=vnni needs AVX-512 VNNI" in p.stderr
+        print(("ok   " if ok else "FAIL ") + "--int8-matmul=vnni refused for x86-64: "
+              + p.stderr.strip())
+        failures += not ok
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 

@@ -7,7 +7,9 @@ case here is a shape that the tap maps, the loop extents linalg infers from
 them, or the vectorized and thread-split loops could get wrong: strides 1
 and 2, asymmetric padding, dilation, 3x3, 5x5 and 7x7 windows, batch > 1,
 odd sizes (7x7, 14x14, 112x112 and outputs narrower than a vector), both
-depthwise layouts (rows 8 to 15 wide compute in NHWC),
+depthwise layouts (strided rows 8 to 15 wide compute in NHWC; stride-1 ones
+too with --flag=--no-depthwise-stride1-nchw, the ctest
+e2e-windows-vs-torch-channels-last),
 channel multipliers 1 and 2 (2 keeps the grouped path), max pooling of
 NaNs, ceil mode, count_include_pad. The model is compiled once with anvilc;
 every case is checked as test_ops_vs_torch.py checks them (its Runner).
@@ -28,6 +30,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", required=True)
     ap.add_argument("--mode", choices=["reference", "compiled"], default="compiled")
+    ap.add_argument("--flag", action="append", default=[],
+                    help="an anvilc option for the compiled cases (repeatable)")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
 
@@ -36,6 +40,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(args.anvilc, None, tmp, args.mode)
+        r.flags = args.flag
         # (batch, channels, height, width, kernel, stride, pads [t, l, b, r],
         # dilation, multiplier, bias)
         convs = [
@@ -50,7 +55,8 @@ def main():
             (1, 6, 15, 9, 3, (2, 1), (1, 0, 1, 0), 1, 1, True),
             (2, 4, 8, 8, 3, 1, (1, 1, 1, 1), 1, 2, True),
             (1, 8, 5, 5, 1, 1, (0, 0, 0, 0), 1, 1, True),
-            # Rows 8 to 15 wide compute in NHWC copies.
+            # Rows 8 to 15 wide: NHWC copies when strided (or with
+            # --no-depthwise-stride1-nchw), one masked vector per row if not.
             (2, 24, 28, 28, 3, 2, (1, 1, 1, 1), 1, 1, True),
             (1, 20, 11, 13, 3, 1, (1, 0, 2, 1), 1, 1, True),
             (2, 16, 14, 14, 3, 1, (2, 2, 2, 2), 2, 1, False),
@@ -100,8 +106,8 @@ def main():
                         f"anvil.max_pool2d %x {{{attrs}}} : {ttype(x)}",
                         F.max_pool2d(-t(x), k, s, (ph, pw)), prelude=prelude)
 
-        # An activation after a depthwise convolution that runs channels-last
-        # (rows 8 to 15 wide): anvil-fuse-elementwise moves it above the
+        # An activation after a depthwise convolution whose rows are 8 to 15
+        # wide (channels-last when strided or with --no-depthwise-stride1-nchw): anvil-fuse-elementwise moves it above the
         # transpose back to NCHW, into the depthwise loop (a relu6, and a SiLU
         # whose x has two readers). (batch, channels, height, width, kernel,
         # stride, pad)

@@ -39,7 +39,7 @@ struct ConvertAnvilToLinalgPass
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
     populateConvToLinalgPatterns(patterns);
-    populateDepthwiseConvToLinalgPatterns(patterns);
+    populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw);
     populatePoolingToLinalgPatterns(patterns);
     populateReductionToLinalgPatterns(patterns, rowSoftmax);
     populateNormalizationToLinalgPatterns(patterns);

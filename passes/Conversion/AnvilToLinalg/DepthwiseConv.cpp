@@ -16,11 +16,12 @@
 // the (for stride 1, contiguous) tap loads. The general grouped lowering
 // (`linalg.conv_2d_ngchw_gfchw`, Conv.cpp) was scalar loops; this pattern
 // has a higher benefit and takes depthwise convolutions whose window has at
-// most kMaxWindowTaps taps. Output rows 8 to 15 wide instead loop along
-// the channels, over an NHWC copy of the input (a copying generic, padded
-// after it: see `permuted`), the result transposed back to NCHW. The
-// gradients keep the general path.
-// `addWindowTaps` is shared with the pooling lowering (Pooling.cpp).
+// most kMaxWindowTaps taps. Strided output rows 8 to 15 wide (and stride-1
+// ones with depthwise-stride1-nchw off) instead loop along the channels, over
+// an NHWC copy of the input (a copying generic, padded after it: see
+// `permuted`), the result transposed back to NCHW. The gradients keep the
+// general path. `addWindowTaps` is shared with the pooling lowering
+// (Pooling.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,7 +73,9 @@ void mlir::anvil::addWindowTaps(OpBuilder &b, Location loc, Value padded,
     }
 }
 
-DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op) {
+DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op,
+                                                   bool stride1Nchw,
+                                                   std::string *why) {
   auto type = cast<RankedTensorType>(op.getType());
   auto inType = cast<RankedTensorType>(op.getInput().getType());
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
@@ -87,22 +90,46 @@ DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op) {
   // 2.1x faster with 14-wide rows (672 channels, 5x5), 2x slower with
   // 56- and 112-wide ones, 10% slower with 7-wide ones (960 channels),
   // whose rows LLVM unrolls and whose copies cost more than they gain.
+  // Since anvil-vectorize-windows' masked tails, a stride-1 row 8 to 15
+  // wide is one masked 16-lane vector per tap in NCHW, and the transposes
+  // (36% and 15% of such a layer's time) cost more than NHWC gains:
+  // EfficientNet-B0 lost 18% of its time to them (session 15). Strided
+  // rows still gather in NCHW and stay channels-last.
   int64_t ow = type.getDimSize(3);
-  return ow >= 8 && ow < 16 ? DepthwiseLowering::ChannelsLast
-                            : DepthwiseLowering::Elementwise;
+  bool stride1 = op.getStrides()[1] == 1;
+  auto say = [&](const llvm::Twine &text) {
+    if (why)
+      *why = text.str();
+  };
+  if (ow < 8 || ow >= 16) {
+    say(llvm::Twine("NCHW: rows ") + llvm::Twine(ow) +
+        " wide, vectorized along them");
+    return DepthwiseLowering::Elementwise;
+  }
+  if (stride1 && stride1Nchw) {
+    say(llvm::Twine("NCHW: stride-1 rows ") + llvm::Twine(ow) +
+        " wide, one masked vector per tap, no transposes");
+    return DepthwiseLowering::Elementwise;
+  }
+  say(llvm::Twine("channels-last (NHWC, transposed to NCHW after): rows ") +
+      llvm::Twine(ow) + " wide" +
+      (stride1 ? ", depthwise-stride1-nchw off" : ", strided"));
+  return DepthwiseLowering::ChannelsLast;
 }
 
 namespace {
 
 struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
-  using OpConversionPattern::OpConversionPattern;
+  DepthwiseConv2DLowering(MLIRContext *context, bool stride1Nchw)
+      : OpConversionPattern(context, /*benefit=*/2), stride1Nchw(stride1Nchw) {}
+  bool stride1Nchw;
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     auto wType = cast<RankedTensorType>(adaptor.getWeight().getType());
-    DepthwiseLowering how = depthwiseLoweringOf(op);
+    DepthwiseLowering how = depthwiseLoweringOf(op, stride1Nchw);
     if (how == DepthwiseLowering::None)
       return rewriter.notifyMatchFailure(
           op, "not a float depthwise convolution (groups == input channels "
@@ -238,7 +265,8 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
 } // namespace
 
 void mlir::anvil::populateDepthwiseConvToLinalgPatterns(
-    RewritePatternSet &patterns) {
-  // Above the general conv2d lowering, which takes every other conv2d.
-  patterns.add<DepthwiseConv2DLowering>(patterns.getContext(), /*benefit=*/2);
+    RewritePatternSet &patterns, bool stride1Nchw) {
+  // Benefit 2: above the general conv2d lowering, which takes every other
+  // conv2d.
+  patterns.add<DepthwiseConv2DLowering>(patterns.getContext(), stride1Nchw);
 }

@@ -22,7 +22,8 @@ namespace mlir::anvil {
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 void populateConvToLinalgPatterns(RewritePatternSet &patterns);
-void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns);
+void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns,
+                                           bool stride1Nchw);
 void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
 /// `rowSoftmax`: softmax over a short static innermost axis as one pass per
 /// row in vector registers (see Reduction.cpp).
@@ -110,8 +111,12 @@ class Conv2DOp;
 /// fuses with the elementwise ops after it), or channels-last, its NHWC
 /// result transposed back to NCHW by a linalg.transpose (which it does not).
 /// The fusion report (compiler/FusionReport.cpp) asks the same question.
+/// `stride1Nchw` (anvil-convert-to-linalg's depthwise-stride1-nchw) keeps
+/// stride-1 convolutions with rows 8 to 15 wide in NCHW; `why`, when given,
+/// receives the reason for the layout, for the fusion report.
 enum class DepthwiseLowering { None, Elementwise, ChannelsLast };
-DepthwiseLowering depthwiseLoweringOf(Conv2DOp op);
+DepthwiseLowering depthwiseLoweringOf(Conv2DOp op, bool stride1Nchw,
+                                      std::string *why = nullptr);
 
 /// Appends the kh*kw taps of the windows over a padded NCHW tensor to the
 /// inputs (and their indexing maps) of a generic over the loops (n, c, y,
