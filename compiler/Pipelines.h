@@ -66,7 +66,7 @@ struct PipelineOptions {
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).
-  bool sigmoidReciprocal = true;
+  bool sigmoidReciprocal = false;
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;

@@ -3,7 +3,7 @@
 // Rewrites the f32 math ops the `ops` option names (all three by default)
 // into upstream MLIR's polynomial approximations, on tensors (inside
 // linalg bodies) or on loops alike; see Passes.td. Other math ops and f64
-// ones are left alone. With `sigmoid-reciprocal` (the default), the
+// ones are left alone. With `sigmoid-reciprocal` (off by default), the
 // sigmoid's division 1 / (1 + exp(y)) (Elementwise.cpp's lowering, also
 // inside SiLU and squeeze-excite kernels) may become a reciprocal estimate
 // and one Newton step: its denominator is clamped to 2^126 (finite, so the

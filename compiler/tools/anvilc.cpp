@@ -202,11 +202,12 @@ static cl::opt<std::string> int8Matmul(
              "integer matmul gets) or auto (the default: vnni where the "
              "target CPU has AVX-512 VNNI, else portable)"),
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
-static cl::opt<bool> noSigmoidReciprocal(
-    "no-sigmoid-reciprocal",
-    cl::desc("Divide exactly in sigmoids (and SiLUs) instead of a reciprocal "
-             "estimate and one Newton step (anvil-approximate-math's "
-             "sigmoid-reciprocal off), for comparison"),
+static cl::opt<bool> sigmoidReciprocal(
+    "sigmoid-reciprocal",
+    cl::desc("Compute sigmoids' (and SiLUs') division as a reciprocal "
+             "estimate and one Newton step, within 4 ulp of the exact one "
+             "(anvil-approximate-math's sigmoid-reciprocal). Off by default: "
+             "EfficientNet-B0 measured 4-7% slower with it"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noDepthwiseStride1Nchw(
     "no-depthwise-stride1-nchw",
@@ -345,7 +346,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                        std::to_string(splitBatch));
   job.options.fuseElementwise = job.options.foldBatchNorm = !noFusion;
   job.options.approximateMath = !exactMath;
-  job.options.sigmoidReciprocal = !noSigmoidReciprocal;
+  job.options.sigmoidReciprocal = sigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
   job.options.packMatmul = !noPackMatmul;

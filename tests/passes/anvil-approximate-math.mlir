@@ -1,6 +1,6 @@
-// RUN: anvil-opt %s -split-input-file -anvil-approximate-math | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-approximate-math="sigmoid-reciprocal=true" | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-approximate-math="ops=tanh" | FileCheck %s --check-prefix=TANH
-// RUN: anvil-opt %s -split-input-file -anvil-approximate-math="sigmoid-reciprocal=false" | FileCheck %s --check-prefix=EXACT
+// RUN: anvil-opt %s -split-input-file -anvil-approximate-math | FileCheck %s --check-prefix=EXACT
 // RUN: not anvil-opt %s -anvil-approximate-math="ops=sin" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // f32 exp, tanh and erf become arithmetic (no math call is left); with
