@@ -354,20 +354,9 @@ LogicalResult Importer::pad() {
     int64_t hi = std::max<int64_t>(after[d], 0);
     if (lo == 0 && hi == 0)
       continue;
-    SmallVector<int64_t> shape(shapeOf(x));
-    int64_t size = shape[d];
+    int64_t size = shapeOf(x)[d];
     if (mode == "constant") {
-      SmallVector<Value> parts;
-      if (lo) {
-        shape[d] = lo;
-        parts.push_back(splat(shape, elementOf(x), value));
-      }
-      parts.push_back(x);
-      if (hi) {
-        shape[d] = hi;
-        parts.push_back(splat(shape, elementOf(x), value));
-      }
-      x = make<a::ConcatOp>(parts, {int64("axis", d)});
+      x = padAxis(x, d, lo, hi, value);
       continue;
     }
     // reflect and edge read only the input: one gather picks every row.
