@@ -39,7 +39,7 @@ import onnx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-DEFAULT_ORT = os.path.join(BENCH, ".cache", "node_modules", "onnxruntime-node")
+DEFAULT_ORT = os.path.join(BENCH, ".cache", "ort", "node_modules", "onnxruntime-node")
 
 
 def sh(cmd, env=None):
