@@ -94,10 +94,22 @@ def loadavg():
 
 
 def cpu_name():
+    """The CPU's model name and its widest vector ISA: the kernels (Anvil's,
+    ONNX Runtime's MLAS, oneDNN) each pick theirs from it, so results from
+    an AVX-512 and an AVX2 machine are not comparable."""
+    name, flags = platform.processor(), set()
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    if "avx512f" in flags:
+        isa = ["AVX-512"] + [shown for flag, shown in (("avx512_vnni", "VNNI"), ("amx_tile", "AMX"))
+                             if flag in flags]
+    else:
+        isa = ["AVX2" if "avx2" in flags else "no AVX2"]
+    return f"{name} ({', '.join(isa)})"
 
 
 def median_ms(bench_output):
