@@ -355,6 +355,15 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     `vpdpbusd` bit for bit. Other qmatmuls (i8 activations, weights
     computed at run time or with a nonzero zero point) keep the portable
     generic of anvil-convert-to-linalg.
+
+    The outer loop, over pairs of 16-column blocks, is an `scf.forall`
+    (each pair writes its own `[M, <= 32]` slice; the LLVM phase runs it on
+    OpenMP threads) where anvil-tile-and-vectorize would split an f32
+    matmul of the same size into parallel blocks
+    (`matmulRunsInParallelBlocks`, about 8 MFLOP) and there are two pairs
+    at least; otherwise an `scf.for`. Each accumulator is one iteration's,
+    summed in the same order at any thread count. `parallel=false` keeps
+    the serial loop.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
@@ -365,6 +374,9 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     Option<"vnni", "vnni", "bool", "true",
            "Use vpdpbusd (AVX-512 VNNI); off: sign-extended i32 products "
            "with the same results, for CPUs without VNNI">,
+    Option<"parallel", "parallel", "bool", "true",
+           "Run the column blocks of large products as an scf.forall "
+           "(threads); off: one serial loop">,
   ];
 }
 
