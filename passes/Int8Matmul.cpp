@@ -24,8 +24,14 @@
 // gathered by a shuffle and sign-extended, the row's byte zero-extended and
 // broadcast, multiplied and added. Same accumulators, bit for bit.
 //
+// The column pairs of a product large enough for threads (the f32 matmul
+// schedule's threshold, MatmulSchedule.h) are an scf.forall, each pair
+// writing its own slice of the result: no accumulator is split between
+// threads, so the results are the same at any thread count.
+//
 //===----------------------------------------------------------------------===//
 
+#include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -170,69 +176,105 @@ struct TileBuilder {
     return out;
   }
 
-  /// The [rows, N] i32 result.
-  Value build(RankedTensorType resultType) {
-    Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(),
-                                           resultType.getElementType());
+  /// The row tiles of the column pair `pair` written into `out` (an i32
+  /// tensor of `rows` rows), its first column at `outColumn`: the loop over
+  /// row tiles carrying `out`, and in it the k loop.
+  Value rowTiles(Value out, Value pair, Value outColumn) {
     Value zeros = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i32Lanes(), b.getI32IntegerAttr(0)));
     int64_t fullGroups = w.k / kGroup;
-    auto pairs = b.create<scf::ForOp>(loc, index(0), index(w.blocks / kBlocks),
-                                      index(1), ValueRange{init});
+    Value block0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks));
+    auto tiles = b.create<scf::ForOp>(loc, index(0), index(rows), index(kRows),
+                                      ValueRange{out});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(tiles.getBody());
+    Value m0 = tiles.getInductionVar();
+    // Rows past the end read (and write) the last row again.
+    SmallVector<Value> rowIndex;
+    for (int64_t r = 0; r < kRows; ++r)
+      rowIndex.push_back(b.create<arith::MinSIOp>(
+          loc, b.create<arith::AddIOp>(loc, m0, index(r)), index(rows - 1)));
+    SmallVector<Value> start(kRows * kBlocks, zeros);
+    auto groups =
+        b.create<scf::ForOp>(loc, index(0), index(fullGroups), index(1), start);
     {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(pairs.getBody());
-      Value block0 =
-          b.create<arith::MulIOp>(loc, pairs.getInductionVar(), index(kBlocks));
-      auto tiles =
-          b.create<scf::ForOp>(loc, index(0), index(rows), index(kRows),
-                               ValueRange{pairs.getRegionIterArg(0)});
-      b.setInsertionPointToStart(tiles.getBody());
-      Value m0 = tiles.getInductionVar();
-      // Rows past the end read (and write) the last row again.
-      SmallVector<Value> rowIndex;
-      for (int64_t r = 0; r < kRows; ++r)
-        rowIndex.push_back(b.create<arith::MinSIOp>(
-            loc, b.create<arith::AddIOp>(loc, m0, index(r)), index(rows - 1)));
-      SmallVector<Value> start(kRows * kBlocks, zeros);
-      auto groups = b.create<scf::ForOp>(loc, index(0), index(fullGroups),
-                                         index(1), start);
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(groups.getBody());
-        b.create<scf::YieldOp>(loc, group(groups.getRegionIterArgs(), rowIndex,
-                                          block0, groups.getInductionVar(),
-                                          /*inBounds=*/true));
-      }
-      SmallVector<Value> accs(groups.getResults());
-      if (w.k % kGroup)
-        accs = group(accs, rowIndex, block0, index(fullGroups),
-                     /*inBounds=*/false);
-      // acc - zp * colsum, then the tile's rows written (columns past N
-      // masked).
-      Value zp = b.create<vector::BroadcastOp>(loc, i32Lanes(), zeroPoint);
-      Value result = tiles.getRegionIterArg(0);
-      for (int64_t v = 0; v < kBlocks; ++v) {
-        Value block = b.create<arith::AddIOp>(loc, block0, index(v));
-        Value sum = b.create<vector::TransferReadOp>(
-            loc, i32Lanes(), sums, ValueRange{block, index(0)},
-            ArrayRef<bool>{true});
-        Value correction = b.create<arith::MulIOp>(loc, zp, sum);
-        Value n0 = b.create<arith::MulIOp>(loc, block, index(kLanes));
-        for (int64_t r = 0; r < kRows; ++r) {
-          Value acc =
-              b.create<arith::SubIOp>(loc, accs[r * kBlocks + v], correction);
-          result = b.create<vector::TransferWriteOp>(
-                        loc, acc, result, ValueRange{rowIndex[r], n0},
-                        ArrayRef<bool>{false})
-                       .getResult();
-        }
-      }
-      b.create<scf::YieldOp>(loc, result);
-      b.setInsertionPointAfter(tiles);
-      b.create<scf::YieldOp>(loc, tiles.getResults());
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(groups.getBody());
+      b.create<scf::YieldOp>(loc, group(groups.getRegionIterArgs(), rowIndex,
+                                        block0, groups.getInductionVar(),
+                                        /*inBounds=*/true));
     }
-    return pairs.getResult(0);
+    SmallVector<Value> accs(groups.getResults());
+    if (w.k % kGroup)
+      accs = group(accs, rowIndex, block0, index(fullGroups),
+                   /*inBounds=*/false);
+    // acc - zp * colsum, then the tile's rows written (columns past the end
+    // of `out` masked).
+    Value zp = b.create<vector::BroadcastOp>(loc, i32Lanes(), zeroPoint);
+    Value result = tiles.getRegionIterArg(0);
+    for (int64_t v = 0; v < kBlocks; ++v) {
+      Value block = b.create<arith::AddIOp>(loc, block0, index(v));
+      Value sum = b.create<vector::TransferReadOp>(loc, i32Lanes(), sums,
+                                                   ValueRange{block, index(0)},
+                                                   ArrayRef<bool>{true});
+      Value correction = b.create<arith::MulIOp>(loc, zp, sum);
+      Value n0 = b.create<arith::AddIOp>(loc, outColumn, index(v * kLanes));
+      for (int64_t r = 0; r < kRows; ++r) {
+        Value acc =
+            b.create<arith::SubIOp>(loc, accs[r * kBlocks + v], correction);
+        result = b.create<vector::TransferWriteOp>(loc, acc, result,
+                                                   ValueRange{rowIndex[r], n0},
+                                                   ArrayRef<bool>{false})
+                     .getResult();
+      }
+    }
+    b.create<scf::YieldOp>(loc, result);
+    return tiles.getResult(0);
+  }
+
+  /// The [rows, N] i32 result. Column pairs (32 columns each) are the
+  /// outer loop; with `parallel` they are an scf.forall, each pair writing
+  /// its own [rows, <= 32] slice (the LLVM phase runs it on OpenMP threads,
+  /// like anvil-tile-and-vectorize's cache blocks). Every accumulator is
+  /// computed by one iteration in the same order whatever the thread count:
+  /// the results do not depend on it.
+  Value build(RankedTensorType resultType, bool parallel) {
+    Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(),
+                                           resultType.getElementType());
+    int64_t pairs = w.blocks / kBlocks;
+    if (!parallel) {
+      auto loop = b.create<scf::ForOp>(loc, index(0), index(pairs), index(1),
+                                       ValueRange{init});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value pair = loop.getInductionVar();
+      Value n0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks * kLanes));
+      b.create<scf::YieldOp>(loc, rowTiles(loop.getRegionIterArg(0), pair, n0));
+      return loop.getResult(0);
+    }
+    auto forall = b.create<scf::ForallOp>(
+        loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(pairs)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
+        /*mapping=*/std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value pair = forall.getInductionVar(0);
+    Value n0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks * kLanes));
+    // The pair's columns: 32, or what is left of N.
+    Value width =
+        b.create<arith::MinSIOp>(loc, index(kBlocks * kLanes),
+                                 b.create<arith::SubIOp>(loc, index(w.n), n0));
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows), width};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    Value slice = b.create<tensor::ExtractSliceOp>(
+        loc, forall.getRegionIterArgs()[0], offsets, sizes, strides);
+    Value tile = rowTiles(slice, pair, index(0));
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    b.create<tensor::ParallelInsertSliceOp>(
+        loc, tile, forall.getRegionIterArgs()[0], offsets, sizes, strides);
+    return forall.getResult(0);
   }
 };
 
@@ -281,8 +323,13 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           b,      loc,  vnni,
           rows,   *w,   lhs,
           packed, sums, zeroPointScalar(b, loc, op.getLhsZeroPoint())};
-      Value y =
-          tiles.build(RankedTensorType::get({rows, w->n}, b.getI32Type()));
+      // Parallel column pairs where anvil-tile-and-vectorize would split
+      // an f32 matmul of this size into parallel blocks (a fork/join costs
+      // more than a small product saves), and there are two pairs at least.
+      bool inParallel = parallel && w->blocks / kBlocks > 1 &&
+                        matmulRunsInParallelBlocks(rows, w->n, w->k);
+      Value y = tiles.build(RankedTensorType::get({rows, w->n}, b.getI32Type()),
+                            inParallel);
       if (resultType.getRank() > 2)
         y = b.create<tensor::ExpandShapeOp>(loc, resultType, y, fold);
       op.replaceAllUsesWith(y);

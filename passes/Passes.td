@@ -355,6 +355,15 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     `vpdpbusd` bit for bit. Other qmatmuls (i8 activations, weights
     computed at run time or with a nonzero zero point) keep the portable
     generic of anvil-convert-to-linalg.
+
+    The outer loop, over pairs of 16-column blocks, is an `scf.forall`
+    (each pair writes its own `[M, <= 32]` slice; the LLVM phase runs it on
+    OpenMP threads) where anvil-tile-and-vectorize would split an f32
+    matmul of the same size into parallel blocks
+    (`matmulRunsInParallelBlocks`, about 8 MFLOP) and there are two pairs
+    at least; otherwise an `scf.for`. Each accumulator is one iteration's,
+    summed in the same order at any thread count. `parallel=false` keeps
+    the serial loop.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
@@ -365,6 +374,48 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     Option<"vnni", "vnni", "bool", "true",
            "Use vpdpbusd (AVX-512 VNNI); off: sign-extended i32 products "
            "with the same results, for CPUs without VNNI">,
+    Option<"parallel", "parallel", "bool", "true",
+           "Run the column blocks of large products as an scf.forall "
+           "(threads); off: one serial loop">,
+  ];
+}
+
+def QuantizePass : Pass<"anvil-quantize", "ModuleOp"> {
+  let summary = "Post-training int8 quantization of calibrated matmuls";
+  let description = [{
+    Rewrites each `anvil.matmul` that carries its calibrated input range
+    (`anvil.calibration = array<f64: min, max>`, which `anvilc quantize`
+    sets from the reference interpreter's run on calibration data) and
+    whose rhs is known at compile time (an `anvil.constant`, or an
+    `anvil.param` with its value or initializer, seeded by `seed`) into
+    integer arithmetic: the activations quantized to `ui8` with a scale
+    `(max - min) / 255` and a zero point (the range widened to hold 0, so
+    that 0 is exact), the weights quantized now to `i8` symmetric (zero
+    point 0, -127..127, scale `max |w| / 127`) per tensor, or per output
+    column with `per-channel`, an `anvil.qmatmul` accumulating in
+    `i32`, and a dequantize by `scale_x * scale_w[n]`. The bias and
+    activation after the matmul stay f32 on the dequantized result. These
+    are the ops anvil-int8-matmul packs into VNNI tiles. Matmuls without a
+    range, with transposed activations, or with weights computed at run
+    time stay f32; every matmul loses the attribute. Before:
+
+    ```mlir
+    %y = anvil.matmul %x, %w {anvil.calibration = array<f64: 0.0, 4.0>} : tensor<8x16xf32>, tensor<16x4xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %q = anvil.quantize %x, %sx, %zx : tensor<8x16xf32>, tensor<f32>, tensor<ui8>
+    %a = anvil.qmatmul %q, %wq, %zx, %zw : tensor<8x16xui8>, tensor<16x4xi8>, tensor<ui8>, tensor<i8>
+    %y = anvil.dequantize %a, %s, %z {axis = 1 : i64} : tensor<8x4xi32>, tensor<4xf32>, tensor<4xi32>
+    ```
+  }];
+  let options = [
+    Option<"perChannel", "per-channel", "bool", "false",
+           "One weight scale per output column (default: one per tensor)">,
+    Option<"seed", "seed", "uint64_t", "0",
+           "The seed of parameters that take their initializer">,
   ];
 }
 

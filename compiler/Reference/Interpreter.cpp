@@ -77,8 +77,11 @@ std::vector<Tensor> Interpreter::run(StringRef function,
                     dtypeName(tensor.dtype) + " tensor of shape " +
                     shapeToString(tensor.shape) +
                     ", which disagrees with the inferred result type");
-      values[value] = std::move(tensor);
     }
+    if (observer)
+      observer(&op, operands, results);
+    for (auto [value, tensor] : llvm::zip(op.getResults(), results))
+      values[value] = std::move(tensor);
   }
   throw Error("@" + function.str() + " has no return");
 }

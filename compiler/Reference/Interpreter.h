@@ -19,6 +19,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <functional>
 #include <map>
 
 namespace anvil::ref {
@@ -36,6 +37,13 @@ public:
     params[name] = std::move(value);
   }
 
+  /// Called with each op, its operands and its results, as soon as they
+  /// are computed (`anvilc quantize` records the ranges of activations).
+  using Observer =
+      std::function<void(mlir::Operation *, const std::vector<Tensor> &operands,
+                         const std::vector<Tensor> &results)>;
+  void setObserver(Observer observer) { this->observer = std::move(observer); }
+
   /// The parameters given with setParam or written by `anvil.assign`.
   const std::map<std::string, Tensor> &assignedParams() const { return params; }
 
@@ -51,6 +59,7 @@ private:
   mlir::ModuleOp module;
   uint64_t seed;
   std::map<std::string, Tensor> params;
+  Observer observer;
 };
 
 } // namespace anvil::ref

@@ -60,6 +60,13 @@ cl::SubCommand &anvilc::exportCommand() {
                                 "Write a model (with trained weights) as ONNX");
   return command;
 }
+cl::SubCommand &anvilc::quantizeCommand() {
+  static cl::SubCommand command(
+      "quantize",
+      "Quantize a model's matmuls to int8, calibrated on data; report the "
+      "accuracy");
+  return command;
+}
 
 int anvilc::reportError(const std::string &message) {
   llvm::errs() << "anvilc: error: " << message << "\n";
@@ -79,11 +86,10 @@ int anvilc::reportError(llvm::Error error) {
 
 // Options of several subcommands: each names the ones that read it.
 static cl::SubCommand &top = cl::SubCommand::getTopLevel();
-cl::opt<std::string>
-    anvilc::modelPath(cl::Positional, cl::desc("<model.mlir|model.onnx>"),
-                      cl::sub(top), cl::sub(runCommand()),
-                      cl::sub(trainCommand()), cl::sub(checkCommand()),
-                      cl::sub(exportCommand()), cl::cat(category()));
+cl::opt<std::string> anvilc::modelPath(
+    cl::Positional, cl::desc("<model.mlir|model.onnx>"), cl::sub(top),
+    cl::sub(runCommand()), cl::sub(trainCommand()), cl::sub(checkCommand()),
+    cl::sub(exportCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 cl::opt<int64_t>
     anvilc::batch("batch",
                   cl::desc("Batch size (default: the model's): the model is "
@@ -94,18 +100,20 @@ cl::opt<int64_t>
 cl::opt<uint64_t> anvilc::seed(
     "seed", cl::desc("Seed for parameters without a `seed` attribute"),
     cl::init(0), cl::sub(top), cl::sub(runCommand()), cl::sub(trainCommand()),
-    cl::sub(exportCommand()), cl::cat(category()));
+    cl::sub(exportCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 cl::opt<std::string> anvilc::weightsIn(
     "weights",
     cl::desc("Use these parameter values (a trainer's checkpoint or a "
              "weights file) instead of the initializers"),
     cl::value_desc("ckpt"), cl::sub(top), cl::sub(runCommand()),
-    cl::sub(exportCommand()), cl::cat(category()));
+    cl::sub(exportCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 cl::opt<std::string> anvilc::function(
     "function",
-    cl::desc("The function to run or export (default: @forward, or the "
-             "only one)"),
-    cl::sub(runCommand()), cl::sub(exportCommand()), cl::cat(category()));
+    cl::desc(
+        "The function to run, export or quantize (default: @forward, or the "
+        "only one)"),
+    cl::sub(runCommand()), cl::sub(exportCommand()), cl::sub(quantizeCommand()),
+    cl::cat(category()));
 cl::list<std::string>
     anvilc::bindings("bind",
                      cl::desc("Size of a symbolic dimension of an ONNX model's "
@@ -289,8 +297,8 @@ llvm::ArrayRef<std::string> anvilc::symbols() { return loader->symbols(); }
 
 /// The subcommand given, or the top level.
 static cl::SubCommand &chosenCommand() {
-  for (cl::SubCommand *sub :
-       {&runCommand(), &trainCommand(), &checkCommand(), &exportCommand()})
+  for (cl::SubCommand *sub : {&runCommand(), &trainCommand(), &checkCommand(),
+                              &exportCommand(), &quantizeCommand()})
     if (*sub)
       return *sub;
   return top;
@@ -420,8 +428,9 @@ int main(int argc, char **argv) {
            "/lib";
   // MLIR's own flags (--mlir-print-ir-after-all, ...) work but stay out of
   // --help; --help-hidden lists them.
-  for (cl::SubCommand *sub : {&top, &runCommand(), &trainCommand(),
-                              &checkCommand(), &exportCommand()})
+  for (cl::SubCommand *sub :
+       {&top, &runCommand(), &trainCommand(), &checkCommand(), &exportCommand(),
+        &quantizeCommand()})
     cl::HideUnrelatedOptions(category(), *sub);
   cl::ParseCommandLineOptions(argc, argv,
                               R"(Anvil: a compiler for neural-network graphs
@@ -437,6 +446,8 @@ int main(int argc, char **argv) {
   anvilc check MODEL.onnx                list everything Anvil cannot compile
   anvilc export MODEL --weights CKPT -o out.onnx
                                          write the trained model as ONNX
+  anvilc quantize MODEL --weights CKPT --calibrate DATA -o int8.mlir
+                                         int8 matmuls, with an accuracy report
 
 MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
 )");
@@ -469,11 +480,12 @@ MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
   loader = std::make_unique<mlir::anvil::ModelLoader>(context);
   int rc;
   try {
-    rc = runCommand()      ? runMain(context)
-         : trainCommand()  ? trainMain(context)
-         : checkCommand()  ? checkMain(context)
-         : exportCommand() ? exportMain(context)
-                           : compileMain(context);
+    rc = runCommand()        ? runMain(context)
+         : trainCommand()    ? trainMain(context)
+         : checkCommand()    ? checkMain(context)
+         : exportCommand()   ? exportMain(context)
+         : quantizeCommand() ? quantizeMain(context)
+                             : compileMain(context);
   } catch (const ::anvil::Error &e) {
     rc = reportError(e.what());
   }

@@ -2,9 +2,9 @@
 //
 // The driver's pieces that its subcommands share: anvilc.cpp (compile, and
 // main) defines them, and each subcommand has its own file with its options
-// and its main: anvilc-run.cpp, anvilc-train.cpp, anvilc-check.cpp and
-// anvilc-export.cpp. The driver builds no IR: it loads the model
-// (compiler/LoadModel.h) and runs the phases to the output
+// and its main: anvilc-run.cpp, anvilc-train.cpp, anvilc-check.cpp,
+// anvilc-export.cpp and anvilc-quantize.cpp. The driver builds no IR: it loads
+// the model (compiler/LoadModel.h) and runs the phases to the output
 // (compiler/Compile.h), filling their options from its command line.
 // Library calls return llvm::Error / llvm::Expected (see Codegen.h); the
 // driver prints each as one `anvilc: error:` line and exits 1.
@@ -39,6 +39,7 @@ cl::SubCommand &runCommand();
 cl::SubCommand &trainCommand();
 cl::SubCommand &checkCommand();
 cl::SubCommand &exportCommand();
+cl::SubCommand &quantizeCommand();
 
 /// Options of several subcommands, each declared once (anvilc.cpp) with the
 /// subcommands that read it; one given to another is an error.
@@ -152,6 +153,7 @@ int runMain(mlir::MLIRContext &context);
 int trainMain(mlir::MLIRContext &context);
 int checkMain(mlir::MLIRContext &context);
 int exportMain(mlir::MLIRContext &context);
+int quantizeMain(mlir::MLIRContext &context);
 
 } // namespace anvilc
 

@@ -146,7 +146,10 @@ def cases(rng):
             (3, 258, 5, False, 0, np.array(127, np.int8)),
             (3, 1001, 7, True, 128, np.array(0, np.int8)),
             (19, 37, 40, True, 3, None),
-            (3, 37, 3, True, 0, np.array([-3, 0, 100], np.int8))):
+            (3, 37, 3, True, 0, np.array([-3, 0, 100], np.int8)),
+            # Large enough for threads (8.4 MFLOP): an scf.forall over
+            # column pairs, run at 1, 2 and 3 threads (THREADS).
+            (70, 300, 200, True, 9, np.array(0, np.int8))):
         a = rng.integers(0, 256, (m, k)).astype(np.uint8)
         b = rng.integers(-128, 128, (k, n)).astype(np.int8)
         a[0, :] = 255
@@ -223,9 +226,13 @@ def cases(rng):
 # tiles without VNNI, and the portable i32 generic. Each must give the same
 # i32 results.
 INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic"]
+# The products large enough for parallel column blocks also run at these
+# thread counts (OMP_NUM_THREADS): each accumulator is one thread's, the
+# same bits at any count.
+THREADS = [1, 2, 3]
 
 
-def run(anvilc, path, inputs, out_dir, flags):
+def run(anvilc, path, inputs, out_dir, flags, env=None):
     files = []
     for name, value in inputs:
         f = os.path.join(out_dir, name + ".pb")
@@ -236,7 +243,7 @@ def run(anvilc, path, inputs, out_dir, flags):
     os.makedirs(res, exist_ok=True)
     cmd = [anvilc, "run"] + flags + [
         path, "--inputs", ",".join(files), "--outputs", res]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         return None, p.stderr.strip()
     t = onnx.TensorProto()
@@ -261,12 +268,17 @@ def main():
             inputs = [(n, v) for n, v in inputs if n not in consts]
             path = os.path.join(tmp, f"case{k}.onnx")
             onnx.save(m, path)
-            modes = [("compiled", [])]
+            modes = [("compiled", [], None)]
             if op in ("MatMulInteger", "QLinearMatMul"):
-                modes += [(f"compiled {flag}", [flag]) for flag in INT8_PATHS]
-            modes.append(("reference", ["--reference"]))
-            for mode, flags in modes:
-                got, err = run(args.anvilc, path, inputs, tmp, flags)
+                modes += [(f"compiled {flag}", [flag], None)
+                          for flag in INT8_PATHS]
+            if inputs[0][1].shape[0] >= 70:
+                modes += [(f"compiled, {t} threads", [],
+                           dict(os.environ, OMP_NUM_THREADS=str(t)))
+                          for t in THREADS]
+            modes.append(("reference", ["--reference"], None))
+            for mode, flags, env in modes:
+                got, err = run(args.anvilc, path, inputs, tmp, flags, env)
                 if got is None:
                     print(f"FAIL {name} ({mode}): {err}")
                     failures += 1

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=PORTABLE
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -9,6 +10,7 @@
 // column 0 is k = 0..4 -> 1, 2, 3, 4 | 5, 0, 0, 0; column 1 all -1 (sum -5),
 // column 2 all 0.
 // CHECK-LABEL: func @vnni
+// CHECK-NOT: scf.forall
 // (printed as hex bytes: group 0 of block 0, then its group 1)
 // CHECK-DAG: arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<2x2x64xi8>
 // CHECK-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0,
@@ -55,6 +57,32 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
   %zw = anvil.constant dense<0> : tensor<4xi8>
   %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<2x3x8xui8>, tensor<8x4xi8>, tensor<1xui8>, tensor<4xi8>
   return %0 : tensor<2x3x4xi32>
+}
+
+// -----
+
+// A product the f32 schedule would split for threads (64x256x256, 8.4
+// MFLOP): its 8 column pairs are an scf.forall, each writing a slice of
+// the result (32 columns, or what is left of N = 250), no accumulator
+// shared between iterations. parallel=false: the serial loop.
+// CHECK-LABEL: func @parallel
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<64x250xi32>
+// CHECK: scf.forall (%[[P:.*]]) in (8) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
+// CHECK: %[[W:.*]] = arith.minsi
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1] : tensor<64x250xi32> to tensor<64x?xi32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[S]]) -> (tensor<64x?xi32>)
+// CHECK: llvm.inline_asm "vpdpbusd
+// CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<64x?xi32>
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
+// SERIAL-LABEL: func @parallel
+// SERIAL-NOT: scf.forall
+// SERIAL: scf.for
+func.func @parallel(%a: tensor<64x256xui8>, %za: tensor<ui8>) -> tensor<64x250xi32> {
+  %w = anvil.constant dense<1> : tensor<256x250xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<64x256xui8>, tensor<256x250xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<64x250xi32>
 }
 
 // -----

@@ -1,0 +1,601 @@
+//===- anvilc-quantize.cpp - anvilc quantize ------------------------------===//
+//
+// `anvilc quantize MODEL --calibrate DATA -o OUT.mlir`: post-training int8
+// quantization. Runs the fp32 model on the reference interpreter over the
+// calibration samples, recording through its observer the range of every
+// matmul's activations (minmax); marks each quantizable matmul with its
+// range (passes/Quantize.h) and runs anvil-quantize, which rewrites it into
+// quantize -> anvil.qmatmul -> dequantize (what anvil-int8-matmul then
+// compiles to VNNI tiles); writes the result as Anvil IR, which `anvilc
+// OUT.mlir -o exe` compiles. Then reports, on the same samples, the fp32
+// and int8 models' top-1 agreement, accuracy (with labels) and output SQNR,
+// and per layer the output SQNR with only that layer quantized (flagged
+// below 30 dB), its range and scales, and the excluded layers with why.
+// Convolutions stay f32 (no integer convolution kernel yet).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/tools/anvilc.h"
+
+#include "compiler/Parameters.h"
+#include "compiler/Reference/Interpreter.h"
+#include "dialects/AnvilOps.h"
+#include "passes/Passes.h"
+#include "passes/Quantize.h"
+#include "runtime/Dataset.h"
+#include "runtime/Error.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace anvilc;
+using ::anvil::ref::Tensor;
+namespace a = mlir::anvil;
+
+namespace {
+enum class Method { MinMax };
+enum class Normalize { Auto, Unit, None };
+} // namespace
+
+// `anvilc quantize` (and the model, --weights and --seed of anvilc.h).
+static cl::opt<std::string> calibrate(
+    "calibrate",
+    cl::desc("Calibration data: an IDX dataset folder (as the trainer's "
+             "--data), a CSV file (label, features), samples in an .npy "
+             "file [N, ...] (labels: --labels), or a folder of .npy inputs"),
+    cl::value_desc("data"), cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<std::string> labelsPath(
+    "labels", cl::desc("With --calibrate X.npy: the labels [N] (.npy)"),
+    cl::value_desc("file"), cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<std::string>
+    split("split",
+          cl::desc("The split of an IDX dataset: train (default) or t10k"),
+          cl::init("train"), cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<int64_t>
+    samples("samples",
+            cl::desc("Calibrate and evaluate on the first N samples "
+                     "(default 512, at most the data's)"),
+            cl::init(512), cl::sub(quantizeCommand()), cl::cat(category()));
+static EnumOpt<Method>
+    method("method",
+           cl::desc("How ranges are chosen (minmax: the observed minimum "
+                    "and maximum)"),
+           cl::values(clEnumValN(Method::MinMax, "minmax",
+                                 "the observed minimum and maximum")),
+           cl::init(Method::MinMax), cl::value_desc("method"),
+           cl::sub(quantizeCommand()), cl::cat(category()));
+static EnumOpt<Normalize> normalizeData(
+    "normalize",
+    cl::desc("How data samples are scaled before the model (default: x/255 "
+             "for 8-bit data, as the trainer does; a folder of .npy inputs "
+             "is used as is)"),
+    cl::values(clEnumValN(Normalize::Unit, "unit", "x / 255"),
+               clEnumValN(Normalize::None, "none", "the values as stored")),
+    cl::init(Normalize::Auto), cl::value_desc("how"),
+    cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<bool> perChannel(
+    "per-channel",
+    cl::desc("One weight scale per output column (default: one per tensor)"),
+    cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<std::string> exclude(
+    "exclude", cl::desc("Keep the matmuls whose layer name matches in f32"),
+    cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<std::string>
+    quantizeOutput("o", cl::desc("The quantized model, as Anvil IR (.mlir)"),
+                   cl::value_desc("file.mlir"), cl::sub(quantizeCommand()),
+                   cl::cat(category()));
+static cl::opt<std::string>
+    reportJson("report-json", cl::desc("Also write the report as JSON"),
+               cl::value_desc("file"), cl::sub(quantizeCommand()),
+               cl::cat(category()));
+
+/// Below this output SQNR (dB) a layer is flagged as costing accuracy.
+constexpr double kFlagDb = 30.0;
+
+/// `v` with `digits` decimals ("inf" for infinity).
+static std::string fmt(double v, int digits = 1) {
+  if (std::isinf(v))
+    return "inf";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, v);
+  return text;
+}
+
+/// `v` in printf's %.<digits>g.
+static std::string general(double v, int digits = 4) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*g", digits, v);
+  return text;
+}
+
+/// The samples: `ds.count` rows of `ds.features` values, labels if any.
+static ::anvil::Dataset loadSamples(const std::string &path) {
+  namespace fs = llvm::sys::fs;
+  if (!fs::exists(path))
+    throw ::anvil::Error("--calibrate " + path + ": no such file or folder");
+  auto has = [&](const std::string &name) {
+    return fs::exists(path + "/" + name) ||
+           fs::exists(path + "/" + name + ".gz");
+  };
+  if (fs::is_directory(path)) {
+    if (has(split + "-images-idx3-ubyte"))
+      return ::anvil::loadIdxDataset(path, split);
+    // A folder of .npy inputs, in name order; each is one sample or a
+    // batch of them: the model's input shape divides them into samples
+    // (count 0 until then).
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (fs::directory_iterator it(path, ec), end; it != end && !ec;
+         it.increment(ec))
+      if (llvm::StringRef(it->path()).ends_with(".npy"))
+        files.push_back(it->path());
+    if (files.empty())
+      throw ::anvil::Error("--calibrate " + path +
+                           ": holds neither an IDX dataset (" + split +
+                           "-images-idx3-ubyte) nor .npy inputs");
+    llvm::sort(files);
+    ::anvil::Dataset ds;
+    ds.source = path;
+    for (const std::string &file : files) {
+      Tensor t = ::anvil::ref::fromNpy(::anvil::readNpy(file));
+      ds.values.insert(ds.values.end(), t.data.begin(), t.data.end());
+    }
+    return ds;
+  }
+  if (llvm::StringRef(path).ends_with(".npy")) {
+    if (!labelsPath.empty())
+      return ::anvil::loadNpyDataset(path, labelsPath);
+    Tensor t = ::anvil::ref::fromNpy(::anvil::readNpy(path));
+    if (t.rank() < 1 || t.shape[0] == 0)
+      throw ::anvil::Error("--calibrate " + path +
+                           ": holds no samples (an array [N, ...] with N > 0)");
+    ::anvil::Dataset ds;
+    ds.source = path;
+    ds.count = t.shape[0];
+    ds.features = t.numElements() / ds.count;
+    ds.values.assign(t.data.begin(), t.data.end());
+    ds.eightBit = ::anvil::readNpy(path).dtype == ::anvil::DType::U8;
+    return ds;
+  }
+  if (!labelsPath.empty())
+    throw ::anvil::Error("--labels goes with --calibrate X.npy");
+  return ::anvil::loadCsvDataset(path);
+}
+
+namespace {
+
+/// One anvil.matmul of the model and what calibration and the report say
+/// about it.
+struct Layer {
+  a::MatmulOp op;
+  std::string name;
+  std::string excluded; // why it stays f32; "" when it is quantized
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -std::numeric_limits<double>::infinity();
+  bool seen = false;
+  double sqnrAlone = 0.0;
+  float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
+  int64_t zeroPoint = 0;
+};
+
+/// How the int8 outputs compare with the fp32 ones.
+struct Comparison {
+  double sqnr = 0.0;       // dB; inf when equal
+  double agreement = -1.0; // top-1, in [0, 1]; < 0 when not a classifier
+  double accuracy = -1.0;  // < 0 without labels
+  double fp32Accuracy = -1.0;
+};
+
+} // namespace
+
+/// A layer's name: the ONNX node's, or the weight parameter's, or its
+/// position in the source.
+static std::string layerName(a::MatmulOp op) {
+  if (auto name = op.getLoc()->findInstanceOf<NameLoc>())
+    return name.getName().str();
+  if (auto param = op.getRhs().getDefiningOp<a::ParamOp>())
+    return param.getName().str();
+  if (auto file = op.getLoc()->findInstanceOf<FileLineColLoc>())
+    return llvm::sys::path::filename(file.getFilename().strref()).str() + ":" +
+           std::to_string(file.getLine()) + ":" +
+           std::to_string(file.getColumn());
+  return "matmul";
+}
+
+/// Why `op` cannot be quantized, or "".
+static std::string whyNot(a::MatmulOp op) {
+  if (op.getTransposeA())
+    return "its activations are transposed";
+  auto w = cast<RankedTensorType>(op.getRhs().getType());
+  if (!w.getElementType().isF32())
+    return "its weights are " + typeString(w.getElementType()) + ", not f32";
+  if (w.getRank() != 2)
+    return "its weights are batched (rank " + std::to_string(w.getRank()) + ")";
+  if (!op.getRhs().getDefiningOp<a::ParamOp>() &&
+      !op.getRhs().getDefiningOp<a::ConstantOp>())
+    return "its weights are computed at run time";
+  return "";
+}
+
+/// The matmuls of `module` in walk order (the same in a clone).
+static std::vector<a::MatmulOp> matmulsOf(ModuleOp module) {
+  std::vector<a::MatmulOp> ops;
+  module.walk([&](a::MatmulOp op) { ops.push_back(op); });
+  return ops;
+}
+
+/// A clone of `module` with the layers `which` says quantized.
+static llvm::Expected<OwningOpRef<ModuleOp>>
+quantized(ModuleOp module, const std::vector<Layer> &layers,
+          llvm::function_ref<bool(size_t)> which) {
+  OwningOpRef<ModuleOp> copy(module.clone());
+  std::vector<a::MatmulOp> ops = matmulsOf(*copy);
+  Builder b(module.getContext());
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].excluded.empty() && which(i))
+      ops[i]->setAttr(a::kCalibrationAttr,
+                      b.getDenseF64ArrayAttr({layers[i].lo, layers[i].hi}));
+  PassManager pm(module.getContext());
+  a::QuantizePassOptions options;
+  options.perChannel = perChannel;
+  options.seed = seed;
+  pm.addPass(a::createQuantizePass(options));
+  if (failed(pm.run(*copy)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "anvil-quantize failed on " + modelPath);
+  return copy;
+}
+
+/// Runs `function` of `module` on every batch; the first result of each.
+static std::vector<Tensor> runAll(ModuleOp module, llvm::StringRef function,
+                                  const std::vector<Tensor> &batches,
+                                  ::anvil::ref::Interpreter::Observer observe) {
+  ::anvil::ref::Interpreter interpreter(module, seed);
+  if (observe)
+    interpreter.setObserver(std::move(observe));
+  std::vector<Tensor> out;
+  for (const Tensor &batch : batches)
+    out.push_back(interpreter.run(function, {batch})[0]);
+  return out;
+}
+
+/// The int8 outputs `got` against the fp32 `want`, over the first `count`
+/// samples (the last batch may be padded).
+static Comparison compare(const std::vector<Tensor> &want,
+                          const std::vector<Tensor> &got, int64_t count,
+                          const std::vector<int64_t> &labels) {
+  Comparison c;
+  double signal = 0.0, noise = 0.0;
+  int64_t agree = 0, right = 0, rightFp32 = 0, seen = 0;
+  bool classifier = want[0].rank() == 2 && want[0].shape[1] > 1;
+  for (size_t b = 0; b < want.size(); ++b) {
+    int64_t rows = want[b].shape.empty() ? 1 : want[b].shape[0];
+    int64_t width = want[b].numElements() / rows;
+    for (int64_t r = 0; r < rows && seen < count; ++r, ++seen) {
+      const double *x = want[b].data.data() + r * width;
+      const double *y = got[b].data.data() + r * width;
+      int64_t ax = 0, ay = 0;
+      for (int64_t j = 0; j < width; ++j) {
+        signal += x[j] * x[j];
+        noise += (x[j] - y[j]) * (x[j] - y[j]);
+        if (x[j] > x[ax])
+          ax = j;
+        if (y[j] > y[ay])
+          ay = j;
+      }
+      agree += ax == ay;
+      if (!labels.empty()) {
+        right += ay == labels[seen];
+        rightFp32 += ax == labels[seen];
+      }
+    }
+  }
+  c.sqnr = noise == 0.0 ? std::numeric_limits<double>::infinity()
+                        : 10.0 * std::log10(signal / noise);
+  if (classifier) {
+    c.agreement = double(agree) / double(seen);
+    if (!labels.empty()) {
+      c.accuracy = double(right) / double(seen);
+      c.fp32Accuracy = double(rightFp32) / double(seen);
+    }
+  }
+  return c;
+}
+
+/// JSON's number for `v`, or null for infinity (JSON has none).
+static llvm::json::Value jsonNumber(double v) {
+  if (std::isinf(v))
+    return nullptr;
+  return v;
+}
+
+/// Writes `text` to `path` through a temporary file: no half-written file.
+static void writeAtomically(const std::string &path, llvm::StringRef text) {
+  std::string tmp = path + ".tmp";
+  std::error_code ec;
+  {
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (!ec) {
+      os << text;
+      os.close();
+      if (os.has_error())
+        ec = os.error();
+    }
+  }
+  if (!ec)
+    ec = llvm::sys::fs::rename(tmp, path);
+  if (ec) {
+    llvm::sys::fs::remove(tmp);
+    throw ::anvil::Error("cannot write " + path + ": " + ec.message());
+  }
+}
+
+int anvilc::quantizeMain(MLIRContext &context) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+  // The options, before anything is loaded.
+  if (quantizeOutput.empty())
+    return reportError("give the quantized model's file with -o OUT.mlir");
+  if (!llvm::StringRef(quantizeOutput).ends_with(".mlir"))
+    return reportError("-o " + quantizeOutput +
+                       ": anvilc quantize writes Anvil IR only (-o "
+                       "NAME.mlir); quantized ONNX (QDQ) output is not "
+                       "built yet");
+  if (calibrate.empty())
+    return reportError("give calibration data with --calibrate DATA (see "
+                       "anvilc quantize --help)");
+  if (samples <= 0)
+    return reportError("--samples must be > 0, not " + std::to_string(samples));
+  if (split != "train" && split != "t10k")
+    return reportError("--split must be train or t10k, not '" + split + "'");
+  llvm::Regex excluded(exclude);
+  if (std::string why; !exclude.empty() && !excluded.isValid(why))
+    return reportError("bad --exclude regex '" + exclude + "': " + why);
+
+  OwningOpRef<ModuleOp> module = loadModel(context);
+  if (!module)
+    return 1;
+  if (!weightsIn.empty())
+    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
+      return reportError(std::move(e));
+  auto picked = pickFunction(*module);
+  if (!picked)
+    return reportError(picked.takeError());
+  func::FuncOp func = *picked;
+  if (func.getNumArguments() != 1 || func.getNumResults() < 1)
+    return reportError(modelPath + ": @" + func.getName().str() + " takes " +
+                       std::to_string(func.getNumArguments()) +
+                       " inputs; anvilc quantize calibrates a function of "
+                       "one input (choose one with --function)");
+  auto inputType = cast<RankedTensorType>(func.getArgumentTypes()[0]);
+  if (!inputType.getElementType().isF32())
+    return reportError(modelPath + ": @" + func.getName().str() +
+                       "'s input is " + typeString(inputType) +
+                       "; calibration feeds f32 samples");
+
+  // The samples, as the model's batches.
+  ::anvil::Dataset data = loadSamples(calibrate);
+  int64_t batchSize = inputType.getDimSize(0);
+  int64_t features =
+      inputType.getNumElements() / std::max<int64_t>(1, batchSize);
+  if (data.count == 0) {
+    // A folder of .npy inputs: samples of the model's shape.
+    if (data.values.empty() || int64_t(data.values.size()) % features != 0)
+      return reportError(
+          "--calibrate " + calibrate + ": its .npy files hold " +
+          std::to_string(data.values.size()) + " values, not a whole number " +
+          "of samples of " + std::to_string(features) + " (@" +
+          func.getName().str() + " takes " + typeString(inputType) + ")");
+    data.features = features;
+    data.count = data.values.size() / features;
+  }
+  if (data.features != features)
+    return reportError("--calibrate " + data.source + ": samples have " +
+                       std::to_string(data.features) + " values, but @" +
+                       func.getName().str() + " takes " +
+                       typeString(inputType) + " (" + std::to_string(features) +
+                       " per sample)");
+  Normalize how = normalizeData;
+  if (how == Normalize::Auto)
+    how = data.eightBit ? Normalize::Unit : Normalize::None;
+  if (how == Normalize::Unit)
+    ::anvil::normalize(data, ::anvil::Normalization::Unit);
+  int64_t count = std::min<int64_t>(samples, data.count);
+  std::vector<int64_t> labels;
+  if (!data.labels.empty())
+    labels.assign(data.labels.begin(), data.labels.begin() + count);
+  std::vector<Tensor> batches;
+  ::anvil::ref::Shape shape(inputType.getShape().begin(),
+                            inputType.getShape().end());
+  for (int64_t first = 0; first < count; first += batchSize) {
+    Tensor t(::anvil::DType::F32, shape);
+    // Past the last sample, the batch repeats the first ones (not counted).
+    for (int64_t i = 0; i < batchSize; ++i) {
+      int64_t s = first + i < count ? first + i : i % count;
+      std::copy_n(data.values.begin() + s * features, features,
+                  t.data.begin() + i * features);
+    }
+    batches.push_back(std::move(t));
+  }
+
+  // The layers, and why some stay f32.
+  std::vector<Layer> layers;
+  for (a::MatmulOp op : matmulsOf(*module)) {
+    Layer layer{op, layerName(op), whyNot(op)};
+    if (layer.excluded.empty() && !exclude.empty() &&
+        excluded.match(layer.name))
+      layer.excluded = "--exclude matches its name";
+    layers.push_back(layer);
+  }
+
+  // Calibration: the fp32 model on the reference interpreter, the range of
+  // each matmul's activations observed.
+  auto start = Clock::now();
+  llvm::DenseMap<Operation *, size_t> index;
+  for (size_t i = 0; i < layers.size(); ++i)
+    index[layers[i].op] = i;
+  std::vector<Tensor> fp32 =
+      runAll(*module, func.getName(), batches,
+             [&](Operation *op, const std::vector<Tensor> &in,
+                 const std::vector<Tensor> &) {
+               auto it = index.find(op);
+               if (it == index.end())
+                 return;
+               Layer &l = layers[it->second];
+               l.seen = true;
+               for (double v : in[0].data) {
+                 l.lo = std::min(l.lo, v);
+                 l.hi = std::max(l.hi, v);
+               }
+             });
+  double calibrationSeconds = seconds(start);
+  for (Layer &l : layers)
+    if (l.excluded.empty() && !l.seen)
+      l.excluded = "@" + func.getName().str() + " does not run it";
+  int64_t quantizedCount =
+      llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
+  if (quantizedCount == 0) {
+    std::string why;
+    for (const Layer &l : layers)
+      why += "; " + l.name + ": " + l.excluded;
+    return reportError(modelPath + ": no matmul to quantize" +
+                       (layers.empty() ? " (it has none; convolutions stay "
+                                         "f32 for now)"
+                                       : why));
+  }
+
+  // The quantized model, and the report on the same samples.
+  start = Clock::now();
+  auto int8 = quantized(*module, layers, [](size_t) { return true; });
+  if (!int8)
+    return reportError(int8.takeError());
+  std::vector<Tensor> got = runAll(**int8, func.getName(), batches, nullptr);
+  Comparison all = compare(fp32, got, count, labels);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer &l = layers[i];
+    if (!l.excluded.empty())
+      continue;
+    auto alone = quantized(*module, layers, [&](size_t j) { return j == i; });
+    if (!alone)
+      return reportError(alone.takeError());
+    l.sqnrAlone =
+        compare(fp32, runAll(**alone, func.getName(), batches, nullptr), count,
+                labels)
+            .sqnr;
+    // Its scales, as the pass chose them: the one quantize and dequantize
+    // of this clone.
+    (*alone)->walk([&](a::QMatmulOp q) {
+      auto x = q.getLhs().getDefiningOp<a::QuantizeOp>();
+      auto dq = q->hasOneUse()
+                    ? dyn_cast<a::DequantizeOp>(*q->getUsers().begin())
+                    : a::DequantizeOp();
+      DenseElementsAttr xs, xz, ds;
+      if (!x || !dq || !matchPattern(x.getScale(), m_Constant(&xs)) ||
+          !matchPattern(x.getZeroPoint(), m_Constant(&xz)) ||
+          !matchPattern(dq.getScale(), m_Constant(&ds)))
+        return;
+      l.inputScale = *xs.getValues<float>().begin();
+      l.zeroPoint = (*xz.getValues<APInt>().begin()).getZExtValue();
+      l.weightScaleMin = std::numeric_limits<float>::infinity();
+      for (float s : ds.getValues<float>()) {
+        l.weightScaleMin = std::min(l.weightScaleMin, s / l.inputScale);
+        l.weightScaleMax = std::max(l.weightScaleMax, s / l.inputScale);
+      }
+    });
+  }
+  double reportSeconds = seconds(start);
+
+  std::string text;
+  llvm::raw_string_ostream printed(text);
+  (*int8)->print(printed);
+  writeAtomically(quantizeOutput, printed.str());
+
+  // The report.
+  llvm::raw_ostream &os = llvm::outs();
+  os << "anvilc quantize: " << modelPath << " -> " << quantizeOutput << ": "
+     << quantizedCount << " of " << layers.size()
+     << " matmuls int8 (activations u8 asymmetric, weights s8 symmetric "
+     << (perChannel ? "per output channel" : "per tensor")
+     << "); convolutions stay f32\n";
+  os << "calibration (minmax): " << count << " samples of " << data.source
+     << " on the reference interpreter in " << fmt(calibrationSeconds, 2)
+     << " s; report in " << fmt(reportSeconds, 2) << " s\n";
+  os << "fp32 vs int8 on those samples: output SQNR " << fmt(all.sqnr) << " dB";
+  if (all.agreement >= 0)
+    os << ", top-1 agreement " << fmt(100 * all.agreement, 2) << "%";
+  if (all.accuracy >= 0)
+    os << ", accuracy " << fmt(100 * all.fp32Accuracy, 2) << "% -> "
+       << fmt(100 * all.accuracy, 2) << "% ("
+       << fmt(100 * (all.accuracy - all.fp32Accuracy), 2) << " points)";
+  os << "\n";
+  os << llvm::formatv("{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5}\n", "layer",
+                      "input range", "scale_x", "zp", "weight scale",
+                      "output SQNR alone");
+  llvm::json::Array jsonLayers, jsonExcluded;
+  for (const Layer &l : layers) {
+    if (!l.excluded.empty()) {
+      jsonExcluded.push_back(
+          llvm::json::Object{{"name", l.name}, {"reason", l.excluded}});
+      continue;
+    }
+    std::string wscale = perChannel ? general(l.weightScaleMin, 3) + ".." +
+                                          general(l.weightScaleMax, 3)
+                                    : general(l.weightScaleMin);
+    bool flagged = l.sqnrAlone < kFlagDb;
+    os << llvm::formatv(
+        "{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5} dB{6}\n", l.name,
+        "[" + general(l.lo) + ", " + general(l.hi) + "]", general(l.inputScale),
+        l.zeroPoint, wscale, fmt(l.sqnrAlone),
+        flagged ? "  < 30 dB: sensitive" : "");
+    jsonLayers.push_back(
+        llvm::json::Object{{"name", l.name},
+                           {"input_min", l.lo},
+                           {"input_max", l.hi},
+                           {"input_scale", double(l.inputScale)},
+                           {"input_zero_point", l.zeroPoint},
+                           {"weight_scale_min", double(l.weightScaleMin)},
+                           {"weight_scale_max", double(l.weightScaleMax)},
+                           {"sqnr_alone_db", jsonNumber(l.sqnrAlone)},
+                           {"flagged", flagged}});
+  }
+  for (const Layer &l : layers)
+    if (!l.excluded.empty())
+      os << "excluded (f32): " << l.name << ": " << l.excluded << "\n";
+
+  if (!reportJson.empty()) {
+    llvm::json::Object report{{"model", modelPath},
+                              {"output", quantizeOutput},
+                              {"method", "minmax"},
+                              {"per_channel", bool(perChannel)},
+                              {"samples", count},
+                              {"data", data.source},
+                              {"calibration_seconds", calibrationSeconds},
+                              {"sqnr_db", jsonNumber(all.sqnr)},
+                              {"layers", std::move(jsonLayers)},
+                              {"excluded", std::move(jsonExcluded)}};
+    if (all.agreement >= 0)
+      report["top1_agreement"] = all.agreement;
+    if (all.accuracy >= 0) {
+      report["accuracy_fp32"] = all.fp32Accuracy;
+      report["accuracy_int8"] = all.accuracy;
+    }
+    std::string json;
+    llvm::raw_string_ostream js(json);
+    js << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+    writeAtomically(reportJson, js.str());
+  }
+  return 0;
+}

@@ -1,0 +1,21 @@
+//===- Quantize.h - what anvil-quantize reads -------------------*- C++ -*-===//
+//
+// The attribute by which `anvilc quantize` hands each matmul's calibrated
+// input range to anvil-quantize (passes/Quantize.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_PASSES_QUANTIZE_H
+#define ANVIL_PASSES_QUANTIZE_H
+
+#include "llvm/ADT/StringRef.h"
+
+namespace mlir::anvil {
+
+/// On an anvil.matmul: `array<f64: min, max>`, the range its activations
+/// (lhs) took on the calibration data.
+inline constexpr llvm::StringLiteral kCalibrationAttr = "anvil.calibration";
+
+} // namespace mlir::anvil
+
+#endif // ANVIL_PASSES_QUANTIZE_H

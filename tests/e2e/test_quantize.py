@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""`anvilc quantize` end to end, on a small MLP trained here.
+
+A 32-64-32-4 MLP (ReLU) is trained with numpy on four Gaussian clusters
+(labelled), written as Anvil IR with its weights, then quantized with
+calibration data (.npy samples and labels). Checks:
+  - the quantized IR has an anvil.qmatmul for each matmul and no f32 matmul
+    left (with --exclude: the excluded one stays, listed with why);
+  - compiled, it equals the reference interpreter running the same IR
+    (within 1e-5), at 1 and 2 threads;
+  - int8 vs fp32 (compiled) top-1 agreement on held-out data >= 97%;
+  - the report's fields: fp32 accuracy as numpy computes it, int8 accuracy,
+    agreement and SQNR in range, per-layer names, scales and SQNRs, the
+    flag below 30 dB;
+  - a folder of .npy inputs calibrates too (no labels: no accuracy);
+  - bad input gives one error naming the option or file, and no output.
+Exits non-zero on any failure.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+F32 = np.float32
+BATCH, IN, H1, H2, CLASSES = 16, 32, 64, 32, 4
+
+
+def make_data(rng, n):
+    centers = np.random.default_rng(5).normal(0, 1.5, (CLASSES, IN))
+    y = rng.integers(0, CLASSES, n)
+    x = centers[y] + rng.normal(0, 1.0, (n, IN))
+    return x.astype(F32), y.astype(np.int64)
+
+
+def forward(params, x):
+    w1, b1, w2, b2, w3, b3 = params
+    h1 = np.maximum(x @ w1 + b1, 0)
+    h2 = np.maximum(h1 @ w2 + b2, 0)
+    return h1, h2, h2 @ w3 + b3
+
+
+def train(x, y):
+    """Full-batch gradient descent on softmax cross-entropy."""
+    rng = np.random.default_rng(1)
+    params = [rng.normal(0, np.sqrt(2 / IN), (IN, H1)), np.zeros(H1),
+              rng.normal(0, np.sqrt(2 / H1), (H1, H2)), np.zeros(H2),
+              rng.normal(0, np.sqrt(1 / H2), (H2, CLASSES)), np.zeros(CLASSES)]
+    onehot = np.eye(CLASSES)[y]
+    for _ in range(300):
+        w1, b1, w2, b2, w3, b3 = params
+        h1, h2, z = forward(params, x)
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        g3 = (p - onehot) / len(x)
+        g2 = (g3 @ w3.T) * (h2 > 0)
+        g1 = (g2 @ w2.T) * (h1 > 0)
+        grads = [x.T @ g1, g1.sum(0), h1.T @ g2, g2.sum(0), h2.T @ g3,
+                 g3.sum(0)]
+        params = [v - 0.1 * g for v, g in zip(params, grads)]
+    return [p.astype(F32) for p in params]
+
+
+def dense(a):
+    return 'dense<"0x' + a.astype("<f4").tobytes().hex().upper() + '">'
+
+
+def model_text(params):
+    names = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight",
+             "fc3.bias"]
+    p = {}
+    for name, v in zip(names, params):
+        t = "tensor<" + "x".join(map(str, v.shape)) + "xf32>"
+        p[name] = (f'anvil.param "{name}" init = "dense" {{value = {dense(v)} '
+                   f': {t}}} : {t}')
+    return f"""module {{
+  func.func @forward(%x: tensor<{BATCH}x{IN}xf32>) -> tensor<{BATCH}x{CLASSES}xf32> {{
+    %w1 = {p["fc1.weight"]}
+    %b1 = {p["fc1.bias"]}
+    %m1 = anvil.matmul %x, %w1 : tensor<{BATCH}x{IN}xf32>, tensor<{IN}x{H1}xf32>
+    %a1 = anvil.add %m1, %b1 : tensor<{BATCH}x{H1}xf32>, tensor<{H1}xf32>
+    %h1 = anvil.relu %a1 : tensor<{BATCH}x{H1}xf32>
+    %w2 = {p["fc2.weight"]}
+    %b2 = {p["fc2.bias"]}
+    %m2 = anvil.matmul %h1, %w2 : tensor<{BATCH}x{H1}xf32>, tensor<{H1}x{H2}xf32>
+    %a2 = anvil.add %m2, %b2 : tensor<{BATCH}x{H2}xf32>, tensor<{H2}xf32>
+    %h2 = anvil.relu %a2 : tensor<{BATCH}x{H2}xf32>
+    %w3 = {p["fc3.weight"]}
+    %b3 = {p["fc3.bias"]}
+    %m3 = anvil.matmul %h2, %w3 : tensor<{BATCH}x{H2}xf32>, tensor<{H2}x{CLASSES}xf32>
+    %y = anvil.add %m3, %b3 : tensor<{BATCH}x{CLASSES}xf32>, tensor<{CLASSES}xf32>
+    return %y : tensor<{BATCH}x{CLASSES}xf32>
+  }}
+}}
+"""
+
+
+class Checker:
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, ok, what):
+        print(("ok   " if ok else "FAIL ") + what)
+        self.failures += not ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--anvilc", required=True)
+    args = ap.parse_args()
+    anvilc = args.anvilc
+    check = Checker()
+    rng = np.random.default_rng(17)
+    x, y = make_data(rng, 2000)
+    params = train(x, y)
+    xcal, ycal = make_data(rng, 200)
+    xeval, _ = make_data(rng, 4 * BATCH)
+    with tempfile.TemporaryDirectory() as tmp:
+        def path(name):
+            return os.path.join(tmp, name)
+
+        with open(path("mlp.mlir"), "w") as f:
+            f.write(model_text(params))
+        np.save(path("x.npy"), xcal)
+        np.save(path("y.npy"), ycal)
+
+        def quantize(*extra, out="q.mlir"):
+            cmd = [anvilc, "quantize", path("mlp.mlir"), "-o", path(out)]
+            return subprocess.run(cmd + list(extra), capture_output=True,
+                                  text=True)
+
+        # Quantize, per channel, with a JSON report.
+        p = quantize("--calibrate", path("x.npy"), "--labels", path("y.npy"),
+                     "--samples", "200", "--per-channel", "--report-json",
+                     path("r.json"))
+        check(p.returncode == 0, "anvilc quantize: " + p.stderr.strip())
+        if p.returncode != 0:
+            return 1
+        print(p.stdout)
+        ir = open(path("q.mlir")).read()
+        check(ir.count("anvil.qmatmul") == 3 and "anvil.matmul" not in ir,
+              "every matmul became anvil.qmatmul")
+        report = json.load(open(path("r.json")))
+
+        # The report against numpy: fp32 accuracy exactly; int8 near it.
+        logits = forward([p.astype(F32) for p in params], xcal)[2]
+        fp32_acc = float(np.mean(logits.argmax(1) == ycal))
+        check(abs(report["accuracy_fp32"] - fp32_acc) < 1e-9 and
+              fp32_acc > 0.9,
+              f"report's fp32 accuracy {report['accuracy_fp32']} = numpy's "
+              f"{fp32_acc}")
+        check(abs(report["accuracy_int8"] - fp32_acc) <= 0.02,
+              f"int8 accuracy {report['accuracy_int8']} within 2 points")
+        check(report["top1_agreement"] >= 0.97,
+              f"top-1 agreement {report['top1_agreement']} >= 97%")
+        check(report["sqnr_db"] is not None and report["sqnr_db"] > 25,
+              f"output SQNR {report['sqnr_db']} dB > 25")
+        names = [l["name"] for l in report["layers"]]
+        check(names == ["fc1.weight", "fc2.weight", "fc3.weight"],
+              f"layers named by their weights: {names}")
+        for l in report["layers"]:
+            lo, hi = l["input_min"], l["input_max"]
+            scale = l["input_scale"]
+            ok = (abs(scale - (max(hi, 0) - min(lo, 0)) / 255) <= 1e-6 * scale
+                  and l["weight_scale_min"] <= l["weight_scale_max"] and
+                  l["sqnr_alone_db"] is not None and
+                  l["sqnr_alone_db"] >= report["sqnr_db"] - 3 and
+                  l["flagged"] == (l["sqnr_alone_db"] < 30))
+            check(ok, f"layer {l['name']}: range [{lo:.3g}, {hi:.3g}], "
+                      f"scale {scale:.3g}, SQNR alone {l['sqnr_alone_db']}")
+        # fc2's input is fc1's ReLU output: zero point 0; fc1's input is
+        # signed: its zero point is where 0 falls.
+        check(report["layers"][1]["input_zero_point"] == 0 and
+              report["layers"][0]["input_zero_point"] > 0,
+              "zero points: 0 after ReLU, > 0 for signed inputs")
+        check(abs(report["layers"][0]["input_min"] - xcal.min()) < 1e-6 and
+              abs(report["layers"][0]["input_max"] - xcal.max()) < 1e-6,
+              "fc1's range is the data's min and max")
+
+        # Compiled int8 = the reference on the same IR; threads agree.
+        p = subprocess.run([anvilc, path("q.mlir"), "-o", path("q")],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "anvilc q.mlir -o q: " + p.stderr.strip())
+        p = subprocess.run([anvilc, path("mlp.mlir"), "-o", path("f")],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "anvilc mlp.mlir -o f: " + p.stderr.strip())
+        agree = total = 0
+        for b in range(4):
+            xb = path(f"xb{b}.npy")
+            np.save(xb, xeval[b * BATCH:(b + 1) * BATCH])
+            outs = {}
+            for name, cmd, env in (
+                    ("int8", [path("q")], {"OMP_NUM_THREADS": "1"}),
+                    ("int8 2 threads", [path("q")], {"OMP_NUM_THREADS": "2"}),
+                    ("fp32", [path("f")], {}),
+                    ("reference", [anvilc, "run", "--reference",
+                                   path("q.mlir")], {})):
+                out = path(f"out-{b}-{len(outs)}.npy")
+                p = subprocess.run(cmd + ["--input", xb, "--output", out],
+                                   capture_output=True, text=True,
+                                   env=dict(os.environ, **env))
+                check(p.returncode == 0, f"{name} batch {b} ran: "
+                      + p.stderr.strip())
+                outs[name] = np.load(out) if p.returncode == 0 else None
+            if any(v is None for v in outs.values()):
+                continue
+            err = np.abs(outs["int8"] - outs["reference"]).max()
+            bound = 1e-5 * max(1.0, np.abs(outs["reference"]).max())
+            check(err <= bound, f"batch {b}: compiled int8 = reference of "
+                  f"the quantized IR (max |diff| {err:.2g})")
+            check(np.array_equal(outs["int8"], outs["int8 2 threads"]),
+                  f"batch {b}: 1 and 2 threads bit-equal")
+            agree += np.sum(outs["int8"].argmax(1) == outs["fp32"].argmax(1))
+            total += BATCH
+        check(total and agree / total >= 0.97,
+              f"held-out int8 vs fp32 top-1 agreement {agree}/{total}")
+
+        # --exclude keeps a layer f32 and says why.
+        p = quantize("--calibrate", path("x.npy"), "--samples", "32",
+                     "--exclude", "fc2", "--report-json", path("r2.json"),
+                     out="q2.mlir")
+        ir = open(path("q2.mlir")).read() if p.returncode == 0 else ""
+        r2 = json.load(open(path("r2.json"))) if p.returncode == 0 else {}
+        check(p.returncode == 0 and ir.count("anvil.qmatmul") == 2 and
+              ir.count("anvil.matmul") == 1 and
+              r2["excluded"] == [{"name": "fc2.weight",
+                                  "reason": "--exclude matches its name"}] and
+              "accuracy_int8" not in r2 and "excluded (f32): fc2.weight" in
+              p.stdout,
+              "--exclude fc2: fc2 stays f32, listed with why; no labels, no "
+              "accuracy " + p.stderr.strip())
+
+        # A folder of .npy inputs (one batch per file).
+        os.makedirs(path("inputs"))
+        for b in range(3):
+            np.save(path(f"inputs/{b}.npy"), xcal[b * BATCH:(b + 1) * BATCH])
+        p = quantize("--calibrate", path("inputs"), out="q3.mlir")
+        check(p.returncode == 0 and "48 samples" in p.stdout,
+              "a folder of .npy inputs calibrates (48 samples) "
+              + p.stderr.strip())
+
+        # Bad input: one error naming the option or file, no output written.
+        np.save(path("wrong.npy"), np.zeros((10, 31), F32))
+        for what, extra, message in (
+                ("missing data", ["--calibrate", path("nope.npy")],
+                 "--calibrate " + path("nope.npy") + ": no such file"),
+                ("wrong input shape", ["--calibrate", path("wrong.npy")],
+                 "samples have 31 values, but @forward takes"),
+                ("--samples 0", ["--calibrate", path("x.npy"), "--samples",
+                                 "0"], "--samples must be > 0"),
+                ("bad regex", ["--calibrate", path("x.npy"), "--exclude",
+                               "fc("], "bad --exclude regex 'fc('"),
+                ("no --calibrate", [], "--calibrate DATA"),
+                ("--method", ["--calibrate", path("x.npy"), "--method",
+                              "entropy"], "--method must be minmax"),
+                ("ONNX output", ["--calibrate", path("x.npy")],
+                 "writes Anvil IR only")):
+            out = "bad.onnx" if what == "ONNX output" else "bad.mlir"
+            p = quantize(*extra, out=out)
+            lines = p.stderr.strip().splitlines()
+            check(p.returncode == 1 and len(lines) == 1 and
+                  message in lines[0] and not os.path.exists(path(out)),
+                  f"{what} refused: {p.stderr.strip()}")
+    print(f"{check.failures} failure(s)")
+    return 1 if check.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
