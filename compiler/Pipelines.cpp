@@ -155,6 +155,8 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   tiling.pack = options.packMatmul;
   tiling.epilogueInPlace = options.epilogueInPlace;
   tiling.peelFirstKBlock = options.peelFirstKBlock;
+  tiling.packConstantA = options.packConstantA;
+  tiling.vectorBits = options.matmulVectorBits;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.

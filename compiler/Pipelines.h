@@ -90,6 +90,12 @@ struct PipelineOptions {
   /// A packed product's first k block starts its row tiles in registers
   /// too (anvil-tile-and-vectorize's `peel-first-k-block`).
   bool peelFirstKBlock = true;
+  /// A packed product's constant A is read from a copy in row panels
+  /// (anvil-tile-and-vectorize's `pack-constant-a`).
+  bool packConstantA = true;
+  /// The target's vector width in bits, which sizes the matmuls' register
+  /// tiles (anvil-tile-and-vectorize's `vector-bits`): 512 or 256.
+  int64_t matmulVectorBits = 512;
   /// Each loop nest in a function of its own (anvil-outline-kernels), so
   /// that LLVM compiles small functions, in parallel.
   bool outlineKernels = true;

@@ -485,7 +485,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     up to 8 rows by 32 columns (two AVX-512 vectors) with one step of k.
     Each register tile is vectorized into broadcast-FMA outer products whose
     8x32 accumulator stays in registers across the k loop (hoisted out of
-    it). Tile sizes are the largest divisors of each dimension up to those
+    it). Those sizes are AVX-512's (`vector-bits` 512: 32 registers of 16
+    lanes, 16 accumulators); with `vector-bits` 256 (AVX2: 16 registers of
+    8 lanes) the tile is up to 6 rows by 16 lanes (12 accumulators) and
+    every 32 below is 16 (an 8x32 tile there, 32 accumulators in 16
+    registers, spills on every k step: 8 GF/s on an AVX2 EPYC). Tile sizes are the largest divisors of each dimension up to those
     targets, so every tile is full and no masking is needed. A width that 16
     does not divide (a convolution's 196 or 49 output pixels) keeps whole
     32- or 16-lane register tiles instead of narrow divisors: the last tile
@@ -510,6 +514,14 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     sliver's pixels lie on (with stride 2, a contiguous load twice as wide
     whose even lanes are kept; a gather with a larger stride), so the
     im2col matrix is never written.
+    With `pack-constant-a` (the default), a packed product whose A is a
+    constant (a convolution's or linear layer's weights, M x K) reads it
+    from a copy in row panels made at compile time: [M/mr, K, mr], panel p
+    holding rows [p*mr, p*mr + mr) k-major. A row tile's mr x kc block of A
+    is then one contiguous kc x mr stream (a `linalg.matmul_transpose_a` on
+    the panel's slice) instead of mr rows K floats apart (for K = 512, 2 KB
+    apart: 8 streams per tile, 4K-aliasing every other row). The sums are
+    the same, in the same order.
     A static `linalg.batch_matmul`
     first becomes an `scf.for` over its batch of such matmuls (the batch
     dimension tiled by 1). The schedule is a transform-dialect sequence
@@ -564,6 +576,15 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "block's slice of the result and the epilogue overwrites the "
            "product there (off: the product and the epilogue each get a "
            "scratch block, copied out to the result)">,
+    Option<"vectorBits", "vector-bits", "int64_t", "512",
+           "The target's vector registers, which size the register tile: "
+           "512 (AVX-512: up to 8 rows x 32 lanes), 256 (AVX2, 16 "
+           "registers: up to 6 rows x 16 lanes)">,
+    Option<"packConstantA", "pack-constant-a", "bool", "true",
+           "In a packed product whose A is a constant (weights), read A "
+           "from a copy of it in row panels made at compile time ([M/mr, K, "
+           "mr], k-major), so that a row tile reads one contiguous stream "
+           "(off: the tile's rows are read in place, K floats apart)">,
   ];
 }
 

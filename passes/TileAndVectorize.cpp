@@ -45,13 +45,31 @@ int64_t tileSize(int64_t n, int64_t limit, int64_t step = 1) {
   return step;
 }
 
-/// The register tile's width: whole AVX-512 vectors (32 or 16 lanes) or a
-/// half (8) when they divide `n`, else the largest divisor up to 32.
-int64_t vectorWidth(int64_t n) {
-  for (int64_t w : {32, 16, 8})
+/// The target's vector registers, which size the register tile: `lanes`
+/// f32 lanes per register; tiles of up to `rows` rows by two registers'
+/// lanes. AVX-512 (32 registers of 16 lanes): 8 x 32, 16 accumulators.
+/// AVX2 (16 registers of 8 lanes): 6 x 16, 12 accumulators, which leave
+/// room for B's two vectors and a broadcast (8 x 32 there is 32
+/// accumulators in 16 registers: spilled on every k step).
+struct Registers {
+  int64_t lanes, rows;
+  int64_t tile() const { return 2 * lanes; }
+};
+
+Registers registersFor(int64_t vectorBits) {
+  if (vectorBits <= 256)
+    return {8, 6};
+  return {16, 8};
+}
+
+/// The register tile's width: whole vectors (two registers or one) or a
+/// half register when they divide `n`, else the largest divisor up to two
+/// registers.
+int64_t vectorWidth(int64_t n, const Registers &regs) {
+  for (int64_t w : {regs.tile(), regs.lanes, regs.lanes / 2})
     if (n % w == 0)
       return w;
-  return tileSize(n, 32);
+  return tileSize(n, regs.tile());
 }
 
 /// One matmul's schedule: its cache blocks (mc x nc, parallel when the
@@ -72,12 +90,13 @@ struct Plan {
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
-                bool epilogue, bool fuseInit, bool nested) {
-  int64_t mr = tileSize(m, 8);
+                bool epilogue, bool fuseInit, bool nested,
+                const Registers &regs) {
+  int64_t mr = tileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
-  bool pack = allowPack && n >= 32 && m >= 2 * mr;
-  bool peel = !pack && allowPeel && n > 16 && n % 16 != 0;
+  bool pack = allowPack && n >= full && m >= 2 * mr;
+  bool peel = !pack && allowPeel && n > regs.lanes && n % regs.lanes != 0;
   // Blocks of any width: a packed block's last, narrower panel, like a
   // peeled tile, is static.
   bool anyWidth = peel || pack;
@@ -85,12 +104,12 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   // the peeled tile would then need more than one register.
   auto widthFor = [&](int64_t nc) {
     if (pack)
-      return int64_t(32);
+      return full;
     if (!peel)
-      return vectorWidth(nc);
-    return nc % 32 <= 16 ? int64_t(32) : int64_t(16);
+      return vectorWidth(nc, regs);
+    return nc % full <= regs.lanes ? full : regs.lanes;
   };
-  int64_t nr = vectorWidth(n);
+  int64_t nr = vectorWidth(n, regs);
   int64_t mc = tileSize(m, 128, mr), kc = tileSize(k, 256), nc;
   // A k without a divisor of at least 32 up to 256 (a prime) would pack a
   // few rows per copy: one k block instead.
@@ -116,7 +135,7 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   }
   // Two threads need at least two blocks: split columns, else rows.
   if (parallel && (m / mc) * (n / nc) < 2) {
-    int64_t step = anyWidth ? 1 : nr, least = anyWidth ? 32 : nr;
+    int64_t step = anyWidth ? 1 : nr, least = anyWidth ? full : nr;
     if (int64_t half = tileSize(n, nc / 2, step);
         half < nc && half >= least && nc % half == 0) {
       nc = half;
@@ -227,7 +246,7 @@ std::string registerSchedule(int64_t id, int64_t mr, int64_t nr, bool peel) {
     handles += ", !transform.any_op";
   return llvm::formatv(
              R"mlir(
-    %tb{0} = transform.structured.match ops{{["linalg.matmul"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
+    %tb{0} = transform.structured.match ops{{["linalg.matmul", "linalg.matmul_transpose_a"]} attributes {{{1} = {0} : i64} in %module : (!transform.any_op) -> !transform.any_op
     %regs{0}, %rl{0}:{5} = transform.structured.tile_using_for %tb{0} tile_sizes [{2}, {3}, 1] : (!transform.any_op) -> ({6}){4}
 )mlir",
              id, kTag, mr, nr, peeling, loops, handles)
@@ -629,6 +648,63 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   return loop.getResult(0);
 }
 
+/// A block product's A when it is a block of a constant (a convolution's
+/// or a linear layer's weights) packed into row panels: the constant's
+/// panel-ordered copy and the block's offsets in the original.
+struct ConstantPanels {
+  Value packed;
+  Value row, col;
+};
+
+/// The panel-ordered copies of constants made so far: one per constant and
+/// panel height (the blocks of one product share it).
+using PanelCache = llvm::DenseMap<std::pair<Attribute, int64_t>, Attribute>;
+
+/// Whether `a` (a block product's A: slices of slices, unit strides) is a
+/// block of an f32 constant of `m` x `k` (the whole product's A), and if
+/// so its copy in row panels of `mr` rows, k-major: panel p, entry (k, r)
+/// is row p * mr + r, column k of the original ([m / mr, k, mr]). A row
+/// tile's A is then one panel's kc x mr slice, read as one contiguous
+/// stream (mr floats per k step) instead of mr rows k floats apart. Made at
+/// compile time, once per constant; the offsets are built at `builder`.
+std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
+                                             Value a, int64_t m, int64_t k,
+                                             int64_t mr, PanelCache &cache) {
+  SmallVector<Value> offsets = {builder.create<arith::ConstantIndexOp>(loc, 0),
+                                builder.create<arith::ConstantIndexOp>(loc, 0)};
+  while (auto slice = a.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (slice.getSourceType().getRank() != 2 ||
+        slice.getType().getRank() != 2 || !slice.hasUnitStride())
+      return std::nullopt;
+    for (auto [d, o] : llvm::enumerate(slice.getMixedOffsets()))
+      offsets[d] = builder.create<arith::AddIOp>(
+          loc, offsets[d], getValueOrCreateConstantIndexOp(builder, loc, o));
+    a = slice.getSource();
+  }
+  auto constant = a.getDefiningOp<arith::ConstantOp>();
+  auto values =
+      constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+  // The whole product's A, so that every block's rows start at a multiple
+  // of mr (its cache blocks' offsets are multiples of mc).
+  if (!values || values.isSplat() || !values.getElementType().isF32() ||
+      values.getType().getShape() != ArrayRef<int64_t>{m, k} || m % mr != 0)
+    return std::nullopt;
+  Attribute &packed = cache[{values, mr}];
+  if (!packed) {
+    SmallVector<float> from(values.getValues<float>()), to(m * k);
+    for (int64_t p = 0; p < m / mr; ++p)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t r = 0; r < mr; ++r)
+          to[(p * k + kk) * mr + r] = from[(p * mr + r) * k + kk];
+    packed = DenseElementsAttr::get(
+        RankedTensorType::get({m / mr, k, mr}, values.getElementType()),
+        ArrayRef<float>(to));
+  }
+  Value panels =
+      builder.create<arith::ConstantOp>(loc, cast<TypedAttr>(packed));
+  return ConstantPanels{panels, offsets[0], offsets[1]};
+}
+
 /// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
 /// static) panel by panel: for each 32 columns of B, a copy of its kc x 32
 /// sliver into a contiguous buffer, then the mc x 32 product on it, row tile
@@ -649,7 +725,9 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
 /// traffic to C).
 void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
                const PackTags &tags, bool startInTiles, bool fromImages,
-               bool deinterleave) {
+               bool deinterleave,
+               std::optional<std::pair<int64_t, int64_t>> panelsOf,
+               PanelCache &cache) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   linalg::LinalgOp start =
@@ -665,6 +743,12 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
   auto idx = [&](int64_t v) { return b.getIndexAttr(v); };
   SmallVector<OpFoldResult> ones = {idx(1), idx(1)};
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  // With `panelsOf` (the whole product's m x k), a constant A's row tiles
+  // read its panel-ordered copy (constantPanels).
+  std::optional<ConstantPanels> panels =
+      panelsOf ? constantPanels(b, loc, a, panelsOf->first, panelsOf->second,
+                                mr, cache)
+               : std::nullopt;
   // The product of rows [i, i + mr) and columns [j, j + width) on the
   // packed sliver, inserted into `acc`.
   auto rowTile = [&](OpBuilder &nb, Location l, Value i, OpFoldResult j,
@@ -686,14 +770,29 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
       startTile->setAttr(kTag, tag);
       accTile = startTile->getResult(0);
     }
-    Value aTile = nb.create<tensor::ExtractSliceOp>(
-        l, RankedTensorType::get({mr, kc}, f), a,
-        SmallVector<OpFoldResult>{i, idx(0)},
-        SmallVector<OpFoldResult>{idx(mr), idx(kc)}, ones);
-    auto product = nb.create<linalg::MatmulOp>(
-        l, accTile.getType(), ValueRange{aTile, sliver}, accTile);
+    Operation *product;
+    if (panels) {
+      // The row tile's panel, kc x mr: A's tile transposed.
+      Value p = nb.create<arith::DivUIOp>(
+          l, nb.create<arith::AddIOp>(l, panels->row, i),
+          nb.create<arith::ConstantIndexOp>(l, mr));
+      Value aPanel = nb.create<tensor::ExtractSliceOp>(
+          l, RankedTensorType::get({kc, mr}, f), panels->packed,
+          SmallVector<OpFoldResult>{p, panels->col, idx(0)},
+          SmallVector<OpFoldResult>{idx(1), idx(kc), idx(mr)},
+          SmallVector<OpFoldResult>{idx(1), idx(1), idx(1)});
+      product = nb.create<linalg::MatmulTransposeAOp>(
+          l, accTile.getType(), ValueRange{aPanel, sliver}, accTile);
+    } else {
+      Value aTile = nb.create<tensor::ExtractSliceOp>(
+          l, RankedTensorType::get({mr, kc}, f), a,
+          SmallVector<OpFoldResult>{i, idx(0)},
+          SmallVector<OpFoldResult>{idx(mr), idx(kc)}, ones);
+      product = nb.create<linalg::MatmulOp>(l, accTile.getType(),
+                                            ValueRange{aTile, sliver}, accTile);
+    }
     product->setAttr(kTag, tag);
-    return nb.create<tensor::InsertSliceOp>(l, product.getResult(0), acc, at,
+    return nb.create<tensor::InsertSliceOp>(l, product->getResult(0), acc, at,
                                             sizes, ones);
   };
   // With `fromImages`, a convolution's slivers are packed straight from its
@@ -961,6 +1060,9 @@ struct TileAndVectorizePass
       unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
     SmallVector<Plan> plans;
+    Registers regs = registersFor(vectorBits);
+    // Each plan's product's A: m x k.
+    SmallVector<std::pair<int64_t, int64_t>> shapes;
     std::string blocks;
     auto tagOf = [&](int64_t id) {
       return IntegerAttr::get(IntegerType::get(ctx, 64), id);
@@ -991,9 +1093,10 @@ struct TileAndVectorizePass
           isa<linalg::FillOp, linalg::BroadcastOp, linalg::GenericOp>(init);
       if (epilogue)
         epilogue->setAttr(kTag, tagOf(id));
-      plans.push_back(planMatmul(a.getDimSize(0), b.getDimSize(1),
-                                 a.getDimSize(1), peel, pack, epilogue,
-                                 fuseInit, op->hasAttr(kInParallelLoopAttr)));
+      shapes.push_back({a.getDimSize(0), a.getDimSize(1)});
+      plans.push_back(planMatmul(
+          a.getDimSize(0), b.getDimSize(1), a.getDimSize(1), peel, pack,
+          epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr), regs));
       blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
@@ -1016,6 +1119,7 @@ struct TileAndVectorizePass
     int64_t next = plans.size();
     std::string tiles;
     SmallVector<std::pair<linalg::MatmulOp, int64_t>> toPack;
+    PanelCache panelCache;
     module.walk([&](linalg::MatmulOp op) {
       if (auto tag = op->getAttrOfType<IntegerAttr>(kTag);
           tag && plans[tag.getInt()].pack)
@@ -1040,13 +1144,16 @@ struct TileAndVectorizePass
         tiles += registerSchedule(next + 1, 0, p.nr, false);
       // A tail wider than one vector: a 16-lane tile and the rest peeled.
       if (tail > 0)
-        tiles += registerSchedule(next + 2, 0, std::min<int64_t>(tail, 16),
-                                  tail > 16);
+        tiles +=
+            registerSchedule(next + 2, 0, std::min<int64_t>(tail, regs.lanes),
+                             tail > regs.lanes);
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
           packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col,
-                    deinterleaveStride2);
+                    deinterleaveStride2,
+                    packConstantA ? std::optional(shapes[id]) : std::nullopt,
+                    panelCache);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {
@@ -1059,8 +1166,9 @@ struct TileAndVectorizePass
       tiles += vectorizeSchedule(
           i, i < int64_t(plans.size())
                  ? R"("linalg.matmul", "linalg.copy")"
-                 : R"("linalg.matmul", "linalg.copy", "linalg.fill", )"
-                   R"("linalg.broadcast", "linalg.generic")");
+                 : R"("linalg.matmul", "linalg.matmul_transpose_a", )"
+                   R"("linalg.copy", "linalg.fill", "linalg.broadcast", )"
+                   R"("linalg.generic")");
     if (failed(applySchedule(module, tiles + kCleanup.str())))
       return signalPassFailure();
     module.walk([](Operation *op) { op->removeAttr(kTag); });

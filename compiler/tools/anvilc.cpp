@@ -176,6 +176,19 @@ static cl::opt<bool> noPeelFirstKBlock(
              "memory (the block written, then read back), for comparison "
              "(anvil-tile-and-vectorize's peel-first-k-block off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noPackConstantA(
+    "no-pack-constant-a",
+    cl::desc("Matmuls read constant weights in place, row by row, for "
+             "comparison: no copy in row panels made at compile time "
+             "(anvil-tile-and-vectorize's pack-constant-a off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<int> matmulVectorBits(
+    "matmul-vector-bits",
+    cl::desc("The vector width the matmuls' register tiles are sized for: "
+             "512 (AVX-512: 8 x 32 tiles), 256 (AVX2's 16 registers: up to "
+             "6 x 16) or 0 (the default: 512 where the target CPU has "
+             "AVX-512, else 256)"),
+    cl::init(0), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<mlir::anvil::FusionReportFormat> fusionReport(
     "fusion-report", cl::ValueOptional,
     cl::desc("Print every kernel of the model: its source names, pattern, "
@@ -360,6 +373,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
+  job.options.packConstantA = !noPackConstantA;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&
       int8Matmul != "generic" && int8Matmul != "auto")
@@ -375,6 +389,15 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
                        ") lacks; use --int8-matmul=portable or auto");
+  if (matmulVectorBits != 0 && matmulVectorBits != 256 &&
+      matmulVectorBits != 512)
+    return reportError("--matmul-vector-bits must be 0 (auto), 256 or 512, "
+                       "not " +
+                       std::to_string(matmulVectorBits));
+  job.options.matmulVectorBits =
+      matmulVectorBits != 0                              ? matmulVectorBits
+      : mlir::anvil::targetHasFeature(target, "avx512f") ? 512
+                                                         : 256;
   job.options.int8Matmul = int8Matmul != "generic";
   job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;

@@ -25,7 +25,10 @@ Every function is compiled with packing and with --no-pack-matmul, and both
 must match float64 NumPy within 1e-5 of the output's largest magnitude; a
 third build with --no-peel-first-k-block (every k block in the loop, the
 start written to the block first) must equal the default bit for bit: the
-same sums in the same order.
+same sums in the same order. So must builds whose register tiles are sized
+for AVX-512 and for AVX2 (--matmul-vector-bits=512 and 256: 8 x 32 and up
+to 6 x 16 tiles; the default is the target's): each element's sum runs
+over k in the same order whatever the tile.
 """
 import argparse
 import os
@@ -154,6 +157,9 @@ def main():
         must([args.anvilc, model, "-o", packed])
         must([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
         must([args.anvilc, model, "--no-peel-first-k-block", "-o", unpeeled])
+        widths = {bits: os.path.join(tmp, f"bits{bits}") for bits in (512, 256)}
+        for bits, exe in widths.items():
+            must([args.anvilc, model, f"--matmul-vector-bits={bits}", "-o", exe])
         def product(m, n, k, batch, epilogue):
             pre = (batch,) if batch else ()
             inputs = [rng.uniform(-1.0, 1.0, pre + (m, k)).astype(np.float32),
@@ -204,9 +210,17 @@ def main():
             if not np.array_equal(np.load(out), np.load(os.path.join(tmp, f"{name}.packed.npy"))):
                 failures.append(f"{name}: --no-peel-first-k-block differs from the default")
                 print(f"FAIL {name} unpeeled: differs from the default build")
+            for bits, exe in widths.items():
+                out = os.path.join(tmp, f"{name}.bits{bits}.npy")
+                must([exe, "--function", name] + cmd_inputs + ["--output", out])
+                if not np.array_equal(np.load(out),
+                                      np.load(os.path.join(tmp, f"{name}.packed.npy"))):
+                    failures.append(f"{name}: --matmul-vector-bits={bits} differs from the default")
+                    print(f"FAIL {name} bits{bits}: differs from the default build")
     if failures:
         sys.exit("\n".join(failures))
-    print("every product and convolution matches NumPy, packed and not; unpeeled equals packed")
+    print("every product and convolution matches NumPy, packed and not; unpeeled and both "
+          "register tile sizes equal packed")
 
 
 if __name__ == "__main__":
