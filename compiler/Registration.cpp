@@ -10,6 +10,7 @@
 
 #include "compiler/Pipelines.h"
 #include "dialects/AnvilOps.h"
+#include "passes/BatchVariants.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -28,5 +29,6 @@ void mlir::anvil::registerAllDialects(DialectRegistry &registry) {
 void mlir::anvil::registerAllPasses() {
   mlir::registerAllPasses();
   registerAnvilPasses();
+  registerAnvilBatchVariantsPasses();
   registerPipelines();
 }
