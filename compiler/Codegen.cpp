@@ -1,17 +1,19 @@
 //===- Codegen.cpp - LLVM IR, object files and linking --------------------===//
 //
 // The runtime finds entry points through a table the compiler adds to the
-// LLVM module: `anvil_model_functions` ({name, signature, function, batch} per
-// entry) and `anvil_model_num_functions`; external parameters through
-// `anvil_model_params` ({name, type, storage, bytes}), `anvil_model_num_params`
-// and `anvil_model_weights_path`. Entry points use the bare-pointer
-// convention: inputs, then outputs, each a pointer to dense row-major data.
+// LLVM module: `anvil_model_functions` ({name, signature, function, batch,
+// variant_of} per entry) and `anvil_model_num_functions`; external parameters
+// through `anvil_model_params` ({name, type, storage, bytes}),
+// `anvil_model_num_params` and `anvil_model_weights_path`. Entry points use the
+// bare-pointer convention: inputs, then outputs, each a pointer to dense
+// row-major data.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen.h"
 #include "compiler/ParallelCodegen.h"
 #include "dialects/DTypes.h"
+#include "passes/BatchVariants.h"
 #include "passes/Passes.h"
 #include "runtime/Error.h"
 
@@ -58,6 +60,9 @@ struct EntryPoint {
   std::vector<TensorSpec> inputs, results;
   /// The batch it runs any number of samples in (kBatchAttr), else 0.
   int64_t batch = 0;
+  /// The entry point it is another batch's variant of (kVariantOfAttr,
+  /// anvilc --batch 1,64), else empty.
+  std::string variantOf;
 
   /// "f32[64,784];i64[64]->f32[]": inputs, then results.
   std::string signature() const {
@@ -120,7 +125,11 @@ llvm::Expected<std::vector<EntryPoint>> readEntryPoints(ModuleOp module) {
     int64_t batch = 0;
     if (auto b = op.getAttrOfType<IntegerAttr>(kBatchAttr))
       batch = b.getInt();
-    entries.push_back({name, std::move(*inputs), std::move(*results), batch});
+    std::string variantOf;
+    if (auto v = op.getAttrOfType<StringAttr>(kVariantOfAttr))
+      variantOf = v.str();
+    entries.push_back({name, std::move(*inputs), std::move(*results), batch,
+                       std::move(variantOf)});
   }
   return entries;
 }
@@ -155,7 +164,7 @@ static llvm::Error addTables(llvm::Module &module,
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
   auto *i64 = llvm::Type::getInt64Ty(ctx);
-  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64});
+  auto *entryType = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64, ptr});
   std::vector<llvm::Constant *> rows;
   auto str = [&](const std::string &s) -> llvm::Constant * {
     auto *init = llvm::ConstantDataArray::getString(ctx, s);
@@ -169,7 +178,7 @@ static llvm::Error addTables(llvm::Module &module,
     fn->setName("anvil_" + e.name);
     rows.push_back(llvm::ConstantStruct::get(
         entryType, {str(e.name), str(e.signature()), fn,
-                    llvm::ConstantInt::get(i64, e.batch)}));
+                    llvm::ConstantInt::get(i64, e.batch), str(e.variantOf)}));
   }
   auto *arrayType = llvm::ArrayType::get(entryType, rows.size());
   new llvm::GlobalVariable(
@@ -416,7 +425,12 @@ void mlir::anvil::printMemoryPlans(ModuleOp module, llvm::raw_ostream &os) {
     if (!plan)
       continue;
     os << "memory plan of @" << func.getName() << ": arena "
-       << cast<IntegerAttr>(plan.get("arena_bytes")).getInt() << " bytes\n";
+       << cast<IntegerAttr>(plan.get("arena_bytes")).getInt() << " bytes";
+    if (auto of = func->getAttrOfType<StringAttr>(kVariantOfAttr))
+      if (auto batch = func->getAttrOfType<IntegerAttr>(kBatchAttr))
+        os << " (@" << of.getValue() << " compiled for batch " << batch.getInt()
+           << ")";
+    os << "\n";
     os << llvm::formatv("  {0,10} {1,10}  {2,-10} {3}\n", "offset", "bytes",
                         "live", "type");
     for (Attribute entry : cast<ArrayAttr>(plan.get("buffers"))) {
@@ -629,13 +643,22 @@ static std::string libraryHeader(const std::vector<EntryPoint> &entries,
      << " * link with -L/usr/lib/llvm-19/lib -lomp -lm (Debian's\n"
      << " * libomp-19-dev); OMP_NUM_THREADS sets the thread count. An index\n"
      << " * or label argument outside its range prints an error naming it and\n"
-     << " * ends the process with status 1. */\n"
+     << " * ends the process with status 1.";
+  if (llvm::any_of(entries,
+                   [](const EntryPoint &e) { return !e.variantOf.empty(); }))
+    os << " Compiled with --batch for several\n"
+       << " * sizes, the model has beside each function (at the largest\n"
+       << " * batch) one per other size, <name>__b<size>: the same model and\n"
+       << " * parameters for that many samples; the caller picks per call.";
+  os << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdbool.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
   for (const EntryPoint &e : entries) {
     std::string upper = llvm::StringRef(e.name).upper();
     os << "\n/* @" << e.name << "(" << e.signature() << ")\n";
+    if (!e.variantOf.empty())
+      os << " * @" << e.variantOf << " compiled for batch " << e.batch << "\n";
     auto describe = [&](const char *kind, size_t i, const TensorSpec &t) {
       os << " *   " << kind << i << ": " << cType(t);
       for (int64_t d : t.shape)

@@ -31,11 +31,14 @@
 #include "dialects/AnvilOps.h"
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
+#include "passes/BatchVariants.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -661,8 +664,32 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
     return;
   std::vector<KernelReport> kernels = collectFusionReport(module, options);
   bool fusion = options.fuseElementwise || options.foldBatchNorm;
+  // Variants for other batches (anvil-batch-variants) and their chunk
+  // functions: their kernels are listed, but the totals are one call of
+  // each function at the batch compiled.
+  struct Variant {
+    std::string function, of;
+    int64_t batch;
+  };
+  std::vector<Variant> variants;
+  std::vector<std::pair<std::string, std::string>> singleBatch;
+  llvm::StringSet<> inVariant;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (auto why = func->getAttrOfType<StringAttr>(kBatchVariantsAttr))
+      singleBatch.push_back({func.getName().str(), why.str()});
+    if (auto of = func->getAttrOfType<StringAttr>(kVariantOfAttr)) {
+      auto batch = func->getAttrOfType<IntegerAttr>(kBatchAttr);
+      variants.push_back(
+          {func.getName().str(), of.str(), batch ? batch.getInt() : 0});
+      inVariant.insert(func.getName());
+      inVariant.insert((func.getName() + "__chunk").str());
+    }
+  }
   int64_t flops = 0, bytes = 0, notFused = 0;
   for (const KernelReport &k : kernels) {
+    notFused += k.notFused.size();
+    if (inVariant.contains(k.function))
+      continue;
     // A chunk function's kernels run once per chunk (anvil-split-batch).
     int64_t calls = 1;
     if (auto func = module.lookupSymbol<func::FuncOp>(k.function))
@@ -670,7 +697,6 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
         calls = chunks.getInt();
     flops += calls * k.flops;
     bytes += calls * k.bytes;
-    notFused += k.notFused.size();
   }
   std::vector<std::pair<std::string, std::string>> splits;
   for (auto func : module.getOps<func::FuncOp>())
@@ -684,6 +710,21 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
       json.attribute("fold_batch_norm", options.foldBatchNorm);
       json.attribute("flops", flops);
       json.attribute("bytes", bytes);
+      json.attributeArray("batch_variants", [&] {
+        for (const Variant &v : variants)
+          json.object([&] {
+            json.attribute("function", v.function);
+            json.attribute("variant_of", v.of);
+            json.attribute("batch", v.batch);
+          });
+      });
+      json.attributeArray("single_batch", [&] {
+        for (const auto &[function, note] : singleBatch)
+          json.object([&] {
+            json.attribute("function", function);
+            json.attribute("note", note);
+          });
+      });
       json.attributeArray("split_batch", [&] {
         for (const auto &[function, note] : splits)
           json.object([&] {
@@ -709,6 +750,14 @@ void mlir::anvil::writeFusionReport(ModuleOp module,
   }
   os << "fusion report: " << kernels.size() << " kernels, graph fusion "
      << (fusion ? "on" : "off (--no-fusion)") << "\n";
+  for (const Variant &v : variants)
+    os << "@" << v.function << ": @" << v.of << " compiled for batch "
+       << v.batch
+       << " (anvil-batch-variants); its kernels are listed, the totals "
+          "count @"
+       << v.of << "'s\n";
+  for (const auto &[function, note] : singleBatch)
+    os << "@" << function << ": " << note << "\n";
   for (const auto &[function, note] : splits)
     os << "@" << function << ": " << note << "\n";
   int number = 0;

@@ -73,6 +73,13 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
   // Executables may run any number of samples through a function that
   // keeps them apart, in chunks of the compiled batch.
   pm.addPass(createMarkBatchPass());
+  // anvilc --batch 1,64: each such function also for the other sizes, so
+  // that the runtime covers any number of samples with the cheapest mix.
+  if (!options.train && !options.batchVariants.empty()) {
+    BatchVariantsPassOptions variants;
+    variants.batches = options.batchVariants;
+    pm.addPass(createBatchVariantsPass(variants));
+  }
   // Such a function runs as chunks of its batch, one per thread, the whole
   // network each: no fork and join per layer, every layer's work whole.
   // (Not a trainer: its step mixes the samples.)

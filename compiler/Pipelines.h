@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
+#include <vector>
 
 namespace mlir::anvil {
 
@@ -40,6 +41,9 @@ struct PipelineOptions {
   uint64_t seed = 0;
   /// Re-batch the model to this batch size first (0: keep its own).
   int64_t batch = 0;
+  /// Also compile each entry point for these batch sizes, as variants the
+  /// runtime picks among per call (anvil-batch-variants; inference only).
+  std::vector<int64_t> batchVariants;
   /// Keep parameter values out of the code (they load from a weights file).
   bool externalWeights = false;
   /// Build @train_step (the train phase) with these optimizer settings.

@@ -76,6 +76,43 @@ def MarkBatchPass : Pass<"anvil-mark-batch", "ModuleOp"> {
   ];
 }
 
+def BatchVariantsPass : Pass<"anvil-batch-variants", "ModuleOp"> {
+  let summary = "Compile each entry point for more than one batch";
+  let description = [{
+    Every public function marked `anvil.batch = B` by anvil-mark-batch (its
+    samples never mix) is cloned once per other size b in `batches`: a
+    public `@<name>__b<b>` re-batched to b by anvil-set-batch's rebatching,
+    marked `anvil.batch = b` and `anvil.variant_of = "<name>"`. Parameters
+    stay shared: the clones read the same `anvil.param`s, which
+    anvil-materialize-params gives one global each (one weights-file entry).
+    The runtime lists a function's variants together and covers any number
+    of samples with a mix of them (runtime/Chunks.h). A public function
+    that is not marked (a model's @loss) keeps its one batch, with the
+    reason in `anvil.batch_variants` (the fusion report prints it); when no
+    function can have variants, or a clone cannot be re-batched, that is an
+    error naming the function. Before (batches = 1):
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32>
+        attributes {anvil.batch = 8 : i64} {
+    ```
+
+    After:
+
+    ```mlir
+    func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32>
+        attributes {anvil.batch = 8 : i64} {
+    ...
+    func.func @forward__b1(%x: tensor<1x784xf32>) -> tensor<1x10xf32>
+        attributes {anvil.batch = 1 : i64, anvil.variant_of = "forward"} {
+    ```
+  }];
+  let options = [
+    ListOption<"batches", "batches", "int64_t",
+               "The other batch sizes to compile each entry point for">,
+  ];
+}
+
 def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
   let summary = "Run a batch as independent chunks, one per thread, for the whole function";
   let description = [{
@@ -666,8 +703,9 @@ def ApproximateMathPass : Pass<"anvil-approximate-math", "ModuleOp"> {
     measurements at load 1, 2026-12-02) a sigmoid's division
     1 / (1 + exp(y)) (also inside SiLU and squeeze-excite kernels) gets its
     denominator clamped to 2^126 and the flags `arcp ninf`, so that LLVM
-    computes it, on vectors, as vrcp14ps and one Newton step instead of
-    vdivps (which was ~40% of a fused depthwise+SiLU kernel's samples).
+    computes it, on vectors, as a reciprocal estimate (vrcp14ps; vrcpps on
+    AVX2, which flushes an estimate below FLT_MIN to 0) and one Newton
+    step instead of vdivps (which was ~40% of a fused depthwise+SiLU kernel's samples).
     test_math_accuracy.py holds the sigmoid within 4 ulp of the exact
     value (or |result| <= FLT_MIN, where the exact result is below it).
     Before:

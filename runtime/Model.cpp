@@ -135,17 +135,49 @@ bool anvil::hasFunction(const std::string &name) {
   return false;
 }
 
+namespace {
+Function functionOf(const AnvilFunction &f) {
+  std::string sig = f.signature;
+  size_t arrow = sig.find("->");
+  return {&f, parseList(sig.substr(0, arrow)),
+          parseList(sig.substr(arrow + 2))};
+}
+} // namespace
+
+std::vector<Function> anvil::variantsOf(const Function &fn) {
+  std::vector<Function> variants{fn};
+  for (int32_t i = 0; i < anvil_model_num_functions; ++i) {
+    const AnvilFunction &f = anvil_model_functions[i];
+    if (std::strcmp(f.variant_of, fn.entry->name) == 0)
+      variants.push_back(functionOf(f));
+  }
+  std::sort(variants.begin(), variants.end(),
+            [](const Function &a, const Function &b) {
+              return a.entry->batch < b.entry->batch;
+            });
+  return variants;
+}
+
+std::string anvil::defaultFunction() {
+  const char *only = nullptr;
+  for (int32_t i = 0; i < anvil_model_num_functions; ++i) {
+    const AnvilFunction &f = anvil_model_functions[i];
+    if (f.variant_of[0] != '\0')
+      continue;
+    if (only)
+      return "forward";
+    only = f.name;
+  }
+  return only ? only : "forward";
+}
+
 Function anvil::lookupFunction(const std::string &name) {
   std::string names;
   for (int32_t i = 0; i < anvil_model_num_functions; ++i) {
     const AnvilFunction &f = anvil_model_functions[i];
     names += std::string(" ") + f.name;
-    if (name == f.name) {
-      std::string sig = f.signature;
-      size_t arrow = sig.find("->");
-      return {&f, parseList(sig.substr(0, arrow)),
-              parseList(sig.substr(arrow + 2))};
-    }
+    if (name == f.name)
+      return functionOf(f);
   }
   throw Error("this model has no function '" + name + "' (it has:" + names +
               ")");

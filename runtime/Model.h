@@ -29,6 +29,10 @@ struct AnvilFunction {
   /// its arguments and results apart (anvil-mark-batch), so that any number
   /// of samples can run through it B at a time; 0 otherwise.
   int64_t batch;
+  /// The function this one is another batch's variant of (anvilc --batch
+  /// 1,64 compiles `forward` at 64 and `forward__b1`, variant_of "forward",
+  /// at 1), or "".
+  const char *variant_of;
 };
 extern const AnvilFunction anvil_model_functions[];
 extern const int32_t anvil_model_num_functions;
@@ -66,6 +70,12 @@ struct Function {
 Function lookupFunction(const std::string &name);
 /// Whether the model has an entry point `name`.
 bool hasFunction(const std::string &name);
+/// `fn` and its variants for other batches, smallest batch first (just `fn`
+/// when it has none).
+std::vector<Function> variantsOf(const Function &fn);
+/// The name of the model's only function that is no other's variant, or
+/// "forward".
+std::string defaultFunction();
 
 /// Makes the OpenMP threads of parallel loops sleep as soon as a loop ends
 /// (KMP_BLOCKTIME=0) unless OMP_WAIT_POLICY or KMP_BLOCKTIME is set. Called

@@ -1,11 +1,14 @@
 //===- ModelMain.cpp - main() of every executable anvilc produces ---------===//
 //
 // Linked with a compiled model's object file, which provides the table
-// `anvil_model_functions` (name, signature, bare-pointer function, batch).
-// Runs one function on .npy inputs and writes .npy outputs, or times it with
-// --bench. Inputs are checked against the signature (dtype and shape) before
-// the call; a function that keeps its samples apart takes any number of
-// samples and runs them in chunks of its compiled batch. Outputs are written
+// `anvil_model_functions` (name, signature, bare-pointer function, batch,
+// variant_of). Runs one function on .npy inputs and writes .npy outputs, or
+// times it with --bench. Inputs are checked against the signature (dtype and
+// shape) before the call; a function that keeps its samples apart takes any
+// number of samples and runs them in chunks of its compiled batch, or, with
+// variants for other batches (anvilc --batch 1,64), in the mix of chunks that
+// planChunks (Chunks.h) finds cheapest by the variants' call times, measured
+// once per process when the choice needs them. Outputs are written
 // atomically. A model compiled with
 // --weights-file loads its weights file (the one beside the executable with
 // the recorded name, else the recorded path, or --weights); one compiled
@@ -14,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Args.h"
+#include "runtime/Chunks.h"
 #include "runtime/Error.h"
 #include "runtime/File.h"
 #include "runtime/Model.h"
@@ -24,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +50,7 @@ void usage(const char *argv0) {
       "x.npy ... --output "
       "y.npy ...\n"
       "       %s [--function NAME] [--threads N] [--wait-policy P] --bench "
-      "N\n"
+      "N [--samples S]\n"
       "       %s --list\n\n"
       "Runs a model compiled by anvilc. Inputs are .npy files, one per "
       "argument in\norder, with exactly the dtype and shape the function "
@@ -53,7 +58,11 @@ void usage(const char *argv0) {
       "file. A function that keeps\nthe samples of its batch apart (--list "
       "says 'any number of samples') takes\nany number N of samples along "
       "the leading dimension, the same N for every\ninput, and runs them in "
-      "chunks of its compiled batch.\n\n"
+      "chunks of its compiled batch. A model compiled for\nseveral batches "
+      "(anvilc --batch 1,64) has a variant of the function per batch\n(see "
+      "--list); each call covers its samples with the mix of chunks that "
+      "takes\nleast time, by the variants' call times (measured once per "
+      "process when the\nchoice depends on them).\n\n"
       "  --function NAME  function to run (default: forward, or the only "
       "one)\n"
       "  --threads N      threads for parallel loops (default: all cores, "
@@ -61,6 +70,10 @@ void usage(const char *argv0) {
       "%s"
       "  --bench N        run N times on zero inputs; print latency "
       "(median/min/max)\n                   and throughput\n"
+      "  --samples S      with --bench: S samples per call (default: the "
+      "compiled batch);\n                   it says which chunks ran\n"
+      "  --variant B      run the chunks of the variant compiled for batch B "
+      "only, for\n                   comparison (default: the cheapest mix)\n"
       "  --weights FILE   the weights file of a model compiled with "
       "--weights-file\n                   (default: the file of that name "
       "beside the executable, else\n                   the path given "
@@ -123,55 +136,174 @@ int64_t countSamples(const Function &fn, const std::string &function,
   return samples.value_or(batch);
 }
 
-/// Runs `fn` over `samples` samples of `args`, its batch B at a time: each
-/// chunk is copied into buffers of the compiled shape (the last one padded
-/// with copies of its last sample, whose results are dropped), and each
-/// result's rows are copied out. Right because anvil-mark-batch proved that
-/// a sample's results depend on that sample alone.
-std::vector<NpyArray> runInChunks(const Function &fn,
-                                  const std::vector<NpyArray> &args,
-                                  int64_t samples) {
-  int64_t batch = fn.entry->batch;
-  std::vector<NpyArray> in, out, results;
-  for (const TensorSpec &spec : fn.inputs)
-    in.push_back(allocate(spec));
-  for (const TensorSpec &spec : fn.outputs) {
-    out.push_back(allocate(spec));
-    NpyArray all;
-    all.dtype = spec.dtype;
-    all.shape = spec.shape;
-    all.shape[0] = samples;
-    all.bytes.resize(out.back().bytes.size() / batch * samples);
-    results.push_back(std::move(all));
+/// Runs samples through the variants of one function (the function alone
+/// when it has none) in chunks: each chunk is copied into buffers of its
+/// variant's compiled shape (a last short one padded with copies of its
+/// last sample, whose results are dropped), and each result's rows are
+/// copied out. Right because anvil-mark-batch proved that a sample's results
+/// depend on that sample alone.
+class ChunkRunner {
+public:
+  explicit ChunkRunner(std::vector<Function> variants)
+      : variants(std::move(variants)), buffers(this->variants.size()),
+        costs(this->variants.size(), 0.0) {}
+
+  /// The variants' batches, smallest first.
+  std::vector<int64_t> batches() const {
+    std::vector<int64_t> b;
+    for (const Function &f : variants)
+      b.push_back(f.entry->batch);
+    return b;
   }
-  std::vector<void *> pointers;
-  for (NpyArray &a : in)
-    pointers.push_back(a.bytes.data());
-  for (NpyArray &r : out)
-    pointers.push_back(r.bytes.data());
-  for (int64_t start = 0; start < samples; start += batch) {
-    int64_t rows = std::min(batch, samples - start);
-    for (size_t i = 0; i < in.size(); ++i) {
-      size_t row = in[i].bytes.size() / batch;
-      const char *from = args[i].bytes.data() + start * row;
-      std::memcpy(in[i].bytes.data(), from, rows * row);
-      for (int64_t r = rows; r < batch; ++r)
-        std::memcpy(in[i].bytes.data() + r * row, from + (rows - 1) * row, row);
+
+  /// Runs `samples` samples of `args` as the chunks of `plan` (indices
+  /// into the variants, covering the samples).
+  std::vector<NpyArray> run(const std::vector<NpyArray> &args, int64_t samples,
+                            const std::vector<size_t> &plan) {
+    std::vector<NpyArray> results;
+    for (const TensorSpec &spec : variants[0].outputs) {
+      NpyArray all;
+      all.dtype = spec.dtype;
+      all.shape = spec.shape;
+      all.shape[0] = samples;
+      all.bytes.resize(all.numElements() * dtypeSize(spec.dtype));
+      results.push_back(std::move(all));
     }
-    fn.call(pointers);
-    for (size_t o = 0; o < out.size(); ++o) {
-      size_t row = out[o].bytes.size() / batch;
-      std::memcpy(results[o].bytes.data() + start * row, out[o].bytes.data(),
-                  rows * row);
+    int64_t start = 0;
+    for (size_t v : plan) {
+      int64_t batch = variants[v].entry->batch;
+      int64_t rows = std::min(batch, samples - start);
+      Buffers &b = buffersOf(v);
+      for (size_t i = 0; i < b.in.size(); ++i) {
+        size_t row = b.in[i].bytes.size() / batch;
+        const char *from = args[i].bytes.data() + start * row;
+        std::memcpy(b.in[i].bytes.data(), from, rows * row);
+        for (int64_t r = rows; r < batch; ++r)
+          std::memcpy(b.in[i].bytes.data() + r * row, from + (rows - 1) * row,
+                      row);
+      }
+      variants[v].call(b.pointers);
+      for (size_t o = 0; o < b.out.size(); ++o) {
+        size_t row = b.out[o].bytes.size() / batch;
+        std::memcpy(results[o].bytes.data() + start * row,
+                    b.out[o].bytes.data(), rows * row);
+      }
+      start += rows;
     }
+    return results;
   }
-  return results;
+
+  /// How to run `samples` samples: the variant of batch `forced` only, or
+  /// the cheapest mix (see planChunks); `how` says why.
+  std::vector<size_t> choose(int64_t samples, std::optional<int64_t> forced,
+                             std::string &how) {
+    std::vector<int64_t> sizes = batches();
+    auto only = [&](size_t v) {
+      int64_t b = sizes[v];
+      return std::vector<size_t>(samples > 0 ? (samples + b - 1) / b : 0, v);
+    };
+    if (forced) {
+      for (size_t v = 0; v < sizes.size(); ++v)
+        if (sizes[v] == *forced) {
+          how = "--variant " + std::to_string(*forced);
+          return only(v);
+        }
+      std::string list;
+      for (int64_t b : sizes)
+        list += (list.empty() ? "" : ", ") + std::to_string(b);
+      throw Error("--variant " + std::to_string(*forced) + ": " +
+                  variants.back().entry->name + " is compiled for batch " +
+                  list + "; give one of them (anvilc --batch lists them)");
+    }
+    if (sizes.size() == 1) {
+      how = "its only batch";
+      return only(0);
+    }
+    // A larger batch does at least as much work (so the smallest that holds
+    // every sample wins), and costs no more per sample (so the largest
+    // wins when it divides them): no need to time anything then.
+    if (samples <= sizes[0]) {
+      how = "the smallest batch that holds them";
+      return only(0);
+    }
+    if (samples % sizes.back() == 0) {
+      how = "the largest batch divides them";
+      return only(sizes.size() - 1);
+    }
+    how = "least time by each variant's measured call time:";
+    for (size_t v = 0; v < sizes.size(); ++v) {
+      char text[64];
+      std::snprintf(text, sizeof text, " %.3g ms at %lld", cost(v) * 1e3,
+                    static_cast<long long>(sizes[v]));
+      how += (v ? "," : "") + std::string(text);
+    }
+    return planChunks(samples, sizes, costs);
+  }
+
+private:
+  struct Buffers {
+    std::vector<NpyArray> in, out;
+    std::vector<void *> pointers;
+  };
+
+  /// Variant `v`'s buffers, made on first use.
+  Buffers &buffersOf(size_t v) {
+    std::optional<Buffers> &b = buffers[v];
+    if (!b) {
+      b.emplace();
+      for (const TensorSpec &spec : variants[v].inputs)
+        b->in.push_back(allocate(spec));
+      for (const TensorSpec &spec : variants[v].outputs)
+        b->out.push_back(allocate(spec));
+      for (NpyArray &a : b->in)
+        b->pointers.push_back(a.bytes.data());
+      for (NpyArray &a : b->out)
+        b->pointers.push_back(a.bytes.data());
+    }
+    return *b;
+  }
+
+  /// Seconds per call of variant `v` on its buffers (zeros, or the last
+  /// chunk's): the shorter of two calls after one to warm up. Measured once.
+  double cost(size_t v) {
+    if (costs[v] > 0)
+      return costs[v];
+    Buffers &b = buffersOf(v);
+    variants[v].call(b.pointers);
+    double best = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < 2; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      variants[v].call(b.pointers);
+      auto end = std::chrono::steady_clock::now();
+      best = std::min(best, std::chrono::duration<double>(end - start).count());
+    }
+    return costs[v] = std::max(best, 1e-9);
+  }
+
+  std::vector<Function> variants;
+  std::vector<std::optional<Buffers>> buffers;
+  std::vector<double> costs;
+};
+
+/// Prints --bench's line: latency over `ms` (sorted) and throughput.
+void printBench(const std::string &function, int64_t runs,
+                std::vector<double> &ms, int64_t samples,
+                const std::string &chunks) {
+  std::sort(ms.begin(), ms.end());
+  double median = ms[ms.size() / 2];
+  std::printf("%s: %lld runs, latency median %.4f ms, min %.4f ms, max %.4f "
+              "ms; throughput %.1f samples/s (%s %lld%s)\n",
+              function.c_str(), static_cast<long long>(runs), median,
+              ms.front(), ms.back(), samples * 1000.0 / median,
+              chunks.empty() ? "batch" : "samples",
+              static_cast<long long>(samples), chunks.c_str());
 }
 
 int run(int argc, char **argv) {
   std::string function, weights = besideExecutable(anvil_model_weights_path);
   std::vector<std::string> inputs, outputs;
   int64_t bench = 0;
+  std::optional<int64_t> benchSamples, variant;
   std::optional<WaitPolicy> waitPolicy;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -188,9 +320,22 @@ int run(int argc, char **argv) {
       for (int32_t f = 0; f < anvil_model_num_functions; ++f) {
         const AnvilFunction &e = anvil_model_functions[f];
         std::printf("%s: %s", e.name, e.signature);
+        if (e.variant_of[0] != '\0') {
+          std::printf(" (%s compiled for batch %lld)\n", e.variant_of,
+                      static_cast<long long>(e.batch));
+          continue;
+        }
         if (e.batch > 0)
           std::printf(" (any number of samples, %lld at a time)",
                       static_cast<long long>(e.batch));
+        std::vector<Function> variants = variantsOf(lookupFunction(e.name));
+        if (variants.size() > 1) {
+          std::printf("; variants at batch");
+          for (size_t v = 0; v < variants.size(); ++v)
+            std::printf("%s %lld", v ? "," : "",
+                        static_cast<long long>(variants[v].entry->batch));
+          std::printf(": each call runs the mix that takes least time");
+        }
         std::printf("\n");
       }
       return 0;
@@ -211,6 +356,10 @@ int run(int argc, char **argv) {
       outputs.push_back(value());
     else if (arg == "--bench")
       bench = parseInteger(arg, value(), 1);
+    else if (arg == "--samples")
+      benchSamples = parseInteger(arg, value(), 1);
+    else if (arg == "--variant")
+      variant = parseInteger(arg, value(), 1);
     else if (arg == "--threads")
       omp_set_num_threads(parseInteger(arg, value(), 1, kMaxThreads));
     else if (arg == "--wait-policy")
@@ -220,16 +369,52 @@ int run(int argc, char **argv) {
   }
   setWaitPolicy(waitPolicy);
   if (function.empty())
-    function = anvil_model_num_functions == 1 ? anvil_model_functions[0].name
-                                              : "forward";
+    function = defaultFunction();
   Function fn = lookupFunction(function);
+  int64_t batch = fn.entry->batch;
+  if (benchSamples && bench == 0)
+    throw Error("--samples goes with --bench (the inputs give the samples "
+                "of a run)");
+  if ((benchSamples && *benchSamples != batch) || variant) {
+    if (batch == 0)
+      throw Error(std::string(benchSamples ? "--samples" : "--variant") + ": " +
+                  function +
+                  " does not keep the samples of its batch apart, so it "
+                  "runs exactly its compiled batch (see --list)");
+  }
+  ChunkRunner runner(variantsOf(fn));
   if (anvil_model_weights_path[0] != '\0') // compiled with --weights-file
     loadWeights(weights);
 
   std::vector<NpyArray> args;
   if (bench > 0) {
-    for (const TensorSpec &spec : fn.inputs)
+    int64_t samples = benchSamples.value_or(batch);
+    for (TensorSpec spec : fn.inputs) {
+      if (batch > 0)
+        spec.shape[0] = samples;
       args.push_back(allocate(spec));
+    }
+    if (batch > 0 && (samples != batch || variant)) {
+      std::string how;
+      std::vector<size_t> plan = runner.choose(samples, variant, how);
+      auto once = [&] { runner.run(args, samples, plan); };
+      auto warmStart = std::chrono::steady_clock::now();
+      for (int i = 0; i < 10 || std::chrono::steady_clock::now() - warmStart <
+                                    std::chrono::milliseconds(50);
+           ++i)
+        once();
+      std::vector<double> ms;
+      for (int64_t i = 0; i < bench; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        once();
+        auto end = std::chrono::steady_clock::now();
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(end - start).count());
+      }
+      printBench(function, bench, ms, samples,
+                 " as " + describePlan(plan, runner.batches()) + ": " + how);
+      return 0;
+    }
   } else {
     if (inputs.size() != fn.inputs.size())
       throw Error(function + " takes " + std::to_string(fn.inputs.size()) +
@@ -242,8 +427,10 @@ int run(int argc, char **argv) {
     for (const std::string &path : inputs)
       args.push_back(readNpy(path));
     int64_t samples = countSamples(fn, function, inputs, args);
-    if (fn.entry->batch > 0 && samples != fn.entry->batch) {
-      std::vector<NpyArray> results = runInChunks(fn, args, samples);
+    if (batch > 0 && (samples != batch || variant)) {
+      std::string how;
+      std::vector<NpyArray> results =
+          runner.run(args, samples, runner.choose(samples, variant, how));
       for (size_t i = 0; i < results.size(); ++i)
         writeNpy(outputs[i], results[i]);
       return 0;
@@ -274,16 +461,11 @@ int run(int argc, char **argv) {
       ms.push_back(
           std::chrono::duration<double, std::milli>(end - start).count());
     }
-    std::sort(ms.begin(), ms.end());
-    double median = ms[ms.size() / 2];
-    int64_t batch = fn.inputs.empty() || fn.inputs[0].shape.empty()
-                        ? 1
-                        : fn.inputs[0].shape[0];
-    std::printf("%s: %lld runs, latency median %.4f ms, min %.4f ms, max %.4f "
-                "ms; throughput %.1f samples/s (batch %lld)\n",
-                function.c_str(), static_cast<long long>(bench), median,
-                ms.front(), ms.back(), batch * 1000.0 / median,
-                static_cast<long long>(batch));
+    printBench(function, bench, ms,
+               fn.inputs.empty() || fn.inputs[0].shape.empty()
+                   ? 1
+                   : fn.inputs[0].shape[0],
+               "");
     return 0;
   }
   fn.call(pointers);

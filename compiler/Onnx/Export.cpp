@@ -22,6 +22,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 
 using namespace mlir;
 namespace a = mlir::anvil;
@@ -31,8 +33,10 @@ namespace {
 class Exporter {
 public:
   Exporter(func::FuncOp func, uint64_t seed, bool withData,
-           onnx::GraphProto &graph)
-      : func(func), seed(seed), withData(withData), graph(graph) {}
+           onnx::GraphProto &graph,
+           const llvm::DenseMap<Value, int64_t> *batchDims)
+      : func(func), seed(seed), withData(withData), graph(graph),
+        batchDims(batchDims) {}
 
   /// Fills the graph; returns the ops that have no ONNX form.
   std::vector<std::string> run();
@@ -136,10 +140,21 @@ private:
 
   bool exportOp(Operation *op);
 
+  /// The dimension of `v` that holds a symbolic batch, if any.
+  std::optional<int64_t> batchDim(Value v) const {
+    if (!batchDims)
+      return std::nullopt;
+    auto it = batchDims->find(v);
+    if (it == batchDims->end())
+      return std::nullopt;
+    return it->second;
+  }
+
   func::FuncOp func;
   uint64_t seed;
   bool withData;
   onnx::GraphProto &graph;
+  const llvm::DenseMap<Value, int64_t> *batchDims;
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> initializers;
   int counter = 0;
@@ -241,8 +256,11 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::ReshapeOp) {
-        node("Reshape", {in(0), intsConstant(intsAttr(op, "shape", {}))},
-             {out});
+        // A symbolic batch: its dimension is whatever the elements make.
+        SmallVector<int64_t> shape = intsAttr(op, "shape", {});
+        if (std::optional<int64_t> d = batchDim(op->getResult(0)))
+          shape[*d] = -1;
+        node("Reshape", {in(0), intsConstant(shape)}, {out});
         return true;
       })
       .Case([&](a::FlattenOp) {
@@ -266,10 +284,13 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::SliceOp) {
+        // A slice takes all of a symbolic batch (anvil-mark-batch).
+        SmallVector<int64_t> ends = intsAttr(op, "ends", {});
+        if (std::optional<int64_t> d = batchDim(op->getOperand(0)))
+          ends[*d] = std::numeric_limits<int64_t>::max();
         node("Slice",
              {in(0), intsConstant(intsAttr(op, "starts", {})),
-              intsConstant(intsAttr(op, "ends", {})), "",
-              intsConstant(intsAttr(op, "steps", {}))},
+              intsConstant(ends), "", intsConstant(intsAttr(op, "steps", {}))},
              {out});
         return true;
       })
@@ -333,13 +354,19 @@ bool Exporter::exportOp(Operation *op) {
 
 std::vector<std::string> Exporter::run() {
   std::vector<std::string> unsupported;
-  auto setType = [](onnx::ValueInfoProto &vi, Type type) {
-    auto t = cast<RankedTensorType>(type);
+  // Inputs and outputs hold a symbolic batch in their leading dimension.
+  auto setType = [&](onnx::ValueInfoProto &vi, Value value) {
+    auto t = cast<RankedTensorType>(value.getType());
     auto *tt = vi.mutable_type()->mutable_tensor_type();
     tt->set_elem_type(a::onnxOfElementType(t.getElementType()));
     auto *shape = tt->mutable_shape();
-    for (int64_t d : t.getShape())
-      shape->add_dim()->set_dim_value(d);
+    std::optional<int64_t> batch = batchDim(value);
+    for (auto [i, d] : llvm::enumerate(t.getShape())) {
+      if (batch && *batch == static_cast<int64_t>(i))
+        shape->add_dim()->set_dim_param("batch");
+      else
+        shape->add_dim()->set_dim_value(d);
+    }
   };
   for (BlockArgument arg : func.getArguments()) {
     auto name =
@@ -348,7 +375,7 @@ std::vector<std::string> Exporter::run() {
         name ? name.str() : "input_" + std::to_string(arg.getArgNumber());
     onnx::ValueInfoProto &vi = *graph.add_input();
     vi.set_name(names[arg]);
-    setType(vi, arg.getType());
+    setType(vi, arg);
   }
   for (Operation &op : func.getBody().front()) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -359,7 +386,7 @@ std::vector<std::string> Exporter::run() {
         node("Identity", {nameOf(v)}, {outName});
         onnx::ValueInfoProto &vi = *graph.add_output();
         vi.set_name(outName);
-        setType(vi, v.getType());
+        setType(vi, v);
       }
       continue;
     }
@@ -372,7 +399,8 @@ std::vector<std::string> Exporter::run() {
 } // namespace
 
 std::string a::exportOnnx(ModuleOp module, const std::string &function,
-                          uint64_t seed, bool withData, OnnxExport &out) {
+                          uint64_t seed, bool withData, OnnxExport &out,
+                          const llvm::DenseMap<Value, int64_t> *batchDims) {
   auto func = module.lookupSymbol<func::FuncOp>(function);
   if (!func)
     return "the model has no function @" + function + " to export";
@@ -386,7 +414,7 @@ std::string a::exportOnnx(ModuleOp module, const std::string &function,
   graph.set_name(function);
   std::vector<std::string> unsupported;
   try {
-    unsupported = Exporter(func, seed, withData, graph).run();
+    unsupported = Exporter(func, seed, withData, graph, batchDims).run();
   } catch (const ::anvil::Error &e) {
     return e.what();
   }

@@ -14,6 +14,8 @@
 #define ANVIL_COMPILER_ONNX_EXPORT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <string>
 #include <utility>
@@ -32,9 +34,16 @@ struct OnnxExport {
 /// Exports @`function` of `module`. With `withData` the initializers are in
 /// the model; without, they are left out and described by the headers (a
 /// trainer appends them with its current values). Returns "" on success,
-/// else the message to print.
-std::string exportOnnx(ModuleOp module, const std::string &function,
-                       uint64_t seed, bool withData, OnnxExport &out);
+/// else the message to print. With `batchDims` (the dimension that holds
+/// the batch, for each value of a function that keeps its samples apart:
+/// anvil-mark-batch's findBatchPlaces) the batch is symbolic: the inputs'
+/// and outputs' leading dimension is `dim_param: "batch"`, reshapes give
+/// its dimension as -1 and slices take all of it, so that the model runs at
+/// any batch.
+std::string
+exportOnnx(ModuleOp module, const std::string &function, uint64_t seed,
+           bool withData, OnnxExport &out,
+           const llvm::DenseMap<Value, int64_t> *batchDims = nullptr);
 
 } // namespace mlir::anvil
 

@@ -64,9 +64,6 @@ static cl::opt<std::string> weightsFile(
     cl::value_desc("file"), cl::cat(category()));
 
 int anvilc::compileMain(MLIRContext &context) {
-  if (batch < 0)
-    return reportError("--batch must be a positive size, not " +
-                       std::to_string(batch));
   std::optional<Phase> stopAfter;
   if (compileTo.getNumOccurrences())
     stopAfter = compileTo;
@@ -86,7 +83,8 @@ int anvilc::compileMain(MLIRContext &context) {
   job.stopAfter = stopAfter;
   job.output = output;
   job.options.seed = seed;
-  job.options.batch = batch;
+  job.options.batch = batch();
+  job.options.batchVariants = batchVariants();
   job.library = emitKind == Emit::Lib;
   if (!stopAfter)
     job.weightsPath = weightsFile;

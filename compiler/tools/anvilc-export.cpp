@@ -1,7 +1,9 @@
 //===- anvilc-export.cpp - anvilc export ----------------------------------===//
 //
 // `anvilc export MODEL --weights CKPT -o out.onnx`: writes a function of the
-// model (with the given parameter values) as ONNX opset 17, atomically.
+// model (with the given parameter values) as ONNX opset 17, atomically; one
+// whose samples never mix (anvil-mark-batch's analysis) with a symbolic
+// batch, so that ONNX runtimes run it at any batch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +11,7 @@
 
 #include "compiler/Codegen.h"
 #include "compiler/Onnx/Export.h"
+#include "passes/Passes.h"
 
 using namespace mlir;
 using namespace anvilc;
@@ -36,9 +39,16 @@ int anvilc::exportMain(MLIRContext &context) {
   if (!picked)
     return reportError(picked.takeError());
   std::string name = picked->getName().str();
+  // A function that keeps its samples apart exports with a symbolic batch.
+  llvm::DenseMap<Value, mlir::anvil::BatchPlace> places;
+  llvm::DenseMap<Value, int64_t> batchDims;
+  if (succeeded(mlir::anvil::findBatchPlaces(*picked, places)))
+    for (auto &[value, place] : places)
+      batchDims[value] = place.dim;
   mlir::anvil::OnnxExport exported;
   if (std::string e =
-          mlir::anvil::exportOnnx(*module, name, seed, true, exported);
+          mlir::anvil::exportOnnx(*module, name, seed, true, exported,
+                                  batchDims.empty() ? nullptr : &batchDims);
       !e.empty())
     return reportError(modelPath + ": " + e + "\nnothing was exported");
   return reportError(mlir::anvil::writeOutput(

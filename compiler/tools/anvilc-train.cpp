@@ -93,9 +93,9 @@ int anvilc::trainMain(MLIRContext &context) {
   if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
     return reportError("--weight-decay must be >= 0, not " +
                        number(weightDecay));
-  if (batch < 0)
-    return reportError("--batch must be a positive size, not " +
-                       std::to_string(batch));
+  if (!batchVariants().empty())
+    return reportError("--batch: a trainer is compiled for one batch (its "
+                       "step mixes the samples); give one size, not a list");
   OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
@@ -104,7 +104,7 @@ int anvilc::trainMain(MLIRContext &context) {
   job.weightsPath = trainOutput + ".weights";
   job.mainLibrary = "AnvilTrainerMain";
   job.options.seed = seed;
-  job.options.batch = batch;
+  job.options.batch = batch();
   job.options.train = true;
   job.options.optimizer = optimizer;
   job.options.momentum = momentum;

@@ -86,17 +86,59 @@ int anvilc::reportError(llvm::Error error) {
 
 // Options of several subcommands: each names the ones that read it.
 static cl::SubCommand &top = cl::SubCommand::getTopLevel();
-cl::opt<std::string> anvilc::modelPath(
-    cl::Positional, cl::desc("<model.mlir|model.onnx>"), cl::sub(top),
-    cl::sub(runCommand()), cl::sub(trainCommand()), cl::sub(checkCommand()),
-    cl::sub(exportCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
-cl::opt<int64_t>
-    anvilc::batch("batch",
-                  cl::desc("Batch size (default: the model's): the model is "
-                           "re-batched, every shape following the new batch; "
-                           "an ONNX model's symbolic batch takes it"),
-                  cl::init(0), cl::sub(top), cl::sub(trainCommand()),
-                  cl::cat(category()));
+cl::opt<std::string>
+    anvilc::modelPath(cl::Positional, cl::desc("<model.mlir|model.onnx>"),
+                      cl::sub(top), cl::sub(runCommand()),
+                      cl::sub(trainCommand()), cl::sub(checkCommand()),
+                      cl::sub(exportCommand()), cl::sub(quantizeCommand()),
+                      cl::cat(category()));
+// --batch B or B1,B2,...: read by main once the command line is parsed
+// (a bad list is one error line), the largest into batch(), the others into
+// batchVariants().
+static cl::opt<std::string> batchOption(
+    "batch",
+    cl::desc("Batch size (default: the model's): the model is re-batched, "
+             "every shape following the new batch; an ONNX model's symbolic "
+             "batch takes it. A list (--batch 1,64) compiles each entry point "
+             "whose samples never mix for every size, the largest as the "
+             "function itself and the others as variants <name>__b<size>; "
+             "the executable covers any number of samples with the cheapest "
+             "mix of them (a trainer takes one size)"),
+    cl::value_desc("size[,size...]"), cl::sub(top), cl::sub(trainCommand()),
+    cl::cat(category()));
+static int64_t largestBatch = 0;
+static std::vector<int64_t> otherBatches;
+int64_t anvilc::batch() { return largestBatch; }
+llvm::ArrayRef<int64_t> anvilc::batchVariants() { return otherBatches; }
+
+/// Reads --batch; the error to print if it is malformed.
+static std::optional<std::string> parseBatchOption() {
+  if (batchOption.empty())
+    return std::nullopt;
+  llvm::StringRef arg = batchOption;
+  llvm::SmallVector<llvm::StringRef> items;
+  arg.split(items, ',');
+  std::vector<int64_t> sizes;
+  for (llvm::StringRef item : items) {
+    int64_t size;
+    if (item.trim().getAsInteger(10, size))
+      return "--batch wants a size or a comma-separated list of sizes (like "
+             "1,64), not '" +
+             arg.str() + "'";
+    // A lone 0 keeps the model's own batch; in a list it is no size.
+    if (size < 0 || (size == 0 && items.size() > 1))
+      return "--batch must be a positive size, not " + std::to_string(size) +
+             (items.size() > 1 ? " (in '" + arg.str() + "')" : std::string());
+    if (llvm::is_contained(sizes, size))
+      return "--batch lists " + std::to_string(size) + " twice ('" + arg.str() +
+             "'); give each size once";
+    sizes.push_back(size);
+  }
+  llvm::sort(sizes);
+  largestBatch = sizes.back();
+  otherBatches.assign(sizes.begin(), sizes.end() - 1);
+  return std::nullopt;
+}
 cl::opt<uint64_t> anvilc::seed(
     "seed", cl::desc("Seed for parameters without a `seed` attribute"),
     cl::init(0), cl::sub(top), cl::sub(runCommand()), cl::sub(trainCommand()),
@@ -338,7 +380,7 @@ anvilc::loadModel(MLIRContext &context,
     options.bindings = std::move(*sizes);
     if (known)
       options.inputValues.assign(known->begin(), known->end());
-    options.batch = batch;
+    options.batch = batch();
     // `check` says which ops Anvil takes; that does not depend on the batch.
     if (checkCommand())
       options.unboundSize = 1;
@@ -474,6 +516,8 @@ int main(int argc, char **argv) {
 
 MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
 )");
+  if (std::optional<std::string> e = parseBatchOption())
+    return reportError(*e);
   if (int rc = checkStrayOptions())
     return rc;
   if (targetCpu == "help") {

@@ -45,7 +45,10 @@ cl::SubCommand &quantizeCommand();
 /// subcommands that read it; one given to another is an error.
 extern cl::opt<std::string> modelPath;
 extern cl::opt<uint64_t> seed;
-extern cl::opt<int64_t> batch;
+/// --batch's size, the largest of a list (0: the model's own).
+int64_t batch();
+/// --batch's other sizes, smallest first (empty unless it lists several).
+llvm::ArrayRef<int64_t> batchVariants();
 extern cl::opt<std::string> weightsIn;
 extern cl::opt<std::string> function;
 extern cl::list<std::string> bindings;
