@@ -421,7 +421,7 @@ def zoo(args, anvil, ort, tmp):
              + ", ".join(f"{overhead[t] * 1000:.0f} µs at {t} thread(s)" for t in threads_list)
              + f". Where ORT's time is under {OVERHEAD_FACTOR}x that, its ratio (marked *) uses ORT's "
              "time minus that cost, which favours ORT.\n",
-             f"Load average (1/5/15 min) before: {load_before}; after: {load_after}.\n"]
+             f"On {cpu_name()}; load average (1/5/15 min) before: {load_before}; after: {load_after}.\n"]
     lines += table
     if ratios and any(ratios.values()):
         lines.append("\n**Geometric mean over the zoo at batch 8** (models Anvil compiles):\n")
@@ -464,7 +464,7 @@ def matmul(args, anvil):
     runs = 5 if args.quick else 30
     onednn = os.path.join(args.build, "bin", "anvil-bench-onednn")
     lines = [TITLES[1] + "\n",
-             f"GFLOP/s (median of {runs} runs); ratio = Anvil / oneDNN. Load average before: "
+             f"GFLOP/s (median of {runs} runs); ratio = Anvil / oneDNN. On {cpu_name()}; load average before: "
              f"{loadavg()}.\n",
              "| M x N x K | threads | Anvil GFLOP/s | oneDNN GFLOP/s | ratio |",
              "|---|---|---|---|---|"]
@@ -504,7 +504,7 @@ def int8_matmul(args, anvil, onednn, runs, f32):
     lines = ["\nint8: u8 x s8 -> s32 with constant weights packed at compile time (oneDNN: "
              "reordered once), GOP/s (2 ops per multiply-add, median of "
              f"{runs} runs); ratio = Anvil / oneDNN; the issue's goal is >= 0.75 at 1 thread. "
-             f"Load average before: {loadavg()}.\n",
+             f"On {cpu_name()}; load average before: {loadavg()}.\n",
              "| M x N x K | threads | Anvil int8 | portable (no VNNI) | oneDNN int8 | ratio | "
              "Anvil f32 GFLOP/s | int8 / f32 |",
              "|---|---|---|---|---|---|---|---|"]
@@ -602,7 +602,7 @@ def contention(args, anvil, tmp, epochs=3, rounds=3):
              "spin only while its thread is not kept waiting for a core, and sleep at once "
              "otherwise, so the busy processes cost about their share of the cores (always "
              "spinning made an epoch beside 2 busy loops take 35-69 s instead of 2.4-5.3 s). "
-             f"Load average before: {loadavg()}.\n",
+             f"On {cpu_name()}; load average before: {loadavg()}.\n",
              "| threads | alone s/epoch | 2 busy s/epoch | ratio | vs 1 thread |",
              "|---|---|---|---|---|"]
     kinds = (None, 1)
@@ -671,7 +671,7 @@ def fusion(args, anvil, tmp, rounds=5):
              "sinking of concats); ratio = no fusion / fusion. A model marked +BN is exported "
              "with its BatchNormalization nodes kept (torch's exporter otherwise folds them into "
              "the convolutions, so the plain rows have none left to fold). "
-             f"Load average before: {loadavg()}.\n",
+             f"On {cpu_name()}; load average before: {loadavg()}.\n",
              "| model | batch | fused ms | unfused ms | ratio | fused min | unfused min |",
              "|---|---|---|---|---|---|---|"]
     for name, keep_bn in models:
@@ -718,7 +718,7 @@ def compile_times(args, anvil, tmp):
              "threads, ld and the linker), by default and with `--no-outline-kernels` (every "
              "loop nest left in one function: LLVM's optimizations are superlinear in a "
              "function's size). `anvilc --time-phases` shows where the time of one compile "
-             f"goes. Load average before: {loadavg()}.\n",
+             f"goes. On {cpu_name()}; load average before: {loadavg()}.\n",
              "| graph | ONNX nodes | wall s | CPU s | not outlined: wall s | CPU s |",
              "|---|---|---|---|---|---|"]
     for title, path, flags in graphs:
