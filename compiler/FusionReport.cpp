@@ -29,9 +29,9 @@
 #include "compiler/FusionReport.h"
 
 #include "dialects/AnvilOps.h"
+#include "passes/BatchVariants.h"
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
-#include "passes/BatchVariants.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

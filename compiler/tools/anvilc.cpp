@@ -86,12 +86,10 @@ int anvilc::reportError(llvm::Error error) {
 
 // Options of several subcommands: each names the ones that read it.
 static cl::SubCommand &top = cl::SubCommand::getTopLevel();
-cl::opt<std::string>
-    anvilc::modelPath(cl::Positional, cl::desc("<model.mlir|model.onnx>"),
-                      cl::sub(top), cl::sub(runCommand()),
-                      cl::sub(trainCommand()), cl::sub(checkCommand()),
-                      cl::sub(exportCommand()), cl::sub(quantizeCommand()),
-                      cl::cat(category()));
+cl::opt<std::string> anvilc::modelPath(
+    cl::Positional, cl::desc("<model.mlir|model.onnx>"), cl::sub(top),
+    cl::sub(runCommand()), cl::sub(trainCommand()), cl::sub(checkCommand()),
+    cl::sub(exportCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 // --batch B or B1,B2,...: read by main once the command line is parsed
 // (a bad list is one error line), the largest into batch(), the others into
 // batchVariants().
