@@ -398,6 +398,26 @@ struct Im2colSource {
   int64_t c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw;
 };
 
+/// Follows `v` up through 2-D unit-stride tensor.extract_slice ops to the
+/// matrix they cut from: `v` becomes that matrix, and the result is the
+/// offsets of the original slice in it (index values built at `loc`);
+/// nullopt for any other slice.
+std::optional<SmallVector<Value>> sliceOrigin(OpBuilder &builder, Location loc,
+                                              Value &v) {
+  SmallVector<Value> offsets = {builder.create<arith::ConstantIndexOp>(loc, 0),
+                                builder.create<arith::ConstantIndexOp>(loc, 0)};
+  while (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (slice.getSourceType().getRank() != 2 ||
+        slice.getType().getRank() != 2 || !slice.hasUnitStride())
+      return std::nullopt;
+    for (auto [d, o] : llvm::enumerate(slice.getMixedOffsets()))
+      offsets[d] = builder.create<arith::AddIOp>(
+          loc, offsets[d], getValueOrCreateConstantIndexOp(builder, loc, o));
+    v = slice.getSource();
+  }
+  return offsets;
+}
+
 /// Whether `b` (a block product's B: slices of slices, unit strides) is a
 /// block of an im2col matrix, and where; the offsets are built at `builder`.
 /// The generic is recognized by its shape and its one read, whatever made
@@ -405,17 +425,9 @@ struct Im2colSource {
 /// dh*d1, sw*d5 + dw*d2] into an identity-mapped result.
 std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
                                          Value b) {
-  SmallVector<Value> offsets = {builder.create<arith::ConstantIndexOp>(loc, 0),
-                                builder.create<arith::ConstantIndexOp>(loc, 0)};
-  while (auto slice = b.getDefiningOp<tensor::ExtractSliceOp>()) {
-    if (slice.getSourceType().getRank() != 2 ||
-        slice.getType().getRank() != 2 || !slice.hasUnitStride())
-      return std::nullopt;
-    for (auto [d, o] : llvm::enumerate(slice.getMixedOffsets()))
-      offsets[d] = builder.create<arith::AddIOp>(
-          loc, offsets[d], getValueOrCreateConstantIndexOp(builder, loc, o));
-    b = slice.getSource();
-  }
+  std::optional<SmallVector<Value>> offsets = sliceOrigin(builder, loc, b);
+  if (!offsets)
+    return std::nullopt;
   // [[0, 1, 2], [3, 4, 5]], or with unit dimensions moved across the
   // split (a 1x1 kernel's [[0], [1, 2, 3, 4, 5]], as canonicalized).
   auto collapse = b.getDefiningOp<tensor::CollapseShapeOp>();
@@ -480,8 +492,8 @@ std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
   Value flat = builder.create<tensor::CollapseShapeOp>(
       loc, flatType, image, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
   return Im2colSource{flat,
-                      offsets[0],
-                      offsets[1],
+                      (*offsets)[0],
+                      (*offsets)[1],
                       imageType.getDimSize(1),
                       imageType.getDimSize(2),
                       imageType.getDimSize(3),
@@ -670,17 +682,9 @@ using PanelCache = llvm::DenseMap<std::pair<Attribute, int64_t>, Attribute>;
 std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
                                              Value a, int64_t m, int64_t k,
                                              int64_t mr, PanelCache &cache) {
-  SmallVector<Value> offsets = {builder.create<arith::ConstantIndexOp>(loc, 0),
-                                builder.create<arith::ConstantIndexOp>(loc, 0)};
-  while (auto slice = a.getDefiningOp<tensor::ExtractSliceOp>()) {
-    if (slice.getSourceType().getRank() != 2 ||
-        slice.getType().getRank() != 2 || !slice.hasUnitStride())
-      return std::nullopt;
-    for (auto [d, o] : llvm::enumerate(slice.getMixedOffsets()))
-      offsets[d] = builder.create<arith::AddIOp>(
-          loc, offsets[d], getValueOrCreateConstantIndexOp(builder, loc, o));
-    a = slice.getSource();
-  }
+  std::optional<SmallVector<Value>> offsets = sliceOrigin(builder, loc, a);
+  if (!offsets)
+    return std::nullopt;
   auto constant = a.getDefiningOp<arith::ConstantOp>();
   auto values =
       constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
@@ -702,7 +706,7 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
   }
   Value panels =
       builder.create<arith::ConstantOp>(loc, cast<TypedAttr>(packed));
-  return ConstantPanels{panels, offsets[0], offsets[1]};
+  return ConstantPanels{panels, (*offsets)[0], (*offsets)[1]};
 }
 
 /// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
