@@ -76,9 +76,6 @@ int anvilc::compileMain(MLIRContext &context) {
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
     output = emitKind == Emit::Lib ? "lib" + stem + ".a" : stem;
-  if (!weightsIn.empty())
-    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
-      return reportError(std::move(e));
   Job job;
   job.stopAfter = stopAfter;
   job.output = output;

@@ -29,9 +29,6 @@ int anvilc::exportMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
-  if (!weightsIn.empty())
-    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
-      return reportError(std::move(e));
   if (llvm::Error e =
           mlir::anvil::checkWritable(exportOutput, "the ONNX model"))
     return reportError(std::move(e));

@@ -368,9 +368,6 @@ int anvilc::quantizeMain(MLIRContext &context) {
   OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
-  if (!weightsIn.empty())
-    if (llvm::Error e = mlir::anvil::applyWeights(*module, weightsIn))
-      return reportError(std::move(e));
   auto picked = pickFunction(*module);
   if (!picked)
     return reportError(picked.takeError());

@@ -388,6 +388,12 @@ anvilc::loadModel(MLIRContext &context,
     reportError(module.takeError());
     return nullptr;
   }
+  // --weights (only the subcommands that take it can have it set).
+  if (!weightsIn.empty())
+    if (llvm::Error e = mlir::anvil::applyWeights(**module, weightsIn)) {
+      reportError(std::move(e));
+      return nullptr;
+    }
   return std::move(*module);
 }
 

@@ -126,7 +126,8 @@ template <typename T> struct NamedParser : cl::parser<T> {
 };
 template <typename T> using EnumOpt = cl::opt<T, false, NamedParser<T>>;
 
-/// Parses and verifies `modelPath` (or imports it, for .onnx); diagnostics
+/// Parses and verifies `modelPath` (or imports it, for .onnx), then gives
+/// its parameters the values of --weights when that is set; diagnostics
 /// print with file:line:col. `known` are the values `anvilc run` was given.
 mlir::OwningOpRef<mlir::ModuleOp>
 loadModel(mlir::MLIRContext &context,
