@@ -95,8 +95,10 @@ struct PipelineOptions {
   /// too (anvil-tile-and-vectorize's `peel-first-k-block`).
   bool peelFirstKBlock = true;
   /// A packed product's constant A is read from a copy in row panels
-  /// (anvil-tile-and-vectorize's `pack-constant-a`).
-  bool packConstantA = true;
+  /// (anvil-tile-and-vectorize's `pack-constant-a`; off by default: it
+  /// measured neutral, and code generation of the panel constants took
+  /// ResNet-18's compile from 9 to 24 s).
+  bool packConstantA = false;
   /// The target's vector width in bits, which sizes the matmuls' register
   /// tiles (anvil-tile-and-vectorize's `vector-bits`): 512 or 256.
   int64_t matmulVectorBits = 512;

@@ -216,11 +216,12 @@ static cl::opt<bool> noPeelFirstKBlock(
              "memory (the block written, then read back), for comparison "
              "(anvil-tile-and-vectorize's peel-first-k-block off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
-static cl::opt<bool> noPackConstantA(
-    "no-pack-constant-a",
-    cl::desc("Matmuls read constant weights in place, row by row, for "
-             "comparison: no copy in row panels made at compile time "
-             "(anvil-tile-and-vectorize's pack-constant-a off)"),
+static cl::opt<bool> packConstantA(
+    "pack-constant-a",
+    cl::desc("Matmuls read constant weights from a copy in row panels made "
+             "at compile time (anvil-tile-and-vectorize's pack-constant-a). "
+             "Off by default: neutral on SqueezeNet on an AVX2 EPYC, and it "
+             "made ResNet-18's compile 24 s instead of 9"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<int> matmulVectorBits(
     "matmul-vector-bits",
@@ -419,7 +420,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
-  job.options.packConstantA = !noPackConstantA;
+  job.options.packConstantA = packConstantA;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&
       int8Matmul != "generic" && int8Matmul != "auto")
