@@ -132,8 +132,15 @@ def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
     once. A function is left alone, with the reason in
     `anvil.split_batch` (the fusion report prints it, as it prints the split),
     when it is unmarked, B is not a multiple of K, an argument carries
-    indices (anvil-check-indices checks them only in public functions) or
-    the clone cannot be re-batched. Before (K = 2):
+    indices (anvil-check-indices checks them only in public functions), the
+    clone cannot be re-batched, or a chunk would do fewer than
+    `min-flops-per-weight-byte` FLOPs per byte of constant weights. Every
+    chunk reads all the weights: an MLP at batch 8 split in two does 2 FLOPs
+    per weight byte, and both threads then stream the same 1 MB of weights
+    for half the products each, slower than one thread alone (the bench's
+    MLP on a 2-core Zen 3 at 2 threads, split vs whole: batch 8 (2 FLOPs
+    per byte) 0.075 vs 0.065 ms, batch 16 (4) 0.117 vs 0.102 ms, batch 32
+    (8) 0.146 vs 0.20 ms). Before (K = 2):
 
     ```mlir
     func.func @forward(%x: tensor<8x784xf32>) -> tensor<8x10xf32>
@@ -162,6 +169,11 @@ def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
   let options = [
     Option<"chunks", "chunks", "int64_t", "2",
            "How many chunks to split each batch into (1: none)">,
+    Option<"minFlopsPerWeightByte", "min-flops-per-weight-byte", "double",
+           "8",
+           "Split only when a chunk does at least this many FLOPs (of its "
+           "matmuls and convolutions) per byte of the constant weights they "
+           "read (0: always)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",

@@ -18,6 +18,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstdio>
+
 namespace mlir::anvil {
 #define GEN_PASS_DEF_SPLITBATCHPASS
 #include "passes/Passes.h.inc"
@@ -74,6 +76,44 @@ void sliceInside(func::FuncOp chunk, TypeRange types, int64_t rows) {
   body.eraseArguments(0, count);
   chunk.setType(FunctionType::get(chunk.getContext(), body.getArgumentTypes(),
                                   chunk.getResultTypes()));
+}
+
+/// The bytes of `value` when it is a constant weight (a parameter or a
+/// constant), else 0.
+int64_t weightBytes(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def || !isa<ParamOp, ConstantOp>(def))
+    return 0;
+  auto type = cast<RankedTensorType>(value.getType());
+  return type.getNumElements() *
+         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+/// The FLOPs of `func`'s matmuls and convolutions, and the bytes of the
+/// constant weights they read (each weight counted once).
+std::pair<double, double> flopsAndWeightBytes(func::FuncOp func) {
+  double flops = 0, bytes = 0;
+  llvm::SmallPtrSet<Value, 16> seen;
+  auto weight = [&](Value v) {
+    if (seen.insert(v).second)
+      bytes += double(weightBytes(v));
+  };
+  func.walk([&](Operation *op) {
+    if (auto mm = dyn_cast<MatmulOp>(op)) {
+      auto lhs = cast<RankedTensorType>(mm.getLhs().getType());
+      int64_t k = lhs.getDimSize(mm.getTransposeA() ? lhs.getRank() - 2
+                                                    : lhs.getRank() - 1);
+      flops += 2.0 * double(mm.getType().getNumElements()) * double(k);
+      weight(mm.getLhs());
+      weight(mm.getRhs());
+    } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
+      auto filter = cast<RankedTensorType>(conv.getWeight().getType());
+      flops += 2.0 * double(conv.getType().getNumElements()) *
+               double(filter.getNumElements() / filter.getDimSize(0));
+      weight(conv.getWeight());
+    }
+  });
+  return {flops, bytes};
 }
 
 struct SplitBatchPass : mlir::anvil::impl::SplitBatchPassBase<SplitBatchPass> {
@@ -141,6 +181,22 @@ struct SplitBatchPass : mlir::anvil::impl::SplitBatchPassBase<SplitBatchPass> {
              (reason.empty() ? std::string("an argument or result does not "
                                            "lead with the batch")
                              : reason);
+    }
+    // Every chunk reads all the weights: too little work per weight byte,
+    // and the threads only share the stream of the same weights.
+    auto [flops, bytes] = flopsAndWeightBytes(chunk);
+    if (bytes > 0 && flops < minFlopsPerWeightByte * bytes) {
+      chunk.erase();
+      char least[32];
+      std::snprintf(least, sizeof least, "%g",
+                    minFlopsPerWeightByte.getValue());
+      return llvm::formatv("not split into chunks: a chunk of {0} would do "
+                           "{1:F1} FLOPs per byte of the weights that every "
+                           "chunk reads, below {2} "
+                           "(anvil-split-batch's min-flops-per-weight-byte): "
+                           "threads would stream the same weights",
+                           rows, flops / bytes, least)
+          .str();
     }
     sliceInside(chunk, func.getArgumentTypes(), rows);
     chunk->setAttr("anvil.arena_argument", UnitAttr::get(&getContext()));

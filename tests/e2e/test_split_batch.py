@@ -4,7 +4,7 @@
 Zoo-like models at batch 8, whose weights are parameters (so that
 anvil-mark-batch proves their samples independent): a small CNN whose batch
 norms fold into its convolutions, a MobileNet block (expand 1x1, depthwise
-3x3 with relu6, project 1x1, residual add), an MLP, and multi-head
+3x3 with relu6, project 1x1, residual add), an MLP (at batch 32), and multi-head
 attention with the batch behind the sequence and merged with the heads. Each is compiled as
 it is (split into 2 chunks of 4) and with --split-batch 1; the split must
 really happen (the chunk function exists, the fusion report says so), and
@@ -12,9 +12,11 @@ both executables run on 1, 2 and 3 threads: every output must equal the
 unsplit one at 1 thread bit for bit (a chunk runs the same kernels on its
 rows: each output element sums the same products in the same order) and the
 reference interpreter within 1e-4. A batch-3 model is not split (and the
-report says why), and the executable's any-batch chunking (13 samples
-through the batch-8 split model: one full call and one padded) still
-matches the reference.
+report says why), and the executable's any-batch chunking (45 samples
+through the batch-32 split MLP: one full call and one padded) still
+matches the reference. An MLP at batch 8 is not split either: a chunk of 4
+does too little work per byte of the weights every chunk reads (the report
+says so).
 """
 import os
 import sys
@@ -61,16 +63,16 @@ module {
     %y = anvil.add %p, %x : tensor<8x16x14x14xf32>, tensor<8x16x14x14xf32>
     return %y : tensor<8x16x14x14xf32>
   }
-  func.func @mlp(%x: tensor<8x64xf32>) -> tensor<8x10xf32> {
+  func.func @mlp(%x: tensor<32x64xf32>) -> tensor<32x10xf32> {
     %w1 = anvil.param "l1.w" init = "kaiming_uniform" : tensor<64x96xf32>
     %b1 = anvil.param "l1.b" init = "normal" : tensor<96xf32>
-    %m1 = anvil.matmul %x, %w1 : tensor<8x64xf32>, tensor<64x96xf32>
-    %a1 = anvil.add %m1, %b1 : tensor<8x96xf32>, tensor<96xf32>
-    %h1 = anvil.relu %a1 : tensor<8x96xf32>
+    %m1 = anvil.matmul %x, %w1 : tensor<32x64xf32>, tensor<64x96xf32>
+    %a1 = anvil.add %m1, %b1 : tensor<32x96xf32>, tensor<96xf32>
+    %h1 = anvil.relu %a1 : tensor<32x96xf32>
     %w2 = anvil.param "l2.w" init = "xavier_uniform" : tensor<96x10xf32>
-    %m2 = anvil.matmul %h1, %w2 : tensor<8x96xf32>, tensor<96x10xf32>
-    %s = anvil.softmax %m2 : tensor<8x10xf32>
-    return %s : tensor<8x10xf32>
+    %m2 = anvil.matmul %h1, %w2 : tensor<32x96xf32>, tensor<96x10xf32>
+    %s = anvil.softmax %m2 : tensor<32x10xf32>
+    return %s : tensor<32x10xf32>
   }
   func.func @attention(%x: tensor<8x4x8xf32>) -> tensor<8x4x8xf32> {
     %w = anvil.param "qkv.w" init = "xavier_uniform" : tensor<8x24xf32>
@@ -102,7 +104,7 @@ module {
 CASES = {
     "cnn": [(8, 3, 16, 16)],
     "block": [(8, 16, 14, 14)],
-    "mlp": [(8, 64)],
+    "mlp": [(32, 64)],
     "attention": [(8, 4, 8)],
 }
 
@@ -113,6 +115,17 @@ module {
     %m = anvil.matmul %x, %w : tensor<3x64xf32>, tensor<64x10xf32>
     %r = anvil.relu %m : tensor<3x10xf32>
     return %r : tensor<3x10xf32>
+  }
+}
+"""
+
+NARROW = """
+module {
+  func.func @forward(%x: tensor<8x64xf32>) -> tensor<8x96xf32> {
+    %w = anvil.param "w" init = "kaiming_uniform" : tensor<64x96xf32>
+    %m = anvil.matmul %x, %w : tensor<8x64xf32>, tensor<64x96xf32>
+    %r = anvil.relu %m : tensor<8x96xf32>
+    return %r : tensor<8x96xf32>
   }
 }
 """
@@ -135,7 +148,8 @@ def main():
                   f"{name}: split into chunks at the graph phase")
         report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
         split_lines = [line for line in report.splitlines() if line.startswith("@") and
-                       "split batch 8 into 2 chunks of 4, one per thread" in line]
+                       ("split batch 8 into 2 chunks of 4, one per thread" in line or
+                        "split batch 32 into 2 chunks of 16, one per thread" in line)]
         check(len(split_lines) == len(CASES),
               "the fusion report says each function was split")
         check("@cnn__chunk: conv2d" in report and "batch_norm folded" in report,
@@ -148,23 +162,23 @@ def main():
         compare_threads(check, anvilc, model, CASES, whole, split, "--split-batch 1",
                         tmp, rng)
 
-        # Any batch at run time: 13 samples = one call of 8 and one padded.
-        x = rng.uniform(-1.0, 1.0, (13, 64)).astype(np.float32)
-        xin, out, ref = (os.path.join(tmp, n) for n in ("x13.npy", "y13.npy", "r13.npy"))
+        # Any batch at run time: 45 samples = one call of 32 and one padded.
+        x = rng.uniform(-1.0, 1.0, (45, 64)).astype(np.float32)
+        xin, out, ref = (os.path.join(tmp, n) for n in ("x45.npy", "y45.npy", "r45.npy"))
         np.save(xin, x)
         must([split, "--function", "mlp", "--threads", "2", "--input", xin, "--output", out])
         refs = []
-        for lo in (0, 8):
-            part = np.zeros((8, 64), np.float32)
-            part[:min(8, 13 - lo)] = x[lo:lo + 8]
+        for lo in (0, 32):
+            part = np.zeros((32, 64), np.float32)
+            part[:min(32, 45 - lo)] = x[lo:lo + 32]
             np.save(xin + ".part.npy", part)
             must([anvilc, "run", "--reference", model, "--function", "mlp",
                   "--input", xin + ".part.npy", "--output", ref])
             refs.append(np.load(ref))
-        want = np.concatenate(refs)[:13]
+        want = np.concatenate(refs)[:45]
         got = np.load(out)
-        check(got.shape == (13, 10) and np.allclose(got, want, rtol=1e-4, atol=1e-4),
-              "13 samples through the split batch-8 model match the reference")
+        check(got.shape == (45, 10) and np.allclose(got, want, rtol=1e-4, atol=1e-4),
+              "45 samples through the split batch-32 model match the reference")
 
     with model_in_tempdir(ODD, "odd.mlir") as (tmp, model):
         report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
@@ -177,6 +191,19 @@ def main():
         bad = run([anvilc, model, "--split-batch", "0", "-o", exe])
         check(bad.returncode != 0 and "--split-batch" in bad.stderr,
               f"--split-batch 0 is refused: {bad.stderr.strip()}")
+
+    # An MLP at batch 8 would do 2 FLOPs per weight byte in a chunk of 4:
+    # both threads would stream the same weights. Not split, and the report
+    # says why; the results are right on any thread count.
+    with model_in_tempdir(NARROW, "narrow.mlir") as (tmp, model):
+        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
+        check("not split into chunks: a chunk of 4 would do 2.0 FLOPs per byte of "
+              "the weights that every chunk reads, below 8" in report,
+              "an MLP at batch 8 is not split, and the report says why")
+        exe = os.path.join(tmp, "narrow")
+        must([anvilc, model, "-o", exe])
+        compare_threads(check, anvilc, model, {"forward": [(8, 64)]}, exe, exe,
+                        "batch 8, not split", tmp, rng)
 
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")

@@ -1,5 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-batch-variants="batches=1,3" | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-batch-variants="batches=1,3" -anvil-split-batch | FileCheck %s --check-prefix=SPLIT
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-batch-variants="batches=1,3" -anvil-split-batch="min-flops-per-weight-byte=0" | FileCheck %s --check-prefix=SPLIT
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-batch-variants="batches=1,3" -anvil-materialize-params="external=true" | FileCheck %s --check-prefix=PARAMS
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-batch-variants | FileCheck %s --check-prefix=OFF
 

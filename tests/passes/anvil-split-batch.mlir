@@ -1,4 +1,5 @@
-// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="min-flops-per-weight-byte=0" | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch | FileCheck %s --check-prefix=DENSE
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="chunks=1" | FileCheck %s --check-prefix=OFF
 
 // A classifier at batch 8 runs as two chunks of 4: the public function
@@ -23,6 +24,16 @@
 // CHECK: %[[S:.*]] = tensor.extract_slice %[[W]][%[[F]], 0] [4, 4] [1, 1] : tensor<8x4xf32> to tensor<4x4xf32>
 // CHECK: anvil.matmul %[[S]], %{{.*}} : tensor<4x4xf32>, tensor<4x5xf32>
 // CHECK: anvil.softmax %{{.*}} : tensor<4x5xf32>
+// By default a chunk must do 8 FLOPs per byte of the weights every chunk
+// reads: this classifier's chunk of 4 rows does 2 (each 4-byte weight is
+// used by 4 rows), so it stays whole and says why; the convolution below
+// does 16 and is split.
+// DENSE-LABEL: func.func @forward(
+// DENSE-SAME: anvil.split_batch = "not split into chunks: a chunk of 4 would do 2.0 FLOPs per byte of the weights that every chunk reads, below 8 (anvil-split-batch's min-flops-per-weight-byte): threads would stream the same weights"
+// DENSE-NOT: scf.forall
+// DENSE-NOT: __chunk
+// DENSE-LABEL: func.func @two(
+// DENSE-SAME: anvil.split_batch = "split batch 4 into 2 chunks of 2
 // OFF-LABEL: func.func @forward(
 // OFF-NOT: scf.forall
 // OFF-NOT: anvil.split_batch
