@@ -243,6 +243,10 @@ void mlir::anvil::buildLLVMPipeline(OpPassManager &pm,
   // superlinear in a function's size, and codegen splits by function.
   if (options.outlineKernels)
     pm.addPass(createOutlineKernelsPass());
+  // Small copies (packed slivers, slices bufferization could not write in
+  // place) as vector moves: as loops, LLVM copies them a float at a time.
+  if (options.vectorizeCopies)
+    pm.addPass(createVectorizeCopiesPass());
   // Structured ops become plain loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Multi-dimensional vector transfers unroll into 1-D ones LLVM can load.

@@ -85,6 +85,9 @@ struct PipelineOptions {
   /// power-of-two width (anvil-vectorize-windows' masked-tails), not
   /// narrower vectors whose windows are moved back.
   bool maskedTails = true;
+  /// Small static copies as vector loads and stores
+  /// (anvil-vectorize-copies), not scalar loops.
+  bool vectorizeCopies = true;
   /// Pack B's slivers into contiguous buffers in the matmul schedule
   /// (anvil-tile-and-vectorize's `pack`).
   bool packMatmul = true;

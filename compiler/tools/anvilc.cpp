@@ -255,6 +255,13 @@ static cl::opt<bool> noMaskedTails(
              "power-of-two width (anvil-vectorize-windows' masked-tails "
              "off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noVectorizeCopies(
+    "no-vectorize-copies",
+    cl::desc("Copy small static slices (packed matmul slivers, slices "
+             "bufferization could not write in place) in scalar loops "
+             "instead of vector moves (anvil-vectorize-copies off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<std::string> int8Matmul(
     "int8-matmul",
     cl::desc("How integer matmuls by constant int8 weights run: vnni "
@@ -417,6 +424,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.sigmoidReciprocal = sigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
+  job.options.vectorizeCopies = !noVectorizeCopies;
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
