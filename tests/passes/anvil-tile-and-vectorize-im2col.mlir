@@ -12,6 +12,7 @@
 // gone. Without pack-im2col, the copy stays and the packing copies its
 // matrix.
 // CHECK-LABEL: func @conv3x3_from_image
+// CHECK-NOT: scf.if
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x8x30x30xf32> into tensor<7200xf32>
 // CHECK: scf.for {{.*}} -> (tensor<72x32xf32>)
 // CHECK-COUNT-3: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<7200xf32>, vector<32xf32>
@@ -37,6 +38,41 @@ func.func @conv3x3_from_image(%image: tensor<1x8x28x28xf32>, %w: tensor<32x72xf3
   %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x784xf32>) -> tensor<32x784xf32>
   %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x784xf32>) outs(%5 : tensor<32x784xf32>) -> tensor<32x784xf32>
   return %6 : tensor<32x784xf32>
+}
+
+// -----
+
+// Rows of 40 output pixels: a 32-lane sliver lies on one row unless it
+// crosses a row's end (x0 + 32 > 40). Such a sliver's taps are one plain
+// contiguous read each, no masks; a crossing one takes the masked
+// segments (2 here). Rows narrower than the sliver (above) have no plain
+// path.
+// CHECK-LABEL: func @conv3x3_wide_rows
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x4x42x42xf32> into tensor<7056xf32>
+// CHECK: scf.if %{{.*}} -> (tensor<36x32xf32>)
+// CHECK: scf.for {{.*}} -> (tensor<36x32xf32>)
+// CHECK-NOT: vector.transfer_read {{.*}}, %{{.*}}, %{{.*}} : tensor<7056xf32>
+// CHECK: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<7056xf32>, vector<32xf32>
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (tensor<36x32xf32>)
+// CHECK-COUNT-2: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<7056xf32>, vector<32xf32>
+#im2col_w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
+#id6_w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+func.func @conv3x3_wide_rows(%image: tensor<1x4x40x40xf32>, %w: tensor<32x36xf32>) -> tensor<32x1600xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<1x4x42x42xf32>
+  %1 = linalg.fill ins(%cst : f32) outs(%0 : tensor<1x4x42x42xf32>) -> tensor<1x4x42x42xf32>
+  %padded = tensor.insert_slice %image into %1[0, 0, 1, 1] [1, 4, 40, 40] [1, 1, 1, 1] : tensor<1x4x40x40xf32> into tensor<1x4x42x42xf32>
+  %2 = tensor.empty() : tensor<4x3x3x1x40x40xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_w, #id6_w], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%padded : tensor<1x4x42x42xf32>) outs(%2 : tensor<4x3x3x1x40x40xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x3x3x1x40x40xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<4x3x3x1x40x40xf32> into tensor<36x1600xf32>
+  %4 = tensor.empty() : tensor<32x1600xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x1600xf32>) -> tensor<32x1600xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x36xf32>, tensor<36x1600xf32>) outs(%5 : tensor<32x1600xf32>) -> tensor<32x1600xf32>
+  return %6 : tensor<32x1600xf32>
 }
 
 // -----
