@@ -562,10 +562,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     images instead: per filter tap, one masked load per output row the
     sliver's pixels lie on (with stride 2, a contiguous load twice as wide
     whose even lanes are kept; a gather with a larger stride), so the
-    im2col matrix is never written. At stride 1, a sliver whose pixels all
-    lie on one output row (most of them, when rows are several slivers
-    wide) takes a copy of the loop with one plain load per tap and no
-    masks: on AVX2, each masked load rebuilt its mask from bytes.
+    im2col matrix is never written. A sliver whose pixels all lie on one
+    output row (most of them, when rows are several slivers wide) takes a
+    copy of the loop with one plain load per tap and no masks (at stride 2,
+    the wide load, when it stays inside the padded row): on AVX2, each
+    masked load rebuilt its mask from bytes.
     With `pack-constant-a` (the default), a packed product whose A is a
     constant (a convolution's or linear layer's weights, M x K) reads it
     from a copy in row panels made at compile time: [M/mr, K, mr], panel p

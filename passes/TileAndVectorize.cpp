@@ -630,11 +630,18 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
                   add(add(mul(c, src.hp * src.wp), mul(i, src.dh * src.wp)),
                       mul(j, src.dw));
               Value row = zeros;
-              if (whole)
+              if (whole && !wide)
                 row = b.create<vector::TransferReadOp>(
                     rl, vType, src.flat, ValueRange{add(bases[0], offset)},
                     b.getMultiDimIdentityMap(1), zero, Value(),
                     b.getBoolArrayAttr({true}));
+              if (whole && wide) {
+                Value read = b.create<vector::TransferReadOp>(
+                    rl, wideType, src.flat, ValueRange{add(bases[0], offset)},
+                    b.getMultiDimIdentityMap(1), zero, Value(),
+                    b.getBoolArrayAttr({true}));
+                row = b.create<vector::ShuffleOp>(rl, read, read, evens);
+              }
               for (int64_t s = 0; s < segments && !whole; ++s) {
                 Value base = add(bases[s], offset);
                 if (src.sw == 1) {
@@ -677,11 +684,22 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   // one in ceil(OW / 16) that crosses a row end): their taps are plain
   // contiguous reads, no masks (on AVX2 each masked read rebuilt its
   // 16-lane mask from bytes: 17% of a 3x3 convolution's time at 56x56).
-  // (Strided reads keep the general path; so do slivers wider than a row.)
-  if (src.sw != 1 || width > src.ow)
+  // A stride-2 row read twice as wide (deinterleaved) does the same when
+  // its wide read, one element past its last pixel at the row's last tap,
+  // stays inside the padded row. (Gathers keep the general path; so do
+  // slivers wider than a row.)
+  bool plainWide = wide && 2 * (width - 1) + src.dw * (src.kw - 1) + 1 < src.wp;
+  if ((src.sw != 1 && !plainWide) || width > src.ow)
     return rowsLoop(false);
   Value fits = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule,
                                        add(x0, index(width)), index(src.ow));
+  if (wide)
+    fits = b.create<arith::AndIOp>(
+        loc, fits,
+        b.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::ult,
+            add(mul(x0, 2), index(2 * (width - 1) + src.dw * (src.kw - 1) + 1)),
+            index(src.wp)));
   auto branch = b.create<scf::IfOp>(loc, TypeRange{buffer.getType()}, fits,
                                     /*addThenBlock=*/true,
                                     /*addElseBlock=*/true);

@@ -77,6 +77,39 @@ func.func @conv3x3_wide_rows(%image: tensor<1x4x40x40xf32>, %w: tensor<32x36xf32
 
 // -----
 
+// The stem's shape (7x7, stride 2, pads 3) on 64x64 images: 32-pixel
+// rows. The one-row path reads each tap twice as wide with no mask (its
+// last lane, one past the last pixel at the last tap, is inside the padded
+// 70-wide row) and keeps the even lanes.
+// CHECK-LABEL: func @stem_wide_rows
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x3x70x70xf32> into tensor<14700xf32>
+// CHECK: scf.if %{{.*}} -> (tensor<147x32xf32>)
+// CHECK: scf.for {{.*}} -> (tensor<147x32xf32>)
+// CHECK: %[[PLAIN:.*]] = vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<14700xf32>, vector<64xf32>
+// CHECK: vector.shuffle %[[PLAIN]], %[[PLAIN]] [0, 2, 4
+// CHECK: } else {
+// CHECK: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<14700xf32>, vector<64xf32>
+#im2col_st = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
+#id6_st = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+func.func @stem_wide_rows(%image: tensor<1x3x64x64xf32>, %w: tensor<32x147xf32>) -> tensor<32x1024xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<1x3x70x70xf32>
+  %1 = linalg.fill ins(%cst : f32) outs(%0 : tensor<1x3x70x70xf32>) -> tensor<1x3x70x70xf32>
+  %padded = tensor.insert_slice %image into %1[0, 0, 3, 3] [1, 3, 64, 64] [1, 1, 1, 1] : tensor<1x3x64x64xf32> into tensor<1x3x70x70xf32>
+  %2 = tensor.empty() : tensor<3x7x7x1x32x32xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_st, #id6_st], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%padded : tensor<1x3x70x70xf32>) outs(%2 : tensor<3x7x7x1x32x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<3x7x7x1x32x32xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<3x7x7x1x32x32xf32> into tensor<147x1024xf32>
+  %4 = tensor.empty() : tensor<32x1024xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x1024xf32>) -> tensor<32x1024xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x147xf32>, tensor<147x1024xf32>) outs(%5 : tensor<32x1024xf32>) -> tensor<32x1024xf32>
+  return %6 : tensor<32x1024xf32>
+}
+
+// -----
+
 #im2col_s2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 #id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 
