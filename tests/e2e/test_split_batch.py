@@ -108,7 +108,10 @@ CASES = {
     "attention": [(8, 4, 8)],
 }
 
-ODD = """
+# Left whole: a batch of 3 (not a multiple of 2 chunks), and an MLP at batch
+# 8, whose chunk of 4 would do 2 FLOPs per weight byte (both threads would
+# stream the same weights).
+WHOLE = """
 module {
   func.func @forward(%x: tensor<3x64xf32>) -> tensor<3x10xf32> {
     %w = anvil.param "w" init = "kaiming_uniform" : tensor<64x10xf32>
@@ -116,20 +119,14 @@ module {
     %r = anvil.relu %m : tensor<3x10xf32>
     return %r : tensor<3x10xf32>
   }
-}
-"""
-
-NARROW = """
-module {
-  func.func @forward(%x: tensor<8x64xf32>) -> tensor<8x96xf32> {
-    %w = anvil.param "w" init = "kaiming_uniform" : tensor<64x96xf32>
+  func.func @narrow(%x: tensor<8x64xf32>) -> tensor<8x96xf32> {
+    %w = anvil.param "n.w" init = "kaiming_uniform" : tensor<64x96xf32>
     %m = anvil.matmul %x, %w : tensor<8x64xf32>, tensor<64x96xf32>
     %r = anvil.relu %m : tensor<8x96xf32>
     return %r : tensor<8x96xf32>
   }
 }
 """
-
 
 def main():
     anvilc = anvilc_arg(__doc__)
@@ -180,30 +177,20 @@ def main():
         check(got.shape == (45, 10) and np.allclose(got, want, rtol=1e-4, atol=1e-4),
               "45 samples through the split batch-32 model match the reference")
 
-    with model_in_tempdir(ODD, "odd.mlir") as (tmp, model):
+    with model_in_tempdir(WHOLE, "whole.mlir") as (tmp, model):
         report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
         check("not split into chunks: batch 3 is not a multiple of 2 chunks" in report,
               "a batch of 3 is not split, and the report says why")
-        exe = os.path.join(tmp, "odd")
-        must([anvilc, model, "-o", exe])
-        compare_threads(check, anvilc, model, {"forward": [(3, 64)]}, exe, exe,
-                        "batch 3", tmp, rng)
-        bad = run([anvilc, model, "--split-batch", "0", "-o", exe])
-        check(bad.returncode != 0 and "--split-batch" in bad.stderr,
-              f"--split-batch 0 is refused: {bad.stderr.strip()}")
-
-    # An MLP at batch 8 would do 2 FLOPs per weight byte in a chunk of 4:
-    # both threads would stream the same weights. Not split, and the report
-    # says why; the results are right on any thread count.
-    with model_in_tempdir(NARROW, "narrow.mlir") as (tmp, model):
-        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
         check("not split into chunks: a chunk of 4 would do 2.0 FLOPs per byte of "
               "the weights that every chunk reads, below 8" in report,
               "an MLP at batch 8 is not split, and the report says why")
-        exe = os.path.join(tmp, "narrow")
+        exe = os.path.join(tmp, "whole")
         must([anvilc, model, "-o", exe])
-        compare_threads(check, anvilc, model, {"forward": [(8, 64)]}, exe, exe,
-                        "batch 8, not split", tmp, rng)
+        compare_threads(check, anvilc, model, {"forward": [(3, 64)], "narrow": [(8, 64)]},
+                        exe, exe, "not split", tmp, rng)
+        bad = run([anvilc, model, "--split-batch", "0", "-o", exe])
+        check(bad.returncode != 0 and "--split-batch" in bad.stderr,
+              f"--split-batch 0 is refused: {bad.stderr.strip()}")
 
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")
