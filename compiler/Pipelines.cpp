@@ -163,6 +163,8 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   tiling.epilogueInPlace = options.epilogueInPlace;
   tiling.peelFirstKBlock = options.peelFirstKBlock;
   tiling.packConstantA = options.packConstantA;
+  tiling.im2colBlend = options.im2colBlend;
+  tiling.windowKBlocks = options.windowKBlocks;
   tiling.vectorBits = options.matmulVectorBits;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());

@@ -91,6 +91,13 @@ struct PipelineOptions {
   /// Pack B's slivers into contiguous buffers in the matmul schedule
   /// (anvil-tile-and-vectorize's `pack`).
   bool packMatmul = true;
+  /// A convolution's B slivers across output rows read each row with a
+  /// plain load and a select, not masked loads (anvil-tile-and-vectorize's
+  /// `im2col-blend`).
+  bool im2colBlend = true;
+  /// A convolution's k blocks are whole filter windows, its taps walked at
+  /// constant offsets (anvil-tile-and-vectorize's `window-k-blocks`).
+  bool windowKBlocks = true;
   /// Fused epilogues run in the product's slice of the result
   /// (anvil-tile-and-vectorize's `epilogue-in-place`).
   bool epilogueInPlace = true;

@@ -566,7 +566,13 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     output row (most of them, when rows are several slivers wide) takes a
     copy of the loop with one plain load per tap and no masks (at stride 2,
     the wide load, when it stays inside the padded row): on AVX2, each
-    masked load rebuilt its mask from bytes.
+    masked load rebuilt its mask from bytes. A sliver across row ends
+    reads each row's part with a plain load too and selects its lanes by a
+    mask made once per sliver, when all its loads stay inside the images
+    (`im2col-blend`). With `window-k-blocks`, such a product's k blocks are
+    whole filter windows where K allows (K = 576 for a 3x3 window: blocks
+    of 144 rather than 192), so that a sliver's taps are walked channel by
+    channel, kernel row by kernel row, at constant offsets.
     With `pack-constant-a` (the default), a packed product whose A is a
     constant (a convolution's or linear layer's weights, M x K) reads it
     from a copy in row panels made at compile time: [M/mr, K, mr], panel p
@@ -624,6 +630,16 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "With pack-im2col, read a stride-2 convolution's rows as "
            "contiguous loads twice as wide and keep their even lanes (off: "
            "one gather per output row, as for strides of 3 and more)">,
+    Option<"im2colBlend", "im2col-blend", "bool", "true",
+           "With pack-im2col, a sliver whose pixels cross output rows reads "
+           "each row's part with a plain load and keeps its lanes by a "
+           "select, where the loads stay inside the images (off: one masked "
+           "load per row and tap)">,
+    Option<"windowKBlocks", "window-k-blocks", "bool", "true",
+           "With pack-im2col, a convolution's k blocks are whole filter "
+           "windows (a multiple of kh*kw rows) and each sliver's taps are "
+           "walked channel by channel at constant offsets (off: k blocks of "
+           "any divisor of K, each row's tap found by division)">,
     Option<"epilogueInPlace", "epilogue-in-place", "bool", "true",
            "Run a fused epilogue in place: the accumulator starts in the "
            "block's slice of the result and the epilogue overwrites the "

@@ -89,9 +89,14 @@ struct Plan {
 /// vectors (7 or 28 lanes) that waste lanes or spill, and masking every tile
 /// of a block keeps the masked accumulators in memory across the k loop;
 /// peeled, all but the last tile run at full speed.
+///
+/// `kStep` > 1 (a convolution's filter window, kh * kw, with
+/// `window-k-blocks`): a packed product's k blocks are whole windows, so
+/// that packFromImages walks each block's taps channel by channel with
+/// constant offsets instead of dividing every row's index.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
                 bool epilogue, bool fuseInit, bool nested,
-                const Registers &regs) {
+                const Registers &regs, int64_t kStep = 1) {
   int64_t mr = tileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
@@ -115,6 +120,11 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   // few rows per copy: one k block instead.
   if (pack && kc < 32)
     kc = k;
+  if (pack && kStep > 1 && k % kStep == 0) {
+    int64_t whole = tileSize(k, 256, kStep);
+    if (whole == k || (whole >= 32 && whole <= 256))
+      kc = whole;
+  }
   if (anyWidth) {
     // Any divisor: the blocks stay full and static, so that the peeled tile
     // has a static width. A width without one of at least 64 (a prime) is
@@ -507,6 +517,21 @@ std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
                       dw};
 }
 
+/// The filter window (kh * kw) of a product whose B is a convolution's
+/// whole im2col matrix, the shape im2colSource later recognizes in its
+/// blocks; 1 for any other B. Only a hint for the k blocks (planMatmul).
+int64_t im2colWindow(Value b) {
+  auto collapse = b.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getSrcType().getRank() != 6 ||
+      !collapse.getSrcType().hasStaticShape())
+    return 1;
+  auto copy = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!copy || copy.getNumLoops() != 6)
+    return 1;
+  return collapse.getSrcType().getDimSize(1) *
+         collapse.getSrcType().getDimSize(2);
+}
+
 /// The packed kc x `width` sliver of B's columns [col, col + width) (block
 /// offsets included), gathered straight from the images instead of copied
 /// from a materialized im2col matrix: row k of the sliver is filter tap (c,
@@ -518,8 +543,15 @@ std::optional<Im2colSource> im2colSource(OpBuilder &builder, Location loc,
 /// load twice as wide whose even lanes are the segment's (one shuffle, two
 /// vpermt2ps per 32 lanes); a gather loads one lane at a time (the stem's
 /// 7x7 stride-2 convolution packed at half the speed of its product).
+/// A sliver on one output row reads each tap with one plain load; with
+/// `blend`, a sliver across rows reads each segment with a plain load and
+/// selects its lanes, where those loads stay inside the images (the masked
+/// reads rebuilt their masks on every tap on AVX2). With `windowTaps` and
+/// k blocks of whole filter windows, the taps' offsets are constants added
+/// to the channel's, not divisions per row.
 Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
-                     Value col, int64_t kc, int64_t width, bool deinterleave) {
+                     Value col, int64_t kc, int64_t width, bool deinterleave,
+                     bool blend, bool windowTaps) {
   Type f = cast<RankedTensorType>(src.flat.getType()).getElementType();
   auto index = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
@@ -609,73 +641,119 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   Value buffer =
       b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{kc, width}, f);
   Value c0 = index(0);
-  // The rows of the sliver, each tap's segments read under their masks,
-  // or, `whole`, one plain read per tap (all lanes on the first segment).
-  auto rowsLoop = [&](bool whole) {
+  int64_t window = src.kh * src.kw;
+  // The offset of tap (c, i, j), the sliver's row for block row k:
+  // c*Hp*Wp + i*dh*Wp + j*dw, by division (the tap's index is src.row + k).
+  auto tapOffset = [&](Location l, Value k) {
+    Value tap = add(src.row, k);
+    Value c = b.create<arith::DivUIOp>(l, tap, index(window));
+    Value rest = b.create<arith::RemUIOp>(l, tap, index(window));
+    Value i = b.create<arith::DivUIOp>(l, rest, index(src.kw));
+    Value j = b.create<arith::RemUIOp>(l, rest, index(src.kw));
+    return add(add(mul(c, src.hp * src.wp), mul(i, src.dh * src.wp)),
+               mul(j, src.dw));
+  };
+  // One row of the sliver, the tap at `offset` from each segment's base,
+  // written at row `k` of `into`:
+  // - Plain: all lanes on the first segment, one plain read;
+  // - Blend: each segment one plain read (the caller checked they stay in
+  //   the images), its lanes kept by a select on the segment's mask;
+  // - Masked: each segment one masked read (or gather).
+  enum class Reads { Plain, Blend, Masked };
+  auto emitRow = [&](Location rl, Value offset, Value k, Value into,
+                     Reads mode) -> Value {
+    // The segment's `width` lanes from `base` (plain, in bounds): the
+    // contiguous read, or the wide one's even lanes.
+    auto plainRead = [&](Value base) -> Value {
+      if (!wide)
+        return b.create<vector::TransferReadOp>(
+            rl, vType, src.flat, ValueRange{base}, b.getMultiDimIdentityMap(1),
+            zero, Value(), b.getBoolArrayAttr({true}));
+      Value read = b.create<vector::TransferReadOp>(
+          rl, wideType, src.flat, ValueRange{base}, b.getMultiDimIdentityMap(1),
+          zero, Value(), b.getBoolArrayAttr({true}));
+      return b.create<vector::ShuffleOp>(rl, read, read, evens);
+    };
+    Value row = zeros;
+    if (mode == Reads::Plain)
+      row = plainRead(add(bases[0], offset));
+    for (int64_t s = 0; s < segments && mode == Reads::Blend; ++s) {
+      Value read = plainRead(add(bases[s], offset));
+      row =
+          s == 0
+              ? read
+              : b.create<arith::SelectOp>(rl, masks[s], read, row).getResult();
+    }
+    for (int64_t s = 0; s < segments && mode == Reads::Masked; ++s) {
+      Value base = add(bases[s], offset);
+      if (src.sw == 1) {
+        // Masked-off lanes are never read: the clamp only keeps a
+        // segment without lanes (its start before the buffer) in range.
+        Value start = b.create<arith::MaxSIOp>(rl, base, c0);
+        Value read = b.create<vector::TransferReadOp>(
+            rl, vType, src.flat, ValueRange{start}, b.getMultiDimIdentityMap(1),
+            zero, masks[s], b.getBoolArrayAttr({false}));
+        row = b.create<arith::SelectOp>(rl, masks[s], read, row);
+      } else if (wide) {
+        // As above, the clamp only matters for a segment without lanes.
+        Value start = b.create<arith::MaxSIOp>(rl, base, c0);
+        Value read = b.create<vector::TransferReadOp>(
+            rl, wideType, src.flat, ValueRange{start},
+            b.getMultiDimIdentityMap(1), zero, wideMasks[s],
+            b.getBoolArrayAttr({false}));
+        Value even = b.create<vector::ShuffleOp>(rl, read, read, evens);
+        row = b.create<arith::SelectOp>(rl, masks[s], even, row);
+      } else {
+        Value at = b.create<arith::AddIOp>(rl, strideLanes, splat(base));
+        row = b.create<vector::GatherOp>(rl, vType, src.flat, ValueRange{c0},
+                                         at, masks[s], row);
+      }
+    }
+    return b
+        .create<vector::TransferWriteOp>(rl, row, into, ValueRange{k, c0},
+                                         ArrayRef<bool>{true})
+        .getResult();
+  };
+  // The rows of the sliver. With `windowTaps` and k blocks of whole
+  // windows (planMatmul's kStep), a loop over the block's channels and
+  // their kernel rows, each row's kw taps unrolled at constant offsets;
+  // else one loop over the rows, each tap's offset by division.
+  bool byWindow = windowTaps && kc % window == 0;
+  auto rowsLoop = [&](Reads mode) -> Value {
+    auto loopBody = [&](OpBuilder &rb, Location rl, Value v,
+                        ValueRange args) -> Value {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+      if (!byWindow)
+        return emitRow(rl, tapOffset(rl, v), v, args[0], mode);
+      // v: the block's channel; its first row is v * window.
+      Value channel =
+          add(b.create<arith::DivUIOp>(rl, src.row, index(window)), v);
+      Value channelOffset = mul(channel, src.hp * src.wp);
+      Value firstRow = mul(v, window);
+      return b
+          .create<scf::ForOp>(
+              rl, c0, index(src.kh), index(1), ValueRange{args[0]},
+              [&](OpBuilder &ib, Location il, Value i, ValueRange iargs) {
+                OpBuilder::InsertionGuard inner(b);
+                b.setInsertionPoint(ib.getInsertionBlock(),
+                                    ib.getInsertionPoint());
+                Value rowOffset = add(channelOffset, mul(i, src.dh * src.wp));
+                Value rowK = add(firstRow, mul(i, src.kw));
+                Value into = iargs[0];
+                for (int64_t j = 0; j < src.kw; ++j)
+                  into = emitRow(il, add(rowOffset, index(j * src.dw)),
+                                 add(rowK, index(j)), into, mode);
+                ib.create<scf::YieldOp>(il, into);
+              })
+          .getResult(0);
+    };
     return b
         .create<scf::ForOp>(
-            loc, c0, index(kc), index(1), ValueRange{buffer},
-            [&](OpBuilder &rb, Location rl, Value k, ValueRange args) {
-              OpBuilder::InsertionGuard guard(b);
-              b.setInsertionPoint(rb.getInsertionBlock(),
-                                  rb.getInsertionPoint());
-              // Tap (c, i, j) of row k: c*Hp*Wp + i*dh*Wp + j*dw.
-              Value tap = add(src.row, k);
-              int64_t window = src.kh * src.kw;
-              Value c = b.create<arith::DivUIOp>(rl, tap, index(window));
-              Value rest = b.create<arith::RemUIOp>(rl, tap, index(window));
-              Value i = b.create<arith::DivUIOp>(rl, rest, index(src.kw));
-              Value j = b.create<arith::RemUIOp>(rl, rest, index(src.kw));
-              Value offset =
-                  add(add(mul(c, src.hp * src.wp), mul(i, src.dh * src.wp)),
-                      mul(j, src.dw));
-              Value row = zeros;
-              if (whole && !wide)
-                row = b.create<vector::TransferReadOp>(
-                    rl, vType, src.flat, ValueRange{add(bases[0], offset)},
-                    b.getMultiDimIdentityMap(1), zero, Value(),
-                    b.getBoolArrayAttr({true}));
-              if (whole && wide) {
-                Value read = b.create<vector::TransferReadOp>(
-                    rl, wideType, src.flat, ValueRange{add(bases[0], offset)},
-                    b.getMultiDimIdentityMap(1), zero, Value(),
-                    b.getBoolArrayAttr({true}));
-                row = b.create<vector::ShuffleOp>(rl, read, read, evens);
-              }
-              for (int64_t s = 0; s < segments && !whole; ++s) {
-                Value base = add(bases[s], offset);
-                if (src.sw == 1) {
-                  // Masked-off lanes are never read: the clamp only keeps a
-                  // segment without lanes (its start before the buffer) in
-                  // range.
-                  Value start = b.create<arith::MaxSIOp>(rl, base, c0);
-                  Value read = b.create<vector::TransferReadOp>(
-                      rl, vType, src.flat, ValueRange{start},
-                      b.getMultiDimIdentityMap(1), zero, masks[s],
-                      b.getBoolArrayAttr({false}));
-                  row = b.create<arith::SelectOp>(rl, masks[s], read, row);
-                } else if (wide) {
-                  // As above, the clamp only matters for a segment without
-                  // lanes.
-                  Value start = b.create<arith::MaxSIOp>(rl, base, c0);
-                  Value read = b.create<vector::TransferReadOp>(
-                      rl, wideType, src.flat, ValueRange{start},
-                      b.getMultiDimIdentityMap(1), zero, wideMasks[s],
-                      b.getBoolArrayAttr({false}));
-                  Value even =
-                      b.create<vector::ShuffleOp>(rl, read, read, evens);
-                  row = b.create<arith::SelectOp>(rl, masks[s], even, row);
-                } else {
-                  Value at =
-                      b.create<arith::AddIOp>(rl, strideLanes, splat(base));
-                  row = b.create<vector::GatherOp>(
-                      rl, vType, src.flat, ValueRange{c0}, at, masks[s], row);
-                }
-              }
-              Value written = b.create<vector::TransferWriteOp>(
-                                   rl, row, args[0], ValueRange{k, c0},
-                                   ArrayRef<bool>{true})
-                                  .getResult();
+            loc, c0, index(byWindow ? kc / window : kc), index(1),
+            ValueRange{buffer},
+            [&](OpBuilder &rb, Location rl, Value v, ValueRange args) {
+              Value written = loopBody(rb, rl, v, args);
               rb.create<scf::YieldOp>(rl, written);
             })
         .getResult(0);
@@ -689,8 +767,49 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   // stays inside the padded row. (Gathers keep the general path; so do
   // slivers wider than a row.)
   bool plainWide = wide && 2 * (width - 1) + src.dw * (src.kw - 1) + 1 < src.wp;
-  if ((src.sw != 1 && !plainWide) || width > src.ow)
-    return rowsLoop(false);
+  bool plainOk = (src.sw == 1 || plainWide) && width <= src.ow;
+  // With `blend`, a sliver across row ends reads each of its segments with
+  // a plain read too and keeps the segment's lanes by a select on its mask
+  // (made once per sliver), when every read of the block stays inside the
+  // images: from each segment's base, at most the block's last tap's
+  // offset plus the read's length.
+  bool blendOk = blend && (src.sw == 1 || wide);
+  if (!plainOk && !blendOk)
+    return rowsLoop(Reads::Masked);
+  // Builds `if (cond) then() else otherwise()` yielding a sliver.
+  auto choose = [&](Value cond, auto then, auto otherwise) -> Value {
+    auto branch = b.create<scf::IfOp>(loc, TypeRange{buffer.getType()}, cond,
+                                      /*addThenBlock=*/true,
+                                      /*addElseBlock=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    b.create<scf::YieldOp>(loc, then());
+    b.setInsertionPointToStart(branch.elseBlock());
+    b.create<scf::YieldOp>(loc, otherwise());
+    return branch.getResult(0);
+  };
+  auto masked = [&] { return rowsLoop(Reads::Masked); };
+  auto blended = [&]() -> Value {
+    if (!blendOk)
+      return masked();
+    int64_t length = wide ? 2 * width : (width - 1) * src.sw + 1;
+    int64_t size = cast<RankedTensorType>(src.flat.getType()).getNumElements();
+    Value last = tapOffset(loc, index(kc - 1));
+    Value inside;
+    for (int64_t s = 0; s < segments; ++s) {
+      Value ok = b.create<arith::AndIOp>(
+          loc,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, bases[s], c0),
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle,
+                                  add(add(bases[s], last), index(length)),
+                                  index(size)));
+      inside = inside ? b.create<arith::AndIOp>(loc, inside, ok) : ok;
+    }
+    return choose(
+        inside, [&] { return rowsLoop(Reads::Blend); }, masked);
+  };
+  if (!plainOk)
+    return blended();
   Value fits = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule,
                                        add(x0, index(width)), index(src.ow));
   if (wide)
@@ -700,17 +819,8 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
             loc, arith::CmpIPredicate::ult,
             add(mul(x0, 2), index(2 * (width - 1) + src.dw * (src.kw - 1) + 1)),
             index(src.wp)));
-  auto branch = b.create<scf::IfOp>(loc, TypeRange{buffer.getType()}, fits,
-                                    /*addThenBlock=*/true,
-                                    /*addElseBlock=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(branch.thenBlock());
-    b.create<scf::YieldOp>(loc, rowsLoop(true));
-    b.setInsertionPointToStart(branch.elseBlock());
-    b.create<scf::YieldOp>(loc, rowsLoop(false));
-  }
-  return branch.getResult(0);
+  return choose(
+      fits, [&] { return rowsLoop(Reads::Plain); }, blended);
 }
 
 /// A block product's A when it is a block of a constant (a convolution's
@@ -782,7 +892,7 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
 /// traffic to C).
 void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
                const PackTags &tags, bool startInTiles, bool fromImages,
-               bool deinterleave,
+               bool deinterleave, bool blend, bool windowTaps,
                std::optional<std::pair<int64_t, int64_t>> panelsOf,
                PanelCache &cache) {
   OpBuilder b(op);
@@ -871,7 +981,7 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
     if (images) {
       packed = packFromImages(nb, l, *images,
                               getValueOrCreateConstantIndexOp(nb, l, j), kc,
-                              width, deinterleave);
+                              width, deinterleave, blend, windowTaps);
     } else {
       Value sliver = nb.create<tensor::ExtractSliceOp>(
           l, RankedTensorType::get({kc, width}, f), bMat,
@@ -1151,9 +1261,11 @@ struct TileAndVectorizePass
       if (epilogue)
         epilogue->setAttr(kTag, tagOf(id));
       shapes.push_back({a.getDimSize(0), a.getDimSize(1)});
+      int64_t window =
+          packIm2col && windowKBlocks ? im2colWindow(op.getDpsInputs()[1]) : 1;
       plans.push_back(planMatmul(
           a.getDimSize(0), b.getDimSize(1), a.getDimSize(1), peel, pack,
-          epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr), regs));
+          epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr), regs, window));
       blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
@@ -1208,7 +1320,7 @@ struct TileAndVectorizePass
       for (auto &[op, tag] : toPack)
         if (tag == id)
           packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col,
-                    deinterleaveStride2,
+                    deinterleaveStride2, im2colBlend, windowKBlocks,
                     packConstantA ? std::optional(shapes[id]) : std::nullopt,
                     panelCache);
     }

@@ -210,6 +210,18 @@ static cl::opt<bool> noEpilogueInPlace(
              "copied to the result, for comparison (anvil-tile-and-"
              "vectorize's epilogue-in-place off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noIm2colBlend(
+    "no-im2col-blend",
+    cl::desc("A convolution's slivers across output rows are read with one "
+             "masked load per row and tap, for comparison (anvil-tile-and-"
+             "vectorize's im2col-blend off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noWindowKBlocks(
+    "no-window-k-blocks",
+    cl::desc("A convolution's k blocks need not be whole filter windows and "
+             "each packed row finds its tap by division, for comparison "
+             "(anvil-tile-and-vectorize's window-k-blocks off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noPeelFirstKBlock(
     "no-peel-first-k-block",
     cl::desc("A matmul with several k blocks starts its accumulator in "
@@ -428,6 +440,8 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
+  job.options.im2colBlend = !noIm2colBlend;
+  job.options.windowKBlocks = !noWindowKBlocks;
   job.options.packConstantA = packConstantA;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&

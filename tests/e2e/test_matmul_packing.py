@@ -28,7 +28,9 @@ start written to the block first) must equal the default bit for bit: the
 same sums in the same order. So must builds whose register tiles are sized
 for AVX-512 and for AVX2 (--matmul-vector-bits=512 and 256: 8 x 32 and up
 to 6 x 16 tiles; the default is the target's): each element's sum runs
-over k in the same order whatever the tile.
+over k in the same order whatever the tile. So must builds that pack
+slivers across rows with masked reads (--no-im2col-blend) and whose k
+blocks are not whole filter windows (--no-window-k-blocks).
 """
 import argparse
 import os
@@ -71,7 +73,12 @@ CONVS = {
 # dilation, uneven pads and a non-square kernel move the taps; batch 2 of
 # 28x28 runs one image per iteration. Rows shorter than 16 pixels keep the im2col copy: a
 # 3x3 stride-2 convolution to 15x15, and batch 3 of 7x7 outputs (one
-# product over all images).
+# product over all images). With 16-column slivers (AVX2), rows of 13
+# pixels (SqueezeNet's last layers; K = 576, k blocks of whole windows)
+# put a sliver on up to 3 rows, and batch 2 of 7x8 outputs (one product)
+# puts slivers across images: their plain reads are blended (the
+# schedule's im2col-blend), except near the buffer's end, where they stay
+# masked.
 IMAGE_CONVS = {
     "im2col_n2_28x28": (2, 40, 16, (28, 28), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     "im2col_56x56_k1": (1, 16, 1, (56, 56), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
@@ -82,6 +89,18 @@ IMAGE_CONVS = {
     "im2col_3x3_stride3": (1, 16, 8, (50, 50), (3, 3), (3, 3), (1, 1, 1, 1), (1, 1)),
     "im2col_dilated_uneven": (1, 24, 8, (20, 22), (3, 5), (1, 1), (2, 1, 0, 3), (2, 1)),
     "im2col_batched_7x7": (3, 48, 32, (7, 7), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    "im2col_13x13_k576": (1, 24, 64, (13, 13), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    "im2col_batched_7x8": (2, 16, 8, (7, 8), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+}
+
+# Builds that must equal the default one bit for bit (the same sums in the
+# same order): name: anvilc options.
+SAME_SUMS = {
+    "unpeeled": ["--no-peel-first-k-block"],
+    "bits512": ["--matmul-vector-bits=512"],
+    "bits256": ["--matmul-vector-bits=256"],
+    "masked": ["--no-im2col-blend"],
+    "divided": ["--no-window-k-blocks"],
 }
 
 
@@ -153,13 +172,11 @@ def main():
                               for name, case in IMAGE_CONVS.items())
                     + "}\n")
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
-        unpeeled = os.path.join(tmp, "unpeeled")
         must([args.anvilc, model, "-o", packed])
         must([args.anvilc, model, "--no-pack-matmul", "-o", unpacked])
-        must([args.anvilc, model, "--no-peel-first-k-block", "-o", unpeeled])
-        widths = {bits: os.path.join(tmp, f"bits{bits}") for bits in (512, 256)}
-        for bits, exe in widths.items():
-            must([args.anvilc, model, f"--matmul-vector-bits={bits}", "-o", exe])
+        same = {name: os.path.join(tmp, name) for name in SAME_SUMS}
+        for name, exe in same.items():
+            must([args.anvilc, model] + SAME_SUMS[name] + ["-o", exe])
         def product(m, n, k, batch, epilogue):
             pre = (batch,) if batch else ()
             inputs = [rng.uniform(-1.0, 1.0, pre + (m, k)).astype(np.float32),
@@ -205,22 +222,17 @@ def main():
                       f"{err:.2e}")
                 if err > 1e-5:
                     failures.append(f"{name} ({os.path.basename(exe)}): {err:.2e} > 1e-5")
-            out = os.path.join(tmp, f"{name}.unpeeled.npy")
-            must([unpeeled, "--function", name] + cmd_inputs + ["--output", out])
-            if not np.array_equal(np.load(out), np.load(os.path.join(tmp, f"{name}.packed.npy"))):
-                failures.append(f"{name}: --no-peel-first-k-block differs from the default")
-                print(f"FAIL {name} unpeeled: differs from the default build")
-            for bits, exe in widths.items():
-                out = os.path.join(tmp, f"{name}.bits{bits}.npy")
+            for build, exe in same.items():
+                out = os.path.join(tmp, f"{name}.{build}.npy")
                 must([exe, "--function", name] + cmd_inputs + ["--output", out])
                 if not np.array_equal(np.load(out),
                                       np.load(os.path.join(tmp, f"{name}.packed.npy"))):
-                    failures.append(f"{name}: --matmul-vector-bits={bits} differs from the default")
-                    print(f"FAIL {name} bits{bits}: differs from the default build")
+                    failures.append(f"{name}: {' '.join(SAME_SUMS[build])} differs from the default")
+                    print(f"FAIL {name} {build}: differs from the default build")
     if failures:
         sys.exit("\n".join(failures))
-    print("every product and convolution matches NumPy, packed and not; unpeeled and both "
-          "register tile sizes equal packed")
+    print("every product and convolution matches NumPy, packed and not; the builds of "
+          + ", ".join(" ".join(o) for o in SAME_SUMS.values()) + " equal the default")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="pack-im2col=false" | FileCheck %s --check-prefix=OFF
 // RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="deinterleave-stride2=false" | FileCheck %s --check-prefix=GATHER
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="im2col-blend=false" | FileCheck %s --check-prefix=MASKED
+// RUN: anvil-opt %s -split-input-file -anvil-tile-and-vectorize="window-k-blocks=false" | FileCheck %s --check-prefix=DIVIDED
 
 #im2col = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
 #id6 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
@@ -8,18 +10,40 @@
 // A 3x3 convolution's B is the im2col matrix of its padded image (the form
 // Conv.cpp lowers to). Each packed 32-column sliver is read straight from
 // the image, flattened: 32 pixels of 28-pixel output rows lie on at most 3
-// rows, each a masked read of 32 lanes per filter tap; the im2col copy is
-// gone. Without pack-im2col, the copy stays and the packing copies its
-// matrix.
+// rows (segments); the im2col copy is gone. Where every read of the
+// sliver stays inside the image (checked once per sliver), each segment is
+// one plain read per filter tap and its lanes are selected by the
+// segment's mask (im2col-blend); else each is a masked read. The taps are
+// walked channel by channel (8), kernel row by kernel row (3), each row's
+// 3 taps at constant offsets (window-k-blocks). Without pack-im2col, the
+// copy stays and the packing copies its matrix.
 // CHECK-LABEL: func @conv3x3_from_image
 // CHECK-NOT: scf.if
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2, 3]] : tensor<1x8x30x30xf32> into tensor<7200xf32>
+// CHECK: arith.cmpi sle, %{{.*}}, %c7200 : index
+// CHECK: scf.if %{{.*}} -> (tensor<72x32xf32>)
+// CHECK-NEXT: scf.for {{.*}} to %c8 step %c1 {{.*}} -> (tensor<72x32xf32>)
+// CHECK: scf.for {{.*}} to %c3 step %c1 {{.*}} -> (tensor<72x32xf32>)
+// CHECK-NOT: arith.divui
+// CHECK: %[[R0:.*]] = vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<7200xf32>, vector<32xf32>
+// CHECK: %[[R1:.*]] = vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<7200xf32>, vector<32xf32>
+// CHECK: arith.select %{{.*}}, %[[R1]], %[[R0]] : vector<32xi1>, vector<32xf32>
+// CHECK: } else {
 // CHECK: scf.for {{.*}} -> (tensor<72x32xf32>)
 // CHECK-COUNT-3: vector.transfer_read %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}} : tensor<7200xf32>, vector<32xf32>
 // CHECK: vector.transfer_write {{.*}} : vector<32xf32>, tensor<72x32xf32>
 // CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
 // CHECK-NOT: linalg.generic
 // CHECK-NOT: linalg.copy
+// With im2col-blend=false, the 32-column slivers only read masked (the
+// 16-column tail sliver, pixels 768-783, lies on the last row: plain).
+// MASKED-LABEL: func @conv3x3_from_image
+// MASKED-NOT: scf.if
+// MASKED-NOT: {in_bounds = [true]} : tensor<7200xf32>, vector<32xf32>
+// MASKED: vector.transfer_read %{{.*}}[%{{.*}}], %{{.*}}, %{{.*}} : tensor<7200xf32>, vector<32xf32>
+// MASKED-NOT: scf.if
+// MASKED-NOT: {in_bounds = [true]} : tensor<7200xf32>, vector<32xf32>
+// MASKED-LABEL: func @conv3x3_wide_rows
 // OFF-LABEL: func @conv3x3_from_image
 // OFF: linalg.generic
 // OFF-NOT: tensor<7200xf32>
@@ -218,4 +242,39 @@ func.func @not_im2col(%image: tensor<8x1x30x30xf32>, %w: tensor<32x72xf32>) -> t
   %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x784xf32>) -> tensor<32x784xf32>
   %6 = linalg.matmul ins(%w, %cols : tensor<32x72xf32>, tensor<72x784xf32>) outs(%5 : tensor<32x784xf32>) -> tensor<32x784xf32>
   return %6 : tensor<32x784xf32>
+}
+
+// -----
+
+// K = 576 (64 channels x 3x3): k blocks of whole windows, 144 rows (16
+// channels), each sliver's rows walked by channel and kernel row with no
+// division; with window-k-blocks=false, blocks of 192 rows whose taps are
+// found by division per row.
+// CHECK-LABEL: func @conv3x3_window_blocks
+// CHECK: tensor.empty() : tensor<144x32xf32>
+// CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<144x32xf32>)
+// CHECK: scf.for {{.*}} to %c3 step %c1 {{.*}} -> (tensor<144x32xf32>)
+// CHECK-NOT: tensor<192x32xf32>
+// DIVIDED-LABEL: func @conv3x3_window_blocks
+// DIVIDED: tensor.empty() : tensor<192x32xf32>
+// DIVIDED: scf.for {{.*}} to %c192 step %c1 {{.*}} -> (tensor<192x32xf32>)
+// DIVIDED: arith.divui %{{.*}}, %c9 : index
+// DIVIDED-NOT: tensor<144x32xf32>
+#im2col_k = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 + d1, d5 + d2)>
+#id6_k = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+func.func @conv3x3_window_blocks(%image: tensor<1x64x16x16xf32>, %w: tensor<32x576xf32>) -> tensor<32x256xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<1x64x18x18xf32>
+  %1 = linalg.fill ins(%cst : f32) outs(%0 : tensor<1x64x18x18xf32>) -> tensor<1x64x18x18xf32>
+  %padded = tensor.insert_slice %image into %1[0, 0, 1, 1] [1, 64, 16, 16] [1, 1, 1, 1] : tensor<1x64x16x16xf32> into tensor<1x64x18x18xf32>
+  %2 = tensor.empty() : tensor<64x3x3x1x16x16xf32>
+  %3 = linalg.generic {indexing_maps = [#im2col_k, #id6_k], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%padded : tensor<1x64x18x18xf32>) outs(%2 : tensor<64x3x3x1x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<64x3x3x1x16x16xf32>
+  %cols = tensor.collapse_shape %3 [[0, 1, 2], [3, 4, 5]] : tensor<64x3x3x1x16x16xf32> into tensor<576x256xf32>
+  %4 = tensor.empty() : tensor<32x256xf32>
+  %5 = linalg.fill ins(%cst : f32) outs(%4 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  %6 = linalg.matmul ins(%w, %cols : tensor<32x576xf32>, tensor<576x256xf32>) outs(%5 : tensor<32x256xf32>) -> tensor<32x256xf32>
+  return %6 : tensor<32x256xf32>
 }
