@@ -446,6 +446,60 @@ private:
     });
   }
 
+  /// The M x N x K of the one linalg.matmul a one-group convolution or a
+  /// product with a 2-D right-hand side lowers to (a convolution: one
+  /// image's, or the whole batch's when its images are under 64 pixels),
+  /// and the filter window its k blocks follow (kh * kw where B is an
+  /// im2col matrix, else 1); nothing for other products.
+  struct ProductShape {
+    int64_t m = 0, n = 0, k = 0, window = 1;
+  };
+  static std::optional<ProductShape> productShape(Operation *producer) {
+    ProductShape p;
+    if (auto conv = dyn_cast<Conv2DOp>(producer)) {
+      auto out = cast<ShapedType>(conv.getType());
+      if (conv.getGroups() != 1)
+        return std::nullopt;
+      auto w = cast<ShapedType>(conv.getWeight().getType());
+      int64_t batch = out.getDimSize(0),
+              pixels = out.getDimSize(2) * out.getDimSize(3);
+      p.m = out.getDimSize(1);
+      p.n = batch > 1 && pixels < 64 ? batch * pixels : pixels;
+      p.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+      bool pointwise =
+          w.getDimSize(2) == 1 && w.getDimSize(3) == 1 &&
+          llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; });
+      if (!pointwise)
+        p.window = w.getDimSize(2) * w.getDimSize(3);
+      return p;
+    }
+    if (auto mm = dyn_cast<MatmulOp>(producer)) {
+      auto lhs = cast<ShapedType>(mm.getLhs().getType());
+      auto rhs = cast<ShapedType>(mm.getRhs().getType());
+      if (rhs.getRank() != 2 || (lhs.getRank() != 2 && mm.getTransposeA()))
+        return std::nullopt;
+      // A batched lhs folds its batch into M.
+      auto out = cast<ShapedType>(mm.getType());
+      p.n = out.getDimSize(out.getRank() - 1);
+      p.m = elementsOf(out) / std::max<int64_t>(1, p.n);
+      p.k = lhs.getDimSize(mm.getTransposeA() ? 0 : lhs.getRank() - 1);
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  /// Whether the fused epilogue of `producer` runs in its register tiles
+  /// (anvil-tile-and-vectorize's epilogue-in-tiles), not over its cache
+  /// blocks.
+  static bool epilogueInTiles(Operation *producer,
+                              const PipelineOptions &options) {
+    std::optional<ProductShape> p = productShape(producer);
+    return p && options.packMatmul && options.epilogueInPlace &&
+           options.epilogueInTiles &&
+           matmulEpilogueInTiles(p->m, p->n, p->k, options.matmulVectorBits,
+                                 options.windowKBlocks ? p->window : 1);
+  }
+
   /// Why `consumer`, reading `operand` made by the matmul or convolution
   /// `producer`, cannot be its epilogue (anvil-fuse-matmul-epilogue), or ""
   /// when it can. Follows the lowering: a one-group convolution of one
@@ -465,12 +519,12 @@ private:
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
         return "a grouped convolution has no matmul epilogue";
-      auto w = cast<ShapedType>(conv.getWeight().getType());
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);
-      m = out.getDimSize(1);
-      n = pixels;
-      k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+      ProductShape shape = *productShape(producer);
+      m = shape.m;
+      n = shape.n;
+      k = shape.k;
       // A batch of larger images is a loop over the images, one matmul
       // each, into which the epilogue moves.
       if (batch > 1 && pixels >= 64)
@@ -482,7 +536,6 @@ private:
       // epilogue: an operand that differs from image to image (a
       // residual) has no 2-D map onto those columns.
       if (batch > 1 && pixels < 64) {
-        n = batch * pixels;
         for (Value other : consumer->getOperands()) {
           auto t = dyn_cast<ShapedType>(other.getType());
           if (other != operand && t && t.getRank() == out.getRank() &&
@@ -495,16 +548,13 @@ private:
                 batch, pixels, opName(consumer));
         }
       }
-    } else if (auto mm = dyn_cast<MatmulOp>(producer)) {
-      auto lhs = cast<ShapedType>(mm.getLhs().getType());
-      auto rhs = cast<ShapedType>(mm.getRhs().getType());
-      if (rhs.getRank() != 2 || (lhs.getRank() != 2 && mm.getTransposeA()))
+    } else if (isa<MatmulOp>(producer)) {
+      std::optional<ProductShape> shape = productShape(producer);
+      if (!shape)
         return "a batched product has no matmul epilogue";
-      // A batched lhs folds its batch into M.
-      auto out = cast<ShapedType>(mm.getType());
-      n = out.getDimSize(out.getRank() - 1);
-      m = elementsOf(out) / std::max<int64_t>(1, n);
-      k = lhs.getDimSize(mm.getTransposeA() ? 0 : lhs.getRank() - 1);
+      m = shape->m;
+      n = shape->n;
+      k = shape->k;
     } else {
       return "elementwise ops fuse only with elementwise producers";
     }
@@ -611,7 +661,9 @@ private:
     } else if (group.epilogue) {
       k.pattern = describe(group.ops.front(), options) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
-                  " on its cache blocks";
+                  (epilogueInTiles(group.ops.front(), options)
+                       ? " in its register tiles"
+                       : " on its cache blocks");
     } else if (!isElementwise(group.ops.front())) {
       // One op, or a depthwise convolution and the elementwise ops that
       // anvil-fuse-elementwise fused into its loop.

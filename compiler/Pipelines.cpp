@@ -165,6 +165,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   tiling.packConstantA = options.packConstantA;
   tiling.im2colBlend = options.im2colBlend;
   tiling.windowKBlocks = options.windowKBlocks;
+  tiling.epilogueInTiles = options.epilogueInTiles;
   tiling.vectorBits = options.matmulVectorBits;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());

@@ -101,6 +101,10 @@ struct PipelineOptions {
   /// Fused epilogues run in the product's slice of the result
   /// (anvil-tile-and-vectorize's `epilogue-in-place`).
   bool epilogueInPlace = true;
+  /// A packed product with one k block runs its fused epilogue in each
+  /// register tile (anvil-tile-and-vectorize's `epilogue-in-tiles`; only
+  /// with epilogueInPlace).
+  bool epilogueInTiles = true;
   /// A packed product's first k block starts its row tiles in registers
   /// too (anvil-tile-and-vectorize's `peel-first-k-block`).
   bool peelFirstKBlock = true;

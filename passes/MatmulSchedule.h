@@ -3,13 +3,14 @@
 // The decisions of anvil-tile-and-vectorize that other parts of the compiler
 // must predict, in one place: the fusion report (compiler/FusionReport.cpp)
 // says a matmul's epilogue is fused exactly when the schedule will run it in
-// the matmul's parallel blocks.
+// the matmul's parallel blocks, and whether in its register tiles.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ANVIL_PASSES_MATMULSCHEDULE_H
 #define ANVIL_PASSES_MATMULSCHEDULE_H
 
+#include <algorithm>
 #include <cstdint>
 
 namespace mlir::anvil {
@@ -23,6 +24,65 @@ namespace mlir::anvil {
 /// kernel window), not the whole batch's.
 inline bool matmulRunsInParallelBlocks(int64_t m, int64_t n, int64_t k) {
   return 2.0 * double(m) * double(n) * double(k) >= 8e6;
+}
+
+/// The largest divisor of `n` that is at most `limit` and a multiple of
+/// `step` (which divides n), so that every tile is full.
+inline int64_t matmulTileSize(int64_t n, int64_t limit, int64_t step = 1) {
+  for (int64_t t = std::min(n, limit) / step * step; t >= step; t -= step)
+    if (n % t == 0)
+      return t;
+  return step;
+}
+
+/// The target's vector registers, which size the register tile: `lanes`
+/// f32 lanes per register; tiles of up to `rows` rows by two registers'
+/// lanes. AVX-512 (32 registers of 16 lanes): 8 x 32, 16 accumulators.
+/// AVX2 (16 registers of 8 lanes): 6 x 16, 12 accumulators, which leave
+/// room for B's two vectors and a broadcast (8 x 32 there is 32
+/// accumulators in 16 registers: spilled on every k step).
+struct MatmulRegisters {
+  int64_t lanes, rows;
+  int64_t tile() const { return 2 * lanes; }
+};
+
+inline MatmulRegisters matmulRegistersFor(int64_t vectorBits) {
+  if (vectorBits <= 256)
+    return {8, 6};
+  return {16, 8};
+}
+
+/// Whether the schedule packs B's slivers (with its `pack` option): a
+/// block with at least one whole two-register panel and two row tiles that
+/// reuse it.
+inline bool matmulPacksB(int64_t m, int64_t n, const MatmulRegisters &regs) {
+  return n >= regs.tile() && m >= 2 * matmulTileSize(m, regs.rows);
+}
+
+/// The k block of a product of depth `k`: the largest divisor up to 256;
+/// packed, one block when that divisor is under 32 (a prime), and with
+/// `kStep` > 1 (a convolution's filter window, kh * kw) whole windows.
+inline int64_t matmulKBlock(int64_t k, bool packed, int64_t kStep = 1) {
+  int64_t kc = matmulTileSize(k, 256);
+  if (packed && kc < 32)
+    kc = k;
+  if (packed && kStep > 1 && k % kStep == 0) {
+    int64_t whole = matmulTileSize(k, 256, kStep);
+    if (whole == k || (whole >= 32 && whole <= 256))
+      kc = whole;
+  }
+  return kc;
+}
+
+/// Whether a matmul epilogue fused into the parallel blocks runs in each
+/// register tile, before the tile is stored (anvil-tile-and-vectorize's
+/// `epilogue-in-tiles`), rather than over the finished block: B packed and
+/// the whole K one k block, so that a tile's product is final.
+inline bool matmulEpilogueInTiles(int64_t m, int64_t n, int64_t k,
+                                  int64_t vectorBits, int64_t kStep = 1) {
+  return matmulRunsInParallelBlocks(m, n, k) &&
+         matmulPacksB(m, n, matmulRegistersFor(vectorBits)) &&
+         matmulKBlock(k, /*packed=*/true, kStep) == k;
 }
 
 } // namespace mlir::anvil

@@ -573,6 +573,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     whole filter windows where K allows (K = 576 for a 3x3 window: blocks
     of 144 rather than 192), so that a sliver's taps are walked channel by
     channel, kernel row by kernel row, at constant offsets.
+    A fused epilogue (bias, activation, residual add) of a packed product
+    whose K is one k block runs in each row tile, on the tile's product
+    before it is stored (`epilogue-in-tiles`): no second pass over the
+    block (with several k blocks, a tile's product is final only in the
+    last block, and the epilogue stays on the finished block).
     With `pack-constant-a` (the default), a packed product whose A is a
     constant (a convolution's or linear layer's weights, M x K) reads it
     from a copy in row panels made at compile time: [M/mr, K, mr], panel p
@@ -640,6 +645,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "windows (a multiple of kh*kw rows) and each sliver's taps are "
            "walked channel by channel at constant offsets (off: k blocks of "
            "any divisor of K, each row's tap found by division)">,
+    Option<"epilogueInTiles", "epilogue-in-tiles", "bool", "true",
+           "With epilogue-in-place, a packed product with one k block runs "
+           "its fused epilogue on each register tile before storing it "
+           "(off: over the finished cache block, one more pass over it)">,
     Option<"epilogueInPlace", "epilogue-in-place", "bool", "true",
            "Run a fused epilogue in place: the accumulator starts in the "
            "block's slice of the result and the epilogue overwrites the "

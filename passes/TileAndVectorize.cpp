@@ -36,31 +36,10 @@ constexpr llvm::StringLiteral kTag = "anvil.schedule";
 /// anvil-fuse-matmul-epilogue's mark on a matmul's epilogue generic.
 constexpr llvm::StringLiteral kEpilogue = "anvil.epilogue";
 
-/// The largest divisor of `n` that is at most `limit` and a multiple of
-/// `step` (which divides n), so that every tile is full.
 int64_t tileSize(int64_t n, int64_t limit, int64_t step = 1) {
-  for (int64_t t = std::min(n, limit) / step * step; t >= step; t -= step)
-    if (n % t == 0)
-      return t;
-  return step;
+  return matmulTileSize(n, limit, step);
 }
-
-/// The target's vector registers, which size the register tile: `lanes`
-/// f32 lanes per register; tiles of up to `rows` rows by two registers'
-/// lanes. AVX-512 (32 registers of 16 lanes): 8 x 32, 16 accumulators.
-/// AVX2 (16 registers of 8 lanes): 6 x 16, 12 accumulators, which leave
-/// room for B's two vectors and a broadcast (8 x 32 there is 32
-/// accumulators in 16 registers: spilled on every k step).
-struct Registers {
-  int64_t lanes, rows;
-  int64_t tile() const { return 2 * lanes; }
-};
-
-Registers registersFor(int64_t vectorBits) {
-  if (vectorBits <= 256)
-    return {8, 6};
-  return {16, 8};
-}
+using Registers = MatmulRegisters;
 
 /// The register tile's width: whole vectors (two registers or one) or a
 /// half register when they divide `n`, else the largest divisor up to two
@@ -100,7 +79,7 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   int64_t mr = tileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
-  bool pack = allowPack && n >= full && m >= 2 * mr;
+  bool pack = allowPack && matmulPacksB(m, n, regs);
   bool peel = !pack && allowPeel && n > regs.lanes && n % regs.lanes != 0;
   // Blocks of any width: a packed block's last, narrower panel, like a
   // peeled tile, is static.
@@ -115,16 +94,9 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
     return nc % full <= regs.lanes ? full : regs.lanes;
   };
   int64_t nr = vectorWidth(n, regs);
-  int64_t mc = tileSize(m, 128, mr), kc = tileSize(k, 256), nc;
   // A k without a divisor of at least 32 up to 256 (a prime) would pack a
-  // few rows per copy: one k block instead.
-  if (pack && kc < 32)
-    kc = k;
-  if (pack && kStep > 1 && k % kStep == 0) {
-    int64_t whole = tileSize(k, 256, kStep);
-    if (whole == k || (whole >= 32 && whole <= 256))
-      kc = whole;
-  }
+  // few rows per copy: one k block instead (matmulKBlock).
+  int64_t mc = tileSize(m, 128, mr), kc = matmulKBlock(k, pack, kStep), nc;
   if (anyWidth) {
     // Any divisor: the blocks stay full and static, so that the peeled tile
     // has a static width. A width without one of at least 64 (a prime) is
@@ -382,6 +354,31 @@ LogicalResult applySchedule(ModuleOp module, StringRef body) {
 struct PackTags {
   IntegerAttr copies, panels, tail;
 };
+
+/// The fused epilogue of a block product with one k block, when it can run
+/// in the product's register tiles: the in-place all-parallel generic
+/// (epiloguesInPlace) whose destination is the product, its only user,
+/// whose other operands exist before the product (they are read per tile,
+/// where the product is), over the product's two dimensions.
+linalg::GenericOp tileableEpilogue(linalg::MatmulOp op) {
+  if (!op->hasOneUse())
+    return nullptr;
+  auto epilogue = dyn_cast<linalg::GenericOp>(*op->user_begin());
+  if (!epilogue || !epilogue->hasAttr(kTag) || epilogue.getNumDpsInits() != 1 ||
+      epilogue->getNumResults() != 1 || epilogue.getNumLoops() != 2 ||
+      epilogue.getNumLoops() != epilogue.getNumParallelLoops() ||
+      epilogue.getDpsInits()[0] != op->getResult(0) ||
+      !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0))
+           .isIdentity() ||
+      epilogue->getBlock() != op->getBlock())
+    return nullptr;
+  DominanceInfo dominance(op->getParentOp());
+  for (OpOperand *in : epilogue.getDpsInputOperands())
+    if (in->get() == op->getResult(0) ||
+        !dominance.properlyDominates(in->get(), op))
+      return nullptr;
+  return epilogue;
+}
 
 /// The op that starts a block product's accumulator (a fill of zeros, a
 /// convolution's bias broadcast, an all-parallel generic) when only the
@@ -891,14 +888,18 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
 /// separate pass over the block wrote (for K = 64, a third of the block's
 /// traffic to C).
 void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
-               const PackTags &tags, bool startInTiles, bool fromImages,
-               bool deinterleave, bool blend, bool windowTaps,
+               const PackTags &tags, bool startInTiles, bool epilogueInTiles,
+               bool fromImages, bool deinterleave, bool blend, bool windowTaps,
                std::optional<std::pair<int64_t, int64_t>> panelsOf,
                PanelCache &cache) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   linalg::LinalgOp start =
       startInTiles ? startOfAccumulator(op) : linalg::LinalgOp();
+  // With `epilogueInTiles` and one k block (the start in the tiles), the
+  // fused epilogue runs on each row tile's product before it is stored.
+  linalg::GenericOp epilogue =
+      start && epilogueInTiles ? tileableEpilogue(op) : nullptr;
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
         c = start ? start.getDpsInits()[0] : op.getDpsInits()[0];
   auto bType = cast<RankedTensorType>(bMat.getType());
@@ -959,8 +960,24 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
                                             ValueRange{aTile, sliver}, accTile);
     }
     product->setAttr(kTag, tag);
-    return nb.create<tensor::InsertSliceOp>(l, product->getResult(0), acc, at,
-                                            sizes, ones);
+    Value tile = product->getResult(0);
+    if (epilogue) {
+      // The epilogue's tile, on the product's tile as its destination
+      // (the slice of the block product tiling made is dropped).
+      FailureOr<TilingResult> tiled =
+          cast<TilingInterface>(epilogue.getOperation())
+              .getTiledImplementation(nb, at, sizes);
+      assert(succeeded(tiled) && "a parallel linalg op tiles");
+      auto tileEpilogue = cast<linalg::LinalgOp>(tiled->tiledOps.front());
+      Value dropped = tileEpilogue.getDpsInits()[0];
+      tileEpilogue.getDpsInitsMutable()[0].assign(tile);
+      if (Operation *slice = dropped.getDefiningOp();
+          slice && slice->use_empty())
+        slice->erase();
+      tileEpilogue->setAttr(kTag, tag);
+      tile = tileEpilogue->getResult(0);
+    }
+    return nb.create<tensor::InsertSliceOp>(l, tile, acc, at, sizes, ones);
   };
   // With `fromImages`, a convolution's slivers are packed straight from its
   // images (packFromImages): its im2col matrix, no longer read, is never
@@ -1018,6 +1035,10 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
   }
   if (tail > 0)
     result = panel(b, loc, idx(full), tail, result, tags.tail);
+  if (epilogue) {
+    epilogue->getResult(0).replaceAllUsesWith(result);
+    epilogue->erase();
+  }
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
   if (start)
@@ -1227,7 +1248,7 @@ struct TileAndVectorizePass
       unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
     SmallVector<Plan> plans;
-    Registers regs = registersFor(vectorBits);
+    Registers regs = matmulRegistersFor(vectorBits);
     // Each plan's product's A: m x k.
     SmallVector<std::pair<int64_t, int64_t>> shapes;
     std::string blocks;
@@ -1319,7 +1340,8 @@ struct TileAndVectorizePass
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
-          packBlock(op, p.mr, p.nr, tags, startInRegisters, packIm2col,
+          packBlock(op, p.mr, p.nr, tags, startInRegisters,
+                    epilogueInTiles && epilogueInPlace, packIm2col,
                     deinterleaveStride2, im2colBlend, windowKBlocks,
                     packConstantA ? std::optional(shapes[id]) : std::nullopt,
                     panelCache);

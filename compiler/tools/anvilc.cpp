@@ -222,6 +222,13 @@ static cl::opt<bool> noWindowKBlocks(
              "each packed row finds its tap by division, for comparison "
              "(anvil-tile-and-vectorize's window-k-blocks off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noEpilogueInTiles(
+    "no-epilogue-in-tiles",
+    cl::desc("A fused matmul epilogue runs over each finished cache block, "
+             "for comparison, not in the register tiles of a product with "
+             "one k block (anvil-tile-and-vectorize's epilogue-in-tiles "
+             "off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noPeelFirstKBlock(
     "no-peel-first-k-block",
     cl::desc("A matmul with several k blocks starts its accumulator in "
@@ -442,6 +449,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.peelFirstKBlock = !noPeelFirstKBlock;
   job.options.im2colBlend = !noIm2colBlend;
   job.options.windowKBlocks = !noWindowKBlocks;
+  job.options.epilogueInTiles = !noEpilogueInTiles;
   job.options.packConstantA = packConstantA;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&

@@ -2,7 +2,7 @@
 """Matmul epilogues (anvil-fuse-matmul-epilogue) against the unfused path.
 
 Each function below is a convolution or Gemm followed by elementwise ops
-that become the product's epilogue, run on its cache blocks: conv + bias +
+that become the product's epilogue, run on its cache blocks or tiles: conv + bias +
 relu, conv + residual add + relu, conv + bias + clip (relu6), Gemm + bias +
 gelu, a batched-lhs Gemm + bias + sigmoid (its product reaches the bias add
 through a reshape), and a product with a second user (not fused). Widths
@@ -18,7 +18,13 @@ fusion report must show the epilogues and the refusals (so that this test
 fails if they silently stop being fused). A third build with
 --no-epilogue-in-place (the epilogues write scratch blocks that are copied
 out) must give bit-identical outputs to the default one, which runs them in
-the result's blocks: only where the values are stored differs.
+the result's blocks: only where the values are stored differs. So must a
+build with --no-epilogue-in-tiles: by default a packed product whose K is
+one k block (here the Gemm with K = 256, a 1x1 convolution on 128 channels
+with a residual add, and a 3x3 one on 16 channels, K = 144, at batch 2 of
+55x55) runs its epilogue on each register tile before storing it, which
+the report says ("in its register tiles"); the others, and that build,
+over each finished cache block.
 """
 import argparse
 import os
@@ -82,6 +88,17 @@ module {
     %z = anvil.relu %s : tensor<8x16x10x10xf32>
     return %z : tensor<8x16x10x10xf32>
   }
+  func.func @pw_bias_add_relu(%x: tensor<1x128x28x28xf32>, %w: tensor<64x128x1x1xf32>, %b: tensor<64xf32>, %r: tensor<1x64x28x28xf32>) -> tensor<1x64x28x28xf32> {
+    %y = anvil.conv2d %x, %w, %b : tensor<1x128x28x28xf32>, tensor<64x128x1x1xf32>, tensor<64xf32>
+    %s = anvil.add %y, %r : tensor<1x64x28x28xf32>, tensor<1x64x28x28xf32>
+    %z = anvil.relu %s : tensor<1x64x28x28xf32>
+    return %z : tensor<1x64x28x28xf32>
+  }
+  func.func @b2_conv_k144_bias_relu(%x: tensor<2x16x55x55xf32>, %w: tensor<64x16x3x3xf32>, %b: tensor<64xf32>) -> tensor<2x64x55x55xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<2x16x55x55xf32>, tensor<64x16x3x3xf32>, tensor<64xf32>
+    %z = anvil.relu %y : tensor<2x64x55x55xf32>
+    return %z : tensor<2x64x55x55xf32>
+  }
   func.func @second_user(%a: tensor<64x256xf32>, %w: tensor<256x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>) {
     %m = anvil.matmul %a, %w : tensor<64x256xf32>, tensor<256x256xf32>
     %z = anvil.relu %m : tensor<64x256xf32>
@@ -101,6 +118,8 @@ CASES = {
     "b8_conv7x7_bias_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,)], 1),
     "b8_conv7x7_add_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,), (8, 128, 7, 7)], 1),
     "b8_small_conv_add_relu": ([(8, 16, 10, 10), (16, 16, 3, 3), (16,), (8, 16, 10, 10)], 1),
+    "pw_bias_add_relu": ([(1, 128, 28, 28), (64, 128, 1, 1), (64,), (1, 64, 28, 28)], 1),
+    "b2_conv_k144_bias_relu": ([(2, 16, 55, 55), (64, 16, 3, 3), (64,)], 1),
     "second_user": ([(64, 256), (256, 256)], 2),
 }
 
@@ -110,7 +129,7 @@ EXPECTED_EPILOGUES = [
     "+ epilogue add+relu on its cache blocks",
     "+ epilogue clip on its cache blocks",
     "+ epilogue add+gelu on its cache blocks",
-    "+ epilogue add+sigmoid on its cache blocks",
+    "+ epilogue add+sigmoid in its register tiles",
     "add not fused into the conv2d before it: at batch 8 the convolution of 49-pixel images is one matmul over the whole batch",
     "add not fused into the conv2d before it: each image's product is below 8 MFLOP",
 ]
@@ -119,6 +138,8 @@ EXPECTED_EPILOGUES = [
 EXPECTED_KERNELS = {
     "b8_conv_bias_add_relu": "+ epilogue add+relu on its cache blocks",
     "b8_conv7x7_bias_relu": "+ epilogue relu on its cache blocks",
+    "pw_bias_add_relu": "+ epilogue add+relu in its register tiles",
+    "b2_conv_k144_bias_relu": "+ epilogue relu in its register tiles",
 }
 
 
@@ -137,6 +158,12 @@ def main():
         must([args.anvilc, model, "--no-fusion", "-o", plain])
         copied = os.path.join(tmp, "copied")
         must([args.anvilc, model, "--no-epilogue-in-place", "-o", copied])
+        blocks = os.path.join(tmp, "blocks")
+        blocks_report = must([args.anvilc, model, "--no-epilogue-in-tiles", "--fusion-report",
+                              "-o", blocks])
+        if "in its register tiles" in blocks_report:
+            failures.append(f"--no-epilogue-in-tiles report still says 'in its register "
+                            f"tiles':\n{blocks_report}")
         for line in EXPECTED_EPILOGUES:
             if line not in report:
                 failures.append(f"fusion report lacks '{line}':\n{report}")
@@ -153,7 +180,7 @@ def main():
                 np.save(path, rng.uniform(-1.0, 1.0, shape).astype(np.float32))
                 cmd_inputs += ["--input", path]
             results = {}
-            for exe in (fused, plain, copied):
+            for exe in (fused, plain, copied, blocks):
                 outs = [os.path.join(tmp, f"{name}.{os.path.basename(exe)}.out{j}.npy")
                         for j in range(outputs)]
                 cmd = [exe, "--function", name] + cmd_inputs
@@ -172,6 +199,10 @@ def main():
                 if not np.array_equal(a, c):
                     failures.append(f"{name} output {j}: in place and copied "
                                     "epilogues differ")
+            for j, (a, c) in enumerate(zip(results[fused], results[blocks])):
+                if not np.array_equal(a, c):
+                    failures.append(f"{name} output {j}: epilogues in the register "
+                                    "tiles and on the blocks differ")
     if failures:
         sys.exit("\n".join(failures))
     print("all epilogues agree with --no-fusion")

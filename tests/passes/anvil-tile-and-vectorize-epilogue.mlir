@@ -1,22 +1,36 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize="epilogue-in-place=false" | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize="epilogue-in-tiles=false" | FileCheck %s --check-prefix=BLOCK
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
 // The stem's shape (K = 147, one k block): each parallel block's
 // accumulator starts in the block's slice of the result (the forall's
-// shared output), the product accumulates there and the relu overwrites
-// it: a generic with no input whose destination is the product. Without
-// in-place epilogues the relu reads the product and writes a slice of its
-// own, which bufferization turns into two scratch blocks and a copy.
+// shared output) and the product accumulates there. With one k block each
+// row tile's product is final: the relu runs on the tile's accumulators,
+// in registers, before they are stored (epilogue-in-tiles), and no loop
+// over the block follows. With epilogue-in-tiles=false the relu is a
+// generic over the finished block with no input, whose destination is the
+// product. Without in-place epilogues the relu reads the product and
+// writes a slice of its own, which bufferization turns into two scratch
+// blocks and a copy.
 // CHECK-LABEL: func @stem_relu_in_place
 // CHECK: scf.forall ({{.*}}) in (49) shared_outs(%[[OUT:.*]] = %{{.*}})
 // CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, 256] [1, 1]
 // CHECK: %[[P:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SLICE]]) -> (tensor<64x256xf32>)
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<8x32xf32>)
 // CHECK: vector.fma
-// CHECK: %[[E:.*]] = linalg.generic {{.*}} outs(%[[P]] : tensor<64x256xf32>)
-// CHECK: arith.maximumf
-// CHECK: tensor.parallel_insert_slice %[[E]] into %[[OUT]]
+// CHECK: %[[R:.*]] = arith.maximumf %[[ACC]], %{{.*}} : vector<8x32xf32>
+// CHECK-NEXT: vector.transfer_write %[[R]]
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.parallel_insert_slice %[[P]] into %[[OUT]]
+// BLOCK-LABEL: func @stem_relu_in_place
+// BLOCK: scf.forall ({{.*}}) in (49) shared_outs(%[[OUT:.*]] = %{{.*}})
+// BLOCK: %[[P:.*]] = scf.for {{.*}} -> (tensor<64x256xf32>)
+// BLOCK-NOT: arith.maximumf
+// BLOCK: %[[E:.*]] = linalg.generic {{.*}} outs(%[[P]] : tensor<64x256xf32>)
+// BLOCK: arith.maximumf
+// BLOCK: tensor.parallel_insert_slice %[[E]] into %[[OUT]]
 // OFF-LABEL: func @stem_relu_in_place
 // OFF: scf.forall
 // OFF: %[[P:.*]] = scf.for
