@@ -64,7 +64,7 @@ struct PipelineOptions {
   bool approximateMath = true;
   /// Integer matmuls with constant int8 weights as register tiles on packed
   /// weights (anvil-int8-matmul), not the portable i32 generic; with `vnni`,
-  /// through vpdpbusd, else through widened i32 products (same results).
+  /// through vpdpbusd, else through AVX2's vpmaddwd (same results).
   bool int8Matmul = true;
   bool vnni = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step

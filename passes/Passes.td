@@ -377,7 +377,7 @@ def CheckIndicesPass : Pass<"anvil-check-indices", "ModuleOp"> {
 }
 
 def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
-  let summary = "Integer matmuls with constant int8 weights as VNNI register tiles";
+  let summary = "Integer matmuls with constant int8 weights as VNNI or AVX2 register tiles";
   let description = [{
     Rewrites each `anvil.qmatmul` whose lhs is `ui8` and whose rhs is a
     constant 2-D `i8` matrix with zero point 0 (int8 symmetric weights) into
@@ -397,32 +397,37 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     that 4 does not divide reads its last group masked (zeros, whose
     packed weights are 0 too).
 
-    With `vnni=false` the same tiles multiply without VNNI, for CPUs that
-    lack it: each k of the group's 16 weights is sign-extended to i32 and
-    multiplied by the zero-extended byte of the row (`vpmovsxbd`,
-    `vpmulld`, `vpaddd`), exact i32 products and sums, the same results as
-    `vpdpbusd` bit for bit. Other qmatmuls (i8 activations, weights
-    computed at run time or with a nonzero zero point) keep the portable
-    generic of anvil-convert-to-linalg.
+    With `vnni=false` the tiles are AVX2's, for CPUs without VNNI: 6 rows
+    by 2 blocks of 8 columns, 12 `vector<8xi32>` accumulators, and the
+    step is `vpmaddwd` (i16 pairs multiplied, each pair's products summed
+    into i32: exact for u8 x s8, unlike the saturating `vpmaddubsw`), one
+    per accumulator and k pair, plus a `vpaddd`. The weights are packed
+    sign-extended to i16, the tile's two blocks side by side
+    (`[ceil(N/16), ceil(K/2), 2 x 8, 2]`: one 64-byte line per k pair),
+    and the activations zero-extended to i16 by one `linalg.generic`
+    before the loops; the same results as `vpdpbusd`, bit for bit. Other
+    qmatmuls (i8 activations, weights computed at run time or with a
+    nonzero zero point) keep the portable generic of
+    anvil-convert-to-linalg.
 
-    The outer loop, over pairs of 16-column blocks, is an `scf.forall`
-    (each pair writes its own `[M, <= 32]` slice; the LLVM phase runs it on
-    OpenMP threads) where anvil-tile-and-vectorize would split an f32
-    matmul of the same size into parallel blocks
-    (`matmulRunsInParallelBlocks`, about 8 MFLOP) and there are two pairs
-    at least; otherwise an `scf.for`. Each accumulator is one iteration's,
+    The outer loop, over column groups (a tile's width: 32 or 16
+    columns), is an `scf.forall` (each group writes its own `[M, <= width]`
+    slice; the LLVM phase runs it on OpenMP threads) where
+    anvil-tile-and-vectorize would split an f32 matmul of the same size
+    into parallel blocks (`matmulRunsInParallelBlocks`, about 8 MFLOP) and
+    there are two groups at least; otherwise an `scf.for`. Each accumulator is one iteration's,
     summed in the same order at any thread count. `parallel=false` keeps
     the serial loop.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
-    "::mlir::LLVM::LLVMDialect"
+    "::mlir::LLVM::LLVMDialect", "::mlir::linalg::LinalgDialect"
   ];
   let options = [
     Option<"vnni", "vnni", "bool", "true",
-           "Use vpdpbusd (AVX-512 VNNI); off: sign-extended i32 products "
-           "with the same results, for CPUs without VNNI">,
+           "Use vpdpbusd (AVX-512 VNNI); off: AVX2 vpmaddwd tiles on "
+           "weights packed as i16, the same results, for CPUs without VNNI">,
     Option<"parallel", "parallel", "bool", "true",
            "Run the column blocks of large products as an scf.forall "
            "(threads); off: one serial loop">,

@@ -29,13 +29,33 @@
 // CHECK: arith.subi
 // CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<3x3xi32>
 // CHECK-NOT: anvil.qmatmul
+// vnni=false: AVX2's tile, 6 rows by 2 blocks of 8 columns. The
+// activations zero-extended to i16 first; the weights packed as i16 pairs,
+// the tile's 2 blocks in one line: [1 column group, 3 k pairs, 2 blocks x
+// 8 lanes x 2]; column 0 is (1, 2) | (3, 4) | (5, 0), column 1 all -1.
 // PORTABLE-NOT: vpdpbusd
 // PORTABLE-LABEL: func @vnni
-// PORTABLE: vector.shuffle
-// PORTABLE: arith.extsi {{.*}} : vector<16xi8> to vector<16xi32>
-// PORTABLE: arith.extui {{.*}} : i8 to i32
-// PORTABLE: arith.muli {{.*}} : vector<16xi32>
-// PORTABLE: arith.addi {{.*}} : vector<16xi32>
+// PORTABLE: %[[WIDE:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<3x5xui8>) outs(%{{.*}} : tensor<3x5xi16>)
+// PORTABLE: arith.extui {{.*}} : i8 to i16
+// PORTABLE-DAG: %[[PACKED:.*]] = arith.constant dense<{{\[\[\[}}1, 2, -1, -1, 0, {{.*}}], [3, 4, -1, -1, 0, {{.*}}], [5, 0, -1, 0, 0, {{.*}}]]]> : tensor<1x3x32xi16>
+// PORTABLE-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi32>
+// PORTABLE: scf.for
+// PORTABLE: scf.for {{.*}} step %c6
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
+// PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
+// PORTABLE: vector.transfer_read %[[WIDE]]{{.*}} {in_bounds = [true]} : tensor<3x5xi16>, vector<2xi16>
+// PORTABLE: vector.bitcast {{.*}} : vector<2xi16> to vector<1xi32>
+// PORTABLE: vector.broadcast {{.*}} : vector<1xi32> to vector<8xi32>
+// PORTABLE: vector.bitcast {{.*}} : vector<16xi16> to vector<8xi32>
+// PORTABLE: %[[P:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x" {{.*}} : (vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// PORTABLE: arith.addi %{{.*}}, %[[P]] : vector<8xi32>
+// The odd K's last pair: a masked read.
+// PORTABLE: vector.transfer_read %[[WIDE]]{{[^{]*}} : tensor<3x5xi16>, vector<2xi16>
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: arith.muli
+// PORTABLE: arith.subi
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<3x3xi32>
 // PORTABLE-NOT: anvil.qmatmul
 func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
   %w = anvil.constant dense<[[1, -1, 0], [2, -1, 0], [3, -1, 0], [4, -1, 0], [5, -1, 0]]> : tensor<5x3xi8>
@@ -52,6 +72,10 @@ func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
 // CHECK: tensor.collapse_shape {{.*}} tensor<2x3x8xui8> into tensor<6x8xui8>
 // CHECK: llvm.inline_asm "vpdpbusd
 // CHECK: tensor.expand_shape {{.*}} tensor<6x4xi32> into tensor<2x3x4xi32>
+// PORTABLE: tensor.collapse_shape {{.*}} tensor<2x3x8xui8> into tensor<6x8xui8>
+// PORTABLE: linalg.generic {{.*}} outs(%{{.*}} : tensor<6x8xi16>)
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: tensor.expand_shape {{.*}} tensor<6x4xi32> into tensor<2x3x4xi32>
 func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi32> {
   %w = anvil.constant dense<1> : tensor<8x4xi8>
   %zw = anvil.constant dense<0> : tensor<4xi8>
@@ -64,7 +88,8 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
 // A product the f32 schedule would split for threads (64x256x256, 8.4
 // MFLOP): its 8 column pairs are an scf.forall, each writing a slice of
 // the result (32 columns, or what is left of N = 250), no accumulator
-// shared between iterations. parallel=false: the serial loop.
+// shared between iterations; AVX2's 16 groups of 16 columns likewise.
+// parallel=false: the serial loop.
 // CHECK-LABEL: func @parallel
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<64x250xi32>
 // CHECK: scf.forall (%[[P:.*]]) in (8) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
@@ -75,6 +100,14 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
 // CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<64x?xi32>
 // CHECK: scf.forall.in_parallel
 // CHECK: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
+// PORTABLE-LABEL: func @parallel
+// PORTABLE: %[[E:.*]] = tensor.empty() : tensor<64x250xi32>
+// PORTABLE: scf.forall (%{{.*}}) in (16) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
+// PORTABLE: %[[W:.*]] = arith.minsi
+// PORTABLE: tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1] : tensor<64x250xi32> to tensor<64x?xi32>
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64x?xi32>
+// PORTABLE: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
 // SERIAL-LABEL: func @parallel
 // SERIAL-NOT: scf.forall
 // SERIAL: scf.for
@@ -93,6 +126,9 @@ func.func @parallel(%a: tensor<64x256xui8>, %za: tensor<ui8>) -> tensor<64x250xi
 // CHECK-LABEL: func @kept
 // CHECK-NOT: vpdpbusd
 // CHECK-COUNT-3: anvil.qmatmul
+// PORTABLE-LABEL: func @kept
+// PORTABLE-NOT: vpmaddwd
+// PORTABLE-COUNT-3: anvil.qmatmul
 func.func @kept(%a: tensor<3x5xui8>, %za: tensor<ui8>, %w: tensor<5x3xi8>, %s: tensor<3x5xi8>, %zs: tensor<i8>) -> (tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>) {
   %zw = anvil.constant dense<0> : tensor<i8>
   %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
