@@ -14,9 +14,9 @@
 // of vector<16xi32> carried through the k loop; each k group broadcasts the
 // 4 bytes of each row (one dword) and adds the 4-product dot of each lane
 // with `vpdpbusd` (u8 x s8 summed straight into i32:
-// nothing saturates, unlike `vpmaddubsw`'s i16 pairs). Rows past M read and
-// write row M - 1 again (the same value); columns past N are masked on the
-// write; a K that 4 does not divide reads its last group masked (zero
+// nothing saturates, unlike `vpmaddubsw`'s i16 pairs). The rows that
+// fill no whole tile are one last, shorter tile; columns past N are masked
+// on the write; a K that 4 does not divide reads its last group masked (zero
 // bytes, multiplied by the packing's zeros).
 //
 // Without VNNI (`vnni=false`) the tile is AVX2's: 6 rows by 2 blocks of 8
@@ -188,7 +188,7 @@ struct TileBuilder {
       pad =
           b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
     SmallVector<Value> out;
-    for (int64_t r = 0; r < shape.rows; ++r) {
+    for (size_t r = 0; r < rowIndex.size(); ++r) {
       Value row = b.create<vector::TransferReadOp>(
           loc, rowType, lhs, ValueRange{rowIndex[r], k}, pad,
           ArrayRef<bool>{inBounds});
@@ -198,26 +198,19 @@ struct TileBuilder {
     return out;
   }
 
-  /// The row tiles of the column group `cols` (`shape.blocks` blocks)
-  /// written into `out` (an i32 tensor of `rows` rows), its first column at
-  /// `outColumn`: the loop over row tiles carrying `out`, and in it the k
-  /// loop.
-  Value rowTiles(Value out, Value cols, Value outColumn) {
+  /// One tile: the rows from `m0` (`tileRows` of them) of the column group
+  /// `cols`, whose first block is `block0`, written into `out` (an i32
+  /// tensor of `rows` rows) from its column `outColumn`: the k loop, then
+  /// the zero point's correction and the writes.
+  Value tile(Value out, Value m0, int64_t tileRows, Value cols, Value block0,
+             Value outColumn) {
     Value zeros = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i32Lanes(), b.getI32IntegerAttr(0)));
     int64_t fullGroups = w.k / shape.group;
-    Value block0 = b.create<arith::MulIOp>(loc, cols, index(shape.blocks));
-    auto tiles = b.create<scf::ForOp>(loc, index(0), index(rows),
-                                      index(shape.rows), ValueRange{out});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(tiles.getBody());
-    Value m0 = tiles.getInductionVar();
-    // Rows past the end read (and write) the last row again.
     SmallVector<Value> rowIndex;
-    for (int64_t r = 0; r < shape.rows; ++r)
-      rowIndex.push_back(b.create<arith::MinSIOp>(
-          loc, b.create<arith::AddIOp>(loc, m0, index(r)), index(rows - 1)));
-    SmallVector<Value> start(shape.rows * shape.blocks, zeros);
+    for (int64_t r = 0; r < tileRows; ++r)
+      rowIndex.push_back(b.create<arith::AddIOp>(loc, m0, index(r)));
+    SmallVector<Value> start(tileRows * shape.blocks, zeros);
     auto groups =
         b.create<scf::ForOp>(loc, index(0), index(fullGroups), index(1), start);
     {
@@ -234,7 +227,6 @@ struct TileBuilder {
     // acc - zp * colsum, then the tile's rows written (columns past the end
     // of `out` masked).
     Value zp = b.create<vector::BroadcastOp>(loc, i32Lanes(), zeroPoint);
-    Value result = tiles.getRegionIterArg(0);
     for (int64_t v = 0; v < shape.blocks; ++v) {
       Value block = b.create<arith::AddIOp>(loc, block0, index(v));
       Value sum = b.create<vector::TransferReadOp>(loc, i32Lanes(), sums,
@@ -243,17 +235,38 @@ struct TileBuilder {
       Value correction = b.create<arith::MulIOp>(loc, zp, sum);
       Value n0 =
           b.create<arith::AddIOp>(loc, outColumn, index(v * shape.lanes));
-      for (int64_t r = 0; r < shape.rows; ++r) {
+      for (int64_t r = 0; r < tileRows; ++r) {
         Value acc = b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v],
                                             correction);
-        result = b.create<vector::TransferWriteOp>(loc, acc, result,
-                                                   ValueRange{rowIndex[r], n0},
-                                                   ArrayRef<bool>{false})
-                     .getResult();
+        out = b.create<vector::TransferWriteOp>(loc, acc, out,
+                                                ValueRange{rowIndex[r], n0},
+                                                ArrayRef<bool>{false})
+                  .getResult();
       }
     }
-    b.create<scf::YieldOp>(loc, result);
-    return tiles.getResult(0);
+    return out;
+  }
+
+  /// The column group `cols` (`shape.blocks` blocks) written into `out`
+  /// from its column `outColumn`: a loop over the whole row tiles carrying
+  /// `out`, then one tile of the rows left (fewer accumulators: no row is
+  /// computed twice).
+  Value rowTiles(Value out, Value cols, Value outColumn) {
+    Value block0 = b.create<arith::MulIOp>(loc, cols, index(shape.blocks));
+    int64_t whole = rows - rows % shape.rows;
+    if (whole > 0) {
+      auto tiles = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                        index(shape.rows), ValueRange{out});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(tiles.getBody());
+      b.create<scf::YieldOp>(loc, tile(tiles.getRegionIterArg(0),
+                                       tiles.getInductionVar(), shape.rows,
+                                       cols, block0, outColumn));
+      out = tiles.getResult(0);
+    }
+    if (rows % shape.rows)
+      out = tile(out, index(whole), rows % shape.rows, cols, block0, outColumn);
+    return out;
   }
 
   /// The [rows, N] i32 result. Column groups (one tile wide) are the outer

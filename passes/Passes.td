@@ -392,8 +392,8 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     `llvm.call_intrinsic` has unknown memory effects, which the buffer
     deallocation pipeline refuses; MLIR 19's x86vector has no vpdpbusd). The lhs zero point is one
     correction at the end: `acc - zp * colsum`, the column sums of the
-    weights precomputed with the packing. Rows past M read row M - 1 (the
-    same value written twice); columns past N are masked on the write; a K
+    weights precomputed with the packing. The rows that fill no whole tile
+    are one last, shorter tile; columns past N are masked on the write; a K
     that 4 does not divide reads its last group masked (zeros, whose
     packed weights are 0 too).
 

@@ -14,9 +14,11 @@
 // (printed as hex bytes: group 0 of block 0, then its group 1)
 // CHECK-DAG: arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<2x2x64xi8>
 // CHECK-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0,
+// M = 3, no whole tile of 8 rows: in the column loop, one tile of 3 rows
+// (3 x 2 accumulators).
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (vector<16xi32>,
+// CHECK-NOT: scf.for
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
 // CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<2x2x64xi8>, vector<64xi8>
 // CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xui8>, vector<4xui8>
 // CHECK: vector.bitcast {{.*}} : vector<4xui8> to vector<1xi32>
@@ -40,8 +42,8 @@
 // PORTABLE-DAG: %[[PACKED:.*]] = arith.constant dense<{{\[\[\[}}1, 2, -1, -1, 0, {{.*}}], [3, 4, -1, -1, 0, {{.*}}], [5, 0, -1, 0, 0, {{.*}}]]]> : tensor<1x3x32xi16>
 // PORTABLE-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi32>
 // PORTABLE: scf.for
-// PORTABLE: scf.for {{.*}} step %c6
-// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE-NOT: scf.for
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
 // PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
 // PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
 // PORTABLE: vector.transfer_read %[[WIDE]]{{.*}} {in_bounds = [true]} : tensor<3x5xi16>, vector<2xi16>
@@ -105,6 +107,12 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
 // PORTABLE: scf.forall (%{{.*}}) in (16) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
 // PORTABLE: %[[W:.*]] = arith.minsi
 // PORTABLE: tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1] : tensor<64x250xi32> to tensor<64x?xi32>
+// 64 rows: 10 whole tiles of 6 rows (12 accumulators), then one of 4 (8).
+// PORTABLE: scf.for %{{.*}} = %{{.*}} to %c60 step %c6 iter_args(%{{.*}}) -> (tensor<64x?xi32>)
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64x?xi32>
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
 // PORTABLE: llvm.inline_asm "vpmaddwd
 // PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64x?xi32>
 // PORTABLE: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
