@@ -139,6 +139,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   if (options.int8Matmul) {
     Int8MatmulPassOptions int8;
     int8.vnni = options.vnni;
+    int8.smallWeights = options.int8SmallWeights;
     pm.addPass(createInt8MatmulPass(int8));
   }
   // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:

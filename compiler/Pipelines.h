@@ -67,6 +67,9 @@ struct PipelineOptions {
   /// through vpdpbusd, else through AVX2's vpmaddwd (same results).
   bool int8Matmul = true;
   bool vnni = true;
+  /// Without VNNI, weights all within [-64, 64] through vpmaddubsw
+  /// (anvil-int8-matmul's small-weights).
+  bool int8SmallWeights = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

@@ -33,6 +33,15 @@
 // accumulator and k pair: one `vpmaddwd` and one `vpaddd`, the same i32
 // sums as `vpdpbusd`, bit for bit.
 //
+// Weights that are all within [-64, 64] (the pass reads the constant:
+// `small-weights`) take a third tile: `vpmaddubsw` multiplies u8 by s8 and
+// sums pairs in i16, exact for them (2 * 255 * 64 = 32640 < 2^15; beyond,
+// it saturates), and `vpmaddwd` by i16 ones sums the pairs into i32: per 4
+// products of a lane 3 instructions, not 4 (two `vpmaddwd`, two `vpaddd`).
+// It reads the activations as bytes, like the VNNI tile (groups of 4 k),
+// 5 rows by 2 blocks of 8 columns (10 accumulators, the ones in a
+// register).
+//
 // The column groups (the blocks of one tile) of a product large enough for
 // threads (the f32 matmul schedule's threshold, MatmulSchedule.h) are an
 // scf.forall, each writing its own slice of the result: no accumulator is
@@ -60,20 +69,31 @@ namespace {
 /// `bits`-bit integers. `interleaved`: the packed weights of a tile's blocks
 /// are one stream, `[N / tile width][groups][blocks][lanes][group]`, not
 /// one per block, `[N / lanes][groups][lanes][group]`.
+/// `step`: the instructions of a k group.
 struct TileShape {
+  enum Step { Vnni, Words, Bytes };
   int64_t rows, blocks, lanes, group, bits;
   bool interleaved;
+  Step step;
 };
 /// vpdpbusd's: 8 x 2 x 16 lanes, groups of 4 bytes.
-constexpr TileShape kVnni{8, 2, 16, 4, 8, false};
+constexpr TileShape kVnni{8, 2, 16, 4, 8, false, TileShape::Vnni};
 /// vpmaddwd's (AVX2): 6 x 2 x 8 lanes, pairs of i16, the 2 blocks' pairs
 /// in one 64-byte line: 12 accumulators, 2 weight vectors, one broadcast
 /// row and one product fill the 16 ymm registers (4 x 3 spills one).
-constexpr TileShape kAvx2{6, 2, 8, 2, 16, true};
+constexpr TileShape kAvx2{6, 2, 8, 2, 16, true, TileShape::Words};
+/// vpmaddubsw's (AVX2, weights within [-64, 64]): 5 x 2 x 8 lanes, groups
+/// of 4 bytes; the 10 accumulators leave a register for the i16 ones that
+/// vpmaddwd sums the pairs with.
+constexpr TileShape kAvx2Bytes{5, 2, 8, 4, 8, true, TileShape::Bytes};
+/// The largest weight magnitude vpmaddubsw's i16 pair sums hold exactly:
+/// 2 * 255 * 64 = 32640 <= 32767 (and -32640 >= -32768).
+constexpr int64_t kBytesMaxWeight = 64;
 
 /// The weights of a matched qmatmul, packed, and their column sums.
 struct PackedWeights {
   int64_t k = 0, n = 0, blocks = 0, groups = 0;
+  int64_t maxMagnitude = 0;  // of the weights
   std::vector<int16_t> data; // TileShape's layout
   std::vector<int32_t> sums; // [blocks][lanes]
 };
@@ -112,6 +132,7 @@ std::optional<PackedWeights> packWeights(QMatmulOp op, const TileShape &shape) {
                block % shape.blocks;
       p.data[(line * shape.lanes + lane) * shape.group + byte] = v;
       p.sums[n] += v;
+      p.maxMagnitude = std::max<int64_t>(p.maxMagnitude, std::abs(v));
     }
   return p;
 }
@@ -120,11 +141,10 @@ std::optional<PackedWeights> packWeights(QMatmulOp op, const TileShape &shape) {
 struct TileBuilder {
   OpBuilder &b;
   Location loc;
-  bool vnni;
   TileShape shape;
   int64_t rows; // M, the batch dimensions folded in
   const PackedWeights &w;
-  // lhs: [rows, K] ui8 (vnni) or zero-extended i16; zeroPoint: i32 scalar.
+  // lhs: [rows, K] ui8, or zero-extended i16 (Words); zeroPoint: i32 scalar.
   Value lhs, packed, sums, zeroPoint;
 
   VectorType i32Lanes() const {
@@ -152,12 +172,21 @@ struct TileBuilder {
           .getResult(0);
     };
     // AT&T order: vpdpbusd s8, u8, acc (acc tied to the result).
-    if (vnni)
+    if (shape.step == TileShape::Vnni)
       return asmOp("vpdpbusd $3, $2, $0", "=v,0,v,v", {acc, a, wv});
-    // i16 pairs (u8 and s8 widened) multiplied and each pair summed into
-    // i32, then added: exact.
+    // Words: i16 pairs (u8 and s8 widened) multiplied and each pair summed
+    // into i32, then added: exact.
+    if (shape.step == TileShape::Words)
+      return b.create<arith::AddIOp>(
+          loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {a, wv}));
+    // Bytes: u8 x s8 pair sums in i16 (vpmaddubsw: AT&T s8, u8, dst;
+    // exact for weights within kBytesMaxWeight, saturating beyond), then
+    // the pairs summed into i32 by vpmaddwd with i16 ones.
+    Value ones = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(i32Lanes(), b.getI32IntegerAttr(0x10001)));
+    Value pairs = asmOp("vpmaddubsw $2, $1, $0", "=x,x,x", {a, wv});
     return b.create<arith::AddIOp>(
-        loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {a, wv}));
+        loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {pairs, ones}));
   }
 
   /// One k group for every accumulator of the tile (`rowIndex[r]`: its
@@ -363,11 +392,17 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
     SmallVector<QMatmulOp> ops;
     getOperation().walk([&](QMatmulOp op) { ops.push_back(op); });
     OpBuilder b(&getContext());
-    const TileShape &shape = vnni ? kVnni : kAvx2;
     for (QMatmulOp op : ops) {
+      TileShape shape = vnni ? kVnni : kAvx2;
       std::optional<PackedWeights> w = packWeights(op, shape);
       if (!w)
         continue;
+      // Weights small enough for vpmaddubsw's i16 sums (checked here, at
+      // compile time: never a saturating step on weights not known).
+      if (!vnni && smallWeights && w->maxMagnitude <= kBytesMaxWeight) {
+        shape = kAvx2Bytes;
+        w = packWeights(op, shape);
+      }
       Location loc = op.getLoc();
       b.setInsertionPoint(op);
       auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
@@ -381,7 +416,7 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       Value lhs = op.getLhs();
       if (lhsType.getRank() > 2)
         lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
-      if (!vnni)
+      if (shape.step == TileShape::Words)
         lhs = widenToI16(b, loc, lhs);
       int64_t perLine = shape.interleaved ? shape.blocks : 1;
       auto packedType = RankedTensorType::get(
@@ -393,11 +428,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           RankedTensorType::get({w->blocks, shape.lanes}, b.getI32Type());
       Value sums = b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(w->sums)));
-      TileBuilder tiles{b,    loc,
-                        vnni, shape,
-                        rows, *w,
-                        lhs,  packed,
-                        sums, zeroPointScalar(b, loc, op.getLhsZeroPoint())};
+      TileBuilder tiles{
+          b,      loc,  shape,
+          rows,   *w,   lhs,
+          packed, sums, zeroPointScalar(b, loc, op.getLhsZeroPoint())};
       // Parallel column groups where anvil-tile-and-vectorize would split
       // an f32 matmul of this size into parallel blocks (a fork/join costs
       // more than a small product saves), and there are two column groups

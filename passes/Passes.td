@@ -410,6 +410,13 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     nonzero zero point) keep the portable generic of
     anvil-convert-to-linalg.
 
+    Without VNNI, weights that the pass finds all within [-64, 64] (at
+    compile time: `small-weights`) take a third tile, 5 rows by 2 blocks
+    of 8 columns on VNNI's byte layout: `vpmaddubsw` sums u8 x s8 pairs in
+    i16, exact for them (2 x 255 x 64 = 32640 < 2^15; it saturates
+    beyond), and `vpmaddwd` by i16 ones sums the pairs into i32: 4
+    products per lane for 3 instructions instead of 4.
+
     The outer loop, over column groups (a tile's width: 32 or 16
     columns), is an `scf.forall` (each group writes its own `[M, <= width]`
     slice; the LLVM phase runs it on OpenMP threads) where
@@ -428,6 +435,10 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     Option<"vnni", "vnni", "bool", "true",
            "Use vpdpbusd (AVX-512 VNNI); off: AVX2 vpmaddwd tiles on "
            "weights packed as i16, the same results, for CPUs without VNNI">,
+    Option<"smallWeights", "small-weights", "bool", "true",
+           "Without VNNI, where every weight is within [-64, 64]: tiles of "
+           "vpmaddubsw (exact for such weights) and vpmaddwd by ones; off: "
+           "the vpmaddwd tiles for all weights">,
     Option<"parallel", "parallel", "bool", "true",
            "Run the column blocks of large products as an scf.forall "
            "(threads); off: one serial loop">,

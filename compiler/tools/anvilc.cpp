@@ -266,12 +266,20 @@ static cl::opt<std::string> int8Matmul(
     "int8-matmul",
     cl::desc("How integer matmuls by constant int8 weights run: vnni "
              "(anvil-int8-matmul's vpdpbusd tiles), portable (its AVX2 "
-             "tiles, exact vpmaddwd on i16 pairs, for CPUs without AVX-512 "
-             "VNNI; the same results), generic (the i32 linalg.generic every "
+             "tiles, exact vpmaddwd on i16 pairs, or vpmaddubsw where all "
+             "weights are within [-64, 64], for CPUs without AVX-512 VNNI; "
+             "the same results), generic (the i32 linalg.generic every "
              "other integer matmul gets, on any CPU) or auto (the default: "
              "vnni where the target CPU has AVX-512 VNNI, else portable "
              "where it has AVX2, else generic)"),
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8SmallWeights(
+    "no-int8-small-weights",
+    cl::desc("Run int8 matmuls whose weights are all within [-64, 64] on "
+             "the portable vpmaddwd tiles too, not on vpmaddubsw (exact for "
+             "such weights; anvil-int8-matmul's small-weights off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> sigmoidReciprocal(
     "sigmoid-reciprocal",
     cl::desc("Compute sigmoids' (and SiLUs') division as a reciprocal "
@@ -465,6 +473,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.int8Matmul = int8Matmul == "vnni" || int8Matmul == "portable" ||
                            (int8Matmul == "auto" && (hasVnni || hasAvx2));
   job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
+  job.options.int8SmallWeights = !noInt8SmallWeights;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;

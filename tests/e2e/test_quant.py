@@ -178,6 +178,24 @@ def cases(rng):
                 [("a", a), ("b", b), ("azp", np.array(77, np.uint8))],
                 "MatMulInteger", {"consts": ("b",)},
                 integer_matmul(a, 77, b, 0).astype(np.int32)))
+    # Weights all within [-64, 64]: without VNNI, anvil-int8-matmul's
+    # vpmaddubsw tile, exact only for them (2 x 255 x 64 = 32640 fits its i16
+    # pair sums), at the bounds: rows of 255 by columns of 64 and of -64.
+    # One weight of -65 sends the same matrix to the vpmaddwd tile (a
+    # vpmaddubsw there would saturate: 255 x -65 x 2 < -32768).
+    for m, k, n, low in ((11, 67, 21, None), (11, 67, 21, -65)):
+        a = rng.integers(0, 256, (m, k)).astype(np.uint8)
+        b = rng.integers(-64, 65, (k, n)).astype(np.int8)
+        a[0, :] = 255
+        b[:, 0] = 64
+        b[:, 1] = -64
+        if low is not None:
+            b[:, 2] = low
+        out.append((f"MatMulInteger {m}x{k}x{n} weights within [-64, 64]" +
+                    (f" but {low}" if low is not None else ""),
+                    [("a", a), ("b", b), ("azp", np.array(5, np.uint8))],
+                    "MatMulInteger", {"consts": ("b",)},
+                    integer_matmul(a, 5, b, 0).astype(np.int32)))
     # Zero points left out: 0 of each operand's type (u8 x u8 here), K = 300.
     a = rng.integers(0, 256, (2, 300)).astype(np.uint8)
     b = rng.integers(0, 256, (300, 3)).astype(np.uint8)
@@ -230,9 +248,11 @@ def cases(rng):
 
 # The integer matmul's other compiled paths (the default is
 # anvil-int8-matmul's vpdpbusd tiles where the CPU has AVX-512 VNNI, else
-# its AVX2 vpmaddwd tiles): the AVX2 tiles, and the portable i32 generic.
-# Each must give the same i32 results.
-INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic"]
+# its AVX2 vpmaddwd tiles, or vpmaddubsw for weights within [-64, 64]):
+# the AVX2 tiles, the portable i32 generic, and vpmaddwd for small weights
+# too. Each must give the same i32 results.
+INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic",
+              "--no-int8-small-weights"]
 # The products large enough for parallel column blocks also run at these
 # thread counts (OMP_NUM_THREADS): each accumulator is one thread's, the
 # same bits at any count.
@@ -335,6 +355,19 @@ def main():
             ok = p.returncode == 0 and used == ([want] if want else [])
             print(("ok   " if ok else "FAIL ") +
                   f"--target-cpu {cpu}: {used or 'neither instruction'} by default")
+            failures += not ok
+        # Without VNNI, vpmaddubsw only where every weight is within
+        # [-64, 64] (the pass checks the constant).
+        for label, want in (("within [-64, 64]", True), ("but -65", False)):
+            k = next(k for k, c in enumerate(cases(np.random.default_rng(11)))
+                     if c[0].endswith(label))
+            p = subprocess.run([args.anvilc, os.path.join(tmp, f"case{k}.onnx"),
+                                "--target-cpu", "haswell", "--compile-to=llvm"],
+                               capture_output=True, text=True)
+            has = "vpmaddubsw" in p.stdout
+            ok = p.returncode == 0 and has == want
+            print(("ok   " if ok else "FAIL ") + f"weights {label}: "
+                  f"vpmaddubsw {'used' if has else 'not used'} on haswell")
             failures += not ok
         for flag, message in (("vnni", "needs AVX-512 VNNI"),
                               ("portable", "needs AVX2")):

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=PORTABLE
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vnni=false small-weights=false" | FileCheck %s --check-prefix=PORTABLE
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
@@ -59,6 +60,21 @@
 // PORTABLE: arith.subi
 // PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<3x3xi32>
 // PORTABLE-NOT: anvil.qmatmul
+// vnni=false with weights all within [-64, 64] (small-weights): the
+// vpmaddubsw tile, 5 rows by 2 blocks of 8 columns, no widening; bytes
+// packed as for vpdpbusd, 8 lanes, the 2 blocks in one line: [1 column
+// group, 2 groups, 2 x 8 x 4].
+// BYTES-LABEL: func @vnni
+// BYTES-NOT: linalg.generic
+// BYTES-DAG: %[[PACKED:.*]] = arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<1x2x64xi8>
+// BYTES: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// BYTES: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x2x64xi8>, vector<32xi8>
+// BYTES: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xui8>, vector<4xui8>
+// BYTES: %[[ONES:.*]] = arith.constant dense<65537> : vector<8xi32>
+// BYTES: %[[PAIRS:.*]] = llvm.inline_asm "vpmaddubsw $2, $1, $0", "=x,x,x" {{.*}} : (vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// BYTES: %[[SUMS:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x" %[[PAIRS]], %[[ONES]]
+// BYTES: arith.addi %{{.*}}, %[[SUMS]] : vector<8xi32>
+// BYTES: vector.transfer_write {{.*}} : vector<8xi32>, tensor<3x3xi32>
 func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
   %w = anvil.constant dense<[[1, -1, 0], [2, -1, 0], [3, -1, 0], [4, -1, 0], [5, -1, 0]]> : tensor<5x3xi8>
   %zw = anvil.constant dense<0> : tensor<i8>
@@ -145,4 +161,28 @@ func.func @kept(%a: tensor<3x5xui8>, %za: tensor<ui8>, %w: tensor<5x3xi8>, %s: t
   %1 = anvil.qmatmul %a, %c, %za, %z1 : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
   %2 = anvil.qmatmul %s, %c, %zs, %zw : tensor<3x5xi8>, tensor<5x3xi8>, tensor<i8>, tensor<i8>
   return %0, %1, %2 : tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>
+}
+
+// -----
+
+// small-weights: 64 and -64 are the largest magnitudes vpmaddubsw sums
+// exactly (2 x 255 x 64 = 32640); one -65 leaves the whole matrix to
+// vpmaddwd.
+// BYTES-LABEL: func @edge64
+// BYTES: vpmaddubsw
+// BYTES-LABEL: func @over64
+// BYTES-NOT: vpmaddubsw
+// BYTES: vpmaddwd
+// BYTES-NOT: vpmaddubsw
+func.func @edge64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
+  %w = anvil.constant dense<[[64, -64], [-64, 64]]> : tensor<2x2xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<4x2xi32>
+}
+func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
+  %w = anvil.constant dense<[[64, -64], [-65, 1]]> : tensor<2x2xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<4x2xi32>
 }
