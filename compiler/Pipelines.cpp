@@ -134,11 +134,12 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
                                        const PipelineOptions &options) {
   // Indices from the caller are checked before anything reads by them.
   pm.addPass(createCheckIndicesPass());
-  // int8 matmuls by constant weights become VNNI register tiles on weights
-  // packed now (the others: the portable generic below).
+  // int8 matmuls by constant weights become VNNI or AVX2 register tiles on
+  // weights packed now (the others: the portable generic below).
   if (options.int8Matmul) {
     Int8MatmulPassOptions int8;
     int8.vnni = options.vnni;
+    int8.smallWeights = options.int8SmallWeights;
     pm.addPass(createInt8MatmulPass(int8));
   }
   // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:

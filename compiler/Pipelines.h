@@ -64,9 +64,12 @@ struct PipelineOptions {
   bool approximateMath = true;
   /// Integer matmuls with constant int8 weights as register tiles on packed
   /// weights (anvil-int8-matmul), not the portable i32 generic; with `vnni`,
-  /// through vpdpbusd, else through widened i32 products (same results).
+  /// through vpdpbusd, else through AVX2's vpmaddwd (same results).
   bool int8Matmul = true;
   bool vnni = true;
+  /// Without VNNI, weights all within [-64, 64] through vpmaddubsw
+  /// (anvil-int8-matmul's small-weights).
+  bool int8SmallWeights = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

@@ -1,4 +1,4 @@
-//===- Int8Matmul.cpp - int8 matmuls as VNNI register tiles ---------------===//
+//===- Int8Matmul.cpp - int8 matmuls as VNNI or AVX2 register tiles ------===//
 //
 // Rewrites an anvil.qmatmul of ui8 activations by constant int8 symmetric
 // weights (a 2-D i8 constant, zero point 0) into a register-tiled loop nest
@@ -14,20 +14,38 @@
 // of vector<16xi32> carried through the k loop; each k group broadcasts the
 // 4 bytes of each row (one dword) and adds the 4-product dot of each lane
 // with `vpdpbusd` (u8 x s8 summed straight into i32:
-// nothing saturates, unlike `vpmaddubsw`'s i16 pairs). Rows past M read and
-// write row M - 1 again (the same value); columns past N are masked on the
-// write; a K that 4 does not divide reads its last group masked (zero
+// nothing saturates, unlike `vpmaddubsw`'s i16 pairs). The rows that
+// fill no whole tile are one last, shorter tile; columns past N are masked
+// on the write; a K that 4 does not divide reads its last group masked (zero
 // bytes, multiplied by the packing's zeros).
 //
-// Without VNNI (`vnni=false`) the tile is the same and each k group is four
-// steps of exact i32 arithmetic: the group's k-th bytes of the 16 columns
-// gathered by a shuffle and sign-extended, the row's byte zero-extended and
-// broadcast, multiplied and added. Same accumulators, bit for bit.
+// Without VNNI (`vnni=false`) the tile is AVX2's: 6 rows by 2 blocks of 8
+// columns, 12 vector<8xi32> accumulators (with the 2 weight vectors, one
+// broadcast row and one product, the 16 ymm registers; 4 x 3 needs 17 and
+// spills). Its step is `vpmaddwd`, which multiplies i16 pairs and adds each
+// pair's two products into one i32 lane: exact for u8 x s8
+// (2 * 255 * 128 < 2^31), unlike `vpmaddubsw`, whose i16 sums saturate. So
+// the weights are packed sign-extended to i16, one k pair of each column in
+// 2 contiguous i16, the tile's 2 blocks side by side (`[ceil(N/16)][ceil(K/2)]
+// [2 x 8][2]`: one 64-byte line per k pair and tile), and the activations
+// are zero-extended to i16 once, before the loops (a linalg.generic,
+// M x K x 2 bytes); the tile broadcasts a row's k pair as one dword. Per
+// accumulator and k pair: one `vpmaddwd` and one `vpaddd`, the same i32
+// sums as `vpdpbusd`, bit for bit.
 //
-// The column pairs of a product large enough for threads (the f32 matmul
-// schedule's threshold, MatmulSchedule.h) are an scf.forall, each pair
-// writing its own slice of the result: no accumulator is split between
-// threads, so the results are the same at any thread count.
+// Weights that are all within [-64, 64] (the pass reads the constant:
+// `small-weights`) take a third tile: `vpmaddubsw` multiplies u8 by s8 and
+// sums pairs in i16, exact for them (2 * 255 * 64 = 32640 < 2^15; beyond,
+// it saturates), and `vpmaddwd` by i16 ones sums the pairs into i32: per 4
+// products of a lane 3 instructions, not 4 (two `vpmaddwd`, two `vpaddd`).
+// It reads the activations as bytes, like the VNNI tile (groups of 4 k),
+// 5 rows by 2 blocks of 8 columns (10 accumulators, the ones in a
+// register).
+//
+// The column groups (the blocks of one tile) of a product large enough for
+// threads (the f32 matmul schedule's threshold, MatmulSchedule.h) are an
+// scf.forall, each writing its own slice of the result: no accumulator is
+// split between threads, so the results are the same at any thread count.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,20 +64,44 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// The register tile: kRows rows by kBlocks blocks of kLanes columns.
-constexpr int64_t kRows = 8, kBlocks = 2, kLanes = 16, kGroup = 4;
+/// A register tile: `rows` rows by `blocks` blocks of `lanes` i32 columns;
+/// each step reads `group` consecutive k of a row and of each column, as
+/// `bits`-bit integers. `interleaved`: the packed weights of a tile's blocks
+/// are one stream, `[N / tile width][groups][blocks][lanes][group]`, not
+/// one per block, `[N / lanes][groups][lanes][group]`.
+/// `step`: the instructions of a k group.
+struct TileShape {
+  enum Step { Vnni, Words, Bytes };
+  int64_t rows, blocks, lanes, group, bits;
+  bool interleaved;
+  Step step;
+};
+/// vpdpbusd's: 8 x 2 x 16 lanes, groups of 4 bytes.
+constexpr TileShape kVnni{8, 2, 16, 4, 8, false, TileShape::Vnni};
+/// vpmaddwd's (AVX2): 6 x 2 x 8 lanes, pairs of i16, the 2 blocks' pairs
+/// in one 64-byte line: 12 accumulators, 2 weight vectors, one broadcast
+/// row and one product fill the 16 ymm registers (4 x 3 spills one).
+constexpr TileShape kAvx2{6, 2, 8, 2, 16, true, TileShape::Words};
+/// vpmaddubsw's (AVX2, weights within [-64, 64]): 5 x 2 x 8 lanes, groups
+/// of 4 bytes; the 10 accumulators leave a register for the i16 ones that
+/// vpmaddwd sums the pairs with.
+constexpr TileShape kAvx2Bytes{5, 2, 8, 4, 8, true, TileShape::Bytes};
+/// The largest weight magnitude vpmaddubsw's i16 pair sums hold exactly:
+/// 2 * 255 * 64 = 32640 <= 32767 (and -32640 >= -32768).
+constexpr int64_t kBytesMaxWeight = 64;
 
 /// The weights of a matched qmatmul, packed, and their column sums.
 struct PackedWeights {
   int64_t k = 0, n = 0, blocks = 0, groups = 0;
-  std::vector<int8_t> data;  // [blocks][groups][kLanes][kGroup]
-  std::vector<int32_t> sums; // [blocks][kLanes]
+  int64_t maxMagnitude = 0;  // of the weights
+  std::vector<int16_t> data; // TileShape's layout
+  std::vector<int32_t> sums; // [blocks][lanes]
 };
 
-/// The constant i8 weights of `op` packed, or nothing when the op is not
-/// one this pass rewrites (ui8 activations, a constant 2-D i8 rhs with zero
-/// point 0).
-std::optional<PackedWeights> packWeights(QMatmulOp op) {
+/// The constant i8 weights of `op` packed for `shape`, or nothing when the
+/// op is not one this pass rewrites (ui8 activations, a constant 2-D i8 rhs
+/// with zero point 0).
+std::optional<PackedWeights> packWeights(QMatmulOp op, const TileShape &shape) {
   auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
   if (!lhsType.getElementType().isUnsignedInteger(8))
     return std::nullopt;
@@ -74,18 +116,23 @@ std::optional<PackedWeights> packWeights(QMatmulOp op) {
   PackedWeights p;
   p.k = w.getType().getDimSize(0);
   p.n = w.getType().getDimSize(1);
-  p.blocks = llvm::divideCeil(p.n, kLanes * kBlocks) * kBlocks;
-  p.groups = llvm::divideCeil(p.k, kGroup);
-  p.data.assign(p.blocks * p.groups * kLanes * kGroup, 0);
-  p.sums.assign(p.blocks * kLanes, 0);
+  p.blocks = llvm::divideCeil(p.n, shape.lanes * shape.blocks) * shape.blocks;
+  p.groups = llvm::divideCeil(p.k, shape.group);
+  p.data.assign(p.blocks * p.groups * shape.lanes * shape.group, 0);
+  p.sums.assign(p.blocks * shape.lanes, 0);
   SmallVector<int8_t> values(w.getValues<int8_t>());
   for (int64_t k = 0; k < p.k; ++k)
     for (int64_t n = 0; n < p.n; ++n) {
       int8_t v = values[k * p.n + n];
-      int64_t block = n / kLanes, lane = n % kLanes;
-      int64_t group = k / kGroup, byte = k % kGroup;
-      p.data[((block * p.groups + group) * kLanes + lane) * kGroup + byte] = v;
+      int64_t block = n / shape.lanes, lane = n % shape.lanes;
+      int64_t group = k / shape.group, byte = k % shape.group;
+      int64_t line = block * p.groups + group;
+      if (shape.interleaved)
+        line = ((block / shape.blocks) * p.groups + group) * shape.blocks +
+               block % shape.blocks;
+      p.data[(line * shape.lanes + lane) * shape.group + byte] = v;
       p.sums[n] += v;
+      p.maxMagnitude = std::max<int64_t>(p.maxMagnitude, std::abs(v));
     }
   return p;
 }
@@ -94,189 +141,240 @@ std::optional<PackedWeights> packWeights(QMatmulOp op) {
 struct TileBuilder {
   OpBuilder &b;
   Location loc;
-  bool vnni;
+  TileShape shape;
   int64_t rows; // M, the batch dimensions folded in
   const PackedWeights &w;
-  Value lhs, packed, sums, zeroPoint; // zeroPoint: i32 scalar
+  // lhs: [rows, K] ui8, or zero-extended i16 (Words); zeroPoint: i32 scalar.
+  Value lhs, packed, sums, zeroPoint;
 
   VectorType i32Lanes() const {
-    return VectorType::get({kLanes}, b.getI32Type());
+    return VectorType::get({shape.lanes}, b.getI32Type());
   }
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
-  /// The 16-lane i32 dot step of one k group: acc + sum over the 4 bytes of
-  /// row (u8, as a vector<4xui8>) times the 4 bytes of each column (s8).
+  /// The i32 dot step of one k group: acc + the group of the row (its
+  /// `group` elements as one dword, broadcast) times the group of each
+  /// column (`weights`, bitcast to i32 lanes), as inline asm without side
+  /// effects rather than llvm.call_intrinsic: the buffer deallocation
+  /// pipeline refuses ops of unknown memory effects, and asm without side
+  /// effects has none.
   Value step(Value acc, Value row, Value weights) {
-    if (vnni) {
-      auto dword = VectorType::get({1}, b.getI32Type());
-      Value a = b.create<vector::BroadcastOp>(
-          loc, i32Lanes(), b.create<vector::BitCastOp>(loc, dword, row));
-      Value wv = b.create<vector::BitCastOp>(loc, i32Lanes(), weights);
-      // AT&T order: vpdpbusd s8, u8, acc (acc tied to the result). Inline
-      // asm rather than llvm.call_intrinsic: the buffer deallocation
-      // pipeline refuses ops of unknown memory effects, and asm without
-      // side effects has none.
+    auto dword = VectorType::get({1}, b.getI32Type());
+    Value a = b.create<vector::BroadcastOp>(
+        loc, i32Lanes(), b.create<vector::BitCastOp>(loc, dword, row));
+    Value wv = b.create<vector::BitCastOp>(loc, i32Lanes(), weights);
+    auto asmOp = [&](StringRef text, StringRef constraints, ValueRange args) {
       return b
           .create<LLVM::InlineAsmOp>(
-              loc, Type(i32Lanes()), ValueRange{acc, a, wv},
-              "vpdpbusd $3, $2, $0", "=v,0,v,v", /*has_side_effects=*/false,
-              /*is_align_stack=*/false, LLVM::AsmDialectAttr(), ArrayAttr())
+              loc, Type(i32Lanes()), args, text, constraints,
+              /*has_side_effects=*/false, /*is_align_stack=*/false,
+              LLVM::AsmDialectAttr(), ArrayAttr())
           .getResult(0);
-    }
-    // Four exact i32 multiply-adds: the j-th byte of the group of every
-    // column (a shuffle of the 64 bytes), sign-extended, times the row's
-    // j-th byte, zero-extended.
-    auto bytes = VectorType::get({kGroup}, b.getI8Type());
-    Value a = b.create<vector::BitCastOp>(loc, bytes, row);
-    for (int64_t j = 0; j < kGroup; ++j) {
-      SmallVector<int64_t> mask;
-      for (int64_t lane = 0; lane < kLanes; ++lane)
-        mask.push_back(lane * kGroup + j);
-      Value wj = b.create<vector::ShuffleOp>(loc, weights, weights, mask);
-      wj = b.create<arith::ExtSIOp>(loc, i32Lanes(), wj);
-      Value aj = b.create<vector::ExtractOp>(loc, a, ArrayRef<int64_t>{j});
-      aj = b.create<arith::ExtUIOp>(loc, b.getI32Type(), aj);
-      aj = b.create<vector::BroadcastOp>(loc, i32Lanes(), aj);
-      acc = b.create<arith::AddIOp>(loc, acc,
-                                    b.create<arith::MulIOp>(loc, aj, wj));
-    }
-    return acc;
+    };
+    // AT&T order: vpdpbusd s8, u8, acc (acc tied to the result).
+    if (shape.step == TileShape::Vnni)
+      return asmOp("vpdpbusd $3, $2, $0", "=v,0,v,v", {acc, a, wv});
+    // Words: i16 pairs (u8 and s8 widened) multiplied and each pair summed
+    // into i32, then added: exact.
+    if (shape.step == TileShape::Words)
+      return b.create<arith::AddIOp>(
+          loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {a, wv}));
+    // Bytes: u8 x s8 pair sums in i16 (vpmaddubsw: AT&T s8, u8, dst;
+    // exact for weights within kBytesMaxWeight, saturating beyond), then
+    // the pairs summed into i32 by vpmaddwd with i16 ones.
+    Value ones = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(i32Lanes(), b.getI32IntegerAttr(0x10001)));
+    Value pairs = asmOp("vpmaddubsw $2, $1, $0", "=x,x,x", {a, wv});
+    return b.create<arith::AddIOp>(
+        loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {pairs, ones}));
   }
 
   /// One k group for every accumulator of the tile (`rowIndex[r]`: its
-  /// rows); `inBounds` false reads the row's group masked (K's tail).
+  /// rows; `cols`: its column group, whose first block is `block0`);
+  /// `inBounds` false reads the row's group masked (K's tail).
   SmallVector<Value> group(ValueRange accs, ArrayRef<Value> rowIndex,
-                           Value block0, Value g, bool inBounds) {
-    auto wType = VectorType::get({kLanes * kGroup}, b.getI8Type());
-    auto rowType = VectorType::get(
-        {kGroup}, cast<RankedTensorType>(lhs.getType()).getElementType());
+                           Value cols, Value block0, Value g, bool inBounds) {
+    auto wType = VectorType::get({shape.lanes * shape.group},
+                                 b.getIntegerType(shape.bits));
+    Type element = cast<RankedTensorType>(lhs.getType()).getElementType();
+    auto rowType = VectorType::get({shape.group}, element);
     Value zero = index(0);
     SmallVector<Value> weights;
-    for (int64_t v = 0; v < kBlocks; ++v) {
-      Value block = b.create<arith::AddIOp>(loc, block0, index(v));
+    for (int64_t v = 0; v < shape.blocks; ++v) {
+      SmallVector<Value> at{cols, g, index(v * wType.getNumElements())};
+      if (!shape.interleaved)
+        at = {b.create<arith::AddIOp>(loc, block0, index(v)), g, zero};
       weights.push_back(b.create<vector::TransferReadOp>(
-          loc, wType, packed, ValueRange{block, g, zero},
-          /*inBounds=*/ArrayRef<bool>{true}));
+          loc, wType, packed, at, /*inBounds=*/ArrayRef<bool>{true}));
     }
-    Value k = b.create<arith::MulIOp>(loc, g, index(kGroup));
-    // The masked tail's padding, a ui8 0 (arith has no ui8 constants).
-    Value pad = b.create<UnrealizedConversionCastOp>(
-                     loc, rowType.getElementType(),
-                     ValueRange{b.create<arith::ConstantOp>(
-                         loc, b.getIntegerAttr(b.getI8Type(), 0))})
-                    .getResult(0);
+    Value k = b.create<arith::MulIOp>(loc, g, index(shape.group));
+    // The masked tail's padding, a 0 (ui8 through i8: arith has no ui8
+    // constants).
+    Value pad = b.create<arith::ConstantOp>(
+        loc,
+        b.getIntegerAttr(b.getIntegerType(element.getIntOrFloatBitWidth()), 0));
+    if (!element.isSignlessInteger())
+      pad =
+          b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
     SmallVector<Value> out;
-    for (int64_t r = 0; r < kRows; ++r) {
+    for (size_t r = 0; r < rowIndex.size(); ++r) {
       Value row = b.create<vector::TransferReadOp>(
           loc, rowType, lhs, ValueRange{rowIndex[r], k}, pad,
           ArrayRef<bool>{inBounds});
-      for (int64_t v = 0; v < kBlocks; ++v)
-        out.push_back(step(accs[r * kBlocks + v], row, weights[v]));
+      for (int64_t v = 0; v < shape.blocks; ++v)
+        out.push_back(step(accs[r * shape.blocks + v], row, weights[v]));
     }
     return out;
   }
 
-  /// The row tiles of the column pair `pair` written into `out` (an i32
-  /// tensor of `rows` rows), its first column at `outColumn`: the loop over
-  /// row tiles carrying `out`, and in it the k loop.
-  Value rowTiles(Value out, Value pair, Value outColumn) {
+  /// One tile: the rows from `m0` (`tileRows` of them) of the column group
+  /// `cols`, whose first block is `block0`, written into `out` (an i32
+  /// tensor of `rows` rows) from its column `outColumn`: the k loop, then
+  /// the zero point's correction and the writes.
+  Value tile(Value out, Value m0, int64_t tileRows, Value cols, Value block0,
+             Value outColumn) {
     Value zeros = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i32Lanes(), b.getI32IntegerAttr(0)));
-    int64_t fullGroups = w.k / kGroup;
-    Value block0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks));
-    auto tiles = b.create<scf::ForOp>(loc, index(0), index(rows), index(kRows),
-                                      ValueRange{out});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(tiles.getBody());
-    Value m0 = tiles.getInductionVar();
-    // Rows past the end read (and write) the last row again.
+    int64_t fullGroups = w.k / shape.group;
     SmallVector<Value> rowIndex;
-    for (int64_t r = 0; r < kRows; ++r)
-      rowIndex.push_back(b.create<arith::MinSIOp>(
-          loc, b.create<arith::AddIOp>(loc, m0, index(r)), index(rows - 1)));
-    SmallVector<Value> start(kRows * kBlocks, zeros);
+    for (int64_t r = 0; r < tileRows; ++r)
+      rowIndex.push_back(b.create<arith::AddIOp>(loc, m0, index(r)));
+    SmallVector<Value> start(tileRows * shape.blocks, zeros);
     auto groups =
         b.create<scf::ForOp>(loc, index(0), index(fullGroups), index(1), start);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(groups.getBody());
       b.create<scf::YieldOp>(loc, group(groups.getRegionIterArgs(), rowIndex,
-                                        block0, groups.getInductionVar(),
+                                        cols, block0, groups.getInductionVar(),
                                         /*inBounds=*/true));
     }
     SmallVector<Value> accs(groups.getResults());
-    if (w.k % kGroup)
-      accs = group(accs, rowIndex, block0, index(fullGroups),
+    if (w.k % shape.group)
+      accs = group(accs, rowIndex, cols, block0, index(fullGroups),
                    /*inBounds=*/false);
     // acc - zp * colsum, then the tile's rows written (columns past the end
     // of `out` masked).
     Value zp = b.create<vector::BroadcastOp>(loc, i32Lanes(), zeroPoint);
-    Value result = tiles.getRegionIterArg(0);
-    for (int64_t v = 0; v < kBlocks; ++v) {
+    for (int64_t v = 0; v < shape.blocks; ++v) {
       Value block = b.create<arith::AddIOp>(loc, block0, index(v));
       Value sum = b.create<vector::TransferReadOp>(loc, i32Lanes(), sums,
                                                    ValueRange{block, index(0)},
                                                    ArrayRef<bool>{true});
       Value correction = b.create<arith::MulIOp>(loc, zp, sum);
-      Value n0 = b.create<arith::AddIOp>(loc, outColumn, index(v * kLanes));
-      for (int64_t r = 0; r < kRows; ++r) {
-        Value acc =
-            b.create<arith::SubIOp>(loc, accs[r * kBlocks + v], correction);
-        result = b.create<vector::TransferWriteOp>(loc, acc, result,
-                                                   ValueRange{rowIndex[r], n0},
-                                                   ArrayRef<bool>{false})
-                     .getResult();
+      Value n0 =
+          b.create<arith::AddIOp>(loc, outColumn, index(v * shape.lanes));
+      for (int64_t r = 0; r < tileRows; ++r) {
+        Value acc = b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v],
+                                            correction);
+        out = b.create<vector::TransferWriteOp>(loc, acc, out,
+                                                ValueRange{rowIndex[r], n0},
+                                                ArrayRef<bool>{false})
+                  .getResult();
       }
     }
-    b.create<scf::YieldOp>(loc, result);
-    return tiles.getResult(0);
+    return out;
   }
 
-  /// The [rows, N] i32 result. Column pairs (32 columns each) are the
-  /// outer loop; with `parallel` they are an scf.forall, each pair writing
-  /// its own [rows, <= 32] slice (the LLVM phase runs it on OpenMP threads,
+  /// The column group `cols` (`shape.blocks` blocks) written into `out`
+  /// from its column `outColumn`: a loop over the whole row tiles carrying
+  /// `out`, then one tile of the rows left (fewer accumulators: no row is
+  /// computed twice).
+  Value rowTiles(Value out, Value cols, Value outColumn) {
+    Value block0 = b.create<arith::MulIOp>(loc, cols, index(shape.blocks));
+    int64_t whole = rows - rows % shape.rows;
+    if (whole > 0) {
+      auto tiles = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                        index(shape.rows), ValueRange{out});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(tiles.getBody());
+      b.create<scf::YieldOp>(loc, tile(tiles.getRegionIterArg(0),
+                                       tiles.getInductionVar(), shape.rows,
+                                       cols, block0, outColumn));
+      out = tiles.getResult(0);
+    }
+    if (rows % shape.rows)
+      out = tile(out, index(whole), rows % shape.rows, cols, block0, outColumn);
+    return out;
+  }
+
+  /// The [rows, N] i32 result. Column groups (one tile wide) are the outer
+  /// loop; with `parallel` they are an scf.forall, each group writing its
+  /// own [rows, <= width] slice (the LLVM phase runs it on OpenMP threads,
   /// like anvil-tile-and-vectorize's cache blocks). Every accumulator is
   /// computed by one iteration in the same order whatever the thread count:
   /// the results do not depend on it.
   Value build(RankedTensorType resultType, bool parallel) {
     Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(),
                                            resultType.getElementType());
-    int64_t pairs = w.blocks / kBlocks;
+    int64_t groups = w.blocks / shape.blocks;
+    int64_t groupWidth = shape.blocks * shape.lanes;
     if (!parallel) {
-      auto loop = b.create<scf::ForOp>(loc, index(0), index(pairs), index(1),
+      auto loop = b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
                                        ValueRange{init});
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value pair = loop.getInductionVar();
-      Value n0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks * kLanes));
-      b.create<scf::YieldOp>(loc, rowTiles(loop.getRegionIterArg(0), pair, n0));
+      Value cols = loop.getInductionVar();
+      Value n0 = b.create<arith::MulIOp>(loc, cols, index(groupWidth));
+      b.create<scf::YieldOp>(loc, rowTiles(loop.getRegionIterArg(0), cols, n0));
       return loop.getResult(0);
     }
     auto forall = b.create<scf::ForallOp>(
         loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(pairs)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(groups)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
         /*mapping=*/std::nullopt);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
-    Value pair = forall.getInductionVar(0);
-    Value n0 = b.create<arith::MulIOp>(loc, pair, index(kBlocks * kLanes));
-    // The pair's columns: 32, or what is left of N.
-    Value width =
-        b.create<arith::MinSIOp>(loc, index(kBlocks * kLanes),
-                                 b.create<arith::SubIOp>(loc, index(w.n), n0));
+    Value cols = forall.getInductionVar(0);
+    Value n0 = b.create<arith::MulIOp>(loc, cols, index(groupWidth));
+    // The group's columns: a tile's width, or what is left of N.
+    Value width = b.create<arith::MinSIOp>(
+        loc, index(groupWidth), b.create<arith::SubIOp>(loc, index(w.n), n0));
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
     SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows), width};
     SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
     Value slice = b.create<tensor::ExtractSliceOp>(
         loc, forall.getRegionIterArgs()[0], offsets, sizes, strides);
-    Value tile = rowTiles(slice, pair, index(0));
+    Value tile = rowTiles(slice, cols, index(0));
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     b.create<tensor::ParallelInsertSliceOp>(
         loc, tile, forall.getRegionIterArgs()[0], offsets, sizes, strides);
     return forall.getResult(0);
   }
 };
+
+/// The [rows, K] ui8 activations zero-extended to i16 (vpmaddwd's
+/// operands), one elementwise generic.
+Value widenToI16(OpBuilder &b, Location loc, Value lhs) {
+  auto type = cast<RankedTensorType>(lhs.getType());
+  auto wideType = RankedTensorType::get(type.getShape(), b.getI16Type());
+  Value init = b.create<tensor::EmptyOp>(loc, wideType.getShape(),
+                                         wideType.getElementType());
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, wideType, lhs, init, ArrayRef<AffineMap>{id, id}, iterators,
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            Value bits = nb.create<UnrealizedConversionCastOp>(
+                               l, nb.getI8Type(), args[0])
+                             .getResult(0);
+            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::ExtUIOp>(
+                                              l, nb.getI16Type(), bits)});
+          })
+      .getResult(0);
+}
+
+/// The packed weights as a constant of `type` (i8 or i16 elements).
+DenseElementsAttr packedConstant(RankedTensorType type,
+                                 ArrayRef<int16_t> data) {
+  if (type.getElementType().isInteger(16))
+    return DenseElementsAttr::get(type, data);
+  SmallVector<int8_t> bytes(data.begin(), data.end());
+  return DenseElementsAttr::get(type, ArrayRef<int8_t>(bytes));
+}
 
 /// The i32 scalar of a one-element ui8 zero point tensor.
 Value zeroPointScalar(OpBuilder &b, Location loc, Value zeroPoint) {
@@ -295,9 +393,16 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
     getOperation().walk([&](QMatmulOp op) { ops.push_back(op); });
     OpBuilder b(&getContext());
     for (QMatmulOp op : ops) {
-      std::optional<PackedWeights> w = packWeights(op);
+      TileShape shape = vnni ? kVnni : kAvx2;
+      std::optional<PackedWeights> w = packWeights(op, shape);
       if (!w)
         continue;
+      // Weights small enough for vpmaddubsw's i16 sums (checked here, at
+      // compile time: never a saturating step on weights not known).
+      if (!vnni && smallWeights && w->maxMagnitude <= kBytesMaxWeight) {
+        shape = kAvx2Bytes;
+        w = packWeights(op, shape);
+      }
       Location loc = op.getLoc();
       b.setInsertionPoint(op);
       auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
@@ -311,22 +416,27 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       Value lhs = op.getLhs();
       if (lhsType.getRank() > 2)
         lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
+      if (shape.step == TileShape::Words)
+        lhs = widenToI16(b, loc, lhs);
+      int64_t perLine = shape.interleaved ? shape.blocks : 1;
       auto packedType = RankedTensorType::get(
-          {w->blocks, w->groups, kLanes * kGroup}, b.getI8Type());
-      Value packed = b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(packedType, ArrayRef<int8_t>(w->data)));
+          {w->blocks / perLine, w->groups, perLine * shape.lanes * shape.group},
+          b.getIntegerType(shape.bits));
+      Value packed =
+          b.create<arith::ConstantOp>(loc, packedConstant(packedType, w->data));
       auto sumsType =
-          RankedTensorType::get({w->blocks, kLanes}, b.getI32Type());
+          RankedTensorType::get({w->blocks, shape.lanes}, b.getI32Type());
       Value sums = b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(w->sums)));
       TileBuilder tiles{
-          b,      loc,  vnni,
+          b,      loc,  shape,
           rows,   *w,   lhs,
           packed, sums, zeroPointScalar(b, loc, op.getLhsZeroPoint())};
-      // Parallel column pairs where anvil-tile-and-vectorize would split
+      // Parallel column groups where anvil-tile-and-vectorize would split
       // an f32 matmul of this size into parallel blocks (a fork/join costs
-      // more than a small product saves), and there are two pairs at least.
-      bool inParallel = parallel && w->blocks / kBlocks > 1 &&
+      // more than a small product saves), and there are two column groups
+      // at least.
+      bool inParallel = parallel && w->blocks / shape.blocks > 1 &&
                         matmulRunsInParallelBlocks(rows, w->n, w->k);
       Value y = tiles.build(RankedTensorType::get({rows, w->n}, b.getI32Type()),
                             inParallel);

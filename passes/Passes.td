@@ -377,7 +377,7 @@ def CheckIndicesPass : Pass<"anvil-check-indices", "ModuleOp"> {
 }
 
 def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
-  let summary = "Integer matmuls with constant int8 weights as VNNI register tiles";
+  let summary = "Integer matmuls with constant int8 weights as VNNI or AVX2 register tiles";
   let description = [{
     Rewrites each `anvil.qmatmul` whose lhs is `ui8` and whose rhs is a
     constant 2-D `i8` matrix with zero point 0 (int8 symmetric weights) into
@@ -392,37 +392,53 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     `llvm.call_intrinsic` has unknown memory effects, which the buffer
     deallocation pipeline refuses; MLIR 19's x86vector has no vpdpbusd). The lhs zero point is one
     correction at the end: `acc - zp * colsum`, the column sums of the
-    weights precomputed with the packing. Rows past M read row M - 1 (the
-    same value written twice); columns past N are masked on the write; a K
+    weights precomputed with the packing. The rows that fill no whole tile
+    are one last, shorter tile; columns past N are masked on the write; a K
     that 4 does not divide reads its last group masked (zeros, whose
     packed weights are 0 too).
 
-    With `vnni=false` the same tiles multiply without VNNI, for CPUs that
-    lack it: each k of the group's 16 weights is sign-extended to i32 and
-    multiplied by the zero-extended byte of the row (`vpmovsxbd`,
-    `vpmulld`, `vpaddd`), exact i32 products and sums, the same results as
-    `vpdpbusd` bit for bit. Other qmatmuls (i8 activations, weights
-    computed at run time or with a nonzero zero point) keep the portable
-    generic of anvil-convert-to-linalg.
+    With `vnni=false` the tiles are AVX2's, for CPUs without VNNI: 6 rows
+    by 2 blocks of 8 columns, 12 `vector<8xi32>` accumulators, and the
+    step is `vpmaddwd` (i16 pairs multiplied, each pair's products summed
+    into i32: exact for u8 x s8, unlike the saturating `vpmaddubsw`), one
+    per accumulator and k pair, plus a `vpaddd`. The weights are packed
+    sign-extended to i16, the tile's two blocks side by side
+    (`[ceil(N/16), ceil(K/2), 2 x 8, 2]`: one 64-byte line per k pair),
+    and the activations zero-extended to i16 by one `linalg.generic`
+    before the loops; the same results as `vpdpbusd`, bit for bit. Other
+    qmatmuls (i8 activations, weights computed at run time or with a
+    nonzero zero point) keep the portable generic of
+    anvil-convert-to-linalg.
 
-    The outer loop, over pairs of 16-column blocks, is an `scf.forall`
-    (each pair writes its own `[M, <= 32]` slice; the LLVM phase runs it on
-    OpenMP threads) where anvil-tile-and-vectorize would split an f32
-    matmul of the same size into parallel blocks
-    (`matmulRunsInParallelBlocks`, about 8 MFLOP) and there are two pairs
-    at least; otherwise an `scf.for`. Each accumulator is one iteration's,
+    Without VNNI, weights that the pass finds all within [-64, 64] (at
+    compile time: `small-weights`) take a third tile, 5 rows by 2 blocks
+    of 8 columns on VNNI's byte layout: `vpmaddubsw` sums u8 x s8 pairs in
+    i16, exact for them (2 x 255 x 64 = 32640 < 2^15; it saturates
+    beyond), and `vpmaddwd` by i16 ones sums the pairs into i32: 4
+    products per lane for 3 instructions instead of 4.
+
+    The outer loop, over column groups (a tile's width: 32 or 16
+    columns), is an `scf.forall` (each group writes its own `[M, <= width]`
+    slice; the LLVM phase runs it on OpenMP threads) where
+    anvil-tile-and-vectorize would split an f32 matmul of the same size
+    into parallel blocks (`matmulRunsInParallelBlocks`, about 8 MFLOP) and
+    there are two groups at least; otherwise an `scf.for`. Each accumulator is one iteration's,
     summed in the same order at any thread count. `parallel=false` keeps
     the serial loop.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
-    "::mlir::LLVM::LLVMDialect"
+    "::mlir::LLVM::LLVMDialect", "::mlir::linalg::LinalgDialect"
   ];
   let options = [
     Option<"vnni", "vnni", "bool", "true",
-           "Use vpdpbusd (AVX-512 VNNI); off: sign-extended i32 products "
-           "with the same results, for CPUs without VNNI">,
+           "Use vpdpbusd (AVX-512 VNNI); off: AVX2 vpmaddwd tiles on "
+           "weights packed as i16, the same results, for CPUs without VNNI">,
+    Option<"smallWeights", "small-weights", "bool", "true",
+           "Without VNNI, where every weight is within [-64, 64]: tiles of "
+           "vpmaddubsw (exact for such weights) and vpmaddwd by ones; off: "
+           "the vpmaddwd tiles for all weights">,
     Option<"parallel", "parallel", "bool", "true",
            "Run the column blocks of large products as an scf.forall "
            "(threads); off: one serial loop">,

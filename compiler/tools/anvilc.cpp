@@ -284,12 +284,21 @@ static cl::opt<bool> noVectorizeCopies(
 static cl::opt<std::string> int8Matmul(
     "int8-matmul",
     cl::desc("How integer matmuls by constant int8 weights run: vnni "
-             "(anvil-int8-matmul's vpdpbusd tiles), portable (the same tiles "
-             "with widened i32 products, for CPUs without AVX-512 VNNI; the "
-             "same results), generic (the i32 linalg.generic every other "
-             "integer matmul gets) or auto (the default: vnni where the "
-             "target CPU has AVX-512 VNNI, else portable)"),
+             "(anvil-int8-matmul's vpdpbusd tiles), portable (its AVX2 "
+             "tiles, exact vpmaddwd on i16 pairs, or vpmaddubsw where all "
+             "weights are within [-64, 64], for CPUs without AVX-512 VNNI; "
+             "the same results), generic (the i32 linalg.generic every "
+             "other integer matmul gets, on any CPU) or auto (the default: "
+             "vnni where the target CPU has AVX-512 VNNI, else portable "
+             "where it has AVX2, else generic)"),
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8SmallWeights(
+    "no-int8-small-weights",
+    cl::desc("Run int8 matmuls whose weights are all within [-64, 64] on "
+             "the portable vpmaddwd tiles too, not on vpmaddubsw (exact for "
+             "such weights; anvil-int8-matmul's small-weights off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> sigmoidReciprocal(
     "sigmoid-reciprocal",
     cl::desc("Compute sigmoids' (and SiLUs') division as a reciprocal "
@@ -465,7 +474,15 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                        "target CPU (" +
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
-                       ") lacks; use --int8-matmul=portable or auto");
+                       ") lacks; use --int8-matmul=auto");
+  // So is vpmaddwd on 256-bit registers without AVX2.
+  bool hasAvx2 = mlir::anvil::targetHasFeature(target, "avx2");
+  if (int8Matmul == "portable" && !hasAvx2)
+    return reportError("--int8-matmul=portable needs AVX2, which the target "
+                       "CPU (" +
+                       (targetCpu.empty() ? std::string("this machine's")
+                                          : "--target-cpu " + targetCpu) +
+                       ") lacks; use --int8-matmul=generic or auto");
   if (matmulVectorBits != 0 && matmulVectorBits != 256 &&
       matmulVectorBits != 512)
     return reportError("--matmul-vector-bits must be 0 (auto), 256 or 512, "
@@ -475,8 +492,10 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
       matmulVectorBits != 0                              ? matmulVectorBits
       : mlir::anvil::targetHasFeature(target, "avx512f") ? 512
                                                          : 256;
-  job.options.int8Matmul = int8Matmul != "generic";
+  job.options.int8Matmul = int8Matmul == "vnni" || int8Matmul == "portable" ||
+                           (int8Matmul == "auto" && (hasVnni || hasAvx2));
   job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
+  job.options.int8SmallWeights = !noInt8SmallWeights;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;

@@ -139,14 +139,20 @@ def cases(rng):
     # extremes in every product of row 0 and column 0, odd M and N, K not a
     # multiple of 4 (1001, 37) and beyond f32's exact sums (258 was the
     # longest). Constant weights with zero point 0 (given or left out) take
-    # anvil-int8-matmul's tiles (vpdpbusd, or the portable path: both run,
-    # see INT8_PATHS); the others the generic: an input, a nonzero or
-    # per-column zero point.
+    # anvil-int8-matmul's tiles (vpdpbusd, or the portable AVX2 path: both
+    # run, see INT8_PATHS); the others the generic: an input, a nonzero or
+    # per-column zero point. Row 0 of 255s times columns of -128 and of 127:
+    # the largest products of both signs, where a saturating i16 pair sum
+    # (vpmaddubsw) would clip. M, N and K not multiples of the tiles (AVX2:
+    # 6 rows, 16 columns, k pairs; VNNI: 8, 32, groups of 4), K = 1 (only
+    # the masked last pair), M = 7 (one row past a tile).
     for m, k, n, const, azp, bzp in (
             (3, 258, 5, False, 0, np.array(127, np.int8)),
             (3, 1001, 7, True, 128, np.array(0, np.int8)),
             (19, 37, 40, True, 3, None),
             (3, 37, 3, True, 0, np.array([-3, 0, 100], np.int8)),
+            (5, 1, 9, True, 200, None),
+            (7, 2, 17, True, 0, np.array(0, np.int8)),
             # Large enough for threads (8.4 MFLOP): an scf.forall over
             # column pairs, run at 1, 2 and 3 threads (THREADS).
             (70, 300, 200, True, 9, np.array(0, np.int8))):
@@ -154,6 +160,7 @@ def cases(rng):
         b = rng.integers(-128, 128, (k, n)).astype(np.int8)
         a[0, :] = 255
         b[:, 0] = -128
+        b[:, 1:2] = 127
         inputs = [("a", a), ("b", b), ("azp", np.array(azp, np.uint8))]
         if bzp is not None:
             inputs.append(("bzp", bzp))
@@ -171,6 +178,24 @@ def cases(rng):
                 [("a", a), ("b", b), ("azp", np.array(77, np.uint8))],
                 "MatMulInteger", {"consts": ("b",)},
                 integer_matmul(a, 77, b, 0).astype(np.int32)))
+    # Weights all within [-64, 64]: without VNNI, anvil-int8-matmul's
+    # vpmaddubsw tile, exact only for them (2 x 255 x 64 = 32640 fits its i16
+    # pair sums), at the bounds: rows of 255 by columns of 64 and of -64.
+    # One weight of -65 sends the same matrix to the vpmaddwd tile (a
+    # vpmaddubsw there would saturate: 255 x -65 x 2 < -32768).
+    for m, k, n, low in ((11, 67, 21, None), (11, 67, 21, -65)):
+        a = rng.integers(0, 256, (m, k)).astype(np.uint8)
+        b = rng.integers(-64, 65, (k, n)).astype(np.int8)
+        a[0, :] = 255
+        b[:, 0] = 64
+        b[:, 1] = -64
+        if low is not None:
+            b[:, 2] = low
+        out.append((f"MatMulInteger {m}x{k}x{n} weights within [-64, 64]" +
+                    (f" but {low}" if low is not None else ""),
+                    [("a", a), ("b", b), ("azp", np.array(5, np.uint8))],
+                    "MatMulInteger", {"consts": ("b",)},
+                    integer_matmul(a, 5, b, 0).astype(np.int32)))
     # Zero points left out: 0 of each operand's type (u8 x u8 here), K = 300.
     a = rng.integers(0, 256, (2, 300)).astype(np.uint8)
     b = rng.integers(0, 256, (300, 3)).astype(np.uint8)
@@ -221,11 +246,13 @@ def cases(rng):
     return out
 
 
-# The integer matmul's other compiled paths (the default on this machine,
-# which has AVX-512 VNNI, is anvil-int8-matmul's vpdpbusd tiles): the same
-# tiles without VNNI, and the portable i32 generic. Each must give the same
-# i32 results.
-INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic"]
+# The integer matmul's other compiled paths (the default is
+# anvil-int8-matmul's vpdpbusd tiles where the CPU has AVX-512 VNNI, else
+# its AVX2 vpmaddwd tiles, or vpmaddubsw for weights within [-64, 64]):
+# the AVX2 tiles, the portable i32 generic, and vpmaddwd for small weights
+# too. Each must give the same i32 results.
+INT8_PATHS = ["--int8-matmul=portable", "--int8-matmul=generic",
+              "--no-int8-small-weights"]
 # The products large enough for parallel column blocks also run at these
 # thread counts (OMP_NUM_THREADS): each accumulator is one thread's, the
 # same bits at any count.
@@ -313,27 +340,44 @@ def main():
             "longer than f32 sums hold exactly", "long conv contraction")
 
         # The target decides the default path: vpdpbusd where the CPU has
-        # AVX-512 VNNI, the portable tiles elsewhere (a VNNI instruction on
-        # such a CPU would be an illegal instruction); asking for vnni on a
-        # CPU without it is refused, naming the option.
+        # AVX-512 VNNI, the AVX2 vpmaddwd tiles where it has AVX2, the
+        # generic elsewhere (either instruction on a CPU without it would be
+        # an illegal instruction); asking for vnni or portable on a CPU
+        # without it is refused, naming the option.
         qmm = next(k for k, c in enumerate(cases(np.random.default_rng(11)))
                    if c[2] == "MatMulInteger" and "b" in dict(c[3]).get("consts", ()))
         qpath = os.path.join(tmp, f"case{qmm}.onnx")
-        for cpu, want_vnni in (("x86-64", False), ("cascadelake", True)):
+        for cpu, want in (("x86-64", None), ("haswell", "vpmaddwd"),
+                          ("cascadelake", "vpdpbusd")):
             p = subprocess.run([args.anvilc, qpath, "--target-cpu", cpu,
                                 "--compile-to=llvm"], capture_output=True, text=True)
-            has = "vpdpbusd" in p.stdout
-            ok = p.returncode == 0 and has == want_vnni
+            used = [i for i in ("vpdpbusd", "vpmaddwd") if i in p.stdout]
+            ok = p.returncode == 0 and used == ([want] if want else [])
             print(("ok   " if ok else "FAIL ") +
-                  f"--target-cpu {cpu}: vpdpbusd {'used' if has else 'not used'} by default")
+                  f"--target-cpu {cpu}: {used or 'neither instruction'} by default")
             failures += not ok
-        p = subprocess.run([args.anvilc, qpath, "--target-cpu", "x86-64",
-                            "--int8-matmul=vnni", "--compile-to=llvm"],
-                           capture_output=True, text=True)
-        ok = p.returncode != 0 and "--int8-matmul=vnni needs AVX-512 VNNI" in p.stderr
-        print(("ok   " if ok else "FAIL ") + "--int8-matmul=vnni refused for x86-64: "
-              + p.stderr.strip())
-        failures += not ok
+        # Without VNNI, vpmaddubsw only where every weight is within
+        # [-64, 64] (the pass checks the constant).
+        for label, want in (("within [-64, 64]", True), ("but -65", False)):
+            k = next(k for k, c in enumerate(cases(np.random.default_rng(11)))
+                     if c[0].endswith(label))
+            p = subprocess.run([args.anvilc, os.path.join(tmp, f"case{k}.onnx"),
+                                "--target-cpu", "haswell", "--compile-to=llvm"],
+                               capture_output=True, text=True)
+            has = "vpmaddubsw" in p.stdout
+            ok = p.returncode == 0 and has == want
+            print(("ok   " if ok else "FAIL ") + f"weights {label}: "
+                  f"vpmaddubsw {'used' if has else 'not used'} on haswell")
+            failures += not ok
+        for flag, message in (("vnni", "needs AVX-512 VNNI"),
+                              ("portable", "needs AVX2")):
+            p = subprocess.run([args.anvilc, qpath, "--target-cpu", "x86-64",
+                                f"--int8-matmul={flag}", "--compile-to=llvm"],
+                               capture_output=True, text=True)
+            ok = p.returncode != 0 and f"--int8-matmul={flag} {message}" in p.stderr
+            print(("ok   " if ok else "FAIL ") + f"--int8-matmul={flag} refused for x86-64: "
+                  + p.stderr.strip())
+            failures += not ok
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 

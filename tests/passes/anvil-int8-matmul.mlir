@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=PORTABLE
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vnni=false small-weights=false" | FileCheck %s --check-prefix=PORTABLE
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
@@ -14,9 +15,11 @@
 // (printed as hex bytes: group 0 of block 0, then its group 1)
 // CHECK-DAG: arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<2x2x64xi8>
 // CHECK-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0,
+// M = 3, no whole tile of 8 rows: in the column loop, one tile of 3 rows
+// (3 x 2 accumulators).
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (vector<16xi32>,
+// CHECK-NOT: scf.for
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
 // CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<2x2x64xi8>, vector<64xi8>
 // CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xui8>, vector<4xui8>
 // CHECK: vector.bitcast {{.*}} : vector<4xui8> to vector<1xi32>
@@ -29,14 +32,49 @@
 // CHECK: arith.subi
 // CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<3x3xi32>
 // CHECK-NOT: anvil.qmatmul
+// vnni=false: AVX2's tile, 6 rows by 2 blocks of 8 columns. The
+// activations zero-extended to i16 first; the weights packed as i16 pairs,
+// the tile's 2 blocks in one line: [1 column group, 3 k pairs, 2 blocks x
+// 8 lanes x 2]; column 0 is (1, 2) | (3, 4) | (5, 0), column 1 all -1.
 // PORTABLE-NOT: vpdpbusd
 // PORTABLE-LABEL: func @vnni
-// PORTABLE: vector.shuffle
-// PORTABLE: arith.extsi {{.*}} : vector<16xi8> to vector<16xi32>
-// PORTABLE: arith.extui {{.*}} : i8 to i32
-// PORTABLE: arith.muli {{.*}} : vector<16xi32>
-// PORTABLE: arith.addi {{.*}} : vector<16xi32>
+// PORTABLE: %[[WIDE:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<3x5xui8>) outs(%{{.*}} : tensor<3x5xi16>)
+// PORTABLE: arith.extui {{.*}} : i8 to i16
+// PORTABLE-DAG: %[[PACKED:.*]] = arith.constant dense<{{\[\[\[}}1, 2, -1, -1, 0, {{.*}}], [3, 4, -1, -1, 0, {{.*}}], [5, 0, -1, 0, 0, {{.*}}]]]> : tensor<1x3x32xi16>
+// PORTABLE-DAG: arith.constant dense<{{\[\[}}15, -5, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi32>
+// PORTABLE: scf.for
+// PORTABLE-NOT: scf.for
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
+// PORTABLE: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x3x32xi16>, vector<16xi16>
+// PORTABLE: vector.transfer_read %[[WIDE]]{{.*}} {in_bounds = [true]} : tensor<3x5xi16>, vector<2xi16>
+// PORTABLE: vector.bitcast {{.*}} : vector<2xi16> to vector<1xi32>
+// PORTABLE: vector.broadcast {{.*}} : vector<1xi32> to vector<8xi32>
+// PORTABLE: vector.bitcast {{.*}} : vector<16xi16> to vector<8xi32>
+// PORTABLE: %[[P:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x" {{.*}} : (vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// PORTABLE: arith.addi %{{.*}}, %[[P]] : vector<8xi32>
+// The odd K's last pair: a masked read.
+// PORTABLE: vector.transfer_read %[[WIDE]]{{[^{]*}} : tensor<3x5xi16>, vector<2xi16>
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: arith.muli
+// PORTABLE: arith.subi
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<3x3xi32>
 // PORTABLE-NOT: anvil.qmatmul
+// vnni=false with weights all within [-64, 64] (small-weights): the
+// vpmaddubsw tile, 5 rows by 2 blocks of 8 columns, no widening; bytes
+// packed as for vpdpbusd, 8 lanes, the 2 blocks in one line: [1 column
+// group, 2 groups, 2 x 8 x 4].
+// BYTES-LABEL: func @vnni
+// BYTES-NOT: linalg.generic
+// BYTES-DAG: %[[PACKED:.*]] = arith.constant dense<"0x01020304FFFFFFFF{{0+}}05000000FF{{0+}}"> : tensor<1x2x64xi8>
+// BYTES: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// BYTES: vector.transfer_read %[[PACKED]]{{.*}} {in_bounds = [true]} : tensor<1x2x64xi8>, vector<32xi8>
+// BYTES: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<3x5xui8>, vector<4xui8>
+// BYTES: %[[ONES:.*]] = arith.constant dense<65537> : vector<8xi32>
+// BYTES: %[[PAIRS:.*]] = llvm.inline_asm "vpmaddubsw $2, $1, $0", "=x,x,x" {{.*}} : (vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// BYTES: %[[SUMS:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x" %[[PAIRS]], %[[ONES]]
+// BYTES: arith.addi %{{.*}}, %[[SUMS]] : vector<8xi32>
+// BYTES: vector.transfer_write {{.*}} : vector<8xi32>, tensor<3x3xi32>
 func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
   %w = anvil.constant dense<[[1, -1, 0], [2, -1, 0], [3, -1, 0], [4, -1, 0], [5, -1, 0]]> : tensor<5x3xi8>
   %zw = anvil.constant dense<0> : tensor<i8>
@@ -52,6 +90,10 @@ func.func @vnni(%a: tensor<3x5xui8>, %za: tensor<ui8>) -> tensor<3x3xi32> {
 // CHECK: tensor.collapse_shape {{.*}} tensor<2x3x8xui8> into tensor<6x8xui8>
 // CHECK: llvm.inline_asm "vpdpbusd
 // CHECK: tensor.expand_shape {{.*}} tensor<6x4xi32> into tensor<2x3x4xi32>
+// PORTABLE: tensor.collapse_shape {{.*}} tensor<2x3x8xui8> into tensor<6x8xui8>
+// PORTABLE: linalg.generic {{.*}} outs(%{{.*}} : tensor<6x8xi16>)
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: tensor.expand_shape {{.*}} tensor<6x4xi32> into tensor<2x3x4xi32>
 func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi32> {
   %w = anvil.constant dense<1> : tensor<8x4xi8>
   %zw = anvil.constant dense<0> : tensor<4xi8>
@@ -64,7 +106,8 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
 // A product the f32 schedule would split for threads (64x256x256, 8.4
 // MFLOP): its 8 column pairs are an scf.forall, each writing a slice of
 // the result (32 columns, or what is left of N = 250), no accumulator
-// shared between iterations. parallel=false: the serial loop.
+// shared between iterations; AVX2's 16 groups of 16 columns likewise.
+// parallel=false: the serial loop.
 // CHECK-LABEL: func @parallel
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<64x250xi32>
 // CHECK: scf.forall (%[[P:.*]]) in (8) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
@@ -75,6 +118,20 @@ func.func @batched(%a: tensor<2x3x8xui8>, %za: tensor<1xui8>) -> tensor<2x3x4xi3
 // CHECK: vector.transfer_write {{.*}} : vector<16xi32>, tensor<64x?xi32>
 // CHECK: scf.forall.in_parallel
 // CHECK: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
+// PORTABLE-LABEL: func @parallel
+// PORTABLE: %[[E:.*]] = tensor.empty() : tensor<64x250xi32>
+// PORTABLE: scf.forall (%{{.*}}) in (16) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x250xi32>)
+// PORTABLE: %[[W:.*]] = arith.minsi
+// PORTABLE: tensor.extract_slice %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1] : tensor<64x250xi32> to tensor<64x?xi32>
+// 64 rows: 10 whole tiles of 6 rows (12 accumulators), then one of 4 (8).
+// PORTABLE: scf.for %{{.*}} = %{{.*}} to %c60 step %c6 iter_args(%{{.*}}) -> (tensor<64x?xi32>)
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64x?xi32>
+// PORTABLE: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64x?xi32>
+// PORTABLE: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [64, %[[W]]] [1, 1]
 // SERIAL-LABEL: func @parallel
 // SERIAL-NOT: scf.forall
 // SERIAL: scf.for
@@ -93,6 +150,9 @@ func.func @parallel(%a: tensor<64x256xui8>, %za: tensor<ui8>) -> tensor<64x250xi
 // CHECK-LABEL: func @kept
 // CHECK-NOT: vpdpbusd
 // CHECK-COUNT-3: anvil.qmatmul
+// PORTABLE-LABEL: func @kept
+// PORTABLE-NOT: vpmaddwd
+// PORTABLE-COUNT-3: anvil.qmatmul
 func.func @kept(%a: tensor<3x5xui8>, %za: tensor<ui8>, %w: tensor<5x3xi8>, %s: tensor<3x5xi8>, %zs: tensor<i8>) -> (tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>) {
   %zw = anvil.constant dense<0> : tensor<i8>
   %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
@@ -101,4 +161,28 @@ func.func @kept(%a: tensor<3x5xui8>, %za: tensor<ui8>, %w: tensor<5x3xi8>, %s: t
   %1 = anvil.qmatmul %a, %c, %za, %z1 : tensor<3x5xui8>, tensor<5x3xi8>, tensor<ui8>, tensor<i8>
   %2 = anvil.qmatmul %s, %c, %zs, %zw : tensor<3x5xi8>, tensor<5x3xi8>, tensor<i8>, tensor<i8>
   return %0, %1, %2 : tensor<3x3xi32>, tensor<3x3xi32>, tensor<3x3xi32>
+}
+
+// -----
+
+// small-weights: 64 and -64 are the largest magnitudes vpmaddubsw sums
+// exactly (2 x 255 x 64 = 32640); one -65 leaves the whole matrix to
+// vpmaddwd.
+// BYTES-LABEL: func @edge64
+// BYTES: vpmaddubsw
+// BYTES-LABEL: func @over64
+// BYTES-NOT: vpmaddubsw
+// BYTES: vpmaddwd
+// BYTES-NOT: vpmaddubsw
+func.func @edge64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
+  %w = anvil.constant dense<[[64, -64], [-64, 64]]> : tensor<2x2xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<4x2xi32>
+}
+func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
+  %w = anvil.constant dense<[[64, -64], [-65, 1]]> : tensor<2x2xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<i8>
+  return %0 : tensor<4x2xi32>
 }
