@@ -450,11 +450,13 @@ def matmul_model(m, n, k):
             f"  return %c : tensor<{m}x{n}xf32>\n}}\n")
 
 
-def qmatmul_model(m, n, k):
-    """u8 activations by constant int8 weights (anvil-int8-matmul's case; the
-    weights' values do not change the time)."""
+def qmatmul_model(m, n, k, weight=-127):
+    """u8 activations by constant int8 weights (anvil-int8-matmul's case).
+    The values do not change the time, but their range picks the kernel
+    without VNNI: weights within [-64, 64] take the vpmaddubsw tile, others
+    (real quantized weights reach +-127) the exact vpmaddwd one."""
     return (f"func.func @forward(%a: tensor<{m}x{k}xui8>, %za: tensor<ui8>) -> tensor<{m}x{n}xi32> {{\n"
-            f"  %w = anvil.constant dense<1> : tensor<{k}x{n}xi8>\n"
+            f"  %w = anvil.constant dense<{weight}> : tensor<{k}x{n}xi8>\n"
             f"  %zw = anvil.constant dense<0> : tensor<i8>\n"
             f"  %c = anvil.qmatmul %a, %w, %za, %zw : tensor<{m}x{k}xui8>, tensor<{k}x{n}xi8>, tensor<ui8>, tensor<i8>\n"
             f"  return %c : tensor<{m}x{n}xi32>\n}}\n")
@@ -505,10 +507,14 @@ def int8_matmul(args, anvil, onednn, runs, f32):
              "reordered once), GOP/s (2 ops per multiply-add, median of "
              f"{runs} runs); ratio = Anvil / oneDNN; the issue's goal is >= 0.75 at 1 thread. "
              f"On {cpu_name()}; load average before: {loadavg()}.\n",
-             "| M x N x K | threads | Anvil int8 | portable (no VNNI) | oneDNN int8 | ratio | "
-             "Anvil f32 GFLOP/s | int8 / f32 |",
-             "|---|---|---|---|---|---|---|---|"]
+             "Anvil int8: weights of -127 (any int8 weights: vpdpbusd with VNNI, else the exact "
+             "vpmaddwd tile); small: weights of 1 (within [-64, 64], which the vpmaddubsw tile "
+             "needs without VNNI); portable: --int8-matmul=portable (no VNNI), weights of -127.\n",
+             "| M x N x K | threads | Anvil int8 | small weights | portable (no VNNI) | oneDNN int8 | "
+             "ratio | Anvil f32 GFLOP/s | int8 / f32 |",
+             "|---|---|---|---|---|---|---|---|---|"]
     exe = anvil.compile("qmm_%dx%dx%d" % shape, qmatmul_model(*shape))
+    small = anvil.compile("qmm_small_%dx%dx%d" % shape, qmatmul_model(*shape, weight=1))
     src = os.path.join(anvil.tmp, "qmm_%dx%dx%d.mlir" % shape)
     portable = os.path.join(anvil.tmp, "qmm_portable")
     sh([anvil.anvilc, src, "--int8-matmul=portable", "-o", portable])
@@ -517,9 +523,10 @@ def int8_matmul(args, anvil, onednn, runs, f32):
         out = sh([onednn, "--int8", str(runs)] + [str(v) for v in shape], threads_env(t))
         d = ops / float(out.split()[3]) / 1e6
         a = ops / anvil.bench(exe, runs, t) / 1e6
+        sm = ops / anvil.bench(small, runs, t) / 1e6
         p = ops / anvil.bench(portable, runs, t) / 1e6
         f = f32.get((shape, t), 0.0)
-        lines.append(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {p:.1f} | {d:.1f} | "
+        lines.append(f"| {shape[0]} x {shape[1]} x {shape[2]} | {t} | {a:.1f} | {sm:.1f} | {p:.1f} | {d:.1f} | "
                      f"{a / d:.2f} | {f:.1f} | {a / f if f else 0:.2f} |")
     return lines
 
