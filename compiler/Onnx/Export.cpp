@@ -32,6 +32,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -179,6 +180,7 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> initializers;
   llvm::DenseSet<Operation *> qdqMatmuls; // exported as QDQ: see the header
+  llvm::StringSet<> constantInitializers; // from anvil.constant ops
   int counter = 0;
 };
 
@@ -214,6 +216,7 @@ bool Exporter::exportOp(Operation *op) {
         auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
         if (dense && dense.getElementType().isInteger(8)) {
           initializers.insert(out);
+          constantInitializers.insert(out);
           initializer(out, dense);
           return true;
         }
@@ -490,6 +493,28 @@ std::vector<std::string> Exporter::run() {
     if (!exportOp(&op))
       unsupported.push_back(op.getName().getStringRef().str());
   }
+  // The QDQ form leaves the accumulators' scales and the weights' zero
+  // points unread: drop the Constant nodes and constant initializers that
+  // no node reads (parameters stay, as a trainer expects them all).
+  llvm::StringSet<> read;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &i : n.input())
+      read.insert(i);
+  auto *nodes = graph.mutable_node();
+  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                              [&](const onnx::NodeProto &n) {
+                                return n.op_type() == "Constant" &&
+                                       !read.contains(n.output(0));
+                              }),
+               nodes->end());
+  auto *inits = graph.mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto &t) {
+                                return constantInitializers.contains(
+                                           t.name()) &&
+                                       !read.contains(t.name());
+                              }),
+               inits->end());
   return unsupported;
 }
 

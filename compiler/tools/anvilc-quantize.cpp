@@ -599,6 +599,11 @@ int anvilc::quantizeMain(MLIRContext &context) {
   if (onnxOut) {
     // QDQ: QuantizeLinear/DequantizeLinear around each int8 matmul's
     // activations, its weights an int8 initializer (compiler/Onnx/Export.cpp).
+    // The f32 weights the int8 ones replaced are left unread: not exported.
+    (*int8)->walk([](Operation *op) {
+      if (isa<a::ParamOp, a::ConstantOp>(op) && op->use_empty())
+        op->erase();
+    });
     mlir::anvil::OnnxExport exported;
     if (std::string e = mlir::anvil::exportOnnx(**int8, func.getName().str(),
                                                 seed, true, exported);

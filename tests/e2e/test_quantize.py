@@ -253,10 +253,17 @@ def main():
                           if v.dtype == np.int8 and v.ndim == 2]
             dq_w = [n for n in m.graph.node if n.op_type == "DequantizeLinear"
                     and n.input[0] in int8_inits]
+            # No f32 weights left, nothing unread.
             check(types.count("QuantizeLinear") == 3 and
                   types.count("MatMul") == 3 and len(int8_inits) == 3 and
                   len(dq_w) == 3 and types.count("DequantizeLinear") == 6 and
                   "MatMulInteger" not in types and
+                  not any(v.dtype == np.float32 and v.ndim == 2
+                          for v in inits.values()) and
+                  set(inits) <= {i for n in m.graph.node for i in n.input} and
+                  all(n.output[0] in {i for k in m.graph.node
+                                      for i in k.input}
+                      for n in m.graph.node if n.op_type == "Constant") and
                   all(any(a.name == "axis" and a.i == 1 for a in n.attribute)
                       == bool(pc) for n in dq_w),
                   f"QDQ form ({tag}): {types.count('QuantizeLinear')} "
