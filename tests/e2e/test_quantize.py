@@ -17,7 +17,8 @@ calibration data (.npy samples and labels). Checks:
     onnx.checker accepts: QuantizeLinear/DequantizeLinear around each
     matmul's activations, int8 weight initializers with DequantizeLinear
     (axis 1 per channel); `anvilc check` takes it, and on the reference it
-    gives the outputs of the .mlir int8 model within one int8 step;
+    gives the outputs of the .mlir int8 model within one int8 step; an
+    ONNX MatMulInteger exports back as MatMulInteger (same outputs);
   - bad input gives one error naming the option or file, and no output.
 Exits non-zero on any failure.
 """
@@ -293,6 +294,41 @@ def main():
             check(worst <= step, f"QDQ ONNX = the .mlir int8 model within "
                   f"one int8 step ({tag}): max |diff| {worst:.3g} <= "
                   f"{step:.3g}")
+
+        # A qmatmul not in anvil-quantize's form (an ONNX MatMulInteger with
+        # zero points) exports as MatMulInteger: same outputs re-imported.
+        from onnx import helper, TensorProto
+        w = rng.integers(-127, 128, (8, 4)).astype(np.int8)
+        g = helper.make_graph(
+            [helper.make_node("MatMulInteger", ["a", "w", "azp", "wzp"],
+                              ["acc"]),
+             helper.make_node("DequantizeLinear", ["acc", "s"], ["y"])], "g",
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, [2, 8])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+            [numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.array(3, np.uint8), "azp"),
+             numpy_helper.from_array(np.array(1, np.int8), "wzp"),
+             numpy_helper.from_array(np.array(0.5, F32), "s")])
+        onnx.save(helper.make_model(
+            g, opset_imports=[helper.make_opsetid("", 17)]), path("mmi.onnx"))
+        np.save(path("a.npy"), rng.integers(0, 256, (2, 8)).astype(np.uint8))
+        p = subprocess.run([anvilc, "export", path("mmi.onnx"), "-o",
+                            path("back.onnx")], capture_output=True, text=True)
+        same = p.returncode == 0
+        if same:
+            back = onnx.load(path("back.onnx"))
+            onnx.checker.check_model(back, full_check=True)
+            same = "MatMulInteger" in [n.op_type for n in back.graph.node]
+        for name in ("mmi", "back"):
+            p = subprocess.run([anvilc, "run", "--reference",
+                                path(name + ".onnx"), "--input", path("a.npy"),
+                                "--output", path(name + ".npy")],
+                               capture_output=True, text=True)
+            same = same and p.returncode == 0
+        check(same and np.array_equal(np.load(path("mmi.npy")),
+                                      np.load(path("back.npy"))),
+              "MatMulInteger exports as MatMulInteger, same outputs "
+              + p.stderr.strip())
 
         # --exclude keeps a layer f32 and says why.
         p = quantize("--calibrate", path("x.npy"), "--samples", "32",
