@@ -65,7 +65,7 @@ void Observed::add(const std::vector<double> &values,
   // Grow the histogram until it holds amax: the first nonzero batch sets
   // the width, later ones double it, adding bins pairwise.
   if (amax > 0.0 && width == 0.0)
-    width = amax / kBins;
+    width = std::max(amax / kBins, std::numeric_limits<double>::denorm_min());
   while (amax > 0.0 && amax > kBins * width) {
     for (int i = 0; i < kBins / 2; ++i)
       hist[i] = hist[2 * i] + hist[2 * i + 1];
