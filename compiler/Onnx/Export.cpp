@@ -4,6 +4,16 @@
 // named v0, v1, ... Attributes are read from the op's attribute dictionary,
 // with the defaults the ops document.
 //
+// Quantized ops: anvil.quantize and anvil.dequantize are QuantizeLinear and
+// DequantizeLinear. An anvil.qmatmul as anvil-quantize writes it (u8
+// activations from an anvil.quantize by a constant scale, constant i8
+// weights with zero point 0, its one user an anvil.dequantize of zero point
+// 0 by scale_x * scale_w) is written in the QDQ form that ONNX Runtime and
+// TensorRT recognize: MatMul(DequantizeLinear(q_x, scale_x, zp_x),
+// DequantizeLinear(W_i8, scale_w[, axis 1])), the weights an int8
+// initializer, scale_w = the dequantize's scale / scale_x; that dequantize
+// is then an Identity. Any other anvil.qmatmul is MatMulInteger.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Onnx/Export.h"
@@ -14,12 +24,15 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -139,6 +152,15 @@ private:
   }
 
   bool exportOp(Operation *op);
+  bool exportQdqMatmul(a::QMatmulOp op);
+
+  /// An initializer holding `value`; returns its name.
+  std::string initializer(const std::string &name, DenseElementsAttr value) {
+    onnx::TensorProto &t = *graph.add_initializer();
+    t.set_name(name);
+    a::tensorToProto(value, t);
+    return name;
+  }
 
   /// The dimension of `v` that holds a symbolic batch, if any.
   std::optional<int64_t> batchDim(Value v) const {
@@ -157,6 +179,8 @@ private:
   const llvm::DenseMap<Value, int64_t> *batchDims;
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> initializers;
+  llvm::DenseSet<Operation *> qdqMatmuls; // exported as QDQ: see the header
+  llvm::StringSet<> constantInitializers; // from anvil.constant ops
   int counter = 0;
 };
 
@@ -187,11 +211,19 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::ConstantOp c) {
+        // 8-bit constants (the weights and zero points of quantized ops)
+        // are initializers, where ONNX's quantized models keep them.
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        if (dense && dense.getElementType().isInteger(8)) {
+          initializers.insert(out);
+          constantInitializers.insert(out);
+          initializer(out, dense);
+          return true;
+        }
         auto &n = node("Constant", {}, {out});
         auto *at = n.add_attribute();
         at->set_name("value");
         at->set_type(onnx::AttributeProto::TENSOR);
-        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
         if (!dense)
           return false;
         a::tensorToProto(dense, *at->mutable_t());
@@ -253,6 +285,26 @@ bool Exporter::exportOp(Operation *op) {
                               ? transposedLast(op->getOperand(1))
                               : in(1);
         node("MatMul", {lhs, rhs}, {out});
+        return true;
+      })
+      .Case([&](a::QuantizeOp) {
+        setInt(simple("QuantizeLinear"), "axis", intAttr(op, "axis", 1));
+        return true;
+      })
+      .Case([&](a::DequantizeOp dq) {
+        // After a QDQ matmul, whose MatMul is already f32.
+        auto qmm = dq.getInput().getDefiningOp<a::QMatmulOp>();
+        if (qmm && qdqMatmuls.contains(qmm)) {
+          node("Identity", {in(0)}, {out});
+          return true;
+        }
+        setInt(simple("DequantizeLinear"), "axis", intAttr(op, "axis", 1));
+        return true;
+      })
+      .Case([&](a::QMatmulOp q) {
+        if (exportQdqMatmul(q))
+          return true;
+        simple("MatMulInteger");
         return true;
       })
       .Case([&](a::ReshapeOp) {
@@ -352,6 +404,54 @@ bool Exporter::exportOp(Operation *op) {
       .Default([](Operation *) { return false; });
 }
 
+bool Exporter::exportQdqMatmul(a::QMatmulOp op) {
+  auto x = op.getLhs().getDefiningOp<a::QuantizeOp>();
+  auto w = op.getRhs().getDefiningOp<a::ConstantOp>();
+  if (!x || !w || !op->hasOneUse())
+    return false;
+  auto dq = dyn_cast<a::DequantizeOp>(*op->getUsers().begin());
+  DenseElementsAttr xScale, wZero, dqScale, dqZero;
+  if (!dq || !matchPattern(x.getScale(), m_Constant(&xScale)) ||
+      !matchPattern(op.getOperand(3), m_Constant(&wZero)) ||
+      !matchPattern(dq.getScale(), m_Constant(&dqScale)) ||
+      !matchPattern(dq.getZeroPoint(), m_Constant(&dqZero)) ||
+      xScale.getNumElements() != 1)
+    return false;
+  auto isZero = [](DenseElementsAttr v) {
+    return llvm::all_of(v.getValues<APInt>(),
+                        [](const APInt &i) { return i.isZero(); });
+  };
+  auto wType = cast<RankedTensorType>(op.getRhs().getType());
+  int64_t rank = cast<RankedTensorType>(dq.getType()).getRank();
+  bool perChannel = dqScale.getType().getRank() == 1;
+  int64_t axis = intAttr(dq, "axis", 1);
+  if (!isZero(wZero) || !isZero(dqZero) || wType.getRank() != 2 ||
+      (perChannel && axis != rank - 1 && axis != -1))
+    return false;
+  // scale_w = the accumulators' scale / scale_x.
+  float sx = *xScale.getValues<float>().begin();
+  SmallVector<float> sw;
+  for (float s : dqScale.getValues<float>())
+    sw.push_back(s / sx);
+  std::string base = nameOf(op.getResult());
+  std::string wScale =
+      initializer(base + "_w_scale",
+                  DenseElementsAttr::get(
+                      RankedTensorType::get(dqScale.getType().getShape(),
+                                            FloatType::getF32(op.getContext())),
+                      ArrayRef<float>(sw)));
+  std::string dqx = fresh(), dqw = fresh();
+  node("DequantizeLinear",
+       {nameOf(op.getLhs()), nameOf(x.getScale()), nameOf(op.getOperand(2))},
+       {dqx});
+  auto &n = node("DequantizeLinear", {nameOf(op.getRhs()), wScale}, {dqw});
+  if (perChannel)
+    setInt(n, "axis", 1);
+  node("MatMul", {dqx, dqw}, {base});
+  qdqMatmuls.insert(op);
+  return true;
+}
+
 std::vector<std::string> Exporter::run() {
   std::vector<std::string> unsupported;
   // Inputs and outputs hold a symbolic batch in their leading dimension.
@@ -393,6 +493,28 @@ std::vector<std::string> Exporter::run() {
     if (!exportOp(&op))
       unsupported.push_back(op.getName().getStringRef().str());
   }
+  // The QDQ form leaves the accumulators' scales and the weights' zero
+  // points unread: drop the Constant nodes and constant initializers that
+  // no node reads (parameters stay, as a trainer expects them all).
+  llvm::StringSet<> read;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &i : n.input())
+      read.insert(i);
+  auto *nodes = graph.mutable_node();
+  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                              [&](const onnx::NodeProto &n) {
+                                return n.op_type() == "Constant" &&
+                                       !read.contains(n.output(0));
+                              }),
+               nodes->end());
+  auto *inits = graph.mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto &t) {
+                                return constantInitializers.contains(
+                                           t.name()) &&
+                                       !read.contains(t.name());
+                              }),
+               inits->end());
   return unsupported;
 }
 

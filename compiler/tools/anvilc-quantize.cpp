@@ -2,21 +2,27 @@
 //
 // `anvilc quantize MODEL --calibrate DATA -o OUT.mlir`: post-training int8
 // quantization. Runs the fp32 model on the reference interpreter over the
-// calibration samples, recording through its observer the range of every
-// matmul's activations (minmax); marks each quantizable matmul with its
-// range (passes/Quantize.h) and runs anvil-quantize, which rewrites it into
-// quantize -> anvil.qmatmul -> dequantize (what anvil-int8-matmul then
-// compiles to VNNI tiles); writes the result as Anvil IR, which `anvilc
-// OUT.mlir -o exe` compiles. Then reports, on the same samples, the fp32
-// and int8 models' top-1 agreement, accuracy (with labels) and output SQNR,
-// and per layer the output SQNR with only that layer quantized (flagged
-// below 30 dB), its range and scales, and the excluded layers with why.
-// Convolutions stay f32 (no integer convolution kernel yet).
+// calibration samples, recording through its observer the minimum, maximum
+// and a histogram of |x| of every matmul's activations, from which --method
+// chooses the range (minmax, percentile, entropy, mse: Calibration.h);
+// marks each quantizable matmul with its range (passes/Quantize.h) and runs
+// anvil-quantize, which rewrites it into quantize -> anvil.qmatmul ->
+// dequantize (what anvil-int8-matmul then compiles to VNNI tiles); writes the
+// result as Anvil IR, which `anvilc OUT.mlir -o exe` compiles, or (-o
+// OUT.onnx) as ONNX in the QDQ form (compiler/Onnx/Export.cpp). Then reports,
+// on the same samples, the fp32 and int8 models' top-1 agreement, accuracy
+// (with labels) and output SQNR, and per layer the output SQNR with only that
+// layer quantized (flagged below 30 dB), its range and scales, and the excluded
+// layers with why. With --tolerance, the most sensitive layers (lowest SQNR
+// alone) go back to f32 one at a time until int8 is within the tolerance of
+// fp32. Convolutions stay f32 (no integer convolution kernel yet).
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/tools/Calibration.h"
 #include "compiler/tools/anvilc.h"
 
+#include "compiler/Onnx/Export.h"
 #include "compiler/Parameters.h"
 #include "compiler/Reference/Interpreter.h"
 #include "dialects/AnvilOps.h"
@@ -44,7 +50,6 @@ using ::anvil::ref::Tensor;
 namespace a = mlir::anvil;
 
 namespace {
-enum class Method { MinMax };
 enum class Normalize { Auto, Unit, None };
 } // namespace
 
@@ -67,14 +72,38 @@ static cl::opt<int64_t>
             cl::desc("Calibrate and evaluate on the first N samples "
                      "(default 512, at most the data's)"),
             cl::init(512), cl::sub(quantizeCommand()), cl::cat(category()));
-static EnumOpt<Method>
-    method("method",
-           cl::desc("How ranges are chosen (minmax: the observed minimum "
-                    "and maximum)"),
-           cl::values(clEnumValN(Method::MinMax, "minmax",
-                                 "the observed minimum and maximum")),
-           cl::init(Method::MinMax), cl::value_desc("method"),
-           cl::sub(quantizeCommand()), cl::cat(category()));
+static EnumOpt<CalibrationMethod> method(
+    "method",
+    cl::desc("How each layer's activation range is chosen (default minmax); "
+             "the others choose a clip threshold T on |x| over a 2048-bin "
+             "histogram and clip the observed range to [-T, T]"),
+    cl::values(
+        clEnumValN(CalibrationMethod::MinMax, "minmax",
+                   "the observed minimum and maximum"),
+        clEnumValN(CalibrationMethod::Percentile, "percentile",
+                   "T: the --percentile of |x| (both tails together)"),
+        clEnumValN(CalibrationMethod::Entropy, "entropy",
+                   "T: the least KL divergence between the clipped and the "
+                   "quantized histogram (TensorRT's)"),
+        clEnumValN(CalibrationMethod::Mse, "mse",
+                   "T: the least mean squared quantization error")),
+    cl::init(CalibrationMethod::MinMax), cl::value_desc("method"),
+    cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<double> percentile(
+    "percentile",
+    cl::desc("With --method percentile: the percentile of |x| (of both "
+             "tails together, not of each) that bounds the range, in "
+             "(0, 100] (default 99.99)"),
+    cl::init(99.99), cl::value_desc("P"), cl::sub(quantizeCommand()),
+    cl::cat(category()));
+static cl::opt<double> tolerance(
+    "tolerance",
+    cl::desc("Keep the most sensitive layers (lowest output SQNR with only "
+             "that layer int8) in f32, one at a time, until int8 top-1 "
+             "accuracy is within POINTS percentage points of fp32's (with "
+             "labels; without: top-1 agreement is within POINTS of 100%)"),
+    cl::value_desc("points"), cl::init(-1.0), cl::sub(quantizeCommand()),
+    cl::cat(category()));
 static EnumOpt<Normalize> normalizeData(
     "normalize",
     cl::desc("How data samples are scaled before the model (default: x/255 "
@@ -92,9 +121,11 @@ static cl::opt<std::string> exclude(
     "exclude", cl::desc("Keep the matmuls whose layer name matches in f32"),
     cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string>
-    quantizeOutput("o", cl::desc("The quantized model, as Anvil IR (.mlir)"),
-                   cl::value_desc("file.mlir"), cl::sub(quantizeCommand()),
-                   cl::cat(category()));
+    quantizeOutput("o",
+                   cl::desc("The quantized model: Anvil IR (.mlir), or ONNX "
+                            "(.onnx, opset 17) in the QDQ form"),
+                   cl::value_desc("file.mlir|file.onnx"),
+                   cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string>
     reportJson("report-json", cl::desc("Also write the report as JSON"),
                cl::value_desc("file"), cl::sub(quantizeCommand()),
@@ -181,10 +212,10 @@ struct Layer {
   a::MatmulOp op;
   std::string name;
   std::string excluded; // why it stays f32; "" when it is quantized
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -std::numeric_limits<double>::infinity();
-  bool seen = false;
+  Observed observed;
+  double lo = 0.0, hi = 0.0; // the range --method chose
   double sqnrAlone = 0.0;
+  bool kept = false; // int8 alone, but kept f32 by --tolerance
   float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
   int64_t zeroPoint = 0;
 };
@@ -349,14 +380,23 @@ int anvilc::quantizeMain(MLIRContext &context) {
   // The options, before anything is loaded.
   if (quantizeOutput.empty())
     return reportError("give the quantized model's file with -o OUT.mlir");
-  if (!llvm::StringRef(quantizeOutput).ends_with(".mlir"))
+  bool onnxOut = llvm::StringRef(quantizeOutput).ends_with(".onnx");
+  if (!onnxOut && !llvm::StringRef(quantizeOutput).ends_with(".mlir"))
     return reportError("-o " + quantizeOutput +
-                       ": anvilc quantize writes Anvil IR only (-o "
-                       "NAME.mlir); quantized ONNX (QDQ) output is not "
-                       "built yet");
+                       ": anvilc quantize writes Anvil IR (-o NAME.mlir) "
+                       "or ONNX in the QDQ form (-o NAME.onnx)");
   if (calibrate.empty())
     return reportError("give calibration data with --calibrate DATA (see "
                        "anvilc quantize --help)");
+  if (method == CalibrationMethod::Percentile &&
+      !(percentile > 0.0 && percentile <= 100.0))
+    return reportError("--percentile must be in (0, 100], not " +
+                       fmt(percentile, 4));
+  if (percentile.getNumOccurrences() && method != CalibrationMethod::Percentile)
+    return reportError("--percentile goes with --method percentile");
+  if (tolerance.getNumOccurrences() && !(tolerance >= 0.0))
+    return reportError("--tolerance must be >= 0 points, not " +
+                       fmt(tolerance, 2));
   if (samples <= 0)
     return reportError("--samples must be > 0, not " + std::to_string(samples));
   if (split != "train" && split != "t10k")
@@ -431,7 +471,10 @@ int anvilc::quantizeMain(MLIRContext &context) {
   // The layers, and why some stay f32.
   std::vector<Layer> layers;
   for (a::MatmulOp op : matmulsOf(*module)) {
-    Layer layer{op, layerName(op), whyNot(op)};
+    Layer layer;
+    layer.op = op;
+    layer.name = layerName(op);
+    layer.excluded = whyNot(op);
     if (layer.excluded.empty() && !exclude.empty() &&
         excluded.match(layer.name))
       layer.excluded = "--exclude matches its name";
@@ -452,16 +495,15 @@ int anvilc::quantizeMain(MLIRContext &context) {
                if (it == index.end())
                  return;
                Layer &l = layers[it->second];
-               l.seen = true;
-               for (double v : in[0].data) {
-                 l.lo = std::min(l.lo, v);
-                 l.hi = std::max(l.hi, v);
-               }
+               l.observed.add(in[0].data, l.name);
              });
-  double calibrationSeconds = seconds(start);
-  for (Layer &l : layers)
-    if (l.excluded.empty() && !l.seen)
+  for (Layer &l : layers) {
+    if (l.excluded.empty() && !l.observed.seen())
       l.excluded = "@" + func.getName().str() + " does not run it";
+    if (l.observed.seen())
+      std::tie(l.lo, l.hi) = l.observed.range(method, percentile);
+  }
+  double calibrationSeconds = seconds(start);
   int64_t quantizedCount =
       llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
   if (quantizedCount == 0) {
@@ -513,12 +555,68 @@ int anvilc::quantizeMain(MLIRContext &context) {
       }
     });
   }
+
+  // --tolerance: the most sensitive layer still int8 back to f32, one at a
+  // time, until int8 is close enough to fp32.
+  const char *metric = labels.empty() ? "agreement" : "accuracy";
+  auto loss = [&](const Comparison &c) {
+    return 100.0 *
+           (labels.empty() ? 1.0 - c.agreement : c.fp32Accuracy - c.accuracy);
+  };
+  double lossBefore = 0.0;
+  if (tolerance >= 0.0) {
+    if (all.agreement < 0)
+      return reportError(
+          "--tolerance measures top-1 " + std::string(metric) + ", but @" +
+          func.getName().str() +
+          "'s output is not a classifier's ([batch, "
+          "classes]); keep layers in f32 with --exclude instead");
+    lossBefore = loss(all);
+    while (loss(all) > tolerance) {
+      Layer *worst = nullptr;
+      for (Layer &l : layers)
+        if (l.excluded.empty() && (!worst || l.sqnrAlone < worst->sqnrAlone))
+          worst = &l;
+      if (!worst)
+        break;
+      worst->kept = true;
+      worst->excluded = "--tolerance " + fmt(tolerance, 2) +
+                        ": the most sensitive layer " +
+                        "left (output SQNR alone " + fmt(worst->sqnrAlone) +
+                        " dB) while " + "int8 top-1 " + metric + " was " +
+                        fmt(loss(all), 2) + " points below fp32";
+      int8 = quantized(*module, layers, [](size_t) { return true; });
+      if (!int8)
+        return reportError(int8.takeError());
+      all = compare(fp32, runAll(**int8, func.getName(), batches, nullptr),
+                    count, labels);
+    }
+  }
+  quantizedCount =
+      llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
   double reportSeconds = seconds(start);
 
-  std::string text;
-  llvm::raw_string_ostream printed(text);
-  (*int8)->print(printed);
-  writeAtomically(quantizeOutput, printed.str());
+  if (onnxOut) {
+    // QDQ: QuantizeLinear/DequantizeLinear around each int8 matmul's
+    // activations, its weights an int8 initializer (compiler/Onnx/Export.cpp).
+    // The f32 weights the int8 ones replaced are left unread: not exported.
+    (*int8)->walk([](Operation *op) {
+      if (isa<a::ParamOp, a::ConstantOp>(op) && op->use_empty())
+        op->erase();
+    });
+    mlir::anvil::OnnxExport exported;
+    if (std::string e = mlir::anvil::exportOnnx(**int8, func.getName().str(),
+                                                seed, true, exported);
+        !e.empty())
+      return reportError(modelPath + ": the quantized model: " + e +
+                         "\nnothing was written");
+    writeAtomically(quantizeOutput, exported.model);
+  } else {
+    std::string text;
+    llvm::raw_string_ostream printed(text);
+    (*int8)->print(printed);
+    writeAtomically(quantizeOutput, printed.str());
+  }
 
   // The report.
   llvm::raw_ostream &os = llvm::outs();
@@ -527,7 +625,10 @@ int anvilc::quantizeMain(MLIRContext &context) {
      << " matmuls int8 (activations u8 asymmetric, weights s8 symmetric "
      << (perChannel ? "per output channel" : "per tensor")
      << "); convolutions stay f32\n";
-  os << "calibration (minmax): " << count << " samples of " << data.source
+  os << "calibration (" << methodName(method);
+  if (method == CalibrationMethod::Percentile)
+    os << " " << general(percentile, 6) << "% of |x|";
+  os << "): " << count << " samples of " << data.source
      << " on the reference interpreter in " << fmt(calibrationSeconds, 2)
      << " s; report in " << fmt(reportSeconds, 2) << " s\n";
   os << "fp32 vs int8 on those samples: output SQNR " << fmt(all.sqnr) << " dB";
@@ -538,16 +639,29 @@ int anvilc::quantizeMain(MLIRContext &context) {
        << fmt(100 * all.accuracy, 2) << "% ("
        << fmt(100 * (all.accuracy - all.fp32Accuracy), 2) << " points)";
   os << "\n";
+  if (tolerance >= 0.0) {
+    os << "--tolerance " << fmt(tolerance, 2) << " points of top-1 " << metric
+       << (labels.empty() ? " (no labels)" : "") << ": int8 was "
+       << fmt(lossBefore, 2) << " points below fp32 with every layer int8, "
+       << fmt(loss(all), 2) << " now; kept f32:";
+    bool any = false;
+    for (const Layer &l : layers)
+      if (l.kept) {
+        os << " " << l.name;
+        any = true;
+      }
+    os << (any ? "\n" : " none\n");
+  }
   os << llvm::formatv("{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5}\n", "layer",
                       "input range", "scale_x", "zp", "weight scale",
                       "output SQNR alone");
   llvm::json::Array jsonLayers, jsonExcluded;
   for (const Layer &l : layers) {
-    if (!l.excluded.empty()) {
+    if (!l.excluded.empty())
       jsonExcluded.push_back(
           llvm::json::Object{{"name", l.name}, {"reason", l.excluded}});
+    if (!l.excluded.empty() && !l.kept)
       continue;
-    }
     std::string wscale = perChannel ? general(l.weightScaleMin, 3) + ".." +
                                           general(l.weightScaleMax, 3)
                                     : general(l.weightScaleMin);
@@ -556,11 +670,15 @@ int anvilc::quantizeMain(MLIRContext &context) {
         "{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5} dB{6}\n", l.name,
         "[" + general(l.lo) + ", " + general(l.hi) + "]", general(l.inputScale),
         l.zeroPoint, wscale, fmt(l.sqnrAlone),
-        flagged ? "  < 30 dB: sensitive" : "");
+        std::string(flagged ? "  < 30 dB: sensitive" : "") +
+            (l.kept ? "  (kept f32: --tolerance)" : ""));
     jsonLayers.push_back(
         llvm::json::Object{{"name", l.name},
-                           {"input_min", l.lo},
-                           {"input_max", l.hi},
+                           {"int8", !l.kept},
+                           {"input_min", l.observed.min()},
+                           {"input_max", l.observed.max()},
+                           {"range_min", l.lo},
+                           {"range_max", l.hi},
                            {"input_scale", double(l.inputScale)},
                            {"input_zero_point", l.zeroPoint},
                            {"weight_scale_min", double(l.weightScaleMin)},
@@ -575,7 +693,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
   if (!reportJson.empty()) {
     llvm::json::Object report{{"model", modelPath},
                               {"output", quantizeOutput},
-                              {"method", "minmax"},
+                              {"method", methodName(method)},
                               {"per_channel", bool(perChannel)},
                               {"samples", count},
                               {"data", data.source},
@@ -583,6 +701,19 @@ int anvilc::quantizeMain(MLIRContext &context) {
                               {"sqnr_db", jsonNumber(all.sqnr)},
                               {"layers", std::move(jsonLayers)},
                               {"excluded", std::move(jsonExcluded)}};
+    if (method == CalibrationMethod::Percentile)
+      report["percentile"] = double(percentile);
+    if (tolerance >= 0.0) {
+      llvm::json::Array kept;
+      for (const Layer &l : layers)
+        if (l.kept)
+          kept.push_back(l.name);
+      report["tolerance"] = llvm::json::Object{{"points", double(tolerance)},
+                                               {"metric", metric},
+                                               {"loss_all_int8", lossBefore},
+                                               {"loss", loss(all)},
+                                               {"kept_f32", std::move(kept)}};
+    }
     if (all.agreement >= 0)
       report["top1_agreement"] = all.agreement;
     if (all.accuracy >= 0) {

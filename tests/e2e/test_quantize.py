@@ -13,6 +13,12 @@ calibration data (.npy samples and labels). Checks:
     agreement and SQNR in range, per-layer names, scales and SQNRs, the
     flag below 30 dB;
   - a folder of .npy inputs calibrates too (no labels: no accuracy);
+  - -o q.onnx writes QDQ ONNX (per tensor and per channel) that
+    onnx.checker accepts: QuantizeLinear/DequantizeLinear around each
+    matmul's activations, int8 weight initializers with DequantizeLinear
+    (axis 1 per channel); `anvilc check` takes it, and on the reference it
+    gives the outputs of the .mlir int8 model within one int8 step; an
+    ONNX MatMulInteger exports back as MatMulInteger (same outputs);
   - bad input gives one error naming the option or file, and no output.
 Exits non-zero on any failure.
 """
@@ -162,9 +168,10 @@ def main():
         check(names == ["fc1.weight", "fc2.weight", "fc3.weight"],
               f"layers named by their weights: {names}")
         for l in report["layers"]:
-            lo, hi = l["input_min"], l["input_max"]
+            lo, hi = l["range_min"], l["range_max"]
+            ok = lo == l["input_min"] and hi == l["input_max"]  # minmax
             scale = l["input_scale"]
-            ok = (abs(scale - (max(hi, 0) - min(lo, 0)) / 255) <= 1e-6 * scale
+            ok = ok and (abs(scale - (max(hi, 0) - min(lo, 0)) / 255) <= 1e-6 * scale
                   and l["weight_scale_min"] <= l["weight_scale_max"] and
                   l["sqnr_alone_db"] is not None and
                   l["sqnr_alone_db"] >= report["sqnr_db"] - 3 and
@@ -218,6 +225,111 @@ def main():
         check(total and agree / total >= 0.97,
               f"held-out int8 vs fp32 top-1 agreement {agree}/{total}")
 
+        # QDQ ONNX out, per tensor and per channel.
+        import onnx
+        from onnx import numpy_helper
+        for pc in ([], ["--per-channel"]):
+            tag = "per channel" if pc else "per tensor"
+            outs = {}
+            for out in ("qq.mlir", "qq.onnx"):
+                p = quantize("--calibrate", path("x.npy"), "--samples", "64",
+                             "--report-json", path("rq.json"), *pc, out=out)
+                check(p.returncode == 0, f"-o {out} ({tag}) "
+                      + p.stderr.strip())
+            if p.returncode != 0:
+                continue
+            rq = json.load(open(path("rq.json")))
+            m = onnx.load(path("qq.onnx"))
+            try:
+                onnx.checker.check_model(m, full_check=True)
+                ok = True
+            except Exception as e:  # noqa: BLE001
+                ok = False
+                print(e)
+            check(ok, f"onnx.checker accepts the QDQ model ({tag})")
+            types = [n.op_type for n in m.graph.node]
+            inits = {i.name: numpy_helper.to_array(i)
+                     for i in m.graph.initializer}
+            int8_inits = [k for k, v in inits.items()
+                          if v.dtype == np.int8 and v.ndim == 2]
+            dq_w = [n for n in m.graph.node if n.op_type == "DequantizeLinear"
+                    and n.input[0] in int8_inits]
+            # No f32 weights left, nothing unread.
+            check(types.count("QuantizeLinear") == 3 and
+                  types.count("MatMul") == 3 and len(int8_inits) == 3 and
+                  len(dq_w) == 3 and types.count("DequantizeLinear") == 6 and
+                  "MatMulInteger" not in types and
+                  not any(v.dtype == np.float32 and v.ndim == 2
+                          for v in inits.values()) and
+                  set(inits) <= {i for n in m.graph.node for i in n.input} and
+                  all(n.output[0] in {i for k in m.graph.node
+                                      for i in k.input}
+                      for n in m.graph.node if n.op_type == "Constant") and
+                  all(any(a.name == "axis" and a.i == 1 for a in n.attribute)
+                      == bool(pc) for n in dq_w),
+                  f"QDQ form ({tag}): {types.count('QuantizeLinear')} "
+                  f"QuantizeLinear, {len(dq_w)} int8 weights with "
+                  f"DequantizeLinear, opset {m.opset_import[0].version}")
+            p = subprocess.run([anvilc, "check", path("qq.onnx")],
+                               capture_output=True, text=True)
+            check(p.returncode == 0, f"anvilc check qq.onnx ({tag}) "
+                  + p.stderr.strip())
+            # One int8 step of the output: fc3's accumulator scale.
+            last = rq["layers"][-1]
+            step = last["input_scale"] * last["weight_scale_max"]
+            worst = 0.0
+            for b in range(2):
+                xb = path(f"xb{b}.npy")
+                np.save(xb, xeval[b * BATCH:(b + 1) * BATCH])
+                for name in ("qq.mlir", "qq.onnx"):
+                    p = subprocess.run(
+                        [anvilc, "run", "--reference", path(name), "--input",
+                         xb, "--output", path(name + ".npy")],
+                        capture_output=True, text=True)
+                    check(p.returncode == 0, f"run {name} " + p.stderr.strip())
+                if p.returncode == 0:
+                    diff = np.abs(np.load(path("qq.onnx.npy")) -
+                                  np.load(path("qq.mlir.npy"))).max()
+                    worst = max(worst, float(diff))
+            check(worst <= step, f"QDQ ONNX = the .mlir int8 model within "
+                  f"one int8 step ({tag}): max |diff| {worst:.3g} <= "
+                  f"{step:.3g}")
+
+        # A qmatmul not in anvil-quantize's form (an ONNX MatMulInteger with
+        # zero points) exports as MatMulInteger: same outputs re-imported.
+        from onnx import helper, TensorProto
+        w = rng.integers(-127, 128, (8, 4)).astype(np.int8)
+        g = helper.make_graph(
+            [helper.make_node("MatMulInteger", ["a", "w", "azp", "wzp"],
+                              ["acc"]),
+             helper.make_node("DequantizeLinear", ["acc", "s"], ["y"])], "g",
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, [2, 8])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+            [numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.array(3, np.uint8), "azp"),
+             numpy_helper.from_array(np.array(1, np.int8), "wzp"),
+             numpy_helper.from_array(np.array(0.5, F32), "s")])
+        onnx.save(helper.make_model(
+            g, opset_imports=[helper.make_opsetid("", 17)]), path("mmi.onnx"))
+        np.save(path("a.npy"), rng.integers(0, 256, (2, 8)).astype(np.uint8))
+        p = subprocess.run([anvilc, "export", path("mmi.onnx"), "-o",
+                            path("back.onnx")], capture_output=True, text=True)
+        same = p.returncode == 0
+        if same:
+            back = onnx.load(path("back.onnx"))
+            onnx.checker.check_model(back, full_check=True)
+            same = "MatMulInteger" in [n.op_type for n in back.graph.node]
+        for name in ("mmi", "back"):
+            p = subprocess.run([anvilc, "run", "--reference",
+                                path(name + ".onnx"), "--input", path("a.npy"),
+                                "--output", path(name + ".npy")],
+                               capture_output=True, text=True)
+            same = same and p.returncode == 0
+        check(same and np.array_equal(np.load(path("mmi.npy")),
+                                      np.load(path("back.npy"))),
+              "MatMulInteger exports as MatMulInteger, same outputs "
+              + p.stderr.strip())
+
         # --exclude keeps a layer f32 and says why.
         p = quantize("--calibrate", path("x.npy"), "--samples", "32",
                      "--exclude", "fc2", "--report-json", path("r2.json"),
@@ -255,10 +367,10 @@ def main():
                                "fc("], "bad --exclude regex 'fc('"),
                 ("no --calibrate", [], "--calibrate DATA"),
                 ("--method", ["--calibrate", path("x.npy"), "--method",
-                              "entropy"], "--method must be minmax"),
-                ("ONNX output", ["--calibrate", path("x.npy")],
-                 "writes Anvil IR only")):
-            out = "bad.onnx" if what == "ONNX output" else "bad.mlir"
+                              "minmaxx"], "--method must be minmax"),
+                ("other output", ["--calibrate", path("x.npy")],
+                 "writes Anvil IR (-o NAME.mlir) or ONNX")):
+            out = "bad.txt" if what == "other output" else "bad.mlir"
             p = quantize(*extra, out=out)
             lines = p.stderr.strip().splitlines()
             check(p.returncode == 1 and len(lines) == 1 and
