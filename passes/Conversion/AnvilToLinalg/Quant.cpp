@@ -144,7 +144,8 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
 /// One generic over (batch..., m, n, k): the zero points subtracted in i32
 /// (ui8 zero-extended, i8 sign-extended), the product and sum in i32, from
 /// a zero-filled accumulator. This is the portable form, exact at any K;
-/// anvil-int8-matmul gives the 2-D ones with constant weights a VNNI kernel.
+/// anvil-int8-matmul gives the 2-D ones with constant weights a register-tiled
+/// kernel (vpdpbusd with VNNI, else vpmaddwd or vpmaddubsw on AVX2).
 struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
