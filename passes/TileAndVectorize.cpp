@@ -925,19 +925,27 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
     SmallVector<OpFoldResult> at = {i, j}, sizes = {idx(mr), idx(width)};
     Value accTile = nb.create<tensor::ExtractSliceOp>(
         l, RankedTensorType::get({mr, width}, f), acc, at, sizes, ones);
-    if (start) {
-      // The start's tile, written onto the accumulator's tile (not onto
-      // a slice of the start's original destination, which the loops'
-      // iteration arguments have replaced).
+    // `op` (all-parallel, block-sized) tiled to this row tile, writing
+    // `dest` instead of the slice of its own destination that tiling made
+    // (for the start, a value the loops' iteration arguments have
+    // replaced; for the epilogue, the block product itself).
+    auto tileOnto = [&](linalg::LinalgOp op, Value dest) -> Value {
       FailureOr<TilingResult> tiled =
-          cast<TilingInterface>(start.getOperation())
+          cast<TilingInterface>(op.getOperation())
               .getTiledImplementation(nb, at, sizes);
       assert(succeeded(tiled) && "a parallel linalg op tiles");
-      auto startTile = cast<linalg::LinalgOp>(tiled->tiledOps.front());
-      startTile.getDpsInitsMutable()[0].assign(accTile);
-      startTile->setAttr(kTag, tag);
-      accTile = startTile->getResult(0);
-    }
+      auto opTile = cast<linalg::LinalgOp>(tiled->tiledOps.front());
+      Value dropped = opTile.getDpsInits()[0];
+      opTile.getDpsInitsMutable()[0].assign(dest);
+      if (Operation *slice = dropped.getDefiningOp();
+          slice && slice->use_empty())
+        slice->erase();
+      opTile->setAttr(kTag, tag);
+      return opTile->getResult(0);
+    };
+    // The start's tile, written onto the accumulator's tile.
+    if (start)
+      accTile = tileOnto(start, accTile);
     Operation *product;
     if (panels) {
       // The row tile's panel, kc x mr: A's tile transposed.
@@ -961,22 +969,9 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
     }
     product->setAttr(kTag, tag);
     Value tile = product->getResult(0);
-    if (epilogue) {
-      // The epilogue's tile, on the product's tile as its destination
-      // (the slice of the block product tiling made is dropped).
-      FailureOr<TilingResult> tiled =
-          cast<TilingInterface>(epilogue.getOperation())
-              .getTiledImplementation(nb, at, sizes);
-      assert(succeeded(tiled) && "a parallel linalg op tiles");
-      auto tileEpilogue = cast<linalg::LinalgOp>(tiled->tiledOps.front());
-      Value dropped = tileEpilogue.getDpsInits()[0];
-      tileEpilogue.getDpsInitsMutable()[0].assign(tile);
-      if (Operation *slice = dropped.getDefiningOp();
-          slice && slice->use_empty())
-        slice->erase();
-      tileEpilogue->setAttr(kTag, tag);
-      tile = tileEpilogue->getResult(0);
-    }
+    // The epilogue's tile, on the product's tile as its destination.
+    if (epilogue)
+      tile = tileOnto(epilogue, tile);
     return nb.create<tensor::InsertSliceOp>(l, tile, acc, at, sizes, ones);
   };
   // With `fromImages`, a convolution's slivers are packed straight from its
