@@ -36,19 +36,14 @@ constexpr llvm::StringLiteral kTag = "anvil.schedule";
 /// anvil-fuse-matmul-epilogue's mark on a matmul's epilogue generic.
 constexpr llvm::StringLiteral kEpilogue = "anvil.epilogue";
 
-int64_t tileSize(int64_t n, int64_t limit, int64_t step = 1) {
-  return matmulTileSize(n, limit, step);
-}
-using Registers = MatmulRegisters;
-
 /// The register tile's width: whole vectors (two registers or one) or a
 /// half register when they divide `n`, else the largest divisor up to two
 /// registers.
-int64_t vectorWidth(int64_t n, const Registers &regs) {
+int64_t vectorWidth(int64_t n, const MatmulRegisters &regs) {
   for (int64_t w : {regs.tile(), regs.lanes, regs.lanes / 2})
     if (n % w == 0)
       return w;
-  return tileSize(n, regs.tile());
+  return matmulTileSize(n, regs.tile());
 }
 
 /// One matmul's schedule: its cache blocks (mc x nc, parallel when the
@@ -75,8 +70,8 @@ struct Plan {
 /// constant offsets instead of dividing every row's index.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
                 bool epilogue, bool fuseInit, bool nested,
-                const Registers &regs, int64_t kStep = 1) {
-  int64_t mr = tileSize(m, regs.rows), full = regs.tile();
+                const MatmulRegisters &regs, int64_t kStep = 1) {
+  int64_t mr = matmulTileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
   bool pack = allowPack && matmulPacksB(m, n, regs);
@@ -96,17 +91,18 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   int64_t nr = vectorWidth(n, regs);
   // A k without a divisor of at least 32 up to 256 (a prime) would pack a
   // few rows per copy: one k block instead (matmulKBlock).
-  int64_t mc = tileSize(m, 128, mr), kc = matmulKBlock(k, pack, kStep), nc;
+  int64_t mc = matmulTileSize(m, 128, mr), kc = matmulKBlock(k, pack, kStep),
+          nc;
   if (anyWidth) {
     // Any divisor: the blocks stay full and static, so that the peeled tile
     // has a static width. A width without one of at least 64 (a prime) is
     // one block.
-    nc = tileSize(n, 256);
+    nc = matmulTileSize(n, 256);
     if (nc < 64)
       nc = n;
     nr = widthFor(nc);
   } else {
-    nc = tileSize(n, 256, nr);
+    nc = matmulTileSize(n, 256, nr);
   }
   // Not inside a parallel loop either (anvil-parallelize-images).
   bool parallel = matmulRunsInParallelBlocks(m, n, k) && !nested;
@@ -118,11 +114,11 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   // Two threads need at least two blocks: split columns, else rows.
   if (parallel && (m / mc) * (n / nc) < 2) {
     int64_t step = anyWidth ? 1 : nr, least = anyWidth ? full : nr;
-    if (int64_t half = tileSize(n, nc / 2, step);
+    if (int64_t half = matmulTileSize(n, nc / 2, step);
         half < nc && half >= least && nc % half == 0) {
       nc = half;
       nr = widthFor(nc);
-    } else if (int64_t half = tileSize(m, mc / 2, mr); half < mc) {
+    } else if (int64_t half = matmulTileSize(m, mc / 2, mr); half < mc) {
       mc = half;
     }
   }
@@ -717,6 +713,11 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
   // else one loop over the rows, each tap's offset by division.
   bool byWindow = windowTaps && kc % window == 0;
   auto rowsLoop = [&](Reads mode) -> Value {
+    // The block's first channel (its first row is a whole window's).
+    Value firstChannel =
+        byWindow
+            ? b.create<arith::DivUIOp>(loc, src.row, index(window)).getResult()
+            : Value();
     auto loopBody = [&](OpBuilder &rb, Location rl, Value v,
                         ValueRange args) -> Value {
       OpBuilder::InsertionGuard guard(b);
@@ -724,8 +725,7 @@ Value packFromImages(OpBuilder &b, Location loc, const Im2colSource &src,
       if (!byWindow)
         return emitRow(rl, tapOffset(rl, v), v, args[0], mode);
       // v: the block's channel; its first row is v * window.
-      Value channel =
-          add(b.create<arith::DivUIOp>(rl, src.row, index(window)), v);
+      Value channel = add(firstChannel, v);
       Value channelOffset = mul(channel, src.hp * src.wp);
       Value firstRow = mul(v, window);
       return b
@@ -1243,7 +1243,7 @@ struct TileAndVectorizePass
       unbatch(op);
     SmallVector<linalg::MatmulOp> empty;
     SmallVector<Plan> plans;
-    Registers regs = matmulRegistersFor(vectorBits);
+    MatmulRegisters regs = matmulRegistersFor(vectorBits);
     // Each plan's product's A: m x k.
     SmallVector<std::pair<int64_t, int64_t>> shapes;
     std::string blocks;
