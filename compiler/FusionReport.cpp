@@ -33,6 +33,7 @@
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
+#include "passes/WindowSchedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -73,6 +74,37 @@ bool isElementwiseProducer(Operation *op) {
   auto conv = dyn_cast<Conv2DOp>(op);
   return conv && depthwiseLoweringOf(conv, /*stride1Nchw=*/true) !=
                      DepthwiseLowering::None;
+}
+
+/// The rows of depthwise convolution `conv`, lowered `how`, that
+/// anvil-vectorize-windows computes together (WindowSchedule.h), as a
+/// phrase for its line; empty when it computes them one at a time. In NCHW
+/// a row runs along x and blocks are of rows; channels-last a row runs
+/// along the channels and blocks are of a row's pixels. (The height is the
+/// whole map's: a thread's tile of rows may make the blocks smaller.)
+std::string rowsTogether(Conv2DOp conv, DepthwiseLowering how,
+                         const PipelineOptions &options) {
+  if (!options.vectorizeWindows || !options.windowRowBlocks)
+    return "";
+  auto out = cast<ShapedType>(conv.getType());
+  auto w = cast<ShapedType>(conv.getWeight().getType());
+  bool channelsLast = how == DepthwiseLowering::ChannelsLast;
+  unsigned blocked = channelsLast ? 1 : 0; // (in strides, dilations, taps)
+  int64_t width = channelsLast ? out.getDimSize(1) : out.getDimSize(3);
+  int64_t height = channelsLast ? out.getDimSize(3) : out.getDimSize(2);
+  bool strided = !channelsLast && conv.getStrides()[1] > 1;
+  if (!windowRowsVectorized(width, strided, kWindowLanes, /*shortRows=*/true,
+                            /*raggedRows=*/true) ||
+      !windowTapsOverlap(w.getDimSize(2 + blocked), conv.getStrides()[blocked],
+                         conv.getDilations()[blocked]))
+    return "";
+  int64_t block = windowRowBlock(width, height, out.getElementTypeBitWidth(),
+                                 kWindowLanes, options.maskedTails);
+  if (block < 2)
+    return "";
+  return llvm::formatv("; {0} {1} at a time, each vector they share read once",
+                       block, channelsLast ? "pixels of a row" : "rows")
+      .str();
 }
 
 /// Ops that make no kernel: values known at compile time and reshapes
@@ -205,9 +237,10 @@ std::string describe(Operation *op, const PipelineOptions &options) {
                : llvm::formatv(" in {0} groups", groups).str();
     // Which layout DepthwiseConv.cpp gave it, and why.
     std::string layout;
-    if (depthwiseLoweringOf(conv, options.depthwiseStride1Nchw, &layout) !=
-        DepthwiseLowering::None)
-      s += " [" + layout + "]";
+    DepthwiseLowering how =
+        depthwiseLoweringOf(conv, options.depthwiseStride1Nchw, &layout);
+    if (how != DepthwiseLowering::None)
+      s += " [" + layout + rowsTogether(conv, how, options) + "]";
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";

@@ -197,6 +197,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   if (options.vectorizeWindows) {
     VectorizeWindowsPassOptions windows;
     windows.maskedTails = options.maskedTails;
+    windows.rowBlocks = options.windowRowBlocks;
     pm.addPass(createVectorizeWindowsPass(windows));
     pm.addPass(createCanonicalizerPass());
   }

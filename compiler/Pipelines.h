@@ -88,6 +88,9 @@ struct PipelineOptions {
   /// power-of-two width (anvil-vectorize-windows' masked-tails), not
   /// narrower vectors whose windows are moved back.
   bool maskedTails = true;
+  /// Rows of a window kernel whose windows overlap computed together, the
+  /// vectors they share read once (anvil-vectorize-windows' row-blocks).
+  bool windowRowBlocks = true;
   /// Small static copies as vector loads and stores
   /// (anvil-vectorize-copies), not scalar loops.
   bool vectorizeCopies = true;

@@ -1358,7 +1358,17 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
     after anvil-parallelize-loops, inside its scf.forall tiles. Generics
     with neither a strided innermost read nor a short row, reading their
     indices or with
-    non-elementwise bodies are left alone. Before:
+    non-elementwise bodies are left alone. With `row-blocks` (the default),
+    when the inputs are slices of one tensor (a window's taps, views of its
+    padded input) and two neighbouring rows read a vector in common (tap
+    (i+1, j) of row y is tap (i, j) of row y + 1), rows are computed
+    together: as many as eight 256-bit registers of accumulators hold
+    (WindowSchedule.h), each shared vector read once from the taps' common
+    source, and the rows' ops interleaved in the order of the elements they
+    read, each row's own ops in the body's order (bit-identical results).
+    MobileNetV3-Small's 5x5 depthwise convolutions on 7x7 and 14x14 maps
+    read each input vector up to 5 times instead of 25 (one core: 0.95 ->
+    0.63 ms for 240 channels of 14x14, batch 8). Before:
 
     ```mlir
     %r = linalg.generic {indexing_maps = [(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2), ...]}
@@ -1390,6 +1400,10 @@ def VectorizeWindowsPass : Pass<"anvil-vectorize-windows", "ModuleOp"> {
            "chunks of `lanes` outputs (the last one a power of two wide), "
            "reading past an operand's end masked (off: narrower chunks whose "
            "windows are moved back to end in bounds)">,
+    Option<"rowBlocks", "row-blocks", "bool", "true",
+           "Compute several rows (iterations of the loop outside the "
+           "innermost) together when their windows overlap, reading each "
+           "vector they share once, through the slices the taps are of">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",

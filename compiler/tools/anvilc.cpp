@@ -274,6 +274,13 @@ static cl::opt<bool> noMaskedTails(
              "power-of-two width (anvil-vectorize-windows' masked-tails "
              "off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noWindowRowBlocks(
+    "no-window-row-blocks",
+    cl::desc("Compute depthwise convolutions and pooling one output row at "
+             "a time, each row reading all its taps, instead of several rows "
+             "together that read the input rows they share once "
+             "(anvil-vectorize-windows' row-blocks off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noVectorizeCopies(
     "no-vectorize-copies",
     cl::desc("Copy small static slices (packed matmul slivers, slices "
@@ -452,6 +459,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.sigmoidReciprocal = sigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
+  job.options.windowRowBlocks = !noWindowRowBlocks;
   job.options.vectorizeCopies = !noVectorizeCopies;
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;

@@ -6,7 +6,9 @@ with a stride along the row into vectors of 16 outputs: a loop over the
 chunks whose reads fit whole, then static chunks of a power-of-two width
 whose reads past the row's end are masked (masked-tails; with
 --no-masked-tails, narrower chunks whose reads are moved back to end inside
-the row, whose results must be bit-identical). Each case is a row width that exercises a
+the row, whose results must be bit-identical; row-blocks computes several
+rows together, each vector the rows share read once, and must be
+bit-identical to one row at a time, --no-window-row-blocks). Each case is a row width that exercises a
 different split: widths below, at and above 16 and 32, odd ones (1, 5, 7,
 11, 15, 17, 29, 57), strides 2 and 3, padding, ceil mode, dilation, and NaNs
 that max pooling must propagate from the loop's chunks and from the tail's.
@@ -33,10 +35,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_ops_vs_torch import Runner, arr, t, ttype  # noqa: E402
 
 
-def differences_from(exe, r, tmp):
+def differences_from(exe, r, tmp, flag):
     """Runs every case of Runner `r` (already run, its outputs in
-    tmp/case<k>) with executable `exe`; the cases whose results differ in
-    any bit."""
+    tmp/case<k>) with executable `exe`, compiled with `flag`; the cases
+    whose results differ in any bit."""
     failures = []
     for k, (name, inputs, wants, _, _, _, function) in enumerate(r.cases):
         case = os.path.join(tmp, f"case{k}")
@@ -45,7 +47,7 @@ def differences_from(exe, r, tmp):
         cmd += [a for i in range(len(wants)) for a in ("--output", os.path.join(case, f"other{i}.npy"))]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
-            failures.append(f"{name}: --no-masked-tails run failed: {run.stderr.strip()}")
+            failures.append(f"{name}: {flag} run failed: {run.stderr.strip()}")
             continue
         for i in range(len(wants)):
             if not os.path.exists(os.path.join(case, f"out{i}.npy")):
@@ -53,7 +55,7 @@ def differences_from(exe, r, tmp):
             got = np.load(os.path.join(case, f"out{i}.npy"))
             other = np.load(os.path.join(case, f"other{i}.npy"))
             if got.tobytes() != other.tobytes():
-                failures.append(f"{name} (result {i}): masked tails differ from --no-masked-tails")
+                failures.append(f"{name} (result {i}): differs from {flag}")
     return failures
 
 
@@ -192,15 +194,26 @@ def main():
             failures.append("--no-masked-tails: the 7-wide rows are not 7-lane vectors")
         if "vector<12xf32>" not in unmasked.stdout:
             failures.append("--no-masked-tails: the 28-wide rows' tails are not 12-lane vectors")
+        # Rows computed together (row-blocks, whose reads the lit test
+        # anvil-vectorize-windows-rows.mlir checks) must have applied: the
+        # code differs from one row at a time.
+        single = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), "--compile-to=backend",
+                                 "--no-window-row-blocks"], capture_output=True, text=True)
+        if single.returncode != 0 or single.stdout == backend.stdout:
+            failures.append("--no-window-row-blocks changed nothing (or failed: "
+                            f"{single.stderr.strip()})")
         # Masked tails compute the same lanes with the same operations as
-        # the moved-back windows: the results must be bit-identical.
-        exe = os.path.join(tmp, "model-unmasked")
-        build = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), "--no-masked-tails",
-                                "-o", exe], capture_output=True, text=True)
-        if build.returncode != 0:
-            failures.append(f"--no-masked-tails: anvilc failed: {build.stderr.strip()}")
-        else:
-            failures += differences_from(exe, r, tmp)
+        # the moved-back windows, and rows together the same operations in
+        # the same order per row as rows alone: the results must be
+        # bit-identical.
+        for flag in ["--no-masked-tails", "--no-window-row-blocks"]:
+            exe = os.path.join(tmp, "model" + flag)
+            build = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), flag, "-o", exe],
+                                   capture_output=True, text=True)
+            if build.returncode != 0:
+                failures.append(f"{flag}: anvilc failed: {build.stderr.strip()}")
+            else:
+                failures += differences_from(exe, r, tmp, flag)
         for f in failures:
             print("FAIL " + f)
         print(f"{len(r.cases) - len(failures)} of {len(r.cases)} strided window cases match PyTorch")
