@@ -98,8 +98,13 @@ std::string rowsTogether(Conv2DOp conv, DepthwiseLowering how,
       !windowTapsOverlap(w.getDimSize(2 + blocked), conv.getStrides()[blocked],
                          conv.getDilations()[blocked]))
     return "";
+  // (In NCHW the filter's taps and the bias are read whole along a row;
+  // channels-last they are vectors along it.)
+  int64_t broadcasts = channelsLast ? 0
+                                    : w.getDimSize(2) * w.getDimSize(3) +
+                                          (conv.getBias() ? 1 : 0);
   int64_t block = windowRowBlock(width, height, out.getElementTypeBitWidth(),
-                                 kWindowLanes, options.maskedTails);
+                                 kWindowLanes, options.maskedTails, broadcasts);
   if (block < 2)
     return "";
   return llvm::formatv("; {0} {1} at a time, each vector they share read once",

@@ -426,8 +426,12 @@ int64_t WindowVectorizer::planRows() {
   for (Type t : op->getResultTypes())
     bits = std::max<int64_t>(
         bits, cast<RankedTensorType>(t).getElementTypeBitWidth());
-  int64_t block =
-      windowRowBlock(ranges.back(), height, bits, lanes, maskedTails);
+  int64_t broadcasts = 0;
+  for (unsigned i = 0; i < roots.size(); ++i)
+    broadcasts +=
+        access[i].stride == 0 && !op.getBlock()->getArgument(i).use_empty();
+  int64_t block = windowRowBlock(ranges.back(), height, bits, lanes,
+                                 maskedTails, broadcasts);
   if (block < 2)
     return 1;
   // Rows together read their inputs in their roots, where their windows'

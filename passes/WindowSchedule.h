@@ -19,9 +19,11 @@ namespace mlir::anvil {
 constexpr int64_t kWindowLanes = 16;
 /// The shortest row `short-rows` vectorizes: narrower vectors save little.
 constexpr int64_t kMinShortRow = 4;
-/// The accumulators a block of rows keeps, in bits: eight 256-bit registers
-/// (half of AVX2's, a quarter of AVX-512's), leaving the rest for the taps
-/// read and the filter.
+/// The vector registers a block of rows may fill, in bits: AVX2's sixteen
+/// 256-bit registers less two for the vectors being read.
+constexpr int64_t kWindowRegisterBits = 14 * 256;
+/// The accumulators a block of rows keeps at most, in bits: eight 256-bit
+/// registers.
 constexpr int64_t kRowBlockBits = 8 * 256;
 
 /// The smallest power of two >= v.
@@ -43,17 +45,34 @@ inline bool windowRowsVectorized(int64_t width, bool strided, int64_t lanes,
 }
 
 /// How many of `height` rows `width` outputs wide, of `bits`-bit elements,
-/// row-blocks computes together when they share reads: as many as
-/// kRowBlockBits of accumulators hold (a row's widest vector: `lanes`
-/// outputs, or the row, a power of two with masked tails), spread evenly
-/// over the rows. 1: one row at a time.
+/// row-blocks computes together when they share reads; `broadcasts` is how
+/// many values the body reads that do not vary along the row (a depthwise
+/// convolution's taps of the filter, and its bias), one register each. A
+/// row's widest vector is `lanes` outputs, or the row, a power of two with
+/// masked tails. When those values and one row's accumulators fit in the
+/// registers (a 3x3 filter), one row at a time already reads each filter
+/// tap once per row; rows together then only save reads of the taps, and
+/// may only add accumulators that still leave the filter its registers
+/// (more spill the filter: MobileNetV2's 3x3 convolutions on 28-wide rows
+/// were 10% slower with 4 rows of 16 lanes). When they do not (a 5x5
+/// filter), the filter is read from memory anyway, once per row: rows
+/// together read each tap once per block instead, up to kRowBlockBits of
+/// accumulators. Two rows are not worth it (with a 3x3 filter they save a
+/// third of the reads, which did not pay for the pressure on the registers:
+/// neutral to 5% slower on 14- and 28-wide rows). Spread evenly over the
+/// rows. 1: one row at a time.
 inline int64_t windowRowBlock(int64_t width, int64_t height, int64_t bits,
-                              int64_t lanes, bool maskedTails) {
+                              int64_t lanes, bool maskedTails,
+                              int64_t broadcasts) {
   int64_t widest = width >= lanes ? lanes
                    : maskedTails  ? windowPow2Ceil(width)
                                   : width;
-  int64_t most = kRowBlockBits / std::max<int64_t>(1, widest * bits);
-  if (most < 2 || height < 2)
+  int64_t row = std::max<int64_t>(1, widest * bits);
+  int64_t most = kRowBlockBits / row;
+  int64_t held = broadcasts * 256;
+  if (held + row <= kWindowRegisterBits)
+    most = std::min(most, (kWindowRegisterBits - held) / row);
+  if (most < 3 || height < 2)
     return 1;
   int64_t blocks = (height + most - 1) / most;
   return (height + blocks - 1) / blocks;
