@@ -86,6 +86,7 @@ void mlir::anvil::buildGraphPipeline(OpPassManager &pm,
   if (!options.train && options.splitBatch > 1) {
     SplitBatchPassOptions split;
     split.chunks = options.splitBatch;
+    split.wholeTail = options.splitWholeTail;
     pm.addPass(createSplitBatchPass(split));
   }
 }

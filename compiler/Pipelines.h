@@ -141,6 +141,10 @@ struct PipelineOptions {
   /// one per thread, for the whole function (anvil-split-batch; 1: off).
   /// Inference only.
   int64_t splitBatch = 2;
+  /// With a split batch, a classifier at the end (matmuls on [B, C] doing
+  /// too few FLOPs per weight byte for a chunk) runs once on the whole
+  /// batch after the chunks (anvil-split-batch's whole-tail).
+  bool splitWholeTail = true;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

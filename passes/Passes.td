@@ -129,7 +129,11 @@ def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
     thread (OpenMP runs nested parallel regions serially). The chunk
     function gets `anvil.arena_argument`: anvil-plan-memory passes it its
     arena as an argument, one slot per chunk, since two chunks run it at
-    once. A function is left alone, with the reason in
+    once. With `whole-tail`, the ops at the end that work on [B, C]
+    tensors (a classifier after its pooling: matmuls whose weights every
+    chunk would stream again for B/K rows) stay in the public function,
+    after the forall, on the whole batch; the chunk returns what they read.
+    A function is left alone, with the reason in
     `anvil.split_batch` (the fusion report prints it, as it prints the split),
     when it is unmarked, B is not a multiple of K, an argument carries
     indices (anvil-check-indices checks them only in public functions), the
@@ -174,6 +178,11 @@ def SplitBatchPass : Pass<"anvil-split-batch", "ModuleOp"> {
            "Split only when a chunk does at least this many FLOPs (of its "
            "matmuls and convolutions) per byte of the constant weights they "
            "read (0: always)">,
+    Option<"wholeTail", "whole-tail", "bool", "true",
+           "Run the ops at the end on [B, C] tensors (a classifier after its "
+           "pooling) once on the whole batch after the chunks, when their "
+           "matmuls would do fewer than min-flops-per-weight-byte FLOPs per "
+           "weight byte for a chunk">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",

@@ -369,6 +369,13 @@ static cl::opt<int64_t> splitBatch(
              "is not a multiple of N is not split (--fusion-report says "
              "why). A schedule, not a fusion: --no-fusion keeps it"),
     cl::init(2), cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
+static cl::opt<bool> noSplitWholeTail(
+    "no-split-whole-tail",
+    cl::desc("With a split batch, run the classifier at the end in the "
+             "chunks too, each chunk streaming its weights for its rows, "
+             "instead of once on the whole batch after them "
+             "(anvil-split-batch's whole-tail off), for comparison"),
+    cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
     cl::desc("Print where the compile time went: the import, every phase "
@@ -460,6 +467,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.maskedTails = !noMaskedTails;
   job.options.windowRowBlocks = !noWindowRowBlocks;
+  job.options.splitWholeTail = !noSplitWholeTail;
   job.options.vectorizeCopies = !noVectorizeCopies;
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;

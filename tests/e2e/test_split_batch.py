@@ -14,7 +14,8 @@ rows: each output element sums the same products in the same order) and the
 reference interpreter within 1e-4. A batch-3 model is not split (and the
 report says why), and the executable's any-batch chunking (45 samples
 through the batch-32 split MLP: one full call and one padded) still
-matches the reference. An MLP at batch 8 is not split either: a chunk of 4
+matches the reference. @cnn's classifier runs once on the whole batch
+after the chunks (whole-tail), outside its chunk. An MLP at batch 8 is not split either: a chunk of 4
 does too little work per byte of the weights every chunk reads (the report
 says so).
 """
@@ -151,6 +152,14 @@ def main():
               "the fusion report says each function was split")
         check("@cnn__chunk: conv2d" in report and "batch_norm folded" in report,
               "the fusion report lists the chunk's kernels, batch norm folded")
+        # whole-tail: @cnn's classifier (a chunk of 4 would do 2 FLOPs per
+        # weight byte) runs once on the whole batch after the chunks.
+        check(any(line.startswith("@cnn:") and "run once on the whole batch after them "
+                  "(whole-tail)" in line for line in report.splitlines()),
+              "the fusion report says @cnn's classifier runs on the whole batch")
+        check("anvil.matmul" not in graph.split("func.func private @cnn__chunk")[1]
+              .split("func.func")[0],
+              "@cnn's chunk does not hold the classifier")
         plan = must([anvilc, model, "--print-memory-plan", "--compile-to=bufferize"])
         check("cnn__chunk" in plan, "--print-memory-plan lists the chunk's plan")
         # --no-fusion keeps the split (a schedule, not a fusion).

@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="min-flops-per-weight-byte=0" | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch | FileCheck %s --check-prefix=DENSE
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="chunks=1" | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="whole-tail=false" | FileCheck %s --check-prefix=TAILOFF
 
 // A classifier at batch 8 runs as two chunks of 4: the public function
 // calls the re-batched clone with the whole input and the chunk's first row
@@ -115,4 +116,53 @@ func.func @embed(%ids: tensor<2x3xi64>) -> tensor<2x3x4xf32> {
   %e = anvil.param "e" init = "ones" : tensor<10x4xf32>
   %g = anvil.gather %e, %ids {axis = 0 : i64} : tensor<10x4xf32>, tensor<2x3xi64>
   return %g : tensor<2x3x4xf32>
+}
+
+// -----
+
+// whole-tail: a CNN's classifier after its pooling. The convolution does
+// 72 FLOPs per weight byte for a chunk of 4 and is split; the matmul on
+// [8, 16] would do 2 in each chunk (its weights streamed once per chunk),
+// so it runs once on the whole batch after the forall, with its bias add:
+// the chunk returns the pooled [4, 16] rows, and the public function keeps
+// the matmul's weights.
+// DENSE-LABEL: func.func @cnn_head(
+// DENSE-SAME: anvil.split_batch = "split batch 8 into 2 chunks of 4, one per thread (anvil-split-batch): the kernels of @cnn_head__chunk run once per chunk; its last 2 ops (1 matmuls, whose weights a chunk of 4 would stream for too few rows) run once on the whole batch after them (whole-tail)"
+// DENSE: %[[FW:.*]] = anvil.param "fw"
+// DENSE: %[[E:.*]] = tensor.empty() : tensor<8x16xf32>
+// DENSE: %[[P:.*]] = scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %[[E]]) -> (tensor<8x16xf32>)
+// DENSE: func.call @cnn_head__chunk(%{{.*}}, %{{.*}}) : (tensor<8x4x6x6xf32>, index) -> tensor<4x16xf32>
+// DENSE: tensor.parallel_insert_slice %{{.*}}[%{{.*}}, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
+// DENSE: %[[M:.*]] = anvil.matmul %[[P]], %[[FW]] : tensor<8x16xf32>, tensor<16x10xf32>
+// DENSE: %[[Y:.*]] = anvil.add %[[M]], %{{.*}} : tensor<8x10xf32>, tensor<10xf32>
+// DENSE: return %[[Y]] : tensor<8x10xf32>
+// DENSE-LABEL: func.func private @cnn_head__chunk(
+// DENSE-SAME: -> tensor<4x16xf32>
+// DENSE-NOT: anvil.param "fw"
+// DENSE: anvil.conv2d
+// DENSE: %[[G:.*]] = anvil.reduce_mean
+// DENSE-NOT: anvil.matmul
+// DENSE: return %[[G]] : tensor<4x16xf32>
+// With min-flops-per-weight-byte=0 every chunk is worth its weights: the
+// classifier stays in the chunk.
+// CHECK-LABEL: func.func @cnn_head(
+// CHECK-NOT: whole-tail
+// CHECK-LABEL: func.func private @cnn_head__chunk(
+// CHECK: anvil.matmul %{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x10xf32>
+// Off: the chunk holds the classifier.
+// TAILOFF-LABEL: func.func @cnn_head(
+// TAILOFF-NOT: anvil.matmul
+// TAILOFF: return %{{.*}} : tensor<8x10xf32>
+// TAILOFF-LABEL: func.func private @cnn_head__chunk(
+// TAILOFF: anvil.matmul %{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x10xf32>
+func.func @cnn_head(%x: tensor<8x4x6x6xf32>) -> tensor<8x10xf32> {
+  %w = anvil.param "cw" init = "ones" : tensor<16x4x3x3xf32>
+  %c = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<8x4x6x6xf32>, tensor<16x4x3x3xf32>
+  %r = anvil.relu %c : tensor<8x16x6x6xf32>
+  %g = anvil.reduce_mean %r {axes = array<i64: 2, 3>} : tensor<8x16x6x6xf32>
+  %fw = anvil.param "fw" init = "ones" : tensor<16x10xf32>
+  %fb = anvil.param "fb" init = "zeros" : tensor<10xf32>
+  %m = anvil.matmul %g, %fw : tensor<8x16xf32>, tensor<16x10xf32>
+  %y = anvil.add %m, %fb : tensor<8x10xf32>, tensor<10xf32>
+  return %y : tensor<8x10xf32>
 }
