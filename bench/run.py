@@ -30,13 +30,18 @@ Sections (each states the machine's load before and after it):
   compile   anvilc's wall and CPU seconds on the zoo's largest graphs (batch 8)
             and on a generated chain of 20,000 elementwise ONNX ops, with
             kernels outlined (the default) and --no-outline-kernels.
+  int8-models  ResNet-18 (batch 8) through `anvilc quantize` (calibrated on 8
+            random images): Anvil int8 vs Anvil fp32 and ONNX Runtime on the
+            exported QDQ model (and fp32), 1 and 2 threads, and the int8
+            output's SQNR vs fp32.
 
 Before measuring, it refuses to run when PyTorch's 512^3 matmul is slower than
 --min-gflops at 1 thread (a reference BLAS, or a machine too loaded to
 measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
-                    [--only zoo,matmul,training,contention,fusion,compile] [--models a,b]
+                    [--only zoo,matmul,training,contention,fusion,compile,int8-models]
+                    [--models a,b]
                     [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S] [--rounds R]
   --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
   run of a few minutes). --only replaces just those sections in --out.
@@ -62,12 +67,13 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, os.path.join(BENCH, "models"))
 import export  # noqa: E402  (the zoo)
 
-SECTIONS = ["zoo", "matmul", "training", "contention", "fusion", "compile"]
+SECTIONS = ["zoo", "matmul", "training", "contention", "fusion", "compile", "int8-models"]
 # Each section's title in RESULTS.md, by which --only finds it.
 TITLES = ["## Inference: the model zoo, Anvil vs ONNX Runtime and PyTorch",
           "## f32 matmul: Anvil vs oneDNN", "## Training: Anvil vs PyTorch",
           "## Training under contention", "## Compile time",
-          "## Fusion: the graph fusions on and off (--no-fusion)"]
+          "## Fusion: the graph fusions on and off (--no-fusion)",
+          "## int8 models: post-training quantization, Anvil int8 vs fp32 and ONNX Runtime's QDQ"]
 SETUP = "run bench/setup.sh (it installs OpenBLAS, torchvision, node and onnxruntime-node)"
 # ORT's per-call cost through node is subtracted from its time when the model
 # takes less than this many times that cost (see the zoo section's text).
@@ -744,6 +750,104 @@ def compile_times(args, anvil, tmp):
 # --- the results file ----------------------------------------------------------
 
 
+# --- int8 models ---------------------------------------------------------------
+
+
+def sqnr_db(ref, got):
+    noise = float(np.sum((ref.astype(np.float64) - got) ** 2))
+    return float("inf") if noise == 0 else 10 * math.log10(float(np.sum(ref.astype(np.float64) ** 2)) / noise)
+
+
+def int8_zoo_model(args, anvil, ort, tmp, name, batch, calibration, threads_list):
+    """One zoo model quantized by `anvilc quantize` (calibrated on
+    `calibration` random normal images, as the zoo's inputs are): its rows of
+    the int8-models table. Anvil fp32 (the ONNX model), Anvil int8 (the
+    quantized .mlir), ONNX Runtime on the QDQ .onnx the same command exports,
+    in alternating rounds; the int8 output's SQNR against fp32 (compiled, on
+    the zoo's input)."""
+    export.export(name, tmp)
+    onnx_path = os.path.join(tmp, name + ".onnx")
+    cal = os.path.join(tmp, f"{name}.cal.npy")
+    np.save(cal, np.random.default_rng(5).standard_normal(
+        [calibration] + export.MODELS[name][1]).astype(np.float32))
+    report = os.path.join(tmp, f"{name}.int8.json")
+    qmlir, qonnx = os.path.join(tmp, f"{name}.int8.mlir"), os.path.join(tmp, f"{name}.int8.onnx")
+    start = time.perf_counter()
+    for out in (qmlir, qonnx):
+        # The per-layer SQNRs are one reference run of the model per layer:
+        # minutes for a ResNet, so not here.
+        sh([anvil.anvilc, "quantize", onnx_path, "--bind", f"batch={batch}", "--calibrate", cal,
+            "--samples", str(calibration), "--no-layer-sqnr", "--report-json", report, "-o", out])
+    quantize_s = (time.perf_counter() - start) / 2
+    r = json.load(open(report))
+    int8_layers = len(r["layers"])
+    convs = sum(l["op"] == "conv2d" for l in r["layers"])
+    f32_exe, int8_exe = os.path.join(tmp, f"{name}.f32"), os.path.join(tmp, f"{name}.int8")
+    seconds, err = anvil.compile_onnx(onnx_path, batch, f32_exe)
+    if err:
+        raise RuntimeError(f"{name} fp32: {err}")
+    sh([anvil.anvilc, qmlir, "-o", int8_exe])
+    x = export.reference_input(name, batch)
+    xin = os.path.join(tmp, f"{name}.int8.in.npy")
+    np.save(xin, x)
+    x.tofile(xin + ".bin")
+    outs = {}
+    for exe in (f32_exe, int8_exe):
+        sh([exe, "--input", xin, "--output", exe + ".out.npy"])
+        outs[exe] = np.load(exe + ".out.npy")
+    sqnr = sqnr_db(outs[f32_exe], outs[int8_exe])
+    runs = max(args.min_runs, min(args.runs, 20))
+    lines = []
+    for t in threads_list:
+        times = {"f32": [], "int8": [], "ort_qdq": [], "ort_f32": []}
+        ort_err = None
+        for _ in range(args.rounds):
+            times["f32"].append(anvil.bench(f32_exe, runs, t))
+            times["int8"].append(anvil.bench(int8_exe, runs, t))
+            try:
+                for key, model in (("ort_qdq", qonnx), ("ort_f32", onnx_path)):
+                    c = ort.run(model, t, [([batch] + export.MODELS[name][1], xin + ".bin",
+                                            f"{tmp}/{name}.{key}.bin")], args)[0]
+                    times[key].append(c["median_ms"])
+            except RuntimeError as e:
+                ort_err = str(e)
+        med = {k: statistics.median(v) if len(v) == args.rounds else None for k, v in times.items()}
+        ort_sqnr = None
+        if os.path.exists(f"{tmp}/{name}.ort_qdq.bin"):
+            ort_sqnr = sqnr_db(outs[f32_exe].ravel(), np.fromfile(f"{tmp}/{name}.ort_qdq.bin", np.float32))
+        ratio = lambda a, b: fmt_ratio(a / b) if a and b else "—"  # noqa: E731
+        lines.append(
+            f"| {name} | {batch} | {t} | {int8_layers} ({convs} conv) | {fmt_ms(med['f32'])} | "
+            f"{fmt_ms(med['int8'])} | {ratio(med['f32'], med['int8'])} | {fmt_ms(med['ort_qdq'])} | "
+            f"{fmt_ms(med['ort_f32'])} | {ratio(med['ort_qdq'], med['int8'])} | {sqnr:.1f} | "
+            f"{'—' if ort_sqnr is None else f'{ort_sqnr:.1f}'} | {quantize_s:.0f} |"
+            + (f" ORT: {ort_err}" if ort_err else ""))
+        print(f"int8-models {name}, {t} thread(s): done", file=sys.stderr)
+    return lines
+
+
+def int8_models(args, anvil, ort, tmp):
+    """Whole models through `anvilc quantize` (issue 11): int8 vs fp32 time
+    and accuracy, and ONNX Runtime on the QDQ model Anvil exports."""
+    threads_list = [int(t) for t in args.threads.split(",")]
+    lines = [TITLES[6] + "\n",
+             f"`anvilc quantize MODEL --bind batch=B --calibrate RANDOM.npy --no-layer-sqnr` "
+             f"(minmax ranges; u8 activations, s8 weights per output channel), then `anvilc "
+             f"q.mlir` (int8) and `anvilc MODEL` (fp32); ONNX Runtime runs the QDQ model that "
+             f"the same command writes with `-o q.onnx` (and the fp32 ONNX model). Median ms "
+             f"of {args.rounds} alternating rounds; speedup = Anvil fp32 / Anvil int8; vs ORT = "
+             f"ORT QDQ / Anvil int8 (> 1: Anvil faster). SQNR: the compiled int8 output vs the "
+             f"compiled fp32 one on the zoo's input (dB). On {cpu_name()}: without AVX-512 VNNI "
+             f"the int8 tiles are AVX2's exact vpmaddwd on i16 pairs. Load average before: "
+             f"{loadavg()}.\n",
+             "| model | batch | threads | int8 layers | Anvil f32 ms | Anvil int8 ms | speedup | "
+             "ORT QDQ ms | ORT f32 ms | vs ORT QDQ | SQNR dB | ORT QDQ SQNR dB | quantize s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += int8_zoo_model(args, anvil, ort, tmp, "resnet18", 8, 8, threads_list)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
+
+
 def split_sections(text):
     """The header (before the first `## `) and {title line: section text}."""
     parts = re.split(r"(?m)^(?=## )", text)
@@ -811,7 +915,7 @@ def main():
     load_start = loadavg()
     try:
         torch_info = check_torch(args.min_gflops)
-        ort_version = check_ort(args.ort) if "zoo" in only else None
+        ort_version = check_ort(args.ort) if "zoo" in only or "int8-models" in only else None
         if ort_version:
             print(f"ONNX Runtime {ort_version} (onnxruntime-node in {args.ort})", file=sys.stderr)
     except Refusal as e:
@@ -833,6 +937,8 @@ def main():
                 sections.append(fusion(args, anvil, tmp))
             if "compile" in only:
                 sections.append(compile_times(args, anvil, tmp))
+            if "int8-models" in only:
+                sections.append(int8_models(args, anvil, ort, tmp))
         except Refusal as e:
             sys.exit(f"bench/run.py: {e}")
     dnnl = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"],

@@ -141,6 +141,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     Int8MatmulPassOptions int8;
     int8.vnni = options.vnni;
     int8.smallWeights = options.int8SmallWeights;
+    int8.conv = options.int8Conv;
     pm.addPass(createInt8MatmulPass(int8));
   }
   // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:

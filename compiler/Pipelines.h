@@ -70,6 +70,9 @@ struct PipelineOptions {
   /// Without VNNI, weights all within [-64, 64] through vpmaddubsw
   /// (anvil-int8-matmul's small-weights).
   bool int8SmallWeights = true;
+  /// Integer convolutions (anvil.qconv2d) on the same tiles, through an
+  /// im2col (anvil-int8-matmul's conv), not the portable generic.
+  bool int8Conv = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

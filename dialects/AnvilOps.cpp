@@ -783,6 +783,49 @@ static int64_t windowOutputSize(int64_t in, int64_t padBegin, int64_t padEnd,
   return out;
 }
 
+/// The [N, O, OH, OW] result shape of a convolution of `input` (NCHW) by
+/// `weight` (OIHW), after checking the window attributes and the groups.
+static FailureOr<SmallVector<int64_t>>
+convOutputShape(std::optional<Location> loc, RankedTensorType input,
+                RankedTensorType weight, DenseI64ArrayAttr stridesAttr,
+                DenseI64ArrayAttr padsAttr, DenseI64ArrayAttr dilationsAttr,
+                int64_t groups) {
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return emitOptionalError(loc,
+                             "input and weight must have rank 4 (NCHW, "
+                             "OIHW), got ",
+                             input.getRank(), " and ", weight.getRank());
+  ArrayRef<int64_t> strides = arrayOr(stridesAttr, kOnes),
+                    pads = arrayOr(padsAttr, kZeroPads),
+                    dilations = arrayOr(dilationsAttr, kOnes);
+  if (failed(checkArray(loc, "strides", strides, 2, 1)) ||
+      failed(checkArray(loc, "pads", pads, 4, 0)) ||
+      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+    return failure();
+  int64_t c = input.getDimSize(1), o = weight.getDimSize(0);
+  if (groups < 1 || c % groups != 0 || o % groups != 0)
+    return emitOptionalError(loc, "groups ", groups, " must divide both the ",
+                             c, " input channels and the ", o,
+                             " output channels");
+  if (weight.getDimSize(1) * groups != c)
+    return emitOptionalError(loc, "weight has ", weight.getDimSize(1),
+                             " input channels per group, but the input has ", c,
+                             " channels in ", groups, " group(s)");
+  SmallVector<int64_t> shape = {input.getDimSize(0), o};
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = windowOutputSize(input.getDimSize(2 + i), pads[i],
+                                    pads[2 + i], weight.getDimSize(2 + i),
+                                    strides[i], dilations[i], false);
+    if (size <= 0)
+      return emitOptionalError(loc,
+                               "the (dilated) kernel is larger than the "
+                               "padded input on spatial axis ",
+                               i);
+    shape.push_back(size);
+  }
+  return shape;
+}
+
 LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
@@ -792,49 +835,20 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   if (failed(input) || failed(weight) ||
       failed(sameElementType(loc, *input, *weight, "input", "weight")))
     return failure();
-  if (input->getRank() != 4 || weight->getRank() != 4)
-    return emitOptionalError(loc,
-                             "input and weight must have rank 4 (NCHW, "
-                             "OIHW), got ",
-                             input->getRank(), " and ", weight->getRank());
-  ArrayRef<int64_t> strides = arrayOr(adaptor.getStridesAttr(), kOnes),
-                    pads = arrayOr(adaptor.getPadsAttr(), kZeroPads),
-                    dilations = arrayOr(adaptor.getDilationsAttr(), kOnes);
-  int64_t groups = intOr(adaptor.getGroupsAttr(), 1);
-  if (failed(checkArray(loc, "strides", strides, 2, 1)) ||
-      failed(checkArray(loc, "pads", pads, 4, 0)) ||
-      failed(checkArray(loc, "dilations", dilations, 2, 1)))
+  FailureOr<SmallVector<int64_t>> shape = convOutputShape(
+      loc, *input, *weight, adaptor.getStridesAttr(), adaptor.getPadsAttr(),
+      adaptor.getDilationsAttr(), intOr(adaptor.getGroupsAttr(), 1));
+  if (failed(shape))
     return failure();
-  int64_t c = input->getDimSize(1), o = weight->getDimSize(0);
-  if (groups < 1 || c % groups != 0 || o % groups != 0)
-    return emitOptionalError(loc, "groups ", groups, " must divide both the ",
-                             c, " input channels and the ", o,
-                             " output channels");
-  if (weight->getDimSize(1) * groups != c)
-    return emitOptionalError(loc, "weight has ", weight->getDimSize(1),
-                             " input channels per group, but the input has ", c,
-                             " channels in ", groups, " group(s)");
   if (Value bias = adaptor.getBias()) {
     auto b = staticTensor(loc, bias.getType(), "bias");
     if (failed(b))
       return failure();
-    if (b->getShape() != ArrayRef<int64_t>{o})
-      return emitOptionalError(loc, "bias must have shape [", o, "], got ",
-                               shapeStr(b->getShape()));
+    if (b->getShape() != ArrayRef<int64_t>{(*shape)[1]})
+      return emitOptionalError(loc, "bias must have shape [", (*shape)[1],
+                               "], got ", shapeStr(b->getShape()));
   }
-  SmallVector<int64_t> shape = {input->getDimSize(0), o};
-  for (int i = 0; i < 2; ++i) {
-    int64_t size = windowOutputSize(input->getDimSize(2 + i), pads[i],
-                                    pads[2 + i], weight->getDimSize(2 + i),
-                                    strides[i], dilations[i], false);
-    if (size <= 0)
-      return emitOptionalError(loc,
-                               "the (dilated) kernel is larger than the "
-                               "padded input on spatial axis ",
-                               i);
-    shape.push_back(size);
-  }
-  types.push_back(input->clone(shape));
+  types.push_back(input->clone(*shape));
   return success();
 }
 
@@ -1238,6 +1252,43 @@ LogicalResult QMatmulOp::inferReturnTypes(MLIRContext *context,
   SmallVector<int64_t> shape(a.drop_back());
   shape.push_back(n);
   types.push_back(RankedTensorType::get(shape, IntegerType::get(context, 32)));
+  return success();
+}
+
+LogicalResult QConv2DOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto weight = staticTensor(loc, adaptor.getWeight().getType(), "weight");
+  if (failed(input) || failed(weight))
+    return failure();
+  for (auto [type, name] :
+       {std::pair(*input, "input"), std::pair(*weight, "weight")})
+    if (!isQuantElement(type.getElementType()))
+      return emitOptionalError(loc, name, " must be i8 or ui8, got ",
+                               type.getElementType());
+  FailureOr<SmallVector<int64_t>> shape =
+      convOutputShape(loc, *input, *weight, adaptor.getStridesAttr(),
+                      adaptor.getPadsAttr(), adaptor.getDilationsAttr(), 1);
+  if (failed(shape))
+    return failure();
+  auto izp = cast<RankedTensorType>(adaptor.getInputZeroPoint().getType());
+  auto wzp = cast<RankedTensorType>(adaptor.getWeightZeroPoint().getType());
+  if (failed(sameElementType(loc, *input, izp, "input", "input zero point")) ||
+      failed(sameElementType(loc, *weight, wzp, "weight", "weight zero point")))
+    return failure();
+  if (izp.getRank() > 1 || izp.getNumElements() != 1)
+    return emitOptionalError(loc, "input zero point must be one value, got ",
+                             shapeStr(izp.getShape()));
+  int64_t o = (*shape)[1];
+  if (wzp.getRank() > 1 ||
+      (wzp.getNumElements() != 1 && wzp.getNumElements() != o))
+    return emitOptionalError(loc,
+                             "weight zero point must be one value or one per "
+                             "output channel (",
+                             o, "), got ", shapeStr(wzp.getShape()));
+  types.push_back(RankedTensorType::get(*shape, IntegerType::get(context, 32)));
   return success();
 }
 

@@ -992,6 +992,36 @@ def Anvil_QMatmulOp : Anvil_InferOp<"qmatmul"> {
   }];
 }
 
+def Anvil_QConv2DOp : Anvil_InferOp<"qconv2d"> {
+  let summary = "8-bit integer 2-D convolution with int32 accumulation";
+  let description = [{
+    `sum_{c,i,j} (input[n, c, h', w'] - input_zero_point) * (weight[o, c,
+    i, j] - weight_zero_point[o])` in `i32` (ONNX ConvInteger, one group),
+    NCHW input and OIHW filter as in `anvil.conv2d`, with the same
+    `strides`, `pads` and `dilations`. The padding holds the input's zero
+    point (a quantized 0), so it adds nothing. Each operand is `i8` or
+    `ui8`; its zero point has its element type, one value for `input`, one
+    value or `[O]` (per output channel) for `weight`. Products and sums are
+    exact integers, as in `anvil.qmatmul`.
+
+    ```mlir
+    %y = anvil.qconv2d %x, %w, %xzp, %wzp {pads = array<i64: 1, 1, 1, 1>} : tensor<1x8x16x16xui8>, tensor<16x8x3x3xi8>, tensor<ui8>, tensor<i8>
+    ```
+  }];
+  let arguments = (ins Anvil_QuantTensor:$input, Anvil_QuantTensor:$weight,
+                   Anvil_QuantTensor:$input_zero_point,
+                   Anvil_QuantTensor:$weight_zero_point,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations);
+  let results = (outs StaticShapeTensorOf<[I32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $input_zero_point `,` $weight_zero_point attr-dict
+    `:` type($input) `,` type($weight) `,` type($input_zero_point) `,`
+    type($weight_zero_point)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//

@@ -49,6 +49,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
@@ -98,32 +99,60 @@ struct PackedWeights {
   std::vector<int32_t> sums; // [blocks][lanes]
 };
 
-/// The constant i8 weights of `op` packed for `shape`, or nothing when the
-/// op is not one this pass rewrites (ui8 activations, a constant 2-D i8 rhs
-/// with zero point 0).
-std::optional<PackedWeights> packWeights(QMatmulOp op, const TileShape &shape) {
-  auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+/// The constant i8 weights of a qmatmul or qconv2d as a [K, N] matrix
+/// (row-major), or nothing when the op is not one this pass rewrites (ui8
+/// activations, constant i8 weights with zero point 0: a qmatmul's 2-D
+/// [K, N], a qconv2d's [O, C, kh, kw], whose matrix is [C*kh*kw, O]).
+struct WeightMatrix {
+  int64_t k = 0, n = 0;
+  SmallVector<int8_t> values;
+};
+std::optional<WeightMatrix> weightMatrix(Operation *op) {
+  Value input = op->getOperand(0), weights = op->getOperand(1),
+        weightZero = op->getOperand(3);
+  auto lhsType = cast<RankedTensorType>(input.getType());
   if (!lhsType.getElementType().isUnsignedInteger(8))
     return std::nullopt;
   DenseElementsAttr w, zero;
-  if (!matchPattern(op.getRhs(), m_Constant(&w)) ||
-      !matchPattern(op.getRhsZeroPoint(), m_Constant(&zero)))
+  if (!matchPattern(weights, m_Constant(&w)) ||
+      !matchPattern(weightZero, m_Constant(&zero)))
     return std::nullopt;
-  if (w.getType().getRank() != 2 || !w.getElementType().isSignlessInteger(8) ||
+  if (!w.getElementType().isSignlessInteger(8) ||
       !llvm::all_of(zero.getValues<APInt>(),
                     [](const APInt &v) { return v.isZero(); }))
     return std::nullopt;
+  WeightMatrix m;
+  SmallVector<int8_t> values(w.getValues<int8_t>());
+  if (isa<QMatmulOp>(op)) {
+    if (w.getType().getRank() != 2)
+      return std::nullopt;
+    m.k = w.getType().getDimSize(0);
+    m.n = w.getType().getDimSize(1);
+    m.values = std::move(values);
+    return m;
+  }
+  // OIHW: output channel o's taps are row o of an [O, K] matrix.
+  m.n = w.getType().getDimSize(0);
+  m.k = w.getType().getNumElements() / m.n;
+  m.values.resize(values.size());
+  for (int64_t o = 0; o < m.n; ++o)
+    for (int64_t k = 0; k < m.k; ++k)
+      m.values[k * m.n + o] = values[o * m.k + k];
+  return m;
+}
+
+/// The [K, N] weights `m` packed for `shape`, with their column sums.
+PackedWeights packWeights(const WeightMatrix &m, const TileShape &shape) {
   PackedWeights p;
-  p.k = w.getType().getDimSize(0);
-  p.n = w.getType().getDimSize(1);
+  p.k = m.k;
+  p.n = m.n;
   p.blocks = llvm::divideCeil(p.n, shape.lanes * shape.blocks) * shape.blocks;
   p.groups = llvm::divideCeil(p.k, shape.group);
   p.data.assign(p.blocks * p.groups * shape.lanes * shape.group, 0);
   p.sums.assign(p.blocks * shape.lanes, 0);
-  SmallVector<int8_t> values(w.getValues<int8_t>());
   for (int64_t k = 0; k < p.k; ++k)
     for (int64_t n = 0; n < p.n; ++n) {
-      int8_t v = values[k * p.n + n];
+      int8_t v = m.values[k * p.n + n];
       int64_t block = n / shape.lanes, lane = n % shape.lanes;
       int64_t group = k / shape.group, byte = k % shape.group;
       int64_t line = block * p.groups + group;
@@ -386,64 +415,120 @@ Value zeroPointScalar(OpBuilder &b, Location loc, Value zeroPoint) {
   return b.create<arith::ExtUIOp>(loc, b.getI32Type(), z);
 }
 
+/// A qconv2d's [N*OH*OW, C*kh*kw] activations for the tiles: its input
+/// (ui8, or zero-extended to i16 for `Words`) padded with the zero point
+/// `zero` (a quantized 0: the tiles' correction makes it add nothing), then
+/// im2col'd with the output positions as rows.
+Value convRows(OpBuilder &b, Location loc, QConv2DOp op, const TileShape &shape,
+               int64_t zero) {
+  Value input = op.getInput();
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  Value pad;
+  if (shape.step == TileShape::Words) {
+    input = widenToI16(b, loc, input);
+    pad = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(zero));
+  } else {
+    pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(zero));
+    pad = b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
+  }
+  Value padded = padSpatial(b, loc, input, op.getPads(), pad);
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  auto type = cast<RankedTensorType>(op.getType());
+  return im2col(b, loc, padded, wType.getDimSize(2), wType.getDimSize(3),
+                type.getDimSize(2), type.getDimSize(3), op.getStrides(),
+                op.getDilations(), /*transposed=*/true);
+}
+
 struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
   using Int8MatmulPassBase::Int8MatmulPassBase;
   void runOnOperation() override {
-    SmallVector<QMatmulOp> ops;
-    getOperation().walk([&](QMatmulOp op) { ops.push_back(op); });
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<QMatmulOp>(op) || (conv && isa<QConv2DOp>(op)))
+        ops.push_back(op);
+    });
     OpBuilder b(&getContext());
-    for (QMatmulOp op : ops) {
-      TileShape shape = vnni ? kVnni : kAvx2;
-      std::optional<PackedWeights> w = packWeights(op, shape);
-      if (!w)
+    for (Operation *op : ops) {
+      std::optional<WeightMatrix> m = weightMatrix(op);
+      if (!m)
         continue;
+      auto conv = dyn_cast<QConv2DOp>(op);
+      // A convolution's padding is its zero point, which must be known.
+      DenseElementsAttr zeroAttr;
+      if (conv &&
+          !matchPattern(conv.getInputZeroPoint(), m_Constant(&zeroAttr)))
+        continue;
+      TileShape shape = vnni ? kVnni : kAvx2;
+      PackedWeights w = packWeights(*m, shape);
       // Weights small enough for vpmaddubsw's i16 sums (checked here, at
       // compile time: never a saturating step on weights not known).
-      if (!vnni && smallWeights && w->maxMagnitude <= kBytesMaxWeight) {
+      if (!vnni && smallWeights && w.maxMagnitude <= kBytesMaxWeight) {
         shape = kAvx2Bytes;
-        w = packWeights(op, shape);
+        w = packWeights(*m, shape);
       }
-      Location loc = op.getLoc();
+      Location loc = op->getLoc();
       b.setInsertionPoint(op);
-      auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
-      auto resultType = cast<RankedTensorType>(op.getType());
-      int64_t rows = lhsType.getNumElements() / w->k;
-      // The batch dimensions folded into M (and unfolded from the result).
+      auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+      Value lhs;
+      int64_t rows;
+      // A qmatmul's batch dimensions folded into M (and unfolded from the
+      // result).
       SmallVector<ReassociationIndices> fold(2);
-      for (int64_t d = 0; d + 1 < lhsType.getRank(); ++d)
-        fold[0].push_back(d);
-      fold[1].push_back(lhsType.getRank() - 1);
-      Value lhs = op.getLhs();
-      if (lhsType.getRank() > 2)
-        lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
-      if (shape.step == TileShape::Words)
-        lhs = widenToI16(b, loc, lhs);
+      if (conv) {
+        int64_t zero = (*zeroAttr.getValues<APInt>().begin()).getZExtValue();
+        lhs = convRows(b, loc, conv, shape, zero);
+        rows = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+      } else {
+        auto lhsType = cast<RankedTensorType>(op->getOperand(0).getType());
+        rows = lhsType.getNumElements() / w.k;
+        for (int64_t d = 0; d + 1 < lhsType.getRank(); ++d)
+          fold[0].push_back(d);
+        fold[1].push_back(lhsType.getRank() - 1);
+        lhs = op->getOperand(0);
+        if (lhsType.getRank() > 2)
+          lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
+        if (shape.step == TileShape::Words)
+          lhs = widenToI16(b, loc, lhs);
+      }
       int64_t perLine = shape.interleaved ? shape.blocks : 1;
       auto packedType = RankedTensorType::get(
-          {w->blocks / perLine, w->groups, perLine * shape.lanes * shape.group},
+          {w.blocks / perLine, w.groups, perLine * shape.lanes * shape.group},
           b.getIntegerType(shape.bits));
       Value packed =
-          b.create<arith::ConstantOp>(loc, packedConstant(packedType, w->data));
+          b.create<arith::ConstantOp>(loc, packedConstant(packedType, w.data));
       auto sumsType =
-          RankedTensorType::get({w->blocks, shape.lanes}, b.getI32Type());
+          RankedTensorType::get({w.blocks, shape.lanes}, b.getI32Type());
       Value sums = b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(w->sums)));
+          loc, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(w.sums)));
       TileBuilder tiles{
           b,      loc,  shape,
-          rows,   *w,   lhs,
-          packed, sums, zeroPointScalar(b, loc, op.getLhsZeroPoint())};
+          rows,   w,    lhs,
+          packed, sums, zeroPointScalar(b, loc, op->getOperand(2))};
       // Parallel column groups where anvil-tile-and-vectorize would split
       // an f32 matmul of this size into parallel blocks (a fork/join costs
       // more than a small product saves), and there are two column groups
       // at least.
-      bool inParallel = parallel && w->blocks / shape.blocks > 1 &&
-                        matmulRunsInParallelBlocks(rows, w->n, w->k);
-      Value y = tiles.build(RankedTensorType::get({rows, w->n}, b.getI32Type()),
+      bool inParallel = parallel && w.blocks / shape.blocks > 1 &&
+                        matmulRunsInParallelBlocks(rows, w.n, w.k);
+      Value y = tiles.build(RankedTensorType::get({rows, w.n}, b.getI32Type()),
                             inParallel);
-      if (resultType.getRank() > 2)
+      if (conv) {
+        // [N*OH*OW, O] -> [N, OH, OW, O] -> NCHW.
+        int64_t n = resultType.getDimSize(0), o = resultType.getDimSize(1),
+                oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+        auto nhwc = RankedTensorType::get({n, oh, ow, o}, b.getI32Type());
+        y = b.create<tensor::ExpandShapeOp>(
+            loc, nhwc, y, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+        Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(),
+                                               b.getI32Type());
+        y = b.create<linalg::TransposeOp>(loc, y, init,
+                                          ArrayRef<int64_t>{0, 3, 1, 2})
+                .getResult()[0];
+      } else if (resultType.getRank() > 2) {
         y = b.create<tensor::ExpandShapeOp>(loc, resultType, y, fold);
-      op.replaceAllUsesWith(y);
-      op.erase();
+      }
+      op->getResult(0).replaceAllUsesWith(y);
+      op->erase();
     }
   }
 };

@@ -149,13 +149,13 @@ FailureOr<BatchDim> Analysis::visit(Operation *op) {
         return of(op.getInput());
       })
       // NCHW ops: the batch must be (the outer factor of) N.
-      .Case<Conv2DOp, MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp, BatchNormOp>(
-          [&](Operation *op) -> FailureOr<BatchDim> {
-            BatchDim in = of(op->getOperand(0));
-            if (in && in->dim != 0)
-              return fail("the batch is not its input's leading dimension");
-            return firstOperandOnly(op, {});
-          })
+      .Case<Conv2DOp, QConv2DOp, MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp,
+            BatchNormOp>([&](Operation *op) -> FailureOr<BatchDim> {
+        BatchDim in = of(op->getOperand(0));
+        if (in && in->dim != 0)
+          return fail("the batch is not its input's leading dimension");
+        return firstOperandOnly(op, {});
+      })
       .Case<SoftmaxOp, LogSoftmaxOp, ArgmaxOp>([&](Operation *op) {
         int64_t rank = rankOf(op->getOperand(0));
         auto axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
@@ -203,6 +203,25 @@ FailureOr<BatchDim> Analysis::visit(Operation *op) {
         }
         // Leading dimensions broadcast like elementwise operands.
         return broadcast(op);
+      })
+      // Per-channel scales along `axis` must not be per sample.
+      .Case<QuantizeOp, DequantizeOp>([&](Operation *op) {
+        int64_t rank = rankOf(op->getOperand(0));
+        auto axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
+        bool perChannel = rankOf(op->getOperand(1)) == 1;
+        return firstOperandOnly(
+            op, perChannel ? SmallVector<int64_t>{normalized(axis, rank)}
+                           : SmallVector<int64_t>{});
+      })
+      .Case<QMatmulOp>([&](QMatmulOp op) -> FailureOr<BatchDim> {
+        // Shared [K, N] weights: the batch stays where the lhs has it, in
+        // its rows or a leading dimension.
+        BatchDim lhs = of(op.getLhs());
+        if (rankOf(op.getRhs()) != 2)
+          return fail("its rhs is batched");
+        if (lhs && lhs->dim == rankOf(op.getLhs()) - 1)
+          return fail("the batch is the lhs's contracted dimension");
+        return firstOperandOnly(op, {});
       })
       .Case<ReshapeOp, FlattenOp>([&](Operation *op) {
         return reshape(op->getOperand(0), op->getResult(0));

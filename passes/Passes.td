@@ -434,6 +434,15 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     there are two groups at least; otherwise an `scf.for`. Each accumulator is one iteration's,
     summed in the same order at any thread count. `parallel=false` keeps
     the serial loop.
+
+    An `anvil.qconv2d` of `ui8` activations by constant `i8` weights (zero
+    point 0) and a constant input zero point takes the same tiles: its
+    input (zero-extended to i16 first for the AVX2 tiles) padded with the
+    zero point (a quantized 0, which the tiles' correction cancels), an
+    im2col `[N*OH*OW, C*kh*kw]` with the output positions as rows, the
+    OIHW weights packed as the `[C*kh*kw, O]` matrix, and the `[N*OH*OW, O]`
+    product transposed to NCHW. `conv=false` leaves it to
+    anvil-convert-to-linalg's portable generic.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
@@ -451,11 +460,14 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     Option<"parallel", "parallel", "bool", "true",
            "Run the column blocks of large products as an scf.forall "
            "(threads); off: one serial loop">,
+    Option<"conv", "conv", "bool", "true",
+           "Also rewrite qconv2d (im2col + the same tiles); off: its "
+           "portable generic">,
   ];
 }
 
 def QuantizePass : Pass<"anvil-quantize", "ModuleOp"> {
-  let summary = "Post-training int8 quantization of calibrated matmuls";
+  let summary = "Post-training int8 quantization of calibrated matmuls and convolutions";
   let description = [{
     Rewrites each `anvil.matmul` that carries its calibrated input range
     (`anvil.calibration = array<f64: min, max>`, which `anvilc quantize`
@@ -471,7 +483,14 @@ def QuantizePass : Pass<"anvil-quantize", "ModuleOp"> {
     activation after the matmul stay f32 on the dequantized result. These
     are the ops anvil-int8-matmul packs into VNNI tiles. Matmuls without a
     range, with transposed activations, or with weights computed at run
-    time stay f32; every matmul loses the attribute. Before:
+    time stay f32; every matmul loses the attribute.
+
+    A one-group `anvil.conv2d` with a range and known weights becomes the
+    same with `anvil.qconv2d` (its padding the activations' zero point,
+    which is the quantized 0), the weights always per output channel, the
+    dequantize along axis 1, and its bias an f32 `anvil.add` of the bias
+    reshaped to `[O, 1, 1]`. Grouped (depthwise) convolutions stay f32.
+    Before:
 
     ```mlir
     %y = anvil.matmul %x, %w {anvil.calibration = array<f64: 0.0, 4.0>} : tensor<8x16xf32>, tensor<16x4xf32>

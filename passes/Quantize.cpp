@@ -1,21 +1,25 @@
-//===- Quantize.cpp - post-training int8 quantization of matmuls ----------===//
+//===- Quantize.cpp - post-training int8 quantization ---------------------===//
 //
-// Rewrites each `anvil.matmul` that carries a calibrated input range
-// (`anvil.calibration = array<f64: min, max>`, set by `anvilc quantize`
-// from the reference interpreter's observations) and whose weights are
-// known at compile time (an anvil.constant, or an anvil.param with its
-// value or initializer) into
+// Rewrites each `anvil.matmul` and one-group `anvil.conv2d` that carries a
+// calibrated input range (`anvil.calibration = array<f64: min, max>`, set
+// by `anvilc quantize` from the reference interpreter's observations) and
+// whose weights are known at compile time (an anvil.constant, or an
+// anvil.param with its value or initializer) into
 //
 //   quantize(x) to ui8 (asymmetric: scale and zero point from the range,
-//   widened to hold 0) -> anvil.qmatmul by i8 weights quantized now
-//   (symmetric, zero point 0, per output column or per tensor) ->
+//   widened to hold 0) -> anvil.qmatmul / anvil.qconv2d by i8 weights
+//   quantized now (symmetric, zero point 0; a matmul's per output column
+//   or per tensor, a convolution's always per output channel) ->
 //   dequantize the i32 accumulators by scale_x * scale_w[n].
 //
-// The bias and activation after the matmul stay in f32, on the
-// dequantized result. The new ops are exactly what anvil-int8-matmul packs
-// into VNNI tiles. A matmul without a range, with transposed activations,
-// or with weights computed at run time stays f32; every matmul loses the
-// attribute.
+// The bias and activation after the product stay in f32, on the
+// dequantized result (a convolution's bias becomes an anvil.add of it as
+// [O, 1, 1]). The new ops are exactly what anvil-int8-matmul packs into
+// VNNI or AVX2 tiles. The zero point is the quantized 0: the padding of a
+// convolution, which qconv2d fills with it, stays exactly 0. A matmul
+// without a range, with transposed activations, or with weights computed at
+// run time stays f32, as does a grouped (depthwise) convolution; every op
+// loses the attribute.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,19 +62,97 @@ int64_t quantizeValue(double x, float scale, int64_t lo, int64_t hi) {
   return std::clamp<int64_t>(static_cast<int64_t>(q), lo, hi);
 }
 
+/// The u8 quantization of activations calibrated to [lo, hi]: the range
+/// widened to hold 0 (exactly representable, as zero padding and ReLU's
+/// zeros need).
+std::pair<float, int64_t> activationParams(double lo, double hi) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  float scale = static_cast<float>((hi - lo) / 255.0);
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    scale = 1.0f;
+  return {scale, quantizeValue(-lo, scale, 0, 255)};
+}
+
+/// The symmetric i8 scale of weights whose largest magnitude is `amax`.
+float weightScale(double amax) {
+  return amax > 0.0 ? static_cast<float>(amax / 127.0) : 1.0f;
+}
+
 struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {
   using QuantizePassBase::QuantizePassBase;
 
   void runOnOperation() override {
-    SmallVector<MatmulOp> ops;
-    getOperation().walk([&](MatmulOp op) { ops.push_back(op); });
-    for (MatmulOp op : ops) {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<MatmulOp, Conv2DOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
       auto range = op->getAttrOfType<DenseF64ArrayAttr>(kCalibrationAttr);
       op->removeAttr(kCalibrationAttr);
-      if (range && range.size() == 2)
-        rewrite(op, range.asArrayRef()[0], range.asArrayRef()[1]);
+      if (!range || range.size() != 2)
+        continue;
+      double lo = range.asArrayRef()[0], hi = range.asArrayRef()[1];
+      if (auto matmul = dyn_cast<MatmulOp>(op))
+        rewrite(matmul, lo, hi);
+      else
+        rewrite(cast<Conv2DOp>(op), lo, hi);
     }
   }
+
+  /// The ops both rewrites build, at `op`.
+  struct Builder {
+    OpBuilder b;
+    Location loc;
+    Type f32, i8, i32, ui8;
+
+    explicit Builder(Operation *op)
+        : b(op), loc(op->getLoc()), f32(b.getF32Type()), i8(b.getI8Type()),
+          i32(b.getI32Type()),
+          ui8(IntegerType::get(op->getContext(), 8, IntegerType::Unsigned)) {}
+
+    static RankedTensorType scalar(Type t) {
+      return RankedTensorType::get({}, t);
+    }
+    Value constant(DenseElementsAttr value) {
+      return b.create<ConstantOp>(loc, value);
+    }
+    /// quantize(x) by `scale` and the ui8 zero point `zero`, which it
+    /// returns too.
+    std::pair<Value, Value> quantize(Value x, float scale, int64_t zero) {
+      Value xs = constant(DenseElementsAttr::get(scalar(f32), scale));
+      Value xz = constant(DenseElementsAttr::get(
+          scalar(ui8), APInt(8, static_cast<uint64_t>(zero))));
+      Value q = b.create<QuantizeOp>(loc, ValueRange{x, xs, xz},
+                                     ArrayRef<NamedAttribute>{})
+                    .getResult();
+      return {q, xz};
+    }
+    Value weightZero() {
+      return constant(DenseElementsAttr::get(scalar(i8), APInt(8, 0)));
+    }
+    /// The i32 accumulators `acc` dequantized by `scales` (one, or one per
+    /// index of `axis`).
+    Value dequantize(Value acc, ArrayRef<float> scales, int64_t axis) {
+      Value ds, dz;
+      if (scales.size() > 1) {
+        auto n = static_cast<int64_t>(scales.size());
+        ds = constant(
+            DenseElementsAttr::get(RankedTensorType::get({n}, f32), scales));
+        dz = constant(DenseElementsAttr::get(RankedTensorType::get({n}, i32),
+                                             APInt(32, 0)));
+      } else {
+        ds = constant(DenseElementsAttr::get(scalar(f32), scales[0]));
+        dz = constant(DenseElementsAttr::get(scalar(i32), APInt(32, 0)));
+      }
+      return b
+          .create<DequantizeOp>(loc, ValueRange{acc, ds, dz},
+                                ArrayRef<NamedAttribute>{b.getNamedAttr(
+                                    "axis", b.getI64IntegerAttr(axis))})
+          .getResult();
+    }
+  };
 
   void rewrite(MatmulOp op, double lo, double hi) {
     auto wType = cast<RankedTensorType>(op.getRhs().getType());
@@ -86,15 +168,7 @@ struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {
     auto at = [&](int64_t i, int64_t j) {
       return (*w)[tb ? j * k + i : i * n + j];
     };
-
-    // Activations: ui8, the range widened to hold 0 (exactly representable,
-    // as zero padding and ReLU's zeros need).
-    lo = std::min(lo, 0.0);
-    hi = std::max(hi, 0.0);
-    float xScale = static_cast<float>((hi - lo) / 255.0);
-    if (!(xScale > 0.0f) || !std::isfinite(xScale))
-      xScale = 1.0f;
-    int64_t xZero = quantizeValue(-lo, xScale, 0, 255);
+    auto [xScale, xZero] = activationParams(lo, hi);
 
     // Weights: i8 symmetric (-127..127, zero point 0), one scale per output
     // column or one for all.
@@ -106,55 +180,75 @@ struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {
         m = std::max(m, std::abs(at(i, j)));
       }
     for (size_t c = 0; c < wScale.size(); ++c)
-      wScale[c] = amax[c] > 0.0 ? static_cast<float>(amax[c] / 127.0) : 1.0f;
+      wScale[c] = weightScale(amax[c]);
     std::vector<int8_t> q(k * n);
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < n; ++j)
         q[i * n + j] = static_cast<int8_t>(
             quantizeValue(at(i, j), wScale[perChannel ? j : 0], -127, 127));
 
-    OpBuilder b(op);
-    Location loc = op.getLoc();
-    MLIRContext *ctx = &getContext();
-    Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
-    Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-    auto scalar = [](Type t) { return RankedTensorType::get({}, t); };
-    auto constant = [&](DenseElementsAttr value) -> Value {
-      return b.create<ConstantOp>(loc, value);
-    };
-    Value xs = constant(DenseElementsAttr::get(scalar(f32), xScale));
-    Value xz = constant(DenseElementsAttr::get(
-        scalar(ui8), APInt(8, static_cast<uint64_t>(xZero))));
-    Value qx = b.create<QuantizeOp>(loc, ValueRange{op.getLhs(), xs, xz},
-                                    ArrayRef<NamedAttribute>{})
-                   .getResult();
-    Value qw = constant(DenseElementsAttr::get(
-        RankedTensorType::get({k, n}, i8), ArrayRef<int8_t>(q)));
-    Value wz = constant(DenseElementsAttr::get(scalar(i8), APInt(8, 0)));
-    Value acc = b.create<QMatmulOp>(loc, ValueRange{qx, qw, xz, wz},
-                                    ArrayRef<NamedAttribute>{})
-                    .getResult();
+    Builder b(op);
+    auto [qx, xz] = b.quantize(op.getLhs(), xScale, xZero);
+    Value qw = b.constant(DenseElementsAttr::get(
+        RankedTensorType::get({k, n}, b.i8), ArrayRef<int8_t>(q)));
+    Value acc =
+        b.b.create<QMatmulOp>(b.loc, ValueRange{qx, qw, xz, b.weightZero()},
+                              ArrayRef<NamedAttribute>{})
+            .getResult();
     // The accumulators' scale: scale_x * scale_w, per column (the last
     // axis) or one.
     std::vector<float> accScale;
     for (float s : wScale)
       accScale.push_back(xScale * s);
     auto resultType = cast<RankedTensorType>(op.getType());
-    Value ds, dz;
-    if (perChannel) {
-      ds = constant(DenseElementsAttr::get(RankedTensorType::get({n}, f32),
-                                           ArrayRef<float>(accScale)));
-      dz = constant(DenseElementsAttr::get(RankedTensorType::get({n}, i32),
-                                           APInt(32, 0)));
-    } else {
-      ds = constant(DenseElementsAttr::get(scalar(f32), accScale[0]));
-      dz = constant(DenseElementsAttr::get(scalar(i32), APInt(32, 0)));
+    Value y = b.dequantize(acc, accScale, resultType.getRank() - 1);
+    op.replaceAllUsesWith(y);
+    op.erase();
+  }
+
+  void rewrite(Conv2DOp op, double lo, double hi) {
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    if (op.getGroups() != 1 || !wType.getElementType().isF32())
+      return;
+    std::optional<std::vector<double>> w = knownValues(op.getWeight(), seed);
+    if (!w)
+      return;
+    auto [xScale, xZero] = activationParams(lo, hi);
+    // Weights: i8 symmetric per output channel (a filter's channels differ
+    // in magnitude far more than a matmul's columns, above all after a
+    // folded batch norm).
+    int64_t o = wType.getDimSize(0), per = wType.getNumElements() / o;
+    std::vector<float> accScale(o);
+    std::vector<int8_t> q(w->size());
+    for (int64_t c = 0; c < o; ++c) {
+      double amax = 0.0;
+      for (int64_t i = 0; i < per; ++i)
+        amax = std::max(amax, std::abs((*w)[c * per + i]));
+      float scale = weightScale(amax);
+      for (int64_t i = 0; i < per; ++i)
+        q[c * per + i] = static_cast<int8_t>(
+            quantizeValue((*w)[c * per + i], scale, -127, 127));
+      accScale[c] = xScale * scale;
     }
-    Value y = b.create<DequantizeOp>(
-                   loc, ValueRange{acc, ds, dz},
-                   ArrayRef<NamedAttribute>{b.getNamedAttr(
-                       "axis", b.getI64IntegerAttr(resultType.getRank() - 1))})
-                  .getResult();
+
+    Builder b(op);
+    auto [qx, xz] = b.quantize(op.getInput(), xScale, xZero);
+    Value qw = b.constant(DenseElementsAttr::get(
+        RankedTensorType::get(wType.getShape(), b.i8), ArrayRef<int8_t>(q)));
+    Value acc =
+        b.b.create<QConv2DOp>(
+               b.loc, ValueRange{qx, qw, xz, b.weightZero()},
+               ArrayRef<NamedAttribute>{
+                   b.b.getNamedAttr("strides", op.getStridesAttr()),
+                   b.b.getNamedAttr("pads", op.getPadsAttr()),
+                   b.b.getNamedAttr("dilations", op.getDilationsAttr())})
+            .getResult();
+    Value y = b.dequantize(acc, accScale, 1);
+    if (Value bias = op.getBias()) {
+      Value column = b.b.create<ReshapeOp>(b.loc, bias,
+                                           b.b.getDenseI64ArrayAttr({o, 1, 1}));
+      y = b.b.create<AddOp>(b.loc, y, column);
+    }
     op.replaceAllUsesWith(y);
     op.erase();
   }

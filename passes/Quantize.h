@@ -1,7 +1,8 @@
 //===- Quantize.h - what anvil-quantize reads -------------------*- C++ -*-===//
 //
-// The attribute by which `anvilc quantize` hands each matmul's calibrated
-// input range to anvil-quantize (passes/Quantize.cpp).
+// The attribute by which `anvilc quantize` hands each matmul's and
+// convolution's calibrated input range to anvil-quantize
+// (passes/Quantize.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,8 +13,8 @@
 
 namespace mlir::anvil {
 
-/// On an anvil.matmul: `array<f64: min, max>`, the range its activations
-/// (lhs) took on the calibration data.
+/// On an anvil.matmul or anvil.conv2d: `array<f64: min, max>`, the range its
+/// activations (lhs, input) took on the calibration data.
 inline constexpr llvm::StringLiteral kCalibrationAttr = "anvil.calibration";
 
 } // namespace mlir::anvil

@@ -12,7 +12,10 @@
 // TensorRT recognize: MatMul(DequantizeLinear(q_x, scale_x, zp_x),
 // DequantizeLinear(W_i8, scale_w[, axis 1])), the weights an int8
 // initializer, scale_w = the dequantize's scale / scale_x; that dequantize
-// is then an Identity. Any other anvil.qmatmul is MatMulInteger.
+// is then an Identity. Any other anvil.qmatmul is MatMulInteger. An
+// anvil.qconv2d likewise becomes Conv(DequantizeLinear(q_x),
+// DequantizeLinear(W_i8, scale_w, axis 0)) (its dequantize per output
+// channel, axis 1), or else ConvInteger.
 //
 //===----------------------------------------------------------------------===//
 
@@ -152,7 +155,7 @@ private:
   }
 
   bool exportOp(Operation *op);
-  bool exportQdqMatmul(a::QMatmulOp op);
+  bool exportQdq(Operation *op);
 
   /// An initializer holding `value`; returns its name.
   std::string initializer(const std::string &name, DenseElementsAttr value) {
@@ -179,8 +182,8 @@ private:
   const llvm::DenseMap<Value, int64_t> *batchDims;
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> initializers;
-  llvm::DenseSet<Operation *> qdqMatmuls; // exported as QDQ: see the header
-  llvm::StringSet<> constantInitializers; // from anvil.constant ops
+  llvm::DenseSet<Operation *> qdqProducts; // exported as QDQ: see the header
+  llvm::StringSet<> constantInitializers;  // from anvil.constant ops
   int counter = 0;
 };
 
@@ -292,9 +295,10 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::DequantizeOp dq) {
-        // After a QDQ matmul, whose MatMul is already f32.
-        auto qmm = dq.getInput().getDefiningOp<a::QMatmulOp>();
-        if (qmm && qdqMatmuls.contains(qmm)) {
+        // After a QDQ matmul or convolution, whose MatMul or Conv is
+        // already f32.
+        Operation *product = dq.getInput().getDefiningOp();
+        if (product && qdqProducts.contains(product)) {
           node("Identity", {in(0)}, {out});
           return true;
         }
@@ -302,9 +306,18 @@ bool Exporter::exportOp(Operation *op) {
         return true;
       })
       .Case([&](a::QMatmulOp q) {
-        if (exportQdqMatmul(q))
+        if (exportQdq(q))
           return true;
         simple("MatMulInteger");
+        return true;
+      })
+      .Case([&](a::QConv2DOp q) {
+        if (exportQdq(q))
+          return true;
+        auto &n = simple("ConvInteger");
+        setInts(n, "strides", intsAttr(op, "strides", {1, 1}));
+        setInts(n, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
+        setInts(n, "dilations", intsAttr(op, "dilations", {1, 1}));
         return true;
       })
       .Case([&](a::ReshapeOp) {
@@ -404,15 +417,19 @@ bool Exporter::exportOp(Operation *op) {
       .Default([](Operation *) { return false; });
 }
 
-bool Exporter::exportQdqMatmul(a::QMatmulOp op) {
-  auto x = op.getLhs().getDefiningOp<a::QuantizeOp>();
-  auto w = op.getRhs().getDefiningOp<a::ConstantOp>();
+/// A qmatmul or qconv2d as anvil-quantize writes it, in the QDQ form (see
+/// the header); false for any other.
+bool Exporter::exportQdq(Operation *op) {
+  bool conv = isa<a::QConv2DOp>(op);
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  auto x = lhs.getDefiningOp<a::QuantizeOp>();
+  auto w = rhs.getDefiningOp<a::ConstantOp>();
   if (!x || !w || !op->hasOneUse())
     return false;
   auto dq = dyn_cast<a::DequantizeOp>(*op->getUsers().begin());
   DenseElementsAttr xScale, wZero, dqScale, dqZero;
   if (!dq || !matchPattern(x.getScale(), m_Constant(&xScale)) ||
-      !matchPattern(op.getOperand(3), m_Constant(&wZero)) ||
+      !matchPattern(op->getOperand(3), m_Constant(&wZero)) ||
       !matchPattern(dq.getScale(), m_Constant(&dqScale)) ||
       !matchPattern(dq.getZeroPoint(), m_Constant(&dqZero)) ||
       xScale.getNumElements() != 1)
@@ -421,34 +438,44 @@ bool Exporter::exportQdqMatmul(a::QMatmulOp op) {
     return llvm::all_of(v.getValues<APInt>(),
                         [](const APInt &i) { return i.isZero(); });
   };
-  auto wType = cast<RankedTensorType>(op.getRhs().getType());
+  auto wType = cast<RankedTensorType>(rhs.getType());
   int64_t rank = cast<RankedTensorType>(dq.getType()).getRank();
   bool perChannel = dqScale.getType().getRank() == 1;
   int64_t axis = intAttr(dq, "axis", 1);
-  if (!isZero(wZero) || !isZero(dqZero) || wType.getRank() != 2 ||
-      (perChannel && axis != rank - 1 && axis != -1))
+  // The channel axis of the product: a matmul's last, a convolution's 1.
+  bool channelAxis = conv ? axis == 1 : axis == rank - 1 || axis == -1;
+  if (!isZero(wZero) || !isZero(dqZero) || wType.getRank() != (conv ? 4 : 2) ||
+      (perChannel && !channelAxis))
     return false;
   // scale_w = the accumulators' scale / scale_x.
   float sx = *xScale.getValues<float>().begin();
   SmallVector<float> sw;
   for (float s : dqScale.getValues<float>())
     sw.push_back(s / sx);
-  std::string base = nameOf(op.getResult());
-  std::string wScale =
-      initializer(base + "_w_scale",
-                  DenseElementsAttr::get(
-                      RankedTensorType::get(dqScale.getType().getShape(),
-                                            FloatType::getF32(op.getContext())),
-                      ArrayRef<float>(sw)));
+  std::string base = nameOf(op->getResult(0));
+  std::string wScale = initializer(
+      base + "_w_scale",
+      DenseElementsAttr::get(
+          RankedTensorType::get(dqScale.getType().getShape(),
+                                FloatType::getF32(op->getContext())),
+          ArrayRef<float>(sw)));
   std::string dqx = fresh(), dqw = fresh();
   node("DequantizeLinear",
-       {nameOf(op.getLhs()), nameOf(x.getScale()), nameOf(op.getOperand(2))},
-       {dqx});
-  auto &n = node("DequantizeLinear", {nameOf(op.getRhs()), wScale}, {dqw});
+       {nameOf(lhs), nameOf(x.getScale()), nameOf(op->getOperand(2))}, {dqx});
+  // The weights' output channels: a matmul's columns (axis 1), a filter's
+  // O (axis 0).
+  auto &n = node("DequantizeLinear", {nameOf(rhs), wScale}, {dqw});
   if (perChannel)
-    setInt(n, "axis", 1);
-  node("MatMul", {dqx, dqw}, {base});
-  qdqMatmuls.insert(op);
+    setInt(n, "axis", conv ? 0 : 1);
+  if (conv) {
+    auto &c = node("Conv", {dqx, dqw}, {base});
+    setInts(c, "strides", intsAttr(op, "strides", {1, 1}));
+    setInts(c, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
+    setInts(c, "dilations", intsAttr(op, "dilations", {1, 1}));
+  } else {
+    node("MatMul", {dqx, dqw}, {base});
+  }
+  qdqProducts.insert(op);
   return true;
 }
 

@@ -174,6 +174,10 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::QMatmulOp) -> V {
         return {qmatmul(in[0], in[1], in[2], in[3])};
       })
+      .Case([&](a::QConv2DOp c) -> V {
+        return {qconv2d(in[0], in[1], in[2], in[3], toShape(c.getStrides()),
+                        toShape(c.getPads()), toShape(c.getDilations()))};
+      })
       .Case([&](a::OneHotOp o) -> V {
         Type dtype = o.getDtype() ? *o.getDtype() : Type();
         return {oneHot(in[0], o.getClasses(),

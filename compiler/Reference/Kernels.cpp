@@ -550,21 +550,33 @@ Tensor ref::conv2d(const Tensor &x, const Tensor &w, const Tensor *bias,
       windowOut(wd, pads[1], pads[3], kw, strides[1], dilations[1], false);
   Tensor out(x.dtype, {n, o, oh, ow});
   int64_t og = o / groups;
-  forEachIndex(out.shape, [&](const Shape &index) {
-    int64_t b = index[0], oc = index[1], y = index[2], xo = index[3];
-    int64_t g = oc / og;
-    double sum = bias ? bias->data[oc] : 0.0;
-    for (int64_t ic = 0; ic < cg; ++ic)
-      for (int64_t i = 0; i < kh; ++i)
-        for (int64_t j = 0; j < kw; ++j) {
-          int64_t iy = y * strides[0] - pads[0] + i * dilations[0];
-          int64_t ix = xo * strides[1] - pads[1] + j * dilations[1];
-          if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
-            continue; // zero padding
-          sum += x.at({b, g * cg + ic, iy, ix}) * w.at({oc, ic, i, j});
+  // Row-major offsets by hand (Tensor::at per term made ResNet-sized
+  // calibration minutes long); the terms are summed in the same order.
+  double *result = out.data.data();
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oc = 0; oc < o; ++oc) {
+      int64_t g = oc / og;
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xo = 0; xo < ow; ++xo) {
+          double sum = bias ? bias->data[oc] : 0.0;
+          for (int64_t ic = 0; ic < cg; ++ic) {
+            const double *image =
+                x.data.data() + (b * c + g * cg + ic) * h * wd;
+            const double *filter = w.data.data() + (oc * cg + ic) * kh * kw;
+            for (int64_t i = 0; i < kh; ++i) {
+              int64_t iy = y * strides[0] - pads[0] + i * dilations[0];
+              if (iy < 0 || iy >= h)
+                continue; // zero padding
+              for (int64_t j = 0; j < kw; ++j) {
+                int64_t ix = xo * strides[1] - pads[1] + j * dilations[1];
+                if (ix >= 0 && ix < wd)
+                  sum += image[iy * wd + ix] * filter[i * kw + j];
+              }
+            }
+          }
+          *result++ = sum;
         }
-    out.at(index) = sum;
-  });
+    }
   return out;
 }
 
@@ -900,6 +912,52 @@ Tensor ref::qmatmul(const Tensor &a, const Tensor &b, const Tensor &aZero,
             static_cast<int32_t>(static_cast<uint32_t>(sum));
       }
   }
+  return out;
+}
+
+Tensor ref::qconv2d(const Tensor &x, const Tensor &w, const Tensor &xZero,
+                    const Tensor &wZero, const Shape &strides,
+                    const Shape &pads, const Shape &dilations) {
+  int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  int64_t o = w.shape[0], kh = w.shape[2], kw = w.shape[3];
+  require(w.shape[1] == c, "qconv2d channels do not match");
+  require(xZero.numElements() == 1, "qconv2d input zero point of one value");
+  require(wZero.numElements() == 1 || wZero.numElements() == o,
+          "qconv2d weight zero point per tensor or per output channel");
+  int64_t oh =
+      windowOut(h, pads[0], pads[2], kh, strides[0], dilations[0], false);
+  int64_t ow =
+      windowOut(wd, pads[1], pads[3], kw, strides[1], dilations[1], false);
+  Tensor out(DType::I32, {n, o, oh, ow});
+  auto zx = static_cast<int64_t>(xZero.data[0]);
+  // Exact integer sums (int64 here), wrapped to i32; cells in the padding
+  // are xZero, so they are skipped.
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oc = 0; oc < o; ++oc) {
+      auto zw =
+          static_cast<int64_t>(wZero.data[wZero.numElements() == 1 ? 0 : oc]);
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xo = 0; xo < ow; ++xo) {
+          int64_t sum = 0;
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t i = 0; i < kh; ++i) {
+              int64_t iy = y * strides[0] - pads[0] + i * dilations[0];
+              if (iy < 0 || iy >= h)
+                continue;
+              const double *row = x.data.data() + ((b * c + ic) * h + iy) * wd;
+              const double *filter =
+                  w.data.data() + ((oc * c + ic) * kh + i) * kw;
+              for (int64_t j = 0; j < kw; ++j) {
+                int64_t ix = xo * strides[1] - pads[1] + j * dilations[1];
+                if (ix >= 0 && ix < wd)
+                  sum += (static_cast<int64_t>(row[ix]) - zx) *
+                         (static_cast<int64_t>(filter[j]) - zw);
+              }
+            }
+          out.data[((b * o + oc) * oh + y) * ow + xo] =
+              static_cast<int32_t>(static_cast<uint32_t>(sum));
+        }
+    }
   return out;
 }
 

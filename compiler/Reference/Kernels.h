@@ -162,6 +162,13 @@ Tensor dequantize(const Tensor &q, const Tensor &scale, const Tensor &zeroPoint,
 /// `aZero` one value, `bZero` one value or one per column.
 Tensor qmatmul(const Tensor &a, const Tensor &b, const Tensor &aZero,
                const Tensor &bZero);
+/// `sum_{c,i,j} (x[n, c, h', w'] - xZero) * (w[o, c, i, j] - wZero[o])` as
+/// i32 (exact, wrapped like qmatmul): one-group NCHW convolution as conv2d's,
+/// the padding counting as xZero (a quantized 0, it adds nothing); `xZero`
+/// one value, `wZero` one value or one per output channel.
+Tensor qconv2d(const Tensor &x, const Tensor &w, const Tensor &xZero,
+               const Tensor &wZero, const Shape &strides, const Shape &pads,
+               const Shape &dilations);
 
 //===--- Losses -----------------------------------------------------------===//
 

@@ -3,11 +3,12 @@
 // `anvilc quantize MODEL --calibrate DATA -o OUT.mlir`: post-training int8
 // quantization. Runs the fp32 model on the reference interpreter over the
 // calibration samples, recording through its observer the minimum, maximum
-// and a histogram of |x| of every matmul's activations, from which --method
-// chooses the range (minmax, percentile, entropy, mse: Calibration.h);
-// marks each quantizable matmul with its range (passes/Quantize.h) and runs
-// anvil-quantize, which rewrites it into quantize -> anvil.qmatmul ->
-// dequantize (what anvil-int8-matmul then compiles to VNNI tiles); writes the
+// and a histogram of |x| of every matmul's and convolution's activations,
+// from which --method chooses the range (minmax, percentile, entropy, mse:
+// Calibration.h); marks each quantizable layer with its range
+// (passes/Quantize.h) and runs anvil-quantize, which rewrites it into
+// quantize -> anvil.qmatmul / anvil.qconv2d -> dequantize (what
+// anvil-int8-matmul then compiles to VNNI or AVX2 tiles); writes the
 // result as Anvil IR, which `anvilc OUT.mlir -o exe` compiles, or (-o
 // OUT.onnx) as ONNX in the QDQ form (compiler/Onnx/Export.cpp). Then reports,
 // on the same samples, the fp32 and int8 models' top-1 agreement, accuracy
@@ -15,7 +16,8 @@
 // layer quantized (flagged below 30 dB), its range and scales, and the excluded
 // layers with why. With --tolerance, the most sensitive layers (lowest SQNR
 // alone) go back to f32 one at a time until int8 is within the tolerance of
-// fp32. Convolutions stay f32 (no integer convolution kernel yet).
+// fp32. Grouped (depthwise) convolutions stay f32 (no grouped integer
+// kernel yet), and the report says so.
 //
 //===----------------------------------------------------------------------===//
 
@@ -115,10 +117,19 @@ static EnumOpt<Normalize> normalizeData(
     cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<bool> perChannel(
     "per-channel",
-    cl::desc("One weight scale per output column (default: one per tensor)"),
+    cl::desc("One weight scale per output column of a matmul (default: one "
+             "per tensor; a convolution's are always per output channel)"),
+    cl::sub(quantizeCommand()), cl::cat(category()));
+static cl::opt<bool> noLayerSqnr(
+    "no-layer-sqnr",
+    cl::desc("Skip the per-layer output SQNR (one more reference run of the "
+             "model per int8 layer: minutes for a ResNet); the report's "
+             "column is empty"),
     cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string> exclude(
-    "exclude", cl::desc("Keep the matmuls whose layer name matches in f32"),
+    "exclude",
+    cl::desc("Keep the matmuls and convolutions whose layer name matches in "
+             "f32"),
     cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string>
     quantizeOutput("o",
@@ -206,15 +217,15 @@ static ::anvil::Dataset loadSamples(const std::string &path) {
 
 namespace {
 
-/// One anvil.matmul of the model and what calibration and the report say
-/// about it.
+/// One anvil.matmul or anvil.conv2d of the model and what calibration and
+/// the report say about it.
 struct Layer {
-  a::MatmulOp op;
+  Operation *op;
   std::string name;
   std::string excluded; // why it stays f32; "" when it is quantized
   Observed observed;
   double lo = 0.0, hi = 0.0; // the range --method chose
-  double sqnrAlone = 0.0;
+  double sqnrAlone = std::numeric_limits<double>::quiet_NaN(); // dB
   bool kept = false; // int8 alone, but kept f32 by --tolerance
   float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
   int64_t zeroPoint = 0;
@@ -232,37 +243,54 @@ struct Comparison {
 
 /// A layer's name: the ONNX node's, or the weight parameter's, or its
 /// position in the source.
-static std::string layerName(a::MatmulOp op) {
-  if (auto name = op.getLoc()->findInstanceOf<NameLoc>())
+static std::string layerName(Operation *op) {
+  if (auto name = op->getLoc()->findInstanceOf<NameLoc>())
     return name.getName().str();
-  if (auto param = op.getRhs().getDefiningOp<a::ParamOp>())
+  // Both ops' weights are operand 1.
+  if (auto param = op->getOperand(1).getDefiningOp<a::ParamOp>())
     return param.getName().str();
-  if (auto file = op.getLoc()->findInstanceOf<FileLineColLoc>())
+  if (auto file = op->getLoc()->findInstanceOf<FileLineColLoc>())
     return llvm::sys::path::filename(file.getFilename().strref()).str() + ":" +
            std::to_string(file.getLine()) + ":" +
            std::to_string(file.getColumn());
-  return "matmul";
+  return isa<a::MatmulOp>(op) ? "matmul" : "conv2d";
 }
 
 /// Why `op` cannot be quantized, or "".
-static std::string whyNot(a::MatmulOp op) {
-  if (op.getTransposeA())
+static std::string whyNot(Operation *op) {
+  auto matmul = dyn_cast<a::MatmulOp>(op);
+  if (matmul && matmul.getTransposeA())
     return "its activations are transposed";
-  auto w = cast<RankedTensorType>(op.getRhs().getType());
+  auto conv = dyn_cast<a::Conv2DOp>(op);
+  if (conv && conv.getGroups() != 1) {
+    auto groups = static_cast<int64_t>(conv.getGroups());
+    bool depthwise =
+        groups ==
+        cast<RankedTensorType>(conv.getInput().getType()).getDimSize(1);
+    return "a grouped convolution (groups " + std::to_string(groups) +
+           (depthwise ? ", depthwise" : "") +
+           "): anvil.qconv2d has one group (no integer grouped kernel yet)";
+  }
+  Value weights = op->getOperand(1);
+  auto w = cast<RankedTensorType>(weights.getType());
   if (!w.getElementType().isF32())
     return "its weights are " + typeString(w.getElementType()) + ", not f32";
-  if (w.getRank() != 2)
+  if (matmul && w.getRank() != 2)
     return "its weights are batched (rank " + std::to_string(w.getRank()) + ")";
-  if (!op.getRhs().getDefiningOp<a::ParamOp>() &&
-      !op.getRhs().getDefiningOp<a::ConstantOp>())
+  if (!weights.getDefiningOp<a::ParamOp>() &&
+      !weights.getDefiningOp<a::ConstantOp>())
     return "its weights are computed at run time";
   return "";
 }
 
-/// The matmuls of `module` in walk order (the same in a clone).
-static std::vector<a::MatmulOp> matmulsOf(ModuleOp module) {
-  std::vector<a::MatmulOp> ops;
-  module.walk([&](a::MatmulOp op) { ops.push_back(op); });
+/// The matmuls and convolutions of `module` in walk order (the same in a
+/// clone).
+static std::vector<Operation *> layersOf(ModuleOp module) {
+  std::vector<Operation *> ops;
+  module.walk([&](Operation *op) {
+    if (isa<a::MatmulOp, a::Conv2DOp>(op))
+      ops.push_back(op);
+  });
   return ops;
 }
 
@@ -271,7 +299,7 @@ static llvm::Expected<OwningOpRef<ModuleOp>>
 quantized(ModuleOp module, const std::vector<Layer> &layers,
           llvm::function_ref<bool(size_t)> which) {
   OwningOpRef<ModuleOp> copy(module.clone());
-  std::vector<a::MatmulOp> ops = matmulsOf(*copy);
+  std::vector<Operation *> ops = layersOf(*copy);
   Builder b(module.getContext());
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].excluded.empty() && which(i))
@@ -344,9 +372,10 @@ static Comparison compare(const std::vector<Tensor> &want,
   return c;
 }
 
-/// JSON's number for `v`, or null for infinity (JSON has none).
+/// JSON's number for `v`, or null for infinity (JSON has none) and for NaN
+/// (not measured).
 static llvm::json::Value jsonNumber(double v) {
-  if (std::isinf(v))
+  if (!std::isfinite(v))
     return nullptr;
   return v;
 }
@@ -397,6 +426,9 @@ int anvilc::quantizeMain(MLIRContext &context) {
   if (tolerance.getNumOccurrences() && !(tolerance >= 0.0))
     return reportError("--tolerance must be >= 0 points, not " +
                        fmt(tolerance, 2));
+  if (noLayerSqnr && tolerance.getNumOccurrences())
+    return reportError("--tolerance ranks the layers by their SQNR alone; "
+                       "it cannot go with --no-layer-sqnr");
   if (samples <= 0)
     return reportError("--samples must be > 0, not " + std::to_string(samples));
   if (split != "train" && split != "t10k")
@@ -470,7 +502,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
 
   // The layers, and why some stay f32.
   std::vector<Layer> layers;
-  for (a::MatmulOp op : matmulsOf(*module)) {
+  for (Operation *op : layersOf(*module)) {
     Layer layer;
     layer.op = op;
     layer.name = layerName(op);
@@ -482,7 +514,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
   }
 
   // Calibration: the fp32 model on the reference interpreter, the range of
-  // each matmul's activations observed.
+  // each layer's activations observed.
   auto start = Clock::now();
   llvm::DenseMap<Operation *, size_t> index;
   for (size_t i = 0; i < layers.size(); ++i)
@@ -510,10 +542,8 @@ int anvilc::quantizeMain(MLIRContext &context) {
     std::string why;
     for (const Layer &l : layers)
       why += "; " + l.name + ": " + l.excluded;
-    return reportError(modelPath + ": no matmul to quantize" +
-                       (layers.empty() ? " (it has none; convolutions stay "
-                                         "f32 for now)"
-                                       : why));
+    return reportError(modelPath + ": no matmul or convolution to quantize" +
+                       (layers.empty() ? " (it has none)" : why));
   }
 
   // The quantized model, and the report on the same samples.
@@ -523,21 +553,21 @@ int anvilc::quantizeMain(MLIRContext &context) {
     return reportError(int8.takeError());
   std::vector<Tensor> got = runAll(**int8, func.getName(), batches, nullptr);
   Comparison all = compare(fp32, got, count, labels);
-  for (size_t i = 0; i < layers.size(); ++i) {
-    Layer &l = layers[i];
-    if (!l.excluded.empty())
-      continue;
-    auto alone = quantized(*module, layers, [&](size_t j) { return j == i; });
-    if (!alone)
-      return reportError(alone.takeError());
-    l.sqnrAlone =
-        compare(fp32, runAll(**alone, func.getName(), batches, nullptr), count,
-                labels)
-            .sqnr;
-    // Its scales, as the pass chose them: the one quantize and dequantize
-    // of this clone.
-    (*alone)->walk([&](a::QMatmulOp q) {
-      auto x = q.getLhs().getDefiningOp<a::QuantizeOp>();
+  // Each layer's scales, as the pass chose them: its quantize and
+  // dequantize in `m` (the integer products in walk order are the int8
+  // layers', in order).
+  auto readScales = [&](ModuleOp m, llvm::function_ref<bool(size_t)> which) {
+    size_t next = 0;
+    m->walk([&](Operation *q) {
+      if (!isa<a::QMatmulOp, a::QConv2DOp>(q))
+        return;
+      while (next < layers.size() &&
+             !(layers[next].excluded.empty() && which(next)))
+        ++next;
+      if (next == layers.size())
+        return;
+      Layer &l = layers[next++];
+      auto x = q->getOperand(0).getDefiningOp<a::QuantizeOp>();
       auto dq = q->hasOneUse()
                     ? dyn_cast<a::DequantizeOp>(*q->getUsers().begin())
                     : a::DequantizeOp();
@@ -554,6 +584,19 @@ int anvilc::quantizeMain(MLIRContext &context) {
         l.weightScaleMax = std::max(l.weightScaleMax, s / l.inputScale);
       }
     });
+  };
+  readScales(**int8, [](size_t) { return true; });
+  for (size_t i = 0; i < layers.size() && !noLayerSqnr; ++i) {
+    Layer &l = layers[i];
+    if (!l.excluded.empty())
+      continue;
+    auto alone = quantized(*module, layers, [&](size_t j) { return j == i; });
+    if (!alone)
+      return reportError(alone.takeError());
+    l.sqnrAlone =
+        compare(fp32, runAll(**alone, func.getName(), batches, nullptr), count,
+                labels)
+            .sqnr;
   }
 
   // --tolerance: the most sensitive layer still int8 back to f32, one at a
@@ -622,9 +665,9 @@ int anvilc::quantizeMain(MLIRContext &context) {
   llvm::raw_ostream &os = llvm::outs();
   os << "anvilc quantize: " << modelPath << " -> " << quantizeOutput << ": "
      << quantizedCount << " of " << layers.size()
-     << " matmuls int8 (activations u8 asymmetric, weights s8 symmetric "
-     << (perChannel ? "per output channel" : "per tensor")
-     << "); convolutions stay f32\n";
+     << " layers int8 (activations u8 asymmetric; weights s8 symmetric, "
+     << "matmuls' " << (perChannel ? "per output column" : "per tensor")
+     << ", convolutions' per output channel)\n";
   os << "calibration (" << methodName(method);
   if (method == CalibrationMethod::Percentile)
     os << " " << general(percentile, 6) << "% of |x|";
@@ -652,28 +695,35 @@ int anvilc::quantizeMain(MLIRContext &context) {
       }
     os << (any ? "\n" : " none\n");
   }
-  os << llvm::formatv("{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5}\n", "layer",
-                      "input range", "scale_x", "zp", "weight scale",
-                      "output SQNR alone");
+  os << llvm::formatv("{0,-24} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6}\n",
+                      "layer", "op", "input range", "scale_x", "zp",
+                      "weight scale", "output SQNR alone");
   llvm::json::Array jsonLayers, jsonExcluded;
   for (const Layer &l : layers) {
     if (!l.excluded.empty())
-      jsonExcluded.push_back(
-          llvm::json::Object{{"name", l.name}, {"reason", l.excluded}});
+      jsonExcluded.push_back(llvm::json::Object{
+          {"name", l.name},
+          {"op", isa<a::MatmulOp>(l.op) ? "matmul" : "conv2d"},
+          {"reason", l.excluded}});
     if (!l.excluded.empty() && !l.kept)
       continue;
-    std::string wscale = perChannel ? general(l.weightScaleMin, 3) + ".." +
-                                          general(l.weightScaleMax, 3)
-                                    : general(l.weightScaleMin);
+    std::string wscale =
+        l.weightScaleMin != l.weightScaleMax
+            ? general(l.weightScaleMin, 3) + ".." + general(l.weightScaleMax, 3)
+            : general(l.weightScaleMin);
+    std::string opName = isa<a::MatmulOp>(l.op) ? "matmul" : "conv2d";
     bool flagged = l.sqnrAlone < kFlagDb;
     os << llvm::formatv(
-        "{0,-24} {1,-26} {2,-11} {3,-4} {4,-22} {5} dB{6}\n", l.name,
-        "[" + general(l.lo) + ", " + general(l.hi) + "]", general(l.inputScale),
-        l.zeroPoint, wscale, fmt(l.sqnrAlone),
+        "{0,-24} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6}{7}\n", l.name,
+        opName, "[" + general(l.lo) + ", " + general(l.hi) + "]",
+        general(l.inputScale), l.zeroPoint, wscale,
+        std::isnan(l.sqnrAlone) ? std::string("- (--no-layer-sqnr)")
+                                : fmt(l.sqnrAlone) + " dB",
         std::string(flagged ? "  < 30 dB: sensitive" : "") +
             (l.kept ? "  (kept f32: --tolerance)" : ""));
     jsonLayers.push_back(
         llvm::json::Object{{"name", l.name},
+                           {"op", opName},
                            {"int8", !l.kept},
                            {"input_min", l.observed.min()},
                            {"input_max", l.observed.max()},

@@ -299,6 +299,12 @@ static cl::opt<std::string> int8Matmul(
              "vnni where the target CPU has AVX-512 VNNI, else portable "
              "where it has AVX2, else generic)"),
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8Conv(
+    "no-int8-conv",
+    cl::desc("Run integer convolutions (anvil.qconv2d, from anvilc quantize) "
+             "as the portable i32 generic, not as an im2col on "
+             "anvil-int8-matmul's tiles (its conv off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8SmallWeights(
     "no-int8-small-weights",
     cl::desc("Run int8 matmuls whose weights are all within [-64, 64] on "
@@ -512,6 +518,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
                            (int8Matmul == "auto" && (hasVnni || hasAvx2));
   job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
   job.options.int8SmallWeights = !noInt8SmallWeights;
+  job.options.int8Conv = !noInt8Conv;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;

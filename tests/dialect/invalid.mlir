@@ -1009,3 +1009,43 @@ func.func @qmatmul_column_zero_points(%a: tensor<2x3xui8>, %w: tensor<3x4xi8>, %
   %0 = anvil.qmatmul %a, %w, %za, %z : tensor<2x3xui8>, tensor<3x4xi8>, tensor<ui8>, tensor<3xi8>
   return
 }
+
+// -----
+
+func.func @qconv2d_f32(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{input must be i8 or ui8, got 'f32'}}
+  %0 = anvil.qconv2d %x, %w, %z, %z : tensor<1x2x4x4xf32>, tensor<3x2x3x3xi8>, tensor<i8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qconv2d_channels(%x: tensor<1x2x4x4xui8>, %w: tensor<3x4x3x3xi8>, %zx: tensor<ui8>, %z: tensor<i8>) {
+  // expected-error @+1 {{weight has 4 input channels per group, but the input has 2 channels in 1 group(s)}}
+  %0 = anvil.qconv2d %x, %w, %zx, %z : tensor<1x2x4x4xui8>, tensor<3x4x3x3xi8>, tensor<ui8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qconv2d_input_zero_points(%x: tensor<1x2x4x4xui8>, %w: tensor<3x2x3x3xi8>, %zx: tensor<2xui8>, %z: tensor<i8>) {
+  // expected-error @+1 {{input zero point must be one value, got [2]}}
+  %0 = anvil.qconv2d %x, %w, %zx, %z : tensor<1x2x4x4xui8>, tensor<3x2x3x3xi8>, tensor<2xui8>, tensor<i8>
+  return
+}
+
+// -----
+
+func.func @qconv2d_weight_zero_points(%x: tensor<1x2x4x4xui8>, %w: tensor<3x2x3x3xi8>, %zx: tensor<ui8>, %z: tensor<2xi8>) {
+  // expected-error @+1 {{weight zero point must be one value or one per output channel (3), got [2]}}
+  %0 = anvil.qconv2d %x, %w, %zx, %z : tensor<1x2x4x4xui8>, tensor<3x2x3x3xi8>, tensor<ui8>, tensor<2xi8>
+  return
+}
+
+// -----
+
+func.func @qconv2d_zero_point_type(%x: tensor<1x2x4x4xui8>, %w: tensor<3x2x3x3xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{input and input zero point must have the same element type, got 'ui8' and 'i8'}}
+  %0 = anvil.qconv2d %x, %w, %z, %z : tensor<1x2x4x4xui8>, tensor<3x2x3x3xi8>, tensor<i8>, tensor<i8>
+  return
+}

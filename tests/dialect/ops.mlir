@@ -271,6 +271,13 @@ func.func @qmatmul(%a: tensor<4x6xui8>, %w: tensor<6x5xi8>, %za: tensor<ui8>, %z
   return %0, %1, %2 : tensor<4x5xi32>, tensor<2x4x5xi32>, tensor<2x4x5xi32>
 }
 
+// CHECK-LABEL: func @qconv2d
+func.func @qconv2d(%x: tensor<2x3x8x8xui8>, %w: tensor<4x3x3x3xi8>, %zx: tensor<ui8>, %zw: tensor<4xi8>) -> tensor<2x4x4x4xi32> {
+  // CHECK: anvil.qconv2d %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xui8>, tensor<4x3x3x3xi8>, tensor<ui8>, tensor<4xi8>
+  %0 = anvil.qconv2d %x, %w, %zx, %zw {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xui8>, tensor<4x3x3x3xi8>, tensor<ui8>, tensor<4xi8>
+  return %0 : tensor<2x4x4x4xi32>
+}
+
 // CHECK-LABEL: func @ui8_constant
 func.func @ui8_constant() -> tensor<2xui8> {
   // CHECK: anvil.constant dense<[0, 255]> : tensor<2xui8>

@@ -338,7 +338,7 @@ def main():
         r2 = json.load(open(path("r2.json"))) if p.returncode == 0 else {}
         check(p.returncode == 0 and ir.count("anvil.qmatmul") == 2 and
               ir.count("anvil.matmul") == 1 and
-              r2["excluded"] == [{"name": "fc2.weight",
+              r2["excluded"] == [{"name": "fc2.weight", "op": "matmul",
                                   "reason": "--exclude matches its name"}] and
               "accuracy_int8" not in r2 and "excluded (f32): fc2.weight" in
               p.stdout,

@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vnni=false small-weights=false" | FileCheck %s --check-prefix=PORTABLE
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=conv=false | FileCheck %s --check-prefix=NOCONV
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -185,4 +186,63 @@ func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
   %zw = anvil.constant dense<0> : tensor<i8>
   %0 = anvil.qmatmul %a, %w, %za, %zw : tensor<4x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<i8>
   return %0 : tensor<4x2xi32>
+}
+
+// -----
+
+// A qconv2d: the input padded with its zero point (7, as a ui8 through an
+// i8 constant), im2col'd with the output positions as rows ([2*3*2, 1*2*2]
+// = [12, 4]), the OIHW filter packed as the [4, 2] matrix (column o is
+// filter o: 1, 2, 3, 4 and -1, 0, 0, 1; sums 10 and 0), the tiles, and the
+// [12, 2] product transposed to NCHW. The AVX2 tiles widen the input to
+// i16 before padding it (with an i16 7).
+// CHECK-LABEL: func @conv
+// CHECK: %[[Z:.*]] = arith.constant 7 : i8
+// CHECK: %[[ZU:.*]] = builtin.unrealized_conversion_cast %[[Z]] : i8 to ui8
+// CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
+// CHECK: tensor.yield %[[ZU]] : ui8
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x1x7x5xui8>) outs(%{{.*}} : tensor<2x3x2x1x2x2xui8>)
+// CHECK: into tensor<12x4xui8>
+// CHECK-DAG: arith.constant dense<"0x01020304FF000001{{0+}}"> : tensor<2x1x64xi8>
+// CHECK-DAG: arith.constant dense<{{\[\[}}10, 0, 0,
+// CHECK: llvm.inline_asm "vpdpbusd
+// CHECK: tensor.expand_shape {{.*}} : tensor<12x2xi32> into tensor<2x3x2x2xi32>
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x3x2x2xi32>) outs(%{{.*}} : tensor<2x2x3x2xi32>) permutation = [0, 3, 1, 2]
+// CHECK-NOT: anvil.qconv2d
+// PORTABLE-LABEL: func @conv
+// PORTABLE: linalg.generic {{.*}} ins(%arg0 : tensor<2x1x5x5xui8>) outs(%{{.*}} : tensor<2x1x5x5xi16>)
+// PORTABLE: %[[Z:.*]] = arith.constant 7 : i16
+// PORTABLE: tensor.pad
+// PORTABLE: tensor.yield %[[Z]] : i16
+// PORTABLE: into tensor<12x4xi16>
+// PORTABLE: llvm.inline_asm "vpmaddwd
+// PORTABLE: linalg.transpose
+// Its weights are within [-64, 64]: without VNNI, vpmaddubsw on the ui8
+// im2col.
+// BYTES-LABEL: func @conv
+// BYTES: tensor.yield %{{.*}} : ui8
+// BYTES: vpmaddubsw
+// NOCONV-LABEL: func @conv
+// NOCONV: anvil.qconv2d
+// NOCONV-NOT: inline_asm
+func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
+  %w = anvil.constant dense<[[[[1, 2], [3, 4]]], [[[-1, 0], [0, 1]]]]> : tensor<2x1x2x2xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %y = anvil.qconv2d %x, %w, %zx, %zw {strides = array<i64: 2, 2>, pads = array<i64: 1, 0, 1, 0>} : tensor<2x1x5x5xui8>, tensor<2x1x2x2xi8>, tensor<ui8>, tensor<i8>
+  return %y : tensor<2x2x3x2xi32>
+}
+
+// -----
+
+// Negative: a qconv2d whose input zero point is computed at run time (its
+// padding value unknown) keeps the portable generic.
+// CHECK-LABEL: func @conv_runtime_zero
+// CHECK: anvil.qconv2d
+// CHECK-NOT: inline_asm
+func.func @conv_runtime_zero(%x: tensor<1x1x3x3xui8>, %zx: tensor<ui8>) -> tensor<1x1x1x1xi32> {
+  %w = anvil.constant dense<1> : tensor<1x1x3x3xi8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %y = anvil.qconv2d %x, %w, %zx, %zw : tensor<1x1x3x3xui8>, tensor<1x1x3x3xi8>, tensor<ui8>, tensor<i8>
+  return %y : tensor<1x1x1x1xi32>
 }

@@ -108,3 +108,38 @@ func.func @loss(%y: tensor<4x5xf32>, %t: tensor<4xi64>) -> tensor<f32> {
   %l = anvil.softmax_cross_entropy %y, %t : tensor<4x5xf32>, tensor<4xi64>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A quantized convolution and matmul (as anvil-quantize writes them) keep
+// the samples apart: per-tensor quantize, qconv2d on NCHW, a dequantize per
+// output channel (axis 1, not the batch), a qmatmul on the rows.
+// CHECK-LABEL: func.func @quantized(
+// CHECK-SAME: attributes {anvil.batch = 2 : i64}
+func.func @quantized(%x: tensor<2x3x4x4xf32>) -> tensor<2x3xi32> {
+  %s = anvil.constant dense<0.1> : tensor<f32>
+  %zx = anvil.constant dense<3> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %q = anvil.quantize %x, %s, %zx : tensor<2x3x4x4xf32>, tensor<f32>, tensor<ui8>
+  %w = anvil.constant dense<1> : tensor<5x3x3x3xi8>
+  %c = anvil.qconv2d %q, %w, %zx, %zw : tensor<2x3x4x4xui8>, tensor<5x3x3x3xi8>, tensor<ui8>, tensor<i8>
+  %ds = anvil.constant dense<0.5> : tensor<5xf32>
+  %dz = anvil.constant dense<0> : tensor<5xi32>
+  %y = anvil.dequantize %c, %ds, %dz : tensor<2x5x2x2xi32>, tensor<5xf32>, tensor<5xi32>
+  %f = anvil.reshape %y {shape = array<i64: 2, 20>} : tensor<2x5x2x2xf32>
+  %q2 = anvil.quantize %f, %s, %zx : tensor<2x20xf32>, tensor<f32>, tensor<ui8>
+  %w2 = anvil.constant dense<1> : tensor<20x3xi8>
+  %m = anvil.qmatmul %q2, %w2, %zx, %zw : tensor<2x20xui8>, tensor<20x3xi8>, tensor<ui8>, tensor<i8>
+  return %m : tensor<2x3xi32>
+}
+
+// -----
+
+// A dequantize per channel along the batch dimension mixes samples.
+func.func @dequantize_batch_axis(%q: tensor<2x3xi8>) -> tensor<2x3xf32> {
+  %s = anvil.constant dense<0.5> : tensor<2xf32>
+  %z = anvil.constant dense<0> : tensor<2xi8>
+  // expected-remark @+1 {{@dequantize_batch_axis cannot run in chunks of its batch: it combines elements across the batch dimension}}
+  %y = anvil.dequantize %q, %s, %z {axis = 0 : i64} : tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>
+  return %y : tensor<2x3xf32>
+}

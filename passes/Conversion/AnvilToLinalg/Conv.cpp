@@ -34,24 +34,12 @@
 using namespace mlir;
 using namespace mlir::anvil;
 
-namespace {
-
-/// Below this many output pixels per image, a batch's one-group convolution
-/// is one matmul over all its images (see im2colConv).
-constexpr int64_t kBatchedBelowPixels = 64;
-
-/// The im2col matrix of a padded NCHW input: rows are the (c, i, j) filter
-/// taps and columns the (n, y, x) output positions (or the transpose, with
-/// `transposed`), entry padded[n, c, y*sh + i*dh, x*sw + j*dw]. With
-/// `groups` > 1 a leading group dimension g selects channels g*C/G + c, so
-/// the result is [G, taps, positions] (or [G, positions, taps]). One
-/// linalg.generic copy through an affine map; the reshape is free. It writes
-/// into `dest` (of the generic's result type, before the reshape) when
-/// given, so that a loop can reuse one buffer.
-Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
-             int64_t oh, int64_t ow, ArrayRef<int64_t> strides,
-             ArrayRef<int64_t> dilations, bool transposed, int64_t groups = 1,
-             Value dest = Value()) {
+/// See Utils.h.
+Value mlir::anvil::im2col(OpBuilder &b, Location loc, Value padded, int64_t kh,
+                          int64_t kw, int64_t oh, int64_t ow,
+                          ArrayRef<int64_t> strides,
+                          ArrayRef<int64_t> dilations, bool transposed,
+                          int64_t groups, Value dest) {
   auto inType = cast<RankedTensorType>(padded.getType());
   Type elt = inType.getElementType();
   int64_t n = inType.getDimSize(0), c = inType.getDimSize(1) / groups;
@@ -96,6 +84,12 @@ Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
                            : std::initializer_list<int64_t>{k, p});
   return reshapeTo(b, loc, cols, RankedTensorType::get(matrix, elt));
 }
+
+namespace {
+
+/// Below this many output pixels per image, a batch's one-group convolution
+/// is one matmul over all its images (see im2colConv).
+constexpr int64_t kBatchedBelowPixels = 64;
 
 /// `lhs [G, M, K] @ rhs [G, K, N]` per group, as a `linalg.batch_matmul`
 /// into zeros.

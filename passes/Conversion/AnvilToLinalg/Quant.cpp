@@ -11,8 +11,10 @@
 // its bits as `i8` with an unrealized cast, which disappears when both
 // sides become LLVM's i8. qmatmul: one generic over (batch, m, n, k) that
 // widens both operands to i32 before subtracting the zero points, so the
-// products and sums are exact integers at any K. A ui8 anvil.constant: an
-// i8 constant of the same bits, reinterpreted by one generic.
+// products and sums are exact integers at any K. qconv2d: the same over
+// (n, o, y, x, c, i, j), its input padded with its zero point. A ui8
+// anvil.constant: an i8 constant of the same bits, reinterpreted by one
+// generic.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
@@ -204,6 +207,67 @@ struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
   }
 };
 
+/// qconv2d: the input padded with its zero point (a quantized 0), then one
+/// generic over (n, o, y, x, c, i, j) summing the widened differences, as
+/// qmatmul's.
+struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QConv2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto zpType = cast<RankedTensorType>(op.getInputZeroPoint().getType());
+    SmallVector<Value> origin(zpType.getRank(),
+                              rewriter.create<arith::ConstantIndexOp>(loc, 0));
+    Value zero = rewriter.create<tensor::ExtractOp>(
+        loc, adaptor.getInputZeroPoint(), origin);
+    Value padded =
+        padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), zero);
+    auto d = [&](int64_t i) { return rewriter.getAffineDimExpr(i); };
+    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
+    // (n, o, y, x, c, i, j)
+    AffineMap input =
+        AffineMap::get(7, 0,
+                       {d(0), d(4), d(2) * strides[0] + d(5) * dilations[0],
+                        d(3) * strides[1] + d(6) * dilations[1]},
+                       context);
+    AffineMap weight = AffineMap::get(7, 0, {d(1), d(4), d(5), d(6)}, context);
+    auto param = [&](Value v) {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<AffineExpr> e;
+      if (t.getRank() == 1)
+        e.push_back(t.getNumElements() == 1 ? rewriter.getAffineConstantExpr(0)
+                                            : d(1));
+      return AffineMap::get(7, 0, e, context);
+    };
+    SmallVector<AffineMap> maps = {
+        input, weight, param(op.getInputZeroPoint()),
+        param(op.getWeightZeroPoint()),
+        AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, context)};
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    iterators.append(3, utils::IteratorType::reduction);
+    Value init = filledTensor(rewriter, loc, type, 0);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type,
+        ValueRange{padded, adaptor.getWeight(), adaptor.getInputZeroPoint(),
+                   adaptor.getWeightZeroPoint()},
+        init, maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = b.create<arith::SubIOp>(l, toI32(b, l, args[0]),
+                                            toI32(b, l, args[2]));
+          Value w = b.create<arith::SubIOp>(l, toI32(b, l, args[1]),
+                                            toI32(b, l, args[3]));
+          Value product = b.create<arith::MulIOp>(l, x, w);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::AddIOp>(l, args[4], product)});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 /// A ui8 constant (a uint8 initializer, a default zero point): arith has
 /// no unsigned constants, so its bits are an i8 constant that one generic
 /// reinterprets element by element (the cast disappears in LLVM's i8).
@@ -239,5 +303,5 @@ struct Ui8ConstantLowering : OpConversionPattern<ConstantOp> {
 
 void mlir::anvil::populateQuantToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<QuantizeLowering, DequantizeLowering, QMatmulLowering,
-               Ui8ConstantLowering>(patterns.getContext());
+               QConv2DLowering, Ui8ConstantLowering>(patterns.getContext());
 }

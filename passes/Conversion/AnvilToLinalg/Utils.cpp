@@ -155,6 +155,18 @@ Value mlir::anvil::reshapeTo(OpBuilder &b, Location loc, Value value,
 Value mlir::anvil::padSpatial(OpBuilder &b, Location loc, Value input,
                               ArrayRef<int64_t> pads, double value,
                               int64_t extraH, int64_t extraW) {
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }) && extraH == 0 &&
+      extraW == 0)
+    return input;
+  auto type = cast<RankedTensorType>(input.getType());
+  return padSpatial(b, loc, input, pads,
+                    scalarConstant(b, loc, type.getElementType(), value),
+                    extraH, extraW);
+}
+
+Value mlir::anvil::padSpatial(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> pads, Value padValue,
+                              int64_t extraH, int64_t extraW) {
   int64_t extra[] = {extraH, extraW};
   if (llvm::all_of(pads, [](int64_t p) { return p == 0; }) && extraH == 0 &&
       extraW == 0)
@@ -169,7 +181,6 @@ Value mlir::anvil::padSpatial(OpBuilder &b, Location loc, Value input,
   SmallVector<int64_t> shape(type.getShape());
   shape[2] += pads[0] + pads[2] + extra[0];
   shape[3] += pads[1] + pads[3] + extra[1];
-  Value padValue = scalarConstant(b, loc, type.getElementType(), value);
   return b.create<tensor::PadOp>(loc, type.clone(shape), input, low, high,
                                  padValue);
 }

@@ -97,6 +97,24 @@ Value transpose2D(OpBuilder &b, Location loc, Value value);
 Value padSpatial(OpBuilder &b, Location loc, Value input,
                  ArrayRef<int64_t> pads, double value, int64_t extraH = 0,
                  int64_t extraW = 0);
+/// The same with a scalar `value` of the input's element type (a ui8 zero
+/// point, which has no arith constant).
+Value padSpatial(OpBuilder &b, Location loc, Value input,
+                 ArrayRef<int64_t> pads, Value value, int64_t extraH = 0,
+                 int64_t extraW = 0);
+
+/// The im2col matrix of a padded NCHW input: rows are the (c, i, j) filter
+/// taps and columns the (n, y, x) output positions (or the transpose, with
+/// `transposed`), entry padded[n, c, y*sh + i*dh, x*sw + j*dw]. With
+/// `groups` > 1 a leading group dimension g selects channels g*C/G + c, so
+/// the result is [G, taps, positions] (or [G, positions, taps]). One
+/// linalg.generic copy through an affine map (of any element type); the
+/// reshape is free. It writes into `dest` (of the generic's result type,
+/// before the reshape) when given, so that a loop can reuse one buffer.
+Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
+             int64_t oh, int64_t ow, ArrayRef<int64_t> strides,
+             ArrayRef<int64_t> dilations, bool transposed, int64_t groups = 1,
+             Value dest = Value());
 
 /// The most taps (kh * kw) a window may have for the depthwise and pooling
 /// lowerings that read each tap as its own strided view (windowTaps); larger
