@@ -2,13 +2,14 @@
 """PyTorch's side of bench/run.py's training comparison.
 
 Trains the same MLP as examples/mlp.mlir (784-256-128-10, ReLU), or with
---model lenet the LeNet-5 of examples/lenet.mlir (both defined in
+--model lenet the LeNet-5 of examples/lenet.mlir, or with --model resnet8
+the ResNet-8 of examples/resnet8.mlir (all defined in
 bench/models/export.py), on
 Fashion-MNIST with the same hyperparameters as the Anvil trainer (SGD, lr,
 momentum, batch 64, shuffled, last partial batch dropped), and prints one
 JSON line per epoch: seconds, train_loss, test_loss, test_accuracy.
 
-Usage: torch_train.py --epochs N --threads T [--model mlp|lenet] [--lr 0.05]
+Usage: torch_train.py --epochs N --threads T [--model mlp|lenet|resnet8] [--lr 0.05]
                       [--momentum 0.9]
 """
 import argparse
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
-import export  # noqa: E402  (the MLP and LeNet-5 of the zoo)
+import export  # noqa: E402  (the MLP, LeNet-5 and ResNet-8)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -42,13 +43,13 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--momentum", type=float, default=0.9)
-    ap.add_argument("--model", choices=["mlp", "lenet"], default="mlp")
+    ap.add_argument("--model", choices=["mlp", "lenet", "resnet8"], default="mlp")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     xtr, ytr = load("train")
     xte, yte = load("t10k")
-    model = export.MODELS[args.model][2]()
+    model = {"mlp": export.mlp, "lenet": export.lenet, "resnet8": export.resnet8}[args.model]()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     batch = 64
     for epoch in range(args.epochs):

@@ -103,6 +103,7 @@ void mlir::anvil::buildTrainPipeline(OpPassManager &pm,
   step.weightDecay = options.weightDecay;
   step.clipNorm = options.clipNorm;
   step.freeze = options.freeze;
+  step.batchNormMomentum = options.batchNormMomentum;
   step.lossKind = options.loss;
   pm.addPass(createBuildTrainStepPass(step));
   // The backward graph is full of foldable shape ops and dead gradients.

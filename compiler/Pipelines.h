@@ -52,6 +52,8 @@ struct PipelineOptions {
   double momentum = 0.0, weightDecay = 0.0, clipNorm = 0.0;
   bool nesterov = false;
   std::string freeze;
+  /// Weight of a batch's statistics in a training batch norm's running ones.
+  double batchNormMomentum = 0.1;
   /// Replace @loss by this loss (Model: keep the model's).
   TrainLoss loss = TrainLoss::Model;
   /// Fuse chains of elementwise ops into one loop (anvil-fuse-elementwise).

@@ -561,6 +561,24 @@ SmallVector<Value> DropoutOp::buildGradients(OpBuilder &b, ValueRange grads) {
 
 namespace {
 
+/// The sum (or mean) of `v` over `axes`, in f64 when `v` is f32, rounded
+/// once: a batch norm's sums run over batch x height x width values (50,176
+/// for 64 28x28 maps), and such a sum in f32, accumulated in order, loses
+/// up to that many ulps, which the backward pass's differences then
+/// magnify (PyTorch sums them pairwise).
+Value wideReduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes,
+                 bool mean, bool keepdims) {
+  Type elt = tensorType(v).getElementType();
+  bool widen = elt.isF32();
+  if (widen)
+    v = b.create<CastOp>(loc, v, b.getF64Type());
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  Value r = mean
+                ? b.create<ReduceMeanOp>(loc, v, axesAttr, keepdims).getResult()
+                : b.create<ReduceSumOp>(loc, v, axesAttr, keepdims).getResult();
+  return widen ? b.create<CastOp>(loc, r, elt).getResult() : r;
+}
+
 /// The gradients of y = x_hat * scale + bias with x_hat = (x - mean) /
 /// sqrt(var + eps) over `axes` (batch statistics): {dx, dx_hat * x_hat and
 /// dy, both still to be summed into scale's and bias's shapes}, with
@@ -571,9 +589,8 @@ std::array<Value, 3> normalizationGradients(OpBuilder &b, Location loc, Value x,
                                             ArrayRef<int64_t> axes,
                                             double epsilon) {
   Type elt = tensorType(x).getElementType();
-  auto axesAttr = b.getDenseI64ArrayAttr(axes);
   auto mean = [&](Value v) {
-    return b.create<ReduceMeanOp>(loc, v, axesAttr, /*keepdims=*/true);
+    return wideReduce(b, loc, v, axes, /*mean=*/true, /*keepdims=*/true);
   };
   Value centered = b.create<SubOp>(loc, x, mean(x));
   Value var = mean(b.create<MulOp>(loc, centered, centered));
@@ -626,8 +643,7 @@ SmallVector<Value> BatchNormTrainOp::buildGradients(OpBuilder &b,
       normalizationGradients(b, loc, getInput(), grads[0], scale, axes,
                              getEpsilon().convertToDouble());
   auto perChannel = [&](Value v) -> Value {
-    return b.create<ReduceSumOp>(loc, v, b.getDenseI64ArrayAttr(axes),
-                                 /*keepdims=*/false);
+    return wideReduce(b, loc, v, axes, /*mean=*/false, /*keepdims=*/false);
   };
   return {dx, perChannel(dScale), perChannel(dBias)};
 }

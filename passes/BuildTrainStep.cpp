@@ -2,10 +2,12 @@
 //
 // With the `loss` option, first replaces @loss by that loss of @forward's
 // result against a target. Composes @forward and @loss into @__objective
-// (by cloning their bodies),
+// (by cloning their bodies), in which every inference batch norm over
+// parameter statistics becomes its training form (the batch's statistics),
 // differentiates it with the autodiff pass, then turns @__objective_grad
 // into @train_step by appending the optimizer update of each parameter (SGD
-// or Adam/AdamW, whose state is more anvil.params starting at zero).
+// or Adam/AdamW, whose state is more anvil.params starting at zero) and the
+// running-average update of those batch norms' statistics.
 // The helper functions are erased. Beside it, @eval_step composes the same
 // two without gradients or updates and adds the predicted classes, for
 // evaluating on a test set. See Passes.td.
@@ -154,6 +156,44 @@ func::FuncOp buildObjective(OpBuilder &top, func::FuncOp forward,
   return objective;
 }
 
+/// On a batch_norm_train of @__objective (and, cloned, of its gradient
+/// function): the names of the running mean and variance it updates.
+constexpr llvm::StringLiteral kRunningStats = "anvil.running_stats";
+
+/// Turns each `anvil.batch_norm` of `objective` whose mean and variance are
+/// parameters into `anvil.batch_norm_train` (normalizing with the batch's
+/// statistics, as a network trains), marked with the statistics' names
+/// (kRunningStats) for updateRunningStats. Their parameters leave the
+/// objective: they are state, not weights, and get no gradient. A batch
+/// norm over constant statistics stays (autodiff then says it has no
+/// gradient); statistics that also feed another op are an error.
+LogicalResult trainBatchNorms(func::FuncOp objective) {
+  SmallVector<BatchNormOp> norms;
+  objective.walk([&](BatchNormOp bn) { norms.push_back(bn); });
+  for (BatchNormOp bn : norms) {
+    auto mean = bn.getMean().getDefiningOp<ParamOp>();
+    auto var = bn.getVar().getDefiningOp<ParamOp>();
+    if (!mean || !var)
+      continue;
+    if (mean == var || !mean->hasOneUse() || !var->hasOneUse())
+      return bn.emitError("the running statistics '")
+             << mean.getName() << "' and '" << var.getName()
+             << "' must be two parameters that feed only this batch norm "
+                "(training updates them from its batch)";
+    OpBuilder b(bn);
+    auto train =
+        b.create<BatchNormTrainOp>(bn.getLoc(), bn.getInput(), bn.getScale(),
+                                   bn.getBias(), bn.getEpsilonAttr());
+    train->setAttr(kRunningStats,
+                   b.getStrArrayAttr({mean.getName(), var.getName()}));
+    bn.replaceAllUsesWith(train.getResult());
+    bn.erase();
+    mean.erase();
+    var.erase();
+  }
+  return success();
+}
+
 /// Increments Adam's shared step count t and returns its bias corrections
 /// {1 - beta1^t, 1 - beta2^t} (f32).
 std::pair<Value, Value> adamCorrections(OpBuilder &b, Location loc,
@@ -236,14 +276,14 @@ struct BuildTrainStepPass
     top.setInsertionPointToEnd(module.getBody());
     buildEvalStep(top, forward, loss);
     func::FuncOp objective = buildObjective(top, forward, loss);
-    if (failed(differentiate(module)))
+    if (failed(trainBatchNorms(objective)) || failed(differentiate(module)))
       return signalPassFailure();
     objective.erase();
 
     // @train_step: the gradient function plus `lr` and the updates.
     auto step = module.lookupSymbol<func::FuncOp>("__objective_grad");
     step.setName("train_step");
-    if (failed(appendUpdates(step)))
+    if (failed(appendUpdates(step, forward)))
       return signalPassFailure();
   }
 
@@ -258,8 +298,10 @@ struct BuildTrainStepPass
   }
 
   /// Adds the `lr` argument to `step` and, before its return, the optimizer
-  /// update of every parameter it has a gradient for.
-  LogicalResult appendUpdates(func::FuncOp step) {
+  /// update of every parameter it has a gradient for and the update of the
+  /// running statistics of its training batch norms (read through copies
+  /// of @forward's parameters).
+  LogicalResult appendUpdates(func::FuncOp step, func::FuncOp forward) {
     Block &block = step.getBody().front();
     OpBuilder b(step);
     Value lr = block.addArgument(f32Scalar(b), step.getLoc());
@@ -289,7 +331,48 @@ struct BuildTrainStepPass
       else
         sgdUpdate(b, at, param, grad, rate);
     }
+    DenseMap<StringAttr, ParamOp> stats;
+    forward.walk([&](ParamOp p) { stats.try_emplace(p.getNameAttr(), p); });
+    SmallVector<BatchNormTrainOp> norms;
+    step.walk([&](BatchNormTrainOp bn) {
+      if (bn->hasAttr(kRunningStats))
+        norms.push_back(bn);
+    });
+    for (BatchNormTrainOp bn : norms)
+      if (failed(updateRunningStats(b, bn, stats)))
+        return failure();
     finishTrainStep(b, step, ret, names);
+    return success();
+  }
+
+  /// running = (1 - m) * running + m * batch, for the mean and the
+  /// variance (the batch's unbiased one, n / (n - 1) times the biased one
+  /// the op returns, n the values per channel), m = batch-norm-momentum:
+  /// PyTorch's rule. The statistics are read through clones of @forward's
+  /// parameters, `stats`, by name.
+  LogicalResult updateRunningStats(OpBuilder &b, BatchNormTrainOp bn,
+                                   const DenseMap<StringAttr, ParamOp> &stats) {
+    auto names = bn->getAttrOfType<ArrayAttr>(kRunningStats);
+    bn->removeAttr(kRunningStats);
+    auto type = cast<RankedTensorType>(bn.getInput().getType());
+    int64_t n = type.getNumElements() / type.getDimSize(1);
+    if (n < 2)
+      return bn.emitError("training batch norm needs more than one value "
+                          "per channel (batch x height x width), has ")
+             << n;
+    Location loc = bn.getLoc();
+    Type elt = type.getElementType();
+    auto c = [&](double v) { return scalar(b, loc, elt, v); };
+    Value unbiased =
+        b.create<MulOp>(loc, bn.getBatchVar(), c(double(n) / double(n - 1)));
+    for (auto [name, batch] :
+         llvm::zip(names.getAsRange<StringAttr>(),
+                   SmallVector<Value>{bn.getBatchMean(), unbiased})) {
+      Value running = b.clone(*stats.lookup(name))->getResult(0);
+      Value kept = b.create<MulOp>(loc, running, c(1.0 - batchNormMomentum));
+      Value taken = b.create<MulOp>(loc, batch, c(batchNormMomentum));
+      b.create<AssignOp>(loc, name, b.create<AddOp>(loc, kept, taken));
+    }
     return success();
   }
 

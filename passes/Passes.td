@@ -291,6 +291,13 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
     by min(1, clip_norm / (||g||_2 + 1e-6)) over all parameters. Updates are `anvil.assign`s at the end of the
     step, after every read of the old values.
 
+    Every `anvil.batch_norm` whose mean and variance are parameters (the
+    running statistics) trains in its training form, with the statistics of
+    the batch, and the step updates the running ones as PyTorch does:
+    `running = (1 - m) running + m batch` (`m` the `batch-norm-momentum`;
+    the variance the batch's unbiased one). @eval_step and @forward keep the
+    inference form over the running statistics.
+
     With `loss=cross-entropy|nll|mse`, @loss is first replaced by that loss
     of @forward's result against a target (class indices; for mse, a tensor
     like the prediction).
@@ -341,6 +348,9 @@ def BuildTrainStepPass : Pass<"anvil-build-train-step", "ModuleOp"> {
            "this (0: no clipping)">,
     Option<"freeze", "freeze", "std::string", "\"\"",
            "Parameters whose name matches this regex are not trained">,
+    Option<"batchNormMomentum", "batch-norm-momentum", "double", "0.1",
+           "Weight of the batch's statistics in the running ones of a "
+           "training batch norm">,
     Option<"lossKind", "loss", "::mlir::anvil::TrainLoss",
            "::mlir::anvil::TrainLoss::Model",
            "Replace @loss by this loss of @forward's result against a "

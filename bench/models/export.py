@@ -48,6 +48,35 @@ def lenet():
         torch.nn.Linear(84, 10))
 
 
+class BasicBlock(torch.nn.Module):
+    """ResNet's basic block: conv3x3-bn-relu-conv3x3-bn, plus the input (a
+    1x1 conv + bn projection when the shape changes), relu."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(cout)
+        self.conv2 = torch.nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(cout)
+        self.shortcut = torch.nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                torch.nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(h)) + self.shortcut(x))
+
+
+def resnet8():
+    """The ResNet-8 of examples/resnet8.mlir (not in the zoo: bench/run.py
+    trains it)."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1, bias=False), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+        BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 10))
+
+
 def transformer():
     """One post-norm encoder layer: d_model 128, 4 heads, feed-forward 512, on
     [batch, 32, 128]. Dropout 0 so that train and eval agree."""

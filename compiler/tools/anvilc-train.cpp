@@ -64,6 +64,11 @@ static cl::opt<std::string>
     freeze("freeze", cl::desc("Do not train parameters whose name matches"),
            cl::value_desc("regex"), cl::sub(trainCommand()),
            cl::cat(category()));
+static cl::opt<double> bnMomentum(
+    "bn-momentum",
+    cl::desc("Weight of each batch's statistics in the running ones of a "
+             "batch norm (PyTorch's momentum)"),
+    cl::init(0.1), cl::sub(trainCommand()), cl::cat(category()));
 static cl::opt<std::string>
     initFrom("init-from",
              cl::desc("Start from the parameters of a checkpoint or weights "
@@ -93,6 +98,9 @@ int anvilc::trainMain(MLIRContext &context) {
   if (!(weightDecay >= 0.0) || !std::isfinite(weightDecay))
     return reportError("--weight-decay must be >= 0, not " +
                        number(weightDecay));
+  if (!(bnMomentum >= 0.0 && bnMomentum <= 1.0))
+    return reportError("--bn-momentum must be in [0, 1], not " +
+                       number(bnMomentum));
   if (!batchVariants().empty())
     return reportError("--batch: a trainer is compiled for one batch (its "
                        "step mixes the samples); give one size, not a list");
@@ -110,6 +118,7 @@ int anvilc::trainMain(MLIRContext &context) {
   job.options.momentum = momentum;
   job.options.nesterov = nesterov;
   job.options.weightDecay = weightDecay;
+  job.options.batchNormMomentum = bnMomentum;
   job.options.clipNorm = clipNorm;
   job.options.freeze = freeze;
   job.options.loss = trainLoss;

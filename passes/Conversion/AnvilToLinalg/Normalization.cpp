@@ -46,19 +46,37 @@ Value perChannel(OpBuilder &b, Location loc, Value vector, int64_t rank) {
   return reshapeTo(b, loc, vector, type.clone(shape));
 }
 
-/// Mean and biased variance of `x` over `axes`, with keepdims.
+/// `x` with its elements converted (extended or truncated) to `elt`.
+Value convert(OpBuilder &b, Location loc, Value x, Type elt) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (type.getElementType() == elt)
+    return x;
+  bool wider = elt.getIntOrFloatBitWidth() >
+               type.getElementType().getIntOrFloatBitWidth();
+  return buildElementwise(
+      b, loc, type.clone(elt), x, [&](OpBuilder &nb, Location l, ValueRange a) {
+        return wider ? nb.create<arith::ExtFOp>(l, elt, a[0]).getResult()
+                     : nb.create<arith::TruncFOp>(l, elt, a[0]).getResult();
+      });
+}
+
+/// Mean and biased variance of `x` over `axes`, with keepdims; for f32,
+/// summed in f64 and rounded once (a batch norm sums batch x height x
+/// width values, whose in-order f32 sum loses up to that many ulps).
 std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x,
                                 ArrayRef<int64_t> axes) {
-  auto type = cast<RankedTensorType>(x.getType());
-  Value mean = buildSum(b, loc, x, axes, /*mean=*/true, /*keepdims=*/true);
-  Value sq = buildElementwise(b, loc, type, ValueRange{x, mean},
+  Type elt = cast<RankedTensorType>(x.getType()).getElementType();
+  Value wide = convert(b, loc, x, elt.isF32() ? b.getF64Type() : elt);
+  auto type = cast<RankedTensorType>(wide.getType());
+  Value mean = buildSum(b, loc, wide, axes, /*mean=*/true, /*keepdims=*/true);
+  Value sq = buildElementwise(b, loc, type, ValueRange{wide, mean},
                               [](OpBuilder &nb, Location l, ValueRange a) {
                                 Value d =
                                     nb.create<arith::SubFOp>(l, a[0], a[1]);
                                 return nb.create<arith::MulFOp>(l, d, d);
                               });
   Value var = buildSum(b, loc, sq, axes, /*mean=*/true, /*keepdims=*/true);
-  return {mean, var};
+  return {convert(b, loc, mean, elt), convert(b, loc, var, elt)};
 }
 
 struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
