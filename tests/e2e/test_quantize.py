@@ -31,6 +31,8 @@ import tempfile
 
 import numpy as np
 
+from checks import Checks
+
 F32 = np.float32
 BATCH, IN, H1, H2, CLASSES = 16, 32, 64, 32, 4
 
@@ -104,21 +106,12 @@ def model_text(params):
 """
 
 
-class Checker:
-    def __init__(self):
-        self.failures = 0
-
-    def __call__(self, ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        self.failures += not ok
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--anvilc", required=True)
     args = ap.parse_args()
     anvilc = args.anvilc
-    check = Checker()
+    check = Checks()
     rng = np.random.default_rng(17)
     x, y = make_data(rng, 2000)
     params = train(x, y)
@@ -376,7 +369,7 @@ def main():
             check(p.returncode == 1 and len(lines) == 1 and
                   message in lines[0] and not os.path.exists(path(out)),
                   f"{what} refused: {p.stderr.strip()}")
-    print(f"{check.failures} failure(s)")
+    print(f"{len(check.failures)} failure(s)")
     return 1 if check.failures else 0
 
 

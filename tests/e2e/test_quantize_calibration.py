@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 
 import test_quantize as tq
+from checks import Checks
 
 F32 = np.float32
 BATCH, K, N = 16, 32, 8
@@ -68,7 +69,7 @@ def main():
     ap.add_argument("--anvilc", required=True)
     args = ap.parse_args()
     anvilc = args.anvilc
-    check = tq.Checker()
+    check = Checks()
     with tempfile.TemporaryDirectory() as tmp:
         def path(name):
             return os.path.join(tmp, name)
@@ -250,7 +251,7 @@ def main():
               "top-1 agreement (no labels)" in p.stdout,
               "--tolerance without labels: on top-1 agreement "
               + p.stderr.strip())
-    print(f"{check.failures} failure(s)")
+    print(f"{len(check.failures)} failure(s)")
     return 1 if check.failures else 0
 
 

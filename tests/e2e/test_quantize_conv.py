@@ -30,16 +30,9 @@ import tempfile
 
 import numpy as np
 
+from checks import Checks
+
 F32 = np.float32
-
-
-class Checker:
-    def __init__(self):
-        self.failures = 0
-
-    def __call__(self, ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        self.failures += not ok
 
 
 def tensor(shape, dtype):
@@ -364,12 +357,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--anvilc", required=True)
     args = ap.parse_args()
-    check = Checker()
+    check = Checks()
     rng = np.random.default_rng(23)
     with tempfile.TemporaryDirectory() as tmp:
         kernel_cases(args.anvilc, tmp, check, rng)
         cnn_case(args.anvilc, tmp, check, rng)
-    print(f"{check.failures} failure(s)")
+    print(f"{len(check.failures)} failure(s)")
     return 1 if check.failures else 0
 
 

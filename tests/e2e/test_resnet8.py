@@ -28,7 +28,6 @@ any failure.
 import argparse
 import json
 import os
-import struct
 import sys
 import tempfile
 
@@ -37,52 +36,19 @@ import torch
 import torch.nn.functional as F
 
 from checks import Checks, must, run
+from weights import read_weights, write_weights
 from idx import read_idx
 
 # --bn-momentum 0.2, not the default 0.1: the option reaches the step.
 BATCH, LR, BN_MOMENTUM = 64, 0.1, 0.2
 # The basic blocks: name, input and output channels, stride.
 BLOCKS = [("layer1", 16, 16, 1), ("layer2", 16, 32, 2), ("layer3", 32, 64, 2)]
-WEIGHT_DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.bool_]
 
 
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for byte in data:
-        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
 
 
-def write_weights(path, tensors):
-    """An Anvil weights file (runtime/Weights.h, version 2) of f32 tensors."""
-    out = bytearray(b"ANVILWTS" + struct.pack("<II", 2, len(tensors)))
-    for name, value in tensors.items():
-        out += struct.pack("<I", len(name)) + name.encode()
-        out += bytes([0, value.ndim]) + struct.pack("<" + "Q" * value.ndim, *value.shape)
-        out += np.ascontiguousarray(value, np.float32).tobytes()
-    out += struct.pack("<Q", fnv1a64(bytes(out)))
-    with open(path, "wb") as f:
-        f.write(out)
 
 
-def read_weights(path):
-    """name -> array of an Anvil weights file (version 2)."""
-    raw = open(path, "rb").read()
-    assert raw[:8] == b"ANVILWTS"
-    version, count = struct.unpack("<II", raw[8:16])
-    at, out = 16, {}
-    for _ in range(count):
-        n, = struct.unpack("<I", raw[at:at + 4])
-        name = raw[at + 4:at + 4 + n].decode()
-        at += 4 + n
-        code, rank = raw[at], raw[at + 1]
-        shape = struct.unpack("<" + "Q" * rank, raw[at + 2:at + 2 + 8 * rank])
-        at += 2 + 8 * rank
-        dtype = np.dtype(WEIGHT_DTYPES[code])
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        out[name] = np.frombuffer(raw[at:at + size], dtype).reshape(shape)
-        at += size
-    return out
 
 
 def conv_shapes():

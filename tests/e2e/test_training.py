@@ -34,13 +34,13 @@ Exits non-zero on any failure.
 import argparse
 import json
 import os
-import struct
 import sys
 import tempfile
 
 import numpy as np
 
 from checks import Checks, run
+from weights import read_weights
 from idx import read_idx, write_idx
 
 
@@ -74,31 +74,8 @@ module {
 """
 
 
-WEIGHT_DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.bool_]
 
 
-def read_weights(path):
-    """name -> numpy array of an Anvil weights file (runtime/Weights.h,
-    version 2: per tensor its name, element type code, rank, dimensions,
-    data)."""
-    raw = open(path, "rb").read()
-    assert raw[:8] == b"ANVILWTS"
-    version, count = struct.unpack("<II", raw[8:16])
-    assert version == 2, version
-    at, out = 16, {}
-    for _ in range(count):
-        n, = struct.unpack("<I", raw[at:at + 4])
-        name = raw[at + 4:at + 4 + n].decode()
-        at += 4 + n
-        code, rank = raw[at], raw[at + 1]
-        shape = struct.unpack("<" + "Q" * rank, raw[at + 2:at + 2 + 8 * rank])
-        at += 2 + 8 * rank
-        dtype = np.dtype(WEIGHT_DTYPES[code])
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        out[name] = np.frombuffer(raw[at:at + size], dtype).reshape(shape)
-        at += size
-    assert at == len(raw) - 8
-    return out
 
 
 def main():

@@ -54,6 +54,19 @@ Value toI32(OpBuilder &b, Location loc, Value value) {
   return b.create<arith::ExtSIOp>(loc, b.getI32Type(), bits);
 }
 
+/// The body of qmatmul's and qconv2d's generics, over (x, w, x's zero
+/// point, w's zero point, the i32 sum): sum + (x - zx) * (w - zw), every
+/// operand widened to i32 first.
+void accumulateProduct(OpBuilder &b, Location l, ValueRange args) {
+  Value x =
+      b.create<arith::SubIOp>(l, toI32(b, l, args[0]), toI32(b, l, args[2]));
+  Value w =
+      b.create<arith::SubIOp>(l, toI32(b, l, args[1]), toI32(b, l, args[3]));
+  Value product = b.create<arith::MulIOp>(l, x, w);
+  b.create<linalg::YieldOp>(
+      l, ValueRange{b.create<arith::AddIOp>(l, args[4], product)});
+}
+
 /// A generic over `resultType` reading `input` at the point and `scale` and
 /// `zeroPoint` at the point's channel along `axis` (or their only element).
 Value buildQuantGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
@@ -193,15 +206,7 @@ struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
         loc, type,
         ValueRange{adaptor.getLhs(), adaptor.getRhs(),
                    adaptor.getLhsZeroPoint(), adaptor.getRhsZeroPoint()},
-        init, maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value x = b.create<arith::SubIOp>(l, toI32(b, l, args[0]),
-                                            toI32(b, l, args[2]));
-          Value w = b.create<arith::SubIOp>(l, toI32(b, l, args[1]),
-                                            toI32(b, l, args[3]));
-          Value product = b.create<arith::MulIOp>(l, x, w);
-          b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::AddIOp>(l, args[4], product)});
-        });
+        init, maps, iterators, accumulateProduct);
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
@@ -254,15 +259,7 @@ struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
         loc, type,
         ValueRange{padded, adaptor.getWeight(), adaptor.getInputZeroPoint(),
                    adaptor.getWeightZeroPoint()},
-        init, maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value x = b.create<arith::SubIOp>(l, toI32(b, l, args[0]),
-                                            toI32(b, l, args[2]));
-          Value w = b.create<arith::SubIOp>(l, toI32(b, l, args[1]),
-                                            toI32(b, l, args[3]));
-          Value product = b.create<arith::MulIOp>(l, x, w);
-          b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::AddIOp>(l, args[4], product)});
-        });
+        init, maps, iterators, accumulateProduct);
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
