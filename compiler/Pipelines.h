@@ -148,8 +148,9 @@ struct PipelineOptions {
   int64_t splitBatch = 2;
   /// With a split batch, a classifier at the end (matmuls on [B, C] doing
   /// too few FLOPs per weight byte for a chunk) runs once on the whole
-  /// batch after the chunks (anvil-split-batch's whole-tail).
-  bool splitWholeTail = true;
+  /// batch after the chunks (anvil-split-batch's whole-tail). Off: see
+  /// anvilc --split-whole-tail.
+  bool splitWholeTail = false;
 };
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

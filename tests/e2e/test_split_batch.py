@@ -14,8 +14,9 @@ rows: each output element sums the same products in the same order) and the
 reference interpreter within 1e-4. A batch-3 model is not split (and the
 report says why), and the executable's any-batch chunking (45 samples
 through the batch-32 split MLP: one full call and one padded) still
-matches the reference. @cnn's classifier runs once on the whole batch
-after the chunks (whole-tail), outside its chunk. An MLP at batch 8 is not split either: a chunk of 4
+matches the reference. With --split-whole-tail, @cnn's classifier runs
+once on the whole batch after the chunks, outside its chunk (the split and
+unsplit executables compared below are built with it). An MLP at batch 8 is not split either: a chunk of 4
 does too little work per byte of the weights every chunk reads (the report
 says so).
 """
@@ -135,16 +136,17 @@ def main():
     check = Checks()
     with model_in_tempdir(MODEL, "zoo.mlir") as (tmp, model):
         split, whole = os.path.join(tmp, "split"), os.path.join(tmp, "whole")
-        must([anvilc, model, "-o", split])
+        must([anvilc, model, "--split-whole-tail", "-o", split])
         must([anvilc, model, "--split-batch", "1", "-o", whole])
         # The split must have happened (so that this test fails if it
         # silently stops applying), and the report must say so.
-        graph = must([anvilc, model, "--compile-to=graph"])
+        graph = must([anvilc, model, "--compile-to=graph", "--split-whole-tail"])
         for name in CASES:
             check(f"func.call @{name}__chunk" in graph and
                   f"func.func private @{name}__chunk" in graph,
                   f"{name}: split into chunks at the graph phase")
-        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
+        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize",
+                       "--split-whole-tail"])
         split_lines = [line for line in report.splitlines() if line.startswith("@") and
                        ("split batch 8 into 2 chunks of 4, one per thread" in line or
                         "split batch 32 into 2 chunks of 16, one per thread" in line)]
