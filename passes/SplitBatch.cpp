@@ -123,6 +123,25 @@ bool isWeight(Value value) {
   return isa_and_nonnull<ParamOp, ConstantOp>(value.getDefiningOp());
 }
 
+/// What the chunks hand over to `tail` (ops of `func`, in order): the values
+/// of the other ops, weights aside, that the tail or the return reads.
+SmallVector<Value> handedTo(func::FuncOp func, ArrayRef<Operation *> tail) {
+  llvm::SmallPtrSet<Operation *, 16> inTail(tail.begin(), tail.end());
+  auto fromChunks = [&](Value v) {
+    return !isWeight(v) && v.getDefiningOp() &&
+           !inTail.contains(v.getDefiningOp());
+  };
+  llvm::SetVector<Value> across;
+  for (Operation *op : tail)
+    for (Value v : op->getOperands())
+      if (fromChunks(v))
+        across.insert(v);
+  for (Value v : func.getBody().front().getTerminator()->getOperands())
+    if (fromChunks(v))
+      across.insert(v);
+  return across.takeVector();
+}
+
 /// The ops at the end of `func` that run once on the whole batch after the
 /// chunks (`whole-tail`), in order, or none: a CNN's classifier, matmuls on
 /// [B, C] after its pooling, whose weights every chunk would stream again
@@ -160,12 +179,6 @@ SmallVector<Operation *> wholeTail(func::FuncOp func, int64_t batch,
     tail.insert(&op);
     order.push_back(&op);
   }
-  // What the chunks hand over: the values the tail reads from before it.
-  bool fed = false;
-  for (Operation *op : order)
-    for (Value v : op->getOperands())
-      fed |= !isWeight(v) && v.getDefiningOp() &&
-             !tail.contains(v.getDefiningOp());
   double flops = 0, bytes = 0;
   llvm::SmallPtrSet<Value, 8> seen;
   for (Operation *op : order)
@@ -179,9 +192,10 @@ SmallVector<Operation *> wholeTail(func::FuncOp func, int64_t batch,
         if (seen.insert(w).second)
           bytes += double(weightBytes(w));
     }
-  if (!fed || bytes == 0 || flops >= minFlops * bytes)
-    return {};
   std::reverse(order.begin(), order.end());
+  // (Nothing handed over: the tail is the whole function.)
+  if (bytes == 0 || flops >= minFlops * bytes || handedTo(func, order).empty())
+    return {};
   return order;
 }
 
@@ -232,21 +246,10 @@ struct SplitBatchPass : mlir::anvil::impl::SplitBatchPassBase<SplitBatchPass> {
     if (wholeTail)
       tail = ::wholeTail(func, batch, rows, minFlopsPerWeightByte);
     llvm::SmallPtrSet<Operation *, 16> inTail(tail.begin(), tail.end());
-    // (Values of the chunks' ops the tail or the return reads.)
-    SmallVector<Value> handed;
     Operation *oldReturn = func.getBody().front().getTerminator();
-    if (!tail.empty()) {
-      llvm::SetVector<Value> across;
-      for (Operation *op : tail)
-        for (Value v : op->getOperands())
-          if (!isWeight(v) && v.getDefiningOp() &&
-              !inTail.contains(v.getDefiningOp()))
-            across.insert(v);
-      for (Value v : oldReturn->getOperands())
-        if (v.getDefiningOp() && !inTail.contains(v.getDefiningOp()))
-          across.insert(v);
-      handed = across.takeVector();
-    }
+    SmallVector<Value> handed;
+    if (!tail.empty())
+      handed = handedTo(func, tail);
     IRMapping cloned;
     func::FuncOp chunk = func.clone(cloned);
     chunk.setName(name);
