@@ -212,6 +212,16 @@ def main():
                     F.leaky_relu(t(x), alpha))
             r.check("clip", [x], f"anvil.clip %a0 {{min = -0.5 : f64, max = 1.0 : f64}} : {ttype(x)}",
                     torch.clamp(t(x), -0.5, 1.0))
+            # NaN and infinities through the clamps: NaN stays NaN (a maxnum
+            # lowering gave the bound), infinities meet the bounds.
+            odd = x.copy().reshape(-1)
+            odd[::3] = np.nan
+            odd[1::5] = np.inf
+            odd[2::7] = -np.inf
+            odd = odd.reshape(x.shape)
+            r.check("relu nan", [odd], f"anvil.relu %a0 : {ttype(odd)}", torch.relu(t(odd)))
+            r.check("clip nan", [odd], f"anvil.clip %a0 {{min = -0.5 : f64, max = 1.0 : f64}} : {ttype(odd)}",
+                    torch.clamp(t(odd), -0.5, 1.0))
             r.check("cast", [x * 3], f"anvil.cast %a0 : {ttype(x)} to i64",
                     torch.trunc(t(x * 3)).long())
             # Gradients through casts: back to f32 from f64; none through i64.
