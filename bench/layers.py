@@ -197,13 +197,14 @@ def main():
         base = name[:-len("_nchwc")] if name.endswith("_nchwc") else name
         ort_ms[owner.get(base, owner.get(producer.get(base)))] += node["us"] / 1000
 
-    rows, rest = [], {"anvil": 0.0, "ort": 0.0, "flops": 0}
+    rows, others, rest = [], [], {"anvil": 0.0, "ort": 0.0, "flops": 0}
     for i, k in enumerate(kernels):
         row = {"layer": k["sources"][0], "pattern": k["pattern"], "flops": k["flops"],
                "anvil_ms": anvil.get(i, 0.0), "ort_ms": ort_ms.get(i, 0.0)}
         if any(op in ("conv2d", "matmul") for op in k["ops"]):
             rows.append(row)
         else:
+            others.append(row)
             rest["anvil"] += row["anvil_ms"]
             rest["ort"] += row["ort_ms"]
             rest["flops"] += row["flops"]
@@ -221,12 +222,16 @@ def main():
     head = f"{'lost ms':>8} {'Anvil ms':>9} {'ORT ms':>8} {'ORT/Anvil':>9} {'GFLOP':>7} " \
            f"{'Anvil GF/s':>10} {'ORT GF/s':>9}  layer: pattern"
     print(head)
-    for r in rows:
+
+    def line(r):
         lost = r["anvil_ms"] - r["ort_ms"]
         ratio = r["ort_ms"] / r["anvil_ms"] if r["anvil_ms"] > 0 else float("nan")
         print(f"{lost:8.1f} {r['anvil_ms']:9.2f} {r['ort_ms']:8.2f} {ratio:9.2f} "
               f"{r['flops'] / 1e9:7.2f} {gflops(r['flops'], r['anvil_ms']):10.1f} "
               f"{gflops(r['flops'], r['ort_ms']):9.1f}  {r['layer']}: {r['pattern']}")
+
+    for r in rows:
+        line(r)
     conv_a = sum(r["anvil_ms"] for r in rows)
     conv_o = sum(r["ort_ms"] for r in rows)
     print(f"{conv_a - conv_o:8.1f} {conv_a:9.2f} {conv_o:8.2f} "
@@ -235,6 +240,18 @@ def main():
     print(f"{rest['anvil'] - rest['ort']:8.1f} {rest['anvil']:9.2f} {rest['ort']:8.2f} "
           f"{rest['ort'] / rest['anvil'] if rest['anvil'] else float('nan'):9.2f} "
           f"{rest['flops'] / 1e9:7.2f} {'':>10} {'':>9}  everything else (incl. unattributed samples)")
+    # Of everything else, the kernels worth a look: 1% of Anvil's time or
+    # of ONNX Runtime's, and the samples no kernel claimed.
+    others = [r for r in others if max(r["anvil_ms"] / anvil_ms, r["ort_ms"] / ort["median_ms"]) >= 0.01]
+    others.sort(key=lambda r: r["ort_ms"] - r["anvil_ms"])
+    if others or anvil.get(None):
+        print("of which:")
+        for r in others:
+            line(r)
+        if anvil.get(None):
+            print(f"{anvil[None] - ort_ms.get(None, 0.0):8.1f} {anvil[None]:9.2f} "
+                  f"{ort_ms.get(None, 0.0):8.2f} {'':>9} {'':>7} {'':>10} {'':>9}  "
+                  "samples outside the report's kernels (runtime, libc, OpenMP)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "batch": args.batch, "threads": args.threads,

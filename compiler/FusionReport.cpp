@@ -532,10 +532,14 @@ private:
   static bool epilogueInTiles(Operation *producer,
                               const PipelineOptions &options) {
     std::optional<ProductShape> p = productShape(producer);
-    return p && options.packMatmul && options.epilogueInPlace &&
+    return p && epilogueInTiles(*p, options);
+  }
+  static bool epilogueInTiles(const ProductShape &p,
+                              const PipelineOptions &options) {
+    return options.packMatmul && options.epilogueInPlace &&
            options.epilogueInTiles &&
-           matmulEpilogueInTiles(p->m, p->n, p->k, options.matmulVectorBits,
-                                 options.windowKBlocks ? p->window : 1);
+           matmulEpilogueInTiles(p.m, p.n, p.k, options.matmulVectorBits,
+                                 options.windowKBlocks ? p.window : 1);
   }
 
   /// Why `consumer`, reading `operand` made by the matmul or convolution
@@ -547,28 +551,35 @@ private:
                               Value operand) {
     std::string name = opName(producer);
     // The M x N x K of the one linalg.matmul the product lowers to.
-    int64_t m = 0, n = 0, k = 0;
+    ProductShape shape;
     // Why the product's layout keeps `consumer` out, if it does.
     std::string layout;
+    // Why a product too small for parallel blocks keeps its epilogue out
+    // of its register tiles too.
+    std::string noTiles =
+        options.packMatmul && options.epilogueInPlace && options.epilogueInTiles
+            ? "B is not packed (too few rows or columns) or K is more than "
+              "one k block"
+            : "epilogues in register tiles are off (--no-epilogue-in-tiles, "
+              "--no-epilogue-in-place or --no-pack-matmul)";
     std::string tooSmall = "the product is below 8 MFLOP, too small for "
-                           "parallel blocks: its epilogue stays a separate "
-                           "loop";
+                           "parallel blocks, and " +
+                           noTiles + ": its epilogue stays a separate loop";
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
         return "a grouped convolution has no matmul epilogue";
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);
-      ProductShape shape = *productShape(producer);
-      m = shape.m;
-      n = shape.n;
-      k = shape.k;
+      shape = *productShape(producer);
       // A batch of larger images is a loop over the images, one matmul
       // each, into which the epilogue moves.
       if (batch > 1 && pixels >= 64)
         tooSmall = "each image's product is below 8 MFLOP, too small for "
-                   "parallel blocks: its epilogue is a separate loop after "
-                   "it, in the loop over the images";
+                   "parallel blocks, and " +
+                   noTiles +
+                   ": its epilogue is a separate loop after it, in the loop "
+                   "over the images";
       // A batch of images under 64 pixels is one matmul whose columns run
       // image by image, [O, N*OH*OW], transposed to NCHW after the
       // epilogue: an operand that differs from image to image (a
@@ -587,12 +598,10 @@ private:
         }
       }
     } else if (isa<MatmulOp>(producer)) {
-      std::optional<ProductShape> shape = productShape(producer);
-      if (!shape)
+      std::optional<ProductShape> product = productShape(producer);
+      if (!product)
         return "a batched product has no matmul epilogue";
-      m = shape->m;
-      n = shape->n;
-      k = shape->k;
+      shape = *product;
     } else {
       return "elementwise ops fuse only with elementwise producers";
     }
@@ -605,8 +614,22 @@ private:
       return "it broadcasts the product to another shape";
     if (!layout.empty())
       return layout;
-    if (!matmulRunsInParallelBlocks(m, n, k))
-      return tooSmall;
+    if (!matmulRunsInParallelBlocks(shape.m, shape.n, shape.k)) {
+      if (!epilogueInTiles(shape, options))
+        return tooSmall;
+      // (TileAndVectorize.cpp's fillsConcatPiece: the epilogue is the
+      // elementwise chain from `consumer` on.)
+      Value result = consumer->getResult(0);
+      while (result.hasOneUse() && isElementwise(*result.user_begin()) &&
+             (*result.user_begin())->getNumResults() == 1)
+        result = (*result.user_begin())->getResult(0);
+      if (result.hasOneUse() && isa<ConcatOp>(*result.user_begin()))
+        return "the product is too small for parallel blocks, and the " +
+               opName(consumer) +
+               " makes a piece of a concat, which anvil-write-concat-in-place "
+               "computes into the concat's buffer as a loop of its own "
+               "(fused, the piece would be copied there)";
+    }
     return "";
   }
 

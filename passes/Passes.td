@@ -631,7 +631,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
     whose K is one k block runs in each row tile, on the tile's product
     before it is stored (`epilogue-in-tiles`): no second pass over the
     block (with several k blocks, a tile's product is final only in the
-    last block, and the epilogue stays on the finished block).
+    last block, and the epilogue stays on the finished block). A product
+    too small for parallel blocks (below 8 MFLOP, or inside
+    anvil-parallelize-images' loop) with such an epilogue is one block of
+    the same kind, so that its epilogue too runs in the tiles rather than
+    as a loop over all of C after it (SqueezeNet's 1x1 convolutions).
     With `pack-constant-a` (the default), a packed product whose A is a
     constant (a convolution's or linear layer's weights, M x K) reads it
     from a copy in row panels made at compile time: [M/mr, K, mr], panel p
@@ -701,8 +705,10 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "any divisor of K, each row's tap found by division)">,
     Option<"epilogueInTiles", "epilogue-in-tiles", "bool", "true",
            "With epilogue-in-place, a packed product with one k block runs "
-           "its fused epilogue on each register tile before storing it "
-           "(off: over the finished cache block, one more pass over it)">,
+           "its fused epilogue on each register tile before storing it, "
+           "parallel blocks or not (off: over the finished cache block, one "
+           "more pass over it; a product too small for parallel blocks then "
+           "keeps its epilogue as a loop after it)">,
     Option<"epilogueInPlace", "epilogue-in-place", "bool", "true",
            "Run a fused epilogue in place: the accumulator starts in the "
            "block's slice of the result and the epilogue overwrites the "

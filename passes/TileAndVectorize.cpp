@@ -46,11 +46,25 @@ int64_t vectorWidth(int64_t n, const MatmulRegisters &regs) {
   return matmulTileSize(n, regs.tile());
 }
 
+/// Whether `epilogue`'s result is a piece of a concat (inserted into its
+/// chain), which anvil-write-concat-in-place computes straight into the
+/// concat's buffer while it stays a loop of its own: fused into a serial
+/// product, the piece would be copied there instead, one pass over it as
+/// well (FusionReport.cpp says the same).
+bool fillsConcatPiece(Operation *epilogue) {
+  return epilogue && epilogue->getNumResults() == 1 &&
+         epilogue->getResult(0).hasOneUse() &&
+         isa<tensor::InsertSliceOp>(*epilogue->getResult(0).user_begin());
+}
+
 /// One matmul's schedule: its cache blocks (mc x nc, parallel when the
 /// product is large enough), k blocks (kc) and register tile (mr x nr).
 struct Plan {
   int64_t mc, nc, kc, mr, nr;
   bool peel, pack, parallel, epilogue, fuseInit;
+  /// Not parallel, but with the epilogue in its register tiles
+  /// (matmulEpilogueInTiles): one block, into which the epilogue fuses.
+  bool serialEpilogue = false;
 };
 
 /// Cache blocks over (i, j) run in parallel (scf.forall, later OpenMP);
@@ -68,8 +82,12 @@ struct Plan {
 /// `window-k-blocks`): a packed product's k blocks are whole windows, so
 /// that packFromImages walks each block's taps channel by channel with
 /// constant offsets instead of dividing every row's index.
+///
+/// `serialEpilogue` (epilogue-in-tiles and epilogue-in-place on): a product
+/// too small for parallel blocks whose epilogue can run in its register
+/// tiles (B packed, one k block) fuses it all the same, as one block.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
-                bool epilogue, bool fuseInit, bool nested,
+                bool epilogue, bool fuseInit, bool nested, bool serialEpilogue,
                 const MatmulRegisters &regs, int64_t kStep = 1) {
   int64_t mr = matmulTileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
@@ -123,7 +141,10 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
     }
   }
   peel = peel && nc % nr != 0;
-  return {mc, nc, kc, mr, nr, peel, pack, parallel, epilogue, fuseInit};
+  Plan plan{mc, nc, kc, mr, nr, peel, pack, parallel, epilogue, fuseInit};
+  plan.serialEpilogue =
+      serialEpilogue && epilogue && !parallel && pack && kc == k;
+  return plan;
 }
 
 /// The first half of a schedule: the cache blocks and the k-block loop
@@ -166,9 +187,12 @@ std::string blockSchedule(int64_t id, const Plan &p, int64_t k) {
     %inb{0}, %fb{0} = transform.structured.fuse_into_containing_op %init{0} into %forall{0} : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op))mlir",
                                id, p.mc, p.nc)
                                .str();
+  // A serial product whose epilogue runs in its register tiles is one
+  // block of the same kind (a forall of one iteration, which
+  // canonicalization unwraps), so that the epilogue reaches the tiles.
   std::string blocks =
-      p.parallel && p.epilogue   ? fusedBlocks
-      : p.parallel && p.fuseInit ? initBlocks
+      (p.parallel || p.serialEpilogue) && p.epilogue ? fusedBlocks
+      : p.parallel && p.fuseInit                     ? initBlocks
       : p.parallel
           ? llvm::formatv("%par{0}, %forall{0} = "
                           "transform.structured.tile_using_forall %mm{0} "
@@ -1281,7 +1305,9 @@ struct TileAndVectorizePass
           packIm2col && windowKBlocks ? im2colWindow(op.getDpsInputs()[1]) : 1;
       plans.push_back(planMatmul(
           a.getDimSize(0), b.getDimSize(1), a.getDimSize(1), peel, pack,
-          epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr), regs, window));
+          epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr),
+          epilogueInTiles && epilogueInPlace && !fillsConcatPiece(epilogue),
+          regs, window));
       blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });

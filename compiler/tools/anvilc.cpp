@@ -226,8 +226,9 @@ static cl::opt<bool> noEpilogueInTiles(
     "no-epilogue-in-tiles",
     cl::desc("A fused matmul epilogue runs over each finished cache block, "
              "for comparison, not in the register tiles of a product with "
-             "one k block (anvil-tile-and-vectorize's epilogue-in-tiles "
-             "off)"),
+             "one k block; a product too small for parallel blocks keeps its "
+             "epilogue as a loop after it (anvil-tile-and-vectorize's "
+             "epilogue-in-tiles off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noPeelFirstKBlock(
     "no-peel-first-k-block",

@@ -12,7 +12,9 @@ the images, whose bias + residual add + relu move into the loop and become
 each image's epilogue), of 7x7 images (one matmul over the batch, transposed
 to NCHW: the relu commutes with the transpose; a residual add cannot and
 stays after it) and of small 10x10 images (one image per thread, each
-image's product too small for blocks). The model is compiled with fusion and
+image's product too small for parallel blocks: with 16 output channels B is
+packed and K = 144 one k block, so the epilogue still runs in its register
+tiles; with 4, too few rows to pack for, it stays a loop after the product). The model is compiled with fusion and
 with --no-fusion; every output must agree within 1e-5 relative, and the
 fusion report must show the epilogues and the refusals (so that this test
 fails if they silently stop being fused). A third build with
@@ -88,6 +90,12 @@ module {
     %z = anvil.relu %s : tensor<8x16x10x10xf32>
     return %z : tensor<8x16x10x10xf32>
   }
+  func.func @b8_small_conv4_add_relu(%x: tensor<8x16x10x10xf32>, %w: tensor<4x16x3x3xf32>, %b: tensor<4xf32>, %r: tensor<8x4x10x10xf32>) -> tensor<8x4x10x10xf32> {
+    %y = anvil.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : tensor<8x16x10x10xf32>, tensor<4x16x3x3xf32>, tensor<4xf32>
+    %s = anvil.add %y, %r : tensor<8x4x10x10xf32>, tensor<8x4x10x10xf32>
+    %z = anvil.relu %s : tensor<8x4x10x10xf32>
+    return %z : tensor<8x4x10x10xf32>
+  }
   func.func @pw_bias_add_relu(%x: tensor<1x128x28x28xf32>, %w: tensor<64x128x1x1xf32>, %b: tensor<64xf32>, %r: tensor<1x64x28x28xf32>) -> tensor<1x64x28x28xf32> {
     %y = anvil.conv2d %x, %w, %b : tensor<1x128x28x28xf32>, tensor<64x128x1x1xf32>, tensor<64xf32>
     %s = anvil.add %y, %r : tensor<1x64x28x28xf32>, tensor<1x64x28x28xf32>
@@ -118,6 +126,7 @@ CASES = {
     "b8_conv7x7_bias_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,)], 1),
     "b8_conv7x7_add_relu": ([(8, 128, 7, 7), (128, 128, 3, 3), (128,), (8, 128, 7, 7)], 1),
     "b8_small_conv_add_relu": ([(8, 16, 10, 10), (16, 16, 3, 3), (16,), (8, 16, 10, 10)], 1),
+    "b8_small_conv4_add_relu": ([(8, 16, 10, 10), (4, 16, 3, 3), (4,), (8, 4, 10, 10)], 1),
     "pw_bias_add_relu": ([(1, 128, 28, 28), (64, 128, 1, 1), (64,), (1, 64, 28, 28)], 1),
     "b2_conv_k144_bias_relu": ([(2, 16, 55, 55), (64, 16, 3, 3), (64,)], 1),
     "second_user": ([(64, 256), (256, 256)], 2),
@@ -140,6 +149,7 @@ EXPECTED_KERNELS = {
     "b8_conv7x7_bias_relu": "+ epilogue relu on its cache blocks",
     "pw_bias_add_relu": "+ epilogue add+relu in its register tiles",
     "b2_conv_k144_bias_relu": "+ epilogue relu in its register tiles",
+    "b8_small_conv_add_relu": "+ epilogue add+relu in its register tiles",
 }
 
 

@@ -86,13 +86,24 @@ func.func @k_blocks_residual_in_place(%a: tensor<64x576xf32>, %b: tensor<576x313
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
-// Negative: a product too small for parallel blocks keeps its epilogue
-// as a separate loop after it (nothing to run in place).
-// CHECK-LABEL: func @serial_not_in_place
+// A product too small for parallel blocks (2 KFLOP) whose B is packed and
+// whose K is one k block is one block all the same: the forall of one
+// iteration is unwrapped and the relu runs on each row tile's
+// accumulators before they are stored, with no loop over the product after
+// it. With epilogue-in-tiles=false the epilogue stays that loop.
+// CHECK-LABEL: func @serial_in_tiles
 // CHECK-NOT: scf.forall
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<16x64xf32>) outs(%{{.*}} : tensor<16x64xf32>)
-// CHECK: arith.maximumf
-func.func @serial_not_in_place(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> tensor<16x64xf32> {
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: vector.fma
+// CHECK: %[[R:.*]] = arith.maximumf %[[ACC]], %{{.*}} : vector<8x32xf32>
+// CHECK-NEXT: vector.transfer_write %[[R]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// BLOCK-LABEL: func @serial_in_tiles
+// BLOCK-NOT: scf.forall
+// BLOCK: linalg.generic {{.*}} ins(%{{.*}} : tensor<16x64xf32>) outs(%{{.*}} : tensor<16x64xf32>)
+// BLOCK: arith.maximumf
+func.func @serial_in_tiles(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> tensor<16x64xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<16x64xf32>
   %c = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
@@ -104,6 +115,30 @@ func.func @serial_not_in_place(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> te
     linalg.yield %y : f32
   } -> tensor<16x64xf32>
   return %r : tensor<16x64xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Negative: a serial product with too few rows to pack B for (4 rows, one
+// row tile) keeps its epilogue as a separate loop after it.
+// CHECK-LABEL: func @serial_unpacked
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x64xf32>) outs(%{{.*}} : tensor<4x64xf32>)
+// CHECK: arith.maximumf
+func.func @serial_unpacked(%a: tensor<4x8xf32>, %b: tensor<8x64xf32>) -> tensor<4x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x64xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x64xf32>) outs(%c : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %e2 = tensor.empty() : tensor<4x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<4x64xf32>) outs(%e2 : tensor<4x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.maximumf %x, %zero : f32
+    linalg.yield %y : f32
+  } -> tensor<4x64xf32>
+  return %r : tensor<4x64xf32>
 }
 
 // -----
