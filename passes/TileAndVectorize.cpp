@@ -1291,8 +1291,11 @@ struct TileAndVectorizePass
       // starts the accumulator (a fill of zeros, a convolution's bias
       // linalg.broadcast, a generic), if only the matmul reads it: both run
       // in the matmul's parallel blocks.
+      // An epilogue that reads two products (p + q) is the first one's: a
+      // second schedule matching it by its tag would find nothing.
       Operation *epilogue = nullptr;
-      if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue))
+      if (op->hasOneUse() && (*op->user_begin())->hasAttr(kEpilogue) &&
+          !(*op->user_begin())->hasAttr(kTag))
         epilogue = *op->user_begin();
       Operation *init = op.getDpsInits()[0].getDefiningOp();
       bool fuseInit =

@@ -167,3 +167,33 @@ func.func @stem_tail_width_of_block(%a: tensor<64x27xf32>, %b: tensor<27x12321xf
   } -> tensor<64x12321xf32>
   return %r : tensor<64x12321xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Two serial products read by one epilogue (p + q): it is the first
+// product's only, and the second product is a plain one (both claiming it
+// left the first schedule's match empty: "requires exactly one
+// containing_op handle"). Reading q, the add stays a loop over p in place.
+// CHECK-LABEL: func @two_products_one_epilogue
+// CHECK: vector.fma
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: return
+func.func @two_products_one_epilogue(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<8x64xf32>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%f : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %e1 = tensor.empty() : tensor<16x64xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %q = linalg.matmul ins(%a, %c : tensor<16x8xf32>, tensor<8x64xf32>) outs(%f1 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%p, %q : tensor<16x64xf32>, tensor<16x64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
