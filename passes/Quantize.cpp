@@ -14,12 +14,13 @@
 //
 // The bias and activation after the product stay in f32, on the
 // dequantized result (a convolution's bias becomes an anvil.add of it as
-// [O, 1, 1]). The new ops are exactly what anvil-int8-matmul packs into
-// VNNI or AVX2 tiles. The zero point is the quantized 0: the padding of a
-// convolution, which qconv2d fills with it, stays exactly 0. A matmul
-// without a range, with transposed activations, or with weights computed at
-// run time stays f32, as does a grouped (depthwise) convolution; every op
-// loses the attribute.
+// [O, 1, 1], its values, when known, rounded to the accumulators' grid
+// scale_x * scale_w[o]: the int32 bias of ONNX's QLinearConv). The new ops are
+// exactly what anvil-int8-matmul packs into VNNI or AVX2 tiles. The zero point
+// is the quantized 0: the padding of a convolution, which qconv2d fills with
+// it, stays exactly 0. A matmul without a range, with transposed activations,
+// or with weights computed at run time stays f32, as does a grouped (depthwise)
+// convolution; every op loses the attribute.
 //
 //===----------------------------------------------------------------------===//
 
@@ -245,6 +246,21 @@ struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {
             .getResult();
     Value y = b.dequantize(acc, accScale, 1);
     if (Value bias = op.getBias()) {
+      // A bias known now is put on the accumulators' grid, round(b / s) * s
+      // with s = scale_x * scale_w: the int32 bias of QLinearConv and of the
+      // QDQ export (compiler/Onnx/Export.cpp), so that the exported model
+      // computes what this one does; off by at most s / 2 from b.
+      if (std::optional<std::vector<double>> values = knownValues(bias, seed)) {
+        std::vector<float> grid(o);
+        for (int64_t c = 0; c < o; ++c) {
+          double steps = std::nearbyint((*values)[c] / accScale[c]);
+          grid[c] = std::abs(steps) < 2147483647.0
+                        ? static_cast<float>(steps * accScale[c])
+                        : static_cast<float>((*values)[c]);
+        }
+        bias = b.constant(DenseElementsAttr::get(
+            RankedTensorType::get({o}, b.f32), ArrayRef<float>(grid)));
+      }
       Value column = b.b.create<ReshapeOp>(b.loc, bias,
                                            b.b.getDenseI64ArrayAttr({o, 1, 1}));
       y = b.b.create<AddOp>(b.loc, y, column);

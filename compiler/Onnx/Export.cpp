@@ -15,7 +15,15 @@
 // is then an Identity. Any other anvil.qmatmul is MatMulInteger. An
 // anvil.qconv2d likewise becomes Conv(DequantizeLinear(q_x),
 // DequantizeLinear(W_i8, scale_w, axis 0)) (its dequantize per output
-// channel, axis 1), or else ConvInteger.
+// channel, axis 1), or else ConvInteger. When that dequantize's one user
+// adds a per-channel bias known at export time ([O, 1, 1], as anvil-quantize
+// leaves a convolution's bias), the bias is the Conv's third input,
+// DequantizeLinear(round(b / scale), scale, axis 0) with b in int32 and
+// scale = scale_x * scale_w, and the add an Identity: ONNX Runtime fuses a
+// QDQ Conv into QLinearConv only when every input comes from a
+// DequantizeLinear (the bias an int32 one) and a QuantizeLinear, through a
+// Relu or not, takes its output. The int32 bias differs from the f32 one by
+// at most half an accumulator step (scale / 2) per channel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -156,6 +164,8 @@ private:
 
   bool exportOp(Operation *op);
   bool exportQdq(Operation *op);
+  std::string foldedBias(Operation *op, a::DequantizeOp dq,
+                         DenseElementsAttr scale, const std::string &base);
 
   /// An initializer holding `value`; returns its name.
   std::string initializer(const std::string &name, DenseElementsAttr value) {
@@ -183,6 +193,7 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> initializers;
   llvm::DenseSet<Operation *> qdqProducts; // exported as QDQ: see the header
+  llvm::DenseSet<Operation *> foldedAdds;  // biases folded into a QDQ Conv
   llvm::StringSet<> constantInitializers;  // from anvil.constant ops
   int counter = 0;
 };
@@ -232,7 +243,12 @@ bool Exporter::exportOp(Operation *op) {
         a::tensorToProto(dense, *at->mutable_t());
         return true;
       })
-      .Case([&](a::AddOp) { return simple("Add"), true; })
+      .Case([&](a::AddOp) {
+        // A bias folded into a QDQ Conv (see the header).
+        if (foldedAdds.contains(op))
+          return node("Identity", {in(0)}, {out}), true;
+        return simple("Add"), true;
+      })
       .Case([&](a::SubOp) { return simple("Sub"), true; })
       .Case([&](a::MulOp) { return simple("Mul"), true; })
       .Case([&](a::DivOp) { return simple("Div"), true; })
@@ -468,7 +484,11 @@ bool Exporter::exportQdq(Operation *op) {
   if (perChannel)
     setInt(n, "axis", conv ? 0 : 1);
   if (conv) {
-    auto &c = node("Conv", {dqx, dqw}, {base});
+    std::vector<std::string> inputs{dqx, dqw};
+    std::string bias = foldedBias(op, dq, dqScale, base);
+    if (!bias.empty())
+      inputs.push_back(bias);
+    auto &c = node("Conv", inputs, {base});
     setInts(c, "strides", intsAttr(op, "strides", {1, 1}));
     setInts(c, "pads", intsAttr(op, "pads", {0, 0, 0, 0}));
     setInts(c, "dilations", intsAttr(op, "dilations", {1, 1}));
@@ -477,6 +497,73 @@ bool Exporter::exportQdq(Operation *op) {
   }
   qdqProducts.insert(op);
   return true;
+}
+
+/// The int32 DequantizeLinear of a QDQ Conv's bias (see the header), when
+/// `dq`'s one user is an anvil.add of it and a compile-time [O, 1, 1]
+/// reshape of a [O] bias, whose quotients by `scale` (the accumulators'
+/// scale, per channel or per tensor) fit int32; else "". The add is then
+/// exported as an Identity.
+std::string Exporter::foldedBias(Operation *op, a::DequantizeOp dq,
+                                 DenseElementsAttr scale,
+                                 const std::string &base) {
+  if (!dq->hasOneUse())
+    return "";
+  auto add = dyn_cast<a::AddOp>(*dq->getUsers().begin());
+  if (!add || add->getOperand(0) != dq.getResult() ||
+      add.getType() != dq.getType())
+    return "";
+  auto reshape = add->getOperand(1).getDefiningOp<a::ReshapeOp>();
+  if (!reshape)
+    return "";
+  auto outType = cast<RankedTensorType>(dq.getType());
+  int64_t channels = outType.getDimSize(1);
+  auto biasType = cast<RankedTensorType>(reshape.getType());
+  if (biasType.getShape() != ArrayRef<int64_t>{channels, 1, 1})
+    return "";
+  std::vector<double> b;
+  Value source = reshape->getOperand(0);
+  if (auto param = source.getDefiningOp<a::ParamOp>()) {
+    if (!withData) // the model's values are not being written
+      return "";
+    b = a::initialValues(param, seed);
+  } else if (auto c = source.getDefiningOp<a::ConstantOp>()) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense || !dense.getElementType().isF32())
+      return "";
+    for (float v : dense.getValues<float>())
+      b.push_back(v);
+  } else {
+    return "";
+  }
+  if (static_cast<int64_t>(b.size()) != channels)
+    return "";
+  SmallVector<float> scales(scale.getValues<float>());
+  SmallVector<int32_t> q;
+  for (int64_t o = 0; o < channels; ++o) {
+    double s = scales[scales.size() == 1 ? 0 : o];
+    double v = std::nearbyint(b[o] / s);
+    if (!(s > 0) || !(std::abs(v) < 2147483647.0))
+      return "";
+    q.push_back(static_cast<int32_t>(v));
+  }
+  MLIRContext *ctx = op->getContext();
+  std::string values = initializer(
+      base + "_b_i32",
+      DenseElementsAttr::get(
+          RankedTensorType::get({channels}, IntegerType::get(ctx, 32)),
+          ArrayRef<int32_t>(q)));
+  std::string scaleName = initializer(
+      base + "_b_scale",
+      DenseElementsAttr::get(RankedTensorType::get(scale.getType().getShape(),
+                                                   FloatType::getF32(ctx)),
+                             ArrayRef<float>(scales)));
+  std::string name = fresh();
+  auto &n = node("DequantizeLinear", {values, scaleName}, {name});
+  if (scales.size() > 1)
+    setInt(n, "axis", 0);
+  foldedAdds.insert(add);
+  return name;
 }
 
 std::vector<std::string> Exporter::run() {

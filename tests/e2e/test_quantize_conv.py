@@ -17,7 +17,8 @@
    compiled equals the reference interpreter of the same IR (1 and 2
    threads); int8 vs fp32 output SQNR > 25 dB; the dequantized int8 conv
    stage equals a numpy int8 model; QDQ ONNX export (-o x.onnx) has a Conv
-   fed by two DequantizeLinear per int8 conv (weights int8, axis 0), passes
+   fed by three DequantizeLinear per int8 conv (weights int8, axis 0; the
+   bias int32 by scale_x * scale_w, axis 0, and no Add left), passes
    onnx.checker, and on the reference gives the .mlir int8 model's outputs.
 Exits non-zero on any failure.
 """
@@ -291,9 +292,13 @@ def cnn_case(anvilc, tmp, check, rng):
     wq = np.clip(np.rint(w1 / sw.reshape(-1, 1, 1, 1)), -127, 127)
     acc = numpy_qconv(numpy_quant(x, sx, zx).astype(np.int64), zx,
                       wq.astype(np.int8), [0], (1, 1), (1, 1, 1, 1), (1, 1))
+    # The bias on the accumulators' grid (QLinearConv's int32 bias).
+    s_acc = (F32(sx) * sw).astype(F32)
+    bias = (np.rint(params["conv1.bias"].astype(np.float64) / s_acc) *
+            s_acc).astype(F32)
     stage = np.maximum(
-        acc.astype(F32) * (F32(sx) * sw).reshape(1, -1, 1, 1) +
-        params["conv1.bias"].reshape(1, -1, 1, 1), 0)
+        acc.astype(F32) * s_acc.reshape(1, -1, 1, 1) +
+        bias.reshape(1, -1, 1, 1), 0)
     with open(path("stage.mlir"), "w") as f:
         text = ir
         # The quantized model cut after its first ReLU: return it.
@@ -340,10 +345,33 @@ def cnn_case(anvilc, tmp, check, rng):
             wdq = feeds[1]
             axis = [a.i for a in wdq.attribute if a.name == "axis"]
             w = inits.get(wdq.input[0])
+            # The bias: DQ(int32, scale_x * scale_w, axis 0), which ONNX
+            # Runtime needs to fuse the Conv into QLinearConv.
+            bdq = producers.get(n.input[2]) if len(n.input) > 2 else None
+            b = inits.get(bdq.input[0]) if bdq is not None and \
+                bdq.op_type == "DequantizeLinear" else None
+            bscale = inits.get(bdq.input[1]) if b is not None else None
             if w is not None and w.data_type == onnx.TensorProto.INT8 and \
-                    axis == [0]:
+                    axis == [0] and b is not None and \
+                    b.data_type == onnx.TensorProto.INT32 and \
+                    [a.i for a in bdq.attribute if a.name == "axis"] == [0]:
+                wscale = numpy_helper.to_array(inits[wdq.input[1]])
+                xscale = numpy_helper.to_array(
+                    inits.get(feeds[0].input[1]) or next(
+                        a.t for a in producers[feeds[0].input[1]].attribute))
+                check(np.allclose(numpy_helper.to_array(bscale),
+                                  xscale * wscale, rtol=1e-6),
+                      "QDQ ONNX: the bias scale is scale_x * scale_w")
                 qdq += 1
-    check(qdq == 2, f"QDQ ONNX: {qdq} Conv(DQ(x), DQ(W int8, axis 0)) of 2")
+    check(qdq == 2, f"QDQ ONNX: {qdq} Conv(DQ(x), DQ(W int8, axis 0), "
+          "DQ(bias int32, axis 0)) of 2")
+    # No Add after a Conv (through the Identity of its dequantize).
+    adds = [n for n in m.graph.node if n.op_type == "Add" and any(
+        producers.get(i) is not None and producers[i].op_type == "Identity"
+        and producers.get(producers[i].input[0]) is not None and
+        producers[producers[i].input[0]].op_type == "Conv" for i in n.input)]
+    check(not adds, f"QDQ ONNX: the biases are the Convs' inputs, yet "
+          f"{len(adds)} Add node(s) follow a Conv")
     got, err = run_model(anvilc, path("q.onnx"), [path("x.npy")],
                          path("onnx.npy"), ["--reference"])
     ok = got is not None and ref is not None and np.allclose(
