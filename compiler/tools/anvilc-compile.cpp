@@ -10,6 +10,7 @@
 #include "compiler/tools/anvilc.h"
 
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 using namespace anvilc;
@@ -63,10 +64,24 @@ static cl::opt<std::string> weightsFile(
              "which the executable loads at start (or --weights FILE)"),
     cl::value_desc("file"), cl::cat(category()));
 
+static cl::opt<bool>
+    int8("int8",
+         cl::desc("Quantize the model to int8 first, as `anvilc quantize` "
+                  "does (needs --calibrate DATA; its other options too), "
+                  "print its report and compile the int8 model"),
+         cl::cat(category()));
+
 int anvilc::compileMain(MLIRContext &context) {
   std::optional<Phase> stopAfter;
   if (compileTo.getNumOccurrences())
     stopAfter = compileTo;
+  if (!int8 && quantizeOptionsGiven())
+    return reportError("--calibrate and the other options of anvilc quantize "
+                       "go with --int8 (anvilc MODEL --int8 --calibrate DATA) "
+                       "or with anvilc quantize");
+  if (int8)
+    if (int rc = checkQuantizeOptions())
+      return rc;
   OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
@@ -76,6 +91,20 @@ int anvilc::compileMain(MLIRContext &context) {
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
     output = emitKind == Emit::Lib ? "lib" + stem + ".a" : stem;
+  if (int8) {
+    // The f32 module lives until the report (which names its layers) is
+    // printed; the report goes to stderr when the IR goes to stdout.
+    OwningOpRef<ModuleOp> quantized;
+    auto keep = [&](OwningOpRef<ModuleOp> &m, llvm::StringRef) {
+      quantized = std::move(m);
+      return 0;
+    };
+    if (int rc = quantizeModel(context, *module, "anvilc --int8",
+                               output.empty() ? "stdout" : output, keep,
+                               output.empty() ? llvm::errs() : llvm::outs()))
+      return rc;
+    module = std::move(quantized);
+  }
   Job job;
   job.stopAfter = stopAfter;
   job.output = output;

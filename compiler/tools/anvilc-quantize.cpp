@@ -55,25 +55,32 @@ namespace {
 enum class Normalize { Auto, Unit, None };
 } // namespace
 
-// `anvilc quantize` (and the model, --weights and --seed of anvilc.h).
+// `anvilc quantize` (and the model, --weights and --seed of anvilc.h); all
+// but -o also at the top level, for `anvilc MODEL --int8 --calibrate DATA`.
+static cl::SubCommand &top = cl::SubCommand::getTopLevel();
 static cl::opt<std::string> calibrate(
     "calibrate",
     cl::desc("Calibration data: an IDX dataset folder (as the trainer's "
              "--data), a CSV file (label, features), samples in an .npy "
              "file [N, ...] (labels: --labels), or a folder of .npy inputs"),
-    cl::value_desc("data"), cl::sub(quantizeCommand()), cl::cat(category()));
-static cl::opt<std::string> labelsPath(
-    "labels", cl::desc("With --calibrate X.npy: the labels [N] (.npy)"),
-    cl::value_desc("file"), cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::value_desc("data"), cl::sub(quantizeCommand()), cl::sub(top),
+    cl::cat(category()));
+static cl::opt<std::string>
+    labelsPath("labels",
+               cl::desc("With --calibrate X.npy: the labels [N] (.npy)"),
+               cl::value_desc("file"), cl::sub(quantizeCommand()), cl::sub(top),
+               cl::cat(category()));
 static cl::opt<std::string>
     split("split",
           cl::desc("The split of an IDX dataset: train (default) or t10k"),
-          cl::init("train"), cl::sub(quantizeCommand()), cl::cat(category()));
+          cl::init("train"), cl::sub(quantizeCommand()), cl::sub(top),
+          cl::cat(category()));
 static cl::opt<int64_t>
     samples("samples",
             cl::desc("Calibrate and evaluate on the first N samples "
                      "(default 512, at most the data's)"),
-            cl::init(512), cl::sub(quantizeCommand()), cl::cat(category()));
+            cl::init(512), cl::sub(quantizeCommand()), cl::sub(top),
+            cl::cat(category()));
 static EnumOpt<CalibrationMethod> method(
     "method",
     cl::desc("How each layer's activation range is chosen (default minmax); "
@@ -90,14 +97,14 @@ static EnumOpt<CalibrationMethod> method(
         clEnumValN(CalibrationMethod::Mse, "mse",
                    "T: the least mean squared quantization error")),
     cl::init(CalibrationMethod::MinMax), cl::value_desc("method"),
-    cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<double> percentile(
     "percentile",
     cl::desc("With --method percentile: the percentile of |x| (of both "
              "tails together, not of each) that bounds the range, in "
              "(0, 100] (default 99.99)"),
     cl::init(99.99), cl::value_desc("P"), cl::sub(quantizeCommand()),
-    cl::cat(category()));
+    cl::sub(top), cl::cat(category()));
 static cl::opt<double> tolerance(
     "tolerance",
     cl::desc("Keep the most sensitive layers (lowest output SQNR with only "
@@ -105,7 +112,7 @@ static cl::opt<double> tolerance(
              "accuracy is within POINTS percentage points of fp32's (with "
              "labels; without: top-1 agreement is within POINTS of 100%)"),
     cl::value_desc("points"), cl::init(-1.0), cl::sub(quantizeCommand()),
-    cl::cat(category()));
+    cl::sub(top), cl::cat(category()));
 static EnumOpt<Normalize> normalizeData(
     "normalize",
     cl::desc("How data samples are scaled before the model (default: x/255 "
@@ -114,23 +121,24 @@ static EnumOpt<Normalize> normalizeData(
     cl::values(clEnumValN(Normalize::Unit, "unit", "x / 255"),
                clEnumValN(Normalize::None, "none", "the values as stored")),
     cl::init(Normalize::Auto), cl::value_desc("how"),
-    cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<bool> perChannel(
     "per-channel",
     cl::desc("One weight scale per output column of a matmul (default: one "
              "per tensor; a convolution's are always per output channel)"),
-    cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<bool> noLayerSqnr(
     "no-layer-sqnr",
     cl::desc("Skip the per-layer output SQNR (one more reference run of the "
              "model per int8 layer: minutes for a ResNet); the report's "
              "column is empty"),
-    cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<std::string> exclude(
     "exclude",
     cl::desc("Keep the matmuls and convolutions whose layer name matches in "
              "f32"),
-    cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::cat(category()));
+    cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::sub(top),
+    cl::cat(category()));
 static cl::opt<std::string>
     quantizeOutput("o",
                    cl::desc("The quantized model: Anvil IR (.mlir), or ONNX "
@@ -139,7 +147,7 @@ static cl::opt<std::string>
                    cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string>
     reportJson("report-json", cl::desc("Also write the report as JSON"),
-               cl::value_desc("file"), cl::sub(quantizeCommand()),
+               cl::value_desc("file"), cl::sub(quantizeCommand()), cl::sub(top),
                cl::cat(category()));
 
 /// Below this output SQNR (dB) a layer is flagged as costing accuracy.
@@ -401,19 +409,9 @@ static void writeAtomically(const std::string &path, llvm::StringRef text) {
   }
 }
 
-int anvilc::quantizeMain(MLIRContext &context) {
-  using Clock = std::chrono::steady_clock;
-  auto seconds = [](Clock::time_point since) {
-    return std::chrono::duration<double>(Clock::now() - since).count();
-  };
-  // The options, before anything is loaded.
-  if (quantizeOutput.empty())
-    return reportError("give the quantized model's file with -o OUT.mlir");
-  bool onnxOut = llvm::StringRef(quantizeOutput).ends_with(".onnx");
-  if (!onnxOut && !llvm::StringRef(quantizeOutput).ends_with(".mlir"))
-    return reportError("-o " + quantizeOutput +
-                       ": anvilc quantize writes Anvil IR (-o NAME.mlir) "
-                       "or ONNX in the QDQ form (-o NAME.onnx)");
+/// Checks the options that `anvilc quantize` and `anvilc MODEL --int8`
+/// share, before anything is loaded: 0, or the exit code of the error.
+int anvilc::checkQuantizeOptions() {
   if (calibrate.empty())
     return reportError("give calibration data with --calibrate DATA (see "
                        "anvilc quantize --help)");
@@ -436,11 +434,20 @@ int anvilc::quantizeMain(MLIRContext &context) {
   llvm::Regex excluded(exclude);
   if (std::string why; !exclude.empty() && !excluded.isValid(why))
     return reportError("bad --exclude regex '" + exclude + "': " + why);
+  return 0;
+}
 
-  OwningOpRef<ModuleOp> module = loadModel(context);
-  if (!module)
-    return 1;
-  auto picked = pickFunction(*module);
+int anvilc::quantizeModel(
+    MLIRContext &context, ModuleOp module, llvm::StringRef command,
+    const std::string &destination,
+    llvm::function_ref<int(OwningOpRef<ModuleOp> &, llvm::StringRef)> emit,
+    llvm::raw_ostream &os) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+  llvm::Regex excluded(exclude);
+  auto picked = pickFunction(module);
   if (!picked)
     return reportError(picked.takeError());
   func::FuncOp func = *picked;
@@ -502,7 +509,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
 
   // The layers, and why some stay f32.
   std::vector<Layer> layers;
-  for (Operation *op : layersOf(*module)) {
+  for (Operation *op : layersOf(module)) {
     Layer layer;
     layer.op = op;
     layer.name = layerName(op);
@@ -520,7 +527,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
   for (size_t i = 0; i < layers.size(); ++i)
     index[layers[i].op] = i;
   std::vector<Tensor> fp32 =
-      runAll(*module, func.getName(), batches,
+      runAll(module, func.getName(), batches,
              [&](Operation *op, const std::vector<Tensor> &in,
                  const std::vector<Tensor> &) {
                auto it = index.find(op);
@@ -548,7 +555,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
 
   // The quantized model, and the report on the same samples.
   start = Clock::now();
-  auto int8 = quantized(*module, layers, [](size_t) { return true; });
+  auto int8 = quantized(module, layers, [](size_t) { return true; });
   if (!int8)
     return reportError(int8.takeError());
   std::vector<Tensor> got = runAll(**int8, func.getName(), batches, nullptr);
@@ -590,7 +597,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
     Layer &l = layers[i];
     if (!l.excluded.empty())
       continue;
-    auto alone = quantized(*module, layers, [&](size_t j) { return j == i; });
+    auto alone = quantized(module, layers, [&](size_t j) { return j == i; });
     if (!alone)
       return reportError(alone.takeError());
     l.sqnrAlone =
@@ -628,7 +635,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
                         "left (output SQNR alone " + fmt(worst->sqnrAlone) +
                         " dB) while " + "int8 top-1 " + metric + " was " +
                         fmt(loss(all), 2) + " points below fp32";
-      int8 = quantized(*module, layers, [](size_t) { return true; });
+      int8 = quantized(module, layers, [](size_t) { return true; });
       if (!int8)
         return reportError(int8.takeError());
       all = compare(fp32, runAll(**int8, func.getName(), batches, nullptr),
@@ -639,31 +646,11 @@ int anvilc::quantizeMain(MLIRContext &context) {
       llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
   double reportSeconds = seconds(start);
 
-  if (onnxOut) {
-    // QDQ: QuantizeLinear/DequantizeLinear around each int8 matmul's
-    // activations, its weights an int8 initializer (compiler/Onnx/Export.cpp).
-    // The f32 weights the int8 ones replaced are left unread: not exported.
-    (*int8)->walk([](Operation *op) {
-      if (isa<a::ParamOp, a::ConstantOp>(op) && op->use_empty())
-        op->erase();
-    });
-    mlir::anvil::OnnxExport exported;
-    if (std::string e = mlir::anvil::exportOnnx(**int8, func.getName().str(),
-                                                seed, true, exported);
-        !e.empty())
-      return reportError(modelPath + ": the quantized model: " + e +
-                         "\nnothing was written");
-    writeAtomically(quantizeOutput, exported.model);
-  } else {
-    std::string text;
-    llvm::raw_string_ostream printed(text);
-    (*int8)->print(printed);
-    writeAtomically(quantizeOutput, printed.str());
-  }
+  if (int rc = emit(*int8, func.getName()))
+    return rc;
 
   // The report.
-  llvm::raw_ostream &os = llvm::outs();
-  os << "anvilc quantize: " << modelPath << " -> " << quantizeOutput << ": "
+  os << command << ": " << modelPath << " -> " << destination << ": "
      << quantizedCount << " of " << layers.size()
      << " layers int8 (activations u8 asymmetric; weights s8 symmetric, "
      << "matmuls' " << (perChannel ? "per output column" : "per tensor")
@@ -742,7 +729,7 @@ int anvilc::quantizeMain(MLIRContext &context) {
 
   if (!reportJson.empty()) {
     llvm::json::Object report{{"model", modelPath},
-                              {"output", quantizeOutput},
+                              {"output", destination},
                               {"method", methodName(method)},
                               {"per_channel", bool(perChannel)},
                               {"samples", count},
@@ -776,4 +763,57 @@ int anvilc::quantizeMain(MLIRContext &context) {
     writeAtomically(reportJson, js.str());
   }
   return 0;
+}
+
+bool anvilc::quantizeOptionsGiven() {
+  for (cl::Option *o : std::initializer_list<cl::Option *>{
+           &calibrate, &labelsPath, &split, &samples, &method, &percentile,
+           &tolerance, &normalizeData, &perChannel, &noLayerSqnr, &exclude,
+           &reportJson})
+    if (o->getNumOccurrences())
+      return true;
+  return false;
+}
+
+int anvilc::quantizeMain(MLIRContext &context) {
+  // The options, before anything is loaded.
+  if (quantizeOutput.empty())
+    return reportError("give the quantized model's file with -o OUT.mlir");
+  bool onnxOut = llvm::StringRef(quantizeOutput).ends_with(".onnx");
+  if (!onnxOut && !llvm::StringRef(quantizeOutput).ends_with(".mlir"))
+    return reportError("-o " + quantizeOutput +
+                       ": anvilc quantize writes Anvil IR (-o NAME.mlir) "
+                       "or ONNX in the QDQ form (-o NAME.onnx)");
+  if (int rc = checkQuantizeOptions())
+    return rc;
+  OwningOpRef<ModuleOp> module = loadModel(context);
+  if (!module)
+    return 1;
+  auto emit = [&](OwningOpRef<ModuleOp> &int8, llvm::StringRef function) {
+    if (onnxOut) {
+      // QDQ: QuantizeLinear/DequantizeLinear around each int8 matmul's
+      // activations, its weights an int8 initializer
+      // (compiler/Onnx/Export.cpp). The f32 weights the int8 ones replaced are
+      // left unread: not exported.
+      int8->walk([](Operation *op) {
+        if (isa<a::ParamOp, a::ConstantOp>(op) && op->use_empty())
+          op->erase();
+      });
+      mlir::anvil::OnnxExport exported;
+      if (std::string e = mlir::anvil::exportOnnx(*int8, function.str(), seed,
+                                                  true, exported);
+          !e.empty())
+        return reportError(modelPath + ": the quantized model: " + e +
+                           "\nnothing was written");
+      writeAtomically(quantizeOutput, exported.model);
+    } else {
+      std::string text;
+      llvm::raw_string_ostream printed(text);
+      int8->print(printed);
+      writeAtomically(quantizeOutput, printed.str());
+    }
+    return 0;
+  };
+  return quantizeModel(context, *module, "anvilc quantize", quantizeOutput,
+                       emit, llvm::outs());
 }

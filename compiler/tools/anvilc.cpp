@@ -592,7 +592,10 @@ int main(int argc, char **argv) {
   anvilc export MODEL --weights CKPT -o out.onnx
                                          write the trained model as ONNX
   anvilc quantize MODEL --weights CKPT --calibrate DATA -o int8.mlir
-                                         int8 matmuls, with an accuracy report
+                                         int8 matmuls and convolutions, with
+                                         an accuracy report (or -o int8.onnx)
+  anvilc MODEL --int8 --calibrate DATA -o EXE
+                                         the same, compiled at once
 
 MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
 )");

@@ -159,6 +159,23 @@ int checkMain(mlir::MLIRContext &context);
 int exportMain(mlir::MLIRContext &context);
 int quantizeMain(mlir::MLIRContext &context);
 
+/// `anvilc quantize`'s work, shared with `anvilc MODEL --int8`
+/// (anvilc-quantize.cpp): checkQuantizeOptions checks its options (0, or
+/// the exit code of the error printed); quantizeModel calibrates `module`
+/// on --calibrate's data, quantizes it, hands the int8 module and its
+/// function's name to `emit` (which writes or keeps it; a nonzero return is
+/// the exit code) and prints the report to `os`, naming `command` and
+/// `destination`. quantizeOptionsGiven: whether any of its options (but
+/// -o) is on the command line.
+int checkQuantizeOptions();
+int quantizeModel(mlir::MLIRContext &context, mlir::ModuleOp module,
+                  llvm::StringRef command, const std::string &destination,
+                  llvm::function_ref<int(mlir::OwningOpRef<mlir::ModuleOp> &,
+                                         llvm::StringRef)>
+                      emit,
+                  llvm::raw_ostream &os);
+bool quantizeOptionsGiven();
+
 } // namespace anvilc
 
 #endif // ANVIL_COMPILER_TOOLS_ANVILC_H

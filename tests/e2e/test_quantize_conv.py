@@ -20,6 +20,9 @@
    fed by three DequantizeLinear per int8 conv (weights int8, axis 0; the
    bias int32 by scale_x * scale_w, axis 0, and no Add left), passes
    onnx.checker, and on the reference gives the .mlir int8 model's outputs.
+   `anvilc cnn.mlir --int8 --calibrate DATA -o EXE` reports and compiles
+   what `anvilc quantize` + `anvilc q.mlir` do (the same outputs, bit for
+   bit); its options without --int8, or --int8 without data, are errors.
 Exits non-zero on any failure.
 """
 import argparse
@@ -379,6 +382,40 @@ def cnn_case(anvilc, tmp, check, rng):
     check(ok, "QDQ ONNX on the reference = the int8 .mlir model" +
           (f": {err}" if got is None else "" if ok else
            f": max difference {np.abs(got - ref).max()}"))
+
+    # anvilc MODEL --int8 --calibrate DATA -o EXE: quantizes as anvilc
+    # quantize does, then compiles; the same outputs as `anvilc q.mlir`.
+    env1 = dict(os.environ, OMP_NUM_THREADS="1")
+    want, err = run_model(anvilc, path("q.mlir"), [path("x.npy")],
+                          path("want.npy"), [], env1)
+    p = subprocess.run([anvilc, path("cnn.mlir"), "--int8", "--calibrate",
+                        path("cal.npy"), "--samples", "64", "--no-layer-sqnr",
+                        "-o", path("int8-exe")], capture_output=True,
+                       text=True)
+    check(p.returncode == 0 and "anvilc --int8: " in p.stdout and
+          "3 of 4 layers int8" in p.stdout,
+          "anvilc cnn.mlir --int8 --calibrate: compiles and reports " +
+          p.stderr.strip() + p.stdout[:300])
+    if p.returncode == 0:
+        q = subprocess.run([path("int8-exe"), "--input", path("x.npy"),
+                            "--output", path("int8-exe.npy")],
+                           capture_output=True, text=True, env=env1)
+        got = np.load(path("int8-exe.npy")) if q.returncode == 0 else None
+        check(got is not None and want is not None and
+              np.array_equal(got, want),
+              "anvilc --int8's executable = anvilc q.mlir's, bit for bit" +
+              (": " + q.stderr.strip() + err if got is None else ""))
+    for flags, says in ((["--calibrate", path("cal.npy")], "go with --int8"),
+                        (["--int8"], "--calibrate DATA"),
+                        (["--int8", "--calibrate", path("cal.npy"),
+                          "--samples", "0"], "--samples must be > 0")):
+        p = subprocess.run([anvilc, path("cnn.mlir")] + flags +
+                           ["-o", path("bad-exe")], capture_output=True,
+                           text=True)
+        check(p.returncode != 0 and says in p.stderr and
+              not os.path.exists(path("bad-exe")),
+              f"anvilc cnn.mlir {' '.join(flags[:1])}...: one error saying "
+              f"'{says}', nothing written: {p.stderr.strip()}")
 
 
 def main():
