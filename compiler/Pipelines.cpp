@@ -143,6 +143,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.vnni = options.vnni;
     int8.smallWeights = options.int8SmallWeights;
     int8.conv = options.int8Conv;
+    int8.directConv = options.int8DirectConv;
     pm.addPass(createInt8MatmulPass(int8));
   }
   // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:
@@ -174,8 +175,11 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
-  if (options.fuseElementwise)
-    pm.addPass(createFuseElementwisePass());
+  if (options.fuseElementwise) {
+    FuseElementwisePassOptions fuse;
+    fuse.hoistAboveTransposes = options.hoistAboveTransposes;
+    pm.addPass(createFuseElementwisePass(fuse));
+  }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Fused activations write straight into the padded buffers the

@@ -75,6 +75,10 @@ struct PipelineOptions {
   /// Integer convolutions (anvil.qconv2d) on the same tiles, through an
   /// im2col (anvil-int8-matmul's conv), not the portable generic.
   bool int8Conv = true;
+  /// With VNNI, integer convolutions whose channels 4 divides read their
+  /// windows straight from an NHWC copy of the input, no im2col
+  /// (anvil-int8-matmul's direct-conv).
+  bool int8DirectConv = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).
@@ -86,6 +90,9 @@ struct PipelineOptions {
   /// NCHW rows, not channels-last (anvil-convert-to-linalg's
   /// depthwise-stride1-nchw).
   bool depthwiseStride1Nchw = true;
+  /// An elementwise op after a linalg.transpose moves above it, to fuse
+  /// with its producer (anvil-fuse-elementwise's hoist-above-transposes).
+  bool hoistAboveTransposes = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

@@ -47,6 +47,19 @@
 // scf.forall, each writing its own slice of the result: no accumulator is
 // split between threads, so the results are the same at any thread count.
 //
+// A convolution whose channels 4 divides takes, with VNNI, a direct form
+// (`direct-conv`): no im2col. Its input, padded with the zero point, is
+// transposed once to NHWC (u8, one pass over the input rather than an
+// im2col kh * kw times its size, copied 3 bytes at a time for a 3x3 filter),
+// the filter packed with k in the window's channels-last order (i, j, c),
+// and each row of a tile (an output position) reads its k group straight
+// from its window: 4 contiguous channels at the window corner + the tap's
+// offset. The same products in another order of k: the same i32 sums.
+// When the tile width (32) divides its output channels, the row tiles are
+// per image (the last one of each image shorter) and each writes its block
+// of the NCHW result itself, transposed in registers (16 runs of up to 8
+// positions): no [N*OH*OW, O] product and no transpose after it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
@@ -107,7 +120,7 @@ struct WeightMatrix {
   int64_t k = 0, n = 0;
   SmallVector<int8_t> values;
 };
-std::optional<WeightMatrix> weightMatrix(Operation *op) {
+std::optional<WeightMatrix> weightMatrix(Operation *op, bool tapsOuter) {
   Value input = op->getOperand(0), weights = op->getOperand(1),
         weightZero = op->getOperand(3);
   auto lhsType = cast<RankedTensorType>(input.getType());
@@ -131,13 +144,19 @@ std::optional<WeightMatrix> weightMatrix(Operation *op) {
     m.values = std::move(values);
     return m;
   }
-  // OIHW: output channel o's taps are row o of an [O, K] matrix.
+  // OIHW: output channel o's taps are row o of an [O, K] matrix, k in
+  // the filter's order (c, i, j), or with `tapsOuter` in (i, j, c), the
+  // order of a channels-last window (the direct convolution's).
   m.n = w.getType().getDimSize(0);
   m.k = w.getType().getNumElements() / m.n;
+  int64_t c = w.getType().getDimSize(1),
+          taps = w.getType().getDimSize(2) * w.getType().getDimSize(3);
   m.values.resize(values.size());
   for (int64_t o = 0; o < m.n; ++o)
-    for (int64_t k = 0; k < m.k; ++k)
-      m.values[k * m.n + o] = values[o * m.k + k];
+    for (int64_t k = 0; k < m.k; ++k) {
+      int64_t row = tapsOuter ? (k % taps) * c + k / taps : k;
+      m.values[row * m.n + o] = values[o * m.k + k];
+    }
   return m;
 }
 
@@ -173,8 +192,22 @@ struct TileBuilder {
   TileShape shape;
   int64_t rows; // M, the batch dimensions folded in
   const PackedWeights &w;
-  // lhs: [rows, K] ui8, or zero-extended i16 (Words); zeroPoint: i32 scalar.
+  // lhs: [rows, K] ui8, or zero-extended i16 (Words), or for a direct
+  // convolution its padded NHWC input flattened; zeroPoint: i32 scalar.
   Value lhs, packed, sums, zeroPoint;
+  /// A direct convolution (see `DirectConv`), when set: row r of the
+  /// product is output position r, whose k group of tap t and channels
+  /// 4 cg..4 cg + 3 is 4 bytes of lhs.
+  struct DirectConv {
+    int64_t channels, kw, taps; // C, the filter's width, kh * kw
+    int64_t positions, ow;      // OH * OW of an image, OW
+    int64_t hp, wp;             // the padded input's H and W
+    int64_t sh, sw, dh, dw;     // strides, dilations
+  };
+  std::optional<DirectConv> direct;
+  /// With `direct`: the result is NCHW, [N, O, OH * OW], each tile
+  /// transposed in registers (see writeTransposed), not [N * OH * OW, O].
+  bool nchw = false;
 
   VectorType i32Lanes() const {
     return VectorType::get({shape.lanes}, b.getI32Type());
@@ -218,10 +251,12 @@ struct TileBuilder {
         loc, acc, asmOp("vpmaddwd $2, $1, $0", "=x,x,x", {pairs, ones}));
   }
 
-  /// One k group for every accumulator of the tile (`rowIndex[r]`: its
-  /// rows; `cols`: its column group, whose first block is `block0`);
-  /// `inBounds` false reads the row's group masked (K's tail).
-  SmallVector<Value> group(ValueRange accs, ArrayRef<Value> rowIndex,
+  /// One k group for every accumulator of the tile (`rowAt(r)`: the
+  /// indices in lhs of row r's group; `cols`: its column group, whose
+  /// first block is `block0`); `inBounds` false reads the row's group
+  /// masked (K's tail).
+  SmallVector<Value> group(ValueRange accs, int64_t tileRows,
+                           function_ref<SmallVector<Value>(int64_t)> rowAt,
                            Value cols, Value block0, Value g, bool inBounds) {
     auto wType = VectorType::get({shape.lanes * shape.group},
                                  b.getIntegerType(shape.bits));
@@ -236,7 +271,6 @@ struct TileBuilder {
       weights.push_back(b.create<vector::TransferReadOp>(
           loc, wType, packed, at, /*inBounds=*/ArrayRef<bool>{true}));
     }
-    Value k = b.create<arith::MulIOp>(loc, g, index(shape.group));
     // The masked tail's padding, a 0 (ui8 through i8: arith has no ui8
     // constants).
     Value pad = b.create<arith::ConstantOp>(
@@ -246,14 +280,72 @@ struct TileBuilder {
       pad =
           b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
     SmallVector<Value> out;
-    for (size_t r = 0; r < rowIndex.size(); ++r) {
+    for (int64_t r = 0; r < tileRows; ++r) {
       Value row = b.create<vector::TransferReadOp>(
-          loc, rowType, lhs, ValueRange{rowIndex[r], k}, pad,
-          ArrayRef<bool>{inBounds});
+          loc, rowType, lhs, rowAt(r), pad, ArrayRef<bool>{inBounds});
       for (int64_t v = 0; v < shape.blocks; ++v)
         out.push_back(step(accs[r * shape.blocks + v], row, weights[v]));
     }
     return out;
+  }
+
+  /// A direct convolution's k loops for the tile's rows (output positions
+  /// `rowIndex`): over the taps (i, j), then the channels 4 at a time, row
+  /// r's group read straight from the padded NHWC input at its window's
+  /// corner + (i * dh * Wp + j * dw) * C + 4 cg, the 4 channels contiguous:
+  /// no im2col. Returns the accumulators.
+  SmallVector<Value> directGroups(ValueRange start, ArrayRef<Value> rowIndex,
+                                  Value cols, Value block0) {
+    const DirectConv &d = *direct;
+    // Each row's window corner: ((n * Hp + oy * sh) * Wp + ox * sw) * C.
+    SmallVector<Value> corner;
+    for (Value p : rowIndex) {
+      Value n = b.create<arith::DivUIOp>(loc, p, index(d.positions));
+      Value rest = b.create<arith::RemUIOp>(loc, p, index(d.positions));
+      Value oy = b.create<arith::DivUIOp>(loc, rest, index(d.ow));
+      Value ox = b.create<arith::RemUIOp>(loc, rest, index(d.ow));
+      Value y = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, n, index(d.hp)),
+          b.create<arith::MulIOp>(loc, oy, index(d.sh)));
+      Value yx = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, y, index(d.wp)),
+          b.create<arith::MulIOp>(loc, ox, index(d.sw)));
+      corner.push_back(b.create<arith::MulIOp>(loc, yx, index(d.channels)));
+    }
+    int64_t cGroups = d.channels / shape.group;
+    auto taps =
+        b.create<scf::ForOp>(loc, index(0), index(d.taps), index(1), start);
+    OpBuilder::InsertionGuard outer(b);
+    b.setInsertionPointToStart(taps.getBody());
+    Value t = taps.getInductionVar();
+    Value i = b.create<arith::DivUIOp>(loc, t, index(d.kw));
+    Value j = b.create<arith::RemUIOp>(loc, t, index(d.kw));
+    Value tapOffset = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::AddIOp>(
+            loc, b.create<arith::MulIOp>(loc, i, index(d.dh * d.wp)),
+            b.create<arith::MulIOp>(loc, j, index(d.dw))),
+        index(d.channels));
+    Value g0 = b.create<arith::MulIOp>(loc, t, index(cGroups));
+    auto channels = b.create<scf::ForOp>(loc, index(0), index(cGroups),
+                                         index(1), taps.getRegionIterArgs());
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(channels.getBody());
+      Value cg = channels.getInductionVar();
+      Value offset = b.create<arith::AddIOp>(
+          loc, tapOffset, b.create<arith::MulIOp>(loc, cg, index(shape.group)));
+      Value g = b.create<arith::AddIOp>(loc, g0, cg);
+      auto rowAt = [&](int64_t r) {
+        return SmallVector<Value>{
+            b.create<arith::AddIOp>(loc, corner[r], offset)};
+      };
+      b.create<scf::YieldOp>(loc, group(channels.getRegionIterArgs(),
+                                        rowIndex.size(), rowAt, cols, block0, g,
+                                        /*inBounds=*/true));
+    }
+    b.create<scf::YieldOp>(loc, channels.getResults());
+    return SmallVector<Value>(taps.getResults());
   }
 
   /// One tile: the rows from `m0` (`tileRows` of them) of the column group
@@ -269,19 +361,32 @@ struct TileBuilder {
     for (int64_t r = 0; r < tileRows; ++r)
       rowIndex.push_back(b.create<arith::AddIOp>(loc, m0, index(r)));
     SmallVector<Value> start(tileRows * shape.blocks, zeros);
-    auto groups =
-        b.create<scf::ForOp>(loc, index(0), index(fullGroups), index(1), start);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(groups.getBody());
-      b.create<scf::YieldOp>(loc, group(groups.getRegionIterArgs(), rowIndex,
-                                        cols, block0, groups.getInductionVar(),
-                                        /*inBounds=*/true));
+    SmallVector<Value> accs;
+    if (direct) {
+      accs = directGroups(start, rowIndex, cols, block0);
+    } else {
+      // Row r's group g: lhs[row r, 4 g].
+      auto rowsAt = [&](Value g) {
+        Value k = b.create<arith::MulIOp>(loc, g, index(shape.group));
+        return [&rowIndex, k](int64_t r) {
+          return SmallVector<Value>{rowIndex[r], k};
+        };
+      };
+      auto groups = b.create<scf::ForOp>(loc, index(0), index(fullGroups),
+                                         index(1), start);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(groups.getBody());
+        Value g = groups.getInductionVar();
+        b.create<scf::YieldOp>(loc, group(groups.getRegionIterArgs(), tileRows,
+                                          rowsAt(g), cols, block0, g,
+                                          /*inBounds=*/true));
+      }
+      accs.assign(groups.getResults().begin(), groups.getResults().end());
+      if (w.k % shape.group)
+        accs = group(accs, tileRows, rowsAt(index(fullGroups)), cols, block0,
+                     index(fullGroups), /*inBounds=*/false);
     }
-    SmallVector<Value> accs(groups.getResults());
-    if (w.k % shape.group)
-      accs = group(accs, rowIndex, cols, block0, index(fullGroups),
-                   /*inBounds=*/false);
     // acc - zp * colsum, then the tile's rows written (columns past the end
     // of `out` masked).
     Value zp = b.create<vector::BroadcastOp>(loc, i32Lanes(), zeroPoint);
@@ -293,6 +398,10 @@ struct TileBuilder {
       Value correction = b.create<arith::MulIOp>(loc, zp, sum);
       Value n0 =
           b.create<arith::AddIOp>(loc, outColumn, index(v * shape.lanes));
+      if (nchw) {
+        out = writeTransposed(out, accs, v, correction, m0, tileRows, n0);
+        continue;
+      }
       for (int64_t r = 0; r < tileRows; ++r) {
         Value acc = b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v],
                                             correction);
@@ -305,12 +414,69 @@ struct TileBuilder {
     return out;
   }
 
+  /// Block `v` of a direct convolution's tile written into its NCHW result
+  /// (`out`: [N, O, OH * OW]): the rows (output positions m0.., all in one
+  /// image) by 16 channels from `channel`, corrected, transposed in
+  /// registers and stored as 16 runs of positions, one per channel.
+  Value writeTransposed(Value out, ArrayRef<Value> accs, int64_t v,
+                        Value correction, Value m0, int64_t tileRows,
+                        Value channel) {
+    auto tileType = VectorType::get({tileRows, shape.lanes}, b.getI32Type());
+    Value m = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(tileType, b.getI32IntegerAttr(0)));
+    for (int64_t r = 0; r < tileRows; ++r) {
+      Value acc =
+          b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v], correction);
+      m = b.create<vector::InsertOp>(loc, acc, m, r);
+    }
+    Value t = b.create<vector::TransposeOp>(loc, m, ArrayRef<int64_t>{1, 0});
+    Value n = b.create<arith::DivUIOp>(loc, m0, index(direct->positions));
+    Value q0 = b.create<arith::RemUIOp>(loc, m0, index(direct->positions));
+    for (int64_t l = 0; l < shape.lanes; ++l) {
+      Value run = b.create<vector::ExtractOp>(loc, t, l);
+      Value c = b.create<arith::AddIOp>(loc, channel, index(l));
+      out = b.create<vector::TransferWriteOp>(
+                 loc, run, out, ValueRange{n, c, q0}, ArrayRef<bool>{true})
+                .getResult();
+    }
+    return out;
+  }
+
   /// The column group `cols` (`shape.blocks` blocks) written into `out`
   /// from its column `outColumn`: a loop over the whole row tiles carrying
   /// `out`, then one tile of the rows left (fewer accumulators: no row is
   /// computed twice).
   Value rowTiles(Value out, Value cols, Value outColumn) {
     Value block0 = b.create<arith::MulIOp>(loc, cols, index(shape.blocks));
+    if (nchw) {
+      // Per image: its whole row tiles, then one shorter tile, so that no
+      // tile spans two images (its positions are one run of NCHW).
+      int64_t positions = direct->positions, images = rows / positions;
+      int64_t whole = positions - positions % shape.rows;
+      auto perImage = b.create<scf::ForOp>(loc, index(0), index(images),
+                                           index(1), ValueRange{out});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(perImage.getBody());
+      Value first = b.create<arith::MulIOp>(loc, perImage.getInductionVar(),
+                                            index(positions));
+      Value o = perImage.getRegionIterArg(0);
+      if (whole > 0) {
+        auto tiles = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                          index(shape.rows), ValueRange{o});
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(tiles.getBody());
+        Value m0 = b.create<arith::AddIOp>(loc, first, tiles.getInductionVar());
+        b.create<scf::YieldOp>(loc, tile(tiles.getRegionIterArg(0), m0,
+                                         shape.rows, cols, block0, outColumn));
+        b.setInsertionPointAfter(tiles);
+        o = tiles.getResult(0);
+      }
+      if (positions % shape.rows)
+        o = tile(o, b.create<arith::AddIOp>(loc, first, index(whole)),
+                 positions % shape.rows, cols, block0, outColumn);
+      b.create<scf::YieldOp>(loc, o);
+      return perImage.getResult(0);
+    }
     int64_t whole = rows - rows % shape.rows;
     if (whole > 0) {
       auto tiles = b.create<scf::ForOp>(loc, index(0), index(whole),
@@ -362,7 +528,15 @@ struct TileBuilder {
         loc, index(groupWidth), b.create<arith::SubIOp>(loc, index(w.n), n0));
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
     SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows), width};
-    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    if (nchw) {
+      // [N, O, OH * OW]: the group's channels of every image (whole: nchw
+      // asks that the width divide O).
+      offsets = {b.getIndexAttr(0), n0, b.getIndexAttr(0)};
+      sizes = {b.getIndexAttr(resultType.getDimSize(0)),
+               b.getIndexAttr(groupWidth),
+               b.getIndexAttr(resultType.getDimSize(2))};
+    }
+    SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
     Value slice = b.create<tensor::ExtractSliceOp>(
         loc, forall.getRegionIterArgs()[0], offsets, sizes, strides);
     Value tile = rowTiles(slice, cols, index(0));
@@ -439,6 +613,35 @@ Value convRows(OpBuilder &b, Location loc, QConv2DOp op, const TileShape &shape,
                 op.getDilations(), /*transposed=*/true);
 }
 
+/// A direct convolution's input: the ui8 NCHW input padded with the zero
+/// point `zero`, transposed to NHWC (each window's channels contiguous) and
+/// flattened to 1-D, which TileBuilder's direct groups index.
+Value directInput(OpBuilder &b, Location loc, QConv2DOp op, int64_t zero) {
+  Value input = op.getInput();
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  Value pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(zero));
+  pad = b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
+  Value padded = padSpatial(b, loc, input, op.getPads(), pad);
+  auto type = cast<RankedTensorType>(padded.getType());
+  SmallVector<int64_t> nhwc{type.getDimSize(0), type.getDimSize(2),
+                            type.getDimSize(3), type.getDimSize(1)};
+  Value init = b.create<tensor::EmptyOp>(loc, nhwc, element);
+  Value t = b.create<linalg::TransposeOp>(loc, padded, init,
+                                          ArrayRef<int64_t>{0, 2, 3, 1})
+                .getResult()[0];
+  return b.create<tensor::CollapseShapeOp>(
+      loc, t, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+}
+
+/// Whether a qconv2d runs as a direct convolution on the VNNI tiles: its
+/// channels a multiple of the k group (4), so that each group is 4
+/// contiguous bytes of a channels-last window.
+bool runsDirect(QConv2DOp op, const TileShape &shape) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  return shape.step == TileShape::Vnni &&
+         wType.getDimSize(1) % shape.group == 0;
+}
+
 struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
   using Int8MatmulPassBase::Int8MatmulPassBase;
   void runOnOperation() override {
@@ -449,10 +652,11 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
     });
     OpBuilder b(&getContext());
     for (Operation *op : ops) {
-      std::optional<WeightMatrix> m = weightMatrix(op);
+      auto conv = dyn_cast<QConv2DOp>(op);
+      bool direct = conv && directConv && vnni && runsDirect(conv, kVnni);
+      std::optional<WeightMatrix> m = weightMatrix(op, direct);
       if (!m)
         continue;
-      auto conv = dyn_cast<QConv2DOp>(op);
       // A convolution's padding is its zero point, which must be known.
       DenseElementsAttr zeroAttr;
       if (conv &&
@@ -474,10 +678,33 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       // A qmatmul's batch dimensions folded into M (and unfolded from the
       // result).
       SmallVector<ReassociationIndices> fold(2);
+      std::optional<TileBuilder::DirectConv> geometry;
       if (conv) {
         int64_t zero = (*zeroAttr.getValues<APInt>().begin()).getZExtValue();
-        lhs = convRows(b, loc, conv, shape, zero);
-        rows = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+        if (direct) {
+          lhs = directInput(b, loc, conv, zero);
+          auto in = cast<RankedTensorType>(conv.getInput().getType());
+          auto wt = cast<RankedTensorType>(conv.getWeight().getType());
+          ArrayRef<int64_t> pads = conv.getPads(), st = conv.getStrides(),
+                            dil = conv.getDilations();
+          int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+          geometry =
+              TileBuilder::DirectConv{in.getDimSize(1),
+                                      wt.getDimSize(3),
+                                      wt.getDimSize(2) * wt.getDimSize(3),
+                                      oh * ow,
+                                      ow,
+                                      in.getDimSize(2) + pads[0] + pads[2],
+                                      in.getDimSize(3) + pads[1] + pads[3],
+                                      st[0],
+                                      st[1],
+                                      dil[0],
+                                      dil[1]};
+          rows = resultType.getDimSize(0) * oh * ow;
+        } else {
+          lhs = convRows(b, loc, conv, shape, zero);
+          rows = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+        }
       } else {
         auto lhsType = cast<RankedTensorType>(op->getOperand(0).getType());
         rows = lhsType.getNumElements() / w.k;
@@ -501,18 +728,30 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       Value sums = b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(w.sums)));
       TileBuilder tiles{
-          b,      loc,  shape,
-          rows,   w,    lhs,
-          packed, sums, zeroPointScalar(b, loc, op->getOperand(2))};
+          b,       loc,  shape,
+          rows,    w,    lhs,
+          packed,  sums, zeroPointScalar(b, loc, op->getOperand(2)),
+          geometry};
       // Parallel column groups where anvil-tile-and-vectorize would split
       // an f32 matmul of this size into parallel blocks (a fork/join costs
       // more than a small product saves), and there are two column groups
       // at least.
       bool inParallel = parallel && w.blocks / shape.blocks > 1 &&
                         matmulRunsInParallelBlocks(rows, w.n, w.k);
-      Value y = tiles.build(RankedTensorType::get({rows, w.n}, b.getI32Type()),
-                            inParallel);
-      if (conv) {
+      // A direct convolution whose channels fill whole column groups
+      // writes NCHW from its tiles: no transpose after.
+      tiles.nchw = direct && w.n % (shape.blocks * shape.lanes) == 0;
+      int64_t positions = geometry ? geometry->positions : 0;
+      auto productType =
+          tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
+                                             b.getI32Type())
+                     : RankedTensorType::get({rows, w.n}, b.getI32Type());
+      Value y = tiles.build(productType, inParallel);
+      if (tiles.nchw) {
+        y = b.create<tensor::ExpandShapeOp>(
+            loc, resultType.clone(b.getI32Type()), y,
+            ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      } else if (conv) {
         // [N*OH*OW, O] -> [N, OH, OW, O] -> NCHW.
         int64_t n = resultType.getDimSize(0), o = resultType.getDimSize(1),
                 oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);

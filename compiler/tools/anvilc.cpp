@@ -306,6 +306,12 @@ static cl::opt<bool> noInt8Conv(
              "as the portable i32 generic, not as an im2col on "
              "anvil-int8-matmul's tiles (its conv off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8DirectConv(
+    "no-int8-direct-conv",
+    cl::desc("Run integer convolutions through an im2col even where VNNI "
+             "could read their windows straight from an NHWC copy of the "
+             "input (anvil-int8-matmul's direct-conv off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8SmallWeights(
     "no-int8-small-weights",
     cl::desc("Run int8 matmuls whose weights are all within [-64, 64] on "
@@ -326,6 +332,14 @@ static cl::opt<bool> noDepthwiseStride1Nchw(
              "wide channels-last (transposes in and out) instead of along "
              "their NCHW rows (anvil-convert-to-linalg's "
              "depthwise-stride1-nchw off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noHoistAboveTransposes(
+    "no-hoist-above-transposes",
+    cl::desc("Keep an elementwise op after the linalg.transpose that makes "
+             "its input (a channels-last depthwise convolution's back to "
+             "NCHW) instead of moving it above to fuse with the op before "
+             "(anvil-fuse-elementwise's hoist-above-transposes off), for "
+             "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
@@ -522,7 +536,9 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.vnni = int8Matmul == "vnni" || (int8Matmul == "auto" && hasVnni);
   job.options.int8SmallWeights = !noInt8SmallWeights;
   job.options.int8Conv = !noInt8Conv;
+  job.options.int8DirectConv = !noInt8DirectConv;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
+  job.options.hoistAboveTransposes = !noHoistAboveTransposes;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;

@@ -4,9 +4,11 @@
 1. The kernel: one anvil.qconv2d (ui8 input, constant i8 OIHW weights) per
    case, over channel counts 1..33, kernels 1x1/3x3/5x5, stride 1 and 2,
    padding (the input's zero point, a quantized 0), a dilation, batch 1..3,
-   returning its i32 accumulators. Compiled (anvil-int8-matmul's im2col and
-   tiles: vpdpbusd with VNNI, else AVX2's vpmaddwd) at 1 and 2 threads, with
-   --no-int8-conv and --int8-matmul=generic (the portable generic), and on
+   returning its i32 accumulators. Compiled (anvil-int8-matmul's tiles:
+   vpdpbusd with VNNI, else AVX2's vpmaddwd; with VNNI and channels that 4
+   divides, the direct convolution, else an im2col) at 1 and 2 threads,
+   with --no-int8-direct-conv (the im2col), --no-int8-conv and
+   --int8-matmul=generic (the portable generic), and on
    the reference interpreter, each must equal numpy's exact int64
    convolution of the differences bit for bit. A per-channel nonzero weight
    zero point takes the generic and must match too.
@@ -37,6 +39,8 @@ import numpy as np
 from checks import Checks
 
 F32 = np.float32
+# anvilc compiles for the host: VNNI tiles (and direct convolutions) here.
+HAS_VNNI = "avx512_vnni" in open("/proc/cpuinfo").read()
 
 
 def tensor(shape, dtype):
@@ -110,6 +114,11 @@ KERNEL_CASES = [
     (1, 4, 11, 9, 6, 3, (2, 1), (0, 2, 1, 0), (2, 1)),
     # Enough work for parallel column groups (threads).
     (2, 32, 16, 16, 64, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    # Direct convolutions written NCHW from the tiles (channels 4 divides,
+    # O a multiple of 32) whose images' positions (49, 9) end in a shorter
+    # tile: no tile spans two images.
+    (2, 8, 7, 7, 32, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    (3, 4, 9, 9, 64, 3, (2, 2), (1, 0, 0, 1), (2, 2)),
 ]
 
 
@@ -145,6 +154,7 @@ def kernel_cases(anvilc, tmp, check, rng):
                  ("compiled, 2 threads", [],
                   dict(os.environ, OMP_NUM_THREADS="2")),
                  ("--no-int8-conv", ["--no-int8-conv"], None),
+                 ("--no-int8-direct-conv", ["--no-int8-direct-conv"], None),
                  ("reference", ["--reference"], None)]
         if k == 0:
             modes.append(("--int8-matmul=generic", ["--int8-matmul=generic"],
@@ -158,6 +168,18 @@ def kernel_cases(anvilc, tmp, check, rng):
                   (f": {err}" if got is None else "" if ok else
                    f": max difference {np.abs(got.astype(np.int64) - want).max()}"
                    if got.shape == want.shape else f": shape {got.shape}"))
+        # With VNNI, channels that 4 divides take the direct convolution
+        # (its input transposed to NHWC, no im2col); the flag keeps the
+        # im2col. Without VNNI (or C % 4 != 0) neither transposes the input.
+        ir = {}
+        for flags in ([], ["--no-int8-direct-conv"]):
+            p = subprocess.run([anvilc, path, "--compile-to=backend"] + flags,
+                               capture_output=True, text=True)
+            ir[bool(flags)] = p.stdout.count("permutation = [0, 2, 3, 1]")
+        direct = HAS_VNNI and c % 4 == 0
+        check(ir[False] == int(direct) and ir[True] == 0,
+              f"{name}: {'direct' if direct else 'im2col'} by default, "
+              f"im2col with --no-int8-direct-conv (NHWC transposes: {ir})")
     # A per-channel nonzero weight zero point: the portable generic.
     n, c, h, wi, o = 1, 3, 5, 5, 4
     xzp = 9

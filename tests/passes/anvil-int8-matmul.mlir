@@ -3,6 +3,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=conv=false | FileCheck %s --check-prefix=NOCONV
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-conv=false | FileCheck %s --check-prefix=IM2COL
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -231,6 +232,41 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
   %zw = anvil.constant dense<0> : tensor<i8>
   %y = anvil.qconv2d %x, %w, %zx, %zw {strides = array<i64: 2, 2>, pads = array<i64: 1, 0, 1, 0>} : tensor<2x1x5x5xui8>, tensor<2x1x2x2xi8>, tensor<ui8>, tensor<i8>
   return %y : tensor<2x2x3x2xi32>
+}
+
+// -----
+
+// A direct convolution (VNNI, 4 channels, 32 output channels): the input
+// padded with its zero point, transposed once to NHWC and flattened (no
+// im2col); the tiles loop over the taps, then the channel groups, reading
+// 4 bytes per row at its window; each image's 6 positions are one shorter
+// tile, whose 6 x 16 blocks are transposed in registers and written as runs
+// of positions into [N, O, OH*OW], which is NCHW as is: no linalg.transpose
+// after. direct-conv=false: the im2col and the transpose.
+// CHECK-LABEL: func @conv_direct
+// CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x7x5xui8>) outs(%{{.*}} : tensor<2x7x5x4xui8>) permutation = [0, 2, 3, 1]
+// CHECK: tensor.collapse_shape {{.*}} : tensor<2x7x5x4xui8> into tensor<280xui8>
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.transfer_read {{.*}} : tensor<280xui8>, vector<4xui8>
+// CHECK: llvm.inline_asm "vpdpbusd
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<6x16xi32> to vector<16x6xi32>
+// CHECK: vector.transfer_write {{.*}} : vector<6xi32>, tensor<2x32x6xi32>
+// CHECK: tensor.expand_shape {{.*}} : tensor<2x32x6xi32> into tensor<2x32x3x2xi32>
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: anvil.qconv2d
+// IM2COL-LABEL: func @conv_direct
+// IM2COL: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x2x4x2x2xui8>)
+// IM2COL: llvm.inline_asm "vpdpbusd
+// IM2COL: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
+func.func @conv_direct(%x: tensor<2x4x5x5xui8>) -> tensor<2x32x3x2xi32> {
+  %w = anvil.constant dense<1> : tensor<32x4x2x2xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %y = anvil.qconv2d %x, %w, %zx, %zw {strides = array<i64: 2, 2>, pads = array<i64: 1, 0, 1, 0>} : tensor<2x4x5x5xui8>, tensor<32x4x2x2xi8>, tensor<ui8>, tensor<i8>
+  return %y : tensor<2x32x3x2xi32>
 }
 
 // -----
