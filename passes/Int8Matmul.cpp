@@ -55,7 +55,7 @@
 // and each row of a tile (an output position) reads its k group straight
 // from its window: 4 contiguous channels at the window corner + the tap's
 // offset. The same products in another order of k: the same i32 sums.
-// When the tile width (32) divides its output channels, the row tiles are
+// When 16 (a block) divides its output channels, the row tiles are
 // per image (the last one of each image shorter) and each writes its block
 // of the NCHW result itself, transposed in registers (16 runs of up to 8
 // positions): no [N*OH*OW, O] product and no transpose after it.
@@ -205,8 +205,9 @@ struct TileBuilder {
     int64_t sh, sw, dh, dw;     // strides, dilations
   };
   std::optional<DirectConv> direct;
-  /// With `direct`: the result is NCHW, [N, O, OH * OW], each tile
-  /// transposed in registers (see writeTransposed), not [N * OH * OW, O].
+  /// With `direct` and O a multiple of 16: the result is NCHW, [N, O,
+  /// OH * OW], each tile transposed in registers (see writeTransposed), not
+  /// [N * OH * OW, O].
   bool nchw = false;
 
   VectorType i32Lanes() const {
@@ -398,6 +399,24 @@ struct TileBuilder {
       Value correction = b.create<arith::MulIOp>(loc, zp, sum);
       Value n0 =
           b.create<arith::AddIOp>(loc, outColumn, index(v * shape.lanes));
+      if (nchw && v > 0 && w.n % (shape.blocks * shape.lanes) != 0) {
+        // O an odd number of blocks: the last group's second block is the
+        // packing's zeros, not channels; it writes nothing.
+        Value valid = b.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::ult,
+            b.create<arith::MulIOp>(loc, block, index(shape.lanes)),
+            index(w.n));
+        auto guarded = b.create<scf::IfOp>(loc, out.getType(), valid,
+                                           /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&guarded.getThenRegion().front());
+        b.create<scf::YieldOp>(
+            loc, writeTransposed(out, accs, v, correction, m0, tileRows, n0));
+        b.setInsertionPointToStart(&guarded.getElseRegion().front());
+        b.create<scf::YieldOp>(loc, out);
+        out = guarded.getResult(0);
+        continue;
+      }
       if (nchw) {
         out = writeTransposed(out, accs, v, correction, m0, tileRows, n0);
         continue;
@@ -529,11 +548,9 @@ struct TileBuilder {
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
     SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows), width};
     if (nchw) {
-      // [N, O, OH * OW]: the group's channels of every image (whole: nchw
-      // asks that the width divide O).
+      // [N, O, OH * OW]: the group's channels of every image.
       offsets = {b.getIndexAttr(0), n0, b.getIndexAttr(0)};
-      sizes = {b.getIndexAttr(resultType.getDimSize(0)),
-               b.getIndexAttr(groupWidth),
+      sizes = {b.getIndexAttr(resultType.getDimSize(0)), width,
                b.getIndexAttr(resultType.getDimSize(2))};
     }
     SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
@@ -738,9 +755,9 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       // at least.
       bool inParallel = parallel && w.blocks / shape.blocks > 1 &&
                         matmulRunsInParallelBlocks(rows, w.n, w.k);
-      // A direct convolution whose channels fill whole column groups
-      // writes NCHW from its tiles: no transpose after.
-      tiles.nchw = direct && w.n % (shape.blocks * shape.lanes) == 0;
+      // A direct convolution whose channels fill whole blocks writes NCHW
+      // from its tiles: no transpose after.
+      tiles.nchw = direct && w.n % shape.lanes == 0;
       int64_t positions = geometry ? geometry->positions : 0;
       auto productType =
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},

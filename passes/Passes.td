@@ -457,7 +457,7 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     padded input is transposed once to NHWC, the filter packed with k in
     (i, j, c) order, and each tile row (an output position) reads its k
     group, 4 contiguous channels, at its window corner plus the tap's
-    offset. When the tile width (32) divides its output channels, its tiles
+    offset. When 16 (a block) divides its output channels, its tiles
     stay within one image and write the NCHW result themselves: each block
     of 8 positions by 16 channels transposed in registers and stored as 16
     runs of positions, no transpose after the product.

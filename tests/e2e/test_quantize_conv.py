@@ -115,10 +115,13 @@ KERNEL_CASES = [
     # Enough work for parallel column groups (threads).
     (2, 32, 16, 16, 64, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
     # Direct convolutions written NCHW from the tiles (channels 4 divides,
-    # O a multiple of 32) whose images' positions (49, 9) end in a shorter
-    # tile: no tile spans two images.
+    # O a multiple of 16) whose images' positions (49, 9) end in a shorter
+    # tile: no tile spans two images; O = 16 and 48, whose last column group
+    # has one block of channels and one of the packing's zeros.
     (2, 8, 7, 7, 32, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
     (3, 4, 9, 9, 64, 3, (2, 2), (1, 0, 0, 1), (2, 2)),
+    (2, 8, 6, 6, 16, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    (2, 16, 20, 20, 48, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
 ]
 
 
