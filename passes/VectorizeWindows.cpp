@@ -336,6 +336,14 @@ LogicalResult WindowVectorizer::match(RewriterBase &rewriter) {
                                 [](Type t) { return t.isIntOrFloat(); });
     bool elementwise = OpTrait::hasElementwiseMappableTraits(&inner) &&
                        inner.getNumRegions() == 0;
+    // ui8 <-> i8 (a quantize's zero point and result: arith has no
+    // unsigned types): the same cast of vectors.
+    if (auto cast = dyn_cast<UnrealizedConversionCastOp>(inner))
+      elementwise = cast->getNumOperands() == 1 && cast->getNumResults() == 1 &&
+                    cast->getOperand(0).getType().isInteger() &&
+                    cast->getResult(0).getType().isInteger() &&
+                    cast->getOperand(0).getType().getIntOrFloatBitWidth() ==
+                        cast->getResult(0).getType().getIntOrFloatBitWidth();
     if (!scalars || !(elementwise || isa<arith::ConstantOp>(inner)))
       return rewriter.notifyMatchFailure(
           op, "the body has an op that is not elementwise on numbers");
@@ -480,8 +488,17 @@ Value WindowVectorizer::readVector(OpBuilder &b, Location loc, Value source,
   auto type = cast<RankedTensorType>(source.getType());
   Type elt = type.getElementType();
   auto vectorType = VectorType::get({n}, elt);
-  // (Padding for out-of-bounds lanes: only masked tails have them.)
-  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(elt));
+  // (Padding for out-of-bounds lanes: only masked tails have them. arith
+  // has no unsigned constants: a ui8's is an i8 0 cast.)
+  Value zero;
+  if (elt.isUnsignedInteger()) {
+    zero = b.create<arith::ConstantOp>(
+        loc,
+        b.getIntegerAttr(b.getIntegerType(elt.getIntOrFloatBitWidth()), 0));
+    zero = b.create<UnrealizedConversionCastOp>(loc, elt, zero).getResult(0);
+  } else {
+    zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(elt));
+  }
   if (staticX0)
     vectorType = VectorType::get({lanesFor(n)}, elt);
   if (a.stride == 0) {

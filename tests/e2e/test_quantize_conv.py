@@ -25,6 +25,9 @@
    `anvilc cnn.mlir --int8 --calibrate DATA -o EXE` reports and compiles
    what `anvilc quantize` + `anvilc q.mlir` do (the same outputs, bit for
    bit); its options without --int8, or --int8 without data, are errors.
+3. A max pool then a quantize (fused, a ui8 body): vectorized by
+   anvil-vectorize-windows, equal to numpy, the reference and
+   --no-vectorize-windows.
 Exits non-zero on any failure.
 """
 import argparse
@@ -443,6 +446,51 @@ def cnn_case(anvilc, tmp, check, rng):
               f"'{says}', nothing written: {p.stderr.strip()}")
 
 
+POOL_QUANTIZE = """module {{
+  func.func @forward(%x: tensor<2x8x{h}x{h}xf32>) -> tensor<2x8x{o}x{o}xf32> {{
+    %p = anvil.max_pool2d %x {{kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}} : tensor<2x8x{h}x{h}xf32>
+    %s = anvil.constant dense<0.05> : tensor<f32>
+    %z = anvil.constant dense<3> : tensor<ui8>
+    %q = anvil.quantize %p, %s, %z : tensor<2x8x{o}x{o}xf32>, tensor<f32>, tensor<ui8>
+    %d = anvil.dequantize %q, %s, %z : tensor<2x8x{o}x{o}xui8>, tensor<f32>, tensor<ui8>
+    return %d : tensor<2x8x{o}x{o}xf32>
+  }}
+}}
+"""
+
+
+def pool_quantize_case(anvilc, tmp, check, rng):
+    """A max pool whose result is quantized (LeNet's, in int8): the fused
+    window kernel with a ui8 body is vector code (anvil-vectorize-windows:
+    its ui8 <-> i8 casts as vector casts), equal to the reference and to
+    --no-vectorize-windows bit for bit, and to numpy."""
+    for h in (28, 14):
+        o = h // 2
+        path = os.path.join(tmp, f"poolq{h}.mlir")
+        with open(path, "w") as f:
+            f.write(POOL_QUANTIZE.format(h=h, o=o))
+        x = rng.normal(0, 4, (2, 8, h, h)).astype(F32)
+        xin = os.path.join(tmp, f"poolq{h}.x.npy")
+        np.save(xin, x)
+        pooled = x.reshape(2, 8, o, 2, o, 2).max(axis=(3, 5))
+        want = ((np.clip(np.rint(pooled / F32(0.05)) + 3, 0, 255) - 3) *
+                F32(0.05)).astype(F32)
+        p = subprocess.run([anvilc, path, "--compile-to=backend"],
+                           capture_output=True, text=True)
+        check("vector<16xui8>" in p.stdout or "vector<8xui8>" in p.stdout,
+              f"pool {h}x{h} + quantize: a vectorized window kernel (ui8 "
+              "vectors)")
+        for mode, flags in (("compiled", []),
+                            ("--no-vectorize-windows",
+                             ["--no-vectorize-windows"]),
+                            ("reference", ["--reference"])):
+            got, err = run_model(anvilc, path, [xin],
+                                 os.path.join(tmp, "poolq.npy"), flags)
+            check(got is not None and np.array_equal(got, want),
+                  f"pool {h}x{h} + quantize ({mode}) = numpy" +
+                  (f": {err}" if got is None else ""))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--anvilc", required=True)
@@ -452,6 +500,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         kernel_cases(args.anvilc, tmp, check, rng)
         cnn_case(args.anvilc, tmp, check, rng)
+        pool_quantize_case(args.anvilc, tmp, check, rng)
     print(f"{len(check.failures)} failure(s)")
     return 1 if check.failures else 0
 

@@ -508,3 +508,44 @@ func.func @integer_division_unmasked(%a: tensor<3x5xi64>, %b: tensor<3x5xi64>) -
   } -> tensor<3x5xi64>
   return %r : tensor<3x5xi64>
 }
+
+// -----
+
+#tapq = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#zpq = affine_map<(d0, d1, d2, d3) -> ()>
+#idq = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A stride-2 max of two taps quantized to ui8 in the same body (LeNet's
+// pool and the next layer's quantize, fused): the body's ui8 <-> i8 casts
+// (arith has no unsigned types) become casts of vectors, the ui8 zero point
+// is read once and broadcast, and the ui8 result is written as a vector.
+// MASKED-LABEL: func @pool_quantize_ui8
+// MASKED: vector.shuffle
+// MASKED: vector.broadcast %{{.*}} : ui8 to vector<8xui8>
+// MASKED: builtin.unrealized_conversion_cast %{{.*}} : vector<8xui8> to vector<8xi8>
+// MASKED: builtin.unrealized_conversion_cast %{{.*}} : vector<8xi8> to vector<8xui8>
+// MASKED: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<2x3x7x7xui8>
+// MASKED-NOT: linalg.generic
+// (Strided: vectorized with short-rows and ragged-rows off too.)
+// OFF-LABEL: func @pool_quantize_ui8
+// OFF: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<2x3x7x7xui8>
+func.func @pool_quantize_ui8(%t0: tensor<2x3x14x14xf32>, %t1: tensor<2x3x14x14xf32>,
+                             %zp: tensor<ui8>, %o: tensor<2x3x7x7xui8>) -> tensor<2x3x7x7xui8> {
+  %scale = arith.constant 0.5 : f32
+  %r = linalg.generic {indexing_maps = [#tapq, #tapq, #zpq, #idq], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %zp : tensor<2x3x14x14xf32>, tensor<2x3x14x14xf32>, tensor<ui8>)
+      outs(%o : tensor<2x3x7x7xui8>) {
+  ^bb0(%a: f32, %b: f32, %z: ui8, %out: ui8):
+    %m = arith.maximumf %a, %b : f32
+    %d = arith.divf %m, %scale : f32
+    %zi = builtin.unrealized_conversion_cast %z : ui8 to i8
+    %zw = arith.extui %zi : i8 to i32
+    %zf = arith.sitofp %zw : i32 to f32
+    %s = arith.addf %d, %zf : f32
+    %q = arith.fptosi %s : f32 to i32
+    %q8 = arith.trunci %q : i32 to i8
+    %u = builtin.unrealized_conversion_cast %q8 : i8 to ui8
+    linalg.yield %u : ui8
+  } -> tensor<2x3x7x7xui8>
+  return %r : tensor<2x3x7x7xui8>
+}
