@@ -79,6 +79,9 @@ struct PipelineOptions {
   /// windows straight from an NHWC copy of the input, no im2col
   /// (anvil-int8-matmul's direct-conv).
   bool int8DirectConv = true;
+  /// An integer convolution's im2col as vector copies of window rows
+  /// (anvil-int8-matmul's vector-rows).
+  bool int8VectorRows = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

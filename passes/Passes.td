@@ -457,7 +457,11 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     padded input is transposed once to NHWC, the filter packed with k in
     (i, j, c) order, and each tile row (an output position) reads its k
     group, 4 contiguous channels, at its window corner plus the tap's
-    offset. When 16 (a block) divides its output channels, its tiles
+    offset. Otherwise the im2col's rows are vector copies of window rows
+    (`vector-rows`, filters up to 8 wide): one masked read of 8 elements
+    (every dw-th of 8 * dw) per (position, channel, filter row), written 8
+    wide at its k, the lanes past kw overwritten by the next row's copy or
+    masked at the end. When 16 (a block) divides its output channels, its tiles
     stay within one image and write the NCHW result themselves: each block
     of 8 positions by 16 channels transposed in registers and stored as 16
     runs of positions, no transpose after the product.
@@ -485,6 +489,10 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "With VNNI, a qconv2d whose channels 4 divides reads its tiles' "
            "rows straight from its input transposed to NHWC, no im2col; "
            "off: the im2col">,
+    Option<"vectorRows", "vector-rows", "bool", "true",
+           "Build a qconv2d's im2col (filters up to 8 wide) as vector copies "
+           "of each window row; off: the generic copy, one element at a "
+           "time">,
   ];
 }
 

@@ -312,6 +312,12 @@ static cl::opt<bool> noInt8DirectConv(
              "could read their windows straight from an NHWC copy of the "
              "input (anvil-int8-matmul's direct-conv off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8VectorRows(
+    "no-int8-vector-rows",
+    cl::desc("Build an integer convolution's im2col as the generic copy, "
+             "one element at a time, not as vector copies of window rows "
+             "(anvil-int8-matmul's vector-rows off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8SmallWeights(
     "no-int8-small-weights",
     cl::desc("Run int8 matmuls whose weights are all within [-64, 64] on "
@@ -537,6 +543,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.options.int8SmallWeights = !noInt8SmallWeights;
   job.options.int8Conv = !noInt8Conv;
   job.options.int8DirectConv = !noInt8DirectConv;
+  job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;
   job.options.outlineKernels = !noOutlineKernels;

@@ -7,7 +7,9 @@
    returning its i32 accumulators. Compiled (anvil-int8-matmul's tiles:
    vpdpbusd with VNNI, else AVX2's vpmaddwd; with VNNI and channels that 4
    divides, the direct convolution, else an im2col) at 1 and 2 threads,
-   with --no-int8-direct-conv (the im2col), --no-int8-conv and
+   with --no-int8-direct-conv (the im2col), --no-int8-vector-rows (the
+   im2col as the generic copy, not vector copies of window rows),
+   --int8-matmul=portable (AVX2's tiles), --no-int8-conv and
    --int8-matmul=generic (the portable generic), and on
    the reference interpreter, each must equal numpy's exact int64
    convolution of the differences bit for bit. A per-channel nonzero weight
@@ -33,6 +35,7 @@ Exits non-zero on any failure.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -125,6 +128,11 @@ KERNEL_CASES = [
     (3, 4, 9, 9, 64, 3, (2, 2), (1, 0, 0, 1), (2, 2)),
     (2, 8, 6, 6, 16, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
     (2, 16, 20, 20, 48, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    # An im2col by vector copies of window rows with a dilation along them
+    # (every 2nd element of a 16-element read), and a 7x7 stride-2 filter
+    # on 3 channels (ResNet's first).
+    (2, 3, 11, 12, 8, 3, (1, 1), (1, 2, 0, 1), (1, 2)),
+    (1, 3, 20, 20, 16, 7, (2, 2), (3, 3, 3, 3), (1, 1)),
 ]
 
 
@@ -161,6 +169,8 @@ def kernel_cases(anvilc, tmp, check, rng):
                   dict(os.environ, OMP_NUM_THREADS="2")),
                  ("--no-int8-conv", ["--no-int8-conv"], None),
                  ("--no-int8-direct-conv", ["--no-int8-direct-conv"], None),
+                 ("--no-int8-vector-rows", ["--no-int8-vector-rows"], None),
+                 ("--int8-matmul=portable", ["--int8-matmul=portable"], None),
                  ("reference", ["--reference"], None)]
         if k == 0:
             modes.append(("--int8-matmul=generic", ["--int8-matmul=generic"],
@@ -186,6 +196,20 @@ def kernel_cases(anvilc, tmp, check, rng):
         check(ir[False] == int(direct) and ir[True] == 0,
               f"{name}: {'direct' if direct else 'im2col'} by default, "
               f"im2col with --no-int8-direct-conv (NHWC transposes: {ir})")
+        # Its im2col, where it has one: vector copies of window rows, into
+        # [positions, K + 8] (8 columns for the last copy's spill), unless
+        # --no-int8-vector-rows.
+        if HAS_VNNI and not direct and ks <= 8 and c * ks <= 64:
+            # (Positions: the batch may be split into chunks per thread.)
+            wide = re.compile(rf"tensor<\d+x{c * ks * ks + 8}xui8>")
+            rows = {}
+            for flags in ([], ["--no-int8-vector-rows"]):
+                p = subprocess.run([anvilc, path, "--compile-to=backend"] +
+                                   flags, capture_output=True, text=True)
+                rows[bool(flags)] = bool(wide.search(p.stdout))
+            check(rows == {False: True, True: False},
+                  f"{name}: the im2col by vector copies of window rows, "
+                  f"the generic copy with --no-int8-vector-rows: {rows}")
     # A per-channel nonzero weight zero point: the portable generic.
     n, c, h, wi, o = 1, 3, 5, 5, 4
     xzp = 9

@@ -4,6 +4,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=conv=false | FileCheck %s --check-prefix=NOCONV
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-conv=false | FileCheck %s --check-prefix=IM2COL
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vector-rows=false | FileCheck %s --check-prefix=GENERIC
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -197,14 +198,27 @@ func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
 // filter o: 1, 2, 3, 4 and -1, 0, 0, 1; sums 10 and 0), the tiles, and the
 // [12, 2] product transposed to NCHW. The AVX2 tiles widen the input to
 // i16 before padding it (with an i16 7).
+// By default the im2col is vector copies of window rows (vector-rows):
+// the input padded by 8 more columns on the right, and per position and
+// filter row one 8-byte read written at its k (0, then 2) of a [12, 4 + 8]
+// matrix, whose 8 extra columns take the last copy's spill. GENERIC
+// (vector-rows=false): the generic copy into [12, 4].
 // CHECK-LABEL: func @conv
 // CHECK: %[[Z:.*]] = arith.constant 7 : i8
 // CHECK: %[[ZU:.*]] = builtin.unrealized_conversion_cast %[[Z]] : i8 to ui8
-// CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
+// CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 8]
 // CHECK: tensor.yield %[[ZU]] : ui8
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x1x7x5xui8>) outs(%{{.*}} : tensor<2x3x2x1x2x2xui8>)
-// CHECK: into tensor<12x4xui8>
+// CHECK-NOT: linalg.generic
+// CHECK: vector.transfer_read %{{.*}} : tensor<2x1x7x13xui8>, vector<8xui8>
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0{{.*}}] {in_bounds = [true]} : vector<8xui8>, tensor<12x12xui8>
+// CHECK: vector.transfer_read %{{.*}} : tensor<2x1x7x13xui8>, vector<8xui8>
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c2{{.*}}] {in_bounds = [true]} : vector<8xui8>, tensor<12x12xui8>
 // CHECK-DAG: arith.constant dense<"0x01020304FF000001{{0+}}"> : tensor<2x1x64xi8>
+// GENERIC-LABEL: func @conv
+// GENERIC: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
+// GENERIC: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x1x7x5xui8>) outs(%{{.*}} : tensor<2x3x2x1x2x2xui8>)
+// GENERIC: into tensor<12x4xui8>
+// GENERIC: llvm.inline_asm "vpdpbusd
 // CHECK-DAG: arith.constant dense<{{\[\[}}10, 0, 0,
 // CHECK: llvm.inline_asm "vpdpbusd
 // CHECK: tensor.expand_shape {{.*}} : tensor<12x2xi32> into tensor<2x3x2x2xi32>
@@ -215,7 +229,7 @@ func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
 // PORTABLE: %[[Z:.*]] = arith.constant 7 : i16
 // PORTABLE: tensor.pad
 // PORTABLE: tensor.yield %[[Z]] : i16
-// PORTABLE: into tensor<12x4xi16>
+// PORTABLE: vector.transfer_write %{{.*}} : vector<8xi16>, tensor<12x12xi16>
 // PORTABLE: llvm.inline_asm "vpmaddwd
 // PORTABLE: linalg.transpose
 // Its weights are within [-64, 64]: without VNNI, vpmaddubsw on the ui8
@@ -242,7 +256,8 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
 // 4 bytes per row at its window; each image's 6 positions are one shorter
 // tile, whose 6 x 16 blocks are transposed in registers and written as runs
 // of positions into [N, O, OH*OW], which is NCHW as is: no linalg.transpose
-// after. direct-conv=false: the im2col and the transpose.
+// after. direct-conv=false: the im2col (vector copies of window rows into
+// [12, 16 + 8]) and the transpose.
 // CHECK-LABEL: func @conv_direct
 // CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x7x5xui8>) outs(%{{.*}} : tensor<2x7x5x4xui8>) permutation = [0, 2, 3, 1]
@@ -258,7 +273,7 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
 // CHECK-NOT: linalg.transpose
 // CHECK-NOT: anvil.qconv2d
 // IM2COL-LABEL: func @conv_direct
-// IM2COL: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x2x4x2x2xui8>)
+// IM2COL: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<12x24xui8>
 // IM2COL: llvm.inline_asm "vpdpbusd
 // IM2COL: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
 func.func @conv_direct(%x: tensor<2x4x5x5xui8>) -> tensor<2x32x3x2xi32> {
