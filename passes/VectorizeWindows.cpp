@@ -207,6 +207,9 @@ struct Root {
 Root rootOf(Value operand) {
   auto type = cast<RankedTensorType>(operand.getType());
   Root root{operand, SmallVector<Linear>(type.getRank())};
+  // A rank-0 tensor (a quantize's zero point) is its own root.
+  if (type.getRank() == 0)
+    return root;
   while (auto slice = root.source.getDefiningOp<tensor::ExtractSliceOp>()) {
     if (slice.getSourceType().getRank() != type.getRank() ||
         !slice.getSourceType().hasStaticShape() ||
@@ -445,6 +448,9 @@ int64_t WindowVectorizer::planRows() {
   // Rows together read their inputs in their roots, where their windows'
   // reads coincide: the reads along x are planned there.
   for (unsigned i = 0; i < roots.size(); ++i) {
+    // (A broadcast, such as a rank-0 zero point, is read once: no x.)
+    if (access[i].stride == 0)
+      continue;
     access[i].offset += roots[i].offsets.back().constant;
     access[i].size =
         cast<RankedTensorType>(roots[i].source.getType()).getShape().back();

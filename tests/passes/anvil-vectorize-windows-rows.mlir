@@ -99,3 +99,37 @@ func.func @vertical_pairs(%p: tensor<1x1x11x28xf32>, %o: tensor<1x1x10x28xf32>) 
   } -> tensor<1x1x10x28xf32>
   return %r : tensor<1x1x10x28xf32>
 }
+
+// -----
+
+#tapz = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#zpz = affine_map<(d0, d1, d2, d3) -> ()>
+
+// Rows together with a rank-0 input (a quantize's ui8 zero point, read
+// once and broadcast): its root is itself and it has no x to plan (this
+// crashed on the trained LeNet: the root of a rank-0 tensor has no
+// innermost offset). The two rows share the middle padded row.
+// CHECK-LABEL: func @rows_rank0_zero_point
+// CHECK: vector.broadcast %{{.*}} : ui8 to vector<8xui8>
+// CHECK: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<1x2x2x7xui8>
+// OFF-LABEL: func @rows_rank0_zero_point
+// OFF: vector.broadcast %{{.*}} : ui8 to vector<8xui8>
+func.func @rows_rank0_zero_point(%p: tensor<1x2x3x7xf32>, %zp: tensor<ui8>, %o: tensor<1x2x2x7xui8>) -> tensor<1x2x2x7xui8> {
+  %t0 = tensor.extract_slice %p[0, 0, 0, 0] [1, 2, 2, 7] [1, 1, 1, 1] : tensor<1x2x3x7xf32> to tensor<1x2x2x7xf32>
+  %t1 = tensor.extract_slice %p[0, 0, 1, 0] [1, 2, 2, 7] [1, 1, 1, 1] : tensor<1x2x3x7xf32> to tensor<1x2x2x7xf32>
+  %r = linalg.generic {indexing_maps = [#tapz, #tapz, #zpz, #tapz], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %zp : tensor<1x2x2x7xf32>, tensor<1x2x2x7xf32>, tensor<ui8>)
+      outs(%o : tensor<1x2x2x7xui8>) {
+  ^bb0(%a: f32, %b: f32, %z: ui8, %out: ui8):
+    %m = arith.maximumf %a, %b : f32
+    %zi = builtin.unrealized_conversion_cast %z : ui8 to i8
+    %zw = arith.extui %zi : i8 to i32
+    %zf = arith.sitofp %zw : i32 to f32
+    %s = arith.addf %m, %zf : f32
+    %q = arith.fptosi %s : f32 to i32
+    %q8 = arith.trunci %q : i32 to i8
+    %u = builtin.unrealized_conversion_cast %q8 : i8 to ui8
+    linalg.yield %u : ui8
+  } -> tensor<1x2x2x7xui8>
+  return %r : tensor<1x2x2x7xui8>
+}
