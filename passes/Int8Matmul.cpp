@@ -185,6 +185,17 @@ PackedWeights packWeights(const WeightMatrix &m, const TileShape &shape) {
   return p;
 }
 
+/// A 0 of the integer type `element` (a ui8's through an i8 constant: arith
+/// has no unsigned constants).
+Value integerZero(OpBuilder &b, Location loc, Type element) {
+  Value zero = b.create<arith::ConstantOp>(
+      loc,
+      b.getIntegerAttr(b.getIntegerType(element.getIntOrFloatBitWidth()), 0));
+  if (element.isSignlessInteger())
+    return zero;
+  return b.create<UnrealizedConversionCastOp>(loc, element, zero).getResult(0);
+}
+
 /// Builds the loop nest that replaces one qmatmul.
 struct TileBuilder {
   OpBuilder &b;
@@ -272,14 +283,8 @@ struct TileBuilder {
       weights.push_back(b.create<vector::TransferReadOp>(
           loc, wType, packed, at, /*inBounds=*/ArrayRef<bool>{true}));
     }
-    // The masked tail's padding, a 0 (ui8 through i8: arith has no ui8
-    // constants).
-    Value pad = b.create<arith::ConstantOp>(
-        loc,
-        b.getIntegerAttr(b.getIntegerType(element.getIntOrFloatBitWidth()), 0));
-    if (!element.isSignlessInteger())
-      pad =
-          b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
+    // The masked tail's padding.
+    Value pad = integerZero(b, loc, element);
     SmallVector<Value> out;
     for (int64_t r = 0; r < tileRows; ++r) {
       Value row = b.create<vector::TransferReadOp>(
@@ -633,12 +638,7 @@ Value rowsBySegments(OpBuilder &b, Location loc, Value padded, int64_t kh,
   auto index = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
-  Value zero = b.create<arith::ConstantOp>(
-      loc,
-      b.getIntegerAttr(b.getIntegerType(element.getIntOrFloatBitWidth()), 0));
-  if (!element.isSignlessInteger())
-    zero =
-        b.create<UnrealizedConversionCastOp>(loc, element, zero).getResult(0);
+  Value zero = integerZero(b, loc, element);
   Value init = b.create<tensor::EmptyOp>(
       loc, ArrayRef<int64_t>{n * positions, k + kRowSegment}, element);
   // Per image and output row, then per output column: no division.
