@@ -128,6 +128,9 @@ KERNEL_CASES = [
     (3, 4, 9, 9, 64, 3, (2, 2), (1, 0, 0, 1), (2, 2)),
     (2, 8, 6, 6, 16, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
     (2, 16, 20, 20, 48, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    # O = 48 in parallel column groups (32 MFLOP): the last group's slice
+    # is 16 channels wide.
+    (2, 32, 24, 24, 48, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
     # An im2col by vector copies of window rows with a dilation along them
     # (every 2nd element of a 16-element read), and a 7x7 stride-2 filter
     # on 3 channels (ResNet's first).
