@@ -12,16 +12,18 @@
 // result as Anvil IR, which `anvilc OUT.mlir -o exe` compiles, or (-o
 // OUT.onnx) as ONNX in the QDQ form (compiler/Onnx/Export.cpp). Then reports,
 // on the same samples, the fp32 and int8 models' top-1 agreement, accuracy
-// (with labels) and output SQNR, and per layer the output SQNR with only that
-// layer quantized (flagged below 30 dB), its range and scales, and the excluded
-// layers with why. With --tolerance, the most sensitive layers (lowest SQNR
-// alone) go back to f32 one at a time until int8 is within the tolerance of
-// fp32. Grouped (depthwise) convolutions stay f32 (no grouped integer
-// kernel yet), and the report says so.
+// (with labels) and output SQNR, and per layer the output SQNR and top-1
+// change with only that layer quantized (flagged below 30 dB), its range and
+// scales, its f32 and int8 milliseconds (the layer compiled alone and timed:
+// LayerTiming.h), and the excluded layers with why. With --tolerance, the most
+// sensitive layers (lowest SQNR alone) go back to f32 one at a time until int8
+// is within the tolerance of fp32. Grouped (depthwise) convolutions stay f32
+// (no grouped integer kernel yet), and the report says so.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/tools/Calibration.h"
+#include "compiler/tools/LayerTiming.h"
 #include "compiler/tools/anvilc.h"
 
 #include "compiler/Onnx/Export.h"
@@ -133,6 +135,12 @@ static cl::opt<bool> noLayerSqnr(
              "model per int8 layer: minutes for a ResNet); the report's "
              "column is empty"),
     cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
+static cl::opt<bool> noLayerTimes(
+    "no-layer-times",
+    cl::desc("Skip the per-layer f32 and int8 milliseconds (each layer "
+             "compiled alone twice and timed on one thread: about a second "
+             "per layer); the report's columns are empty"),
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<std::string> exclude(
     "exclude",
     cl::desc("Keep the matmuls and convolutions whose layer name matches in "
@@ -234,6 +242,13 @@ struct Layer {
   Observed observed;
   double lo = 0.0, hi = 0.0; // the range --method chose
   double sqnrAlone = std::numeric_limits<double>::quiet_NaN(); // dB
+  // With only this layer int8: the top-1 accuracy change in points (with
+  // labels) or the top-1 agreement in % (a classifier without); NaN: not
+  // measured or not a classifier.
+  double top1Alone = std::numeric_limits<double>::quiet_NaN();
+  // The layer compiled alone, one thread, median ms (NaN: not measured).
+  double f32Ms = std::numeric_limits<double>::quiet_NaN();
+  double int8Ms = std::numeric_limits<double>::quiet_NaN();
   bool kept = false; // int8 alone, but kept f32 by --tolerance
   float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
   int64_t zeroPoint = 0;
@@ -600,10 +615,13 @@ int anvilc::quantizeModel(
     auto alone = quantized(module, layers, [&](size_t j) { return j == i; });
     if (!alone)
       return reportError(alone.takeError());
-    l.sqnrAlone =
-        compare(fp32, runAll(**alone, func.getName(), batches, nullptr), count,
-                labels)
-            .sqnr;
+    Comparison c = compare(
+        fp32, runAll(**alone, func.getName(), batches, nullptr), count, labels);
+    l.sqnrAlone = c.sqnr;
+    if (c.accuracy >= 0)
+      l.top1Alone = 100.0 * (c.accuracy - c.fp32Accuracy);
+    else if (c.agreement >= 0)
+      l.top1Alone = 100.0 * c.agreement;
   }
 
   // --tolerance: the most sensitive layer still int8 back to f32, one at a
@@ -646,6 +664,37 @@ int anvilc::quantizeModel(
       llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
   double reportSeconds = seconds(start);
 
+  // Each layer's speed: compiled alone in f32 and in int8, timed.
+  start = Clock::now();
+  if (!noLayerTimes) {
+    llvm::errs() << command << ": timing "
+                 << llvm::count_if(layers,
+                                   [](const Layer &l) {
+                                     return l.excluded.empty() || l.kept;
+                                   })
+                 << " layers, each compiled alone in f32 and int8 "
+                    "(--no-layer-times skips this)\n";
+    for (Layer &l : layers) {
+      if (!l.excluded.empty() && !l.kept)
+        continue;
+      OwningOpRef<ModuleOp> alone = isolateLayer(l.op);
+      std::vector<Layer> one = {l};
+      one[0].excluded.clear();
+      auto int8Alone = quantized(*alone, one, [](size_t) { return true; });
+      if (!int8Alone)
+        return reportError(int8Alone.takeError());
+      auto f32Time = timeLayer(context, *alone, "layer " + l.name);
+      if (!f32Time)
+        return reportError(f32Time.takeError());
+      auto int8Time = timeLayer(context, **int8Alone, "int8 layer " + l.name);
+      if (!int8Time)
+        return reportError(int8Time.takeError());
+      l.f32Ms = f32Time->ms;
+      l.int8Ms = int8Time->ms;
+    }
+  }
+  double timingSeconds = seconds(start);
+
   if (int rc = emit(*int8, func.getName()))
     return rc;
 
@@ -660,7 +709,11 @@ int anvilc::quantizeModel(
     os << " " << general(percentile, 6) << "% of |x|";
   os << "): " << count << " samples of " << data.source
      << " on the reference interpreter in " << fmt(calibrationSeconds, 2)
-     << " s; report in " << fmt(reportSeconds, 2) << " s\n";
+     << " s; report in " << fmt(reportSeconds, 2) << " s";
+  if (!noLayerTimes)
+    os << "; layer times in " << fmt(timingSeconds, 1)
+       << " s (each layer compiled alone, 1 thread, median ms)";
+  os << "\n";
   os << "fp32 vs int8 on those samples: output SQNR " << fmt(all.sqnr) << " dB";
   if (all.agreement >= 0)
     os << ", top-1 agreement " << fmt(100 * all.agreement, 2) << "%";
@@ -682,9 +735,27 @@ int anvilc::quantizeModel(
       }
     os << (any ? "\n" : " none\n");
   }
-  os << llvm::formatv("{0,-24} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6}\n",
-                      "layer", "op", "input range", "scale_x", "zp",
-                      "weight scale", "output SQNR alone");
+  // The top-1 column: accuracy change with labels, agreement without.
+  std::string top1Title = labels.empty() ? "agree alone" : "acc alone";
+  auto top1Text = [&](double v) {
+    if (std::isnan(v))
+      return std::string("-");
+    return labels.empty() ? fmt(v, 2) + "%" : (v >= 0 ? "+" : "") + fmt(v, 2);
+  };
+  auto msText = [](double v) {
+    return std::isnan(v) ? std::string("-") : general(v, 3);
+  };
+  // The name column fits the longest name shown.
+  size_t nameWidth = 24;
+  for (const Layer &l : layers)
+    if (l.excluded.empty() || l.kept)
+      nameWidth = std::max(nameWidth, l.name.size());
+  os << llvm::left_justify("layer", nameWidth) << " "
+     << llvm::formatv("{0,-7} {1,-26} {2,-11} {3,-4} {4,-22} {5,-9} "
+                      "{6,-11} {7,-8} {8,-8} {9}\n",
+                      "op", "input range", "scale_x", "zp", "weight scale",
+                      "SQNR", top1Title, "f32 ms", "int8 ms",
+                      "(SQNR, top-1: only this layer int8)");
   llvm::json::Array jsonLayers, jsonExcluded;
   for (const Layer &l : layers) {
     if (!l.excluded.empty())
@@ -700,14 +771,19 @@ int anvilc::quantizeModel(
             : general(l.weightScaleMin);
     std::string opName = isa<a::MatmulOp>(l.op) ? "matmul" : "conv2d";
     bool flagged = l.sqnrAlone < kFlagDb;
-    os << llvm::formatv(
-        "{0,-24} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6}{7}\n", l.name,
-        opName, "[" + general(l.lo) + ", " + general(l.hi) + "]",
-        general(l.inputScale), l.zeroPoint, wscale,
-        std::isnan(l.sqnrAlone) ? std::string("- (--no-layer-sqnr)")
-                                : fmt(l.sqnrAlone) + " dB",
-        std::string(flagged ? "  < 30 dB: sensitive" : "") +
+    std::string speedup =
+        l.int8Ms > 0 ? "x" + fmt(l.f32Ms / l.int8Ms, 2) : std::string("");
+    std::string row = llvm::formatv(
+        "{0} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6,-9} {7,-11} {8,-8} "
+        "{9,-8} {10}",
+        llvm::left_justify(l.name, nameWidth), opName,
+        "[" + general(l.lo) + ", " + general(l.hi) + "]", general(l.inputScale),
+        l.zeroPoint, wscale,
+        std::isnan(l.sqnrAlone) ? std::string("-") : fmt(l.sqnrAlone) + " dB",
+        top1Text(l.top1Alone), msText(l.f32Ms), msText(l.int8Ms),
+        speedup + (flagged ? "  < 30 dB: sensitive" : "") +
             (l.kept ? "  (kept f32: --tolerance)" : ""));
+    os << llvm::StringRef(row).rtrim() << "\n";
     jsonLayers.push_back(
         llvm::json::Object{{"name", l.name},
                            {"op", opName},
@@ -721,6 +797,11 @@ int anvilc::quantizeModel(
                            {"weight_scale_min", double(l.weightScaleMin)},
                            {"weight_scale_max", double(l.weightScaleMax)},
                            {"sqnr_alone_db", jsonNumber(l.sqnrAlone)},
+                           {labels.empty() ? "top1_agreement_alone_percent"
+                                           : "accuracy_change_alone_points",
+                            jsonNumber(l.top1Alone)},
+                           {"f32_ms", jsonNumber(l.f32Ms)},
+                           {"int8_ms", jsonNumber(l.int8Ms)},
                            {"flagged", flagged}});
   }
   for (const Layer &l : layers)
@@ -768,8 +849,8 @@ int anvilc::quantizeModel(
 bool anvilc::quantizeOptionsGiven() {
   for (cl::Option *o : std::initializer_list<cl::Option *>{
            &calibrate, &labelsPath, &split, &samples, &method, &percentile,
-           &tolerance, &normalizeData, &perChannel, &noLayerSqnr, &exclude,
-           &reportJson})
+           &tolerance, &normalizeData, &perChannel, &noLayerSqnr, &noLayerTimes,
+           &exclude, &reportJson})
     if (o->getNumOccurrences())
       return true;
   return false;

@@ -126,15 +126,17 @@ def main():
         np.save(path("x.npy"), xcal)
         np.save(path("y.npy"), ycal)
 
-        def quantize(*extra, out="q.mlir"):
+        def quantize(*extra, out="q.mlir", times=False):
             cmd = [anvilc, "quantize", path("mlp.mlir"), "-o", path(out)]
+            if not times:
+                cmd.append("--no-layer-times")
             return subprocess.run(cmd + list(extra), capture_output=True,
                                   text=True)
 
-        # Quantize, per channel, with a JSON report.
+        # Quantize, per channel, with a JSON report (and the layer times).
         p = quantize("--calibrate", path("x.npy"), "--labels", path("y.npy"),
                      "--samples", "200", "--per-channel", "--report-json",
-                     path("r.json"))
+                     path("r.json"), times=True)
         check(p.returncode == 0, "anvilc quantize: " + p.stderr.strip())
         if p.returncode != 0:
             return 1
@@ -171,6 +173,31 @@ def main():
                   l["flagged"] == (l["sqnr_alone_db"] < 30))
             check(ok, f"layer {l['name']}: range [{lo:.3g}, {hi:.3g}], "
                       f"scale {scale:.3g}, SQNR alone {l['sqnr_alone_db']}")
+        # Each layer compiled alone and timed, f32 and int8.
+        for l in report["layers"]:
+            check(all(isinstance(l[k], float) and 0 < l[k] < 1e4
+                      for k in ("f32_ms", "int8_ms")),
+                  f"layer {l['name']}: f32 {l['f32_ms']} ms, int8 "
+                  f"{l['int8_ms']} ms, measured")
+        check("f32 ms" in p.stdout and "int8 ms" in p.stdout and
+              "layer times in" in p.stdout, "the text report has the times")
+        # The accuracy change with only fc1 int8 is what quantizing only
+        # fc1 (--exclude the others) does to the accuracy.
+        p1 = quantize("--calibrate", path("x.npy"), "--labels", path("y.npy"),
+                      "--samples", "200", "--per-channel", "--exclude",
+                      "fc2|fc3", "--report-json", path("r1.json"),
+                      out="q1.mlir")
+        check(p1.returncode == 0, "--exclude fc2|fc3: " + p1.stderr.strip())
+        if p1.returncode == 0:
+            r1 = json.load(open(path("r1.json")))
+            want = 100 * (r1["accuracy_int8"] - r1["accuracy_fp32"])
+            got = report["layers"][0]["accuracy_change_alone_points"]
+            check(got is not None and abs(got - want) < 1e-9,
+                  f"fc1's accuracy change alone {got} = only fc1 int8's "
+                  f"{want}")
+            check(r1["layers"][0]["f32_ms"] is None,
+                  "--no-layer-times: no times (null)")
+
         # fc2's input is fc1's ReLU output: zero point 0; fc1's input is
         # signed: its zero point is where 0 falls.
         check(report["layers"][1]["input_zero_point"] == 0 and

@@ -76,7 +76,8 @@ def main():
 
         def quantize(model, data, *extra, out="q.mlir", report="r.json"):
             cmd = [anvilc, "quantize", path(model), "--calibrate", path(data),
-                   "-o", path(out), "--report-json", path(report)]
+                   "-o", path(out), "--report-json", path(report),
+                   "--no-layer-times"]
             p = subprocess.run(cmd + list(extra), capture_output=True,
                                text=True)
             r = (json.load(open(path(report)))

@@ -323,6 +323,10 @@ def cnn_case(anvilc, tmp, check, rng):
     # is a ReLU's (zero point 0).
     zp = [l["input_zero_point"] for l in report["layers"]]
     check(zp[0] > 0 and zp[1] == 0, f"zero points {zp[:2]}: > 0, then 0")
+    # Each layer (a convolution with its bias too) compiled alone, timed.
+    times = [(l["f32_ms"], l["int8_ms"]) for l in report["layers"]]
+    check(all(isinstance(t, float) and 0 < t < 1e4 for pair in times
+              for t in pair), f"every layer's f32 and int8 ms {times}")
 
     # Compiled int8 = the reference on the same IR, at 1 and 2 threads.
     x = rng.normal(0.5, 1.0, (BATCH, 3, 12, 12)).astype(F32)
@@ -382,7 +386,7 @@ def cnn_case(anvilc, tmp, check, rng):
 
     # QDQ ONNX: a Conv of DequantizeLinear(x) and DequantizeLinear(W_i8).
     p = subprocess.run([anvilc, "quantize", path("cnn.mlir"), "--calibrate",
-                        path("cal.npy"), "--samples", "64", "-o",
+                        path("cal.npy"), "--samples", "64", "--no-layer-times", "-o",
                         path("q.onnx")], capture_output=True, text=True)
     check(p.returncode == 0, "anvilc quantize -o q.onnx: " + p.stderr.strip())
     if p.returncode != 0:
@@ -445,7 +449,7 @@ def cnn_case(anvilc, tmp, check, rng):
                           path("want.npy"), [], env1)
     p = subprocess.run([anvilc, path("cnn.mlir"), "--int8", "--calibrate",
                         path("cal.npy"), "--samples", "64", "--no-layer-sqnr",
-                        "-o", path("int8-exe")], capture_output=True,
+                        "--no-layer-times", "-o", path("int8-exe")], capture_output=True,
                        text=True)
     check(p.returncode == 0 and "anvilc --int8: " in p.stdout and
           "3 of 4 layers int8" in p.stdout,
