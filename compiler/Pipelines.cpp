@@ -95,6 +95,12 @@ void mlir::anvil::buildTrainPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
   if (!options.train)
     return;
+  // Quantization-aware training: the int8 layers' values, in f32.
+  if (options.qat) {
+    FakeQuantizePassOptions fake;
+    fake.perChannel = options.qatPerChannel;
+    pm.addPass(createFakeQuantizePass(fake));
+  }
   // One function for a whole step: forward, loss, gradients, updates.
   BuildTrainStepPassOptions step;
   step.optimizer = options.optimizer;

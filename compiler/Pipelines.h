@@ -56,6 +56,10 @@ struct PipelineOptions {
   double batchNormMomentum = 0.1;
   /// Replace @loss by this loss (Model: keep the model's).
   TrainLoss loss = TrainLoss::Model;
+  /// Quantization-aware training: fake-quantize the layers that carry a
+  /// calibrated range (anvil-fake-quantize) before building @train_step;
+  /// `qatPerChannel`: matmul weights per column.
+  bool qat = false, qatPerChannel = false;
   /// Fuse chains of elementwise ops into one loop (anvil-fuse-elementwise).
   bool fuseElementwise = true;
   /// Fold inference batch norms into the convolution before them

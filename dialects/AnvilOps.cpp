@@ -1211,6 +1211,58 @@ LogicalResult DequantizeOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+/// A fake quantization's `range`: two f32 values, [lo, hi].
+static LogicalResult checkRange(std::optional<Location> loc, Type type) {
+  auto range = dyn_cast<RankedTensorType>(type);
+  if (!range || range.getRank() != 1 || range.getDimSize(0) != 2 ||
+      !range.getElementType().isF32())
+    return emitOptionalError(loc,
+                             "range must be tensor<2xf32> ([lo, hi]), "
+                             "got ",
+                             type);
+  return success();
+}
+
+LogicalResult FakeQuantizeOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input) || failed(checkRange(loc, adaptor.getRange().getType())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult
+FakeQuantizeGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                     Adaptor adaptor,
+                                     SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  auto grad = staticTensor(loc, adaptor.getGrad().getType(), "grad");
+  if (failed(input) || failed(grad) ||
+      failed(checkRange(loc, adaptor.getRange().getType())))
+    return failure();
+  if (*input != *grad)
+    return emitOptionalError(loc, "input and grad must have the same type, ",
+                             "got ", *input, " and ", *grad);
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult FakeQuantizeWeightsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto input = staticTensor(loc, adaptor.getInput().getType(), "input");
+  if (failed(input))
+    return failure();
+  if (adaptor.getAxisAttr() &&
+      failed(axisIn(loc, adaptor.getAxisAttr().getInt(), input->getRank())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
 LogicalResult QMatmulOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,

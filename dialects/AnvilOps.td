@@ -1023,6 +1023,77 @@ def Anvil_QConv2DOp : Anvil_InferOp<"qconv2d"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Fake quantization (quantization-aware training)
+//===----------------------------------------------------------------------===//
+
+def Anvil_FakeQuantizeOp : Anvil_InferOp<"fake_quantize",
+                                         [Anvil_Differentiable]> {
+  let summary = "u8 quantize-dequantize in f32 by a range (QAT)";
+  let description = [{
+    `(min(max(roundeven(x / s) + zp, 0), 255) - zp) * s` for every element,
+    in f32: what `anvil.quantize` to `ui8` and `anvil.dequantize` back give.
+    `s` and `zp` come from `range` (`[lo, hi]`, f32) exactly as
+    anvil-quantize derives them from a calibrated range
+    (dialects/QuantParams.h): the range widened to hold 0, `s = f32((hi -
+    lo) / 255)` computed in f64 (1 when not positive and finite), `zp =
+    min(max(roundeven(f32(-lo) / s), 0), 255)`. So a layer trained through
+    it computes what its int8 form will. The gradient is the
+    straight-through estimator (`anvil.fake_quantize_grad`): `dy` where the
+    quantized value was in [0, 255], 0 where it was clamped; `range` gets
+    none.
+
+    ```mlir
+    %y = anvil.fake_quantize %x, %range : tensor<8x16xf32>, tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_F32Tensor:$input, Anvil_F32Tensor:$range);
+  let results = (outs Anvil_F32Tensor:$result);
+  let assemblyFormat =
+      "$input `,` $range attr-dict `:` type($input) `,` type($range)";
+}
+
+def Anvil_FakeQuantizeGradOp : Anvil_InferOp<"fake_quantize_grad"> {
+  let summary = "the straight-through gradient of anvil.fake_quantize";
+  let description = [{
+    `grad` where `roundeven(x / s) + zp` (the scale and zero point of
+    `range`, as in `anvil.fake_quantize`) is within [0, 255], else 0: the
+    rounding passes the gradient through, the clamp stops it.
+
+    ```mlir
+    %dx = anvil.fake_quantize_grad %x, %range, %dy : tensor<8x16xf32>, tensor<2xf32>, tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_F32Tensor:$input, Anvil_F32Tensor:$range,
+                   Anvil_F32Tensor:$grad);
+  let results = (outs Anvil_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $range `,` $grad attr-dict `:` type($input) `,` type($range)
+    `,` type($grad)
+  }];
+}
+
+def Anvil_FakeQuantizeWeightsOp : Anvil_InferOp<"fake_quantize_weights",
+                                                [Anvil_Differentiable]> {
+  let summary = "i8 symmetric quantize-dequantize of weights in f32 (QAT)";
+  let description = [{
+    `min(max(roundeven(w / s), -127), 127) * s` for every element, in f32,
+    with the symmetric scale `s = f32(max|w| / 127)` (computed in f64; 1 for
+    all-zero weights) of the whole tensor, or with `axis` of each index of
+    that dimension (a convolution's output channels, axis 0; a matmul's
+    columns, axis 1): the weights anvil-quantize will store, read back. The
+    gradient passes straight through (every weight is within the scale's
+    range; the scale itself is not differentiated).
+
+    ```mlir
+    %wq = anvil.fake_quantize_weights %w {axis = 0 : i64} : tensor<16x8x3x3xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_F32Tensor:$input, OptionalAttr<I64Attr>:$axis);
+  let results = (outs Anvil_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

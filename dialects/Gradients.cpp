@@ -647,3 +647,21 @@ SmallVector<Value> BatchNormTrainOp::buildGradients(OpBuilder &b,
   };
   return {dx, perChannel(dScale), perChannel(dBias)};
 }
+
+SmallVector<Value> FakeQuantizeOp::buildGradients(OpBuilder &b,
+                                                  ValueRange grads) {
+  // Straight through the rounding, stopped where the value was clamped;
+  // the range is fixed (calibrated), not learned.
+  if (!grads[0])
+    return {Value(), Value()};
+  return {
+      b.create<FakeQuantizeGradOp>(getLoc(), getInput(), getRange(), grads[0]),
+      Value()};
+}
+
+SmallVector<Value> FakeQuantizeWeightsOp::buildGradients(OpBuilder &,
+                                                         ValueRange grads) {
+  // Straight through: every weight is within its scale's range, and the
+  // scale (max |w| / 127) is not differentiated.
+  return {grads[0]};
+}

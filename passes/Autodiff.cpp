@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/Quantize.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -78,7 +79,9 @@ struct AutodiffPass : mlir::anvil::impl::AutodiffPassBase<AutodiffPass> {
     llvm::MapVector<StringRef, SmallVector<Value>> params;
     for (Operation &op : block) {
       if (auto param = dyn_cast<ParamOp>(op)) {
-        if (!freeze.empty() && frozen.match(param.getName()))
+        // Frozen, or fixed by its maker (a fake quantization's range).
+        if ((!freeze.empty() && frozen.match(param.getName())) ||
+            param->hasAttr(kFixedParamAttr))
           continue;
         active.insert(param.getResult());
         params[param.getName()].push_back(param.getResult());
@@ -87,12 +90,13 @@ struct AutodiffPass : mlir::anvil::impl::AutodiffPassBase<AutodiffPass> {
       bool reached = llvm::any_of(op.getOperands(),
                                   [&](Value v) { return active.contains(v); });
       // Quantization is piecewise constant too, but a zero gradient there
-      // would silently stop training; it waits for the straight-through
-      // estimator of quantization-aware training.
+      // would silently stop training; quantization-aware training reads
+      // through anvil.fake_quantize instead (straight-through estimator).
       if (reached && isa<QuantizeOp>(op)) {
-        op.emitError("has no gradient yet (quantization-aware training "
-                     "will bring one), and a trainable parameter flows "
-                     "into it; freeze the parameters before it (--freeze)");
+        op.emitError("has no gradient, and a trainable parameter flows "
+                     "into it; train through anvil.fake_quantize (anvilc "
+                     "train --qat) or freeze the parameters before it "
+                     "(--freeze)");
         return signalPassFailure();
       }
       // Integer and boolean results (a cast to integers, a mask) are

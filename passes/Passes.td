@@ -542,6 +542,43 @@ def QuantizePass : Pass<"anvil-quantize", "ModuleOp"> {
   ];
 }
 
+def FakeQuantizePass : Pass<"anvil-fake-quantize", "ModuleOp"> {
+  let summary = "Quantization-aware training: fake-quantize calibrated layers";
+  let description = [{
+    Rewrites each `anvil.matmul` and one-group `anvil.conv2d` that carries
+    its calibrated input range (`anvil.calibration`, as for anvil-quantize)
+    and whose weights are an `anvil.param` to read its activations through
+    `anvil.fake_quantize` (u8, the range's scale and zero point) and its
+    weights through `anvil.fake_quantize_weights` (i8 symmetric, a
+    convolution's per output channel, a matmul's per column with
+    `per-channel`, else per tensor): in f32, the values anvil-quantize's
+    int8 layer will compute with. The range becomes a parameter, `<weight
+    name>.qat_range` (`[lo, hi]`, `anvil.fixed`: autodiff gives it no
+    gradient and the optimizer leaves it), so that a trainer's checkpoint
+    carries it and `anvilc quantize --weights CKPT` quantizes with exactly
+    the ranges the model was trained with. Runs before anvil-build-train-step,
+    which differentiates the fake quantization with its straight-through
+    estimator. Other layers are left as they are and lose the attribute.
+
+    ```mlir
+    %y = anvil.matmul %x, %w {anvil.calibration = array<f64: 0.0, 4.0>} : tensor<8x16xf32>, tensor<16x4xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %r = anvil.param "fc.weight.qat_range" init = "dense" {anvil.fixed, value = dense<[0.0, 4.0]> : tensor<2xf32>} : tensor<2xf32>
+    %xq = anvil.fake_quantize %x, %r : tensor<8x16xf32>, tensor<2xf32>
+    %wq = anvil.fake_quantize_weights %w : tensor<16x4xf32>
+    %y = anvil.matmul %xq, %wq : tensor<8x16xf32>, tensor<16x4xf32>
+    ```
+  }];
+  let options = [
+    Option<"perChannel", "per-channel", "bool", "false",
+           "One weight scale per matmul column (default: one per tensor)">,
+  ];
+}
+
 def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
   let summary = "Lower anvil ops to linalg, tensor, arith, math and scf";
   let description = [{

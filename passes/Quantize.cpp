@@ -26,6 +26,7 @@
 
 #include "passes/Quantize.h"
 #include "dialects/ParamInit.h"
+#include "dialects/QuantParams.h"
 #include "passes/Passes.h"
 
 #include <algorithm>
@@ -54,30 +55,6 @@ std::optional<std::vector<double>> knownValues(Value weights, uint64_t seed) {
     return std::nullopt;
   auto values = dense.getValues<float>();
   return std::vector<double>(values.begin(), values.end());
-}
-
-/// `x / scale` in f32, rounded half to even and clamped to [lo, hi]: the
-/// formula of anvil.quantize.
-int64_t quantizeValue(double x, float scale, int64_t lo, int64_t hi) {
-  float q = std::nearbyint(static_cast<float>(x) / scale);
-  return std::clamp<int64_t>(static_cast<int64_t>(q), lo, hi);
-}
-
-/// The u8 quantization of activations calibrated to [lo, hi]: the range
-/// widened to hold 0 (exactly representable, as zero padding and ReLU's
-/// zeros need).
-std::pair<float, int64_t> activationParams(double lo, double hi) {
-  lo = std::min(lo, 0.0);
-  hi = std::max(hi, 0.0);
-  float scale = static_cast<float>((hi - lo) / 255.0);
-  if (!(scale > 0.0f) || !std::isfinite(scale))
-    scale = 1.0f;
-  return {scale, quantizeValue(-lo, scale, 0, 255)};
-}
-
-/// The symmetric i8 scale of weights whose largest magnitude is `amax`.
-float weightScale(double amax) {
-  return amax > 0.0 ? static_cast<float>(amax / 127.0) : 1.0f;
 }
 
 struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {

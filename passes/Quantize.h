@@ -17,6 +17,10 @@ namespace mlir::anvil {
 /// activations (lhs, input) took on the calibration data.
 inline constexpr llvm::StringLiteral kCalibrationAttr = "anvil.calibration";
 
+/// On an anvil.param: a value the model reads but training does not change
+/// (anvil-fake-quantize's ranges): autodiff gives it no gradient, so the
+/// optimizer leaves it.
+inline constexpr llvm::StringLiteral kFixedParamAttr = "anvil.fixed";
 } // namespace mlir::anvil
 
 #endif // ANVIL_PASSES_QUANTIZE_H

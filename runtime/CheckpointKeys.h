@@ -22,6 +22,10 @@ constexpr const char *kAdamVSuffix = ".adam_v";
 /// Adam's step count, shared by every parameter (f32 scalar).
 constexpr const char *kAdamStep = "__adam_step";
 
+/// The activation range ([lo, hi], f32) that quantization-aware training
+/// (anvilc train --qat) fake-quantized the input of the layer whose weight
+/// parameter is P with: `P.qat_range`, which anvilc quantize then uses.
+constexpr const char *kQatRangeSuffix = ".qat_range";
 /// Epochs done (i64 scalar), written by the trainer's --save.
 constexpr const char *kEpoch = "__epoch";
 /// The trainer's shuffling seed (i64 scalar).

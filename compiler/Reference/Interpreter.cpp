@@ -171,6 +171,17 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       .Case([&](a::DequantizeOp d) -> V {
         return {dequantize(in[0], in[1], in[2], d.getAxis())};
       })
+      .Case(
+          [&](a::FakeQuantizeOp) -> V { return {fakeQuantize(in[0], in[1])}; })
+      .Case([&](a::FakeQuantizeGradOp) -> V {
+        return {fakeQuantizeGrad(in[0], in[1], in[2])};
+      })
+      .Case([&](a::FakeQuantizeWeightsOp f) -> V {
+        std::optional<int64_t> axis;
+        if (IntegerAttr a = f.getAxisAttr())
+          axis = a.getInt();
+        return {fakeQuantizeWeights(in[0], axis)};
+      })
       .Case([&](a::QMatmulOp) -> V {
         return {qmatmul(in[0], in[1], in[2], in[3])};
       })

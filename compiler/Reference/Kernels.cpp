@@ -8,6 +8,7 @@
 
 #include "compiler/Reference/Kernels.h"
 #include "dialects/ParamInit.h"
+#include "dialects/QuantParams.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -875,6 +876,70 @@ Tensor ref::dequantize(const Tensor &q, const Tensor &scale,
     float difference =
         static_cast<float>(q.data[i] - zeroPoint.data[channel[i]]);
     out.data[i] = difference * static_cast<float>(scale.data[channel[i]]);
+  }
+  return out;
+}
+
+/// The u8 scale and zero point of a fake quantization's range.
+static std::pair<float, int64_t> rangeParams(const Tensor &range) {
+  require(range.numElements() == 2, "fake_quantize range of two values");
+  // The range is f32 in the IR: its values as f32 first.
+  return mlir::anvil::activationParams(static_cast<float>(range.data[0]),
+                                       static_cast<float>(range.data[1]));
+}
+
+/// roundeven(x / scale) + zp as fake_quantize computes it (f32 division).
+static double quantized(double x, float scale, int64_t zero) {
+  float q = static_cast<float>(x) / scale;
+  return std::nearbyint(q) + static_cast<double>(zero);
+}
+
+Tensor ref::fakeQuantize(const Tensor &x, const Tensor &range) {
+  auto [scale, zero] = rangeParams(range);
+  Tensor out(DType::F32, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    double v =
+        std::fmin(std::fmax(quantized(x.data[i], scale, zero), 0.0), 255.0);
+    out.data[i] = static_cast<float>(v - static_cast<double>(zero)) * scale;
+  }
+  return out;
+}
+
+Tensor ref::fakeQuantizeGrad(const Tensor &x, const Tensor &range,
+                             const Tensor &grad) {
+  require(x.shape == grad.shape, "fake_quantize_grad shapes differ");
+  auto [scale, zero] = rangeParams(range);
+  Tensor out(DType::F32, x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    double v = quantized(x.data[i], scale, zero);
+    out.data[i] = v >= 0.0 && v <= 255.0 ? grad.data[i] : 0.0;
+  }
+  return out;
+}
+
+Tensor ref::fakeQuantizeWeights(const Tensor &w, std::optional<int64_t> axis) {
+  // Channel of each element (0 for all: per tensor).
+  std::vector<int64_t> channel(w.numElements(), 0);
+  int64_t channels = 1;
+  if (axis) {
+    int64_t a = *axis < 0 ? *axis + w.rank() : *axis;
+    require(a >= 0 && a < w.rank(), "fake_quantize_weights axis out of range");
+    channels = w.shape[a];
+    int64_t inner = 1;
+    for (int64_t d = a + 1; d < w.rank(); ++d)
+      inner *= w.shape[d];
+    for (size_t i = 0; i < channel.size(); ++i)
+      channel[i] = (static_cast<int64_t>(i) / inner) % channels;
+  }
+  std::vector<double> amax(channels, 0.0);
+  for (int64_t i = 0; i < w.numElements(); ++i)
+    amax[channel[i]] = std::max(amax[channel[i]], std::abs(w.data[i]));
+  Tensor out(DType::F32, w.shape);
+  for (int64_t i = 0; i < w.numElements(); ++i) {
+    float scale = mlir::anvil::weightScale(amax[channel[i]]);
+    out.data[i] = static_cast<float>(
+                      mlir::anvil::quantizeValue(w.data[i], scale, -127, 127)) *
+                  scale;
   }
   return out;
 }

@@ -156,6 +156,19 @@ Tensor quantize(const Tensor &x, const Tensor &scale, const Tensor &zeroPoint,
 Tensor dequantize(const Tensor &q, const Tensor &scale, const Tensor &zeroPoint,
                   int64_t axis);
 
+/// anvil.fake_quantize: `(clamp(roundeven(x / s) + zp, 0, 255) - zp) * s`
+/// in f32, `s` and `zp` those of the u8 quantization of `range` ([lo, hi]) by
+/// mlir::anvil::activationParams (dialects/QuantParams.h).
+Tensor fakeQuantize(const Tensor &x, const Tensor &range);
+/// Its straight-through gradient: `grad` where `roundeven(x / s) + zp` is
+/// within [0, 255], else 0.
+Tensor fakeQuantizeGrad(const Tensor &x, const Tensor &range,
+                        const Tensor &grad);
+/// anvil.fake_quantize_weights: `clamp(roundeven(w / s), -127, 127) * s`, `s`
+/// = mlir::anvil::weightScale(max |w|) of the whole tensor, or with `axis` of
+/// each index of that dimension.
+Tensor fakeQuantizeWeights(const Tensor &w, std::optional<int64_t> axis);
+
 /// `sum_k (a[..., m, k] - aZero) * (b[..., k, n] - bZero[n])` as i32 (the
 /// exact integer sum, wrapped modulo 2^32 like ONNX's int32 accumulator): `a`
 /// is [..., M, K], `b` [K, N] or [..., K, N] with a's batch dimensions;

@@ -1049,3 +1049,19 @@ func.func @qconv2d_zero_point_type(%x: tensor<1x2x4x4xui8>, %w: tensor<3x2x3x3xi
   %0 = anvil.qconv2d %x, %w, %z, %z : tensor<1x2x4x4xui8>, tensor<3x2x3x3xi8>, tensor<i8>, tensor<i8>
   return
 }
+
+// -----
+
+func.func @fake_quantize_range(%x: tensor<4xf32>, %r: tensor<3xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{range must be tensor<2xf32> ([lo, hi]), got 'tensor<3xf32>'}}
+  %y = anvil.fake_quantize %x, %r : tensor<4xf32>, tensor<3xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @fake_quantize_weights_axis(%w: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %y = anvil.fake_quantize_weights %w {axis = 2 : i64} : tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}

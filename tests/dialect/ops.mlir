@@ -259,6 +259,19 @@ func.func @quantization(%x: tensor<2x3xf32>, %s: tensor<f32>, %zu: tensor<ui8>, 
   return %0, %1, %2, %3, %4, %5, %6 : tensor<2x3xui8>, tensor<2x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi8>
 }
 
+// CHECK-LABEL: func @fake_quantization
+func.func @fake_quantization(%x: tensor<2x3xf32>, %r: tensor<2xf32>, %w: tensor<4x3x3x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<4x3x3x3xf32>, tensor<2x3xf32>) {
+  // CHECK: anvil.fake_quantize %{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<2xf32>
+  %0 = anvil.fake_quantize %x, %r : tensor<2x3xf32>, tensor<2xf32>
+  // CHECK: anvil.fake_quantize_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<2xf32>, tensor<2x3xf32>
+  %1 = anvil.fake_quantize_grad %x, %r, %0 : tensor<2x3xf32>, tensor<2xf32>, tensor<2x3xf32>
+  // CHECK: anvil.fake_quantize_weights %{{.*}} {axis = 0 : i64} : tensor<4x3x3x3xf32>
+  %2 = anvil.fake_quantize_weights %w {axis = 0 : i64} : tensor<4x3x3x3xf32>
+  // CHECK: anvil.fake_quantize_weights %{{.*}} : tensor<2x3xf32>
+  %3 = anvil.fake_quantize_weights %x : tensor<2x3xf32>
+  return %0, %1, %2, %3 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<4x3x3x3xf32>, tensor<2x3xf32>
+}
+
 // CHECK-LABEL: func @qmatmul
 func.func @qmatmul(%a: tensor<4x6xui8>, %w: tensor<6x5xi8>, %za: tensor<ui8>, %zw: tensor<5xi8>, %b: tensor<2x4x6xi8>, %wb: tensor<2x6x5xi8>, %z1: tensor<1xi8>) -> (tensor<4x5xi32>, tensor<2x4x5xi32>, tensor<2x4x5xi32>) {
   // CHECK: anvil.qmatmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x6xui8>, tensor<6x5xi8>, tensor<ui8>, tensor<5xi8>

@@ -222,6 +222,41 @@ def main():
             r.check("relu nan", [odd], f"anvil.relu %a0 : {ttype(odd)}", torch.relu(t(odd)))
             r.check("clip nan", [odd], f"anvil.clip %a0 {{min = -0.5 : f64, max = 1.0 : f64}} : {ttype(odd)}",
                     torch.clamp(t(odd), -0.5, 1.0))
+            # Fake quantization (quantization-aware training) against torch's
+            # own: u8 by a range narrower than x's (so that some values
+            # clamp), its straight-through gradient (none for the range),
+            # and i8 symmetric weights per tensor and per channel.
+            qr = np.array([rng.uniform(-1.5, 0.0), rng.uniform(0.5, 1.5)], np.float32)
+            qlo, qhi = min(float(qr[0]), 0.0), max(float(qr[1]), 0.0)
+            qs = np.float32((qhi - qlo) / 255.0)
+            qz = int(np.clip(np.round(np.float32(-qlo) / qs), 0, 255))
+
+            def fake(v, rr=None):
+                y = torch.fake_quantize_per_tensor_affine(v.float(), float(qs), qz, 0, 255).double()
+                return y if rr is None else y + 0 * rr.sum()
+
+            fq = f"anvil.fake_quantize %a0, %a1 : {ttype(x)}, tensor<2xf32>"
+            r.check("fake_quantize", [x, qr], fq, fake(t(x)))
+            grad_case("fake_quantize (autodiff)", [x, qr], f"%r = {fq}", fake)
+            for axis in (None, 0, x.ndim - 1):
+                amax = np.abs(x).max() if axis is None else \
+                    np.abs(x).max(axis=tuple(d for d in range(x.ndim) if d != axis))
+                ws = np.where(amax > 0, (amax.astype(np.float64) / 127.0), 1.0).astype(np.float32)
+
+                def fake_w(v, axis=axis, ws=ws):
+                    if axis is None:
+                        return torch.fake_quantize_per_tensor_affine(
+                            v.float(), float(ws), 0, -127, 127).double()
+                    return torch.fake_quantize_per_channel_affine(
+                        v.float(), torch.from_numpy(np.atleast_1d(ws)),
+                        torch.zeros(np.atleast_1d(ws).shape, dtype=torch.int32), axis,
+                        -127, 127).double()
+
+                attr = "" if axis is None else f" {{axis = {axis} : i64}}"
+                fw = f"anvil.fake_quantize_weights %a0{attr} : {ttype(x)}"
+                r.check(f"fake_quantize_weights axis {axis}", [x], fw, fake_w(t(x)))
+                grad_case(f"fake_quantize_weights axis {axis} (autodiff)", [x],
+                          f"%r = {fw}", fake_w)
             r.check("cast", [x * 3], f"anvil.cast %a0 : {ttype(x)} to i64",
                     torch.trunc(t(x * 3)).long())
             # Gradients through casts: back to f32 from f64; none through i64.

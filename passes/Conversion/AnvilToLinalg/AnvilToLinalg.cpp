@@ -46,6 +46,7 @@ struct ConvertAnvilToLinalgPass
     populateShapeToLinalgPatterns(patterns);
     populateLossToLinalgPatterns(patterns);
     populateQuantToLinalgPatterns(patterns);
+    populateFakeQuantToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -33,6 +33,7 @@ void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 void populateLossToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
+void populateFakeQuantToLinalgPatterns(RewritePatternSet &patterns);
 
 //===--- Builders ---------------------------------------------------------===//
 
