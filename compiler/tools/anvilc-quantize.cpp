@@ -32,6 +32,7 @@
 #include "dialects/AnvilOps.h"
 #include "passes/Passes.h"
 #include "passes/Quantize.h"
+#include "runtime/CheckpointKeys.h"
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 
@@ -46,6 +47,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -65,8 +67,8 @@ static cl::opt<std::string> calibrate(
     cl::desc("Calibration data: an IDX dataset folder (as the trainer's "
              "--data), a CSV file (label, features), samples in an .npy "
              "file [N, ...] (labels: --labels), or a folder of .npy inputs"),
-    cl::value_desc("data"), cl::sub(quantizeCommand()), cl::sub(top),
-    cl::cat(category()));
+    cl::value_desc("data"), cl::sub(quantizeCommand()), cl::sub(trainCommand()),
+    cl::sub(top), cl::cat(category()));
 static cl::opt<std::string>
     labelsPath("labels",
                cl::desc("With --calibrate X.npy: the labels [N] (.npy)"),
@@ -75,14 +77,14 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     split("split",
           cl::desc("The split of an IDX dataset: train (default) or t10k"),
-          cl::init("train"), cl::sub(quantizeCommand()), cl::sub(top),
-          cl::cat(category()));
+          cl::init("train"), cl::sub(quantizeCommand()),
+          cl::sub(trainCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<int64_t>
     samples("samples",
             cl::desc("Calibrate and evaluate on the first N samples "
                      "(default 512, at most the data's)"),
-            cl::init(512), cl::sub(quantizeCommand()), cl::sub(top),
-            cl::cat(category()));
+            cl::init(512), cl::sub(quantizeCommand()), cl::sub(trainCommand()),
+            cl::sub(top), cl::cat(category()));
 static EnumOpt<CalibrationMethod> method(
     "method",
     cl::desc("How each layer's activation range is chosen (default minmax); "
@@ -99,7 +101,8 @@ static EnumOpt<CalibrationMethod> method(
         clEnumValN(CalibrationMethod::Mse, "mse",
                    "T: the least mean squared quantization error")),
     cl::init(CalibrationMethod::MinMax), cl::value_desc("method"),
-    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(trainCommand()),
+    cl::sub(trainCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<double> percentile(
     "percentile",
     cl::desc("With --method percentile: the percentile of |x| (of both "
@@ -123,12 +126,14 @@ static EnumOpt<Normalize> normalizeData(
     cl::values(clEnumValN(Normalize::Unit, "unit", "x / 255"),
                clEnumValN(Normalize::None, "none", "the values as stored")),
     cl::init(Normalize::Auto), cl::value_desc("how"),
-    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(trainCommand()), cl::sub(top),
+    cl::cat(category()));
 static cl::opt<bool> perChannel(
     "per-channel",
     cl::desc("One weight scale per output column of a matmul (default: one "
              "per tensor; a convolution's are always per output channel)"),
-    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
+    cl::sub(quantizeCommand()), cl::sub(trainCommand()), cl::sub(top),
+    cl::cat(category()));
 static cl::opt<bool> noLayerSqnr(
     "no-layer-sqnr",
     cl::desc("Skip the per-layer output SQNR (one more reference run of the "
@@ -145,8 +150,8 @@ static cl::opt<std::string> exclude(
     "exclude",
     cl::desc("Keep the matmuls and convolutions whose layer name matches in "
              "f32"),
-    cl::value_desc("regex"), cl::sub(quantizeCommand()), cl::sub(top),
-    cl::cat(category()));
+    cl::value_desc("regex"), cl::sub(quantizeCommand()),
+    cl::sub(trainCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<std::string>
     quantizeOutput("o",
                    cl::desc("The quantized model: Anvil IR (.mlir), or ONNX "
@@ -250,6 +255,7 @@ struct Layer {
   double f32Ms = std::numeric_limits<double>::quiet_NaN();
   double int8Ms = std::numeric_limits<double>::quiet_NaN();
   bool kept = false; // int8 alone, but kept f32 by --tolerance
+  bool qat = false;  // its range is a QAT checkpoint's, not calibrated
   float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
   int64_t zeroPoint = 0;
 };
@@ -452,20 +458,33 @@ int anvilc::checkQuantizeOptions() {
   return 0;
 }
 
-int anvilc::quantizeModel(
-    MLIRContext &context, ModuleOp module, llvm::StringRef command,
-    const std::string &destination,
-    llvm::function_ref<int(OwningOpRef<ModuleOp> &, llvm::StringRef)> emit,
-    llvm::raw_ostream &os) {
+namespace {
+/// What calibration found: the samples, the layers and their ranges.
+struct Calibration {
+  func::FuncOp func;
+  std::vector<Tensor> batches; // the samples as the model's batches
+  std::vector<int64_t> labels;
+  int64_t count = 0; // samples (the last batch may be padded)
+  std::string source;
+  std::vector<Layer> layers;
+  std::vector<Tensor> fp32; // the model's first result on each batch
+  double seconds = 0.0;
+};
+} // namespace
+
+/// Runs the function --function picks (one f32 input) of `module` on the
+/// reference interpreter over --calibrate's first --samples samples,
+/// observing every matmul's and convolution's activations; each layer's
+/// range by --method, or why it stays f32 (whyNot, --exclude, not run).
+/// 0, or the exit code of the error printed.
+static int calibrateModel(ModuleOp module, Calibration &c) {
   using Clock = std::chrono::steady_clock;
-  auto seconds = [](Clock::time_point since) {
-    return std::chrono::duration<double>(Clock::now() - since).count();
-  };
   llvm::Regex excluded(exclude);
   auto picked = pickFunction(module);
   if (!picked)
     return reportError(picked.takeError());
-  func::FuncOp func = *picked;
+  c.func = *picked;
+  func::FuncOp func = c.func;
   if (func.getNumArguments() != 1 || func.getNumResults() < 1)
     return reportError(modelPath + ": @" + func.getName().str() + " takes " +
                        std::to_string(func.getNumArguments()) +
@@ -505,10 +524,12 @@ int anvilc::quantizeModel(
   if (how == Normalize::Unit)
     ::anvil::normalize(data, ::anvil::Normalization::Unit);
   int64_t count = std::min<int64_t>(samples, data.count);
-  std::vector<int64_t> labels;
+  std::vector<int64_t> &labels = c.labels;
   if (!data.labels.empty())
     labels.assign(data.labels.begin(), data.labels.begin() + count);
-  std::vector<Tensor> batches;
+  c.count = count;
+  c.source = data.source;
+  std::vector<Tensor> &batches = c.batches;
   ::anvil::ref::Shape shape(inputType.getShape().begin(),
                             inputType.getShape().end());
   for (int64_t first = 0; first < count; first += batchSize) {
@@ -523,7 +544,7 @@ int anvilc::quantizeModel(
   }
 
   // The layers, and why some stay f32.
-  std::vector<Layer> layers;
+  std::vector<Layer> &layers = c.layers;
   for (Operation *op : layersOf(module)) {
     Layer layer;
     layer.op = op;
@@ -541,23 +562,22 @@ int anvilc::quantizeModel(
   llvm::DenseMap<Operation *, size_t> index;
   for (size_t i = 0; i < layers.size(); ++i)
     index[layers[i].op] = i;
-  std::vector<Tensor> fp32 =
-      runAll(module, func.getName(), batches,
-             [&](Operation *op, const std::vector<Tensor> &in,
-                 const std::vector<Tensor> &) {
-               auto it = index.find(op);
-               if (it == index.end())
-                 return;
-               Layer &l = layers[it->second];
-               l.observed.add(in[0].data, l.name);
-             });
+  c.fp32 = runAll(module, func.getName(), batches,
+                  [&](Operation *op, const std::vector<Tensor> &in,
+                      const std::vector<Tensor> &) {
+                    auto it = index.find(op);
+                    if (it == index.end())
+                      return;
+                    Layer &l = layers[it->second];
+                    l.observed.add(in[0].data, l.name);
+                  });
   for (Layer &l : layers) {
     if (l.excluded.empty() && !l.observed.seen())
       l.excluded = "@" + func.getName().str() + " does not run it";
     if (l.observed.seen())
       std::tie(l.lo, l.hi) = l.observed.range(method, percentile);
   }
-  double calibrationSeconds = seconds(start);
+  c.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   int64_t quantizedCount =
       llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
   if (quantizedCount == 0) {
@@ -568,8 +588,119 @@ int anvilc::quantizeModel(
                        (layers.empty() ? " (it has none)" : why));
   }
 
+  return 0;
+}
+
+/// The weight parameter's name of a layer, or "" (constant weights).
+static std::string weightName(const Layer &l) {
+  auto param = l.op->getOperand(1).getDefiningOp<a::ParamOp>();
+  return param ? param.getName().str() : "";
+}
+
+/// With --weights a checkpoint of `anvilc train --qat`: each layer's range
+/// from its `<weight>.qat_range` instead of calibration; `taken` counts
+/// them. 0, or the exit code of the error.
+static int takeQatRanges(std::vector<Layer> &layers, int64_t &taken) {
+  if (weightsIn.empty())
+    return 0;
+  std::map<std::string, ::anvil::NamedTensor> ranges;
+  for (::anvil::NamedTensor &t : ::anvil::readWeights(weightsIn))
+    if (llvm::StringRef(t.name).ends_with(::anvil::keys::kQatRangeSuffix))
+      ranges[t.name] = std::move(t);
+  for (Layer &l : layers) {
+    std::string name = weightName(l);
+    auto it = ranges.find(name + ::anvil::keys::kQatRangeSuffix);
+    if (name.empty() || it == ranges.end())
+      continue;
+    const ::anvil::NamedTensor &t = it->second;
+    if (t.dtype != ::anvil::DType::F32 || t.numElements() != 2)
+      return reportError(weightsIn + ": " + t.name + " is " + t.typeText() +
+                         ", not a QAT range (f32 [2]); was it written by "
+                         "anvilc train --qat?");
+    float range[2];
+    std::memcpy(range, t.bytes.data(), sizeof range);
+    if (!l.excluded.empty())
+      continue;
+    l.lo = range[0];
+    l.hi = range[1];
+    l.qat = true;
+    ++taken;
+  }
+  return 0;
+}
+
+int anvilc::markQatLayers(ModuleOp module,
+                          const mlir::anvil::ParamValues &initial,
+                          llvm::raw_ostream &os) {
+  // Calibrate a copy whose parameters hold their starting values.
+  OwningOpRef<ModuleOp> copy(module.clone());
+  copy->walk([&](a::ParamOp param) {
+    auto it = initial.find(param.getName().str());
+    if (it == initial.end())
+      return;
+    param.setInit(a::Initializer::Dense);
+    param.setValueAttr(DenseElementsAttr::getFromRawBuffer(
+        cast<RankedTensorType>(param.getType()),
+        ArrayRef<char>(it->second.bytes)));
+  });
+  Calibration c;
+  if (int rc = calibrateModel(*copy, c))
+    return rc;
+  std::vector<Operation *> ops = layersOf(module);
+  Builder b(module.getContext());
+  int64_t marked = 0;
+  std::string left;
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    Layer &l = c.layers[i];
+    if (l.excluded.empty() && weightName(l).empty())
+      l.excluded = "its weights are not a parameter (nothing to train)";
+    if (!l.excluded.empty()) {
+      left += "\n  " + l.name + ": " + l.excluded;
+      continue;
+    }
+    ops[i]->setAttr(a::kCalibrationAttr, b.getDenseF64ArrayAttr({l.lo, l.hi}));
+    ++marked;
+  }
+  os << "anvilc train --qat: " << marked << " of " << c.layers.size()
+     << " layers fake-quantized (activations u8 by ranges calibrated on "
+     << c.count << " samples of " << c.source << " (" << methodName(method)
+     << ") with the starting parameters, fixed while training; weights i8 "
+     << "symmetric, matmuls' "
+     << (perChannel ? "per output column" : "per tensor")
+     << ", convolutions' per output channel)";
+  if (!left.empty())
+    os << "; f32:" << left;
+  os << "\n";
+  return 0;
+}
+
+int anvilc::quantizeModel(
+    MLIRContext &context, ModuleOp module, llvm::StringRef command,
+    const std::string &destination,
+    llvm::function_ref<int(OwningOpRef<ModuleOp> &, llvm::StringRef)> emit,
+    llvm::raw_ostream &os) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+  Calibration c;
+  if (int rc = calibrateModel(module, c))
+    return rc;
+  func::FuncOp func = c.func;
+  std::vector<Layer> &layers = c.layers;
+  const std::vector<Tensor> &batches = c.batches, &fp32 = c.fp32;
+  const std::vector<int64_t> &labels = c.labels;
+  int64_t count = c.count;
+  double calibrationSeconds = c.seconds;
+  int64_t quantizedCount =
+      llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
+  // A QAT checkpoint's ranges replace the calibrated ones: the model was
+  // trained through exactly them.
+  int64_t fromQat = 0;
+  if (int rc = takeQatRanges(layers, fromQat))
+    return rc;
   // The quantized model, and the report on the same samples.
-  start = Clock::now();
+  auto start = Clock::now();
   auto int8 = quantized(module, layers, [](size_t) { return true; });
   if (!int8)
     return reportError(int8.takeError());
@@ -707,9 +838,12 @@ int anvilc::quantizeModel(
   os << "calibration (" << methodName(method);
   if (method == CalibrationMethod::Percentile)
     os << " " << general(percentile, 6) << "% of |x|";
-  os << "): " << count << " samples of " << data.source
+  os << "): " << count << " samples of " << c.source
      << " on the reference interpreter in " << fmt(calibrationSeconds, 2)
      << " s; report in " << fmt(reportSeconds, 2) << " s";
+  if (fromQat > 0)
+    os << "; " << fromQat << " ranges from the QAT checkpoint " << weightsIn
+       << " (the ranges it was trained with), not calibrated";
   if (!noLayerTimes)
     os << "; layer times in " << fmt(timingSeconds, 1)
        << " s (each layer compiled alone, 1 thread, median ms)";
@@ -782,12 +916,14 @@ int anvilc::quantizeModel(
         std::isnan(l.sqnrAlone) ? std::string("-") : fmt(l.sqnrAlone) + " dB",
         top1Text(l.top1Alone), msText(l.f32Ms), msText(l.int8Ms),
         speedup + (flagged ? "  < 30 dB: sensitive" : "") +
-            (l.kept ? "  (kept f32: --tolerance)" : ""));
+            (l.kept ? "  (kept f32: --tolerance)" : "") +
+            (l.qat ? "  (range: QAT checkpoint)" : ""));
     os << llvm::StringRef(row).rtrim() << "\n";
     jsonLayers.push_back(
         llvm::json::Object{{"name", l.name},
                            {"op", opName},
                            {"int8", !l.kept},
+                           {"range_from_qat", l.qat},
                            {"input_min", l.observed.min()},
                            {"input_max", l.observed.max()},
                            {"range_min", l.lo},
@@ -814,7 +950,7 @@ int anvilc::quantizeModel(
                               {"method", methodName(method)},
                               {"per_channel", bool(perChannel)},
                               {"samples", count},
-                              {"data", data.source},
+                              {"data", c.source},
                               {"calibration_seconds", calibrationSeconds},
                               {"sqnr_db", jsonNumber(all.sqnr)},
                               {"layers", std::move(jsonLayers)},
@@ -845,6 +981,8 @@ int anvilc::quantizeModel(
   }
   return 0;
 }
+
+bool anvilc::quantizePerChannel() { return perChannel; }
 
 bool anvilc::quantizeOptionsGiven() {
   for (cl::Option *o : std::initializer_list<cl::Option *>{

@@ -82,6 +82,19 @@ static cl::opt<std::string> reinit(
              "them and their optimizer state from the checkpoint"),
     cl::value_desc("regex"), cl::sub(trainCommand()), cl::cat(category()));
 
+static cl::opt<bool> qat(
+    "qat",
+    cl::desc("Quantization-aware training: each matmul and one-group "
+             "convolution reads its activations and weights through fake "
+             "int8 quantization (straight-through gradients), its activation "
+             "range calibrated first on --calibrate DATA with the starting "
+             "parameters (give --init-from a float checkpoint) and kept in "
+             "the checkpoint as <weight>.qat_range, which anvilc quantize "
+             "--weights CKPT then uses; --samples, --method, --percentile, "
+             "--per-channel, --exclude, --split and --normalize as for anvilc "
+             "quantize"),
+    cl::sub(trainCommand()), cl::cat(category()));
+
 int anvilc::trainMain(MLIRContext &context) {
   if (optimizer != TrainOptimizer::Sgd && (momentum != 0.0 || nesterov))
     return reportError("--momentum and --nesterov are for --optimizer sgd");
@@ -104,6 +117,18 @@ int anvilc::trainMain(MLIRContext &context) {
   if (!batchVariants().empty())
     return reportError("--batch: a trainer is compiled for one batch (its "
                        "step mixes the samples); give one size, not a list");
+  if (qat) {
+    if (initFrom.empty())
+      return reportError("--qat calibrates the activation ranges with the "
+                         "starting parameters: give --init-from a float "
+                         "checkpoint (a model trained without --qat)");
+    if (int rc = checkQuantizeOptions())
+      return rc;
+  } else if (quantizeOptionsGiven()) {
+    return reportError("--calibrate, --samples, --method, --percentile, "
+                       "--per-channel, --exclude, --split and --normalize go "
+                       "with --qat");
+  }
   OwningOpRef<ModuleOp> module = loadModel(context);
   if (!module)
     return 1;
@@ -158,6 +183,12 @@ int anvilc::trainMain(MLIRContext &context) {
           bytes(::anvil::keys::kOnnxInitPrefix + name, header));
   } else {
     job.extras.push_back(bytes(::anvil::keys::kOnnxError, why));
+  }
+  if (qat) {
+    if (int rc = markQatLayers(*module, job.initial, llvm::outs()))
+      return rc;
+    job.options.qat = true;
+    job.options.qatPerChannel = quantizePerChannel();
   }
   return compile(context, *module, std::move(job));
 }

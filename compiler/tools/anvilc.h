@@ -175,6 +175,17 @@ int quantizeModel(mlir::MLIRContext &context, mlir::ModuleOp module,
                       emit,
                   llvm::raw_ostream &os);
 bool quantizeOptionsGiven();
+/// `anvilc train --qat`: calibrates `module`'s function (its parameters at
+/// their starting values, `initial` over the initializers) on --calibrate's
+/// data as anvilc quantize does, marks each layer that can be
+/// fake-quantized with its range (passes/Quantize.h's attribute, which
+/// anvil-fake-quantize reads), and prints what it did to `os`. 0, or the
+/// exit code of the error printed.
+/// --per-channel: matmul weights per output column.
+bool quantizePerChannel();
+int markQatLayers(mlir::ModuleOp module,
+                  const mlir::anvil::ParamValues &initial,
+                  llvm::raw_ostream &os);
 
 } // namespace anvilc
 
