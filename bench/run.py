@@ -761,23 +761,25 @@ def trained_checkpoint(args, anvil, name, epochs, options, folder):
     return ckpt, [e["seconds"] for e in json.load(open(report))]
 
 
-def qat_checkpoint(args, anvil, name, ckpt, calib, samples, options, folder):
-    """`folder`/NAME-qat.ckpt: one epoch of quantization-aware training
-    (`anvilc train --qat`) from the f32 checkpoint, its ranges calibrated on
-    `samples` of `calib` (reused when there), and the epoch's seconds (None
-    when reused)."""
-    qat = os.path.join(folder, name + "-qat.ckpt")
-    if os.path.exists(qat):
-        return qat, None
-    trainer = os.path.join(folder, "trainer-qat-" + name)
-    report = os.path.join(folder, name + "-qat-report.json")
-    sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"), "--qat",
-        "--init-from", ckpt, "--calibrate", calib, "--samples", str(samples), *options,
-        "-o", trainer])
-    sh([trainer, "--data", FASHION, "--epochs", "1", "--save", qat + ".tmp",
+def finetuned_checkpoint(args, anvil, name, ckpt, calib, samples, options, folder, qat):
+    """`folder`/NAME-qat.ckpt (`qat`) or NAME-more.ckpt: one more epoch from
+    the f32 checkpoint (`anvilc train --init-from`), through fake int8 with
+    `qat` (`--qat`, its ranges calibrated on `samples` of `calib`), else in
+    f32 (the same epoch without fake quantization, QAT's baseline); reused
+    when there. Also the epoch's seconds (None when reused)."""
+    tag = "qat" if qat else "more"
+    out = os.path.join(folder, f"{name}-{tag}.ckpt")
+    if os.path.exists(out):
+        return out, None
+    trainer = os.path.join(folder, f"trainer-{tag}-{name}")
+    report = os.path.join(folder, f"{name}-{tag}-report.json")
+    extra = ["--qat", "--calibrate", calib, "--samples", str(samples)] if qat else []
+    sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"), "--init-from",
+        ckpt, *extra, *options, "-o", trainer])
+    sh([trainer, "--data", FASHION, "--epochs", "1", "--save", out + ".tmp",
         "--report-json", report])
-    os.replace(qat + ".tmp", qat)
-    return qat, json.load(open(report))[-1]["seconds"]
+    os.replace(out + ".tmp", out)
+    return out, json.load(open(report))[-1]["seconds"]
 
 
 def accuracy(exe, chunks, labels, tmp):
@@ -825,13 +827,18 @@ def int8_trained(args, anvil, tmp, rounds=3):
              f"and ResNet-8. QAT: one more epoch from the f32 checkpoint through fake int8 "
              f"(`anvilc train --qat --init-from CKPT`, SGD lr {QAT_LR} momentum 0.9, ranges "
              "calibrated on the same samples and fixed), its checkpoint then quantized with those "
-             "ranges (`anvilc quantize --weights QAT.ckpt`); QAT drop = f32 acc - QAT int8 acc "
-             "(goal <= 0.2 for ResNet-8). "
+             "ranges (`anvilc quantize --weights QAT.ckpt`). Its baseline is the same epoch in f32 "
+             "(the same command without `--qat`: +1 epoch f32 acc), since the extra epoch alone "
+             "changes the accuracy; QAT drop = that f32 acc - QAT int8 acc (goal <= 0.2 for "
+             "ResNet-8). --only-faster: `anvilc quantize --only-faster`, which keeps f32 the "
+             "layers whose int8 form compiled alone took > 1.1x their f32 time on this machine "
+             "(the report's per-layer times). "
              f"Load average before: {loadavg()}.\n",
              "| model | epochs | s/epoch | calibration samples | int8 ops | f32 acc % | int8 acc % | "
-             "drop (points) | QAT s/epoch | QAT int8 acc % | QAT drop | threads | f32 samples/s | "
-             "int8 samples/s | speedup |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "drop (points) | QAT s/epoch | +1 epoch f32 acc % | QAT int8 acc % | QAT drop | threads | "
+             "f32 samples/s | int8 samples/s | speedup | --only-faster int8 ops | acc % | "
+             "samples/s | speedup |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, epochs, samples, options in INT8_MODELS:
         samples = args.int8_samples or samples
         model = os.path.join(ROOT, "examples", name + ".mlir")
@@ -846,13 +853,26 @@ def int8_trained(args, anvil, tmp, rounds=3):
         f32_exe, int8_exe = os.path.join(tmp, name + "-f32"), os.path.join(tmp, name + "-int8")
         sh([anvil.anvilc, model, "--weights", ckpt, "-o", f32_exe])
         sh([anvil.anvilc, qmodel, "-o", int8_exe])
+        # --only-faster: the layers int8 slows down (timed alone) kept f32.
+        fast_model, fast_exe = (os.path.join(tmp, name + "-fast" + e) for e in (".mlir", ""))
+        sh([anvil.anvilc, "quantize", model, "--weights", ckpt, "--calibrate", calib, "--labels",
+            calib_labels, "--samples", str(samples), "--method", args.int8_method,
+            "--no-layer-sqnr", "--only-faster", "-o", fast_model])
+        sh([anvil.anvilc, fast_model, "-o", fast_exe])
+        fast_ops = len(re.findall(r"anvil\.q(?:matmul|conv)", open(fast_model).read()))
+        fast_acc = accuracy(fast_exe, chunks, test_y, tmp)
         f32_acc = accuracy(f32_exe, chunks, test_y, tmp)
         int8_acc = accuracy(int8_exe, chunks, test_y, tmp)
         per_epoch = f"{statistics.median(seconds):.1f}" if seconds else "(reused)"
         # Quantization-aware training from the same checkpoint.
         qat_options = [o if o != "0.05" else QAT_LR for o in options]
-        qat_ckpt, qat_seconds = qat_checkpoint(args, anvil, name, ckpt, calib, samples,
-                                               qat_options, folder)
+        qat_ckpt, qat_seconds = finetuned_checkpoint(args, anvil, name, ckpt, calib, samples,
+                                                     qat_options, folder, qat=True)
+        more_ckpt, _ = finetuned_checkpoint(args, anvil, name, ckpt, calib, samples,
+                                            qat_options, folder, qat=False)
+        more_exe = os.path.join(tmp, name + "-more-f32")
+        sh([anvil.anvilc, model, "--weights", more_ckpt, "-o", more_exe])
+        more_acc = accuracy(more_exe, chunks, test_y, tmp)
         qat_model, qat_exe = (os.path.join(tmp, name + "-qat-int8" + e) for e in (".mlir", ""))
         sh([anvil.anvilc, "quantize", model, "--weights", qat_ckpt, "--calibrate", calib,
             "--labels", calib_labels, "--samples", str(samples), "--no-layer-sqnr",
@@ -861,15 +881,19 @@ def int8_trained(args, anvil, tmp, rounds=3):
         qat_acc = accuracy(qat_exe, chunks, test_y, tmp)
         qat_epoch = f"{qat_seconds:.1f}" if qat_seconds else "(reused)"
         for t in (1, 2):
-            times = {f32_exe: [], int8_exe: []}
+            times = {f32_exe: [], int8_exe: [], fast_exe: []}
             for _ in range(rounds):
                 for exe in times:
                     times[exe].append(anvil.bench(exe, runs, t))
-            f32_ms, int8_ms = (statistics.median(times[e]) for e in (f32_exe, int8_exe))
+            f32_ms, int8_ms, fast_ms = (statistics.median(times[e])
+                                        for e in (f32_exe, int8_exe, fast_exe))
             lines.append(f"| {name} | {epochs} | {per_epoch} | {samples} | {quantized} of {total} | "
                          f"{f32_acc:.2f} | {int8_acc:.2f} | {f32_acc - int8_acc:.2f} | "
-                         f"{qat_epoch} | {qat_acc:.2f} | {f32_acc - qat_acc:.2f} | {t} | "
-                         f"{64000 / f32_ms:.0f} | {64000 / int8_ms:.0f} | {f32_ms / int8_ms:.2f} |")
+                         f"{qat_epoch} | {more_acc:.2f} | {qat_acc:.2f} | {more_acc - qat_acc:.2f} | "
+                         f"{t} | "
+                         f"{64000 / f32_ms:.0f} | {64000 / int8_ms:.0f} | {f32_ms / int8_ms:.2f} | "
+                         f"{fast_ops} of {total} | {fast_acc:.2f} | {64000 / fast_ms:.0f} | "
+                         f"{f32_ms / fast_ms:.2f} |")
         print(f"int8-train {name}: done", file=sys.stderr)
     lines.append(f"\nLoad average after: {loadavg()}.")
     return lines

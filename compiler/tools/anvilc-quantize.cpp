@@ -146,6 +146,12 @@ static cl::opt<bool> noLayerTimes(
              "compiled alone twice and timed on one thread: about a second "
              "per layer); the report's columns are empty"),
     cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
+static cl::opt<bool> onlyFaster(
+    "only-faster",
+    cl::desc("Keep in f32 each layer whose int8 form, compiled alone, took "
+             "more than 1.1x its f32 time (the report's times, measured "
+             "here: a choice that depends on this machine)"),
+    cl::sub(quantizeCommand()), cl::sub(top), cl::cat(category()));
 static cl::opt<std::string> exclude(
     "exclude",
     cl::desc("Keep the matmuls and convolutions whose layer name matches in "
@@ -163,6 +169,9 @@ static cl::opt<std::string>
                cl::value_desc("file"), cl::sub(quantizeCommand()), cl::sub(top),
                cl::cat(category()));
 
+/// --only-faster keeps f32 a layer whose int8 time alone is above this
+/// times its f32 time (a margin over the timing noise).
+constexpr double kSlowerRatio = 1.1;
 /// Below this output SQNR (dB) a layer is flagged as costing accuracy.
 constexpr double kFlagDb = 30.0;
 
@@ -254,8 +263,9 @@ struct Layer {
   // The layer compiled alone, one thread, median ms (NaN: not measured).
   double f32Ms = std::numeric_limits<double>::quiet_NaN();
   double int8Ms = std::numeric_limits<double>::quiet_NaN();
-  bool kept = false; // int8 alone, but kept f32 by --tolerance
-  bool qat = false;  // its range is a QAT checkpoint's, not calibrated
+  bool kept = false;  // int8 alone, but kept f32 by keptBy
+  std::string keptBy; // --tolerance or --only-faster
+  bool qat = false;   // its range is a QAT checkpoint's, not calibrated
   float inputScale = 0.0f, weightScaleMin = 0.0f, weightScaleMax = 0.0f;
   int64_t zeroPoint = 0;
 };
@@ -448,6 +458,10 @@ int anvilc::checkQuantizeOptions() {
   if (noLayerSqnr && tolerance.getNumOccurrences())
     return reportError("--tolerance ranks the layers by their SQNR alone; "
                        "it cannot go with --no-layer-sqnr");
+  if (noLayerTimes && onlyFaster)
+    return reportError("--only-faster keeps the layers that the per-layer "
+                       "times show slower in int8; it cannot go with "
+                       "--no-layer-times");
   if (samples <= 0)
     return reportError("--samples must be > 0, not " + std::to_string(samples));
   if (split != "train" && split != "t10k")
@@ -755,48 +769,8 @@ int anvilc::quantizeModel(
       l.top1Alone = 100.0 * c.agreement;
   }
 
-  // --tolerance: the most sensitive layer still int8 back to f32, one at a
-  // time, until int8 is close enough to fp32.
-  const char *metric = labels.empty() ? "agreement" : "accuracy";
-  auto loss = [&](const Comparison &c) {
-    return 100.0 *
-           (labels.empty() ? 1.0 - c.agreement : c.fp32Accuracy - c.accuracy);
-  };
-  double lossBefore = 0.0;
-  if (tolerance >= 0.0) {
-    if (all.agreement < 0)
-      return reportError(
-          "--tolerance measures top-1 " + std::string(metric) + ", but @" +
-          func.getName().str() +
-          "'s output is not a classifier's ([batch, "
-          "classes]); keep layers in f32 with --exclude instead");
-    lossBefore = loss(all);
-    while (loss(all) > tolerance) {
-      Layer *worst = nullptr;
-      for (Layer &l : layers)
-        if (l.excluded.empty() && (!worst || l.sqnrAlone < worst->sqnrAlone))
-          worst = &l;
-      if (!worst)
-        break;
-      worst->kept = true;
-      worst->excluded = "--tolerance " + fmt(tolerance, 2) +
-                        ": the most sensitive layer " +
-                        "left (output SQNR alone " + fmt(worst->sqnrAlone) +
-                        " dB) while " + "int8 top-1 " + metric + " was " +
-                        fmt(loss(all), 2) + " points below fp32";
-      int8 = quantized(module, layers, [](size_t) { return true; });
-      if (!int8)
-        return reportError(int8.takeError());
-      all = compare(fp32, runAll(**int8, func.getName(), batches, nullptr),
-                    count, labels);
-    }
-  }
-  quantizedCount =
-      llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
-  double reportSeconds = seconds(start);
-
   // Each layer's speed: compiled alone in f32 and in int8, timed.
-  start = Clock::now();
+  auto timingStart = Clock::now();
   if (!noLayerTimes) {
     llvm::errs() << command << ": timing "
                  << llvm::count_if(layers,
@@ -824,7 +798,69 @@ int anvilc::quantizeModel(
       l.int8Ms = int8Time->ms;
     }
   }
-  double timingSeconds = seconds(start);
+  double timingSeconds = seconds(timingStart);
+
+  // --only-faster: the layers int8 made slower alone back to f32.
+  if (onlyFaster) {
+    bool changed = false;
+    for (Layer &l : layers)
+      if (l.excluded.empty() && l.int8Ms > kSlowerRatio * l.f32Ms) {
+        l.kept = true;
+        l.keptBy = "--only-faster";
+        l.excluded = "--only-faster: compiled alone, int8 took " +
+                     general(l.int8Ms, 3) + " ms, f32 " + general(l.f32Ms, 3) +
+                     " ms";
+        changed = true;
+      }
+    if (changed) {
+      int8 = quantized(module, layers, [](size_t) { return true; });
+      if (!int8)
+        return reportError(int8.takeError());
+      all = compare(fp32, runAll(**int8, func.getName(), batches, nullptr),
+                    count, labels);
+    }
+  }
+
+  // --tolerance: the most sensitive layer still int8 back to f32, one at a
+  // time, until int8 is close enough to fp32.
+  const char *metric = labels.empty() ? "agreement" : "accuracy";
+  auto loss = [&](const Comparison &c) {
+    return 100.0 *
+           (labels.empty() ? 1.0 - c.agreement : c.fp32Accuracy - c.accuracy);
+  };
+  double lossBefore = 0.0;
+  if (tolerance >= 0.0) {
+    if (all.agreement < 0)
+      return reportError(
+          "--tolerance measures top-1 " + std::string(metric) + ", but @" +
+          func.getName().str() +
+          "'s output is not a classifier's ([batch, "
+          "classes]); keep layers in f32 with --exclude instead");
+    lossBefore = loss(all);
+    while (loss(all) > tolerance) {
+      Layer *worst = nullptr;
+      for (Layer &l : layers)
+        if (l.excluded.empty() && (!worst || l.sqnrAlone < worst->sqnrAlone))
+          worst = &l;
+      if (!worst)
+        break;
+      worst->kept = true;
+      worst->keptBy = "--tolerance";
+      worst->excluded = "--tolerance " + fmt(tolerance, 2) +
+                        ": the most sensitive layer " +
+                        "left (output SQNR alone " + fmt(worst->sqnrAlone) +
+                        " dB) while " + "int8 top-1 " + metric + " was " +
+                        fmt(loss(all), 2) + " points below fp32";
+      int8 = quantized(module, layers, [](size_t) { return true; });
+      if (!int8)
+        return reportError(int8.takeError());
+      all = compare(fp32, runAll(**int8, func.getName(), batches, nullptr),
+                    count, labels);
+    }
+  }
+  quantizedCount =
+      llvm::count_if(layers, [](const Layer &l) { return l.excluded.empty(); });
+  double reportSeconds = seconds(start);
 
   if (int rc = emit(*int8, func.getName()))
     return rc;
@@ -863,8 +899,19 @@ int anvilc::quantizeModel(
        << fmt(loss(all), 2) << " now; kept f32:";
     bool any = false;
     for (const Layer &l : layers)
-      if (l.kept) {
+      if (l.kept && l.keptBy == "--tolerance") {
         os << " " << l.name;
+        any = true;
+      }
+    os << (any ? "\n" : " none\n");
+  }
+  if (onlyFaster) {
+    os << "--only-faster: kept f32 (int8 alone > " << general(kSlowerRatio)
+       << "x the f32 time):";
+    bool any = false;
+    for (const Layer &l : layers)
+      if (l.kept && l.keptBy == "--only-faster") {
+        os << " " << l.name << " (x" << fmt(l.f32Ms / l.int8Ms, 2) << ")";
         any = true;
       }
     os << (any ? "\n" : " none\n");
@@ -916,7 +963,7 @@ int anvilc::quantizeModel(
         std::isnan(l.sqnrAlone) ? std::string("-") : fmt(l.sqnrAlone) + " dB",
         top1Text(l.top1Alone), msText(l.f32Ms), msText(l.int8Ms),
         speedup + (flagged ? "  < 30 dB: sensitive" : "") +
-            (l.kept ? "  (kept f32: --tolerance)" : "") +
+            (l.kept ? "  (kept f32: " + l.keptBy + ")" : "") +
             (l.qat ? "  (range: QAT checkpoint)" : ""));
     os << llvm::StringRef(row).rtrim() << "\n";
     jsonLayers.push_back(
@@ -957,10 +1004,17 @@ int anvilc::quantizeModel(
                               {"excluded", std::move(jsonExcluded)}};
     if (method == CalibrationMethod::Percentile)
       report["percentile"] = double(percentile);
+    if (onlyFaster) {
+      llvm::json::Array kept;
+      for (const Layer &l : layers)
+        if (l.kept && l.keptBy == "--only-faster")
+          kept.push_back(l.name);
+      report["only_faster_kept_f32"] = std::move(kept);
+    }
     if (tolerance >= 0.0) {
       llvm::json::Array kept;
       for (const Layer &l : layers)
-        if (l.kept)
+        if (l.kept && l.keptBy == "--tolerance")
           kept.push_back(l.name);
       report["tolerance"] = llvm::json::Object{{"points", double(tolerance)},
                                                {"metric", metric},
@@ -988,7 +1042,7 @@ bool anvilc::quantizeOptionsGiven() {
   for (cl::Option *o : std::initializer_list<cl::Option *>{
            &calibrate, &labelsPath, &split, &samples, &method, &percentile,
            &tolerance, &normalizeData, &perChannel, &noLayerSqnr, &noLayerTimes,
-           &exclude, &reportJson})
+           &onlyFaster, &exclude, &reportJson})
     if (o->getNumOccurrences())
       return true;
   return false;

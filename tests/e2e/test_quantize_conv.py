@@ -327,6 +327,30 @@ def cnn_case(anvilc, tmp, check, rng):
     times = [(l["f32_ms"], l["int8_ms"]) for l in report["layers"]]
     check(all(isinstance(t, float) and 0 < t < 1e4 for pair in times
               for t in pair), f"every layer's f32 and int8 ms {times}")
+    # --only-faster: the layers whose int8 alone took > 1.1x f32 (its own
+    # run's times) stay f32, and only those.
+    p = subprocess.run([anvilc, "quantize", path("cnn.mlir"), "--calibrate",
+                        path("cal.npy"), "--samples", "64", "--only-faster",
+                        "--no-layer-sqnr", "--report-json", path("rf.json"),
+                        "-o", path("qf.mlir")], capture_output=True, text=True)
+    check(p.returncode == 0, "--only-faster: " + p.stderr.strip())
+    if p.returncode == 0:
+        rf = json.load(open(path("rf.json")))
+        slow = sorted(l["name"] for l in rf["layers"]
+                      if l["int8_ms"] > 1.1 * l["f32_ms"])
+        kept = sorted(rf["only_faster_kept_f32"])
+        irf = open(path("qf.mlir")).read()
+        ints = irf.count("anvil.qconv2d") + irf.count("anvil.qmatmul")
+        check(kept == slow and ints == 3 - len(kept) and
+              all(l["int8"] == (l["name"] not in kept) for l in rf["layers"]),
+              f"--only-faster kept f32 exactly the slower layers {slow} "
+              f"(kept {kept}, {ints} integer ops left)")
+    p = subprocess.run([anvilc, "quantize", path("cnn.mlir"), "--calibrate",
+                        path("cal.npy"), "--only-faster", "--no-layer-times",
+                        "-o", path("qe.mlir")], capture_output=True, text=True)
+    check(p.returncode != 0 and "cannot go with --no-layer-times" in p.stderr
+          and not os.path.exists(path("qe.mlir")),
+          "--only-faster with --no-layer-times: " + p.stderr.strip())
 
     # Compiled int8 = the reference on the same IR, at 1 and 2 threads.
     x = rng.normal(0.5, 1.0, (BATCH, 3, 12, 12)).astype(F32)
