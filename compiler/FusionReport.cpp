@@ -55,12 +55,16 @@ constexpr int64_t kMaxBodyOps = 64;
 
 /// Ops whose lowering is one all-parallel linalg.generic, which the
 /// backend's elementwise fusion can fuse (inference batch norm is one: a
-/// multiply-add per element with per-channel operands).
+/// multiply-add per element with per-channel operands; so are quantize and
+/// dequantize, whose scales and zero points are per-tensor or per-channel
+/// operands, and fake quantization by a range, whose scale is computed once
+/// before its loop).
 bool isElementwise(Operation *op) {
   return isa<BatchNormOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
              NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReluOp, SigmoidOp,
              TanhOp, ErfOp, GeluOp, LeakyReluOp, ClipOp, CastOp, CompareOp,
-             SelectOp, ReluGradOp>(op);
+             SelectOp, ReluGradOp, QuantizeOp, DequantizeOp, FakeQuantizeOp,
+             FakeQuantizeGradOp>(op);
 }
 
 /// Whether `op` lowers to one all-parallel linalg.generic that the ops
@@ -203,6 +207,17 @@ int64_t flopsOf(Operation *op) {
     int64_t k = lhs.getDimSize(mm.getTransposeA() ? lhs.getRank() - 2
                                                   : lhs.getRank() - 1);
     return 2 * elementsOf(result) * k;
+  }
+  // The integer products: one multiply-add per product term (counted as
+  // two operations, as the float ones).
+  if (auto conv = dyn_cast<QConv2DOp>(op)) {
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    return 2 * elementsOf(result) * w.getDimSize(1) * w.getDimSize(2) *
+           w.getDimSize(3);
+  }
+  if (auto mm = dyn_cast<QMatmulOp>(op)) {
+    auto lhs = cast<ShapedType>(mm.getLhs().getType());
+    return 2 * elementsOf(result) * lhs.getDimSize(lhs.getRank() - 1);
   }
   if (isa<BatchNormOp>(op))
     return 2 * elementsOf(result); // the per-channel factors are cheap
