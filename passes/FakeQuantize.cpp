@@ -26,16 +26,8 @@ struct FakeQuantizePass
   using FakeQuantizePassBase::FakeQuantizePassBase;
 
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<MatmulOp, Conv2DOp>(op))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      auto range = op->getAttrOfType<DenseF64ArrayAttr>(kCalibrationAttr);
-      op->removeAttr(kCalibrationAttr);
-      if (!range || range.size() != 2)
-        continue;
+    for (const CalibratedLayer &l : takeCalibratedLayers(getOperation())) {
+      Operation *op = l.op;
       auto weights = op->getOperand(1).getDefiningOp<ParamOp>();
       if (!weights)
         continue;
@@ -50,7 +42,7 @@ struct FakeQuantizePass
           continue;
         axis = 0;
       }
-      rewrite(op, weights, range.asArrayRef()[0], range.asArrayRef()[1], axis);
+      rewrite(op, weights, l.lo, l.hi, axis);
     }
   }
 

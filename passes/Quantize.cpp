@@ -61,21 +61,11 @@ struct QuantizePass : mlir::anvil::impl::QuantizePassBase<QuantizePass> {
   using QuantizePassBase::QuantizePassBase;
 
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<MatmulOp, Conv2DOp>(op))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      auto range = op->getAttrOfType<DenseF64ArrayAttr>(kCalibrationAttr);
-      op->removeAttr(kCalibrationAttr);
-      if (!range || range.size() != 2)
-        continue;
-      double lo = range.asArrayRef()[0], hi = range.asArrayRef()[1];
-      if (auto matmul = dyn_cast<MatmulOp>(op))
-        rewrite(matmul, lo, hi);
+    for (const CalibratedLayer &l : takeCalibratedLayers(getOperation())) {
+      if (auto matmul = dyn_cast<MatmulOp>(l.op))
+        rewrite(matmul, l.lo, l.hi);
       else
-        rewrite(cast<Conv2DOp>(op), lo, hi);
+        rewrite(cast<Conv2DOp>(l.op), l.lo, l.hi);
     }
   }
 
