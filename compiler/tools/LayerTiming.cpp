@@ -71,7 +71,7 @@ llvm::Expected<anvilc::Timing> anvilc::timeLayer(MLIRContext &context,
   Job job;
   job.output = exe;
   job.options.seed = seed;
-  if (compile(context, *copy, job) != 0)
+  if (compile(context, *copy, job, /*reports=*/false) != 0)
     return failure("cannot compile " + what + " alone to time it");
 
   // One --bench run of `runs` calls on one thread: its median.

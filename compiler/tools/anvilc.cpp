@@ -486,7 +486,8 @@ std::string anvilc::typeString(Type type) {
 /// build/lib beside build/bin/anvilc: where the model runtime lives.
 static std::string libDir;
 
-int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
+int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
+                    bool reports) {
   if (splitBatch < 1)
     return reportError("--split-batch must be >= 1 (1: off), not " +
                        std::to_string(splitBatch));
@@ -554,9 +555,11 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job) {
   job.target = target;
   job.libDir = libDir;
   job.modelName = llvm::sys::path::filename(modelPath).str();
-  job.dumpPhasesTo = dumpPhasesTo;
-  job.printMemoryPlan = printMemoryPlan;
-  job.fusionReport = fusionReport;
+  if (reports) {
+    job.dumpPhasesTo = dumpPhasesTo;
+    job.printMemoryPlan = printMemoryPlan;
+    job.fusionReport = fusionReport;
+  }
   job.verifyEachPass = verifyEachPass;
   return reportError(mlir::anvil::compileModule(context, module, std::move(job),
                                                 rootTiming, llvm::outs()));

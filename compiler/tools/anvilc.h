@@ -147,8 +147,12 @@ using Job = mlir::anvil::CompileJob;
 /// Runs the phases on `module` up to `job.stopAfter` (all of them and the
 /// link step when unset), writing the IR (or object) of that phase, or the
 /// executable or library, to `job.output` (mlir::anvil::compileModule with
-/// the options of the command line). Returns the exit code.
-int compile(mlir::MLIRContext &context, mlir::ModuleOp module, Job job);
+/// the options of the command line). Returns the exit code. `reports`
+/// false: without the command line's dumps and reports (--dump-phases-to,
+/// --print-memory-plan, --fusion-report), for a compile of the driver's own
+/// (a layer timed alone) that must not print or overwrite the user's.
+int compile(mlir::MLIRContext &context, mlir::ModuleOp module, Job job,
+            bool reports = true);
 
 /// The top level (anvilc-compile.cpp) and the subcommands; each returns
 /// the exit code.

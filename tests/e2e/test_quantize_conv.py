@@ -345,6 +345,15 @@ def cnn_case(anvilc, tmp, check, rng):
               all(l["int8"] == (l["name"] not in kept) for l in rf["layers"]),
               f"--only-faster kept f32 exactly the slower layers {slow} "
               f"(kept {kept}, {ints} integer ops left)")
+    # The layers compiled alone to time them do not print the user's
+    # reports: one fusion report, the executable's.
+    p = subprocess.run([anvilc, path("cnn.mlir"), "--int8", "--calibrate",
+                        path("cal.npy"), "--samples", "64", "--no-layer-sqnr",
+                        "--fusion-report", "-o", path("fr-exe")],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout.count("fusion report:") == 1,
+          "--int8 with layer times and --fusion-report: one report "
+          f"({p.stdout.count('fusion report:')}) " + p.stderr.strip())
     p = subprocess.run([anvilc, "quantize", path("cnn.mlir"), "--calibrate",
                         path("cal.npy"), "--only-faster", "--no-layer-times",
                         "-o", path("qe.mlir")], capture_output=True, text=True)
