@@ -729,8 +729,10 @@ INT8_MODELS = [("mlp", 5, 512, ["--lr", "0.05", "--momentum", "0.9"]),
                ("resnet8", 3, 64, ["--lr", "0.05", "--momentum", "0.9"])]
 
 
-# QAT's learning rate: fine-tuning from a trained checkpoint.
+# QAT's trainer options (and its f32 baseline's): fine-tuning from a
+# trained checkpoint, a fifth of the first training's learning rate.
 QAT_LR = "0.01"
+FINETUNE_OPTIONS = ["--lr", QAT_LR, "--momentum", "0.9"]
 
 
 def fashion(split):
@@ -865,11 +867,10 @@ def int8_trained(args, anvil, tmp, rounds=3):
         int8_acc = accuracy(int8_exe, chunks, test_y, tmp)
         per_epoch = f"{statistics.median(seconds):.1f}" if seconds else "(reused)"
         # Quantization-aware training from the same checkpoint.
-        qat_options = [o if o != "0.05" else QAT_LR for o in options]
         qat_ckpt, qat_seconds = finetuned_checkpoint(args, anvil, name, ckpt, calib, samples,
-                                                     qat_options, folder, qat=True)
+                                                     FINETUNE_OPTIONS, folder, qat=True)
         more_ckpt, _ = finetuned_checkpoint(args, anvil, name, ckpt, calib, samples,
-                                            qat_options, folder, qat=False)
+                                            FINETUNE_OPTIONS, folder, qat=False)
         more_exe = os.path.join(tmp, name + "-more-f32")
         sh([anvil.anvilc, model, "--weights", more_ckpt, "-o", more_exe])
         more_acc = accuracy(more_exe, chunks, test_y, tmp)

@@ -826,6 +826,18 @@ std::vector<Tensor> ref::dropout(const Tensor &x, double ratio, bool training,
 // Quantization
 //===----------------------------------------------------------------------===//
 
+/// The index along `axis` (normalized) of each element of a tensor of
+/// `shape`: its channel.
+static std::vector<int64_t> channelsAlong(const Shape &shape, int64_t axis) {
+  std::vector<int64_t> channel(numElements(shape), 0);
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  for (size_t i = 0; i < channel.size(); ++i)
+    channel[i] = (static_cast<int64_t>(i) / inner) % shape[axis];
+  return channel;
+}
+
 /// The index into per-tensor (rank 0) or per-channel (rank 1, along `axis`)
 /// quantization parameters of each element of a tensor of `shape`.
 static std::vector<int64_t> quantChannels(const Shape &shape,
@@ -834,17 +846,11 @@ static std::vector<int64_t> quantChannels(const Shape &shape,
                                           int64_t axis) {
   require(scale.shape == zeroPoint.shape && scale.rank() <= 1,
           "quantization parameters of different shapes");
-  std::vector<int64_t> channel(numElements(shape), 0);
   if (scale.numElements() == 1) // rank 0, or [1]: per tensor
-    return channel;
+    return std::vector<int64_t>(numElements(shape), 0);
   axis = normAxis(axis, static_cast<int64_t>(shape.size()));
   require(scale.shape[0] == shape[axis], "per-channel size mismatch");
-  int64_t inner = 1;
-  for (size_t d = axis + 1; d < shape.size(); ++d)
-    inner *= shape[d];
-  for (size_t i = 0; i < channel.size(); ++i)
-    channel[i] = (static_cast<int64_t>(i) / inner) % shape[axis];
-  return channel;
+  return channelsAlong(shape, axis);
 }
 
 Tensor ref::quantize(const Tensor &x, const Tensor &scale,
@@ -922,14 +928,9 @@ Tensor ref::fakeQuantizeWeights(const Tensor &w, std::optional<int64_t> axis) {
   std::vector<int64_t> channel(w.numElements(), 0);
   int64_t channels = 1;
   if (axis) {
-    int64_t a = *axis < 0 ? *axis + w.rank() : *axis;
-    require(a >= 0 && a < w.rank(), "fake_quantize_weights axis out of range");
+    int64_t a = normAxis(*axis, w.rank());
     channels = w.shape[a];
-    int64_t inner = 1;
-    for (int64_t d = a + 1; d < w.rank(); ++d)
-      inner *= w.shape[d];
-    for (size_t i = 0; i < channel.size(); ++i)
-      channel[i] = (static_cast<int64_t>(i) / inner) % channels;
+    channel = channelsAlong(w.shape, a);
   }
   std::vector<double> amax(channels, 0.0);
   for (int64_t i = 0; i < w.numElements(); ++i)
