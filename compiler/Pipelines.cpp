@@ -136,6 +136,10 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
     pm.addPass(createSinkConcatPass());
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());
+  // bf16 mixed precision: last, so that @train_step's gradient products are
+  // marked too and no rewrite after it drops the mark.
+  if (options.bf16)
+    pm.addPass(createBf16Pass());
 }
 
 void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
@@ -153,6 +157,11 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.vectorRows = options.int8VectorRows;
     pm.addPass(createInt8MatmulPass(int8));
   }
+  // bf16 matmuls (anvil-bf16's, or marked in the model) become vdpbf16ps
+  // register tiles (the others, batched: anvil-convert-to-linalg rounds
+  // their operands).
+  if (options.bf16Matmul)
+    pm.addPass(createBf16MatmulPass());
   // Every anvil op becomes linalg/tensor/arith/math (short softmax rows:
   // one vector loop).
   ConvertAnvilToLinalgPassOptions toLinalg;

@@ -153,9 +153,15 @@ def Anvil_MatmulOp : Anvil_InferOp<"matmul", [Anvil_Differentiable]> {
     %y = anvil.matmul %x, %w : tensor<64x784xf32>, tensor<784x256xf32>
     %z = anvil.matmul %a, %b {transpose_b} : tensor<2x3x4xf32>, tensor<5x4xf32>
     ```
+
+    With `bf16` (set by anvil-bf16, `anvilc --precision bf16`) the product
+    is computed in bf16 with f32 accumulation: each operand element is
+    rounded to bf16 (to nearest, ties to even), the products of the rounded
+    values (exact in f32) summed in f32; the result stays f32.
   }];
   let arguments = (ins Anvil_FloatTensor:$lhs, Anvil_FloatTensor:$rhs,
-                   UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+                   UnitAttr:$transpose_a, UnitAttr:$transpose_b,
+                   UnitAttr:$bf16);
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";

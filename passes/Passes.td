@@ -496,6 +496,63 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
   ];
 }
 
+def Bf16Pass : Pass<"anvil-bf16", "ModuleOp"> {
+  let summary = "bf16 mixed precision: matmuls computed in bf16, accumulated in f32";
+  let description = [{
+    Sets `bf16` on every `anvil.matmul` of f32 operands, in every function: the inference entry points and, after
+    anvil-build-train-step, `@train_step`'s forward and gradient products
+    alike (the weights, the optimizer and every other op stay f32: f32
+    master weights). bf16 has f32's exponent range, so a gradient too small
+    for bf16 is too small for f32 as well: no loss scaling. The backend
+    then runs each as anvil-bf16-matmul's `vdpbf16ps` tiles, or on the f32
+    tiles with its operands rounded (the same function; no speed).
+
+    ```mlir
+    %y = anvil.matmul %x, %w : tensor<64x784xf32>, tensor<784x256xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %y = anvil.matmul %x, %w {bf16} : tensor<64x784xf32>, tensor<784x256xf32>
+    ```
+  }];
+}
+
+def Bf16MatmulPass : Pass<"anvil-bf16-matmul", "ModuleOp"> {
+  let summary = "bf16 matmuls as AVX512_BF16 register tiles (vdpbf16ps)";
+  let description = [{
+    Rewrites each 2-D `anvil.matmul {bf16}` (a batched lhs by a 2-D rhs
+    too, its batch folded into M) into a register-tiled loop nest on
+    tensors: anvil-int8-matmul's tiles (8 rows by 2 blocks of 16 columns,
+    16 `vector<16xf32>` accumulators) whose step is `vdpbf16ps`, which
+    multiplies the bf16 pairs of a broadcast row dword by the pairs of 16
+    columns and adds both products into each f32 lane. The rhs is packed
+    into `[ceil(N/32)*2, ceil(K/2), 16, 2]` bf16 (stored as i16): at
+    compile time when it is a constant, else by a vector loop before the
+    tiles (two rows of 16 columns read, rounded with `vcvtneps2bf16`,
+    interleaved into one 64-byte line; a `transpose_b` rhs by 2-element
+    reads). The lhs is rounded to a bf16 `[M, K]` copy, or with
+    `transpose_a` to `[ceil(K/2), M, 2]`, pairs of its rows interleaved, so
+    that a tile's rows read consecutive dwords. The other matmuls
+    marked bf16 keep anvil-convert-to-linalg's lowering, which rounds their
+    operands to bf16 before the f32 product: the same function.
+    `vdpbf16ps` treats bf16 denormals as zero and rounds its sums to
+    nearest: results differ from the rounded f32 product by float
+    rounding only.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
+  ];
+  let options = [
+    Option<"parallel", "parallel", "bool", "true",
+           "Run the column blocks of large products as an scf.forall "
+           "(threads); off: one serial loop">,
+  ];
+}
+
 def QuantizePass : Pass<"anvil-quantize", "ModuleOp"> {
   let summary = "Post-training int8 quantization of calibrated matmuls and convolutions";
   let description = [{

@@ -122,6 +122,9 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         return {Tensor(*a::dtypeOf(elt), toShape(type.getShape()), data)};
       })
       .Case([&](a::MatmulOp m) -> V {
+        if (m.getBf16())
+          return {matmul(roundedToBf16(in[0]), roundedToBf16(in[1]),
+                         m.getTransposeA(), m.getTransposeB())};
         return {matmul(in[0], in[1], m.getTransposeA(), m.getTransposeB())};
       })
       .Case([&](a::CompareOp c) -> V {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/Kernels.h"
+#include "dialects/Bf16.h"
 #include "dialects/ParamInit.h"
 #include "dialects/QuantParams.h"
 #include "runtime/Error.h"
@@ -278,6 +279,13 @@ Tensor ref::matmul(const Tensor &a, const Tensor &b, bool transposeA,
     }
     out.at(index) = sum;
   });
+  return out;
+}
+
+Tensor ref::roundedToBf16(const Tensor &x) {
+  Tensor out = x;
+  for (double &v : out.data)
+    v = mlir::anvil::roundToBf16(static_cast<float>(v));
   return out;
 }
 

@@ -64,6 +64,9 @@ Tensor castTo(const Tensor &x, DType to);
 
 Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA,
               bool transposeB);
+/// Every element rounded to the nearest bf16 (ties to even), kept as f32:
+/// the operands of a `bf16` matmul.
+Tensor roundedToBf16(const Tensor &x);
 Tensor softmax(const Tensor &x, int64_t axis);
 Tensor logSoftmax(const Tensor &x, int64_t axis);
 enum class ReduceKind { Sum, Mean, Max };

@@ -300,6 +300,21 @@ static cl::opt<std::string> int8Matmul(
              "vnni where the target CPU has AVX-512 VNNI, else portable "
              "where it has AVX2, else generic)"),
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("The precision of matmuls: f32 (the default) or bf16 (anvil-bf16: "
+             "operands rounded to bf16, products accumulated in f32; every "
+             "other op, the weights and a trainer's optimizer stay f32)"),
+    cl::value_desc("f32|bf16"), cl::init("f32"), cl::sub(top),
+    cl::sub(trainCommand()), cl::cat(category()));
+static cl::opt<std::string> bf16Matmul(
+    "bf16-matmul",
+    cl::desc("How --precision bf16 matmuls run: dpbf16 (anvil-bf16-matmul's "
+             "vdpbf16ps register tiles, AVX512_BF16), rounded (the f32 "
+             "tiles on operands rounded to bf16: the same function, f32's "
+             "speed) or auto (the default: dpbf16 where the target CPU has "
+             "AVX512_BF16, else rounded)"),
+    cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Conv(
     "no-int8-conv",
     cl::desc("Run integer convolutions (anvil.qconv2d, from anvilc quantize) "
@@ -529,6 +544,23 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
                        ") lacks; use --int8-matmul=generic or auto");
+  if (precision != "f32" && precision != "bf16")
+    return reportError("--precision must be f32 or bf16, not '" + precision +
+                       "'");
+  if (bf16Matmul != "dpbf16" && bf16Matmul != "rounded" && bf16Matmul != "auto")
+    return reportError("--bf16-matmul must be auto, dpbf16 or rounded, not '" +
+                       bf16Matmul + "'");
+  // vdpbf16ps on a CPU without it is an illegal instruction at run time.
+  bool hasBf16 = mlir::anvil::targetHasFeature(target, "avx512bf16");
+  if (bf16Matmul == "dpbf16" && !hasBf16)
+    return reportError("--bf16-matmul=dpbf16 needs AVX512_BF16, which the "
+                       "target CPU (" +
+                       (targetCpu.empty() ? std::string("this machine's")
+                                          : "--target-cpu " + targetCpu) +
+                       ") lacks; use --bf16-matmul=auto");
+  job.options.bf16 = job.options.bf16 || precision == "bf16";
+  job.options.bf16Matmul =
+      bf16Matmul == "dpbf16" || (bf16Matmul == "auto" && hasBf16);
   if (matmulVectorBits != 0 && matmulVectorBits != 256 &&
       matmulVectorBits != 512)
     return reportError("--matmul-vector-bits must be 0 (auto), 256 or 512, "

@@ -47,3 +47,21 @@ func.func @matmul_broadcast_batch(%a: tensor<1x3x4xf32>, %b: tensor<2x4x5xf32>) 
   %0 = anvil.matmul %a, %b : tensor<1x3x4xf32>, tensor<2x4x5xf32>
   return %0 : tensor<2x3x5xf32>
 }
+
+// -----
+
+// A bf16 product that anvil-bf16-matmul left (batched on both sides) rounds
+// its operands to bf16 and back, then runs as the f32 product: the same
+// function as the vdpbf16ps tiles.
+// CHECK-LABEL: func @matmul_bf16_rounded
+// CHECK: linalg.generic
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK: arith.extf {{.*}} : bf16 to f32
+// CHECK: linalg.generic
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK: arith.extf {{.*}} : bf16 to f32
+// CHECK: linalg.batch_matmul
+func.func @matmul_bf16_rounded(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {
+  %y = anvil.matmul %a, %b {bf16} : tensor<2x3x4xf32>, tensor<2x4x5xf32>
+  return %y : tensor<2x3x5xf32>
+}

@@ -9,7 +9,10 @@
 // pass runs as a 2-D matmul per batch entry. Other batch dimensions
 // (broadcast as in numpy) give a `linalg.generic` contraction over
 // (batch..., m, n, k) whose indexing maps do the transposes and the
-// broadcasting. All accumulate into a zero-filled result.
+// broadcasting. All accumulate into a zero-filled result. A `bf16` product
+// (one anvil-bf16-matmul left: batched, or its pass off) first rounds its
+// operands to bf16 (`truncf` then `extf`), so that the f32 product computes
+// the same function as the vdpbf16ps tiles and the reference.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +28,16 @@ using namespace mlir::anvil;
 
 namespace {
 
+/// `v` with every element rounded to the nearest bf16, kept as f32.
+Value roundedToBf16(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return buildElementwise(
+      b, loc, type, v, [](OpBuilder &nb, Location l, ValueRange args) {
+        Value h = nb.create<arith::TruncFOp>(l, nb.getBF16Type(), args[0]);
+        return nb.create<arith::ExtFOp>(l, nb.getF32Type(), h).getResult();
+      });
+}
+
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -37,6 +50,10 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     bool ta = op.getTransposeA(), tb = op.getTransposeB();
     int64_t rank = type.getRank();
+    if (op.getBf16()) {
+      lhs = roundedToBf16(rewriter, loc, lhs);
+      rhs = roundedToBf16(rewriter, loc, rhs);
+    }
     // A transposed operand is transposed once into a temporary, so that the
     // product runs on the tiled, vectorized linalg.matmul (the copy costs
     // O(n^2) against the product's O(n^3)).

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""bf16 mixed precision: `anvil.matmul {bf16}` and `--precision bf16`.
+
+1. The kernel: one `anvil.matmul {bf16}` per case (2-D, transpose_a,
+   transpose_b, both, a batched lhs, K odd, N not a multiple of 16 or 32,
+   a product large enough for parallel column groups; the rhs an argument,
+   packed at run time, or a constant, packed at compile time). Compiled
+   (anvil-bf16-matmul's vdpbf16ps tiles where the CPU has AVX512_BF16) at
+   1 and 2 threads, with --bf16-matmul=rounded (the f32 tiles on rounded
+   operands), and on the reference interpreter: each must equal numpy's
+   product of the operands rounded to bf16 (to nearest even) within f32
+   accumulation error, and must differ from the unrounded product by about
+   bf16's rounding (the rounding is really done).
+2. `anvilc --precision bf16` marks every matmul of an MLP (`{bf16}` in the
+   optimize phase; `anvilc train`'s @train_step: the forward and gradient
+   products), the backend has vdpbf16ps (or none with
+   --bf16-matmul=rounded), and the MLP's outputs stay within bf16 error of
+   f32's.
+3. Training: the MLP trained one epoch on Fashion-MNIST with
+   --precision bf16 reaches f32's test accuracy within 1.5 points (one
+   epoch's noise; the bench measures five epochs against 0.3).
+4. Errors: --precision fp16, --bf16-matmul=x.
+Exits non-zero on any failure.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from checks import Checks
+
+F32 = np.float32
+HAS_BF16 = "avx512_bf16" in open("/proc/cpuinfo").read()
+
+
+def bf16(x):
+    """x rounded to the nearest bf16 (ties to even), as f32."""
+    b = np.asarray(x, F32).view(np.uint32).astype(np.uint64)
+    b = ((b + 0x7FFF + ((b >> 16) & 1)) >> 16) << 16
+    return b.astype(np.uint32).view(F32)
+
+
+def tensor(shape):
+    return "tensor<" + "x".join(map(str, shape)) + "xf32>"
+
+
+def dense(a):
+    return 'dense<"0x' + a.astype("<f4").tobytes().hex().upper() + '">'
+
+
+# (lhs shape, rhs shape, transpose_a, transpose_b, rhs constant)
+CASES = [
+    ((64, 96), (96, 64), False, False, False),
+    ((7, 5), (5, 10), False, False, False),
+    ((33, 17), (17, 3), False, False, True),
+    ((64, 9), (64, 48), True, False, False),
+    ((64, 128), (10, 128), False, True, False),
+    ((5, 9), (33, 5), True, True, False),
+    ((2, 3, 5), (5, 40), False, False, False),
+    ((40, 31), (31, 70), False, False, True),
+    ((19, 24), (50, 24), False, True, True),
+    # Parallel column groups (anvil-tile-and-vectorize's threshold).
+    ((256, 256), (256, 256), False, False, False),
+    ((256, 200), (256, 96), True, False, False),
+]
+
+
+def matmul_model(a_shape, b_shape, ta, tb, const_b, b_value):
+    m = a_shape[-1] if ta else a_shape[-2]
+    n = b_shape[-2] if tb else b_shape[-1]
+    out = list(a_shape[:-2]) + [m, n]
+    attrs = ["bf16"] + (["transpose_a"] if ta else []) + \
+        (["transpose_b"] if tb else [])
+    args = f"%a: {tensor(a_shape)}" + ("" if const_b else
+                                      f", %b: {tensor(b_shape)}")
+    body = (f"  %b = anvil.constant {dense(b_value)} : {tensor(b_shape)}\n"
+            if const_b else "")
+    return (f"func.func @forward({args}) -> {tensor(out)} {{\n{body}"
+            f"  %y = anvil.matmul %a, %b {{{', '.join(attrs)}}} : "
+            f"{tensor(a_shape)}, {tensor(b_shape)}\n"
+            f"  return %y : {tensor(out)}\n}}\n")
+
+
+def run(cmd, env=None):
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def kernel_cases(anvilc, tmp, check, rng):
+    for k, (a_shape, b_shape, ta, tb, const_b) in enumerate(CASES):
+        a = rng.uniform(-1, 1, a_shape).astype(F32)
+        b = rng.uniform(-1, 1, b_shape).astype(F32)
+        path = os.path.join(tmp, f"mm{k}.mlir")
+        with open(path, "w") as f:
+            f.write(matmul_model(a_shape, b_shape, ta, tb, const_b, b))
+        inputs = []
+        for name, v in (("a", a), ("b", b))[:1 if const_b else 2]:
+            p = os.path.join(tmp, f"mm{k}.{name}.npy")
+            np.save(p, v)
+            inputs += ["--input", p]
+        op_a = np.swapaxes(a, -1, -2) if ta else a
+        op_b = b.T if tb else b
+        want = np.matmul(bf16(op_a).astype(np.float64),
+                         bf16(op_b).astype(np.float64))
+        exact = np.matmul(op_a.astype(np.float64), op_b.astype(np.float64))
+        # f32 accumulation over K of products of magnitude <= 1.
+        kdim = op_a.shape[-1]
+        tol = 4e-7 * kdim + 1e-6
+        name = (f"matmul {a_shape}{' ^T' if ta else ''} x {b_shape}"
+                f"{' ^T' if tb else ''}{' (constant rhs)' if const_b else ''}")
+        modes = [("compiled, 1 thread", [], dict(os.environ, OMP_NUM_THREADS="1")),
+                 ("compiled, 2 threads", [], dict(os.environ, OMP_NUM_THREADS="2")),
+                 ("--bf16-matmul=rounded", ["--bf16-matmul=rounded"], None),
+                 ("reference", ["--reference"], None)]
+        for mode, flags, env in modes:
+            out = os.path.join(tmp, "y.npy")
+            p = run([anvilc, "run"] + flags + [path] + inputs +
+                    ["--output", out], env)
+            if p.returncode != 0:
+                check(False, f"{name} ({mode}): {p.stderr.strip()}")
+                continue
+            got = np.load(out)
+            err = np.abs(got - want).max() if got.shape == want.shape else None
+            check(err is not None and err <= tol,
+                  f"{name} ({mode}) = numpy on bf16-rounded operands "
+                  f"(max error {err:.3g}, tolerance {tol:.3g})")
+            # bf16 keeps 8 bits: products of unrounded operands differ by
+            # about 2^-9 relative per operand; over K terms, well above tol.
+            if mode == "compiled, 1 thread" and kdim >= 16:
+                off = np.abs(got - exact).max()
+                check(off > 10 * tol,
+                      f"{name}: differs from the unrounded f32 product by "
+                      f"bf16's rounding ({off:.3g})")
+        backend = run([anvilc, path, "--compile-to=backend"]).stdout
+        check(("vdpbf16ps" in backend) == HAS_BF16,
+              f"{name}: vdpbf16ps tiles {'with' if HAS_BF16 else 'without'} "
+              "AVX512_BF16")
+
+
+MLP = """func.func @forward(%x: tensor<16x64xf32>) -> tensor<16x10xf32> {
+  %w1 = anvil.param "fc1.weight" init = "kaiming_uniform" : tensor<64x32xf32>
+  %m1 = anvil.matmul %x, %w1 : tensor<16x64xf32>, tensor<64x32xf32>
+  %h1 = anvil.relu %m1 : tensor<16x32xf32>
+  %w2 = anvil.param "fc2.weight" init = "kaiming_uniform" : tensor<32x10xf32>
+  %y = anvil.matmul %h1, %w2 : tensor<16x32xf32>, tensor<32x10xf32>
+  return %y : tensor<16x10xf32>
+}
+func.func @loss(%logits: tensor<16x10xf32>, %labels: tensor<16xi64>) -> tensor<f32> {
+  %l = anvil.softmax_cross_entropy %logits, %labels : tensor<16x10xf32>, tensor<16xi64>
+  return %l : tensor<f32>
+}
+"""
+
+
+def precision_flag(anvilc, tmp, check, rng):
+    path = os.path.join(tmp, "mlp.mlir")
+    with open(path, "w") as f:
+        f.write(MLP)
+    opt = run([anvilc, path, "--precision", "bf16", "--compile-to=optimize"])
+    marked = len(re.findall(r"anvil\.matmul[^\n]*\{bf16\}", opt.stdout))
+    check(opt.returncode == 0 and marked == 2,
+          f"--precision bf16 marks both matmuls of @forward ({marked})")
+    plain = run([anvilc, path, "--compile-to=optimize"]).stdout
+    check("bf16" not in plain, "without it, no matmul is bf16")
+    phases = os.path.join(tmp, "phases")
+    run([anvilc, "train", path, "--precision", "bf16", "-o",
+         os.path.join(tmp, "trainer"), "--dump-phases-to", phases])
+    with open(os.path.join(phases, "03-optimize.mlir")) as f:
+        train = f.read()
+    step = train[train.find("@train_step"):]
+    step = step[:step.find("func.func", 10)] if "func.func" in step[10:] else step
+    total = step.count("anvil.matmul")
+    marked = len(re.findall(r"anvil\.matmul[^\n]*\{[^\n]*bf16", step))
+    # Forward 2, gradients: dW1, dW2, dX2 (the input's gradient is not needed).
+    check(total == 5 and marked == 5,
+          f"anvilc train --precision bf16: every product of @train_step is "
+          f"bf16 ({marked} of {total})")
+    llvm = {}
+    for flags in ([], ["--bf16-matmul=rounded"]):
+        llvm[bool(flags)] = run([anvilc, path, "--precision", "bf16",
+                                 "--compile-to=backend"] + flags).stdout
+    check(("vdpbf16ps" in llvm[False]) == HAS_BF16 and
+          "vdpbf16ps" not in llvm[True],
+          "vdpbf16ps by default (with AVX512_BF16), none with "
+          "--bf16-matmul=rounded")
+    # Outputs: bf16 within its rounding of f32's.
+    x = rng.uniform(-1, 1, (16, 64)).astype(F32)
+    xin = os.path.join(tmp, "x.npy")
+    np.save(xin, x)
+    outs = {}
+    for mode, flags in (("f32", []), ("bf16", ["--precision", "bf16"])):
+        exe = os.path.join(tmp, f"mlp-{mode}")
+        p = run([anvilc, path, "-o", exe] + flags)
+        if p.returncode != 0:
+            check(False, f"compile --precision {mode}: {p.stderr.strip()}")
+            return
+        out = os.path.join(tmp, f"y-{mode}.npy")
+        p = run([exe, "--input", xin, "--output", out])
+        outs[mode] = np.load(out) if p.returncode == 0 else None
+    if outs["f32"] is not None and outs["bf16"] is not None:
+        rel = np.abs(outs["bf16"] - outs["f32"]).max() / np.abs(outs["f32"]).max()
+        check(1e-5 < rel < 3e-2,
+              f"the MLP in bf16 within bf16 error of f32 (relative {rel:.3g})")
+
+
+def training(anvilc, tmp, check, examples):
+    acc = {}
+    for mode, flags in (("f32", []), ("bf16", ["--precision", "bf16"])):
+        exe = os.path.join(tmp, f"train-{mode}")
+        p = run([anvilc, "train", os.path.join(examples, "mlp.mlir"), "--lr",
+                 "0.05", "--momentum", "0.9", "-o", exe] + flags)
+        if p.returncode != 0:
+            check(False, f"anvilc train --precision {mode}: {p.stderr.strip()}")
+            return
+        p = run([exe, "--epochs", "1"])
+        m = re.search(r"test accuracy ([\d.]+)%", p.stdout + p.stderr)
+        acc[mode] = float(m.group(1)) if m else None
+        check(p.returncode == 0 and m is not None,
+              f"the {mode} MLP trainer runs an epoch")
+    if None not in acc.values():
+        check(abs(acc["bf16"] - acc["f32"]) <= 1.5,
+              f"bf16 training's test accuracy {acc['bf16']:.2f}% within 1.5 "
+              f"points of f32's {acc['f32']:.2f}%")
+
+
+def errors(anvilc, tmp, check):
+    path = os.path.join(tmp, "mlp.mlir")
+    for flags, want in ((["--precision", "fp16"], "--precision must be f32 or bf16"),
+                        (["--precision", "bf16", "--bf16-matmul=x"],
+                         "--bf16-matmul must be auto, dpbf16 or rounded")):
+        p = run([anvilc, path, "-o", os.path.join(tmp, "never")] + flags)
+        check(p.returncode != 0 and want in p.stderr and
+              not os.path.exists(os.path.join(tmp, "never")),
+              f"{' '.join(flags)}: '{want}', nothing written")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--examples", required=True)
+    args = ap.parse_args()
+    check = Checks()
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        kernel_cases(args.anvilc, tmp, check, rng)
+        precision_flag(args.anvilc, tmp, check, rng)
+        errors(args.anvilc, tmp, check)
+        training(args.anvilc, tmp, check, args.examples)
+    if check.failures:
+        print(f"{len(check.failures)} check(s) failed")
+        return 1
+    print("all bf16 checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
