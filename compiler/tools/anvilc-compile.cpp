@@ -75,11 +75,16 @@ int anvilc::compileMain(MLIRContext &context) {
   std::optional<Phase> stopAfter;
   if (compileTo.getNumOccurrences())
     stopAfter = compileTo;
-  if (!int8 && quantizeOptionsGiven())
+  if (int8 && bf16Precision())
+    return reportError("--int8 and --precision bf16 are two precisions; "
+                       "choose one");
+  // --precision bf16 with --calibrate DATA: the report first, as --int8's.
+  bool report = int8 || (bf16Precision() && quantizeOptionsGiven());
+  if (!report && quantizeOptionsGiven())
     return reportError("--calibrate and the other options of anvilc quantize "
-                       "go with --int8 (anvilc MODEL --int8 --calibrate DATA) "
-                       "or with anvilc quantize");
-  if (int8)
+                       "go with --int8 (anvilc MODEL --int8 --calibrate DATA), "
+                       "with --precision bf16 or with anvilc quantize");
+  if (report)
     if (int rc = checkQuantizeOptions())
       return rc;
   OwningOpRef<ModuleOp> module = loadModel(context);
@@ -91,7 +96,7 @@ int anvilc::compileMain(MLIRContext &context) {
     output = stem + ".o";
   else if (output.empty() && !stopAfter)
     output = emitKind == Emit::Lib ? "lib" + stem + ".a" : stem;
-  if (int8) {
+  if (report) {
     // The f32 module lives until the report (which names its layers) is
     // printed; the report goes to stderr when the IR goes to stdout.
     OwningOpRef<ModuleOp> quantized;
@@ -99,9 +104,11 @@ int anvilc::compileMain(MLIRContext &context) {
       quantized = std::move(m);
       return 0;
     };
-    if (int rc = quantizeModel(context, *module, "anvilc --int8",
-                               output.empty() ? "stdout" : output, keep,
-                               output.empty() ? llvm::errs() : llvm::outs()))
+    if (int rc =
+            quantizeModel(context, *module,
+                          int8 ? "anvilc --int8" : "anvilc --precision bf16",
+                          output.empty() ? "stdout" : output, keep,
+                          output.empty() ? llvm::errs() : llvm::outs()))
       return rc;
     module = std::move(quantized);
   }

@@ -20,6 +20,12 @@
 // is within the tolerance of fp32. Grouped (depthwise) convolutions stay f32
 // (no grouped integer kernel yet), and the report says so.
 //
+// With --precision bf16 the same report compares bf16 with f32: the chosen
+// matmuls are marked `bf16` (anvil-bf16's mark: operands rounded to bf16,
+// f32 accumulation) instead of quantized, the data only evaluates (no
+// ranges), and the layer times are f32 against bf16 (anvil-bf16-matmul's
+// tiles). Convolutions stay f32: bf16 computes matmuls only.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/tools/Calibration.h"
@@ -295,9 +301,23 @@ static std::string layerName(Operation *op) {
   return isa<a::MatmulOp>(op) ? "matmul" : "conv2d";
 }
 
-/// Why `op` cannot be quantized, or "".
+/// The precision the layers go to: "int8", or "bf16" with --precision bf16.
+static std::string lowName() { return bf16Precision() ? "bf16" : "int8"; }
+
+/// Why `op` cannot be quantized (or computed in bf16), or "".
 static std::string whyNot(Operation *op) {
   auto matmul = dyn_cast<a::MatmulOp>(op);
+  if (bf16Precision()) {
+    if (!matmul)
+      return "a convolution: --precision bf16 computes matmuls only (no bf16 "
+             "convolution kernel yet)";
+    auto f32 = [](Value v) {
+      return cast<ShapedType>(v.getType()).getElementType().isF32();
+    };
+    return f32(matmul.getLhs()) && f32(matmul.getRhs())
+               ? ""
+               : "its operands are not f32";
+  }
   if (matmul && matmul.getTransposeA())
     return "its activations are transposed";
   auto conv = dyn_cast<a::Conv2DOp>(op);
@@ -333,12 +353,19 @@ static std::vector<Operation *> layersOf(ModuleOp module) {
   return ops;
 }
 
-/// A clone of `module` with the layers `which` says quantized.
+/// A clone of `module` with the layers `which` says quantized (with
+/// --precision bf16: marked bf16).
 static llvm::Expected<OwningOpRef<ModuleOp>>
 quantized(ModuleOp module, const std::vector<Layer> &layers,
           llvm::function_ref<bool(size_t)> which) {
   OwningOpRef<ModuleOp> copy(module.clone());
   std::vector<Operation *> ops = layersOf(*copy);
+  if (bf16Precision()) {
+    for (size_t i = 0; i < layers.size(); ++i)
+      if (layers[i].excluded.empty() && which(i))
+        cast<a::MatmulOp>(ops[i]).setBf16(true);
+    return copy;
+  }
   Builder b(module.getContext());
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].excluded.empty() && which(i))
@@ -444,8 +471,18 @@ static void writeAtomically(const std::string &path, llvm::StringRef text) {
 /// share, before anything is loaded: 0, or the exit code of the error.
 int anvilc::checkQuantizeOptions() {
   if (calibrate.empty())
-    return reportError("give calibration data with --calibrate DATA (see "
-                       "anvilc quantize --help)");
+    return reportError(bf16Precision()
+                           ? "give evaluation data with --calibrate DATA: the "
+                             "bf16 report compares bf16 with f32 on it"
+                           : "give calibration data with --calibrate DATA "
+                             "(see anvilc quantize --help)");
+  if (bf16Precision())
+    for (cl::Option *o :
+         std::initializer_list<cl::Option *>{&method, &percentile, &perChannel})
+      if (o->getNumOccurrences())
+        return reportError("--" + o->ArgStr.str() +
+                           " chooses int8 ranges or scales; --precision bf16 "
+                           "has none (it rounds to bf16)");
   if (method == CalibrationMethod::Percentile &&
       !(percentile > 0.0 && percentile <= 100.0))
     return reportError("--percentile must be in (0, 100], not " +
@@ -711,8 +748,9 @@ int anvilc::quantizeModel(
   // A QAT checkpoint's ranges replace the calibrated ones: the model was
   // trained through exactly them.
   int64_t fromQat = 0;
-  if (int rc = takeQatRanges(layers, fromQat))
-    return rc;
+  if (!bf16Precision())
+    if (int rc = takeQatRanges(layers, fromQat))
+      return rc;
   // The quantized model, and the report on the same samples.
   auto start = Clock::now();
   auto int8 = quantized(module, layers, [](size_t) { return true; });
@@ -777,7 +815,8 @@ int anvilc::quantizeModel(
                                    [](const Layer &l) {
                                      return l.excluded.empty() || l.kept;
                                    })
-                 << " layers, each compiled alone in f32 and int8 "
+                 << " layers, each compiled alone in f32 and " << lowName()
+                 << " "
                     "(--no-layer-times skips this)\n";
     for (Layer &l : layers) {
       if (!l.excluded.empty() && !l.kept)
@@ -791,7 +830,8 @@ int anvilc::quantizeModel(
       auto f32Time = timeLayer(context, *alone, "layer " + l.name);
       if (!f32Time)
         return reportError(f32Time.takeError());
-      auto int8Time = timeLayer(context, **int8Alone, "int8 layer " + l.name);
+      auto int8Time =
+          timeLayer(context, **int8Alone, lowName() + " layer " + l.name);
       if (!int8Time)
         return reportError(int8Time.takeError());
       l.f32Ms = f32Time->ms;
@@ -807,7 +847,7 @@ int anvilc::quantizeModel(
       if (l.excluded.empty() && l.int8Ms > kSlowerRatio * l.f32Ms) {
         l.kept = true;
         l.keptBy = "--only-faster";
-        l.excluded = "--only-faster: compiled alone, int8 took " +
+        l.excluded = "--only-faster: compiled alone, " + lowName() + " took " +
                      general(l.int8Ms, 3) + " ms, f32 " + general(l.f32Ms, 3) +
                      " ms";
         changed = true;
@@ -849,8 +889,8 @@ int anvilc::quantizeModel(
       worst->excluded = "--tolerance " + fmt(tolerance, 2) +
                         ": the most sensitive layer " +
                         "left (output SQNR alone " + fmt(worst->sqnrAlone) +
-                        " dB) while " + "int8 top-1 " + metric + " was " +
-                        fmt(loss(all), 2) + " points below fp32";
+                        " dB) while " + lowName() + " top-1 " + metric +
+                        " was " + fmt(loss(all), 2) + " points below fp32";
       int8 = quantized(module, layers, [](size_t) { return true; });
       if (!int8)
         return reportError(int8.takeError());
@@ -867,14 +907,22 @@ int anvilc::quantizeModel(
 
   // The report.
   os << command << ": " << modelPath << " -> " << destination << ": "
-     << quantizedCount << " of " << layers.size()
-     << " layers int8 (activations u8 asymmetric; weights s8 symmetric, "
-     << "matmuls' " << (perChannel ? "per output column" : "per tensor")
-     << ", convolutions' per output channel)\n";
-  os << "calibration (" << methodName(method);
-  if (method == CalibrationMethod::Percentile)
-    os << " " << general(percentile, 6) << "% of |x|";
-  os << "): " << count << " samples of " << c.source
+     << quantizedCount << " of " << layers.size() << " layers " << lowName();
+  if (bf16Precision())
+    os << " (operands rounded to bf16, products accumulated in f32)\n";
+  else
+    os << " (activations u8 asymmetric; weights s8 symmetric, "
+       << "matmuls' " << (perChannel ? "per output column" : "per tensor")
+       << ", convolutions' per output channel)\n";
+  if (bf16Precision()) {
+    os << "evaluation";
+  } else {
+    os << "calibration (" << methodName(method);
+    if (method == CalibrationMethod::Percentile)
+      os << " " << general(percentile, 6) << "% of |x|";
+    os << ")";
+  }
+  os << ": " << count << " samples of " << c.source
      << " on the reference interpreter in " << fmt(calibrationSeconds, 2)
      << " s; report in " << fmt(reportSeconds, 2) << " s";
   if (fromQat > 0)
@@ -884,7 +932,8 @@ int anvilc::quantizeModel(
     os << "; layer times in " << fmt(timingSeconds, 1)
        << " s (each layer compiled alone, 1 thread, median ms)";
   os << "\n";
-  os << "fp32 vs int8 on those samples: output SQNR " << fmt(all.sqnr) << " dB";
+  os << "fp32 vs " << lowName() << " on those samples: output SQNR "
+     << fmt(all.sqnr) << " dB";
   if (all.agreement >= 0)
     os << ", top-1 agreement " << fmt(100 * all.agreement, 2) << "%";
   if (all.accuracy >= 0)
@@ -894,9 +943,9 @@ int anvilc::quantizeModel(
   os << "\n";
   if (tolerance >= 0.0) {
     os << "--tolerance " << fmt(tolerance, 2) << " points of top-1 " << metric
-       << (labels.empty() ? " (no labels)" : "") << ": int8 was "
-       << fmt(lossBefore, 2) << " points below fp32 with every layer int8, "
-       << fmt(loss(all), 2) << " now; kept f32:";
+       << (labels.empty() ? " (no labels)" : "") << ": " << lowName() << " was "
+       << fmt(lossBefore, 2) << " points below fp32 with every layer "
+       << lowName() << ", " << fmt(loss(all), 2) << " now; kept f32:";
     bool any = false;
     for (const Layer &l : layers)
       if (l.kept && l.keptBy == "--tolerance") {
@@ -906,8 +955,8 @@ int anvilc::quantizeModel(
     os << (any ? "\n" : " none\n");
   }
   if (onlyFaster) {
-    os << "--only-faster: kept f32 (int8 alone > " << general(kSlowerRatio)
-       << "x the f32 time):";
+    os << "--only-faster: kept f32 (" << lowName() << " alone > "
+       << general(kSlowerRatio) << "x the f32 time):";
     bool any = false;
     for (const Layer &l : layers)
       if (l.kept && l.keptBy == "--only-faster") {
@@ -931,12 +980,17 @@ int anvilc::quantizeModel(
   for (const Layer &l : layers)
     if (l.excluded.empty() || l.kept)
       nameWidth = std::max(nameWidth, l.name.size());
-  os << llvm::left_justify("layer", nameWidth) << " "
-     << llvm::formatv("{0,-7} {1,-26} {2,-11} {3,-4} {4,-22} {5,-9} "
-                      "{6,-11} {7,-8} {8,-8} {9}\n",
-                      "op", "input range", "scale_x", "zp", "weight scale",
-                      "SQNR", top1Title, "f32 ms", "int8 ms",
-                      "(SQNR, top-1: only this layer int8)");
+  std::string lowMs = lowName() + " ms",
+              alone = "(SQNR, top-1: only this layer " + lowName() + ")";
+  os << llvm::left_justify("layer", nameWidth) << " ";
+  if (bf16Precision())
+    os << llvm::formatv("{0,-7} {1,-9} {2,-11} {3,-8} {4,-8} {5}\n", "op",
+                        "SQNR", top1Title, "f32 ms", lowMs, alone);
+  else
+    os << llvm::formatv("{0,-7} {1,-26} {2,-11} {3,-4} {4,-22} {5,-9} "
+                        "{6,-11} {7,-8} {8,-8} {9}\n",
+                        "op", "input range", "scale_x", "zp", "weight scale",
+                        "SQNR", top1Title, "f32 ms", lowMs, alone);
   llvm::json::Array jsonLayers, jsonExcluded;
   for (const Layer &l : layers) {
     if (!l.excluded.empty())
@@ -954,18 +1008,42 @@ int anvilc::quantizeModel(
     bool flagged = l.sqnrAlone < kFlagDb;
     std::string speedup =
         l.int8Ms > 0 ? "x" + fmt(l.f32Ms / l.int8Ms, 2) : std::string("");
-    std::string row = llvm::formatv(
-        "{0} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6,-9} {7,-11} {8,-8} "
-        "{9,-8} {10}",
-        llvm::left_justify(l.name, nameWidth), opName,
-        "[" + general(l.lo) + ", " + general(l.hi) + "]", general(l.inputScale),
-        l.zeroPoint, wscale,
-        std::isnan(l.sqnrAlone) ? std::string("-") : fmt(l.sqnrAlone) + " dB",
-        top1Text(l.top1Alone), msText(l.f32Ms), msText(l.int8Ms),
-        speedup + (flagged ? "  < 30 dB: sensitive" : "") +
-            (l.kept ? "  (kept f32: " + l.keptBy + ")" : "") +
-            (l.qat ? "  (range: QAT checkpoint)" : ""));
+    std::string sqnrText =
+        std::isnan(l.sqnrAlone) ? std::string("-") : fmt(l.sqnrAlone) + " dB";
+    std::string notes = speedup + (flagged ? "  < 30 dB: sensitive" : "") +
+                        (l.kept ? "  (kept f32: " + l.keptBy + ")" : "") +
+                        (l.qat ? "  (range: QAT checkpoint)" : "");
+    std::string row =
+        bf16Precision()
+            ? llvm::formatv("{0} {1,-7} {2,-9} {3,-11} {4,-8} {5,-8} {6}",
+                            llvm::left_justify(l.name, nameWidth), opName,
+                            sqnrText, top1Text(l.top1Alone), msText(l.f32Ms),
+                            msText(l.int8Ms), notes)
+                  .str()
+            : llvm::formatv(
+                  "{0} {1,-7} {2,-26} {3,-11} {4,-4} {5,-22} {6,-9} {7,-11} "
+                  "{8,-8} {9,-8} {10}",
+                  llvm::left_justify(l.name, nameWidth), opName,
+                  "[" + general(l.lo) + ", " + general(l.hi) + "]",
+                  general(l.inputScale), l.zeroPoint, wscale, sqnrText,
+                  top1Text(l.top1Alone), msText(l.f32Ms), msText(l.int8Ms),
+                  notes)
+                  .str();
     os << llvm::StringRef(row).rtrim() << "\n";
+    if (bf16Precision()) {
+      jsonLayers.push_back(
+          llvm::json::Object{{"name", l.name},
+                             {"op", opName},
+                             {"bf16", !l.kept},
+                             {"sqnr_alone_db", jsonNumber(l.sqnrAlone)},
+                             {labels.empty() ? "top1_agreement_alone_percent"
+                                             : "accuracy_change_alone_points",
+                              jsonNumber(l.top1Alone)},
+                             {"f32_ms", jsonNumber(l.f32Ms)},
+                             {"bf16_ms", jsonNumber(l.int8Ms)},
+                             {"flagged", flagged}});
+      continue;
+    }
     jsonLayers.push_back(
         llvm::json::Object{{"name", l.name},
                            {"op", opName},
@@ -994,6 +1072,7 @@ int anvilc::quantizeModel(
   if (!reportJson.empty()) {
     llvm::json::Object report{{"model", modelPath},
                               {"output", destination},
+                              {"precision", lowName()},
                               {"method", methodName(method)},
                               {"per_channel", bool(perChannel)},
                               {"samples", count},
@@ -1004,6 +1083,12 @@ int anvilc::quantizeModel(
                               {"excluded", std::move(jsonExcluded)}};
     if (method == CalibrationMethod::Percentile)
       report["percentile"] = double(percentile);
+    if (bf16Precision()) {
+      report.erase("method");
+      report.erase("per_channel");
+      report.erase("calibration_seconds");
+      report["evaluation_seconds"] = calibrationSeconds;
+    }
     if (onlyFaster) {
       llvm::json::Array kept;
       for (const Layer &l : layers)
@@ -1026,7 +1111,7 @@ int anvilc::quantizeModel(
       report["top1_agreement"] = all.agreement;
     if (all.accuracy >= 0) {
       report["accuracy_fp32"] = all.fp32Accuracy;
-      report["accuracy_int8"] = all.accuracy;
+      report["accuracy_" + lowName()] = all.accuracy;
     }
     std::string json;
     llvm::raw_string_ostream js(json);
@@ -1053,6 +1138,11 @@ int anvilc::quantizeMain(MLIRContext &context) {
   if (quantizeOutput.empty())
     return reportError("give the quantized model's file with -o OUT.mlir");
   bool onnxOut = llvm::StringRef(quantizeOutput).ends_with(".onnx");
+  if (onnxOut && bf16Precision())
+    return reportError("-o " + quantizeOutput +
+                       ": a bf16 model is written as Anvil IR (-o NAME.mlir), "
+                       "whose matmuls carry the bf16 mark; ONNX has no such "
+                       "mark");
   if (!onnxOut && !llvm::StringRef(quantizeOutput).ends_with(".mlir"))
     return reportError("-o " + quantizeOutput +
                        ": anvilc quantize writes Anvil IR (-o NAME.mlir) "

@@ -306,7 +306,7 @@ static cl::opt<std::string> precision(
              "operands rounded to bf16, products accumulated in f32; every "
              "other op, the weights and a trainer's optimizer stay f32)"),
     cl::value_desc("f32|bf16"), cl::init("f32"), cl::sub(top),
-    cl::sub(trainCommand()), cl::cat(category()));
+    cl::sub(trainCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string> bf16Matmul(
     "bf16-matmul",
     cl::desc("How --precision bf16 matmuls run: dpbf16 (anvil-bf16-matmul's "
@@ -498,6 +498,15 @@ std::string anvilc::typeString(Type type) {
   return s;
 }
 
+bool anvilc::bf16Precision() { return precision == "bf16"; }
+
+/// Whether the bf16 layers come marked in the module, chosen by the report
+/// (quantizeModel), rather than all of them by anvil-bf16.
+static bool bf16LayersChosen() {
+  cl::SubCommand &sub = chosenCommand();
+  return &sub == &quantizeCommand() || (&sub == &top && quantizeOptionsGiven());
+}
+
 /// build/lib beside build/bin/anvilc: where the model runtime lives.
 static std::string libDir;
 
@@ -558,7 +567,10 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
                        ") lacks; use --bf16-matmul=auto");
-  job.options.bf16 = job.options.bf16 || precision == "bf16";
+  // With a report (anvilc quantize --precision bf16, or anvilc MODEL
+  // --precision bf16 --calibrate DATA) the module carries the report's
+  // choice of bf16 layers; otherwise every matmul is.
+  job.options.bf16 = precision == "bf16" && !bf16LayersChosen();
   job.options.bf16Matmul =
       bf16Matmul == "dpbf16" || (bf16Matmul == "auto" && hasBf16);
   if (matmulVectorBits != 0 && matmulVectorBits != 256 &&

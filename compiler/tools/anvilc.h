@@ -179,6 +179,9 @@ int quantizeModel(mlir::MLIRContext &context, mlir::ModuleOp module,
                       emit,
                   llvm::raw_ostream &os);
 bool quantizeOptionsGiven();
+/// Whether --precision bf16 was given (anvilc, anvilc train, anvilc
+/// quantize: there the report compares bf16 with f32 instead of int8).
+bool bf16Precision();
 /// `anvilc train --qat`: calibrates `module`'s function (its parameters at
 /// their starting values, `initial` over the initializers) on --calibrate's
 /// data as anvilc quantize does, marks each layer that can be
