@@ -167,6 +167,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   ConvertAnvilToLinalgPassOptions toLinalg;
   toLinalg.rowSoftmax = options.rowSoftmax;
   toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
+  toLinalg.vectorMaxPoolGrad = options.vectorMaxPoolGrad;
   pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its

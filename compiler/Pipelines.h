@@ -100,6 +100,9 @@ struct PipelineOptions {
   /// softmax over a short static innermost axis as one vector pass per row
   /// (anvil-convert-anvil-to-linalg's row-softmax).
   bool rowSoftmax = true;
+  /// The gradient of max pools whose 2-wide windows tile their input as
+  /// vector code (anvil-convert-to-linalg's vector-max-pool-grad).
+  bool vectorMaxPoolGrad = true;
   /// Stride-1 depthwise convolutions with rows 8 to 15 wide along their
   /// NCHW rows, not channels-last (anvil-convert-to-linalg's
   /// depthwise-stride1-nchw).

@@ -677,6 +677,17 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     row that short gathers); stride-1 ones stay NCHW, one masked vector
     per tap and row, without the two transposes
     (`depthwise-stride1-nchw=false`: channels-last too).
+
+    The gradient of a max pool whose windows are 2 wide (up to 4 high) and
+    tile its f32 input exactly (stride = kernel, no padding or dilation:
+    LeNet's and VGG's 2x2 pools) is an `scf.for` over the window rows whose
+    body handles 8 windows per step: the kh input rows read as vectors of
+    16 and split into even and odd columns, the first maximum of each
+    window found with vector compares and selects, the gradient placed in
+    its cell, the rows interleaved back and written (masked at a row's
+    end). The general lowering, a generic over the input's cells that
+    gathers each cell's window with scalar extracts, stays for the others
+    (`vector-max-pool-grad=false`: for all).
   }];
   let options = [
     Option<"rowSoftmax", "row-softmax", "bool", "true",
@@ -685,7 +696,11 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     Option<"depthwiseStride1Nchw", "depthwise-stride1-nchw", "bool", "true",
            "stride-1 depthwise convolutions with output rows 8 to 15 wide "
            "loop along the rows in NCHW (off: channels-last, with "
-           "transposes in and out)">
+           "transposes in and out)">,
+    Option<"vectorMaxPoolGrad", "vector-max-pool-grad", "bool", "true",
+           "the gradient of a max pool whose 2-wide windows tile its input "
+           "(stride = kernel, no padding) as vector code over 8 windows at "
+           "a time (off: one linalg.generic gathering each cell's window)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -282,6 +282,14 @@ static cl::opt<bool> noWindowRowBlocks(
              "together that read the input rows they share once "
              "(anvil-vectorize-windows' row-blocks off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noVectorMaxPoolGrad(
+    "no-vector-max-pool-grad",
+    cl::desc("Compute the gradient of max pools whose 2-wide windows tile "
+             "their input as the generic that gathers each cell's window, "
+             "not as vector code over 8 windows at a time "
+             "(anvil-convert-to-linalg's vector-max-pool-grad off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noVectorizeCopies(
     "no-vectorize-copies",
     cl::desc("Copy small static slices (packed matmul slivers, slices "
@@ -519,6 +527,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.approximateMath = !exactMath;
   job.options.sigmoidReciprocal = sigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
+  job.options.vectorMaxPoolGrad = !noVectorMaxPoolGrad;
   job.options.maskedTails = !noMaskedTails;
   job.options.windowRowBlocks = !noWindowRowBlocks;
   job.options.splitWholeTail = splitWholeTail;

@@ -505,6 +505,21 @@ def main():
             r.check("max_pool2d_grad", [x, gy],
                     f"anvil.max_pool2d_grad %a0, %a1 {{{attrs}}} : {ttype(x)}, {ttype(gy)}",
                     xin.grad)
+            # Windows 2 wide that tile the input exactly (stride = kernel, no
+            # padding: LeNet's 2x2): anvil-convert-to-linalg's vector code,
+            # 8 windows per step, rows of 16 ending masked; values on a grid
+            # of 3 so that windows hold ties (the first maximum takes the
+            # gradient, as in PyTorch).
+            for kh2, ow2 in ((2, 14), (2, 8), (1, 3), (3, 5), (4, 1), (2, 17)):
+                x2 = np.round(rand(2, int(rng.integers(1, 3)), 2 * kh2, 2 * ow2)).astype(np.float32)
+                a2 = f"kernel = {arr(kh2, 2)}, strides = {arr(kh2, 2)}, pads = {arr(0, 0, 0, 0)}"
+                xin = t(x2).requires_grad_()
+                pooled = F.max_pool2d(xin, (kh2, 2), (kh2, 2))
+                gy = rand(*pooled.shape)
+                (pooled * t(gy)).sum().backward()
+                r.check(f"max_pool2d_grad {kh2}x2 tiling exactly, ties", [x2, gy],
+                        f"anvil.max_pool2d_grad %a0, %a1 {{{a2}}} : {ttype(x2)}, {ttype(gy)}",
+                        xin.grad)
             for include in (False, True):
                 ci = ", count_include_pad" if include else ""
                 r.check("avg_pool2d", [x], f"anvil.avg_pool2d %a0 {{{attrs}{ci}}} : {ttype(x)}",

@@ -40,7 +40,7 @@ struct ConvertAnvilToLinalgPass
     populateMatMulToLinalgPatterns(patterns);
     populateConvToLinalgPatterns(patterns);
     populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw);
-    populatePoolingToLinalgPatterns(patterns);
+    populatePoolingToLinalgPatterns(patterns, vectorMaxPoolGrad);
     populateReductionToLinalgPatterns(patterns, rowSoftmax);
     populateNormalizationToLinalgPatterns(patterns);
     populateShapeToLinalgPatterns(patterns);

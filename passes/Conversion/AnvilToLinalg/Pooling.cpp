@@ -25,7 +25,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -258,8 +260,122 @@ struct AvgPool2DGradLowering : OpConversionPattern<AvgPool2DGradOp> {
 /// maximum it is. A generic over dX whose (unrolled) body, for each kernel
 /// offset that places the cell in a window (just one when windows do not
 /// overlap), scans that window for its first maximum.
+/// Windows of a max pool gradient per vector step of vectorGradRows.
+constexpr int64_t kGradWindows = 8;
+
+/// Whether a max pool's gradient takes vectorGradRows: windows 2 wide
+/// (and up to 4 high) that tile the f32 input exactly (stride = kernel, no
+/// padding or dilation, H = OH * kh, W = OW * 2).
+bool tilesExactly(MaxPool2DGradOp op) {
+  auto type = cast<RankedTensorType>(op.getType());
+  auto gType = cast<RankedTensorType>(op.getGrad().getType());
+  ArrayRef<int64_t> kernel = op.getKernel();
+  SmallVector<int64_t> strides = op.getStrideValues();
+  return type.getElementType().isF32() && kernel[1] == 2 && kernel[0] <= 4 &&
+         strides[0] == kernel[0] && strides[1] == kernel[1] &&
+         llvm::all_of(op.getPads(), [](int64_t p) { return p == 0; }) &&
+         llvm::all_of(op.getDilations(), [](int64_t d) { return d == 1; }) &&
+         type.getDimSize(2) == gType.getDimSize(2) * kernel[0] &&
+         type.getDimSize(3) == gType.getDimSize(3) * kernel[1];
+}
+
+/// The gradient of a max pool whose kh x 2 windows tile the input exactly,
+/// as vector code: per window row r (N * C * OH of them) and 8 windows at a
+/// time, the window's kh input rows read as vectors of 16 and split into
+/// their even and odd columns (the windows' two cells of that row), each
+/// window's first maximum found in row-major order (a later cell wins only
+/// when strictly greater, as the generic lowering and the reference
+/// decide), the window's gradient placed in its cell and zeros in the
+/// others, and the rows interleaved back and written. The generic lowering
+/// gathers each cell's window with scalar extracts: a quarter of LeNet's
+/// training step (4.98 -> 2.80 s per epoch with this, 1 thread).
+Value vectorGradRows(OpBuilder &b, Location loc, Value input, Value grad,
+                     int64_t kh) {
+  auto type = cast<RankedTensorType>(input.getType());
+  auto gType = cast<RankedTensorType>(grad.getType());
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1),
+          h = type.getDimSize(2), w = type.getDimSize(3);
+  int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+  int64_t rows = n * c * oh, lanes = kGradWindows;
+  Type f32 = b.getF32Type();
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  // [N, C, H, W] as [N*C*OH, kh, W] and [N, C, OH, OW] as [N*C*OH, OW]:
+  // free reshapes.
+  auto rowsType = RankedTensorType::get({rows, kh, w}, f32);
+  Value x = reshapeTo(b, loc, input, rowsType);
+  Value dy = reshapeTo(b, loc, grad, RankedTensorType::get({rows, ow}, f32));
+  Value out = emptyTensor(b, loc, rowsType);
+  auto vec = [&](int64_t size) { return VectorType::get({size}, f32); };
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
+  Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec(lanes)));
+  bool wholeGrad = ow % lanes == 0, wholeRow = w % (2 * lanes) == 0;
+  SmallVector<int64_t> even, odd, interleave;
+  for (int64_t i = 0; i < lanes; ++i) {
+    even.push_back(2 * i);
+    odd.push_back(2 * i + 1);
+    interleave.append({i, i + lanes});
+  }
+  auto outer = b.create<scf::ForOp>(loc, index(0), index(rows), index(1),
+                                    ValueRange{out});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(outer.getBody());
+  Value r = outer.getInductionVar();
+  auto inner = b.create<scf::ForOp>(loc, index(0), index(ow), index(lanes),
+                                    outer.getRegionIterArgs());
+  b.create<scf::YieldOp>(loc, inner.getResults());
+  b.setInsertionPointToStart(inner.getBody());
+  Value j0 = inner.getInductionVar();
+  Value x0 = b.create<arith::MulIOp>(loc, j0, index(2));
+  Value g = b.create<vector::TransferReadOp>(
+      loc, vec(lanes), dy, ValueRange{r, j0}, zero, ArrayRef<bool>{wholeGrad});
+  // The cells in row-major order, each a vector over 8 windows.
+  SmallVector<Value> cells;
+  for (int64_t a = 0; a < kh; ++a) {
+    Value row = b.create<vector::TransferReadOp>(
+        loc, vec(2 * lanes), x, ValueRange{r, index(a), x0}, zero,
+        ArrayRef<bool>{wholeRow});
+    cells.push_back(b.create<vector::ShuffleOp>(loc, row, row, even));
+    cells.push_back(b.create<vector::ShuffleOp>(loc, row, row, odd));
+  }
+  auto indices = VectorType::get({lanes}, b.getI32Type());
+  auto splat = [&](int64_t v) {
+    return b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(indices, b.getI32IntegerAttr(v)));
+  };
+  Value best = cells[0], which = splat(0);
+  for (size_t t = 1; t < cells.size(); ++t) {
+    Value greater =
+        b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, cells[t], best);
+    best = b.create<arith::SelectOp>(loc, greater, cells[t], best);
+    which = b.create<arith::SelectOp>(loc, greater, splat(t), which);
+  }
+  Value result = inner.getRegionIterArg(0);
+  for (int64_t a = 0; a < kh; ++a) {
+    Value halves[2];
+    for (int64_t e = 0; e < 2; ++e) {
+      Value mine = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, which,
+                                           splat(2 * a + e));
+      halves[e] = b.create<arith::SelectOp>(loc, mine, g, zeros);
+    }
+    Value row =
+        b.create<vector::ShuffleOp>(loc, halves[0], halves[1], interleave);
+    result = b.create<vector::TransferWriteOp>(loc, row, result,
+                                               ValueRange{r, index(a), x0},
+                                               ArrayRef<bool>{wholeRow})
+                 .getResult();
+  }
+  b.create<scf::YieldOp>(loc, result);
+  b.setInsertionPointAfter(outer);
+  return reshapeTo(b, loc, outer.getResult(0),
+                   RankedTensorType::get({n, c, h, w}, f32));
+}
+
 struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+  MaxPool2DGradLowering(MLIRContext *context, bool vectorGrad)
+      : OpConversionPattern(context), vectorGrad(vectorGrad) {}
+  bool vectorGrad;
   LogicalResult
   matchAndRewrite(MaxPool2DGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -273,6 +389,11 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
     int64_t h = type.getDimSize(2), w = type.getDimSize(3);
     int64_t oh = gType.getDimSize(2), ow = gType.getDimSize(3);
     Value input = adaptor.getInput(), grad = adaptor.getGrad();
+    if (vectorGrad && tilesExactly(op)) {
+      rewriter.replaceOp(op,
+                         vectorGradRows(rewriter, loc, input, grad, kernel[0]));
+      return success();
+    }
     // Windows that do not overlap (the usual 2x2, stride 2) leave each cell
     // a single candidate window instead of kh * kw of them.
     bool disjoint = true;
@@ -420,8 +541,9 @@ struct GlobalAvgPoolLowering : OpConversionPattern<GlobalAvgPoolOp> {
 
 } // namespace
 
-void mlir::anvil::populatePoolingToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::anvil::populatePoolingToLinalgPatterns(RewritePatternSet &patterns,
+                                                  bool vectorMaxPoolGrad) {
   patterns.add<MaxPool2DLowering, AvgPool2DLowering, AvgPool2DGradLowering,
-               MaxPool2DGradLowering, GlobalAvgPoolLowering>(
-      patterns.getContext());
+               GlobalAvgPoolLowering>(patterns.getContext());
+  patterns.add<MaxPool2DGradLowering>(patterns.getContext(), vectorMaxPoolGrad);
 }

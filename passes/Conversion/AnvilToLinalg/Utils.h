@@ -24,7 +24,10 @@ void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 void populateConvToLinalgPatterns(RewritePatternSet &patterns);
 void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns,
                                            bool stride1Nchw);
-void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
+/// `vectorMaxPoolGrad`: the gradient of a max pool whose 2-wide windows tile
+/// its input as vector code (Pooling.cpp's vectorGradRows).
+void populatePoolingToLinalgPatterns(RewritePatternSet &patterns,
+                                     bool vectorMaxPoolGrad);
 /// `rowSoftmax`: softmax over a short static innermost axis as one pass per
 /// row in vector registers (see Reduction.cpp).
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns,
