@@ -34,6 +34,11 @@ Sections (each states the machine's load before and after it):
             f32 inference throughput at batch 64, 1 and 2 threads, in
             alternating rounds (issue 11's goals). --int8-checkpoints DIR
             keeps the trained checkpoints to reuse.
+  bf16-train the MLP and LeNet-5 trained on Fashion-MNIST in f32 and with
+            `--precision bf16` (matmuls on vdpbf16ps tiles, f32 master
+            weights), 1 and 2 threads, one shuffling seed per round, f32 and
+            bf16 alternating: seconds per epoch and test accuracy (issue 11's
+            bf16 goals: within 0.3 point, >= 1.3x per epoch).
   compile   anvilc's wall and CPU seconds on the zoo's largest graphs (batch 8)
             and on a generated chain of 20,000 elementwise ONNX ops, with
             kernels outlined (the default) and --no-outline-kernels.
@@ -48,7 +53,7 @@ measure) or when ONNX Runtime is not installed.
 
 Usage: bench/run.py [--build build] [--out bench/RESULTS.md] [--quick]
                     [--only zoo,matmul,training,contention,fusion,compile,int8-models,
-                            int8-train] [--models a,b]
+                            int8-train,bf16-train] [--models a,b]
                     [--batches 1,8] [--threads 1,2] [--runs N] [--seconds S] [--rounds R]
   --quick: one model per zoo family, few runs, one MLP training epoch (a smoke
   run of a few minutes). --only replaces just those sections in --out.
@@ -75,14 +80,15 @@ sys.path.insert(0, os.path.join(BENCH, "models"))
 import export  # noqa: E402  (the zoo)
 
 SECTIONS = ["zoo", "matmul", "training", "contention", "fusion", "compile", "int8-models",
-            "int8-train"]
+            "int8-train", "bf16-train"]
 # Each section's title in RESULTS.md, by which --only finds it.
 TITLES = ["## Inference: the model zoo, Anvil vs ONNX Runtime and PyTorch",
           "## f32 matmul: Anvil vs oneDNN", "## Training: Anvil vs PyTorch",
           "## Training under contention", "## Compile time",
           "## Fusion: the graph fusions on and off (--no-fusion)",
           "## int8 models: post-training quantization, Anvil int8 vs fp32 and ONNX Runtime's QDQ",
-          "## int8: post-training quantization of the trained examples"]
+          "## int8: post-training quantization of the trained examples",
+          "## bf16 mixed-precision training"]
 SETUP = "run bench/setup.sh (it installs OpenBLAS, torchvision, node and onnxruntime-node)"
 # ORT's per-call cost through node is subtracted from its time when the model
 # takes less than this many times that cost (see the zoo section's text).
@@ -900,6 +906,52 @@ def int8_trained(args, anvil, tmp, rounds=3):
     return lines
 
 
+def bf16_trained(args, anvil, tmp, rounds=3):
+    """The MLP and LeNet trained in f32 and in bf16 (`--precision bf16`), at 1
+    and 2 threads: per round one shuffling seed, f32 and bf16 in turn."""
+    epochs = {"mlp": 1 if args.quick else 5, "lenet": 1 if args.quick else 3}
+    rounds = 1 if args.quick else rounds
+    lines = [TITLES[8] + "\n",
+             "All of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9; each model compiled by "
+             "`anvilc train` in f32 and with `--precision bf16` (every matmul of @train_step, "
+             "forward and gradients, on bf16-rounded operands with f32 accumulation: "
+             "anvil-bf16-matmul's `vdpbf16ps` tiles; weights, optimizer and every other op "
+             f"f32). {rounds} rounds, each with its own shuffling seed (`--seed`), the f32 and "
+             "bf16 trainers in turn: s/epoch is the median over every epoch of every round, "
+             f"accuracy the mean test accuracy after the last epoch (the MLP {epochs['mlp']} "
+             f"epochs, LeNet {epochs['lenet']}). Speedup = f32 / bf16 s/epoch. LeNet's "
+             "convolutions stay f32 (no bf16 convolution kernel yet). On "
+             f"{cpu_name()}; load average before: {loadavg()}.\n",
+             "| model | threads | f32 s/epoch | bf16 s/epoch | speedup | f32 acc % | bf16 acc % "
+             "| bf16 - f32 points | accuracy per seed (f32 / bf16) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("mlp", "lenet"):
+        trainers = {}
+        for mode, flags in (("f32", []), ("bf16", ["--precision", "bf16"])):
+            trainers[mode] = os.path.join(tmp, f"trainer-{name}-{mode}")
+            sh([anvil.anvilc, "train", os.path.join(ROOT, "examples", name + ".mlir"),
+                "--lr", "0.05", "--momentum", "0.9", "-o", trainers[mode]] + flags)
+        for t in (1, 2):
+            seconds = {"f32": [], "bf16": []}
+            acc = {"f32": [], "bf16": []}
+            for r in range(rounds):
+                for mode in ("f32", "bf16"):
+                    report = os.path.join(tmp, f"report-{name}-{mode}.json")
+                    sh([trainers[mode], "--epochs", str(epochs[name]), "--threads", str(t),
+                        "--seed", str(r), "--report-json", report])
+                    a = json.load(open(report))
+                    seconds[mode] += [e["seconds"] for e in a]
+                    acc[mode].append(a[-1]["test_accuracy"])
+            f, b = statistics.median(seconds["f32"]), statistics.median(seconds["bf16"])
+            fa, ba = statistics.mean(acc["f32"]), statistics.mean(acc["bf16"])
+            seeds = ", ".join(f"{x:.2f} / {y:.2f}" for x, y in zip(acc["f32"], acc["bf16"]))
+            lines.append(f"| {name} | {t} | {f:.3f} | {b:.3f} | {f / b:.2f} | {fa:.2f} | "
+                         f"{ba:.2f} | {ba - fa:+.2f} | {seeds} |")
+            print(f"bf16-train {name}, {t} thread(s): done", file=sys.stderr)
+    lines.append(f"\nLoad average after: {loadavg()}.")
+    return lines
+
+
 def children_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -1136,6 +1188,8 @@ def main():
                 sections.append(int8_models(args, anvil, ort, tmp))
             if "int8-train" in only:
                 sections.append(int8_trained(args, anvil, tmp))
+            if "bf16-train" in only:
+                sections.append(bf16_trained(args, anvil, tmp))
         except Refusal as e:
             sys.exit(f"bench/run.py: {e}")
     dnnl = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"],
