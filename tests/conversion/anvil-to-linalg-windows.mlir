@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=depthwise-stride1-nchw=false | FileCheck %s --check-prefix=OFF
+// RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=vector-max-pool-grad=false | FileCheck %s --check-prefix=GATHER
 
 // Depthwise convolutions and pooling read each window tap as a strided view
 // of the padded input (DepthwiseConv.cpp, Pooling.cpp): one elementwise
@@ -182,4 +183,31 @@ func.func @avg_pool_ceil(%x: tensor<1x1x5x5xf32>) -> tensor<1x1x3x3xf32> {
 func.func @max_pool_large_window(%x: tensor<1x1x8x8xf32>) -> tensor<1x1x1x1xf32> {
   %0 = anvil.max_pool2d %x {kernel = array<i64: 8, 8>} : tensor<1x1x8x8xf32>
   return %0 : tensor<1x1x1x1xf32>
+}
+
+// -----
+
+// A max pool gradient whose 2x2 windows tile the input: vector code over 8
+// windows per step (Pooling.cpp's vectorGradRows), the rows [N*C*OH, 2, W]
+// by free reshapes; W = 28, so each row's second step is masked (no
+// in_bounds); the first maximum by strict compares in row-major order.
+// CHECK-LABEL: func @max_pool_grad_tiling
+// CHECK: tensor.expand_shape {{.*}} output_shape [12, 2, 28]
+// CHECK: scf.for {{.*}} -> (tensor<12x2x28xf32>)
+// CHECK: scf.for {{.*}} step %c8
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<12x14xf32>, vector<8xf32>
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<12x2x28xf32>, vector<16xf32>
+// CHECK: vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK: vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15]
+// CHECK-COUNT-3: arith.cmpf ogt
+// CHECK: vector.shuffle {{.*}} [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15]
+// CHECK: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<12x2x28xf32>
+// CHECK-NOT: tensor.extract
+// GATHER-LABEL: func @max_pool_grad_tiling
+// GATHER-NOT: vector.shuffle
+// GATHER: linalg.generic
+// GATHER: tensor.extract
+func.func @max_pool_grad_tiling(%x: tensor<2x3x4x28xf32>, %g: tensor<2x3x2x14xf32>) -> tensor<2x3x4x28xf32> {
+  %r = anvil.max_pool2d_grad %x, %g {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x4x28xf32>, tensor<2x3x2x14xf32>
+  return %r : tensor<2x3x4x28xf32>
 }
