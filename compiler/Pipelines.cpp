@@ -168,6 +168,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   toLinalg.rowSoftmax = options.rowSoftmax;
   toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
   toLinalg.vectorMaxPoolGrad = options.vectorMaxPoolGrad;
+  toLinalg.vectorCol2im = options.vectorCol2im;
   pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its

@@ -103,6 +103,9 @@ struct PipelineOptions {
   /// The gradient of max pools whose 2-wide windows tile their input as
   /// vector code (anvil-convert-to-linalg's vector-max-pool-grad).
   bool vectorMaxPoolGrad = true;
+  /// A convolution's input gradient as vector row additions
+  /// (anvil-convert-to-linalg's vector-col2im).
+  bool vectorCol2im = true;
   /// Stride-1 depthwise convolutions with rows 8 to 15 wide along their
   /// NCHW rows, not channels-last (anvil-convert-to-linalg's
   /// depthwise-stride1-nchw).

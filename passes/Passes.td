@@ -688,6 +688,14 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     end). The general lowering, a generic over the input's cells that
     gathers each cell's window with scalar extracts, stays for the others
     (`vector-max-pool-grad=false`: for all).
+
+    A one-group convolution's input gradient (stride 1 along the rows)
+    scatters its `dcols` product back with vector code: per image (an
+    `scf.forall`), channel, tap (i, j) and output row, the row's OW values
+    added 16 at a time to the padded gradient's row y * sh + i * dh from
+    column j * dw, each cell's terms in the generic's order (the same sums,
+    bit for bit); `vector-col2im=false` keeps the generic over the padded
+    input's cells that gathers each cell's taps.
   }];
   let options = [
     Option<"rowSoftmax", "row-softmax", "bool", "true",
@@ -700,7 +708,11 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     Option<"vectorMaxPoolGrad", "vector-max-pool-grad", "bool", "true",
            "the gradient of a max pool whose 2-wide windows tile its input "
            "(stride = kernel, no padding) as vector code over 8 windows at "
-           "a time (off: one linalg.generic gathering each cell's window)">
+           "a time (off: one linalg.generic gathering each cell's window)">,
+    Option<"vectorCol2im", "vector-col2im", "bool", "true",
+           "a one-group convolution's input gradient (stride 1 along the "
+           "rows) as vector row additions per image, tap and output row "
+           "(off: one linalg.generic gathering each cell's taps)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -290,6 +290,13 @@ static cl::opt<bool> noVectorMaxPoolGrad(
              "(anvil-convert-to-linalg's vector-max-pool-grad off), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noVectorCol2im(
+    "no-vector-col2im",
+    cl::desc("Compute a convolution's input gradient (col2im) as the generic "
+             "that gathers each input cell's taps, not as vector row "
+             "additions (anvil-convert-to-linalg's vector-col2im off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noVectorizeCopies(
     "no-vectorize-copies",
     cl::desc("Copy small static slices (packed matmul slivers, slices "
@@ -528,6 +535,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.sigmoidReciprocal = sigmoidReciprocal;
   job.options.vectorizeWindows = !noVectorizeWindows;
   job.options.vectorMaxPoolGrad = !noVectorMaxPoolGrad;
+  job.options.vectorCol2im = !noVectorCol2im;
   job.options.maskedTails = !noMaskedTails;
   job.options.windowRowBlocks = !noWindowRowBlocks;
   job.options.splitWholeTail = splitWholeTail;

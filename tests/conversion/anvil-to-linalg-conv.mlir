@@ -1,4 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=vector-col2im=false | FileCheck %s --check-prefix=GATHER
 
 // A 1x1 stride-1 convolution of one image needs no im2col: the input
 // [1, C, H, W] is the [C, H*W] matrix, and the product [O, H*W] is already
@@ -96,4 +97,27 @@ func.func @conv_pointwise_batch(%x: tensor<3x8x8x8xf32>, %w: tensor<16x8x1x1xf32
 func.func @conv_small_images_batched(%x: tensor<2x8x7x7xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<2x16x7x7xf32> {
   %0 = anvil.conv2d %x, %w : tensor<2x8x7x7xf32>, tensor<16x8x1x1xf32>
   return %0 : tensor<2x16x7x7xf32>
+}
+
+// -----
+
+// The input gradient's col2im (one group, stride 1 along the rows) as
+// vector row additions: per image an scf.forall iteration, per channel,
+// tap and output row a masked read of OW (6) values of dcols, viewed
+// [C*kh*kw, N, OH, OW], added to the padded gradient's row.
+// CHECK-LABEL: func @col2im_vector
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs
+// CHECK: tensor.extract_slice {{.*}} to tensor<1x3x8x8xf32>
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<27x2x6x6xf32>, vector<16xf32>
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<1x3x8x8xf32>, vector<16xf32>
+// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<1x3x8x8xf32>
+// CHECK: tensor.parallel_insert_slice
+// GATHER-LABEL: func @col2im_vector
+// GATHER-NOT: scf.forall
+// GATHER: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// GATHER: tensor.extract
+func.func @col2im_vector(%gy: tensor<2x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x3x8x8xf32> {
+  %r = anvil.conv2d_grad_input %gy, %w {input_size = array<i64: 8, 8>} : tensor<2x4x6x6xf32>, tensor<4x3x3x3xf32>
+  return %r : tensor<2x3x8x8xf32>
 }

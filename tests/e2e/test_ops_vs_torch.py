@@ -160,7 +160,7 @@ def main():
     anvil_opt = args.anvil_opt or os.path.join(os.path.dirname(args.anvilc), "anvil-opt")
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(args.anvilc, anvil_opt, tmp, args.mode)
-        for _ in range(args.trials):
+        for trial in range(args.trials):
             # Elementwise binary ops with broadcasting: drop leading dims and
             # set random dims to 1 on either side.
             rank = int(rng.integers(1, 4))
@@ -456,6 +456,29 @@ def main():
                 r.check("conv2d_grad_filter" + label, [x, gy],
                         f"anvil.conv2d_grad_filter %a0, %a1 {{kernel = {arr(kh, kw)}, {gattrs}}} : "
                         f"{ttype(x)}, {ttype(gy)}", win.grad, rtol=1e-4, atol=1e-5)
+            # One group, stride 1 along the rows: the input gradient's
+            # vector col2im (rows of OW added 16 at a time; OW 20 takes two,
+            # the second masked), with a row stride, dilations and padding.
+            # (Its own generator and names: the random cases after it stay
+            # as they were.)
+            crng = np.random.default_rng(trial)
+            for (csh, cdh, cdw, cpads, cw) in ((1, 1, 1, [0, 0, 0, 0], 9),
+                                               (2, 1, 2, [1, 2, 0, 1], 12),
+                                               (1, 2, 1, [2, 1, 1, 0], 22)):
+                ck = 3
+                chh = cdh * (ck - 1) + 1 + 4
+                xc = crng.uniform(-2, 2, (2, 2, chh, cw)).astype(np.float32)
+                wc = crng.uniform(-2, 2, (3, 2, ck, ck)).astype(np.float32)
+                xcin = t(xc).requires_grad_()
+                outc = F.conv2d(F.pad(xcin, (cpads[1], cpads[3], cpads[0], cpads[2])), t(wc), None,
+                                (csh, 1), 0, (cdh, cdw))
+                gyc = crng.uniform(-2, 2, tuple(outc.shape)).astype(np.float32)
+                (outc * t(gyc)).sum().backward()
+                r.check(f"conv2d_grad_input (vector col2im: s{csh},1 d{cdh},{cdw} p{cpads} w{cw})",
+                        [gyc, wc],
+                        f"anvil.conv2d_grad_input %a0, %a1 {{input_size = {arr(chh, cw)}, "
+                        f"strides = {arr(csh, 1)}, pads = {arr(*cpads)}, dilations = {arr(cdh, cdw)}}} : "
+                        f"{ttype(gyc)}, {ttype(wc)}", xcin.grad, rtol=1e-4, atol=1e-5)
             gattrs = f"{cattrs}, groups = {groups} : i64"
             # (No bias: compiled entry points take at most 8 arguments and
             # results together.)

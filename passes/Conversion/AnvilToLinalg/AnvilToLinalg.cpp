@@ -38,7 +38,7 @@ struct ConvertAnvilToLinalgPass
     RewritePatternSet patterns(context);
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
-    populateConvToLinalgPatterns(patterns);
+    populateConvToLinalgPatterns(patterns, vectorCol2im);
     populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw);
     populatePoolingToLinalgPatterns(patterns, vectorMaxPoolGrad);
     populateReductionToLinalgPatterns(patterns, rowSoftmax);

@@ -30,6 +30,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::anvil;
@@ -322,8 +323,98 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
 /// dcols = W^T @ dY (per group: [G, C/G*kh*kw, N*OH*OW]), then col2im: each
 /// padded input cell sums the dcols entries of the windows that read it; the
 /// padding is cut off.
+/// Lanes of vectorCol2im's row segments.
+constexpr int64_t kCol2imLanes = 16;
+
+/// col2im as vector code, for one group and stride 1 along the rows: the
+/// zeroed padded input gradient [N, C, Hp, Wp] gets, per image (the
+/// images in parallel: an scf.forall), channel, filter tap (i, j) and
+/// output row y, the OW values of dcols' row (c, i, j) at (n, y) added to
+/// its row y * sh + i * dh from column j * dw, 16 at a time (masked past
+/// OW: the lanes past it add 0). Each cell's terms arrive in the generic's
+/// order (taps (i, j) ascending): the same sums, bit for bit. The generic
+/// visits every cell and tap with scalar bounds checks: a fifth of LeNet's
+/// training step after the max pool gradient's vector code.
+Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
+                   RankedTensorType paddedType, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t dh, int64_t dw) {
+  int64_t n = paddedType.getDimSize(0), c = paddedType.getDimSize(1),
+          hp = paddedType.getDimSize(2), wp = paddedType.getDimSize(3);
+  Type f32 = paddedType.getElementType();
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto vecType = VectorType::get({kCol2imLanes}, f32);
+  // dcols [C*kh*kw, N*OH*OW] as [C*kh*kw, N, OH, OW]: a row's reads are
+  // masked at OW, not at the next row.
+  Value cols = reshapeTo(b, loc, dcols,
+                         RankedTensorType::get({c * kh * kw, n, oh, ow}, f32));
+  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(f32));
+  Value init = filledTensor(b, loc, paddedType, 0.0);
+  auto forall = b.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
+      /*mapping=*/std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value image = forall.getInductionVar(0);
+  auto imageType = RankedTensorType::get({1, c, hp, wp}, f32);
+  SmallVector<OpFoldResult> offsets{image, b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(c),
+                                  b.getIndexAttr(hp), b.getIndexAttr(wp)};
+  SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
+  Value slice = b.create<tensor::ExtractSliceOp>(
+      loc, imageType, forall.getRegionIterArgs()[0], offsets, sizes, unit);
+  // Loops (c, i, j, y, x0), each carrying the image's gradient.
+  SmallVector<scf::ForOp> loops;
+  Value current = slice;
+  for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
+           {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kCol2imLanes}}) {
+    auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
+                                     ValueRange{current});
+    if (!loops.empty())
+      b.create<scf::YieldOp>(loc, loop.getResults());
+    b.setInsertionPointToStart(loop.getBody());
+    current = loop.getRegionIterArg(0);
+    loops.push_back(loop);
+  }
+  Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
+        j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
+        x0 = loops[4].getInductionVar();
+  auto mul = [&](Value v, int64_t k) {
+    return b.create<arith::MulIOp>(loc, v, index(k)).getResult();
+  };
+  auto add = [&](Value u, Value v) {
+    return b.create<arith::AddIOp>(loc, u, v).getResult();
+  };
+  Value row = add(mul(add(mul(ch, kh), i), kw), j);
+  Value terms = b.create<vector::TransferReadOp>(
+      loc, vecType, cols, ValueRange{row, image, y, x0}, zero,
+      ArrayRef<bool>{ow % kCol2imLanes == 0});
+  Value yy = add(mul(y, sh), mul(i, dh)), xx = add(mul(j, dw), x0);
+  SmallVector<Value> at{index(0), ch, yy, xx};
+  Value sum = b.create<arith::AddFOp>(
+      loc,
+      b.create<vector::TransferReadOp>(loc, vecType, current, at, zero,
+                                       ArrayRef<bool>{false}),
+      terms);
+  b.create<scf::YieldOp>(loc, b.create<vector::TransferWriteOp>(
+                                   loc, sum, current, at, ArrayRef<bool>{false})
+                                  .getResult());
+  b.setInsertionPointAfter(loops[0]);
+  Value done = loops[0].getResult(0);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  b.create<tensor::ParallelInsertSliceOp>(
+      loc, done, forall.getRegionIterArgs()[0], offsets, sizes, unit);
+  return forall.getResult(0);
+}
+
 struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DGradInputLowering(MLIRContext *context, bool vectorRows)
+      : OpConversionPattern(context), vectorRows(vectorRows) {}
+  bool vectorRows;
   LogicalResult
   matchAndRewrite(Conv2DGradInputOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -361,10 +452,20 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
                            RankedTensorType::get({groups, og, p}, elt));
       dcols = buildBatchMatmul(rewriter, loc, wt, r3);
     }
-    // col2im over the padded input: loops (n, c, hp, wp, i, j), reducing
-    // over the kernel offsets.
     int64_t hp = h + pads[0] + pads[2], wp = w + pads[1] + pads[3];
     auto paddedType = RankedTensorType::get({n, c, hp, wp}, elt);
+    SmallVector<int64_t> offsets = {0, 0, pads[0], pads[1]},
+                         sizes = {n, c, h, w}, unit(4, 1);
+    if (vectorRows && groups == 1 && strides[1] == 1 && elt.isF32()) {
+      Value padded = vectorCol2im(rewriter, loc, dcols, paddedType, kh, kw, oh,
+                                  ow, strides[0], dilations[0], dilations[1]);
+      rewriter.replaceOp(op, rewriter.create<tensor::ExtractSliceOp>(
+                                 loc, type, padded, ValueRange{}, ValueRange{},
+                                 ValueRange{}, offsets, sizes, unit));
+      return success();
+    }
+    // col2im over the padded input: loops (n, c, hp, wp, i, j), reducing
+    // over the kernel offsets.
     MLIRContext *ctx = getContext();
     SmallVector<AffineExpr> outDims;
     for (unsigned d = 0; d < 4; ++d)
@@ -445,8 +546,6 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
               l, b.create<arith::AddFOp>(l, args[1], term).getResult());
         });
     Value padded = generic.getResult(0);
-    SmallVector<int64_t> offsets = {0, 0, pads[0], pads[1]},
-                         sizes = {n, c, h, w}, unit(4, 1);
     rewriter.replaceOp(op, rewriter.create<tensor::ExtractSliceOp>(
                                loc, type, padded, ValueRange{}, ValueRange{},
                                ValueRange{}, offsets, sizes, unit));
@@ -510,8 +609,8 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
 
 } // namespace
 
-void mlir::anvil::populateConvToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<Conv2DLowering, Conv2DGradFilterLowering, Conv2DGradInputLowering>(
-          patterns.getContext());
+void mlir::anvil::populateConvToLinalgPatterns(RewritePatternSet &patterns,
+                                               bool vectorCol2im) {
+  patterns.add<Conv2DLowering, Conv2DGradFilterLowering>(patterns.getContext());
+  patterns.add<Conv2DGradInputLowering>(patterns.getContext(), vectorCol2im);
 }

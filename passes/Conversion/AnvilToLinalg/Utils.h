@@ -21,7 +21,11 @@ namespace mlir::anvil {
 
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
-void populateConvToLinalgPatterns(RewritePatternSet &patterns);
+/// `vectorCol2im`: a one-group convolution's input gradient (stride 1
+/// along the rows) scattered back as vector row additions (Conv.cpp's
+/// vectorCol2im), not the generic that gathers per cell.
+void populateConvToLinalgPatterns(RewritePatternSet &patterns,
+                                  bool vectorCol2im);
 void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns,
                                            bool stride1Nchw);
 /// `vectorMaxPoolGrad`: the gradient of a max pool whose 2-wide windows tile
