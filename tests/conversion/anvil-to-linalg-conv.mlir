@@ -102,15 +102,20 @@ func.func @conv_small_images_batched(%x: tensor<2x8x7x7xf32>, %w: tensor<16x8x1x
 // -----
 
 // The input gradient's col2im (one group, stride 1 along the rows) as
-// vector row additions: per image an scf.forall iteration, per channel,
-// tap and output row a masked read of OW (6) values of dcols, viewed
-// [C*kh*kw, N, OH, OW], added to the padded gradient's row.
+// vector code, per image an scf.forall iteration. A padded row of 8 fits a
+// vector: per channel and padded row, its sum in a register over the taps
+// whose output row reads it (an scf.if per filter row), each tap's OW (6)
+// values of dcols, viewed [C*kh*kw, N, OH, OW], shifted right by j, written
+// once.
 // CHECK-LABEL: func @col2im_vector
 // CHECK: scf.forall (%{{.*}}) in (2) shared_outs
 // CHECK: tensor.extract_slice {{.*}} to tensor<1x3x8x8xf32>
+// CHECK: scf.if {{.*}} -> (vector<16xf32>)
 // CHECK: vector.transfer_read {{[^{]*}} : tensor<27x2x6x6xf32>, vector<16xf32>
-// CHECK: vector.transfer_read {{[^{]*}} : tensor<1x3x8x8xf32>, vector<16xf32>
+// CHECK: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.shuffle {{.*}} [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+// CHECK: vector.shuffle {{.*}} [16, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 // CHECK: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<1x3x8x8xf32>
 // CHECK: tensor.parallel_insert_slice
 // GATHER-LABEL: func @col2im_vector
@@ -120,4 +125,20 @@ func.func @conv_small_images_batched(%x: tensor<2x8x7x7xf32>, %w: tensor<16x8x1x
 func.func @col2im_vector(%gy: tensor<2x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x3x8x8xf32> {
   %r = anvil.conv2d_grad_input %gy, %w {input_size = array<i64: 8, 8>} : tensor<2x4x6x6xf32>, tensor<4x3x3x3xf32>
   return %r : tensor<2x3x8x8xf32>
+}
+
+// -----
+
+// Padded rows of 20: per channel, tap and output row, the row's OW (18)
+// values added to the padded row 16 at a time (the second masked), as
+// read-modify-writes.
+// CHECK-LABEL: func @col2im_wide
+// CHECK: scf.forall
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<27x1x4x18xf32>, vector<16xf32>
+// CHECK: vector.transfer_read {{[^{]*}} : tensor<1x3x6x20xf32>, vector<16xf32>
+// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<1x3x6x20xf32>
+func.func @col2im_wide(%gy: tensor<1x4x4x18xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x6x20xf32> {
+  %r = anvil.conv2d_grad_input %gy, %w {input_size = array<i64: 6, 20>} : tensor<1x4x4x18xf32>, tensor<4x3x3x3xf32>
+  return %r : tensor<1x3x6x20xf32>
 }

@@ -326,15 +326,18 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
 /// Lanes of vectorCol2im's row segments.
 constexpr int64_t kCol2imLanes = 16;
 
-/// col2im as vector code, for one group and stride 1 along the rows: the
-/// zeroed padded input gradient [N, C, Hp, Wp] gets, per image (the
-/// images in parallel: an scf.forall), channel, filter tap (i, j) and
-/// output row y, the OW values of dcols' row (c, i, j) at (n, y) added to
-/// its row y * sh + i * dh from column j * dw, 16 at a time (masked past
-/// OW: the lanes past it add 0). Each cell's terms arrive in the generic's
-/// order (taps (i, j) ascending): the same sums, bit for bit. The generic
-/// visits every cell and tap with scalar bounds checks: a fifth of LeNet's
-/// training step after the max pool gradient's vector code.
+/// col2im as vector code, for one group and stride 1 along the rows, per
+/// image (the images in parallel: an scf.forall). When a padded row fits one
+/// vector of 16 (LeNet's 14): per channel and padded row, its sum kept in a
+/// register over the taps (i, j) whose output row reads it, each tap's OW
+/// values of dcols shifted right by j * dw, and the row written once.
+/// Otherwise per channel, tap (i, j) and output row y, the OW values of
+/// dcols' row (c, i, j) at (n, y) added to the padded row y * sh + i * dh
+/// from column j * dw, 16 at a time (masked past OW: the lanes past it add
+/// 0). Either way each cell's terms arrive in the generic's order (taps
+/// ascending, +0 for the taps that miss it): the same sums, bit for bit.
+/// The generic visits every cell and tap with scalar bounds checks: a fifth
+/// of LeNet's training step after the max pool gradient's vector code.
 Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
                    RankedTensorType paddedType, int64_t kh, int64_t kw,
                    int64_t oh, int64_t ow, int64_t sh, int64_t dh, int64_t dw) {
@@ -367,44 +370,114 @@ Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
   SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
   Value slice = b.create<tensor::ExtractSliceOp>(
       loc, imageType, forall.getRegionIterArgs()[0], offsets, sizes, unit);
-  // Loops (c, i, j, y, x0), each carrying the image's gradient.
-  SmallVector<scf::ForOp> loops;
-  Value current = slice;
-  for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
-           {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kCol2imLanes}}) {
-    auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
-                                     ValueRange{current});
-    if (!loops.empty())
-      b.create<scf::YieldOp>(loc, loop.getResults());
-    b.setInsertionPointToStart(loop.getBody());
-    current = loop.getRegionIterArg(0);
-    loops.push_back(loop);
-  }
-  Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
-        j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
-        x0 = loops[4].getInductionVar();
   auto mul = [&](Value v, int64_t k) {
     return b.create<arith::MulIOp>(loc, v, index(k)).getResult();
   };
   auto add = [&](Value u, Value v) {
     return b.create<arith::AddIOp>(loc, u, v).getResult();
   };
-  Value row = add(mul(add(mul(ch, kh), i), kw), j);
-  Value terms = b.create<vector::TransferReadOp>(
-      loc, vecType, cols, ValueRange{row, image, y, x0}, zero,
-      ArrayRef<bool>{ow % kCol2imLanes == 0});
-  Value yy = add(mul(y, sh), mul(i, dh)), xx = add(mul(j, dw), x0);
-  SmallVector<Value> at{index(0), ch, yy, xx};
-  Value sum = b.create<arith::AddFOp>(
-      loc,
-      b.create<vector::TransferReadOp>(loc, vecType, current, at, zero,
-                                       ArrayRef<bool>{false}),
-      terms);
-  b.create<scf::YieldOp>(loc, b.create<vector::TransferWriteOp>(
-                                   loc, sum, current, at, ArrayRef<bool>{false})
-                                  .getResult());
-  b.setInsertionPointAfter(loops[0]);
-  Value done = loops[0].getResult(0);
+  // dcols' row of channel ch and tap (i, j).
+  auto colsRow = [&](Value ch, Value i, Value j) {
+    return add(mul(add(mul(ch, kh), i), kw), j);
+  };
+  Value done;
+  if (wp <= kCol2imLanes) {
+    // A padded row fits one vector: per channel and padded row yy, the
+    // row's sum kept in a register over the taps (i, j) in order, each
+    // tap's OW values shifted right by j * dw (a shuffle with zeros), and
+    // written once: no read-modify-write of overlapping rows (whose masked
+    // stores the next tap's masked loads wait for).
+    auto channels = b.create<scf::ForOp>(loc, index(0), index(c), index(1),
+                                         ValueRange{slice});
+    b.setInsertionPointToStart(channels.getBody());
+    Value ch = channels.getInductionVar();
+    auto rows = b.create<scf::ForOp>(loc, index(0), index(hp), index(1),
+                                     channels.getRegionIterArgs());
+    b.create<scf::YieldOp>(loc, rows.getResults());
+    b.setInsertionPointToStart(rows.getBody());
+    Value yy = rows.getInductionVar();
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
+    Value acc = zeros;
+    for (int64_t i = 0; i < kh; ++i) {
+      // The output row y whose window reads yy at tap row i: yy - i * dh =
+      // y * sh, 0 <= y < OH.
+      Value t = b.create<arith::SubIOp>(loc, yy, index(i * dh));
+      Value nonNegative =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, t, index(0));
+      Value safe = b.create<arith::SelectOp>(loc, nonNegative, t, index(0));
+      Value y = b.create<arith::DivUIOp>(loc, safe, index(sh));
+      Value valid = b.create<arith::AndIOp>(
+          loc, nonNegative,
+          b.create<arith::AndIOp>(
+              loc,
+              b.create<arith::CmpIOp>(
+                  loc, arith::CmpIPredicate::eq,
+                  b.create<arith::RemUIOp>(loc, safe, index(sh)), index(0)),
+              b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, y,
+                                      index(oh))));
+      auto taps = b.create<scf::IfOp>(loc, TypeRange{vecType}, valid,
+                                      /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard tapsGuard(b);
+      b.setInsertionPointToStart(&taps.getThenRegion().front());
+      Value sum = acc;
+      for (int64_t j = 0; j < kw; ++j) {
+        Value terms = b.create<vector::TransferReadOp>(
+            loc, vecType, cols,
+            ValueRange{colsRow(ch, index(i), index(j)), image, y, index(0)},
+            zero, ArrayRef<bool>{ow == kCol2imLanes});
+        SmallVector<int64_t> shift;
+        for (int64_t lane = 0; lane < kCol2imLanes; ++lane)
+          shift.push_back(lane >= j * dw ? lane - j * dw : kCol2imLanes);
+        terms = b.create<vector::ShuffleOp>(loc, terms, zeros, shift);
+        sum = b.create<arith::AddFOp>(loc, sum, terms);
+      }
+      b.create<scf::YieldOp>(loc, sum);
+      b.setInsertionPointToStart(&taps.getElseRegion().front());
+      b.create<scf::YieldOp>(loc, acc);
+      acc = taps.getResult(0);
+    }
+    b.create<scf::YieldOp>(loc, b.create<vector::TransferWriteOp>(
+                                     loc, acc, rows.getRegionIterArg(0),
+                                     ValueRange{index(0), ch, yy, index(0)},
+                                     ArrayRef<bool>{wp == kCol2imLanes})
+                                    .getResult());
+    b.setInsertionPointAfter(channels);
+    done = channels.getResult(0);
+  } else {
+    // Loops (c, i, j, y, x0), each carrying the image's gradient: the
+    // row's OW values added to the padded row, 16 at a time.
+    SmallVector<scf::ForOp> loops;
+    Value current = slice;
+    for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
+             {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kCol2imLanes}}) {
+      auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
+                                       ValueRange{current});
+      if (!loops.empty())
+        b.create<scf::YieldOp>(loc, loop.getResults());
+      b.setInsertionPointToStart(loop.getBody());
+      current = loop.getRegionIterArg(0);
+      loops.push_back(loop);
+    }
+    Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
+          j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
+          x0 = loops[4].getInductionVar();
+    Value terms = b.create<vector::TransferReadOp>(
+        loc, vecType, cols, ValueRange{colsRow(ch, i, j), image, y, x0}, zero,
+        ArrayRef<bool>{ow % kCol2imLanes == 0});
+    Value yy = add(mul(y, sh), mul(i, dh)), xx = add(mul(j, dw), x0);
+    SmallVector<Value> at{index(0), ch, yy, xx};
+    Value sum = b.create<arith::AddFOp>(
+        loc,
+        b.create<vector::TransferReadOp>(loc, vecType, current, at, zero,
+                                         ArrayRef<bool>{false}),
+        terms);
+    b.create<scf::YieldOp>(
+        loc, b.create<vector::TransferWriteOp>(loc, sum, current, at,
+                                               ArrayRef<bool>{false})
+                 .getResult());
+    b.setInsertionPointAfter(loops[0]);
+    done = loops[0].getResult(0);
+  }
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   b.create<tensor::ParallelInsertSliceOp>(
       loc, done, forall.getRegionIterArgs()[0], offsets, sizes, unit);
