@@ -319,7 +319,10 @@ static cl::opt<std::string> precision(
     "precision",
     cl::desc("The precision of matmuls: f32 (the default) or bf16 (anvil-bf16: "
              "operands rounded to bf16, products accumulated in f32; every "
-             "other op, the weights and a trainer's optimizer stay f32)"),
+             "other op, the weights and a trainer's optimizer stay f32). With "
+             "anvilc quantize, or with --calibrate DATA: the report compares "
+             "bf16 with f32 per layer and chooses the bf16 layers "
+             "(--exclude, --tolerance, --only-faster)"),
     cl::value_desc("f32|bf16"), cl::init("f32"), cl::sub(top),
     cl::sub(trainCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string> bf16Matmul(
@@ -683,6 +686,9 @@ int main(int argc, char **argv) {
                                          an accuracy report (or -o int8.onnx)
   anvilc MODEL --int8 --calibrate DATA -o EXE
                                          the same, compiled at once
+  anvilc [train] MODEL --precision bf16  matmuls in bf16, f32 accumulation
+                                         (anvilc quantize --precision bf16:
+                                         the report, bf16 against f32)
 
 MODEL is Anvil's graph IR (.mlir) or an ONNX model (.onnx, opsets 7-21).
 )");
