@@ -14,6 +14,8 @@
 #ifndef ANVIL_PASSES_DOTTILES_H
 #define ANVIL_PASSES_DOTTILES_H
 
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -440,34 +442,21 @@ struct TileBuilder {
       b.create<scf::YieldOp>(loc, rowTiles(loop.getRegionIterArg(0), cols, n0));
       return loop.getResult(0);
     }
-    auto forall = b.create<scf::ForallOp>(
-        loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(groups)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
-        /*mapping=*/std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value cols = forall.getInductionVar(0);
-    Value n0 = b.create<arith::MulIOp>(loc, cols, index(groupWidth));
-    // The group's columns: a tile's width, or what is left of N.
-    Value width = b.create<arith::MinSIOp>(
-        loc, index(groupWidth), b.create<arith::SubIOp>(loc, index(w.n), n0));
-    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows), width};
-    if (nchw) {
-      // [N, O, OH * OW]: the group's channels of every image.
-      offsets = {b.getIndexAttr(0), n0, b.getIndexAttr(0)};
-      sizes = {b.getIndexAttr(resultType.getDimSize(0)), width,
-               b.getIndexAttr(resultType.getDimSize(2))};
-    }
-    SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
-    Value slice = b.create<tensor::ExtractSliceOp>(
-        loc, forall.getRegionIterArgs()[0], offsets, sizes, strides);
-    Value tile = rowTiles(slice, cols, index(0));
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    b.create<tensor::ParallelInsertSliceOp>(
-        loc, tile, forall.getRegionIterArgs()[0], offsets, sizes, strides);
-    return forall.getResult(0);
+    auto place = [&](Value cols) {
+      Value n0 = b.create<arith::MulIOp>(loc, cols, index(groupWidth));
+      // The group's columns: a tile's width, or what is left of N.
+      Value width = b.create<arith::MinSIOp>(
+          loc, index(groupWidth), b.create<arith::SubIOp>(loc, index(w.n), n0));
+      if (nchw) // [N, O, OH * OW]: the group's channels of every image.
+        return SlicePlace{{b.getIndexAttr(0), n0, b.getIndexAttr(0)},
+                          {b.getIndexAttr(resultType.getDimSize(0)), width,
+                           b.getIndexAttr(resultType.getDimSize(2))}};
+      return SlicePlace{{b.getIndexAttr(0), n0}, {b.getIndexAttr(rows), width}};
+    };
+    return forallSlices(b, loc, groups, init, place,
+                        [&](Value cols, Value slice) {
+                          return rowTiles(slice, cols, index(0));
+                        });
   }
 };
 

@@ -326,50 +326,20 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
 /// Lanes of vectorCol2im's row segments.
 constexpr int64_t kCol2imLanes = 16;
 
-/// col2im as vector code, for one group and stride 1 along the rows, per
-/// image (the images in parallel: an scf.forall). When a padded row fits one
-/// vector of 16 (LeNet's 14): per channel and padded row, its sum kept in a
-/// register over the taps (i, j) whose output row reads it, each tap's OW
-/// values of dcols shifted right by j * dw, and the row written once.
-/// Otherwise per channel, tap (i, j) and output row y, the OW values of
-/// dcols' row (c, i, j) at (n, y) added to the padded row y * sh + i * dh
-/// from column j * dw, 16 at a time (masked past OW: the lanes past it add
-/// 0). Either way each cell's terms arrive in the generic's order (taps
-/// ascending, +0 for the taps that miss it): the same sums, bit for bit.
-/// The generic visits every cell and tap with scalar bounds checks: a fifth
-/// of LeNet's training step after the max pool gradient's vector code.
-Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
-                   RankedTensorType paddedType, int64_t kh, int64_t kw,
-                   int64_t oh, int64_t ow, int64_t sh, int64_t dh, int64_t dw) {
-  int64_t n = paddedType.getDimSize(0), c = paddedType.getDimSize(1),
-          hp = paddedType.getDimSize(2), wp = paddedType.getDimSize(3);
-  Type f32 = paddedType.getElementType();
+/// vectorCol2im's work on one image: `slice` ([1, C, Hp, Wp], zeros) with
+/// image `image`'s terms of `cols` ([C*kh*kw, N, OH, OW]) added.
+Value col2imImage(OpBuilder &b, Location loc, Value cols, Value slice,
+                  Value image, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                  int64_t sh, int64_t dh, int64_t dw) {
+  auto type = cast<RankedTensorType>(slice.getType());
+  int64_t c = type.getDimSize(1), hp = type.getDimSize(2),
+          wp = type.getDimSize(3);
+  auto vecType = VectorType::get({kCol2imLanes}, type.getElementType());
+  Value zero =
+      b.create<arith::ConstantOp>(loc, b.getZeroAttr(type.getElementType()));
   auto index = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
-  auto vecType = VectorType::get({kCol2imLanes}, f32);
-  // dcols [C*kh*kw, N*OH*OW] as [C*kh*kw, N, OH, OW]: a row's reads are
-  // masked at OW, not at the next row.
-  Value cols = reshapeTo(b, loc, dcols,
-                         RankedTensorType::get({c * kh * kw, n, oh, ow}, f32));
-  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(f32));
-  Value init = filledTensor(b, loc, paddedType, 0.0);
-  auto forall = b.create<scf::ForallOp>(
-      loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
-      /*mapping=*/std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(forall.getBody());
-  Value image = forall.getInductionVar(0);
-  auto imageType = RankedTensorType::get({1, c, hp, wp}, f32);
-  SmallVector<OpFoldResult> offsets{image, b.getIndexAttr(0), b.getIndexAttr(0),
-                                    b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(c),
-                                  b.getIndexAttr(hp), b.getIndexAttr(wp)};
-  SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
-  Value slice = b.create<tensor::ExtractSliceOp>(
-      loc, imageType, forall.getRegionIterArgs()[0], offsets, sizes, unit);
   auto mul = [&](Value v, int64_t k) {
     return b.create<arith::MulIOp>(loc, v, index(k)).getResult();
   };
@@ -478,10 +448,41 @@ Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
     b.setInsertionPointAfter(loops[0]);
     done = loops[0].getResult(0);
   }
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  b.create<tensor::ParallelInsertSliceOp>(
-      loc, done, forall.getRegionIterArgs()[0], offsets, sizes, unit);
-  return forall.getResult(0);
+  return done;
+}
+
+/// col2im as vector code, for one group and stride 1 along the rows, per
+/// image (the images in parallel: an scf.forall). When a padded row fits one
+/// vector of 16 (LeNet's 14): per channel and padded row, its sum kept in a
+/// register over the taps (i, j) whose output row reads it, each tap's OW
+/// values of dcols shifted right by j * dw, and the row written once.
+/// Otherwise per channel, tap (i, j) and output row y, the OW values of
+/// dcols' row (c, i, j) at (n, y) added to the padded row y * sh + i * dh
+/// from column j * dw, 16 at a time (masked past OW: the lanes past it add
+/// 0). Either way each cell's terms arrive in the generic's order (taps
+/// ascending, +0 for the taps that miss it): the same sums, bit for bit.
+/// The generic visits every cell and tap with scalar bounds checks: a fifth
+/// of LeNet's training step after the max pool gradient's vector code.
+Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
+                   RankedTensorType paddedType, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t dh, int64_t dw) {
+  int64_t n = paddedType.getDimSize(0), c = paddedType.getDimSize(1),
+          hp = paddedType.getDimSize(2), wp = paddedType.getDimSize(3);
+  Type f32 = paddedType.getElementType();
+  // dcols [C*kh*kw, N*OH*OW] as [C*kh*kw, N, OH, OW]: a row's reads are
+  // masked at OW, not at the next row.
+  Value cols = reshapeTo(b, loc, dcols,
+                         RankedTensorType::get({c * kh * kw, n, oh, ow}, f32));
+  Value init = filledTensor(b, loc, paddedType, 0.0);
+  auto place = [&](Value image) {
+    return SlicePlace{
+        {image, b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(0)},
+        {b.getIndexAttr(1), b.getIndexAttr(c), b.getIndexAttr(hp),
+         b.getIndexAttr(wp)}};
+  };
+  return forallSlices(b, loc, n, init, place, [&](Value image, Value slice) {
+    return col2imImage(b, loc, cols, slice, image, kh, kw, oh, ow, sh, dh, dw);
+  });
 }
 
 struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
@@ -29,6 +30,30 @@ Value mlir::anvil::filledTensor(OpBuilder &b, Location loc,
   Value scalar = scalarConstant(b, loc, type.getElementType(), value);
   return b.create<linalg::FillOp>(loc, scalar, emptyTensor(b, loc, type))
       .getResult(0);
+}
+
+Value mlir::anvil::forallSlices(OpBuilder &b, Location loc, int64_t count,
+                                Value init,
+                                function_ref<SlicePlace(Value)> place,
+                                function_ref<Value(Value, Value)> body) {
+  auto forall = b.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{init},
+      /*mapping=*/std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value i = forall.getInductionVar(0);
+  Value shared = forall.getRegionIterArgs()[0];
+  SlicePlace at = place(i);
+  SmallVector<OpFoldResult> strides(at.offsets.size(), b.getIndexAttr(1));
+  Value slice = b.create<tensor::ExtractSliceOp>(loc, shared, at.offsets,
+                                                 at.sizes, strides);
+  Value updated = body(i, slice);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  b.create<tensor::ParallelInsertSliceOp>(loc, updated, shared, at.offsets,
+                                          at.sizes, strides);
+  return forall.getResult(0);
 }
 
 AffineMap mlir::anvil::broadcastMap(MLIRContext *context,

@@ -55,6 +55,20 @@ Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type);
 Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
                    double value);
 
+/// Where a parallel iteration's slice of a tensor lies (unit strides).
+struct SlicePlace {
+  SmallVector<OpFoldResult> offsets, sizes;
+};
+
+/// `init` with its slices rewritten in parallel: an scf.forall over [0,
+/// count) whose iteration i extracts the slice `place(i)`, computes its new
+/// value `body(i, slice)` and inserts it (tensor.parallel_insert_slice);
+/// the LLVM phase runs it on OpenMP threads. `place` and `body` build at
+/// the start of the forall's body.
+Value forallSlices(OpBuilder &b, Location loc, int64_t count, Value init,
+                   function_ref<SlicePlace(Value)> place,
+                   function_ref<Value(Value, Value)> body);
+
 /// A scalar constant of a float or integer `type`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
