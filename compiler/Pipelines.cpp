@@ -169,6 +169,9 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
   toLinalg.vectorMaxPoolGrad = options.vectorMaxPoolGrad;
   toLinalg.vectorCol2im = options.vectorCol2im;
+  // One-group convolutions marked bf16: their im2col products on the same
+  // vdpbf16ps tiles.
+  toLinalg.bf16Tiles = options.bf16Matmul;
   pm.addPass(createConvertAnvilToLinalgPass(toLinalg));
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its

@@ -68,11 +68,13 @@ struct PipelineOptions {
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;
-  /// bf16 mixed precision (`--precision bf16`): every f32 matmul computed
-  /// on bf16-rounded operands with f32 accumulation (anvil-bf16). With
-  /// `bf16Matmul`, those (and matmuls marked bf16 in the model) run on
-  /// vdpbf16ps register tiles (anvil-bf16-matmul; needs AVX512_BF16), else
-  /// on the f32 tiles with their operands rounded.
+  /// bf16 mixed precision (`--precision bf16`): every f32 matmul and
+  /// one-group convolution computed on bf16-rounded operands with f32
+  /// accumulation (anvil-bf16). With `bf16Matmul`, those (and the ops marked
+  /// bf16 in the model) run on vdpbf16ps register tiles
+  /// (anvil-bf16-matmul; anvil-convert-to-linalg's bf16-tiles for the
+  /// convolutions; needs AVX512_BF16), else on the f32 tiles with their
+  /// operands rounded.
   bool bf16 = false;
   bool bf16Matmul = true;
   /// Integer matmuls with constant int8 weights as register tiles on packed

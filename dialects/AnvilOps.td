@@ -625,13 +625,17 @@ def Anvil_Conv2DOp : Anvil_InferOp<"conv2d", [Anvil_Differentiable]> {
     ```mlir
     %y = anvil.conv2d %x, %w, %b {pads = array<i64: 2, 2, 2, 2>} : tensor<1x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>
     ```
+
+    With `bf16` (set by anvil-bf16) the products are computed in bf16 with
+    f32 accumulation, as `anvil.matmul {bf16}`'s: input and weight rounded
+    to bf16, the bias added in f32.
   }];
   let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$weight,
                    Optional<Anvil_FloatTensor>:$bias,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-                   DefaultValuedAttr<I64Attr, "1">:$groups);
+                   DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$bf16);
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
@@ -653,13 +657,16 @@ def Anvil_Conv2DGradInputOp : Anvil_InferOp<"conv2d_grad_input",
     ```mlir
     %dx = anvil.conv2d_grad_input %dy, %w {input_size = array<i64: 28, 28>, pads = array<i64: 2, 2, 2, 2>} : tensor<64x6x28x28xf32>, tensor<6x1x5x5xf32>
     ```
+
+    With `bf16`: grad and weight rounded to bf16, the products summed in
+    f32 (see conv2d).
   }];
   let arguments = (ins Anvil_FloatTensor:$grad, Anvil_FloatTensor:$weight,
                    DenseI64ArrayAttr:$input_size,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-                   DefaultValuedAttr<I64Attr, "1">:$groups);
+                   DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$bf16);
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat =
       "$grad `,` $weight attr-dict `:` type($grad) `,` type($weight)";
@@ -675,13 +682,16 @@ def Anvil_Conv2DGradFilterOp : Anvil_InferOp<"conv2d_grad_filter"> {
     ```mlir
     %dw = anvil.conv2d_grad_filter %x, %dy {kernel = array<i64: 5, 5>, pads = array<i64: 2, 2, 2, 2>} : tensor<64x1x28x28xf32>, tensor<64x6x28x28xf32>
     ```
+
+    With `bf16`: input and grad rounded to bf16, the products summed in f32
+    (see conv2d).
   }];
   let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grad,
                    DenseI64ArrayAttr:$kernel,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-                   DefaultValuedAttr<I64Attr, "1">:$groups);
+                   DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$bf16);
   let results = (outs Anvil_FloatTensor:$result);
   let assemblyFormat =
       "$input `,` $grad attr-dict `:` type($input) `,` type($grad)";

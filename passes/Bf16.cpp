@@ -1,9 +1,11 @@
 //===- Bf16.cpp - bf16 mixed precision: mark the matmuls -----------------===//
 //
-// Sets `bf16` on every f32 anvil.matmul of the module (see Passes.td): the
-// product is then computed on bf16-rounded operands with f32 accumulation,
-// by anvil-bf16-matmul's vdpbf16ps tiles or, where those do not apply, by
-// anvil-convert-to-linalg on rounded operands. Everything else stays f32.
+// Sets `bf16` on every f32 anvil.matmul and one-group convolution (forward
+// and both gradients) of the module (see Passes.td): their products are
+// then computed on bf16-rounded operands with f32 accumulation, on the
+// vdpbf16ps tiles (anvil-bf16-matmul's, and anvil-convert-to-linalg's for
+// the convolutions' im2col products) or, where those do not apply, by the
+// f32 kernels on rounded operands. Everything else stays f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,12 +26,23 @@ namespace {
 struct Bf16Pass : mlir::anvil::impl::Bf16PassBase<Bf16Pass> {
   using Bf16PassBase::Bf16PassBase;
   void runOnOperation() override {
-    getOperation().walk([](MatmulOp op) {
-      auto isF32 = [](Value v) {
-        return cast<ShapedType>(v.getType()).getElementType().isF32();
-      };
-      if (isF32(op.getLhs()) && isF32(op.getRhs()))
-        op.setBf16(true);
+    auto isF32 = [](Value v) {
+      return cast<ShapedType>(v.getType()).getElementType().isF32();
+    };
+    getOperation().walk([&](Operation *op) {
+      if (auto m = dyn_cast<MatmulOp>(op)) {
+        if (isF32(m.getLhs()) && isF32(m.getRhs()))
+          m.setBf16(true);
+      } else if (auto c = dyn_cast<Conv2DOp>(op)) {
+        if (c.getGroups() == 1 && isF32(c.getInput()))
+          c.setBf16(true);
+      } else if (auto c = dyn_cast<Conv2DGradInputOp>(op)) {
+        if (c.getGroups() == 1 && isF32(c.getGrad()))
+          c.setBf16(true);
+      } else if (auto c = dyn_cast<Conv2DGradFilterOp>(op)) {
+        if (c.getGroups() == 1 && isF32(c.getInput()))
+          c.setBf16(true);
+      }
     });
   }
 };

@@ -14,8 +14,9 @@
 // reference's), else at run time by a vector loop before the tiles: rows
 // 2g and 2g+1 of a block read as two vector<16xf32>, rounded (`arith.truncf`
 // to bf16: vcvtneps2bf16), interleaved into one 64-byte line. A
-// `transpose_b` rhs (stored [N, K]: a gradient's W^T) packs by 2-element
-// reads, one per column and k pair.
+// `transpose_b` rhs (stored [N, K]: a gradient's W^T, a convolution's
+// im2col) packs 16 columns by 32 k at a time: 16 rows of 32 read, rounded,
+// and transposed in registers as 16 x 16 dwords (packTransposed).
 //
 // The lhs is rounded to a bf16 [M, K] copy (one elementwise generic), whose
 // row r's pair g is the dword at [r, 2g] (K odd: the last pair read
@@ -28,6 +29,7 @@
 
 #include "dialects/AnvilOps.h"
 #include "dialects/Bf16.h"
+#include "passes/Bf16Tiles.h"
 #include "passes/DotTiles.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
@@ -101,40 +103,109 @@ struct Bf16Operands {
     return out;
   }
 
+  /// The 16 x 16 dwords `rows` transposed: 4 stages, each swapping the
+  /// off-diagonal w x w blocks of every 2w x 2w block (w = 8, 4, 2, 1) with
+  /// two 2-source shuffles per row pair (vpermt2d): 64 shuffles.
+  SmallVector<Value> transpose16(SmallVector<Value> rows) {
+    for (int64_t w = 8; w >= 1; w /= 2)
+      for (int64_t i = 0; i < 16; ++i) {
+        if (i & w)
+          continue;
+        SmallVector<int64_t> top, bottom;
+        for (int64_t j = 0; j < 16; ++j) {
+          top.push_back(j & w ? 16 + j - w : j);
+          bottom.push_back(j & w ? 16 + j : j + w);
+        }
+        Value a = rows[i], c = rows[i + w];
+        rows[i] = b.create<vector::ShuffleOp>(loc, a, c, top);
+        rows[i + w] = b.create<vector::ShuffleOp>(loc, a, c, bottom);
+      }
+    return rows;
+  }
+
+  /// A `transpose_b` rhs (stored [N, K]) packed: per block of 16 columns
+  /// (rows of the stored matrix) and 32 k, the 16 rows read as vectors of
+  /// 32 f32, rounded to 16 dwords of bf16 pairs each, and transposed in
+  /// registers (transpose16): line l is then pair l of the 16 columns, one
+  /// packed line. Columns past N are zeros (a last block of padding filled
+  /// first), K's tail read masked.
+  Value packTransposed(Value rhs, const PackedWeights &w, Value out) {
+    if (w.blocks * 16 > (w.n + 15) / 16 * 16) {
+      Value zero = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(0));
+      out = b.create<linalg::FillOp>(loc, zero, out).getResult(0);
+    }
+    auto dwords = VectorType::get({16}, b.getI32Type());
+    auto line = VectorType::get({32}, b.getI16Type());
+    Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(dwords));
+    // The lines of pairs g0.. (`lines` of them) of block `block`, whose
+    // first `real` columns exist.
+    auto chunk = [&](Value o, Value block, int64_t real, Value g0,
+                     int64_t lines, bool inBounds) {
+      Value n0 = b.create<arith::MulIOp>(loc, block, index(16));
+      Value k0 = b.create<arith::MulIOp>(loc, g0, index(2));
+      SmallVector<Value> rows(16, zeros);
+      for (int64_t r = 0; r < real; ++r) {
+        Value n = b.create<arith::AddIOp>(loc, n0, index(r));
+        Value v = b.create<vector::TransferReadOp>(loc, f32s(32), rhs,
+                                                   ValueRange{n, k0}, pad,
+                                                   ArrayRef<bool>{inBounds});
+        rows[r] = b.create<vector::BitCastOp>(loc, dwords, bits(v));
+      }
+      rows = transpose16(rows);
+      for (int64_t l = 0; l < lines; ++l) {
+        Value g = b.create<arith::AddIOp>(loc, g0, index(l));
+        o = b.create<vector::TransferWriteOp>(
+                 loc, b.create<vector::BitCastOp>(loc, line, rows[l]), o,
+                 ValueRange{block, g, index(0)}, ArrayRef<bool>{true})
+                .getResult();
+      }
+      return o;
+    };
+    int64_t fullChunks = w.k / 32, tailLines = w.groups - fullChunks * 16;
+    // Block `block`'s lines, its first `real` columns real.
+    auto perBlock = [&](Value o, Value block, int64_t real) {
+      if (fullChunks > 0) {
+        auto chunks = b.create<scf::ForOp>(loc, index(0), index(fullChunks),
+                                           index(1), ValueRange{o});
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(chunks.getBody());
+        Value g0 =
+            b.create<arith::MulIOp>(loc, chunks.getInductionVar(), index(16));
+        b.create<scf::YieldOp>(loc, chunk(chunks.getRegionIterArg(0), block,
+                                          real, g0, 16,
+                                          /*inBounds=*/true));
+        b.setInsertionPointAfter(chunks);
+        o = chunks.getResult(0);
+      }
+      if (tailLines > 0)
+        o = chunk(o, block, real, index(fullChunks * 16), tailLines,
+                  /*inBounds=*/false);
+      return o;
+    };
+    int64_t fullBlocks = w.n / 16;
+    if (fullBlocks > 0) {
+      auto blocks = b.create<scf::ForOp>(loc, index(0), index(fullBlocks),
+                                         index(1), ValueRange{out});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      b.create<scf::YieldOp>(loc, perBlock(blocks.getRegionIterArg(0),
+                                           blocks.getInductionVar(), 16));
+      b.setInsertionPointAfter(blocks);
+      out = blocks.getResult(0);
+    }
+    if (w.n % 16)
+      out = perBlock(out, index(fullBlocks), w.n % 16);
+    return out;
+  }
+
   /// The [K, N] rhs (stored [N, K] with `transposed`) packed at run time
   /// into [blocks, groups, 32] i16.
   Value packRhs(Value rhs, bool transposed, const PackedWeights &w) {
     auto type = RankedTensorType::get({w.blocks, w.groups, 32}, b.getI16Type());
     Value out = b.create<tensor::EmptyOp>(loc, type.getShape(), b.getI16Type());
-    if (transposed) {
-      // Padding columns (n >= N) read nothing: zero the whole first.
-      Value zero = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(0));
-      out = b.create<linalg::FillOp>(loc, zero, out).getResult(0);
-      auto cols = b.create<scf::ForOp>(loc, index(0), index(w.n), index(1),
-                                       ValueRange{out});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(cols.getBody());
-      Value n = cols.getInductionVar();
-      Value block = b.create<arith::DivUIOp>(loc, n, index(16));
-      Value lane2 = b.create<arith::MulIOp>(
-          loc, b.create<arith::RemUIOp>(loc, n, index(16)), index(2));
-      auto pairs = b.create<scf::ForOp>(loc, index(0), index(w.groups),
-                                        index(1), cols.getRegionIterArgs());
-      b.create<scf::YieldOp>(loc, pairs.getResults());
-      b.setInsertionPointToStart(pairs.getBody());
-      Value g = pairs.getInductionVar();
-      Value k = b.create<arith::MulIOp>(loc, g, index(2));
-      Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
-      Value two =
-          b.create<vector::TransferReadOp>(loc, f32s(2), rhs, ValueRange{n, k},
-                                           pad, ArrayRef<bool>{w.k % 2 == 0});
-      b.create<scf::YieldOp>(
-          loc, b.create<vector::TransferWriteOp>(
-                    loc, bits(two), pairs.getRegionIterArg(0),
-                    ValueRange{block, g, lane2}, ArrayRef<bool>{true})
-                   .getResult());
-      return cols.getResult(0);
-    }
+    if (transposed)
+      return packTransposed(rhs, w, out);
     // Per block of 16 columns (past N: masked reads, zeros), its pairs.
     bool whole = w.n % 16 == 0 && w.blocks * 16 == w.n;
     auto blocks = b.create<scf::ForOp>(loc, index(0), index(w.blocks), index(1),
@@ -241,46 +312,18 @@ struct Bf16MatmulPass : mlir::anvil::impl::Bf16MatmulPassBase<Bf16MatmulPass> {
     for (MatmulOp op : ops) {
       Location loc = op.getLoc();
       b.setInsertionPoint(op);
-      Bf16Operands operands{b, loc};
       auto resultType = cast<RankedTensorType>(op.getType());
       auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
-      auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
-      bool ta = op.getTransposeA(), tb = op.getTransposeB();
-      PackedWeights w;
-      w.k = rhsType.getDimSize(tb ? 1 : 0);
-      w.n = rhsType.getDimSize(tb ? 0 : 1);
-      w.blocks = llvm::divideCeil(w.n, 32) * 2;
-      w.groups = llvm::divideCeil(w.k, 2);
-      int64_t rows = resultType.getNumElements() / w.n;
-
-      DenseElementsAttr constant;
-      Value packed;
-      if (matchPattern(op.getRhs(), m_Constant(&constant)))
-        packed =
-            b.create<arith::ConstantOp>(loc, packConstant(constant, tb, w, b));
-      else
-        packed = operands.packRhs(op.getRhs(), tb, w);
-
       // [B..., M, K] folded to [rows, K].
       SmallVector<ReassociationIndices> fold(2);
       for (int64_t d = 0; d + 1 < lhsType.getRank(); ++d)
         fold[0].push_back(d);
       fold[1].push_back(lhsType.getRank() - 1);
       Value lhs = op.getLhs();
-      if (ta) {
-        lhs = operands.pairRows(lhs, rows, w.k);
-      } else {
-        if (lhsType.getRank() > 2)
-          lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
-        lhs = operands.roundRows(lhs);
-      }
-      TileBuilder tiles{b,   loc,    kBf16,   rows,    w,
-                        lhs, packed, Value(), Value(), std::nullopt};
-      tiles.pairsOuter = ta;
-      bool inParallel = parallel && w.blocks / kBf16.blocks > 1 &&
-                        matmulRunsInParallelBlocks(rows, w.n, w.k);
-      Value y = tiles.build(RankedTensorType::get({rows, w.n}, b.getF32Type()),
-                            inParallel);
+      if (lhsType.getRank() > 2)
+        lhs = b.create<tensor::CollapseShapeOp>(loc, lhs, fold);
+      Value y = buildBf16Matmul(b, loc, lhs, op.getRhs(), op.getTransposeA(),
+                                op.getTransposeB(), parallel);
       if (resultType.getRank() > 2)
         y = b.create<tensor::ExpandShapeOp>(loc, resultType, y, fold);
       op.getResult().replaceAllUsesWith(y);
@@ -290,3 +333,36 @@ struct Bf16MatmulPass : mlir::anvil::impl::Bf16MatmulPassBase<Bf16MatmulPass> {
 };
 
 } // namespace
+
+/// See Bf16Tiles.h.
+Value mlir::anvil::buildBf16Matmul(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs, bool transposeA, bool transposeB,
+                                   bool parallel, Value rowBias, Value dest) {
+  Bf16Operands operands{b, loc};
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  PackedWeights w;
+  w.k = rhsType.getDimSize(transposeB ? 1 : 0);
+  w.n = rhsType.getDimSize(transposeB ? 0 : 1);
+  w.blocks = llvm::divideCeil(w.n, 32) * 2;
+  w.groups = llvm::divideCeil(w.k, 2);
+  int64_t rows = lhsType.getDimSize(transposeA ? 1 : 0);
+
+  DenseElementsAttr constant;
+  Value packed;
+  if (matchPattern(rhs, m_Constant(&constant)))
+    packed = b.create<arith::ConstantOp>(
+        loc, packConstant(constant, transposeB, w, b));
+  else
+    packed = operands.packRhs(rhs, transposeB, w);
+  lhs =
+      transposeA ? operands.pairRows(lhs, rows, w.k) : operands.roundRows(lhs);
+  TileBuilder tiles{b,   loc,    kBf16,   rows,    w,
+                    lhs, packed, Value(), Value(), std::nullopt};
+  tiles.pairsOuter = transposeA;
+  tiles.rowBias = rowBias;
+  bool inParallel = parallel && w.blocks / kBf16.blocks > 1 &&
+                    matmulRunsInParallelBlocks(rows, w.n, w.k);
+  return tiles.build(RankedTensorType::get({rows, w.n}, b.getF32Type()),
+                     inParallel, dest);
+}

@@ -108,6 +108,11 @@ struct TileBuilder {
   /// consecutive dwords; K's odd tail is zero there, no masked read.
   bool pairsOuter = false;
 
+  /// With `rowBias` (bf16's: an f32 [rows] tensor), row r's accumulators
+  /// start at rowBias[r] rather than 0: a convolution's bias with the
+  /// output channels as rows, added in the tile.
+  Value rowBias = {};
+
   VectorType i32Lanes() const {
     return VectorType::get({shape.lanes}, b.getI32Type());
   }
@@ -262,6 +267,13 @@ struct TileBuilder {
     for (int64_t r = 0; r < tileRows; ++r)
       rowIndex.push_back(b.create<arith::AddIOp>(loc, m0, index(r)));
     SmallVector<Value> start(tileRows * shape.blocks, zeros);
+    if (rowBias)
+      for (int64_t r = 0; r < tileRows; ++r) {
+        Value bias = b.create<vector::BroadcastOp>(
+            loc, accLanes(),
+            b.create<tensor::ExtractOp>(loc, rowBias, rowIndex[r]));
+        std::fill_n(start.begin() + r * shape.blocks, shape.blocks, bias);
+      }
     SmallVector<Value> accs;
     if (direct) {
       accs = directGroups(start, rowIndex, cols, block0);
@@ -421,15 +433,17 @@ struct TileBuilder {
     return out;
   }
 
-  /// The [rows, N] i32 result. Column groups (one tile wide) are the outer
+  /// The [rows, N] i32 result (bf16: f32), written into `dest` when given
+  /// (else a new tensor). Column groups (one tile wide) are the outer
   /// loop; with `parallel` they are an scf.forall, each group writing its
   /// own [rows, <= width] slice (the LLVM phase runs it on OpenMP threads,
   /// like anvil-tile-and-vectorize's cache blocks). Every accumulator is
   /// computed by one iteration in the same order whatever the thread count:
   /// the results do not depend on it.
-  Value build(RankedTensorType resultType, bool parallel) {
-    Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(),
-                                           resultType.getElementType());
+  Value build(RankedTensorType resultType, bool parallel, Value dest = {}) {
+    Value init = dest ? dest
+                      : b.create<tensor::EmptyOp>(loc, resultType.getShape(),
+                                                  resultType.getElementType());
     int64_t groups = w.blocks / shape.blocks;
     int64_t groupWidth = shape.blocks * shape.lanes;
     if (!parallel) {

@@ -497,15 +497,21 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
 }
 
 def Bf16Pass : Pass<"anvil-bf16", "ModuleOp"> {
-  let summary = "bf16 mixed precision: matmuls computed in bf16, accumulated in f32";
+  let summary = "bf16 mixed precision: matmuls and convolutions computed in bf16, accumulated in f32";
   let description = [{
-    Sets `bf16` on every `anvil.matmul` of f32 operands, in every function: the inference entry points and, after
-    anvil-build-train-step, `@train_step`'s forward and gradient products
-    alike (the weights, the optimizer and every other op stay f32: f32
-    master weights). bf16 has f32's exponent range, so a gradient too small
-    for bf16 is too small for f32 as well: no loss scaling. The backend
-    then runs each as anvil-bf16-matmul's `vdpbf16ps` tiles, or on the f32
-    tiles with its operands rounded (the same function; no speed).
+    Sets `bf16` on every `anvil.matmul` of f32 operands and every f32
+    one-group convolution (`anvil.conv2d`, `conv2d_grad_input`,
+    `conv2d_grad_filter`), in every function: the inference entry points
+    and, after anvil-build-train-step, `@train_step`'s forward and gradient
+    products alike (the weights, the optimizer and every other op stay f32:
+    f32 master weights). bf16 has f32's exponent range, so a gradient too
+    small for bf16 is too small for f32 as well: no loss scaling. Grouped
+    and depthwise convolutions stay f32: there is no bf16 kernel for them,
+    and rounding their operands would cost accuracy for no speed. The
+    backend runs each marked product on `vdpbf16ps` tiles (the matmuls
+    anvil-bf16-matmul's, the convolutions' im2col products
+    anvil-convert-to-linalg's `bf16-tiles`), or on the f32 tiles with its
+    operands rounded (the same function; no speed).
 
     ```mlir
     %y = anvil.matmul %x, %w : tensor<64x784xf32>, tensor<784x256xf32>
@@ -531,8 +537,9 @@ def Bf16MatmulPass : Pass<"anvil-bf16-matmul", "ModuleOp"> {
     into `[ceil(N/32)*2, ceil(K/2), 16, 2]` bf16 (stored as i16): at
     compile time when it is a constant, else by a vector loop before the
     tiles (two rows of 16 columns read, rounded with `vcvtneps2bf16`,
-    interleaved into one 64-byte line; a `transpose_b` rhs by 2-element
-    reads). The lhs is rounded to a bf16 `[M, K]` copy, or with
+    interleaved into one 64-byte line; a `transpose_b` rhs 16 columns by
+    32 k at a time, rounded and transposed in registers as 16 x 16 dwords).
+    The lhs is rounded to a bf16 `[M, K]` copy, or with
     `transpose_a` to `[ceil(K/2), M, 2]`, pairs of its rows interleaved, so
     that a tile's rows read consecutive dwords. The other matmuls
     marked bf16 keep anvil-convert-to-linalg's lowering, which rounds their
@@ -696,6 +703,14 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     column j * dw, each cell's terms in the generic's order (the same sums,
     bit for bit); `vector-col2im=false` keeps the generic over the padded
     input's cells that gathers each cell's taps.
+
+    A one-group convolution marked `bf16` (anvil-bf16) rounds its two
+    operands to bf16 before the f32 lowering; with `bf16-tiles` its im2col
+    products run on anvil-bf16-matmul's `vdpbf16ps` tiles instead, the
+    whole batch at once: the forward `W [O, C*kh*kw] @ cols [C*kh*kw,
+    N*OH*OW]` (then the bias, and the transpose to NCHW), the filter
+    gradient `dY [O, N*OH*OW] @ cols^T`, the input gradient `W^T @ dY`
+    before col2im.
   }];
   let options = [
     Option<"rowSoftmax", "row-softmax", "bool", "true",
@@ -712,12 +727,17 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
     Option<"vectorCol2im", "vector-col2im", "bool", "true",
            "a one-group convolution's input gradient (stride 1 along the "
            "rows) as vector row additions per image, tap and output row "
-           "(off: one linalg.generic gathering each cell's taps)">
+           "(off: one linalg.generic gathering each cell's taps)">,
+    Option<"bf16Tiles", "bf16-tiles", "bool", "false",
+           "the im2col products of one-group convolutions marked bf16 on "
+           "vdpbf16ps register tiles (needs AVX512_BF16; off: the f32 "
+           "products of their bf16-rounded operands)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
   ];
 }
 

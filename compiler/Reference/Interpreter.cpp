@@ -91,6 +91,10 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
   using V = std::vector<Tensor>;
   auto bin = [&](BinaryKind k) { return V{binary(k, in[0], in[1])}; };
   auto un = [&](UnaryKind k) { return V{unary(k, in[0])}; };
+  // A convolution's operand, rounded to bf16 when the op is marked bf16.
+  auto bf16 = [](auto conv, const Tensor &t) {
+    return conv.getBf16() ? roundedToBf16(t) : t;
+  };
   return llvm::TypeSwitch<Operation *, V>(op)
       .Case([&](a::ParamOp p) -> V {
         auto it = params.find(p.getName().str());
@@ -241,7 +245,8 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
         return {gatherGrad(in[0], in[1], g.getAxis(), g.getAxisSize())};
       })
       .Case([&](a::Conv2DOp c) -> V {
-        return {conv2d(in[0], in[1], in.size() > 2 ? &in[2] : nullptr,
+        return {conv2d(bf16(c, in[0]), bf16(c, in[1]),
+                       in.size() > 2 ? &in[2] : nullptr,
                        toShape(c.getStrides()), toShape(c.getPads()),
                        toShape(c.getDilations()), c.getGroups())};
       })
@@ -257,12 +262,14 @@ std::vector<Tensor> Interpreter::evaluate(Operation *op,
       })
       .Case([&](a::GlobalAvgPoolOp) -> V { return {globalAvgPool(in[0])}; })
       .Case([&](a::Conv2DGradInputOp c) -> V {
-        return {conv2dGradInput(in[0], in[1], toShape(c.getInputSize()),
+        return {conv2dGradInput(bf16(c, in[0]), bf16(c, in[1]),
+                                toShape(c.getInputSize()),
                                 toShape(c.getStrides()), toShape(c.getPads()),
                                 toShape(c.getDilations()), c.getGroups())};
       })
       .Case([&](a::Conv2DGradFilterOp c) -> V {
-        return {conv2dGradFilter(in[0], in[1], toShape(c.getKernel()),
+        return {conv2dGradFilter(bf16(c, in[0]), bf16(c, in[1]),
+                                 toShape(c.getKernel()),
                                  toShape(c.getStrides()), toShape(c.getPads()),
                                  toShape(c.getDilations()), c.getGroups())};
       })

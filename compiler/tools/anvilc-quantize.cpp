@@ -21,10 +21,10 @@
 // (no grouped integer kernel yet), and the report says so.
 //
 // With --precision bf16 the same report compares bf16 with f32: the chosen
-// matmuls are marked `bf16` (anvil-bf16's mark: operands rounded to bf16,
-// f32 accumulation) instead of quantized, the data only evaluates (no
-// ranges), and the layer times are f32 against bf16 (anvil-bf16-matmul's
-// tiles). Convolutions stay f32: bf16 computes matmuls only.
+// matmuls and one-group convolutions are marked `bf16` (anvil-bf16's mark:
+// operands rounded to bf16, f32 accumulation) instead of quantized, the data
+// only evaluates (no ranges), and the layer times are f32 against bf16 (the
+// vdpbf16ps tiles). Grouped convolutions stay f32 (no bf16 grouped kernel).
 //
 //===----------------------------------------------------------------------===//
 
@@ -308,13 +308,14 @@ static std::string lowName() { return bf16Precision() ? "bf16" : "int8"; }
 static std::string whyNot(Operation *op) {
   auto matmul = dyn_cast<a::MatmulOp>(op);
   if (bf16Precision()) {
-    if (!matmul)
-      return "a convolution: --precision bf16 computes matmuls only (no bf16 "
-             "convolution kernel yet)";
     auto f32 = [](Value v) {
       return cast<ShapedType>(v.getType()).getElementType().isF32();
     };
-    return f32(matmul.getLhs()) && f32(matmul.getRhs())
+    if (auto conv = dyn_cast<a::Conv2DOp>(op); conv && conv.getGroups() != 1)
+      return "a grouped convolution (groups " +
+             std::to_string(conv.getGroups()) +
+             "): no bf16 grouped kernel, it stays f32";
+    return f32(op->getOperand(0)) && f32(op->getOperand(1))
                ? ""
                : "its operands are not f32";
   }
@@ -362,8 +363,12 @@ quantized(ModuleOp module, const std::vector<Layer> &layers,
   std::vector<Operation *> ops = layersOf(*copy);
   if (bf16Precision()) {
     for (size_t i = 0; i < layers.size(); ++i)
-      if (layers[i].excluded.empty() && which(i))
-        cast<a::MatmulOp>(ops[i]).setBf16(true);
+      if (layers[i].excluded.empty() && which(i)) {
+        if (auto matmul = dyn_cast<a::MatmulOp>(ops[i]))
+          matmul.setBf16(true);
+        else
+          cast<a::Conv2DOp>(ops[i]).setBf16(true);
+      }
     return copy;
   }
   Builder b(module.getContext());

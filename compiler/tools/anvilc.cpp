@@ -317,9 +317,11 @@ static cl::opt<std::string> int8Matmul(
     cl::init("auto"), cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("The precision of matmuls: f32 (the default) or bf16 (anvil-bf16: "
-             "operands rounded to bf16, products accumulated in f32; every "
-             "other op, the weights and a trainer's optimizer stay f32). With "
+    cl::desc("The precision of matmuls and convolutions: f32 (the default) "
+             "or bf16 (anvil-bf16: the operands of matmuls and one-group "
+             "convolutions rounded to bf16, products accumulated in f32; "
+             "every other op, the weights and a trainer's optimizer stay "
+             "f32). With "
              "anvilc quantize, or with --calibrate DATA: the report compares "
              "bf16 with f32 per layer and chooses the bf16 layers "
              "(--exclude, --tolerance, --only-faster)"),
@@ -327,8 +329,8 @@ static cl::opt<std::string> precision(
     cl::sub(trainCommand()), cl::sub(quantizeCommand()), cl::cat(category()));
 static cl::opt<std::string> bf16Matmul(
     "bf16-matmul",
-    cl::desc("How --precision bf16 matmuls run: dpbf16 (anvil-bf16-matmul's "
-             "vdpbf16ps register tiles, AVX512_BF16), rounded (the f32 "
+    cl::desc("How --precision bf16 matmuls and convolutions run: dpbf16 "
+             "(vdpbf16ps register tiles, AVX512_BF16), rounded (the f32 "
              "tiles on operands rounded to bf16: the same function, f32's "
              "speed) or auto (the default: dpbf16 where the target CPU has "
              "AVX512_BF16, else rounded)"),

@@ -4,13 +4,16 @@
 1. The kernel: one `anvil.matmul {bf16}` per case (2-D, transpose_a,
    transpose_b, both, a batched lhs, K odd, N not a multiple of 16 or 32,
    a product large enough for parallel column groups; the rhs an argument,
-   packed at run time, or a constant, packed at compile time). Compiled
+   packed at run time, or a constant, packed at compile time), and each
+   one-group convolution (forward, with and without bias, one image at a
+   time and the whole batch; both gradients) marked bf16. Compiled
    (anvil-bf16-matmul's vdpbf16ps tiles where the CPU has AVX512_BF16) at
    1 and 2 threads, with --bf16-matmul=rounded (the f32 tiles on rounded
    operands), and on the reference interpreter: each must equal numpy's
-   product of the operands rounded to bf16 (to nearest even) within f32
-   accumulation error, and must differ from the unrounded product by about
-   bf16's rounding (the rounding is really done).
+   product of the operands rounded to bf16 (to nearest even; for a
+   convolution, the reference interpreter's f32 convolution of operands
+   rounded by numpy) within f32 accumulation error, and must differ from the
+   unrounded product by about bf16's rounding (the rounding is really done).
 2. `anvilc --precision bf16` marks every matmul of an MLP (`{bf16}` in the
    optimize phase; `anvilc train`'s @train_step: the forward and gradient
    products), the backend has vdpbf16ps (or none with
@@ -71,6 +74,9 @@ CASES = [
     ((2, 3, 5), (5, 40), False, False, False),
     ((40, 31), (31, 70), False, False, True),
     ((19, 24), (50, 24), False, True, True),
+    # transpose_b packed at run time 16 x 32 at a time: full and partial
+    # blocks of columns, a padding block, full chunks of k and a tail.
+    ((16, 70), (40, 70), False, True, False),
     # Parallel column groups (anvil-tile-and-vectorize's threshold).
     ((256, 256), (256, 256), False, False, False),
     ((256, 200), (256, 96), True, False, False),
@@ -148,6 +154,136 @@ def kernel_cases(anvilc, tmp, check, rng):
               "AVX512_BF16")
 
 
+# Convolutions marked bf16: (name, op, operand shapes, attributes, weight
+# constant). The batch-8 forward with 16x16 outputs runs one image at a
+# time, the 4x4 one (under 64 pixels) the whole batch at once.
+CONV_CASES = [
+    ("conv2d, padded, bias", "conv2d", [(8, 3, 16, 16), (8, 3, 3, 3), (8,)],
+     "pads = array<i64: 1, 1, 1, 1>", False),
+    ("conv2d, stride 2, O=20", "conv2d", [(4, 5, 9, 9), (20, 5, 3, 3)],
+     "strides = array<i64: 2, 2>", False),
+    ("conv2d, 4x4 outputs, whole batch", "conv2d",
+     [(8, 6, 8, 8), (16, 6, 5, 5), (16,)], "", False),
+    ("conv2d, constant weights", "conv2d", [(2, 4, 12, 12), (10, 4, 5, 5)],
+     "pads = array<i64: 2, 2, 2, 2>", True),
+    ("conv2d_grad_filter, padded", "conv2d_grad_filter",
+     [(8, 3, 14, 14), (8, 6, 14, 14)],
+     "kernel = array<i64: 5, 5>, pads = array<i64: 2, 2, 2, 2>", False),
+    ("conv2d_grad_filter, K odd, stride 2", "conv2d_grad_filter",
+     [(3, 7, 11, 11), (3, 17, 5, 5)],
+     "kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>", False),
+    ("conv2d_grad_input", "conv2d_grad_input", [(8, 16, 10, 10), (16, 6, 5, 5)],
+     "input_size = array<i64: 14, 14>", False),
+    ("conv2d_grad_input, padded", "conv2d_grad_input",
+     [(4, 9, 12, 12), (9, 5, 3, 3)],
+     "input_size = array<i64: 12, 12>, pads = array<i64: 1, 1, 1, 1>", False),
+]
+
+
+def conv_out_shape(op, shapes, attrs):
+    def arr(name, default):
+        m = re.search(name + r" = array<i64: ([\d, ]+)>", attrs)
+        return [int(v) for v in m.group(1).split(",")] if m else default
+    strides, pads = arr("strides", [1, 1]), arr("pads", [0, 0, 0, 0])
+    if op == "conv2d":
+        (n, _, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
+        return (n, o, (h + pads[0] + pads[2] - kh) // strides[0] + 1,
+                (w + pads[1] + pads[3] - kw) // strides[1] + 1)
+    if op == "conv2d_grad_filter":
+        (_, c, _, _), (_, o, _, _) = shapes[0], shapes[1]
+        return (o, c) + tuple(arr("kernel", None))
+    (n, _, _, _), (_, c, _, _) = shapes[0], shapes[1]
+    return (n, c) + tuple(arr("input_size", None))
+
+
+def conv_model(op, shapes, attrs, bf16_mark, const_w, values):
+    """The op alone; with `const_w` its weight an anvil.constant."""
+    out = conv_out_shape(op, shapes, attrs)
+    names = [f"%a{i}" for i in range(len(shapes))]
+    args = [f"{names[i]}: {tensor(s)}" for i, s in enumerate(shapes)
+            if not (const_w and i == 1)]
+    body = (f"  %a1 = anvil.constant {dense(values[1])} : {tensor(shapes[1])}\n"
+            if const_w else "")
+    a = ", ".join(x for x in (["bf16"] if bf16_mark else []) + [attrs] if x)
+    return (f"func.func @forward({', '.join(args)}) -> {tensor(out)} {{\n"
+            f"{body}  %y = anvil.{op} {', '.join(names)} {{{a}}} : "
+            f"{', '.join(tensor(s) for s in shapes)}\n"
+            f"  return %y : {tensor(out)}\n}}\n")
+
+
+def conv_cases(anvilc, tmp, check, rng):
+    """Each convolution marked bf16, compiled (the tiles at 1 and 2 threads;
+    rounded operands) and on the reference interpreter, against the
+    reference interpreter's f32 convolution of operands rounded here (numpy's
+    rounding, not the compiler's): the same within f32 accumulation error,
+    and away from the unrounded convolution by bf16's rounding."""
+    for k, (name, op, shapes, attrs, const_w) in enumerate(CONV_CASES):
+        values = [rng.uniform(-1, 1, s).astype(F32) for s in shapes]
+        files = {}
+        for mark in (True, False):
+            files[mark] = os.path.join(tmp, f"conv{k}-{mark}.mlir")
+            with open(files[mark], "w") as f:
+                f.write(conv_model(op, shapes, attrs, mark, const_w, values))
+
+        def inputs(vals, tag):
+            flags = []
+            for i, v in enumerate(vals):
+                if const_w and i == 1:
+                    continue
+                p = os.path.join(tmp, f"conv{k}-{tag}{i}.npy")
+                np.save(p, v)
+                flags += ["--input", p]
+            return flags
+
+        def result(path, flags, ins, env=None):
+            out = os.path.join(tmp, "cy.npy")
+            p = run([anvilc, "run"] + flags + [path] + ins + ["--output", out],
+                    env)
+            if p.returncode != 0:
+                check(False, f"{name} ({' '.join(flags)}): {p.stderr.strip()}")
+                return None
+            return np.load(out).astype(np.float64)
+
+        # The oracle: the unmarked op on rounded operands (the bias, the
+        # third operand, stays f32). A constant weight is rounded in the
+        # model itself.
+        rounded = [bf16(v) if i < 2 else v for i, v in enumerate(values)]
+        oracle_path = os.path.join(tmp, f"conv{k}-oracle.mlir")
+        with open(oracle_path, "w") as f:
+            f.write(conv_model(op, shapes, attrs, False, const_w, rounded))
+        want = result(oracle_path, ["--reference"], inputs(rounded, "r"))
+        exact = result(files[False], ["--reference"], inputs(values, "x"))
+        if want is None or exact is None:
+            continue
+        ins = inputs(values, "x")
+        # Terms per output: the product's K.
+        kdim = {"conv2d": shapes[1][1] * shapes[1][2] * shapes[1][3],
+                "conv2d_grad_filter": shapes[1][0] * shapes[1][2] * shapes[1][3],
+                "conv2d_grad_input": shapes[0][1] * shapes[1][2] * shapes[1][3]}[op]
+        tol = 4e-7 * kdim + 1e-6
+        for mode, flags, env in (
+                ("compiled, 1 thread", [], dict(os.environ, OMP_NUM_THREADS="1")),
+                ("compiled, 2 threads", [], dict(os.environ, OMP_NUM_THREADS="2")),
+                ("--bf16-matmul=rounded", ["--bf16-matmul=rounded"], None),
+                ("reference", ["--reference"], None)):
+            got = result(files[True], flags, ins, env)
+            if got is None:
+                continue
+            err = np.abs(got - want).max() if got.shape == want.shape else None
+            check(err is not None and err <= tol,
+                  f"{name} ({mode}) = the f32 convolution of bf16-rounded "
+                  f"operands (max error {err:.3g}, tolerance {tol:.3g})")
+            if mode == "compiled, 1 thread":
+                off = np.abs(got - exact).max()
+                check(off > 10 * tol,
+                      f"{name}: differs from the unrounded convolution by "
+                      f"bf16's rounding ({off:.3g})")
+        backend = run([anvilc, files[True], "--compile-to=backend"]).stdout
+        check(("vdpbf16ps" in backend) == HAS_BF16,
+              f"{name}: vdpbf16ps tiles {'with' if HAS_BF16 else 'without'} "
+              "AVX512_BF16")
+
+
 MLP = """func.func @forward(%x: tensor<16x64xf32>) -> tensor<16x10xf32> {
   %w1 = anvil.param "fc1.weight" init = "kaiming_uniform" : tensor<64x32xf32>
   %m1 = anvil.matmul %x, %w1 : tensor<16x64xf32>, tensor<64x32xf32>
@@ -163,7 +299,7 @@ func.func @loss(%logits: tensor<16x10xf32>, %labels: tensor<16xi64>) -> tensor<f
 """
 
 
-def precision_flag(anvilc, tmp, check, rng):
+def precision_flag(anvilc, tmp, check, rng, examples):
     path = os.path.join(tmp, "mlp.mlir")
     with open(path, "w") as f:
         f.write(MLP)
@@ -194,6 +330,20 @@ def precision_flag(anvilc, tmp, check, rng):
           "vdpbf16ps" not in llvm[True],
           "vdpbf16ps by default (with AVX512_BF16), none with "
           "--bf16-matmul=rounded")
+    # LeNet's trainer: its convolutions and their gradients marked too.
+    run([anvilc, "train", os.path.join(examples, "lenet.mlir"), "--precision",
+         "bf16", "-o", os.path.join(tmp, "lenet-trainer"), "--dump-phases-to",
+         phases])
+    with open(os.path.join(phases, "03-optimize.mlir")) as f:
+        train = f.read()
+    step = train[train.find("@train_step"):]
+    step = step[:step.find("func.func", 10)] if "func.func" in step[10:] else step
+    convs = re.findall(r"anvil\.conv2d\w* [^\n]*", step)
+    marked = [c for c in convs if re.search(r"\{bf16", c)]
+    # conv1, conv2; conv2's input gradient; both filter gradients.
+    check(len(convs) == 5 and len(marked) == 5,
+          f"LeNet's @train_step: every convolution and convolution gradient "
+          f"bf16 ({len(marked)} of {len(convs)})")
     # Outputs: bf16 within its rounding of f32's.
     x = rng.uniform(-1, 1, (16, 64)).astype(F32)
     xin = os.path.join(tmp, "x.npy")
@@ -291,14 +441,34 @@ def report(anvilc, tmp, check, rng, examples):
     check(ys["once"] is not None and ys["twice"] is not None and
           np.array_equal(ys["once"], ys["twice"]),
           "anvilc --precision bf16 --calibrate = anvilc quantize + anvilc")
-    # LeNet: its convolutions stay f32, and the report says why.
+    # LeNet: its convolutions bf16 too, marked in the written IR.
     p = run([anvilc, "quantize", os.path.join(examples, "lenet.mlir"),
              "--precision", "bf16", "--calibrate",
              "/usr/share/datasets/fashion-mnist", "--samples", "64",
              "--no-layer-times", "-o", out])
-    check(p.returncode == 0 and "3 of 5 layers bf16" in p.stdout and
-          p.stdout.count("computes matmuls only") == 2,
-          "LeNet: 3 matmuls bf16, both convolutions f32 with why")
+    with open(out) as f:
+        text = f.read()
+    check(p.returncode == 0 and "5 of 5 layers bf16" in p.stdout and
+          len(re.findall(r"anvil\.conv2d [^\n]*\{bf16", text)) == 2,
+          "LeNet: 3 matmuls and both convolutions bf16")
+    # A depthwise convolution stays f32, and the report says why; the
+    # pointwise one after it is bf16.
+    dw = os.path.join(tmp, "dw.mlir")
+    with open(dw, "w") as f:
+        f.write('func.func @forward(%x: tensor<4x8x6x6xf32>) -> tensor<4x4x6x6xf32> {\n'
+                '  %w = anvil.param "dw.weight" init = "kaiming_uniform" : tensor<8x1x3x3xf32>\n'
+                '  %d = anvil.conv2d %x, %w {groups = 8 : i64, pads = array<i64: 1, 1, 1, 1>} : '
+                'tensor<4x8x6x6xf32>, tensor<8x1x3x3xf32>\n'
+                '  %p = anvil.param "pw.weight" init = "kaiming_uniform" : tensor<4x8x1x1xf32>\n'
+                '  %y = anvil.conv2d %d, %p : tensor<4x8x6x6xf32>, tensor<4x8x1x1xf32>\n'
+                '  return %y : tensor<4x4x6x6xf32>\n}\n')
+    dx = os.path.join(tmp, "dwx.npy")
+    np.save(dx, rng.uniform(-1, 1, (4, 8, 6, 6)).astype(F32))
+    p = run([anvilc, "quantize", dw, "--precision", "bf16", "--calibrate", dx,
+             "--no-layer-times", "-o", out])
+    check(p.returncode == 0 and "1 of 2 layers bf16" in p.stdout and
+          "no bf16 grouped kernel" in p.stdout,
+          "a depthwise convolution stays f32, with why; a pointwise one bf16")
 
 
 def errors(anvilc, tmp, check):
@@ -333,7 +503,8 @@ def main():
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as tmp:
         kernel_cases(args.anvilc, tmp, check, rng)
-        precision_flag(args.anvilc, tmp, check, rng)
+        conv_cases(args.anvilc, tmp, check, rng)
+        precision_flag(args.anvilc, tmp, check, rng, args.examples)
         report(args.anvilc, tmp, check, rng, args.examples)
         errors(args.anvilc, tmp, check)
         training(args.anvilc, tmp, check, args.examples)

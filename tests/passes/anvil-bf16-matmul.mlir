@@ -60,12 +60,19 @@ func.func @transposed_a(%a: tensor<4x10xf32>, %b: tensor<4x40xf32>) -> tensor<10
 
 // -----
 
-// An input gradient's shape: dY by W^T (transpose_b), the rhs packed by
-// 2-element reads (masked: K = 5 is odd) into a zeroed buffer.
+// An input gradient's shape: dY by W^T (transpose_b). The rhs is packed 16
+// columns by 32 k at a time: its 3 rows read as 32 f32 (masked: K = 5),
+// rounded, and the 16 x 16 dwords (13 rows of zeros) transposed by 4 stages
+// of 16 shuffles; the 3 lines of k pairs written into a buffer zeroed first
+// (its second block is padding).
 // CHECK-LABEL: func @transposed_b
 // CHECK: linalg.fill {{.*}} -> tensor<2x3x32xi16>
-// CHECK: vector.transfer_read %arg1{{[^{]*}} : tensor<3x5xf32>, vector<2xf32>
-// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<2xi16>, tensor<2x3x32xi16>
+// CHECK-COUNT-3: vector.transfer_read %arg1{{[^{]*}} : tensor<3x5xf32>, vector<32xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK-COUNT-64: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
+// CHECK-NOT: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
+// CHECK-COUNT-3: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<32xi16>, tensor<2x3x32xi16>
+// CHECK-NOT: vector.transfer_write {{.*}} tensor<2x3x32xi16>
 // CHECK: llvm.inline_asm "vdpbf16ps
 func.func @transposed_b(%a: tensor<2x5xf32>, %b: tensor<3x5xf32>) -> tensor<2x3xf32> {
   %y = anvil.matmul %a, %b {bf16, transpose_b} : tensor<2x5xf32>, tensor<3x5xf32>

@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace mlir::anvil {
 #define GEN_PASS_DEF_CONVERTANVILTOLINALGPASS
@@ -35,10 +36,12 @@ struct ConvertAnvilToLinalgPass
                            func::FuncDialect>();
     // The quantization lowering reads ui8 bits as i8 (Quant.cpp).
     target.addLegalOp<UnrealizedConversionCastOp>();
+    // The bf16 tiles' vdpbf16ps steps (DotTiles.h).
+    target.addLegalOp<LLVM::InlineAsmOp>();
     RewritePatternSet patterns(context);
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
-    populateConvToLinalgPatterns(patterns, vectorCol2im);
+    populateConvToLinalgPatterns(patterns, vectorCol2im, bf16Tiles);
     populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw);
     populatePoolingToLinalgPatterns(patterns, vectorMaxPoolGrad);
     populateReductionToLinalgPatterns(patterns, rowSoftmax);

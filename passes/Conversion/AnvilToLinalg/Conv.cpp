@@ -25,6 +25,7 @@
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 
 #include "dialects/AnvilOps.h"
+#include "passes/Bf16Tiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -115,12 +116,33 @@ Value broadcastRows(OpBuilder &b, Location loc, Value bias, Value dest) {
       .getResult()[0];
 }
 
+/// Whether the convolution `op` (or one of its gradients) runs its product
+/// on the bf16 tiles: marked bf16, one group, f32, and the tiles on.
+template <typename ConvOp> bool onBf16Tiles(ConvOp op, bool bf16Tiles) {
+  return bf16Tiles && op.getBf16() && op.getGroups() == 1 &&
+         cast<RankedTensorType>(op.getType()).getElementType().isF32();
+}
+
+/// A one-group convolution's 2-D product `lhs @ rhs` (lhs stored [K, M]
+/// with `transposeA`): on the vdpbf16ps tiles when `bf16Tiles` (`rowBias`,
+/// an [M] tensor, starting row r's sums; the result written into `dest`),
+/// else a linalg.matmul (into `acc`: the bias already there, or zeros).
+Value convProduct(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                  bool bf16Tiles, bool transposeA = false, Value acc = {},
+                  Value rowBias = {}, Value dest = {}) {
+  if (bf16Tiles)
+    return buildBf16Matmul(b, loc, lhs, rhs, transposeA, /*transposeB=*/false,
+                           /*parallel=*/true, rowBias, dest);
+  return buildMatmul(b, loc, transposeA ? transpose2D(b, loc, lhs) : lhs, rhs,
+                     acc);
+}
+
 /// The one-group convolution of all the images at once: im2col of the
 /// padded batch [C*kh*kw, N*OH*OW], one matmul, and the [O, N, OH, OW]
 /// product transposed to NCHW (anvil-fuse-matmul-epilogue moves the
 /// elementwise ops after the transpose before it, onto the product).
 Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
-                  Value w2, Value bias) {
+                  Value w2, Value bias, bool bf16Tiles) {
   auto type = cast<RankedTensorType>(op.getType());
   Type elt = type.getElementType();
   int64_t n = type.getDimSize(0), o = type.getDimSize(1),
@@ -132,9 +154,11 @@ Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                       /*transposed=*/false);
   auto productType = RankedTensorType::get({o, n * oh * ow}, elt);
   Value acc =
-      bias ? broadcastRows(b, loc, bias, emptyTensor(b, loc, productType))
-           : Value();
-  Value product = buildMatmul(b, loc, w2, cols, acc);
+      bias && !bf16Tiles
+          ? broadcastRows(b, loc, bias, emptyTensor(b, loc, productType))
+          : Value();
+  Value product = convProduct(b, loc, w2, cols, bf16Tiles,
+                              /*transposeA=*/false, acc, /*rowBias=*/bias);
   Value onhw =
       reshapeTo(b, loc, product, RankedTensorType::get({o, n, oh, ow}, elt));
   return b
@@ -158,9 +182,10 @@ Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
 /// once and only its interior per image: no padded copy of the batch.
 /// (anvil-fuse-matmul-epilogue moves the elementwise ops after the loop into
 /// it, as each image's epilogue; it expects this form: the product started
-/// in the image's slot, expanded and inserted back into it.)
+/// in the image's slot, expanded and inserted back into it.) With
+/// `bf16Tiles` the products run on the vdpbf16ps tiles (convProduct).
 Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
-                 Value weight, Value bias) {
+                 Value weight, Value bias, bool bf16Tiles) {
   auto type = cast<RankedTensorType>(op.getType());
   auto inType = cast<RankedTensorType>(input.getType());
   auto wType = cast<RankedTensorType>(weight.getType());
@@ -196,7 +221,7 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
   // 2048->512 about 15% faster batched; at 14x14 and 28x28 the two are
   // within the noise, at 56x56 per image is about 15% faster.
   if (n > 1 && p < kBatchedBelowPixels)
-    return batchedConv(b, loc, op, input, w2, bias);
+    return batchedConv(b, loc, op, input, w2, bias, bf16Tiles);
 
   // One image [1, C, H, W] into `result` [1, O, OH, OW], through the
   // buffers `paddedBuf` (zero border; null without padding) and `colsBuf`
@@ -220,12 +245,15 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
                      : im2col(b, loc, src, kh, kw, oh, ow, op.getStrides(),
                               op.getDilations(), /*transposed=*/false,
                               /*groups=*/1, colsBuf);
-    Value acc = reshapeTo(b, loc, result, productType);
-    acc = bias ? broadcastRows(b, loc, bias, acc)
-               : b.create<linalg::FillOp>(loc, scalarConstant(b, loc, elt, 0),
-                                          acc)
-                     .getResult(0);
-    Value product = buildMatmul(b, loc, w2, cols, acc);
+    Value slot = reshapeTo(b, loc, result, productType), acc;
+    if (!bf16Tiles)
+      acc = bias ? broadcastRows(b, loc, bias, slot)
+                 : b.create<linalg::FillOp>(loc, scalarConstant(b, loc, elt, 0),
+                                            slot)
+                       .getResult(0);
+    Value product =
+        convProduct(b, loc, w2, cols, bf16Tiles, /*transposeA=*/false, acc,
+                    /*rowBias=*/bias, /*dest=*/slot);
     return {reshapeTo(b, loc, product, resultType), paddedBuf ? src : Value()};
   };
 
@@ -289,7 +317,9 @@ Value gradRows(OpBuilder &b, Location loc, Value grad) {
 /// dW = dY (as [O, N*OH*OW]) @ cols^T, on the vectorized matmul; with
 /// groups, one such product per group (a batch_matmul over [G, O/G, ...]).
 struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DGradFilterLowering(MLIRContext *context, bool bf16Tiles)
+      : OpConversionPattern(context), bf16Tiles(bf16Tiles) {}
+  bool bf16Tiles;
   LogicalResult
   matchAndRewrite(Conv2DGradFilterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -297,15 +327,26 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
     auto type = cast<RankedTensorType>(op.getType());
     auto gType = cast<RankedTensorType>(adaptor.getGrad().getType());
     int64_t groups = op.getGroups();
-    Value padded =
-        padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
+    Value input = adaptor.getInput(), grad = adaptor.getGrad();
+    bool tiles = onBf16Tiles(op, bf16Tiles);
+    if (op.getBf16() && !tiles) {
+      input = roundedToBf16(rewriter, loc, input);
+      grad = roundedToBf16(rewriter, loc, grad);
+    }
+    Value padded = padSpatial(rewriter, loc, input, op.getPads(), 0.0);
+    // (The bf16 tiles read cols^T as a transpose_b operand, which their
+    // packing transposes in registers: the im2col with rows of pixels
+    // copies runs of them.)
     Value cols =
         im2col(rewriter, loc, padded, type.getDimSize(2), type.getDimSize(3),
                gType.getDimSize(2), gType.getDimSize(3), op.getStrides(),
-               op.getDilations(), /*transposed=*/true, groups);
-    Value rows = gradRows(rewriter, loc, adaptor.getGrad());
+               op.getDilations(), /*transposed=*/!tiles, groups);
+    Value rows = gradRows(rewriter, loc, grad);
     Value product;
-    if (groups == 1) {
+    if (tiles) {
+      product = buildBf16Matmul(rewriter, loc, rows, cols,
+                                /*transposeA=*/false, /*transposeB=*/true);
+    } else if (groups == 1) {
       product = buildMatmul(rewriter, loc, rows, cols);
     } else {
       auto rType = cast<RankedTensorType>(rows.getType());
@@ -486,9 +527,10 @@ Value vectorCol2im(OpBuilder &b, Location loc, Value dcols,
 }
 
 struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
-  Conv2DGradInputLowering(MLIRContext *context, bool vectorRows)
-      : OpConversionPattern(context), vectorRows(vectorRows) {}
-  bool vectorRows;
+  Conv2DGradInputLowering(MLIRContext *context, bool vectorRows, bool bf16Tiles)
+      : OpConversionPattern(context), vectorRows(vectorRows),
+        bf16Tiles(bf16Tiles) {}
+  bool vectorRows, bf16Tiles;
   LogicalResult
   matchAndRewrite(Conv2DGradInputOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -507,15 +549,21 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
     ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
                       dilations = op.getDilations();
     int64_t k = cg * kh * kw, p = n * oh * ow;
-    Value rows = gradRows(rewriter, loc, adaptor.getGrad());
+    Value grad = adaptor.getGrad(), weight = adaptor.getWeight();
+    bool tiles = onBf16Tiles(op, bf16Tiles);
+    if (op.getBf16() && !tiles) {
+      grad = roundedToBf16(rewriter, loc, grad);
+      weight = roundedToBf16(rewriter, loc, weight);
+    }
+    Value rows = gradRows(rewriter, loc, grad);
     Value dcols;
     if (groups == 1) {
-      Value w2 = reshapeTo(rewriter, loc, adaptor.getWeight(),
-                           RankedTensorType::get({o, k}, elt));
-      dcols = buildMatmul(rewriter, loc, transpose2D(rewriter, loc, w2), rows);
+      Value w2 =
+          reshapeTo(rewriter, loc, weight, RankedTensorType::get({o, k}, elt));
+      dcols = convProduct(rewriter, loc, w2, rows, tiles, /*transposeA=*/true);
     } else {
       auto w3Type = RankedTensorType::get({groups, og, k}, elt);
-      Value w3 = reshapeTo(rewriter, loc, adaptor.getWeight(), w3Type);
+      Value w3 = reshapeTo(rewriter, loc, weight, w3Type);
       auto wtType = RankedTensorType::get({groups, k, og}, elt);
       Value wt = rewriter
                      .create<linalg::TransposeOp>(
@@ -628,20 +676,26 @@ struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
 };
 
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DLowering(MLIRContext *context, bool bf16Tiles)
+      : OpConversionPattern(context), bf16Tiles(bf16Tiles) {}
+  bool bf16Tiles;
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    Value weight = adaptor.getWeight();
+    Value input = adaptor.getInput(), weight = adaptor.getWeight();
+    bool tiles = onBf16Tiles(op, bf16Tiles);
+    if (op.getBf16() && !tiles) {
+      input = roundedToBf16(rewriter, loc, input);
+      weight = roundedToBf16(rewriter, loc, weight);
+    }
     if (op.getGroups() == 1) {
-      rewriter.replaceOp(op, im2colConv(rewriter, loc, op, adaptor.getInput(),
-                                        weight, adaptor.getBias()));
+      rewriter.replaceOp(op, im2colConv(rewriter, loc, op, input, weight,
+                                        adaptor.getBias(), tiles));
       return success();
     }
-    Value input =
-        padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
+    input = padSpatial(rewriter, loc, input, op.getPads(), 0.0);
     Value init;
     if (Value bias = adaptor.getBias()) {
       auto o = type.getDimSize(1);
@@ -684,7 +738,10 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
 } // namespace
 
 void mlir::anvil::populateConvToLinalgPatterns(RewritePatternSet &patterns,
-                                               bool vectorCol2im) {
-  patterns.add<Conv2DLowering, Conv2DGradFilterLowering>(patterns.getContext());
-  patterns.add<Conv2DGradInputLowering>(patterns.getContext(), vectorCol2im);
+                                               bool vectorCol2im,
+                                               bool bf16Tiles) {
+  patterns.add<Conv2DLowering, Conv2DGradFilterLowering>(patterns.getContext(),
+                                                         bf16Tiles);
+  patterns.add<Conv2DGradInputLowering>(patterns.getContext(), vectorCol2im,
+                                        bf16Tiles);
 }

@@ -28,16 +28,6 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// `v` with every element rounded to the nearest bf16, kept as f32.
-Value roundedToBf16(OpBuilder &b, Location loc, Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  return buildElementwise(
-      b, loc, type, v, [](OpBuilder &nb, Location l, ValueRange args) {
-        Value h = nb.create<arith::TruncFOp>(l, nb.getBF16Type(), args[0]);
-        return nb.create<arith::ExtFOp>(l, nb.getF32Type(), h).getResult();
-      });
-}
-
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult

@@ -229,3 +229,14 @@ Value mlir::anvil::transpose2D(OpBuilder &b, Location loc, Value value) {
                                    ArrayRef<int64_t>{1, 0})
       .getResult()[0];
 }
+
+/// See Utils.h.
+Value mlir::anvil::roundedToBf16(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return buildElementwise(
+      b, loc, type, v, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value h = nb.create<arith::TruncFOp>(l, nb.getBF16Type(), args[0]);
+        return nb.create<arith::ExtFOp>(l, type.getElementType(), h)
+            .getResult();
+      });
+}

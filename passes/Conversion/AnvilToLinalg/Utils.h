@@ -23,9 +23,11 @@ void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 /// `vectorCol2im`: a one-group convolution's input gradient (stride 1
 /// along the rows) scattered back as vector row additions (Conv.cpp's
-/// vectorCol2im), not the generic that gathers per cell.
+/// vectorCol2im), not the generic that gathers per cell. `bf16Tiles`: the
+/// im2col products of one-group convolutions marked bf16 on the vdpbf16ps
+/// tiles (Bf16Tiles.h), not f32 products of rounded operands.
 void populateConvToLinalgPatterns(RewritePatternSet &patterns,
-                                  bool vectorCol2im);
+                                  bool vectorCol2im, bool bf16Tiles);
 void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns,
                                            bool stride1Nchw);
 /// `vectorMaxPoolGrad`: the gradient of a max pool whose 2-wide windows tile
@@ -109,6 +111,11 @@ Value buildSum(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
 /// (zeros when null): the op the tile-and-vectorize pass makes fast.
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value acc = Value());
+
+/// `v` (f32 or f64) with every element rounded to the nearest bf16 (ties to
+/// even), kept as f32: the operands of a product marked bf16 where it runs on
+/// the f32 kernels.
+Value roundedToBf16(OpBuilder &b, Location loc, Value v);
 
 /// The transpose of a 2-D tensor, as a `linalg.transpose` into a new tensor.
 Value transpose2D(OpBuilder &b, Location loc, Value value);
