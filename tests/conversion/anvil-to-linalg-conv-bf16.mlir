@@ -5,10 +5,12 @@
 // lowering on operands rounded to bf16. Numeric truth is
 // tests/e2e/test_bf16.py (each against the reference on rounded operands).
 
-// The forward, one image at a time: the bias starts each row's sums in the
-// tile (no broadcast, no add after), which writes the image's slot.
+// The forward, one image at a time: its im2col vector copies of 10-wide
+// output rows, the bias starting each row's sums in the tile (no broadcast,
+// no add after), which writes the image's slot.
 // TILES-LABEL: func @forward
 // TILES: scf.for
+// TILES: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<3x3x3x1x10x10xf32>
 // TILES: vector.broadcast {{.*}} : f32 to vector<16xf32>
 // TILES: llvm.inline_asm "vdpbf16ps
 // TILES-NOT: linalg.matmul
@@ -26,9 +28,14 @@ func.func @forward(%x: tensor<2x3x10x10xf32>, %w: tensor<8x3x3x3xf32>, %b: tenso
 
 // The filter gradient: dY [O, N*OH*OW] by the im2col [C*kh*kw, N*OH*OW]
 // read as a transpose_b operand (packed 16 x 32 at a time, transposed in
-// registers), the product [O, C*kh*kw] the gradient.
+// registers), the product [O, C*kh*kw] the gradient. The im2col is vector
+// copies of output rows (8 wide: one masked write each), per image in
+// parallel, not a generic.
 // TILES-LABEL: func @grad_filter
-// TILES: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3x3x2x8x8xf32>)
+// TILES-NOT: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3x3x2x8x8xf32>)
+// TILES: scf.forall {{.*}} shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x3x3x2x8x8xf32>)
+// TILES: vector.transfer_read {{[^{]*}} : tensor<2x3x10x10xf32>, vector<16xf32>
+// TILES: vector.transfer_write {{[^{]*}} : vector<16xf32>, tensor<3x3x3x1x8x8xf32>
 // TILES: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
 // TILES: llvm.inline_asm "vdpbf16ps
 // TILES-NOT: linalg.matmul

@@ -166,6 +166,9 @@ CONV_CASES = [
      [(8, 6, 8, 8), (16, 6, 5, 5), (16,)], "", False),
     ("conv2d, constant weights", "conv2d", [(2, 4, 12, 12), (10, 4, 5, 5)],
      "pads = array<i64: 2, 2, 2, 2>", True),
+    ("conv2d, row stride 2, dilation 2 along the rows, 20 wide", "conv2d",
+     [(3, 2, 13, 24), (5, 2, 3, 3)],
+     "strides = array<i64: 2, 1>, dilations = array<i64: 1, 2>", False),
     ("conv2d_grad_filter, padded", "conv2d_grad_filter",
      [(8, 3, 14, 14), (8, 6, 14, 14)],
      "kernel = array<i64: 5, 5>, pads = array<i64: 2, 2, 2, 2>", False),
@@ -185,10 +188,11 @@ def conv_out_shape(op, shapes, attrs):
         m = re.search(name + r" = array<i64: ([\d, ]+)>", attrs)
         return [int(v) for v in m.group(1).split(",")] if m else default
     strides, pads = arr("strides", [1, 1]), arr("pads", [0, 0, 0, 0])
+    dil = arr("dilations", [1, 1])
     if op == "conv2d":
         (n, _, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
-        return (n, o, (h + pads[0] + pads[2] - kh) // strides[0] + 1,
-                (w + pads[1] + pads[3] - kw) // strides[1] + 1)
+        return (n, o, (h + pads[0] + pads[2] - dil[0] * (kh - 1) - 1) // strides[0] + 1,
+                (w + pads[1] + pads[3] - dil[1] * (kw - 1) - 1) // strides[1] + 1)
     if op == "conv2d_grad_filter":
         (_, c, _, _), (_, o, _, _) = shapes[0], shapes[1]
         return (o, c) + tuple(arr("kernel", None))

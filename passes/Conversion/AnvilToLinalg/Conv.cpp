@@ -89,6 +89,86 @@ Value mlir::anvil::im2col(OpBuilder &b, Location loc, Value padded, int64_t kh,
 
 namespace {
 
+/// Lanes of vectorIm2col's row segments.
+constexpr int64_t kIm2colLanes = 16;
+
+/// The one-group im2col `[C*kh*kw, N*OH*OW]` of `padded` (NCHW f32, stride
+/// 1 along the rows) as vector copies, for the bf16 tiles' packing to read
+/// (the f32 matmul packs its slivers straight from the image instead:
+/// anvil-tile-and-vectorize's pack-im2col): per image (an scf.forall over
+/// the images when there are several), channel, tap (i, j) and output row
+/// y, the OW values of padded row y * sh + i * dh from column j * dw, 16 at
+/// a time (the last write masked at OW). The generic copies one element at
+/// a time. Written into `dest` (im2col's [C, kh, kw, 1, OH, OW] buffer)
+/// when given.
+Value vectorIm2col(OpBuilder &b, Location loc, Value padded, int64_t kh,
+                   int64_t kw, int64_t oh, int64_t ow,
+                   ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                   Value dest = {}) {
+  auto inType = cast<RankedTensorType>(padded.getType());
+  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+  Type f32 = inType.getElementType();
+  auto type = RankedTensorType::get({c, kh, kw, n, oh, ow}, f32);
+  Value init = dest ? reshapeTo(b, loc, dest, type) : emptyTensor(b, loc, type);
+  auto vecType = VectorType::get({kIm2colLanes}, f32);
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  // Image `image`'s columns: `slice` is [C, kh, kw, 1, OH, OW].
+  auto copyImage = [&](Value image, Value slice) {
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(f32));
+    SmallVector<scf::ForOp> loops;
+    Value current = slice;
+    for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
+             {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kIm2colLanes}}) {
+      auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
+                                       ValueRange{current});
+      if (!loops.empty())
+        b.create<scf::YieldOp>(loc, loop.getResults());
+      b.setInsertionPointToStart(loop.getBody());
+      current = loop.getRegionIterArg(0);
+      loops.push_back(loop);
+    }
+    Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
+          j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
+          x0 = loops[4].getInductionVar();
+    auto mulAdd = [&](Value u, int64_t k, Value v, int64_t l) {
+      return b.create<arith::AddIOp>(loc,
+                                     b.create<arith::MulIOp>(loc, u, index(k)),
+                                     b.create<arith::MulIOp>(loc, v, index(l)));
+    };
+    Value yy = mulAdd(y, strides[0], i, dilations[0]);
+    Value xx = b.create<arith::AddIOp>(
+        loc, x0, b.create<arith::MulIOp>(loc, j, index(dilations[1])));
+    Value row = b.create<vector::TransferReadOp>(loc, vecType, padded,
+                                                 ValueRange{image, ch, yy, xx},
+                                                 zero, ArrayRef<bool>{false});
+    b.create<scf::YieldOp>(loc, b.create<vector::TransferWriteOp>(
+                                     loc, row, current,
+                                     ValueRange{ch, i, j, index(0), y, x0},
+                                     ArrayRef<bool>{ow % kIm2colLanes == 0})
+                                    .getResult());
+    b.setInsertionPointAfter(loops[0]);
+    return loops[0].getResult(0);
+  };
+  Value cols;
+  if (n == 1) {
+    cols = copyImage(index(0), init);
+  } else {
+    auto place = [&](Value image) {
+      SmallVector<OpFoldResult> offsets(6, b.getIndexAttr(0));
+      offsets[3] = image;
+      return SlicePlace{offsets,
+                        {b.getIndexAttr(c), b.getIndexAttr(kh),
+                         b.getIndexAttr(kw), b.getIndexAttr(1),
+                         b.getIndexAttr(oh), b.getIndexAttr(ow)}};
+    };
+    cols = forallSlices(b, loc, n, init, place, copyImage);
+  }
+  return reshapeTo(b, loc, cols,
+                   RankedTensorType::get({c * kh * kw, n * oh * ow}, f32));
+}
+
 /// Below this many output pixels per image, a batch's one-group convolution
 /// is one matmul over all its images (see im2colConv).
 constexpr int64_t kBatchedBelowPixels = 64;
@@ -123,6 +203,13 @@ template <typename ConvOp> bool onBf16Tiles(ConvOp op, bool bf16Tiles) {
          cast<RankedTensorType>(op.getType()).getElementType().isF32();
 }
 
+/// Whether a one-group convolution's im2col is vectorIm2col's: for the
+/// bf16 tiles (the f32 matmul reads the image itself), stride 1 along the
+/// rows.
+bool vectorRowsIm2col(ArrayRef<int64_t> strides, bool bf16Tiles) {
+  return bf16Tiles && strides[1] == 1;
+}
+
 /// A one-group convolution's 2-D product `lhs @ rhs` (lhs stored [K, M]
 /// with `transposeA`): on the vdpbf16ps tiles when `bf16Tiles` (`rowBias`,
 /// an [M] tensor, starting row r's sums; the result written into `dest`),
@@ -149,9 +236,14 @@ Value batchedConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
           oh = type.getDimSize(2), ow = type.getDimSize(3);
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   Value padded = padSpatial(b, loc, input, op.getPads(), 0.0);
-  Value cols = im2col(b, loc, padded, wType.getDimSize(2), wType.getDimSize(3),
-                      oh, ow, op.getStrides(), op.getDilations(),
-                      /*transposed=*/false);
+  Value cols =
+      vectorRowsIm2col(op.getStrides(), bf16Tiles)
+          ? vectorIm2col(b, loc, padded, wType.getDimSize(2),
+                         wType.getDimSize(3), oh, ow, op.getStrides(),
+                         op.getDilations())
+          : im2col(b, loc, padded, wType.getDimSize(2), wType.getDimSize(3), oh,
+                   ow, op.getStrides(), op.getDilations(),
+                   /*transposed=*/false);
   auto productType = RankedTensorType::get({o, n * oh * ow}, elt);
   Value acc =
       bias && !bf16Tiles
@@ -240,11 +332,16 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
       src = b.create<tensor::InsertSliceOp>(loc, image, paddedBuf, offsets,
                                             sizes, unit);
     }
-    Value cols = pointwise
-                     ? reshapeTo(b, loc, src, colsType)
-                     : im2col(b, loc, src, kh, kw, oh, ow, op.getStrides(),
-                              op.getDilations(), /*transposed=*/false,
-                              /*groups=*/1, colsBuf);
+    Value cols;
+    if (pointwise)
+      cols = reshapeTo(b, loc, src, colsType);
+    else if (vectorRowsIm2col(op.getStrides(), bf16Tiles))
+      cols = vectorIm2col(b, loc, src, kh, kw, oh, ow, op.getStrides(),
+                          op.getDilations(), colsBuf);
+    else
+      cols = im2col(b, loc, src, kh, kw, oh, ow, op.getStrides(),
+                    op.getDilations(), /*transposed=*/false,
+                    /*groups=*/1, colsBuf);
     Value slot = reshapeTo(b, loc, result, productType), acc;
     if (!bf16Tiles)
       acc = bias ? broadcastRows(b, loc, bias, slot)
@@ -338,9 +435,15 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
     // packing transposes in registers: the im2col with rows of pixels
     // copies runs of them.)
     Value cols =
-        im2col(rewriter, loc, padded, type.getDimSize(2), type.getDimSize(3),
-               gType.getDimSize(2), gType.getDimSize(3), op.getStrides(),
-               op.getDilations(), /*transposed=*/!tiles, groups);
+        vectorRowsIm2col(op.getStrides(), tiles)
+            ? vectorIm2col(rewriter, loc, padded, type.getDimSize(2),
+                           type.getDimSize(3), gType.getDimSize(2),
+                           gType.getDimSize(3), op.getStrides(),
+                           op.getDilations())
+            : im2col(rewriter, loc, padded, type.getDimSize(2),
+                     type.getDimSize(3), gType.getDimSize(2),
+                     gType.getDimSize(3), op.getStrides(), op.getDilations(),
+                     /*transposed=*/!tiles, groups);
     Value rows = gradRows(rewriter, loc, grad);
     Value product;
     if (tiles) {
