@@ -35,7 +35,7 @@ Sections (each states the machine's load before and after it):
             alternating rounds (issue 11's goals). --int8-checkpoints DIR
             keeps the trained checkpoints to reuse.
   bf16-train the MLP and LeNet-5 trained on Fashion-MNIST in f32 and with
-            `--precision bf16` (matmuls on vdpbf16ps tiles, f32 master
+            `--precision bf16` (matmuls, convolutions on vdpbf16ps tiles, f32 master
             weights), 1 and 2 threads, one shuffling seed per round, f32 and
             bf16 alternating: seconds per epoch and test accuracy (issue 11's
             bf16 goals: within 0.3 point, >= 1.3x per epoch).
@@ -913,14 +913,14 @@ def bf16_trained(args, anvil, tmp, rounds=3):
     rounds = 1 if args.quick else rounds
     lines = [TITLES[8] + "\n",
              "All of Fashion-MNIST, batch 64, SGD lr 0.05 momentum 0.9; each model compiled by "
-             "`anvilc train` in f32 and with `--precision bf16` (every matmul of @train_step, "
-             "forward and gradients, on bf16-rounded operands with f32 accumulation: "
-             "anvil-bf16-matmul's `vdpbf16ps` tiles; weights, optimizer and every other op "
-             f"f32). {rounds} rounds, each with its own shuffling seed (`--seed`), the f32 and "
+             "`anvilc train` in f32 and with `--precision bf16` (every matmul and one-group "
+             "convolution of @train_step, forward and gradients, on bf16-rounded operands "
+             "with f32 accumulation: the `vdpbf16ps` tiles; weights, optimizer and every "
+             f"other op f32). {rounds} rounds, each with its own shuffling seed (`--seed`), "
+             "the f32 and "
              "bf16 trainers in turn: s/epoch is the median over every epoch of every round, "
              f"accuracy the mean test accuracy after the last epoch (the MLP {epochs['mlp']} "
-             f"epochs, LeNet {epochs['lenet']}). Speedup = f32 / bf16 s/epoch. LeNet's "
-             "convolutions stay f32 (no bf16 convolution kernel yet). On "
+             f"epochs, LeNet {epochs['lenet']}). Speedup = f32 / bf16 s/epoch. On "
              f"{cpu_name()}; load average before: {loadavg()}.\n",
              "| model | threads | f32 s/epoch | bf16 s/epoch | speedup | f32 acc % | bf16 acc % "
              "| bf16 - f32 points | accuracy per seed (f32 / bf16) |",
