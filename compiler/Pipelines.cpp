@@ -154,6 +154,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.smallWeights = options.int8SmallWeights;
     int8.conv = options.int8Conv;
     int8.directConv = options.int8DirectConv;
+    int8.narrow = options.int8Narrow;
     int8.vectorRows = options.int8VectorRows;
     pm.addPass(createInt8MatmulPass(int8));
   }

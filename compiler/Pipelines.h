@@ -95,6 +95,9 @@ struct PipelineOptions {
   /// An integer convolution's im2col as vector copies of window rows
   /// (anvil-int8-matmul's vector-rows).
   bool int8VectorRows = true;
+  /// With VNNI, int8 products at most 16 columns wide on one-block tiles
+  /// of 16 rows (anvil-int8-matmul's narrow).
+  bool int8Narrow = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

@@ -103,30 +103,10 @@ struct Bf16Operands {
     return out;
   }
 
-  /// The 16 x 16 dwords `rows` transposed: 4 stages, each swapping the
-  /// off-diagonal w x w blocks of every 2w x 2w block (w = 8, 4, 2, 1) with
-  /// two 2-source shuffles per row pair (vpermt2d): 64 shuffles.
-  SmallVector<Value> transpose16(SmallVector<Value> rows) {
-    for (int64_t w = 8; w >= 1; w /= 2)
-      for (int64_t i = 0; i < 16; ++i) {
-        if (i & w)
-          continue;
-        SmallVector<int64_t> top, bottom;
-        for (int64_t j = 0; j < 16; ++j) {
-          top.push_back(j & w ? 16 + j - w : j);
-          bottom.push_back(j & w ? 16 + j : j + w);
-        }
-        Value a = rows[i], c = rows[i + w];
-        rows[i] = b.create<vector::ShuffleOp>(loc, a, c, top);
-        rows[i + w] = b.create<vector::ShuffleOp>(loc, a, c, bottom);
-      }
-    return rows;
-  }
-
   /// A `transpose_b` rhs (stored [N, K]) packed: per block of 16 columns
   /// (rows of the stored matrix) and 32 k, the 16 rows read as vectors of
   /// 32 f32, rounded to 16 dwords of bf16 pairs each, and transposed in
-  /// registers (transpose16): line l is then pair l of the 16 columns, one
+  /// registers (transpose16x16): line l is then pair l of the 16 columns, one
   /// packed line. Columns past N are zeros (a last block of padding filled
   /// first), K's tail read masked.
   Value packTransposed(Value rhs, const PackedWeights &w, Value out) {
@@ -152,7 +132,7 @@ struct Bf16Operands {
                                                    ArrayRef<bool>{inBounds});
         rows[r] = b.create<vector::BitCastOp>(loc, dwords, bits(v));
       }
-      rows = transpose16(rows);
+      rows = transpose16x16(b, loc, rows);
       for (int64_t l = 0; l < lines; ++l) {
         Value g = b.create<arith::AddIOp>(loc, g0, index(l));
         o = b.create<vector::TransferWriteOp>(

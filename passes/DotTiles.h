@@ -43,6 +43,9 @@ struct TileShape {
 };
 /// vpdpbusd's: 8 x 2 x 16 lanes, groups of 4 bytes.
 constexpr TileShape kVnni{8, 2, 16, 4, 8, false, TileShape::Vnni};
+/// vpdpbusd's for products at most 16 columns wide (LeNet's 6 and 16
+/// channels): 16 x 1 x 16 lanes, no second block of padding columns.
+constexpr TileShape kVnniNarrow{16, 1, 16, 4, 8, false, TileShape::Vnni};
 /// vpmaddwd's (AVX2): 6 x 2 x 8 lanes, pairs of i16, the 2 blocks' pairs
 /// in one 64-byte line: 12 accumulators, 2 weight vectors, one broadcast
 /// row and one product fill the 16 ymm registers (4 x 3 spills one).
@@ -64,6 +67,29 @@ struct PackedWeights {
   std::vector<int16_t> data; // TileShape's layout
   std::vector<int32_t> sums; // [blocks][lanes]
 };
+
+/// The 16 x 16 matrix whose rows are `rows` (16 vector<16xi32>)
+/// transposed: 4 stages, each swapping the off-diagonal w x w blocks of
+/// every 2w x 2w block (w = 8, 4, 2, 1) with two 2-source shuffles per row
+/// pair (vpermt2d): 64 shuffles. (vector.transpose's lowering of a 16 x 16
+/// is element inserts and blends, several times that.)
+inline SmallVector<Value> transpose16x16(OpBuilder &b, Location loc,
+                                         SmallVector<Value> rows) {
+  for (int64_t w = 8; w >= 1; w /= 2)
+    for (int64_t i = 0; i < 16; ++i) {
+      if (i & w)
+        continue;
+      SmallVector<int64_t> top, bottom;
+      for (int64_t j = 0; j < 16; ++j) {
+        top.push_back(j & w ? 16 + j - w : j);
+        bottom.push_back(j & w ? 16 + j : j + w);
+      }
+      Value a = rows[i], c = rows[i + w];
+      rows[i] = b.create<vector::ShuffleOp>(loc, a, c, top);
+      rows[i + w] = b.create<vector::ShuffleOp>(loc, a, c, bottom);
+    }
+  return rows;
+}
 
 /// A 0 of the integer type `element` (a ui8's through an i8 constant: arith
 /// has no unsigned constants).
@@ -98,10 +124,12 @@ struct TileBuilder {
     int64_t sh, sw, dh, dw;     // strides, dilations
   };
   std::optional<DirectConv> direct;
-  /// With `direct` and O a multiple of 16: the result is NCHW, [N, O,
-  /// OH * OW], each tile transposed in registers (see writeTransposed), not
-  /// [N * OH * OW, O].
+  /// A convolution's (direct, or on im2col rows of output positions) with
+  /// O a multiple of 16 or one block: the result is NCHW, [N, O, OH * OW],
+  /// each tile transposed in registers (see writeTransposed), not [N * OH *
+  /// OW, O]; `positions` is OH * OW.
   bool nchw = false;
+  int64_t positions = 0;
 
   /// With `pairsOuter` (bf16's transposed lhs), lhs is [ceil(K/2), 2 *
   /// rows]: row r's pair g is at [g, 2 r], so that a tile's rows read
@@ -299,9 +327,14 @@ struct TileBuilder {
                                           /*inBounds=*/true));
       }
       accs.assign(groups.getResults().begin(), groups.getResults().end());
-      if (!pairsOuter && w.k % shape.group)
+      // K's last, partial group: read masked, unless lhs has the columns
+      // (an int8 im2col's rows are padded; the weights there are 0).
+      if (!pairsOuter && w.k % shape.group) {
+        int64_t width = cast<RankedTensorType>(lhs.getType()).getDimSize(1);
         accs = group(accs, tileRows, rowsAt(index(fullGroups)), cols, block0,
-                     index(fullGroups), /*inBounds=*/false);
+                     index(fullGroups),
+                     /*inBounds=*/width >= w.groups * shape.group);
+      }
     }
     // acc - zp * colsum (with a zero point), then the tile's rows written
     // (columns past the end of `out` masked).
@@ -354,26 +387,30 @@ struct TileBuilder {
     return out;
   }
 
-  /// Block `v` of a direct convolution's tile written into its NCHW result
+  /// Block `v` of a convolution's tile written into its NCHW result
   /// (`out`: [N, O, OH * OW]): the rows (output positions m0.., all in one
   /// image) by 16 channels from `channel`, corrected, transposed in
-  /// registers and stored as 16 runs of positions, one per channel.
+  /// registers and stored as 16 runs of positions, one per channel (O < 16,
+  /// one block: its O runs).
   Value writeTransposed(Value out, ArrayRef<Value> accs, int64_t v,
                         Value correction, Value m0, int64_t tileRows,
                         Value channel) {
-    auto tileType = VectorType::get({tileRows, shape.lanes}, b.getI32Type());
-    Value m = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(tileType, b.getI32IntegerAttr(0)));
-    for (int64_t r = 0; r < tileRows; ++r) {
-      Value acc =
+    // The tile's rows (zeros past tileRows) transposed: run l is channel
+    // l's tileRows positions.
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(i32Lanes()));
+    SmallVector<Value> m(16, zeros);
+    for (int64_t r = 0; r < tileRows; ++r)
+      m[r] =
           b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v], correction);
-      m = b.create<vector::InsertOp>(loc, acc, m, r);
-    }
-    Value t = b.create<vector::TransposeOp>(loc, m, ArrayRef<int64_t>{1, 0});
-    Value n = b.create<arith::DivUIOp>(loc, m0, index(direct->positions));
-    Value q0 = b.create<arith::RemUIOp>(loc, m0, index(direct->positions));
-    for (int64_t l = 0; l < shape.lanes; ++l) {
-      Value run = b.create<vector::ExtractOp>(loc, t, l);
+    SmallVector<Value> t = transpose16x16(b, loc, m);
+    Value n = b.create<arith::DivUIOp>(loc, m0, index(positions));
+    Value q0 = b.create<arith::RemUIOp>(loc, m0, index(positions));
+    for (int64_t l = 0; l < std::min(shape.lanes, w.n); ++l) {
+      Value run = t[l];
+      if (tileRows < 16)
+        run = b.create<vector::ExtractStridedSliceOp>(
+            loc, run, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{tileRows},
+            ArrayRef<int64_t>{1});
       Value c = b.create<arith::AddIOp>(loc, channel, index(l));
       out = b.create<vector::TransferWriteOp>(
                  loc, run, out, ValueRange{n, c, q0}, ArrayRef<bool>{true})
@@ -391,7 +428,7 @@ struct TileBuilder {
     if (nchw) {
       // Per image: its whole row tiles, then one shorter tile, so that no
       // tile spans two images (its positions are one run of NCHW).
-      int64_t positions = direct->positions, images = rows / positions;
+      int64_t images = rows / positions;
       int64_t whole = positions - positions % shape.rows;
       auto perImage = b.create<scf::ForOp>(loc, index(0), index(images),
                                            index(1), ValueRange{out});

@@ -355,6 +355,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           !matchPattern(conv.getInputZeroPoint(), m_Constant(&zeroAttr)))
         continue;
       TileShape shape = vnni ? kVnni : kAvx2;
+      // One block of 16 columns is all there is: a tile of one block (the
+      // second's accumulators would sum the packing's zeros).
+      if (vnni && narrow && m->n <= kVnniNarrow.lanes)
+        shape = kVnniNarrow;
       PackedWeights w = packWeights(*m, shape);
       // Weights small enough for vpmaddubsw's i16 sums (checked here, at
       // compile time: never a saturating step on weights not known).
@@ -430,10 +434,15 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       // at least.
       bool inParallel = parallel && w.blocks / shape.blocks > 1 &&
                         matmulRunsInParallelBlocks(rows, w.n, w.k);
-      // A direct convolution whose channels fill whole blocks writes NCHW
-      // from its tiles: no transpose after.
-      tiles.nchw = direct && w.n % shape.lanes == 0;
-      int64_t positions = geometry ? geometry->positions : 0;
+      // A convolution whose channels fill whole blocks (or one block)
+      // writes NCHW from its tiles: no transpose after. (Its rows are
+      // output positions, direct or im2col'd, image after image.)
+      int64_t positions = 0;
+      if (conv)
+        positions = resultType.getDimSize(2) * resultType.getDimSize(3);
+      tiles.nchw = conv && shape.step == TileShape::Vnni &&
+                   (w.n % shape.lanes == 0 || w.blocks == 1);
+      tiles.positions = positions;
       auto productType =
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
                                              b.getI32Type())

@@ -493,6 +493,10 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "Build a qconv2d's im2col (filters up to 8 wide) as vector copies "
            "of each window row; off: the generic copy, one element at a "
            "time">,
+    Option<"narrow", "narrow", "bool", "true",
+           "With VNNI, products at most 16 columns wide (O <= 16) on tiles "
+           "of 16 rows by one block of 16 columns; off: the 8 x 2 blocks "
+           "tile, whose second block then sums zeros">,
   ];
 }
 

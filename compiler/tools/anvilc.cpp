@@ -347,6 +347,13 @@ static cl::opt<bool> noInt8DirectConv(
              "could read their windows straight from an NHWC copy of the "
              "input (anvil-int8-matmul's direct-conv off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8Narrow(
+    "no-int8-narrow",
+    cl::desc("Run int8 products at most 16 columns wide (convolutions of up "
+             "to 16 channels) on the 8 x 2-block VNNI tiles, not on one-block "
+             "tiles of 16 rows (anvil-int8-matmul's narrow off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8VectorRows(
     "no-int8-vector-rows",
     cl::desc("Build an integer convolution's im2col as the generic copy, "
@@ -610,6 +617,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8SmallWeights = !noInt8SmallWeights;
   job.options.int8Conv = !noInt8Conv;
   job.options.int8DirectConv = !noInt8DirectConv;
+  job.options.int8Narrow = !noInt8Narrow;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;

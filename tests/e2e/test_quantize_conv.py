@@ -9,6 +9,8 @@
    divides, the direct convolution, else an im2col) at 1 and 2 threads,
    with --no-int8-direct-conv (the im2col), --no-int8-vector-rows (the
    im2col as the generic copy, not vector copies of window rows),
+   --no-int8-narrow (up to 16 output channels on the two-block tile, not the
+   one-block tiles of 16 rows that write NCHW),
    --int8-matmul=portable (AVX2's tiles), --no-int8-conv and
    --int8-matmul=generic (the portable generic), and on
    the reference interpreter, each must equal numpy's exact int64
@@ -173,6 +175,7 @@ def kernel_cases(anvilc, tmp, check, rng):
                  ("--no-int8-conv", ["--no-int8-conv"], None),
                  ("--no-int8-direct-conv", ["--no-int8-direct-conv"], None),
                  ("--no-int8-vector-rows", ["--no-int8-vector-rows"], None),
+                 ("--no-int8-narrow", ["--no-int8-narrow"], None),
                  ("--int8-matmul=portable", ["--int8-matmul=portable"], None),
                  ("reference", ["--reference"], None)]
         if k == 0:

@@ -1,10 +1,13 @@
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=narrow=false | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vnni=false small-weights=false" | FileCheck %s --check-prefix=PORTABLE
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=parallel=false | FileCheck %s --check-prefix=SERIAL
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=conv=false | FileCheck %s --check-prefix=NOCONV
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-conv=false | FileCheck %s --check-prefix=IM2COL
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vector-rows=false | FileCheck %s --check-prefix=GENERIC
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="parallel=false narrow=false" | FileCheck %s --check-prefix=SERIAL
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="conv=false narrow=false" | FileCheck %s --check-prefix=NOCONV
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="direct-conv=false narrow=false" | FileCheck %s --check-prefix=IM2COL
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vector-rows=false narrow=false" | FileCheck %s --check-prefix=GENERIC
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=NARROW
+// (The prefixes but NARROW check the 8 x 2-block tile; NARROW the one-block
+// tiles of 16 rows that products at most 16 columns wide get by default.)
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -240,6 +243,20 @@ func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
 // NOCONV-LABEL: func @conv
 // NOCONV: anvil.qconv2d
 // NOCONV-NOT: inline_asm
+// By default (O = 2 <= 16): one block of 16 columns packed, no second;
+// each image's 3 x 2 positions one tile of 6 rows (tiles do not span
+// images), transposed in registers and written as O = 2 runs of 6
+// positions into [N, O, OH*OW]: NCHW, no transpose after.
+// NARROW-LABEL: func @conv
+// NARROW: arith.constant dense<{{.*}}> : tensor<1x1x64xi8>
+// NARROW: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// NARROW-COUNT-6: llvm.inline_asm "vpdpbusd
+// NARROW-NOT: llvm.inline_asm "vpdpbusd
+// NARROW-COUNT-64: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
+// NARROW-COUNT-2: vector.transfer_write {{.*}} : vector<6xi32>, tensor<2x2x6xi32>
+// NARROW-NOT: vector.transfer_write {{.*}} tensor<2x2x6xi32>
+// NARROW-NOT: linalg.transpose
+// NARROW: tensor.expand_shape {{.*}} : tensor<2x2x6xi32> into tensor<2x2x3x2xi32>
 func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
   %w = anvil.constant dense<[[[[1, 2], [3, 4]]], [[[-1, 0], [0, 1]]]]> : tensor<2x1x2x2xi8>
   %zx = anvil.constant dense<7> : tensor<ui8>
@@ -257,7 +274,7 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
 // tile, whose 6 x 16 blocks are transposed in registers and written as runs
 // of positions into [N, O, OH*OW], which is NCHW as is: no linalg.transpose
 // after. direct-conv=false: the im2col (vector copies of window rows into
-// [12, 16 + 8]) and the transpose.
+// [12, 16 + 8]), whose rows are output positions too: the same NCHW writes.
 // CHECK-LABEL: func @conv_direct
 // CHECK: tensor.pad %arg0 low[0, 0, 1, 0] high[0, 0, 1, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x7x5xui8>) outs(%{{.*}} : tensor<2x7x5x4xui8>) permutation = [0, 2, 3, 1]
@@ -267,7 +284,8 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
 // CHECK: scf.for
 // CHECK: vector.transfer_read {{.*}} : tensor<280xui8>, vector<4xui8>
 // CHECK: llvm.inline_asm "vpdpbusd
-// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<6x16xi32> to vector<16x6xi32>
+// CHECK-COUNT-64: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
+// CHECK: vector.extract_strided_slice {{.*}} {offsets = [0], sizes = [6], strides = [1]} : vector<16xi32> to vector<6xi32>
 // CHECK: vector.transfer_write {{.*}} : vector<6xi32>, tensor<2x32x6xi32>
 // CHECK: tensor.expand_shape {{.*}} : tensor<2x32x6xi32> into tensor<2x32x3x2xi32>
 // CHECK-NOT: linalg.transpose
@@ -275,7 +293,8 @@ func.func @conv(%x: tensor<2x1x5x5xui8>) -> tensor<2x2x3x2xi32> {
 // IM2COL-LABEL: func @conv_direct
 // IM2COL: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<12x24xui8>
 // IM2COL: llvm.inline_asm "vpdpbusd
-// IM2COL: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
+// IM2COL: vector.transfer_write {{.*}} : vector<6xi32>, tensor<2x32x6xi32>
+// IM2COL-NOT: linalg.transpose
 func.func @conv_direct(%x: tensor<2x4x5x5xui8>) -> tensor<2x32x3x2xi32> {
   %w = anvil.constant dense<1> : tensor<32x4x2x2xi8>
   %zx = anvil.constant dense<7> : tensor<ui8>
