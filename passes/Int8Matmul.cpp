@@ -55,10 +55,15 @@
 // and each row of a tile (an output position) reads its k group straight
 // from its window: 4 contiguous channels at the window corner + the tap's
 // offset. The same products in another order of k: the same i32 sums.
-// When 16 (a block) divides its output channels, the row tiles are
-// per image (the last one of each image shorter) and each writes its block
-// of the NCHW result itself, transposed in registers (16 runs of up to 8
-// positions): no [N*OH*OW, O] product and no transpose after it.
+// With VNNI, a product at most 16 columns wide (`narrow`: convolutions of
+// up to 16 output channels, LeNet's) takes a tile of 16 rows by one block:
+// the 8 x 2-block tile's second block would only sum the packing's zeros.
+// A convolution's rows are output positions, image after image (direct, or
+// im2col'd); when 16 (a block) divides its output channels, or they are one
+// block, the row tiles are per image (the last one of each image shorter)
+// and each writes its block of the NCHW result itself, transposed in
+// registers (transpose16x16: 64 vpermt2d) and stored as one run of
+// positions per channel: no [N*OH*OW, O] product and no transpose after.
 //
 //===----------------------------------------------------------------------===//
 

@@ -461,10 +461,14 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     (`vector-rows`, filters up to 8 wide): one masked read of 8 elements
     (every dw-th of 8 * dw) per (position, channel, filter row), written 8
     wide at its k, the lanes past kw overwritten by the next row's copy or
-    masked at the end. When 16 (a block) divides its output channels, its tiles
-    stay within one image and write the NCHW result themselves: each block
-    of 8 positions by 16 channels transposed in registers and stored as 16
-    runs of positions, no transpose after the product.
+    masked at the end. With VNNI, a product at most 16 columns wide (O <=
+    16) takes a tile of 16 rows by one block (`narrow`): the two-block
+    tile's second block would sum the packing's zeros. When 16 (a block)
+    divides a convolution's output channels, or they are one block, its
+    tiles (direct or on the im2col) stay within one image and write the
+    NCHW result themselves: each block of up to 16 positions by 16
+    channels transposed in registers (64 `vpermt2d`) and stored as one run
+    of positions per channel, no transpose after the product.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
