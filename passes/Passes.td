@@ -457,7 +457,9 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     padded input is transposed once to NHWC, the filter packed with k in
     (i, j, c) order, and each tile row (an output position) reads its k
     group, 4 contiguous channels, at its window corner plus the tap's
-    offset. Otherwise the im2col's rows are vector copies of window rows
+    offset (the NHWC copy by blocks of 16 channels by 16 positions, read
+    as 16 vectors of 16 bytes and transposed in registers, where 16 divides
+    the channels). Otherwise the im2col's rows are vector copies of window rows
     (`vector-rows`, filters up to 8 wide): one masked read of 8 elements
     (every dw-th of 8 * dw) per (position, channel, filter row), written 8
     wide at its k, the lanes past kw overwritten by the next row's copy or
@@ -495,8 +497,9 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "off: the im2col">,
     Option<"vectorRows", "vector-rows", "bool", "true",
            "Build a qconv2d's im2col (filters up to 8 wide) as vector copies "
-           "of each window row; off: the generic copy, one element at a "
-           "time">,
+           "of each window row, and a direct one's NHWC input (16 dividing "
+           "C) by 16 x 16 blocks transposed in registers; off: the generic "
+           "copy and linalg.transpose, one element at a time">,
     Option<"narrow", "narrow", "bool", "true",
            "With VNNI, products at most 16 columns wide (O <= 16) on tiles "
            "of 16 rows by one block of 16 columns; off: the 8 x 2 blocks "

@@ -357,8 +357,10 @@ static cl::opt<bool> noInt8Narrow(
 static cl::opt<bool> noInt8VectorRows(
     "no-int8-vector-rows",
     cl::desc("Build an integer convolution's im2col as the generic copy, "
-             "one element at a time, not as vector copies of window rows "
-             "(anvil-int8-matmul's vector-rows off), for comparison"),
+             "one element at a time, not as vector copies of window rows, and "
+             "a direct one's NHWC input as linalg.transpose, not by 16 x 16 "
+             "blocks transposed in registers (anvil-int8-matmul's "
+             "vector-rows off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8SmallWeights(
     "no-int8-small-weights",

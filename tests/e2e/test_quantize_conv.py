@@ -193,15 +193,29 @@ def kernel_cases(anvilc, tmp, check, rng):
         # With VNNI, channels that 4 divides take the direct convolution
         # (its input transposed to NHWC, no im2col); the flag keeps the
         # im2col. Without VNNI (or C % 4 != 0) neither transposes the input.
-        ir = {}
-        for flags in ([], ["--no-int8-direct-conv"]):
+        # The NHWC copy: by 16 x 16 blocks in registers where 16 divides C
+        # (16-byte writes of a position's channels), else linalg.transpose;
+        # --no-int8-vector-rows: linalg.transpose.
+        blocks = re.compile(rf"vector<16xui8>, tensor<1x\d+x{c}xui8>")
+        ir, kinds = {}, {}
+        for flags in ([], ["--no-int8-direct-conv"], ["--no-int8-vector-rows"]):
             p = subprocess.run([anvilc, path, "--compile-to=backend"] + flags,
                                capture_output=True, text=True)
-            ir[bool(flags)] = p.stdout.count("permutation = [0, 2, 3, 1]")
+            transposes = p.stdout.count("permutation = [0, 2, 3, 1]")
+            by_blocks = bool(blocks.search(p.stdout))
+            ir[" ".join(flags)] = transposes + int(by_blocks)
+            kinds[" ".join(flags)] = ("blocks" if by_blocks else
+                                      "transpose" if transposes else "none")
         direct = HAS_VNNI and c % 4 == 0
-        check(ir[False] == int(direct) and ir[True] == 0,
+        check(ir[""] == int(direct) and ir["--no-int8-direct-conv"] == 0,
               f"{name}: {'direct' if direct else 'im2col'} by default, "
-              f"im2col with --no-int8-direct-conv (NHWC transposes: {ir})")
+              f"im2col with --no-int8-direct-conv (NHWC copies: {ir})")
+        if direct:
+            want = "blocks" if c % 16 == 0 else "transpose"
+            check(kinds[""] == want and
+                  kinds["--no-int8-vector-rows"] == "transpose",
+                  f"{name}: the NHWC copy by {want}, linalg.transpose with "
+                  f"--no-int8-vector-rows ({kinds})")
         # Its im2col, where it has one: vector copies of window rows, into
         # [positions, K + 8] (8 columns for the last copy's spill), unless
         # --no-int8-vector-rows.

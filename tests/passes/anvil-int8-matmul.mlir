@@ -305,6 +305,37 @@ func.func @conv_direct(%x: tensor<2x4x5x5xui8>) -> tensor<2x32x3x2xi32> {
 
 // -----
 
+// A direct convolution of 16 channels: its NHWC input copied by blocks of
+// 16 channels x 16 positions (the images in parallel), 16 reads of 16
+// bytes transposed in registers by 64 byte shuffles; the 5 x 5 = 25
+// positions are one whole block, then one of 9 (masked reads, 9 writes).
+// vector-rows=false: linalg.transpose.
+// NARROW-LABEL: func @conv_direct_nhwc
+// NARROW: tensor.pad
+// NARROW-NOT: linalg.transpose
+// NARROW: scf.forall
+// NARROW: scf.for {{.*}} to %c16{{.*}} step %c16
+// NARROW: scf.for {{.*}} to %c16{{.*}} step %c16
+// NARROW-COUNT-16: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<2x16x25xui8>, vector<16xui8>
+// NARROW-COUNT-64: vector.shuffle {{.*}} : vector<16xui8>, vector<16xui8>
+// NARROW-COUNT-16: vector.transfer_write {{.*}} : vector<16xui8>, tensor<1x25x16xui8>
+// NARROW-COUNT-16: vector.transfer_read {{[^{]*}} : tensor<2x16x25xui8>, vector<16xui8>
+// NARROW-COUNT-64: vector.shuffle {{.*}} : vector<16xui8>, vector<16xui8>
+// NARROW-COUNT-9: vector.transfer_write {{.*}} : vector<16xui8>, tensor<1x25x16xui8>
+// NARROW-NOT: vector.transfer_write {{.*}} : vector<16xui8>, tensor<1x25x16xui8>
+// NARROW: llvm.inline_asm "vpdpbusd
+// GENERIC-LABEL: func @conv_direct_nhwc
+// GENERIC: linalg.transpose {{.*}} permutation = [0, 2, 3, 1]
+func.func @conv_direct_nhwc(%x: tensor<2x16x3x3xui8>) -> tensor<2x16x3x3xi32> {
+  %w = anvil.constant dense<1> : tensor<16x16x3x3xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %y = anvil.qconv2d %x, %w, %zx, %zw {pads = array<i64: 1, 1, 1, 1>} : tensor<2x16x3x3xui8>, tensor<16x16x3x3xi8>, tensor<ui8>, tensor<i8>
+  return %y : tensor<2x16x3x3xi32>
+}
+
+// -----
+
 // Negative: a qconv2d whose input zero point is computed at run time (its
 // padding value unknown) keeps the portable generic.
 // CHECK-LABEL: func @conv_runtime_zero
