@@ -92,6 +92,36 @@ namespace {
 /// Lanes of vectorIm2col's row segments.
 constexpr int64_t kIm2colLanes = 16;
 
+/// The loops (c, i, j, y, x0) over a one-group convolution's channels, taps
+/// and output rows, x0 stepping `lanes` along OW, each carrying `init`;
+/// `body(c, i, j, y, x0, current)` returns the new value. The builder is
+/// left after the nest; returns its result.
+Value overTapRows(
+    OpBuilder &b, Location loc, int64_t c, int64_t kh, int64_t kw, int64_t oh,
+    int64_t ow, int64_t lanes, Value init,
+    function_ref<Value(Value, Value, Value, Value, Value, Value)> body) {
+  SmallVector<scf::ForOp> loops;
+  Value current = init;
+  for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
+           {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, lanes}}) {
+    auto loop = b.create<scf::ForOp>(
+        loc, b.create<arith::ConstantIndexOp>(loc, 0),
+        b.create<arith::ConstantIndexOp>(loc, size),
+        b.create<arith::ConstantIndexOp>(loc, step), ValueRange{current});
+    if (!loops.empty())
+      b.create<scf::YieldOp>(loc, loop.getResults());
+    b.setInsertionPointToStart(loop.getBody());
+    current = loop.getRegionIterArg(0);
+    loops.push_back(loop);
+  }
+  b.create<scf::YieldOp>(
+      loc, body(loops[0].getInductionVar(), loops[1].getInductionVar(),
+                loops[2].getInductionVar(), loops[3].getInductionVar(),
+                loops[4].getInductionVar(), current));
+  b.setInsertionPointAfter(loops[0]);
+  return loops[0].getResult(0);
+}
+
 /// The one-group im2col `[C*kh*kw, N*OH*OW]` of `padded` (NCHW f32, stride
 /// 1 along the rows) as vector copies, for the bf16 tiles' packing to read
 /// (the f32 matmul packs its slivers straight from the image instead:
@@ -117,39 +147,26 @@ Value vectorIm2col(OpBuilder &b, Location loc, Value padded, int64_t kh,
   // Image `image`'s columns: `slice` is [C, kh, kw, 1, OH, OW].
   auto copyImage = [&](Value image, Value slice) {
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(f32));
-    SmallVector<scf::ForOp> loops;
-    Value current = slice;
-    for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
-             {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kIm2colLanes}}) {
-      auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
-                                       ValueRange{current});
-      if (!loops.empty())
-        b.create<scf::YieldOp>(loc, loop.getResults());
-      b.setInsertionPointToStart(loop.getBody());
-      current = loop.getRegionIterArg(0);
-      loops.push_back(loop);
-    }
-    Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
-          j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
-          x0 = loops[4].getInductionVar();
     auto mulAdd = [&](Value u, int64_t k, Value v, int64_t l) {
       return b.create<arith::AddIOp>(loc,
                                      b.create<arith::MulIOp>(loc, u, index(k)),
                                      b.create<arith::MulIOp>(loc, v, index(l)));
     };
-    Value yy = mulAdd(y, strides[0], i, dilations[0]);
-    Value xx = b.create<arith::AddIOp>(
-        loc, x0, b.create<arith::MulIOp>(loc, j, index(dilations[1])));
-    Value row = b.create<vector::TransferReadOp>(loc, vecType, padded,
-                                                 ValueRange{image, ch, yy, xx},
-                                                 zero, ArrayRef<bool>{false});
-    b.create<scf::YieldOp>(loc, b.create<vector::TransferWriteOp>(
-                                     loc, row, current,
-                                     ValueRange{ch, i, j, index(0), y, x0},
-                                     ArrayRef<bool>{ow % kIm2colLanes == 0})
-                                    .getResult());
-    b.setInsertionPointAfter(loops[0]);
-    return loops[0].getResult(0);
+    return overTapRows(
+        b, loc, c, kh, kw, oh, ow, kIm2colLanes, slice,
+        [&](Value ch, Value i, Value j, Value y, Value x0, Value current) {
+          Value yy = mulAdd(y, strides[0], i, dilations[0]);
+          Value xx = b.create<arith::AddIOp>(
+              loc, x0, b.create<arith::MulIOp>(loc, j, index(dilations[1])));
+          Value row = b.create<vector::TransferReadOp>(
+              loc, vecType, padded, ValueRange{image, ch, yy, xx}, zero,
+              ArrayRef<bool>{false});
+          return b
+              .create<vector::TransferWriteOp>(
+                  loc, row, current, ValueRange{ch, i, j, index(0), y, x0},
+                  ArrayRef<bool>{ow % kIm2colLanes == 0})
+              .getResult();
+        });
   };
   Value cols;
   if (n == 1) {
@@ -560,37 +577,24 @@ Value col2imImage(OpBuilder &b, Location loc, Value cols, Value slice,
   } else {
     // Loops (c, i, j, y, x0), each carrying the image's gradient: the
     // row's OW values added to the padded row, 16 at a time.
-    SmallVector<scf::ForOp> loops;
-    Value current = slice;
-    for (auto [size, step] : SmallVector<std::pair<int64_t, int64_t>>{
-             {c, 1}, {kh, 1}, {kw, 1}, {oh, 1}, {ow, kCol2imLanes}}) {
-      auto loop = b.create<scf::ForOp>(loc, index(0), index(size), index(step),
-                                       ValueRange{current});
-      if (!loops.empty())
-        b.create<scf::YieldOp>(loc, loop.getResults());
-      b.setInsertionPointToStart(loop.getBody());
-      current = loop.getRegionIterArg(0);
-      loops.push_back(loop);
-    }
-    Value ch = loops[0].getInductionVar(), i = loops[1].getInductionVar(),
-          j = loops[2].getInductionVar(), y = loops[3].getInductionVar(),
-          x0 = loops[4].getInductionVar();
-    Value terms = b.create<vector::TransferReadOp>(
-        loc, vecType, cols, ValueRange{colsRow(ch, i, j), image, y, x0}, zero,
-        ArrayRef<bool>{ow % kCol2imLanes == 0});
-    Value yy = add(mul(y, sh), mul(i, dh)), xx = add(mul(j, dw), x0);
-    SmallVector<Value> at{index(0), ch, yy, xx};
-    Value sum = b.create<arith::AddFOp>(
-        loc,
-        b.create<vector::TransferReadOp>(loc, vecType, current, at, zero,
-                                         ArrayRef<bool>{false}),
-        terms);
-    b.create<scf::YieldOp>(
-        loc, b.create<vector::TransferWriteOp>(loc, sum, current, at,
+    done = overTapRows(
+        b, loc, c, kh, kw, oh, ow, kCol2imLanes, slice,
+        [&](Value ch, Value i, Value j, Value y, Value x0, Value current) {
+          Value terms = b.create<vector::TransferReadOp>(
+              loc, vecType, cols, ValueRange{colsRow(ch, i, j), image, y, x0},
+              zero, ArrayRef<bool>{ow % kCol2imLanes == 0});
+          Value yy = add(mul(y, sh), mul(i, dh)), xx = add(mul(j, dw), x0);
+          SmallVector<Value> at{index(0), ch, yy, xx};
+          Value sum = b.create<arith::AddFOp>(
+              loc,
+              b.create<vector::TransferReadOp>(loc, vecType, current, at, zero,
+                                               ArrayRef<bool>{false}),
+              terms);
+          return b
+              .create<vector::TransferWriteOp>(loc, sum, current, at,
                                                ArrayRef<bool>{false})
-                 .getResult());
-    b.setInsertionPointAfter(loops[0]);
-    done = loops[0].getResult(0);
+              .getResult();
+        });
   }
   return done;
 }
