@@ -54,7 +54,12 @@ struct FakeQuantizePass
     auto value = DenseElementsAttr::get(
         rangeType,
         ArrayRef<float>{static_cast<float>(lo), static_cast<float>(hi)});
-    std::string name = weights.getName().str() + ::anvil::keys::kQatRangeSuffix;
+    // A matmul fake-quantized per output column says so in its range's
+    // name (a convolution's weights are always per output channel).
+    bool perColumn = axis && isa<MatmulOp>(op);
+    std::string name = weights.getName().str() +
+                       (perColumn ? ::anvil::keys::kQatRangePerColumnSuffix
+                                  : ::anvil::keys::kQatRangeSuffix);
     auto range =
         b.create<ParamOp>(loc, rangeType, name, Initializer::Dense, nullptr,
                           nullptr, nullptr, nullptr, nullptr, value);

@@ -26,6 +26,10 @@ constexpr const char *kAdamStep = "__adam_step";
 /// (anvilc train --qat) fake-quantized the input of the layer whose weight
 /// parameter is P with: `P.qat_range`, which anvilc quantize then uses.
 constexpr const char *kQatRangeSuffix = ".qat_range";
+/// The same for a matmul whose weights were fake-quantized per output
+/// column (anvilc train --qat --per-channel): `P.qat_range_per_column`, so
+/// that anvilc quantize quantizes it on the grid it was trained on.
+constexpr const char *kQatRangePerColumnSuffix = ".qat_range_per_column";
 /// Epochs done (i64 scalar), written by the trainer's --save.
 constexpr const char *kEpoch = "__epoch";
 /// The trainer's shuffling seed (i64 scalar).

@@ -137,7 +137,9 @@ static EnumOpt<Normalize> normalizeData(
 static cl::opt<bool> perChannel(
     "per-channel",
     cl::desc("One weight scale per output column of a matmul (default: one "
-             "per tensor; a convolution's are always per output channel)"),
+             "per tensor; a convolution's are always per output channel). "
+             "With --weights a QAT checkpoint: its matmuls' grid, implied "
+             "when they were trained per column, an error against it"),
     cl::sub(quantizeCommand()), cl::sub(trainCommand()), cl::sub(top),
     cl::cat(category()));
 static cl::opt<bool> noLayerSqnr(
@@ -654,18 +656,35 @@ static std::string weightName(const Layer &l) {
 }
 
 /// With --weights a checkpoint of `anvilc train --qat`: each layer's range
-/// from its `<weight>.qat_range` instead of calibration; `taken` counts
-/// them. 0, or the exit code of the error.
-static int takeQatRanges(std::vector<Layer> &layers, int64_t &taken) {
+/// from its `<weight>.qat_range` (a matmul trained per output column:
+/// `<weight>.qat_range_per_column`) instead of calibration; `taken` counts
+/// them, `perColumnFromQat` says whether its matmuls were per column. The
+/// matmuls are quantized on the grid they were trained on: per
+/// output column when the checkpoint's were (--per-channel is then implied;
+/// `--per-channel=false` is an error), per tensor when they were
+/// (`--per-channel` is an error). 0, or the exit code of the error.
+static int takeQatRanges(std::vector<Layer> &layers, int64_t &taken,
+                         bool &perColumnFromQat) {
   if (weightsIn.empty())
     return 0;
   std::map<std::string, ::anvil::NamedTensor> ranges;
-  for (::anvil::NamedTensor &t : ::anvil::readWeights(weightsIn))
-    if (llvm::StringRef(t.name).ends_with(::anvil::keys::kQatRangeSuffix))
+  for (::anvil::NamedTensor &t : ::anvil::readWeights(weightsIn)) {
+    llvm::StringRef n(t.name);
+    if (n.ends_with(::anvil::keys::kQatRangeSuffix) ||
+        n.ends_with(::anvil::keys::kQatRangePerColumnSuffix))
       ranges[t.name] = std::move(t);
+  }
+  std::string perColumn, perTensor; // a matmul trained each way, if any
   for (Layer &l : layers) {
     std::string name = weightName(l);
     auto it = ranges.find(name + ::anvil::keys::kQatRangeSuffix);
+    if (it == ranges.end()) {
+      it = ranges.find(name + ::anvil::keys::kQatRangePerColumnSuffix);
+      if (it != ranges.end())
+        perColumn = name;
+    } else if (isa<a::MatmulOp>(l.op)) {
+      perTensor = name;
+    }
     if (name.empty() || it == ranges.end())
       continue;
     const ::anvil::NamedTensor &t = it->second;
@@ -682,6 +701,32 @@ static int takeQatRanges(std::vector<Layer> &layers, int64_t &taken) {
     l.qat = true;
     ++taken;
   }
+  if (!perColumn.empty() && !perTensor.empty())
+    return reportError(weightsIn + ": " + perColumn +
+                       " was fake-quantized per output column and " +
+                       perTensor +
+                       " per tensor; one anvilc train --qat writes one kind");
+  perColumnFromQat = !perColumn.empty();
+  bool explicitly = perChannel.getNumOccurrences() > 0;
+  if (!perColumn.empty() && !perChannel) {
+    if (explicitly)
+      return reportError(
+          weightsIn +
+          ": its matmuls were trained on per-output-column weight "
+          "scales (anvilc train --qat --per-channel; " +
+          perColumn +
+          " among them); per tensor they would lose what QAT learned: drop "
+          "--per-channel=false");
+    perChannel.setValue(true);
+  }
+  if (!perTensor.empty() && perChannel && explicitly)
+    return reportError(
+        weightsIn +
+        ": its matmuls were trained on per-tensor weight scales "
+        "(anvilc train --qat without --per-channel; " +
+        perTensor +
+        " among them); per output column is not the grid they learned: "
+        "drop --per-channel, or train with it");
   return 0;
 }
 
@@ -753,8 +798,9 @@ int anvilc::quantizeModel(
   // A QAT checkpoint's ranges replace the calibrated ones: the model was
   // trained through exactly them.
   int64_t fromQat = 0;
+  bool perColumnFromQat = false;
   if (!bf16Precision())
-    if (int rc = takeQatRanges(layers, fromQat))
+    if (int rc = takeQatRanges(layers, fromQat, perColumnFromQat))
       return rc;
   // The quantized model, and the report on the same samples.
   auto start = Clock::now();
@@ -932,7 +978,10 @@ int anvilc::quantizeModel(
      << " s; report in " << fmt(reportSeconds, 2) << " s";
   if (fromQat > 0)
     os << "; " << fromQat << " ranges from the QAT checkpoint " << weightsIn
-       << " (the ranges it was trained with), not calibrated";
+       << " (the ranges it was trained with"
+       << (perColumnFromQat ? ", and its matmuls' per-column weight scales"
+                            : "")
+       << "), not calibrated";
   if (!noLayerTimes)
     os << "; layer times in " << fmt(timingSeconds, 1)
        << " s (each layer compiled alone, 1 thread, median ms)";

@@ -89,7 +89,9 @@ static cl::opt<bool> qat(
              "int8 quantization (straight-through gradients), its activation "
              "range calibrated first on --calibrate DATA with the starting "
              "parameters (give --init-from a float checkpoint) and kept in "
-             "the checkpoint as <weight>.qat_range, which anvilc quantize "
+             "the checkpoint as <weight>.qat_range (a matmul with "
+             "--per-channel: <weight>.qat_range_per_column), which anvilc "
+             "quantize "
              "--weights CKPT then uses; --samples, --method, --percentile, "
              "--per-channel, --exclude, --split and --normalize as for anvilc "
              "quantize"),

@@ -14,6 +14,11 @@ with ranges calibrated on the training samples; one QAT epoch. Checks:
   so for every layer) and the int8 model's test accuracy equals the QAT
   trainer's within 0.4 points (the same integer grid; only f32 summation
   order and the conv biases' rounding to the accumulator grid differ);
+- with --per-channel, the matmuls' ranges are `<weight>.qat_range_per_column`
+  and `anvilc quantize --weights` that checkpoint quantizes them per column
+  without being told (the report says why), to the QAT trainer's accuracy;
+  quantizing a checkpoint on the other grid (--per-channel=false on a
+  per-column one, --per-channel on a per-tensor one) is an error;
 - the errors: --qat without --init-from, calibration options without --qat.
 """
 import json
@@ -110,6 +115,45 @@ def main():
             check(abs(int8_acc - qat_acc) <= 0.004,
                   f"int8 test accuracy {int8_acc:.4f} = the QAT trainer's "
                   f"{qat_acc:.4f} (within 0.4 points)")
+
+        # Per output column: the checkpoint says so, and quantize follows it.
+        out = must([anvilc, "train", lenet, "--lr", "0.02", "--qat", "--per-channel",
+                    "--init-from", path("f32.ckpt"), "--calibrate", path("x.npy"),
+                    "--samples", "256", "-o", path("qpc")])
+        names = sorted(k for k in read_weights(path("qpc.weights")) if ".qat_range" in k)
+        check(names == sorted(["conv1.weight.qat_range", "conv2.weight.qat_range"] +
+                              [f"fc{i}.weight.qat_range_per_column" for i in (1, 2, 3)]),
+              f"--per-channel: the matmuls' ranges say per column ({names})")
+        must([path("qpc"), *data, "--epochs", "1", "--save", path("qpc.ckpt"),
+              "--report-json", path("qpc.json")])
+        qpc_acc = accuracy(path("qpc.json"))
+        r = run([anvilc, "quantize", lenet, "--weights", path("qpc.ckpt"), "--calibrate",
+                 path("xt.npy"), "--labels", path("yt.npy"), "--samples", str(TEST),
+                 "--no-layer-sqnr", "--no-layer-times", "--report-json", path("qpc-q.json"),
+                 "-o", path("qpc.mlir")])
+        check(r.returncode == 0 and "matmuls' per output column" in r.stdout and
+              "per-column weight scales" in r.stdout,
+              "quantize --weights a per-column QAT checkpoint, no --per-channel: per "
+              "column, and the report says why: " + (r.stdout + r.stderr)[:300])
+        if r.returncode == 0:
+            q = json.load(open(path("qpc-q.json")))
+            check(q.get("per_channel") is True and
+                  all(l["range_from_qat"] for l in q["layers"]),
+                  "the JSON: per_channel true, every range from the checkpoint")
+            check(abs(q["accuracy_int8"] - qpc_acc) <= 0.004,
+                  f"int8 test accuracy {q['accuracy_int8']:.4f} = the per-column QAT "
+                  f"trainer's {qpc_acc:.4f} (within 0.4 points)")
+        for ckpt, flag, want in ((path("qpc.ckpt"), "--per-channel=false",
+                                  "drop --per-channel=false"),
+                                 (path("qat.ckpt"), "--per-channel",
+                                  "trained on per-tensor weight scales")):
+            r = run([anvilc, "quantize", lenet, "--weights", ckpt, "--calibrate",
+                     path("xt.npy"), "--samples", "64", "--no-layer-sqnr",
+                     "--no-layer-times", flag, "-o", path("e.mlir")])
+            check(r.returncode != 0 and want in r.stderr and
+                  not os.path.exists(path("e.mlir")),
+                  f"{flag} against the checkpoint's grid: an error, nothing written: "
+                  + r.stderr.strip()[:200])
 
         # Errors.
         r = run([anvilc, "train", lenet, "--qat", "--calibrate", path("x.npy"), "-o", path("e")])
