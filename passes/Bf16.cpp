@@ -13,6 +13,8 @@
 
 #include "dialects/AnvilOps.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+
 namespace mlir::anvil {
 #define GEN_PASS_DEF_BF16PASS
 #include "passes/Passes.h.inc"
@@ -30,19 +32,16 @@ struct Bf16Pass : mlir::anvil::impl::Bf16PassBase<Bf16Pass> {
       return cast<ShapedType>(v.getType()).getElementType().isF32();
     };
     getOperation().walk([&](Operation *op) {
-      if (auto m = dyn_cast<MatmulOp>(op)) {
-        if (isF32(m.getLhs()) && isF32(m.getRhs()))
-          m.setBf16(true);
-      } else if (auto c = dyn_cast<Conv2DOp>(op)) {
-        if (c.getGroups() == 1 && isF32(c.getInput()))
-          c.setBf16(true);
-      } else if (auto c = dyn_cast<Conv2DGradInputOp>(op)) {
-        if (c.getGroups() == 1 && isF32(c.getGrad()))
-          c.setBf16(true);
-      } else if (auto c = dyn_cast<Conv2DGradFilterOp>(op)) {
-        if (c.getGroups() == 1 && isF32(c.getInput()))
-          c.setBf16(true);
-      }
+      llvm::TypeSwitch<Operation *>(op)
+          .Case([&](MatmulOp m) {
+            if (isF32(m.getLhs()) && isF32(m.getRhs()))
+              m.setBf16(true);
+          })
+          // (A convolution's operands are f32 together.)
+          .Case<Conv2DOp, Conv2DGradInputOp, Conv2DGradFilterOp>([&](auto c) {
+            if (c.getGroups() == 1 && isF32(c->getOperand(0)))
+              c.setBf16(true);
+          });
     });
   }
 };

@@ -119,7 +119,7 @@ struct TileBuilder {
   /// 4 cg..4 cg + 3 is 4 bytes of lhs.
   struct DirectConv {
     int64_t channels, kw, taps; // C, the filter's width, kh * kw
-    int64_t positions, ow;      // OH * OW of an image, OW
+    int64_t ow;                 // OW (OH * OW: TileBuilder::positions)
     int64_t hp, wp;             // the padded input's H and W
     int64_t sh, sw, dh, dw;     // strides, dilations
   };
@@ -127,8 +127,10 @@ struct TileBuilder {
   /// A convolution's (direct, or on im2col rows of output positions) with
   /// O a multiple of 16 or one block: the result is NCHW, [N, O, OH * OW],
   /// each tile transposed in registers (see writeTransposed), not [N * OH *
-  /// OW, O]; `positions` is OH * OW.
+  /// OW, O].
   bool nchw = false;
+  /// A convolution's output positions per image, OH * OW (its rows are
+  /// positions, image after image): what `direct` and `nchw` index by.
   int64_t positions = 0;
 
   /// With `pairsOuter` (bf16's transposed lhs), lhs is [ceil(K/2), 2 *
@@ -235,8 +237,8 @@ struct TileBuilder {
     // Each row's window corner: ((n * Hp + oy * sh) * Wp + ox * sw) * C.
     SmallVector<Value> corner;
     for (Value p : rowIndex) {
-      Value n = b.create<arith::DivUIOp>(loc, p, index(d.positions));
-      Value rest = b.create<arith::RemUIOp>(loc, p, index(d.positions));
+      Value n = b.create<arith::DivUIOp>(loc, p, index(positions));
+      Value rest = b.create<arith::RemUIOp>(loc, p, index(positions));
       Value oy = b.create<arith::DivUIOp>(loc, rest, index(d.ow));
       Value ox = b.create<arith::RemUIOp>(loc, rest, index(d.ow));
       Value y = b.create<arith::AddIOp>(

@@ -473,7 +473,6 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
               TileBuilder::DirectConv{in.getDimSize(1),
                                       wt.getDimSize(3),
                                       wt.getDimSize(2) * wt.getDimSize(3),
-                                      oh * ow,
                                       ow,
                                       in.getDimSize(2) + pads[0] + pads[2],
                                       in.getDimSize(3) + pads[1] + pads[3],
@@ -522,12 +521,11 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       // A convolution whose channels fill whole blocks (or one block)
       // writes NCHW from its tiles: no transpose after. (Its rows are
       // output positions, direct or im2col'd, image after image.)
-      int64_t positions = 0;
-      if (conv)
-        positions = resultType.getDimSize(2) * resultType.getDimSize(3);
+      int64_t positions =
+          conv ? resultType.getDimSize(2) * resultType.getDimSize(3) : 0;
+      tiles.positions = positions;
       tiles.nchw = conv && shape.step == TileShape::Vnni &&
                    (w.n % shape.lanes == 0 || w.blocks == 1);
-      tiles.positions = positions;
       auto productType =
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
                                              b.getI32Type())
