@@ -31,6 +31,7 @@
 #include "dialects/AnvilOps.h"
 #include "passes/BatchVariants.h"
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
+#include "passes/DirectConvSchedule.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 #include "passes/WindowSchedule.h"
@@ -236,6 +237,17 @@ int64_t flopsOf(Operation *op) {
   return input;
 }
 
+/// Whether the pipeline runs anvil-direct-conv (AVX-512 targets).
+bool runsDirect(const PipelineOptions &options) {
+  return options.directConv && options.matmulVectorBits >= 512;
+}
+
+/// Whether `conv` becomes anvil-direct-conv's tiles.
+bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
+  std::string why;
+  return runsDirect(options) && directConvTileOf(conv, why).rows > 0;
+}
+
 /// The pattern of a kernel made of one op that is not elementwise.
 std::string describe(Operation *op, const PipelineOptions &options) {
   if (auto conv = dyn_cast<Conv2DOp>(op)) {
@@ -264,6 +276,20 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
+    // anvil-direct-conv's tiles, or why the im2col matmul.
+    if (groups == 1) {
+      std::string why;
+      DirectConvTile tile = directConvTileOf(conv, why);
+      if (!runsDirect(options))
+        why = "anvil-direct-conv is off (--no-direct-conv, or a target "
+              "without AVX-512)";
+      if (tile.rows && runsDirect(options))
+        s += llvm::formatv(" [direct tiles: {0} positions x {1} channels]",
+                           tile.rows, tile.blocks * 16)
+                 .str();
+      else
+        s += " [im2col matmul, not direct: " + why + "]";
+    }
     // The matrix product each image's convolution amounts to.
     s += llvm::formatv(" (GEMM {0}x{1}x{2} per image{3})",
                        out.getDimSize(1) / groups,
@@ -580,6 +606,25 @@ private:
     std::string tooSmall = "the product is below 8 MFLOP, too small for "
                            "parallel blocks, and " +
                            noTiles + ": its epilogue stays a separate loop";
+    if (auto conv = dyn_cast<Conv2DOp>(producer);
+        conv && isDirect(conv, options)) {
+      // anvil-direct-conv's stores take an add of a same-typed tensor and
+      // a relu (the elementwise rule then joins a relu after the add).
+      if (!options.fuseElementwise)
+        return "epilogue fusion is off (--no-fusion)";
+      if (!producer->hasOneUse())
+        return "its result has " + std::to_string(countUsers(producer)) +
+               " users";
+      bool sameType = llvm::all_of(consumer->getOperands(), [&](Value v) {
+        return v.getType() == operand.getType();
+      });
+      if (!(isa<AddOp>(consumer) && sameType &&
+            consumer->getOperand(0) != consumer->getOperand(1)) &&
+          !isa<ReluOp>(consumer))
+        return "the direct convolution's tiles take only an add of a tensor "
+               "of its shape and a relu into their stores";
+      return "";
+    }
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
       if (conv.getGroups() != 1)
@@ -735,9 +780,11 @@ private:
                                    inPlace, concat.getInputs().size())
                          .str();
     } else if (group.epilogue) {
+      auto conv = dyn_cast<Conv2DOp>(group.ops.front());
       k.pattern = describe(group.ops.front(), options) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
-                  (epilogueInTiles(group.ops.front(), options)
+                  (conv && isDirect(conv, options) ? " in its tiles' stores"
+                   : epilogueInTiles(group.ops.front(), options)
                        ? " in its register tiles"
                        : " on its cache blocks");
     } else if (!isElementwise(group.ops.front())) {

@@ -158,6 +158,14 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.vectorRows = options.int8VectorRows;
     pm.addPass(createInt8MatmulPass(int8));
   }
+  // f32 convolutions with constant filters become direct register tiles
+  // (their add and relu in the tiles' stores), before anything makes them
+  // im2col products.
+  if (options.directConv && options.matmulVectorBits >= 512) {
+    DirectConvPassOptions direct;
+    direct.epilogue = options.fuseElementwise;
+    pm.addPass(createDirectConvPass(direct));
+  }
   // bf16 matmuls (anvil-bf16's, or marked in the model) become vdpbf16ps
   // register tiles (the others, batched: anvil-convert-to-linalg rounds
   // their operands).

@@ -95,6 +95,10 @@ struct PipelineOptions {
   /// An integer convolution's im2col as vector copies of window rows
   /// (anvil-int8-matmul's vector-rows).
   bool int8VectorRows = true;
+  /// f32 convolutions with constant filters as direct register tiles, no
+  /// im2col (anvil-direct-conv; AVX-512 targets only: its tiles need 32
+  /// registers of 16 lanes).
+  bool directConv = true;
   /// With VNNI, int8 products at most 16 columns wide on one-block tiles
   /// of 16 rows (anvil-int8-matmul's narrow).
   bool int8Narrow = true;

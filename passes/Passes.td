@@ -395,6 +395,55 @@ def CheckIndicesPass : Pass<"anvil-check-indices", "ModuleOp"> {
                            "tensor::TensorDialect"];
 }
 
+def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
+  let summary = "f32 convolutions with constant filters as direct register tiles";
+  let description = [{
+    Rewrites each f32 one-group `anvil.conv2d` whose filter is a constant
+    (inference) and whose output channels 16 divides into a register-tiled
+    loop nest on tensors (scf, vector), before anvil-convert-to-linalg,
+    which would make it an im2col product on the matmul's tiles. The filter
+    is packed at compile time, per group of a tile's output channels, as
+    `[O / 16, C * kh * kw * 16]` in (c, i, j, channel) order. A tile is
+    one block of 16 output channels by up to 16 consecutive output
+    positions (DirectConvSchedule.h): a segment of an output row (rows
+    split into equal segments: 14 of 56, 28 or 14) or, for maps at most 8
+    wide, whole output rows (2 rows of 7). Its `vector<16xf32>` accumulators
+    start at the bias and take one `vector.fma` per k step, the position's
+    input value broadcast from the padded NCHW image at one base address per
+    (input channel, filter row) plus constants, the filter row's taps
+    unrolled. No im2col matrix is made or packed at run time. Each
+    block of a tile is transposed in registers (16 x 16, 64 shuffles) into
+    one run of positions per channel and stored NCHW, masked past the
+    tile's positions. With `epilogue`, an `anvil.add` of the result and
+    another tensor of its type, then an `anvil.relu`, that are the
+    convolution's only users are absorbed: the residual is read at the
+    run's positions and added, and relu applied, before the store.
+
+    Not rewritten (the im2col matmul keeps them): 1x1 convolutions (a plain
+    matmul already), grouped and depthwise ones, bf16 ones, output channels
+    that 16 does not divide, and filters whose panel (C * kh * kw * 64
+    bytes per block) exceeds 512 KiB: the tiles stream it once per tile
+    with no k blocks. The channel groups are an `scf.forall` where
+    anvil-tile-and-vectorize would split the equivalent matmul into
+    parallel blocks and there are two groups at least. The tiles need 32
+    vector registers of 16 lanes: the pipeline runs the pass only for
+    AVX-512 targets.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"epilogue", "epilogue", "bool", "true",
+           "Absorb the convolution's only user when it is an anvil.add of a "
+           "same-typed tensor, and then an anvil.relu, into the tiles' "
+           "stores; off: they stay ops of their own">,
+    Option<"parallel", "parallel", "bool", "true",
+           "Run the output channel groups of large convolutions as an "
+           "scf.forall (threads); off: one serial loop">,
+  ];
+}
+
 def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
   let summary = "Integer matmuls with constant int8 weights as VNNI or AVX2 register tiles";
   let description = [{

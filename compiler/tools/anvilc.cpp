@@ -347,6 +347,13 @@ static cl::opt<bool> noInt8DirectConv(
              "could read their windows straight from an NHWC copy of the "
              "input (anvil-int8-matmul's direct-conv off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDirectConv(
+    "no-direct-conv",
+    cl::desc("Run f32 convolutions as im2col products on the matmul's tiles "
+             "even where anvil-direct-conv's register tiles could read their "
+             "windows straight from the image (AVX-512 targets), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Narrow(
     "no-int8-narrow",
     cl::desc("Run int8 products at most 16 columns wide (convolutions of up "
@@ -620,6 +627,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8Conv = !noInt8Conv;
   job.options.int8DirectConv = !noInt8DirectConv;
   job.options.int8Narrow = !noInt8Narrow;
+  job.options.directConv = !noDirectConv;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;

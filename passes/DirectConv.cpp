@@ -1,0 +1,402 @@
+//===- DirectConv.cpp - f32 convolutions as direct register tiles ---------===//
+//
+// Rewrites an f32 one-group anvil.conv2d with constant weights (inference:
+// anvil-materialize-params made them constants) into a register-tiled loop
+// nest on tensors, before anvil-convert-to-linalg (which would make it an
+// im2col product on the matmul's tiles). No im2col and no packing at run
+// time: the weights are packed at compile time, 16 output channels of one
+// tap contiguous, and every tile reads its input straight from the padded
+// NCHW image.
+//
+// A tile is `rows` consecutive output positions (a segment of one output
+// row, or whole rows of a small map) by `blocks` blocks of 16 output
+// channels (DirectConvSchedule.h chooses: one block, up to 16 positions),
+// rows * blocks vector<16xf32> accumulators that start at the bias and stay
+// in registers through the k loop. Each k step (input channel c, filter row
+// i, filter column j) loads the blocks' 16 weights of that tap and
+// broadcasts the input value of each position, padded[n, c, oy*sh + i*dh,
+// (x0 + r)*sw + j*dw]: at one base address per (c, i) plus constants, so
+// that the broadcast is an FMA's memory operand (and the unrolled taps of
+// overlapping windows share it). There is no im2col matrix and no packing
+// pass at run time, which the im2col matmul pays per image.
+//
+// The accumulators hold 16 channels of a position; the result is NCHW, so
+// each block of a tile is transposed in registers (transpose16x16) into
+// one run of positions per channel, to which the epilogue applies (a
+// residual read at the same positions and added, then relu, with
+// `epilogue`: the anvil.add and anvil.relu that are the convolution's only
+// users are absorbed) before a masked store. The output channel groups (a
+// tile's width) are an scf.forall when the convolution is large enough and
+// there are two at least.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/AnvilOps.h"
+#include "passes/DirectConvSchedule.h"
+#include "passes/DotTiles.h"
+#include "passes/MatmulSchedule.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::anvil {
+#define GEN_PASS_DEF_DIRECTCONVPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::anvil
+
+using namespace mlir;
+using namespace mlir::anvil;
+
+namespace {
+
+constexpr int64_t kLanes = 16;
+
+/// The OIHW f32 constant `w` packed per group of `blocks` blocks of 16
+/// output channels: [O / (16 blocks), C * kh * kw * blocks * 16], each
+/// group's row in (c, i, j, block, lane) order, so that a tap's weights for
+/// the whole tile are `blocks` consecutive vectors.
+DenseElementsAttr packFilter(DenseElementsAttr w, int64_t blocks) {
+  auto type = cast<RankedTensorType>(w.getType());
+  int64_t o = type.getDimSize(0), k = type.getNumElements() / o;
+  int64_t width = blocks * kLanes, groups = o / width;
+  SmallVector<float> values(w.getValues<float>());
+  SmallVector<float> packed(values.size());
+  for (int64_t oc = 0; oc < o; ++oc)
+    for (int64_t t = 0; t < k; ++t)
+      packed[(oc / width) * k * width + t * width + oc % width] =
+          values[oc * k + t];
+  return DenseElementsAttr::get(
+      RankedTensorType::get({groups, k * width}, type.getElementType()),
+      ArrayRef<float>(packed));
+}
+
+/// The convolution and the elementwise ops it absorbs.
+struct Match {
+  Conv2DOp conv;
+  AddOp add; // conv + residual, or null
+  Value residual;
+  ReluOp relu; // of the add (or of the conv), or null
+  /// The op whose result the loop nest replaces.
+  Operation *last() const {
+    if (relu)
+      return relu;
+    if (add)
+      return add;
+    return conv;
+  }
+};
+
+/// `value`'s only user when it is an `Op`.
+template <typename Op> Op soleUser(Value value) {
+  if (!value.hasOneUse())
+    return nullptr;
+  return dyn_cast<Op>(*value.getUsers().begin());
+}
+
+Match matchEpilogue(Conv2DOp conv, bool epilogue) {
+  Match m{conv, nullptr, Value(), nullptr};
+  if (!epilogue)
+    return m;
+  Value y = conv.getResult();
+  if (AddOp add = soleUser<AddOp>(y)) {
+    Value other = add.getLhs() == y ? add.getRhs() : add.getLhs();
+    if (other != y && other.getType() == y.getType() &&
+        add.getType() == y.getType()) {
+      m.add = add;
+      m.residual = other;
+      y = add.getResult();
+    }
+  }
+  if (ReluOp relu = soleUser<ReluOp>(y))
+    m.relu = relu;
+  return m;
+}
+
+/// Builds one convolution's loop nest at the builder's insertion point.
+struct DirectBuilder {
+  OpBuilder &b;
+  Location loc;
+  const Match &m;
+  DirectConvTile tile;
+  int64_t n, c, hp, wp, o, oh, ow, kh, kw, sh, sw, dh, dw;
+  Value input;    // padded NCHW, flattened: [N * C * Hp * Wp]
+  Value packed;   // [groups, C * kh * kw * width]
+  Value bias;     // [O] or null
+  Value residual; // [N, O, OH * OW] or null
+
+  int64_t width() const { return tile.blocks * kLanes; }
+  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value mul(Value x, int64_t y) {
+    return b.create<arith::MulIOp>(loc, x, index(y));
+  }
+  VectorType lanes() { return VectorType::get({kLanes}, b.getF32Type()); }
+
+  /// Where the window of a tile's position `r` starts in the padded image,
+  /// from the tile's first: along its output row, or across the tile's
+  /// whole output rows.
+  int64_t at(int64_t r) const {
+    if (tile.outRows > 1)
+      return (r / ow) * sh * wp + (r % ow) * sw;
+    return r * sw;
+  }
+
+  /// The accumulators of a tile of `rows` positions from (n, oy, x0), for
+  /// the channel group `g`: the bias, then every (c, i) with the filter
+  /// row's kw taps unrolled.
+  SmallVector<Value> products(Value g, Value img, Value oy, Value x0,
+                              int64_t rows) {
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanes()));
+    SmallVector<Value> blockStart(tile.blocks, zeros);
+    if (bias)
+      for (int64_t v = 0; v < tile.blocks; ++v)
+        blockStart[v] = b.create<vector::TransferReadOp>(
+            loc, lanes(), bias,
+            ValueRange{add(mul(g, width()), index(v * kLanes))},
+            ArrayRef<bool>{true});
+    SmallVector<Value> start;
+    for (int64_t r = 0; r < rows; ++r)
+      start.append(blockStart);
+    // ((n * C) * Hp + oy * sh) * Wp + x0 * sw.
+    Value base = add(mul(add(mul(img, c * hp), mul(oy, sh)), wp), mul(x0, sw));
+    auto channels =
+        b.create<scf::ForOp>(loc, index(0), index(c), index(1), start);
+    OpBuilder::InsertionGuard outer(b);
+    b.setInsertionPointToStart(channels.getBody());
+    Value ci = channels.getInductionVar();
+    auto filterRows = b.create<scf::ForOp>(loc, index(0), index(kh), index(1),
+                                           channels.getRegionIterArgs());
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(filterRows.getBody());
+      Value i = filterRows.getInductionVar();
+      Value rowBase = add(add(base, mul(ci, hp * wp)), mul(i, dh * wp));
+      Value tap0 = mul(add(mul(ci, kh), i), kw * width());
+      SmallVector<Value> accs(filterRows.getRegionIterArgs());
+      auto one = VectorType::get({1}, b.getF32Type());
+      for (int64_t j = 0; j < kw; ++j) {
+        SmallVector<Value> weights;
+        for (int64_t v = 0; v < tile.blocks; ++v)
+          weights.push_back(b.create<vector::TransferReadOp>(
+              loc, lanes(), packed,
+              ValueRange{g, add(tap0, index((j * tile.blocks + v) * kLanes))},
+              ArrayRef<bool>{true}));
+        for (int64_t r = 0; r < rows; ++r) {
+          Value x = b.create<vector::TransferReadOp>(
+              loc, one, input, ValueRange{add(rowBase, index(j * dw + at(r)))},
+              ArrayRef<bool>{true});
+          Value a = b.create<vector::BroadcastOp>(loc, lanes(), x);
+          for (int64_t v = 0; v < tile.blocks; ++v) {
+            Value &acc = accs[r * tile.blocks + v];
+            acc = b.create<vector::FMAOp>(loc, a, weights[v], acc);
+          }
+        }
+      }
+      b.create<scf::YieldOp>(loc, accs);
+    }
+    b.create<scf::YieldOp>(loc, filterRows.getResults());
+    return SmallVector<Value>(channels.getResults());
+  }
+
+  /// One tile computed and written into `out` ([N, width or O, OH * OW]:
+  /// the group's channels start at `outChannel`): `rows` positions from
+  /// (oy, x0), consecutive in NCHW (one row's, or whole rows).
+  Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
+                  Value x0, int64_t rows) {
+    SmallVector<Value> accs = products(g, img, oy, x0, rows);
+    Value q0 = add(mul(oy, ow), x0);
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanes()));
+    Value mask;
+    if (rows < kLanes)
+      mask = b.create<vector::ConstantMaskOp>(
+          loc, VectorType::get({kLanes}, b.getI1Type()),
+          b.getI64ArrayAttr({rows}));
+    Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    for (int64_t v = 0; v < tile.blocks; ++v) {
+      SmallVector<Value> block(kLanes, zeros);
+      for (int64_t r = 0; r < rows; ++r)
+        block[r] = accs[r * tile.blocks + v];
+      SmallVector<Value> runs = transpose16x16(b, loc, block);
+      for (int64_t l = 0; l < kLanes; ++l) {
+        Value run = runs[l];
+        int64_t local = v * kLanes + l;
+        if (residual) {
+          Value ch = add(mul(g, width()), index(local));
+          auto read = b.create<vector::TransferReadOp>(
+              loc, lanes(), residual, ValueRange{img, ch, q0}, pad,
+              ArrayRef<bool>{true});
+          if (mask)
+            read.getMaskMutable().assign(mask);
+          run = b.create<arith::AddFOp>(loc, run, read);
+        }
+        if (m.relu)
+          run = b.create<arith::MaximumFOp>(loc, run, zeros);
+        auto write = b.create<vector::TransferWriteOp>(
+            loc, run, out, ValueRange{img, add(outChannel, index(local)), q0},
+            ArrayRef<bool>{true});
+        if (mask)
+          write.getMaskMutable().assign(mask);
+        out = write.getResult();
+      }
+    }
+    return out;
+  }
+
+  /// Every tile of channel group `g` written into `out`.
+  Value group(Value out, Value g, Value outChannel) {
+    auto images = b.create<scf::ForOp>(loc, index(0), index(n), index(1),
+                                       ValueRange{out});
+    OpBuilder::InsertionGuard outer(b);
+    b.setInsertionPointToStart(images.getBody());
+    Value img = images.getInductionVar();
+    Value o0 = images.getRegionIterArg(0);
+    if (tile.outRows > 1) {
+      // Tiles of outRows whole output rows, then one of the rows left.
+      int64_t whole = oh - oh % tile.outRows;
+      if (whole > 0) {
+        auto outRows = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                            index(tile.outRows), o0);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(outRows.getBody());
+        b.create<scf::YieldOp>(
+            loc, writeTile(outRows.getRegionIterArg(0), g, outChannel, img,
+                           outRows.getInductionVar(), index(0), tile.rows));
+        b.setInsertionPointAfter(outRows);
+        o0 = outRows.getResult(0);
+      }
+      if (oh % tile.outRows)
+        o0 = writeTile(o0, g, outChannel, img, index(whole), index(0),
+                       (oh % tile.outRows) * ow);
+      b.create<scf::YieldOp>(loc, o0);
+      return images.getResult(0);
+    }
+    auto outRows = b.create<scf::ForOp>(loc, index(0), index(oh), index(1), o0);
+    {
+      OpBuilder::InsertionGuard middle(b);
+      b.setInsertionPointToStart(outRows.getBody());
+      Value oy = outRows.getInductionVar();
+      Value r0 = outRows.getRegionIterArg(0);
+      // The whole segments, then the last (maybe narrower) one.
+      int64_t whole =
+          tile.lastRows == tile.rows ? tile.segments : tile.segments - 1;
+      if (whole > 0) {
+        auto segments = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                             index(1), ValueRange{r0});
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(segments.getBody());
+        Value x0 = mul(segments.getInductionVar(), tile.rows);
+        b.create<scf::YieldOp>(loc,
+                               writeTile(segments.getRegionIterArg(0), g,
+                                         outChannel, img, oy, x0, tile.rows));
+        b.setInsertionPointAfter(segments);
+        r0 = segments.getResult(0);
+      }
+      if (whole < tile.segments)
+        r0 = writeTile(r0, g, outChannel, img, oy, index(whole * tile.rows),
+                       tile.lastRows);
+      b.create<scf::YieldOp>(loc, r0);
+    }
+    b.create<scf::YieldOp>(loc, outRows.getResults());
+    return images.getResult(0);
+  }
+
+  /// The [N, O, OH * OW] result, the channel groups in parallel or not.
+  Value build(bool parallel) {
+    auto type = RankedTensorType::get({n, o, oh * ow}, b.getF32Type());
+    Value init =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    int64_t groups = o / width();
+    if (!parallel || groups < 2) {
+      auto loop = b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
+                                       ValueRange{init});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value g = loop.getInductionVar();
+      b.create<scf::YieldOp>(
+          loc, group(loop.getRegionIterArg(0), g, mul(g, width())));
+      return loop.getResult(0);
+    }
+    auto place = [&](Value g) {
+      return SlicePlace{{b.getIndexAttr(0), mul(g, width()), b.getIndexAttr(0)},
+                        {b.getIndexAttr(n), b.getIndexAttr(width()),
+                         b.getIndexAttr(oh * ow)}};
+    };
+    return forallSlices(b, loc, groups, init, place, [&](Value g, Value slice) {
+      return group(slice, g, index(0));
+    });
+  }
+};
+
+/// NCHW [N, C, H, W] collapsed to [N, C, H * W], or to 1-D with `flat`.
+Value collapse(OpBuilder &b, Location loc, Value v, bool flat) {
+  SmallVector<ReassociationIndices> groups =
+      flat ? SmallVector<ReassociationIndices>{{0, 1, 2, 3}}
+           : SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}};
+  return b.create<tensor::CollapseShapeOp>(loc, v, groups);
+}
+
+struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
+  using DirectConvPassBase::DirectConvPassBase;
+  void runOnOperation() override {
+    SmallVector<Conv2DOp> convs;
+    getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
+    OpBuilder b(&getContext());
+    for (Conv2DOp conv : convs) {
+      std::string why;
+      DirectConvTile tile = directConvTileOf(conv, why);
+      if (!tile.rows)
+        continue;
+      auto in = cast<RankedTensorType>(conv.getInput().getType());
+      auto out = cast<RankedTensorType>(conv.getResult().getType());
+      DenseElementsAttr w;
+      matchPattern(conv.getWeight(), m_Constant(&w));
+      auto wt = cast<RankedTensorType>(w.getType());
+      Match m = matchEpilogue(conv, epilogue);
+      Operation *last = m.last();
+      Location loc = last->getLoc();
+      b.setInsertionPoint(last);
+      ArrayRef<int64_t> pads = conv.getPads(), st = conv.getStrides(),
+                        dil = conv.getDilations();
+      Value padded = padSpatial(b, loc, conv.getInput(), pads, 0.0);
+      auto pt = cast<RankedTensorType>(padded.getType());
+      DirectBuilder d{
+          b,
+          loc,
+          m,
+          tile,
+          in.getDimSize(0),
+          in.getDimSize(1),
+          pt.getDimSize(2),
+          pt.getDimSize(3),
+          out.getDimSize(1),
+          out.getDimSize(2),
+          out.getDimSize(3),
+          wt.getDimSize(2),
+          wt.getDimSize(3),
+          st[0],
+          st[1],
+          dil[0],
+          dil[1],
+          collapse(b, loc, padded, /*flat=*/true),
+          b.create<arith::ConstantOp>(loc, packFilter(w, tile.blocks)),
+          conv.getBias(),
+          m.residual ? collapse(b, loc, m.residual, false) : Value()};
+      int64_t k = d.c * d.kh * d.kw;
+      bool inParallel =
+          parallel && matmulRunsInParallelBlocks(d.o, d.n * d.oh * d.ow, k);
+      Value y = b.create<tensor::ExpandShapeOp>(
+          loc, out, d.build(inParallel),
+          ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      last->getResult(0).replaceAllUsesWith(y);
+      if (m.relu)
+        m.relu.erase();
+      if (m.add)
+        m.add.erase();
+      conv.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""f32 convolutions as direct register tiles (anvil-direct-conv).
+
+Each function below is one convolution with a constant filter (what the
+pass rewrites) in a geometry that exercises a part of the tiles: output rows
+split into equal segments (56, 23 wide) or whole rows per tile (7, 5 wide,
+with a last tile of fewer rows), stride 2, dilation, asymmetric pads, no
+padding, a 7x7 filter on 3 channels, 1x3 and 3x1 filters, no bias, 48 output
+channels (three blocks), and the epilogues the tiles take: relu, a residual
+add, add then relu. The fusion report must say that each runs on the direct
+tiles (so that this test fails if the pass silently stops applying), and
+name why a 1x1 convolution and one of 24 output channels do not. The
+executables built by default and with --no-direct-conv run at 1, 2 and 3
+threads: the --no-direct-conv one at 1 thread must match the reference
+interpreter within 1e-4, every other run must equal it within 1e-5
+relative. With --no-fusion the add and relu stay ops of their own (the
+report says the convolution is direct, without an epilogue) and the
+results are the same.
+"""
+import os
+import re
+import sys
+import tempfile
+
+import numpy as np
+
+from checks import Checks, anvilc_arg, compare_threads, must
+
+# name: (input NCHW, O, kh, kw, attrs, bias, epilogue)
+CONVS = {
+    "rows56": ((2, 8, 56, 56), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, ""),
+    "segments23": ((1, 5, 9, 25), 32, 3, 3, "pads = array<i64: 0, 0, 0, 0>", True, ""),
+    "whole_rows7": ((3, 16, 7, 7), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, ""),
+    "whole_rows5": ((2, 6, 14, 14), 16, 5, 5,
+                    "strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>", True, ""),
+    "stem7x7": ((1, 3, 40, 40), 16, 7, 7,
+                "strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>", True, "relu"),
+    "dilated": ((2, 4, 20, 30), 16, 3, 3,
+                "dilations = array<i64: 2, 2>, pads = array<i64: 2, 1, 0, 3>", True, ""),
+    "row1x3": ((1, 7, 12, 33), 16, 1, 3, "pads = array<i64: 0, 1, 0, 1>", False, ""),
+    "col3x1": ((1, 7, 12, 33), 16, 3, 1, "pads = array<i64: 1, 0, 1, 0>", True, ""),
+    "blocks48": ((2, 16, 18, 18), 48, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "relu"),
+    "residual": ((2, 16, 28, 28), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "add"),
+    "residual_relu": ((2, 32, 14, 14), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
+                      "add_relu"),
+}
+
+# Not direct, with the report's reason.
+NOT_DIRECT = {
+    "pointwise": (((2, 16, 14, 14), 32, 1, 1, "", True, ""), "a 1x1 convolution"),
+    "channels24": (((2, 16, 14, 14), 24, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, ""),
+                   "not a multiple of 16"),
+}
+
+
+def tensor(shape):
+    return "tensor<" + "x".join(map(str, shape)) + "xf32>"
+
+
+def dense(a):
+    return 'dense<"0x' + a.astype("<f4").tobytes().hex().upper() + '">'
+
+
+def out_shape(x, o, kh, kw, attrs):
+    def arr(name, default):
+        m = re.search(name + r" = array<i64: ([^>]*)>", attrs)
+        return [int(v) for v in m.group(1).split(",")] if m else default
+    st, dil = arr("strides", [1, 1]), arr("dilations", [1, 1])
+    p = arr("pads", [0, 0, 0, 0])
+    oh = (x[2] + p[0] + p[2] - dil[0] * (kh - 1) - 1) // st[0] + 1
+    ow = (x[3] + p[1] + p[3] - dil[1] * (kw - 1) - 1) // st[1] + 1
+    return (x[0], o, oh, ow)
+
+
+def function(name, spec, rng):
+    """The function's text and its argument shapes (input, then the
+    residual for an add)."""
+    x, o, kh, kw, attrs, bias, epilogue = spec
+    w = rng.uniform(-0.5, 0.5, (o, x[1], kh, kw)).astype(np.float32)
+    y = out_shape(x, o, kh, kw, attrs)
+    args = [("%x", x)] + ([("%r", y)] if "add" in epilogue else [])
+    body = [f"    %w = anvil.constant {dense(w)} : {tensor(w.shape)}"]
+    operands, types = "%x, %w", f"{tensor(x)}, {tensor(w.shape)}"
+    if bias:
+        b = rng.uniform(-1, 1, (o,)).astype(np.float32)
+        body.append(f"    %b = anvil.constant {dense(b)} : {tensor((o,))}")
+        operands += ", %b"
+        types += f", {tensor((o,))}"
+    body.append(f"    %y = anvil.conv2d {operands} {{{attrs}}} : {types}")
+    last = "%y"
+    if "add" in epilogue:
+        body.append(f"    %s = anvil.add %y, %r : {tensor(y)}, {tensor(y)}")
+        last = "%s"
+    if "relu" in epilogue:
+        body.append(f"    %z = anvil.relu {last} : {tensor(y)}")
+        last = "%z"
+    signature = ", ".join(f"{n}: {tensor(s)}" for n, s in args)
+    text = (f"  func.func @{name}({signature}) -> {tensor(y)} {{\n" + "\n".join(body) +
+            f"\n    return {last} : {tensor(y)}\n  }}\n")
+    return text, [s for _, s in args]
+
+
+def report_lines(report):
+    """Each kernel's first line, by the function it is in (a batch split
+    into chunks: its chunk function's)."""
+    lines = {}
+    for line in report.splitlines():
+        m = re.match(r"#\d+\s+@(\w+?)(?:__chunk)?: (.*)", line)
+        if m:
+            lines.setdefault(m.group(1), []).append(m.group(2))
+    return lines
+
+
+def main():
+    anvilc = anvilc_arg(__doc__)
+    check = Checks()
+    rng = np.random.default_rng(11)
+    texts, cases = [], {}
+    for name, spec in CONVS.items():
+        text, shapes = function(name, spec, rng)
+        texts.append(text)
+        cases[name] = shapes
+    for name, (spec, _) in NOT_DIRECT.items():
+        text, shapes = function(name, spec, rng)
+        texts.append(text)
+        cases[name] = shapes
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "convs.mlir")
+        with open(model, "w") as f:
+            f.write("module {\n" + "".join(texts) + "}\n")
+        report = report_lines(must([anvilc, model, "--fusion-report"]))
+        for name, spec in CONVS.items():
+            first = (report.get(name) or ["(no kernel)"])[0]
+            check("[direct tiles:" in first, f"{name} runs on the direct tiles: {first}")
+            epilogue = spec[6]
+            if epilogue:
+                want = {"relu": "relu", "add": "add", "add_relu": "add+relu"}[epilogue]
+                check(f"+ epilogue {want} in its tiles' stores" in first,
+                      f"{name}'s {want} is in the tiles' stores")
+        for name, (_, why) in NOT_DIRECT.items():
+            first = (report.get(name) or ["(no kernel)"])[0]
+            check("not direct" in first and why in first,
+                  f"{name} keeps the im2col matmul, saying why: {first}")
+        unfused = report_lines(must([anvilc, model, "--fusion-report", "--no-fusion"]))
+        first = (unfused.get("residual_relu") or ["(no kernel)"])[0]
+        check("[direct tiles:" in first and "epilogue" not in first,
+              f"with --no-fusion the add and relu are not in the tiles: {first}")
+
+        direct, plain = os.path.join(tmp, "direct"), os.path.join(tmp, "plain")
+        must([anvilc, model, "-o", direct])
+        must([anvilc, model, "--no-direct-conv", "-o", plain])
+        compare_threads(check, anvilc, model, cases, plain, direct, "--no-direct-conv",
+                        tmp, rng, rel_tol=1e-5)
+        nofusion = os.path.join(tmp, "nofusion")
+        must([anvilc, model, "--no-fusion", "-o", nofusion])
+        compare_threads(check, anvilc, model, {"residual_relu": cases["residual_relu"]},
+                        plain, nofusion, "--no-direct-conv", tmp, rng, rel_tol=1e-5)
+    if check.failures:
+        sys.exit(f"{len(check.failures)} check(s) failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv -canonicalize -cse | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv=epilogue=false -canonicalize | FileCheck %s --check-prefix=NOEPI
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv=parallel=false -canonicalize | FileCheck %s --check-prefix=SERIAL
+// f32 one-group convolutions with constant filters become direct register
+// tiles (DirectConv.cpp); numeric truth is tests/e2e/test_direct_conv.py
+// (against the im2col path and the reference interpreter).
+
+// OW = 19: two segments per output row, 10 and 9 positions, 16 channels.
+// The filter packed at compile time as [1 group, taps x 16 lanes]: tap 0 of
+// channels 0..15, then tap 1. The add (either operand order) and the relu
+// are absorbed: each transposed run gets the residual's positions added,
+// relu, and a masked store.
+// CHECK-LABEL: func @add_relu
+// CHECK: arith.constant dense<{{\[\[}}0.000000e+00, 1.000000e+00, 2.000000e+00{{.*}}1.500000e+01, 5.000000e-01, 1.500000e+00{{.*}}]]> : tensor<1x32xf32>
+// CHECK-NOT: anvil.conv2d
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1, 2, 3]] : tensor<1x1x3x20xf32> into tensor<60xf32>
+// CHECK: scf.for
+// CHECK-COUNT-20: vector.fma {{.*}} : vector<16xf32>
+// CHECK: vector.constant_mask [10] : vector<16xi1>
+// CHECK: vector.shuffle
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16x57xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: arith.maximumf
+// CHECK-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x16x57xf32>
+// CHECK: vector.constant_mask [9] : vector<16xi1>
+// CHECK: tensor.expand_shape {{.*}} : tensor<1x16x57xf32> into tensor<1x16x3x19xf32>
+// CHECK-NOT: anvil.add
+// CHECK-NOT: anvil.relu
+// NOEPI-LABEL: func @add_relu
+// NOEPI-NOT: arith.maximumf
+// NOEPI: anvil.add
+// NOEPI: anvil.relu
+func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tensor<1x16x3x19xf32> {
+  %w = anvil.constant dense<[[[[0.0, 0.5]]], [[[1.0, 1.5]]], [[[2.0, 2.5]]], [[[3.0, 3.5]]], [[[4.0, 4.5]]], [[[5.0, 5.5]]], [[[6.0, 6.5]]], [[[7.0, 7.5]]], [[[8.0, 8.5]]], [[[9.0, 9.5]]], [[[10.0, 10.5]]], [[[11.0, 11.5]]], [[[12.0, 12.5]]], [[[13.0, 13.5]]], [[[14.0, 14.5]]], [[[15.0, 15.5]]]]> : tensor<16x1x1x2xf32>
+  %b = anvil.constant dense<1.0> : tensor<16xf32>
+  %y = anvil.conv2d %x, %w, %b : tensor<1x1x3x20xf32>, tensor<16x1x1x2xf32>, tensor<16xf32>
+  %s = anvil.add %r, %y : tensor<1x16x3x19xf32>, tensor<1x16x3x19xf32>
+  %z = anvil.relu %s : tensor<1x16x3x19xf32>
+  return %z : tensor<1x16x3x19xf32>
+}
+
+// -----
+
+// A 3x3 convolution with padding on 7x7 maps: the input padded once, tiles
+// of two whole output rows (14 positions), the last tile one row (7); the
+// channel loop and the filter rows' loop carry 14 accumulators; 64 output
+// channels are 4 groups of 16, large enough for an scf.forall.
+// CHECK-LABEL: func @whole_rows
+// CHECK: tensor.pad
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: vector.constant_mask [14] : vector<16xi1>
+// CHECK: vector.constant_mask [7] : vector<16xi1>
+// SERIAL-LABEL: func @whole_rows
+// SERIAL-NOT: scf.forall
+func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
+  %w = anvil.constant dense<0.5> : tensor<64x64x3x3xf32>
+  %y = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<8x64x7x7xf32>, tensor<64x64x3x3xf32>
+  return %y : tensor<8x64x7x7xf32>
+}
+
+// -----
+
+// Left alone: a 1x1 convolution (a plain matmul), 24 output channels, a
+// filter that is an argument, a depthwise convolution.
+// CHECK-LABEL: func @not_direct
+// CHECK-COUNT-4: anvil.conv2d
+// CHECK-NOT: vector.fma
+func.func @not_direct(%x: tensor<1x16x8x8xf32>, %wa: tensor<16x16x3x3xf32>) -> (tensor<1x32x8x8xf32>, tensor<1x24x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) {
+  %w1 = anvil.constant dense<0.5> : tensor<32x16x1x1xf32>
+  %y1 = anvil.conv2d %x, %w1 : tensor<1x16x8x8xf32>, tensor<32x16x1x1xf32>
+  %w2 = anvil.constant dense<0.5> : tensor<24x16x3x3xf32>
+  %y2 = anvil.conv2d %x, %w2 {pads = array<i64: 1, 1, 1, 1>} : tensor<1x16x8x8xf32>, tensor<24x16x3x3xf32>
+  %y3 = anvil.conv2d %x, %wa {pads = array<i64: 1, 1, 1, 1>} : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>
+  %wd = anvil.constant dense<0.5> : tensor<16x1x3x3xf32>
+  %y4 = anvil.conv2d %x, %wd {pads = array<i64: 1, 1, 1, 1>, groups = 16 : i64} : tensor<1x16x8x8xf32>, tensor<16x1x3x3xf32>
+  return %y1, %y2, %y3, %y4 : tensor<1x32x8x8xf32>, tensor<1x24x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>
+}
