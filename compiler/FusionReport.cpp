@@ -273,9 +273,6 @@ std::string describe(Operation *op, const PipelineOptions &options) {
         depthwiseLoweringOf(conv, options.depthwiseStride1Nchw, &layout);
     if (how != DepthwiseLowering::None)
       s += " [" + layout + rowsTogether(conv, how, options) + "]";
-    if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
-      for (Attribute f : fused)
-        s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
     // anvil-direct-conv's tiles, or why the im2col matmul.
     if (groups == 1) {
       std::string why;
@@ -290,6 +287,9 @@ std::string describe(Operation *op, const PipelineOptions &options) {
       else
         s += " [im2col matmul, not direct: " + why + "]";
     }
+    if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
+      for (Attribute f : fused)
+        s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
     // The matrix product each image's convolution amounts to.
     s += llvm::formatv(" (GEMM {0}x{1}x{2} per image{3})",
                        out.getDimSize(1) / groups,
