@@ -41,6 +41,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 
+#include <map>
+
 namespace mlir::anvil {
 #define GEN_PASS_DEF_DIRECTCONVPASS
 #include "passes/Passes.h.inc"
@@ -176,23 +178,34 @@ struct DirectBuilder {
       Value tap0 = mul(add(mul(ci, kh), i), kw * width());
       SmallVector<Value> accs(filterRows.getRegionIterArgs());
       auto one = VectorType::get({1}, b.getF32Type());
-      for (int64_t j = 0; j < kw; ++j) {
-        SmallVector<Value> weights;
+      // The filter row's weights, then its terms by input position: each
+      // input value broadcast once and used at once by every (position,
+      // tap) that reads it. (Tap by tap, a value that a later tap reads
+      // again stays live across the taps between: with a 7-wide filter at
+      // stride 2 that spilled.) Each accumulator still adds its taps in
+      // order: its offsets grow with j.
+      SmallVector<Value> weights;
+      for (int64_t j = 0; j < kw; ++j)
         for (int64_t v = 0; v < tile.blocks; ++v)
           weights.push_back(b.create<vector::TransferReadOp>(
               loc, lanes(), packed,
               ValueRange{g, add(tap0, index((j * tile.blocks + v) * kLanes))},
               ArrayRef<bool>{true}));
-        for (int64_t r = 0; r < rows; ++r) {
-          Value x = b.create<vector::TransferReadOp>(
-              loc, one, input, ValueRange{add(rowBase, index(j * dw + at(r)))},
-              ArrayRef<bool>{true});
-          Value a = b.create<vector::BroadcastOp>(loc, lanes(), x);
+      std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> terms;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < kw; ++j)
+          terms[j * dw + at(r)].push_back({r, j});
+      for (auto &[offset, readers] : terms) {
+        Value x = b.create<vector::TransferReadOp>(
+            loc, one, input, ValueRange{add(rowBase, index(offset))},
+            ArrayRef<bool>{true});
+        Value a = b.create<vector::BroadcastOp>(loc, lanes(), x);
+        for (auto [r, j] : readers)
           for (int64_t v = 0; v < tile.blocks; ++v) {
             Value &acc = accs[r * tile.blocks + v];
-            acc = b.create<vector::FMAOp>(loc, a, weights[v], acc);
+            acc = b.create<vector::FMAOp>(loc, a, weights[j * tile.blocks + v],
+                                          acc);
           }
-        }
       }
       b.create<scf::YieldOp>(loc, accs);
     }
