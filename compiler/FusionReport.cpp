@@ -454,6 +454,19 @@ private:
           continue;
         if (joined >= 0 && groups[joined].epilogue)
           continue;
+        // anvil-direct-conv's stores take an add, then a relu, and nothing
+        // after them.
+        if (auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
+            intoEpilogue && conv && isDirect(conv, options) &&
+            (!isa<ReluOp>(op) || llvm::any_of(groups[g].ops, [](Operation *o) {
+              return isa<ReluOp>(o);
+            }))) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": the direct convolution's tiles take "
+                                   "only an add and a relu into their stores",
+                               op, producer));
+          continue;
+        }
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");

@@ -7,7 +7,8 @@ split into equal segments (56, 23 wide) or whole rows per tile (7, 5 wide,
 with a last tile of fewer rows), stride 2, dilation, asymmetric pads, no
 padding, a 7x7 filter on 3 channels, 1x3 and 3x1 filters, no bias, 48 output
 channels (three blocks), and the epilogues the tiles take: relu, a residual
-add, add then relu. The fusion report must say that each runs on the direct
+add, add then relu (and a sigmoid after them, which stays a loop of its own,
+as the report says). The fusion report must say that each runs on the direct
 tiles (so that this test fails if the pass silently stops applying), and
 name why a 1x1 convolution and one of 24 output channels do not. The
 executables built by default and with --no-direct-conv run at 1, 2 and 3
@@ -43,6 +44,8 @@ CONVS = {
     "residual": ((2, 16, 28, 28), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "add"),
     "residual_relu": ((2, 32, 14, 14), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
                       "add_relu"),
+    "relu_sigmoid": ((1, 16, 14, 14), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
+                     "add_relu_sigmoid"),
 }
 
 # Not direct, with the report's reason.
@@ -94,6 +97,9 @@ def function(name, spec, rng):
     if "relu" in epilogue:
         body.append(f"    %z = anvil.relu {last} : {tensor(y)}")
         last = "%z"
+    if "sigmoid" in epilogue:
+        body.append(f"    %q = anvil.sigmoid {last} : {tensor(y)}")
+        last = "%q"
     signature = ", ".join(f"{n}: {tensor(s)}" for n, s in args)
     text = (f"  func.func @{name}({signature}) -> {tensor(y)} {{\n" + "\n".join(body) +
             f"\n    return {last} : {tensor(y)}\n  }}\n")
@@ -134,9 +140,14 @@ def main():
             check("[direct tiles:" in first, f"{name} runs on the direct tiles: {first}")
             epilogue = spec[6]
             if epilogue:
-                want = {"relu": "relu", "add": "add", "add_relu": "add+relu"}[epilogue]
+                want = {"relu": "relu", "add": "add", "add_relu": "add+relu",
+                        "add_relu_sigmoid": "add+relu"}[epilogue]
                 check(f"+ epilogue {want} in its tiles' stores" in first,
                       f"{name}'s {want} is in the tiles' stores")
+        text = must([anvilc, model, "--fusion-report"])
+        check("sigmoid not fused with the relu: the direct convolution's tiles take only "
+              "an add and a relu into their stores" in text,
+              "relu_sigmoid: the report keeps the sigmoid out of the tiles, saying why")
         for name, (_, why) in NOT_DIRECT.items():
             first = (report.get(name) or ["(no kernel)"])[0]
             check("not direct" in first and why in first,
