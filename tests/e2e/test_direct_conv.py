@@ -134,7 +134,9 @@ def main():
         model = os.path.join(tmp, "convs.mlir")
         with open(model, "w") as f:
             f.write("module {\n" + "".join(texts) + "}\n")
-        report = report_lines(must([anvilc, model, "--fusion-report"]))
+        # (-o: the report compiles too; its executable goes to the folder.)
+        exe = os.path.join(tmp, "report")
+        report = report_lines(must([anvilc, model, "--fusion-report", "-o", exe]))
         for name, spec in CONVS.items():
             first = (report.get(name) or ["(no kernel)"])[0]
             check("[direct tiles:" in first, f"{name} runs on the direct tiles: {first}")
@@ -144,7 +146,7 @@ def main():
                         "add_relu_sigmoid": "add+relu"}[epilogue]
                 check(f"+ epilogue {want} in its tiles' stores" in first,
                       f"{name}'s {want} is in the tiles' stores")
-        text = must([anvilc, model, "--fusion-report"])
+        text = must([anvilc, model, "--fusion-report", "-o", exe])
         check("sigmoid not fused with the relu: the direct convolution's tiles take only "
               "an add and a relu into their stores" in text,
               "relu_sigmoid: the report keeps the sigmoid out of the tiles, saying why")
@@ -152,7 +154,8 @@ def main():
             first = (report.get(name) or ["(no kernel)"])[0]
             check("not direct" in first and why in first,
                   f"{name} keeps the im2col matmul, saying why: {first}")
-        unfused = report_lines(must([anvilc, model, "--fusion-report", "--no-fusion"]))
+        unfused = report_lines(must([anvilc, model, "--fusion-report", "--no-fusion",
+                                     "-o", exe]))
         first = (unfused.get("residual_relu") or ["(no kernel)"])[0]
         check("[direct tiles:" in first and "epilogue" not in first,
               f"with --no-fusion the add and relu are not in the tiles: {first}")
