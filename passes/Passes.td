@@ -1430,6 +1430,18 @@ def FoldBatchNormPass : Pass<"anvil-fold-batch-norm", "ModuleOp"> {
     new convolution's location fuses both ops' locations and it records
     `anvil.fused = ["batch_norm"]`; a batch norm that is not folded gets
     `anvil.not_fused` with the reason, for `anvilc --fusion-report`.
+
+    A batch norm after an `anvil.dequantize` (a quantized convolution's
+    i32 result: `anvilc quantize` quantizes the filter unfolded) with a
+    constant scale and zero point, per tensor or per channel along axis 1,
+    and no other user, folds into it: with `a = scale / sqrt(var +
+    epsilon)`, the dequantize's scale becomes `scale_q * a` per channel
+    (its zero point per channel too) and `bias - mean * a` is added as a
+    `[1, C, 1, 1]` constant; the dequantize records `anvil.fused =
+    ["batch_norm"]`. (The shift cannot become a zero point: `(q - zp) *
+    s` moves by whole multiples of s.) The fused loop after the
+    convolution then does a multiply-add instead of the norm's four
+    operations per element.
     Before:
 
     ```mlir

@@ -76,3 +76,42 @@ func.func @not_foldable(%x: tensor<1x1x4x4xf32>, %s: tensor<1xf32>) -> (tensor<1
   %d = anvil.batch_norm %x, %c, %c, %c, %c : tensor<1x1x4x4xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>
   return %a, %b, %d : tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
 }
+
+// -----
+
+// A quantized convolution's dequantize (per channel, or per tensor) takes
+// the factor a = scale / sqrt(var + eps) into its scale, and the shift
+// b = bias - mean * a becomes an add of a [1, C, 1, 1] constant. Per tensor
+// (scale 0.5, zero point 3): channel 0: a = 3 / sqrt(3 + 1) = 1.5, scale
+// 0.5 * 1.5 = 0.75, b = 0.5 - 1 * 1.5 = -1; channel 1: a = 1 / sqrt(0 + 1)
+// = 1, scale 0.5, b = 2 - 0 = 2. The scale and zero point become per
+// channel.
+// CHECK-LABEL: func.func @dequantize
+// CHECK-DAG: %[[S:.*]] = anvil.constant dense<[7.500000e-01, 5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: %[[Z:.*]] = anvil.constant dense<3> : tensor<2xi32>
+// CHECK: %[[D:.*]] = anvil.dequantize %arg0, %[[S]], %[[Z]] {anvil.fused = ["batch_norm"]{{.*}}} : tensor<1x2x3x3xi32>, tensor<2xf32>, tensor<2xi32>
+// CHECK: %[[B:.*]] = anvil.constant dense<{{\[\[\[\[}}-1.000000e+00]], {{\[\[}}2.000000e+00]]]]> : tensor<1x2x1x1xf32>
+// CHECK: anvil.add %[[D]], %[[B]]
+// CHECK-NOT: anvil.batch_norm
+// The dequantize has another user: the batch norm stays.
+// CHECK-LABEL: func.func @dequantize_shared
+// CHECK: anvil.batch_norm {{.*}}anvil.not_fused = "the dequantize's result has other users"
+func.func @dequantize(%q: tensor<1x2x3x3xi32>) -> tensor<1x2x3x3xf32> {
+  %s = anvil.constant dense<0.5> : tensor<f32>
+  %z = anvil.constant dense<3> : tensor<i32>
+  %x = anvil.dequantize %q, %s, %z : tensor<1x2x3x3xi32>, tensor<f32>, tensor<i32>
+  %g = anvil.constant dense<[3.0, 1.0]> : tensor<2xf32>
+  %b = anvil.constant dense<[0.5, 2.0]> : tensor<2xf32>
+  %m = anvil.constant dense<[1.0, 0.0]> : tensor<2xf32>
+  %v = anvil.constant dense<[3.0, 0.0]> : tensor<2xf32>
+  %y = anvil.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0 : f64} : tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>
+  return %y : tensor<1x2x3x3xf32>
+}
+func.func @dequantize_shared(%q: tensor<1x2x3x3xi32>) -> (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %s = anvil.constant dense<[0.5, 0.25]> : tensor<2xf32>
+  %z = anvil.constant dense<0> : tensor<2xi32>
+  %x = anvil.dequantize %q, %s, %z : tensor<1x2x3x3xi32>, tensor<2xf32>, tensor<2xi32>
+  %c = anvil.constant dense<1.0> : tensor<2xf32>
+  %y = anvil.batch_norm %x, %c, %c, %c, %c : tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>
+  return %y, %x : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
+}
