@@ -282,7 +282,7 @@ std::string describe(Operation *op, const PipelineOptions &options) {
               "without AVX-512)";
       if (tile.rows && runsDirect(options))
         s += llvm::formatv(" [direct tiles: {0} positions x {1} channels]",
-                           tile.rows, tile.blocks * 16)
+                           tile.rows, 16)
                  .str();
       else
         s += " [im2col matmul, not direct: " + why + "]";

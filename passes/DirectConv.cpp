@@ -9,11 +9,10 @@
 // NCHW image.
 //
 // A tile is `rows` consecutive output positions (a segment of one output
-// row, or whole rows of a small map) by `blocks` blocks of 16 output
-// channels (DirectConvSchedule.h chooses: one block, up to 16 positions),
-// rows * blocks vector<16xf32> accumulators that start at the bias and stay
-// in registers through the k loop. Each k step (input channel c, filter row
-// i, filter column j) loads the blocks' 16 weights of that tap and
+// row, or whole rows of a small map; DirectConvSchedule.h) by 16 output
+// channels: `rows` vector<16xf32> accumulators that start at the bias and
+// stay in registers through the k loop. Each k step (input channel c,
+// filter row i, filter column j) loads the 16 weights of that tap and
 // broadcasts the input value of each position, padded[n, c, oy*sh + i*dh,
 // (x0 + r)*sw + j*dw]: at one base address per (c, i) plus constants, so
 // that the broadcast is an FMA's memory operand (and the unrolled taps of
@@ -21,13 +20,13 @@
 // pass at run time, which the im2col matmul pays per image.
 //
 // The accumulators hold 16 channels of a position; the result is NCHW, so
-// each block of a tile is transposed in registers (transpose16x16) into
+// a tile is transposed in registers (transpose16x16) into
 // one run of positions per channel, to which the epilogue applies (a
 // residual read at the same positions and added, then relu, with
 // `epilogue`: the anvil.add and anvil.relu that are the convolution's only
-// users are absorbed) before a masked store. The output channel groups (a
-// tile's width) are an scf.forall when the convolution is large enough and
-// there are two at least.
+// users are absorbed) before a masked store. The groups of 16 output
+// channels are an scf.forall when the convolution is large enough and there
+// are two at least.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,22 +54,21 @@ namespace {
 
 constexpr int64_t kLanes = 16;
 
-/// The OIHW f32 constant `w` packed per group of `blocks` blocks of 16
-/// output channels: [O / (16 blocks), C * kh * kw * blocks * 16], each
-/// group's row in (c, i, j, block, lane) order, so that a tap's weights for
-/// the whole tile are `blocks` consecutive vectors.
-DenseElementsAttr packFilter(DenseElementsAttr w, int64_t blocks) {
+/// The OIHW f32 constant `w` packed per group of 16 output channels:
+/// [O / 16, C * kh * kw * 16], each group's row in (c, i, j, lane) order,
+/// so that a tap's weights for the tile are one vector.
+DenseElementsAttr packFilter(DenseElementsAttr w) {
   auto type = cast<RankedTensorType>(w.getType());
   int64_t o = type.getDimSize(0), k = type.getNumElements() / o;
-  int64_t width = blocks * kLanes, groups = o / width;
+  int64_t groups = o / kLanes;
   SmallVector<float> values(w.getValues<float>());
   SmallVector<float> packed(values.size());
   for (int64_t oc = 0; oc < o; ++oc)
     for (int64_t t = 0; t < k; ++t)
-      packed[(oc / width) * k * width + t * width + oc % width] =
+      packed[(oc / kLanes) * k * kLanes + t * kLanes + oc % kLanes] =
           values[oc * k + t];
   return DenseElementsAttr::get(
-      RankedTensorType::get({groups, k * width}, type.getElementType()),
+      RankedTensorType::get({groups, k * kLanes}, type.getElementType()),
       ArrayRef<float>(packed));
 }
 
@@ -124,11 +122,10 @@ struct DirectBuilder {
   DirectConvTile tile;
   int64_t n, c, hp, wp, o, oh, ow, kh, kw, sh, sw, dh, dw;
   Value input;    // padded NCHW, flattened: [N * C * Hp * Wp]
-  Value packed;   // [groups, C * kh * kw * width]
+  Value packed;   // [O / 16, C * kh * kw * 16]
   Value bias;     // [O] or null
   Value residual; // [N, O, OH * OW] or null
 
-  int64_t width() const { return tile.blocks * kLanes; }
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
   Value mul(Value x, int64_t y) {
@@ -151,16 +148,11 @@ struct DirectBuilder {
   SmallVector<Value> products(Value g, Value img, Value oy, Value x0,
                               int64_t rows) {
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanes()));
-    SmallVector<Value> blockStart(tile.blocks, zeros);
+    Value first = zeros;
     if (bias)
-      for (int64_t v = 0; v < tile.blocks; ++v)
-        blockStart[v] = b.create<vector::TransferReadOp>(
-            loc, lanes(), bias,
-            ValueRange{add(mul(g, width()), index(v * kLanes))},
-            ArrayRef<bool>{true});
-    SmallVector<Value> start;
-    for (int64_t r = 0; r < rows; ++r)
-      start.append(blockStart);
+      first = b.create<vector::TransferReadOp>(
+          loc, lanes(), bias, ValueRange{mul(g, kLanes)}, ArrayRef<bool>{true});
+    SmallVector<Value> start(rows, first);
     // ((n * C) * Hp + oy * sh) * Wp + x0 * sw.
     Value base = add(mul(add(mul(img, c * hp), mul(oy, sh)), wp), mul(x0, sw));
     auto channels =
@@ -175,7 +167,7 @@ struct DirectBuilder {
       b.setInsertionPointToStart(filterRows.getBody());
       Value i = filterRows.getInductionVar();
       Value rowBase = add(add(base, mul(ci, hp * wp)), mul(i, dh * wp));
-      Value tap0 = mul(add(mul(ci, kh), i), kw * width());
+      Value tap0 = mul(add(mul(ci, kh), i), kw * kLanes);
       SmallVector<Value> accs(filterRows.getRegionIterArgs());
       auto one = VectorType::get({1}, b.getF32Type());
       // The filter row's weights, then its terms by input position: each
@@ -186,11 +178,9 @@ struct DirectBuilder {
       // order: its offsets grow with j.
       SmallVector<Value> weights;
       for (int64_t j = 0; j < kw; ++j)
-        for (int64_t v = 0; v < tile.blocks; ++v)
-          weights.push_back(b.create<vector::TransferReadOp>(
-              loc, lanes(), packed,
-              ValueRange{g, add(tap0, index((j * tile.blocks + v) * kLanes))},
-              ArrayRef<bool>{true}));
+        weights.push_back(b.create<vector::TransferReadOp>(
+            loc, lanes(), packed, ValueRange{g, add(tap0, index(j * kLanes))},
+            ArrayRef<bool>{true}));
       std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> terms;
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < kw; ++j)
@@ -201,11 +191,7 @@ struct DirectBuilder {
             ArrayRef<bool>{true});
         Value a = b.create<vector::BroadcastOp>(loc, lanes(), x);
         for (auto [r, j] : readers)
-          for (int64_t v = 0; v < tile.blocks; ++v) {
-            Value &acc = accs[r * tile.blocks + v];
-            acc = b.create<vector::FMAOp>(loc, a, weights[j * tile.blocks + v],
-                                          acc);
-          }
+          accs[r] = b.create<vector::FMAOp>(loc, a, weights[j], accs[r]);
       }
       b.create<scf::YieldOp>(loc, accs);
     }
@@ -213,9 +199,10 @@ struct DirectBuilder {
     return SmallVector<Value>(channels.getResults());
   }
 
-  /// One tile computed and written into `out` ([N, width or O, OH * OW]:
-  /// the group's channels start at `outChannel`): `rows` positions from
-  /// (oy, x0), consecutive in NCHW (one row's, or whole rows).
+  /// One tile computed and written into `out` ([N, 16 or O, OH * OW]: the
+  /// group's channels start at `outChannel`): `rows` positions from (oy,
+  /// x0), consecutive in NCHW (one row's, or whole rows), transposed in
+  /// registers into one run of positions per channel.
   Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
                   Value x0, int64_t rows) {
     SmallVector<Value> accs = products(g, img, oy, x0, rows);
@@ -227,32 +214,27 @@ struct DirectBuilder {
           loc, VectorType::get({kLanes}, b.getI1Type()),
           b.getI64ArrayAttr({rows}));
     Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    for (int64_t v = 0; v < tile.blocks; ++v) {
-      SmallVector<Value> block(kLanes, zeros);
-      for (int64_t r = 0; r < rows; ++r)
-        block[r] = accs[r * tile.blocks + v];
-      SmallVector<Value> runs = transpose16x16(b, loc, block);
-      for (int64_t l = 0; l < kLanes; ++l) {
-        Value run = runs[l];
-        int64_t local = v * kLanes + l;
-        if (residual) {
-          Value ch = add(mul(g, width()), index(local));
-          auto read = b.create<vector::TransferReadOp>(
-              loc, lanes(), residual, ValueRange{img, ch, q0}, pad,
-              ArrayRef<bool>{true});
-          if (mask)
-            read.getMaskMutable().assign(mask);
-          run = b.create<arith::AddFOp>(loc, run, read);
-        }
-        if (m.relu)
-          run = b.create<arith::MaximumFOp>(loc, run, zeros);
-        auto write = b.create<vector::TransferWriteOp>(
-            loc, run, out, ValueRange{img, add(outChannel, index(local)), q0},
-            ArrayRef<bool>{true});
+    accs.resize(kLanes, zeros);
+    SmallVector<Value> runs = transpose16x16(b, loc, accs);
+    for (int64_t l = 0; l < kLanes; ++l) {
+      Value run = runs[l];
+      if (residual) {
+        Value ch = add(mul(g, kLanes), index(l));
+        auto read = b.create<vector::TransferReadOp>(loc, lanes(), residual,
+                                                     ValueRange{img, ch, q0},
+                                                     pad, ArrayRef<bool>{true});
         if (mask)
-          write.getMaskMutable().assign(mask);
-        out = write.getResult();
+          read.getMaskMutable().assign(mask);
+        run = b.create<arith::AddFOp>(loc, run, read);
       }
+      if (m.relu)
+        run = b.create<arith::MaximumFOp>(loc, run, zeros);
+      auto write = b.create<vector::TransferWriteOp>(
+          loc, run, out, ValueRange{img, add(outChannel, index(l)), q0},
+          ArrayRef<bool>{true});
+      if (mask)
+        write.getMaskMutable().assign(mask);
+      out = write.getResult();
     }
     return out;
   }
@@ -320,7 +302,7 @@ struct DirectBuilder {
     auto type = RankedTensorType::get({n, o, oh * ow}, b.getF32Type());
     Value init =
         b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-    int64_t groups = o / width();
+    int64_t groups = o / kLanes;
     if (!parallel || groups < 2) {
       auto loop = b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
                                        ValueRange{init});
@@ -328,13 +310,13 @@ struct DirectBuilder {
       b.setInsertionPointToStart(loop.getBody());
       Value g = loop.getInductionVar();
       b.create<scf::YieldOp>(
-          loc, group(loop.getRegionIterArg(0), g, mul(g, width())));
+          loc, group(loop.getRegionIterArg(0), g, mul(g, kLanes)));
       return loop.getResult(0);
     }
     auto place = [&](Value g) {
-      return SlicePlace{{b.getIndexAttr(0), mul(g, width()), b.getIndexAttr(0)},
-                        {b.getIndexAttr(n), b.getIndexAttr(width()),
-                         b.getIndexAttr(oh * ow)}};
+      return SlicePlace{
+          {b.getIndexAttr(0), mul(g, kLanes), b.getIndexAttr(0)},
+          {b.getIndexAttr(n), b.getIndexAttr(kLanes), b.getIndexAttr(oh * ow)}};
     };
     return forallSlices(b, loc, groups, init, place, [&](Value g, Value slice) {
       return group(slice, g, index(0));
@@ -374,28 +356,28 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
                         dil = conv.getDilations();
       Value padded = padSpatial(b, loc, conv.getInput(), pads, 0.0);
       auto pt = cast<RankedTensorType>(padded.getType());
-      DirectBuilder d{
-          b,
-          loc,
-          m,
-          tile,
-          in.getDimSize(0),
-          in.getDimSize(1),
-          pt.getDimSize(2),
-          pt.getDimSize(3),
-          out.getDimSize(1),
-          out.getDimSize(2),
-          out.getDimSize(3),
-          wt.getDimSize(2),
-          wt.getDimSize(3),
-          st[0],
-          st[1],
-          dil[0],
-          dil[1],
-          collapse(b, loc, padded, /*flat=*/true),
-          b.create<arith::ConstantOp>(loc, packFilter(w, tile.blocks)),
-          conv.getBias(),
-          m.residual ? collapse(b, loc, m.residual, false) : Value()};
+      DirectBuilder d{b,
+                      loc,
+                      m,
+                      tile,
+                      in.getDimSize(0),
+                      in.getDimSize(1),
+                      pt.getDimSize(2),
+                      pt.getDimSize(3),
+                      out.getDimSize(1),
+                      out.getDimSize(2),
+                      out.getDimSize(3),
+                      wt.getDimSize(2),
+                      wt.getDimSize(3),
+                      st[0],
+                      st[1],
+                      dil[0],
+                      dil[1],
+                      collapse(b, loc, padded, /*flat=*/true),
+                      b.create<arith::ConstantOp>(loc, packFilter(w)),
+                      conv.getBias(),
+                      m.residual ? collapse(b, loc, m.residual, false)
+                                 : Value()};
       int64_t k = d.c * d.kh * d.kw;
       bool inParallel =
           parallel && matmulRunsInParallelBlocks(d.o, d.n * d.oh * d.ow, k);

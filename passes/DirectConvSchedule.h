@@ -20,13 +20,12 @@
 namespace mlir::anvil {
 
 /// A direct convolution's register tile: `rows` consecutive output
-/// positions by `blocks` blocks of 16 output channels (rows * blocks
-/// f32x16 accumulators; the builder takes several blocks, the schedule
-/// below chooses one). Either a segment of one output row (an output row
-/// in `segments` tiles, the last one `lastRows` wide), or, for maps at
-/// most half a tile wide, `outRows` whole output rows (`segments` 1).
+/// positions by 16 output channels (`rows` f32x16 accumulators). Either a
+/// segment of one output row (an output row in `segments` tiles, the last one
+/// `lastRows` wide), or, for maps at most half a tile wide, `outRows` whole
+/// output rows (`segments` 1).
 struct DirectConvTile {
-  int64_t rows = 0, blocks = 0, segments = 0, lastRows = 0, outRows = 1;
+  int64_t rows = 0, segments = 0, lastRows = 0, outRows = 1;
 };
 
 /// The largest filter panel (C * kh * kw * 16 f32 weights per block, the
@@ -68,7 +67,6 @@ inline DirectConvTile directConvTile(int64_t o, int64_t c, int64_t kh,
           "direct tiles stream it from";
     return t;
   }
-  t.blocks = 1;
   if (2 * ow <= kDirectConvRows) {
     t.outRows = kDirectConvRows / ow;
     t.rows = t.lastRows = t.outRows * ow;

@@ -412,7 +412,7 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     input value broadcast from the padded NCHW image at one base address per
     (input channel, filter row) plus constants, the filter row's taps
     unrolled. No im2col matrix is made or packed at run time. Each
-    block of a tile is transposed in registers (16 x 16, 64 shuffles) into
+    tile is transposed in registers (16 x 16, 64 shuffles) into
     one run of positions per channel and stored NCHW, masked past the
     tile's positions. With `epilogue`, an `anvil.add` of the result and
     another tensor of its type, then an `anvil.relu`, that are the
