@@ -149,10 +149,8 @@ std::string foldInto(BatchNormOp bn) {
                : "its input is a function argument, not a conv2d";
   if (!conv->hasOneUse())
     return "the conv2d's result has other users";
-  auto scale = constantValues(bn.getScale()),
-       shift = constantValues(bn.getBias());
-  auto mean = constantValues(bn.getMean()), var = constantValues(bn.getVar());
-  if (!scale || !shift || !mean || !var)
+  auto affine = affineOf(bn);
+  if (!affine)
     return "scale, bias, mean or var is not a constant (parameters are "
            "trained or load from a weights file)";
   auto weight = constantValues(conv.getWeight());
@@ -162,18 +160,16 @@ std::string foldInto(BatchNormOp bn) {
   if (conv.getBias() && !(bias = constantValues(conv.getBias())))
     return "the conv2d's bias is not a constant";
 
-  // Per output channel o: s = scale / sqrt(var + eps); w' = w * s;
-  // b' = (b - mean) * s + shift.
+  // Per output channel o: w' = w * a; b' = b * a + shift.
+  auto &[a, shift] = *affine;
   auto weightType = cast<ShapedType>(conv.getWeight().getType());
   int64_t channels = weightType.getDimSize(0);
   int64_t perChannel = channels ? weightType.getNumElements() / channels : 0;
   std::vector<double> newBias(channels);
   for (int64_t o = 0; o < channels; ++o) {
-    double s =
-        (*scale)[o] / std::sqrt((*var)[o] + bn.getEpsilon().convertToDouble());
     for (int64_t i = 0; i < perChannel; ++i)
-      (*weight)[o * perChannel + i] *= s;
-    newBias[o] = ((bias ? (*bias)[o] : 0.0) - (*mean)[o]) * s + (*shift)[o];
+      (*weight)[o * perChannel + i] *= a[o];
+    newBias[o] = (bias ? (*bias)[o] : 0.0) * a[o] + shift[o];
   }
 
   OpBuilder b(bn);

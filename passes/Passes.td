@@ -423,9 +423,10 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     matmul already), grouped and depthwise ones, bf16 ones, output channels
     that 16 does not divide, and filters whose panel (C * kh * kw * 64
     bytes per block) exceeds 512 KiB: the tiles stream it once per tile
-    with no k blocks. The channel groups are an `scf.forall` where
-    anvil-tile-and-vectorize would split the equivalent matmul into
-    parallel blocks and there are two groups at least. The tiles need 32
+    with no k blocks. The groups of 16 channels are an `scf.forall` when
+    the whole convolution (all its images) reaches the matmul's parallel
+    threshold (`matmulRunsInParallelBlocks`, about 8 MFLOP: below it a
+    fork/join costs more than it saves) and there are two groups at least. The tiles need 32
     vector registers of 16 lanes: the pipeline runs the pass only for
     AVX-512 targets.
   }];
