@@ -32,6 +32,7 @@
 #include "passes/BatchVariants.h"
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/DirectConvSchedule.h"
+#include "passes/Int8Epilogue.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 #include "passes/WindowSchedule.h"
@@ -448,6 +449,30 @@ private:
         // have the shape of the epilogue's result (anvil-fuse-matmul-
         // epilogue fuses consumers, never the producers of other operands).
         bool intoEpilogue = groups[g].epilogue;
+        // anvil-int8-matmul's tiles take their chain (Int8Epilogue.h).
+        if (auto qconv = dyn_cast<QConv2DOp>(groups[g].ops.front());
+            intoEpilogue && qconv) {
+          std::string why = int8Refusal(qconv, op);
+          if (!why.empty()) {
+            // (A residual add that another int8 convolution's tiles take
+            // reads this one's output, and that is all.)
+            bool elsewhere = llvm::any_of(op->getOperands(), [&](Value v) {
+              Operation *p = producerOf(v);
+              if (!p || p == producer || !groupOf.count(p))
+                return false;
+              auto head =
+                  dyn_cast<QConv2DOp>(groups[find(groupOf[p])].ops.front());
+              return head && int8Refusal(head, op).empty();
+            });
+            if (!elsewhere)
+              notes.push_back(
+                  Note(opName(op) + " not fused with the " + other + ": " + why,
+                       op, producer));
+            continue;
+          }
+          joined = g;
+          continue;
+        }
         if (intoEpilogue &&
             (joined >= 0 ||
              op->getResult(0).getType() != producer->getResult(0).getType()))
@@ -597,6 +622,36 @@ private:
   }
 
   /// Why `consumer`, reading `operand` made by the matmul or convolution
+  /// Why `consumer` is not computed in the int8 convolution `conv`'s
+  /// tiles (anvil-int8-matmul's epilogue), or "" when it is.
+  std::string int8Refusal(QConv2DOp conv, Operation *consumer) {
+    if (!options.fuseElementwise)
+      return "epilogue fusion is off (--no-fusion)";
+    if (!options.int8Matmul || !options.int8Conv || !int8ConvTakesTiles(conv))
+      return "the int8 convolution runs as the portable generic (not "
+             "anvil-int8-matmul's tiles), which stores its i32 result";
+    int64_t o = cast<ShapedType>(conv.getType()).getDimSize(1);
+    if (!int8ConvTilesNchw(o, options.vnni, options.int8Narrow))
+      return "only VNNI tiles of 16 output channels (16 dividing them, or "
+             "at most 16) hold a run of positions per channel to compute "
+             "it on, and these do not";
+    std::string why;
+    Int8Epilogue chain = matchInt8Epilogue(conv, why);
+    if (!chain)
+      return why;
+    if (llvm::is_contained(chain.ops(), consumer))
+      return "";
+    Value last = chain.last()->getResult(0);
+    if (llvm::is_contained(consumer->getOperands(), last) && !last.hasOneUse())
+      return "its input has " + std::to_string(countUsers(chain.last())) +
+             " users: the int8 convolution's tiles store it, and the " +
+             opName(consumer) + " runs after";
+    return "the int8 convolution's tiles take a dequantize, then a "
+           "per-channel add, a residual add, a relu and a per-tensor "
+           "quantize to ui8, in this order, each the only user of the one "
+           "before";
+  }
+
   /// `producer`, cannot be its epilogue (anvil-fuse-matmul-epilogue), or ""
   /// when it can. Follows the lowering: a one-group convolution of one
   /// image or a product with a 2-D right-hand side becomes a linalg.matmul,
@@ -619,6 +674,8 @@ private:
     std::string tooSmall = "the product is below 8 MFLOP, too small for "
                            "parallel blocks, and " +
                            noTiles + ": its epilogue stays a separate loop";
+    if (auto qconv = dyn_cast<QConv2DOp>(producer))
+      return int8Refusal(qconv, consumer);
     if (auto conv = dyn_cast<Conv2DOp>(producer);
         conv && isDirect(conv, options)) {
       // anvil-direct-conv's stores take an add of a same-typed tensor and
@@ -796,7 +853,9 @@ private:
       auto conv = dyn_cast<Conv2DOp>(group.ops.front());
       k.pattern = describe(group.ops.front(), options) + " + epilogue " +
                   llvm::join(ArrayRef(k.ops).drop_front(), "+") +
-                  (conv && isDirect(conv, options) ? " in its tiles' stores"
+                  ((conv && isDirect(conv, options)) ||
+                           isa<QConv2DOp>(group.ops.front())
+                       ? " in its tiles' stores"
                    : epilogueInTiles(group.ops.front(), options)
                        ? " in its register tiles"
                        : " on its cache blocks");

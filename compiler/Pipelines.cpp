@@ -156,6 +156,8 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.directConv = options.int8DirectConv;
     int8.narrow = options.int8Narrow;
     int8.vectorRows = options.int8VectorRows;
+    int8.rowAligned = options.int8RowTiles;
+    int8.epilogue = options.fuseElementwise;
     pm.addPass(createInt8MatmulPass(int8));
   }
   // f32 convolutions with constant filters become direct register tiles

@@ -102,6 +102,10 @@ struct PipelineOptions {
   /// With VNNI, int8 products at most 16 columns wide on one-block tiles
   /// of 16 rows (anvil-int8-matmul's narrow).
   bool int8Narrow = true;
+  /// A direct integer convolution's tiles along its output rows, each
+  /// tile's windows one address plus constants (anvil-int8-matmul's
+  /// row-aligned).
+  bool int8RowTiles = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

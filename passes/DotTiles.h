@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -124,6 +125,13 @@ struct TileBuilder {
     int64_t sh, sw, dh, dw;     // strides, dilations
   };
   std::optional<DirectConv> direct;
+  /// A direct convolution's NCHW tiles follow its output rows (see
+  /// rowAlignedTiles): a tile is `segment` positions of one output row, or
+  /// `outRows` whole rows (`segment` OW), so that each row's window corner
+  /// is the tile's first plus a constant (one base register and
+  /// displacements, not a pointer per row). 0: rows of consecutive
+  /// positions, across output rows.
+  int64_t segment = 0, outRows = 1;
   /// A convolution's (direct, or on im2col rows of output positions) with
   /// O a multiple of 16 or one block: the result is NCHW, [N, O, OH * OW],
   /// each tile transposed in registers (see writeTransposed), not [N * OH *
@@ -142,6 +150,23 @@ struct TileBuilder {
   /// start at rowBias[r] rather than 0: a convolution's bias with the
   /// output channels as rows, added in the tile.
   Value rowBias = {};
+
+  /// An int8 convolution's epilogue (Int8Epilogue.h), computed on each
+  /// channel's run of positions between the transpose and the store (the
+  /// `nchw` tiles only), op for op as the separate loops would: the
+  /// dequantize ((acc - zp) in i32, to f32, times the scale), + shift, +
+  /// residual, relu (a select of 0 below 0), then the quantize (divided by
+  /// its scale, rounded to even, + its zero point, clamped to [0, 255],
+  /// truncated to ui8) when `outScale` is set. The result (`out`) is then
+  /// f32 or ui8, never i32.
+  struct Requantize {
+    Value scale, zeroPoint; // the dequantize's: one element or [O]
+    Value shift;            // f32 [1, O, 1, 1] or [O, 1, 1], or null
+    Value residual;         // f32 [N, O, OH * OW], or null
+    bool relu = false;
+    Value outScale, outZero; // the quantize's (one element each), or null
+  };
+  std::optional<Requantize> requantize = std::nullopt;
 
   VectorType i32Lanes() const {
     return VectorType::get({shape.lanes}, b.getI32Type());
@@ -236,7 +261,7 @@ struct TileBuilder {
     const DirectConv &d = *direct;
     // Each row's window corner: ((n * Hp + oy * sh) * Wp + ox * sw) * C.
     SmallVector<Value> corner;
-    for (Value p : rowIndex) {
+    auto cornerOf = [&](Value p) {
       Value n = b.create<arith::DivUIOp>(loc, p, index(positions));
       Value rest = b.create<arith::RemUIOp>(loc, p, index(positions));
       Value oy = b.create<arith::DivUIOp>(loc, rest, index(d.ow));
@@ -247,8 +272,21 @@ struct TileBuilder {
       Value yx = b.create<arith::AddIOp>(
           loc, b.create<arith::MulIOp>(loc, y, index(d.wp)),
           b.create<arith::MulIOp>(loc, ox, index(d.sw)));
-      corner.push_back(b.create<arith::MulIOp>(loc, yx, index(d.channels)));
+      return b.create<arith::MulIOp>(loc, yx, index(d.channels)).getResult();
+    };
+    if (segment) {
+      // Row r of a row-aligned tile is r / OW output rows and r % OW
+      // columns past its first (within one row: r columns).
+      Value first = cornerOf(rowIndex.front());
+      for (int64_t r = 0; r < static_cast<int64_t>(rowIndex.size()); ++r)
+        corner.push_back(b.create<arith::AddIOp>(
+            loc, first,
+            index(((r / d.ow) * d.sh * d.wp + (r % d.ow) * d.sw) *
+                  d.channels)));
     }
+    if (!segment)
+      for (Value p : rowIndex)
+        corner.push_back(cornerOf(p));
     int64_t cGroups = d.channels / shape.group;
     auto taps =
         b.create<scf::ForOp>(loc, index(0), index(d.taps), index(1), start);
@@ -365,15 +403,16 @@ struct TileBuilder {
                                            /*withElseRegion=*/true);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(&guarded.getThenRegion().front());
-        b.create<scf::YieldOp>(
-            loc, writeTransposed(out, accs, v, correction, m0, tileRows, n0));
+        b.create<scf::YieldOp>(loc, writeTransposed(out, accs, v, correction,
+                                                    m0, tileRows, n0, block));
         b.setInsertionPointToStart(&guarded.getElseRegion().front());
         b.create<scf::YieldOp>(loc, out);
         out = guarded.getResult(0);
         continue;
       }
       if (nchw) {
-        out = writeTransposed(out, accs, v, correction, m0, tileRows, n0);
+        out =
+            writeTransposed(out, accs, v, correction, m0, tileRows, n0, block);
         continue;
       }
       for (int64_t r = 0; r < tileRows; ++r) {
@@ -391,12 +430,13 @@ struct TileBuilder {
 
   /// Block `v` of a convolution's tile written into its NCHW result
   /// (`out`: [N, O, OH * OW]): the rows (output positions m0.., all in one
-  /// image) by 16 channels from `channel`, corrected, transposed in
-  /// registers and stored as 16 runs of positions, one per channel (O < 16,
-  /// one block: its O runs).
+  /// image) by 16 channels from `channel` (in `out`, which may be a
+  /// parallel slice; `block`: their block in the whole result), corrected,
+  /// transposed in registers, through `requantize` when set, and stored as
+  /// 16 runs of positions, one per channel (O < 16, one block: its O runs).
   Value writeTransposed(Value out, ArrayRef<Value> accs, int64_t v,
                         Value correction, Value m0, int64_t tileRows,
-                        Value channel) {
+                        Value channel, Value block) {
     // The tile's rows (zeros past tileRows) transposed: run l is channel
     // l's tileRows positions.
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(i32Lanes()));
@@ -414,11 +454,96 @@ struct TileBuilder {
             loc, run, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{tileRows},
             ArrayRef<int64_t>{1});
       Value c = b.create<arith::AddIOp>(loc, channel, index(l));
+      if (requantize) // (by the channel's index in the whole result)
+        run = requantizeRun(
+            run, n,
+            b.create<arith::AddIOp>(
+                loc, b.create<arith::MulIOp>(loc, block, index(shape.lanes)),
+                index(l)),
+            q0);
       out = b.create<vector::TransferWriteOp>(
                  loc, run, out, ValueRange{n, c, q0}, ArrayRef<bool>{true})
                 .getResult();
     }
     return out;
+  }
+
+  /// The element of `param` (one element, or one per channel: [O],
+  /// [O, 1, 1] or [1, O, 1, 1]) for channel `c`, as a scalar of its type.
+  Value paramAt(Value param, Value c) {
+    auto type = cast<RankedTensorType>(param.getType());
+    int64_t rank = type.getRank();
+    SmallVector<Value> at(rank, index(0));
+    if (type.getNumElements() > 1)
+      at[rank == 1 ? 0 : rank - 3] = c;
+    return b.create<tensor::ExtractOp>(loc, param, at);
+  }
+  /// An integer scalar (i8, ui8, i32) as i32, as anvil-convert-to-linalg's
+  /// quantize and dequantize widen theirs.
+  Value asI32(Value v) {
+    auto type = cast<IntegerType>(v.getType());
+    if (!type.isSignless())
+      v = b.create<UnrealizedConversionCastOp>(
+               loc, b.getIntegerType(type.getWidth()), v)
+              .getResult(0);
+    if (type.getWidth() == 32)
+      return v;
+    if (type.isUnsigned())
+      return b.create<arith::ExtUIOp>(loc, b.getI32Type(), v);
+    return b.create<arith::ExtSIOp>(loc, b.getI32Type(), v);
+  }
+  /// `run` (channel c's corrected i32 sums at positions q0.. of image n)
+  /// through `requantize`: f32, or ui8 when it quantizes.
+  Value requantizeRun(Value run, Value n, Value c, Value q0) {
+    const Requantize &e = *requantize;
+    auto ints = cast<VectorType>(run.getType());
+    auto floats = ints.clone(b.getF32Type());
+    auto splat = [&](Value scalar) {
+      return b.create<vector::BroadcastOp>(
+          loc, VectorType::get(ints.getShape(), scalar.getType()), scalar);
+    };
+    Value d = b.create<arith::SubIOp>(loc, run,
+                                      splat(asI32(paramAt(e.zeroPoint, c))));
+    Value f = b.create<arith::SIToFPOp>(loc, floats, d);
+    f = b.create<arith::MulFOp>(loc, f, splat(paramAt(e.scale, c)));
+    if (e.shift)
+      f = b.create<arith::AddFOp>(loc, f, splat(paramAt(e.shift, c)));
+    if (e.residual) {
+      Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+      Value r = b.create<vector::TransferReadOp>(loc, floats, e.residual,
+                                                 ValueRange{n, c, q0}, pad,
+                                                 ArrayRef<bool>{true});
+      f = b.create<arith::AddFOp>(loc, f, r);
+    }
+    auto constant = [&](double v) {
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(floats, b.getF32FloatAttr(v)));
+    };
+    if (e.relu) {
+      Value zero = constant(0);
+      Value below =
+          b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, f, zero);
+      f = b.create<arith::SelectOp>(loc, below, zero, f);
+    }
+    if (!e.outScale)
+      return f;
+    Value q = b.create<arith::DivFOp>(loc, f, splat(paramAt(e.outScale, c)));
+    q = b.create<math::RoundEvenOp>(loc, q);
+    Value zp = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
+                                         asI32(paramAt(e.outZero, c)));
+    q = b.create<arith::AddFOp>(loc, q, splat(zp));
+    q = b.create<arith::MaxNumFOp>(loc, q, constant(0));
+    q = b.create<arith::MinNumFOp>(loc, q, constant(255));
+    Value i = b.create<arith::FPToSIOp>(loc, ints, q);
+    Value bytes = b.create<arith::TruncIOp>(
+        loc, VectorType::get(ints.getShape(), b.getI8Type()), i);
+    return b
+        .create<UnrealizedConversionCastOp>(
+            loc,
+            VectorType::get(ints.getShape(),
+                            b.getIntegerType(8, /*isSigned=*/false)),
+            bytes)
+        .getResult(0);
   }
 
   /// The column group `cols` (`shape.blocks` blocks) written into `out`
@@ -427,6 +552,8 @@ struct TileBuilder {
   /// computed twice).
   Value rowTiles(Value out, Value cols, Value outColumn) {
     Value block0 = b.create<arith::MulIOp>(loc, cols, index(shape.blocks));
+    if (nchw && segment)
+      return rowAlignedTiles(out, cols, block0, outColumn);
     if (nchw) {
       // Per image: its whole row tiles, then one shorter tile, so that no
       // tile spans two images (its positions are one run of NCHW).
@@ -470,6 +597,63 @@ struct TileBuilder {
     if (rows % shape.rows)
       out = tile(out, index(whole), rows % shape.rows, cols, block0, outColumn);
     return out;
+  }
+
+  /// rowTiles for a direct convolution's row-aligned tiles: per image and
+  /// group of `outRows` output rows, the row's segments of `segment`
+  /// positions (the last one shorter when `segment` does not divide OW),
+  /// then the rows left (fewer than `outRows`) as one tile.
+  Value rowAlignedTiles(Value out, Value cols, Value block0, Value outColumn) {
+    int64_t ow = direct->ow, oh = positions / ow;
+    int64_t images = rows / positions, groups = oh / outRows;
+    int64_t whole = ow / segment, last = ow % segment;
+    auto perImage = b.create<scf::ForOp>(loc, index(0), index(images), index(1),
+                                         ValueRange{out});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(perImage.getBody());
+    Value first = b.create<arith::MulIOp>(loc, perImage.getInductionVar(),
+                                          index(positions));
+    Value o = perImage.getRegionIterArg(0);
+    auto tileAt = [&](Value o, Value m0, int64_t count) {
+      return tile(o, m0, count, cols, block0, outColumn);
+    };
+    if (groups > 0) {
+      auto rowGroups = b.create<scf::ForOp>(loc, index(0), index(groups),
+                                            index(1), ValueRange{o});
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(rowGroups.getBody());
+      Value rowStart = b.create<arith::AddIOp>(
+          loc, first,
+          b.create<arith::MulIOp>(loc, rowGroups.getInductionVar(),
+                                  index(outRows * ow)));
+      Value g = rowGroups.getRegionIterArg(0);
+      auto segments = b.create<scf::ForOp>(loc, index(0), index(whole),
+                                           index(1), ValueRange{g});
+      {
+        OpBuilder::InsertionGuard body(b);
+        b.setInsertionPointToStart(segments.getBody());
+        Value m0 = b.create<arith::AddIOp>(
+            loc, rowStart,
+            b.create<arith::MulIOp>(loc, segments.getInductionVar(),
+                                    index(segment)));
+        b.create<scf::YieldOp>(
+            loc, tileAt(segments.getRegionIterArg(0), m0, segment * outRows));
+      }
+      g = segments.getResult(0);
+      if (last)
+        g = tileAt(
+            g, b.create<arith::AddIOp>(loc, rowStart, index(whole * segment)),
+            last);
+      b.create<scf::YieldOp>(loc, g);
+      b.setInsertionPointAfter(rowGroups);
+      o = rowGroups.getResult(0);
+    }
+    if (oh % outRows)
+      o = tileAt(
+          o, b.create<arith::AddIOp>(loc, first, index(groups * outRows * ow)),
+          (oh % outRows) * ow);
+    b.create<scf::YieldOp>(loc, o);
+    return perImage.getResult(0);
   }
 
   /// The [rows, N] i32 result (bf16: f32), written into `dest` when given

@@ -64,11 +64,26 @@
 // and each writes its block of the NCHW result itself, transposed in
 // registers (transpose16x16: 64 vpermt2d) and stored as one run of
 // positions per channel: no [N*OH*OW, O] product and no transpose after.
+// A direct one's tiles follow its output rows (`row-aligned`): equal
+// segments of a row, or whole rows where two fit in a tile, so that each
+// tile row's window is the first's plus a constant (one base register and
+// displacements; 16 window pointers spilled).
+//
+// Those NCHW tiles also compute the ops after the convolution
+// (`epilogue`, Int8Epilogue.h): its dequantize, a per-channel shift, a
+// residual add, relu and the next layer's quantize, on each channel's run
+// of positions between the transpose and the store, op for op as their
+// own loops would (the same values, bit for bit); the tiles then store f32
+// or ui8 and the i32 product never reaches memory. (Measured on ResNet-8
+// int8, batch 64, 1 thread: the dequantize .. quantize loops were 19% of
+// the time, and the epilogue and row-aligned tiles together took 4.4 ms to
+// 4.1.)
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/DotTiles.h"
+#include "passes/Int8Epilogue.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
@@ -526,14 +541,63 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       tiles.positions = positions;
       tiles.nchw = conv && shape.step == TileShape::Vnni &&
                    (w.n % shape.lanes == 0 || w.blocks == 1);
+      assert(!conv || tiles.nchw == int8ConvTilesNchw(w.n, vnni, narrow));
+      // A direct convolution's tiles along its output rows: whole rows
+      // where two fit in a tile, else equal segments of a row.
+      if (geometry && tiles.nchw && rowAligned) {
+        int64_t ow = geometry->ow;
+        if (2 * ow <= shape.rows) {
+          tiles.segment = ow;
+          tiles.outRows = shape.rows / ow;
+        } else {
+          tiles.segment =
+              llvm::divideCeil(ow, llvm::divideCeil(ow, shape.rows));
+        }
+      }
+      // The ops after the convolution that its tiles compute (dequantize,
+      // shift, residual, relu, quantize): `replaced` is the last of them.
+      Int8Epilogue chain;
+      std::string why;
+      if (conv && tiles.nchw && epilogue)
+        chain = matchInt8Epilogue(conv, why);
+      Operation *replaced = chain ? chain.last() : op;
+      Type element = b.getI32Type();
+      if (chain) {
+        // The chain's constants, made here if they are made after the
+        // convolution.
+        auto here = [&](Value v) -> Value {
+          if (!v)
+            return v;
+          Operation *def = v.getDefiningOp();
+          if (!def || def->getBlock() != op->getBlock() ||
+              def->isBeforeInBlock(op))
+            return v;
+          return b.clone(*def)->getResult(0);
+        };
+        TileBuilder::Requantize &e = tiles.requantize.emplace();
+        e.scale = here(chain.dequantize.getScale());
+        e.zeroPoint = here(chain.dequantize.getZeroPoint());
+        e.shift = here(chain.shiftValue);
+        if (chain.residual)
+          e.residual = b.create<tensor::CollapseShapeOp>(
+              loc, chain.residualValue,
+              ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+        e.relu = static_cast<bool>(chain.relu);
+        if (chain.quantize) {
+          e.outScale = here(chain.quantize.getScale());
+          e.outZero = here(chain.quantize.getZeroPoint());
+        }
+        element = cast<RankedTensorType>(replaced->getResult(0).getType())
+                      .getElementType();
+      }
       auto productType =
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
-                                             b.getI32Type())
-                     : RankedTensorType::get({rows, w.n}, b.getI32Type());
+                                             element)
+                     : RankedTensorType::get({rows, w.n}, element);
       Value y = tiles.build(productType, inParallel);
       if (tiles.nchw) {
         y = b.create<tensor::ExpandShapeOp>(
-            loc, resultType.clone(b.getI32Type()), y,
+            loc, resultType.clone(element), y,
             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
       } else if (conv) {
         // [N*OH*OW, O] -> [N, OH, OW, O] -> NCHW.
@@ -550,7 +614,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       } else if (resultType.getRank() > 2) {
         y = b.create<tensor::ExpandShapeOp>(loc, resultType, y, fold);
       }
-      op->getResult(0).replaceAllUsesWith(y);
+      replaced->getResult(0).replaceAllUsesWith(y);
+      if (chain)
+        for (Operation *absorbed : llvm::reverse(chain.ops()))
+          absorbed->erase();
       op->erase();
     }
   }

@@ -435,6 +435,11 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
   let options = [
+    Option<"rowAligned", "row-aligned", "bool", "true",
+           "A direct qconv2d's NCHW tiles follow its output rows (equal "
+           "segments of a row, or whole rows where two fit), so that each "
+           "tile row's window is the first's plus a constant; off: tiles of "
+           "consecutive positions across rows, a window address per row">,
     Option<"epilogue", "epilogue", "bool", "true",
            "Absorb the convolution's only user when it is an anvil.add of a "
            "same-typed tensor, and then an anvil.relu, into the tiles' "
@@ -520,7 +525,21 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     tiles (direct or on the im2col) stay within one image and write the
     NCHW result themselves: each block of up to 16 positions by 16
     channels transposed in registers (64 `vpermt2d`) and stored as one run
-    of positions per channel, no transpose after the product.
+    of positions per channel, no transpose after the product. A direct
+    convolution's tiles follow its output rows (`row-aligned`): equal
+    segments of one row, or whole rows where two fit in a tile, so that
+    each tile row's window corner is the first's plus a constant.
+
+    Those tiles also compute the ops after the convolution (`epilogue`;
+    the rule, shared with `--fusion-report`, is passes/Int8Epilogue.h): a
+    `dequantize` that is its only user, then each only user of the one
+    before, in this order and each optional, an `add` of a `[1, O, 1, 1]`
+    constant (a folded batch norm's shift), an `add` of a tensor of the
+    result's type made before the convolution (a residual), a `relu`, and a
+    per-tensor `quantize` to `ui8`. On each channel's run of positions,
+    between the transpose and the store, op for op as the separate loops
+    compute them (the same values, bit for bit); the tiles then store f32
+    or the next layer's ui8 input, and the i32 product is never written.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
@@ -554,6 +573,15 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "With VNNI, products at most 16 columns wide (O <= 16) on tiles "
            "of 16 rows by one block of 16 columns; off: the 8 x 2 blocks "
            "tile, whose second block then sums zeros">,
+    Option<"rowAligned", "row-aligned", "bool", "true",
+           "A direct qconv2d's NCHW tiles follow its output rows (equal "
+           "segments of a row, or whole rows where two fit), so that each "
+           "tile row's window is the first's plus a constant; off: tiles of "
+           "consecutive positions across rows, a window address per row">,
+    Option<"epilogue", "epilogue", "bool", "true",
+           "Compute a qconv2d's dequantize, shift, residual add, relu and "
+           "quantize in its NCHW tiles, before their stores; off: the i32 "
+           "product is stored and separate loops follow">,
   ];
 }
 

@@ -196,7 +196,10 @@ static cl::opt<bool>
                       "(anvil-fold-batch-norm), elementwise ops keep one "
                       "loop each (anvil-fuse-elementwise), a matmul's "
                       "consumers run after it "
-                      "(anvil-fuse-matmul-epilogue) and pads stay copies "
+                      "(anvil-fuse-matmul-epilogue; a direct convolution's "
+                      "add and relu, anvil-direct-conv's epilogue; an int8 "
+                      "convolution's dequantize to quantize, "
+                      "anvil-int8-matmul's epilogue) and pads stay copies "
                       "(anvil-fold-pad-into-producer)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noPackMatmul(
@@ -359,6 +362,13 @@ static cl::opt<bool> noInt8Narrow(
     cl::desc("Run int8 products at most 16 columns wide (convolutions of up "
              "to 16 channels) on the 8 x 2-block VNNI tiles, not on one-block "
              "tiles of 16 rows (anvil-int8-matmul's narrow off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8RowTiles(
+    "no-int8-row-tiles",
+    cl::desc("Tile a direct integer convolution's output positions as runs "
+             "across output rows, one window address per tile row, not along "
+             "its output rows (anvil-int8-matmul's row-aligned off), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8VectorRows(
@@ -627,6 +637,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8Conv = !noInt8Conv;
   job.options.int8DirectConv = !noInt8DirectConv;
   job.options.int8Narrow = !noInt8Narrow;
+  job.options.int8RowTiles = !noInt8RowTiles;
   job.options.directConv = !noDirectConv;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;

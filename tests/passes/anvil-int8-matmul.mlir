@@ -6,6 +6,9 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="direct-conv=false narrow=false" | FileCheck %s --check-prefix=IM2COL
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vector-rows=false narrow=false" | FileCheck %s --check-prefix=GENERIC
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=NARROW
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=EPI
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=epilogue=false | FileCheck %s --check-prefix=NOEPI
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=row-aligned=false | FileCheck %s --check-prefix=NOROW
 // (The prefixes but NARROW check the 8 x 2-block tile; NARROW the one-block
 // tiles of 16 rows that products at most 16 columns wide get by default.)
 // ui8 activations by constant i8 weights with zero point 0 become register
@@ -346,4 +349,91 @@ func.func @conv_runtime_zero(%x: tensor<1x1x3x3xui8>, %zx: tensor<ui8>) -> tenso
   %zw = anvil.constant dense<0> : tensor<i8>
   %y = anvil.qconv2d %x, %w, %zx, %zw : tensor<1x1x3x3xui8>, tensor<1x1x3x3xi8>, tensor<ui8>, tensor<i8>
   return %y : tensor<1x1x1x1xi32>
+}
+
+// -----
+
+// The epilogue: a direct convolution's dequantize (per channel), shift
+// ([1, O, 1, 1]), residual add, relu and quantize (per tensor, ui8) are
+// computed on each channel's run of positions between the transpose and
+// the store, op for op as their own loops would (relu as a select below 0,
+// the quantize's division, roundeven, zero point and clamp), and the tiles
+// store ui8: none of the anvil ops is left. The 6-wide output rows are
+// row-aligned tiles of 2 rows (12 positions), each row's window the
+// first's plus a constant. epilogue=false: the i32 product is stored and
+// the anvil ops stay; row-aligned=false: runs of 16 positions across rows.
+// CHECK-LABEL: func @conv_epilogue
+// EPI-LABEL: func @conv_epilogue
+// EPI: llvm.inline_asm "vpdpbusd
+// EPI-COUNT-64: vector.shuffle {{.*}} : vector<16xi32>, vector<16xi32>
+// EPI: vector.extract_strided_slice {{.*}} sizes = [12]{{.*}} : vector<16xi32> to vector<12xi32>
+// EPI: arith.subi {{.*}} : vector<12xi32>
+// EPI: arith.sitofp {{.*}} : vector<12xi32> to vector<12xf32>
+// EPI: arith.mulf {{.*}} : vector<12xf32>
+// EPI: arith.addf {{.*}} : vector<12xf32>
+// EPI: vector.transfer_read {{.*}} : tensor<1x16x36xf32>, vector<12xf32>
+// EPI: arith.addf {{.*}} : vector<12xf32>
+// EPI: arith.cmpf olt, {{.*}} : vector<12xf32>
+// EPI: arith.select {{.*}} : vector<12xi1>, vector<12xf32>
+// EPI: arith.divf {{.*}} : vector<12xf32>
+// EPI: math.roundeven {{.*}} : vector<12xf32>
+// EPI: arith.maxnumf {{.*}} : vector<12xf32>
+// EPI: arith.minnumf {{.*}} : vector<12xf32>
+// EPI: arith.fptosi {{.*}} : vector<12xf32> to vector<12xi32>
+// EPI: arith.trunci {{.*}} : vector<12xi32> to vector<12xi8>
+// EPI: builtin.unrealized_conversion_cast {{.*}} : vector<12xi8> to vector<12xui8>
+// EPI: vector.transfer_write {{.*}} : vector<12xui8>, tensor<1x16x36xui8>
+// EPI: tensor.expand_shape {{.*}} : tensor<1x16x36xui8> into tensor<1x16x6x6xui8>
+// EPI-NOT: anvil.{{qconv2d|dequantize|add|relu|quantize}}
+// EPI: return
+// NOEPI-LABEL: func @conv_epilogue
+// NOEPI: vector.transfer_write {{.*}} : vector<12xi32>, tensor<1x16x36xi32>
+// NOEPI: anvil.dequantize
+// NOEPI: anvil.add
+// NOEPI: anvil.add
+// NOEPI: anvil.relu
+// NOEPI: anvil.quantize
+// NOROW-LABEL: func @conv_epilogue
+// NOROW: vector.transfer_write {{.*}} : vector<16xui8>, tensor<1x16x36xui8>
+// NOROW: vector.transfer_write {{.*}} : vector<4xui8>, tensor<1x16x36xui8>
+func.func @conv_epilogue(%x: tensor<1x4x6x6xui8>, %r: tensor<1x16x6x6xf32>) -> tensor<1x16x6x6xui8> {
+  %w = anvil.constant dense<1> : tensor<16x4x3x3xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %acc = anvil.qconv2d %x, %w, %zx, %zw {pads = array<i64: 1, 1, 1, 1>} : tensor<1x4x6x6xui8>, tensor<16x4x3x3xi8>, tensor<ui8>, tensor<i8>
+  %s = anvil.constant dense<0.5> : tensor<16xf32>
+  %z = anvil.constant dense<0> : tensor<16xi32>
+  %y = anvil.dequantize %acc, %s, %z : tensor<1x16x6x6xi32>, tensor<16xf32>, tensor<16xi32>
+  %b = anvil.constant dense<0.25> : tensor<1x16x1x1xf32>
+  %y1 = anvil.add %y, %b : tensor<1x16x6x6xf32>, tensor<1x16x1x1xf32>
+  %y2 = anvil.add %y1, %r : tensor<1x16x6x6xf32>, tensor<1x16x6x6xf32>
+  %y3 = anvil.relu %y2 : tensor<1x16x6x6xf32>
+  %qs = anvil.constant dense<0.1> : tensor<f32>
+  %qz = anvil.constant dense<3> : tensor<ui8>
+  %q = anvil.quantize %y3, %qs, %qz : tensor<1x16x6x6xf32>, tensor<f32>, tensor<ui8>
+  return %q : tensor<1x16x6x6xui8>
+}
+
+// -----
+
+// The relu's result has two users (the quantize and the return): the
+// tiles store it as f32, and the quantize stays its own op.
+// EPI-LABEL: func @conv_epilogue_f32
+// EPI: arith.select {{.*}} : vector<12xi1>, vector<12xf32>
+// EPI-NOT: math.roundeven
+// EPI: vector.transfer_write {{.*}} : vector<12xf32>, tensor<1x16x36xf32>
+// EPI: anvil.quantize
+func.func @conv_epilogue_f32(%x: tensor<1x4x6x6xui8>) -> (tensor<1x16x6x6xf32>, tensor<1x16x6x6xui8>) {
+  %w = anvil.constant dense<1> : tensor<16x4x3x3xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %acc = anvil.qconv2d %x, %w, %zx, %zw {pads = array<i64: 1, 1, 1, 1>} : tensor<1x4x6x6xui8>, tensor<16x4x3x3xi8>, tensor<ui8>, tensor<i8>
+  %s = anvil.constant dense<0.5> : tensor<f32>
+  %z = anvil.constant dense<0> : tensor<i32>
+  %y = anvil.dequantize %acc, %s, %z : tensor<1x16x6x6xi32>, tensor<f32>, tensor<i32>
+  %y3 = anvil.relu %y : tensor<1x16x6x6xf32>
+  %qs = anvil.constant dense<0.1> : tensor<f32>
+  %qz = anvil.constant dense<3> : tensor<ui8>
+  %q = anvil.quantize %y3, %qs, %qz : tensor<1x16x6x6xf32>, tensor<f32>, tensor<ui8>
+  return %y3, %q : tensor<1x16x6x6xf32>, tensor<1x16x6x6xui8>
 }

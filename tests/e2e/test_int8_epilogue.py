@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""An int8 convolution's dequantize .. quantize chain computed in its tiles (anvil-int8-matmul's epilogue).
+
+anvil-int8-matmul's VNNI tiles that write a convolution's NCHW result take
+the ops after it (passes/Int8Epilogue.h): dequantize, a per-channel add, a
+residual add, relu and a per-tensor quantize to ui8, each the only user of
+the one before. Four functions cover the chain's shapes and the tiles':
+
+- u8_residual: the whole chain, its residual the function's f32 input, on
+  13-wide rows (one-block tiles of 16 rows: a 13-position segment per row),
+  then a stride-2 convolution to 32 channels (8 x 2-block tiles, 7-wide
+  rows) whose dequantize (per tensor) and relu end in f32;
+- narrow6: 6 output channels (one block, masked), whole 5-wide rows three
+  to a tile, a [6, 1, 1] bias, then an im2col convolution (6 channels in,
+  which 4 does not divide) whose tiles take its dequantize too;
+- parallel64: 64 channels on 20-wide rows (segments of 7, 7 and 6) in an
+  scf.forall over channel groups (3 images: not split into chunks), each
+  tile reading its channels' scales by their index in the whole result;
+- two_users: a relu that a residual add reads too, so the tiles store it as
+  f32 and its quantize runs after.
+
+The fusion report must show the chains in the tiles' stores and say why
+the two_users quantize is not; the executables with the epilogue, without
+it (--no-fusion) and without row-aligned tiles (--no-int8-row-tiles) must
+give the same values bit for bit at 1, 2 and 3 threads, and --no-fusion
+the reference interpreter's within 1e-4.
+"""
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from checks import Checks, anvilc_arg, compare_threads, must
+
+
+def dense(a):
+    if a.dtype == np.float32:
+        return 'dense<"0x' + a.astype("<f4").tobytes().hex().upper() + '">'
+    return "dense<" + str(a.tolist()) + ">"
+
+
+def conv(rng, name, x, o, c, k, pads, strides, in_type, out_type, zx="%z0"):
+    """A qconv2d of `x` by a random [o, c, k, k] int8 filter (its result
+    type, `out_type`, is inferred)."""
+    w = rng.integers(-127, 128, (o, c, k, k)).astype(np.int8)
+    return (f"    %{name}w = anvil.constant {dense(w)} : tensor<{o}x{c}x{k}x{k}xi8>\n"
+            f"    %{name} = anvil.qconv2d {x}, %{name}w, {zx}, %wz {{pads = array<i64: "
+            f"{pads}, {pads}, {pads}, {pads}>, strides = array<i64: {strides}, {strides}>}} : "
+            f"{in_type}, tensor<{o}x{c}x{k}x{k}xi8>, tensor<ui8>, tensor<i8>\n")
+
+
+def scales(rng, n, lo, hi):
+    return dense(rng.uniform(lo, hi, n).astype(np.float32))
+
+
+def model(rng):
+    t = lambda shape, e="f32": f"tensor<{'x'.join(map(str, shape))}x{e}>"
+    head = """    %wz = anvil.constant dense<0> : tensor<i8>
+    %z0 = anvil.constant dense<128> : tensor<ui8>
+    %s0 = anvil.constant dense<0.01> : tensor<f32>
+    %s1 = anvil.constant dense<0.05> : tensor<f32>
+    %z1 = anvil.constant dense<3> : tensor<ui8>
+"""
+    u8 = t([2, 16, 13, 13])
+    u8_residual = (
+        f"  func.func @u8_residual(%x: {u8}) -> {t([2, 32, 7, 7])} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {u8}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 16, 16, 3, 1, 1, t([2, 16, 13, 13], "ui8"),
+             t([2, 16, 13, 13], "i32")) +
+        f"    %as = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
+        f"    %az = anvil.constant dense<0> : tensor<16xi32>\n"
+        f"    %ad = anvil.dequantize %a, %as, %az : {t([2, 16, 13, 13], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        f"    %ab = anvil.constant {scales(rng, 16, -0.5, 0.5)} : tensor<1x16x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {u8}, tensor<1x16x1x1xf32>\n"
+        f"    %a2 = anvil.add %a1, %x : {u8}, {u8}\n"
+        f"    %a3 = anvil.relu %a2 : {u8}\n"
+        f"    %aq = anvil.quantize %a3, %s1, %z1 : {u8}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "b", "%aq", 32, 16, 3, 1, 2, t([2, 16, 13, 13], "ui8"),
+             t([2, 32, 7, 7], "i32"), zx="%z1") +
+        f"    %bs = anvil.constant dense<0.0004> : tensor<f32>\n"
+        f"    %bz = anvil.constant dense<5> : tensor<i32>\n"
+        f"    %bd = anvil.dequantize %b, %bs, %bz : {t([2, 32, 7, 7], 'i32')}, tensor<f32>, tensor<i32>\n"
+        f"    %br = anvil.relu %bd : {t([2, 32, 7, 7])}\n"
+        f"    return %br : {t([2, 32, 7, 7])}\n  }}\n")
+    n6 = t([3, 6, 5, 5])
+    narrow6 = (
+        f"  func.func @narrow6(%x: {t([3, 4, 5, 5])}) -> {t([3, 16, 5, 5])} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([3, 4, 5, 5])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 6, 4, 3, 1, 1, t([3, 4, 5, 5], "ui8"), t([3, 6, 5, 5], "i32")) +
+        f"    %as = anvil.constant {scales(rng, 6, 5e-4, 2e-3)} : tensor<6xf32>\n"
+        f"    %az = anvil.constant dense<0> : tensor<6xi32>\n"
+        f"    %ad = anvil.dequantize %a, %as, %az : {t([3, 6, 5, 5], 'i32')}, tensor<6xf32>, tensor<6xi32>\n"
+        f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {n6}, tensor<6x1x1xf32>\n"
+        f"    %a3 = anvil.relu %a1 : {n6}\n"
+        f"    %aq = anvil.quantize %a3, %s1, %z1 : {n6}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "b", "%aq", 16, 6, 3, 1, 1, t([3, 6, 5, 5], "ui8"), t([3, 16, 5, 5], "i32"),
+             zx="%z1") +
+        f"    %bs = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
+        f"    %bz = anvil.constant dense<0> : tensor<16xi32>\n"
+        f"    %bd = anvil.dequantize %b, %bs, %bz : {t([3, 16, 5, 5], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        f"    return %bd : {t([3, 16, 5, 5])}\n  }}\n")
+    p64 = t([3, 64, 20, 20])
+    parallel64 = (
+        f"  func.func @parallel64(%x: {t([3, 32, 20, 20])}) -> {p64} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([3, 32, 20, 20])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 64, 32, 3, 1, 1, t([3, 32, 20, 20], "ui8"), t([3, 64, 20, 20], "i32")) +
+        f"    %as = anvil.constant {scales(rng, 64, 1e-4, 4e-4)} : tensor<64xf32>\n"
+        f"    %az = anvil.constant dense<0> : tensor<64xi32>\n"
+        f"    %ad = anvil.dequantize %a, %as, %az : {t([3, 64, 20, 20], 'i32')}, tensor<64xf32>, tensor<64xi32>\n"
+        f"    %ab = anvil.constant {scales(rng, 64, -0.5, 0.5)} : tensor<1x64x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {p64}, tensor<1x64x1x1xf32>\n"
+        f"    %a3 = anvil.relu %a1 : {p64}\n"
+        f"    return %a3 : {p64}\n  }}\n")
+    two = t([2, 16, 8, 8])
+    two_users = (
+        f"  func.func @two_users(%x: {two}) -> {two} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {two}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 16, 16, 3, 1, 1, t([2, 16, 8, 8], "ui8"), t([2, 16, 8, 8], "i32")) +
+        f"    %as = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
+        f"    %az = anvil.constant dense<0> : tensor<16xi32>\n"
+        f"    %ad = anvil.dequantize %a, %as, %az : {t([2, 16, 8, 8], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        f"    %a3 = anvil.relu %ad : {two}\n"
+        f"    %aq = anvil.quantize %a3, %s1, %z1 : {two}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "b", "%aq", 16, 16, 3, 1, 1, t([2, 16, 8, 8], "ui8"), t([2, 16, 8, 8], "i32"),
+             zx="%z1") +
+        f"    %bd = anvil.dequantize %b, %as, %az : {t([2, 16, 8, 8], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        f"    %b2 = anvil.add %bd, %a3 : {two}, {two}\n"
+        f"    return %b2 : {two}\n  }}\n")
+    return "module {\n" + u8_residual + narrow6 + parallel64 + two_users + "}\n"
+
+
+CASES = {"u8_residual": [(2, 16, 13, 13)], "narrow6": [(3, 4, 5, 5)],
+         "parallel64": [(3, 32, 20, 20)], "two_users": [(2, 16, 8, 8)]}
+
+# anvilc compiles for the host: the VNNI tiles, which take the epilogue, here.
+HAS_VNNI = "avx512_vnni" in open("/proc/cpuinfo").read()
+
+# The report's kernels that must carry their chains (with VNNI).
+# (Without the batch: anvil-split-batch may run the images in chunks.)
+REPORTED = ["x16x13x13 + epilogue dequantize+add+add+relu+quantize in its tiles' stores",
+            "x32x7x7 + epilogue dequantize+relu in its tiles' stores",
+            "x6x5x5 + epilogue dequantize+add+relu+quantize in its tiles' stores",
+            "x16x5x5 + epilogue dequantize in its tiles' stores",
+            "x64x20x20 + epilogue dequantize+add+relu in its tiles' stores",
+            "x16x8x8 + epilogue dequantize+relu in its tiles' stores",
+            "x16x8x8 + epilogue dequantize+add in its tiles' stores",
+            "quantize not fused with the relu: its input has 2 users"]
+
+
+def main():
+    anvilc = anvilc_arg(__doc__)
+    check = Checks()
+    rng = np.random.default_rng(11)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "epilogue.mlir")
+        with open(path, "w") as f:
+            f.write(model(rng))
+        fused, plain, unaligned = (os.path.join(tmp, n) for n in ("fused", "plain", "unaligned"))
+        report = must([anvilc, path, "--fusion-report", "-o", fused])
+        if HAS_VNNI:
+            for line in REPORTED:
+                check(line in report, f"the fusion report says '{line}'")
+        else:
+            check("+ epilogue" not in report and "only VNNI tiles" in report,
+                  "without VNNI: no epilogue, and the report says why")
+        plain_report = must([anvilc, path, "--no-fusion", "--fusion-report", "-o", plain])
+        check("+ epilogue" not in plain_report and
+              "dequantize not fused into the qconv2d before it: epilogue fusion is off "
+              "(--no-fusion)" in plain_report, "--no-fusion: no epilogue, and the report says why")
+        must([anvilc, path, "--no-int8-row-tiles", "-o", unaligned])
+        compare_threads(check, anvilc, path, CASES, plain, fused, "--no-fusion", tmp, rng)
+        compare_threads(check, anvilc, path, CASES, unaligned, fused, "--no-int8-row-tiles",
+                        tmp, rng)
+    if check.failures:
+        sys.exit(f"{len(check.failures)} check(s) failed")
+
+
+if __name__ == "__main__":
+    main()
