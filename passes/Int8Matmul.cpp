@@ -325,22 +325,27 @@ Value convRows(OpBuilder &b, Location loc, QConv2DOp op, const TileShape &shape,
                 op.getStrides(), op.getDilations(), /*transposed=*/true);
 }
 
-/// `padded` [N, C, Hp, Wp] (ui8, 16 dividing C) as NHWC [N, Hp, Wp, C] by
-/// blocks of 16 channels x 16 positions: 16 reads of 16 bytes (a channel's
+/// `input` [N, C, H, W] (ui8, 16 dividing C) padded by `pads` (top, left,
+/// bottom, right) with `pad` as NHWC [N, Hp * Wp, C], by blocks of 16
+/// channels x 16 positions of the input: 16 reads of 16 bytes (a channel's
 /// positions), transposed in registers (transpose16x16: byte unpacks), 16
-/// writes of 16 bytes (a position's channels); the images in parallel, the
-/// last block of positions masked on its reads and writing only its
-/// positions. LLVM leaves linalg.transpose's byte copies scalar (a sixth of
-/// ResNet-8's int8 time).
-Value nhwcByBlocks(OpBuilder &b, Location loc, Value padded) {
-  auto type = cast<RankedTensorType>(padded.getType());
+/// writes of 16 bytes (a position's channels) at the position's place in
+/// the padded image, whose border is filled with `pad` first; the images in
+/// parallel, the last block of positions masked on its reads and writing
+/// only its positions. One pass over the input: no padded NCHW copy
+/// between (that copy, a byte at a time, was a tenth of ResNet-8 int8's
+/// time), and LLVM leaves linalg.transpose's byte copies scalar.
+Value nhwcByBlocks(OpBuilder &b, Location loc, Value input,
+                   ArrayRef<int64_t> pads, Value pad) {
+  auto type = cast<RankedTensorType>(input.getType());
   Type element = type.getElementType();
   int64_t n = type.getDimSize(0), c = type.getDimSize(1),
-          p = type.getDimSize(2) * type.getDimSize(3);
+          h = type.getDimSize(2), w = type.getDimSize(3), p = h * w;
+  int64_t wp = w + pads[1] + pads[3], hp = h + pads[0] + pads[2];
   Value flat = b.create<tensor::CollapseShapeOp>(
-      loc, padded, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      loc, input, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
   Value init =
-      b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{n, p, c}, element);
+      b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{n, hp * wp, c}, element);
   auto index = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
@@ -349,9 +354,14 @@ Value nhwcByBlocks(OpBuilder &b, Location loc, Value padded) {
   auto place = [&](Value image) {
     return SlicePlace{
         {image, b.getIndexAttr(0), b.getIndexAttr(0)},
-        {b.getIndexAttr(1), b.getIndexAttr(p), b.getIndexAttr(c)}};
+        {b.getIndexAttr(1), b.getIndexAttr(hp * wp), b.getIndexAttr(c)}};
   };
   return forallSlices(b, loc, n, init, place, [&](Value image, Value slice) {
+    // The image's border (filled in the loop over images: a fill of the
+    // whole tensor would be one value that CSE gives every such copy, which
+    // bufferization would then copy for each).
+    if (hp * wp != p)
+      slice = b.create<linalg::FillOp>(loc, pad, slice).getResult(0);
     // The block of channels c0.. and positions p0.. (`count` of them).
     auto block = [&](Value out, Value c0, Value p0, int64_t count) {
       SmallVector<Value> rows;
@@ -361,13 +371,24 @@ Value nhwcByBlocks(OpBuilder &b, Location loc, Value padded) {
             ValueRange{image, b.create<arith::AddIOp>(loc, c0, index(r)), p0},
             zero, ArrayRef<bool>{count == 16}));
       rows = transpose16x16(b, loc, rows);
-      for (int64_t l = 0; l < count; ++l)
-        out = b.create<vector::TransferWriteOp>(
-                   loc, rows[l], out,
-                   ValueRange{index(0),
-                              b.create<arith::AddIOp>(loc, p0, index(l)), c0},
-                   ArrayRef<bool>{true})
+      for (int64_t l = 0; l < count; ++l) {
+        // Position q = y * W + x of the input is (y + top) * Wp + x + left
+        // of the padded image: q + (q / W) * (Wp - W) + top * Wp + left.
+        Value q = b.create<arith::AddIOp>(loc, p0, index(l));
+        Value at = q;
+        if (wp != w)
+          at = b.create<arith::AddIOp>(
+              loc, at,
+              b.create<arith::MulIOp>(
+                  loc, b.create<arith::DivUIOp>(loc, q, index(w)),
+                  index(wp - w)));
+        if (pads[0] * wp + pads[1])
+          at = b.create<arith::AddIOp>(loc, at, index(pads[0] * wp + pads[1]));
+        out = b.create<vector::TransferWriteOp>(loc, rows[l], out,
+                                                ValueRange{index(0), at, c0},
+                                                ArrayRef<bool>{true})
                   .getResult();
+      }
       return out;
     };
     auto channels = b.create<scf::ForOp>(loc, index(0), index(c), index(16),
@@ -404,12 +425,13 @@ Value directInput(OpBuilder &b, Location loc, QConv2DOp op, int64_t zero,
   Type element = cast<RankedTensorType>(input.getType()).getElementType();
   Value pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(zero));
   pad = b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
-  Value padded = padSpatial(b, loc, input, op.getPads(), pad);
-  auto type = cast<RankedTensorType>(padded.getType());
   Value t;
-  if (vectorRows && type.getDimSize(1) % 16 == 0) {
-    t = nhwcByBlocks(b, loc, padded);
+  if (vectorRows &&
+      cast<RankedTensorType>(input.getType()).getDimSize(1) % 16 == 0) {
+    t = nhwcByBlocks(b, loc, input, op.getPads(), pad);
   } else {
+    Value padded = padSpatial(b, loc, input, op.getPads(), pad);
+    auto type = cast<RankedTensorType>(padded.getType());
     SmallVector<int64_t> nhwc{type.getDimSize(0), type.getDimSize(2),
                               type.getDimSize(3), type.getDimSize(1)};
     Value init = b.create<tensor::EmptyOp>(loc, nhwc, element);

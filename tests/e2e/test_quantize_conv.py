@@ -133,6 +133,11 @@ KERNEL_CASES = [
     # O = 48 in parallel column groups (32 MFLOP): the last group's slice
     # is 16 channels wide.
     (2, 32, 24, 24, 48, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    # 16 and 32 channels in, copied NHWC straight into their padded image
+    # (anvil-int8-matmul's nhwcByBlocks) with pads that differ on every
+    # side, on row-aligned tiles (7 and 14 output columns).
+    (2, 16, 9, 11, 16, 3, (1, 2), (2, 1, 0, 3), (1, 1)),
+    (1, 32, 5, 13, 32, 3, (1, 1), (0, 2, 1, 1), (1, 1)),
     # An im2col by vector copies of window rows with a dilation along them
     # (every 2nd element of a 16-element read), and a 7x7 stride-2 filter
     # on 3 channels (ResNet's first).
