@@ -106,6 +106,10 @@ struct PipelineOptions {
   /// tile's windows one address plus constants (anvil-int8-matmul's
   /// row-aligned).
   bool int8RowTiles = true;
+  /// With int8DirectConv, integer convolutions whose channels 4 does not
+  /// divide read by runs of each filter row's bytes, not an im2col
+  /// (anvil-int8-matmul's direct-runs).
+  bool int8DirectRuns = true;
   /// The sigmoid's division as a reciprocal estimate and a Newton step
   /// (anvil-approximate-math's sigmoid-reciprocal; only with
   /// approximateMath).

@@ -117,12 +117,17 @@ struct TileBuilder {
   Value lhs, packed, sums, zeroPoint;
   /// A direct convolution (see `DirectConv`), when set: row r of the
   /// product is output position r, whose k group of tap t and channels
-  /// 4 cg..4 cg + 3 is 4 bytes of lhs.
+  /// 4 cg..4 cg + 3 is 4 bytes of lhs. With `run` (channels that 4 does
+  /// not divide, dw 1), k groups follow the filter's rows instead: row i's
+  /// kw taps of C channels are kw * C contiguous bytes of the NHWC input,
+  /// read as `run` / 4 groups of 4 (`run`: kw * C rounded up to 4; the
+  /// weights of the bytes past kw * C are zero).
   struct DirectConv {
     int64_t channels, kw, taps; // C, the filter's width, kh * kw
     int64_t ow;                 // OW (OH * OW: TileBuilder::positions)
     int64_t hp, wp;             // the padded input's H and W
     int64_t sh, sw, dh, dw;     // strides, dilations
+    int64_t run;                // 0, or a filter row's bytes (see above)
   };
   std::optional<DirectConv> direct;
   /// A direct convolution's NCHW tiles follow its output rows (see
@@ -287,6 +292,39 @@ struct TileBuilder {
     if (!segment)
       for (Value p : rowIndex)
         corner.push_back(cornerOf(p));
+    if (d.run) {
+      // Per filter row i, its run's groups: at i * dh * Wp * C + 4 rg.
+      int64_t groups = d.run / shape.group;
+      auto filterRows = b.create<scf::ForOp>(
+          loc, index(0), index(d.taps / d.kw), index(1), start);
+      OpBuilder::InsertionGuard outer(b);
+      b.setInsertionPointToStart(filterRows.getBody());
+      Value i = filterRows.getInductionVar();
+      Value rowOffset =
+          b.create<arith::MulIOp>(loc, i, index(d.dh * d.wp * d.channels));
+      Value g0 = b.create<arith::MulIOp>(loc, i, index(groups));
+      auto runGroups =
+          b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
+                               filterRows.getRegionIterArgs());
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(runGroups.getBody());
+        Value rg = runGroups.getInductionVar();
+        Value offset = b.create<arith::AddIOp>(
+            loc, rowOffset,
+            b.create<arith::MulIOp>(loc, rg, index(shape.group)));
+        Value g = b.create<arith::AddIOp>(loc, g0, rg);
+        auto rowAt = [&](int64_t r) {
+          return SmallVector<Value>{
+              b.create<arith::AddIOp>(loc, corner[r], offset)};
+        };
+        b.create<scf::YieldOp>(loc, group(runGroups.getRegionIterArgs(),
+                                          rowIndex.size(), rowAt, cols, block0,
+                                          g, /*inBounds=*/true));
+      }
+      b.create<scf::YieldOp>(loc, runGroups.getResults());
+      return SmallVector<Value>(filterRows.getResults());
+    }
     int64_t cGroups = d.channels / shape.group;
     auto taps =
         b.create<scf::ForOp>(loc, index(0), index(d.taps), index(1), start);

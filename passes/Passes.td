@@ -514,7 +514,11 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     group, 4 contiguous channels, at its window corner plus the tap's
     offset (the NHWC copy by blocks of 16 channels by 16 positions, read
     as 16 vectors of 16 bytes and transposed in registers, where 16 divides
-    the channels). Otherwise the im2col's rows are vector copies of window rows
+    the channels, written straight into the padded image). Channels that 4
+    does not divide are direct too where the filter has no dilation along
+    its rows (`direct-runs`): each filter row's kw * C bytes of the NHWC
+    input (one channel: the padded input itself) are read as groups of 4,
+    the run rounded up to 4 with zero weights. Otherwise the im2col's rows are vector copies of window rows
     (`vector-rows`, filters up to 8 wide): one masked read of 8 elements
     (every dw-th of 8 * dw) per (position, channel, filter row), written 8
     wide at its k, the lanes past kw overwritten by the next row's copy or
@@ -564,6 +568,11 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "With VNNI, a qconv2d whose channels 4 divides reads its tiles' "
            "rows straight from its input transposed to NHWC, no im2col; "
            "off: the im2col">,
+    Option<"directRuns", "direct-runs", "bool", "true",
+           "With direct-conv, a qconv2d whose channels 4 does not divide "
+           "(and no dilation along the rows) is direct too: each filter "
+           "row's kw * C bytes of the NHWC input read as groups of 4, padded "
+           "with zero weights; off: its im2col">,
     Option<"vectorRows", "vector-rows", "bool", "true",
            "Build a qconv2d's im2col (filters up to 8 wide) as vector copies "
            "of each window row, and a direct one's NHWC input (16 dividing "

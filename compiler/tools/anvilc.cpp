@@ -364,6 +364,13 @@ static cl::opt<bool> noInt8Narrow(
              "tiles of 16 rows (anvil-int8-matmul's narrow off), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8DirectRuns(
+    "no-int8-direct-runs",
+    cl::desc("Run integer convolutions whose channels 4 does not divide "
+             "through an im2col, not directly by runs of each filter row's "
+             "bytes in an NHWC copy of the input (anvil-int8-matmul's "
+             "direct-runs off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8RowTiles(
     "no-int8-row-tiles",
     cl::desc("Tile a direct integer convolution's output positions as runs "
@@ -638,6 +645,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8DirectConv = !noInt8DirectConv;
   job.options.int8Narrow = !noInt8Narrow;
   job.options.int8RowTiles = !noInt8RowTiles;
+  job.options.int8DirectRuns = !noInt8DirectRuns;
   job.options.directConv = !noDirectConv;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;

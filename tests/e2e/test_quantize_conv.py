@@ -6,8 +6,11 @@
    padding (the input's zero point, a quantized 0), a dilation, batch 1..3,
    returning its i32 accumulators. Compiled (anvil-int8-matmul's tiles:
    vpdpbusd with VNNI, else AVX2's vpmaddwd; with VNNI and channels that 4
-   divides, the direct convolution, else an im2col) at 1 and 2 threads,
-   with --no-int8-direct-conv (the im2col), --no-int8-vector-rows (the
+   divides, the direct convolution, and for the others without a dilation
+   along the rows the direct one by filter-row runs, else an im2col) at 1
+   and 2 threads, with --no-int8-direct-conv (the im2col),
+   --no-int8-direct-runs (the im2col where 4 does not divide C),
+   --no-int8-vector-rows (the
    im2col as the generic copy, not vector copies of window rows),
    --no-int8-narrow (up to 16 output channels on the two-block tile, not the
    one-block tiles of 16 rows that write NCHW),
@@ -179,6 +182,7 @@ def kernel_cases(anvilc, tmp, check, rng):
                   dict(os.environ, OMP_NUM_THREADS="2")),
                  ("--no-int8-conv", ["--no-int8-conv"], None),
                  ("--no-int8-direct-conv", ["--no-int8-direct-conv"], None),
+                 ("--no-int8-direct-runs", ["--no-int8-direct-runs"], None),
                  ("--no-int8-vector-rows", ["--no-int8-vector-rows"], None),
                  ("--no-int8-narrow", ["--no-int8-narrow"], None),
                  ("--int8-matmul=portable", ["--int8-matmul=portable"], None),
@@ -196,10 +200,12 @@ def kernel_cases(anvilc, tmp, check, rng):
                    f": max difference {np.abs(got.astype(np.int64) - want).max()}"
                    if got.shape == want.shape else f": shape {got.shape}"))
         # With VNNI, channels that 4 divides take the direct convolution
-        # (its input transposed to NHWC, no im2col); the flag keeps the
-        # im2col. Without VNNI (or C % 4 != 0) neither transposes the input.
-        # The NHWC copy: by 16 x 16 blocks in registers where 16 divides C
-        # (16-byte writes of a position's channels), else linalg.transpose;
+        # (its input transposed to NHWC, no im2col), and so do the others
+        # without a dilation along the rows (by runs of each filter row's
+        # kw * C bytes; one channel is NHWC as it is, no copy); the flag keeps
+        # the im2col. Without VNNI neither transposes the input. The NHWC
+        # copy: by 16 x 16 blocks in registers where 16 divides C (16-byte
+        # writes of a position's channels), else linalg.transpose;
         # --no-int8-vector-rows: linalg.transpose.
         blocks = re.compile(rf"vector<16xui8>, tensor<1x\d+x{c}xui8>")
         ir, kinds = {}, {}
@@ -211,11 +217,11 @@ def kernel_cases(anvilc, tmp, check, rng):
             ir[" ".join(flags)] = transposes + int(by_blocks)
             kinds[" ".join(flags)] = ("blocks" if by_blocks else
                                       "transpose" if transposes else "none")
-        direct = HAS_VNNI and c % 4 == 0
-        check(ir[""] == int(direct) and ir["--no-int8-direct-conv"] == 0,
+        direct = HAS_VNNI and (c % 4 == 0 or dil[1] == 1)
+        check(ir[""] == int(direct and c > 1) and ir["--no-int8-direct-conv"] == 0,
               f"{name}: {'direct' if direct else 'im2col'} by default, "
               f"im2col with --no-int8-direct-conv (NHWC copies: {ir})")
-        if direct:
+        if direct and c > 1:
             want = "blocks" if c % 16 == 0 else "transpose"
             check(kinds[""] == want and
                   kinds["--no-int8-vector-rows"] == "transpose",
@@ -224,13 +230,16 @@ def kernel_cases(anvilc, tmp, check, rng):
         # Its im2col, where it has one: vector copies of window rows, into
         # [positions, K + 8] (8 columns for the last copy's spill), unless
         # --no-int8-vector-rows.
-        if HAS_VNNI and not direct and ks <= 8 and c * ks <= 64:
+        # (Channels that 4 does not divide: the im2col with
+        # --no-int8-direct-runs.)
+        if HAS_VNNI and c % 4 and ks <= 8 and c * ks <= 64:
             # (Positions: the batch may be split into chunks per thread.)
             wide = re.compile(rf"tensor<\d+x{c * ks * ks + 8}xui8>")
             rows = {}
             for flags in ([], ["--no-int8-vector-rows"]):
-                p = subprocess.run([anvilc, path, "--compile-to=backend"] +
-                                   flags, capture_output=True, text=True)
+                p = subprocess.run([anvilc, path, "--compile-to=backend",
+                                    "--no-int8-direct-runs"] + flags,
+                                   capture_output=True, text=True)
                 rows[bool(flags)] = bool(wide.search(p.stdout))
             check(rows == {False: True, True: False},
                   f"{name}: the im2col by vector copies of window rows, "

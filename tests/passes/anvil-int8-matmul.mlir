@@ -1,16 +1,20 @@
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=narrow=false | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="narrow=false direct-runs=false" | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vnni=false small-weights=false" | FileCheck %s --check-prefix=PORTABLE
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=vnni=false | FileCheck %s --check-prefix=BYTES
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="parallel=false narrow=false" | FileCheck %s --check-prefix=SERIAL
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="conv=false narrow=false" | FileCheck %s --check-prefix=NOCONV
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="direct-conv=false narrow=false" | FileCheck %s --check-prefix=IM2COL
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vector-rows=false narrow=false" | FileCheck %s --check-prefix=GENERIC
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=NARROW
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vector-rows=false narrow=false direct-runs=false" | FileCheck %s --check-prefix=GENERIC
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-runs=false | FileCheck %s --check-prefix=NARROW
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=EPI
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=epilogue=false | FileCheck %s --check-prefix=NOEPI
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=row-aligned=false | FileCheck %s --check-prefix=NOROW
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-runs=false | FileCheck %s --check-prefix=NORUNS
 // (The prefixes but NARROW check the 8 x 2-block tile; NARROW the one-block
-// tiles of 16 rows that products at most 16 columns wide get by default.)
+// tiles of 16 rows that products at most 16 columns wide get by default.
+// CHECK, GENERIC and NARROW check the im2col of channels that 4 does not
+// divide, which are direct by filter-row runs by default: EPI checks
+// those.)
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -436,4 +440,32 @@ func.func @conv_epilogue_f32(%x: tensor<1x4x6x6xui8>) -> (tensor<1x16x6x6xf32>, 
   %qz = anvil.constant dense<3> : tensor<ui8>
   %q = anvil.quantize %y3, %qs, %qz : tensor<1x16x6x6xf32>, tensor<f32>, tensor<ui8>
   return %y3, %q : tensor<1x16x6x6xf32>, tensor<1x16x6x6xui8>
+}
+
+// -----
+
+// Direct by filter-row runs: 3 channels (which 4 does not divide) of a 3x3
+// filter are a run of 9 bytes per filter row of the NHWC input, read as 3
+// groups of 4 (the 12th byte's weights are zero); the input padded by one
+// more pixel on the right for the last window's overreach (5 + 2 + 1 = 8
+// columns), transposed to NHWC and flattened; the k loops are the 3 filter
+// rows by the 3 groups of a run. direct-runs=false: the im2col.
+// EPI-LABEL: func @conv_direct_runs
+// EPI: tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 1, 2]
+// EPI: linalg.transpose ins(%{{.*}} : tensor<1x3x7x8xui8>) outs(%{{.*}} : tensor<1x7x8x3xui8>) permutation = [0, 2, 3, 1]
+// EPI: tensor.collapse_shape {{.*}} : tensor<1x7x8x3xui8> into tensor<168xui8>
+// EPI: scf.for {{.*}} = %c0{{.*}} to %c3{{.*}} step %c1
+// EPI: scf.for {{.*}} = %c0{{.*}} to %c3{{.*}} step %c1
+// EPI: vector.transfer_read {{.*}} : tensor<168xui8>, vector<4xui8>
+// EPI: llvm.inline_asm "vpdpbusd
+// NORUNS-LABEL: func @conv_direct_runs
+// NORUNS-NOT: linalg.transpose
+// NORUNS: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<25x35xui8>
+// NORUNS: llvm.inline_asm "vpdpbusd
+func.func @conv_direct_runs(%x: tensor<1x3x5x5xui8>) -> tensor<1x16x5x5xi32> {
+  %w = anvil.constant dense<1> : tensor<16x3x3x3xi8>
+  %zx = anvil.constant dense<7> : tensor<ui8>
+  %zw = anvil.constant dense<0> : tensor<i8>
+  %y = anvil.qconv2d %x, %w, %zx, %zw {pads = array<i64: 1, 1, 1, 1>} : tensor<1x3x5x5xui8>, tensor<16x3x3x3xi8>, tensor<ui8>, tensor<i8>
+  return %y : tensor<1x16x5x5xi32>
 }
