@@ -626,14 +626,14 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       Operation *replaced = chain ? chain.last() : op;
       Type element = b.getI32Type();
       if (chain) {
-        // The chain's constants, made here if they are made after the
-        // convolution.
+        // The chain's constants (Int8Epilogue.h matches only constants),
+        // made here unless they are made before the convolution in its
+        // block: it may be followed by them, or they may sit in a region
+        // the chain is in.
         auto here = [&](Value v) -> Value {
-          if (!v)
-            return v;
-          Operation *def = v.getDefiningOp();
-          if (!def || def->getBlock() != op->getBlock() ||
-              def->isBeforeInBlock(op))
+          Operation *def = v ? v.getDefiningOp() : nullptr;
+          if (!def ||
+              (def->getBlock() == op->getBlock() && def->isBeforeInBlock(op)))
             return v;
           return b.clone(*def)->getResult(0);
         };
