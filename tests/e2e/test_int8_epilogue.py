@@ -54,6 +54,17 @@ def scales(rng, n, lo, hi):
     return dense(rng.uniform(lo, hi, n).astype(np.float32))
 
 
+def dequantize(rng, name, shape, lo, hi):
+    """%{name}d: the i32 %{name} [N, O, H, W] dequantized per channel by
+    random scales in [lo, hi) and zero points 0."""
+    o = shape[1]
+    acc = "x".join(map(str, shape))
+    return (f"    %{name}s = anvil.constant {scales(rng, o, lo, hi)} : tensor<{o}xf32>\n"
+            f"    %{name}z = anvil.constant dense<0> : tensor<{o}xi32>\n"
+            f"    %{name}d = anvil.dequantize %{name}, %{name}s, %{name}z : tensor<{acc}xi32>, "
+            f"tensor<{o}xf32>, tensor<{o}xi32>\n")
+
+
 def model(rng):
     t = lambda shape, e="f32": f"tensor<{'x'.join(map(str, shape))}x{e}>"
     head = """    %wz = anvil.constant dense<0> : tensor<i8>
@@ -68,9 +79,7 @@ def model(rng):
         f"    %q = anvil.quantize %x, %s0, %z0 : {u8}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "a", "%q", 16, 16, 3, 1, 1, t([2, 16, 13, 13], "ui8"),
              t([2, 16, 13, 13], "i32")) +
-        f"    %as = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
-        f"    %az = anvil.constant dense<0> : tensor<16xi32>\n"
-        f"    %ad = anvil.dequantize %a, %as, %az : {t([2, 16, 13, 13], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        dequantize(rng, "a", [2, 16, 13, 13], 2e-4, 6e-4) +
         f"    %ab = anvil.constant {scales(rng, 16, -0.5, 0.5)} : tensor<1x16x1x1xf32>\n"
         f"    %a1 = anvil.add %ad, %ab : {u8}, tensor<1x16x1x1xf32>\n"
         f"    %a2 = anvil.add %a1, %x : {u8}, {u8}\n"
@@ -88,27 +97,21 @@ def model(rng):
         f"  func.func @narrow6(%x: {t([3, 4, 5, 5])}) -> {t([3, 16, 5, 5])} {{\n" + head +
         f"    %q = anvil.quantize %x, %s0, %z0 : {t([3, 4, 5, 5])}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "a", "%q", 6, 4, 3, 1, 1, t([3, 4, 5, 5], "ui8"), t([3, 6, 5, 5], "i32")) +
-        f"    %as = anvil.constant {scales(rng, 6, 5e-4, 2e-3)} : tensor<6xf32>\n"
-        f"    %az = anvil.constant dense<0> : tensor<6xi32>\n"
-        f"    %ad = anvil.dequantize %a, %as, %az : {t([3, 6, 5, 5], 'i32')}, tensor<6xf32>, tensor<6xi32>\n"
+        dequantize(rng, "a", [3, 6, 5, 5], 5e-4, 2e-3) +
         f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
         f"    %a1 = anvil.add %ad, %ab : {n6}, tensor<6x1x1xf32>\n"
         f"    %a3 = anvil.relu %a1 : {n6}\n"
         f"    %aq = anvil.quantize %a3, %s1, %z1 : {n6}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "b", "%aq", 16, 6, 3, 1, 1, t([3, 6, 5, 5], "ui8"), t([3, 16, 5, 5], "i32"),
              zx="%z1") +
-        f"    %bs = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
-        f"    %bz = anvil.constant dense<0> : tensor<16xi32>\n"
-        f"    %bd = anvil.dequantize %b, %bs, %bz : {t([3, 16, 5, 5], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        dequantize(rng, "b", [3, 16, 5, 5], 2e-4, 6e-4) +
         f"    return %bd : {t([3, 16, 5, 5])}\n  }}\n")
     p64 = t([3, 64, 20, 20])
     parallel64 = (
         f"  func.func @parallel64(%x: {t([3, 32, 20, 20])}) -> {p64} {{\n" + head +
         f"    %q = anvil.quantize %x, %s0, %z0 : {t([3, 32, 20, 20])}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "a", "%q", 64, 32, 3, 1, 1, t([3, 32, 20, 20], "ui8"), t([3, 64, 20, 20], "i32")) +
-        f"    %as = anvil.constant {scales(rng, 64, 1e-4, 4e-4)} : tensor<64xf32>\n"
-        f"    %az = anvil.constant dense<0> : tensor<64xi32>\n"
-        f"    %ad = anvil.dequantize %a, %as, %az : {t([3, 64, 20, 20], 'i32')}, tensor<64xf32>, tensor<64xi32>\n"
+        dequantize(rng, "a", [3, 64, 20, 20], 1e-4, 4e-4) +
         f"    %ab = anvil.constant {scales(rng, 64, -0.5, 0.5)} : tensor<1x64x1x1xf32>\n"
         f"    %a1 = anvil.add %ad, %ab : {p64}, tensor<1x64x1x1xf32>\n"
         f"    %a3 = anvil.relu %a1 : {p64}\n"
@@ -118,9 +121,7 @@ def model(rng):
         f"  func.func @two_users(%x: {two}) -> {two} {{\n" + head +
         f"    %q = anvil.quantize %x, %s0, %z0 : {two}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "a", "%q", 16, 16, 3, 1, 1, t([2, 16, 8, 8], "ui8"), t([2, 16, 8, 8], "i32")) +
-        f"    %as = anvil.constant {scales(rng, 16, 2e-4, 6e-4)} : tensor<16xf32>\n"
-        f"    %az = anvil.constant dense<0> : tensor<16xi32>\n"
-        f"    %ad = anvil.dequantize %a, %as, %az : {t([2, 16, 8, 8], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
+        dequantize(rng, "a", [2, 16, 8, 8], 2e-4, 6e-4) +
         f"    %a3 = anvil.relu %ad : {two}\n"
         f"    %aq = anvil.quantize %a3, %s1, %z1 : {two}, tensor<f32>, tensor<ui8>\n" +
         conv(rng, "b", "%aq", 16, 16, 3, 1, 1, t([2, 16, 8, 8], "ui8"), t([2, 16, 8, 8], "i32"),
