@@ -106,6 +106,9 @@ struct PipelineOptions {
   /// tile's windows one address plus constants (anvil-int8-matmul's
   /// row-aligned).
   bool int8RowTiles = true;
+  /// With int8Narrow, integer convolutions of at most 8 output channels put
+  /// two output positions in each accumulator (anvil-int8-matmul's pairs).
+  bool int8Pairs = true;
   /// With int8DirectConv, integer convolutions whose channels 4 does not
   /// divide read by runs of each filter row's bytes, not an im2col
   /// (anvil-int8-matmul's direct-runs).

@@ -47,6 +47,10 @@ constexpr TileShape kVnni{8, 2, 16, 4, 8, false, TileShape::Vnni};
 /// vpdpbusd's for products at most 16 columns wide (LeNet's 6 and 16
 /// channels): 16 x 1 x 16 lanes, no second block of padding columns.
 constexpr TileShape kVnniNarrow{16, 1, 16, 4, 8, false, TileShape::Vnni};
+/// vpdpbusd's for products at most 8 columns wide (LeNet's conv1, 6
+/// channels) with `pairedRows`: 32 rows, two to an accumulator (the
+/// channels in lanes 0-7 for the first, 8-15 for the second).
+constexpr TileShape kVnniPairs{32, 1, 16, 4, 8, false, TileShape::Vnni};
 /// vpmaddwd's (AVX2): 6 x 2 x 8 lanes, pairs of i16, the 2 blocks' pairs
 /// in one 64-byte line: 12 accumulators, 2 weight vectors, one broadcast
 /// row and one product fill the 16 ymm registers (4 x 3 spills one).
@@ -173,6 +177,14 @@ struct TileBuilder {
   };
   std::optional<Requantize> requantize = std::nullopt;
 
+  /// With `pairedRows` (VNNI, at most 8 columns, their packed weights
+  /// repeated in lanes 8-15): rows 2i and 2i + 1 share accumulator i, the
+  /// first's group broadcast to lanes 0-7 and the second's to 8-15, so each
+  /// `vpdpbusd` does two rows' work instead of one row's on 8 lanes of
+  /// padding; the accumulator's halves are split into the rows' sums
+  /// before the correction.
+  bool pairedRows = false;
+
   VectorType i32Lanes() const {
     return VectorType::get({shape.lanes}, b.getI32Type());
   }
@@ -190,10 +202,19 @@ struct TileBuilder {
   /// effects rather than llvm.call_intrinsic: the buffer deallocation
   /// pipeline refuses ops of unknown memory effects, and asm without side
   /// effects has none.
-  Value step(Value acc, Value row, Value weights) {
+  Value step(Value acc, Value row, Value weights, Value second = {}) {
     auto dword = VectorType::get({1}, b.getI32Type());
     Value a = b.create<vector::BroadcastOp>(
         loc, i32Lanes(), b.create<vector::BitCastOp>(loc, dword, row));
+    if (second) {
+      // (pairedRows) lanes 0-7 the row's group, 8-15 the second row's.
+      Value a2 = b.create<vector::BroadcastOp>(
+          loc, i32Lanes(), b.create<vector::BitCastOp>(loc, dword, second));
+      SmallVector<int64_t> halves;
+      for (int64_t l = 0; l < shape.lanes; ++l)
+        halves.push_back(l < shape.lanes / 2 ? l : shape.lanes + l);
+      a = b.create<vector::ShuffleOp>(loc, a, a2, halves);
+    }
     Value wv = b.create<vector::BitCastOp>(loc, i32Lanes(), weights);
     auto asmOp = [&](StringRef text, StringRef constraints, ValueRange args) {
       return b
@@ -247,9 +268,21 @@ struct TileBuilder {
     // The masked tail's padding.
     Value pad = integerZero(b, loc, element);
     SmallVector<Value> out;
+    auto readRow = [&](int64_t r) {
+      return b.create<vector::TransferReadOp>(loc, rowType, lhs, rowAt(r), pad,
+                                              ArrayRef<bool>{inBounds});
+    };
+    if (pairedRows) {
+      // (An odd last row pairs with itself: its second half is not used.)
+      for (int64_t i = 0; 2 * i < tileRows; ++i) {
+        Value row = readRow(2 * i);
+        Value second = 2 * i + 1 < tileRows ? readRow(2 * i + 1) : row;
+        out.push_back(step(accs[i], row, weights[0], second));
+      }
+      return out;
+    }
     for (int64_t r = 0; r < tileRows; ++r) {
-      Value row = b.create<vector::TransferReadOp>(
-          loc, rowType, lhs, rowAt(r), pad, ArrayRef<bool>{inBounds});
+      Value row = readRow(r);
       for (int64_t v = 0; v < shape.blocks; ++v)
         out.push_back(step(accs[r * shape.blocks + v], row, weights[v]));
     }
@@ -372,7 +405,8 @@ struct TileBuilder {
     SmallVector<Value> rowIndex;
     for (int64_t r = 0; r < tileRows; ++r)
       rowIndex.push_back(b.create<arith::AddIOp>(loc, m0, index(r)));
-    SmallVector<Value> start(tileRows * shape.blocks, zeros);
+    SmallVector<Value> start(
+        pairedRows ? (tileRows + 1) / 2 : tileRows * shape.blocks, zeros);
     if (rowBias)
       for (int64_t r = 0; r < tileRows; ++r) {
         Value bias = b.create<vector::BroadcastOp>(
@@ -446,6 +480,29 @@ struct TileBuilder {
         b.setInsertionPointToStart(&guarded.getElseRegion().front());
         b.create<scf::YieldOp>(loc, out);
         out = guarded.getResult(0);
+        continue;
+      }
+      if (nchw && pairedRows) {
+        // Each accumulator's halves as its two rows (channels in lanes
+        // 0-7), written 16 rows at a time.
+        SmallVector<int64_t> upper;
+        for (int64_t l = 0; l < shape.lanes; ++l)
+          upper.push_back((l + shape.lanes / 2) % shape.lanes);
+        SmallVector<Value> perRow;
+        for (int64_t r = 0; r < tileRows; ++r) {
+          Value acc = accs[r / 2];
+          perRow.push_back(
+              r % 2 ? b.create<vector::ShuffleOp>(loc, acc, acc, upper)
+                          .getResult()
+                    : acc);
+        }
+        for (int64_t r0 = 0; r0 < tileRows; r0 += 16)
+          out = writeTransposed(
+              out,
+              ArrayRef<Value>(perRow).slice(
+                  r0, std::min<int64_t>(16, tileRows - r0)),
+              0, correction, b.create<arith::AddIOp>(loc, m0, index(r0)),
+              std::min<int64_t>(16, tileRows - r0), n0, block);
         continue;
       }
       if (nchw) {

@@ -435,6 +435,11 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
   let options = [
+    Option<"pairs", "pairs", "bool", "true",
+           "With narrow, a qconv2d of at most 8 output channels puts two "
+           "output positions in each accumulator (lanes 0-7 and 8-15, the "
+           "weights packed twice), so each vpdpbusd does two positions' "
+           "work; off: one position per accumulator, 8 lanes of zeros">,
     Option<"rowAligned", "row-aligned", "bool", "true",
            "A direct qconv2d's NCHW tiles follow its output rows (equal "
            "segments of a row, or whole rows where two fit), so that each "
@@ -524,7 +529,10 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
     wide at its k, the lanes past kw overwritten by the next row's copy or
     masked at the end. With VNNI, a product at most 16 columns wide (O <=
     16) takes a tile of 16 rows by one block (`narrow`): the two-block
-    tile's second block would sum the packing's zeros. When 16 (a block)
+    tile's second block would sum the packing's zeros. A convolution of at
+    most 8 output channels (`pairs`) puts two output positions in each
+    accumulator (lanes 0-7 and 8-15, the weights packed twice), 32
+    positions to a tile. When 16 (a block)
     divides a convolution's output channels, or they are one block, its
     tiles (direct or on the im2col) stay within one image and write the
     NCHW result themselves: each block of up to 16 positions by 16
@@ -582,6 +590,11 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "With VNNI, products at most 16 columns wide (O <= 16) on tiles "
            "of 16 rows by one block of 16 columns; off: the 8 x 2 blocks "
            "tile, whose second block then sums zeros">,
+    Option<"pairs", "pairs", "bool", "true",
+           "With narrow, a qconv2d of at most 8 output channels puts two "
+           "output positions in each accumulator (lanes 0-7 and 8-15, the "
+           "weights packed twice), so each vpdpbusd does two positions' "
+           "work; off: one position per accumulator, 8 lanes of zeros">,
     Option<"rowAligned", "row-aligned", "bool", "true",
            "A direct qconv2d's NCHW tiles follow its output rows (equal "
            "segments of a row, or whole rows where two fit), so that each "

@@ -371,6 +371,12 @@ static cl::opt<bool> noInt8DirectRuns(
              "bytes in an NHWC copy of the input (anvil-int8-matmul's "
              "direct-runs off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8Pairs(
+    "no-int8-pairs",
+    cl::desc("Run integer convolutions of at most 8 output channels with one "
+             "output position per 16-lane accumulator (8 lanes of zeros), "
+             "not two (anvil-int8-matmul's pairs off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8RowTiles(
     "no-int8-row-tiles",
     cl::desc("Tile a direct integer convolution's output positions as runs "
@@ -645,6 +651,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8DirectConv = !noInt8DirectConv;
   job.options.int8Narrow = !noInt8Narrow;
   job.options.int8RowTiles = !noInt8RowTiles;
+  job.options.int8Pairs = !noInt8Pairs;
   job.options.int8DirectRuns = !noInt8DirectRuns;
   job.options.directConv = !noDirectConv;
   job.options.int8VectorRows = !noInt8VectorRows;

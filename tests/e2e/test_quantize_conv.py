@@ -13,7 +13,8 @@
    --no-int8-vector-rows (the
    im2col as the generic copy, not vector copies of window rows),
    --no-int8-narrow (up to 16 output channels on the two-block tile, not the
-   one-block tiles of 16 rows that write NCHW),
+   one-block tiles of 16 rows that write NCHW), --no-int8-pairs (up to 8
+   output channels one position per accumulator, not two),
    --int8-matmul=portable (AVX2's tiles), --no-int8-conv and
    --int8-matmul=generic (the portable generic), and on
    the reference interpreter, each must equal numpy's exact int64
@@ -185,6 +186,7 @@ def kernel_cases(anvilc, tmp, check, rng):
                  ("--no-int8-direct-runs", ["--no-int8-direct-runs"], None),
                  ("--no-int8-vector-rows", ["--no-int8-vector-rows"], None),
                  ("--no-int8-narrow", ["--no-int8-narrow"], None),
+                 ("--no-int8-pairs", ["--no-int8-pairs"], None),
                  ("--int8-matmul=portable", ["--int8-matmul=portable"], None),
                  ("reference", ["--reference"], None)]
         if k == 0:

@@ -5,7 +5,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="conv=false narrow=false" | FileCheck %s --check-prefix=NOCONV
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="direct-conv=false narrow=false" | FileCheck %s --check-prefix=IM2COL
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="vector-rows=false narrow=false direct-runs=false" | FileCheck %s --check-prefix=GENERIC
-// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=direct-runs=false | FileCheck %s --check-prefix=NARROW
+// RUN: anvil-opt %s -split-input-file -anvil-int8-matmul="direct-runs=false pairs=false" | FileCheck %s --check-prefix=NARROW
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul | FileCheck %s --check-prefix=EPI
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=epilogue=false | FileCheck %s --check-prefix=NOEPI
 // RUN: anvil-opt %s -split-input-file -anvil-int8-matmul=row-aligned=false | FileCheck %s --check-prefix=NOROW
@@ -13,8 +13,9 @@
 // (The prefixes but NARROW check the 8 x 2-block tile; NARROW the one-block
 // tiles of 16 rows that products at most 16 columns wide get by default.
 // CHECK, GENERIC and NARROW check the im2col of channels that 4 does not
-// divide, which are direct by filter-row runs by default: EPI checks
-// those.)
+// divide, which are direct by filter-row runs by default, and NARROW one
+// position per accumulator, where at most 8 channels pair them by default:
+// EPI checks those.)
 // ui8 activations by constant i8 weights with zero point 0 become register
 // tiles on weights packed at compile time (Int8Matmul.cpp); numeric truth is
 // tests/e2e/test_quant.py (both paths against numpy and the reference).
@@ -254,6 +255,23 @@ func.func @over64(%a: tensor<4x2xui8>, %za: tensor<ui8>) -> tensor<4x2xi32> {
 // each image's 3 x 2 positions one tile of 6 rows (tiles do not span
 // images), transposed in registers and written as O = 2 runs of 6
 // positions into [N, O, OH*OW]: NCHW, no transpose after.
+// By default (O = 2 <= 8, `pairs`): two positions to an accumulator, the
+// first's group broadcast to lanes 0-7 and the second's to 8-15 (a shuffle
+// of two broadcasts), the 2 weights packed twice: 3 accumulators for the 6
+// positions, whose upper halves are moved down as the odd positions before
+// the transpose (here direct by filter-row runs: 2 rows of 1 group).
+// EPI-LABEL: func @conv(
+// EPI: arith.constant dense<"0x01020000FF000000{{0+}}01020000FF000000{{0+}}03040000000100{{0+}}03040000000100{{0+}}"> : tensor<1x2x64xi8>
+// EPI: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// EPI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi32>, vector<16xi32>
+// EPI: llvm.inline_asm "vpdpbusd
+// EPI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi32>, vector<16xi32>
+// EPI: llvm.inline_asm "vpdpbusd
+// EPI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi32>, vector<16xi32>
+// EPI: llvm.inline_asm "vpdpbusd
+// EPI-NOT: llvm.inline_asm "vpdpbusd
+// EPI-COUNT-3: vector.shuffle {{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7] : vector<16xi32>, vector<16xi32>
+// EPI-COUNT-2: vector.transfer_write {{.*}} : vector<6xi32>, tensor<2x2x6xi32>
 // NARROW-LABEL: func @conv
 // NARROW: arith.constant dense<{{.*}}> : tensor<1x1x64xi8>
 // NARROW: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
