@@ -531,12 +531,15 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       if (paired)
         shape = kVnniPairs;
       PackedWeights w = packWeights(*m, shape);
-      if (paired) // The 8 columns' weights again in lanes 8-15.
+      if (paired) { // The 8 columns' weights again in lanes 8-15.
+        int64_t half = shape.lanes / 2;
         for (int64_t line = 0; line < w.blocks * w.groups; ++line)
-          for (int64_t lane = 8; lane < 16; ++lane)
+          for (int64_t lane = half; lane < shape.lanes; ++lane)
             for (int64_t byte = 0; byte < shape.group; ++byte)
-              w.data[(line * 16 + lane) * shape.group + byte] =
-                  w.data[(line * 16 + lane - 8) * shape.group + byte];
+              w.data[(line * shape.lanes + lane) * shape.group + byte] =
+                  w.data[(line * shape.lanes + lane - half) * shape.group +
+                         byte];
+      }
       // Weights small enough for vpmaddubsw's i16 sums (checked here, at
       // compile time: never a saturating step on weights not known).
       if (!vnni && smallWeights && w.maxMagnitude <= kBytesMaxWeight) {
@@ -622,6 +625,7 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       tiles.nchw = conv && shape.step == TileShape::Vnni &&
                    (w.n % shape.lanes == 0 || w.blocks == 1);
       tiles.pairedRows = paired;
+      assert(!paired || tiles.nchw); // (only the NCHW writes split pairs)
       assert(!conv || tiles.nchw == int8ConvTilesNchw(w.n, vnni, narrow));
       // A direct convolution's tiles along its output rows: whole rows
       // where two fit in a tile, else equal segments of a row.
