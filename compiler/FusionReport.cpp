@@ -18,7 +18,10 @@
 // image, at least 8 MFLOP) and has no other user becomes its epilogue, and
 // the report names that kernel after the product. A concat says how many
 // of its inputs anvil-write-concat-in-place computes into it (elementwise
-// loops with no other user), which it then neither reads nor writes.
+// loops with no other user), which it then neither reads nor writes. A max
+// pool that anvil-hoist-quantize put after the quantize that read it says
+// so (`anvil.after_quantize`), and a quantize it left says why
+// (`anvil.not_hoisted`).
 // Reshapes, flattens, constants and parameters make no kernel. A public
 // function says whether anvil-split-batch ran its batch as chunks (then the
 // kernels are its chunk function's, per chunk, and the totals count every
@@ -312,6 +315,10 @@ std::string describe(Operation *op, const PipelineOptions &options) {
       s += llvm::formatv(", batch {0}", batch).str();
     return s;
   }
+  if (isa<MaxPool2DOp>(op) && op->hasAttr("anvil.after_quantize"))
+    return opName(op) + " " + shapeText(op->getResult(0).getType()) +
+           " on 8-bit values (anvil-hoist-quantize moved the quantize after "
+           "it before it)";
   return opName(op) + " " + shapeText(op->getResult(0).getType());
 }
 
@@ -383,6 +390,18 @@ private:
         notes.push_back(std::string("batch_norm not folded into a conv2d: "
                                     "anvil-fold-batch-norm is off "
                                     "(--no-fusion)"));
+    }
+    if (auto quantize = dyn_cast<QuantizeOp>(op)) {
+      Operation *producer = quantize.getInput().getDefiningOp();
+      std::string before = " not moved before the " +
+                           (producer ? opName(producer) : std::string()) + ": ";
+      if (auto why = op->getAttrOfType<StringAttr>("anvil.not_hoisted"))
+        notes.push_back("quantize" + before + why.getValue().str());
+      else if (!options.hoistQuantize &&
+               isa_and_nonnull<MaxPool2DOp, ReshapeOp, FlattenOp>(producer))
+        notes.push_back("quantize" + before +
+                        "anvil-hoist-quantize is off (--no-hoist-quantize, "
+                        "--no-fusion)");
     }
     if (isElementwise(op)) {
       int64_t joined = -1;

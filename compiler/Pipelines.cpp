@@ -136,6 +136,11 @@ void mlir::anvil::buildOptimizePipeline(OpPassManager &pm,
     pm.addPass(createSinkConcatPass());
   // Subgraphs of constants now fold away.
   pm.addPass(createCanonicalizerPass());
+  // Quantizes move before the max pools (and reshapes) they read, to the end
+  // of a quantized convolution's chain, which its tiles then quantize (its
+  // scales are constants by now).
+  if (options.hoistQuantize)
+    pm.addPass(createHoistQuantizePass());
   // bf16 mixed precision: last, so that @train_step's gradient products are
   // marked too and no rewrite after it drops the mark.
   if (options.bf16)

@@ -65,6 +65,9 @@ struct PipelineOptions {
   /// Fold inference batch norms into the convolution before them
   /// (anvil-fold-batch-norm).
   bool foldBatchNorm = true;
+  /// Move quantizes before the max pools and reshapes that feed them
+  /// (anvil-hoist-quantize).
+  bool hoistQuantize = true;
   /// f32 exp, tanh and erf as polynomials (anvil-approximate-math), not
   /// libm calls.
   bool approximateMath = true;

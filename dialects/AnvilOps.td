@@ -28,6 +28,10 @@ def Anvil_AnyTensor : StaticShapeTensorOf<[F32, F64, I1, I8, I32, I64]>;
 // which only the quantization ops take.
 def Anvil_ConstantTensor : StaticShapeTensorOf<[F32, F64, I1, I8, UI8, I32, I64]>;
 def Anvil_MaskTensor : StaticShapeTensorOf<[I1]>;
+// A reshape or flatten also moves ui8, and a max pool also compares 8-bit
+// integers: anvil-hoist-quantize quantizes before them.
+def Anvil_ReshapeTensor : StaticShapeTensorOf<[F32, F64, I1, I8, UI8, I32, I64]>;
+def Anvil_MaxPoolTensor : StaticShapeTensorOf<[F32, F64, I8, UI8]>;
 
 def Anvil_Differentiable
     : DeclareOpInterfaceMethods<Anvil_GradientOpInterface>;
@@ -455,8 +459,8 @@ def Anvil_ReshapeOp : Anvil_InferOp<"reshape", [Anvil_Differentiable]> {
     %y = anvil.reshape %x {shape = array<i64: 64, 784>} : tensor<64x1x28x28xf32>
     ```
   }];
-  let arguments = (ins Anvil_AnyTensor:$input, DenseI64ArrayAttr:$shape);
-  let results = (outs Anvil_AnyTensor:$result);
+  let arguments = (ins Anvil_ReshapeTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs Anvil_ReshapeTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasFolder = 1;
 }
@@ -487,9 +491,9 @@ def Anvil_FlattenOp : Anvil_InferOp<"flatten", [Anvil_Differentiable]> {
     %f = anvil.flatten %x : tensor<64x16x4x4xf32>
     ```
   }];
-  let arguments = (ins Anvil_AnyTensor:$input,
+  let arguments = (ins Anvil_ReshapeTensor:$input,
                    DefaultValuedAttr<I64Attr, "1">:$axis);
-  let results = (outs Anvil_AnyTensor:$result);
+  let results = (outs Anvil_ReshapeTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasFolder = 1;
 }
@@ -729,7 +733,8 @@ def Anvil_MaxPool2DGradOp : Anvil_InferOp<"max_pool2d_grad"> {
 }
 
 class Anvil_Pool2DOp<string mnemonic, string what, dag extra,
-                     list<Trait> traits = []>
+                     list<Trait> traits = [],
+                     Type tensor = Anvil_FloatTensor>
     : Anvil_InferOp<mnemonic, traits> {
   let summary = "2-D " # what # " pooling, NCHW";
   let description = [{
@@ -742,12 +747,12 @@ class Anvil_Pool2DOp<string mnemonic, string what, dag extra,
     %p = anvil.}] # mnemonic # [{ %x {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
     ```
   }];
-  let arguments = !con((ins Anvil_FloatTensor:$input,
+  let arguments = !con((ins tensor:$input,
                         DenseI64ArrayAttr:$kernel,
                         OptionalAttr<DenseI64ArrayAttr>:$strides,
                         DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                         UnitAttr:$ceil_mode), extra);
-  let results = (outs Anvil_FloatTensor:$result);
+  let results = (outs tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let extraClassDeclaration = [{
     /// The strides, defaulting to the kernel size.
@@ -761,7 +766,22 @@ class Anvil_Pool2DOp<string mnemonic, string what, dag extra,
 
 def Anvil_MaxPool2DOp : Anvil_Pool2DOp<"max_pool2d", "maximum",
     (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations),
-    [Anvil_Differentiable]>;
+    [Anvil_Differentiable], Anvil_MaxPoolTensor> {
+  let description = [{
+    Takes the maximum of each `kernel` window (`[kh, kw]`) per channel:
+    of floats NaN-propagating, of 8-bit integers (`ui8`, `i8`) the integer
+    maximum (anvil-hoist-quantize moves a quantize before a max pool, and
+    ONNX MaxPool takes uint8 and int8). `strides` default to the kernel,
+    `pads` (`[top, left, bottom, right]`) to 0; padded cells are skipped.
+    With `ceil_mode` the output size rounds up (a window must still start
+    inside the input or left padding).
+
+    ```mlir
+    %p = anvil.max_pool2d %x {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
+    %q = anvil.max_pool2d %u {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xui8>
+    ```
+  }];
+}
 def Anvil_AvgPool2DOp : Anvil_Pool2DOp<"avg_pool2d", "average",
     (ins UnitAttr:$count_include_pad), [Anvil_Differentiable]> {
   let description = [{

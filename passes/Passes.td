@@ -1508,6 +1508,45 @@ def FoldBatchNormPass : Pass<"anvil-fold-batch-norm", "ModuleOp"> {
   }];
 }
 
+def HoistQuantizePass : Pass<"anvil-hoist-quantize", "ModuleOp"> {
+  let summary = "Quantize before the max pools and reshapes that feed a quantize";
+  let description = [{
+    An `anvil.quantize` whose input is an `anvil.max_pool2d`, `anvil.reshape`
+    or `anvil.flatten` with no other user moves before it: the op then runs
+    on the quantized (8-bit) values. Repeated, so a quantize climbs past a
+    flatten and then the pool before it. Exact (bit for bit): a quantize
+    with positive scales keeps order, so the maximum of the quantized cells
+    is the quantized maximum, and a per-tensor quantize maps each element
+    alone. Conditions, each a reason in `anvil.not_hoisted` when it fails
+    (the fusion report prints it): the op's result has no other user; a
+    per-channel quantize moves only before a max pool (axis 1, the
+    channels, stays); before a max pool, the scale is a positive finite
+    constant and the pool's input has no other user (quantizing it whole
+    beside the f32 the others read would cost a division per input cell on
+    top). The moved op gets `anvil.after_quantize`.
+
+    Why: the quantize then ends a quantized convolution's chain
+    (dequantize, add, relu), which anvil-int8-matmul computes in its tiles'
+    stores, so the convolution stores 1 byte per element instead of 4, and
+    the pool moves bytes too.
+    Before:
+
+    ```mlir
+    %r = anvil.relu %a : tensor<1x6x28x28xf32>
+    %p = anvil.max_pool2d %r {kernel = array<i64: 2, 2>} : tensor<1x6x28x28xf32>
+    %q = anvil.quantize %p, %s, %zp : tensor<1x6x14x14xf32>, tensor<f32>, tensor<ui8>
+    ```
+
+    After:
+
+    ```mlir
+    %r = anvil.relu %a : tensor<1x6x28x28xf32>
+    %q = anvil.quantize %r, %s, %zp : tensor<1x6x28x28xf32>, tensor<f32>, tensor<ui8>
+    %p = anvil.max_pool2d %q {anvil.after_quantize, kernel = array<i64: 2, 2>} : tensor<1x6x28x28xui8>
+    ```
+  }];
+}
+
 def SinkConcatPass : Pass<"anvil-sink-concat", "ModuleOp"> {
   let summary = "Move a concat's elementwise user before it, onto each input";
   let description = [{

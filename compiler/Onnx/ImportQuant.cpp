@@ -219,6 +219,9 @@ LogicalResult Importer::qlinearConv() {
 }
 
 bool Importer::takesUint8(const std::string &opType) {
+  // (anvil.max_pool2d compares 8-bit integers too.)
+  if (opType == "MaxPool")
+    return true;
   HandlerTable table;
   addQuantHandlers(table);
   return table.count(opType);

@@ -90,8 +90,8 @@ private:
   static void addReductionHandlers(HandlerTable &table);
   static void addLossHandlers(HandlerTable &table);
   static void addQuantHandlers(HandlerTable &table);
-  /// Whether op `opType` takes uint8 tensors (the quantized ops); every
-  /// other op computes on signless types only.
+  /// Whether op `opType` takes uint8 tensors (the quantized ops, and
+  /// MaxPool); every other op computes on signless types only.
   static bool takesUint8(const std::string &opType);
 
   // Problem recording.

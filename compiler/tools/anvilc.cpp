@@ -199,8 +199,9 @@ static cl::opt<bool>
                       "(anvil-fuse-matmul-epilogue; a direct convolution's "
                       "add and relu, anvil-direct-conv's epilogue; an int8 "
                       "convolution's dequantize to quantize, "
-                      "anvil-int8-matmul's epilogue) and pads stay copies "
-                      "(anvil-fold-pad-into-producer)"),
+                      "anvil-int8-matmul's epilogue; a quantize stays "
+                      "after the max pool it reads, anvil-hoist-quantize) "
+                      "and pads stay copies (anvil-fold-pad-into-producer)"),
              cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noPackMatmul(
     "no-pack-matmul",
@@ -370,6 +371,13 @@ static cl::opt<bool> noInt8DirectRuns(
              "through an im2col, not directly by runs of each filter row's "
              "bytes in an NHWC copy of the input (anvil-int8-matmul's "
              "direct-runs off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noHoistQuantize(
+    "no-hoist-quantize",
+    cl::desc("Quantize after the max pools and reshapes a quantize reads, "
+             "not before them (anvil-hoist-quantize off: the pool runs on "
+             "f32, and a quantized convolution before it stores f32), for "
+             "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Pairs(
     "no-int8-pairs",
@@ -652,6 +660,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8Narrow = !noInt8Narrow;
   job.options.int8RowTiles = !noInt8RowTiles;
   job.options.int8Pairs = !noInt8Pairs;
+  job.options.hoistQuantize = !noHoistQuantize && !noFusion;
   job.options.int8DirectRuns = !noInt8DirectRuns;
   job.options.directConv = !noDirectConv;
   job.options.int8VectorRows = !noInt8VectorRows;

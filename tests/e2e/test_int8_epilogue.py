@@ -17,13 +17,20 @@ the one before. Four functions cover the chain's shapes and the tiles':
   scf.forall over channel groups (3 images: not split into chunks), each
   tile reading its channels' scales by their index in the whole result;
 - two_users: a relu that a residual add reads too, so the tiles store it as
-  f32 and its quantize runs after.
+  f32 and its quantize runs after;
+- pooled: LeNet's shape: relu -> max_pool2d (3x3, stride 2, padded) ->
+  quantize, then relu -> max_pool2d (2x2, ceil mode) -> flatten -> quantize.
+  anvil-hoist-quantize moves each quantize before the pool (and the
+  flatten), so the tiles quantize and the pools run on ui8;
+- wide_pool: a ui8 max pool of 64 taps (the generic that reduces over the
+  window, not the taps' elementwise one).
 
 The fusion report must show the chains in the tiles' stores and say why
 the two_users quantize is not; the executables with the epilogue, without
 it (--no-fusion) and without row-aligned tiles (--no-int8-row-tiles) must
 give the same values bit for bit at 1, 2 and 3 threads, and --no-fusion
-the reference interpreter's within 1e-4.
+the reference interpreter's within 1e-4; so must, for pooled, the
+executable with the pools on f32 (--no-hoist-quantize).
 """
 import os
 import sys
@@ -129,11 +136,40 @@ def model(rng):
         f"    %bd = anvil.dequantize %b, %as, %az : {t([2, 16, 8, 8], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
         f"    %b2 = anvil.add %bd, %a3 : {two}, {two}\n"
         f"    return %b2 : {two}\n  }}\n")
-    return "module {\n" + u8_residual + narrow6 + parallel64 + two_users + "}\n"
+    p1, p2 = t([2, 6, 14, 14]), t([2, 16, 7, 7])
+    pooled = (
+        f"  func.func @pooled(%x: {t([2, 3, 14, 14])}) -> {t([2, 256])} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 3, 14, 14])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 6, 3, 5, 2, 1, t([2, 3, 14, 14], "ui8"), t([2, 6, 14, 14], "i32")) +
+        dequantize(rng, "a", [2, 6, 14, 14], 5e-4, 2e-3) +
+        f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {p1}, tensor<6x1x1xf32>\n"
+        f"    %a3 = anvil.relu %a1 : {p1}\n"
+        f"    %ap = anvil.max_pool2d %a3 {{kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, "
+        f"pads = array<i64: 1, 1, 1, 1>}} : {p1}\n"
+        f"    %aq = anvil.quantize %ap, %s1, %z1 : {t([2, 6, 7, 7])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "b", "%aq", 16, 6, 3, 1, 1, t([2, 6, 7, 7], "ui8"), p2, zx="%z1") +
+        dequantize(rng, "b", [2, 16, 7, 7], 2e-4, 6e-4) +
+        f"    %b3 = anvil.relu %bd : {p2}\n"
+        f"    %bp = anvil.max_pool2d %b3 {{kernel = array<i64: 2, 2>, ceil_mode}} : {p2}\n"
+        f"    %bf = anvil.flatten %bp : {t([2, 16, 4, 4])}\n"
+        f"    %bq = anvil.quantize %bf, %s1, %z1 : {t([2, 256])}, tensor<f32>, tensor<ui8>\n"
+        f"    %out = anvil.dequantize %bq, %s1, %z1 : {t([2, 256], 'ui8')}, tensor<f32>, tensor<ui8>\n"
+        f"    return %out : {t([2, 256])}\n  }}\n")
+    wide = (
+        f"  func.func @wide_pool(%x: {t([1, 3, 9, 9])}) -> {t([1, 3, 2, 2])} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([1, 3, 9, 9])}, tensor<f32>, tensor<ui8>\n"
+        f"    %p = anvil.max_pool2d %q {{kernel = array<i64: 8, 8>, strides = array<i64: 1, 1>}} : "
+        f"{t([1, 3, 9, 9], 'ui8')}\n"
+        f"    %y = anvil.dequantize %p, %s0, %z0 : {t([1, 3, 2, 2], 'ui8')}, tensor<f32>, tensor<ui8>\n"
+        f"    return %y : {t([1, 3, 2, 2])}\n  }}\n")
+    return ("module {\n" + u8_residual + narrow6 + parallel64 + two_users + pooled + wide +
+            "}\n")
 
 
 CASES = {"u8_residual": [(2, 16, 13, 13)], "narrow6": [(3, 4, 5, 5)],
-         "parallel64": [(3, 32, 20, 20)], "two_users": [(2, 16, 8, 8)]}
+         "parallel64": [(3, 32, 20, 20)], "two_users": [(2, 16, 8, 8)],
+         "pooled": [(2, 3, 14, 14)], "wide_pool": [(1, 3, 9, 9)]}
 
 # anvilc compiles for the host: the VNNI tiles, which take the epilogue, here.
 HAS_VNNI = "avx512_vnni" in open("/proc/cpuinfo").read()
@@ -147,7 +183,13 @@ REPORTED = ["x16x13x13 + epilogue dequantize+add+add+relu+quantize in its tiles'
             "x64x20x20 + epilogue dequantize+add+relu in its tiles' stores",
             "x16x8x8 + epilogue dequantize+relu in its tiles' stores",
             "x16x8x8 + epilogue dequantize+add in its tiles' stores",
-            "quantize not fused with the relu: its input has 2 users"]
+            "quantize not fused with the relu: its input has 2 users",
+            "x6x14x14 + epilogue dequantize+add+relu+quantize in its tiles' stores",
+            "x16x7x7 + epilogue dequantize+relu+quantize in its tiles' stores",
+            "x6x7x7 on 8-bit values (anvil-hoist-quantize moved the quantize after it "
+            "before it)",
+            "x16x4x4 on 8-bit values (anvil-hoist-quantize moved the quantize after it "
+            "before it)"]
 
 
 def main():
@@ -171,9 +213,18 @@ def main():
               "dequantize not fused into the qconv2d before it: epilogue fusion is off "
               "(--no-fusion)" in plain_report, "--no-fusion: no epilogue, and the report says why")
         must([anvilc, path, "--no-int8-row-tiles", "-o", unaligned])
+        unhoisted = os.path.join(tmp, "unhoisted")
+        unhoisted_report = must([anvilc, path, "--no-hoist-quantize", "--fusion-report",
+                                 "-o", unhoisted])
+        check("on 8-bit values" not in unhoisted_report and
+              "quantize not moved before the max_pool2d: anvil-hoist-quantize is off"
+              in unhoisted_report, "--no-hoist-quantize: the pools stay f32, and the "
+              "report says why")
         compare_threads(check, anvilc, path, CASES, plain, fused, "--no-fusion", tmp, rng)
         compare_threads(check, anvilc, path, CASES, unaligned, fused, "--no-int8-row-tiles",
                         tmp, rng)
+        compare_threads(check, anvilc, path, {"pooled": CASES["pooled"]}, unhoisted, fused,
+                        "--no-hoist-quantize", tmp, rng)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")
 

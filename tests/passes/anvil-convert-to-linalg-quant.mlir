@@ -104,3 +104,35 @@ func.func @ui8_constant() -> tensor<2xui8> {
   %0 = anvil.constant dense<[0, 255]> : tensor<2xui8>
   return %0 : tensor<2xui8>
 }
+
+// -----
+
+// A ui8 max pool: padded with 0 (the lowest ui8, i8 bits reinterpreted),
+// its taps compared unsigned on their i8 bits.
+// CHECK-LABEL: func @ui8_max_pool
+// CHECK: %[[LOW:.*]] = arith.constant 0 : i8
+// CHECK: %[[PAD:.*]] = builtin.unrealized_conversion_cast %[[LOW]] : i8 to ui8
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: tensor.yield %[[PAD]] : ui8
+// CHECK: linalg.generic
+// CHECK-COUNT-8: arith.maxui {{.*}} : i8
+// CHECK: %[[M:.*]] = builtin.unrealized_conversion_cast %{{.*}} : i8 to ui8
+// CHECK: linalg.yield %[[M]] : ui8
+func.func @ui8_max_pool(%x: tensor<1x2x6x6xui8>) -> tensor<1x2x3x3xui8> {
+  %p = anvil.max_pool2d %x {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x2x6x6xui8>
+  return %p : tensor<1x2x3x3xui8>
+}
+
+// -----
+
+// An i8 max pool of 64 taps (more than the taps' generic takes): one
+// generic that reduces over the window from -128, compared signed.
+// CHECK-LABEL: func @i8_wide_max_pool
+// CHECK: %[[LOW:.*]] = arith.constant -128 : i8
+// CHECK: %[[INIT:.*]] = linalg.fill ins(%[[LOW]] : i8)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x2x8x8xi8>, tensor<8x8xi8>) outs(%[[INIT]] : tensor<1x2x1x1xi8>)
+// CHECK: arith.maxsi
+func.func @i8_wide_max_pool(%x: tensor<1x2x8x8xi8>) -> tensor<1x2x1x1xi8> {
+  %p = anvil.max_pool2d %x {kernel = array<i64: 8, 8>} : tensor<1x2x8x8xi8>
+  return %p : tensor<1x2x1x1xi8>
+}

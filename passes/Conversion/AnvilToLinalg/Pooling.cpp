@@ -1,6 +1,7 @@
 //===- Pooling.cpp - anvil pooling ops -> linalg --------------------------===//
 //
-// Max pooling pads with -inf, average pooling with 0. A window of at most
+// Max pooling pads with -inf (8-bit integers: the type's lowest value),
+// average pooling with 0. A window of at most
 // kMaxWindowTaps cells becomes one elementwise generic over the output
 // whose inputs are the window's taps, strided views of the padded input
 // (addWindowTaps, DepthwiseConv.cpp): the NaN-propagating maximum of the
@@ -8,7 +9,11 @@
 // vectorizes it, and it fuses with its neighbours; the linalg pooling ops
 // it replaces reduce over the window innermost, in scalar loops (3x3/2 max
 // pooling of 64x112x112: 4.3 ms before, 1.8 ms after, on one loaded core).
-// Larger windows keep `linalg.pooling_nchw_max` / `pooling_nchw_sum`.
+// Larger windows keep `linalg.pooling_nchw_max` / `pooling_nchw_sum`
+// (integers: a generic reducing over the window, as linalg's named op
+// would compare ui8 as signed). An integer maximum is computed on the
+// signless bits (`ui8` is not an arith type), reinterpreted with unrealized
+// casts that disappear in LLVM's i8.
 // Average pooling then divides the sum by a compile-time table of each
 // window's cell count (which depends on `count_include_pad` and on where
 // ceil-mode windows stop); its gradient divides by the same table and
@@ -55,6 +60,73 @@ Value nanMax(OpBuilder &b, Location loc, Value a, Value c) {
   return b.create<arith::SelectOp>(loc, aIsNaN, a, m);
 }
 
+/// `value` reinterpreted as `type` (an integer type of the same width).
+Value reinterpret(OpBuilder &b, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  return b.create<UnrealizedConversionCastOp>(loc, type, value).getResult(0);
+}
+
+/// The lowest value of the integer type `elt` (`ui8` 0, `i8` -128): an
+/// integer max pool's padding, never a window's maximum.
+Value lowestInteger(OpBuilder &b, Location loc, IntegerType elt) {
+  unsigned width = elt.getWidth();
+  APInt low = elt.isUnsigned() ? APInt::getMinValue(width)
+                               : APInt::getSignedMinValue(width);
+  Type bits = b.getIntegerType(width);
+  Value c = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(bits, low));
+  return reinterpret(b, loc, c, elt);
+}
+
+/// The maximum of the integers `values` of type `elt` (unsigned compared
+/// unsigned), as `elt`.
+Value integerMax(OpBuilder &b, Location loc, IntegerType elt,
+                 ValueRange values) {
+  Type bits = b.getIntegerType(elt.getWidth());
+  Value acc = reinterpret(b, loc, values.front(), bits);
+  for (Value v : values.drop_front()) {
+    Value next = reinterpret(b, loc, v, bits);
+    acc = elt.isUnsigned()
+              ? b.create<arith::MaxUIOp>(loc, acc, next).getResult()
+              : b.create<arith::MaxSIOp>(loc, acc, next).getResult();
+  }
+  return reinterpret(b, loc, acc, elt);
+}
+
+/// An integer max pool of a window too large for taps: one generic over
+/// (n, c, y, x, i, j) that reduces over the window (i, j), whose bounds an
+/// unread `kernel`-shaped operand gives.
+Value integerMaxPoolGeneric(OpBuilder &b, Location loc, Value padded,
+                            RankedTensorType type, ArrayRef<int64_t> kernel,
+                            ArrayRef<int64_t> strides,
+                            ArrayRef<int64_t> dilations) {
+  auto elt = cast<IntegerType>(type.getElementType());
+  MLIRContext *context = b.getContext();
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  AffineMap input =
+      AffineMap::get(6, 0,
+                     {d(0), d(1), d(2) * strides[0] + d(4) * dilations[0],
+                      d(3) * strides[1] + d(5) * dilations[1]},
+                     context);
+  AffineMap window = AffineMap::get(6, 0, {d(4), d(5)}, context);
+  AffineMap output = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, context);
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  Value init = b.create<linalg::FillOp>(loc, lowestInteger(b, loc, elt),
+                                        emptyTensor(b, loc, type))
+                   .getResult(0);
+  Value shape = emptyTensor(b, loc, RankedTensorType::get(kernel, elt));
+  return b
+      .create<linalg::GenericOp>(
+          loc, type, ValueRange{padded, shape}, init,
+          ArrayRef<AffineMap>{input, window, output}, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(
+                l, integerMax(nb, l, elt, ValueRange{args[2], args[0]}));
+          })
+      .getResult(0);
+}
+
 template <typename PoolOp>
 Value pool(ConversionPatternRewriter &rewriter, PoolOp op, Value input,
            double padValue, ArrayRef<int64_t> dilations, bool max) {
@@ -68,9 +140,16 @@ Value pool(ConversionPatternRewriter &rewriter, PoolOp op, Value input,
     extra.push_back(ceilExtra(inType.getDimSize(2 + i), pads[i], pads[2 + i],
                               type.getDimSize(2 + i), kernel[i], strides[i],
                               dilations[i]));
-  Value padded =
-      padSpatial(rewriter, loc, input, pads, padValue, extra[0], extra[1]);
   Type elt = type.getElementType();
+  auto integer = dyn_cast<IntegerType>(elt);
+  bool padding = llvm::any_of(pads, [](int64_t p) { return p != 0; }) ||
+                 extra[0] || extra[1];
+  Value padded = integer && padding
+                     ? padSpatial(rewriter, loc, input, pads,
+                                  lowestInteger(rewriter, loc, integer),
+                                  extra[0], extra[1])
+                     : padSpatial(rewriter, loc, input, pads, padValue,
+                                  extra[0], extra[1]);
   if (kernel[0] * kernel[1] <= kMaxWindowTaps) {
     // One elementwise generic over the output whose inputs are the window's
     // taps (see addWindowTaps): its innermost loop runs along the output
@@ -87,6 +166,11 @@ Value pool(ConversionPatternRewriter &rewriter, PoolOp op, Value input,
             [&](OpBuilder &b, Location l, ValueRange args) {
               // (Every window holds a cell of the input, so starting from
               // the first tap matches starting from -inf or 0.)
+              if (integer) {
+                b.create<linalg::YieldOp>(
+                    l, integerMax(b, l, integer, args.drop_back()));
+                return;
+              }
               Value acc = args[0];
               for (Value tap : args.drop_front().drop_back())
                 acc = max ? nanMax(b, l, acc, tap)
@@ -95,6 +179,9 @@ Value pool(ConversionPatternRewriter &rewriter, PoolOp op, Value input,
             })
         .getResult(0);
   }
+  if (integer)
+    return integerMaxPoolGeneric(rewriter, loc, padded, type, kernel, strides,
+                                 dilations);
   Value window = emptyTensor(rewriter, loc, RankedTensorType::get(kernel, elt));
   Value init =
       filledTensor(rewriter, loc, type,
