@@ -627,8 +627,7 @@ struct TileBuilder {
     Value zp = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
                                          asI32(paramAt(e.outZero, c)));
     q = b.create<arith::AddFOp>(loc, q, splat(zp));
-    q = b.create<arith::MaxNumFOp>(loc, q, constant(0));
-    q = b.create<arith::MinNumFOp>(loc, q, constant(255));
+    q = clampLikeMaxnum(b, loc, q, 0, 255);
     Value i = b.create<arith::FPToSIOp>(loc, ints, q);
     Value bytes = b.create<arith::TruncIOp>(
         loc, VectorType::get(ints.getShape(), b.getI8Type()), i);

@@ -3,7 +3,8 @@
 // numeric truth is tests/e2e/test_quant.py.
 
 // Per tensor to ui8: f32 division, roundeven, zero point (ui8 bits read as
-// i8, zero-extended), clamped with maxnumf/minnumf before the conversion.
+// i8, zero-extended), clamped as maxnumf then minnumf would (compares and
+// selects: NaN fails `> 0`) before the conversion.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[SCALAR:.*]] = affine_map<(d0, d1) -> ()>
 // CHECK-LABEL: func @quantize_u8
@@ -12,8 +13,10 @@
 // CHECK: math.roundeven
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : ui8 to i8
 // CHECK: arith.extui
-// CHECK: arith.maxnumf
-// CHECK: arith.minnumf
+// CHECK: %[[ABOVE:.*]] = arith.cmpf ogt, %[[V:.*]], %[[LO:.*]] : f32
+// CHECK: %[[LOW:.*]] = arith.select %[[ABOVE]], %[[V]], %[[LO]] : f32
+// CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[LOW]], %[[HI:.*]] : f32
+// CHECK: arith.select %[[BELOW]], %[[LOW]], %[[HI]] : f32
 // CHECK: arith.fptosi
 // CHECK: arith.trunci
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : i8 to ui8

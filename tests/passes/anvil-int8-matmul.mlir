@@ -399,8 +399,10 @@ func.func @conv_runtime_zero(%x: tensor<1x1x3x3xui8>, %zx: tensor<ui8>) -> tenso
 // EPI: arith.select {{.*}} : vector<12xi1>, vector<12xf32>
 // EPI: arith.divf {{.*}} : vector<12xf32>
 // EPI: math.roundeven {{.*}} : vector<12xf32>
-// EPI: arith.maxnumf {{.*}} : vector<12xf32>
-// EPI: arith.minnumf {{.*}} : vector<12xf32>
+// EPI: arith.cmpf ogt, {{.*}} : vector<12xf32>
+// EPI: arith.select {{.*}} : vector<12xi1>, vector<12xf32>
+// EPI: arith.cmpf olt, {{.*}} : vector<12xf32>
+// EPI: arith.select {{.*}} : vector<12xi1>, vector<12xf32>
 // EPI: arith.fptosi {{.*}} : vector<12xf32> to vector<12xi32>
 // EPI: arith.trunci {{.*}} : vector<12xi32> to vector<12xi8>
 // EPI: builtin.unrealized_conversion_cast {{.*}} : vector<12xi8> to vector<12xui8>

@@ -4,12 +4,13 @@
 // the scale and zero point of the element's channel (indexing map `(d) ->
 // ()` or `(d) -> (0)` per tensor, `(d) -> (d_axis)` per channel). quantize: f32
 // division (not a multiply by the reciprocal: ONNX divides, and a tie must fall
-// where it puts it), `math.roundeven`, the zero point added, `maxnumf` and
-// `minnumf` to the type's range before the cast (a NaN becomes the
-// minimum, as in the reference). dequantize: the integer difference in i32,
-// then one f32 product. `ui8` is not an arith type: the body reinterprets
-// its bits as `i8` with an unrealized cast, which disappears when both
-// sides become LLVM's i8. qmatmul: one generic over (batch, m, n, k) that
+// where it puts it), `math.roundeven`, the zero point added, clamped to the
+// type's range as `maxnumf` then `minnumf` would (a NaN becomes the
+// minimum, as in the reference; as compares and selects, one vmaxps and one
+// vminps on x86: clampLikeMaxnum) before the cast. dequantize: the integer
+// difference in i32, then one f32 product. `ui8` is not an arith type: the body
+// reinterprets its bits as `i8` with an unrealized cast, which disappears when
+// both sides become LLVM's i8. qmatmul: one generic over (batch, m, n, k) that
 // widens both operands to i32 before subtracting the zero points, so the
 // products and sums are exact integers at any K. qconv2d: the same over
 // (n, o, y, x, c, i, j), its input padded with its zero point. A ui8
@@ -119,10 +120,7 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
           Value zp =
               b.create<arith::SIToFPOp>(loc, f32, toI32(b, loc, args[2]));
           Value v = b.create<arith::AddFOp>(loc, r, zp);
-          v = b.create<arith::MaxNumFOp>(loc, v,
-                                         scalarConstant(b, loc, f32, lo));
-          v = b.create<arith::MinNumFOp>(loc, v,
-                                         scalarConstant(b, loc, f32, hi));
+          v = clampLikeMaxnum(b, loc, v, lo, hi);
           // In range now: the i32 conversion is exact, the truncation keeps
           // the low byte, which is the 8-bit value of either signedness.
           Value i = b.create<arith::FPToSIOp>(loc, b.getI32Type(), v);

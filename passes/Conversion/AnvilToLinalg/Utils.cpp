@@ -25,6 +25,24 @@ Value mlir::anvil::scalarConstant(OpBuilder &b, Location loc, Type type,
       loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
+Value mlir::anvil::clampLikeMaxnum(OpBuilder &b, Location loc, Value v,
+                                   double lo, double hi) {
+  auto bound = [&](double value) -> Value {
+    Type type = v.getType();
+    if (auto vector = dyn_cast<VectorType>(type))
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(
+                   vector, b.getFloatAttr(vector.getElementType(), value)));
+    return scalarConstant(b, loc, type, value);
+  };
+  Value low = bound(lo), high = bound(hi);
+  Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, v, low);
+  v = b.create<arith::SelectOp>(loc, above, v, low);
+  Value below =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, v, high);
+  return b.create<arith::SelectOp>(loc, below, v, high);
+}
+
 Value mlir::anvil::filledTensor(OpBuilder &b, Location loc,
                                 RankedTensorType type, double value) {
   Value scalar = scalarConstant(b, loc, type.getElementType(), value);

@@ -74,6 +74,14 @@ Value forallSlices(OpBuilder &b, Location loc, int64_t count, Value init,
 /// A scalar constant of a float or integer `type`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
+/// `v` (f32, or a vector of f32) clamped to [lo, hi] as arith.maxnumf(v, lo)
+/// then arith.minnumf(.., hi) (a NaN becomes lo), written as compares and
+/// selects: `v > lo ? v : lo` is exactly x86's vmaxps (one instruction,
+/// where LLVM gives maxnumf's NaN rule three), then v is a number and
+/// `v < hi ? v : hi` is minnumf and vminps. A quantize's saturation.
+Value clampLikeMaxnum(OpBuilder &b, Location loc, Value v, double lo,
+                      double hi);
+
 /// The indexing map that reads an operand of `operandShape` at a point of the
 /// `resultShape` iteration space under numpy broadcasting (trailing
 /// alignment; size-1 dimensions read index 0).
