@@ -36,6 +36,7 @@
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/DirectConvSchedule.h"
 #include "passes/Int8Epilogue.h"
+#include "passes/Int8LaneConv.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 #include "passes/WindowSchedule.h"
@@ -315,6 +316,14 @@ std::string describe(Operation *op, const PipelineOptions &options) {
       s += llvm::formatv(", batch {0}", batch).str();
     return s;
   }
+  // anvil-int8-matmul's lane tiles (a direct convolution of a one-channel
+  // image, by filter-row runs, with AVX512_VBMI).
+  if (auto qconv = dyn_cast<QConv2DOp>(op);
+      qconv && options.int8Matmul && options.vnni && options.int8Conv &&
+      options.int8DirectConv && options.int8DirectRuns && options.int8Lanes &&
+      int8ConvTakesTiles(qconv) && laneConvFits(qconv))
+    return opName(op) + " " + shapeText(op->getResult(0).getType()) +
+           " [lane tiles: 16 positions of one channel per accumulator]";
   if (isa<MaxPool2DOp>(op) && op->hasAttr("anvil.after_quantize"))
     return opName(op) + " " + shapeText(op->getResult(0).getType()) +
            " on 8-bit values (anvil-hoist-quantize moved the quantize after "

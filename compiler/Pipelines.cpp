@@ -163,6 +163,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     int8.vectorRows = options.int8VectorRows;
     int8.rowAligned = options.int8RowTiles;
     int8.pairs = options.int8Pairs;
+    int8.lanes = options.int8Lanes;
     int8.directRuns = options.int8DirectRuns;
     int8.epilogue = options.fuseElementwise;
     pm.addPass(createInt8MatmulPass(int8));

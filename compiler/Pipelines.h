@@ -112,6 +112,10 @@ struct PipelineOptions {
   /// With int8Narrow, integer convolutions of at most 8 output channels put
   /// two output positions in each accumulator (anvil-int8-matmul's pairs).
   bool int8Pairs = true;
+  /// One-channel images' convolutions with positions as lanes
+  /// (anvil-int8-matmul's lanes; anvilc sets it where the target has
+  /// AVX512_VBMI).
+  bool int8Lanes = true;
   /// With int8DirectConv, integer convolutions whose channels 4 does not
   /// divide read by runs of each filter row's bytes, not an im2col
   /// (anvil-int8-matmul's direct-runs).

@@ -98,6 +98,7 @@
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/DotTiles.h"
 #include "passes/Int8Epilogue.h"
+#include "passes/Int8LaneConv.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
 
@@ -487,6 +488,58 @@ Value directInput(OpBuilder &b, Location loc, QConv2DOp op, int64_t zero,
                                            ArrayRef<ReassociationIndices>{all});
 }
 
+/// The constant input zero point of a qconv2d.
+int64_t zeroPointOf(QConv2DOp op) {
+  DenseElementsAttr zero;
+  bool constant = matchPattern(op.getInputZeroPoint(), m_Constant(&zero));
+  assert(constant && "a direct convolution's zero point is a constant");
+  (void)constant;
+  return (*zero.getValues<APInt>().begin()).getZExtValue();
+}
+
+/// The lane tiles' description of the direct convolution `op` of a
+/// one-channel image (`geometry`: its padded input's), whose input zero
+/// point is `zero`: its filter's rows as i32 groups of 4 taps and each
+/// channel's zero-point correction.
+LaneConv laneGeometry(QConv2DOp op, const TileBuilder::DirectConv &geometry,
+                      int64_t zero) {
+  auto out = cast<RankedTensorType>(op.getType());
+  auto wt = cast<RankedTensorType>(op.getWeight().getType());
+  DenseElementsAttr weights;
+  bool constant = matchPattern(op.getWeight(), m_Constant(&weights));
+  assert(constant && "a direct convolution's filter is a constant");
+  (void)constant;
+  SmallVector<int8_t> w;
+  for (const APInt &v : weights.getValues<APInt>())
+    w.push_back(static_cast<int8_t>(v.getSExtValue()));
+  LaneConv g{out.getDimSize(0),
+             out.getDimSize(1),
+             wt.getDimSize(2),
+             wt.getDimSize(3),
+             geometry.hp,
+             geometry.wp,
+             out.getDimSize(2),
+             out.getDimSize(3),
+             {},
+             {}};
+  for (int64_t o = 0; o < g.channels; ++o) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t gr = 0; gr < g.groups(); ++gr) {
+        uint32_t bytes = 0;
+        for (int64_t k = 0; k < 4; ++k) {
+          int64_t j = 4 * gr + k;
+          int8_t v = j < g.kw ? w[(o * g.kh + i) * g.kw + j] : 0;
+          sum += v;
+          bytes |= static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * k);
+        }
+        g.weights.push_back(static_cast<int32_t>(bytes));
+      }
+    g.corrections.push_back(static_cast<int32_t>(zero) * sum);
+  }
+  return g;
+}
+
 /// Whether a qconv2d runs as a direct convolution on the VNNI tiles: its
 /// channels a multiple of the k group (4), so that each group is 4
 /// contiguous bytes of a channels-last window, or (`runs`) a filter row's
@@ -512,6 +565,8 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       bool direct =
           conv && directConv && vnni && runsDirect(conv, kVnni, directRuns);
       int64_t run = direct ? runOf(conv) : 0;
+      // A one-channel image at stride 1: positions as lanes.
+      bool laneConv = direct && lanes && laneConvFits(conv);
       std::optional<WeightMatrix> m = weightMatrix(op, direct, run);
       if (!m)
         continue;
@@ -562,6 +617,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           auto wt = cast<RankedTensorType>(conv.getWeight().getType());
           int64_t extraW =
               runExtraPixels(run, wt.getDimSize(3), in.getDimSize(1));
+          // (The lane tiles' last 32-byte read of a row starts 16 before
+          // its last output position.)
+          if (laneConv)
+            extraW = std::max<int64_t>(extraW, 17 - wt.getDimSize(3));
           lhs = directInput(b, loc, conv, zero, vectorRows, extraW);
           ArrayRef<int64_t> pads = conv.getPads(), st = conv.getStrides(),
                             dil = conv.getDilations();
@@ -679,7 +738,12 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
                                              element)
                      : RankedTensorType::get({rows, w.n}, element);
-      Value y = tiles.build(productType, inParallel);
+      Value y =
+          laneConv
+              ? buildLaneConv(tiles,
+                              laneGeometry(conv, *geometry, zeroPointOf(conv)),
+                              lhs, element, parallel)
+              : tiles.build(productType, inParallel);
       if (tiles.nchw) {
         y = b.create<tensor::ExpandShapeOp>(
             loc, resultType.clone(element), y,

@@ -435,16 +435,6 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
   let options = [
-    Option<"pairs", "pairs", "bool", "true",
-           "With narrow, a qconv2d of at most 8 output channels puts two "
-           "output positions in each accumulator (lanes 0-7 and 8-15, the "
-           "weights packed twice), so each vpdpbusd does two positions' "
-           "work; off: one position per accumulator, 8 lanes of zeros">,
-    Option<"rowAligned", "row-aligned", "bool", "true",
-           "A direct qconv2d's NCHW tiles follow its output rows (equal "
-           "segments of a row, or whole rows where two fit), so that each "
-           "tile row's window is the first's plus a constant; off: tiles of "
-           "consecutive positions across rows, a window address per row">,
     Option<"epilogue", "epilogue", "bool", "true",
            "Absorb the convolution's only user when it is an anvil.add of a "
            "same-typed tensor, and then an anvil.relu, into the tiles' "
@@ -595,6 +585,13 @@ def Int8MatmulPass : Pass<"anvil-int8-matmul", "ModuleOp"> {
            "output positions in each accumulator (lanes 0-7 and 8-15, the "
            "weights packed twice), so each vpdpbusd does two positions' "
            "work; off: one position per accumulator, 8 lanes of zeros">,
+    Option<"lanes", "lanes", "bool", "true",
+           "A direct qconv2d of a one-channel image at stride 1 (output "
+           "rows of 16 or more, at most 16 channels) holds 16 consecutive "
+           "output positions of one channel per accumulator, each "
+           "vpdpbusd's bytes a sliding window shuffled out of one read of "
+           "the input row (Int8LaneConv.h; fast with AVX512_VBMI's vpermb): "
+           "no transpose, contiguous stores; off: the NCHW tiles">,
     Option<"rowAligned", "row-aligned", "bool", "true",
            "A direct qconv2d's NCHW tiles follow its output rows (equal "
            "segments of a row, or whole rows where two fit), so that each "

@@ -379,6 +379,14 @@ static cl::opt<bool> noHoistQuantize(
              "f32, and a quantized convolution before it stores f32), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noInt8Lanes(
+    "no-int8-lanes",
+    cl::desc("Run integer convolutions of a one-channel image on the tiles "
+             "of 16 channels per accumulator, not with 16 output positions "
+             "of one channel per accumulator (anvil-int8-matmul's lanes off; "
+             "on by default where the target has AVX512_VBMI), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Pairs(
     "no-int8-pairs",
     cl::desc("Run integer convolutions of at most 8 output channels with one "
@@ -660,6 +668,8 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8Narrow = !noInt8Narrow;
   job.options.int8RowTiles = !noInt8RowTiles;
   job.options.int8Pairs = !noInt8Pairs;
+  job.options.int8Lanes =
+      !noInt8Lanes && mlir::anvil::targetHasFeature(target, "avx512vbmi");
   job.options.hoistQuantize = !noHoistQuantize && !noFusion;
   job.options.int8DirectRuns = !noInt8DirectRuns;
   job.options.directConv = !noDirectConv;

@@ -23,14 +23,20 @@ the one before. Four functions cover the chain's shapes and the tiles':
   anvil-hoist-quantize moves each quantize before the pool (and the
   flatten), so the tiles quantize and the pools run on ui8;
 - wide_pool: a ui8 max pool of 64 taps (the generic that reduces over the
-  window, not the taps' elementwise one).
+  window, not the taps' elementwise one);
+- lanes_lenet, lanes_residual: one-channel images at stride 1 (LeNet's
+  conv1 on 20-wide rows; a 3x3 stem of 16 channels on 17-wide rows with a
+  residual), whose tiles hold 16 positions of one channel each
+  (Int8LaneConv.h; segments that overlap where 16 does not divide the
+  row).
 
 The fusion report must show the chains in the tiles' stores and say why
 the two_users quantize is not; the executables with the epilogue, without
 it (--no-fusion) and without row-aligned tiles (--no-int8-row-tiles) must
 give the same values bit for bit at 1, 2 and 3 threads, and --no-fusion
 the reference interpreter's within 1e-4; so must, for pooled, the
-executable with the pools on f32 (--no-hoist-quantize).
+executable with the pools on f32 (--no-hoist-quantize), and for the lane
+cases the one without lane tiles (--no-int8-lanes).
 """
 import os
 import sys
@@ -163,13 +169,36 @@ def model(rng):
         f"{t([1, 3, 9, 9], 'ui8')}\n"
         f"    %y = anvil.dequantize %p, %s0, %z0 : {t([1, 3, 2, 2], 'ui8')}, tensor<f32>, tensor<ui8>\n"
         f"    return %y : {t([1, 3, 2, 2])}\n  }}\n")
+    l1, l2 = t([2, 6, 20, 20]), t([2, 16, 17, 17])
+    lanes = (
+        f"  func.func @lanes_lenet(%x: {t([2, 1, 20, 20])}) -> {t([2, 6, 10, 10])} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 1, 20, 20])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 6, 1, 5, 2, 1, t([2, 1, 20, 20], "ui8"), t([2, 6, 20, 20], "i32")) +
+        dequantize(rng, "a", [2, 6, 20, 20], 5e-4, 2e-3) +
+        f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {l1}, tensor<6x1x1xf32>\n"
+        f"    %a3 = anvil.relu %a1 : {l1}\n"
+        f"    %ap = anvil.max_pool2d %a3 {{kernel = array<i64: 2, 2>}} : {l1}\n"
+        f"    %aq = anvil.quantize %ap, %s1, %z1 : {t([2, 6, 10, 10])}, tensor<f32>, tensor<ui8>\n"
+        f"    %y = anvil.dequantize %aq, %s1, %z1 : {t([2, 6, 10, 10], 'ui8')}, tensor<f32>, tensor<ui8>\n"
+        f"    return %y : {t([2, 6, 10, 10])}\n  }}\n"
+        f"  func.func @lanes_residual(%x: {t([2, 1, 17, 17])}, %r: {l2}) -> {l2} {{\n" + head +
+        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 1, 17, 17])}, tensor<f32>, tensor<ui8>\n" +
+        conv(rng, "a", "%q", 16, 1, 3, 1, 1, t([2, 1, 17, 17], "ui8"), t([2, 16, 17, 17], "i32")) +
+        dequantize(rng, "a", [2, 16, 17, 17], 5e-4, 2e-3) +
+        f"    %ab = anvil.constant {scales(rng, 16, -0.5, 0.5)} : tensor<1x16x1x1xf32>\n"
+        f"    %a1 = anvil.add %ad, %ab : {l2}, tensor<1x16x1x1xf32>\n"
+        f"    %a2 = anvil.add %a1, %r : {l2}, {l2}\n"
+        f"    %a3 = anvil.relu %a2 : {l2}\n"
+        f"    return %a3 : {l2}\n  }}\n")
     return ("module {\n" + u8_residual + narrow6 + parallel64 + two_users + pooled + wide +
-            "}\n")
+            lanes + "}\n")
 
 
 CASES = {"u8_residual": [(2, 16, 13, 13)], "narrow6": [(3, 4, 5, 5)],
          "parallel64": [(3, 32, 20, 20)], "two_users": [(2, 16, 8, 8)],
-         "pooled": [(2, 3, 14, 14)], "wide_pool": [(1, 3, 9, 9)]}
+         "pooled": [(2, 3, 14, 14)], "wide_pool": [(1, 3, 9, 9)],
+         "lanes_lenet": [(2, 1, 20, 20)], "lanes_residual": [(2, 1, 17, 17), (2, 16, 17, 17)]}
 
 # anvilc compiles for the host: the VNNI tiles, which take the epilogue, here.
 HAS_VNNI = "avx512_vnni" in open("/proc/cpuinfo").read()
@@ -190,6 +219,12 @@ REPORTED = ["x16x13x13 + epilogue dequantize+add+add+relu+quantize in its tiles'
             "before it)",
             "x16x4x4 on 8-bit values (anvil-hoist-quantize moved the quantize after it "
             "before it)"]
+# The lane cases' kernels: lane tiles where anvilc's host target has
+# AVX512_VBMI (vpermb), the other tiles elsewhere.
+HAS_VBMI = "avx512vbmi" in open("/proc/cpuinfo").read().split()
+LANES = " [lane tiles: 16 positions of one channel per accumulator]" if HAS_VBMI else ""
+REPORTED += [f"x6x20x20{LANES} + epilogue dequantize+add+relu+quantize in its tiles' stores",
+             f"x16x17x17{LANES} + epilogue dequantize+add+add+relu in its tiles' stores"]
 
 
 def main():
@@ -225,6 +260,11 @@ def main():
                         tmp, rng)
         compare_threads(check, anvilc, path, {"pooled": CASES["pooled"]}, unhoisted, fused,
                         "--no-hoist-quantize", tmp, rng)
+        no_lanes = os.path.join(tmp, "no_lanes")
+        must([anvilc, path, "--no-int8-lanes", "-o", no_lanes])
+        compare_threads(check, anvilc, path,
+                        {k: CASES[k] for k in ("lanes_lenet", "lanes_residual")}, no_lanes,
+                        fused, "--no-int8-lanes", tmp, rng)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")
 
