@@ -78,8 +78,32 @@ def dequantize(rng, name, shape, lo, hi):
             f"tensor<{o}xf32>, tensor<{o}xi32>\n")
 
 
+def t(shape, e="f32"):
+    return f"tensor<{'x'.join(map(str, shape))}x{e}>"
+
+
+def quantized_block(rng, x_shape, o, k, pads, bias_shape, residual=None):
+    """%q: the function's input %x quantized (%s0, %z0); %a: its qconv2d
+    to `o` channels (k x k, stride 1, padded by `pads`); %ad dequantized per
+    channel; %a1 plus a random bias of `bias_shape`; %a2 plus `residual`
+    when given; %a3 its relu. Returns the text and the f32 result type."""
+    n, c, h, w = x_shape
+    out = [n, o, h + 2 * pads - k + 1, w + 2 * pads - k + 1]
+    f = t(out)
+    bias = t(bias_shape)
+    text = (f"    %q = anvil.quantize %x, %s0, %z0 : {t(x_shape)}, tensor<f32>, tensor<ui8>\n" +
+            conv(rng, "a", "%q", o, c, k, pads, 1, t(x_shape, "ui8"), t(out, "i32")) +
+            dequantize(rng, "a", out, 5e-4, 2e-3) +
+            f"    %ab = anvil.constant {scales(rng, o, -0.5, 0.5)} : {bias}\n"
+            f"    %a1 = anvil.add %ad, %ab : {f}, {bias}\n")
+    last = "%a1"
+    if residual:
+        text += f"    %a2 = anvil.add %a1, {residual} : {f}, {f}\n"
+        last = "%a2"
+    return text + f"    %a3 = anvil.relu {last} : {f}\n", f
+
+
 def model(rng):
-    t = lambda shape, e="f32": f"tensor<{'x'.join(map(str, shape))}x{e}>"
     head = """    %wz = anvil.constant dense<0> : tensor<i8>
     %z0 = anvil.constant dense<128> : tensor<ui8>
     %s0 = anvil.constant dense<0.01> : tensor<f32>
@@ -142,15 +166,10 @@ def model(rng):
         f"    %bd = anvil.dequantize %b, %as, %az : {t([2, 16, 8, 8], 'i32')}, tensor<16xf32>, tensor<16xi32>\n"
         f"    %b2 = anvil.add %bd, %a3 : {two}, {two}\n"
         f"    return %b2 : {two}\n  }}\n")
-    p1, p2 = t([2, 6, 14, 14]), t([2, 16, 7, 7])
+    block, p1 = quantized_block(rng, [2, 3, 14, 14], 6, 5, 2, [6, 1, 1])
+    p2 = t([2, 16, 7, 7])
     pooled = (
-        f"  func.func @pooled(%x: {t([2, 3, 14, 14])}) -> {t([2, 256])} {{\n" + head +
-        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 3, 14, 14])}, tensor<f32>, tensor<ui8>\n" +
-        conv(rng, "a", "%q", 6, 3, 5, 2, 1, t([2, 3, 14, 14], "ui8"), t([2, 6, 14, 14], "i32")) +
-        dequantize(rng, "a", [2, 6, 14, 14], 5e-4, 2e-3) +
-        f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
-        f"    %a1 = anvil.add %ad, %ab : {p1}, tensor<6x1x1xf32>\n"
-        f"    %a3 = anvil.relu %a1 : {p1}\n"
+        f"  func.func @pooled(%x: {t([2, 3, 14, 14])}) -> {t([2, 256])} {{\n" + head + block +
         f"    %ap = anvil.max_pool2d %a3 {{kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, "
         f"pads = array<i64: 1, 1, 1, 1>}} : {p1}\n"
         f"    %aq = anvil.quantize %ap, %s1, %z1 : {t([2, 6, 7, 7])}, tensor<f32>, tensor<ui8>\n" +
@@ -169,28 +188,17 @@ def model(rng):
         f"{t([1, 3, 9, 9], 'ui8')}\n"
         f"    %y = anvil.dequantize %p, %s0, %z0 : {t([1, 3, 2, 2], 'ui8')}, tensor<f32>, tensor<ui8>\n"
         f"    return %y : {t([1, 3, 2, 2])}\n  }}\n")
-    l1, l2 = t([2, 6, 20, 20]), t([2, 16, 17, 17])
+    block1, l1 = quantized_block(rng, [2, 1, 20, 20], 6, 5, 2, [6, 1, 1])
+    block2, l2 = quantized_block(rng, [2, 1, 17, 17], 16, 3, 1, [1, 16, 1, 1], residual="%r")
     lanes = (
         f"  func.func @lanes_lenet(%x: {t([2, 1, 20, 20])}) -> {t([2, 6, 10, 10])} {{\n" + head +
-        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 1, 20, 20])}, tensor<f32>, tensor<ui8>\n" +
-        conv(rng, "a", "%q", 6, 1, 5, 2, 1, t([2, 1, 20, 20], "ui8"), t([2, 6, 20, 20], "i32")) +
-        dequantize(rng, "a", [2, 6, 20, 20], 5e-4, 2e-3) +
-        f"    %ab = anvil.constant {scales(rng, 6, -0.5, 0.5)} : tensor<6x1x1xf32>\n"
-        f"    %a1 = anvil.add %ad, %ab : {l1}, tensor<6x1x1xf32>\n"
-        f"    %a3 = anvil.relu %a1 : {l1}\n"
+        block1 +
         f"    %ap = anvil.max_pool2d %a3 {{kernel = array<i64: 2, 2>}} : {l1}\n"
         f"    %aq = anvil.quantize %ap, %s1, %z1 : {t([2, 6, 10, 10])}, tensor<f32>, tensor<ui8>\n"
         f"    %y = anvil.dequantize %aq, %s1, %z1 : {t([2, 6, 10, 10], 'ui8')}, tensor<f32>, tensor<ui8>\n"
         f"    return %y : {t([2, 6, 10, 10])}\n  }}\n"
         f"  func.func @lanes_residual(%x: {t([2, 1, 17, 17])}, %r: {l2}) -> {l2} {{\n" + head +
-        f"    %q = anvil.quantize %x, %s0, %z0 : {t([2, 1, 17, 17])}, tensor<f32>, tensor<ui8>\n" +
-        conv(rng, "a", "%q", 16, 1, 3, 1, 1, t([2, 1, 17, 17], "ui8"), t([2, 16, 17, 17], "i32")) +
-        dequantize(rng, "a", [2, 16, 17, 17], 5e-4, 2e-3) +
-        f"    %ab = anvil.constant {scales(rng, 16, -0.5, 0.5)} : tensor<1x16x1x1xf32>\n"
-        f"    %a1 = anvil.add %ad, %ab : {l2}, tensor<1x16x1x1xf32>\n"
-        f"    %a2 = anvil.add %a1, %r : {l2}, {l2}\n"
-        f"    %a3 = anvil.relu %a2 : {l2}\n"
-        f"    return %a3 : {l2}\n  }}\n")
+        block2 + f"    return %a3 : {l2}\n  }}\n")
     return ("module {\n" + u8_residual + narrow6 + parallel64 + two_users + pooled + wide +
             lanes + "}\n")
 
