@@ -488,15 +488,6 @@ Value directInput(OpBuilder &b, Location loc, QConv2DOp op, int64_t zero,
                                            ArrayRef<ReassociationIndices>{all});
 }
 
-/// The constant input zero point of a qconv2d.
-int64_t zeroPointOf(QConv2DOp op) {
-  DenseElementsAttr zero;
-  bool constant = matchPattern(op.getInputZeroPoint(), m_Constant(&zero));
-  assert(constant && "a direct convolution's zero point is a constant");
-  (void)constant;
-  return (*zero.getValues<APInt>().begin()).getZExtValue();
-}
-
 /// The lane tiles' description of the direct convolution `op` of a
 /// one-channel image (`geometry`: its padded input's), whose input zero
 /// point is `zero`: its filter's rows as i32 groups of 4 taps and each
@@ -610,8 +601,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
       // result).
       SmallVector<ReassociationIndices> fold(2);
       std::optional<TileBuilder::DirectConv> geometry;
+      // (A convolution's input zero point, its padding.)
+      int64_t zero =
+          conv ? (*zeroAttr.getValues<APInt>().begin()).getZExtValue() : 0;
       if (conv) {
-        int64_t zero = (*zeroAttr.getValues<APInt>().begin()).getZExtValue();
         if (direct) {
           auto in = cast<RankedTensorType>(conv.getInput().getType());
           auto wt = cast<RankedTensorType>(conv.getWeight().getType());
@@ -738,12 +731,10 @@ struct Int8MatmulPass : mlir::anvil::impl::Int8MatmulPassBase<Int8MatmulPass> {
           tiles.nchw ? RankedTensorType::get({rows / positions, w.n, positions},
                                              element)
                      : RankedTensorType::get({rows, w.n}, element);
-      Value y =
-          laneConv
-              ? buildLaneConv(tiles,
-                              laneGeometry(conv, *geometry, zeroPointOf(conv)),
-                              lhs, element, parallel)
-              : tiles.build(productType, inParallel);
+      Value y = laneConv
+                    ? buildLaneConv(tiles, laneGeometry(conv, *geometry, zero),
+                                    lhs, element, parallel)
+                    : tiles.build(productType, inParallel);
       if (tiles.nchw) {
         y = b.create<tensor::ExpandShapeOp>(
             loc, resultType.clone(element), y,
