@@ -51,15 +51,16 @@ func.func @matmul_broadcast_batch(%a: tensor<1x3x4xf32>, %b: tensor<2x4x5xf32>) 
 // -----
 
 // A bf16 product that anvil-bf16-matmul left (batched on both sides) rounds
-// its operands to bf16 and back, then runs as the f32 product: the same
-// function as the vdpbf16ps tiles.
+// its operands to bf16 and back (integer arithmetic on the f32 bits, as
+// dialects/Bf16.h: no truncf, a libgcc call without AVX512_BF16), then runs
+// as the f32 product: the same function as the vdpbf16ps tiles.
 // CHECK-LABEL: func @matmul_bf16_rounded
 // CHECK: linalg.generic
-// CHECK: arith.truncf {{.*}} : f32 to bf16
-// CHECK: arith.extf {{.*}} : bf16 to f32
+// CHECK: arith.bitcast {{.*}} : f32 to i32
+// CHECK: arith.bitcast {{.*}} : i32 to f32
 // CHECK: linalg.generic
-// CHECK: arith.truncf {{.*}} : f32 to bf16
-// CHECK: arith.extf {{.*}} : bf16 to f32
+// CHECK: arith.bitcast {{.*}} : f32 to i32
+// CHECK: arith.bitcast {{.*}} : i32 to f32
 // CHECK: linalg.batch_matmul
 func.func @matmul_bf16_rounded(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {
   %y = anvil.matmul %a, %b {bf16} : tensor<2x3x4xf32>, tensor<2x4x5xf32>

@@ -248,13 +248,38 @@ Value mlir::anvil::transpose2D(OpBuilder &b, Location loc, Value value) {
       .getResult()[0];
 }
 
-/// See Utils.h.
+/// See Utils.h. The rounding is dialects/Bf16.h's, in integer arithmetic:
+/// `arith.truncf` to bf16 is one instruction with AVX512_BF16 but, without
+/// it, a call to libgcc's __truncsfbf2, which GCC 12 (Debian 12's) lacks.
 Value mlir::anvil::roundedToBf16(OpBuilder &b, Location loc, Value v) {
   auto type = cast<RankedTensorType>(v.getType());
   return buildElementwise(
       b, loc, type, v, [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value h = nb.create<arith::TruncFOp>(l, nb.getBF16Type(), args[0]);
-        return nb.create<arith::ExtFOp>(l, type.getElementType(), h)
-            .getResult();
+        Type f32 = nb.getF32Type(), i32 = nb.getI32Type();
+        auto c = [&](uint32_t x) {
+          return nb.create<arith::ConstantOp>(
+              l, nb.getIntegerAttr(i32, static_cast<int32_t>(x)));
+        };
+        Value x = args[0];
+        if (x.getType() != f32) // (the reference rounds to f32 first)
+          x = nb.create<arith::TruncFOp>(l, f32, x);
+        Value bits = nb.create<arith::BitcastOp>(l, i32, x);
+        // A NaN keeps its upper half, made quiet.
+        Value isNan = nb.create<arith::CmpIOp>(
+            l, arith::CmpIPredicate::ugt,
+            nb.create<arith::AndIOp>(l, bits, c(0x7fffffffu)), c(0x7f800000u));
+        Value quiet = nb.create<arith::OrIOp>(l, bits, c(0x00400000u));
+        // Else + 0x7fff + the kept lowest bit: to nearest, ties to even.
+        Value odd = nb.create<arith::AndIOp>(
+            l, nb.create<arith::ShRUIOp>(l, bits, c(16)), c(1));
+        Value rounded = nb.create<arith::AddIOp>(
+            l, bits, nb.create<arith::AddIOp>(l, odd, c(0x7fffu)));
+        Value kept = nb.create<arith::AndIOp>(
+            l, nb.create<arith::SelectOp>(l, isNan, quiet, rounded),
+            c(0xffff0000u));
+        Value y = nb.create<arith::BitcastOp>(l, f32, kept);
+        if (type.getElementType() != f32)
+          y = nb.create<arith::ExtFOp>(l, type.getElementType(), y);
+        return y;
       });
 }
