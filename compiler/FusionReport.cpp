@@ -242,15 +242,16 @@ int64_t flopsOf(Operation *op) {
   return input;
 }
 
-/// Whether the pipeline runs anvil-direct-conv (AVX-512 targets).
+/// Whether the pipeline runs anvil-direct-conv (AVX2 and AVX-512 targets).
 bool runsDirect(const PipelineOptions &options) {
-  return options.directConv && options.matmulVectorBits >= 512;
+  return directConvLanes(options) > 0;
 }
 
 /// Whether `conv` becomes anvil-direct-conv's tiles.
 bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
   std::string why;
-  return runsDirect(options) && directConvTileOf(conv, why).rows > 0;
+  return runsDirect(options) &&
+         directConvTileOf(conv, directConvLanes(options), why).rows > 0;
 }
 
 /// The pattern of a kernel made of one op that is not elementwise.
@@ -281,13 +282,14 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     // anvil-direct-conv's tiles, or why the im2col matmul.
     if (groups == 1) {
       std::string why;
-      DirectConvTile tile = directConvTileOf(conv, why);
+      int64_t lanes = directConvLanes(options);
+      DirectConvTile tile = directConvTileOf(conv, lanes ? lanes : 16, why);
       if (!runsDirect(options))
         why = "anvil-direct-conv is off (--no-direct-conv, or a target "
-              "without AVX-512)";
+              "without AVX2)";
       if (tile.rows && runsDirect(options))
         s += llvm::formatv(" [direct tiles: {0} positions x {1} channels]",
-                           tile.rows, 16)
+                           tile.rows, tile.lanes)
                  .str();
       else
         s += " [im2col matmul, not direct: " + why + "]";

@@ -171,9 +171,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   // f32 convolutions with constant filters become direct register tiles
   // (their add and relu in the tiles' stores), before anything makes them
   // im2col products.
-  if (options.directConv && options.matmulVectorBits >= 512) {
+  if (int64_t lanes = directConvLanes(options)) {
     DirectConvPassOptions direct;
     direct.epilogue = options.fuseElementwise;
+    direct.lanes = lanes;
     pm.addPass(createDirectConvPass(direct));
   }
   // bf16 matmuls (anvil-bf16's, or marked in the model) become vdpbf16ps

@@ -99,8 +99,8 @@ struct PipelineOptions {
   /// (anvil-int8-matmul's vector-rows).
   bool int8VectorRows = true;
   /// f32 convolutions with constant filters as direct register tiles, no
-  /// im2col (anvil-direct-conv; AVX-512 targets only: its tiles need 32
-  /// registers of 16 lanes).
+  /// im2col (anvil-direct-conv: 16 lanes with 512-bit vectors, 8 with
+  /// 256-bit ones; anvilc sets it only for AVX2 or AVX-512 targets).
   bool directConv = true;
   /// With VNNI, int8 products at most 16 columns wide on one-block tiles
   /// of 16 rows (anvil-int8-matmul's narrow).
@@ -206,6 +206,14 @@ struct PipelineOptions {
   /// anvilc --split-whole-tail.
   bool splitWholeTail = false;
 };
+
+/// The f32 lanes of anvil-direct-conv's tiles under `options` (16 with
+/// 512-bit vectors, 8 with 256-bit ones), or 0 when it does not run.
+inline int64_t directConvLanes(const PipelineOptions &options) {
+  if (!options.directConv)
+    return 0;
+  return options.matmulVectorBits >= 512 ? 16 : 8;
+}
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop
 /// dead ops) and CSE.

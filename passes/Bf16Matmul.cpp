@@ -106,7 +106,7 @@ struct Bf16Operands {
   /// A `transpose_b` rhs (stored [N, K]) packed: per block of 16 columns
   /// (rows of the stored matrix) and 32 k, the 16 rows read as vectors of
   /// 32 f32, rounded to 16 dwords of bf16 pairs each, and transposed in
-  /// registers (transpose16x16): line l is then pair l of the 16 columns, one
+  /// registers (transposeSquare): line l is then pair l of the 16 columns, one
   /// packed line. Columns past N are zeros (a last block of padding filled
   /// first), K's tail read masked.
   Value packTransposed(Value rhs, const PackedWeights &w, Value out) {
@@ -132,7 +132,7 @@ struct Bf16Operands {
                                                    ArrayRef<bool>{inBounds});
         rows[r] = b.create<vector::BitCastOp>(loc, dwords, bits(v));
       }
-      rows = transpose16x16(b, loc, rows);
+      rows = transposeSquare(b, loc, rows);
       for (int64_t l = 0; l < lines; ++l) {
         Value g = b.create<arith::AddIOp>(loc, g0, index(l));
         o = b.create<vector::TransferWriteOp>(

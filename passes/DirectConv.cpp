@@ -4,29 +4,30 @@
 // anvil-materialize-params made them constants) into a register-tiled loop
 // nest on tensors, before anvil-convert-to-linalg (which would make it an
 // im2col product on the matmul's tiles). No im2col and no packing at run
-// time: the weights are packed at compile time, 16 output channels of one
-// tap contiguous, and every tile reads its input straight from the padded
-// NCHW image.
+// time: the weights are packed at compile time, a block's output channels
+// of one tap contiguous, and every tile reads its input straight from the
+// padded NCHW image. A block is a vector's lanes: 16 channels on AVX-512,
+// 8 on AVX2 (the pass option `lanes`).
 //
 // A tile is `rows` consecutive output positions (a segment of one output
-// row, or whole rows of a small map; DirectConvSchedule.h) by 16 output
-// channels: `rows` vector<16xf32> accumulators that start at the bias and
+// row, or whole rows of a small map; DirectConvSchedule.h) by one block of
+// output channels: `rows` vector accumulators that start at the bias and
 // stay in registers through the k loop. Each k step (input channel c,
-// filter row i, filter column j) loads the 16 weights of that tap and
+// filter row i, filter column j) loads the block's weights of that tap and
 // broadcasts the input value of each position, padded[n, c, oy*sh + i*dh,
 // (x0 + r)*sw + j*dw]: at one base address per (c, i) plus constants, so
 // that the broadcast is an FMA's memory operand (and the unrolled taps of
 // overlapping windows share it). There is no im2col matrix and no packing
 // pass at run time, which the im2col matmul pays per image.
 //
-// The accumulators hold 16 channels of a position; the result is NCHW, so
-// a tile is transposed in registers (transpose16x16) into
-// one run of positions per channel, to which the epilogue applies (a
-// residual read at the same positions and added, then relu, with
-// `epilogue`: the anvil.add and anvil.relu that are the convolution's only
-// users are absorbed) before a masked store. The groups of 16 output
-// channels are an scf.forall when the convolution is large enough and there
-// are two at least.
+// The accumulators hold a block's channels of a position; the result is
+// NCHW, so a tile is transposed in registers (transposeSquare, a block's
+// lanes of positions at a time) into one run of positions per channel, to which
+// the epilogue applies (a residual read at the same positions and added, then
+// relu, with `epilogue`: the anvil.add and anvil.relu that are the
+// convolution's only users are absorbed) before a masked store. The blocks of
+// output channels are an scf.forall when the convolution is large enough and
+// there are two at least.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,12 +53,10 @@ using namespace mlir::anvil;
 
 namespace {
 
-constexpr int64_t kLanes = 16;
-
-/// The OIHW f32 constant `w` packed per group of 16 output channels:
-/// [O / 16, C * kh * kw * 16], each group's row in (c, i, j, lane) order,
-/// so that a tap's weights for the tile are one vector.
-DenseElementsAttr packFilter(DenseElementsAttr w) {
+/// The OIHW f32 constant `w` packed per group of `kLanes` output channels:
+/// [O / kLanes, C * kh * kw * kLanes], each group's row in (c, i, j, lane)
+/// order, so that a tap's weights for the tile are one vector.
+DenseElementsAttr packFilter(DenseElementsAttr w, int64_t kLanes) {
   auto type = cast<RankedTensorType>(w.getType());
   int64_t o = type.getDimSize(0), k = type.getNumElements() / o;
   int64_t groups = o / kLanes;
@@ -121,8 +120,9 @@ struct DirectBuilder {
   const Match &m;
   DirectConvTile tile;
   int64_t n, c, hp, wp, o, oh, ow, kh, kw, sh, sw, dh, dw;
+  int64_t kLanes; // f32 per vector: tile.lanes (16 or 8)
   Value input;    // padded NCHW, flattened: [N * C * Hp * Wp]
-  Value packed;   // [O / 16, C * kh * kw * 16]
+  Value packed;   // [O / kLanes, C * kh * kw * kLanes]
   Value bias;     // [O] or null
   Value residual; // [N, O, OH * OW] or null
 
@@ -131,7 +131,7 @@ struct DirectBuilder {
   Value mul(Value x, int64_t y) {
     return b.create<arith::MulIOp>(loc, x, index(y));
   }
-  VectorType lanes() { return VectorType::get({kLanes}, b.getF32Type()); }
+  VectorType vec() { return VectorType::get({kLanes}, b.getF32Type()); }
 
   /// Where the window of a tile's position `r` starts in the padded image,
   /// from the tile's first: along its output row, or across the tile's
@@ -147,11 +147,11 @@ struct DirectBuilder {
   /// row's kw taps unrolled.
   SmallVector<Value> products(Value g, Value img, Value oy, Value x0,
                               int64_t rows) {
-    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanes()));
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value first = zeros;
     if (bias)
       first = b.create<vector::TransferReadOp>(
-          loc, lanes(), bias, ValueRange{mul(g, kLanes)}, ArrayRef<bool>{true});
+          loc, vec(), bias, ValueRange{mul(g, kLanes)}, ArrayRef<bool>{true});
     SmallVector<Value> start(rows, first);
     // ((n * C) * Hp + oy * sh) * Wp + x0 * sw.
     Value base = add(mul(add(mul(img, c * hp), mul(oy, sh)), wp), mul(x0, sw));
@@ -179,7 +179,7 @@ struct DirectBuilder {
       SmallVector<Value> weights;
       for (int64_t j = 0; j < kw; ++j)
         weights.push_back(b.create<vector::TransferReadOp>(
-            loc, lanes(), packed, ValueRange{g, add(tap0, index(j * kLanes))},
+            loc, vec(), packed, ValueRange{g, add(tap0, index(j * kLanes))},
             ArrayRef<bool>{true}));
       std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> terms;
       for (int64_t r = 0; r < rows; ++r)
@@ -189,7 +189,7 @@ struct DirectBuilder {
         Value x = b.create<vector::TransferReadOp>(
             loc, one, input, ValueRange{add(rowBase, index(offset))},
             ArrayRef<bool>{true});
-        Value a = b.create<vector::BroadcastOp>(loc, lanes(), x);
+        Value a = b.create<vector::BroadcastOp>(loc, vec(), x);
         for (auto [r, j] : readers)
           accs[r] = b.create<vector::FMAOp>(loc, a, weights[j], accs[r]);
       }
@@ -199,42 +199,47 @@ struct DirectBuilder {
     return SmallVector<Value>(channels.getResults());
   }
 
-  /// One tile computed and written into `out` ([N, 16 or O, OH * OW]: the
-  /// group's channels start at `outChannel`): `rows` positions from (oy,
-  /// x0), consecutive in NCHW (one row's, or whole rows), transposed in
-  /// registers into one run of positions per channel.
+  /// One tile computed and written into `out` ([N, kLanes or O, OH * OW]:
+  /// the group's channels start at `outChannel`): `rows` positions from
+  /// (oy, x0), consecutive in NCHW (one row's, or whole rows), transposed in
+  /// registers, kLanes positions at a time, into one run of positions per
+  /// channel.
   Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
                   Value x0, int64_t rows) {
     SmallVector<Value> accs = products(g, img, oy, x0, rows);
-    Value q0 = add(mul(oy, ow), x0);
-    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanes()));
-    Value mask;
-    if (rows < kLanes)
-      mask = b.create<vector::ConstantMaskOp>(
-          loc, VectorType::get({kLanes}, b.getI1Type()),
-          b.getI64ArrayAttr({rows}));
+    Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    accs.resize(kLanes, zeros);
-    SmallVector<Value> runs = transpose16x16(b, loc, accs);
-    for (int64_t l = 0; l < kLanes; ++l) {
-      Value run = runs[l];
-      if (residual) {
-        Value ch = add(mul(g, kLanes), index(l));
-        auto read = b.create<vector::TransferReadOp>(loc, lanes(), residual,
-                                                     ValueRange{img, ch, q0},
-                                                     pad, ArrayRef<bool>{true});
+    for (int64_t p = 0; p < rows; p += kLanes) {
+      int64_t count = std::min(kLanes, rows - p);
+      Value q0 = add(add(mul(oy, ow), x0), index(p));
+      Value mask;
+      if (count < kLanes)
+        mask = b.create<vector::ConstantMaskOp>(
+            loc, VectorType::get({kLanes}, b.getI1Type()),
+            b.getI64ArrayAttr({count}));
+      SmallVector<Value> square(accs.begin() + p, accs.begin() + p + count);
+      square.resize(kLanes, zeros);
+      SmallVector<Value> runs = transposeSquare(b, loc, square);
+      for (int64_t l = 0; l < kLanes; ++l) {
+        Value run = runs[l];
+        if (residual) {
+          Value ch = add(mul(g, kLanes), index(l));
+          auto read = b.create<vector::TransferReadOp>(
+              loc, vec(), residual, ValueRange{img, ch, q0}, pad,
+              ArrayRef<bool>{true});
+          if (mask)
+            read.getMaskMutable().assign(mask);
+          run = b.create<arith::AddFOp>(loc, run, read);
+        }
+        if (m.relu)
+          run = b.create<arith::MaximumFOp>(loc, run, zeros);
+        auto write = b.create<vector::TransferWriteOp>(
+            loc, run, out, ValueRange{img, add(outChannel, index(l)), q0},
+            ArrayRef<bool>{true});
         if (mask)
-          read.getMaskMutable().assign(mask);
-        run = b.create<arith::AddFOp>(loc, run, read);
+          write.getMaskMutable().assign(mask);
+        out = write.getResult();
       }
-      if (m.relu)
-        run = b.create<arith::MaximumFOp>(loc, run, zeros);
-      auto write = b.create<vector::TransferWriteOp>(
-          loc, run, out, ValueRange{img, add(outChannel, index(l)), q0},
-          ArrayRef<bool>{true});
-      if (mask)
-        write.getMaskMutable().assign(mask);
-      out = write.getResult();
     }
     return out;
   }
@@ -335,12 +340,17 @@ Value collapse(OpBuilder &b, Location loc, Value v, bool flat) {
 struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
   using DirectConvPassBase::DirectConvPassBase;
   void runOnOperation() override {
+    if (lanes != 8 && lanes != 16) {
+      getOperation().emitError("anvil-direct-conv: lanes must be 8 or 16, not ")
+          << static_cast<int64_t>(lanes);
+      return signalPassFailure();
+    }
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     OpBuilder b(&getContext());
     for (Conv2DOp conv : convs) {
       std::string why;
-      DirectConvTile tile = directConvTileOf(conv, why);
+      DirectConvTile tile = directConvTileOf(conv, lanes, why);
       if (!tile.rows)
         continue;
       auto in = cast<RankedTensorType>(conv.getInput().getType());
@@ -373,8 +383,9 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
                       st[1],
                       dil[0],
                       dil[1],
+                      tile.lanes,
                       collapse(b, loc, padded, /*flat=*/true),
-                      b.create<arith::ConstantOp>(loc, packFilter(w)),
+                      b.create<arith::ConstantOp>(loc, packFilter(w, lanes)),
                       conv.getBias(),
                       m.residual ? collapse(b, loc, m.residual, false)
                                  : Value()};

@@ -73,21 +73,23 @@ struct PackedWeights {
   std::vector<int32_t> sums; // [blocks][lanes]
 };
 
-/// The 16 x 16 matrix whose rows are `rows` (16 vector<16xi32>)
-/// transposed: 4 stages, each swapping the off-diagonal w x w blocks of
-/// every 2w x 2w block (w = 8, 4, 2, 1) with two 2-source shuffles per row
-/// pair (vpermt2d): 64 shuffles. (vector.transpose's lowering of a 16 x 16
-/// is element inserts and blends, several times that.)
-inline SmallVector<Value> transpose16x16(OpBuilder &b, Location loc,
-                                         SmallVector<Value> rows) {
-  for (int64_t w = 8; w >= 1; w /= 2)
-    for (int64_t i = 0; i < 16; ++i) {
+/// The n x n matrix whose rows are `rows` (n vectors of n; n a power of 2,
+/// 16 or 8) transposed: log2(n) stages, each swapping the off-diagonal
+/// w x w blocks of every 2w x 2w block (w = n/2, ..., 2, 1) with two
+/// 2-source shuffles per row pair (16 x 16 i32: vpermt2d, 64 shuffles; 8 x 8
+/// f32 on AVX2: 24). (vector.transpose's lowering of a 16 x 16 is element
+/// inserts and blends, several times that.)
+inline SmallVector<Value> transposeSquare(OpBuilder &b, Location loc,
+                                          SmallVector<Value> rows) {
+  auto n = static_cast<int64_t>(rows.size());
+  for (int64_t w = n / 2; w >= 1; w /= 2)
+    for (int64_t i = 0; i < n; ++i) {
       if (i & w)
         continue;
       SmallVector<int64_t> top, bottom;
-      for (int64_t j = 0; j < 16; ++j) {
-        top.push_back(j & w ? 16 + j - w : j);
-        bottom.push_back(j & w ? 16 + j : j + w);
+      for (int64_t j = 0; j < n; ++j) {
+        top.push_back(j & w ? n + j - w : j);
+        bottom.push_back(j & w ? n + j : j + w);
       }
       Value a = rows[i], c = rows[i + w];
       rows[i] = b.create<vector::ShuffleOp>(loc, a, c, top);
@@ -539,7 +541,7 @@ struct TileBuilder {
     for (int64_t r = 0; r < tileRows; ++r)
       m[r] =
           b.create<arith::SubIOp>(loc, accs[r * shape.blocks + v], correction);
-    SmallVector<Value> t = transpose16x16(b, loc, m);
+    SmallVector<Value> t = transposeSquare(b, loc, m);
     Value n = b.create<arith::DivUIOp>(loc, m0, index(positions));
     Value q0 = b.create<arith::RemUIOp>(loc, m0, index(positions));
     for (int64_t l = 0; l < std::min(shape.lanes, w.n); ++l) {

@@ -76,7 +76,7 @@
 // im2col'd); when 16 (a block) divides its output channels, or they are one
 // block, the row tiles are per image (the last one of each image shorter)
 // and each writes its block of the NCHW result itself, transposed in
-// registers (transpose16x16: 64 vpermt2d) and stored as one run of
+// registers (transposeSquare: 64 vpermt2d) and stored as one run of
 // positions per channel: no [N*OH*OW, O] product and no transpose after.
 // A direct one's tiles follow its output rows (`row-aligned`): equal
 // segments of a row, or whole rows where two fit in a tile, so that each
@@ -350,7 +350,7 @@ Value convRows(OpBuilder &b, Location loc, QConv2DOp op, const TileShape &shape,
 /// `input` [N, C, H, W] (ui8, 16 dividing C) padded by `pads` (top, left,
 /// bottom, right) with `pad` as NHWC [N, Hp * Wp, C], by blocks of 16
 /// channels x 16 positions of the input: 16 reads of 16 bytes (a channel's
-/// positions), transposed in registers (transpose16x16: byte unpacks), 16
+/// positions), transposed in registers (transposeSquare: byte unpacks), 16
 /// writes of 16 bytes (a position's channels) at the position's place in
 /// the padded image, whose border is filled with `pad` first; the images in
 /// parallel, the last block of positions masked on its reads and writing
@@ -392,7 +392,7 @@ Value nhwcByBlocks(OpBuilder &b, Location loc, Value input,
             loc, bytes, flat,
             ValueRange{image, b.create<arith::AddIOp>(loc, c0, index(r)), p0},
             zero, ArrayRef<bool>{count == 16}));
-      rows = transpose16x16(b, loc, rows);
+      rows = transposeSquare(b, loc, rows);
       for (int64_t l = 0; l < count; ++l) {
         // Position q = y * W + x of the input is (y + top) * Wp + x + left
         // of the padded image: q + (q / W) * (Wp - W) + top * Wp + left.

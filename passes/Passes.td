@@ -399,20 +399,23 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
   let summary = "f32 convolutions with constant filters as direct register tiles";
   let description = [{
     Rewrites each f32 one-group `anvil.conv2d` whose filter is a constant
-    (inference) and whose output channels 16 divides into a register-tiled
+    (inference) and whose output channels `lanes` divides into a register-tiled
     loop nest on tensors (scf, vector), before anvil-convert-to-linalg,
     which would make it an im2col product on the matmul's tiles. The filter
     is packed at compile time, per group of a tile's output channels, as
-    `[O / 16, C * kh * kw * 16]` in (c, i, j, channel) order. A tile is
-    one block of 16 output channels by up to 16 consecutive output
-    positions (DirectConvSchedule.h): a segment of an output row (rows
-    split into equal segments: 14 of 56, 28 or 14) or, for maps at most 8
-    wide, whole output rows (2 rows of 7). Its `vector<16xf32>` accumulators
+    `[O / lanes, C * kh * kw * lanes]` in (c, i, j, channel) order. A tile
+    is one block of `lanes` output channels (16 on AVX-512, 8 on AVX2) by
+    up to 16 consecutive output positions (AVX-512; AVX2's 16 registers
+    take 15 - kw: 12 for a 3x3 filter; DirectConvSchedule.h): a segment of
+    an output row (rows split into equal segments: with 16 lanes 14 of 56,
+    28 or 14) or, for maps at most half a tile wide, whole output rows (2
+    rows of 7). Its `vector<lanes x f32>` accumulators
     start at the bias and take one `vector.fma` per k step, the position's
     input value broadcast from the padded NCHW image at one base address per
     (input channel, filter row) plus constants, the filter row's taps
     unrolled. No im2col matrix is made or packed at run time. Each
-    tile is transposed in registers (16 x 16, 64 shuffles) into
+    tile is transposed in registers (lanes x lanes at a time: 16 x 16 in
+    64 shuffles, 8 x 8 in 24) into
     one run of positions per channel and stored NCHW, masked past the
     tile's positions. With `epilogue`, an `anvil.add` of the result and
     another tensor of its type, then an `anvil.relu`, that are the
@@ -421,14 +424,14 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
 
     Not rewritten (the im2col matmul keeps them): 1x1 convolutions (a plain
     matmul already), grouped and depthwise ones, bf16 ones, output channels
-    that 16 does not divide, and filters whose panel (C * kh * kw * 64
-    bytes per block) exceeds 512 KiB: the tiles stream it once per tile
-    with no k blocks. The groups of 16 channels are an `scf.forall` when
+    that `lanes` does not divide, and filters whose panel (C * kh * kw *
+    lanes * 4 bytes per block) exceeds 512 KiB: the tiles stream it once per tile
+    with no k blocks. The groups of channels are an `scf.forall` when
     the whole convolution (all its images) reaches the matmul's parallel
     threshold (`matmulRunsInParallelBlocks`, about 8 MFLOP: below it a
-    fork/join costs more than it saves) and there are two groups at least. The tiles need 32
-    vector registers of 16 lanes: the pipeline runs the pass only for
-    AVX-512 targets.
+    fork/join costs more than it saves) and there are two groups at least. The pipeline runs
+    the pass with 16 lanes for AVX-512 targets, with 8 for AVX2 ones (the
+    FMAs and 8-lane vectors the tiles need), and not for older ones.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
@@ -442,6 +445,9 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     Option<"parallel", "parallel", "bool", "true",
            "Run the output channel groups of large convolutions as an "
            "scf.forall (threads); off: one serial loop">,
+    Option<"lanes", "lanes", "int64_t", "16",
+           "f32 lanes of the tiles' vectors (a block's output channels): "
+           "16 (AVX-512's 32 registers) or 8 (AVX2's 16)">,
   ];
 }
 

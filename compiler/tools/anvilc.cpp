@@ -355,8 +355,8 @@ static cl::opt<bool> noDirectConv(
     "no-direct-conv",
     cl::desc("Run f32 convolutions as im2col products on the matmul's tiles "
              "even where anvil-direct-conv's register tiles could read their "
-             "windows straight from the image (AVX-512 targets), for "
-             "comparison"),
+             "windows straight from the image (AVX2 and AVX-512 targets), "
+             "for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Narrow(
     "no-int8-narrow",
@@ -672,7 +672,10 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
       !noInt8Lanes && mlir::anvil::targetHasFeature(target, "avx512vbmi");
   job.options.hoistQuantize = !noHoistQuantize && !noFusion;
   job.options.int8DirectRuns = !noInt8DirectRuns;
-  job.options.directConv = !noDirectConv;
+  // Its tiles need FMAs on 8 or 16 lanes.
+  job.options.directConv =
+      !noDirectConv &&
+      (hasAvx2 || mlir::anvil::targetHasFeature(target, "avx512f"));
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;

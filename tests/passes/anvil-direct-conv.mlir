@@ -1,6 +1,9 @@
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv -canonicalize -cse | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=epilogue=false -canonicalize | FileCheck %s --check-prefix=NOEPI
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=parallel=false -canonicalize | FileCheck %s --check-prefix=SERIAL
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv=lanes=8 -canonicalize -cse | FileCheck %s --check-prefix=LANES8
+// RUN: not anvil-opt %s -split-input-file -anvil-direct-conv=lanes=4 2>&1 | FileCheck %s --check-prefix=BADLANES
+// BADLANES: anvil-direct-conv: lanes must be 8 or 16, not 4
 // f32 one-group convolutions with constant filters become direct register
 // tiles (DirectConv.cpp); numeric truth is tests/e2e/test_direct_conv.py
 // (against the im2col path and the reference interpreter).
@@ -26,6 +29,15 @@
 // CHECK: tensor.expand_shape {{.*}} : tensor<1x16x57xf32> into tensor<1x16x3x19xf32>
 // CHECK-NOT: anvil.add
 // CHECK-NOT: anvil.relu
+// AVX2's tiles (lanes=8): two blocks of 8 channels, the filter packed as
+// [2 blocks, taps x 8 lanes]; the segments of 10 and 9 positions are
+// transposed 8 at a time, the rest (2 and 1 positions) masked.
+// LANES8-LABEL: func @add_relu
+// LANES8: arith.constant dense<{{\[\[}}0.000000e+00, 1.000000e+00{{.*}}7.000000e+00, 5.000000e-01{{.*}}], [8.000000e+00{{.*}}]]> : tensor<2x16xf32>
+// LANES8-COUNT-20: vector.fma {{.*}} : vector<8xf32>
+// LANES8-NOT: vector.constant_mask [8]
+// LANES8: vector.constant_mask [2] : vector<8xi1>
+// LANES8: vector.constant_mask [1] : vector<8xi1>
 // NOEPI-LABEL: func @add_relu
 // NOEPI-NOT: arith.maximumf
 // NOEPI: anvil.add
@@ -51,6 +63,13 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK: vector.constant_mask [14] : vector<16xi1>
 // CHECK: vector.constant_mask [7] : vector<16xi1>
+// With 8 lanes: 8 groups; 7 x 7 maps are one output row per tile (two
+// rows, 14, would need 14 accumulators besides a filter row's 3 weights
+// and a broadcast: AVX2 has 16 registers).
+// LANES8-LABEL: func @whole_rows
+// LANES8: scf.forall (%{{.*}}) in (8)
+// LANES8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// LANES8: vector.constant_mask [7] : vector<8xi1>
 // SERIAL-LABEL: func @whole_rows
 // SERIAL-NOT: scf.forall
 func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
@@ -63,6 +82,9 @@ func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
 
 // Left alone: a 1x1 convolution (a plain matmul), 24 output channels, a
 // filter that is an argument, a depthwise convolution.
+// With 8 lanes 24 channels are 3 blocks: that one is direct.
+// LANES8-LABEL: func @not_direct
+// LANES8: vector.fma {{.*}} : vector<8xf32>
 // CHECK-LABEL: func @not_direct
 // CHECK-COUNT-4: anvil.conv2d
 // CHECK-NOT: vector.fma
