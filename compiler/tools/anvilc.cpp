@@ -644,6 +644,16 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
                        ") lacks; use --bf16-matmul=auto");
+  // Said once, not silently slower: without vdpbf16ps a bf16 product is the
+  // f32 product of rounded operands (the same numbers, more work).
+  if (precision == "bf16" && bf16Matmul == "auto" && !hasBf16)
+    llvm::errs() << "anvilc: note: the target CPU ("
+                 << (targetCpu.empty() ? std::string("this machine's")
+                                       : "--target-cpu " + targetCpu)
+                 << ") lacks AVX512_BF16: --precision bf16 computes its "
+                    "products as f32 products of operands rounded to bf16 "
+                    "(the results it would give with AVX512_BF16), which is "
+                    "slower than --precision f32\n";
   // With a report (anvilc quantize --precision bf16, or anvilc MODEL
   // --precision bf16 --calibrate DATA) the module carries the report's
   // choice of bf16 layers; otherwise every matmul is.

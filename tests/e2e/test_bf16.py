@@ -366,6 +366,16 @@ def precision_flag(anvilc, tmp, check, rng, examples):
         rel = np.abs(outs["bf16"] - outs["f32"]).max() / np.abs(outs["f32"]).max()
         check(1e-5 < rel < 3e-2,
               f"the MLP in bf16 within bf16 error of f32 (relative {rel:.3g})")
+    # Without AVX512_BF16, --precision bf16 says once that it is slower than
+    # f32 (haswell lacks it, sapphirerapids has it: compiling needs neither).
+    for cpu, noted in (("haswell", True), ("sapphirerapids", False)):
+        p = run([anvilc, path, "--precision", "bf16", "--target-cpu", cpu, "-o",
+                 os.path.join(tmp, f"mlp-{cpu}")])
+        said = "lacks AVX512_BF16" in p.stderr and "slower than --precision f32" in p.stderr
+        check(p.returncode == 0 and said == noted,
+              f"--precision bf16 for {cpu}: "
+              f"{'a note that it is slower than f32' if noted else 'no note'}"
+              f" ({p.stderr.strip() or 'nothing on stderr'})")
 
 
 def training(anvilc, tmp, check, examples):
