@@ -579,10 +579,7 @@ struct TileBuilder {
   /// quantize and dequantize widen theirs.
   Value asI32(Value v) {
     auto type = cast<IntegerType>(v.getType());
-    if (!type.isSignless())
-      v = b.create<UnrealizedConversionCastOp>(
-               loc, b.getIntegerType(type.getWidth()), v)
-              .getResult(0);
+    v = reinterpretBits(b, loc, v, b.getIntegerType(type.getWidth()));
     if (type.getWidth() == 32)
       return v;
     if (type.isUnsigned())

@@ -60,13 +60,6 @@ Value nanMax(OpBuilder &b, Location loc, Value a, Value c) {
   return b.create<arith::SelectOp>(loc, aIsNaN, a, m);
 }
 
-/// `value` reinterpreted as `type` (an integer type of the same width).
-Value reinterpret(OpBuilder &b, Location loc, Value value, Type type) {
-  if (value.getType() == type)
-    return value;
-  return b.create<UnrealizedConversionCastOp>(loc, type, value).getResult(0);
-}
-
 /// The lowest value of the integer type `elt` (`ui8` 0, `i8` -128): an
 /// integer max pool's padding, never a window's maximum.
 Value lowestInteger(OpBuilder &b, Location loc, IntegerType elt) {
@@ -75,7 +68,7 @@ Value lowestInteger(OpBuilder &b, Location loc, IntegerType elt) {
                                : APInt::getSignedMinValue(width);
   Type bits = b.getIntegerType(width);
   Value c = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(bits, low));
-  return reinterpret(b, loc, c, elt);
+  return reinterpretBits(b, loc, c, elt);
 }
 
 /// The maximum of the integers `values` of type `elt` (unsigned compared
@@ -83,14 +76,14 @@ Value lowestInteger(OpBuilder &b, Location loc, IntegerType elt) {
 Value integerMax(OpBuilder &b, Location loc, IntegerType elt,
                  ValueRange values) {
   Type bits = b.getIntegerType(elt.getWidth());
-  Value acc = reinterpret(b, loc, values.front(), bits);
+  Value acc = reinterpretBits(b, loc, values.front(), bits);
   for (Value v : values.drop_front()) {
-    Value next = reinterpret(b, loc, v, bits);
+    Value next = reinterpretBits(b, loc, v, bits);
     acc = elt.isUnsigned()
               ? b.create<arith::MaxUIOp>(loc, acc, next).getResult()
               : b.create<arith::MaxSIOp>(loc, acc, next).getResult();
   }
-  return reinterpret(b, loc, acc, elt);
+  return reinterpretBits(b, loc, acc, elt);
 }
 
 /// An integer max pool of a window too large for taps: one generic over

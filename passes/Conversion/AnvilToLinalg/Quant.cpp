@@ -38,10 +38,7 @@ namespace {
 /// reinterpreted as i8.
 Value signless(OpBuilder &b, Location loc, Value value) {
   auto type = cast<IntegerType>(value.getType());
-  if (type.isSignless())
-    return value;
-  Type to = b.getIntegerType(type.getWidth());
-  return b.create<UnrealizedConversionCastOp>(loc, to, value).getResult(0);
+  return reinterpretBits(b, loc, value, b.getIntegerType(type.getWidth()));
 }
 
 /// The integer `value` (i8, ui8 or i32) as i32.

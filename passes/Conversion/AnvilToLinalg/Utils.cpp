@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <limits>
 
@@ -23,6 +24,13 @@ Value mlir::anvil::scalarConstant(OpBuilder &b, Location loc, Type type,
     return b.create<arith::ConstantOp>(loc, b.getFloatAttr(f, value));
   return b.create<arith::ConstantOp>(
       loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value mlir::anvil::reinterpretBits(OpBuilder &b, Location loc, Value value,
+                                   Type type) {
+  if (value.getType() == type)
+    return value;
+  return b.create<UnrealizedConversionCastOp>(loc, type, value).getResult(0);
 }
 
 Value mlir::anvil::clampLikeMaxnum(OpBuilder &b, Location loc, Value v,
