@@ -53,21 +53,21 @@ using namespace mlir::anvil;
 
 namespace {
 
-/// The OIHW f32 constant `w` packed per group of `kLanes` output channels:
-/// [O / kLanes, C * kh * kw * kLanes], each group's row in (c, i, j, lane)
+/// The OIHW f32 constant `w` packed per group of `lanes` output channels:
+/// [O / lanes, C * kh * kw * lanes], each group's row in (c, i, j, lane)
 /// order, so that a tap's weights for the tile are one vector.
-DenseElementsAttr packFilter(DenseElementsAttr w, int64_t kLanes) {
+DenseElementsAttr packFilter(DenseElementsAttr w, int64_t lanes) {
   auto type = cast<RankedTensorType>(w.getType());
   int64_t o = type.getDimSize(0), k = type.getNumElements() / o;
-  int64_t groups = o / kLanes;
+  int64_t groups = o / lanes;
   SmallVector<float> values(w.getValues<float>());
   SmallVector<float> packed(values.size());
   for (int64_t oc = 0; oc < o; ++oc)
     for (int64_t t = 0; t < k; ++t)
-      packed[(oc / kLanes) * k * kLanes + t * kLanes + oc % kLanes] =
+      packed[(oc / lanes) * k * lanes + t * lanes + oc % lanes] =
           values[oc * k + t];
   return DenseElementsAttr::get(
-      RankedTensorType::get({groups, k * kLanes}, type.getElementType()),
+      RankedTensorType::get({groups, k * lanes}, type.getElementType()),
       ArrayRef<float>(packed));
 }
 
@@ -120,9 +120,8 @@ struct DirectBuilder {
   const Match &m;
   DirectConvTile tile;
   int64_t n, c, hp, wp, o, oh, ow, kh, kw, sh, sw, dh, dw;
-  int64_t kLanes; // f32 per vector: tile.lanes (16 or 8)
   Value input;    // padded NCHW, flattened: [N * C * Hp * Wp]
-  Value packed;   // [O / kLanes, C * kh * kw * kLanes]
+  Value packed;   // [O / lanes, C * kh * kw * lanes]
   Value bias;     // [O] or null
   Value residual; // [N, O, OH * OW] or null
 
@@ -131,7 +130,7 @@ struct DirectBuilder {
   Value mul(Value x, int64_t y) {
     return b.create<arith::MulIOp>(loc, x, index(y));
   }
-  VectorType vec() { return VectorType::get({kLanes}, b.getF32Type()); }
+  VectorType vec() { return VectorType::get({tile.lanes}, b.getF32Type()); }
 
   /// Where the window of a tile's position `r` starts in the padded image,
   /// from the tile's first: along its output row, or across the tile's
@@ -150,8 +149,9 @@ struct DirectBuilder {
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value first = zeros;
     if (bias)
-      first = b.create<vector::TransferReadOp>(
-          loc, vec(), bias, ValueRange{mul(g, kLanes)}, ArrayRef<bool>{true});
+      first = b.create<vector::TransferReadOp>(loc, vec(), bias,
+                                               ValueRange{mul(g, tile.lanes)},
+                                               ArrayRef<bool>{true});
     SmallVector<Value> start(rows, first);
     // ((n * C) * Hp + oy * sh) * Wp + x0 * sw.
     Value base = add(mul(add(mul(img, c * hp), mul(oy, sh)), wp), mul(x0, sw));
@@ -167,7 +167,7 @@ struct DirectBuilder {
       b.setInsertionPointToStart(filterRows.getBody());
       Value i = filterRows.getInductionVar();
       Value rowBase = add(add(base, mul(ci, hp * wp)), mul(i, dh * wp));
-      Value tap0 = mul(add(mul(ci, kh), i), kw * kLanes);
+      Value tap0 = mul(add(mul(ci, kh), i), kw * tile.lanes);
       SmallVector<Value> accs(filterRows.getRegionIterArgs());
       auto one = VectorType::get({1}, b.getF32Type());
       // The filter row's weights, then its terms by input position: each
@@ -179,7 +179,7 @@ struct DirectBuilder {
       SmallVector<Value> weights;
       for (int64_t j = 0; j < kw; ++j)
         weights.push_back(b.create<vector::TransferReadOp>(
-            loc, vec(), packed, ValueRange{g, add(tap0, index(j * kLanes))},
+            loc, vec(), packed, ValueRange{g, add(tap0, index(j * tile.lanes))},
             ArrayRef<bool>{true}));
       std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> terms;
       for (int64_t r = 0; r < rows; ++r)
@@ -199,31 +199,31 @@ struct DirectBuilder {
     return SmallVector<Value>(channels.getResults());
   }
 
-  /// One tile computed and written into `out` ([N, kLanes or O, OH * OW]:
+  /// One tile computed and written into `out` ([N, tile.lanes or O, OH * OW]:
   /// the group's channels start at `outChannel`): `rows` positions from
   /// (oy, x0), consecutive in NCHW (one row's, or whole rows), transposed in
-  /// registers, kLanes positions at a time, into one run of positions per
+  /// registers, tile.lanes positions at a time, into one run of positions per
   /// channel.
   Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
                   Value x0, int64_t rows) {
     SmallVector<Value> accs = products(g, img, oy, x0, rows);
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    for (int64_t p = 0; p < rows; p += kLanes) {
-      int64_t count = std::min(kLanes, rows - p);
+    for (int64_t p = 0; p < rows; p += tile.lanes) {
+      int64_t count = std::min(tile.lanes, rows - p);
       Value q0 = add(add(mul(oy, ow), x0), index(p));
       Value mask;
-      if (count < kLanes)
+      if (count < tile.lanes)
         mask = b.create<vector::ConstantMaskOp>(
-            loc, VectorType::get({kLanes}, b.getI1Type()),
+            loc, VectorType::get({tile.lanes}, b.getI1Type()),
             b.getI64ArrayAttr({count}));
       SmallVector<Value> square(accs.begin() + p, accs.begin() + p + count);
-      square.resize(kLanes, zeros);
+      square.resize(tile.lanes, zeros);
       SmallVector<Value> runs = transposeSquare(b, loc, square);
-      for (int64_t l = 0; l < kLanes; ++l) {
+      for (int64_t l = 0; l < tile.lanes; ++l) {
         Value run = runs[l];
         if (residual) {
-          Value ch = add(mul(g, kLanes), index(l));
+          Value ch = add(mul(g, tile.lanes), index(l));
           auto read = b.create<vector::TransferReadOp>(
               loc, vec(), residual, ValueRange{img, ch, q0}, pad,
               ArrayRef<bool>{true});
@@ -307,7 +307,7 @@ struct DirectBuilder {
     auto type = RankedTensorType::get({n, o, oh * ow}, b.getF32Type());
     Value init =
         b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-    int64_t groups = o / kLanes;
+    int64_t groups = o / tile.lanes;
     if (!parallel || groups < 2) {
       auto loop = b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
                                        ValueRange{init});
@@ -315,13 +315,14 @@ struct DirectBuilder {
       b.setInsertionPointToStart(loop.getBody());
       Value g = loop.getInductionVar();
       b.create<scf::YieldOp>(
-          loc, group(loop.getRegionIterArg(0), g, mul(g, kLanes)));
+          loc, group(loop.getRegionIterArg(0), g, mul(g, tile.lanes)));
       return loop.getResult(0);
     }
     auto place = [&](Value g) {
       return SlicePlace{
-          {b.getIndexAttr(0), mul(g, kLanes), b.getIndexAttr(0)},
-          {b.getIndexAttr(n), b.getIndexAttr(kLanes), b.getIndexAttr(oh * ow)}};
+          {b.getIndexAttr(0), mul(g, tile.lanes), b.getIndexAttr(0)},
+          {b.getIndexAttr(n), b.getIndexAttr(tile.lanes),
+           b.getIndexAttr(oh * ow)}};
     };
     return forallSlices(b, loc, groups, init, place, [&](Value g, Value slice) {
       return group(slice, g, index(0));
@@ -366,29 +367,28 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
                         dil = conv.getDilations();
       Value padded = padSpatial(b, loc, conv.getInput(), pads, 0.0);
       auto pt = cast<RankedTensorType>(padded.getType());
-      DirectBuilder d{b,
-                      loc,
-                      m,
-                      tile,
-                      in.getDimSize(0),
-                      in.getDimSize(1),
-                      pt.getDimSize(2),
-                      pt.getDimSize(3),
-                      out.getDimSize(1),
-                      out.getDimSize(2),
-                      out.getDimSize(3),
-                      wt.getDimSize(2),
-                      wt.getDimSize(3),
-                      st[0],
-                      st[1],
-                      dil[0],
-                      dil[1],
-                      tile.lanes,
-                      collapse(b, loc, padded, /*flat=*/true),
-                      b.create<arith::ConstantOp>(loc, packFilter(w, lanes)),
-                      conv.getBias(),
-                      m.residual ? collapse(b, loc, m.residual, false)
-                                 : Value()};
+      DirectBuilder d{
+          b,
+          loc,
+          m,
+          tile,
+          in.getDimSize(0),
+          in.getDimSize(1),
+          pt.getDimSize(2),
+          pt.getDimSize(3),
+          out.getDimSize(1),
+          out.getDimSize(2),
+          out.getDimSize(3),
+          wt.getDimSize(2),
+          wt.getDimSize(3),
+          st[0],
+          st[1],
+          dil[0],
+          dil[1],
+          collapse(b, loc, padded, /*flat=*/true),
+          b.create<arith::ConstantOp>(loc, packFilter(w, tile.lanes)),
+          conv.getBias(),
+          m.residual ? collapse(b, loc, m.residual, false) : Value()};
       int64_t k = d.c * d.kh * d.kw;
       bool inParallel =
           parallel && matmulRunsInParallelBlocks(d.o, d.n * d.oh * d.ow, k);
