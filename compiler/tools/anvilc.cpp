@@ -30,6 +30,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
+#include <utility>
+
 using namespace mlir;
 using namespace anvilc;
 using mlir::anvil::Phase;
@@ -644,9 +646,12 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
                        (targetCpu.empty() ? std::string("this machine's")
                                           : "--target-cpu " + targetCpu) +
                        ") lacks; use --bf16-matmul=auto");
-  // Said once, not silently slower: without vdpbf16ps a bf16 product is the
-  // f32 product of rounded operands (the same numbers, more work).
-  if (precision == "bf16" && bf16Matmul == "auto" && !hasBf16)
+  // Said once per process (anvilc quantize compiles each layer too), not
+  // silently slower: without vdpbf16ps a bf16 product is the f32 product of
+  // rounded operands (the same numbers, more work).
+  static bool bf16Noted = false;
+  if (precision == "bf16" && bf16Matmul == "auto" && !hasBf16 &&
+      !std::exchange(bf16Noted, true))
     llvm::errs() << "anvilc: note: the target CPU ("
                  << (targetCpu.empty() ? std::string("this machine's")
                                        : "--target-cpu " + targetCpu)
