@@ -104,9 +104,7 @@ inline Value integerZero(OpBuilder &b, Location loc, Type element) {
   Value zero = b.create<arith::ConstantOp>(
       loc,
       b.getIntegerAttr(b.getIntegerType(element.getIntOrFloatBitWidth()), 0));
-  if (element.isSignlessInteger())
-    return zero;
-  return b.create<UnrealizedConversionCastOp>(loc, element, zero).getResult(0);
+  return reinterpretBits(b, loc, zero, element);
 }
 
 /// Builds the loop nest that replaces one qmatmul (or bf16 matmul).
@@ -630,13 +628,10 @@ struct TileBuilder {
     Value i = b.create<arith::FPToSIOp>(loc, ints, q);
     Value bytes = b.create<arith::TruncIOp>(
         loc, VectorType::get(ints.getShape(), b.getI8Type()), i);
-    return b
-        .create<UnrealizedConversionCastOp>(
-            loc,
-            VectorType::get(ints.getShape(),
-                            b.getIntegerType(8, /*isSigned=*/false)),
-            bytes)
-        .getResult(0);
+    return reinterpretBits(
+        b, loc, bytes,
+        VectorType::get(ints.getShape(),
+                        b.getIntegerType(8, /*isSigned=*/false)));
   }
 
   /// The column group `cols` (`shape.blocks` blocks) written into `out`

@@ -107,7 +107,7 @@ inline Value buildLaneConv(TileBuilder &t, const LaneConv &g, Value input,
         .getResult(0);
   };
   Value pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(0));
-  pad = b.create<UnrealizedConversionCastOp>(loc, byte, pad).getResult(0);
+  pad = reinterpretBits(b, loc, pad, byte);
 
   // One output row y of image `image` (its slice `out`, [1, O, OH * OW]).
   auto row = [&](Value out, Value image, Value y) {

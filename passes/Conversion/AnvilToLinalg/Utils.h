@@ -74,7 +74,7 @@ Value forallSlices(OpBuilder &b, Location loc, int64_t count, Value init,
 /// A scalar constant of a float or integer `type`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
-/// The integer `value` reinterpreted as `type`, an integer type of the same
+/// The integer `value` (scalar or vector) reinterpreted as `type`, of the same
 /// width (ui8 <-> i8: arith takes only signless integers), by an unrealized
 /// cast that disappears in LLVM's i8; `value` itself when of that type.
 Value reinterpretBits(OpBuilder &b, Location loc, Value value, Type type);
