@@ -250,8 +250,9 @@ bool runsDirect(const PipelineOptions &options) {
 /// Whether `conv` becomes anvil-direct-conv's tiles.
 bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
   std::string why;
-  return runsDirect(options) &&
-         directConvTileOf(conv, directConvLanes(options), why).rows > 0;
+  return runsDirect(options) && directConvTileOf(conv, directConvLanes(options),
+                                                 options.directConvPeriods, why)
+                                    .direct();
 }
 
 /// The pattern of a kernel made of one op that is not elementwise.
@@ -283,13 +284,20 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     if (groups == 1) {
       std::string why;
       int64_t lanes = directConvLanes(options);
-      DirectConvTile tile = directConvTileOf(conv, lanes ? lanes : 16, why);
+      DirectConvTile tile = directConvTileOf(conv, lanes ? lanes : 16,
+                                             options.directConvPeriods, why);
       if (!runsDirect(options))
         why = "anvil-direct-conv is off (--no-direct-conv, or a target "
               "without AVX2)";
-      if (tile.rows && runsDirect(options))
-        s += llvm::formatv(" [direct tiles: {0} positions x {1} channels]",
-                           tile.rows, tile.lanes)
+      if (tile.direct() && runsDirect(options))
+        s += llvm::formatv(" [direct tiles: {0} positions x {1} channels{2}]",
+                           tile.positions(), tile.lanes,
+                           tile.periodRows > 1
+                               ? llvm::formatv(", {0} per {1} output rows",
+                                               tile.tiles.size(),
+                                               tile.periodRows)
+                                     .str()
+                               : std::string())
                  .str();
       else
         s += " [im2col matmul, not direct: " + why + "]";

@@ -175,6 +175,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     DirectConvPassOptions direct;
     direct.epilogue = options.fuseElementwise;
     direct.lanes = lanes;
+    direct.periods = options.directConvPeriods;
     pm.addPass(createDirectConvPass(direct));
   }
   // bf16 matmuls (anvil-bf16's, or marked in the model) become vdpbf16ps

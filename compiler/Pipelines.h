@@ -102,6 +102,10 @@ struct PipelineOptions {
   /// im2col (anvil-direct-conv: 16 lanes with 512-bit vectors, 8 with
   /// 256-bit ones; anvilc sets it only for AVX2 or AVX-512 targets).
   bool directConv = true;
+  /// Its tiles across a row's end, by periods of rows, where a row's
+  /// segments would be shorter than 8 positions (anvil-direct-conv's
+  /// periods).
+  bool directConvPeriods = true;
   /// With VNNI, int8 products at most 16 columns wide on one-block tiles
   /// of 16 rows (anvil-int8-matmul's narrow).
   bool int8Narrow = true;

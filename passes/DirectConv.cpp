@@ -9,10 +9,11 @@
 // padded NCHW image. A block is a vector's lanes: 16 channels on AVX-512,
 // 8 on AVX2 (the pass option `lanes`).
 //
-// A tile is `rows` consecutive output positions (a segment of one output
-// row, or whole rows of a small map; DirectConvSchedule.h) by one block of
-// output channels: `rows` vector accumulators that start at the bias and
-// stay in registers through the k loop. Each k step (input channel c,
+// A tile is a run of consecutive output positions (a segment of one output
+// row, or a run across a row's end in a period of a few rows;
+// DirectConvSchedule.h) by one block of
+// output channels: one vector accumulator per position, which start at the bias
+// and stay in registers through the k loop. Each k step (input channel c,
 // filter row i, filter column j) loads the block's weights of that tap and
 // broadcasts the input value of each position, padded[n, c, oy*sh + i*dh,
 // (x0 + r)*sw + j*dw]: at one base address per (c, i) plus constants, so
@@ -132,31 +133,27 @@ struct DirectBuilder {
   }
   VectorType vec() { return VectorType::get({tile.lanes}, b.getF32Type()); }
 
-  /// Where the window of a tile's position `r` starts in the padded image,
-  /// from the tile's first: along its output row, or across the tile's
-  /// whole output rows.
-  int64_t at(int64_t r) const {
-    if (tile.outRows > 1)
-      return (r / ow) * sh * wp + (r % ow) * sw;
-    return r * sw;
-  }
+  /// Where the window of position `q` of a tile's period (q = y * OW + x
+  /// from the period's first output row) starts in the padded image,
+  /// from the period's first window.
+  int64_t at(int64_t q) const { return (q / ow) * sh * wp + (q % ow) * sw; }
 
-  /// The accumulators of a tile of `rows` positions from (n, oy, x0), for
-  /// the channel group `g`: the bias, then every (c, i) with the filter
-  /// row's kw taps unrolled.
+  /// The accumulators of a tile of `rows` positions from position `start`
+  /// of the period that begins at (n, oy, x0), for the channel group `g`:
+  /// the bias, then every (c, i) with the filter row's kw taps unrolled.
   SmallVector<Value> products(Value g, Value img, Value oy, Value x0,
-                              int64_t rows) {
+                              int64_t start, int64_t rows) {
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value first = zeros;
     if (bias)
       first = b.create<vector::TransferReadOp>(loc, vec(), bias,
                                                ValueRange{mul(g, tile.lanes)},
                                                ArrayRef<bool>{true});
-    SmallVector<Value> start(rows, first);
+    SmallVector<Value> initial(rows, first);
     // ((n * C) * Hp + oy * sh) * Wp + x0 * sw.
     Value base = add(mul(add(mul(img, c * hp), mul(oy, sh)), wp), mul(x0, sw));
     auto channels =
-        b.create<scf::ForOp>(loc, index(0), index(c), index(1), start);
+        b.create<scf::ForOp>(loc, index(0), index(c), index(1), initial);
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(channels.getBody());
     Value ci = channels.getInductionVar();
@@ -184,7 +181,7 @@ struct DirectBuilder {
       std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> terms;
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < kw; ++j)
-          terms[j * dw + at(r)].push_back({r, j});
+          terms[j * dw + at(start + r)].push_back({r, j});
       for (auto &[offset, readers] : terms) {
         Value x = b.create<vector::TransferReadOp>(
             loc, one, input, ValueRange{add(rowBase, index(offset))},
@@ -201,17 +198,17 @@ struct DirectBuilder {
 
   /// One tile computed and written into `out` ([N, tile.lanes or O, OH * OW]:
   /// the group's channels start at `outChannel`): `rows` positions from
-  /// (oy, x0), consecutive in NCHW (one row's, or whole rows), transposed in
-  /// registers, tile.lanes positions at a time, into one run of positions per
-  /// channel.
+  /// position `start` of the period at (oy, x0), consecutive in NCHW,
+  /// transposed in registers, tile.lanes positions at a time, into one run
+  /// of positions per channel.
   Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
-                  Value x0, int64_t rows) {
-    SmallVector<Value> accs = products(g, img, oy, x0, rows);
+                  Value x0, int64_t start, int64_t rows) {
+    SmallVector<Value> accs = products(g, img, oy, x0, start, rows);
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
     for (int64_t p = 0; p < rows; p += tile.lanes) {
       int64_t count = std::min(tile.lanes, rows - p);
-      Value q0 = add(add(mul(oy, ow), x0), index(p));
+      Value q0 = add(add(mul(oy, ow), x0), index(start + p));
       Value mask;
       if (count < tile.lanes)
         mask = b.create<vector::ConstantMaskOp>(
@@ -244,6 +241,17 @@ struct DirectBuilder {
     return out;
   }
 
+  /// The tiles `lengths` of one period from output row `oy`, unrolled.
+  Value period(Value out, Value g, Value outChannel, Value img, Value oy,
+               ArrayRef<int64_t> lengths) {
+    int64_t start = 0;
+    for (int64_t length : lengths) {
+      out = writeTile(out, g, outChannel, img, oy, index(0), start, length);
+      start += length;
+    }
+    return out;
+  }
+
   /// Every tile of channel group `g` written into `out`.
   Value group(Value out, Value g, Value outChannel) {
     auto images = b.create<scf::ForOp>(loc, index(0), index(n), index(1),
@@ -252,53 +260,44 @@ struct DirectBuilder {
     b.setInsertionPointToStart(images.getBody());
     Value img = images.getInductionVar();
     Value o0 = images.getRegionIterArg(0);
-    if (tile.outRows > 1) {
-      // Tiles of outRows whole output rows, then one of the rows left.
-      int64_t whole = oh - oh % tile.outRows;
-      if (whole > 0) {
-        auto outRows = b.create<scf::ForOp>(loc, index(0), index(whole),
-                                            index(tile.outRows), o0);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(outRows.getBody());
-        b.create<scf::YieldOp>(
-            loc, writeTile(outRows.getRegionIterArg(0), g, outChannel, img,
-                           outRows.getInductionVar(), index(0), tile.rows));
-        b.setInsertionPointAfter(outRows);
-        o0 = outRows.getResult(0);
-      }
-      if (oh % tile.outRows)
-        o0 = writeTile(o0, g, outChannel, img, index(whole), index(0),
-                       (oh % tile.outRows) * ow);
-      b.create<scf::YieldOp>(loc, o0);
-      return images.getResult(0);
-    }
-    auto outRows = b.create<scf::ForOp>(loc, index(0), index(oh), index(1), o0);
+    int64_t rows = tile.periodRows, whole = oh - oh % rows;
+    auto periods =
+        b.create<scf::ForOp>(loc, index(0), index(whole), index(rows), o0);
     {
       OpBuilder::InsertionGuard middle(b);
-      b.setInsertionPointToStart(outRows.getBody());
-      Value oy = outRows.getInductionVar();
-      Value r0 = outRows.getRegionIterArg(0);
-      // The whole segments, then the last (maybe narrower) one.
-      int64_t whole =
-          tile.lastRows == tile.rows ? tile.segments : tile.segments - 1;
-      if (whole > 0) {
-        auto segments = b.create<scf::ForOp>(loc, index(0), index(whole),
-                                             index(1), ValueRange{r0});
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(segments.getBody());
-        Value x0 = mul(segments.getInductionVar(), tile.rows);
-        b.create<scf::YieldOp>(loc,
-                               writeTile(segments.getRegionIterArg(0), g,
-                                         outChannel, img, oy, x0, tile.rows));
-        b.setInsertionPointAfter(segments);
-        r0 = segments.getResult(0);
+      b.setInsertionPointToStart(periods.getBody());
+      Value oy = periods.getInductionVar();
+      Value r0 = periods.getRegionIterArg(0);
+      if (rows > 1) {
+        r0 = period(r0, g, outChannel, img, oy, tile.tiles);
+      } else {
+        // A row's equal segments as a loop, then the last (maybe shorter).
+        int64_t length = tile.tiles.front(), count = tile.tiles.size();
+        if (tile.tiles.back() != length)
+          --count;
+        if (count > 0) {
+          auto segments = b.create<scf::ForOp>(loc, index(0), index(count),
+                                               index(1), ValueRange{r0});
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(segments.getBody());
+          Value x0 = mul(segments.getInductionVar(), length);
+          b.create<scf::YieldOp>(loc,
+                                 writeTile(segments.getRegionIterArg(0), g,
+                                           outChannel, img, oy, x0, 0, length));
+          b.setInsertionPointAfter(segments);
+          r0 = segments.getResult(0);
+        }
+        if (count < int64_t(tile.tiles.size()))
+          r0 = writeTile(r0, g, outChannel, img, oy, index(count * length), 0,
+                         tile.tiles.back());
       }
-      if (whole < tile.segments)
-        r0 = writeTile(r0, g, outChannel, img, oy, index(whole * tile.rows),
-                       tile.lastRows);
       b.create<scf::YieldOp>(loc, r0);
     }
-    b.create<scf::YieldOp>(loc, outRows.getResults());
+    o0 = periods.getResult(0);
+    // The rows left, fewer than a period.
+    if (whole < oh)
+      o0 = period(o0, g, outChannel, img, index(whole), tile.restTiles);
+    b.create<scf::YieldOp>(loc, o0);
     return images.getResult(0);
   }
 
@@ -351,8 +350,8 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
     OpBuilder b(&getContext());
     for (Conv2DOp conv : convs) {
       std::string why;
-      DirectConvTile tile = directConvTileOf(conv, lanes, why);
-      if (!tile.rows)
+      DirectConvTile tile = directConvTileOf(conv, lanes, periods, why);
+      if (!tile.direct())
         continue;
       auto in = cast<RankedTensorType>(conv.getInput().getType());
       auto out = cast<RankedTensorType>(conv.getResult().getType());

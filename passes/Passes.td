@@ -408,8 +408,12 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     up to 16 consecutive output positions (AVX-512; AVX2's 16 registers
     take 15 - kw: 12 for a 3x3 filter; DirectConvSchedule.h): a segment of
     an output row (rows split into equal segments: with 16 lanes 14 of 56,
-    28 or 14) or, for maps at most half a tile wide, whole output rows (2
-    rows of 7). Its `vector<lanes x f32>` accumulators
+    28 or 14), or, where a row's segments would be shorter than 8 positions
+    (fewer independent sums than FMA latency times its two pipes), a run
+    across a row's end: the rows go by periods of a few rows, each cut into
+    up to 4 unrolled tiles, the one that wastes the fewest FMA slots (with
+    8 lanes 14-wide rows by 2 in 10, 10 and 8 positions; 7 x 7 maps by 4
+    rows in 10, 10, 8, then 11, 10). Its `vector<lanes x f32>` accumulators
     start at the bias and take one `vector.fma` per k step, the position's
     input value broadcast from the padded NCHW image at one base address per
     (input channel, filter row) plus constants, the filter row's taps
@@ -448,6 +452,10 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     Option<"lanes", "lanes", "int64_t", "16",
            "f32 lanes of the tiles' vectors (a block's output channels): "
            "16 (AVX-512's 32 registers) or 8 (AVX2's 16)">,
+    Option<"periods", "periods", "bool", "true",
+           "Where a row's segments would be shorter than 8 positions, cut "
+           "periods of a few rows into tiles that run across a row's end; "
+           "off: every tile is a segment of one row">,
   ];
 }
 

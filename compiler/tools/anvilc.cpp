@@ -360,6 +360,14 @@ static cl::opt<bool> noDirectConv(
              "windows straight from the image (AVX2 and AVX-512 targets), "
              "for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDirectConvPeriods(
+    "no-direct-conv-periods",
+    cl::desc("Cut every output row of a direct convolution into segments of "
+             "its own, even where they are shorter than 8 positions (fewer "
+             "independent sums than keep the FMA pipes busy), instead of "
+             "tiles across a row's end by periods of a few rows "
+             "(anvil-direct-conv's periods off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Narrow(
     "no-int8-narrow",
     cl::desc("Run int8 products at most 16 columns wide (convolutions of up "
@@ -691,6 +699,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.directConv =
       !noDirectConv &&
       (hasAvx2 || mlir::anvil::targetHasFeature(target, "avx512f"));
+  job.options.directConvPeriods = !noDirectConvPeriods;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;

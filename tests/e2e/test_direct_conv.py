@@ -3,8 +3,9 @@
 
 Each function below is one convolution with a constant filter (what the
 pass rewrites) in a geometry that exercises a part of the tiles: output rows
-split into equal segments (56, 23 wide) or whole rows per tile (7, 5 wide,
-with a last tile of fewer rows), stride 2, dilation, asymmetric pads, no
+split into equal segments (56, 23 wide) or periods of rows cut into tiles
+that run across a row's end (7, 5, 13 and 14 wide, with the rows left after
+the last whole period cut apart; which ones depends on the width), stride 2, dilation, asymmetric pads, no
 padding, a 7x7 filter on 3 channels, 1x3 and 3x1 filters, no bias, 48 output
 channels (three blocks of 16, six of 8), and the epilogues the tiles take: relu, a residual
 add, add then relu (and a sigmoid after them, which stays a loop of its own,
@@ -15,8 +16,9 @@ executables built by default and with --no-direct-conv run at 1, 2 and 3
 threads: the --no-direct-conv one at 1 thread must match the reference
 interpreter within 1e-4, every other run must equal it within 1e-5
 relative. With --no-fusion the add and relu stay ops of their own (the
-report says the convolution is direct, without an epilogue) and the
-results are the same.
+report says the convolution is direct, without an epilogue), and with
+--no-direct-conv-periods every tile is a segment of one row (the report
+says no more periods): the results are the same.
 
 The tiles are 16 channels wide on AVX-512 and 8 wide on AVX2. Both widths
 are checked on any host with AVX2: the report of the other width comes from
@@ -61,7 +63,18 @@ CONVS = {
                       "add_relu"),
     "relu_sigmoid": ((1, 16, 14, 14), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
                      "add_relu_sigmoid"),
+    "rows13": ((2, 8, 13, 13), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "add_relu"),
 }
+
+# Tiles across output rows (DirectConvSchedule.h's periods), by tile width:
+# the report's words for them. AVX2's tiles take at most 12 positions (3x3),
+# and one of fewer than 8 would leave the FMA pipes waiting: a 14-wide row
+# is not two tiles of 7 but two rows are 10, 10 and 8; 13 wide, 9, 9 and 8
+# (the 13th row alone: 7 and 6); 7 x 7 maps go by 4 rows (10, 10, 8; the
+# last 3 rows 11 and 10). AVX-512's 16: 7 x 7 by 4 rows (14, 14; 11, 10).
+CROSS_ROWS = {8: {"residual_relu": "3 per 2 output rows", "rows13": "3 per 2 output rows",
+                  "whole_rows7": "3 per 4 output rows"},
+              16: {"whole_rows7": "2 per 4 output rows"}}
 
 # Not direct, with the report's reason.
 NOT_DIRECT = {
@@ -136,7 +149,7 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
     """The fusion report compiled with `flags` (tiles `lanes` wide): every
     CONVS case direct with its epilogue, the NOT_DIRECT ones not, saying why,
     and with --no-fusion no epilogue in the tiles."""
-    tiles = f"x {lanes} channels]"
+    tiles = f"x {lanes} channels"
     text = must([anvilc, model, "--fusion-report", "-o", exe] + flags)
     report = report_lines(text)
     for name, spec in CONVS.items():
@@ -149,6 +162,10 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
                     "add_relu_sigmoid": "add+relu"}[epilogue]
             check(f"+ epilogue {want} in its tiles' stores" in first,
                   f"{lanes} lanes: {name}'s {want} is in the tiles' stores")
+    for name, words in CROSS_ROWS[lanes].items():
+        first = (report.get(name) or ["(no kernel)"])[0]
+        check(f"channels, {words}]" in first,
+              f"{lanes} lanes: {name}'s tiles run across rows ({words}): {first}")
     check("sigmoid not fused with the relu: the direct convolution's tiles take only "
           "an add and a relu into their stores" in text,
           f"{lanes} lanes: relu_sigmoid: the report keeps the sigmoid out of the tiles, "
@@ -157,6 +174,13 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
         first = (report.get(name) or ["(no kernel)"])[0]
         check("not direct" in first and why in first,
               f"{lanes} lanes: {name} keeps the im2col matmul, saying why: {first}")
+    rows = report_lines(must([anvilc, model, "--fusion-report", "--no-direct-conv-periods",
+                              "-o", exe] + flags))
+    for name in CROSS_ROWS[lanes]:
+        first = (rows.get(name) or ["(no kernel)"])[0]
+        check("[direct tiles:" in first and "output rows" not in first,
+              f"{lanes} lanes: with --no-direct-conv-periods {name}'s tiles are segments "
+              f"of one row: {first}")
     unfused = report_lines(must([anvilc, model, "--fusion-report", "--no-fusion",
                                  "-o", exe] + flags))
     first = (unfused.get("residual_relu") or ["(no kernel)"])[0]
@@ -196,6 +220,12 @@ def main():
             must([anvilc, model, "-o", direct] + flags)
             compare_threads(check, anvilc, model, cases, plain, direct, "--no-direct-conv",
                             tmp, rng, rel_tol=1e-5)
+            # Every tile one row's segment: the same results.
+            rows = os.path.join(tmp, f"rows{lanes}")
+            must([anvilc, model, "--no-direct-conv-periods", "-o", rows] + flags)
+            compare_threads(check, anvilc, model,
+                            {n: cases[n] for n in CROSS_ROWS[lanes]},
+                            plain, rows, "--no-direct-conv", tmp, rng, rel_tol=1e-5)
             nofusion = os.path.join(tmp, f"nofusion{lanes}")
             must([anvilc, model, "--no-fusion", "-o", nofusion] + flags)
             compare_threads(check, anvilc, model, {"residual_relu": cases["residual_relu"]},

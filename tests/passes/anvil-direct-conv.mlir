@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=epilogue=false -canonicalize | FileCheck %s --check-prefix=NOEPI
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=parallel=false -canonicalize | FileCheck %s --check-prefix=SERIAL
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=lanes=8 -canonicalize -cse | FileCheck %s --check-prefix=LANES8
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv="lanes=8 periods=false" -canonicalize -cse | FileCheck %s --check-prefix=ROWS8
 // RUN: not anvil-opt %s -split-input-file -anvil-direct-conv=lanes=4 2>&1 | FileCheck %s --check-prefix=BADLANES
 // BADLANES: anvil-direct-conv: lanes must be 8 or 16, not 4
 // f32 one-group convolutions with constant filters become direct register
@@ -54,22 +55,33 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
 // -----
 
 // A 3x3 convolution with padding on 7x7 maps: the input padded once, tiles
-// of two whole output rows (14 positions), the last tile one row (7); the
-// channel loop and the filter rows' loop carry 14 accumulators; 64 output
-// channels are 4 groups of 16, large enough for an scf.forall.
+// across output rows (DirectConvSchedule.h's periods): periods of 4 rows cut
+// into two tiles of 14 positions (the second starting mid-row), the last 3
+// rows into 11 and 10; the channel loop and the filter rows' loop carry 14
+// accumulators; 64 output channels are 4 groups of 16, large enough for an
+// scf.forall.
 // CHECK-LABEL: func @whole_rows
 // CHECK: tensor.pad
 // CHECK: scf.forall (%{{.*}}) in (4)
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK: vector.constant_mask [14] : vector<16xi1>
-// CHECK: vector.constant_mask [7] : vector<16xi1>
-// With 8 lanes: 8 groups; 7 x 7 maps are one output row per tile (two
-// rows, 14, would need 14 accumulators besides a filter row's 3 weights
-// and a broadcast: AVX2 has 16 registers).
+// CHECK: vector.constant_mask [11] : vector<16xi1>
+// CHECK: vector.constant_mask [10] : vector<16xi1>
+// With 8 lanes: 8 groups; at most 12 positions per tile (12 accumulators
+// besides a filter row's 3 weights and a broadcast: AVX2 has 16
+// registers), and one row of 7 would leave the FMA pipes waiting: periods
+// of 4 rows in tiles of 10, 10 and 8, the last 3 rows in 11 and 10,
+// transposed 8 positions at a time (the rest masked: 2, 3).
 // LANES8-LABEL: func @whole_rows
 // LANES8: scf.forall (%{{.*}}) in (8)
-// LANES8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
-// LANES8: vector.constant_mask [7] : vector<8xi1>
+// LANES8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// LANES8: vector.constant_mask [2] : vector<8xi1>
+// LANES8: vector.constant_mask [3] : vector<8xi1>
+// Without periods (--no-direct-conv-periods) every tile is one row of 7.
+// ROWS8-LABEL: func @whole_rows
+// ROWS8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// ROWS8: vector.constant_mask [7] : vector<8xi1>
+// ROWS8-NOT: vector.constant_mask
 // SERIAL-LABEL: func @whole_rows
 // SERIAL-NOT: scf.forall
 func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
