@@ -197,9 +197,17 @@ def main():
         base = name[:-len("_nchwc")] if name.endswith("_nchwc") else name
         ort_ms[owner.get(base, owner.get(producer.get(base)))] += node["us"] / 1000
 
+    # A chunk function's kernels run once per chunk (anvil-split-batch); the
+    # report's FLOPs are one call's.
+    calls = {}
+    for split in report.get("split_batch", []):
+        m = re.search(r"into (\d+) chunks", split["note"])
+        if m:
+            calls[split["function"] + "__chunk"] = int(m.group(1))
     rows, others, rest = [], [], {"anvil": 0.0, "ort": 0.0, "flops": 0}
     for i, k in enumerate(kernels):
-        row = {"layer": k["sources"][0], "pattern": k["pattern"], "flops": k["flops"],
+        flops = k["flops"] * calls.get(k["function"], 1)
+        row = {"layer": k["sources"][0], "pattern": k["pattern"], "flops": flops,
                "anvil_ms": anvil.get(i, 0.0), "ort_ms": ort_ms.get(i, 0.0)}
         if any(op in ("conv2d", "matmul") for op in k["ops"]):
             rows.append(row)
