@@ -201,8 +201,8 @@ struct DirectBuilder {
   /// position `start` of the period at (oy, x0), consecutive in NCHW,
   /// transposed in registers, tile.lanes positions at a time, into one run
   /// of positions per channel.
-  Value writeTile(Value out, Value g, Value outChannel, Value img, Value oy,
-                  Value x0, int64_t start, int64_t rows) {
+  Value writeTile(Value out, Value g, Value outChannel, Value img, Value outImg,
+                  Value oy, Value x0, int64_t start, int64_t rows) {
     SmallVector<Value> accs = products(g, img, oy, x0, start, rows);
     Value zeros = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vec()));
     Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
@@ -231,7 +231,7 @@ struct DirectBuilder {
         if (m.relu)
           run = b.create<arith::MaximumFOp>(loc, run, zeros);
         auto write = b.create<vector::TransferWriteOp>(
-            loc, run, out, ValueRange{img, add(outChannel, index(l)), q0},
+            loc, run, out, ValueRange{outImg, add(outChannel, index(l)), q0},
             ArrayRef<bool>{true});
         if (mask)
           write.getMaskMutable().assign(mask);
@@ -241,91 +241,134 @@ struct DirectBuilder {
     return out;
   }
 
-  /// The tiles `lengths` of one period from output row `oy`, unrolled.
-  Value period(Value out, Value g, Value outChannel, Value img, Value oy,
-               ArrayRef<int64_t> lengths) {
-    int64_t start = 0;
-    for (int64_t length : lengths) {
-      out = writeTile(out, g, outChannel, img, oy, index(0), start, length);
-      start += length;
+  /// Channel group `g`'s tiles of the period from output row `oy`: the
+  /// rows left after the last whole period with `rest`; unrolled, but a
+  /// row's equal segments (one row per period) as a loop.
+  Value periodTiles(Value out, Value g, Value outChannel, Value img,
+                    Value outImg, Value oy, bool rest) {
+    ArrayRef<int64_t> lengths = rest ? tile.restTiles : tile.tiles;
+    if (tile.periodRows > 1 || rest) {
+      int64_t start = 0;
+      for (int64_t length : lengths) {
+        out = writeTile(out, g, outChannel, img, outImg, oy, index(0), start,
+                        length);
+        start += length;
+      }
+      return out;
     }
+    int64_t length = lengths.front(), count = lengths.size();
+    if (lengths.back() != length)
+      --count;
+    if (count > 0) {
+      auto segments = b.create<scf::ForOp>(loc, index(0), index(count),
+                                           index(1), ValueRange{out});
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(segments.getBody());
+      Value x0 = mul(segments.getInductionVar(), length);
+      b.create<scf::YieldOp>(loc, writeTile(segments.getRegionIterArg(0), g,
+                                            outChannel, img, outImg, oy, x0, 0,
+                                            length));
+      b.setInsertionPointAfter(segments);
+      out = segments.getResult(0);
+    }
+    if (count < int64_t(lengths.size()))
+      out = writeTile(out, g, outChannel, img, outImg, oy,
+                      index(count * length), 0, lengths.back());
     return out;
   }
 
-  /// Every tile of channel group `g` written into `out`.
+  /// `body(out, oy, rest)` for every period of output rows (an scf.for),
+  /// then for the rows left.
+  Value periods(Value out,
+                function_ref<Value(Value out, Value oy, bool rest)> body) {
+    int64_t rows = tile.periodRows, whole = oh - oh % rows;
+    auto loop =
+        b.create<scf::ForOp>(loc, index(0), index(whole), index(rows), out);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(loop.getBody());
+      b.create<scf::YieldOp>(
+          loc, body(loop.getRegionIterArg(0), loop.getInductionVar(), false));
+    }
+    out = loop.getResult(0);
+    if (whole < oh)
+      out = body(out, index(whole), true);
+    return out;
+  }
+
+  /// Every tile of channel group `g` written into `out`, image by image.
   Value group(Value out, Value g, Value outChannel) {
     auto images = b.create<scf::ForOp>(loc, index(0), index(n), index(1),
                                        ValueRange{out});
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(images.getBody());
     Value img = images.getInductionVar();
-    Value o0 = images.getRegionIterArg(0);
-    int64_t rows = tile.periodRows, whole = oh - oh % rows;
-    auto periods =
-        b.create<scf::ForOp>(loc, index(0), index(whole), index(rows), o0);
-    {
-      OpBuilder::InsertionGuard middle(b);
-      b.setInsertionPointToStart(periods.getBody());
-      Value oy = periods.getInductionVar();
-      Value r0 = periods.getRegionIterArg(0);
-      if (rows > 1) {
-        r0 = period(r0, g, outChannel, img, oy, tile.tiles);
-      } else {
-        // A row's equal segments as a loop, then the last (maybe shorter).
-        int64_t length = tile.tiles.front(), count = tile.tiles.size();
-        if (tile.tiles.back() != length)
-          --count;
-        if (count > 0) {
-          auto segments = b.create<scf::ForOp>(loc, index(0), index(count),
-                                               index(1), ValueRange{r0});
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(segments.getBody());
-          Value x0 = mul(segments.getInductionVar(), length);
-          b.create<scf::YieldOp>(loc,
-                                 writeTile(segments.getRegionIterArg(0), g,
-                                           outChannel, img, oy, x0, 0, length));
-          b.setInsertionPointAfter(segments);
-          r0 = segments.getResult(0);
-        }
-        if (count < int64_t(tile.tiles.size()))
-          r0 = writeTile(r0, g, outChannel, img, oy, index(count * length), 0,
-                         tile.tiles.back());
-      }
-      b.create<scf::YieldOp>(loc, r0);
-    }
-    o0 = periods.getResult(0);
-    // The rows left, fewer than a period.
-    if (whole < oh)
-      o0 = period(o0, g, outChannel, img, index(whole), tile.restTiles);
-    b.create<scf::YieldOp>(loc, o0);
+    b.create<scf::YieldOp>(
+        loc,
+        periods(images.getRegionIterArg(0), [&](Value o, Value oy, bool rest) {
+          return periodTiles(o, g, outChannel, img, img, oy, rest);
+        }));
     return images.getResult(0);
   }
 
-  /// The [N, O, OH * OW] result, the channel groups in parallel or not.
+  /// Every tile of image `img` written into `out` as its image `outImg`:
+  /// period by period, every channel group in each, so that the input rows
+  /// a period reads stay in cache through all the groups (group by group,
+  /// each group streams the whole image again: DenseNet's 3x3 128 -> 32
+  /// convolutions on 56 x 56, 4 groups of 8 channels, ran at 60 GFLOP/s in
+  /// the model against 80 alone).
+  Value image(Value out, Value img, Value outImg) {
+    return periods(out, [&](Value o, Value oy, bool rest) {
+      auto groups = b.create<scf::ForOp>(
+          loc, index(0), index(this->o / tile.lanes), index(1), ValueRange{o});
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(groups.getBody());
+      Value g = groups.getInductionVar();
+      b.create<scf::YieldOp>(loc, periodTiles(groups.getRegionIterArg(0), g,
+                                              mul(g, tile.lanes), img, outImg,
+                                              oy, rest));
+      b.setInsertionPointAfter(groups);
+      return groups.getResult(0);
+    });
+  }
+
+  /// The [N, O, OH * OW] result, image by image (`image`), the images in
+  /// parallel when `parallel` and there is an even number of them (two
+  /// threads share them evenly); else the channel groups in parallel
+  /// (`group`: a batch of one).
   Value build(bool parallel) {
     auto type = RankedTensorType::get({n, o, oh * ow}, b.getF32Type());
     Value init =
         b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
     int64_t groups = o / tile.lanes;
-    if (!parallel || groups < 2) {
-      auto loop = b.create<scf::ForOp>(loc, index(0), index(groups), index(1),
-                                       ValueRange{init});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value g = loop.getInductionVar();
-      b.create<scf::YieldOp>(
-          loc, group(loop.getRegionIterArg(0), g, mul(g, tile.lanes)));
-      return loop.getResult(0);
+    if (parallel && n >= 2 && n % 2 == 0) {
+      auto place = [&](Value img) {
+        return SlicePlace{
+            {img, b.getIndexAttr(0), b.getIndexAttr(0)},
+            {b.getIndexAttr(1), b.getIndexAttr(o), b.getIndexAttr(oh * ow)}};
+      };
+      return forallSlices(b, loc, n, init, place, [&](Value img, Value slice) {
+        return image(slice, img, index(0));
+      });
     }
-    auto place = [&](Value g) {
-      return SlicePlace{
-          {b.getIndexAttr(0), mul(g, tile.lanes), b.getIndexAttr(0)},
-          {b.getIndexAttr(n), b.getIndexAttr(tile.lanes),
-           b.getIndexAttr(oh * ow)}};
-    };
-    return forallSlices(b, loc, groups, init, place, [&](Value g, Value slice) {
-      return group(slice, g, index(0));
-    });
+    if (parallel && groups >= 2) {
+      auto place = [&](Value g) {
+        return SlicePlace{
+            {b.getIndexAttr(0), mul(g, tile.lanes), b.getIndexAttr(0)},
+            {b.getIndexAttr(n), b.getIndexAttr(tile.lanes),
+             b.getIndexAttr(oh * ow)}};
+      };
+      return forallSlices(
+          b, loc, groups, init, place,
+          [&](Value g, Value slice) { return group(slice, g, index(0)); });
+    }
+    auto loop = b.create<scf::ForOp>(loc, index(0), index(n), index(1),
+                                     ValueRange{init});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value img = loop.getInductionVar();
+    b.create<scf::YieldOp>(loc, image(loop.getRegionIterArg(0), img, img));
+    return loop.getResult(0);
   }
 };
 

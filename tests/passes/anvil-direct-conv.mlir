@@ -58,11 +58,11 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
 // across output rows (DirectConvSchedule.h's periods): periods of 4 rows cut
 // into two tiles of 14 positions (the second starting mid-row), the last 3
 // rows into 11 and 10; the channel loop and the filter rows' loop carry 14
-// accumulators; 64 output channels are 4 groups of 16, large enough for an
-// scf.forall.
+// accumulators; large enough for an scf.forall, over the 8 images (each
+// image period by period, all 4 groups of 16 channels in each period).
 // CHECK-LABEL: func @whole_rows
 // CHECK: tensor.pad
-// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: scf.forall (%{{.*}}) in (8)
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK: vector.constant_mask [14] : vector<16xi1>
 // CHECK: vector.constant_mask [11] : vector<16xi1>
@@ -88,6 +88,21 @@ func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
   %w = anvil.constant dense<0.5> : tensor<64x64x3x3xf32>
   %y = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<8x64x7x7xf32>, tensor<64x64x3x3xf32>
   return %y : tensor<8x64x7x7xf32>
+}
+
+// -----
+
+// One image (an odd count would share two threads unevenly): the channel
+// groups in parallel instead, 4 of 16 (8 of 8 with AVX2's lanes).
+// CHECK-LABEL: func @one_image
+// CHECK: scf.forall (%{{.*}}) in (4)
+// LANES8-LABEL: func @one_image
+// ROWS8-LABEL: func @one_image
+// LANES8: scf.forall (%{{.*}}) in (8)
+func.func @one_image(%x: tensor<1x64x14x14xf32>) -> tensor<1x64x14x14xf32> {
+  %w = anvil.constant dense<0.5> : tensor<64x64x3x3xf32>
+  %y = anvil.conv2d %x, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<1x64x14x14xf32>, tensor<64x64x3x3xf32>
+  return %y : tensor<1x64x14x14xf32>
 }
 
 // -----
