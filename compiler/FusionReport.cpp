@@ -517,16 +517,18 @@ private:
           continue;
         if (joined >= 0 && groups[joined].epilogue)
           continue;
-        // anvil-direct-conv's stores take an add, then a relu, and nothing
-        // after them.
+        // anvil-direct-conv's stores take an add, then a relu or a clip,
+        // and nothing after them.
         if (auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
             intoEpilogue && conv && isDirect(conv, options) &&
-            (!isa<ReluOp>(op) || llvm::any_of(groups[g].ops, [](Operation *o) {
-              return isa<ReluOp>(o);
-            }))) {
+            (!isa<ReluOp, ClipOp>(op) ||
+             llvm::any_of(groups[g].ops, [](Operation *o) {
+               return isa<ReluOp, ClipOp>(o);
+             }))) {
           notes.push_back(Note(opName(op) + " not fused with the " + other +
                                    ": the direct convolution's tiles take "
-                                   "only an add and a relu into their stores",
+                                   "only an add and a relu or clip into "
+                                   "their stores",
                                op, producer));
           continue;
         }
@@ -717,7 +719,7 @@ private:
     if (auto conv = dyn_cast<Conv2DOp>(producer);
         conv && isDirect(conv, options)) {
       // anvil-direct-conv's stores take an add of a same-typed tensor and
-      // a relu (the elementwise rule then joins a relu after the add).
+      // a relu or clip (the elementwise rule then joins one after the add).
       if (!options.fuseElementwise)
         return "epilogue fusion is off (--no-fusion)";
       if (!producer->hasOneUse())
@@ -728,9 +730,9 @@ private:
       });
       if (!(isa<AddOp>(consumer) && sameType &&
             consumer->getOperand(0) != consumer->getOperand(1)) &&
-          !isa<ReluOp>(consumer))
+          !isa<ReluOp, ClipOp>(consumer))
         return "the direct convolution's tiles take only an add of a tensor "
-               "of its shape and a relu into their stores";
+               "of its shape and a relu or clip into their stores";
       return "";
     }
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {

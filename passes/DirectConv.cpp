@@ -25,10 +25,10 @@
 // NCHW, so a tile is transposed in registers (transposeSquare, a block's
 // lanes of positions at a time) into one run of positions per channel, to which
 // the epilogue applies (a residual read at the same positions and added, then
-// relu, with `epilogue`: the anvil.add and anvil.relu that are the
-// convolution's only users are absorbed) before a masked store. The blocks of
-// output channels are an scf.forall when the convolution is large enough and
-// there are two at least.
+// relu or clip, with `epilogue`: the anvil.add and anvil.relu or anvil.clip
+// that are the convolution's only users are absorbed) before a masked store.
+// The blocks of output channels are an scf.forall when the convolution is large
+// enough and there are two at least.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,11 +77,12 @@ struct Match {
   Conv2DOp conv;
   AddOp add; // conv + residual, or null
   Value residual;
-  ReluOp relu; // of the add (or of the conv), or null
+  /// An anvil.relu or anvil.clip of the add (or of the conv), or null.
+  Operation *activation;
   /// The op whose result the loop nest replaces.
   Operation *last() const {
-    if (relu)
-      return relu;
+    if (activation)
+      return activation;
     if (add)
       return add;
     return conv;
@@ -110,7 +111,9 @@ Match matchEpilogue(Conv2DOp conv, bool epilogue) {
     }
   }
   if (ReluOp relu = soleUser<ReluOp>(y))
-    m.relu = relu;
+    m.activation = relu;
+  else if (ClipOp clip = soleUser<ClipOp>(y))
+    m.activation = clip;
   return m;
 }
 
@@ -132,6 +135,27 @@ struct DirectBuilder {
     return b.create<arith::MulIOp>(loc, x, index(y));
   }
   VectorType vec() { return VectorType::get({tile.lanes}, b.getF32Type()); }
+
+  /// A splat vector of `value`.
+  Value splat(double value) {
+    return b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(vec(), b.getF32FloatAttr(value)));
+  }
+
+  /// The absorbed relu or clip of a run of results (clampTo: one vmaxps /
+  /// vminps each, a NaN kept), or the run itself.
+  Value activate(Value run) {
+    if (!m.activation)
+      return run;
+    if (isa<ReluOp>(m.activation))
+      return clampTo(b, loc, run, splat(0.0), /*lower=*/true);
+    auto clip = cast<ClipOp>(m.activation);
+    if (auto lo = clip.getMin())
+      run = clampTo(b, loc, run, splat(lo->convertToDouble()), /*lower=*/true);
+    if (auto hi = clip.getMax())
+      run = clampTo(b, loc, run, splat(hi->convertToDouble()), /*lower=*/false);
+    return run;
+  }
 
   /// Where the window of position `q` of a tile's period (q = y * OW + x
   /// from the period's first output row) starts in the padded image,
@@ -228,8 +252,7 @@ struct DirectBuilder {
             read.getMaskMutable().assign(mask);
           run = b.create<arith::AddFOp>(loc, run, read);
         }
-        if (m.relu)
-          run = b.create<arith::MaximumFOp>(loc, run, zeros);
+        run = activate(run);
         auto write = b.create<vector::TransferWriteOp>(
             loc, run, out, ValueRange{outImg, add(outChannel, index(l)), q0},
             ArrayRef<bool>{true});
@@ -438,8 +461,8 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
           loc, out, d.build(inParallel),
           ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
       last->getResult(0).replaceAllUsesWith(y);
-      if (m.relu)
-        m.relu.erase();
+      if (m.activation)
+        m.activation->erase();
       if (m.add)
         m.add.erase();
       conv.erase();

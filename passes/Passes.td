@@ -422,9 +422,10 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     64 shuffles, 8 x 8 in 24) into
     one run of positions per channel and stored NCHW, masked past the
     tile's positions. With `epilogue`, an `anvil.add` of the result and
-    another tensor of its type, then an `anvil.relu`, that are the
-    convolution's only users are absorbed: the residual is read at the
-    run's positions and added, and relu applied, before the store.
+    another tensor of its type, then an `anvil.relu` or `anvil.clip`
+    (MobileNet's relu6), that are the convolution's only users are
+    absorbed: the residual is read at the run's positions and added, and
+    relu or clip applied, before the store.
 
     Not rewritten (the im2col matmul keeps them): 1x1 convolutions (a plain
     matmul already), grouped and depthwise ones, bf16 ones, output channels
@@ -444,7 +445,8 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
   let options = [
     Option<"epilogue", "epilogue", "bool", "true",
            "Absorb the convolution's only user when it is an anvil.add of a "
-           "same-typed tensor, and then an anvil.relu, into the tiles' "
+           "same-typed tensor, and then an anvil.relu or anvil.clip, into "
+           "the tiles' "
            "stores; off: they stay ops of their own">,
     Option<"parallel", "parallel", "bool", "true",
            "Run the output channel groups of large convolutions as an "

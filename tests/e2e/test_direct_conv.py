@@ -9,7 +9,7 @@ the last whole period cut apart; which ones depends on the width), stride 2, dil
 padding, a 7x7 filter on 3 channels, 1x3 and 3x1 filters, no bias, 48 output
 channels (three blocks of 16, six of 8), and the epilogues the tiles take: relu, a residual
 add, add then relu (and a sigmoid after them, which stays a loop of its own,
-as the report says). The fusion report must say that each runs on the direct
+as the report says), a clip (relu6), add then clip. The fusion report must say that each runs on the direct
 tiles (so that this test fails if the pass silently stops applying), and
 name why a 1x1 convolution and one of 20 output channels do not. The
 executables built by default and with --no-direct-conv run at 1, 2 and 3
@@ -64,6 +64,10 @@ CONVS = {
     "relu_sigmoid": ((1, 16, 14, 14), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
                      "add_relu_sigmoid"),
     "rows13": ((2, 8, 13, 13), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "add_relu"),
+    "stem_clip": ((2, 3, 30, 30), 16, 3, 3,
+                  "strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>", True, "clip"),
+    "residual_clip": ((1, 16, 10, 10), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
+                      "add_clip"),
 }
 
 # Tiles across output rows (DirectConvSchedule.h's periods), by tile width:
@@ -125,6 +129,11 @@ def function(name, spec, rng):
     if "relu" in epilogue:
         body.append(f"    %z = anvil.relu {last} : {tensor(y)}")
         last = "%z"
+    if "clip" in epilogue:
+        # relu6, and values on both sides of it (the input is in [-1, 1]).
+        body.append(f"    %c = anvil.clip {last} {{min = 0.0 : f64, max = 0.75 : f64}} : "
+                    f"{tensor(y)}")
+        last = "%c"
     if "sigmoid" in epilogue:
         body.append(f"    %q = anvil.sigmoid {last} : {tensor(y)}")
         last = "%q"
@@ -159,7 +168,8 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
         epilogue = spec[6]
         if epilogue:
             want = {"relu": "relu", "add": "add", "add_relu": "add+relu",
-                    "add_relu_sigmoid": "add+relu"}[epilogue]
+                    "add_relu_sigmoid": "add+relu", "clip": "clip",
+                    "add_clip": "add+clip"}[epilogue]
             check(f"+ epilogue {want} in its tiles' stores" in first,
                   f"{lanes} lanes: {name}'s {want} is in the tiles' stores")
     for name, words in CROSS_ROWS[lanes].items():
@@ -167,7 +177,7 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
         check(f"channels, {words}]" in first,
               f"{lanes} lanes: {name}'s tiles run across rows ({words}): {first}")
     check("sigmoid not fused with the relu: the direct convolution's tiles take only "
-          "an add and a relu into their stores" in text,
+          "an add and a relu or clip into their stores" in text,
           f"{lanes} lanes: relu_sigmoid: the report keeps the sigmoid out of the tiles, "
           "saying why")
     for name, (_, why) in NOT_DIRECT.items():

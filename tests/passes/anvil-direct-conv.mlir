@@ -24,7 +24,8 @@
 // CHECK: vector.shuffle
 // CHECK: vector.transfer_read {{.*}} : tensor<1x16x57xf32>, vector<16xf32>
 // CHECK-NEXT: arith.addf
-// CHECK-NEXT: arith.maximumf
+// CHECK-NEXT: arith.cmpf olt
+// CHECK-NEXT: arith.select
 // CHECK-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x16x57xf32>
 // CHECK: vector.constant_mask [9] : vector<16xi1>
 // CHECK: tensor.expand_shape {{.*}} : tensor<1x16x57xf32> into tensor<1x16x3x19xf32>
@@ -40,7 +41,7 @@
 // LANES8: vector.constant_mask [2] : vector<8xi1>
 // LANES8: vector.constant_mask [1] : vector<8xi1>
 // NOEPI-LABEL: func @add_relu
-// NOEPI-NOT: arith.maximumf
+// NOEPI-NOT: arith.select
 // NOEPI: anvil.add
 // NOEPI: anvil.relu
 func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tensor<1x16x3x19xf32> {
@@ -50,6 +51,27 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
   %s = anvil.add %r, %y : tensor<1x16x3x19xf32>, tensor<1x16x3x19xf32>
   %z = anvil.relu %s : tensor<1x16x3x19xf32>
   return %z : tensor<1x16x3x19xf32>
+}
+
+// -----
+
+// A clip (relu6) after the convolution is absorbed too: each run clamped
+// below at 0 and above at 6 (compare and select: vmaxps, vminps) before its
+// store.
+// CHECK-LABEL: func @clip
+// CHECK: vector.fma
+// CHECK: arith.cmpf olt, %{{.*}}, %[[ZERO:.*]] : vector<16xf32>
+// CHECK: arith.cmpf ogt, %{{.*}}, %[[SIX:.*]] : vector<16xf32>
+// CHECK: arith.select
+// CHECK: vector.transfer_write
+// CHECK-NOT: anvil.clip
+// NOEPI-LABEL: func @clip
+// NOEPI: anvil.clip
+func.func @clip(%x: tensor<1x3x9x9xf32>) -> tensor<1x16x4x4xf32> {
+  %w = anvil.constant dense<0.25> : tensor<16x3x3x3xf32>
+  %y = anvil.conv2d %x, %w {strides = array<i64: 2, 2>} : tensor<1x3x9x9xf32>, tensor<16x3x3x3xf32>
+  %z = anvil.clip %y {min = 0.0 : f64, max = 6.0 : f64} : tensor<1x16x4x4xf32>
+  return %z : tensor<1x16x4x4xf32>
 }
 
 // -----

@@ -104,20 +104,6 @@ Value scalar(RsqrtOp, OpBuilder &b, Location loc, ValueRange a) {
   return b.create<arith::DivFOp>(loc, scalarConstant(b, loc, a[0].getType(), 1),
                                  b.create<math::SqrtOp>(loc, a[0]));
 }
-/// `x < bound ? bound : x` (`lower`) or `x > bound ? bound : x`: a NaN x
-/// stays NaN, as in the reference, and on x86 the compare and select are
-/// one vmaxps / vminps with the bound first (which returns its second
-/// operand when either is NaN). arith.maximumf needs a compare for NaN and
-/// a blend besides (3 instructions; in SqueezeNet's thin 1x1 convolutions
-/// those blends were a quarter of the epilogue's samples); maxnumf returns
-/// the bound for a NaN.
-Value clampTo(OpBuilder &b, Location loc, Value x, Value bound, bool lower) {
-  Value beyond = b.create<arith::CmpFOp>(
-      loc, lower ? arith::CmpFPredicate::OLT : arith::CmpFPredicate::OGT, x,
-      bound);
-  return b.create<arith::SelectOp>(loc, beyond, bound, x);
-}
-
 Value scalar(ReluOp, OpBuilder &b, Location loc, ValueRange a) {
   // (-0 stays -0, equal to the reference's +0.)
   return clampTo(b, loc, a[0], scalarConstant(b, loc, a[0].getType(), 0.0),

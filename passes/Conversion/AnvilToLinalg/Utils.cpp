@@ -33,6 +33,14 @@ Value mlir::anvil::reinterpretBits(OpBuilder &b, Location loc, Value value,
   return b.create<UnrealizedConversionCastOp>(loc, type, value).getResult(0);
 }
 
+Value mlir::anvil::clampTo(OpBuilder &b, Location loc, Value x, Value bound,
+                           bool lower) {
+  Value beyond = b.create<arith::CmpFOp>(
+      loc, lower ? arith::CmpFPredicate::OLT : arith::CmpFPredicate::OGT, x,
+      bound);
+  return b.create<arith::SelectOp>(loc, beyond, bound, x);
+}
+
 Value mlir::anvil::clampLikeMaxnum(OpBuilder &b, Location loc, Value v,
                                    double lo, double hi) {
   auto bound = [&](double value) -> Value {

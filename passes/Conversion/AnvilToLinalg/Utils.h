@@ -79,6 +79,16 @@ Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 /// cast that disappears in LLVM's i8; `value` itself when of that type.
 Value reinterpretBits(OpBuilder &b, Location loc, Value value, Type type);
 
+/// `x < bound ? bound : x` (`lower`) or `x > bound ? bound : x` (x and
+/// bound floats, or vectors of them): a NaN x stays NaN, as in the
+/// reference, and on x86 the compare and select are one vmaxps / vminps
+/// with the bound first (which returns its second operand when either is
+/// NaN). arith.maximumf needs a compare for NaN and a blend besides (3
+/// instructions; in SqueezeNet's thin 1x1 convolutions those blends were a
+/// quarter of the epilogue's samples); maxnumf returns the bound for a NaN.
+/// Relu and clip.
+Value clampTo(OpBuilder &b, Location loc, Value x, Value bound, bool lower);
+
 /// `v` (f32, or a vector of f32) clamped to [lo, hi] as arith.maxnumf(v, lo)
 /// then arith.minnumf(.., hi) (a NaN becomes lo), written as compares and
 /// selects: `v > lo ? v : lo` is exactly x86's vmaxps (one instruction,
