@@ -27,8 +27,9 @@
 // the epilogue applies (a residual read at the same positions and added, then
 // relu or clip, with `epilogue`: the anvil.add and anvil.relu or anvil.clip
 // that are the convolution's only users are absorbed) before a masked store.
-// The blocks of output channels are an scf.forall when the convolution is large
-// enough and there are two at least.
+// Each image goes period by period of output rows, every block of output
+// channels in each period; when the convolution is large enough, the images
+// are an scf.forall if their count is even, else the blocks (two at least).
 //
 //===----------------------------------------------------------------------===//
 

@@ -431,10 +431,14 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
     matmul already), grouped and depthwise ones, bf16 ones, output channels
     that `lanes` does not divide, and filters whose panel (C * kh * kw *
     lanes * 4 bytes per block) exceeds 512 KiB: the tiles stream it once per tile
-    with no k blocks. The groups of channels are an `scf.forall` when
-    the whole convolution (all its images) reaches the matmul's parallel
-    threshold (`matmulRunsInParallelBlocks`, about 8 MFLOP: below it a
-    fork/join costs more than it saves) and there are two groups at least. The pipeline runs
+    with no k blocks. Each image goes period by period of output rows,
+    every group of channels in each period (the input rows a period reads
+    stay in cache through the groups). When the whole convolution (all its
+    images) reaches the matmul's parallel threshold
+    (`matmulRunsInParallelBlocks`, about 8 MFLOP: below it a fork/join costs
+    more than it saves), the images are an `scf.forall` if their count is
+    even (two threads share them evenly), else the groups of channels, if
+    there are two at least. The pipeline runs
     the pass with 16 lanes for AVX-512 targets, with 8 for AVX2 ones (the
     FMAs and 8-lane vectors the tiles need), and not for older ones.
   }];
