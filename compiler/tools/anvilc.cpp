@@ -501,9 +501,11 @@ static cl::opt<bool> splitWholeTail(
     cl::desc("With a split batch, run the classifier at the end (matmuls on "
              "[B, C] doing too few FLOPs per weight byte for a chunk) once on "
              "the whole batch after the chunks instead of in each chunk "
-             "(anvil-split-batch's whole-tail). Off by default: at batch 8, "
-             "1 thread, MobileNetV3-Small ran 1.05x faster with it but "
-             "MobileNetV2 1.13x slower, not yet understood"),
+             "(anvil-split-batch's whole-tail). Off by default: no clear gain "
+             "(batch 8 on a 2-core Zen 3, 1 / 2 threads: MobileNetV2 1.06x / "
+             "0.99x, MobileNetV3-Small 1.03x / 1.01x, EfficientNet-B0 1.02x / "
+             "1.01x, ResNet-18 0.99x / 0.99x; an earlier run had MobileNetV2 "
+             "1.13x slower)"),
     cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
