@@ -212,9 +212,7 @@ Value widenToI16(OpBuilder &b, Location loc, Value lhs) {
       .create<linalg::GenericOp>(
           loc, wideType, lhs, init, ArrayRef<AffineMap>{id, id}, iterators,
           [](OpBuilder &nb, Location l, ValueRange args) {
-            Value bits = nb.create<UnrealizedConversionCastOp>(
-                               l, nb.getI8Type(), args[0])
-                             .getResult(0);
+            Value bits = reinterpretBits(nb, l, args[0], nb.getI8Type());
             nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::ExtUIOp>(
                                               l, nb.getI16Type(), bits)});
           })
@@ -236,7 +234,7 @@ Value zeroPointScalar(OpBuilder &b, Location loc, Value zeroPoint) {
   SmallVector<Value> indices(type.getRank(),
                              b.create<arith::ConstantIndexOp>(loc, 0));
   Value z = b.create<tensor::ExtractOp>(loc, zeroPoint, indices);
-  z = b.create<UnrealizedConversionCastOp>(loc, b.getI8Type(), z).getResult(0);
+  z = reinterpretBits(b, loc, z, b.getI8Type());
   return b.create<arith::ExtUIOp>(loc, b.getI32Type(), z);
 }
 
@@ -327,7 +325,7 @@ Value convRows(OpBuilder &b, Location loc, QConv2DOp op, const TileShape &shape,
     pad = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(zero));
   } else {
     pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(zero));
-    pad = b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
+    pad = reinterpretBits(b, loc, pad, element);
   }
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   auto type = cast<RankedTensorType>(op.getType());
@@ -463,7 +461,7 @@ Value directInput(OpBuilder &b, Location loc, QConv2DOp op, int64_t zero,
   Value input = op.getInput();
   Type element = cast<RankedTensorType>(input.getType()).getElementType();
   Value pad = b.create<arith::ConstantOp>(loc, b.getI8IntegerAttr(zero));
-  pad = b.create<UnrealizedConversionCastOp>(loc, element, pad).getResult(0);
+  pad = reinterpretBits(b, loc, pad, element);
   Value t;
   int64_t c = cast<RankedTensorType>(input.getType()).getDimSize(1);
   if (vectorRows && c % 16 == 0 && extraW == 0) {

@@ -33,6 +33,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/Passes.h"
 #include "passes/WindowSchedule.h"
 
@@ -501,7 +502,7 @@ Value WindowVectorizer::readVector(OpBuilder &b, Location loc, Value source,
     zero = b.create<arith::ConstantOp>(
         loc,
         b.getIntegerAttr(b.getIntegerType(elt.getIntOrFloatBitWidth()), 0));
-    zero = b.create<UnrealizedConversionCastOp>(loc, elt, zero).getResult(0);
+    zero = reinterpretBits(b, loc, zero, elt);
   } else {
     zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(elt));
   }

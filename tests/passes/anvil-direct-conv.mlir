@@ -59,11 +59,14 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
 // below at 0 and above at 6 (compare and select: vmaxps, vminps) before its
 // store.
 // CHECK-LABEL: func @clip
+// CHECK-DAG: %[[SIX:.*]] = arith.constant dense<6.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK: vector.fma
-// CHECK: arith.cmpf olt, %{{.*}}, %[[ZERO:.*]] : vector<16xf32>
-// CHECK: arith.cmpf ogt, %{{.*}}, %[[SIX:.*]] : vector<16xf32>
-// CHECK: arith.select
-// CHECK: vector.transfer_write
+// CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[SUM:.*]], %[[ZERO]] : vector<16xf32>
+// CHECK-NEXT: %[[LO:.*]] = arith.select %[[BELOW]], %[[ZERO]], %[[SUM]]
+// CHECK-NEXT: %[[ABOVE:.*]] = arith.cmpf ogt, %[[LO]], %[[SIX]] : vector<16xf32>
+// CHECK-NEXT: %[[HI:.*]] = arith.select %[[ABOVE]], %[[SIX]], %[[LO]]
+// CHECK-NEXT: vector.transfer_write %[[HI]]
 // CHECK-NOT: anvil.clip
 // NOEPI-LABEL: func @clip
 // NOEPI: anvil.clip

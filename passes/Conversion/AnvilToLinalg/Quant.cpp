@@ -122,10 +122,7 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
           // the low byte, which is the 8-bit value of either signedness.
           Value i = b.create<arith::FPToSIOp>(loc, b.getI32Type(), v);
           Value bits = b.create<arith::TruncIOp>(loc, b.getI8Type(), i);
-          if (!isUnsigned)
-            return bits;
-          return b.create<UnrealizedConversionCastOp>(loc, element, bits)
-              .getResult(0);
+          return reinterpretBits(b, loc, bits, element);
         });
     rewriter.replaceOp(op, y);
     return success();
@@ -281,10 +278,7 @@ struct Ui8ConstantLowering : OpConversionPattern<ConstantOp> {
     Value y = buildElementwise(
         rewriter, loc, type, ValueRange{bits},
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return b
-              .create<UnrealizedConversionCastOp>(l, type.getElementType(),
-                                                  args[0])
-              .getResult(0);
+          return reinterpretBits(b, l, args[0], type.getElementType());
         });
     rewriter.replaceOp(op, y);
     return success();
