@@ -535,7 +535,7 @@ private:
         if (!options.fuseElementwise) {
           notes.push_back(opName(op) + " not fused with the " + other +
                           ": elementwise fusion is off (--no-fusion)");
-        } else if (readsBesideChannelsLast(op, g)) {
+        } else if (readsBesideChannelsLast(op, g, joined)) {
           notes.push_back(Note(opName(op) + " not fused with the " + other +
                                    ": the depthwise convolution runs "
                                    "channels-last, and only an op of its "
@@ -563,6 +563,19 @@ private:
                   "max-body-ops {1}",
                   opName(op), kMaxBodyOps)
                   .str());
+        } else if (options.mathOutOfWindows &&
+                   ((isWindowGroup(g) &&
+                     (isTranscendental(op) ||
+                      (joined >= 0 && hasTranscendental(joined)))) ||
+                    (joined >= 0 && isWindowGroup(joined) &&
+                     hasTranscendental(g)))) {
+          notes.push_back(Note(opName(op) + " not fused with the " + other +
+                                   ": a depthwise convolution's loop takes "
+                                   "no exp, tanh or erf (their chains and "
+                                   "its taps' slow each other down); the "
+                                   "activation runs as a loop of its own "
+                                   "(--no-math-out-of-windows fuses it)",
+                               op, producer));
         } else if (g != joined) {
           // A depthwise convolution's group stays first: it names the
           // kernel.
@@ -584,23 +597,51 @@ private:
     groupOf[op] = groups.size() - 1;
   }
 
+  /// Whether group `g` is a depthwise convolution's (a window generic that
+  /// the ops after it may join).
+  bool isWindowGroup(int64_t g) {
+    Operation *head = groups[g].ops.front();
+    return isa<Conv2DOp>(head) && isElementwiseProducer(head);
+  }
+
+  /// Whether `op` lowers to an exp, a tanh or an erf (anvil-fuse-
+  /// elementwise's math-out-of-windows looks for those in the generics).
+  static bool isTranscendental(Operation *op) {
+    return isa<ExpOp, SigmoidOp, TanhOp, ErfOp, GeluOp>(op);
+  }
+
+  bool hasTranscendental(int64_t g) {
+    return llvm::any_of(groups[g].ops, isTranscendental);
+  }
+
   /// Whether group `g` is a channels-last depthwise convolution's and `op`
   /// reads something made outside it: anvil-fuse-elementwise moves an op
   /// above the transpose back to NCHW only when the transpose is all it
-  /// reads (a residual add stays after it).
-  bool readsBesideChannelsLast(Operation *op, int64_t g) {
+  /// reads (a residual add stays after it). What the op's own loop so far
+  /// (group `joined`) computes from group g's result alone counts as g's:
+  /// x * sigmoid(x) is one loop of x, which moves above the transpose.
+  bool readsBesideChannelsLast(Operation *op, int64_t g, int64_t joined) {
     auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
     if (!conv || depthwiseLoweringOf(conv, options.depthwiseStride1Nchw) !=
                      DepthwiseLowering::ChannelsLast)
       return false;
     // (A scalar known at compile time is folded into the loop's body.)
-    return llvm::any_of(op->getOperands(), [&](Value v) {
-      Operation *producer = producerOf(v);
-      if (producer && makesNoKernel(producer) && elementsOf(v.getType()) == 1)
-        return false;
-      return !producer || !groupOf.count(producer) ||
-             find(groupOf[producer]) != g;
-    });
+    auto outside = [&](Operation *user, int64_t within) {
+      return llvm::any_of(user->getOperands(), [&](Value v) {
+        Operation *producer = producerOf(v);
+        if (producer && makesNoKernel(producer) && elementsOf(v.getType()) == 1)
+          return false;
+        if (!producer || !groupOf.count(producer))
+          return true;
+        int64_t from = find(groupOf[producer]);
+        return from != g && from != within;
+      });
+    };
+    if (joined >= 0 && joined != g &&
+        llvm::any_of(groups[joined].ops,
+                     [&](Operation *o) { return outside(o, joined); }))
+      joined = -1;
+    return outside(op, joined);
   }
 
   /// The M x N x K of the one linalg.matmul a one-group convolution or a

@@ -220,6 +220,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   if (options.fuseElementwise) {
     FuseElementwisePassOptions fuse;
     fuse.hoistAboveTransposes = options.hoistAboveTransposes;
+    fuse.mathOutOfWindows = options.mathOutOfWindows;
     pm.addPass(createFuseElementwisePass(fuse));
   }
   pm.addPass(createCanonicalizerPass());

@@ -144,6 +144,10 @@ struct PipelineOptions {
   /// An elementwise op after a linalg.transpose moves above it, to fuse
   /// with its producer (anvil-fuse-elementwise's hoist-above-transposes).
   bool hoistAboveTransposes = true;
+  /// A depthwise convolution's or pooling's loop takes no exp, tanh or erf
+  /// (a SiLU): the activation is a loop of its own
+  /// (anvil-fuse-elementwise's math-out-of-windows).
+  bool mathOutOfWindows = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

@@ -7,7 +7,10 @@
 // each consumer element that reads it; see Passes.td. An elementwise op
 // after a linalg.transpose (the NCHW copy of a channels-last depthwise
 // convolution's result) first moves above it, so that it fuses with the
-// op before. Expects linalg on tensors; leaves fused linalg.generic ops.
+// op before. An exp, tanh or erf (a SiLU's sigmoid) stays out of a window
+// generic's loop (a depthwise convolution's or a pooling's: its inputs are
+// views of one padded tensor). Expects linalg on tensors; leaves fused
+// linalg.generic ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +18,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -54,6 +58,30 @@ bool recomputesBroadcast(OpOperand *fused, linalg::GenericOp producer) {
   int64_t produced = iterationCount(producer);
   int64_t consumed = iterationCount(consumer);
   return produced == 0 || consumed == 0 || produced < consumed;
+}
+
+/// Whether `producer` computes a window: two or more of its inputs are
+/// views (`tensor.extract_slice`s) of one tensor, the taps of a depthwise
+/// convolution or a pooling (DepthwiseConv.cpp, Pooling.cpp).
+bool isWindow(linalg::GenericOp producer) {
+  llvm::DenseSet<Value> sources;
+  for (Value input : producer.getDpsInputs())
+    if (auto slice = input.getDefiningOp<tensor::ExtractSliceOp>())
+      if (!sources.insert(slice.getSource()).second)
+        return true;
+  return false;
+}
+
+/// Whether `op`'s body computes an exp, a tanh or an erf (a sigmoid, a
+/// SiLU, a GELU): dozens of vector instructions per element once
+/// anvil-approximate-math expands them.
+bool hasTranscendental(Operation *op) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    if (isa<math::ExpOp, math::TanhOp, math::ErfOp>(inner))
+      found = true;
+  });
+  return found;
 }
 
 /// Moves an elementwise op above the linalg.transpose that makes its only
@@ -136,9 +164,12 @@ struct FuseElementwisePass
     MLIRContext *context = &getContext();
     int64_t limit = maxBodyOps;
     bool broadcasts = fuseBroadcasts;
+    bool mathOut = mathOutOfWindows;
     // Fuse a producer into its only user, unless its body is already big
     // or the user would recompute it for every element it broadcasts to.
-    linalg::ControlFusionFn control = [limit, broadcasts](OpOperand *fused) {
+    // Nor a window and an exp, tanh or erf into one loop.
+    linalg::ControlFusionFn control = [limit, broadcasts,
+                                       mathOut](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
       if (!producer || !producer->hasOneUse())
         return false;
@@ -148,6 +179,11 @@ struct FuseElementwisePass
       if (!broadcasts && recomputesBroadcast(fused, generic))
         return false;
       if (readsTransposed(fused, generic))
+        return false;
+      if (auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+          mathOut && consumer &&
+          ((isWindow(generic) && hasTranscendental(consumer)) ||
+           (isWindow(consumer) && hasTranscendental(generic))))
         return false;
       // Count no further than the limit: a block's size is not stored.
       int64_t ops = 0;

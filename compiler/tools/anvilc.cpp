@@ -447,6 +447,14 @@ static cl::opt<bool> noHoistAboveTransposes(
              "(anvil-fuse-elementwise's hoist-above-transposes off), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noMathOutOfWindows(
+    "no-math-out-of-windows",
+    cl::desc("Fuse an activation with an exp, tanh or erf (a SiLU) into the "
+             "loop of the depthwise convolution or pooling before it, as "
+             "other activations are, instead of running it as a loop of its "
+             "own (anvil-fuse-elementwise's math-out-of-windows off), for "
+             "comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -705,6 +713,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;
+  job.options.mathOutOfWindows = !noMathOutOfWindows;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;

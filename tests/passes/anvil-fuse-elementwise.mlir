@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="max-body-ops=2" | FileCheck %s --check-prefix=BOUND
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="fuse-broadcasts=true" | FileCheck %s --check-prefix=BROADCASTS
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="hoist-above-transposes=false" | FileCheck %s --check-prefix=NOHOIST
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="math-out-of-windows=false" | FileCheck %s --check-prefix=MATHIN
 
 #id = affine_map<(d0) -> (d0)>
 
@@ -366,4 +367,76 @@ func.func @transposed_reads(%a: tensor<1x8x4x4xf32>, %b: tensor<1x8x4x4xf32>) ->
     linalg.yield %in : f32
   } -> tensor<1x4x4x8xf32>
   return %t1, %t2 : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>
+}
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#w3 = affine_map<(d0, d1, d2) -> (d0)>
+
+// A window generic (two of its inputs are views of one tensor: a
+// depthwise convolution's taps) is not fused into a consumer that computes
+// an exp (a sigmoid, math-out-of-windows); into a relu it is. With the
+// option off, the sigmoid joins its loop too.
+// CHECK-LABEL: func @window_and_math
+// CHECK: linalg.generic
+// CHECK: math.fma
+// CHECK-NEXT: math.fma
+// CHECK-NEXT: linalg.yield
+// CHECK: linalg.generic
+// CHECK-NOT: math.fma
+// CHECK: math.exp
+// CHECK: linalg.generic
+// CHECK: math.fma
+// CHECK-NEXT: math.fma
+// CHECK-NEXT: arith.maximumf
+// CHECK-NEXT: linalg.yield
+// MATHIN-LABEL: func @window_and_math
+// MATHIN: linalg.generic
+// MATHIN: math.fma
+// MATHIN-NEXT: math.fma
+// MATHIN-NEXT: arith.negf
+// MATHIN-NEXT: math.exp
+// MATHIN: linalg.generic
+// MATHIN: math.fma
+// MATHIN-NEXT: math.fma
+// MATHIN-NEXT: arith.maximumf
+func.func @window_and_math(%p: tensor<2x4x10xf32>, %w: tensor<2x2xf32>) -> (tensor<2x4x8xf32>, tensor<2x4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %t0 = tensor.extract_slice %p[0, 0, 0] [2, 4, 8] [1, 1, 1] : tensor<2x4x10xf32> to tensor<2x4x8xf32>
+  %t1 = tensor.extract_slice %p[0, 0, 2] [2, 4, 8] [1, 1, 1] : tensor<2x4x10xf32> to tensor<2x4x8xf32>
+  %w0 = tensor.extract_slice %w[0, 0] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2xf32>
+  %w1 = tensor.extract_slice %w[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2xf32>
+  %e = tensor.empty() : tensor<2x4x8xf32>
+  %d = linalg.generic {indexing_maps = [#id3, #id3, #w3, #w3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %w0, %w1 : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2xf32>, tensor<2xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %u: f32, %v: f32, %out: f32):
+    %s0 = math.fma %a, %u, %zero : f32
+    %s1 = math.fma %b, %v, %s0 : f32
+    linalg.yield %s1 : f32
+  } -> tensor<2x4x8xf32>
+  %s = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%d : tensor<2x4x8xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    %x = math.exp %n : f32
+    %y = arith.addf %x, %one : f32
+    %r = arith.divf %one, %y : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x8xf32>
+  %d2 = linalg.generic {indexing_maps = [#id3, #id3, #w3, #w3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %w0, %w1 : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2xf32>, tensor<2xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %u: f32, %v: f32, %out: f32):
+    %s0 = math.fma %a, %u, %zero : f32
+    %s1 = math.fma %b, %v, %s0 : f32
+    linalg.yield %s1 : f32
+  } -> tensor<2x4x8xf32>
+  %r2 = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%d2 : tensor<2x4x8xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x8xf32>
+  return %s, %r2 : tensor<2x4x8xf32>, tensor<2x4x8xf32>
 }

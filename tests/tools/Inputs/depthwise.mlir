@@ -1,8 +1,9 @@
 // Depthwise convolutions and a squeeze-and-excitation scale, for the fusion
 // report's elementwise rules (fusion-report-depthwise.test): a depthwise
 // convolution with 16-wide rows lowers to one elementwise generic, which
-// anvil-fuse-elementwise fuses with the clip after it, or with a SiLU
-// (x * sigmoid(x): two users of x, both in the loop); one with 8-wide rows
+// anvil-fuse-elementwise fuses with the clip after it, but not with a
+// SiLU (x * sigmoid(x)), whose exp keeps it a loop of its own
+// (math-out-of-windows); one with 8-wide rows
 // runs channels-last and is transposed back, and its clip, moved above the
 // transpose, joins its loop too; the sigmoid of the pooled [N, C, 1, 1] stays out of the
 // multiply that broadcasts it.
