@@ -195,6 +195,9 @@ def main():
     ort_ms = collections.defaultdict(float)
     for name, node in ort["nodes"].items():
         base = name[:-len("_nchwc")] if name.endswith("_nchwc") else name
+        # A node ONNX Runtime fused keeps the last original name before
+        # "/<Rule>Fusion/" (a SiLU's Mul: ".../Mul/QuickGeluFusion/").
+        base = re.sub(r"/[A-Za-z]+Fusion/?$", "", base)
         ort_ms[owner.get(base, owner.get(producer.get(base)))] += node["us"] / 1000
 
     # A chunk function's kernels run once per chunk (anvil-split-batch); the
@@ -259,7 +262,7 @@ def main():
         if anvil.get(None):
             print(f"{anvil[None] - ort_ms.get(None, 0.0):8.1f} {anvil[None]:9.2f} "
                   f"{ort_ms.get(None, 0.0):8.2f} {'':>9} {'':>7} {'':>10} {'':>9}  "
-                  "samples outside the report's kernels (runtime, libc, OpenMP)")
+                  "outside the report's kernels (Anvil: runtime, libc, OpenMP; ORT: layout reorders)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "batch": args.batch, "threads": args.threads,

@@ -236,6 +236,8 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     FoldPadIntoProducerPassOptions pads;
     pads.copyOthers = options.parallelPads;
     pads.splitWindows = options.splitWindows;
+    if (!options.wideWindowBands)
+      pads.bandColumns = 1;
     pm.addPass(createFoldPadIntoProducerPass(pads));
   }
   // Every other large op (after fusion: one parallel loop per fused chain)

@@ -204,6 +204,9 @@ struct PipelineOptions {
   /// interior reading the pad's source in place and border bands
   /// (anvil-fold-pad-into-producer's split-windows), not a copy.
   bool splitWindows = true;
+  /// A split window's bands at its rows' ends span at least 8 columns, one
+  /// vector per row (anvil-fold-pad-into-producer's band-columns; false: 1).
+  bool wideWindowBands = true;
   /// Run a batch whose samples never mix as this many independent chunks,
   /// one per thread, for the whole function (anvil-split-batch; 1: off).
   /// Inference only.

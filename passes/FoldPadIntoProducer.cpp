@@ -283,7 +283,8 @@ StringRef cannotSplitWindow(tensor::PadOp pad, int64_t minRow,
 /// dimension, whose taps read a small pad of the source cells they need.
 /// Each copy computes exactly the values the window did at its outputs.
 void splitWindow(RewriterBase &rewriter, tensor::PadOp pad,
-                 linalg::GenericOp window, ArrayRef<WindowDim> dims) {
+                 linalg::GenericOp window, ArrayRef<WindowDim> dims,
+                 int64_t bandColumns) {
   Location loc = window.getLoc();
   rewriter.setInsertionPoint(window);
   SmallVector<int64_t> ranges = window.getStaticLoopRanges();
@@ -384,9 +385,27 @@ void splitWindow(RewriterBase &rewriter, tensor::PadOp pad,
   // Border bands of each padded dimension in turn, spanning the interior
   // of the dimensions before it and all of those after; then the interior.
   SmallVector<int64_t> offsets(ranges.size(), 0), sizes(ranges);
-  for (const WindowDim &w : dims) {
+  for (WindowDim w : dims) {
+    // Bands at the rows' ends (their first and last columns) of two
+    // columns or more are widened to `bandColumns` where the interior
+    // keeps some: a band of 2 columns ran scalar (a 5x5 window's: 25
+    // fmas per output), one of 8 is one vector per row
+    // (anvil-vectorize-windows). A band of one column stays: its scalar
+    // outputs cost less than the wider pad a wider band reads (a 3x3
+    // window's: MobileNetV2 0.8% slower widened, EfficientNet-B0's 5x5
+    // windows 2.4% faster).
+    int64_t extent = ranges[w.loop];
+    if (w.loop + 1 == ranges.size() && w.lo < w.hi) {
+      int64_t width = std::min(bandColumns, extent);
+      int64_t lo = w.lo >= 2 ? std::max(w.lo, width) : w.lo;
+      int64_t hi = extent - w.hi >= 2 ? std::min(w.hi, extent - width) : w.hi;
+      if (lo < hi) {
+        w.lo = lo;
+        w.hi = hi;
+      }
+    }
     for (auto [lo, hi] :
-         {std::pair(int64_t(0), w.lo), std::pair(w.hi, ranges[w.loop])}) {
+         {std::pair(int64_t(0), w.lo), std::pair(w.hi, extent)}) {
       if (hi <= lo)
         continue;
       offsets[w.loop] = lo;
@@ -428,7 +447,7 @@ struct FoldPadIntoProducerPass
       SmallVector<WindowDim> dims;
       if (splitWindows &&
           cannotSplitWindow(pad, splitMinRow, window, dims).empty()) {
-        splitWindow(rewriter, pad, window, dims);
+        splitWindow(rewriter, pad, window, dims, bandColumns);
         // The pad and its taps are dead now.
         for (Operation *user : llvm::make_early_inc_range(pad->getUsers()))
           rewriter.eraseOp(user);

@@ -492,6 +492,14 @@ static cl::opt<bool> noSplitWindows(
              "border bands (anvil-fold-pad-into-producer's split-windows), "
              "for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noWideWindowBands(
+    "no-wide-window-bands",
+    cl::desc("Split a window at its rows' ends into bands of only the "
+             "columns whose windows reach into the pad (scalar loops when "
+             "they are 1 or 2 wide) instead of bands of at least 8 columns, "
+             "one vector per row (anvil-fold-pad-into-producer's "
+             "band-columns=1), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<int64_t> splitBatch(
     "split-batch",
     cl::desc("Run a batch whose samples never mix as N independent chunks "
@@ -718,6 +726,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
   job.options.splitWindows = !noSplitWindows;
+  job.options.wideWindowBands = !noWideWindowBands;
   job.options.splitBatch = splitBatch;
   job.target = target;
   job.libDir = libDir;

@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=copy-others=false | FileCheck %s --check-prefix=NOCOPY
 // RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=split-windows=false | FileCheck %s --check-prefix=NOSPLIT
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=band-columns=1 | FileCheck %s --check-prefix=BANDS1
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
@@ -273,6 +274,51 @@ func.func @stride_two(%x: tensor<1x1x16x32xf32>) -> tensor<1x1x8x16xf32> {
     linalg.yield %s : f32
   } -> tensor<1x1x8x16xf32>
   return %r : tensor<1x1x8x16xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Padding 2 on both ends of 32-wide rows, taps at column offsets 0, 2 and
+// 4 (a 5-wide window's first, middle and last): columns 0-1 and 30-31
+// read the pad. Bands of two columns or more are widened to band-columns
+// (8): the bands are columns 0-7 and 24-31 (one vector per row), the
+// interior 8-23. With band-columns=1 they are the two columns that read
+// the pad.
+// CHECK-LABEL: func @wide_bands
+// CHECK: tensor.pad %{{.*}} low[0, 0, 0, 2] high[0, 0, 0, 0]
+// CHECK: } : tensor<1x2x4x10xf32> to tensor<1x2x4x12xf32>
+// CHECK: } -> tensor<1x2x4x8xf32>
+// CHECK: tensor.pad %{{.*}} low[0, 0, 0, 0] high[0, 0, 0, 2]
+// CHECK: } : tensor<1x2x4x10xf32> to tensor<1x2x4x12xf32>
+// CHECK: } -> tensor<1x2x4x8xf32>
+// CHECK: tensor.extract_slice %arg0[0, 0, 0, 6] [1, 2, 4, 20] [1, 1, 1, 1]
+// CHECK: } -> tensor<1x2x4x16xf32>
+// BANDS1-LABEL: func @wide_bands
+// BANDS1: } : tensor<1x2x4x4xf32> to tensor<1x2x4x6xf32>
+// BANDS1: } -> tensor<1x2x4x2xf32>
+// BANDS1: } : tensor<1x2x4x4xf32> to tensor<1x2x4x6xf32>
+// BANDS1: } -> tensor<1x2x4x2xf32>
+// BANDS1: } -> tensor<1x2x4x28xf32>
+func.func @wide_bands(%x: tensor<1x2x4x32xf32>) -> tensor<1x2x4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 0, 2] high[0, 0, 0, 2] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x4x32xf32> to tensor<1x2x4x36xf32>
+  %t0 = tensor.extract_slice %p[0, 0, 0, 0] [1, 2, 4, 32] [1, 1, 1, 1] : tensor<1x2x4x36xf32> to tensor<1x2x4x32xf32>
+  %t2 = tensor.extract_slice %p[0, 0, 0, 2] [1, 2, 4, 32] [1, 1, 1, 1] : tensor<1x2x4x36xf32> to tensor<1x2x4x32xf32>
+  %t4 = tensor.extract_slice %p[0, 0, 0, 4] [1, 2, 4, 32] [1, 1, 1, 1] : tensor<1x2x4x36xf32> to tensor<1x2x4x32xf32>
+  %e = tensor.empty() : tensor<1x2x4x32xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t0, %t2, %t4 : tensor<1x2x4x32xf32>, tensor<1x2x4x32xf32>, tensor<1x2x4x32xf32>) outs(%e : tensor<1x2x4x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %s, %c : f32
+    linalg.yield %t : f32
+  } -> tensor<1x2x4x32xf32>
+  return %r : tensor<1x2x4x32xf32>
 }
 
 // -----
