@@ -82,8 +82,9 @@ bool isElementwiseProducer(Operation *op) {
   if (isElementwise(op))
     return true;
   auto conv = dyn_cast<Conv2DOp>(op);
-  return conv && depthwiseLoweringOf(conv, /*stride1Nchw=*/true) !=
-                     DepthwiseLowering::None;
+  return conv &&
+         depthwiseLoweringOf(conv, /*stride1Nchw=*/true,
+                             /*stridedNchw=*/true) != DepthwiseLowering::None;
 }
 
 /// The rows of depthwise convolution `conv`, lowered `how`, that
@@ -277,7 +278,8 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     // Which layout DepthwiseConv.cpp gave it, and why.
     std::string layout;
     DepthwiseLowering how =
-        depthwiseLoweringOf(conv, options.depthwiseStride1Nchw, &layout);
+        depthwiseLoweringOf(conv, options.depthwiseStride1Nchw,
+                            options.depthwiseStridedNchw, &layout);
     if (how != DepthwiseLowering::None)
       s += " [" + layout + rowsTogether(conv, how, options) + "]";
     // anvil-direct-conv's tiles, or why the im2col matmul.
@@ -622,7 +624,8 @@ private:
   /// x * sigmoid(x) is one loop of x, which moves above the transpose.
   bool readsBesideChannelsLast(Operation *op, int64_t g, int64_t joined) {
     auto conv = dyn_cast<Conv2DOp>(groups[g].ops.front());
-    if (!conv || depthwiseLoweringOf(conv, options.depthwiseStride1Nchw) !=
+    if (!conv || depthwiseLoweringOf(conv, options.depthwiseStride1Nchw,
+                                     options.depthwiseStridedNchw) !=
                      DepthwiseLowering::ChannelsLast)
       return false;
     // (A scalar known at compile time is folded into the loop's body.)

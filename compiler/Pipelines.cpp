@@ -188,6 +188,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   ConvertAnvilToLinalgPassOptions toLinalg;
   toLinalg.rowSoftmax = options.rowSoftmax;
   toLinalg.depthwiseStride1Nchw = options.depthwiseStride1Nchw;
+  toLinalg.depthwiseStridedNchw = options.depthwiseStridedNchw;
   toLinalg.vectorMaxPoolGrad = options.vectorMaxPoolGrad;
   toLinalg.vectorCol2im = options.vectorCol2im;
   // One-group convolutions marked bf16: their im2col products on the same

@@ -141,6 +141,8 @@ struct PipelineOptions {
   /// NCHW rows, not channels-last (anvil-convert-to-linalg's
   /// depthwise-stride1-nchw).
   bool depthwiseStride1Nchw = true;
+  /// Strided ones too (depthwise-strided-nchw).
+  bool depthwiseStridedNchw = true;
   /// An elementwise op after a linalg.transpose moves above it, to fuse
   /// with its producer (anvil-fuse-elementwise's hoist-above-transposes).
   bool hoistAboveTransposes = true;

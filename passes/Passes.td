@@ -848,6 +848,11 @@ def ConvertAnvilToLinalgPass : Pass<"anvil-convert-to-linalg", "ModuleOp"> {
            "stride-1 depthwise convolutions with output rows 8 to 15 wide "
            "loop along the rows in NCHW (off: channels-last, with "
            "transposes in and out)">,
+    Option<"depthwiseStridedNchw", "depthwise-strided-nchw", "bool", "true",
+           "strided depthwise convolutions with output rows 8 to 15 wide "
+           "loop along the rows in NCHW, each tap's row read as one vector "
+           "and deinterleaved (off: channels-last, with transposes in and "
+           "out)">,
     Option<"vectorMaxPoolGrad", "vector-max-pool-grad", "bool", "true",
            "the gradient of a max pool whose 2-wide windows tile its input "
            "(stride = kernel, no padding) as vector code over 8 windows at "

@@ -439,6 +439,14 @@ static cl::opt<bool> noDepthwiseStride1Nchw(
              "their NCHW rows (anvil-convert-to-linalg's "
              "depthwise-stride1-nchw off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDepthwiseStridedNchw(
+    "no-depthwise-strided-nchw",
+    cl::desc("Run strided depthwise convolutions with output rows 8 to 15 "
+             "wide channels-last (transposes in and out) instead of along "
+             "their NCHW rows, each tap's row read as one vector and "
+             "deinterleaved (anvil-convert-to-linalg's "
+             "depthwise-strided-nchw off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noHoistAboveTransposes(
     "no-hoist-above-transposes",
     cl::desc("Keep an elementwise op after the linalg.transpose that makes "
@@ -720,6 +728,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.directConvPeriods = !noDirectConvPeriods;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
+  job.options.depthwiseStridedNchw = !noDepthwiseStridedNchw;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;
   job.options.mathOutOfWindows = !noMathOutOfWindows;
   job.options.outlineKernels = !noOutlineKernels;

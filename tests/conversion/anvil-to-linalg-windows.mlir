@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=depthwise-stride1-nchw=false | FileCheck %s --check-prefix=OFF
 // RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=vector-max-pool-grad=false | FileCheck %s --check-prefix=GATHER
+// RUN: anvil-opt %s -split-input-file -anvil-convert-to-linalg=depthwise-strided-nchw=false | FileCheck %s --check-prefix=STRIDEDOFF
 
 // Depthwise convolutions and pooling read each window tap as a strided view
 // of the padded input (DepthwiseConv.cpp, Pooling.cpp): one elementwise
@@ -65,8 +66,8 @@ func.func @depthwise_dilated_no_bias(%x: tensor<1x2x8x8xf32>, %w: tensor<2x1x2x2
 // CHECK-COUNT-9: math.fma
 // CHECK-NOT: linalg.transpose
 // CHECK: return
-// With depthwise-stride1-nchw=false, and always for strided rows (below),
-// output rows 8 to 15 wide compute in NHWC copies, along the channels:
+// With depthwise-stride1-nchw=false (and strided rows with
+// depthwise-strided-nchw=false, below), output rows 8 to 15 wide compute in NHWC copies, along the channels:
 // the input is transposed by a copying generic (which
 // anvil-fold-pad-into-producer can make write into the padded buffer),
 // then padded along H and W; the filter (as [kh*kw, C]) is transposed by a
@@ -98,15 +99,26 @@ func.func @depthwise_rows_8_to_15(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf3
 
 // -----
 
-// Strided output rows 8 to 15 wide run channels-last whatever the option
-// (a strided row that short gathers in NCHW).
-// CHECK-LABEL: func @depthwise_strided_channels_last
-// CHECK: tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 1, 1, 0]
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x8x8x4xf32>)
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]
-// OFF-LABEL: func @depthwise_strided_channels_last
-// OFF: linalg.transpose
-func.func @depthwise_strided_channels_last(%x: tensor<1x4x16x16xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x8x8xf32> {
+// Strided output rows 8 to 15 wide loop along their NCHW rows too (each
+// tap's row is read as one vector and deinterleaved by
+// anvil-vectorize-windows): no transposes, the stride in the taps' maps.
+// With depthwise-strided-nchw=false they run channels-last; the stride-1
+// option leaves them alone.
+// CHECK-LABEL: func @depthwise_strided_rows_8_to_15
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x8x8xf32>)
+// CHECK-COUNT-9: math.fma
+// CHECK-NOT: linalg.transpose
+// CHECK: return
+// OFF-LABEL: func @depthwise_strided_rows_8_to_15
+// OFF-NOT: linalg.transpose
+// OFF: return
+// STRIDEDOFF-LABEL: func @depthwise_strided_rows_8_to_15
+// STRIDEDOFF: tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 1, 1, 0]
+// STRIDEDOFF: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x8x8x4xf32>)
+// STRIDEDOFF: linalg.transpose ins(%{{.*}} : tensor<1x8x8x4xf32>) outs(%{{.*}} : tensor<1x4x8x8xf32>) permutation = [0, 3, 1, 2]
+func.func @depthwise_strided_rows_8_to_15(%x: tensor<1x4x16x16xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x8x8xf32> {
   %0 = anvil.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, groups = 4 : i64} : tensor<1x4x16x16xf32>, tensor<4x1x3x3xf32>
   return %0 : tensor<1x4x8x8xf32>
 }

@@ -7,9 +7,10 @@ case here is a shape that the tap maps, the loop extents linalg infers from
 them, or the vectorized and thread-split loops could get wrong: strides 1
 and 2, asymmetric padding, dilation, 3x3, 5x5 and 7x7 windows, batch > 1,
 odd sizes (7x7, 14x14, 112x112 and outputs narrower than a vector), both
-depthwise layouts (strided rows 8 to 15 wide compute in NHWC; stride-1 ones
-too with --flag=--no-depthwise-stride1-nchw, the ctest
-e2e-windows-vs-torch-channels-last),
+depthwise layouts (rows 8 to 15 wide are one masked vector per tap in
+NCHW, deinterleaved when strided; they compute in NHWC with
+--flag=--no-depthwise-stride1-nchw --flag=--no-depthwise-strided-nchw, the
+ctest e2e-windows-vs-torch-channels-last),
 channel multipliers 1 and 2 (2 keeps the grouped path), max pooling of
 NaNs, ceil mode, count_include_pad. The model is compiled once with anvilc;
 every case is checked as test_ops_vs_torch.py checks them (its Runner).
@@ -55,9 +56,14 @@ def main():
             (1, 6, 15, 9, 3, (2, 1), (1, 0, 1, 0), 1, 1, True),
             (2, 4, 8, 8, 3, 1, (1, 1, 1, 1), 1, 2, True),
             (1, 8, 5, 5, 1, 1, (0, 0, 0, 0), 1, 1, True),
-            # Rows 8 to 15 wide: NHWC copies when strided (or with
-            # --no-depthwise-stride1-nchw), one masked vector per row if not.
+            # Rows 8 to 15 wide: one masked vector per tap's row (strided:
+            # stride * 16 lanes, deinterleaved), or NHWC copies with
+            # --no-depthwise-stride1-nchw / --no-depthwise-strided-nchw.
             (2, 24, 28, 28, 3, 2, (1, 1, 1, 1), 1, 1, True),
+            (1, 12, 29, 29, 3, 2, (1, 1, 1, 1), 1, 1, False),
+            (2, 8, 30, 30, 5, 3, (2, 2, 2, 2), 1, 1, True),
+            (1, 10, 20, 27, 3, (1, 2), (1, 0, 1, 1), 1, 1, True),
+            (3, 16, 18, 18, 5, 2, (1, 2, 2, 1), 1, 1, True),
             (1, 20, 11, 13, 3, 1, (1, 0, 2, 1), 1, 1, True),
             (2, 16, 14, 14, 3, 1, (2, 2, 2, 2), 2, 1, False),
         ]

@@ -42,7 +42,8 @@ struct ConvertAnvilToLinalgPass
     populateElementwiseToLinalgPatterns(patterns);
     populateMatMulToLinalgPatterns(patterns);
     populateConvToLinalgPatterns(patterns, vectorCol2im, bf16Tiles);
-    populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw);
+    populateDepthwiseConvToLinalgPatterns(patterns, depthwiseStride1Nchw,
+                                          depthwiseStridedNchw);
     populatePoolingToLinalgPatterns(patterns, vectorMaxPoolGrad);
     populateReductionToLinalgPatterns(patterns, rowSoftmax);
     populateNormalizationToLinalgPatterns(patterns);

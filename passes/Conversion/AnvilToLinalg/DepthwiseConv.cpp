@@ -16,8 +16,9 @@
 // the (for stride 1, contiguous) tap loads. The general grouped lowering
 // (`linalg.conv_2d_ngchw_gfchw`, Conv.cpp) was scalar loops; this pattern
 // has a higher benefit and takes depthwise convolutions whose window has at
-// most kMaxWindowTaps taps. Strided output rows 8 to 15 wide (and stride-1
-// ones with depthwise-stride1-nchw off) instead loop along the channels, over
+// most kMaxWindowTaps taps. Output rows 8 to 15 wide with
+// depthwise-stride1-nchw off (stride 1) or depthwise-strided-nchw off
+// (strided) instead loop along the channels, over
 // an NHWC copy of the input (a copying generic, padded after it: see
 // `permuted`), the result transposed back to NCHW. The gradients keep the
 // general path. `addWindowTaps` is shared with the pooling lowering
@@ -75,6 +76,7 @@ void mlir::anvil::addWindowTaps(OpBuilder &b, Location loc, Value padded,
 
 DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op,
                                                    bool stride1Nchw,
+                                                   bool stridedNchw,
                                                    std::string *why) {
   auto type = cast<RankedTensorType>(op.getType());
   auto inType = cast<RankedTensorType>(op.getInput().getType());
@@ -93,8 +95,7 @@ DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op,
   // Since anvil-vectorize-windows' masked tails, a stride-1 row 8 to 15
   // wide is one masked 16-lane vector per tap in NCHW, and the transposes
   // (36% and 15% of such a layer's time) cost more than NHWC gains:
-  // EfficientNet-B0 lost 18% of its time to them (session 15). Strided
-  // rows still gather in NCHW and stay channels-last.
+  // EfficientNet-B0 lost 18% of its time to them (session 15).
   int64_t ow = type.getDimSize(3);
   bool stride1 = op.getStrides()[1] == 1;
   auto say = [&](const llvm::Twine &text) {
@@ -111,25 +112,39 @@ DepthwiseLowering mlir::anvil::depthwiseLoweringOf(Conv2DOp op,
         " wide, one masked vector per tap, no transposes");
     return DepthwiseLowering::Elementwise;
   }
+  // Strided, anvil-vectorize-windows reads each tap's row as one masked
+  // vector of stride * 16 and deinterleaves it: EfficientNet-B0's 3x3
+  // stride-2 convolution of 240 channels to 14x14 took 0.93 ms so, 2.21 ms
+  // channels-last (Zen 3, one core, batch 8; the transposes in and out
+  // cost more than the NHWC loop saves).
+  if (!stride1 && stridedNchw) {
+    say(llvm::Twine("NCHW: stride-") + llvm::Twine(op.getStrides()[1]) +
+        " rows " + llvm::Twine(ow) +
+        " wide, one masked vector per tap, deinterleaved, no transposes");
+    return DepthwiseLowering::Elementwise;
+  }
   say(llvm::Twine("channels-last (NHWC, transposed to NCHW after): rows ") +
       llvm::Twine(ow) + " wide" +
-      (stride1 ? ", depthwise-stride1-nchw off" : ", strided"));
+      (stride1 ? ", depthwise-stride1-nchw off"
+               : ", strided, depthwise-strided-nchw off"));
   return DepthwiseLowering::ChannelsLast;
 }
 
 namespace {
 
 struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
-  DepthwiseConv2DLowering(MLIRContext *context, bool stride1Nchw)
-      : OpConversionPattern(context, /*benefit=*/2), stride1Nchw(stride1Nchw) {}
-  bool stride1Nchw;
+  DepthwiseConv2DLowering(MLIRContext *context, bool stride1Nchw,
+                          bool stridedNchw)
+      : OpConversionPattern(context, /*benefit=*/2), stride1Nchw(stride1Nchw),
+        stridedNchw(stridedNchw) {}
+  bool stride1Nchw, stridedNchw;
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     auto wType = cast<RankedTensorType>(adaptor.getWeight().getType());
-    DepthwiseLowering how = depthwiseLoweringOf(op, stride1Nchw);
+    DepthwiseLowering how = depthwiseLoweringOf(op, stride1Nchw, stridedNchw);
     if (how == DepthwiseLowering::None)
       return rewriter.notifyMatchFailure(
           op, "not a float depthwise convolution (groups == input channels "
@@ -265,8 +280,9 @@ struct DepthwiseConv2DLowering : OpConversionPattern<Conv2DOp> {
 } // namespace
 
 void mlir::anvil::populateDepthwiseConvToLinalgPatterns(
-    RewritePatternSet &patterns, bool stride1Nchw) {
+    RewritePatternSet &patterns, bool stride1Nchw, bool stridedNchw) {
   // Benefit 2: above the general conv2d lowering, which takes every other
   // conv2d.
-  patterns.add<DepthwiseConv2DLowering>(patterns.getContext(), stride1Nchw);
+  patterns.add<DepthwiseConv2DLowering>(patterns.getContext(), stride1Nchw,
+                                        stridedNchw);
 }

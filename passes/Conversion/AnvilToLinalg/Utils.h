@@ -29,7 +29,7 @@ void populateMatMulToLinalgPatterns(RewritePatternSet &patterns);
 void populateConvToLinalgPatterns(RewritePatternSet &patterns,
                                   bool vectorCol2im, bool bf16Tiles);
 void populateDepthwiseConvToLinalgPatterns(RewritePatternSet &patterns,
-                                           bool stride1Nchw);
+                                           bool stride1Nchw, bool stridedNchw);
 /// `vectorMaxPoolGrad`: the gradient of a max pool whose 2-wide windows tile
 /// its input as vector code (Pooling.cpp's vectorGradRows).
 void populatePoolingToLinalgPatterns(RewritePatternSet &patterns,
@@ -182,10 +182,12 @@ class Conv2DOp;
 /// result transposed back to NCHW by a linalg.transpose (which it does not).
 /// The fusion report (compiler/FusionReport.cpp) asks the same question.
 /// `stride1Nchw` (anvil-convert-to-linalg's depthwise-stride1-nchw) keeps
-/// stride-1 convolutions with rows 8 to 15 wide in NCHW; `why`, when given,
-/// receives the reason for the layout, for the fusion report.
+/// stride-1 convolutions with rows 8 to 15 wide in NCHW, `stridedNchw`
+/// (depthwise-strided-nchw) strided ones; `why`, when given, receives the
+/// reason for the layout, for the fusion report.
 enum class DepthwiseLowering { None, Elementwise, ChannelsLast };
 DepthwiseLowering depthwiseLoweringOf(Conv2DOp op, bool stride1Nchw,
+                                      bool stridedNchw,
                                       std::string *why = nullptr);
 
 /// Appends the kh*kw taps of the windows over a padded NCHW tensor to the

@@ -3,9 +3,10 @@
 // convolution with 16-wide rows lowers to one elementwise generic, which
 // anvil-fuse-elementwise fuses with the clip after it, but not with a
 // SiLU (x * sigmoid(x)), whose exp keeps it a loop of its own
-// (math-out-of-windows); one with 8-wide rows
-// runs channels-last and is transposed back, and its clip, moved above the
-// transpose, joins its loop too; the sigmoid of the pooled [N, C, 1, 1] stays out of the
+// (math-out-of-windows); one with 8-wide stride-2 rows stays NCHW
+// (deinterleaved taps) and takes its clip (with --no-depthwise-strided-nchw
+// it runs channels-last, and its clip, moved above the transpose back to
+// NCHW, joins its loop too); the sigmoid of the pooled [N, C, 1, 1] stays out of the
 // multiply that broadcasts it.
 func.func @forward(%x: tensor<2x8x16x16xf32>) -> tensor<2x8x8x8xf32> {
   %w1 = anvil.param "dw1.weight" init = "kaiming_uniform" {seed = 1 : i64} : tensor<8x1x3x3xf32>
