@@ -446,6 +446,13 @@ private:
                             opName(producer));
           head = producer;
           joined = g;
+        } else if (why.empty() && groups[g].epilogue &&
+                   llvm::any_of(producer->getUsers(), [&](Operation *u) {
+                     return u != op && groupOf.count(u) &&
+                            find(groupOf[u]) == g;
+                   })) {
+          // Another user of the product started its epilogue, and their
+          // chains meet here (join-users): `op` joins through it below.
         } else if (why.empty() && groups[g].ops.size() == 1) {
           notes.push_back(
               opName(op) + " not fused into the " + opName(producer) +
@@ -544,7 +551,10 @@ private:
                                    "result alone moves above its transpose "
                                    "to NCHW",
                                op, producer));
-        } else if (!onlyUsedIn(producer, op, joined)) {
+        } else if (!onlyUsedIn(producer, op, joined) &&
+                   // (An epilogue's chain joins users that meet, as its
+                   // product does: a Gemm's bias add, then a SiLU.)
+                   !(intoEpilogue && usersJoin(producer))) {
           notes.push_back(Note(opName(op) + " not fused with the " + other +
                                    ": multiple users (its result has " +
                                    std::to_string(countUsers(producer)) + ")",
@@ -766,7 +776,8 @@ private:
       // a relu or clip (the elementwise rule then joins one after the add).
       if (!options.fuseElementwise)
         return "epilogue fusion is off (--no-fusion)";
-      if (!producer->hasOneUse())
+      bool joins = !producer->hasOneUse() && usersJoin(producer);
+      if (!producer->hasOneUse() && !joins)
         return "its result has " + std::to_string(countUsers(producer)) +
                " users";
       bool sameType = llvm::all_of(consumer->getOperands(), [&](Value v) {
@@ -777,6 +788,9 @@ private:
           !isa<ReluOp, ClipOp>(consumer))
         return "the direct convolution's tiles take only an add of a tensor "
                "of its shape and a relu or clip into their stores";
+      if (joins)
+        return "its result has " + std::to_string(countUsers(producer)) +
+               " users, and the direct convolution's tiles join none";
       return "";
     }
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
@@ -802,7 +816,7 @@ private:
         for (Value other : consumer->getOperands()) {
           auto t = dyn_cast<ShapedType>(other.getType());
           if (other != operand && t && t.getRank() == out.getRank() &&
-              t.getDimSize(0) != 1)
+              t.getDimSize(0) != 1 && !computedFrom(other, operand))
             layout = llvm::formatv(
                 "at batch {0} the convolution of {1}-pixel images is one "
                 "matmul over the whole batch, transposed to NCHW after it: "
@@ -821,9 +835,12 @@ private:
     }
     if (!options.fuseElementwise)
       return "epilogue fusion is off (--no-fusion)";
-    if (!producer->hasOneUse())
+    if (!producer->hasOneUse() && !usersJoin(producer))
       return "its result has " + std::to_string(countUsers(producer)) +
-             " users";
+             " users" +
+             (options.joinEpilogueUsers
+                  ? ", whose chains do not meet in one of them"
+                  : " (--no-join-epilogue-users)");
     if (consumer->getResult(0).getType() != operand.getType())
       return "it broadcasts the product to another shape";
     if (!layout.empty())
@@ -868,6 +885,70 @@ private:
              return user == op || (joined >= 0 && groupOf.count(user) &&
                                    find(groupOf[user]) == joined);
            });
+  }
+
+  /// Whether the users of `producer`'s result are elementwise ops of its
+  /// shape whose chains of sole users meet in one of them, which
+  /// anvil-fuse-matmul-epilogue (join-users) then makes one epilogue of:
+  /// x * sigmoid(x), a hard swish x * clip(x / 6 + 0.5, 0, 1).
+  bool usersJoin(Operation *producer) {
+    if (!options.joinEpilogueUsers || producer->getNumResults() != 1)
+      return false;
+    Value value = producer->getResult(0);
+    SmallVector<Operation *> users;
+    for (Operation *u : value.getUsers())
+      if (!llvm::is_contained(users, u))
+        users.push_back(u);
+    auto sameShape = [](Operation *u, Value v) {
+      return isElementwise(u) && u->getNumResults() == 1 &&
+             u->getResult(0).getType() == v.getType();
+    };
+    if (users.size() < 2 || users.size() > 4 ||
+        llvm::any_of(users, [&](Operation *u) { return !sameShape(u, value); }))
+      return false;
+    int64_t meet = 0;
+    for (Operation *u : users) {
+      Operation *at = u;
+      bool reached = false;
+      for (int steps = 0; steps < 8 && !reached; ++steps) {
+        Value r = at->getResult(0);
+        if (!r.hasOneUse())
+          break;
+        Operation *next = *r.user_begin();
+        if (!sameShape(next, r) || llvm::count(next->getOperands(), r) != 1)
+          break;
+        reached = llvm::is_contained(users, next);
+        at = next;
+      }
+      meet += !reached;
+    }
+    return meet == 1;
+  }
+
+  /// Whether `value` is computed from `product` alone by a chain of
+  /// elementwise ops of its shape (the sigmoid of x * sigmoid(x)), which a
+  /// joined epilogue computes in the product's own layout.
+  static bool computedFrom(Value value, Value product) {
+    for (int steps = 0; steps < 8; ++steps) {
+      Operation *op = value.getDefiningOp();
+      if (!op || !isElementwise(op) || value.getType() != product.getType())
+        return false;
+      Value from;
+      for (Value operand : op->getOperands()) {
+        if (operand == product)
+          return true;
+        if (isa<ShapedType>(operand.getType()) &&
+            elementsOf(operand.getType()) > 1) {
+          if (from)
+            return false;
+          from = operand;
+        }
+      }
+      if (!from)
+        return false;
+      value = from;
+    }
+    return false;
   }
 
   static int64_t countUsers(Operation *op) {

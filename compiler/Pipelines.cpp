@@ -198,8 +198,11 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // Elementwise ops after a matmul become its epilogue, run on each of its
   // cache blocks while the block is hot (not one more pass over memory).
-  if (options.fuseElementwise)
-    pm.addPass(createFuseMatmulEpiloguePass());
+  if (options.fuseElementwise) {
+    FuseMatmulEpiloguePassOptions epilogue;
+    epilogue.joinUsers = options.joinEpilogueUsers;
+    pm.addPass(createFuseMatmulEpiloguePass(epilogue));
+  }
   // A batch's convolutions too small to split each image's matmul run one
   // image per thread (before tiling: their matmuls then stay one block).
   if (options.parallelImages)

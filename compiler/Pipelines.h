@@ -143,6 +143,10 @@ struct PipelineOptions {
   bool depthwiseStride1Nchw = true;
   /// Strided ones too (depthwise-strided-nchw).
   bool depthwiseStridedNchw = true;
+  /// A product's elementwise users whose chains meet in one (x *
+  /// sigmoid(x), a hard swish) join its epilogue (anvil-fuse-matmul-
+  /// epilogue's join-users).
+  bool joinEpilogueUsers = true;
   /// An elementwise op after a linalg.transpose moves above it, to fuse
   /// with its producer (anvil-fuse-elementwise's hoist-above-transposes).
   bool hoistAboveTransposes = true;

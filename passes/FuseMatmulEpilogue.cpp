@@ -67,6 +67,45 @@ bool isElementwiseUserOf(Operation *op, Value value) {
   return true;
 }
 
+/// `op` reading each (value, map) input once: a repeated input's block
+/// argument is replaced by the first one's and the input dropped (a joined
+/// x * sigmoid(x) reads x twice; the product must have one use).
+linalg::GenericOp readInputsOnce(IRRewriter &rewriter, linalg::GenericOp op) {
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  SmallVector<unsigned> kept, dropped;
+  Block &body = op.getRegion().front();
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    unsigned index = in->getOperandNumber();
+    auto same =
+        llvm::find_if(llvm::seq<size_t>(0, inputs.size()), [&](size_t i) {
+          return inputs[i] == in->get() && maps[i] == map;
+        });
+    if (same != llvm::seq<size_t>(0, inputs.size()).end()) {
+      body.getArgument(index).replaceAllUsesWith(body.getArgument(kept[*same]));
+      dropped.push_back(index);
+      continue;
+    }
+    inputs.push_back(in->get());
+    maps.push_back(map);
+    kept.push_back(index);
+  }
+  if (dropped.empty())
+    return op;
+  for (OpOperand &out : op.getDpsInitsMutable())
+    maps.push_back(op.getMatchingIndexingMap(&out));
+  rewriter.setInsertionPoint(op);
+  auto once = rewriter.create<linalg::GenericOp>(
+      op.getLoc(), op->getResultTypes(), inputs, op.getDpsInits(), maps,
+      op.getIteratorTypesArray());
+  once.getRegion().takeBody(op.getRegion());
+  for (unsigned index : llvm::reverse(dropped))
+    once.getRegion().front().eraseArgument(index);
+  rewriter.replaceOp(op, once->getResults());
+  return once;
+}
+
 /// Whether `slice` is image `iv` of a batch-major tensor: offsets (iv, 0,
 /// ...), sizes (1, the rest whole), unit strides.
 bool isImageSlot(OffsetSizeAndStrideOpInterface slice, Value iv) {
@@ -137,6 +176,91 @@ struct FuseMatmulEpiloguePass
       fuse(rewriter, op);
   }
 
+  /// The one op that uses `value` once its elementwise users are joined:
+  /// when several elementwise generics read `value` and the chains of
+  /// elementwise generics after them (each the only user of the one
+  /// before) all meet in one of them (x * sigmoid(x); a hard swish,
+  /// x * relu6(x + 3) / 6; a GELU), they are fused into it, which then
+  /// reads `value` once. Null when the users do not meet so (another
+  /// branch: a residual, a second consumer). With `joinUsers` off, only a
+  /// sole user.
+  Operation *joinedUser(IRRewriter &rewriter, Value value) {
+    if (Operation *user = soleUser(value); user || !joinUsers)
+      return user;
+    SmallVector<Operation *> users;
+    for (Operation *u : value.getUsers())
+      if (!llvm::is_contained(users, u))
+        users.push_back(u);
+    if (users.size() > 4 || llvm::any_of(users, [&](Operation *u) {
+          return !isElementwiseUserOf(u, value) ||
+                 u->getBlock() != users.front()->getBlock();
+        }))
+      return nullptr;
+    // Each user's chain up to the next user it reaches; the one user that
+    // reaches none is where they meet (the use graph has no cycles, so
+    // every other chain leads there).
+    Operation *meet = nullptr;
+    SmallVector<Operation *> ops;
+    for (Operation *u : users) {
+      SmallVector<Operation *> chain;
+      Operation *at = u;
+      bool reached = false;
+      for (int steps = 0; steps < 8 && !reached; ++steps) {
+        Value r = at->getResult(0);
+        Operation *next = soleUser(r);
+        if (!isElementwiseUserOf(next, r) ||
+            llvm::count(next->getOperands(), r) != 1 ||
+            next->getBlock() != at->getBlock())
+          break;
+        chain.push_back(at);
+        reached = llvm::is_contained(users, next);
+        at = next;
+      }
+      if (reached) {
+        ops.append(chain);
+        continue;
+      }
+      if (meet)
+        return nullptr;
+      meet = u;
+    }
+    if (!meet || llvm::is_contained(ops, meet))
+      return nullptr;
+    // Fuse each op into its one user, first ops first.
+    llvm::sort(
+        ops, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    ops.erase(std::unique(ops.begin(), ops.end()), ops.end());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      Value r = ops[i]->getResult(0);
+      Operation *next = soleUser(r);
+      if (int64_t(ops[i]->getRegion(0).front().getOperations().size()) >
+          maxBodyOps)
+        return nullptr;
+      OpOperand *link = nullptr;
+      for (OpOperand &operand : next->getOpOperands())
+        if (operand.get() == r)
+          link = &operand;
+      if (!link || !linalg::areElementwiseOpsFusable(link))
+        return nullptr;
+      rewriter.setInsertionPoint(next);
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, link);
+      if (failed(fused))
+        return nullptr;
+      Operation *joined =
+          readInputsOnce(rewriter, cast<linalg::GenericOp>(fused->fusedOp));
+      next->getResult(0).replaceAllUsesWith(joined->getResult(0));
+      rewriter.eraseOp(next);
+      rewriter.eraseOp(ops[i]);
+      for (Operation *&later : ops)
+        if (later == next)
+          later = joined;
+      if (meet == next)
+        meet = joined;
+    }
+    return soleUser(value) == meet ? meet : nullptr;
+  }
+
   /// `epilogue` with the chain of elementwise generics after it, each the
   /// only user of the one before, fused into its body (upstream
   /// elementwise fusion, one link at a time), up to `maxBodyOps`
@@ -147,7 +271,7 @@ struct FuseMatmulEpiloguePass
                               llvm::function_ref<bool(AffineMap)> readable) {
     while (true) {
       Value result = epilogue.getResult(0);
-      Operation *next = soleUser(result);
+      Operation *next = joinedUser(rewriter, result);
       if (!isElementwiseUserOf(next, result) ||
           int64_t(epilogue.getBody()->getOperations().size()) > maxBodyOps ||
           !othersReadable(cast<linalg::GenericOp>(next), result, readable))
@@ -189,7 +313,7 @@ struct FuseMatmulEpiloguePass
     if (loop.getNumResults() == 0)
       return;
     Value result = loop.getResult(0);
-    Operation *user = soleUser(result);
+    Operation *user = joinedUser(rewriter, result);
     if (!isElementwiseUserOf(user, result) ||
         user->getBlock() != loop->getBlock())
       return;
@@ -329,7 +453,7 @@ struct FuseMatmulEpiloguePass
     // reshape, which the epilogue is moved across below.
     auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(soleUser(product));
     Value value = expand ? expand.getResult() : product;
-    Operation *user = soleUser(value);
+    Operation *user = joinedUser(rewriter, value);
     // Other operands must survive the collapse to the matmul's 2-D space.
     auto readable = [&](AffineMap map) {
       return !expand || collapsible(map, expand.getReassociationIndices());
@@ -339,7 +463,7 @@ struct FuseMatmulEpiloguePass
     // operands read through the permutation.
     if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(user)) {
       Value nchw = transpose.getResult()[0];
-      Operation *next = soleUser(nchw);
+      Operation *next = joinedUser(rewriter, nchw);
       if (!expand || !isElementwiseUserOf(next, nchw))
         return;
       AffineMap perm = AffineMap::getPermutationMap(transpose.getPermutation(),

@@ -1728,7 +1728,21 @@ def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
     constants, such as a batch norm's [C, 1, 1] at (d1, 0, 0)): the chain
     ends before such an op. (A `linalg.broadcast` bias that starts the
     accumulator stays one: anvil-tile-and-vectorize writes it block by
-    block.) Before:
+    block.)
+
+    An activation that reads its input twice, x * sigmoid(x) (a SiLU), x *
+    clip(x / 6 + 1/2, 0, 1) (a hard swish, as ONNX exports it), gives the
+    product (or a link of the chain, such as a Gemm's bias add) several
+    elementwise users. When the chains after them, each op the only user
+    of the one before, all meet in one of those users (option
+    `join-users`), they are first fused into it, which then reads the
+    product once, and the chain goes on from there. Measured on the Zen 3
+    (AVX2, one core, batch 8): EfficientNet-B0 1.03x and MobileNetV3-Small
+    1.02x faster, each SiLU or hard swish computed on the product's
+    register tiles instead of one more pass over its output (a 1x1
+    convolution of 16 to 96 channels on 112x112 and its SiLU: 13% less
+    time). Users whose chains do not meet (a second consumer, a residual
+    branch) are left as they are. Before:
 
     ```mlir
     %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
@@ -1748,7 +1762,11 @@ def FuseMatmulEpiloguePass : Pass<"anvil-fuse-matmul-epilogue", "ModuleOp"> {
   let options = [
     Option<"maxBodyOps", "max-body-ops", "int64_t", "64",
            "Most operations the epilogue's body may hold and still take "
-           "the next op of the chain">
+           "the next op of the chain">,
+    Option<"joinUsers", "join-users", "bool", "true",
+           "A product (or link of the chain) read by several elementwise "
+           "ops whose chains meet in one of them (x * sigmoid(x), a hard "
+           "swish, a GELU) takes them all, joined into that one">
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }

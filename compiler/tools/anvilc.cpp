@@ -447,6 +447,13 @@ static cl::opt<bool> noDepthwiseStridedNchw(
              "deinterleaved (anvil-convert-to-linalg's "
              "depthwise-strided-nchw off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noJoinEpilogueUsers(
+    "no-join-epilogue-users",
+    cl::desc("Keep a SiLU (x * sigmoid(x)), hard swish or GELU after a "
+             "matmul or convolution out of its epilogue, a loop of its own "
+             "(anvil-fuse-matmul-epilogue's join-users off: the product "
+             "then has several users), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noHoistAboveTransposes(
     "no-hoist-above-transposes",
     cl::desc("Keep an elementwise op after the linalg.transpose that makes "
@@ -729,6 +736,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.depthwiseStridedNchw = !noDepthwiseStridedNchw;
+  job.options.joinEpilogueUsers = !noJoinEpilogueUsers;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;
   job.options.mathOutOfWindows = !noMathOutOfWindows;
   job.options.outlineKernels = !noOutlineKernels;

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue -anvil-tile-and-vectorize | FileCheck %s --check-prefix=TILED
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-matmul-epilogue=join-users=false | FileCheck %s --check-prefix=JOINOFF
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
@@ -349,4 +350,153 @@ func.func @batched_residual(%w: tensor<128x1152xf32>, %cols: tensor<1152x392xf32
     linalg.yield %s : f32
   } -> tensor<8x128x7x7xf32>
   return %r : tensor<8x128x7x7xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A SiLU, x * sigmoid(x): the product has two users, the sigmoid and the
+// multiply, whose chains meet in the multiply (join-users). They are
+// joined into one epilogue that reads the product once; tiled, the exp
+// runs in the matmul's blocks. With join-users=false the product keeps its
+// two users and nothing is marked.
+// CHECK-LABEL: func @silu
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: linalg.generic {{.*}}ins(%[[P]] : tensor<64x256xf32>) {{.*}}attrs = {anvil.epilogue}
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// TILED-LABEL: func @silu
+// TILED: scf.forall
+// TILED: vector.fma
+// TILED: math.exp
+// TILED: arith.mulf
+// TILED: scf.forall.in_parallel
+// TILED-NOT: linalg.generic
+// TILED: return
+// JOINOFF-LABEL: func @silu
+// JOINOFF-NOT: anvil.epilogue
+// JOINOFF: return
+func.func @silu(%a: tensor<64x256xf32>, %b: tensor<256x256xf32>) -> tensor<64x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<64x256xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x256xf32>, tensor<256x256xf32>) outs(%c : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %e2 = tensor.empty() : tensor<64x256xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<64x256xf32>) outs(%e2 : tensor<64x256xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %n = arith.negf %x : f32
+    %x1 = math.exp %n : f32
+    %d = arith.addf %x1, %one : f32
+    %y = arith.divf %one, %d : f32
+    linalg.yield %y : f32
+  } -> tensor<64x256xf32>
+  %e3 = tensor.empty() : tensor<64x256xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%p, %s : tensor<64x256xf32>, tensor<64x256xf32>) outs(%e3 : tensor<64x256xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %z = arith.mulf %x, %y : f32
+    linalg.yield %z : f32
+  } -> tensor<64x256xf32>
+  return %r : tensor<64x256xf32>
+}
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A hard swish, x * clip(x + 3, 0, 6) / 6, after a batch's image loop:
+// the loop's result is read by the add and by the multiply, which the
+// add's chain (add, clip) reaches; joined, the chain (and the division
+// after it) moves into the loop as each image's epilogue.
+// CHECK-LABEL: func @image_loop_hardswish
+// CHECK: %[[LOOP:.*]] = scf.for
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: linalg.generic {{.*}}ins(%[[P]] : tensor<64x196xf32>) {{.*}}attrs = {anvil.epilogue}
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK: scf.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LOOP]]
+// JOINOFF-LABEL: func @image_loop_hardswish
+// JOINOFF-NOT: anvil.epilogue
+// JOINOFF: return
+func.func @image_loop_hardswish(%w: tensor<64x576xf32>, %cols: tensor<576x196xf32>, %b: tensor<64xf32>) -> tensor<8x64x14x14xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %three = arith.constant 3.0 : f32
+  %six = arith.constant 6.0 : f32
+  %sixth = arith.constant 0.166666672 : f32
+  %init = tensor.empty() : tensor<8x64x14x14xf32>
+  %y = scf.for %n = %c0 to %c8 step %c1 iter_args(%out = %init) -> (tensor<8x64x14x14xf32>) {
+    %slot = tensor.extract_slice %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<8x64x14x14xf32> to tensor<1x64x14x14xf32>
+    %acc = tensor.collapse_shape %slot [[0, 1], [2, 3]] : tensor<1x64x14x14xf32> into tensor<64x196xf32>
+    %bias = linalg.broadcast ins(%b : tensor<64xf32>) outs(%acc : tensor<64x196xf32>) dimensions = [1]
+    %p = linalg.matmul ins(%w, %cols : tensor<64x576xf32>, tensor<576x196xf32>) outs(%bias : tensor<64x196xf32>) -> tensor<64x196xf32>
+    %x = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [1, 64, 14, 14] : tensor<64x196xf32> into tensor<1x64x14x14xf32>
+    %next = tensor.insert_slice %x into %out[%n, 0, 0, 0] [1, 64, 14, 14] [1, 1, 1, 1] : tensor<1x64x14x14xf32> into tensor<8x64x14x14xf32>
+    scf.yield %next : tensor<8x64x14x14xf32>
+  }
+  %e = tensor.empty() : tensor<8x64x14x14xf32>
+  %a = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : tensor<8x64x14x14xf32>) outs(%e : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %v = arith.addf %u, %three : f32
+    linalg.yield %v : f32
+  } -> tensor<8x64x14x14xf32>
+  %e2 = tensor.empty() : tensor<8x64x14x14xf32>
+  %c = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a : tensor<8x64x14x14xf32>) outs(%e2 : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %v = arith.maximumf %u, %zero : f32
+    %v2 = arith.minimumf %v, %six : f32
+    linalg.yield %v2 : f32
+  } -> tensor<8x64x14x14xf32>
+  %e3 = tensor.empty() : tensor<8x64x14x14xf32>
+  %m = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y, %c : tensor<8x64x14x14xf32>, tensor<8x64x14x14xf32>) outs(%e3 : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %z = arith.mulf %u, %v : f32
+    linalg.yield %z : f32
+  } -> tensor<8x64x14x14xf32>
+  %e4 = tensor.empty() : tensor<8x64x14x14xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%m : tensor<8x64x14x14xf32>) outs(%e4 : tensor<8x64x14x14xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %z = arith.mulf %u, %sixth : f32
+    linalg.yield %z : f32
+  } -> tensor<8x64x14x14xf32>
+  return %r : tensor<8x64x14x14xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Negative: two users whose chains do not meet (a relu and a sigmoid, both
+// returned): neither joins the other, and nothing is marked.
+// CHECK-LABEL: func @users_apart
+// CHECK-NOT: anvil.epilogue
+// CHECK: return
+func.func @users_apart(%a: tensor<64x256xf32>, %b: tensor<256x256xf32>, %c: tensor<64x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = linalg.matmul ins(%a, %b : tensor<64x256xf32>, tensor<256x256xf32>) outs(%c : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %e = tensor.empty() : tensor<64x256xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<64x256xf32>) outs(%e : tensor<64x256xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.maximumf %x, %zero : f32
+    linalg.yield %y : f32
+  } -> tensor<64x256xf32>
+  %e2 = tensor.empty() : tensor<64x256xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<64x256xf32>) outs(%e2 : tensor<64x256xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %n = arith.negf %x : f32
+    %y = math.exp %n : f32
+    linalg.yield %y : f32
+  } -> tensor<64x256xf32>
+  return %r, %s : tensor<64x256xf32>, tensor<64x256xf32>
 }
