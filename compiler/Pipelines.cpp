@@ -254,6 +254,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     VectorizeWindowsPassOptions windows;
     windows.maskedTails = options.maskedTails;
     windows.rowBlocks = options.windowRowBlocks;
+    windows.splitTailStores = options.splitTailStores;
     pm.addPass(createVectorizeWindowsPass(windows));
     pm.addPass(createCanonicalizerPass());
   }

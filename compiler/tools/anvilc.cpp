@@ -288,6 +288,14 @@ static cl::opt<bool> noWindowRowBlocks(
              "together that read the input rows they share once "
              "(anvil-vectorize-windows' row-blocks off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noSplitTailStores(
+    "no-split-tail-stores",
+    cl::desc("Store the last vector of a depthwise convolution's or "
+             "pooling's row that overruns it (a 14-wide row's 16 lanes) as "
+             "one masked store instead of whole vectors of 8, 4, 2 and 1 "
+             "lanes (anvil-vectorize-windows' split-tail-stores off; a "
+             "masked store is microcoded on AMD's cores), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noVectorMaxPoolGrad(
     "no-vector-max-pool-grad",
     cl::desc("Compute the gradient of max pools whose 2-wide windows tile "
@@ -641,6 +649,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.vectorCol2im = !noVectorCol2im;
   job.options.maskedTails = !noMaskedTails;
   job.options.windowRowBlocks = !noWindowRowBlocks;
+  job.options.splitTailStores = !noSplitTailStores;
   job.options.splitWholeTail = splitWholeTail;
   job.options.vectorizeCopies = !noVectorizeCopies;
   job.options.packMatmul = !noPackMatmul;

@@ -8,7 +8,10 @@ whose reads past the row's end are masked (masked-tails; with
 --no-masked-tails, narrower chunks whose reads are moved back to end inside
 the row, whose results must be bit-identical; row-blocks computes several
 rows together, each vector the rows share read once, and must be
-bit-identical to one row at a time, --no-window-row-blocks). Each case is a row width that exercises a
+bit-identical to one row at a time, --no-window-row-blocks; a chunk that
+overruns its row is stored as whole vectors of 8, 4, 2 and 1 lanes, not one
+masked store, and must be bit-identical to --no-split-tail-stores). Each
+case is a row width that exercises a
 different split: widths below, at and above 16 and 32, odd ones (1, 5, 7,
 11, 15, 17, 29, 57), strides 2 and 3, padding, ceil mode, dilation, and NaNs
 that max pooling must propagate from the loop's chunks and from the tail's.
@@ -202,11 +205,25 @@ def main():
         if single.returncode != 0 or single.stdout == backend.stdout:
             failures.append("--no-window-row-blocks changed nothing (or failed: "
                             f"{single.stderr.strip()})")
+        # split-tail-stores: a chunk that overruns its row is stored as
+        # whole vectors of 8, 4, 2 and 1 lanes; with --no-split-tail-stores
+        # as one masked store (a transfer_write not in bounds).
+        masked = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), "--compile-to=backend",
+                                 "--no-split-tail-stores"], capture_output=True, text=True)
+        def masked_writes(text):
+            return [line for line in text.splitlines()
+                    if "vector.transfer_write" in line and "in_bounds = [true]" not in line]
+        if masked_writes(backend.stdout):
+            failures.append(f"split-tail-stores: {len(masked_writes(backend.stdout))} masked "
+                            "stores left in the backend phase")
+        if masked.returncode != 0 or not masked_writes(masked.stdout):
+            failures.append("--no-split-tail-stores: no masked stores (or failed: "
+                            f"{masked.stderr.strip()})")
         # Masked tails compute the same lanes with the same operations as
-        # the moved-back windows, and rows together the same operations in
-        # the same order per row as rows alone: the results must be
-        # bit-identical.
-        for flag in ["--no-masked-tails", "--no-window-row-blocks"]:
+        # the moved-back windows, rows together the same operations in the
+        # same order per row as rows alone, and split stores store the same
+        # lanes: the results must be bit-identical.
+        for flag in ["--no-masked-tails", "--no-window-row-blocks", "--no-split-tail-stores"]:
             exe = os.path.join(tmp, "model" + flag)
             build = subprocess.run([args.anvilc, os.path.join(tmp, "model.mlir"), flag, "-o", exe],
                                    capture_output=True, text=True)

@@ -1,5 +1,6 @@
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="masked-tails=false" -canonicalize -cse | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows -canonicalize -cse | FileCheck %s --check-prefix=MASKED
+// RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows=split-tail-stores=false -canonicalize -cse | FileCheck %s --check-prefix=MASKSTORE
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="short-rows=false ragged-rows=false" | FileCheck %s --check-prefix=OFF
 // RUN: anvil-opt %s -split-input-file -anvil-vectorize-windows="ragged-rows=false" | FileCheck %s --check-prefix=RAGGEDOFF
 
@@ -29,15 +30,27 @@
 // CHECK-NOT: linalg.generic
 // With masked tails (the default), the row is one 16-lane chunk: 32
 // elements read from 0, the 5 past the taps' end masked off
-// (in_bounds = false), and 16 results written with the last 2 masked off.
+// (in_bounds = false), and its 14 results in the row written as vectors
+// of 8, 4 and 2 (split-tail-stores); with split-tail-stores=false, 16
+// results written with the last 2 masked off (a masked store).
 // MASKED-LABEL: func @max_pool_2x2_s2
 // MASKED-SAME: (%[[T0:[a-z0-9]+]]: tensor<4x6x27x27xf32>
 // MASKED: %[[R0:.*]] = vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c0], %{{.*}} : tensor<4x6x27x27xf32>, vector<32xf32>
 // MASKED: vector.shuffle %[[R0]], %[[R0]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
 // MASKED: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
-// MASKED: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] : vector<16xf32>, tensor<4x6x14x14xf32>
+// MASKED: %[[LO:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// MASKED: vector.transfer_write %[[LO]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<4x6x14x14xf32>
+// MASKED: %[[MID:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [8], sizes = [4], strides = [1]} : vector<16xf32> to vector<4xf32>
+// MASKED: vector.transfer_write %[[MID]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c8] {in_bounds = [true]} : vector<4xf32>, tensor<4x6x14x14xf32>
+// MASKED: %[[HI:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [12], sizes = [2], strides = [1]} : vector<16xf32> to vector<2xf32>
+// MASKED: vector.transfer_write %[[HI]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c12] {in_bounds = [true]} : vector<2xf32>, tensor<4x6x14x14xf32>
 // MASKED-NOT: vector.transfer_write
 // MASKED: return
+// MASKSTORE-LABEL: func @max_pool_2x2_s2
+// MASKSTORE: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// MASKSTORE: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] : vector<16xf32>, tensor<4x6x14x14xf32>
+// MASKSTORE-NOT: vector.transfer_write
+// MASKSTORE: return
 func.func @max_pool_2x2_s2(%t0: tensor<4x6x27x27xf32>, %t1: tensor<4x6x27x27xf32>,
                            %t2: tensor<4x6x27x27xf32>, %t3: tensor<4x6x27x27xf32>,
                            %o: tensor<4x6x14x14xf32>) -> tensor<4x6x14x14xf32> {
@@ -300,14 +313,23 @@ func.func @index_untouched(%t0: tensor<1x2x7x7xf32>) -> tensor<1x2x4x4xf32> {
 // OFF-LABEL: func @depthwise_5x5_short_rows
 // OFF: linalg.generic
 // OFF-NOT: vector.
-// Masked: 8 lanes per 7-wide row, the eighth read and written masked off.
+// Masked: 8 lanes per 7-wide row, the eighth read masked off; the seven
+// in the row written as vectors of 4, 2 and 1 (with split-tail-stores=false,
+// 8 written, the eighth masked off).
 // MASKED-LABEL: func @depthwise_5x5_short_rows
 // MASKED-SAME: (%[[T0:[a-z0-9]+]]: tensor<2x3x7x7xf32>
 // MASKED: vector.transfer_read %[[T0]][%{{.*}}, %{{.*}}, %{{.*}}, %c0], %{{.*}} : tensor<2x3x7x7xf32>, vector<8xf32>
 // MASKED: math.exp %{{.*}} : vector<8xf32>
-// MASKED: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<2x3x7x7xf32>
+// MASKED: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] {in_bounds = [true]} : vector<4xf32>, tensor<2x3x7x7xf32>
+// MASKED: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c4] {in_bounds = [true]} : vector<2xf32>, tensor<2x3x7x7xf32>
+// MASKED: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c6] {in_bounds = [true]} : vector<1xf32>, tensor<2x3x7x7xf32>
 // MASKED-NOT: linalg.generic
 // MASKED: return
+// MASKSTORE-LABEL: func @depthwise_5x5_short_rows
+// MASKSTORE: math.exp %{{.*}} : vector<8xf32>
+// MASKSTORE: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<2x3x7x7xf32>
+// MASKSTORE-NOT: vector.transfer_write
+// MASKSTORE: return
 func.func @depthwise_5x5_short_rows(%t0: tensor<2x3x7x7xf32>, %t1: tensor<2x3x7x7xf32>,
                                     %w: tensor<3x1x5x5xf32>, %b: tensor<3xf32>) -> tensor<2x3x7x7xf32> {
   %one = arith.constant 1.0 : f32
@@ -524,11 +546,13 @@ func.func @integer_division_unmasked(%a: tensor<3x5xi64>, %b: tensor<3x5xi64>) -
 // MASKED: vector.broadcast %{{.*}} : ui8 to vector<8xui8>
 // MASKED: builtin.unrealized_conversion_cast %{{.*}} : vector<8xui8> to vector<8xi8>
 // MASKED: builtin.unrealized_conversion_cast %{{.*}} : vector<8xi8> to vector<8xui8>
-// MASKED: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<2x3x7x7xui8>
+// MASKED: vector.transfer_write %{{.*}} : vector<4xui8>, tensor<2x3x7x7xui8>
+// MASKED: vector.transfer_write %{{.*}} : vector<2xui8>, tensor<2x3x7x7xui8>
+// MASKED: vector.transfer_write %{{.*}} : vector<1xui8>, tensor<2x3x7x7xui8>
 // MASKED-NOT: linalg.generic
 // (Strided: vectorized with short-rows and ragged-rows off too.)
 // OFF-LABEL: func @pool_quantize_ui8
-// OFF: vector.transfer_write %{{.*}} : vector<8xui8>, tensor<2x3x7x7xui8>
+// OFF: vector.transfer_write %{{.*}} : vector<4xui8>, tensor<2x3x7x7xui8>
 func.func @pool_quantize_ui8(%t0: tensor<2x3x14x14xf32>, %t1: tensor<2x3x14x14xf32>,
                              %zp: tensor<ui8>, %o: tensor<2x3x7x7xui8>) -> tensor<2x3x7x7xui8> {
   %scale = arith.constant 0.5 : f32
