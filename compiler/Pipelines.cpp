@@ -176,6 +176,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     direct.epilogue = options.fuseElementwise;
     direct.lanes = lanes;
     direct.periods = options.directConvPeriods;
+    direct.splitTailStores = options.splitTailStores;
     pm.addPass(createDirectConvPass(direct));
   }
   // bf16 matmuls (anvil-bf16's, or marked in the model) become vdpbf16ps

@@ -164,8 +164,9 @@ struct PipelineOptions {
   /// Rows of a window kernel whose windows overlap computed together, the
   /// vectors they share read once (anvil-vectorize-windows' row-blocks).
   bool windowRowBlocks = true;
-  /// A chunk that overruns its row stored as whole vectors of 8, 4, 2 and
-  /// 1 lanes, not one masked store (anvil-vectorize-windows'
+  /// A chunk that overruns its row, and a direct convolution tile's short
+  /// last run, stored as whole vectors of 8, 4, 2 and 1 lanes, not one
+  /// masked store (anvil-vectorize-windows' and anvil-direct-conv's
   /// split-tail-stores).
   bool splitTailStores = true;
   /// Small static copies as vector loads and stores

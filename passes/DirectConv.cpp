@@ -38,6 +38,7 @@
 #include "passes/DotTiles.h"
 #include "passes/MatmulSchedule.h"
 #include "passes/Passes.h"
+#include "passes/TailStores.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -129,6 +130,9 @@ struct DirectBuilder {
   Value packed;   // [O / lanes, C * kh * kw * lanes]
   Value bias;     // [O] or null
   Value residual; // [N, O, OH * OW] or null
+  /// A tile's last run of fewer than tile.lanes positions stored as whole
+  /// vectors of 4, 2 and 1 lanes, not masked (TailStores.h).
+  bool splitTailStores;
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
@@ -254,9 +258,13 @@ struct DirectBuilder {
           run = b.create<arith::AddFOp>(loc, run, read);
         }
         run = activate(run);
-        auto write = b.create<vector::TransferWriteOp>(
-            loc, run, out, ValueRange{outImg, add(outChannel, index(l)), q0},
-            ArrayRef<bool>{true});
+        SmallVector<Value> at = {outImg, add(outChannel, index(l)), q0};
+        if (mask && splitTailStores) {
+          out = writeLeadingLanes(b, loc, run, out, at, count);
+          continue;
+        }
+        auto write = b.create<vector::TransferWriteOp>(loc, run, out, at,
+                                                       ArrayRef<bool>{true});
         if (mask)
           write.getMaskMutable().assign(mask);
         out = write.getResult();
@@ -454,7 +462,8 @@ struct DirectConvPass : mlir::anvil::impl::DirectConvPassBase<DirectConvPass> {
           collapse(b, loc, padded, /*flat=*/true),
           b.create<arith::ConstantOp>(loc, packFilter(w, tile.lanes)),
           conv.getBias(),
-          m.residual ? collapse(b, loc, m.residual, false) : Value()};
+          m.residual ? collapse(b, loc, m.residual, false) : Value(),
+          splitTailStores};
       int64_t k = d.c * d.kh * d.kw;
       bool inParallel =
           parallel && matmulRunsInParallelBlocks(d.o, d.n * d.oh * d.ow, k);

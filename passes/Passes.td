@@ -462,6 +462,10 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
            "Where a row's segments would be shorter than 8 positions, cut "
            "periods of a few rows into tiles that run across a row's end; "
            "off: every tile is a segment of one row">,
+    Option<"splitTailStores", "split-tail-stores", "bool", "true",
+           "Store a tile's last run of fewer positions than lanes as whole "
+           "vectors of 4, 2 and 1 lanes (12 = 8 + 4) instead of one masked "
+           "store (vmaskmovps, microcoded on AMD's cores)">,
   ];
 }
 

@@ -35,6 +35,7 @@
 
 #include "passes/Conversion/AnvilToLinalg/Utils.h"
 #include "passes/Passes.h"
+#include "passes/TailStores.h"
 #include "passes/WindowSchedule.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -627,27 +628,8 @@ Value WindowVectorizer::writeChunk(OpBuilder &b, Location loc, Value value,
         .create<vector::TransferWriteOp>(loc, value, dest, at,
                                          ArrayRef<bool>{inBounds})
         .getResult();
-  // The lanes in the row, [0, width - x0), as pieces of 8, 4, 2 and 1.
-  int64_t left = width - *staticX0, offset = 0;
-  Value x0 = at.back();
-  for (int64_t piece = m; piece >= 1; piece /= 2) {
-    while (left >= piece) {
-      Value part = b.create<vector::ExtractStridedSliceOp>(
-          loc, value, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{piece},
-          ArrayRef<int64_t>{1});
-      at.back() =
-          offset == 0
-              ? x0
-              : b.createOrFold<arith::AddIOp>(
-                    loc, x0, b.create<arith::ConstantIndexOp>(loc, offset));
-      dest = b.create<vector::TransferWriteOp>(loc, part, dest, at,
-                                               ArrayRef<bool>{true})
-                 .getResult();
-      offset += piece;
-      left -= piece;
-    }
-  }
-  return dest;
+  // The lanes in the row, [0, width - x0).
+  return writeLeadingLanes(b, loc, value, dest, at, width - *staticX0);
 }
 
 SmallVector<Value> WindowVectorizer::chunkRows(OpBuilder &b, Location loc,

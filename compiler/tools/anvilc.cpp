@@ -291,10 +291,12 @@ static cl::opt<bool> noWindowRowBlocks(
 static cl::opt<bool> noSplitTailStores(
     "no-split-tail-stores",
     cl::desc("Store the last vector of a depthwise convolution's or "
-             "pooling's row that overruns it (a 14-wide row's 16 lanes) as "
-             "one masked store instead of whole vectors of 8, 4, 2 and 1 "
-             "lanes (anvil-vectorize-windows' split-tail-stores off; a "
-             "masked store is microcoded on AMD's cores), for comparison"),
+             "pooling's row that overruns it (a 14-wide row's 16 lanes), and "
+             "a direct convolution tile's last run of fewer positions than "
+             "lanes, as one masked store instead of whole vectors of 8, 4, 2 "
+             "and 1 lanes (anvil-vectorize-windows' and anvil-direct-conv's "
+             "split-tail-stores off; a masked store is microcoded on AMD's "
+             "cores), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noVectorMaxPoolGrad(
     "no-vector-max-pool-grad",

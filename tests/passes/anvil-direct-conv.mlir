@@ -1,8 +1,12 @@
-// RUN: anvil-opt %s -split-input-file -anvil-direct-conv -canonicalize -cse | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv=split-tail-stores=false -canonicalize -cse | FileCheck %s
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=epilogue=false -canonicalize | FileCheck %s --check-prefix=NOEPI
 // RUN: anvil-opt %s -split-input-file -anvil-direct-conv=parallel=false -canonicalize | FileCheck %s --check-prefix=SERIAL
-// RUN: anvil-opt %s -split-input-file -anvil-direct-conv=lanes=8 -canonicalize -cse | FileCheck %s --check-prefix=LANES8
-// RUN: anvil-opt %s -split-input-file -anvil-direct-conv="lanes=8 periods=false" -canonicalize -cse | FileCheck %s --check-prefix=ROWS8
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv="lanes=8 split-tail-stores=false" -canonicalize -cse | FileCheck %s --check-prefix=LANES8
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv="lanes=8 periods=false split-tail-stores=false" -canonicalize -cse | FileCheck %s --check-prefix=ROWS8
+// RUN: anvil-opt %s -split-input-file -anvil-direct-conv="lanes=8 periods=false" -canonicalize -cse | FileCheck %s --check-prefix=SPLIT8
+// (split-tail-stores=false above: a tile's short last run is one masked
+// store, whose mask the checks name; SPLIT8 checks the default, whole
+// vectors of 4, 2 and 1 lanes.)
 // RUN: not anvil-opt %s -split-input-file -anvil-direct-conv=lanes=4 2>&1 | FileCheck %s --check-prefix=BADLANES
 // BADLANES: anvil-direct-conv: lanes must be 8 or 16, not 4
 // f32 one-group convolutions with constant filters become direct register
@@ -107,6 +111,18 @@ func.func @clip(%x: tensor<1x3x9x9xf32>) -> tensor<1x16x4x4xf32> {
 // ROWS8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
 // ROWS8: vector.constant_mask [7] : vector<8xi1>
 // ROWS8-NOT: vector.constant_mask
+// Split (the default): each channel's run of 7 positions stored as 4, 2
+// and 1 lanes, no mask.
+// SPLIT8-LABEL: func @whole_rows
+// SPLIT8-NOT: vector.constant_mask
+// SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [4], strides = [1]} : vector<8xf32> to vector<4xf32>
+// SPLIT8-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<4xf32>, tensor<1x64x49xf32>
+// SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [4], sizes = [2], strides = [1]} : vector<8xf32> to vector<2xf32>
+// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<2xf32>, tensor<1x64x49xf32>
+// SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [6], sizes = [1], strides = [1]} : vector<8xf32> to vector<1xf32>
+// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<1xf32>, tensor<1x64x49xf32>
+// SPLIT8-NOT: vector.constant_mask
+// SPLIT8: return
 // SERIAL-LABEL: func @whole_rows
 // SERIAL-NOT: scf.forall
 func.func @whole_rows(%x: tensor<8x64x7x7xf32>) -> tensor<8x64x7x7xf32> {
