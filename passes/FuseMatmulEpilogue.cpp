@@ -176,14 +176,42 @@ struct FuseMatmulEpiloguePass
       fuse(rewriter, op);
   }
 
+  /// The elementwise generic `producer` fused into `user`, the one op that
+  /// uses its result (upstream elementwise fusion), both erased; the fused
+  /// generic reads each of its inputs once (readInputsOnce). Null, and
+  /// nothing changed, when upstream refuses.
+  linalg::GenericOp fuseIntoUser(IRRewriter &rewriter, Operation *producer,
+                                 Operation *user) {
+    Value r = producer->getResult(0);
+    OpOperand *link = nullptr;
+    for (OpOperand &operand : user->getOpOperands())
+      if (operand.get() == r && !link)
+        link = &operand;
+    if (!link || !linalg::areElementwiseOpsFusable(link))
+      return nullptr;
+    rewriter.setInsertionPoint(user);
+    FailureOr<linalg::ElementwiseOpFusionResult> fused =
+        linalg::fuseElementwiseOps(rewriter, link);
+    if (failed(fused))
+      return nullptr;
+    for (auto [from, to] : fused->replacements)
+      rewriter.replaceUsesWithIf(from, to, [&](OpOperand &use) {
+        return use.getOwner() != fused->fusedOp;
+      });
+    rewriter.eraseOp(user);
+    rewriter.eraseOp(producer);
+    return readInputsOnce(rewriter, cast<linalg::GenericOp>(fused->fusedOp));
+  }
+
   /// The one op that uses `value` once its elementwise users are joined:
   /// when several elementwise generics read `value` and the chains of
   /// elementwise generics after them (each the only user of the one
   /// before) all meet in one of them (x * sigmoid(x); a hard swish,
   /// x * relu6(x + 3) / 6; a GELU), they are fused into it, which then
-  /// reads `value` once. Null when the users do not meet so (another
-  /// branch: a residual, a second consumer). With `joinUsers` off, only a
-  /// sole user.
+  /// reads `value` once (even where the caller then ends the epilogue
+  /// before it: anvil-fuse-elementwise would fuse them so all the same). Null
+  /// when the users do not meet so (another branch: a residual, a second
+  /// consumer). With `joinUsers` off, only a sole user.
   Operation *joinedUser(IRRewriter &rewriter, Value value) {
     if (Operation *user = soleUser(value); user || !joinUsers)
       return user;
@@ -236,22 +264,9 @@ struct FuseMatmulEpiloguePass
       if (int64_t(ops[i]->getRegion(0).front().getOperations().size()) >
           maxBodyOps)
         return nullptr;
-      OpOperand *link = nullptr;
-      for (OpOperand &operand : next->getOpOperands())
-        if (operand.get() == r)
-          link = &operand;
-      if (!link || !linalg::areElementwiseOpsFusable(link))
+      Operation *joined = fuseIntoUser(rewriter, ops[i], next);
+      if (!joined)
         return nullptr;
-      rewriter.setInsertionPoint(next);
-      FailureOr<linalg::ElementwiseOpFusionResult> fused =
-          linalg::fuseElementwiseOps(rewriter, link);
-      if (failed(fused))
-        return nullptr;
-      Operation *joined =
-          readInputsOnce(rewriter, cast<linalg::GenericOp>(fused->fusedOp));
-      next->getResult(0).replaceAllUsesWith(joined->getResult(0));
-      rewriter.eraseOp(next);
-      rewriter.eraseOp(ops[i]);
       for (Operation *&later : ops)
         if (later == next)
           later = joined;
@@ -276,24 +291,10 @@ struct FuseMatmulEpiloguePass
           int64_t(epilogue.getBody()->getOperations().size()) > maxBodyOps ||
           !othersReadable(cast<linalg::GenericOp>(next), result, readable))
         return epilogue;
-      OpOperand *link = nullptr;
-      for (OpOperand &operand : next->getOpOperands())
-        if (operand.get() == result && !link)
-          link = &operand;
-      if (!linalg::areElementwiseOpsFusable(link))
+      linalg::GenericOp fused = fuseIntoUser(rewriter, epilogue, next);
+      if (!fused)
         return epilogue;
-      rewriter.setInsertionPoint(next);
-      FailureOr<linalg::ElementwiseOpFusionResult> fused =
-          linalg::fuseElementwiseOps(rewriter, link);
-      if (failed(fused))
-        return epilogue;
-      for (auto [from, to] : fused->replacements)
-        rewriter.replaceUsesWithIf(from, to, [&](OpOperand &use) {
-          return use.getOwner() != fused->fusedOp;
-        });
-      rewriter.eraseOp(next);
-      rewriter.eraseOp(epilogue);
-      epilogue = cast<linalg::GenericOp>(fused->fusedOp);
+      epilogue = fused;
     }
   }
 
