@@ -256,6 +256,30 @@ bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
                                     .direct();
 }
 
+/// The register tiles anvil-tile-and-vectorize gives an M x N x K product
+/// whose B it packs (rows x two vectors), and why not full height where
+/// they are shorter; "" for an unpacked product.
+std::string registerTiles(int64_t m, int64_t n, int64_t k,
+                          const PipelineOptions &options) {
+  MatmulRegisters regs = matmulRegistersFor(options.matmulVectorBits);
+  if (!options.packMatmul || !matmulPacksB(m, n, regs))
+    return "";
+  int64_t mr = matmulTileSize(m, regs.rows);
+  int64_t rows = matmulRowTileHeight(m, k, std::min<int64_t>(m, 128), mr, regs,
+                                     options.fullHeightTiles);
+  std::string s =
+      llvm::formatv(" [{0}x{1} register tiles", rows, regs.tile()).str();
+  if (rows == regs.rows && mr < regs.rows)
+    s += llvm::formatv(", full height: {0} has no divisor {1}", m, regs.rows);
+  else if (rows < regs.rows && !options.fullHeightTiles)
+    s += ", not full height: --no-full-height-tiles";
+  else if (rows < regs.rows && 2 * mr <= kFmaChains)
+    s += llvm::formatv(", not full height: M = {0}, K = {1} (full height "
+                       "for M >= 256 and K >= 128)",
+                       m, k);
+  return s + "]";
+}
+
 /// The pattern of a kernel made of one op that is not elementwise.
 std::string describe(Operation *op, const PipelineOptions &options) {
   if (auto conv = dyn_cast<Conv2DOp>(op)) {
@@ -301,8 +325,15 @@ std::string describe(Operation *op, const PipelineOptions &options) {
                                      .str()
                                : std::string())
                  .str();
-      else
+      else {
         s += " [im2col matmul, not direct: " + why + "]";
+        int64_t pixels = out.getDimSize(2) * out.getDimSize(3),
+                batch = out.getDimSize(0);
+        s += registerTiles(out.getDimSize(1),
+                           batch > 1 && pixels < 64 ? batch * pixels : pixels,
+                           w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+                           options);
+      }
     }
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
@@ -326,6 +357,9 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     std::string s = llvm::formatv("matmul {0}x{1}x{2}", m, n, k).str();
     if (batch > 1)
       s += llvm::formatv(", batch {0}", batch).str();
+    // A batched product with a 2-D B folds its batch into M.
+    if (cast<ShapedType>(mm.getRhs().getType()).getRank() == 2)
+      s += registerTiles(batch * m, n, k, options);
     return s;
   }
   // anvil-int8-matmul's lane tiles (a direct convolution of a one-channel

@@ -218,6 +218,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   tiling.im2colBlend = options.im2colBlend;
   tiling.windowKBlocks = options.windowKBlocks;
   tiling.epilogueInTiles = options.epilogueInTiles;
+  tiling.fullHeightTiles = options.fullHeightTiles;
   tiling.vectorBits = options.matmulVectorBits;
   pm.addPass(createTileAndVectorizePass(tiling));
   pm.addPass(createCSEPass());

@@ -189,6 +189,10 @@ struct PipelineOptions {
   /// register tile (anvil-tile-and-vectorize's `epilogue-in-tiles`; only
   /// with epilogueInPlace).
   bool epilogueInTiles = true;
+  /// A packed block's row tiles are the registers' full height, its last
+  /// rows one shorter tile, where M has no divisor that high
+  /// (anvil-tile-and-vectorize's `full-height-tiles`).
+  bool fullHeightTiles = true;
   /// A packed product's first k block starts its row tiles in registers
   /// too (anvil-tile-and-vectorize's `peel-first-k-block`).
   bool peelFirstKBlock = true;

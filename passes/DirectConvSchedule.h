@@ -10,6 +10,7 @@
 #define ANVIL_PASSES_DIRECTCONVSCHEDULE_H
 
 #include "dialects/AnvilOps.h"
+#include "passes/MatmulSchedule.h"
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallVector.h"
@@ -71,13 +72,12 @@ inline int64_t directConvMaxRows(int64_t lanes, int64_t kw) {
   return std::max<int64_t>(1, std::min(kDirectConvRows, registers - kw - 1));
 }
 
-/// The fewest independent accumulators that keep both FMA pipes busy: an
-/// FMA's latency (4 cycles on Zen 3 to 5 and Skylake) times its two pipes.
-/// A tile of fewer positions waits on its own sums: 7-position tiles (a
-/// 7 x 7 map, or a 14-wide row in two) ran a 3x3 256 -> 256 convolution on
-/// 14 x 14 at 75 GFLOP/s in the kernel against 85 for 12-position tiles on
-/// a 2-core Zen 3 (7/8 of it).
-constexpr int64_t kDirectConvMinChains = 8;
+/// The fewest independent accumulators that keep both FMA pipes busy
+/// (kFmaChains). A tile of fewer positions waits on its own sums: 7-position
+/// tiles (a 7 x 7 map, or a 14-wide row in two) ran a 3x3 256 -> 256
+/// convolution on 14 x 14 at 75 GFLOP/s in the kernel against 85 for
+/// 12-position tiles on a 2-core Zen 3 (7/8 of it).
+constexpr int64_t kDirectConvMinChains = kFmaChains;
 
 /// The most tiles one period unrolls (their code is repeated).
 constexpr int64_t kDirectConvPeriodTiles = 4;

@@ -1016,6 +1016,11 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "The target's vector registers, which size the register tile: "
            "512 (AVX-512: up to 8 rows x 32 lanes), 256 (AVX2, 16 "
            "registers: up to 6 rows x 16 lanes)">,
+    Option<"fullHeightTiles", "full-height-tiles", "bool", "true",
+           "A packed block's row tiles are the registers' full height (6 "
+           "rows on AVX2) and its last rows one shorter tile, where M has "
+           "no divisor that high (off: the largest divisor of M up to it, "
+           "4 rows for M = 512 on AVX2)">,
     Option<"packConstantA", "pack-constant-a", "bool", "true",
            "In a packed product whose A is a constant (weights), read A "
            "from a copy of it in row panels made at compile time ([M/mr, K, "

@@ -65,6 +65,10 @@ struct Plan {
   /// Not parallel, but with the epilogue in its register tiles
   /// (matmulEpilogueInTiles): one block, into which the epilogue fuses.
   bool serialEpilogue = false;
+  /// A packed block's row tiles (packBlock): `tileRows` rows each, the
+  /// registers' full height, and the block's last mc % tileRows rows one
+  /// shorter tile; mr (a divisor of M) sizes the cache blocks.
+  int64_t tileRows = 0;
 };
 
 /// Cache blocks over (i, j) run in parallel (scf.forall, later OpenMP);
@@ -88,7 +92,8 @@ struct Plan {
 /// tiles (B packed, one k block) fuses it all the same, as one block.
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
                 bool epilogue, bool fuseInit, bool nested, bool serialEpilogue,
-                const MatmulRegisters &regs, int64_t kStep = 1) {
+                bool fullHeightTiles, const MatmulRegisters &regs,
+                int64_t kStep = 1) {
   int64_t mr = matmulTileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
   // and two row tiles that reuse it (packBlock).
@@ -144,6 +149,7 @@ Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
   Plan plan{mc, nc, kc, mr, nr, peel, pack, parallel, epilogue, fuseInit};
   plan.serialEpilogue =
       serialEpilogue && epilogue && !parallel && pack && kc == k;
+  plan.tileRows = matmulRowTileHeight(m, k, mc, mr, regs, fullHeightTiles);
   return plan;
 }
 
@@ -911,7 +917,7 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
 /// start's vector (zeros, the broadcast bias) instead of a read of C that a
 /// separate pass over the block wrote (for K = 64, a third of the block's
 /// traffic to C).
-void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
+void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
                const PackTags &tags, bool startInTiles, bool epilogueInTiles,
                bool fromImages, bool deinterleave, bool blend, bool windowTaps,
                std::optional<std::pair<int64_t, int64_t>> panelsOf,
@@ -941,14 +947,18 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
       panelsOf ? constantPanels(b, loc, a, panelsOf->first, panelsOf->second,
                                 mr, cache)
                : std::nullopt;
-  // The product of rows [i, i + mr) and columns [j, j + width) on the
+  // Row tiles of `tileRows` rows and a shorter last one (Plan::tileRows);
+  // a constant A's panels are mr rows high.
+  if (panels)
+    tileRows = mr;
+  // The product of rows [i, i + rows) and columns [j, j + width) on the
   // packed sliver, inserted into `acc`.
-  auto rowTile = [&](OpBuilder &nb, Location l, Value i, OpFoldResult j,
-                     int64_t width, Value sliver, Value acc,
+  auto rowTile = [&](OpBuilder &nb, Location l, Value i, int64_t rows,
+                     OpFoldResult j, int64_t width, Value sliver, Value acc,
                      IntegerAttr tag) -> Value {
-    SmallVector<OpFoldResult> at = {i, j}, sizes = {idx(mr), idx(width)};
+    SmallVector<OpFoldResult> at = {i, j}, sizes = {idx(rows), idx(width)};
     Value accTile = nb.create<tensor::ExtractSliceOp>(
-        l, RankedTensorType::get({mr, width}, f), acc, at, sizes, ones);
+        l, RankedTensorType::get({rows, width}, f), acc, at, sizes, ones);
     // `op` (all-parallel, block-sized) tiled to this row tile, writing
     // `dest` instead of the slice of its own destination that tiling made
     // (for the start, a value the loops' iteration arguments have
@@ -985,9 +995,9 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
           l, accTile.getType(), ValueRange{aPanel, sliver}, accTile);
     } else {
       Value aTile = nb.create<tensor::ExtractSliceOp>(
-          l, RankedTensorType::get({mr, kc}, f), a,
+          l, RankedTensorType::get({rows, kc}, f), a,
           SmallVector<OpFoldResult>{i, idx(0)},
-          SmallVector<OpFoldResult>{idx(mr), idx(kc)}, ones);
+          SmallVector<OpFoldResult>{idx(rows), idx(kc)}, ones);
       product = nb.create<linalg::MatmulOp>(l, accTile.getType(),
                                             ValueRange{aTile, sliver}, accTile);
     }
@@ -1029,16 +1039,24 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t nr,
       copy->setAttr(kTag, tags.copies);
       packed = copy.getResult(0);
     }
-    Value rows = nb.create<arith::ConstantIndexOp>(l, mc),
-          step = nb.create<arith::ConstantIndexOp>(l, mr);
-    return nb
-        .create<scf::ForOp>(
-            l, zero, rows, step, ValueRange{acc},
-            [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
-              rb.create<scf::YieldOp>(
-                  rl, rowTile(rb, rl, i, j, width, packed, args[0], tag));
-            })
-        .getResult(0);
+    SmallVector<int64_t> last;
+    int64_t whole = matmulRowTiles(mc, tileRows, last);
+    Value rows = nb.create<arith::ConstantIndexOp>(l, whole),
+          step = nb.create<arith::ConstantIndexOp>(l, tileRows);
+    acc = nb.create<scf::ForOp>(
+                l, zero, rows, step, ValueRange{acc},
+                [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
+                  rb.create<scf::YieldOp>(rl,
+                                          rowTile(rb, rl, i, tileRows, j, width,
+                                                  packed, args[0], tag));
+                })
+              .getResult(0);
+    for (int64_t rows : last) {
+      acc = rowTile(nb, l, nb.create<arith::ConstantIndexOp>(l, whole), rows, j,
+                    width, packed, acc, tag);
+      whole += rows;
+    }
+    return acc;
   };
   Value result = c;
   if (full > 0) {
@@ -1310,7 +1328,7 @@ struct TileAndVectorizePass
           a.getDimSize(0), b.getDimSize(1), a.getDimSize(1), peel, pack,
           epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr),
           epilogueInTiles && epilogueInPlace && !fillsConcatPiece(epilogue),
-          regs, window));
+          fullHeightTiles, regs, window));
       blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
@@ -1364,7 +1382,7 @@ struct TileAndVectorizePass
       next += 3;
       for (auto &[op, tag] : toPack)
         if (tag == id)
-          packBlock(op, p.mr, p.nr, tags, startInRegisters,
+          packBlock(op, p.mr, p.tileRows, p.nr, tags, startInRegisters,
                     epilogueInTiles && epilogueInPlace, packIm2col,
                     deinterleaveStride2, im2colBlend, windowKBlocks,
                     packConstantA ? std::optional(shapes[id]) : std::nullopt,

@@ -228,6 +228,15 @@ static cl::opt<bool> noWindowKBlocks(
              "each packed row finds its tap by division, for comparison "
              "(anvil-tile-and-vectorize's window-k-blocks off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noFullHeightTiles(
+    "no-full-height-tiles",
+    cl::desc("Size a packed matmul's register tiles to the largest divisor "
+             "of its rows up to the registers' height (4 x 16 for 512 "
+             "output channels on AVX2, 8 accumulators) instead of full "
+             "height tiles (6 x 16) and one shorter tile for each block's "
+             "last rows (anvil-tile-and-vectorize's full-height-tiles off), "
+             "for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noEpilogueInTiles(
     "no-epilogue-in-tiles",
     cl::desc("A fused matmul epilogue runs over each finished cache block, "
@@ -660,6 +669,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.im2colBlend = !noIm2colBlend;
   job.options.windowKBlocks = !noWindowKBlocks;
   job.options.epilogueInTiles = !noEpilogueInTiles;
+  job.options.fullHeightTiles = !noFullHeightTiles;
   job.options.packConstantA = packConstantA;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&

@@ -29,8 +29,12 @@ same sums in the same order. So must builds whose register tiles are sized
 for AVX-512 and for AVX2 (--matmul-vector-bits=512 and 256: 8 x 32 and up
 to 6 x 16 tiles; the default is the target's): each element's sum runs
 over k in the same order whatever the tile. So must builds that pack
-slivers across rows with masked reads (--no-im2col-blend) and whose k
-blocks are not whole filter windows (--no-window-k-blocks).
+slivers across rows with masked reads (--no-im2col-blend), whose k
+blocks are not whole filter windows (--no-window-k-blocks) and whose row
+tiles are M's largest divisor up to the registers' height
+(--no-full-height-tiles: on AVX2, 4-row tiles for M = 256 and 512, where
+the default runs 6-row tiles and the last 8 rows of each 128-row block as
+two 4-row tiles, the epilogue in them for K = 128).
 """
 import argparse
 import os
@@ -51,6 +55,8 @@ CASES = {
     "n100_m8_unpacked": (8, 100, 64, 0, False),
     "batched_n33": (40, 33, 70, 2, False),
     "epilogue_n200": (48, 200, 512, 0, True),
+    "n196_m256_k512": (256, 196, 512, 0, False),
+    "epilogue_m512_k128": (512, 64, 128, 0, True),
 }
 
 # name: (output channels, input channels, image side, kernel side); stride 1,
@@ -101,6 +107,7 @@ SAME_SUMS = {
     "bits256": ["--matmul-vector-bits=256"],
     "masked": ["--no-im2col-blend"],
     "divided": ["--no-window-k-blocks"],
+    "divisor_rows": ["--no-full-height-tiles"],
 }
 
 
