@@ -251,9 +251,11 @@ bool runsDirect(const PipelineOptions &options) {
 /// Whether `conv` becomes anvil-direct-conv's tiles.
 bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
   std::string why;
-  return runsDirect(options) && directConvTileOf(conv, directConvLanes(options),
-                                                 options.directConvPeriods, why)
-                                    .direct();
+  return runsDirect(options) &&
+         directConvTileOf(conv, directConvLanes(options),
+                          options.directConvPeriods,
+                          options.directConvBlocksOuter, why)
+             .direct();
 }
 
 /// The register tiles anvil-tile-and-vectorize gives an M x N x K product
@@ -310,20 +312,24 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     if (groups == 1) {
       std::string why;
       int64_t lanes = directConvLanes(options);
-      DirectConvTile tile = directConvTileOf(conv, lanes ? lanes : 16,
-                                             options.directConvPeriods, why);
+      DirectConvTile tile =
+          directConvTileOf(conv, lanes ? lanes : 16, options.directConvPeriods,
+                           options.directConvBlocksOuter, why);
       if (!runsDirect(options))
         why = "anvil-direct-conv is off (--no-direct-conv, or a target "
               "without AVX2)";
       if (tile.direct() && runsDirect(options))
-        s += llvm::formatv(" [direct tiles: {0} positions x {1} channels{2}]",
-                           tile.positions(), tile.lanes,
-                           tile.periodRows > 1
-                               ? llvm::formatv(", {0} per {1} output rows",
-                                               tile.tiles.size(),
-                                               tile.periodRows)
-                                     .str()
-                               : std::string())
+        s += llvm::formatv(
+                 " [direct tiles: {0} positions x {1} channels{2}{3}]",
+                 tile.positions(), tile.lanes,
+                 tile.periodRows > 1
+                     ? llvm::formatv(", {0} per {1} output rows",
+                                     tile.tiles.size(), tile.periodRows)
+                           .str()
+                     : std::string(),
+                 tile.blocksOuter ? "; block by block: the padded image stays "
+                                    "in cache"
+                                  : "")
                  .str();
       else {
         s += " [im2col matmul, not direct: " + why + "]";

@@ -176,6 +176,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     direct.epilogue = options.fuseElementwise;
     direct.lanes = lanes;
     direct.periods = options.directConvPeriods;
+    direct.blocksOuter = options.directConvBlocksOuter;
     direct.splitTailStores = options.splitTailStores;
     pm.addPass(createDirectConvPass(direct));
   }

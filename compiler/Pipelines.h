@@ -106,6 +106,9 @@ struct PipelineOptions {
   /// segments would be shorter than 8 positions (anvil-direct-conv's
   /// periods).
   bool directConvPeriods = true;
+  /// A direct convolution of a small image (at most 256 KB padded) goes
+  /// channel block by channel block (anvil-direct-conv's blocks-outer).
+  bool directConvBlocksOuter = true;
   /// With VNNI, int8 products at most 16 columns wide on one-block tiles
   /// of 16 rows (anvil-int8-matmul's narrow).
   bool int8Narrow = true;

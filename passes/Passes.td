@@ -466,6 +466,11 @@ def DirectConvPass : Pass<"anvil-direct-conv", "ModuleOp"> {
            "Store a tile's last run of fewer positions than lanes as whole "
            "vectors of 4, 2 and 1 lanes (12 = 8 + 4) instead of one masked "
            "store (vmaskmovps, microcoded on AMD's cores)">,
+    Option<"blocksOuter", "blocks-outer", "bool", "true",
+           "Where the padded input image is at most 256 KB, go over an "
+           "image channel block by channel block, every period of rows in "
+           "each, so that each block's filter panel streams once per image "
+           "(off: period by period, every block in each)">,
   ];
 }
 

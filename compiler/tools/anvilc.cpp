@@ -387,6 +387,14 @@ static cl::opt<bool> noDirectConvPeriods(
              "tiles across a row's end by periods of a few rows "
              "(anvil-direct-conv's periods off), for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noDirectConvBlocksOuter(
+    "no-direct-conv-blocks-outer",
+    cl::desc("Run a direct convolution's tiles period by period of output "
+             "rows, every block of output channels in each, even where the "
+             "padded image is small enough (256 KB) to stay in cache while "
+             "each block's filter panel streams through once "
+             "(anvil-direct-conv's blocks-outer off), for comparison"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noInt8Narrow(
     "no-int8-narrow",
     cl::desc("Run int8 products at most 16 columns wide (convolutions of up "
@@ -754,6 +762,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
       !noDirectConv &&
       (hasAvx2 || mlir::anvil::targetHasFeature(target, "avx512f"));
   job.options.directConvPeriods = !noDirectConvPeriods;
+  job.options.directConvBlocksOuter = !noDirectConvBlocksOuter;
   job.options.int8VectorRows = !noInt8VectorRows;
   job.options.depthwiseStride1Nchw = !noDepthwiseStride1Nchw;
   job.options.depthwiseStridedNchw = !noDepthwiseStridedNchw;

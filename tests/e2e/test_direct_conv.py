@@ -18,7 +18,10 @@ interpreter within 1e-4, every other run must equal it within 1e-5
 relative. With --no-fusion the add and relu stay ops of their own (the
 report says the convolution is direct, without an epilogue), and with
 --no-direct-conv-periods every tile is a segment of one row (the report
-says no more periods): the results are the same.
+says no more periods): the results are the same. A padded image of at most
+256 KB goes block of channels by block (the report says so; every case but
+image320k, a 320 KB one, which goes period by period of rows), and with
+--no-direct-conv-blocks-outer period by period: the results are the same.
 
 The tiles are 16 channels wide on AVX-512 and 8 wide on AVX2. Both widths
 are checked on any host with AVX2: the report of the other width comes from
@@ -58,6 +61,7 @@ CONVS = {
     "row1x3": ((1, 7, 12, 33), 16, 1, 3, "pads = array<i64: 0, 1, 0, 1>", False, ""),
     "col3x1": ((1, 7, 12, 33), 16, 3, 1, "pads = array<i64: 1, 0, 1, 0>", True, ""),
     "blocks48": ((2, 16, 18, 18), 48, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "relu"),
+    "image320k": ((1, 32, 48, 48), 16, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, ""),
     "residual": ((2, 16, 28, 28), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True, "add"),
     "residual_relu": ((2, 32, 14, 14), 32, 3, 3, "pads = array<i64: 1, 1, 1, 1>", True,
                       "add_relu"),
@@ -174,7 +178,7 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
                   f"{lanes} lanes: {name}'s {want} is in the tiles' stores")
     for name, words in CROSS_ROWS[lanes].items():
         first = (report.get(name) or ["(no kernel)"])[0]
-        check(f"channels, {words}]" in first,
+        check(re.search(rf"channels, {words}[\];]", first) is not None,
               f"{lanes} lanes: {name}'s tiles run across rows ({words}): {first}")
     check("sigmoid not fused with the relu: the direct convolution's tiles take only "
           "an add and a relu or clip into their stores" in text,
@@ -191,6 +195,18 @@ def report_checks(check, anvilc, model, exe, lanes, flags):
         check("[direct tiles:" in first and "output rows" not in first,
               f"{lanes} lanes: with --no-direct-conv-periods {name}'s tiles are segments "
               f"of one row: {first}")
+    for name in CONVS:
+        first = (report.get(name) or ["(no kernel)"])[0]
+        small = name != "image320k"
+        check(("block by block: the padded image stays in cache" in first) == small,
+              f"{lanes} lanes: {name} goes {'block by block' if small else 'period by period'}"
+              f": {first}")
+    periods = report_lines(must([anvilc, model, "--fusion-report",
+                                 "--no-direct-conv-blocks-outer", "-o", exe] + flags))
+    first = (periods.get("rows56") or ["(no kernel)"])[0]
+    check("[direct tiles:" in first and "block by block" not in first,
+          f"{lanes} lanes: with --no-direct-conv-blocks-outer rows56 goes period by period: "
+          f"{first}")
     unfused = report_lines(must([anvilc, model, "--fusion-report", "--no-fusion",
                                  "-o", exe] + flags))
     first = (unfused.get("residual_relu") or ["(no kernel)"])[0]
@@ -236,6 +252,11 @@ def main():
             compare_threads(check, anvilc, model,
                             {n: cases[n] for n in CROSS_ROWS[lanes]},
                             plain, rows, "--no-direct-conv", tmp, rng, rel_tol=1e-5)
+            # Period by period, every block in each: the same results.
+            periods = os.path.join(tmp, f"periods{lanes}")
+            must([anvilc, model, "--no-direct-conv-blocks-outer", "-o", periods] + flags)
+            compare_threads(check, anvilc, model, cases, plain, periods, "--no-direct-conv",
+                            tmp, rng, rel_tol=1e-5)
             nofusion = os.path.join(tmp, f"nofusion{lanes}")
             must([anvilc, model, "--no-fusion", "-o", nofusion] + flags)
             compare_threads(check, anvilc, model, {"residual_relu": cases["residual_relu"]},
