@@ -267,6 +267,8 @@ std::string registerTiles(int64_t m, int64_t n, int64_t k,
   if (!options.packMatmul || !matmulPacksB(m, n, regs))
     return "";
   int64_t mr = matmulTileSize(m, regs.rows);
+  // A block's rows (planMatmul's mc) only matter below 6 rows or at 1 past
+  // a multiple of 6, which blocks of at least 128 of M >= 256 never are.
   int64_t rows = matmulRowTileHeight(m, k, std::min<int64_t>(m, 128), mr, regs,
                                      options.fullHeightTiles);
   std::string s =
