@@ -193,7 +193,7 @@ struct PipelineOptions {
   /// with epilogueInPlace).
   bool epilogueInTiles = true;
   /// A packed block's row tiles are the registers' full height, its last
-  /// rows one shorter tile, where M has no divisor that high
+  /// rows one or two shorter tiles, where M has no divisor that high
   /// (anvil-tile-and-vectorize's `full-height-tiles`).
   bool fullHeightTiles = true;
   /// A packed product's first k block starts its row tiles in registers

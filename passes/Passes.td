@@ -1023,8 +1023,8 @@ def TileAndVectorizePass : Pass<"anvil-tile-and-vectorize", "ModuleOp"> {
            "registers: up to 6 rows x 16 lanes)">,
     Option<"fullHeightTiles", "full-height-tiles", "bool", "true",
            "A packed block's row tiles are the registers' full height (6 "
-           "rows on AVX2) and its last rows one shorter tile, where M has "
-           "no divisor that high (off: the largest divisor of M up to it, "
+           "rows on AVX2) and its last rows one or two shorter tiles, where M "
+           "has no divisor that high (off: the largest divisor of M up to it, "
            "4 rows for M = 512 on AVX2)">,
     Option<"packConstantA", "pack-constant-a", "bool", "true",
            "In a packed product whose A is a constant (weights), read A "

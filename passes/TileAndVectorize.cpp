@@ -65,9 +65,9 @@ struct Plan {
   /// Not parallel, but with the epilogue in its register tiles
   /// (matmulEpilogueInTiles): one block, into which the epilogue fuses.
   bool serialEpilogue = false;
-  /// A packed block's row tiles (packBlock): `tileRows` rows each, the
-  /// registers' full height, and the block's last mc % tileRows rows one
-  /// shorter tile; mr (a divisor of M) sizes the cache blocks.
+  /// A packed block's row tiles (packBlock): `tileRows` rows each
+  /// (matmulRowTileHeight), the block's last rows one or two shorter tiles
+  /// (matmulRowTiles); mr (a divisor of M) sizes the cache blocks.
   int64_t tileRows = 0;
 };
 
@@ -1041,16 +1041,18 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
     }
     SmallVector<int64_t> last;
     int64_t whole = matmulRowTiles(mc, tileRows, last);
-    Value rows = nb.create<arith::ConstantIndexOp>(l, whole),
-          step = nb.create<arith::ConstantIndexOp>(l, tileRows);
-    acc = nb.create<scf::ForOp>(
-                l, zero, rows, step, ValueRange{acc},
-                [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
-                  rb.create<scf::YieldOp>(rl,
-                                          rowTile(rb, rl, i, tileRows, j, width,
-                                                  packed, args[0], tag));
-                })
-              .getResult(0);
+    if (whole > 0) {
+      Value rows = nb.create<arith::ConstantIndexOp>(l, whole),
+            step = nb.create<arith::ConstantIndexOp>(l, tileRows);
+      acc = nb.create<scf::ForOp>(
+                  l, zero, rows, step, ValueRange{acc},
+                  [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
+                    rb.create<scf::YieldOp>(rl, rowTile(rb, rl, i, tileRows, j,
+                                                        width, packed, args[0],
+                                                        tag));
+                  })
+                .getResult(0);
+    }
     for (int64_t rows : last) {
       acc = rowTile(nb, l, nb.create<arith::ConstantIndexOp>(l, whole), rows, j,
                     width, packed, acc, tag);

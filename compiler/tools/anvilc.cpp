@@ -230,12 +230,13 @@ static cl::opt<bool> noWindowKBlocks(
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noFullHeightTiles(
     "no-full-height-tiles",
-    cl::desc("Size a packed matmul's register tiles to the largest divisor "
-             "of its rows up to the registers' height (4 x 16 for 512 "
-             "output channels on AVX2, 8 accumulators) instead of full "
-             "height tiles (6 x 16) and one shorter tile for each block's "
-             "last rows (anvil-tile-and-vectorize's full-height-tiles off), "
-             "for comparison"),
+    cl::desc(
+        "Size a packed matmul's register tiles to the largest divisor "
+        "of its rows up to the registers' height (4 x 16 for 512 "
+        "output channels on AVX2, 8 accumulators) instead of full "
+        "height tiles (6 x 16) and one or two shorter tiles for each block's "
+        "last rows (anvil-tile-and-vectorize's full-height-tiles off), "
+        "for comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noEpilogueInTiles(
     "no-epilogue-in-tiles",
