@@ -26,7 +26,11 @@
 // lanes of positions at a time) into one run of positions per channel, to which
 // the epilogue applies (a residual read at the same positions and added, then
 // relu or clip, with `epilogue`: the anvil.add and anvil.relu or anvil.clip
-// that are the convolution's only users are absorbed) before a masked store.
+// that are the convolution's only users are absorbed); the block's runs are
+// then stored as one 2-D write (a tile's short last runs split into whole
+// vectors of 4, 2 and 1 lanes, or masked), which becomes a store per channel
+// only after bufferization: fewer writes on tensors for its analysis to
+// weigh (TailStores.h).
 // Each image goes period by period of output rows, every block of output
 // channels in each period; when the convolution is large enough, the images
 // are an scf.forall if their count is even, else the blocks (two at least).
@@ -247,7 +251,6 @@ struct DirectBuilder {
       square.resize(tile.lanes, zeros);
       SmallVector<Value> runs = transposeSquare(b, loc, square);
       for (int64_t l = 0; l < tile.lanes; ++l) {
-        Value run = runs[l];
         if (residual) {
           Value ch = add(mul(g, tile.lanes), index(l));
           auto read = b.create<vector::TransferReadOp>(
@@ -255,20 +258,28 @@ struct DirectBuilder {
               ArrayRef<bool>{true});
           if (mask)
             read.getMaskMutable().assign(mask);
-          run = b.create<arith::AddFOp>(loc, run, read);
+          runs[l] = b.create<arith::AddFOp>(loc, runs[l], read);
         }
-        run = activate(run);
-        SmallVector<Value> at = {outImg, add(outChannel, index(l)), q0};
-        if (mask && splitTailStores) {
-          out = writeLeadingLanes(b, loc, run, out, at, count);
-          continue;
-        }
-        auto write = b.create<vector::TransferWriteOp>(loc, run, out, at,
-                                                       ArrayRef<bool>{true});
-        if (mask)
-          write.getMaskMutable().assign(mask);
-        out = write.getResult();
+        runs[l] = activate(runs[l]);
       }
+      // The block's channels' runs as one 2-D write (writeLeadingLanes says
+      // why), unrolled into one write per channel after bufferization.
+      SmallVector<Value> at = {outImg, outChannel, q0};
+      if (mask && splitTailStores) {
+        out = writeLeadingLanes(b, loc, runs, out, at, count);
+        continue;
+      }
+      Value block = stackRows(b, loc, runs, 0, tile.lanes);
+      Value blockMask;
+      if (mask)
+        blockMask = b.create<vector::ConstantMaskOp>(
+            loc, VectorType::get({tile.lanes, tile.lanes}, b.getI1Type()),
+            b.getI64ArrayAttr({tile.lanes, count}));
+      auto write = b.create<vector::TransferWriteOp>(
+          loc, block, out, at, ArrayRef<bool>{true, true});
+      if (blockMask)
+        write.getMaskMutable().assign(blockMask);
+      out = write.getResult();
     }
     return out;
   }

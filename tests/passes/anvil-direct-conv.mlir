@@ -17,7 +17,9 @@
 // The filter packed at compile time as [1 group, taps x 16 lanes]: tap 0 of
 // channels 0..15, then tap 1. The add (either operand order) and the relu
 // are absorbed: each transposed run gets the residual's positions added,
-// relu, and a masked store.
+// relu; the block's 16 runs are stacked into one vector<16x16xf32> and
+// stored by one 2-D write (masked past the segment's end), which becomes a
+// store per channel only after bufferization (TailStores.h says why).
 // CHECK-LABEL: func @add_relu
 // CHECK: arith.constant dense<{{\[\[}}0.000000e+00, 1.000000e+00, 2.000000e+00{{.*}}1.500000e+01, 5.000000e-01, 1.500000e+00{{.*}}]]> : tensor<1x32xf32>
 // CHECK-NOT: anvil.conv2d
@@ -30,8 +32,11 @@
 // CHECK-NEXT: arith.addf
 // CHECK-NEXT: arith.cmpf olt
 // CHECK-NEXT: arith.select
-// CHECK-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x16x57xf32>
+// CHECK: vector.insert {{.*}} [15] : vector<16xf32> into vector<16x16xf32>
+// CHECK-NEXT: vector.constant_mask [16, 10] : vector<16x16xi1>
+// CHECK-NEXT: vector.transfer_write {{.*}} {in_bounds = [true, true]} : vector<16x16xf32>, tensor<1x16x57xf32>
 // CHECK: vector.constant_mask [9] : vector<16xi1>
+// CHECK: vector.constant_mask [16, 9] : vector<16x16xi1>
 // CHECK: tensor.expand_shape {{.*}} : tensor<1x16x57xf32> into tensor<1x16x3x19xf32>
 // CHECK-NOT: anvil.add
 // CHECK-NOT: anvil.relu
@@ -41,7 +46,7 @@
 // LANES8-LABEL: func @add_relu
 // LANES8: arith.constant dense<{{\[\[}}0.000000e+00, 1.000000e+00{{.*}}7.000000e+00, 5.000000e-01{{.*}}], [8.000000e+00{{.*}}]]> : tensor<2x16xf32>
 // LANES8-COUNT-20: vector.fma {{.*}} : vector<8xf32>
-// LANES8-NOT: vector.constant_mask [8]
+// LANES8-NOT: vector.constant_mask [8] :
 // LANES8: vector.constant_mask [2] : vector<8xi1>
 // LANES8: vector.constant_mask [1] : vector<8xi1>
 // NOEPI-LABEL: func @add_relu
@@ -70,7 +75,8 @@ func.func @add_relu(%x: tensor<1x1x3x20xf32>, %r: tensor<1x16x3x19xf32>) -> tens
 // CHECK-NEXT: %[[LO:.*]] = arith.select %[[BELOW]], %[[ZERO]], %[[SUM]]
 // CHECK-NEXT: %[[ABOVE:.*]] = arith.cmpf ogt, %[[LO]], %[[SIX]] : vector<16xf32>
 // CHECK-NEXT: %[[HI:.*]] = arith.select %[[ABOVE]], %[[SIX]], %[[LO]]
-// CHECK-NEXT: vector.transfer_write %[[HI]]
+// CHECK: vector.insert %[[HI]], %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16x16xf32>
 // CHECK-NOT: anvil.clip
 // NOEPI-LABEL: func @clip
 // NOEPI: anvil.clip
@@ -93,9 +99,9 @@ func.func @clip(%x: tensor<1x3x9x9xf32>) -> tensor<1x16x4x4xf32> {
 // CHECK: tensor.pad
 // CHECK: scf.forall (%{{.*}}) in (8)
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// CHECK: vector.constant_mask [14] : vector<16xi1>
-// CHECK: vector.constant_mask [11] : vector<16xi1>
-// CHECK: vector.constant_mask [10] : vector<16xi1>
+// CHECK: vector.constant_mask [16, 14] : vector<16x16xi1>
+// CHECK: vector.constant_mask [16, 11] : vector<16x16xi1>
+// CHECK: vector.constant_mask [16, 10] : vector<16x16xi1>
 // With 8 lanes: 8 groups; at most 12 positions per tile (12 accumulators
 // besides a filter row's 3 weights and a broadcast: AVX2 has 16
 // registers), and one row of 7 would leave the FMA pipes waiting: periods
@@ -104,23 +110,25 @@ func.func @clip(%x: tensor<1x3x9x9xf32>) -> tensor<1x16x4x4xf32> {
 // LANES8-LABEL: func @whole_rows
 // LANES8: scf.forall (%{{.*}}) in (8)
 // LANES8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
-// LANES8: vector.constant_mask [2] : vector<8xi1>
-// LANES8: vector.constant_mask [3] : vector<8xi1>
+// LANES8: vector.constant_mask [8, 2] : vector<8x8xi1>
+// LANES8: vector.constant_mask [8, 3] : vector<8x8xi1>
 // Without periods (--no-direct-conv-periods) every tile is one row of 7.
 // ROWS8-LABEL: func @whole_rows
 // ROWS8: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
-// ROWS8: vector.constant_mask [7] : vector<8xi1>
+// ROWS8: vector.constant_mask [8, 7] : vector<8x8xi1>
 // ROWS8-NOT: vector.constant_mask
 // Split (the default): each channel's run of 7 positions stored as 4, 2
-// and 1 lanes, no mask.
+// and 1 lanes, no mask: the 8 channels' leading 4 lanes as one 2-D write,
+// then their next 2, then the last 1.
 // SPLIT8-LABEL: func @whole_rows
 // SPLIT8-NOT: vector.constant_mask
 // SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [4], strides = [1]} : vector<8xf32> to vector<4xf32>
-// SPLIT8-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<4xf32>, tensor<1x64x49xf32>
+// SPLIT8: vector.insert {{.*}} [7] : vector<4xf32> into vector<8x4xf32>
+// SPLIT8-NEXT: vector.transfer_write {{.*}} {in_bounds = [true, true]} : vector<8x4xf32>, tensor<1x64x49xf32>
 // SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [4], sizes = [2], strides = [1]} : vector<8xf32> to vector<2xf32>
-// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<2xf32>, tensor<1x64x49xf32>
+// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true, true]} : vector<8x2xf32>, tensor<1x64x49xf32>
 // SPLIT8: vector.extract_strided_slice %{{.*}} {offsets = [6], sizes = [1], strides = [1]} : vector<8xf32> to vector<1xf32>
-// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<1xf32>, tensor<1x64x49xf32>
+// SPLIT8: vector.transfer_write {{.*}} {in_bounds = [true, true]} : vector<8x1xf32>, tensor<1x64x49xf32>
 // SPLIT8-NOT: vector.constant_mask
 // SPLIT8: return
 // SERIAL-LABEL: func @whole_rows
