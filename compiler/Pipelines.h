@@ -231,9 +231,9 @@ struct PipelineOptions {
   int64_t splitBatch = 2;
   /// With a split batch, a classifier at the end (matmuls on [B, C] doing
   /// too few FLOPs per weight byte for a chunk) runs once on the whole
-  /// batch after the chunks (anvil-split-batch's whole-tail). Off: see
-  /// anvilc --split-whole-tail.
-  bool splitWholeTail = false;
+  /// batch after the chunks (anvil-split-batch's whole-tail; anvilc
+  /// --no-split-whole-tail turns it off).
+  bool splitWholeTail = true;
 };
 
 /// The f32 lanes of anvil-direct-conv's tiles under `options` (16 with

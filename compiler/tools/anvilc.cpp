@@ -555,16 +555,17 @@ static cl::opt<int64_t> splitBatch(
              "is not a multiple of N is not split (--fusion-report says "
              "why). A schedule, not a fusion: --no-fusion keeps it"),
     cl::init(2), cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
-static cl::opt<bool> splitWholeTail(
-    "split-whole-tail",
+static cl::opt<bool> noSplitWholeTail(
+    "no-split-whole-tail",
     cl::desc("With a split batch, run the classifier at the end (matmuls on "
-             "[B, C] doing too few FLOPs per weight byte for a chunk) once on "
-             "the whole batch after the chunks instead of in each chunk "
-             "(anvil-split-batch's whole-tail). Off by default: no clear gain "
-             "(batch 8 on a 2-core Zen 3, 1 / 2 threads: MobileNetV2 1.06x / "
-             "0.99x, MobileNetV3-Small 1.03x / 1.01x, EfficientNet-B0 1.02x / "
-             "1.01x, ResNet-18 0.99x / 0.99x; an earlier run had MobileNetV2 "
-             "1.13x slower)"),
+             "[B, C] doing too few FLOPs per weight byte for a chunk) in each "
+             "chunk instead of once on the whole batch after the chunks "
+             "(anvil-split-batch's whole-tail off), for comparison. On by "
+             "default where a chunk does under 1000 FLOPs per byte of the "
+             "classifier's weights (batch 8 on a 2-core Zen 3, 1 / 2 threads: "
+             "MobileNetV3-Small 0.97x / 0.96x the time, MobileNetV2 0.96x / "
+             "0.98x, ShuffleNetV2 0.98x / 0.97x); the ResNets keep it in the "
+             "chunks (ResNet-18 whole-tail 1.016x at 2 threads)"),
     cl::sub(top), cl::sub(runCommand()), cl::cat(category()));
 static cl::opt<bool> timePhases(
     "time-phases",
@@ -670,7 +671,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.maskedTails = !noMaskedTails;
   job.options.windowRowBlocks = !noWindowRowBlocks;
   job.options.splitTailStores = !noSplitTailStores;
-  job.options.splitWholeTail = splitWholeTail;
+  job.options.splitWholeTail = !noSplitWholeTail;
   job.options.vectorizeCopies = !noVectorizeCopies;
   job.options.packMatmul = !noPackMatmul;
   job.options.epilogueInPlace = !noEpilogueInPlace;

@@ -14,9 +14,11 @@ rows: each output element sums the same products in the same order) and the
 reference interpreter within 1e-4. A batch-3 model is not split (and the
 report says why), and the executable's any-batch chunking (45 samples
 through the batch-32 split MLP: one full call and one padded) still
-matches the reference. With --split-whole-tail, @cnn's classifier runs
-once on the whole batch after the chunks, outside its chunk (the split and
-unsplit executables compared below are built with it). An MLP at batch 8 is not split either: a chunk of 4
+matches the reference. By default (whole-tail), @cnn's classifier (its
+weights 5 KB, a chunk's convolutions 1.5 MFLOP: under 1000 FLOPs per byte)
+runs once on the whole batch after the chunks, outside its chunk (the split and
+unsplit executables compared below are built with it; so is one with
+--no-split-whole-tail). An MLP at batch 8 is not split either: a chunk of 4
 does too little work per byte of the weights every chunk reads (the report
 says so).
 """
@@ -30,7 +32,7 @@ from checks import (Checks, anvilc_arg, compare_threads, model_in_tempdir, must,
 
 MODEL = """
 module {
-  func.func @cnn(%x: tensor<8x3x16x16xf32>) -> tensor<8x10xf32> {
+  func.func @cnn(%x: tensor<8x3x16x16xf32>) -> tensor<8x40xf32> {
     %w1 = anvil.param "c1.w" init = "kaiming_uniform" : tensor<16x3x3x3xf32>
     %c1 = anvil.conv2d %x, %w1 {pads = array<i64: 1, 1, 1, 1>} : tensor<8x3x16x16xf32>, tensor<16x3x3x3xf32>
     %g1 = anvil.param "bn1.g" init = "normal" : tensor<16xf32>
@@ -45,11 +47,11 @@ module {
     %c2 = anvil.conv2d %p1, %w2, %b2 {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<8x16x8x8xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>
     %r2 = anvil.relu %c2 : tensor<8x32x4x4xf32>
     %a = anvil.reduce_mean %r2 {axes = array<i64: 2, 3>} : tensor<8x32x4x4xf32>
-    %wf = anvil.param "fc.w" init = "xavier_uniform" : tensor<32x10xf32>
-    %bf = anvil.param "fc.b" init = "normal" : tensor<10xf32>
-    %m = anvil.matmul %a, %wf : tensor<8x32xf32>, tensor<32x10xf32>
-    %y = anvil.add %m, %bf : tensor<8x10xf32>, tensor<10xf32>
-    return %y : tensor<8x10xf32>
+    %wf = anvil.param "fc.w" init = "xavier_uniform" : tensor<32x40xf32>
+    %bf = anvil.param "fc.b" init = "normal" : tensor<40xf32>
+    %m = anvil.matmul %a, %wf : tensor<8x32xf32>, tensor<32x40xf32>
+    %y = anvil.add %m, %bf : tensor<8x40xf32>, tensor<40xf32>
+    return %y : tensor<8x40xf32>
   }
   func.func @block(%x: tensor<8x16x14x14xf32>) -> tensor<8x16x14x14xf32> {
     %we = anvil.param "e.w" init = "kaiming_uniform" : tensor<64x16x1x1xf32>
@@ -136,17 +138,16 @@ def main():
     check = Checks()
     with model_in_tempdir(MODEL, "zoo.mlir") as (tmp, model):
         split, whole = os.path.join(tmp, "split"), os.path.join(tmp, "whole")
-        must([anvilc, model, "--split-whole-tail", "-o", split])
+        must([anvilc, model, "-o", split])
         must([anvilc, model, "--split-batch", "1", "-o", whole])
         # The split must have happened (so that this test fails if it
         # silently stops applying), and the report must say so.
-        graph = must([anvilc, model, "--compile-to=graph", "--split-whole-tail"])
+        graph = must([anvilc, model, "--compile-to=graph"])
         for name in CASES:
             check(f"func.call @{name}__chunk" in graph and
                   f"func.func private @{name}__chunk" in graph,
                   f"{name}: split into chunks at the graph phase")
-        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize",
-                       "--split-whole-tail"])
+        report = must([anvilc, model, "--fusion-report", "--compile-to=bufferize"])
         split_lines = [line for line in report.splitlines() if line.startswith("@") and
                        ("split batch 8 into 2 chunks of 4, one per thread" in line or
                         "split batch 32 into 2 chunks of 16, one per thread" in line)]
@@ -168,6 +169,16 @@ def main():
         nofusion = must([anvilc, model, "--no-fusion", "--compile-to=graph"])
         check("func.call @cnn__chunk" in nofusion, "--no-fusion keeps the split")
         compare_threads(check, anvilc, model, CASES, whole, split, "--split-batch 1",
+                        tmp, rng)
+        # --no-split-whole-tail: the classifier in each chunk, the same
+        # results.
+        tailoff = os.path.join(tmp, "tailoff")
+        must([anvilc, model, "--no-split-whole-tail", "-o", tailoff])
+        offgraph = must([anvilc, model, "--compile-to=graph", "--no-split-whole-tail"])
+        check("anvil.matmul" in offgraph.split("func.func private @cnn__chunk")[1]
+              .split("func.func")[0],
+              "--no-split-whole-tail: @cnn's chunk holds the classifier")
+        compare_threads(check, anvilc, model, CASES, whole, tailoff, "--split-batch 1",
                         tmp, rng)
 
         # Any batch at run time: 45 samples = one call of 32 and one padded.

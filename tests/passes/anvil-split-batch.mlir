@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch | FileCheck %s --check-prefix=DENSE
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="chunks=1" | FileCheck %s --check-prefix=OFF
 // RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="whole-tail=false" | FileCheck %s --check-prefix=TAILOFF
+// RUN: anvil-opt %s -split-input-file -anvil-mark-batch -anvil-split-batch="whole-tail-max-chunk-flops-per-byte=100" | FileCheck %s --check-prefix=TAILKEPT
 
 // A classifier at batch 8 runs as two chunks of 4: the public function
 // calls the re-batched clone with the whole input and the chunk's first row
@@ -149,6 +150,15 @@ func.func @embed(%ids: tensor<2x3xi64>) -> tensor<2x3x4xf32> {
 // CHECK-NOT: whole-tail
 // CHECK-LABEL: func.func private @cnn_head__chunk(
 // CHECK: anvil.matmul %{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x10xf32>
+// A chunk that does at least whole-tail-max-chunk-flops-per-byte FLOPs
+// per byte of the classifier's weights (the convolution's 166 KFLOP per 640
+// bytes of the matmul's: 261) keeps the classifier, and says why.
+// TAILKEPT-LABEL: func.func @cnn_head(
+// TAILKEPT-SAME: its last 2 ops (a classifier on [B, C]) stay in each chunk: a chunk does 261 FLOPs per byte of their weights, at least 100 (whole-tail-max-chunk-flops-per-byte), so reading them once per chunk costs it little"
+// TAILKEPT-NOT: anvil.matmul
+// TAILKEPT: return %{{.*}} : tensor<8x10xf32>
+// TAILKEPT-LABEL: func.func private @cnn_head__chunk(
+// TAILKEPT: anvil.matmul %{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x10xf32>
 // Off: the chunk holds the classifier.
 // TAILOFF-LABEL: func.func @cnn_head(
 // TAILOFF-NOT: anvil.matmul
