@@ -152,9 +152,9 @@ func.func @embed(%ids: tensor<2x3xi64>) -> tensor<2x3x4xf32> {
 // CHECK: anvil.matmul %{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x10xf32>
 // A chunk that does at least whole-tail-max-chunk-flops-per-byte FLOPs
 // per byte of the classifier's weights (the convolution's 166 KFLOP per 640
-// bytes of the matmul's: 261) keeps the classifier, and says why.
+// bytes of the matmul's: 259) keeps the classifier, and says why.
 // TAILKEPT-LABEL: func.func @cnn_head(
-// TAILKEPT-SAME: its last 2 ops (a classifier on [B, C]) stay in each chunk: a chunk does 261 FLOPs per byte of their weights, at least 100 (whole-tail-max-chunk-flops-per-byte), so reading them once per chunk costs it little"
+// TAILKEPT-SAME: its last 2 ops (a classifier on [B, C]) stay in each chunk: a chunk does 259 FLOPs per byte of their weights, at least 100 (whole-tail-max-chunk-flops-per-byte), so reading them once per chunk costs it little"
 // TAILKEPT-NOT: anvil.matmul
 // TAILKEPT: return %{{.*}} : tensor<8x10xf32>
 // TAILKEPT-LABEL: func.func private @cnn_head__chunk(
@@ -175,4 +175,20 @@ func.func @cnn_head(%x: tensor<8x4x6x6xf32>) -> tensor<8x10xf32> {
   %m = anvil.matmul %g, %fw : tensor<8x16xf32>, tensor<16x10xf32>
   %y = anvil.add %m, %fb : tensor<8x10xf32>, tensor<10xf32>
   return %y : tensor<8x10xf32>
+}
+
+// -----
+
+// An MLP behind a flatten: the tail would be all its matmuls, leaving each
+// chunk only the flatten (a fork and a join for nothing), so there is no
+// tail, and a chunk of 4 would do too little per weight byte: not split.
+// DENSE-LABEL: func.func @flat_mlp(
+// DENSE-SAME: anvil.split_batch = "not split into chunks: a chunk of 4 would do 2.0 FLOPs per byte
+// DENSE-NOT: scf.forall
+// DENSE-NOT: __chunk
+func.func @flat_mlp(%x: tensor<8x4x2x2xf32>) -> tensor<8x10xf32> {
+  %f = anvil.flatten %x : tensor<8x4x2x2xf32>
+  %w = anvil.param "w" init = "ones" : tensor<16x10xf32>
+  %m = anvil.matmul %f, %w : tensor<8x16xf32>, tensor<16x10xf32>
+  return %m : tensor<8x10xf32>
 }
