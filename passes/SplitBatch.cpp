@@ -156,10 +156,10 @@ SmallVector<Value> handedTo(func::FuncOp func, ArrayRef<Operation *> tail) {
 /// when a chunk does `maxChunkFlops` or more FLOPs (of `wholeFlops`, the
 /// whole function's at the whole batch, its share less the tail's) per byte
 /// of the tail's weights (measured on a 2-core Zen 3 at batch 8, whole-tail
-/// against not, 1 / 2 threads: MobileNetV3-Small (34 FLOPs per byte) 0.97x
-/// / 0.96x the time, MobileNetV2 (240) 0.96x / 0.98x, ShuffleNetV2 (146)
-/// 0.98x / 0.97x, EfficientNet-B0 (310) 0.99x / 0.98x; ResNet-18 (3600)
-/// 0.99x / 1.016x, ResNet-50 (2000) 1.006x / 1.008x).
+/// against not, 1 / 2 threads: MobileNetV3-Small 0.97x / 0.96x the time,
+/// MobileNetV2 0.96x / 0.98x, ShuffleNetV2 0.98x / 0.97x, EfficientNet-B0
+/// 0.99x / 0.98x, all well under 1000 FLOPs per byte; ResNet-18 (7084)
+/// 0.99x / 1.016x, ResNet-50 1.006x / 1.008x).
 SmallVector<Operation *> wholeTail(func::FuncOp func, int64_t batch,
                                    int64_t rows, double minFlops,
                                    double wholeFlops, double maxChunkFlops,
