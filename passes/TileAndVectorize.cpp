@@ -1060,6 +1060,20 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
   // 1.35x faster).
   if (images && (images->ow - 1 + nr + images->ow - 1) / images->ow > 3)
     images.reset();
+  // `body(iv, acc)` for iv = 0, step, ... below `end`, carrying `init`.
+  auto loop =
+      [&](OpBuilder &nb, Location l, int64_t end, int64_t step, Value init,
+          function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+        Value upper = nb.create<arith::ConstantIndexOp>(l, end);
+        Value stride = nb.create<arith::ConstantIndexOp>(l, step);
+        return nb
+            .create<scf::ForOp>(
+                l, zero, upper, stride, ValueRange{init},
+                [&](OpBuilder &lb, Location ll, Value iv, ValueRange args) {
+                  lb.create<scf::YieldOp>(ll, body(lb, ll, iv, args[0]));
+                })
+            .getResult(0);
+      };
   // The products of columns [j, j + width) on a packed copy of B's sliver.
   auto panel = [&](OpBuilder &nb, Location l, OpFoldResult j, int64_t width,
                    Value acc, IntegerAttr tag) -> Value {
@@ -1081,18 +1095,12 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
     }
     SmallVector<int64_t> last;
     int64_t whole = matmulRowTiles(mc, tileRows, last);
-    if (whole > 0) {
-      Value rows = nb.create<arith::ConstantIndexOp>(l, whole),
-            step = nb.create<arith::ConstantIndexOp>(l, tileRows);
-      acc = nb.create<scf::ForOp>(
-                  l, zero, rows, step, ValueRange{acc},
-                  [&](OpBuilder &rb, Location rl, Value i, ValueRange args) {
-                    rb.create<scf::YieldOp>(rl, rowTile(rb, rl, i, tileRows, j,
-                                                        width, packed, args[0],
-                                                        tag));
-                  })
-                .getResult(0);
-    }
+    if (whole > 0)
+      acc =
+          loop(nb, l, whole, tileRows, acc,
+               [&](OpBuilder &rb, Location rl, Value i, Value a) {
+                 return rowTile(rb, rl, i, tileRows, j, width, packed, a, tag);
+               });
     for (int64_t rows : last) {
       acc = rowTile(nb, l, nb.create<arith::ConstantIndexOp>(l, whole), rows, j,
                     width, packed, acc, tag);
@@ -1101,17 +1109,11 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
     return acc;
   };
   Value result = c;
-  if (full > 0) {
-    Value end = b.create<arith::ConstantIndexOp>(loc, full),
-          step = b.create<arith::ConstantIndexOp>(loc, nr);
-    result = b.create<scf::ForOp>(
-                  loc, zero, end, step, ValueRange{c},
-                  [&](OpBuilder &nb, Location l, Value j, ValueRange args) {
-                    nb.create<scf::YieldOp>(
-                        l, panel(nb, l, j, nr, args[0], tags.panels));
-                  })
-                 .getResult(0);
-  }
+  if (full > 0)
+    result = loop(b, loc, full, nr, c,
+                  [&](OpBuilder &nb, Location l, Value j, Value a) {
+                    return panel(nb, l, j, nr, a, tags.panels);
+                  });
   if (tail > 0)
     result = panel(b, loc, idx(full), tail, result, tags.tail);
   if (epilogue) {
