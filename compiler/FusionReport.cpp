@@ -42,6 +42,7 @@
 #include "passes/WindowSchedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
@@ -258,13 +259,25 @@ bool isDirect(Conv2DOp conv, const PipelineOptions &options) {
              .direct();
 }
 
+/// Whether the matmul `mm`'s B is a constant that anvil-tile-and-vectorize
+/// reads from panels made at compile time (its pack-constant-b): f32
+/// weights, transposed or not (the transpose is folded into the constant).
+bool panelsOfConstantB(MatmulOp mm, const PipelineOptions &options) {
+  auto rhs = cast<ShapedType>(mm.getRhs().getType());
+  return options.packConstantB && rhs.getRank() == 2 &&
+         rhs.getElementType().isF32() &&
+         matchPattern(mm.getRhs(), m_Constant());
+}
+
 /// The register tiles anvil-tile-and-vectorize gives an M x N x K product
 /// whose B it packs (rows x two vectors), and why not full height where
-/// they are shorter; "" for an unpacked product.
+/// they are shorter; "" for an unpacked product. `constantB`: B's panels
+/// are made at compile time (panelsOfConstantB).
 std::string registerTiles(int64_t m, int64_t n, int64_t k,
-                          const PipelineOptions &options) {
+                          const PipelineOptions &options,
+                          bool constantB = false) {
   MatmulRegisters regs = matmulRegistersFor(options.matmulVectorBits);
-  if (!options.packMatmul || !matmulPacksB(m, n, regs))
+  if (!options.packMatmul || !matmulPacksB(m, n, regs, constantB))
     return "";
   int64_t mr = matmulTileSize(m, regs.rows);
   // A block's rows (planMatmul's mc) only matter below 6 rows or at 1 past
@@ -281,6 +294,8 @@ std::string registerTiles(int64_t m, int64_t n, int64_t k,
     s += llvm::formatv(", not full height: M = {0}, K = {1} (full height "
                        "for M >= 256 and K >= 128)",
                        m, k);
+  if (constantB)
+    s += "; B read from panels made at compile time";
   return s + "]";
 }
 
@@ -367,7 +382,8 @@ std::string describe(Operation *op, const PipelineOptions &options) {
       s += llvm::formatv(", batch {0}", batch).str();
     // A batched product with a 2-D B folds its batch into M.
     if (cast<ShapedType>(mm.getRhs().getType()).getRank() == 2)
-      s += registerTiles(batch * m, n, k, options);
+      s += registerTiles(batch * m, n, k, options,
+                         panelsOfConstantB(mm, options));
     return s;
   }
   // anvil-int8-matmul's lane tiles (a direct convolution of a one-channel
@@ -706,8 +722,10 @@ private:
   /// im2col matrix, else 1); nothing for other products.
   struct ProductShape {
     int64_t m = 0, n = 0, k = 0, window = 1;
+    bool constantB = false;
   };
-  static std::optional<ProductShape> productShape(Operation *producer) {
+  static std::optional<ProductShape>
+  productShape(Operation *producer, const PipelineOptions &options) {
     ProductShape p;
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       auto out = cast<ShapedType>(conv.getType());
@@ -736,6 +754,7 @@ private:
       p.n = out.getDimSize(out.getRank() - 1);
       p.m = elementsOf(out) / std::max<int64_t>(1, p.n);
       p.k = lhs.getDimSize(mm.getTransposeA() ? 0 : lhs.getRank() - 1);
+      p.constantB = panelsOfConstantB(mm, options);
       return p;
     }
     return std::nullopt;
@@ -746,7 +765,7 @@ private:
   /// blocks.
   static bool epilogueInTiles(Operation *producer,
                               const PipelineOptions &options) {
-    std::optional<ProductShape> p = productShape(producer);
+    std::optional<ProductShape> p = productShape(producer, options);
     return p && epilogueInTiles(*p, options);
   }
   static bool epilogueInTiles(const ProductShape &p,
@@ -754,7 +773,8 @@ private:
     return options.packMatmul && options.epilogueInPlace &&
            options.epilogueInTiles &&
            matmulEpilogueInTiles(p.m, p.n, p.k, options.matmulVectorBits,
-                                 options.windowKBlocks ? p.window : 1);
+                                 options.windowKBlocks ? p.window : 1,
+                                 p.constantB);
   }
 
   /// Why `consumer`, reading `operand` made by the matmul or convolution
@@ -841,7 +861,7 @@ private:
         return "a grouped convolution has no matmul epilogue";
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);
-      shape = *productShape(producer);
+      shape = *productShape(producer, options);
       // A batch of larger images is a loop over the images, one matmul
       // each, into which the epilogue moves.
       if (batch > 1 && pixels >= 64)
@@ -868,7 +888,7 @@ private:
         }
       }
     } else if (isa<MatmulOp>(producer)) {
-      std::optional<ProductShape> product = productShape(producer);
+      std::optional<ProductShape> product = productShape(producer, options);
       if (!product)
         return "a batched product has no matmul epilogue";
       shape = *product;

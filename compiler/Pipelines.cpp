@@ -216,6 +216,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
   tiling.epilogueInPlace = options.epilogueInPlace;
   tiling.peelFirstKBlock = options.peelFirstKBlock;
   tiling.packConstantA = options.packConstantA;
+  tiling.packConstantB = options.packConstantB;
   tiling.im2colBlend = options.im2colBlend;
   tiling.windowKBlocks = options.windowKBlocks;
   tiling.epilogueInTiles = options.epilogueInTiles;

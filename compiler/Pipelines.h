@@ -204,6 +204,10 @@ struct PipelineOptions {
   /// measured neutral, and code generation of the panel constants took
   /// ResNet-18's compile from 9 to 24 s).
   bool packConstantA = false;
+  /// A constant B is read from panels made at compile time, and such a
+  /// product packed even with one row tile (anvil-tile-and-vectorize's
+  /// `pack-constant-b`).
+  bool packConstantB = true;
   /// The target's vector width in bits, which sizes the matmuls' register
   /// tiles (anvil-tile-and-vectorize's `vector-bits`): 512 or 256.
   int64_t matmulVectorBits = 512;

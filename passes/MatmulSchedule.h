@@ -101,9 +101,15 @@ inline int64_t matmulRowTiles(int64_t mc, int64_t tileRows,
 
 /// Whether the schedule packs B's slivers (with its `pack` option): a
 /// block with at least one whole two-register panel and two row tiles that
-/// reuse it.
-inline bool matmulPacksB(int64_t m, int64_t n, const MatmulRegisters &regs) {
-  return n >= regs.tile() && m >= 2 * matmulTileSize(m, regs.rows);
+/// reuse it; with `constantB` (B a constant the schedule reads from panels
+/// made at compile time, `pack-constant-b`), one row tile is enough: its
+/// panels cost no copy, and each is one contiguous stream instead of kc
+/// rows N floats apart (a classifier's 8 x 1000 x 1280 product read its
+/// weights one 4 KB page per k step).
+inline bool matmulPacksB(int64_t m, int64_t n, const MatmulRegisters &regs,
+                         bool constantB = false) {
+  return n >= regs.tile() &&
+         (constantB || m >= 2 * matmulTileSize(m, regs.rows));
 }
 
 /// The k block of a product of depth `k`: the largest divisor up to 256;
@@ -130,8 +136,9 @@ inline int64_t matmulKBlock(int64_t k, bool packed, int64_t kStep = 1) {
 /// writes all of C once more (SqueezeNet's 1x1 convolutions, 1-7 MFLOP
 /// per image).
 inline bool matmulEpilogueInTiles(int64_t m, int64_t n, int64_t k,
-                                  int64_t vectorBits, int64_t kStep = 1) {
-  return matmulPacksB(m, n, matmulRegistersFor(vectorBits)) &&
+                                  int64_t vectorBits, int64_t kStep = 1,
+                                  bool constantB = false) {
+  return matmulPacksB(m, n, matmulRegistersFor(vectorBits), constantB) &&
          matmulKBlock(k, /*packed=*/true, kStep) == k;
 }
 

@@ -94,11 +94,12 @@ struct Plan {
 Plan planMatmul(int64_t m, int64_t n, int64_t k, bool allowPeel, bool allowPack,
                 bool epilogue, bool fuseInit, bool nested, bool serialEpilogue,
                 bool fullHeightTiles, const MatmulRegisters &regs,
-                int64_t kStep = 1) {
+                int64_t kStep = 1, bool constantB = false) {
   int64_t mr = matmulTileSize(m, regs.rows), full = regs.tile();
   // B's panels are packed when a block has at least one whole 32-lane panel
-  // and two row tiles that reuse it (packBlock).
-  bool pack = allowPack && matmulPacksB(m, n, regs);
+  // and two row tiles that reuse it, or B is a constant whose panels are
+  // made at compile time (packBlock).
+  bool pack = allowPack && matmulPacksB(m, n, regs, constantB);
   bool peel = !pack && allowPeel && n > regs.lanes && n % regs.lanes != 0;
   // Blocks of any width: a packed block's last, narrower panel, like a
   // peeled tile, is static.
@@ -902,6 +903,61 @@ struct ConstantPanels {
 /// panel height (the blocks of one product share it).
 using PanelCache = llvm::DenseMap<std::pair<Attribute, int64_t>, Attribute>;
 
+/// An f32 constant's attribute and its values, row-major (owned by the
+/// attribute); `transposed`: the values are of the 2-D constant's
+/// transpose, which the value is (at(i, j) reads either).
+struct F32Constant {
+  Attribute attr;
+  ArrayRef<float> values;
+  bool transposed = false;
+  int64_t rows = 0, columns = 0;
+  float at(int64_t i, int64_t j) const {
+    return transposed ? values[j * rows + i] : values[i * columns + j];
+  }
+};
+
+/// `v`'s values when it is a 2-D f32 constant of `shape` with one value
+/// per element: dense elements (not a splat), or a resource blob (what the
+/// ONNX importer makes of initializers); or the linalg.transpose of one (a
+/// linear layer's weights before canonicalization folds the transpose).
+std::optional<F32Constant> f32Constant(Value v, ArrayRef<int64_t> shape) {
+  if (shape.size() != 2)
+    return std::nullopt;
+  bool transposed = false;
+  if (auto t = v.getDefiningOp<linalg::TransposeOp>()) {
+    if (t.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    v = t.getInput();
+    transposed = true;
+  }
+  auto constant = v.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(constant.getType());
+  SmallVector<int64_t> stored(shape);
+  if (transposed)
+    std::swap(stored[0], stored[1]);
+  if (!type || !type.getElementType().isF32() ||
+      type.getShape() != ArrayRef<int64_t>(stored))
+    return std::nullopt;
+  Attribute attr = constant.getValue();
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (dense.isSplat())
+      return std::nullopt;
+    ArrayRef<char> raw = dense.getRawData();
+    return F32Constant{
+        attr,
+        ArrayRef<float>(reinterpret_cast<const float *>(raw.data()),
+                        type.getNumElements()),
+        transposed, shape[0], shape[1]};
+  }
+  if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+    if (std::optional<ArrayRef<float>> values = blob.tryGetAsArrayRef();
+        values && int64_t(values->size()) == type.getNumElements())
+      return F32Constant{attr, *values, transposed, shape[0], shape[1]};
+  return std::nullopt;
+}
+
 /// Whether `a` (a block product's A: slices of slices, unit strides) is a
 /// block of an f32 constant of `m` x `k` (the whole product's A), and if
 /// so its copy in row panels of `mr` rows, k-major: panel p, entry (k, r)
@@ -915,28 +971,81 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
   std::optional<SmallVector<Value>> offsets = sliceOrigin(builder, loc, a);
   if (!offsets)
     return std::nullopt;
-  auto constant = a.getDefiningOp<arith::ConstantOp>();
-  auto values =
-      constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
   // The whole product's A, so that every block's rows start at a multiple
   // of mr (its cache blocks' offsets are multiples of mc).
-  if (!values || values.isSplat() || !values.getElementType().isF32() ||
-      values.getType().getShape() != ArrayRef<int64_t>{m, k} || m % mr != 0)
+  std::optional<F32Constant> values = f32Constant(a, {m, k});
+  if (!values || m % mr != 0)
     return std::nullopt;
-  Attribute &packed = cache[{values, mr}];
+  Attribute &packed = cache[{values->attr, mr}];
   if (!packed) {
-    SmallVector<float> from(values.getValues<float>()), to(m * k);
+    SmallVector<float> to(m * k);
     for (int64_t p = 0; p < m / mr; ++p)
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t r = 0; r < mr; ++r)
-          to[(p * k + kk) * mr + r] = from[(p * mr + r) * k + kk];
+          to[(p * k + kk) * mr + r] = values->at(p * mr + r, kk);
     packed = DenseElementsAttr::get(
-        RankedTensorType::get({m / mr, k, mr}, values.getElementType()),
+        RankedTensorType::get({m / mr, k, mr},
+                              Float32Type::get(a.getContext())),
         ArrayRef<float>(to));
   }
   Value panels =
       builder.create<arith::ConstantOp>(loc, cast<TypedAttr>(packed));
   return ConstantPanels{panels, (*offsets)[0], (*offsets)[1]};
+}
+
+/// A block product's B when it is a block of a constant (a linear layer's
+/// weights, transposed at compile time) packed into column panels: the
+/// constant's panel-ordered copy, the block's first row (its k block) and
+/// its column block.
+struct ConstantSlivers {
+  Value packed;
+  Value row, block;
+};
+
+/// The panel-ordered copies of constant Bs made so far: one per constant,
+/// column block width and panel width.
+using SliverCache =
+    llvm::DenseMap<std::tuple<Attribute, int64_t, int64_t>, Attribute>;
+
+/// Whether `b` (a block product's B, kc x nc: slices of slices, unit
+/// strides) is a block of an f32 constant of `k` x `n` (the whole
+/// product's B), and if so its copy in column panels `nr` wide, as
+/// packBlock walks them: each nc-wide column block's ceil(nc / nr) panels
+/// (the last one's columns past nc zero), k-major ([n / nc * ceil(nc / nr),
+/// k, nr]): panel s = block * perBlock + p holds columns block * nc + p * nr
+/// + r. A block's sliver is then one panel's kc x nr slice, one contiguous
+/// stream, with no copy at run time. Made at compile time, once per
+/// constant and panel shape; the offsets are built at `builder`.
+std::optional<ConstantSlivers> constantSlivers(OpBuilder &builder, Location loc,
+                                               Value b, int64_t k, int64_t n,
+                                               int64_t nc, int64_t nr,
+                                               SliverCache &cache) {
+  std::optional<SmallVector<Value>> offsets = sliceOrigin(builder, loc, b);
+  if (!offsets)
+    return std::nullopt;
+  std::optional<F32Constant> values = f32Constant(b, {k, n});
+  if (!values || n % nc != 0)
+    return std::nullopt;
+  int64_t perBlock = (nc + nr - 1) / nr, count = n / nc * perBlock;
+  Attribute &packed = cache[{values->attr, nc, nr}];
+  if (!packed) {
+    SmallVector<float> to(count * k * nr);
+    for (int64_t s = 0; s < count; ++s) {
+      int64_t p = s % perBlock, first = s / perBlock * nc + p * nr,
+              width = std::min(nr, nc - p * nr);
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t r = 0; r < width; ++r)
+          to[(s * k + kk) * nr + r] = values->at(kk, first + r);
+    }
+    packed = DenseElementsAttr::get(
+        RankedTensorType::get({count, k, nr}, Float32Type::get(b.getContext())),
+        ArrayRef<float>(to));
+  }
+  Value panels =
+      builder.create<arith::ConstantOp>(loc, cast<TypedAttr>(packed));
+  Value block = builder.create<arith::DivUIOp>(
+      loc, (*offsets)[1], builder.create<arith::ConstantIndexOp>(loc, nc));
+  return ConstantSlivers{panels, (*offsets)[0], block};
 }
 
 /// Packs B in one block product (A mc x kc, B kc x nc, C mc x nc; all
@@ -949,7 +1058,9 @@ std::optional<ConstantPanels> constantPanels(OpBuilder &builder, Location loc,
 /// buffer, 4K-aliasing rows on separate pages). Each sliver is packed once
 /// per (k block, column block). With `fromImages`, a convolution's slivers
 /// come straight from its images (packFromImages), not from its im2col
-/// matrix.
+/// matrix. With `slivers` (the whole product's k x n), a constant B's
+/// slivers are slices of its panel-ordered copy (constantSlivers), not
+/// copies.
 ///
 /// With `startInTiles`, the op that starts the block's accumulator
 /// (startOfAccumulator) runs per row tile, just before the tile's product:
@@ -961,7 +1072,9 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
                const PackTags &tags, bool startInTiles, bool epilogueInTiles,
                bool fromImages, bool deinterleave, bool blend, bool windowTaps,
                std::optional<std::pair<int64_t, int64_t>> panelsOf,
-               PanelCache &cache) {
+               PanelCache &cache,
+               std::optional<std::pair<int64_t, int64_t>> slivers,
+               SliverCache &sliverCache) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   linalg::LinalgOp start =
@@ -987,6 +1100,10 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
       panelsOf ? constantPanels(b, loc, a, panelsOf->first, panelsOf->second,
                                 mr, cache)
                : std::nullopt;
+  std::optional<ConstantSlivers> bPanels =
+      slivers ? constantSlivers(b, loc, bMat, slivers->first, slivers->second,
+                                nc, nr, sliverCache)
+              : std::nullopt;
   // Row tiles of `tileRows` rows and a shorter last one (Plan::tileRows);
   // a constant A's panels are mr rows high.
   if (panels)
@@ -1082,6 +1199,19 @@ void packBlock(linalg::MatmulOp op, int64_t mr, int64_t tileRows, int64_t nr,
       packed = packFromImages(nb, l, *images,
                               getValueOrCreateConstantIndexOp(nb, l, j), kc,
                               width, deinterleave, blend, windowTaps);
+    } else if (bPanels) {
+      // Panel block * ceil(nc / nr) + j / nr of the constant's copy.
+      Value perBlock = nb.create<arith::ConstantIndexOp>(l, (nc + nr - 1) / nr);
+      Value s = nb.create<arith::AddIOp>(
+          l, nb.create<arith::MulIOp>(l, bPanels->block, perBlock),
+          nb.create<arith::DivUIOp>(l,
+                                    getValueOrCreateConstantIndexOp(nb, l, j),
+                                    nb.create<arith::ConstantIndexOp>(l, nr)));
+      packed = nb.create<tensor::ExtractSliceOp>(
+          l, RankedTensorType::get({kc, width}, f), bPanels->packed,
+          SmallVector<OpFoldResult>{s, bPanels->row, idx(0)},
+          SmallVector<OpFoldResult>{idx(1), idx(kc), idx(width)},
+          SmallVector<OpFoldResult>{idx(1), idx(1), idx(1)});
     } else {
       Value sliver = nb.create<tensor::ExtractSliceOp>(
           l, RankedTensorType::get({kc, width}, f), bMat,
@@ -1330,8 +1460,9 @@ struct TileAndVectorizePass
     SmallVector<linalg::MatmulOp> empty;
     SmallVector<Plan> plans;
     MatmulRegisters regs = matmulRegistersFor(vectorBits);
-    // Each plan's product's A: m x k.
+    // Each plan's product's A: m x k; and its B, k x n, when a constant.
     SmallVector<std::pair<int64_t, int64_t>> shapes;
+    SmallVector<std::optional<std::pair<int64_t, int64_t>>> bShapes;
     std::string blocks;
     auto tagOf = [&](int64_t id) {
       return IntegerAttr::get(IntegerType::get(ctx, 64), id);
@@ -1366,13 +1497,19 @@ struct TileAndVectorizePass
       if (epilogue)
         epilogue->setAttr(kTag, tagOf(id));
       shapes.push_back({a.getDimSize(0), a.getDimSize(1)});
+      // A constant B (weights) is read from panels made at compile time.
+      bool constantB =
+          packConstantB && f32Constant(op.getDpsInputs()[1], b.getShape());
+      bShapes.push_back(
+          constantB ? std::optional(std::pair(b.getDimSize(0), b.getDimSize(1)))
+                    : std::nullopt);
       int64_t window =
           packIm2col && windowKBlocks ? im2colWindow(op.getDpsInputs()[1]) : 1;
       plans.push_back(planMatmul(
           a.getDimSize(0), b.getDimSize(1), a.getDimSize(1), peel, pack,
           epilogue, fuseInit, op->hasAttr(kInParallelLoopAttr),
           epilogueInTiles && epilogueInPlace && !fillsConcatPiece(epilogue),
-          fullHeightTiles, regs, window));
+          fullHeightTiles, regs, window, constantB));
       blocks += blockSchedule(id, plans.back(), a.getDimSize(1));
     });
     module.walk([](linalg::GenericOp op) { op->removeAttr(kEpilogue); });
@@ -1396,6 +1533,7 @@ struct TileAndVectorizePass
     std::string tiles;
     SmallVector<std::pair<linalg::MatmulOp, int64_t>> toPack;
     PanelCache panelCache;
+    SliverCache sliverCache;
     module.walk([&](linalg::MatmulOp op) {
       if (auto tag = op->getAttrOfType<IntegerAttr>(kTag);
           tag && plans[tag.getInt()].pack)
@@ -1430,7 +1568,7 @@ struct TileAndVectorizePass
                     epilogueInTiles && epilogueInPlace, packIm2col,
                     deinterleaveStride2, im2colBlend, windowKBlocks,
                     packConstantA ? std::optional(shapes[id]) : std::nullopt,
-                    panelCache);
+                    panelCache, bShapes[id], sliverCache);
     }
     tiles += R"mlir(
     transform.apply_patterns to %module {

@@ -259,6 +259,13 @@ static cl::opt<bool> packConstantA(
              "Off by default: neutral on SqueezeNet on an AVX2 EPYC, and it "
              "made ResNet-18's compile 24 s instead of 9"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noPackConstantB(
+    "no-pack-constant-b",
+    cl::desc("Matmuls read a constant B (a linear layer's weights) in place, "
+             "rows N floats apart, or copy its slivers per block, for "
+             "comparison, instead of reading panels of it made at compile "
+             "time (anvil-tile-and-vectorize's pack-constant-b off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<int> matmulVectorBits(
     "matmul-vector-bits",
     cl::desc("The vector width the matmuls' register tiles are sized for: "
@@ -681,6 +688,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.epilogueInTiles = !noEpilogueInTiles;
   job.options.fullHeightTiles = !noFullHeightTiles;
   job.options.packConstantA = packConstantA;
+  job.options.packConstantB = !noPackConstantB;
   job.options.rowSoftmax = !noRowSoftmax;
   if (int8Matmul != "vnni" && int8Matmul != "portable" &&
       int8Matmul != "generic" && int8Matmul != "auto")
