@@ -229,6 +229,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     FuseElementwisePassOptions fuse;
     fuse.hoistAboveTransposes = options.hoistAboveTransposes;
     fuse.mathOutOfWindows = options.mathOutOfWindows;
+    fuse.windowsReadInOrder = options.windowsReadInOrder;
     pm.addPass(createFuseElementwisePass(fuse));
   }
   pm.addPass(createCanonicalizerPass());

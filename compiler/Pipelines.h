@@ -157,6 +157,11 @@ struct PipelineOptions {
   /// (a SiLU): the activation is a loop of its own
   /// (anvil-fuse-elementwise's math-out-of-windows).
   bool mathOutOfWindows = true;
+  /// A depthwise convolution's or pooling's loop is not fused into a
+  /// consumer that reads it other than element for element (a batched 1x1
+  /// convolution's im2col copy) (anvil-fuse-elementwise's
+  /// windows-read-in-order).
+  bool windowsReadInOrder = true;
   /// Window kernels with a strided innermost read as explicit vector code
   /// (anvil-vectorize-windows).
   bool vectorizeWindows = true;

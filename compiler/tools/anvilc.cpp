@@ -505,6 +505,13 @@ static cl::opt<bool> noMathOutOfWindows(
              "own (anvil-fuse-elementwise's math-out-of-windows off), for "
              "comparison"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noWindowsReadInOrder(
+    "no-windows-read-in-order",
+    cl::desc("Fuse a depthwise convolution or pooling into a consumer that "
+             "reads it out of order (the im2col copy of a batched 1x1 "
+             "convolution), for comparison: one scalar loop in the copy's "
+             "order (anvil-fuse-elementwise's windows-read-in-order off)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -779,6 +786,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.joinEpilogueUsers = !noJoinEpilogueUsers;
   job.options.hoistAboveTransposes = !noHoistAboveTransposes;
   job.options.mathOutOfWindows = !noMathOutOfWindows;
+  job.options.windowsReadInOrder = !noWindowsReadInOrder;
   job.options.outlineKernels = !noOutlineKernels;
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;

@@ -3,6 +3,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="fuse-broadcasts=true" | FileCheck %s --check-prefix=BROADCASTS
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="hoist-above-transposes=false" | FileCheck %s --check-prefix=NOHOIST
 // RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="math-out-of-windows=false" | FileCheck %s --check-prefix=MATHIN
+// RUN: anvil-opt %s -split-input-file -anvil-fuse-elementwise="windows-read-in-order=false" | FileCheck %s --check-prefix=WINDOWSIN
 
 #id = affine_map<(d0) -> (d0)>
 
@@ -439,4 +440,55 @@ func.func @window_and_math(%p: tensor<2x4x10xf32>, %w: tensor<2x2xf32>) -> (tens
     linalg.yield %m : f32
   } -> tensor<2x4x8xf32>
   return %s, %r2 : tensor<2x4x8xf32>, tensor<2x4x8xf32>
+}
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#w3 = affine_map<(d0, d1, d2) -> (d0)>
+#cols = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3 + d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A window generic (a depthwise convolution's taps) is not fused into a
+// consumer that reads it other than element for element: here the im2col
+// copy of a batched 1x1 convolution, [C, 1, N, X] read from [N, C, X]
+// (windows-read-in-order). Fused, the window would run in the copy's
+// order, which anvil-vectorize-windows does not recognize. With the option
+// off it is fused.
+// CHECK-LABEL: func @window_into_im2col
+// CHECK: %[[D:.*]] = linalg.generic
+// CHECK: math.fma
+// CHECK-NEXT: math.fma
+// CHECK-NEXT: linalg.yield
+// CHECK: linalg.generic {{.*}} ins(%[[D]] : tensor<2x4x8xf32>)
+// CHECK-NOT: math.fma
+// CHECK: return
+// WINDOWSIN-LABEL: func @window_into_im2col
+// WINDOWSIN: linalg.generic
+// WINDOWSIN-SAME: outs(%{{.*}} : tensor<4x1x2x8xf32>)
+// WINDOWSIN: math.fma
+// WINDOWSIN-NEXT: math.fma
+// WINDOWSIN-NEXT: linalg.yield
+// WINDOWSIN-NOT: linalg.generic
+func.func @window_into_im2col(%p: tensor<2x4x10xf32>, %w: tensor<4x2xf32>) -> tensor<4x1x2x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %t0 = tensor.extract_slice %p[0, 0, 0] [2, 4, 8] [1, 1, 1] : tensor<2x4x10xf32> to tensor<2x4x8xf32>
+  %t1 = tensor.extract_slice %p[0, 0, 2] [2, 4, 8] [1, 1, 1] : tensor<2x4x10xf32> to tensor<2x4x8xf32>
+  %w0 = tensor.extract_slice %w[0, 0] [4, 1] [1, 1] : tensor<4x2xf32> to tensor<4xf32>
+  %w1 = tensor.extract_slice %w[0, 1] [4, 1] [1, 1] : tensor<4x2xf32> to tensor<4xf32>
+  %e = tensor.empty() : tensor<2x4x8xf32>
+  %d = linalg.generic {indexing_maps = [#id3, #id3, affine_map<(d0, d1, d2) -> (d1)>, affine_map<(d0, d1, d2) -> (d1)>, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t0, %t1, %w0, %w1 : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %u: f32, %v: f32, %out: f32):
+    %s0 = math.fma %a, %u, %zero : f32
+    %s1 = math.fma %b, %v, %s0 : f32
+    linalg.yield %s1 : f32
+  } -> tensor<2x4x8xf32>
+  %ce = tensor.empty() : tensor<4x1x2x8xf32>
+  %c = linalg.generic {indexing_maps = [#cols, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%d : tensor<2x4x8xf32>) outs(%ce : tensor<4x1x2x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x1x2x8xf32>
+  return %c : tensor<4x1x2x8xf32>
 }
