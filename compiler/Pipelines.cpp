@@ -247,6 +247,10 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     pads.splitWindows = options.splitWindows;
     if (!options.wideWindowBands)
       pads.bandColumns = 1;
+    // Padded rows written in one pass, a vector register at a time.
+    pads.padRowsLanes =
+        options.padRows ? (options.matmulVectorBits >= 512 ? 16 : 8) : 0;
+    pads.splitTailStores = options.splitTailStores;
     pm.addPass(createFoldPadIntoProducerPass(pads));
   }
   // Every other large op (after fusion: one parallel loop per fused chain)

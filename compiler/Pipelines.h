@@ -231,6 +231,9 @@ struct PipelineOptions {
   /// interior reading the pad's source in place and border bands
   /// (anvil-fold-pad-into-producer's split-windows), not a copy.
   bool splitWindows = true;
+  /// A copied pad of short rows written in one pass over its rows, border
+  /// columns included (anvil-fold-pad-into-producer's pad-rows-lanes).
+  bool padRows = true;
   /// A split window's bands at its rows' ends span at least 8 columns, one
   /// vector per row (anvil-fold-pad-into-producer's band-columns; false: 1).
   bool wideWindowBands = true;

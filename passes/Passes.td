@@ -1258,6 +1258,18 @@ def FoldPadIntoProducerPass : Pass<"anvil-fold-pad-into-producer", "ModuleOp"> {
     28x28 (Zen 3, one core, batch 8): 3.1 ms with 2-column bands, 2.3 ms
     with 8-column ones (EfficientNet-B0 ~0.5% faster). One-column bands (a
     3x3 window's) stay: MobileNetV2 was 0.8% slower with them widened.
+
+    Such a copied pad of f32 rows (at most 4 vectors wide, padded along
+    its last two dimensions only: a depthwise convolution's or a pool's
+    input on 14x14 or 7x7 maps) is written in one pass over its rows
+    (`pad-rows-lanes`): the rows above and below are fills, and each
+    source row is read as vectors (reads past its end give the padding
+    value; the first one shuffled right past the left border) and written
+    whole into its padded row, border columns included. A fill per border
+    column (one strided store per row, which LLVM made scatters) and a
+    copy of the interior were three passes: MobileNetV2 at batch 8 on a
+    Xeon (AVX-512), one thread, spent more in them than in its 14x14
+    depthwise convolutions.
   }];
   let options = [
     Option<"minRow", "min-row", "int64_t", "32",
@@ -1277,10 +1289,23 @@ def FoldPadIntoProducerPass : Pass<"anvil-fold-pad-into-producer", "ModuleOp"> {
     Option<"bandColumns", "band-columns", "int64_t", "8",
            "Columns the bands at a split window's row ends span at least, "
            "where the interior keeps some (1: only the columns whose "
-           "windows reach into the pad)">
+           "windows reach into the pad)">,
+    Option<"padRowsLanes", "pad-rows-lanes", "int64_t", "16",
+           "With copy-others, a pad of f32 rows of at most 4 vectors along "
+           "its last two dimensions only is written row by row in one pass, "
+           "this many lanes at a time: fills above and below, each source "
+           "row read and written whole with its border columns (0: a fill "
+           "per border column and a copy of the interior)">,
+    Option<"splitTailStores", "split-tail-stores", "bool", "true",
+           "With pad-rows-lanes, write a row's last chunk past its end as "
+           "whole vectors of 8, 4, 2 and 1 lanes instead of one masked store "
+           "(vmaskmovps, microcoded on AMD's cores)">
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def ParallelizeImagesPass : Pass<"anvil-parallelize-images", "ModuleOp"> {

@@ -512,6 +512,13 @@ static cl::opt<bool> noWindowsReadInOrder(
              "convolution), for comparison: one scalar loop in the copy's "
              "order (anvil-fuse-elementwise's windows-read-in-order off)"),
     cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
+static cl::opt<bool> noPadRows(
+    "no-pad-rows",
+    cl::desc("Pad the short rows a depthwise convolution or pool reads with "
+             "a fill per border column and a copy of the interior, for "
+             "comparison, instead of one pass writing each padded row whole "
+             "(anvil-fold-pad-into-producer's pad-rows-lanes 0)"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(category()));
 static cl::opt<bool> noRowSoftmax(
     "no-row-softmax",
     cl::desc("Lower softmax over a short innermost axis as four linalg "
@@ -791,6 +798,7 @@ int anvilc::compile(MLIRContext &context, ModuleOp module, Job job,
   job.options.parallelImages = !noParallelImages;
   job.options.parallelPads = !noParallelPads;
   job.options.splitWindows = !noSplitWindows;
+  job.options.padRows = !noPadRows;
   job.options.wideWindowBands = !noWideWindowBands;
   job.options.splitBatch = splitBatch;
   job.target = target;

@@ -1,7 +1,9 @@
-// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer | FileCheck %s
-// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=copy-others=false | FileCheck %s --check-prefix=NOCOPY
-// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=split-windows=false | FileCheck %s --check-prefix=NOSPLIT
-// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer=band-columns=1 | FileCheck %s --check-prefix=BANDS1
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer="pad-rows-lanes=0" | FileCheck %s
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer="copy-others=false pad-rows-lanes=0" | FileCheck %s --check-prefix=NOCOPY
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer="split-windows=false pad-rows-lanes=0" | FileCheck %s --check-prefix=NOSPLIT
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer="band-columns=1 pad-rows-lanes=0" | FileCheck %s --check-prefix=BANDS1
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer | FileCheck %s --check-prefix=ROWS
+// RUN: anvil-opt %s -split-input-file -anvil-fold-pad-into-producer="split-tail-stores=false" | FileCheck %s --check-prefix=MASKED
 
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
@@ -96,6 +98,36 @@ func.func @high_only_pad(%x: tensor<2x3x7x40xf32>) -> tensor<2x3x9x42xf32> {
 // CHECK: linalg.copy ins(%[[R]] : tensor<1x4x6x32xf32>) outs(%[[IN1]] : tensor<1x4x6x32xf32>)
 // CHECK-NOT: tensor.pad
 // CHECK: return
+// By default (pad-rows-lanes=16) both are written in one pass over their
+// rows instead: fills of the rows above and below, then each source row as
+// three 16-lane chunks of its 34-wide padded row: the first read at column
+// 0 and shuffled one lane right past the left border, the second read at
+// 15, the last at 31 (reads past column 31 give zeros), of which 2 lanes
+// are written at 32 as a whole vector<2> (split-tail-stores; without it,
+// one masked write of 16 lanes).
+// ROWS-LABEL: func @pads_copied
+// ROWS: tensor.empty() : tensor<1x4x8x34xf32>
+// ROWS: linalg.fill {{.*}} -> tensor<1x4x1x34xf32>
+// ROWS: linalg.fill {{.*}} -> tensor<1x4x1x34xf32>
+// ROWS: %[[BORDER:.*]] = vector.splat %{{.*}} : vector<16xf32>
+// ROWS: scf.forall ({{.*}}) in (1, 4) shared_outs
+// ROWS: scf.for
+// ROWS: %[[V0:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}], %{{.*}} : tensor<1x4x6x32xf32>, vector<16xf32>
+// ROWS: %[[S0:.*]] = vector.shuffle %[[V0]], %[[BORDER]] [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+// ROWS: %[[W0:.*]] = vector.transfer_write %[[S0]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}] {in_bounds = [true]} : vector<16xf32>, tensor<1x1x8x34xf32>
+// ROWS: %[[V1:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c15], %{{.*}} : tensor<1x4x6x32xf32>, vector<16xf32>
+// ROWS: %[[W1:.*]] = vector.transfer_write %[[V1]], %[[W0]][%{{.*}}, %{{.*}}, %{{.*}}, %c16] {in_bounds = [true]}
+// ROWS: %[[V2:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c31], %{{.*}} : tensor<1x4x6x32xf32>, vector<16xf32>
+// ROWS: %[[T2:.*]] = vector.extract_strided_slice %[[V2]] {offsets = [0], sizes = [2], strides = [1]} : vector<16xf32> to vector<2xf32>
+// ROWS: vector.transfer_write %[[T2]], %[[W1]][%{{.*}}, %{{.*}}, %{{.*}}, %c32] {in_bounds = [true]} : vector<2xf32>, tensor<1x1x8x34xf32>
+// ROWS: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x6x32xf32>)
+// ROWS: vector.transfer_read %[[R]]
+// ROWS-NOT: linalg.copy
+// ROWS-NOT: tensor.pad
+// ROWS: return
+// MASKED-LABEL: func @pads_copied
+// MASKED: %[[V2:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c31]
+// MASKED: vector.transfer_write %[[V2]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c32] : vector<16xf32>, tensor<1x1x8x34xf32>
 // NOCOPY-LABEL: func @pads_copied
 // NOCOPY: tensor.pad %arg0
 // NOCOPY: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x6x32xf32>)
@@ -134,6 +166,21 @@ func.func @pads_copied(%x: tensor<1x4x6x32xf32>) -> (tensor<1x4x8x34xf32>, tenso
 // CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[E]] : tensor<1x4x14x14xf32>)
 // CHECK: linalg.copy ins(%[[R]] : tensor<1x4x14x14xf32>)
 // CHECK-NOT: tensor.pad
+// By default the pad's 16-wide rows are written in one pass: each source
+// row one chunk, its border columns shuffled in, written in bounds; the
+// (image, channel) pairs are an scf.forall, split for threads.
+// ROWS-LABEL: func @short_rows
+// ROWS: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x14x14xf32>)
+// ROWS: linalg.fill {{.*}} -> tensor<1x4x1x16xf32>
+// ROWS: linalg.fill {{.*}} -> tensor<1x4x1x16xf32>
+// ROWS: scf.forall ({{.*}}) in (1, 4) shared_outs
+// ROWS: scf.for
+// ROWS: %[[V:.*]] = vector.transfer_read %[[R]][%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}], %{{.*}} : tensor<1x4x14x14xf32>, vector<16xf32>
+// ROWS: %[[S:.*]] = vector.shuffle %[[V]], %{{.*}} [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+// ROWS: vector.transfer_write %[[S]], %{{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x1x16x16xf32>
+// ROWS-NOT: linalg.copy
+// ROWS-NOT: tensor.pad
+// ROWS: return
 // NOCOPY-LABEL: func @short_rows
 // NOCOPY: %[[R:.*]] = linalg.generic
 // NOCOPY: tensor.pad %[[R]]
