@@ -14,7 +14,8 @@ argument on 12x12, and 30-wide rows padded to 32 read by two windows. The
 backend IR must hold the interior copies with --no-pad-rows only (so that
 this test fails if the option silently stops applying), and both
 executables, at 1, 2 and 3 threads, must equal the option-off one at 1
-thread bit for bit, and that one the reference interpreter's within 1e-4.
+thread bit for bit, and that one the reference interpreter's within 1e-4;
+so must a build with AVX2's 8-lane chunks (--matmul-vector-bits=256).
 """
 import os
 import sys
@@ -85,6 +86,11 @@ def main():
         must([anvilc, model, "-o", fast])
         must([anvilc, model, OFF, "-o", plain])
         compare_threads(check, anvilc, model, CASES, plain, fast, OFF, tmp, rng)
+        # AVX2's 8-lane chunks (--matmul-vector-bits=256: 256-bit code,
+        # which runs on an AVX-512 machine too).
+        narrow = os.path.join(tmp, "rows8")
+        must([anvilc, model, "--matmul-vector-bits=256", "-o", narrow])
+        compare_threads(check, anvilc, model, CASES, plain, narrow, OFF, tmp, rng)
     if check.failures:
         sys.exit(f"{len(check.failures)} check(s) failed")
     print(f"every short padded row equals its build with {OFF}")
