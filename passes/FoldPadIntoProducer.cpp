@@ -90,25 +90,61 @@ void staticPads(tensor::PadOp pad, SmallVectorImpl<int64_t> &low,
     high.push_back(*getConstantIntValue(r));
 }
 
+/// What both ways of writing a pad start from (foldPad, padRows): its
+/// shape and static padding, a copy of its padding value (the constant may
+/// be defined in the pad's region, or after the op the writes start at)
+/// and the empty padded tensor, made at the rewriter's insertion point.
+struct PadStart {
+  Location loc;
+  RankedTensorType type;
+  ArrayRef<int64_t> inner;
+  SmallVector<int64_t> low, high;
+  Value padValue, padded;
+};
+
+PadStart startPad(RewriterBase &rewriter, tensor::PadOp pad) {
+  PadStart p{pad.getLoc(),
+             pad.getResultType(),
+             pad.getSourceType().getShape(),
+             {},
+             {},
+             {},
+             {}};
+  staticPads(pad, p.low, p.high);
+  p.padValue = rewriter.clone(*pad.getConstantPaddingValue().getDefiningOp())
+                   ->getResult(0);
+  p.padded = rewriter.create<tensor::EmptyOp>(p.loc, p.type.getShape(),
+                                              p.type.getElementType());
+  return p;
+}
+
+/// `into` (a tensor of `p`'s padded type) with its slab at `offsets` of
+/// `sizes` filled with the padding value.
+Value fillSlab(RewriterBase &rewriter, const PadStart &p, Value into,
+               ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+  SmallVector<int64_t> ones(offsets.size(), 1);
+  Value slab = rewriter.create<tensor::ExtractSliceOp>(
+      p.loc, p.type.clone(sizes), into, ValueRange{}, ValueRange{},
+      ValueRange{}, offsets, sizes, ones);
+  Value filled =
+      rewriter.create<linalg::FillOp>(p.loc, p.padValue, slab).getResult(0);
+  return rewriter.create<tensor::InsertSliceOp>(
+      p.loc, filled, into, ValueRange{}, ValueRange{}, ValueRange{}, offsets,
+      sizes, ones);
+}
+
 /// The padded tensor `pad` makes, with its border filled with the padding
 /// value and `producer` (which writes a fresh tensor of the pad's source
 /// type) computing the interior in place.
 Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
               linalg::LinalgOp producer) {
-  Location loc = pad.getLoc();
-  RankedTensorType type = pad.getResultType();
-  ArrayRef<int64_t> inner = pad.getSourceType().getShape();
-  SmallVector<int64_t> low, high;
-  staticPads(pad, low, high);
-  int64_t rank = type.getRank();
   rewriter.setInsertionPoint(producer);
-  // (The constant may be defined in the pad's region, or after the
-  // producer: a copy of it is.)
-  Value padValue =
-      rewriter.clone(*pad.getConstantPaddingValue().getDefiningOp())
-          ->getResult(0);
-  Value padded = rewriter.create<tensor::EmptyOp>(loc, type.getShape(),
-                                                  type.getElementType());
+  PadStart p = startPad(rewriter, pad);
+  Location loc = p.loc;
+  RankedTensorType type = p.type;
+  ArrayRef<int64_t> inner = p.inner, low = p.low, high = p.high;
+  Value padded = p.padded;
+  int64_t rank = type.getRank();
   SmallVector<int64_t> ones(rank, 1);
   auto insert = [&](Value into, Value value, ArrayRef<int64_t> offsets) {
     auto sizes = cast<RankedTensorType>(value.getType()).getShape();
@@ -135,22 +171,14 @@ Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
       sizes[d] = width;
       slabs.emplace_back(offsets, sizes);
     }
-  auto fillSlab = [&](Value into, ArrayRef<int64_t> offsets,
-                      ArrayRef<int64_t> sizes) -> Value {
-    Value slab = rewriter.create<tensor::ExtractSliceOp>(
-        loc, type.clone(sizes), into, ValueRange{}, ValueRange{}, ValueRange{},
-        offsets, sizes, ones);
-    return insert(
-        into, rewriter.create<linalg::FillOp>(loc, padValue, slab).getResult(0),
-        offsets);
-  };
   // One slab is filled before the interior, the others after it. The
   // interior's slice is then not of the tensor.empty (which would fold into
   // a fresh tensor, copied in afterwards), and the padded value is not the
   // interior's insert_slice, which a tap reading exactly the interior (the
   // centre of a 3x3 window) would fold into the generic's result: read
   // after the insert, bufferization would then copy it.
-  padded = fillSlab(padded, slabs.front().first, slabs.front().second);
+  padded =
+      fillSlab(rewriter, p, padded, slabs.front().first, slabs.front().second);
   Value interior = rewriter.create<tensor::ExtractSliceOp>(
       loc, pad.getSourceType(), padded, ValueRange{}, ValueRange{},
       ValueRange{}, low, inner, ones);
@@ -159,7 +187,7 @@ Value foldPad(RewriterBase &rewriter, tensor::PadOp pad,
   rewriter.setInsertionPointAfter(producer);
   padded = insert(padded, producer->getResult(0), low);
   for (auto &[offsets, sizes] : llvm::drop_begin(slabs))
-    padded = fillSlab(padded, offsets, sizes);
+    padded = fillSlab(rewriter, p, padded, offsets, sizes);
   return padded;
 }
 
@@ -452,32 +480,19 @@ bool padsRowsOnly(tensor::PadOp pad, int64_t lanes) {
 /// thread) spent more time padding than convolving.
 Value padRows(RewriterBase &rewriter, tensor::PadOp pad, int64_t lanes,
               bool splitTails) {
-  Location loc = pad.getLoc();
-  RankedTensorType type = pad.getResultType();
-  ArrayRef<int64_t> inner = pad.getSourceType().getShape();
-  SmallVector<int64_t> low, high;
-  staticPads(pad, low, high);
-  int64_t rank = type.getRank(), h = rank - 2, w = rank - 1;
   rewriter.setInsertionPoint(pad);
-  Value padValue =
-      rewriter.clone(*pad.getConstantPaddingValue().getDefiningOp())
-          ->getResult(0);
-  Value padded = rewriter.create<tensor::EmptyOp>(loc, type.getShape(),
-                                                  type.getElementType());
-  SmallVector<int64_t> ones(rank, 1);
+  PadStart p = startPad(rewriter, pad);
+  Location loc = p.loc;
+  RankedTensorType type = p.type;
+  ArrayRef<int64_t> inner = p.inner, low = p.low, high = p.high;
+  Value padValue = p.padValue, padded = p.padded;
+  int64_t rank = type.getRank(), h = rank - 2, w = rank - 1;
   // The border rows above and below the interior: fills.
   auto fillRows = [&](Value into, int64_t first, int64_t count) -> Value {
     SmallVector<int64_t> offsets(rank, 0), sizes(type.getShape());
     offsets[h] = first;
     sizes[h] = count;
-    Value slab = rewriter.create<tensor::ExtractSliceOp>(
-        loc, type.clone(sizes), into, ValueRange{}, ValueRange{}, ValueRange{},
-        offsets, sizes, ones);
-    Value filled =
-        rewriter.create<linalg::FillOp>(loc, padValue, slab).getResult(0);
-    return rewriter.create<tensor::InsertSliceOp>(
-        loc, filled, into, ValueRange{}, ValueRange{}, ValueRange{}, offsets,
-        sizes, ones);
+    return fillSlab(rewriter, p, into, offsets, sizes);
   };
   if (low[h] > 0)
     padded = fillRows(padded, 0, low[h]);

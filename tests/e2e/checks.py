@@ -27,6 +27,13 @@ def must(cmd):
 
 
 
+def constant(rng, shape):
+    """An anvil.constant of uniform values in [-1, 1], as raw hex."""
+    values = rng.uniform(-1.0, 1.0, shape).astype("<f4")
+    type_ = "x".join(map(str, shape)) + "xf32"
+    return f'anvil.constant dense<"0x{values.tobytes().hex().upper()}"> : tensor<{type_}>'
+
+
 def anvilc_arg(doc):
     """The command line of a test that takes only --anvilc PATH: that path."""
     ap = argparse.ArgumentParser(description=doc)

@@ -28,14 +28,7 @@ import tempfile
 
 import numpy as np
 
-from checks import Checks, compare_threads, must
-
-
-def constant(rng, shape):
-    """An anvil.constant of uniform values in [-1, 1], as raw hex."""
-    values = rng.uniform(-1.0, 1.0, shape).astype("<f4")
-    type_ = "x".join(map(str, shape)) + "xf32"
-    return f'anvil.constant dense<"0x{values.tobytes().hex().upper()}"> : tensor<{type_}>'
+from checks import Checks, compare_threads, constant, must
 
 
 def model(rng):
