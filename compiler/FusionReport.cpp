@@ -361,13 +361,21 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
       for (Attribute f : fused)
         s += " + " + cast<StringAttr>(f).getValue().str() + " folded";
-    // The matrix product each image's convolution amounts to.
-    s += llvm::formatv(" (GEMM {0}x{1}x{2} per image{3})",
-                       out.getDimSize(1) / groups,
-                       out.getDimSize(2) * out.getDimSize(3),
-                       w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
-                       groups > 1 ? ", per group" : "")
-             .str();
+    // The matrix product each image's convolution amounts to; a batch of
+    // one-group convolutions of images under 64 pixels is one product over
+    // all the images' columns (Conv.cpp's batchedConv).
+    int64_t pixels = out.getDimSize(2) * out.getDimSize(3),
+            images = out.getDimSize(0);
+    bool batched = groups == 1 && images > 1 && pixels < 64;
+    s +=
+        llvm::formatv(
+            " (GEMM {0}x{1}x{2} {3}{4})", out.getDimSize(1) / groups,
+            batched ? images * pixels : pixels,
+            w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+            batched ? llvm::formatv("over the batch's {0} images", images).str()
+                    : std::string("per image"),
+            groups > 1 ? ", per group" : "")
+            .str();
     return s;
   }
   if (auto mm = dyn_cast<MatmulOp>(op)) {
