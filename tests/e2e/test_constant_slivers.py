@@ -106,7 +106,8 @@ def main():
             check(sum(1 for line in backend.splitlines()
                       if "arith.constant" in line and shared in line) == 1,
                   f"{bits} bits: the shared constant has one panel copy")
-        report = must([args.anvilc, path, "--fusion-report"])
+        report = must([args.anvilc, path, "--fusion-report", "--compile-to=backend",
+                       "-o", os.path.join(tmp, "report.mlir")])
         check("B read from panels made at compile time" in report,
               "the fusion report says which products read B's panels")
         slivers, plain = os.path.join(tmp, "slivers"), os.path.join(tmp, "plain")
