@@ -352,10 +352,10 @@ std::string describe(Operation *op, const PipelineOptions &options) {
         s += " [im2col matmul, not direct: " + why + "]";
         int64_t pixels = out.getDimSize(2) * out.getDimSize(3),
                 batch = out.getDimSize(0);
-        s += registerTiles(out.getDimSize(1),
-                           batch > 1 && pixels < 64 ? batch * pixels : pixels,
-                           w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
-                           options);
+        s += registerTiles(
+            out.getDimSize(1),
+            convBatchesImages(batch, pixels) ? batch * pixels : pixels,
+            w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3), options);
       }
     }
     if (auto fused = op->getAttrOfType<ArrayAttr>("anvil.fused"))
@@ -366,7 +366,7 @@ std::string describe(Operation *op, const PipelineOptions &options) {
     // all the images' columns (Conv.cpp's batchedConv).
     int64_t pixels = out.getDimSize(2) * out.getDimSize(3),
             images = out.getDimSize(0);
-    bool batched = groups == 1 && images > 1 && pixels < 64;
+    bool batched = groups == 1 && convBatchesImages(images, pixels);
     s +=
         llvm::formatv(
             " (GEMM {0}x{1}x{2} {3}{4})", out.getDimSize(1) / groups,
@@ -743,7 +743,7 @@ private:
       int64_t batch = out.getDimSize(0),
               pixels = out.getDimSize(2) * out.getDimSize(3);
       p.m = out.getDimSize(1);
-      p.n = batch > 1 && pixels < 64 ? batch * pixels : pixels;
+      p.n = convBatchesImages(batch, pixels) ? batch * pixels : pixels;
       p.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
       bool pointwise =
           w.getDimSize(2) == 1 && w.getDimSize(3) == 1 &&
@@ -872,7 +872,7 @@ private:
       shape = *productShape(producer, options);
       // A batch of larger images is a loop over the images, one matmul
       // each, into which the epilogue moves.
-      if (batch > 1 && pixels >= 64)
+      if (batch > 1 && !convBatchesImages(batch, pixels))
         tooSmall = "each image's product is below 8 MFLOP, too small for "
                    "parallel blocks, and " +
                    noTiles +
@@ -882,7 +882,7 @@ private:
       // image by image, [O, N*OH*OW], transposed to NCHW after the
       // epilogue: an operand that differs from image to image (a
       // residual) has no 2-D map onto those columns.
-      if (batch > 1 && pixels < 64) {
+      if (convBatchesImages(batch, pixels)) {
         for (Value other : consumer->getOperands()) {
           auto t = dyn_cast<ShapedType>(other.getType());
           if (other != operand && t && t.getRank() == out.getRank() &&

@@ -248,8 +248,7 @@ void mlir::anvil::buildBackendPipeline(OpPassManager &pm,
     if (!options.wideWindowBands)
       pads.bandColumns = 1;
     // Padded rows written in one pass, a vector register at a time.
-    pads.padRowsLanes =
-        options.padRows ? (options.matmulVectorBits >= 512 ? 16 : 8) : 0;
+    pads.padRowsLanes = options.padRows ? f32Lanes(options) : 0;
     pads.splitTailStores = options.splitTailStores;
     pm.addPass(createFoldPadIntoProducerPass(pads));
   }

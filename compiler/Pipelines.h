@@ -248,12 +248,16 @@ struct PipelineOptions {
   bool splitWholeTail = true;
 };
 
-/// The f32 lanes of anvil-direct-conv's tiles under `options` (16 with
-/// 512-bit vectors, 8 with 256-bit ones), or 0 when it does not run.
-inline int64_t directConvLanes(const PipelineOptions &options) {
-  if (!options.directConv)
-    return 0;
+/// The f32 lanes of the target's vector registers under `options` (16 with
+/// 512-bit vectors, 8 with 256-bit ones).
+inline int64_t f32Lanes(const PipelineOptions &options) {
   return options.matmulVectorBits >= 512 ? 16 : 8;
+}
+
+/// The f32 lanes of anvil-direct-conv's tiles under `options`, or 0 when it
+/// does not run.
+inline int64_t directConvLanes(const PipelineOptions &options) {
+  return options.directConv ? f32Lanes(options) : 0;
 }
 
 /// graph: re-batch (with options.batch), canonicalize (fold constants, drop

@@ -186,10 +186,6 @@ Value vectorIm2col(OpBuilder &b, Location loc, Value padded, int64_t kh,
                    RankedTensorType::get({c * kh * kw, n * oh * ow}, f32));
 }
 
-/// Below this many output pixels per image, a batch's one-group convolution
-/// is one matmul over all its images (see im2colConv).
-constexpr int64_t kBatchedBelowPixels = 64;
-
 /// `lhs [G, M, K] @ rhs [G, K, N]` per group, as a `linalg.batch_matmul`
 /// into zeros.
 Value buildBatchMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
@@ -329,7 +325,7 @@ Value im2colConv(OpBuilder &b, Location loc, Conv2DOp op, Value input,
   // (1 thread, ResNet's 7x7 layers): 3x3 512->512 about 10% and 1x1
   // 2048->512 about 15% faster batched; at 14x14 and 28x28 the two are
   // within the noise, at 56x56 per image is about 15% faster.
-  if (n > 1 && p < kBatchedBelowPixels)
+  if (convBatchesImages(n, p))
     return batchedConv(b, loc, op, input, w2, bias, bf16Tiles);
 
   // One image [1, C, H, W] into `result` [1, O, OH, OW], through the

@@ -168,6 +168,16 @@ Value im2col(OpBuilder &b, Location loc, Value padded, int64_t kh, int64_t kw,
              ArrayRef<int64_t> dilations, bool transposed, int64_t groups = 1,
              Value dest = Value());
 
+/// Whether a batch of `images` one-group convolutions of `pixels` output
+/// pixels each is one matmul over all the images' columns (N*OH*OW, its
+/// [O, N, OH, OW] product transposed to NCHW: Conv.cpp's batchedConv)
+/// rather than one per image: images under 64 pixels (7x7), whose own
+/// columns fill fewer than two 32-lane register tiles. The fusion report
+/// predicts the same.
+inline bool convBatchesImages(int64_t images, int64_t pixels) {
+  return images > 1 && pixels < 64;
+}
+
 /// The most taps (kh * kw) a window may have for the depthwise and pooling
 /// lowerings that read each tap as its own strided view (windowTaps); larger
 /// windows keep linalg's convolution and pooling ops.
